@@ -1,0 +1,166 @@
+/**
+ * @module agent
+ * Wires the agent together: SQLite state → restored models → local API → fleet link → sync and
+ * updates. `startAgent` returns once the API listens; the fleet link connects in the background
+ * and keeps retrying, so a device serves predictions even when it has never reached its fleet.
+ */
+import { randomBytes } from 'node:crypto';
+import { arch, cpus, platform, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth, type UpdateReport } from '@edgeloop/protocol';
+import type { AgentConfig } from './config.js';
+import { createLocalApi } from './api/local-api.js';
+import { FleetLink } from './link/fleet-link.js';
+import { Predictor } from './predict/predictor.js';
+import { ActiveModels } from './runtime/active-models.js';
+import { runtimeInfo } from './runtime/model-runner.js';
+import { KeyValue, openAgentDb } from './store/agent-db.js';
+import { ModelState } from './store/model-state.js';
+import { RecordBuffer } from './store/record-buffer.js';
+import { TelemetrySync } from './sync/telemetry-sync.js';
+import { UpdateManager } from './updates/update-manager.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface RunningAgent {
+  deviceId: string;
+  apiUrl: string;
+  stream: string;
+  predictor: Predictor;
+  buffer: RecordBuffer;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, logger?: Logger): Promise<RunningAgent> {
+  const log = (logger ?? pino({ level: config.log.level })).child({ deviceId: config.deviceId });
+  const db = openAgentDb(join(config.dataDir, 'agent.db'));
+  const kv = new KeyValue(db);
+  const stream = kv.get('stream') ?? (kv.set('stream', `s${randomBytes(8).toString('hex')}`), kv.get('stream')!);
+  const session = kv.next('session');
+  const buffer = new RecordBuffer(db);
+  const state = new ModelState(db);
+  const models = new ActiveModels();
+  let trustedKeys: Map<string, Uint8Array>;
+  try {
+    trustedKeys = trustedKeyMap(config.fleet.trustedKeys.map(decodePublicKey));
+  } catch (err) {
+    db.close();
+    throw new Error(`fleet.trustedKeys: ${(err as Error).message}`, { cause: err });
+  }
+
+  // Assigned once the API listens; reports made before that (during restore) go nowhere, and
+  // the birth message carries the resulting state instead.
+  const linkRef: { current?: FleetLink } = {};
+  const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>) => {
+    const full: UpdateReport = { v: 1, ts: Date.now(), reportSeq: kv.next('reportSeq'), ...r };
+    linkRef.current?.publish(deviceTopic(config.deviceId, 'update'), encodeMessage(full)).catch(() => {
+      log.debug({ report: full }, 'update report not delivered (offline); birth carries the state on reconnect');
+    });
+  };
+  const updates = new UpdateManager({
+    modelsDir: join(config.dataDir, 'models'),
+    trustedKeys,
+    arch: arch(),
+    ...(config.hardware ? { hardware: config.hardware } : {}),
+    runner: { intraOpThreads: config.runtime.intraOpThreads },
+    models,
+    state,
+    report,
+    log,
+  });
+  await updates.restore();
+
+  const predictor = new Predictor(models, buffer, stream);
+  const runningModels = () =>
+    models.list().map((r) => ({ name: r.manifest.name, version: r.manifest.version, sha256: r.manifest.artifact.sha256 }));
+
+  const sync = new TelemetrySync(
+    buffer,
+    stream,
+    (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'telemetry'), payload),
+    config.sync,
+    log,
+  );
+
+  const birth = (): Birth => ({
+    v: 1,
+    type: 'birth',
+    deviceId: config.deviceId,
+    session,
+    ts: Date.now(),
+    agentVersion: AGENT_VERSION,
+    arch: arch(),
+    platform: platform(),
+    ...(config.hardware ? { hardware: config.hardware } : {}),
+    cpus: cpus().length,
+    memTotalMb: Math.round(totalmem() / 1048576),
+    runtime: runtimeInfo,
+    models: runningModels(),
+    stream,
+    backlog: buffer.count(),
+  });
+
+  const api = createLocalApi({
+    predictor,
+    models: runningModels,
+    health: () => ({
+      status: 'ok',
+      deviceId: config.deviceId,
+      agentVersion: AGENT_VERSION,
+      connected: linkRef.current?.connected ?? false,
+      models: runningModels(),
+      backlog: buffer.count(),
+      stream,
+    }),
+    onError: (err) => log.error({ err }, 'unexpected error in local API'),
+  });
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: api.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set api.port (0 = any free port)`)),
+    );
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
+  log.info({ apiUrl, stream, session, backlog: buffer.count(), models: runningModels() }, 'agent API listening');
+
+  const link = new FleetLink({
+    mqttUrl: config.fleet.mqttUrl,
+    deviceId: config.deviceId,
+    ...(config.fleet.username ? { username: config.fleet.username } : {}),
+    ...(config.fleet.password ? { password: config.fleet.password } : {}),
+    session,
+    birth,
+    onAck: (ack) => sync.handleAck(ack),
+    onDesired: (desired) => void updates.apply(desired),
+    onConnectionChange: (connected) => sync.setConnected(connected),
+    log,
+  });
+  linkRef.current = link;
+
+  let closed = false;
+  return {
+    deviceId: config.deviceId,
+    apiUrl,
+    stream,
+    predictor,
+    buffer,
+    isConnected: () => link.connected,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Stop taking requests first, so nothing is answered that cannot be buffered.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      sync.close();
+      await link.close();
+      await models.closeAll();
+      db.close();
+      log.info('agent stopped');
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * @module config
+ * Agent settings: a JSON file validated against a schema (errors name the path and the reason),
+ * then environment overrides (EDGELOOP_*), so a systemd unit can change one value without
+ * editing the file.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { describeZodError, isValidId } from '@edgeloop/protocol';
+
+export const agentConfigSchema = z.object({
+  deviceId: z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -'),
+  dataDir: z.string().min(1),
+  /** Hardware class matched against manifest targets, e.g. "raspberrypi4", "jetson-orin". */
+  hardware: z.string().max(64).optional(),
+  api: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      /** 0 = any free port (printed at start). */
+      port: z.number().int().min(0).max(65535).default(8470),
+    })
+    .prefault({}),
+  fleet: z.object({
+    mqttUrl: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** base64 ed25519 public keys whose manifests this device accepts. */
+    trustedKeys: z.array(z.string()).min(1, 'at least one trusted fleet public key is needed (edgeloop keys show)'),
+  }),
+  sync: z
+    .object({
+      batchSize: z.number().int().min(1).max(5000).default(500),
+      window: z.number().int().min(1).max(64).default(4),
+      flushIntervalMs: z.number().int().min(0).default(200),
+      ackTimeoutMs: z.number().int().min(100).default(15_000),
+    })
+    .prefault({}),
+  runtime: z.object({ intraOpThreads: z.number().int().min(0).default(0) }).prefault({}),
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function parseAgentConfig(input: unknown, source = 'config'): AgentConfig {
+  const parsed = agentConfigSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`${source} is invalid: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Reads the file, applies EDGELOOP_* overrides from env, validates. */
+export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`cannot read agent config ${path}: ${(err as Error).message}; create one with edgeloop-agent init`);
+  }
+  const fleet = { ...(raw.fleet as object | undefined) } as Record<string, unknown>;
+  const api = { ...(raw.api as object | undefined) } as Record<string, unknown>;
+  const log = { ...(raw.log as object | undefined) } as Record<string, unknown>;
+  if (env.EDGELOOP_DEVICE_ID) raw.deviceId = env.EDGELOOP_DEVICE_ID;
+  if (env.EDGELOOP_DATA_DIR) raw.dataDir = env.EDGELOOP_DATA_DIR;
+  if (env.EDGELOOP_MQTT_URL) fleet.mqttUrl = env.EDGELOOP_MQTT_URL;
+  if (env.EDGELOOP_API_PORT) api.port = Number(env.EDGELOOP_API_PORT);
+  if (env.EDGELOOP_LOG_LEVEL) log.level = env.EDGELOOP_LOG_LEVEL;
+  return parseAgentConfig({ ...raw, fleet, api, log }, path);
+}

@@ -1,0 +1,114 @@
+/**
+ * @module link/fleet-link
+ * The agent's MQTT connection to the fleet: last will, birth on every (re)connect, the two
+ * subscriptions (ack, desired) and validated dispatch of what arrives. Nothing here buffers data:
+ * the durable outbox is the record buffer, and MQTT.js only ever holds what is in flight.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import {
+  ackSchema,
+  decodeMessage,
+  desiredStateSchema,
+  deviceTopic,
+  encodeMessage,
+  parseDeviceTopic,
+  type Ack,
+  type Birth,
+  type DesiredState,
+  type Presence,
+} from '@edgeloop/protocol';
+
+export interface FleetLinkOptions {
+  mqttUrl: string;
+  deviceId: string;
+  username?: string;
+  password?: string;
+  session: number;
+  birth: () => Birth;
+  onAck: (ack: Ack) => void;
+  onDesired: (desired: DesiredState) => void;
+  onConnectionChange: (connected: boolean) => void;
+  log: Logger;
+}
+
+export class FleetLink {
+  private readonly client: MqttClient;
+  connected = false;
+
+  constructor(private readonly opts: FleetLinkOptions) {
+    const death: Presence = { v: 1, type: 'death', deviceId: opts.deviceId, session: opts.session };
+    this.client = mqtt.connect(opts.mqttUrl, {
+      clientId: opts.deviceId,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(opts.username ? { username: opts.username } : {}),
+      ...(opts.password ? { password: opts.password } : {}),
+      will: { topic: deviceTopic(opts.deviceId, 'presence'), payload: encodeMessage(death), qos: 1, retain: true },
+      // Our outbox is SQLite; MQTT.js must not keep a second, unbounded, in-memory queue (#1121).
+      queueQoSZero: false,
+    });
+    this.client.on('connect', () => this.handleConnect());
+    this.client.on('close', () => this.setConnected(false));
+    this.client.on('error', (err) => opts.log.warn({ err: err.message, mqttUrl: opts.mqttUrl }, 'fleet link error; retrying'));
+    this.client.on('message', (topic, payload) => this.handleMessage(topic, payload));
+  }
+
+  private handleConnect(): void {
+    const id = this.opts.deviceId;
+    this.client.subscribe([deviceTopic(id, 'ack'), deviceTopic(id, 'desired')], { qos: 1 }, (err) => {
+      if (err) this.opts.log.error({ err: err.message }, 'subscribe failed');
+    });
+    this.publish(deviceTopic(id, 'presence'), encodeMessage(this.opts.birth()), true);
+    this.opts.log.info({ mqttUrl: this.opts.mqttUrl }, 'connected to fleet');
+    this.setConnected(true);
+  }
+
+  private setConnected(value: boolean): void {
+    if (this.connected === value) return;
+    this.connected = value;
+    this.opts.onConnectionChange(value);
+  }
+
+  private handleMessage(topic: string, payload: Buffer): void {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed.ok || parsed.deviceId !== this.opts.deviceId) {
+      this.opts.log.warn({ topic }, 'rejected message on unexpected topic');
+      return;
+    }
+    if (parsed.channel === 'ack') {
+      const ack = decodeMessage(ackSchema, payload);
+      if (!ack.ok) return void this.opts.log.warn({ topic, reason: ack.reason }, 'rejected malformed ack');
+      this.opts.onAck(ack.value);
+    } else if (parsed.channel === 'desired') {
+      if (payload.length === 0) return; // a cleared retained message
+      const desired = decodeMessage(desiredStateSchema, payload);
+      if (!desired.ok) return void this.opts.log.warn({ topic, reason: desired.reason }, 'rejected malformed desired state');
+      if (desired.value.deviceId !== this.opts.deviceId) {
+        return void this.opts.log.warn({ topic, deviceId: desired.value.deviceId }, 'rejected desired state addressed to another device');
+      }
+      this.opts.onDesired(desired.value);
+    }
+  }
+
+  /** Resolves when the broker acknowledged the QoS 1 publish; rejects if the link drops first. */
+  publish(topic: string, payload: Buffer, retain = false): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) {
+      // A clean shutdown is still a death: publish it ourselves, since the broker won't.
+      const death: Presence = { v: 1, type: 'death', deviceId: this.opts.deviceId, session: this.opts.session };
+      await Promise.race([
+        this.publish(deviceTopic(this.opts.deviceId, 'presence'), encodeMessage(death), true).catch(() => undefined),
+        new Promise((r) => setTimeout(r, 1000)),
+      ]);
+    }
+    await new Promise<void>((resolve) => this.client.end(false, {}, () => resolve()));
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * @module store/agent-db
+ * The agent's single SQLite file: the record buffer, accepted models and small counters live in
+ * one database so a model activation and its anti-rollback counter commit atomically.
+ *
+ * WAL + synchronous=FULL: a record the API answered 200 for has been fsynced, so neither a
+ * kill -9 nor a power cut loses it. Group commit (record-buffer.ts) keeps that affordable.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type AgentDb = Database.Database;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE records (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts INTEGER NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     request_id TEXT,
+     output TEXT NOT NULL,
+     prediction REAL,
+     latency_ms REAL NOT NULL,
+     features TEXT NOT NULL,
+     reference REAL
+   );
+   CREATE TABLE dead_letters (
+     seq INTEGER PRIMARY KEY,
+     body TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     rejected_at INTEGER NOT NULL
+   );
+   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE models (
+     name TEXT PRIMARY KEY,
+     version INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     path TEXT NOT NULL,
+     envelope TEXT NOT NULL,
+     activated_at INTEGER NOT NULL
+   );
+   CREATE TABLE accepted_versions (
+     name TEXT PRIMARY KEY,
+     version INTEGER NOT NULL,
+     sha256 TEXT NOT NULL
+   );`,
+];
+
+export function openAgentDb(path: string): AgentDb {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  // Bounded WAL: checkpoint regularly instead of letting it grow under constant readers.
+  db.pragma('wal_autocheckpoint = 1000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: AgentDb): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`agent database schema v${current} is newer than this agent understands (v${MIGRATIONS.length}); upgrade the agent`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export class KeyValue {
+  private readonly getStmt;
+  private readonly setStmt;
+  constructor(db: AgentDb) {
+    this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?');
+    this.setStmt = db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+  }
+  get(key: string): string | undefined {
+    return this.getStmt.get(key)?.value;
+  }
+  set(key: string, value: string): void {
+    this.setStmt.run(key, value);
+  }
+  /** Atomically increments a persisted counter and returns the new value. */
+  next(key: string): number {
+    const value = Number(this.get(key) ?? '0') + 1;
+    this.set(key, String(value));
+    return value;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * @module store/record-buffer
+ * The durable outbox of prediction records. `append` resolves only after the record's transaction
+ * committed; concurrent appends made in the same tick share one transaction (group commit), so
+ * fsync cost is paid per batch, not per request.
+ *
+ * Sequence numbers are SQLite AUTOINCREMENT row ids: never reused, even after deletes, so
+ * (stream, seq) identifies a record forever and the server can deduplicate re-sends.
+ */
+import type { TelemetryRecord } from '@edgeloop/protocol';
+import type { AgentDb } from './agent-db.js';
+
+export type NewRecord = Omit<TelemetryRecord, 'seq'>;
+
+interface Pending {
+  record: NewRecord;
+  resolve: (seq: number) => void;
+  reject: (err: Error) => void;
+}
+
+interface RecordRow {
+  seq: number;
+  ts: number;
+  model: string;
+  version: number;
+  request_id: string | null;
+  output: string;
+  prediction: number | null;
+  latency_ms: number;
+  features: string;
+  reference: number | null;
+}
+
+export class RecordBuffer {
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private readonly insert;
+  private readonly selectAfter;
+  private readonly deleteRange;
+  private readonly countStmt;
+  private readonly moveToDeadLetter;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly db: AgentDb) {
+    this.insert = db.prepare(
+      `INSERT INTO records (ts, model, version, request_id, output, prediction, latency_ms, features, reference)
+       VALUES (@ts, @model, @version, @requestId, @output, @prediction, @latencyMs, @features, @reference)`,
+    );
+    this.selectAfter = db.prepare<[number, number], RecordRow>('SELECT * FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.deleteRange = db.prepare('DELETE FROM records WHERE seq BETWEEN ? AND ?');
+    this.countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records');
+    this.moveToDeadLetter = db.prepare(
+      `INSERT OR REPLACE INTO dead_letters (seq, body, reason, rejected_at)
+       SELECT seq, json_object('ts', ts, 'model', model, 'version', version, 'output', output, 'features', features), ?, ?
+       FROM records WHERE seq BETWEEN ? AND ?`,
+    );
+  }
+
+  append(record: NewRecord): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ record, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    let seqs: number[];
+    try {
+      seqs = this.db.transaction(() =>
+        batch.map(({ record: r }) =>
+          Number(
+            this.insert.run({
+              ts: r.ts,
+              model: r.model,
+              version: r.version,
+              requestId: r.requestId ?? null,
+              output: JSON.stringify(r.output),
+              prediction: r.prediction ?? null,
+              latencyMs: r.latencyMs,
+              features: JSON.stringify(r.features),
+              reference: r.reference ?? null,
+            }).lastInsertRowid,
+          ),
+        ),
+      )();
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(seqs[i]!));
+    for (const l of this.listeners) l();
+  }
+
+  /** Called after every committed group; the sync loop uses it to wake up. */
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  readAfter(seq: number, limit: number): TelemetryRecord[] {
+    return this.selectAfter.all(seq, limit).map(rowToRecord);
+  }
+
+  /** Removes records the server confirmed as stored. */
+  acknowledge(seqFrom: number, seqTo: number): number {
+    return this.deleteRange.run(seqFrom, seqTo).changes;
+  }
+
+  /** Keeps records the server refused, out of the sync path, for inspection. */
+  deadLetter(seqFrom: number, seqTo: number, reason: string): void {
+    this.db.transaction(() => {
+      this.moveToDeadLetter.run(reason, Date.now(), seqFrom, seqTo);
+      this.deleteRange.run(seqFrom, seqTo);
+    })();
+  }
+
+  count(): number {
+    return this.countStmt.get()!.n;
+  }
+}
+
+function rowToRecord(row: RecordRow): TelemetryRecord {
+  return {
+    seq: row.seq,
+    ts: row.ts,
+    model: row.model,
+    version: row.version,
+    ...(row.request_id !== null ? { requestId: row.request_id } : {}),
+    output: JSON.parse(row.output) as number[],
+    prediction: row.prediction,
+    latencyMs: row.latency_ms,
+    features: JSON.parse(row.features) as Record<string, number>,
+    reference: row.reference,
+  };
+}

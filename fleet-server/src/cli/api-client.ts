@@ -1,0 +1,304 @@
+/**
+ * @module cli/api-client
+ * A small typed client for the fleet server's REST API, used by the `edgeloop` CLI.
+ *
+ * Every failure an operator can cause or fix (server down, bad request, conflict) surfaces as a
+ * {@link CliError} whose message is a single line that says what went wrong and what to do next,
+ * so the CLI can print it verbatim without a stack trace.
+ *
+ * The response types are declared here rather than imported from the server modules so the CLI
+ * only depends on the wire contract, not on server internals that may change shape.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeFileError } from './format.js';
+
+/** An error meant for the operator: printed as `error: <message>`, exits with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export interface TensorSpec {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
+}
+
+export interface ModelVersion {
+  name: string;
+  version: number;
+  sha256: string;
+  size: number;
+  createdAt: string;
+  expiresAt: string;
+  keyId: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  preprocessing: unknown;
+  postprocessing: unknown;
+  targets: { arch: string[]; hardware: string[] };
+}
+
+export interface Deployment {
+  model: string;
+  version: number;
+  devices: string[];
+}
+
+export interface DeviceAssignment {
+  model: string;
+  version: number;
+  state: string;
+  code: string | null;
+  reason: string | null;
+  updatedAt: number;
+}
+
+export interface Device {
+  id: string;
+  online: boolean;
+  lastSeen: number | null;
+  firstSeen: number;
+  agentVersion: string | null;
+  arch: string | null;
+  platform: string | null;
+  hardware: string | null;
+  runtime: { name: string; version: string } | null;
+  models: { name: string; version: number; sha256: string }[];
+  assignments: DeviceAssignment[];
+  backlog: number;
+  records: number;
+}
+
+export interface TelemetryRecord {
+  id: number;
+  deviceId: string;
+  stream: string;
+  seq: number;
+  ts: number;
+  receivedAt: number;
+  model: string;
+  version: number;
+  requestId: string | null;
+  output: number[];
+  prediction: number | null;
+  latencyMs: number;
+  features: Record<string, number>;
+  reference: number | null;
+}
+
+export interface Health {
+  status: 'ok';
+  version: string;
+  mqttUrl: string;
+  keyId: string;
+  publicKey: string;
+}
+
+export interface ModelUpload {
+  fileName: string;
+  /** ArrayBuffer-backed (not shared memory), as `Blob` requires. */
+  bytes: Uint8Array<ArrayBuffer>;
+  name: string;
+  version?: number;
+  /** The metadata JSON exactly as the operator wrote it; the server validates it. */
+  metadataJson?: string;
+}
+
+export interface TelemetryQuery {
+  device?: string;
+  model?: string;
+  version?: number;
+  limit?: number;
+}
+
+export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8460';
+/** Written by `npm start` / `edgeloop serve` so the CLI finds a server on a random port. */
+export const SERVER_INFO_PATH = join('.edgeloop', 'server.json');
+
+/** Precedence: --server, $EDGELOOP_SERVER, ./.edgeloop/server.json, then the default port. */
+export function resolveServerUrl(
+  flags: { server?: string | undefined },
+  env: Record<string, string | undefined>,
+  cwd: string,
+): string {
+  if (flags.server !== undefined) return validateServerUrl(flags.server, '--server');
+  const fromEnv = env.EDGELOOP_SERVER;
+  if (fromEnv !== undefined && fromEnv !== '') return validateServerUrl(fromEnv, 'EDGELOOP_SERVER');
+  const infoPath = join(cwd, SERVER_INFO_PATH);
+  const fromFile = readServerInfo(infoPath);
+  if (fromFile !== undefined) return validateServerUrl(fromFile, infoPath);
+  return DEFAULT_SERVER_URL;
+}
+
+function readServerInfo(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError(`cannot read ${path} (${describeFileError(error)}); fix or delete it, or pass --server`);
+  }
+  let info: unknown;
+  try {
+    info = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${path} is not valid JSON (${(error as Error).message}); delete it or pass --server`);
+  }
+  const httpUrl = (info as { httpUrl?: unknown } | null)?.httpUrl;
+  if (typeof httpUrl !== 'string') {
+    throw new CliError(`${path} has no "httpUrl" string; delete it or pass --server`);
+  }
+  return httpUrl;
+}
+
+function validateServerUrl(raw: string, source: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new CliError(`invalid server URL "${raw}" from ${source}; expected something like ${DEFAULT_SERVER_URL}`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Uploads get extra time on top of the default: a model of tens of MB over a slow link to a
+ * remote server would otherwise be reported as "unreachable" while it is still streaming.
+ */
+const UPLOAD_MS_PER_MB = 1_000;
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  health(): Promise<Health>;
+  pushModel(upload: ModelUpload): Promise<{ model: ModelVersion }>;
+  listModels(): Promise<{ models: ModelVersion[] }>;
+  deploy(request: Deployment): Promise<{ deployment: Deployment }>;
+  listDevices(): Promise<{ devices: Device[] }>;
+  listTelemetry(query: TelemetryQuery): Promise<{ records: TelemetryRecord[] }>;
+}
+
+export function createApiClient(serverUrl: string, options: { timeoutMs?: number } = {}): ApiClient {
+  // Trailing slashes are dropped so a server mounted under a path prefix keeps that prefix.
+  const baseUrl = serverUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const call = <T>(path: string, init: RequestInit = {}, extraMs = 0) =>
+    requestJson<T>(baseUrl, path, init, timeoutMs + extraMs);
+
+  return {
+    baseUrl,
+    health: () => call<Health>('/api/v1/health'),
+
+    pushModel(upload) {
+      const form = new FormData();
+      form.append('file', new Blob([upload.bytes], { type: 'application/octet-stream' }), upload.fileName);
+      form.append('name', upload.name);
+      if (upload.version !== undefined) form.append('version', String(upload.version));
+      if (upload.metadataJson !== undefined) form.append('metadata', upload.metadataJson);
+      const extraMs = Math.ceil(upload.bytes.byteLength / 1_048_576) * UPLOAD_MS_PER_MB;
+      return call('/api/v1/models', { method: 'POST', body: form }, extraMs);
+    },
+
+    listModels: () => call('/api/v1/models'),
+
+    deploy: (request) =>
+      call('/api/v1/deployments', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      }),
+
+    listDevices: () => call('/api/v1/devices'),
+
+    listTelemetry(query) {
+      const params = new URLSearchParams();
+      if (query.device !== undefined) params.set('device', query.device);
+      if (query.model !== undefined) params.set('model', query.model);
+      if (query.version !== undefined) params.set('version', String(query.version));
+      if (query.limit !== undefined) params.set('limit', String(query.limit));
+      const search = params.size > 0 ? `?${params}` : '';
+      return call(`/api/v1/telemetry${search}`);
+    },
+  };
+}
+
+async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, timeoutMs: number): Promise<T> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(baseUrl + path, {
+      ...init,
+      headers: { accept: 'application/json', ...(init.headers as Record<string, string> | undefined) },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    // Reading the body is inside the try: a server that dies mid-response is also "unreachable".
+    text = await response.text();
+  } catch (error) {
+    throw unreachable(baseUrl, describeNetworkFailure(error, timeoutMs));
+  }
+
+  const body = parseJson(text);
+  if (!response.ok) {
+    const reason = errorReason(body) ?? (response.statusText || 'request failed');
+    throw new CliError(`${reason} (HTTP ${response.status})`);
+  }
+  if (body === undefined) {
+    throw new CliError(
+      `the server at ${baseUrl} answered ${path} with something that is not JSON; check that --server / EDGELOOP_SERVER points at an EdgeLoop fleet server`,
+    );
+  }
+  return body as T;
+}
+
+function unreachable(baseUrl: string, cause: string): CliError {
+  return new CliError(
+    `cannot reach the fleet server at ${baseUrl} (${cause}). ` +
+      'Start it with "npm start" or "edgeloop serve", or point --server / EDGELOOP_SERVER at it.',
+  );
+}
+
+/** Undici hides the useful part (ECONNREFUSED, ENOTFOUND, …) in `error.cause`. */
+function describeNetworkFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `no answer within ${Math.round(timeoutMs / 1000)}s`;
+  }
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = errorCode(cause) ?? errorCode(error);
+  if (code !== undefined) return code;
+  if (cause instanceof Error && cause.message) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string') return code;
+  // Dual-stack connects (localhost → ::1 and 127.0.0.1) fail with an AggregateError.
+  if (Array.isArray(errors)) return errorCode(errors[0]);
+  return undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorReason(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { error } = body as { error?: unknown };
+  return typeof error === 'string' && error.length > 0 ? error : undefined;
+}

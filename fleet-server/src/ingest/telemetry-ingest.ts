@@ -1,0 +1,69 @@
+/**
+ * @module ingest/telemetry-ingest
+ * Stores a device's telemetry batch, then acks it. The ack goes out only after the records are
+ * committed, so an acked record is never lost; duplicates (re-sends) are skipped by the store.
+ */
+import type { Logger } from 'pino';
+import { decodeMessage, deviceTopic, encodeMessage, isValidId, telemetryBatchSchema, type Ack } from '@edgeloop/protocol';
+import type { DeviceStore } from '../store/device-store.js';
+import type { TelemetryStore } from '../store/telemetry-store.js';
+import type { ChannelHandler } from './fleet-bus.js';
+
+export interface TelemetryIngestStats {
+  batches: number;
+  stored: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export function telemetryIngest(deps: {
+  devices: DeviceStore;
+  telemetry: TelemetryStore;
+  publish: (topic: string, payload: Buffer) => Promise<void>;
+  log: Logger;
+  stats: TelemetryIngestStats;
+}): ChannelHandler {
+  return async (deviceId, payload) => {
+    const decoded = decodeMessage(telemetryBatchSchema, payload);
+    if (!decoded.ok) {
+      deps.stats.rejected++;
+      deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected telemetry batch');
+      const range = identifiableRange(payload);
+      if (range) {
+        const nack: Ack = { v: 1, ...range, status: 'rejected', reason: decoded.reason.slice(0, 1000) };
+        await deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(nack));
+      }
+      return;
+    }
+    const batch = decoded.value;
+    if (!deps.devices.exists(deviceId)) {
+      deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registering it');
+      deps.devices.ensure(deviceId);
+    }
+    const added = deps.telemetry.insertBatch(deviceId, batch.stream, batch.records);
+    deps.devices.touch(deviceId, batch.backlog, added);
+    deps.stats.batches++;
+    deps.stats.stored += added;
+    deps.stats.duplicates += batch.records.length - added;
+    const ack: Ack = {
+      v: 1, stream: batch.stream, seqFrom: batch.records[0]!.seq, seqTo: batch.records[batch.records.length - 1]!.seq, status: 'stored',
+    };
+    await deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack));
+  };
+}
+
+/** For a batch we refuse: if it still names its stream and seq range, tell the device, so it stops re-sending. */
+function identifiableRange(payload: Buffer): { stream: string; seqFrom: number; seqTo: number } | undefined {
+  try {
+    const raw = JSON.parse(payload.toString('utf8')) as { stream?: unknown; records?: Array<{ seq?: unknown }> };
+    const first = raw.records?.[0]?.seq;
+    const last = raw.records?.[raw.records.length - 1]?.seq;
+    if (typeof raw.stream === 'string' && isValidId(raw.stream) &&
+        Number.isSafeInteger(first) && Number.isSafeInteger(last) && (first as number) >= 1 && (last as number) >= (first as number)) {
+      return { stream: raw.stream, seqFrom: first as number, seqTo: last as number };
+    }
+  } catch {
+    // not JSON: nothing identifiable
+  }
+  return undefined;
+}

@@ -1,0 +1,130 @@
+/**
+ * @module registry/model-registry
+ * Registering a model version: inspect the ONNX file, build its manifest (tensor spec from the
+ * model itself unless metadata overrides it), sign it, store artifact and manifest. Version
+ * numbers only go up per name: that counter is what agents use to refuse replays.
+ */
+import { z } from 'zod';
+import {
+  ARCHES,
+  MANIFEST_SCHEMA,
+  describeZodError,
+  isValidId,
+  manifestSchema,
+  postprocessingSchema,
+  preprocessingSchema,
+  signManifest,
+  tensorSpecSchema,
+  type Manifest,
+} from '@edgeloop/protocol';
+import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
+import type { FleetSigningKey } from '../keys/signing-key.js';
+import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
+import type { ArtifactStore } from './artifact-store.js';
+
+export class RegistryError extends Error {
+  constructor(readonly status: 400 | 404 | 409 | 413, message: string) {
+    super(message);
+  }
+}
+
+/** What an uploader may declare beside the file. Everything is optional. */
+export const modelMetadataSchema = z
+  .object({
+    inputs: z.array(tensorSpecSchema).min(1).optional(),
+    outputs: z.array(tensorSpecSchema).min(1).optional(),
+    preprocessing: preprocessingSchema.optional(),
+    postprocessing: postprocessingSchema.optional(),
+    targets: z.object({ arch: z.array(z.enum(ARCHES)).min(1).optional(), hardware: z.array(z.string().min(1).max(64)).optional() }).optional(),
+  })
+  .strict();
+export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
+
+export interface RegisterRequest {
+  name: string;
+  version?: number;
+  bytes: Uint8Array;
+  metadata?: unknown;
+}
+
+export class ModelRegistry {
+  constructor(
+    private readonly store: ModelStore,
+    private readonly artifacts: ArtifactStore,
+    private readonly key: FleetSigningKey,
+    private readonly manifestTtlMs: number,
+  ) {}
+
+  register(req: RegisterRequest, now = new Date()): ModelVersionRow {
+    if (!isValidId(req.name)) throw new RegistryError(400, `invalid model name "${req.name}": use 1-64 characters from A-Z a-z 0-9 _ . -`);
+    if (req.bytes.length === 0) throw new RegistryError(400, 'the uploaded model file is empty');
+    const meta = modelMetadataSchema.safeParse(req.metadata ?? {});
+    if (!meta.success) throw new RegistryError(400, `invalid metadata: ${describeZodError(meta.error)}`);
+
+    let inspected;
+    try {
+      inspected = inspectOnnx(req.bytes);
+    } catch (err) {
+      if (err instanceof NotAnOnnxModelError) throw new RegistryError(400, `${err.message}; upload an .onnx file`);
+      throw err;
+    }
+
+    const latest = this.store.latestVersion(req.name);
+    const version = req.version ?? latest + 1;
+    if (!Number.isSafeInteger(version) || version < 1) throw new RegistryError(400, `version must be a positive integer, got ${req.version}`);
+    if (version <= latest) {
+      throw new RegistryError(409, `${req.name} v${version} is not newer than the latest registered v${latest}; versions only go up (agents refuse older ones) — omit --version to get v${latest + 1}`);
+    }
+
+    const m = meta.data;
+    const candidate = {
+      schema: MANIFEST_SCHEMA as typeof MANIFEST_SCHEMA,
+      name: req.name,
+      version,
+      artifact: { sha256: '', size: req.bytes.length, mediaType: 'application/onnx' as const },
+      created: now.toISOString(),
+      expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
+      targets: { arch: m.targets?.arch ?? [...ARCHES], hardware: m.targets?.hardware ?? [] },
+      inputs: m.inputs ?? inspected.inputs,
+      outputs: m.outputs ?? inspected.outputs,
+      ...(m.preprocessing ? { preprocessing: m.preprocessing } : {}),
+      ...(m.postprocessing ? { postprocessing: m.postprocessing } : {}),
+    };
+    this.checkConsistency(candidate, inspected.inputs.map((i) => i.name), inspected.outputs.map((o) => o.name));
+
+    const { sha256, size } = this.artifacts.put(req.bytes);
+    candidate.artifact.sha256 = sha256;
+    const parsed = manifestSchema.safeParse(candidate);
+    if (!parsed.success) throw new RegistryError(400, `manifest would be invalid: ${describeZodError(parsed.error)}`);
+    const envelope = signManifest(parsed.data, this.key);
+    const row: ModelVersionRow = {
+      name: req.name, version, sha256, size, envelope, manifest: parsed.data, keyId: this.key.keyId, createdAt: now.getTime(),
+    };
+    try {
+      this.store.insert(row);
+    } catch (err) {
+      // Two uploads raced for the same version number.
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new RegistryError(409, `${req.name} v${version} already exists`);
+      throw err;
+    }
+    return row;
+  }
+
+  private checkConsistency(m: Pick<Manifest, 'inputs' | 'outputs'> & Partial<Pick<Manifest, 'preprocessing' | 'postprocessing'>>, modelInputs: string[], modelOutputs: string[]): void {
+    const missing = [
+      ...m.inputs.filter((i) => !modelInputs.includes(i.name)).map((i) => `input "${i.name}"`),
+      ...m.outputs.filter((o) => !modelOutputs.includes(o.name)).map((o) => `output "${o.name}"`),
+    ];
+    if (missing.length) {
+      throw new RegistryError(400, `metadata names ${missing.join(', ')} which the model does not have (inputs: ${modelInputs.join(', ')}; outputs: ${modelOutputs.join(', ')})`);
+    }
+    const pre = m.preprocessing;
+    if (pre?.kind === 'image' && !m.inputs.some((i) => i.name === pre.input)) {
+      throw new RegistryError(400, `preprocessing.input "${pre.input}" is not a model input (${m.inputs.map((i) => i.name).join(', ')})`);
+    }
+    const post = m.postprocessing;
+    if (post && post.kind !== 'raw' && !m.outputs.some((o) => o.name === post.output)) {
+      throw new RegistryError(400, `postprocessing.output "${post.output}" is not a model output (${m.outputs.map((o) => o.name).join(', ')})`);
+    }
+  }
+}

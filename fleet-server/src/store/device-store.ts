@@ -1,0 +1,164 @@
+/**
+ * @module store/device-store
+ * Devices, what they run, what they are assigned, and the history of their update reports.
+ */
+import type { Birth, RunningModel, UpdateReport } from '@edgeloop/protocol';
+import type { FleetDb } from './fleet-db.js';
+
+export interface AssignmentView {
+  model: string;
+  version: number;
+  state: string;
+  code: string | null;
+  reason: string | null;
+  updatedAt: number;
+}
+
+export interface DeviceView {
+  id: string;
+  online: boolean;
+  lastSeen: number | null;
+  firstSeen: number;
+  session: number;
+  agentVersion: string | null;
+  arch: string | null;
+  platform: string | null;
+  hardware: string | null;
+  runtime: { name: string; version: string } | null;
+  stream: string | null;
+  models: RunningModel[];
+  assignments: AssignmentView[];
+  backlog: number;
+  records: number;
+}
+
+interface DeviceRow {
+  id: string; first_seen: number; last_seen: number | null; online: number; session: number;
+  info: string | null; running: string; backlog: number; records: number;
+}
+
+export class DeviceStore {
+  constructor(private readonly db: FleetDb) {}
+
+  /** Birth: the device is online in this session and runs exactly what it says it runs. */
+  recordBirth(birth: Birth, now = Date.now()): void {
+    const info = JSON.stringify({
+      agentVersion: birth.agentVersion, arch: birth.arch, platform: birth.platform, hardware: birth.hardware ?? null,
+      runtime: birth.runtime, cpus: birth.cpus, memTotalMb: birth.memTotalMb, stream: birth.stream,
+    });
+    this.db
+      .prepare(
+        `INSERT INTO devices (id, first_seen, last_seen, online, session, info, running, backlog) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, online = 1, session = excluded.session,
+           info = excluded.info, running = excluded.running, backlog = excluded.backlog`,
+      )
+      .run(birth.deviceId, now, now, birth.session, info, JSON.stringify(birth.models), birth.backlog);
+  }
+
+  /** A death only counts for the session it belongs to: a late will must not mark a reconnected device offline. */
+  recordDeath(deviceId: string, session: number): boolean {
+    return this.db.prepare('UPDATE devices SET online = 0 WHERE id = ? AND session <= ?').run(deviceId, session).changes > 0;
+  }
+
+  touch(deviceId: string, backlog: number | undefined, addedRecords: number, now = Date.now()): void {
+    this.db
+      .prepare('UPDATE devices SET last_seen = ?, backlog = coalesce(?, backlog), records = records + ? WHERE id = ?')
+      .run(now, backlog ?? null, addedRecords, deviceId);
+  }
+
+  /** Telemetry may arrive before a birth (e.g. a retained birth was cleared); keep the records' device known. */
+  ensure(deviceId: string, now = Date.now()): void {
+    this.db.prepare('INSERT OR IGNORE INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)').run(deviceId, now, now);
+  }
+
+  exists(deviceId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM devices WHERE id = ?').get(deviceId) !== undefined;
+  }
+
+  assign(deviceId: string, model: string, version: number, now = Date.now()): void {
+    this.db
+      .prepare(
+        `INSERT INTO assignments (device_id, model, version, state, code, reason, updated_at) VALUES (?, ?, ?, 'assigned', NULL, NULL, ?)
+         ON CONFLICT(device_id, model) DO UPDATE SET version = excluded.version, state = 'assigned', code = NULL, reason = NULL,
+           updated_at = excluded.updated_at`,
+      )
+      .run(deviceId, model, version, now);
+  }
+
+  assignments(deviceId: string): AssignmentView[] {
+    return (this.db.prepare('SELECT * FROM assignments WHERE device_id = ? ORDER BY model').all(deviceId) as Array<{
+      model: string; version: number; state: string; code: string | null; reason: string | null; updated_at: number;
+    }>).map((a) => ({ model: a.model, version: a.version, state: a.state, code: a.code, reason: a.reason, updatedAt: a.updated_at }));
+  }
+
+  /**
+   * Stores a report; returns false for a replay (a reportSeq not above the last one seen from
+   * this device). Reports of the currently assigned version also move the assignment's state.
+   */
+  recordUpdateReport(deviceId: string, report: UpdateReport, now = Date.now()): boolean {
+    return this.db.transaction(() => {
+      const last = this.db
+        .prepare('SELECT max(report_seq) AS seq FROM update_events WHERE device_id = ?')
+        .get(deviceId) as { seq: number | null };
+      // Agents persist reportSeq across restarts, so anything not above the last one is a replay.
+      if (last.seq !== null && report.reportSeq <= last.seq) return false;
+      this.db
+        .prepare(
+          `INSERT INTO update_events (device_id, model, version, state, code, reason, report_seq, ts, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(deviceId, report.model, report.version, report.state, report.code ?? null, report.reason ?? null, report.reportSeq, report.ts, now);
+      this.db
+        .prepare('UPDATE assignments SET state = ?, code = ?, reason = ?, updated_at = ? WHERE device_id = ? AND model = ? AND version = ?')
+        .run(report.state, report.code ?? null, report.reason ?? null, now, deviceId, report.model, report.version);
+      if (report.state === 'active') this.setRunning(deviceId, report);
+      return true;
+    })();
+  }
+
+  private setRunning(deviceId: string, report: UpdateReport): void {
+    const row = this.db.prepare('SELECT running FROM devices WHERE id = ?').get(deviceId) as { running: string } | undefined;
+    if (!row) return;
+    const sha = (this.db.prepare('SELECT sha256 FROM model_versions WHERE name = ? AND version = ?').get(report.model, report.version) as
+      | { sha256: string } | undefined)?.sha256 ?? '';
+    const running = (JSON.parse(row.running) as RunningModel[]).filter((m) => m.name !== report.model);
+    running.push({ name: report.model, version: report.version, sha256: sha });
+    this.db.prepare('UPDATE devices SET running = ? WHERE id = ?').run(JSON.stringify(running), deviceId);
+  }
+
+  events(deviceId: string, limit = 50): Array<Record<string, unknown>> {
+    return this.db
+      .prepare('SELECT model, version, state, code, reason, report_seq AS reportSeq, ts, received_at AS receivedAt FROM update_events WHERE device_id = ? ORDER BY id DESC LIMIT ?')
+      .all(deviceId, limit) as Array<Record<string, unknown>>;
+  }
+
+  list(): DeviceView[] {
+    return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as DeviceRow[]).map((r) => this.toView(r));
+  }
+
+  get(deviceId: string): DeviceView | undefined {
+    const row = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(deviceId) as DeviceRow | undefined;
+    return row ? this.toView(row) : undefined;
+  }
+
+  private toView(r: DeviceRow): DeviceView {
+    const info = r.info ? (JSON.parse(r.info) as Record<string, unknown>) : {};
+    return {
+      id: r.id,
+      online: r.online === 1,
+      lastSeen: r.last_seen,
+      firstSeen: r.first_seen,
+      session: r.session,
+      agentVersion: (info.agentVersion as string | undefined) ?? null,
+      arch: (info.arch as string | undefined) ?? null,
+      platform: (info.platform as string | undefined) ?? null,
+      hardware: (info.hardware as string | null | undefined) ?? null,
+      runtime: (info.runtime as { name: string; version: string } | undefined) ?? null,
+      stream: (info.stream as string | undefined) ?? null,
+      models: JSON.parse(r.running) as RunningModel[],
+      assignments: this.assignments(r.id),
+      backlog: r.backlog,
+      records: r.records,
+    };
+  }
+}

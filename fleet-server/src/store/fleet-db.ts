@@ -1,0 +1,97 @@
+/**
+ * @module store/fleet-db
+ * The fleet server's SQLite database and its migrations. Telemetry is keyed by
+ * (device, stream, seq): the primary key is what makes re-sent records land exactly once.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type FleetDb = Database.Database;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE devices (
+     id TEXT PRIMARY KEY,
+     first_seen INTEGER NOT NULL,
+     last_seen INTEGER,
+     online INTEGER NOT NULL DEFAULT 0,
+     session INTEGER NOT NULL DEFAULT 0,
+     info TEXT,
+     running TEXT NOT NULL DEFAULT '[]',
+     backlog INTEGER NOT NULL DEFAULT 0,
+     records INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE model_versions (
+     name TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     envelope TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     key_id TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (name, version)
+   );
+   CREATE TABLE assignments (
+     device_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     code TEXT,
+     reason TEXT,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (device_id, model)
+   );
+   CREATE TABLE update_events (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     code TEXT,
+     reason TEXT,
+     report_seq INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     received_at INTEGER NOT NULL
+   );
+   CREATE INDEX update_events_device ON update_events (device_id, id);
+   CREATE TABLE telemetry (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     request_id TEXT,
+     output TEXT NOT NULL,
+     prediction REAL,
+     latency_ms REAL NOT NULL,
+     features TEXT NOT NULL,
+     reference REAL,
+     UNIQUE (device_id, stream, seq)
+   );
+   CREATE INDEX telemetry_device ON telemetry (device_id, id);
+   CREATE INDEX telemetry_model ON telemetry (model, version, id);`,
+];
+
+export function openFleetDb(path: string): FleetDb {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // Acks go out only after commit; FULL makes "acked" survive a power cut of the server too.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`fleet database schema v${current} is newer than this server understands (v${MIGRATIONS.length}); upgrade the server`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}

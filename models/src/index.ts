@@ -1,0 +1,39 @@
+/**
+ * @module @edgeloop/models
+ *
+ * Public surface of the models package: the reference model builder, its tensor spec, and the
+ * committed sample models that let every demo and test run offline.
+ */
+import { fileURLToPath } from 'node:url';
+import type { ReferenceModelOptions } from './reference-model.js';
+
+export { buildReferenceModel, REFERENCE_INPUT, REFERENCE_OUTPUT } from './reference-model.js';
+export type { ReferenceModelOptions } from './reference-model.js';
+
+/** Sample model versions shipped in `models/sample/`. */
+export type SampleVersion = 'v1' | 'v2';
+
+/**
+ * Build options for each sample. This is the single source of truth shared by the build script
+ * and the test that proves the committed bytes still match a fresh build.
+ */
+export const SAMPLE_MODEL_OPTIONS: Readonly<Record<SampleVersion, Readonly<ReferenceModelOptions>>> = {
+  v1: { seed: 1 },
+  v2: { seed: 2, bias: 110, gain: 190 },
+};
+
+// Resolved from this module rather than the CWD so the paths work from any workspace or script.
+function samplePath(version: SampleVersion): string {
+  return fileURLToPath(new URL(`../sample/edgeloop-distance-${version}.onnx`, import.meta.url));
+}
+
+/** Preprocessing/postprocessing metadata for the samples, as `edgeloop models push --meta` takes it. */
+export const SAMPLE_METADATA_PATH: string = fileURLToPath(new URL('../sample/edgeloop-distance.meta.json', import.meta.url));
+
+/** Absolute paths of the committed sample models. */
+export const SAMPLE_MODELS: Readonly<Record<SampleVersion, string>> = {
+  v1: samplePath('v1'),
+  v2: samplePath('v2'),
+};
+
+export { inspectOnnx, NotAnOnnxModelError, type InspectedModel, type InspectedTensor } from './inspect.js';

@@ -1,0 +1,13 @@
+/**
+ * @module @edgeloop/protocol
+ * The one source of truth shared by agent, fleet server and console: topics, message schemas,
+ * encodings and the signed manifest.
+ */
+export * from './topics.js';
+export * from './errors.js';
+export * from './tensors.js';
+export * from './manifest.js';
+export * from './signing.js';
+export * from './artifact.js';
+export * from './messages.js';
+export * from './codec.js';

@@ -1,0 +1,120 @@
+/**
+ * @module messages
+ * Schemas of every MQTT message. Each carries `v` (the message format version) so old and new
+ * agents can share a fleet; decoders reject anything they cannot fully validate.
+ */
+import { z } from 'zod';
+import { isValidId } from './topics.js';
+import { signedEnvelopeSchema } from './signing.js';
+
+const id = z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -');
+const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const epochMs = z.number().int().min(0);
+
+export const MAX_BATCH_RECORDS = 5000;
+
+export const runningModelSchema = z.object({
+  name: id,
+  version: z.number().int().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type RunningModel = z.infer<typeof runningModelSchema>;
+
+/** Birth: sent (retained) on every connect. Death: the broker publishes it as the last will. */
+export const presenceSchema = z.discriminatedUnion('type', [
+  z.object({
+    v: z.literal(1),
+    type: z.literal('birth'),
+    deviceId: id,
+    /** Increments on every connect; a death only counts if it matches the current session. */
+    session: z.number().int().min(0),
+    ts: epochMs,
+    agentVersion: z.string().max(64),
+    arch: z.string().max(32),
+    platform: z.string().max(32),
+    hardware: z.string().max(64).optional(),
+    cpus: z.number().int().min(0),
+    memTotalMb: z.number().min(0),
+    runtime: z.object({ name: z.string().max(64), version: z.string().max(64) }),
+    models: z.array(runningModelSchema).max(64),
+    stream: id,
+    backlog: z.number().int().min(0),
+  }),
+  z.object({ v: z.literal(1), type: z.literal('death'), deviceId: id, session: z.number().int().min(0) }),
+]);
+export type Presence = z.infer<typeof presenceSchema>;
+export type Birth = Extract<Presence, { type: 'birth' }>;
+
+/** One buffered prediction. */
+export const telemetryRecordSchema = z.object({
+  seq,
+  ts: epochMs,
+  model: id,
+  version: z.number().int().min(1),
+  requestId: z.string().max(128).optional(),
+  /** Flattened first output (small models) — the full tensor stays on the device. */
+  output: z.array(z.number()).max(1024),
+  prediction: z.number().nullable().optional(),
+  latencyMs: z.number().min(0),
+  features: z.record(z.string().max(64), z.number()),
+  reference: z.number().nullable().optional(),
+});
+export type TelemetryRecord = z.infer<typeof telemetryRecordSchema>;
+
+export const telemetryBatchSchema = z
+  .object({
+    v: z.literal(1),
+    /** Identifies one agent buffer; seq numbers are unique within it, and survive restarts. */
+    stream: id,
+    records: z.array(telemetryRecordSchema).min(1).max(MAX_BATCH_RECORDS),
+    /** Records still waiting on the device after this batch. */
+    backlog: z.number().int().min(0),
+  })
+  .refine((b) => b.records.every((r, i) => i === 0 || r.seq > (b.records[i - 1]?.seq ?? 0)), {
+    message: 'records must be in strictly increasing seq order',
+    path: ['records'],
+  });
+export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
+
+export const ackSchema = z.object({
+  v: z.literal(1),
+  stream: id,
+  seqFrom: seq,
+  seqTo: seq,
+  status: z.enum(['stored', 'rejected']),
+  reason: z.string().max(1024).optional(),
+});
+export type Ack = z.infer<typeof ackSchema>;
+
+export const desiredModelSchema = z.object({
+  manifest: signedEnvelopeSchema,
+  /** Where to fetch the artifact; the manifest's sha256 and size decide whether it is accepted. */
+  artifactUrl: z.url({ protocol: /^https?$/ }),
+});
+export type DesiredModel = z.infer<typeof desiredModelSchema>;
+
+export const desiredStateSchema = z.object({
+  v: z.literal(1),
+  deviceId: id,
+  issuedAt: epochMs,
+  models: z.array(desiredModelSchema).max(16),
+});
+export type DesiredState = z.infer<typeof desiredStateSchema>;
+
+/** rejected = refused before loading (signature, version, hash…); failed = verified but would not load/run. */
+export const UPDATE_STATES = ['downloading', 'verified', 'active', 'rejected', 'failed', 'removed'] as const;
+export type UpdateState = (typeof UPDATE_STATES)[number];
+
+export const updateReportSchema = z.object({
+  v: z.literal(1),
+  model: id,
+  version: z.number().int().min(1),
+  state: z.enum(UPDATE_STATES),
+  /** Machine-readable rejection code (e.g. "rollback", "hash-mismatch") and a human reason. */
+  code: z.string().max(64).optional(),
+  reason: z.string().max(2048).optional(),
+  ts: epochMs,
+  /** Per-device monotonic counter, so replayed reports can be recognised. */
+  reportSeq: z.number().int().min(1),
+});
+export type UpdateReport = z.infer<typeof updateReportSchema>;

@@ -1,0 +1,175 @@
+/**
+ * @module signing
+ * ed25519 (tweetnacl) signatures over manifests, in a DSSE-style envelope: the signature covers the
+ * exact payload bytes plus their type (pre-authentication encoding), so no JSON canonicalisation
+ * is needed and a payload can never be reinterpreted as another type. Several signatures may
+ * be attached, which is where root-authorised key rotation plugs in.
+ */
+import nacl from 'tweetnacl';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { describeZodError, fail, ok, type Result } from './errors.js';
+import { MANIFEST_PAYLOAD_TYPE, manifestSchema, type Arch, type Manifest, type ManifestInput } from './manifest.js';
+
+export const signedEnvelopeSchema = z.object({
+  payloadType: z.string().min(1).max(128),
+  payload: z.base64().max(256 * 1024),
+  signatures: z
+    .array(z.object({ keyid: z.string().regex(/^[0-9a-f]{16}$/), sig: z.base64().max(200) }))
+    .min(1)
+    .max(8),
+});
+export type SignedEnvelope = z.infer<typeof signedEnvelopeSchema>;
+
+export interface SigningKeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+export function generateKeyPair(): SigningKeyPair {
+  const kp = nacl.sign.keyPair();
+  return { publicKey: kp.publicKey, secretKey: kp.secretKey };
+}
+
+export function keyPairFromSecretKey(secretKey: Uint8Array): SigningKeyPair {
+  const kp = nacl.sign.keyPair.fromSecretKey(secretKey);
+  return { publicKey: kp.publicKey, secretKey: kp.secretKey };
+}
+
+/** Short, stable key identifier: first 8 bytes of sha256(publicKey), hex. */
+export function keyId(publicKey: Uint8Array): string {
+  return createHash('sha256').update(publicKey).digest('hex').slice(0, 16);
+}
+
+export function encodePublicKey(publicKey: Uint8Array): string {
+  return Buffer.from(publicKey).toString('base64');
+}
+
+export function decodePublicKey(text: string): Uint8Array {
+  const bytes = Buffer.from(text.trim(), 'base64');
+  if (bytes.length !== nacl.sign.publicKeyLength) {
+    throw new Error(`public key must be ${nacl.sign.publicKeyLength} bytes base64-encoded, got ${bytes.length} bytes`);
+  }
+  return new Uint8Array(bytes);
+}
+
+/** DSSE pre-authentication encoding. */
+function pae(payloadType: string, payload: Uint8Array): Uint8Array {
+  const header = Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `);
+  return Buffer.concat([header, payload]);
+}
+
+export function signPayload(payloadType: string, payload: Uint8Array, key: SigningKeyPair): SignedEnvelope {
+  const sig = nacl.sign.detached(pae(payloadType, payload), key.secretKey);
+  return {
+    payloadType,
+    payload: Buffer.from(payload).toString('base64'),
+    signatures: [{ keyid: keyId(key.publicKey), sig: Buffer.from(sig).toString('base64') }],
+  };
+}
+
+/** Validates and signs a manifest; throws if the manifest itself is invalid (a bug on the signer's side). */
+export function signManifest(manifest: ManifestInput, key: SigningKeyPair): SignedEnvelope {
+  const parsed = manifestSchema.safeParse(manifest);
+  if (!parsed.success) throw new Error(`refusing to sign an invalid manifest: ${describeZodError(parsed.error)}`);
+  return signPayload(MANIFEST_PAYLOAD_TYPE, Buffer.from(JSON.stringify(parsed.data)), key);
+}
+
+export type ManifestRejection =
+  | 'bad-envelope'
+  | 'unknown-key'
+  | 'bad-signature'
+  | 'bad-manifest'
+  | 'not-yet-valid'
+  | 'expired'
+  | 'wrong-target'
+  | 'rollback'
+  | 'version-reuse';
+
+export interface VerifyManifestOptions {
+  /** keyid → public key of every key this verifier trusts. */
+  trustedKeys: ReadonlyMap<string, Uint8Array>;
+  now?: Date;
+  /** The device's own arch and hardware class, checked against manifest.targets. */
+  arch?: Arch | string;
+  hardware?: string;
+  /** Tolerated clock skew for "created" in the future; devices often boot without NTP. */
+  clockSkewMs?: number;
+}
+
+export function trustedKeyMap(publicKeys: Iterable<Uint8Array>): Map<string, Uint8Array> {
+  return new Map([...publicKeys].map((k) => [keyId(k), k]));
+}
+
+/**
+ * Checks envelope shape, a signature by a trusted key, manifest schema, validity window and
+ * target. Anti-rollback needs the device's persisted state, so it lives in checkVersionCounter.
+ */
+export function verifyManifest(envelope: unknown, opts: VerifyManifestOptions): Result<Manifest, ManifestRejection> {
+  const env = signedEnvelopeSchema.safeParse(envelope);
+  if (!env.success) return fail('bad-envelope', `signed envelope is malformed: ${describeZodError(env.error)}`);
+  if (env.data.payloadType !== MANIFEST_PAYLOAD_TYPE) {
+    return fail('bad-envelope', `payload type "${env.data.payloadType}" is not ${MANIFEST_PAYLOAD_TYPE}`);
+  }
+  const payload = new Uint8Array(Buffer.from(env.data.payload, 'base64'));
+  const message = pae(env.data.payloadType, payload);
+
+  let sawTrustedKey = false;
+  let verified = false;
+  for (const { keyid, sig } of env.data.signatures) {
+    const key = opts.trustedKeys.get(keyid);
+    if (!key) continue;
+    sawTrustedKey = true;
+    const sigBytes = new Uint8Array(Buffer.from(sig, 'base64'));
+    if (sigBytes.length === nacl.sign.signatureLength && nacl.sign.detached.verify(message, sigBytes, key)) {
+      verified = true;
+      break;
+    }
+  }
+  if (!sawTrustedKey) {
+    const ids = env.data.signatures.map((s) => s.keyid).join(', ');
+    return fail('unknown-key', `manifest is signed by key(s) ${ids}, none of which this device trusts`);
+  }
+  if (!verified) return fail('bad-signature', 'signature does not match the manifest (tampered or signed by another key)');
+
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch {
+    return fail('bad-manifest', 'signed payload is not JSON');
+  }
+  const manifest = manifestSchema.safeParse(json);
+  if (!manifest.success) return fail('bad-manifest', `signed manifest is invalid: ${describeZodError(manifest.error)}`);
+  const m = manifest.data;
+
+  const now = (opts.now ?? new Date()).getTime();
+  if (Date.parse(m.expires) <= now) return fail('expired', `manifest for ${m.name} v${m.version} expired at ${m.expires}`);
+  if (Date.parse(m.created) > now + (opts.clockSkewMs ?? 24 * 3600_000)) {
+    return fail('not-yet-valid', `manifest for ${m.name} v${m.version} is created in the future (${m.created})`);
+  }
+  if (opts.arch && !m.targets.arch.includes(opts.arch as Arch)) {
+    return fail('wrong-target', `manifest targets arch ${m.targets.arch.join('/')}, this device is ${opts.arch}`);
+  }
+  if (opts.hardware && m.targets.hardware.length > 0 && !m.targets.hardware.includes(opts.hardware)) {
+    return fail('wrong-target', `manifest targets hardware ${m.targets.hardware.join('/')}, this device is ${opts.hardware}`);
+  }
+  return ok(m);
+}
+
+/**
+ * Anti-rollback: a device accepts a version only if it is newer than the last one it accepted
+ * for that model name, or the very same artifact again (an idempotent re-delivery).
+ */
+export function checkVersionCounter(
+  manifest: { name: string; version: number; artifact: { sha256: string } },
+  lastAccepted: { version: number; sha256: string } | undefined,
+): Result<'new' | 'same', 'rollback' | 'version-reuse'> {
+  if (!lastAccepted || manifest.version > lastAccepted.version) return ok('new');
+  if (manifest.version < lastAccepted.version) {
+    return fail('rollback', `${manifest.name} v${manifest.version} is older than v${lastAccepted.version}, which this device already accepted`);
+  }
+  if (manifest.artifact.sha256 !== lastAccepted.sha256) {
+    return fail('version-reuse', `${manifest.name} v${manifest.version} was already accepted with a different artifact`);
+  }
+  return ok('same');
+}

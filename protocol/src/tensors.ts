@@ -1,0 +1,65 @@
+/**
+ * @module tensors
+ * Tensor specs, preprocessing and postprocessing declarations. They travel inside the signed
+ * manifest, so a device never guesses how to feed or read a model.
+ */
+import { z } from 'zod';
+
+export const TENSOR_DTYPES = ['float32', 'uint8', 'int8', 'int32', 'int64', 'float64', 'bool'] as const;
+export type TensorDtype = (typeof TENSOR_DTYPES)[number];
+
+/** A dimension is a fixed size, -1 for "any", or a symbolic name such as "batch". */
+export const dimensionSchema = z.union([z.number().int().min(-1), z.string().min(1).max(64)]);
+
+export const tensorSpecSchema = z.object({
+  name: z.string().min(1).max(256),
+  dtype: z.enum(TENSOR_DTYPES),
+  shape: z.array(dimensionSchema).max(8),
+});
+export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+
+export const imagePreprocessingSchema = z.object({
+  kind: z.literal('image'),
+  /** Which model input receives the image. */
+  input: z.string().min(1),
+  width: z.number().int().min(1).max(8192),
+  height: z.number().int().min(1).max(8192),
+  layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+  colorOrder: z.enum(['RGB', 'BGR']).default('RGB'),
+  /** fill = stretch, cover = crop to aspect, contain = letterbox. */
+  resize: z.enum(['fill', 'cover', 'contain']).default('fill'),
+  /** Applied as ((pixel * scale) - mean[c]) / std[c]. */
+  scale: z.number().default(1 / 255),
+  mean: z.array(z.number()).length(3).default([0, 0, 0]),
+  std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
+});
+export type ImagePreprocessing = z.infer<typeof imagePreprocessingSchema>;
+
+export const preprocessingSchema = z.discriminatedUnion('kind', [
+  imagePreprocessingSchema,
+  z.object({ kind: z.literal('none') }),
+]);
+export type Preprocessing = z.infer<typeof preprocessingSchema>;
+
+export const postprocessingSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('raw') }),
+  z.object({ kind: z.literal('regression'), output: z.string().min(1), unit: z.string().max(32).optional() }),
+  z.object({ kind: z.literal('argmax'), output: z.string().min(1), labels: z.array(z.string()).optional() }),
+]);
+export type Postprocessing = z.infer<typeof postprocessingSchema>;
+
+/** How many elements a concrete shape holds; throws on dynamic dims. */
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`shape [${shape.join(', ')}] is not concrete`);
+    n *= d;
+  }
+  return n;
+}
+
+/** Whether a concrete shape fits a spec shape (dynamic dims match anything). */
+export function shapeMatches(spec: readonly (number | string)[], actual: readonly number[]): boolean {
+  if (spec.length !== actual.length) return false;
+  return spec.every((d, i) => typeof d === 'string' || d === -1 || d === actual[i]);
+}

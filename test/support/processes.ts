@@ -1,0 +1,92 @@
+/**
+ * @module support/processes
+ * Fleet server and agent as separate OS processes, the way they run in production: started
+ * through their CLIs, ready when they print their JSON "ready" line, killable with any signal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SERVER_CLI = join(REPO, 'fleet-server/src/cli/edgeloop.ts');
+const AGENT_CLI = join(REPO, 'agent/src/cli.ts');
+
+export interface Proc<Ready> {
+  child: ChildProcess;
+  ready: Ready;
+  /** Everything the process wrote to stdout and stderr (its pino log, JSON lines) so far. */
+  logs(): string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+async function start<Ready>(script: string, args: string[], what: string, env: NodeJS.ProcessEnv = {}): Promise<Proc<Ready>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not become ready in 30 s:\n${output}`)), 30_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { event?: string };
+        if (msg.event === 'ready') {
+          clearTimeout(timer);
+          resolve(msg as Ready);
+        }
+      } catch {
+        // not our line
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+  return {
+    child,
+    ready,
+    logs: () => output,
+    exited,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface ServerReady { httpUrl: string; mqttUrl: string; publicKey: string; keyId: string }
+export interface AgentReady { deviceId: string; apiUrl: string; stream: string }
+
+export function startServerProcess(dataDir: string, extra: string[] = []): Promise<Proc<ServerReady>> {
+  return start<ServerReady>(SERVER_CLI, ['serve', '--data', dataDir, '--http-port', '0', '--mqtt-port', '0', '--json', ...extra], 'fleet server');
+}
+
+export function writeAgentConfig(path: string, config: Record<string, unknown>): string {
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+export function startAgentProcess(configPath: string): Promise<Proc<AgentReady>> {
+  return start<AgentReady>(AGENT_CLI, ['run', '--config', configPath, '--json'], 'agent');
+}
+
+/** Runs the operator CLI to completion. */
+export function runCli(args: string[], serverUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_CLI, '--server', serverUrl, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
