@@ -176,14 +176,9 @@ function indexOfServeCommand(argv: string[]): number {
   return -1;
 }
 
-interface ServeModule {
-  runServe(argv: string[]): Promise<number>;
-}
-
+/** Loaded on demand: the server's dependencies (broker, SQLite) would slow every other command. */
 async function runServe(argv: string[]): Promise<number> {
-  // A variable specifier keeps the typechecker from requiring serve.ts, which ships separately.
-  const serveModulePath = './serve.js';
-  const { runServe: serve } = (await import(serveModulePath)) as ServeModule;
+  const { runServe: serve } = await import('./serve.js');
   return serve(argv);
 }
 
