@@ -11,3 +11,5 @@ export * from './signing.js';
 export * from './artifact.js';
 export * from './messages.js';
 export * from './codec.js';
+export * from './rest.js';
+export * from './sqlite-migrations.js';

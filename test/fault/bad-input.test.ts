@@ -18,13 +18,7 @@ test('bad input is refused with reasons and both processes keep working', { time
   const tmp = tempDir('bad-input');
   const server = await startServerProcess(join(tmp.dir, 'fleet'), ['--log-level', 'debug']);
   const api = fleet(server.ready.httpUrl);
-  const config = writeAgentConfig(join(tmp.dir, 'agent.json'), {
-    deviceId: DEVICE,
-    dataDir: join(tmp.dir, 'agent'),
-    api: { port: 0 },
-    fleet: { mqttUrl: server.ready.mqttUrl, trustedKeys: [server.ready.publicKey] },
-    sync: { flushIntervalMs: 20 },
-  });
+  const config = writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 } });
   const agent = await startAgentProcess(config);
   const rogue = await mqtt.connectAsync(server.ready.mqttUrl, { clientId: 'rogue-client' });
   t.after(async () => {

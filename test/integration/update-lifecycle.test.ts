@@ -20,14 +20,7 @@ test('push, deploy, predict, sync, upgrade, and refuse bad updates across proces
   const tmp = tempDir('lifecycle');
   const server = await startServerProcess(join(tmp.dir, 'fleet'));
   const api = fleet(server.ready.httpUrl);
-  const config = writeAgentConfig(join(tmp.dir, 'agent.json'), {
-    deviceId: DEVICE,
-    dataDir: join(tmp.dir, 'agent'),
-    api: { port: 0 },
-    fleet: { mqttUrl: server.ready.mqttUrl, trustedKeys: [server.ready.publicKey] },
-    sync: { flushIntervalMs: 20 },
-    log: { level: 'debug' },
-  });
+  const config = writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 }, log: { level: 'debug' } });
   const agent = await startAgentProcess(config);
   const spy = await mqtt.connectAsync(server.ready.mqttUrl, { clientId: 'itest-observer' });
   t.after(async () => {

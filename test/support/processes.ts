@@ -70,7 +70,16 @@ export function startServerProcess(dataDir: string, extra: string[] = []): Promi
   return start<ServerReady>(SERVER_CLI, ['serve', '--data', dataDir, '--http-port', '0', '--mqtt-port', '0', '--json', ...extra], 'fleet server');
 }
 
-export function writeAgentConfig(path: string, config: Record<string, unknown>): string {
+/** Writes `<dir>/<deviceId>.json`: an agent of this server, API on a free port, state in `<dir>/<deviceId>`. */
+export function writeAgentConfig(server: ServerReady, dir: string, deviceId: string, extra: Record<string, unknown> = {}): string {
+  const path = join(dir, `${deviceId}.json`);
+  const config = {
+    deviceId,
+    dataDir: join(dir, deviceId),
+    api: { port: 0 },
+    fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey] },
+    ...extra,
+  };
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
 }

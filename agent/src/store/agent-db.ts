@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { applyMigrations } from '@edgeloop/protocol';
 
 export type AgentDb = Database.Database;
 
@@ -55,21 +56,8 @@ export function openAgentDb(path: string): AgentDb {
   db.pragma('busy_timeout = 5000');
   // Bounded WAL: checkpoint regularly instead of letting it grow under constant readers.
   db.pragma('wal_autocheckpoint = 1000');
-  migrate(db);
+  applyMigrations(db, MIGRATIONS, 'agent database');
   return db;
-}
-
-function migrate(db: AgentDb): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`agent database schema v${current} is newer than this agent understands (v${MIGRATIONS.length}); upgrade the agent`);
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
 }
 
 export class KeyValue {

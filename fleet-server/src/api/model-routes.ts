@@ -5,11 +5,12 @@
  */
 import { Hono } from 'hono';
 import { Readable } from 'node:stream';
+import type { ModelVersionSummary } from '@edgeloop/protocol';
 import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import { RegistryError, type ModelRegistry } from '../registry/model-registry.js';
 
-export function modelView(row: ModelVersionRow) {
+export function modelView(row: ModelVersionRow): ModelVersionSummary {
   const m = row.manifest;
   return {
     name: row.name,

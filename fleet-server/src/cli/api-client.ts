@@ -6,11 +6,12 @@
  * {@link CliError} whose message is a single line that says what went wrong and what to do next,
  * so the CLI can print it verbatim without a stack trace.
  *
- * The response types are declared here rather than imported from the server modules so the CLI
- * only depends on the wire contract, not on server internals that may change shape.
+ * Response types come from protocol/ (the REST contract), never from server internals.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AssignmentStatus, DeviceSummary, HealthResponse, ModelVersionSummary, TelemetryRow } from '@edgeloop/protocol';
+import { DEFAULT_HTTP_PORT } from '../config.js';
 import { describeFileError } from './format.js';
 
 /** An error meant for the operator: printed as `error: <message>`, exits with `exitCode`. */
@@ -24,81 +25,16 @@ export class CliError extends Error {
   }
 }
 
-export interface TensorSpec {
-  name: string;
-  dtype: string;
-  shape: (number | string)[];
-}
-
-export interface ModelVersion {
-  name: string;
-  version: number;
-  sha256: string;
-  size: number;
-  createdAt: string;
-  expiresAt: string;
-  keyId: string;
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-  preprocessing: unknown;
-  postprocessing: unknown;
-  targets: { arch: string[]; hardware: string[] };
-}
+export type ModelVersion = ModelVersionSummary;
+export type DeviceAssignment = AssignmentStatus;
+export type Device = DeviceSummary;
+export type TelemetryRecord = TelemetryRow;
+export type Health = HealthResponse;
 
 export interface Deployment {
   model: string;
   version: number;
   devices: string[];
-}
-
-export interface DeviceAssignment {
-  model: string;
-  version: number;
-  state: string;
-  code: string | null;
-  reason: string | null;
-  updatedAt: number;
-}
-
-export interface Device {
-  id: string;
-  online: boolean;
-  lastSeen: number | null;
-  firstSeen: number;
-  agentVersion: string | null;
-  arch: string | null;
-  platform: string | null;
-  hardware: string | null;
-  runtime: { name: string; version: string } | null;
-  models: { name: string; version: number; sha256: string }[];
-  assignments: DeviceAssignment[];
-  backlog: number;
-  records: number;
-}
-
-export interface TelemetryRecord {
-  id: number;
-  deviceId: string;
-  stream: string;
-  seq: number;
-  ts: number;
-  receivedAt: number;
-  model: string;
-  version: number;
-  requestId: string | null;
-  output: number[];
-  prediction: number | null;
-  latencyMs: number;
-  features: Record<string, number>;
-  reference: number | null;
-}
-
-export interface Health {
-  status: 'ok';
-  version: string;
-  mqttUrl: string;
-  keyId: string;
-  publicKey: string;
 }
 
 export interface ModelUpload {
@@ -118,7 +54,7 @@ export interface TelemetryQuery {
   limit?: number;
 }
 
-export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8460';
+export const DEFAULT_SERVER_URL = `http://127.0.0.1:${DEFAULT_HTTP_PORT}`;
 /** Written by `npm start` / `edgeloop serve` so the CLI finds a server on a random port. */
 export const SERVER_INFO_PATH = join('.edgeloop', 'server.json');
 

@@ -157,6 +157,8 @@ const DEVICE: Device = {
   online: true,
   lastSeen: Date.now() - 12_000,
   firstSeen: Date.now() - 3_600_000,
+  session: 1,
+  stream: 's1',
   agentVersion: '0.1.0',
   arch: 'arm64',
   platform: 'linux',

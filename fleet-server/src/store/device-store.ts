@@ -2,35 +2,11 @@
  * @module store/device-store
  * Devices, what they run, what they are assigned, and the history of their update reports.
  */
-import type { Birth, RunningModel, UpdateReport } from '@edgeloop/protocol';
+import type { AssignmentStatus, Birth, DeviceSummary, RunningModel, UpdateReport } from '@edgeloop/protocol';
 import type { FleetDb } from './fleet-db.js';
 
-export interface AssignmentView {
-  model: string;
-  version: number;
-  state: string;
-  code: string | null;
-  reason: string | null;
-  updatedAt: number;
-}
-
-export interface DeviceView {
-  id: string;
-  online: boolean;
-  lastSeen: number | null;
-  firstSeen: number;
-  session: number;
-  agentVersion: string | null;
-  arch: string | null;
-  platform: string | null;
-  hardware: string | null;
-  runtime: { name: string; version: string } | null;
-  stream: string | null;
-  models: RunningModel[];
-  assignments: AssignmentView[];
-  backlog: number;
-  records: number;
-}
+export type AssignmentView = AssignmentStatus;
+export type DeviceView = DeviceSummary;
 
 interface DeviceRow {
   id: string; first_seen: number; last_seen: number | null; online: number; session: number;

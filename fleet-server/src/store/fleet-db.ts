@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { applyMigrations } from '@edgeloop/protocol';
 
 export type FleetDb = Database.Database;
 
@@ -83,15 +84,6 @@ export function openFleetDb(path: string): FleetDb {
   // Acks go out only after commit; FULL makes "acked" survive a power cut of the server too.
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`fleet database schema v${current} is newer than this server understands (v${MIGRATIONS.length}); upgrade the server`);
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  applyMigrations(db, MIGRATIONS, 'fleet database');
   return db;
 }

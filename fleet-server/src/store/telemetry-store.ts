@@ -3,25 +3,10 @@
  * Prediction records as synced from devices. Inserts are idempotent on (device, stream, seq),
  * so the agent may re-send anything it has no ack for.
  */
-import type { TelemetryRecord } from '@edgeloop/protocol';
+import type { TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
 import type { FleetDb } from './fleet-db.js';
 
-export interface StoredRecord {
-  id: number;
-  deviceId: string;
-  stream: string;
-  seq: number;
-  ts: number;
-  receivedAt: number;
-  model: string;
-  version: number;
-  requestId: string | null;
-  output: number[];
-  prediction: number | null;
-  latencyMs: number;
-  features: Record<string, number>;
-  reference: number | null;
-}
+export type StoredRecord = TelemetryRow;
 
 export interface TelemetryQuery {
   device?: string;
