@@ -39,7 +39,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   const db = openAgentDb(join(config.dataDir, 'agent.db'));
   const kv = new KeyValue(db);
   const stream = kv.get('stream') ?? (kv.set('stream', `s${randomBytes(8).toString('hex')}`), kv.get('stream')!);
-  const session = kv.next('session');
+  const boot = kv.next('boot');
   const buffer = new RecordBuffer(db);
   const state = new ModelState(db);
   const models = new ActiveModels();
@@ -85,7 +85,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     log,
   );
 
-  const birth = (): Birth => ({
+  const birth = (session: number): Birth => ({
     v: 1,
     type: 'birth',
     deviceId: config.deviceId,
@@ -127,14 +127,14 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
-  log.info({ apiUrl, stream, session, backlog: buffer.count(), models: runningModels() }, 'agent API listening');
+  log.info({ apiUrl, stream, boot, backlog: buffer.count(), models: runningModels() }, 'agent API listening');
 
   const link = new FleetLink({
     mqttUrl: config.fleet.mqttUrl,
     deviceId: config.deviceId,
     ...(config.fleet.username ? { username: config.fleet.username } : {}),
     ...(config.fleet.password ? { password: config.fleet.password } : {}),
-    session,
+    boot,
     birth,
     onAck: (ack) => sync.handleAck(ack),
     onDesired: (desired) => void updates.apply(desired),

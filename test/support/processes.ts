@@ -66,8 +66,14 @@ async function start<Ready>(script: string, args: string[], what: string, env: N
 export interface ServerReady { httpUrl: string; mqttUrl: string; publicKey: string; keyId: string }
 export interface AgentReady { deviceId: string; apiUrl: string; stream: string }
 
-export function startServerProcess(dataDir: string, extra: string[] = []): Promise<Proc<ServerReady>> {
-  return start<ServerReady>(SERVER_CLI, ['serve', '--data', dataDir, '--http-port', '0', '--mqtt-port', '0', '--json', ...extra], 'fleet server');
+/** Ports default to 0 (any free one); a restart test passes the ports of the first run. */
+export function startServerProcess(dataDir: string, extra: string[] = [], ports: { http?: number; mqtt?: number } = {}): Promise<Proc<ServerReady>> {
+  const args = ['serve', '--data', dataDir, '--http-port', String(ports.http ?? 0), '--mqtt-port', String(ports.mqtt ?? 0), '--json', ...extra];
+  return start<ServerReady>(SERVER_CLI, args, 'fleet server');
+}
+
+export function portOf(url: string): number {
+  return Number(new URL(url).port);
 }
 
 /** Writes `<dir>/<deviceId>.json`: an agent of this server, API on a free port, state in `<dir>/<deviceId>`. */

@@ -24,20 +24,31 @@ export interface FleetLinkOptions {
   deviceId: string;
   username?: string;
   password?: string;
-  session: number;
-  birth: () => Birth;
+  /** Persisted boot counter; the link derives one session number per connection from it. */
+  boot: number;
+  birth: (session: number) => Birth;
   onAck: (ack: Ack) => void;
   onDesired: (desired: DesiredState) => void;
   onConnectionChange: (connected: boolean) => void;
   log: Logger;
 }
 
+/** Connections per boot fit below this; sessions stay increasing across reboots. */
+const CONNECTIONS_PER_BOOT = 1_000_000;
+
 export class FleetLink {
   private readonly client: MqttClient;
+  private connections = 0;
+  /**
+   * Session number of the current connection attempt, carried by both its last will and its
+   * birth (Sparkplug's bdSeq). A new number per connection lets the server ignore a will that
+   * the broker publishes late for a connection we already replaced.
+   */
+  private session: number;
   connected = false;
 
   constructor(private readonly opts: FleetLinkOptions) {
-    const death: Presence = { v: 1, type: 'death', deviceId: opts.deviceId, session: opts.session };
+    this.session = this.nextSession();
     this.client = mqtt.connect(opts.mqttUrl, {
       clientId: opts.deviceId,
       clean: true,
@@ -46,12 +57,17 @@ export class FleetLink {
       connectTimeout: 10_000,
       ...(opts.username ? { username: opts.username } : {}),
       ...(opts.password ? { password: opts.password } : {}),
-      will: { topic: deviceTopic(opts.deviceId, 'presence'), payload: encodeMessage(death), qos: 1, retain: true },
+      will: { topic: deviceTopic(opts.deviceId, 'presence'), payload: this.deathPayload(), qos: 1, retain: true },
       // Our outbox is SQLite; MQTT.js must not keep a second, unbounded, in-memory queue (#1121).
       queueQoSZero: false,
     });
     this.client.on('connect', () => this.handleConnect());
-    this.client.on('close', () => this.setConnected(false));
+    this.client.on('close', () => {
+      this.setConnected(false);
+      // MQTT.js rebuilds CONNECT from options on every reconnect, so the next will gets the next session.
+      this.session = this.nextSession();
+      if (this.client.options.will) this.client.options.will.payload = this.deathPayload();
+    });
     this.client.on('error', (err) => opts.log.warn({ err: err.message, mqttUrl: opts.mqttUrl }, 'fleet link error; retrying'));
     this.client.on('message', (topic, payload) => this.handleMessage(topic, payload));
   }
@@ -61,7 +77,7 @@ export class FleetLink {
     this.client.subscribe([deviceTopic(id, 'ack'), deviceTopic(id, 'desired')], { qos: 1 }, (err) => {
       if (err) this.opts.log.error({ err: err.message }, 'subscribe failed');
     });
-    this.publish(deviceTopic(id, 'presence'), encodeMessage(this.opts.birth()), true);
+    this.publish(deviceTopic(id, 'presence'), encodeMessage(this.opts.birth(this.session)), true);
     this.opts.log.info({ mqttUrl: this.opts.mqttUrl }, 'connected to fleet');
     this.setConnected(true);
   }
@@ -93,6 +109,15 @@ export class FleetLink {
     }
   }
 
+  private nextSession(): number {
+    return this.opts.boot * CONNECTIONS_PER_BOOT + (this.connections++ % CONNECTIONS_PER_BOOT);
+  }
+
+  private deathPayload(): Buffer {
+    const death: Presence = { v: 1, type: 'death', deviceId: this.opts.deviceId, session: this.session };
+    return encodeMessage(death);
+  }
+
   /** Resolves when the broker acknowledged the QoS 1 publish; rejects if the link drops first. */
   publish(topic: string, payload: Buffer, retain = false): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -103,9 +128,8 @@ export class FleetLink {
   async close(): Promise<void> {
     if (this.connected) {
       // A clean shutdown is still a death: publish it ourselves, since the broker won't.
-      const death: Presence = { v: 1, type: 'death', deviceId: this.opts.deviceId, session: this.opts.session };
       await Promise.race([
-        this.publish(deviceTopic(this.opts.deviceId, 'presence'), encodeMessage(death), true).catch(() => undefined),
+        this.publish(deviceTopic(this.opts.deviceId, 'presence'), this.deathPayload(), true).catch(() => undefined),
         new Promise((r) => setTimeout(r, 1000)),
       ]);
     }
