@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Installs the EdgeLoop agent as a hardened systemd service on Raspberry Pi OS (arm64, armv7),
+# NVIDIA Jetson (L4T) and, for development, x86-64 Linux. Running it again upgrades the code,
+# keeps the config (unless --force-config) and restarts the service.
+# With --root DIR everything is staged under DIR instead of / (tests, image builders): no user,
+# no chown, no systemctl; the script prints what it would have done instead.
+set -Eeuo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: sudo firmware-scripts/install.sh --mqtt-url URL --trusted-key KEY [options]
+
+  --mqtt-url URL      the fleet's MQTT broker, e.g. mqtt://fleet.local:18830 (needed for a new config)
+  --trusted-key KEY   base64 ed25519 public key of the fleet server (printed by `edgeloop serve`,
+                      publicKey in /api/v1/health); repeat for several (needed for a new config)
+  --device-id ID      device id: 1-64 of A-Z a-z 0-9 _ . - (default: the hostname)
+  --token T           enrollment token (enrollment arrives with fleet identity, issue #4)
+  --api-port N        port of the local prediction API (default 8470)
+  --source DIR        EdgeLoop checkout to install from (default: the one this script is in)
+  --root DIR          stage into DIR instead of / (no user, no chown, no systemctl)
+  --no-deps           skip `npm ci` (tests: the staged agent cannot run without dependencies)
+  --force-config      rewrite /etc/edgeloop/agent.json although it exists
+  -h, --help          this help
+
+EDGELOOP_SYSROOT=DIR reads /proc/device-tree/model and /etc/nv_tegra_release under DIR, and
+EDGELOOP_MACHINE overrides `uname -m` (tests fake a Pi or a Jetson this way).
+EOF
+}
+
+say() { printf '[edgeloop install] %s\n' "$*"; }
+die() { printf '[edgeloop install] error: %s\n' "$*" >&2; exit 1; }
+# --root mode describes the privileged steps instead of doing them.
+would() { say "skipped with --root, would run: $*"; }
+trap 'die "unexpected failure at line $LINENO; fix the cause above and re-run (the installer is idempotent)"' ERR
+
+# Paths as the device sees them; $R (the --root prefix, empty for /) goes in front when writing.
+APP_DIR=/opt/edgeloop/agent
+CONFIG=/etc/edgeloop/agent.json
+STATE_DIR=/var/lib/edgeloop
+UNIT=/etc/systemd/system/edgeloop-agent.service
+USER_NAME=edgeloop
+# What the agent needs from a checkout: its workspace, the ones it imports, and the workspace
+# root (npm resolves @edgeloop/* through it).
+SOURCE_ITEMS=(package.json package-lock.json agent protocol models/package.json models/src)
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NODE_HELP="install Node.js 20 LTS or newer system-wide: on Raspberry Pi OS and Jetson (Ubuntu) with NodeSource (https://github.com/nodesource/distributions: curl -fsSL https://deb.nodesource.com/setup_20.x | sudo -E bash - && sudo apt-get install -y nodejs) or the official linux-arm64 / linux-armv7l tarball from https://nodejs.org/en/download, then re-run this script"
+
+SOURCE=$(dirname "$SCRIPT_DIR") ROOT="" R="" DEVICE_ID="" MQTT_URL="" TOKEN="" API_PORT=""
+NO_DEPS=0 FORCE_CONFIG=0 STAGED=0 PLATFORM=generic RUNNER=""
+TRUSTED_KEYS=()
+
+need_value() { [[ $# -ge 2 && -n $2 && $2 != --* ]] || die "$1 needs a value (see --help)"; }
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --mqtt-url) need_value "$@"; MQTT_URL=$2; shift 2 ;;
+    --trusted-key) need_value "$@"; TRUSTED_KEYS+=("$2"); shift 2 ;;
+    --device-id) need_value "$@"; DEVICE_ID=$2; shift 2 ;;
+    --token) need_value "$@"; TOKEN=$2; shift 2 ;;
+    --api-port) need_value "$@"; API_PORT=$2; shift 2 ;;
+    --source) need_value "$@"; SOURCE=$2; shift 2 ;;
+    --root) need_value "$@"; ROOT=$2; STAGED=1; shift 2 ;;
+    --no-deps) NO_DEPS=1; shift ;;
+    --force-config) FORCE_CONFIG=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+done
+
+preflight() {
+  if [[ $STAGED -eq 1 ]]; then
+    mkdir -p "$ROOT" || die "cannot create --root $ROOT"
+    R=$(cd "$ROOT" && pwd)
+    [[ $R != / ]] || R=""
+    say "staging into ${R:-/} (--root): no user, no chown, no systemctl"
+  elif [[ $(id -u) -ne 0 ]]; then
+    die "run as root (sudo $0 ...), or pass --root DIR to stage into a directory"
+  elif ! command -v systemctl >/dev/null 2>&1; then
+    die "systemctl not found: this installer needs systemd (Raspberry Pi OS and L4T have it); use --root DIR to only stage the files"
+  fi
+  local item
+  for item in "${SOURCE_ITEMS[@]}" agent/bin/edgeloop-agent.js; do
+    [[ -e $SOURCE/$item ]] || die "$SOURCE is not a complete EdgeLoop checkout (no $item); pass --source DIR"
+  done
+  SOURCE=$(cd "$SOURCE" && pwd)
+
+  if [[ ! -e $R$CONFIG || $FORCE_CONFIG -eq 1 ]]; then
+    [[ -n $MQTT_URL ]] || die "--mqtt-url URL is required for a new config: the fleet's MQTT broker, e.g. --mqtt-url mqtt://fleet.local:18830"
+    [[ ${#TRUSTED_KEYS[@]} -gt 0 ]] || die "--trusted-key KEY is required for a new config: the fleet server's public key (printed by 'edgeloop serve', publicKey in /api/v1/health)"
+  fi
+  if [[ -z $DEVICE_ID ]]; then
+    DEVICE_ID=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
+    say "device id: $DEVICE_ID (the hostname; pass --device-id to choose another)"
+  fi
+}
+
+# Reads the version through `<node> --version`, so a too-old node never gets to run our code.
+require_node() {
+  local version major minor
+  version=$("$1" --version 2>/dev/null) || die "'$1 --version' failed; $NODE_HELP"
+  [[ $version =~ ^v([0-9]+)\.([0-9]+)\. ]] || die "cannot read a Node.js version from '$version'; $NODE_HELP"
+  major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+  if ((major < 20 || (major == 20 && minor < 9))); then
+    die "Node.js $version ($1) is too old, EdgeLoop needs 20.9 or newer; $NODE_HELP"
+  fi
+  say "Node.js $version ($1)"
+}
+
+check_node() {
+  local node
+  node=$(command -v node) || die "node not found on PATH; $NODE_HELP"
+  require_node "$node"
+  [[ $STAGED -eq 0 ]] || return 0
+  # The unit starts `/usr/bin/env node` with systemd's PATH and ProtectHome=true, so a node that
+  # works here (nvm in a home directory, /opt/...) may not be the one the service gets.
+  local dir service_node=""
+  for dir in /usr/local/bin /usr/bin /bin; do
+    if [[ -x $dir/node ]]; then service_node=$dir/node; break; fi
+  done
+  [[ -n $service_node ]] || die "systemd will not find $node (not in /usr/local/bin or /usr/bin); $NODE_HELP"
+  case $(readlink -f "$service_node") in
+    /home/* | /root/* | /run/user/*) die "$service_node points into a home directory, which the service cannot see (ProtectHome=true); $NODE_HELP" ;;
+  esac
+  if [[ $(readlink -f "$service_node") != $(readlink -f "$node") ]]; then require_node "$service_node"; fi
+}
+
+detect_platform() {
+  local sysroot=${EDGELOOP_SYSROOT:-} model="" release="" machine
+  if [[ -r $sysroot/proc/device-tree/model ]]; then model=$(tr -d '\0' <"$sysroot/proc/device-tree/model"); fi
+  if [[ -e $sysroot/etc/nv_tegra_release || $model == *"NVIDIA Jetson"* ]]; then
+    PLATFORM=jetson
+    if [[ -r $sysroot/etc/nv_tegra_release ]]; then
+      # First line looks like "# R35 (release), REVISION: 4.1, GCID: ..."
+      release=$(sed -n '1s/^# R\([0-9]*\) (release), REVISION: \([0-9.]*\).*/ L4T R\1.\2/p' "$sysroot/etc/nv_tegra_release")
+    fi
+    say "platform: NVIDIA Jetson${model:+ ($model)}$release"
+    say "note: on Jetson the agent runs ONNX Runtime on the CPU (the npm build has no CUDA/TensorRT for arm64)"
+  elif [[ $model == *"Raspberry Pi"* ]]; then
+    PLATFORM=raspberrypi
+    say "platform: $model"
+  else
+    say "platform: generic Linux (no Raspberry Pi or Jetson in $sysroot/proc/device-tree/model or $sysroot/etc/nv_tegra_release)"
+  fi
+  machine=${EDGELOOP_MACHINE:-$(uname -m)}
+  case $machine in
+    aarch64 | arm64) say "architecture: arm64" ;;
+    armv7l | armv8l)
+      say "architecture: armv7 (32-bit)"
+      say "note: ONNX Runtime has no native armv7 build, so the agent will use its WASM backend (onnxruntime-web): slower than a 64-bit OS on the same board"
+      ;;
+    x86_64 | amd64) say "architecture: x86-64: fine for development machines; devices are arm64 or armv7" ;;
+    *) die "unsupported CPU architecture '$machine': EdgeLoop runs on aarch64, armv7l and x86_64 (a Pi Zero/1 is armv6: use a Pi 2 or newer)" ;;
+  esac
+}
+
+ensure_user() {
+  if [[ $STAGED -eq 1 ]]; then
+    would "useradd --system --user-group --no-create-home --home-dir $STATE_DIR --shell /usr/sbin/nologin $USER_NAME"
+    if [[ $PLATFORM != generic ]]; then would "usermod -aG video $USER_NAME"; fi
+    return 0
+  fi
+  # The unit's SupplementaryGroups=video fails the start if the group does not exist.
+  if ! getent group video >/dev/null; then groupadd --system video && say "created group video"; fi
+  if id -u "$USER_NAME" >/dev/null 2>&1; then
+    say "system user $USER_NAME exists"
+  else
+    useradd --system --user-group --no-create-home --home-dir "$STATE_DIR" --shell /usr/sbin/nologin "$USER_NAME" ||
+      die "could not create the system user $USER_NAME (see above); create it by hand and re-run"
+    say "created system user $USER_NAME"
+  fi
+  if [[ $PLATFORM != generic ]]; then
+    usermod -aG video "$USER_NAME"
+    say "added $USER_NAME to group video (camera access)"
+  fi
+}
+
+# Copies the workspaces the agent needs into APP_DIR.new, installs its dependencies there and
+# only then swaps it in, so a failed npm ci leaves the previous installation untouched.
+lay_down_code() {
+  local dest=$R$APP_DIR new=$R$APP_DIR.new
+  local items=("${SOURCE_ITEMS[@]}")
+  if [[ -f $SOURCE/.npmrc ]]; then items+=(.npmrc); fi
+  say "copying the agent from $SOURCE to $dest"
+  rm -rf "$new"
+  mkdir -p "$new"
+  tar -C "$SOURCE" --exclude=node_modules --exclude='*.test.ts' --exclude=.edgeloop -cf - "${items[@]}" |
+    tar -C "$new" --no-same-owner -xf -
+  if [[ $NO_DEPS -eq 1 ]]; then
+    say "skipping npm ci (--no-deps): the agent in $dest cannot run until its dependencies are installed"
+  else
+    command -v npm >/dev/null 2>&1 || die "npm not found (it comes with Node.js); $NODE_HELP"
+    say "installing runtime dependencies with npm ci (native modules can take minutes on a Pi)"
+    # @edgeloop/protocol is named too: the agent imports it (and zod) without declaring them, so
+    # `--workspace @edgeloop/agent` alone would neither link it nor install zod/tweetnacl.
+    (cd "$new" && npm ci --omit=dev --workspace @edgeloop/agent --workspace @edgeloop/protocol --no-audit --no-fund) ||
+      die "npm ci failed (see above); nothing was replaced. Check the network and the npm registry; if better-sqlite3 or sharp failed to build, run: sudo apt-get install -y build-essential python3; then re-run"
+    # onnxruntime-node ships binaries for every OS; the macOS and Windows ones are ~220 MB of SD card.
+    rm -rf "$new"/node_modules/onnxruntime-node/bin/napi-v*/{darwin,win32}
+  fi
+  rm -rf "$dest.old"
+  if [[ -d $dest ]]; then mv "$dest" "$dest.old"; fi
+  mv "$new" "$dest"
+  rm -rf "$dest.old"
+}
+
+# The CLI that writes the config: the installed copy if it has its dependencies, otherwise the
+# source checkout's (--no-deps); either way run with the node on PATH that was just checked.
+pick_runner() {
+  if [[ -d $R$APP_DIR/node_modules/tsx ]]; then
+    RUNNER=$R$APP_DIR
+  elif [[ -d $SOURCE/node_modules/tsx ]]; then
+    RUNNER=$SOURCE
+  else
+    die "no dependencies to run edgeloop-agent with: run without --no-deps, or 'npm ci' in $SOURCE first"
+  fi
+}
+agent_cli() { node "$RUNNER/agent/bin/edgeloop-agent.js" "$@"; }
+
+# `edgeloop-agent init` only checks that a key is present; the agent decodes the keys at start.
+# Decode them now with the same function, so a typo fails the install and not the service.
+check_keys() {
+  local js='import { decodePublicKey } from "@edgeloop/protocol";
+for (const key of process.argv.slice(1)) {
+  try { decodePublicKey(key); } catch (err) { console.error("fleet.trustedKeys: " + err.message + " (" + JSON.stringify(key) + ")"); process.exitCode = 2; }
+}'
+  local out
+  out=$(cd "$RUNNER" && node --import tsx --input-type=module -e "$js" -- "${TRUSTED_KEYS[@]}" 2>&1) ||
+    die "invalid --trusted-key: $out; copy the key again from the fleet server (publicKey in /api/v1/health)"
+}
+
+write_config() {
+  local conf=$R$CONFIG out key
+  install -d -m 0750 "$R/etc/edgeloop"
+  if [[ -e $conf && $FORCE_CONFIG -eq 0 ]]; then
+    say "keeping the existing config $conf (pass --force-config to rewrite it)"
+  else
+    check_keys
+    local args=(init --config "$conf" --device-id "$DEVICE_ID" --mqtt-url "$MQTT_URL" --data "$STATE_DIR")
+    for key in "${TRUSTED_KEYS[@]}"; do args+=(--trusted-key "$key"); done
+    if [[ -n $API_PORT ]]; then args+=(--api-port "$API_PORT"); fi
+    if [[ -e $conf ]]; then args+=(--force); fi
+    out=$(agent_cli "${args[@]}" 2>&1) || die "the agent refused the settings: ${out#error: }; correct the option and re-run"
+    say "wrote $conf (device $DEVICE_ID, broker $MQTT_URL, data $STATE_DIR)"
+  fi
+  # Readable by the agent's group only: it will hold broker credentials (issue #4).
+  chmod 0640 "$conf"
+  if [[ $STAGED -eq 1 ]]; then
+    would "chown root:$USER_NAME /etc/edgeloop $CONFIG"
+  else
+    chown "root:$USER_NAME" "$R/etc/edgeloop" "$conf"
+  fi
+}
+
+enroll() {
+  [[ -n $TOKEN ]] || return 0
+  local help
+  help=$(agent_cli --help 2>&1 || true)
+  if grep -qE '^[[:space:]]+enroll([[:space:]]|$)' <<<"$help"; then
+    say "enrolling with the fleet"
+    agent_cli enroll --config "$R$CONFIG" --token "$TOKEN" || die "enrollment failed (see above); get a new token from the fleet server and re-run with --token"
+  else
+    say "notice: --token given, but this agent has no 'enroll' command yet; enrollment comes with fleet identity (issue #4). Continuing with --mqtt-url and --trusted-key."
+  fi
+}
+
+prepare_state_dir() {
+  install -d -m 0750 "$R$STATE_DIR"
+  if [[ $STAGED -eq 1 ]]; then
+    would "chown $USER_NAME:$USER_NAME $STATE_DIR"
+  else
+    chown "$USER_NAME:$USER_NAME" "$R$STATE_DIR"
+  fi
+  say "state directory $R$STATE_DIR (0750)"
+}
+
+install_unit() {
+  install -D -m 0644 "$SCRIPT_DIR/systemd/edgeloop-agent.service" "$R$UNIT"
+  say "installed the systemd unit $R$UNIT"
+}
+
+start_service() {
+  if [[ $STAGED -eq 1 ]]; then
+    would "systemctl daemon-reload && systemctl enable edgeloop-agent && systemctl restart edgeloop-agent"
+    say "done: staged into ${R:-/}; nothing was started"
+    return 0
+  fi
+  systemctl daemon-reload
+  systemctl enable --quiet edgeloop-agent.service
+  # restart, not `enable --now`: on a re-run the running agent must pick up the new code.
+  systemctl restart edgeloop-agent.service ||
+    die "edgeloop-agent did not start; see: journalctl -u edgeloop-agent -n 50"
+  sleep 3
+  systemctl is-active --quiet edgeloop-agent.service ||
+    die "edgeloop-agent stopped right after starting; see: journalctl -u edgeloop-agent -n 50, fix $CONFIG (or re-run with --force-config), then: systemctl restart edgeloop-agent"
+  say "done: edgeloop-agent is running; logs: journalctl -u edgeloop-agent -f"
+}
+
+preflight
+check_node
+detect_platform
+ensure_user
+lay_down_code
+pick_runner
+write_config
+enroll
+prepare_state_dir
+install_unit
+start_service
