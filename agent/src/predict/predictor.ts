@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { describeZodError, elementCount, shapeMatches, type Manifest } from '@edgeloop/protocol';
 import type { ActiveModels } from '../runtime/active-models.js';
-import { makeTensor, tensorToNumbers, type OrtTensor } from '../runtime/model-runner.js';
+import { makeTensor, tensorToNumbers, type TensorData } from '../runtime/model-runner.js';
 import type { RecordBuffer } from '../store/record-buffer.js';
 import { imageToTensor, InputError } from './image-input.js';
 
@@ -111,7 +111,7 @@ export class Predictor {
     }
     const parsed = jsonInputSchema.safeParse(input.body);
     if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
-    const feeds: Record<string, OrtTensor> = {};
+    const feeds: Record<string, TensorData> = {};
     for (const spec of manifest.inputs) {
       const given = parsed.data.inputs[spec.name];
       if (!given) throw new InputError(`missing input "${spec.name}" (model expects ${manifest.inputs.map((i) => i.name).join(', ')})`, 422);

@@ -1,31 +1,36 @@
 /**
  * @module runtime/model-runner
- * One ONNX Runtime session per model version, created once and kept for the model's lifetime
+ * One inference session per model version, created once and kept for the model's lifetime
  * (recreating sessions leaks memory in onnxruntime-node). Checks the signed tensor spec against
  * the model's own inputs/outputs at load time, so a mismatch fails the update, not a request.
+ * Which ONNX Runtime build runs the session is the backend's business (runtime/backend.ts).
  */
-import * as ort from 'onnxruntime-node';
 import type { Manifest, TensorDtype } from '@edgeloop/protocol';
+import type { BackendSession, InferenceBackend, TensorData } from './backend.js';
+import { selectBackend } from './select-backend.js';
 
-export type OrtTensor = ort.Tensor;
+export type { TensorData } from './backend.js';
 
 export interface RunnerOptions {
-  /** 0 = let ONNX Runtime pick (one per core). */
+  /** 0 = the backend's default (native: one per core; WASM: one). */
   intraOpThreads?: number;
+  /** The agent always passes the backend it selected at start; without one, "auto" is used. */
+  backend?: InferenceBackend;
 }
+
+let autoBackend: Promise<InferenceBackend> | undefined;
 
 export class ModelRunner {
   private constructor(
     readonly manifest: Manifest,
-    private readonly session: ort.InferenceSession,
+    readonly backend: InferenceBackend,
+    private readonly session: BackendSession,
   ) {}
 
   static async load(manifest: Manifest, modelBytes: Uint8Array, opts: RunnerOptions = {}): Promise<ModelRunner> {
-    const session = await ort.InferenceSession.create(modelBytes, {
-      intraOpNumThreads: opts.intraOpThreads ?? 0,
-      graphOptimizationLevel: 'all',
-    });
-    const runner = new ModelRunner(manifest, session);
+    const backend = opts.backend ?? (await (autoBackend ??= selectBackend('auto')));
+    const session = await backend.createSession(modelBytes, { intraOpThreads: opts.intraOpThreads ?? 0 });
+    const runner = new ModelRunner(manifest, backend, session);
     try {
       runner.checkSpec();
       await runner.warmUp();
@@ -47,17 +52,25 @@ export class ModelRunner {
     }
   }
 
-  /** First inference allocates; doing it at load keeps that cost out of the first request. */
+  /**
+   * First inference allocates; doing it at load keeps that cost out of the first request. The
+   * image input is warmed up at the size preprocessing will produce, so the buffers allocated
+   * are the ones requests need (a detector with dynamic height/width would otherwise warm up at 1×1).
+   */
   private async warmUp(): Promise<void> {
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, TensorData> = {};
     for (const spec of this.manifest.inputs) {
-      const shape = spec.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+      const imageShape = imageInputShape(this.manifest, spec.name);
+      const shape = spec.shape.map((d, i) => {
+        if (typeof d === 'number' && d > 0) return d;
+        return imageShape?.length === spec.shape.length ? imageShape[i]! : 1;
+      });
       feeds[spec.name] = zeros(spec.dtype, shape);
     }
     await this.session.run(feeds);
   }
 
-  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  async run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
     return this.session.run(feeds);
   }
 
@@ -66,35 +79,46 @@ export class ModelRunner {
   }
 }
 
-export const runtimeInfo = { name: 'onnxruntime-node', version: ort.env.versions.node ?? ort.env.versions.common };
+/** What the birth message reports as the device's runtime. */
+export function runtimeInfo(backend: InferenceBackend): { name: string; version: string } {
+  return { name: backend.name, version: backend.version };
+}
 
-type TypedArray = Float32Array | Float64Array | Uint8Array | Int8Array | Int32Array | BigInt64Array;
+function imageInputShape(manifest: Manifest, input: string): number[] | undefined {
+  const pre = manifest.preprocessing;
+  if (pre.kind !== 'image' || pre.input !== input) return undefined;
+  return pre.layout === 'NCHW' ? [1, 3, pre.height, pre.width] : [1, pre.height, pre.width, 3];
+}
 
-export function makeTensor(dtype: TensorDtype, data: ArrayLike<number> | TypedArray, shape: readonly number[]): ort.Tensor {
+type TypedArray = TensorData['data'];
+
+export function makeTensor(dtype: TensorDtype, data: ArrayLike<number> | TypedArray, shape: readonly number[]): TensorData {
+  const dims = [...shape];
+  const numbers = data as ArrayLike<number>;
   switch (dtype) {
     case 'float32':
-      return new ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), shape);
+      return { dtype, dims, data: data instanceof Float32Array ? data : Float32Array.from(numbers) };
     case 'float64':
-      return new ort.Tensor('float64', Float64Array.from(data as ArrayLike<number>), shape);
+      return { dtype, dims, data: Float64Array.from(numbers) };
     case 'uint8':
-      return new ort.Tensor('uint8', data instanceof Uint8Array ? data : Uint8Array.from(data as ArrayLike<number>), shape);
+      return { dtype, dims, data: data instanceof Uint8Array ? data : Uint8Array.from(numbers) };
     case 'int8':
-      return new ort.Tensor('int8', Int8Array.from(data as ArrayLike<number>), shape);
+      return { dtype, dims, data: Int8Array.from(numbers) };
     case 'int32':
-      return new ort.Tensor('int32', Int32Array.from(data as ArrayLike<number>), shape);
+      return { dtype, dims, data: Int32Array.from(numbers) };
     case 'int64':
-      return new ort.Tensor('int64', BigInt64Array.from(Array.from(data as ArrayLike<number>, (v) => BigInt(Math.trunc(v)))), shape);
+      return { dtype, dims, data: data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(numbers, (v) => BigInt(Math.trunc(v)))) };
     case 'bool':
-      return new ort.Tensor('bool', Uint8Array.from(data as ArrayLike<number>), shape);
+      return { dtype, dims, data: Uint8Array.from(numbers, (v) => (v ? 1 : 0)) };
   }
 }
 
-function zeros(dtype: TensorDtype, shape: number[]): ort.Tensor {
+function zeros(dtype: TensorDtype, shape: number[]): TensorData {
   const n = shape.reduce((a, b) => a * b, 1);
   return makeTensor(dtype, new Array<number>(n).fill(0), shape);
 }
 
-export function tensorToNumbers(t: ort.Tensor): number[] {
+export function tensorToNumbers(t: TensorData): number[] {
   const data = t.data as ArrayLike<number | bigint>;
   return Array.from(data, (v) => Number(v));
 }
