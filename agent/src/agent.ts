@@ -16,7 +16,9 @@ import { FleetLink } from './link/fleet-link.js';
 import { Predictor } from './predict/predictor.js';
 import { ActiveModels } from './runtime/active-models.js';
 import { runtimeInfo } from './runtime/model-runner.js';
+import { selectBackend } from './runtime/select-backend.js';
 import { KeyValue, openAgentDb } from './store/agent-db.js';
+import { BufferLimits } from './store/buffer-limits.js';
 import { ModelState } from './store/model-state.js';
 import { RecordBuffer } from './store/record-buffer.js';
 import { TelemetrySync } from './sync/telemetry-sync.js';
@@ -36,11 +38,21 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, logger?: Logger): Promise<RunningAgent> {
   const log = (logger ?? pino({ level: config.log.level })).child({ deviceId: config.deviceId });
+  // Before anything is opened: a backend that cannot load (native on armv7) must fail cleanly.
+  const backend = await selectBackend(config.runtime.backend, log);
   const db = openAgentDb(join(config.dataDir, 'agent.db'));
   const kv = new KeyValue(db);
   const stream = kv.get('stream') ?? (kv.set('stream', `s${randomBytes(8).toString('hex')}`), kv.get('stream')!);
   const boot = kv.next('boot');
   const buffer = new RecordBuffer(db);
+  const limits = new BufferLimits(
+    db,
+    kv,
+    config.dataDir,
+    { maxBytes: config.buffer.maxBytes, maxAgeMs: config.buffer.maxAgeDays * 86_400_000, minFreeDiskBytes: config.buffer.minFreeDiskMb * 1048576 },
+    log,
+  );
+  limits.enforce();
   const state = new ModelState(db);
   const models = new ActiveModels();
   let trustedKeys: Map<string, Uint8Array>;
@@ -65,7 +77,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     trustedKeys,
     arch: arch(),
     ...(config.hardware ? { hardware: config.hardware } : {}),
-    runner: { intraOpThreads: config.runtime.intraOpThreads },
+    runner: { intraOpThreads: config.runtime.intraOpThreads, backend },
     models,
     state,
     report,
@@ -83,7 +95,25 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'telemetry'), payload),
     config.sync,
     log,
+    () => limits.dropped(),
   );
+  // Bounded buffer and bounded WAL: check limits on a timer and after bursts of appends; a
+  // PASSIVE checkpoint never blocks writers, so running it often keeps the WAL file small.
+  let appendsSinceCheck = 0;
+  const housekeeping = () => {
+    appendsSinceCheck = 0;
+    try {
+      limits.enforce();
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'buffer housekeeping failed');
+    }
+  };
+  const housekeepingTimer = setInterval(housekeeping, config.buffer.checkIntervalMs);
+  housekeepingTimer.unref();
+  const stopBurstCheck = buffer.onAppend(() => {
+    if (++appendsSinceCheck >= 50) setImmediate(housekeeping);
+  });
 
   const birth = (session: number): Birth => ({
     v: 1,
@@ -97,10 +127,11 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     ...(config.hardware ? { hardware: config.hardware } : {}),
     cpus: cpus().length,
     memTotalMb: Math.round(totalmem() / 1048576),
-    runtime: runtimeInfo,
+    runtime: runtimeInfo(backend),
     models: runningModels(),
     stream,
     backlog: buffer.count(),
+    dropped: limits.dropped(),
   });
 
   const api = createLocalApi({
@@ -113,6 +144,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       connected: linkRef.current?.connected ?? false,
       models: runningModels(),
       backlog: buffer.count(),
+      dropped: limits.dropped(),
       stream,
     }),
     onError: (err) => log.error({ err }, 'unexpected error in local API'),
@@ -139,6 +171,8 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     onAck: (ack) => sync.handleAck(ack),
     onDesired: (desired) => void updates.apply(desired),
     onConnectionChange: (connected) => sync.setConnected(connected),
+    reconnectMinMs: config.fleet.reconnectMinMs,
+    reconnectMaxMs: config.fleet.reconnectMaxMs,
     log,
   });
   linkRef.current = link;
@@ -157,6 +191,8 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       // Stop taking requests first, so nothing is answered that cannot be buffered.
       await new Promise<void>((resolve) => server.close(() => resolve()));
       sync.close();
+      clearInterval(housekeepingTimer);
+      stopBurstCheck();
       await link.close();
       await models.closeAll();
       db.close();

@@ -6,7 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { describeZodError, isValidId } from '@edgeloop/protocol';
+import { decodePublicKey, describeZodError, isValidId } from '@edgeloop/protocol';
+
+function isPublicKey(text: string): boolean {
+  try {
+    decodePublicKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const agentConfigSchema = z.object({
   deviceId: z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -'),
@@ -25,7 +34,12 @@ export const agentConfigSchema = z.object({
     username: z.string().optional(),
     password: z.string().optional(),
     /** base64 ed25519 public keys whose manifests this device accepts. */
-    trustedKeys: z.array(z.string()).min(1, 'at least one trusted fleet public key is needed (edgeloop keys show)'),
+    trustedKeys: z
+      .array(z.string().refine(isPublicKey, 'must be a base64 ed25519 public key (32 bytes), as printed by "edgeloop serve"'))
+      .min(1, 'at least one trusted fleet public key is needed (printed by "edgeloop serve", also at /api/v1/health)'),
+    /** Reconnect backoff: doubles from min to max, with jitter, reset on success. */
+    reconnectMinMs: z.number().int().min(100).default(1000),
+    reconnectMaxMs: z.number().int().min(100).default(60_000),
   }),
   sync: z
     .object({
@@ -33,9 +47,29 @@ export const agentConfigSchema = z.object({
       window: z.number().int().min(1).max(64).default(4),
       flushIntervalMs: z.number().int().min(0).default(200),
       ackTimeoutMs: z.number().int().min(100).default(15_000),
+      /** compact = columnar + deflate (~25 B/record); json for debugging with mosquitto_sub. */
+      encoding: z.enum(['compact', 'json']).default('compact'),
+      /** Uplink cap for telemetry payloads; 0 = unlimited. */
+      maxBytesPerSecond: z.number().int().min(0).default(0),
     })
     .prefault({}),
-  runtime: z.object({ intraOpThreads: z.number().int().min(0).default(0) }).prefault({}),
+  /** Drop-oldest limits of the record buffer; drops are counted and reported. */
+  buffer: z
+    .object({
+      maxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+      maxAgeDays: z.number().min(0).default(30),
+      minFreeDiskMb: z.number().min(0).default(100),
+      /** How often limits are checked (also every few thousand appends). */
+      checkIntervalMs: z.number().int().min(50).default(1000),
+    })
+    .prefault({}),
+  runtime: z
+    .object({
+      intraOpThreads: z.number().int().min(0).default(0),
+      /** ONNX Runtime build: auto = native where it loads (x64, arm64), else WASM (e.g. 32-bit ARM). */
+      backend: z.enum(['auto', 'native', 'wasm']).default('auto'),
+    })
+    .prefault({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 
@@ -61,10 +95,12 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
   const fleet = { ...(raw.fleet as object | undefined) } as Record<string, unknown>;
   const api = { ...(raw.api as object | undefined) } as Record<string, unknown>;
   const log = { ...(raw.log as object | undefined) } as Record<string, unknown>;
+  const runtime = { ...(raw.runtime as object | undefined) } as Record<string, unknown>;
   if (env.EDGELOOP_DEVICE_ID) raw.deviceId = env.EDGELOOP_DEVICE_ID;
   if (env.EDGELOOP_DATA_DIR) raw.dataDir = env.EDGELOOP_DATA_DIR;
   if (env.EDGELOOP_MQTT_URL) fleet.mqttUrl = env.EDGELOOP_MQTT_URL;
   if (env.EDGELOOP_API_PORT) api.port = Number(env.EDGELOOP_API_PORT);
   if (env.EDGELOOP_LOG_LEVEL) log.level = env.EDGELOOP_LOG_LEVEL;
-  return parseAgentConfig({ ...raw, fleet, api, log }, path);
+  if (env.EDGELOOP_RUNTIME_BACKEND) runtime.backend = env.EDGELOOP_RUNTIME_BACKEND;
+  return parseAgentConfig({ ...raw, fleet, api, log, runtime }, path);
 }

@@ -13,3 +13,4 @@ export * from './messages.js';
 export * from './codec.js';
 export * from './rest.js';
 export * from './sqlite-migrations.js';
+export * from './telemetry-codec.js';

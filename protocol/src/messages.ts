@@ -39,6 +39,8 @@ export const presenceSchema = z.discriminatedUnion('type', [
     models: z.array(runningModelSchema).max(64),
     stream: id,
     backlog: z.number().int().min(0),
+    /** Records dropped by the device's buffer cap so far. */
+    dropped: z.number().int().min(0).optional(),
   }),
   z.object({ v: z.literal(1), type: z.literal('death'), deviceId: id, session: z.number().int().min(0) }),
 ]);
@@ -69,6 +71,10 @@ export const telemetryBatchSchema = z
     records: z.array(telemetryRecordSchema).min(1).max(MAX_BATCH_RECORDS),
     /** Records still waiting on the device after this batch. */
     backlog: z.number().int().min(0),
+    /** Made while the device was offline and forwarded later (Sparkplug's "historical"). */
+    historical: z.boolean().optional(),
+    /** Records the device has dropped so far (buffer cap), a running total. */
+    dropped: z.number().int().min(0).optional(),
   })
   .refine((b) => b.records.every((r, i) => i === 0 || r.seq > (b.records[i - 1]?.seq ?? 0)), {
     message: 'records must be in strictly increasing seq order',

@@ -33,6 +33,8 @@ export interface DeviceSummary {
   /** What the fleet wants it to run, and how far it got. */
   assignments: AssignmentStatus[];
   backlog: number;
+  /** Records the device dropped (buffer cap), as it last reported. */
+  dropped: number;
   records: number;
 }
 
@@ -51,6 +53,8 @@ export interface TelemetryRow {
   latencyMs: number;
   features: Record<string, number>;
   reference: number | null;
+  /** Made while the device was offline, forwarded after the outage. */
+  historical: boolean;
 }
 
 export interface ModelVersionSummary {

@@ -57,6 +57,8 @@ test('an outage of the fleet server loses nothing and duplicates nothing', { tim
   t.diagnostic(`all records at ${Date.now() - T0} ms`);
   assert.deepEqual(records.map((r) => r.requestId), answered, 'each answered prediction exactly once, in order');
   assert.ok(records.every((r, i) => i === 0 || r.seq > records[i - 1]!.seq));
+  assert.ok(records.filter((r) => r.requestId!.startsWith('during-')).every((r) => r.historical), 'outage records are flagged historical');
+  assert.ok(records.filter((r) => r.requestId!.startsWith('before-')).every((r) => !r.historical), 'live records are not');
   const device = await waitFor('device online again with no backlog', async () => {
     const d = (await api.device(DEVICE)).device;
     return d.online && d.backlog === 0 ? d : undefined;

@@ -9,11 +9,12 @@ export interface DeviceJson {
   assignments: Array<{ model: string; version: number; state: string; code: string | null; reason: string | null }>;
   records: number;
   backlog: number;
+  dropped: number;
 }
 
 export interface EventJson { model: string; version: number; state: string; code: string | null; reason: string | null }
 
-export interface RecordJson { deviceId: string; stream: string; seq: number; model: string; version: number; requestId: string | null; prediction: number | null }
+export interface RecordJson { deviceId: string; stream: string; seq: number; model: string; version: number; requestId: string | null; prediction: number | null; historical: boolean }
 
 export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url);

@@ -76,15 +76,19 @@ export function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
-/** Writes `<dir>/<deviceId>.json`: an agent of this server, API on a free port, state in `<dir>/<deviceId>`. */
+/**
+ * Writes `<dir>/<deviceId>.json`: an agent of this server, API on a free port, state in
+ * `<dir>/<deviceId>`. Reconnect backoff is capped at 1 s so outage tests do not wait for the
+ * production ceiling (60 s).
+ */
 export function writeAgentConfig(server: ServerReady, dir: string, deviceId: string, extra: Record<string, unknown> = {}): string {
   const path = join(dir, `${deviceId}.json`);
   const config = {
     deviceId,
     dataDir: join(dir, deviceId),
     api: { port: 0 },
-    fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey] },
     ...extra,
+    fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 1000, ...(extra.fleet as object | undefined) },
   };
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;

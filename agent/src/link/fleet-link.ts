@@ -30,6 +30,8 @@ export interface FleetLinkOptions {
   onAck: (ack: Ack) => void;
   onDesired: (desired: DesiredState) => void;
   onConnectionChange: (connected: boolean) => void;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
   log: Logger;
 }
 
@@ -39,6 +41,7 @@ const CONNECTIONS_PER_BOOT = 1_000_000;
 export class FleetLink {
   private readonly client: MqttClient;
   private connections = 0;
+  private failedAttempts = 0;
   /**
    * Session number of the current connection attempt, carried by both its last will and its
    * birth (Sparkplug's bdSeq). A new number per connection lets the server ignore a will that
@@ -53,7 +56,7 @@ export class FleetLink {
       clientId: opts.deviceId,
       clean: true,
       keepalive: 30,
-      reconnectPeriod: 1000,
+      reconnectPeriod: opts.reconnectMinMs,
       connectTimeout: 10_000,
       ...(opts.username ? { username: opts.username } : {}),
       ...(opts.password ? { password: opts.password } : {}),
@@ -64,6 +67,7 @@ export class FleetLink {
     this.client.on('connect', () => this.handleConnect());
     this.client.on('close', () => {
       this.setConnected(false);
+      this.backOff();
       // MQTT.js rebuilds CONNECT from options on every reconnect, so the next will gets the next session.
       this.session = this.nextSession();
       if (this.client.options.will) this.client.options.will.payload = this.deathPayload();
@@ -72,7 +76,20 @@ export class FleetLink {
     this.client.on('message', (topic, payload) => this.handleMessage(topic, payload));
   }
 
+  /**
+   * Exponential backoff with full jitter, so a fleet that lost its broker does not reconnect in
+   * lockstep. MQTT.js schedules a reconnect from its own 'close' listener (registered before
+   * ours), so the period set here applies to the attempt after the one being scheduled.
+   */
+  private backOff(): void {
+    this.failedAttempts++;
+    const ceiling = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** Math.min(this.failedAttempts, 16));
+    this.client.options.reconnectPeriod = Math.round(this.opts.reconnectMinMs + Math.random() * (ceiling - this.opts.reconnectMinMs));
+  }
+
   private handleConnect(): void {
+    this.failedAttempts = 0;
+    this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
     const id = this.opts.deviceId;
     this.client.subscribe([deviceTopic(id, 'ack'), deviceTopic(id, 'desired')], { qos: 1 }, (err) => {
       if (err) this.opts.log.error({ err: err.message }, 'subscribe failed');

@@ -38,6 +38,7 @@ export class RecordBuffer {
   private readonly selectAfter;
   private readonly deleteRange;
   private readonly countStmt;
+  private readonly countAfterStmt;
   private readonly moveToDeadLetter;
   private readonly listeners = new Set<() => void>();
 
@@ -49,6 +50,7 @@ export class RecordBuffer {
     this.selectAfter = db.prepare<[number, number], RecordRow>('SELECT * FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
     this.deleteRange = db.prepare('DELETE FROM records WHERE seq BETWEEN ? AND ?');
     this.countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records');
+    this.countAfterStmt = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM records WHERE seq > ?');
     this.moveToDeadLetter = db.prepare(
       `INSERT OR REPLACE INTO dead_letters (seq, body, reason, rejected_at)
        SELECT seq, json_object('ts', ts, 'model', model, 'version', version, 'output', output, 'features', features), ?, ?
@@ -123,6 +125,11 @@ export class RecordBuffer {
 
   count(): number {
     return this.countStmt.get()!.n;
+  }
+
+  /** Records newer than `seq`: what is still to send after a batch ending at `seq`. */
+  countAfter(seq: number): number {
+    return this.countAfterStmt.get(seq)!.n;
   }
 }
 

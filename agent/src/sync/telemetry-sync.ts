@@ -4,9 +4,12 @@
  * a bounded window of unacknowledged batches, deletion only on the server's "stored" ack.
  * After a reconnect or an ack timeout everything unacknowledged is sent again; the server
  * deduplicates on (device, stream, seq), so a record arrives exactly once in its store.
+ *
+ * Records made before the current connection came up are sent in batches flagged
+ * `historical` (never mixed with live ones), and an optional byte rate caps the uplink.
  */
 import type { Logger } from 'pino';
-import { encodeMessage, type Ack, type TelemetryBatch } from '@edgeloop/protocol';
+import { encodeMessage, encodeTelemetryBatch, type Ack, type TelemetryBatch } from '@edgeloop/protocol';
 import type { RecordBuffer } from '../store/record-buffer.js';
 
 export interface SyncOptions {
@@ -14,12 +17,19 @@ export interface SyncOptions {
   window: number;
   flushIntervalMs: number;
   ackTimeoutMs: number;
+  encoding: 'compact' | 'json';
+  /** Uplink cap in payload bytes per second; 0 = unlimited. */
+  maxBytesPerSecond: number;
 }
 
 export class TelemetrySync {
   private lastSentSeq = 0;
   private readonly inFlight = new Map<number, { seqTo: number; sentAt: number }>();
   private connected = false;
+  private connectedSince = 0;
+  /** Token bucket for the byte-rate cap. */
+  private tokens = 0;
+  private tokensAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly watchdog: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -32,6 +42,8 @@ export class TelemetrySync {
     private readonly send: (payload: Buffer) => Promise<void>,
     private readonly opts: SyncOptions,
     private readonly log: Logger,
+    /** Running total of records dropped by the buffer cap, reported with every batch. */
+    private readonly dropped: () => number = () => 0,
   ) {
     this.unsubscribe = buffer.onAppend(() => this.schedule());
     this.watchdog = setInterval(() => this.checkAckTimeout(), Math.max(250, opts.ackTimeoutMs / 4));
@@ -40,6 +52,7 @@ export class TelemetrySync {
 
   setConnected(connected: boolean): void {
     this.connected = connected;
+    if (connected) this.connectedSince = Date.now();
     this.rewind();
     if (connected) this.schedule(0);
   }
@@ -92,14 +105,24 @@ export class TelemetrySync {
     this.pumping = true;
     try {
       while (this.connected && this.inFlight.size < this.opts.window) {
-        const records = this.buffer.readAfter(this.lastSentSeq, this.opts.batchSize);
+        let records = this.buffer.readAfter(this.lastSentSeq, this.opts.batchSize);
         if (records.length === 0) break;
+        const historical = records[0]!.ts < this.connectedSince;
+        const boundary = records.findIndex((r) => (r.ts < this.connectedSince) !== historical);
+        if (boundary > 0) records = records.slice(0, boundary);
         const seqFrom = records[0]!.seq;
         const seqTo = records[records.length - 1]!.seq;
-        const batch: TelemetryBatch = { v: 1, stream: this.stream, records, backlog: Math.max(0, this.buffer.count() - records.length) };
+        const dropped = this.dropped();
+        const batch: TelemetryBatch = {
+          v: 1, stream: this.stream, records, backlog: this.buffer.countAfter(seqTo),
+          ...(historical ? { historical: true } : {}), ...(dropped ? { dropped } : {}),
+        };
+        const payload = this.opts.encoding === 'compact' ? encodeTelemetryBatch(batch) : encodeMessage(batch);
+        await this.throttle(payload.length);
+        if (!this.connected) break;
         this.lastSentSeq = seqTo;
         this.inFlight.set(seqFrom, { seqTo, sentAt: Date.now() });
-        this.send(encodeMessage(batch)).catch((err: Error) => {
+        this.send(payload).catch((err: Error) => {
           // The link dropped; setConnected(false) rewinds, reconnect re-sends.
           this.log.debug({ err: err.message }, 'telemetry publish failed');
         });
@@ -107,6 +130,21 @@ export class TelemetrySync {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Waits until the byte-rate cap allows `bytes` more; a single oversized batch goes alone. */
+  private async throttle(bytes: number): Promise<void> {
+    const rate = this.opts.maxBytesPerSecond;
+    if (rate <= 0) return;
+    const now = Date.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
+    this.tokensAt = now;
+    if (this.tokens < Math.min(bytes, rate)) {
+      await new Promise((r) => setTimeout(r, ((Math.min(bytes, rate) - this.tokens) / rate) * 1000));
+      this.tokens = Math.min(bytes, rate);
+      this.tokensAt = Date.now();
+    }
+    this.tokens -= bytes;
   }
 
   close(): void {

@@ -16,7 +16,7 @@ export const STATUS_PAGE = `<!doctype html>
 <body>
 <h1>EdgeLoop fleet</h1><div class="sub" id="summary">loading…</div>
 <h2>Devices</h2>
-<table><thead><tr><th>Device</th><th>Status</th><th>Running</th><th>Assigned</th><th>Last seen</th><th>Backlog</th><th>Records</th><th>Arch / runtime</th></tr></thead><tbody id="devices"></tbody></table>
+<table><thead><tr><th>Device</th><th>Status</th><th>Running</th><th>Assigned</th><th>Last seen</th><th>Backlog</th><th>Dropped</th><th>Records</th><th>Arch / runtime</th></tr></thead><tbody id="devices"></tbody></table>
 <h2>Models</h2>
 <table><thead><tr><th>Model</th><th>Version</th><th>sha256</th><th>Size</th><th>Created</th><th>Expires</th></tr></thead><tbody id="models"></tbody></table>
 <script>
@@ -32,8 +32,8 @@ async function refresh() {
       '<td>' + esc(x.id) + '</td><td class="' + (x.online ? 'on' : 'off') + '">' + (x.online ? 'online' : 'offline') + '</td>' +
       '<td>' + x.models.map(r => esc(r.name) + ' v' + r.version).join(', ') + '</td>' +
       '<td>' + x.assignments.map(a => esc(a.model) + ' v' + a.version + ' <span class="' + (a.state === 'rejected' || a.state === 'failed' ? 'warn' : '') + '">' + esc(a.state) + (a.reason ? ': ' + esc(a.reason) : '') + '</span>').join('<br>') + '</td>' +
-      '<td>' + ago(x.lastSeen) + '</td><td>' + x.backlog + '</td><td class="records">' + x.records + '</td>' +
-      '<td>' + esc(x.arch) + ' / ' + esc(x.runtime ? x.runtime.name + ' ' + x.runtime.version : '') + '</td></tr>').join('');
+      '<td>' + ago(x.lastSeen) + '</td><td>' + x.backlog + '</td><td class="' + (x.dropped ? 'warn' : '') + '">' + x.dropped + '</td>'<td class="records">' + x.records + '</td>' +
+      '<td>' + esc(x.arch) + (x.hardware ? ' · ' + esc(x.hardware) : '') + ' / ' + esc(x.runtime ? x.runtime.name + ' ' + x.runtime.version : '') + '</td></tr>').join('');
     document.getElementById('models').innerHTML = m.models.map(v => '<tr><td>' + esc(v.name) + '</td><td>v' + v.version + '</td><td><code>' + esc(v.sha256.slice(0, 16)) + '</code></td><td>' + v.size + ' B</td><td>' + esc(v.createdAt) + '</td><td>' + esc(v.expiresAt) + '</td></tr>').join('');
   } catch (e) {
     document.getElementById('summary').textContent = 'cannot reach the fleet server: ' + e.message;

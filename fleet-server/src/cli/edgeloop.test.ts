@@ -167,6 +167,7 @@ const DEVICE: Device = {
   models: [{ name: 'distance', version: 2, sha256: 'ff' }],
   assignments: [{ model: 'distance', version: 3, state: 'rejected', code: 'rollback', reason: 'error rose', updatedAt: 0 }],
   backlog: 4,
+  dropped: 0,
   records: 120,
 };
 
@@ -185,6 +186,7 @@ const RECORD: TelemetryRecord = {
   latencyMs: 3.25,
   features: {},
   reference: null,
+  historical: false,
 };
 
 function parseMultipart(request: RecordedRequest): Promise<FormData> {
@@ -328,8 +330,8 @@ describe('against a real HTTP server', () => {
     const result = await runCli(['devices', '--server', url]);
     assert.equal(result.code, 0);
     const [header, row] = result.out.split('\n');
-    assert.match(header ?? '', /^DEVICE\s+ONLINE\s+LAST SEEN\s+MODELS\s+ASSIGNED\s+BACKLOG\s+RECORDS$/);
-    assert.match(row ?? '', /^pi-1\s+yes\s+12s ago\s+distance v2\s+distance v3 rejected: rollback\s+4\s+120$/);
+    assert.match(header ?? '', /^DEVICE\s+ONLINE\s+LAST SEEN\s+MODELS\s+ASSIGNED\s+BACKLOG\s+DROPPED\s+RECORDS$/);
+    assert.match(row ?? '', /^pi-1\s+yes\s+12s ago\s+distance v2\s+distance v3 rejected: rollback\s+4\s+0\s+120$/);
   });
 
   test('telemetry passes filters as query parameters, limit 20 by default', async () => {

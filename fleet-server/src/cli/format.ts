@@ -134,9 +134,10 @@ export function renderDevicesTable(devices: readonly Device[], now: number = Dat
     joinOrEmpty(device.models.map((model) => formatModelRef(model.name, model.version))),
     joinOrEmpty(device.assignments.map(formatAssignment)),
     String(device.backlog),
+    String(device.dropped),
     String(device.records),
   ]);
-  return renderTable(['DEVICE', 'ONLINE', 'LAST SEEN', 'MODELS', 'ASSIGNED', 'BACKLOG', 'RECORDS'], rows);
+  return renderTable(['DEVICE', 'ONLINE', 'LAST SEEN', 'MODELS', 'ASSIGNED', 'BACKLOG', 'DROPPED', 'RECORDS'], rows);
 }
 
 export function renderTelemetryTable(records: readonly TelemetryRecord[]): string {

@@ -4,7 +4,7 @@
  * committed, so an acked record is never lost; duplicates (re-sends) are skipped by the store.
  */
 import type { Logger } from 'pino';
-import { decodeMessage, deviceTopic, encodeMessage, isValidId, telemetryBatchSchema, type Ack } from '@edgeloop/protocol';
+import { decodeTelemetryPayload, deviceTopic, encodeMessage, isValidId, type Ack } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
@@ -24,7 +24,7 @@ export function telemetryIngest(deps: {
   stats: TelemetryIngestStats;
 }): ChannelHandler {
   return async (deviceId, payload) => {
-    const decoded = decodeMessage(telemetryBatchSchema, payload);
+    const decoded = decodeTelemetryPayload(payload);
     if (!decoded.ok) {
       deps.stats.rejected++;
       deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected telemetry batch');
@@ -40,8 +40,8 @@ export function telemetryIngest(deps: {
       deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registering it');
       deps.devices.ensure(deviceId);
     }
-    const added = deps.telemetry.insertBatch(deviceId, batch.stream, batch.records);
-    deps.devices.touch(deviceId, batch.backlog, added);
+    const added = deps.telemetry.insertBatch(deviceId, batch.stream, batch.records, Date.now(), batch.historical ?? false);
+    deps.devices.touch(deviceId, batch.backlog, added, batch.dropped);
     deps.stats.batches++;
     deps.stats.stored += added;
     deps.stats.duplicates += batch.records.length - added;

@@ -10,7 +10,7 @@ export type DeviceView = DeviceSummary;
 
 interface DeviceRow {
   id: string; first_seen: number; last_seen: number | null; online: number; session: number;
-  info: string | null; running: string; backlog: number; records: number;
+  info: string | null; running: string; backlog: number; dropped: number; records: number;
 }
 
 export class DeviceStore {
@@ -24,11 +24,11 @@ export class DeviceStore {
     });
     this.db
       .prepare(
-        `INSERT INTO devices (id, first_seen, last_seen, online, session, info, running, backlog) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+        `INSERT INTO devices (id, first_seen, last_seen, online, session, info, running, backlog, dropped) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, online = 1, session = excluded.session,
-           info = excluded.info, running = excluded.running, backlog = excluded.backlog`,
+           info = excluded.info, running = excluded.running, backlog = excluded.backlog, dropped = max(dropped, excluded.dropped)`,
       )
-      .run(birth.deviceId, now, now, birth.session, info, JSON.stringify(birth.models), birth.backlog);
+      .run(birth.deviceId, now, now, birth.session, info, JSON.stringify(birth.models), birth.backlog, birth.dropped ?? 0);
   }
 
   /** A death only counts for the session it belongs to: a late will must not mark a reconnected device offline. */
@@ -36,10 +36,10 @@ export class DeviceStore {
     return this.db.prepare('UPDATE devices SET online = 0 WHERE id = ? AND session <= ?').run(deviceId, session).changes > 0;
   }
 
-  touch(deviceId: string, backlog: number | undefined, addedRecords: number, now = Date.now()): void {
+  touch(deviceId: string, backlog: number | undefined, addedRecords: number, dropped?: number, now = Date.now()): void {
     this.db
-      .prepare('UPDATE devices SET last_seen = ?, backlog = coalesce(?, backlog), records = records + ? WHERE id = ?')
-      .run(now, backlog ?? null, addedRecords, deviceId);
+      .prepare('UPDATE devices SET last_seen = ?, backlog = coalesce(?, backlog), records = records + ?, dropped = max(dropped, coalesce(?, 0)) WHERE id = ?')
+      .run(now, backlog ?? null, addedRecords, dropped ?? null, deviceId);
   }
 
   /** Telemetry may arrive before a birth (e.g. a retained birth was cleared); keep the records' device known. */
@@ -134,6 +134,7 @@ export class DeviceStore {
       models: JSON.parse(r.running) as RunningModel[],
       assignments: this.assignments(r.id),
       backlog: r.backlog,
+      dropped: r.dropped,
       records: r.records,
     };
   }

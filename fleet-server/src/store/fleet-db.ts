@@ -75,6 +75,9 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX telemetry_device ON telemetry (device_id, id);
    CREATE INDEX telemetry_model ON telemetry (model, version, id);`,
+  // Buffer-cap drops reported by devices; records forwarded after an outage.
+  `ALTER TABLE devices ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE telemetry ADD COLUMN historical INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openFleetDb(path: string): FleetDb {

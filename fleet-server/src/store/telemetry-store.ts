@@ -23,20 +23,20 @@ export class TelemetryStore {
 
   constructor(private readonly db: FleetDb) {
     this.insert = db.prepare(
-      `INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction, latency_ms, features, reference)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction, latency_ms, features, reference, historical)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(device_id, stream, seq) DO NOTHING`,
     );
   }
 
   /** Returns how many records were new (duplicates of already stored ones are skipped). */
-  insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now()): number {
+  insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false): number {
     return this.db.transaction(() => {
       let added = 0;
       for (const r of records) {
         added += this.insert.run(
           deviceId, stream, r.seq, r.ts, now, r.model, r.version, r.requestId ?? null, JSON.stringify(r.output),
-          r.prediction ?? null, r.latencyMs, JSON.stringify(r.features), r.reference ?? null,
+          r.prediction ?? null, r.latencyMs, JSON.stringify(r.features), r.reference ?? null, historical ? 1 : 0,
         ).changes;
       }
       return added;
@@ -68,6 +68,7 @@ export class TelemetryStore {
       latencyMs: r.latency_ms as number,
       features: JSON.parse(r.features as string) as Record<string, number>,
       reference: r.reference as number | null,
+      historical: r.historical === 1,
     }));
   }
 

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateRawSync } from 'node:zlib';
+import { pack } from 'msgpackr';
+import { encodeMessage } from './codec.js';
+import { decodeTelemetryPayload, encodeTelemetryBatch } from './telemetry-codec.js';
+import type { TelemetryBatch, TelemetryRecord } from './messages.js';
+
+const f32 = (v: number) => Math.fround(v);
+
+function sensorLike(n: number, seq0 = 1): TelemetryRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const brightness = 0.4 + 0.1 * Math.sin(i / 50);
+    const prediction = f32(120 + 200 * brightness + Math.sin(i * 7.3));
+    return {
+      seq: seq0 + i, ts: 1_795_000_000_000 + i * 250 + (i % 3), model: 'distance', version: 3, output: [prediction], prediction,
+      latencyMs: 2 + (i % 5) * 0.13, reference: 118 + 200 * brightness,
+      features: { mean_r: brightness * 1.02, mean_g: brightness, mean_b: brightness * 0.9, brightness, saturation: 0.12 + 0.01 * Math.cos(i / 30), contrast: 0.2 },
+    };
+  });
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) <= Math.max(1e-6, Math.abs(b) * 1e-6);
+
+test('compact batches round-trip: seqs, timestamps, models, nulls, outputs, request ids, flags', () => {
+  const records: TelemetryRecord[] = [
+    { seq: 10, ts: 1000, model: 'a', version: 1, output: [1.5, 2.5, -3], prediction: 1, latencyMs: 0.5, features: { x: 1 }, requestId: 'r1', reference: null },
+    { seq: 12, ts: 990, model: 'b', version: 7, output: [], prediction: null, latencyMs: 1, features: {}, reference: 4.25 },
+    { seq: 13, ts: 2000, model: 'a', version: 1, output: [0.25], prediction: 0.25, latencyMs: 2, features: { x: 2, y: 3 }, requestId: 'r3' },
+  ];
+  const batch: TelemetryBatch = { v: 1, stream: 's1', records, backlog: 42, historical: true, dropped: 7 };
+  const res = decodeTelemetryPayload(encodeTelemetryBatch(batch));
+  assert.ok(res.ok, !res.ok ? res.reason : '');
+  assert.equal(res.value.stream, 's1');
+  assert.equal(res.value.backlog, 42);
+  assert.equal(res.value.historical, true);
+  assert.equal(res.value.dropped, 7);
+  assert.deepEqual(res.value.records.map((r) => [r.seq, r.ts, r.model, r.version, r.requestId]), [[10, 1000, 'a', 1, 'r1'], [12, 990, 'b', 7, undefined], [13, 2000, 'a', 1, 'r3']]);
+  assert.deepEqual(res.value.records.map((r) => r.output), [[1.5, 2.5, -3], [], [0.25]]);
+  assert.deepEqual(res.value.records.map((r) => r.prediction), [1, null, 0.25]);
+  assert.deepEqual(res.value.records.map((r) => r.reference), [null, 4.25, null]);
+  assert.deepEqual(res.value.records.map((r) => r.features), [{ x: 1 }, {}, { x: 2, y: 3 }]);
+});
+
+test('values survive at float32 precision', () => {
+  const records = sensorLike(500);
+  const res = decodeTelemetryPayload(encodeTelemetryBatch({ v: 1, stream: 's', records, backlog: 0 }));
+  assert.ok(res.ok);
+  res.value.records.forEach((r, i) => {
+    const want = records[i]!;
+    assert.equal(r.seq, want.seq);
+    assert.equal(r.ts, want.ts);
+    assert.equal(r.prediction, want.prediction);
+    assert.ok(close(r.reference!, want.reference!));
+    assert.ok(close(r.features.saturation!, want.features.saturation!));
+  });
+});
+
+test('compact encoding is several times smaller than JSON for sensor-like records', () => {
+  const records = sensorLike(500);
+  const compact = encodeTelemetryBatch({ v: 1, stream: 's0123456789abcdef', records, backlog: 0 }).length / 500;
+  const json = encodeMessage({ v: 1, stream: 's0123456789abcdef', records, backlog: 0 }).length / 500;
+  assert.ok(compact * 4 < json, `compact ${compact.toFixed(1)} B/record vs JSON ${json.toFixed(1)} B/record`);
+});
+
+test('JSON batches are still accepted', () => {
+  const records = sensorLike(3);
+  const res = decodeTelemetryPayload(encodeMessage({ v: 1, stream: 's', records, backlog: 0 }));
+  assert.ok(res.ok);
+  assert.equal(res.value.records.length, 3);
+});
+
+test('corrupt, unknown-format and bomb payloads are rejected with a reason', () => {
+  const good = encodeTelemetryBatch({ v: 1, stream: 's', records: sensorLike(10), backlog: 0 });
+  const truncated = good.subarray(0, good.length - 5);
+  assert.equal((r => !r.ok && r.code)(decodeTelemetryPayload(truncated)), 'bad-encoding');
+  assert.equal((r => !r.ok && r.code)(decodeTelemetryPayload(Buffer.from([0xe1, 9, 1, 2]))), 'bad-encoding');
+  const bomb = Buffer.concat([Buffer.from([0xe1, 2]), deflateRawSync(Buffer.alloc(64 * 1024 * 1024))]);
+  assert.equal((r => !r.ok && r.code)(decodeTelemetryPayload(bomb)), 'bad-encoding');
+  const lying = Buffer.concat([Buffer.from([0xe1, 2]), deflateRawSync(pack({ stream: 's', backlog: 0, n: 5, seq0: 1, ts0: 1, tsStep: new Uint8Array(4), models: [['m', 1]], prediction: new Uint8Array(20), latency: new Uint8Array(20), featureNames: [], features: [] }))]);
+  const res = decodeTelemetryPayload(lying);
+  assert.equal(!res.ok && res.code, 'bad-encoding');
+  assert.match(!res.ok ? res.reason : '', /column holds 4 bytes, expected 20/);
+});
