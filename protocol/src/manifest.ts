@@ -3,6 +3,10 @@
  * The model manifest: everything a device must know to accept, load and feed a model version.
  * It is only ever trusted inside a signed envelope (see signing.ts); the version number is a
  * monotonic counter per model name, which is what lets agents refuse replayed older versions.
+ *
+ * Two optional parts came later (issue #3) and are absent from older manifests, which stay valid:
+ * per-chunk hashes of the artifact (a download can check and resume chunk by chunk) and a health
+ * check (golden input → output pairs a device runs before it lets the new version serve).
  */
 import { z } from 'zod';
 import { isValidId } from './topics.js';
@@ -17,17 +21,55 @@ export type Arch = (typeof ARCHES)[number];
 
 const idSchema = z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -');
 const isoDate = z.iso.datetime({ offset: true });
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+
+/**
+ * Upper bound on per-chunk hashes: the whole manifest must fit the signed envelope (256 KiB of
+ * base64), and each hash costs ~67 bytes of JSON. The registry picks chunk sizes far below this.
+ */
+export const MAX_ARTIFACT_CHUNKS = 2048;
+/** Elements per golden tensor; keeps a health check well inside the envelope size limit. */
+export const MAX_HEALTH_CHECK_ELEMENTS = 32_768;
+
+export const artifactSchema = z
+  .object({
+    sha256: sha256Hex,
+    size: z.number().int().min(1),
+    mediaType: z.literal('application/onnx'),
+    /** Bytes covered by each entry of `chunks` (the last chunk may be shorter). */
+    chunkSize: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+    /** sha256 of each chunk, in order: lets a device reject a bad chunk instead of the whole file. */
+    chunks: z.array(sha256Hex).min(1).max(MAX_ARTIFACT_CHUNKS).optional(),
+  })
+  .refine((a) => (a.chunkSize === undefined) === (a.chunks === undefined), { message: 'chunkSize and chunks must be given together', path: ['chunks'] })
+  .refine((a) => a.chunks === undefined || a.chunks.length === Math.ceil(a.size / a.chunkSize!), {
+    message: 'chunks must hold exactly ceil(size / chunkSize) hashes',
+    path: ['chunks'],
+  });
+
+const goldenInputSchema = z
+  .object({ shape: z.array(z.number().int().min(0)).max(8), data: z.array(z.number()).max(MAX_HEALTH_CHECK_ELEMENTS) })
+  .refine((t) => t.data.length === t.shape.reduce((a, b) => a * b, 1), { message: 'data must hold exactly as many values as the shape has elements', path: ['data'] });
+
+/**
+ * Golden pairs: feeding `inputs` must produce `outputs` (element-wise, within the absolute
+ * `tolerance`, all finite). JSON cannot carry NaN or Infinity, so expected values are finite.
+ */
+export const healthCheckSchema = z.object({
+  inputs: z.record(z.string().min(1).max(256), goldenInputSchema).refine((r) => Object.keys(r).length > 0, 'at least one input is needed'),
+  outputs: z
+    .record(z.string().min(1).max(256), z.object({ data: z.array(z.number()).min(1).max(MAX_HEALTH_CHECK_ELEMENTS) }))
+    .refine((r) => Object.keys(r).length > 0, 'at least one expected output is needed'),
+  tolerance: z.number().min(0),
+});
+export type HealthCheck = z.infer<typeof healthCheckSchema>;
 
 export const manifestSchema = z
   .object({
     schema: z.literal(MANIFEST_SCHEMA),
     name: idSchema,
     version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    artifact: z.object({
-      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
-      size: z.number().int().min(1),
-      mediaType: z.literal('application/onnx'),
-    }),
+    artifact: artifactSchema,
     created: isoDate,
     expires: isoDate,
     targets: z.object({
@@ -39,6 +81,7 @@ export const manifestSchema = z
     outputs: z.array(tensorSpecSchema).min(1),
     preprocessing: preprocessingSchema.default({ kind: 'none' }),
     postprocessing: postprocessingSchema.default({ kind: 'raw' }),
+    healthCheck: healthCheckSchema.optional(),
   })
   .refine((m) => Date.parse(m.expires) > Date.parse(m.created), { message: 'expires must be after created', path: ['expires'] });
 

@@ -2,12 +2,20 @@
  * @module updates/update-manager
  * Applies the desired state the fleet publishes. Per model:
  *
- *   desired ─verify manifest─▶ downloading ─size+sha256─▶ verified ─load+warm-up─▶ active
- *      │ (key, signature, expiry, target, version counter)       │                  │
- *      └──────────────▶ rejected                        failed ◀─┘    (old model keeps serving)
+ *   desired ─verify manifest─▶ downloading ─chunks+size+sha256─▶ verified ─load+warm-up+health check─▶ active
+ *      │ (key, signature, expiry, target, version counter, failed before?)  │                         │
+ *      └──────────────▶ rejected                                   failed ◀──┘   (old model keeps serving)
  *
- * Only a fully verified, loaded and warmed-up model is swapped in; until then the previous one
- * serves. Each state is reported to the fleet server.
+ * Only a fully verified, loaded, warmed-up model that passed its health check is swapped in; until
+ * then the previous one serves. Downloads resume from the last verified chunk after a reconnect or
+ * a restart (chunked-download.ts). A new version that keeps the agent from staying up is reverted
+ * at startup (crash-guard.ts). Each state is reported to the fleet server.
+ *
+ * Anti-rollback and failures: the accepted-version counter only ever holds versions that passed
+ * their health check (a crash-loop revert lowers it back to the version that served before).
+ * Counting a failed version as accepted would refuse the version the device actually runs, should
+ * the fleet re-send it, and gains nothing: a failed version is refused by its own "failed" mark,
+ * so replaying it can never get it accepted, while any later fix has a higher number and passes.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -26,8 +34,14 @@ import {
 } from '@edgeloop/protocol';
 import type { ActiveModels } from '../runtime/active-models.js';
 import { ModelRunner, type RunnerOptions } from '../runtime/model-runner.js';
-import type { ModelState } from '../store/model-state.js';
-import { downloadArtifact, DownloadError } from './download.js';
+import type { ActiveModelRow, ModelState } from '../store/model-state.js';
+import { downloadArtifactChunked, type DownloadProgressEvent } from './chunked-download.js';
+import { CrashGuard } from './crash-guard.js';
+import { DownloadError } from './download.js';
+import { runHealthCheck } from './health-check.js';
+import { updateOptionsSchema, type UpdateOptions, type UpdateOptionsInput } from './update-options.js';
+
+export type UpdateReportBody = Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>;
 
 export interface UpdateManagerDeps {
   modelsDir: string;
@@ -37,28 +51,41 @@ export interface UpdateManagerDeps {
   runner: RunnerOptions;
   models: ActiveModels;
   state: ModelState;
-  report: (report: Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>) => void;
+  report: (report: UpdateReportBody) => void;
   log: Logger;
+  /** The agent config's `updates` section; defaults apply to anything left out. */
+  options?: UpdateOptionsInput;
 }
+
+/** Progress reports while downloading: often enough to watch, rarely enough for a metered link. */
+const PROGRESS_REPORT_MS = 1000;
 
 export class UpdateManager {
   private queue: Promise<void> = Promise.resolve();
+  private readonly options: UpdateOptions;
+  private readonly guard: CrashGuard;
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly deps: UpdateManagerDeps) {
     mkdirSync(deps.modelsDir, { recursive: true });
+    this.options = updateOptionsSchema.parse(deps.options ?? {});
+    this.guard = new CrashGuard(deps.state, this.options, deps.log);
   }
 
-  /** Loads the models that were active before a restart, re-checking signature and hash. */
+  /**
+   * Loads the models that were active before a restart, re-checking signature and hash. A model
+   * still on probation that has used up its starts is reverted to the previous version instead.
+   */
   async restore(): Promise<void> {
     for (const row of this.deps.state.active()) {
-      // Judge the manifest as of its activation: it may have expired since, and that must not
-      // stop a device from serving after a reboot (only new manifests must be fresh).
-      const verdict = verifyManifest(row.envelope, { trustedKeys: this.deps.trustedKeys, now: new Date(row.activatedAt) });
+      const decision = this.guard.onStart(row);
+      if (decision.action === 'revert') {
+        await this.revertCrashLoop(row, decision.starts);
+        continue;
+      }
       try {
-        if (!verdict.ok) throw new Error(verdict.reason);
-        const bytes = await readFile(row.path);
-        if (sha256Hex(bytes) !== verdict.value.artifact.sha256) throw new Error(`artifact ${row.path} no longer matches its signed sha256`);
-        this.deps.models.swap(await ModelRunner.load(verdict.value, bytes, this.deps.runner));
+        await this.load(row);
+        this.guard.watch(row.name, row.version);
         this.deps.log.info({ model: row.name, version: row.version }, 'restored active model');
       } catch (err) {
         this.deps.log.error({ model: row.name, version: row.version, err: (err as Error).message }, 'could not restore model; it stays inactive until the fleet re-sends it');
@@ -69,20 +96,30 @@ export class UpdateManager {
 
   /** Serialised: one desired state is applied fully before the next starts. */
   apply(desired: DesiredState): Promise<void> {
+    if (this.shutdown.signal.aborted) return Promise.resolve();
     this.queue = this.queue.then(() => this.applyNow(desired)).catch((err: Error) => {
       this.deps.log.error({ err: err.message }, 'applying desired state failed');
     });
     return this.queue;
   }
 
+  /** Stops a download in flight (its progress is kept for the next start) and the probation timers. */
+  async close(): Promise<void> {
+    this.shutdown.abort(new Error('the agent is shutting down'));
+    this.guard.close();
+    await this.queue;
+  }
+
   private async applyNow(desired: DesiredState): Promise<void> {
     const wanted = new Set<string>();
     for (const entry of desired.models) {
+      if (this.shutdown.signal.aborted) return;
       const name = await this.applyModel(entry);
       if (name) wanted.add(name);
     }
     for (const row of this.deps.state.active()) {
-      if (wanted.has(row.name)) continue;
+      if (wanted.has(row.name) || this.shutdown.signal.aborted) continue;
+      this.guard.unwatch(row.name);
       this.deps.models.remove(row.name);
       this.deps.state.deactivate(row.name);
       this.deps.report({ model: row.name, version: row.version, state: 'removed', reason: 'no longer assigned to this device' });
@@ -103,25 +140,24 @@ export class UpdateManager {
     const current = this.deps.models.get(manifest.name)?.manifest;
     if (current && current.version === manifest.version && current.artifact.sha256 === manifest.artifact.sha256) return manifest.name;
 
+    // A version that failed here before is answered from memory: no download, no second chance.
+    const failed = this.deps.state.failedVersion(manifest.name, manifest.version);
+    if (failed) {
+      this.report(manifest, 'failed', failed.code, `${failed.reason}; this version is not tried again on this device: release a fixed model as a new version`);
+      return manifest.name;
+    }
     const counter = checkVersionCounter(manifest, this.deps.state.lastAccepted(manifest.name));
     if (!counter.ok) {
       this.reject(manifest, counter.code, counter.reason);
       return manifest.name;
     }
 
-    const path = join(this.deps.modelsDir, `${manifest.name}-v${manifest.version}-${manifest.artifact.sha256.slice(0, 16)}.onnx`);
-    this.report(manifest, 'downloading');
-    try {
-      if (!existsSync(path)) await downloadArtifact(entry.artifactUrl, manifest.artifact, path);
-    } catch (err) {
-      const code = err instanceof DownloadError ? err.code : 'download-failed';
-      this.reject(manifest, code, (err as Error).message);
-      return manifest.name;
-    }
+    const path = this.pathOf(manifest);
+    if (!(await this.fetchArtifact(entry, manifest, path))) return manifest.name;
     const bytes = await readFile(path);
     if (sha256Hex(bytes) !== manifest.artifact.sha256) {
       rmSync(path, { force: true });
-      this.reject(manifest, 'hash-mismatch', 'artifact on disk changed after download');
+      this.reject(manifest, 'hash-mismatch', 'artifact on disk changed after download; it is downloaded again with the next desired state');
       return manifest.name;
     }
     this.report(manifest, 'verified');
@@ -133,19 +169,86 @@ export class UpdateManager {
       this.report(manifest, 'failed', 'load-failed', `model would not load: ${(err as Error).message}`);
       return manifest.name;
     }
+    const health = await runHealthCheck(runner, manifest.healthCheck);
+    if (!health.ok) {
+      await runner.release();
+      // Not accepted (the counter stays), but never again: see the module comment.
+      this.deps.state.markFailed(manifest.name, { version: manifest.version, sha256: manifest.artifact.sha256, code: health.code, reason: health.reason });
+      rmSync(path, { force: true });
+      this.report(manifest, 'failed', health.code, `health check failed, the previous model keeps serving: ${health.reason}`);
+      this.deps.log.warn({ model: manifest.name, version: manifest.version, reason: health.reason }, 'new model failed its health check; not activated');
+      return manifest.name;
+    }
     this.deps.state.activate({ name: manifest.name, version: manifest.version, sha256: manifest.artifact.sha256, path, envelope: entry.manifest });
     const previous = this.deps.models.swap(runner);
+    this.guard.watch(manifest.name, manifest.version);
     this.report(manifest, 'active');
-    this.deps.log.info({ model: manifest.name, version: manifest.version, previous: previous?.manifest.version }, 'model activated');
+    this.deps.log.info({ model: manifest.name, version: manifest.version, previous: previous?.manifest.version, health: health.value }, 'model activated');
     this.pruneArtifacts(manifest.name, path, previous ? this.pathOf(previous.manifest) : undefined);
     return manifest.name;
+  }
+
+  /** Downloads unless already on disk; false when the update was rejected (already reported). */
+  private async fetchArtifact(entry: DesiredModel, manifest: Manifest, path: string): Promise<boolean> {
+    if (existsSync(path)) {
+      this.report(manifest, 'downloading');
+      return true;
+    }
+    let lastReport = 0;
+    const onProgress = (p: DownloadProgressEvent) => {
+      const now = Date.now();
+      if (lastReport !== 0 && (now - lastReport < PROGRESS_REPORT_MS || p.received >= p.total)) return;
+      lastReport = now;
+      this.report(manifest, 'downloading', undefined, describeProgress(p), { bytesReceived: p.received, bytesTotal: p.total });
+    };
+    const log = this.deps.log.child({ model: manifest.name, version: manifest.version });
+    try {
+      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, { ...this.options, signal: this.shutdown.signal, onProgress, log });
+      log.info(outcome, 'artifact downloaded and verified');
+      return true;
+    } catch (err) {
+      if (this.shutdown.signal.aborted) {
+        log.info('download stopped by shutdown; it resumes from the last verified chunk after the next start');
+        return false;
+      }
+      this.reject(manifest, err instanceof DownloadError ? err.code : 'download-failed', (err as Error).message);
+      return false;
+    }
+  }
+
+  /** Startup after too many short-lived starts: back to the previous version (crash-guard.ts). */
+  private async revertCrashLoop(row: ActiveModelRow, starts: number): Promise<void> {
+    const previous = this.deps.state.probation(row.name)?.previous;
+    const reason =
+      `v${row.version} did not stay up ${this.options.healthyAfterMs / 1000} s in ${starts} consecutive starts (crash loop); ` +
+      (previous ? `reverted to v${previous.version}` : 'there is no previous version, so the model is inactive until the fleet sends a fix');
+    this.deps.state.revert(row.name, { code: 'crash-loop', reason });
+    this.deps.log.warn({ model: row.name, version: row.version, starts, previous: previous?.version }, 'crash loop after a model update: reverted');
+    if (previous && previous.path !== row.path) rmSync(row.path, { force: true });
+    if (!previous) return;
+    try {
+      await this.load(previous);
+      this.deps.log.info({ model: previous.name, version: previous.version }, 'restored the previous model after a crash loop');
+    } catch (err) {
+      this.deps.log.error({ model: previous.name, version: previous.version, err: (err as Error).message }, 'could not restore the previous model either; the model stays inactive until the fleet sends a fix');
+      this.deps.state.deactivate(previous.name);
+    }
+  }
+
+  /** Loads a persisted row; judged as of its activation, so an expired manifest still serves after a reboot. */
+  private async load(row: ActiveModelRow): Promise<void> {
+    const verdict = verifyManifest(row.envelope, { trustedKeys: this.deps.trustedKeys, now: new Date(row.activatedAt) });
+    if (!verdict.ok) throw new Error(verdict.reason);
+    const bytes = await readFile(row.path);
+    if (sha256Hex(bytes) !== verdict.value.artifact.sha256) throw new Error(`artifact ${row.path} no longer matches its signed sha256`);
+    this.deps.models.swap(await ModelRunner.load(verdict.value, bytes, this.deps.runner));
   }
 
   private pathOf(m: Manifest): string {
     return join(this.deps.modelsDir, `${m.name}-v${m.version}-${m.artifact.sha256.slice(0, 16)}.onnx`);
   }
 
-  /** Keep the active and the previous artifact (for a revert); delete older ones. */
+  /** Keep the active and the previous artifact (for a revert); delete older ones and stale partial downloads. */
   private pruneArtifacts(name: string, keep: string, previous: string | undefined): void {
     for (const file of readdirSync(this.deps.modelsDir)) {
       const full = join(this.deps.modelsDir, file);
@@ -153,14 +256,20 @@ export class UpdateManager {
     }
   }
 
-  private report(m: Pick<Manifest, 'name' | 'version'>, state: UpdateState, code?: string, reason?: string): void {
-    this.deps.report({ model: m.name, version: m.version, state, ...(code ? { code } : {}), ...(reason ? { reason } : {}) });
+  private report(m: Pick<Manifest, 'name' | 'version'>, state: UpdateState, code?: string, reason?: string, extra: Partial<UpdateReportBody> = {}): void {
+    this.deps.report({ model: m.name, version: m.version, state, ...(code ? { code } : {}), ...(reason ? { reason } : {}), ...extra });
   }
 
   private reject(m: Pick<Manifest, 'name' | 'version'> | undefined, code: string, reason: string): void {
     this.deps.log.warn({ model: m?.name, version: m?.version, code, reason }, 'model update rejected');
     if (m) this.report(m, 'rejected', code, reason);
   }
+}
+
+function describeProgress(p: DownloadProgressEvent): string {
+  const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
+  const percent = Math.floor((100 * p.received) / p.total);
+  return `received ${kib(p.received)} of ${kib(p.total)} (${percent}%)${p.resumedFrom > 0 ? `, resumed at ${kib(p.resumedFrom)}` : ''}`;
 }
 
 /** Name and version a rejected manifest claims, for the report only; never trusted otherwise. */

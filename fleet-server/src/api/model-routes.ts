@@ -2,8 +2,13 @@
  * @module api/model-routes
  * POST /api/v1/models (multipart: file, name, version?, metadata?), GET /api/v1/models,
  * GET /api/v1/models/{name}/versions/{version}, GET /api/v1/artifacts/{sha256}.
+ *
+ * The artifact route honours a single `Range: bytes=a-b` (206 + Content-Range; 416 when it starts
+ * beyond the end), so agents on flaky or metered links fetch in chunks and resume where they
+ * stopped. Artifacts are content-addressed and immutable, so no If-Range/ETag dance is needed.
  */
 import { Hono } from 'hono';
+import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ModelVersionSummary } from '@edgeloop/protocol';
 import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
@@ -28,7 +33,54 @@ export function modelView(row: ModelVersionRow): ModelVersionSummary {
   };
 }
 
-export function modelRoutes(deps: { registry: ModelRegistry; models: ModelStore; artifacts: ArtifactStore }): Hono {
+/** Bytes the artifact route has sent, for /api/v1/health (and tests proving a download resumed). */
+export interface ArtifactStats {
+  requests: number;
+  bytesServed: number;
+}
+
+/**
+ * One `bytes=` range (RFC 9110 §14.1.2) against an artifact of `size` bytes. `undefined` means
+ * "ignore the header and send everything": the RFC's answer to malformed or multi-range headers.
+ */
+export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d{0,20})-(\d{0,20})$/i.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    // Suffix range: the last n bytes.
+    const n = Number(m[2]);
+    return n === 0 ? 'unsatisfiable' : { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  // An explicit last byte before the first makes the header invalid (ignored), not unsatisfiable.
+  if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counts bytes as they leave, so aborted downloads count what was actually sent. */
+function counted(stream: ReadableStream<Uint8Array>, stats: ArtifactStats | undefined): ReadableStream<Uint8Array> {
+  if (!stats) return stream;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        stats.bytesServed += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+export function modelRoutes(deps: { registry: ModelRegistry; models: ModelStore; artifacts: ArtifactStore; artifactStats?: ArtifactStats }): Hono {
   const app = new Hono();
 
   app.post('/models', async (c) => {
@@ -73,11 +125,25 @@ export function modelRoutes(deps: { registry: ModelRegistry; models: ModelStore;
 
   app.get('/artifacts/:sha256', (c) => {
     const sha = c.req.param('sha256');
-    const artifact = deps.models.hasArtifact(sha) ? deps.artifacts.open(sha) : undefined;
-    if (!artifact) return c.json({ error: `no artifact ${sha}` }, 404);
-    return new Response(Readable.toWeb(artifact.stream) as ReadableStream, {
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(artifact.size), 'cache-control': 'public, max-age=31536000, immutable' },
-    });
+    // Only registered artifacts are served, under a name that must be a sha256 (no path tricks).
+    const path = /^[0-9a-f]{64}$/.test(sha) && deps.models.hasArtifact(sha) ? deps.artifacts.path(sha) : undefined;
+    const size = path === undefined ? undefined : fileSize(path);
+    if (path === undefined || size === undefined) return c.json({ error: `no artifact ${sha}: register the model first (edgeloop models push)` }, 404);
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      'cache-control': 'public, max-age=31536000, immutable',
+    };
+    const range = parseByteRange(c.req.header('range'), size);
+    if (range === 'unsatisfiable') {
+      return c.json({ error: `range ${c.req.header('range')} starts beyond the artifact's ${size} bytes` }, 416, { 'content-range': `bytes */${size}` });
+    }
+    if (deps.artifactStats) deps.artifactStats.requests++;
+    const { start, end } = range ?? { start: 0, end: size - 1 };
+    const body = counted(Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream<Uint8Array>, deps.artifactStats);
+    headers['content-length'] = String(end - start + 1);
+    if (!range) return new Response(body, { status: 200, headers });
+    return new Response(body, { status: 206, headers: { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } });
   });
 
   return app;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SAMPLE_MODELS } from '@edgeloop/models';
-import { sha256Hex, trustedKeyMap, verifyManifest } from '@edgeloop/protocol';
+import { SAMPLE_MODELS, buildReferenceModel } from '@edgeloop/models';
+import { chunkHashes, sha256Hex, trustedKeyMap, verifyManifest, verifyChunk } from '@edgeloop/protocol';
 import { loadOrCreateSigningKey } from '../keys/signing-key.js';
 import { openFleetDb } from '../store/fleet-db.js';
 import { ModelStore } from '../store/model-store.js';
@@ -49,4 +49,34 @@ test('metadata is validated against the model', (t) => {
   assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { postprocessing: { kind: 'regression', output: 'x' } } }), /postprocessing.output "x"/);
   assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { surprise: true } }), /invalid metadata/);
   assert.throws(() => r.register({ name: 'd', bytes: Buffer.from('text') }), /not an ONNX model/);
+});
+
+test('artifacts larger than one chunk get signed per-chunk hashes; small ones need none', (t) => {
+  const { registry: r, key } = registry(t);
+  const small = r.register({ name: 'distance', bytes: v1 });
+  assert.equal(small.manifest.artifact.chunks, undefined, 'one chunk: its hash would repeat the sha256');
+
+  const big = buildReferenceModel({ seed: 5, hidden: 200 }); // ~460 KB: several 64 KiB chunks
+  const row = r.register({ name: 'big', bytes: big });
+  const verdict = verifyManifest(row.envelope, { trustedKeys: trustedKeyMap([key.publicKey]) });
+  assert.ok(verdict.ok);
+  const a = verdict.value.artifact;
+  assert.equal(a.chunkSize, 64 * 1024);
+  assert.deepEqual(a.chunks, chunkHashes(big, 64 * 1024));
+  assert.ok(verifyChunk(a, 1, big.subarray(65_536, 131_072)).ok);
+});
+
+test('a health check in the metadata is signed into the manifest, and must fit the model', (t) => {
+  const { registry: r } = registry(t);
+  const grey = { shape: [1, 3, 48, 64], data: new Array<number>(3 * 48 * 64).fill(0.5) };
+  const healthCheck = { inputs: { image: grey }, outputs: { distance: { data: [200] } }, tolerance: 0.5 };
+  assert.deepEqual(r.register({ name: 'distance', bytes: v1, metadata: { healthCheck } }).manifest.healthCheck, healthCheck);
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { healthCheck: { ...healthCheck, outputs: { nope: { data: [1] } } } } }), /healthCheck does not fit the model: .*unknown outputs \[nope\]/);
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { healthCheck: { ...healthCheck, inputs: { other: grey } } } }), /inputs without golden data \[image\]/);
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { healthCheck: { ...healthCheck, tolerance: -1 } } }), /invalid metadata: healthCheck.tolerance/);
+  // Golden data too large for the 256 KiB envelope devices accept.
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { healthCheck: { ...healthCheck, inputs: { image: { shape: [1, 3, 4, 4], data: new Array<number>(48).fill(0) } } } } }), /healthCheck input "image" has shape \[1, 3, 4, 4\], the model takes \[batch, 3, 48, 64\]/);
+  // A batch of 3 golden images, each value with full precision: too large for the 256 KiB envelope devices accept.
+  const huge = { shape: [3, 3, 48, 64], data: Array.from({ length: 3 * 3 * 48 * 64 }, (_, i) => Math.PI * (i + 1)) };
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { healthCheck: { ...healthCheck, inputs: { image: huge } } } }), (e: RegistryError) => e.status === 413 && /envelope limit/.test(e.message));
 });

@@ -3,17 +3,26 @@
  * Registering a model version: inspect the ONNX file, build its manifest (tensor spec from the
  * model itself unless metadata overrides it), sign it, store artifact and manifest. Version
  * numbers only go up per name: that counter is what agents use to refuse replays.
+ *
+ * The manifest also carries per-chunk sha256 hashes of the artifact (agents verify and resume
+ * downloads chunk by chunk) and, when the uploader gives one, a health check of golden
+ * input → output pairs that a device runs before letting the version serve.
  */
 import { z } from 'zod';
 import {
   ARCHES,
   MANIFEST_SCHEMA,
+  chooseChunkSize,
+  chunkHashes,
   describeZodError,
+  healthCheckSchema,
   isValidId,
   manifestSchema,
   postprocessingSchema,
   preprocessingSchema,
+  shapeMatches,
   signManifest,
+  signedEnvelopeSchema,
   tensorSpecSchema,
   type Manifest,
 } from '@edgeloop/protocol';
@@ -36,6 +45,8 @@ export const modelMetadataSchema = z
     preprocessing: preprocessingSchema.optional(),
     postprocessing: postprocessingSchema.optional(),
     targets: z.object({ arch: z.array(z.enum(ARCHES)).min(1).optional(), hardware: z.array(z.string().min(1).max(64)).optional() }).optional(),
+    /** Golden input → output pairs the device checks before the version serves. */
+    healthCheck: healthCheckSchema.optional(),
   })
   .strict();
 export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
@@ -89,14 +100,20 @@ export class ModelRegistry {
       outputs: m.outputs ?? inspected.outputs,
       ...(m.preprocessing ? { preprocessing: m.preprocessing } : {}),
       ...(m.postprocessing ? { postprocessing: m.postprocessing } : {}),
+      ...(m.healthCheck ? { healthCheck: m.healthCheck } : {}),
     };
     this.checkConsistency(candidate, inspected.inputs.map((i) => i.name), inspected.outputs.map((o) => o.name));
 
     const { sha256, size } = this.artifacts.put(req.bytes);
     candidate.artifact.sha256 = sha256;
-    const parsed = manifestSchema.safeParse(candidate);
+    const chunkSize = chooseChunkSize(size);
+    const artifact = { ...candidate.artifact, ...(chunkSize ? { chunkSize, chunks: chunkHashes(req.bytes, chunkSize) } : {}) };
+    const parsed = manifestSchema.safeParse({ ...candidate, artifact });
     if (!parsed.success) throw new RegistryError(400, `manifest would be invalid: ${describeZodError(parsed.error)}`);
     const envelope = signManifest(parsed.data, this.key);
+    if (!signedEnvelopeSchema.safeParse(envelope).success) {
+      throw new RegistryError(413, 'the signed manifest would exceed the 256 KiB envelope limit devices accept; make the healthCheck tensors smaller');
+    }
     const row: ModelVersionRow = {
       name: req.name, version, sha256, size, envelope, manifest: parsed.data, keyId: this.key.keyId, createdAt: now.getTime(),
     };
@@ -110,7 +127,11 @@ export class ModelRegistry {
     return row;
   }
 
-  private checkConsistency(m: Pick<Manifest, 'inputs' | 'outputs'> & Partial<Pick<Manifest, 'preprocessing' | 'postprocessing'>>, modelInputs: string[], modelOutputs: string[]): void {
+  private checkConsistency(
+    m: Pick<Manifest, 'inputs' | 'outputs'> & Partial<Pick<Manifest, 'preprocessing' | 'postprocessing' | 'healthCheck'>>,
+    modelInputs: string[],
+    modelOutputs: string[],
+  ): void {
     const missing = [
       ...m.inputs.filter((i) => !modelInputs.includes(i.name)).map((i) => `input "${i.name}"`),
       ...m.outputs.filter((o) => !modelOutputs.includes(o.name)).map((o) => `output "${o.name}"`),
@@ -125,6 +146,26 @@ export class ModelRegistry {
     const post = m.postprocessing;
     if (post && post.kind !== 'raw' && !m.outputs.some((o) => o.name === post.output)) {
       throw new RegistryError(400, `postprocessing.output "${post.output}" is not a model output (${m.outputs.map((o) => o.name).join(', ')})`);
+    }
+    const check = m.healthCheck;
+    if (check) {
+      // The device feeds every input the manifest declares, so the golden inputs must cover them.
+      const noGolden = m.inputs.filter((i) => !(i.name in check.inputs)).map((i) => i.name);
+      const unknownIn = Object.keys(check.inputs).filter((n) => !m.inputs.some((i) => i.name === n));
+      const unknownOut = Object.keys(check.outputs).filter((n) => !m.outputs.some((o) => o.name === n));
+      if (noGolden.length || unknownIn.length || unknownOut.length) {
+        throw new RegistryError(
+          400,
+          `healthCheck does not fit the model: inputs without golden data [${noGolden.join(', ')}], unknown inputs [${unknownIn.join(', ')}], ` +
+            `unknown outputs [${unknownOut.join(', ')}] (inputs: ${m.inputs.map((i) => i.name).join(', ')}; outputs: ${m.outputs.map((o) => o.name).join(', ')})`,
+        );
+      }
+      for (const spec of m.inputs) {
+        const golden = check.inputs[spec.name]!;
+        if (!shapeMatches(spec.shape, golden.shape)) {
+          throw new RegistryError(400, `healthCheck input "${spec.name}" has shape [${golden.shape.join(', ')}], the model takes [${spec.shape.join(', ')}]`);
+        }
+      }
     }
   }
 }
