@@ -1,7 +1,11 @@
 /**
  * @module cli
- * `edgeloop-agent`: init (write a config), run (serve until SIGINT/SIGTERM). enroll/status/models
- * come with the production agent (issue #3).
+ * `edgeloop-agent`: init (write a config), run (serve until SIGINT/SIGTERM), status and models
+ * (ask the running agent through its local API). enroll waits for fleet identity (issue #4).
+ *
+ * Exit codes: 0 success, 1 an operational error (e.g. no agent answers), 2 a usage or config
+ * error (unknown command or flag, invalid or missing config, enroll before it exists): the
+ * systemd unit does not restart on 2, since restarting cannot fix it.
  */
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -9,37 +13,53 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadAgentConfig, parseAgentConfig } from './config.js';
 import { startAgent } from './agent.js';
+import { getLocal, localApiUrl } from './api/local-client.js';
 
 export const USAGE = `usage: edgeloop-agent <command> [options]
   init --device-id ID --mqtt-url URL --trusted-key KEY [--data DIR] [--config FILE] [--api-port PORT]
                                         write a validated config file (default ./edgeloop-agent.json)
-  run [--config FILE] [--json]         run the agent until Ctrl-C / SIGTERM
+  run [--config FILE] [--json]          run the agent until Ctrl-C / SIGTERM
+  status [--config FILE] [--url URL] [--json]
+                                        device, fleet link, models, backlog and drops of the running agent
+  models [--config FILE] [--url URL] [--json]
+                                        the models the running agent serves
+  enroll --fleet URL --token T          not available yet (fleet identity comes with issue #4); use init
 Environment overrides: EDGELOOP_DEVICE_ID, EDGELOOP_MQTT_URL, EDGELOOP_DATA_DIR, EDGELOOP_API_PORT, EDGELOOP_LOG_LEVEL`;
 
 const DEFAULT_CONFIG = 'edgeloop-agent.json';
 
-export async function main(argv: string[]): Promise<number> {
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const consoleIo: CliIo = { out: (text) => console.log(text), err: (text) => console.error(text) };
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
+    io.out(USAGE);
     return command ? 0 : 2;
   }
   try {
-    if (command === 'init') return init(rest);
-    if (command === 'run') return await run(rest);
+    if (command === 'init') return init(rest, io);
+    if (command === 'run') return await run(rest, io);
+    if (command === 'status') return await status(rest, io);
+    if (command === 'models') return await models(rest, io);
+    if (command === 'enroll') return enroll(rest, io);
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      console.error(`error: ${(err as Error).message}`);
-      return 2;
-    }
-    console.error(`error: ${(err as Error).message}`);
-    return 1;
+    io.err(`error: ${(err as Error).message}`);
+    // 2 = fix the command line or the config first: the systemd unit does not restart on it.
+    const usage = err instanceof UsageError || err instanceof ConfigError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS');
+    return usage ? 2 : 1;
   }
-  console.error(`error: unknown command "${command}"\n${USAGE}`);
+  io.err(`error: unknown command "${command}"\n${USAGE}`);
   return 2;
 }
 
-function init(argv: string[]): number {
+function init(argv: string[], io: CliIo): number {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -48,7 +68,7 @@ function init(argv: string[]): number {
     },
   });
   const path = resolve(values.config ?? DEFAULT_CONFIG);
-  if (existsSync(path) && !values.force) throw new ConfigError(`${path} exists; pass --force to overwrite it`);
+  if (existsSync(path) && !values.force) throw new UsageError(`${path} exists; pass --force to overwrite it`);
   const config = parseAgentConfig(
     {
       deviceId: values['device-id'],
@@ -60,22 +80,93 @@ function init(argv: string[]): number {
   );
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  console.log(`wrote ${path}; start the agent with: edgeloop-agent run --config ${path}`);
+  io.out(`wrote ${path}; start the agent with: edgeloop-agent run --config ${path}`);
   return 0;
 }
 
-async function run(argv: string[]): Promise<number> {
+async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, json: { type: 'boolean' } } });
   const config = loadAgentConfig(resolve(values.config ?? DEFAULT_CONFIG));
   const agent = await startAgent(config);
-  if (values.json) console.log(JSON.stringify({ event: 'ready', deviceId: agent.deviceId, apiUrl: agent.apiUrl, stream: agent.stream }));
-  else console.error(`EdgeLoop agent ${agent.deviceId}: local API ${agent.apiUrl} — Ctrl-C to stop`);
+  if (values.json) io.out(JSON.stringify({ event: 'ready', deviceId: agent.deviceId, apiUrl: agent.apiUrl, stream: agent.stream }));
+  else io.err(`EdgeLoop agent ${agent.deviceId}: local API ${agent.apiUrl} — Ctrl-C to stop`);
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());
   });
   await agent.close();
   return 0;
+}
+
+const QUERY_OPTIONS = { config: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } } as const;
+
+/** The running agent's API URL: --url, else the configured host and port. */
+function agentUrl(argv: string[]): { url: string; json: boolean } {
+  const { values } = parseArgs({ args: argv, options: QUERY_OPTIONS });
+  if (values.url) return { url: values.url.replace(/\/+$/, ''), json: values.json ?? false };
+  const path = resolve(values.config ?? DEFAULT_CONFIG);
+  const config = loadAgentConfig(path);
+  if (config.api.port === 0) {
+    throw new UsageError(`${path} sets api.port 0 (any free port), so the agent's address is not known here; pass --url http://HOST:PORT as printed by edgeloop-agent run`);
+  }
+  return { url: localApiUrl(config.api), json: values.json ?? false };
+}
+
+interface HealthBody {
+  status: string;
+  deviceId: string;
+  agentVersion?: string;
+  connected: boolean;
+  models: Array<{ name: string; version: number; sha256: string }>;
+  backlog: number;
+  dropped: number;
+  stream: string;
+}
+
+async function status(argv: string[], io: CliIo): Promise<number> {
+  const { url, json } = agentUrl(argv);
+  const health = await getLocal<HealthBody>(url, '/v1/health');
+  if (json) {
+    io.out(JSON.stringify(health, null, 2));
+    return 0;
+  }
+  const rows: Array<[string, string]> = [
+    ['device', `${health.deviceId}${health.agentVersion ? ` (agent ${health.agentVersion})` : ''}`],
+    ['local API', url],
+    ['fleet', health.connected ? 'connected' : 'not connected (predictions are buffered until the link is back)'],
+    ['models', health.models.length ? health.models.map((m) => `${m.name} v${m.version}`).join(', ') : 'none active; deploy one: edgeloop deploy NAME@VERSION --device ' + health.deviceId],
+    ['backlog', `${health.backlog} record${health.backlog === 1 ? '' : 's'} waiting for the fleet server`],
+    ['dropped', `${health.dropped} record${health.dropped === 1 ? '' : 's'} (buffer limits)`],
+    ['stream', health.stream],
+  ];
+  io.out(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n'));
+  return 0;
+}
+
+async function models(argv: string[], io: CliIo): Promise<number> {
+  const { url, json } = agentUrl(argv);
+  const body = await getLocal<{ models: HealthBody['models'] }>(url, '/v1/models');
+  if (json) {
+    io.out(JSON.stringify(body, null, 2));
+    return 0;
+  }
+  if (body.models.length === 0) {
+    io.out('no active models; deploy one from the fleet server: edgeloop deploy NAME@VERSION --device ID');
+    return 0;
+  }
+  const rows = [['MODEL', 'VERSION', 'SHA256'], ...body.models.map((m) => [m.name, String(m.version), m.sha256.slice(0, 12)])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  io.out(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n'));
+  return 0;
+}
+
+function enroll(_argv: string[], io: CliIo): number {
+  io.err(
+    'error: enroll is not available yet: enrolling with a fleet token (device identity and broker credentials) comes with issue #4.\n' +
+      'For now write the config directly: edgeloop-agent init --device-id ID --mqtt-url mqtt://FLEET:18830 --trusted-key KEY\n' +
+      '(the trusted key is printed by "edgeloop serve" and served at /api/v1/health)',
+  );
+  return 2;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {

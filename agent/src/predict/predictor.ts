@@ -3,30 +3,23 @@
  * Where a prediction goes: input → tensor (preprocessing) → ONNX Runtime → postprocessing →
  * durable record in the buffer → answer. The record is committed before the caller gets a
  * result, which is what makes "HTTP 200" mean "will reach the fleet server".
+ *
+ * A batch is N predictions with one model pinned for all of them: items that can be stacked run
+ * as one ONNX Runtime call (predict/batch.ts), the rest one by one; every item becomes its own
+ * record, and a bad item gets its own error without failing the others.
  */
-import { z } from 'zod';
-import { describeZodError, elementCount, shapeMatches, type Manifest } from '@edgeloop/protocol';
+import type { Manifest } from '@edgeloop/protocol';
 import type { ActiveModels } from '../runtime/active-models.js';
-import { makeTensor, tensorToNumbers, type TensorData } from '../runtime/model-runner.js';
+import { tensorToNumbers, type ModelRunner, type TensorData } from '../runtime/model-runner.js';
 import type { RecordBuffer } from '../store/record-buffer.js';
-import { imageToTensor, InputError } from './image-input.js';
+import { batchGroups, stackFeeds, unstackOutputs } from './batch.js';
+import { prepareInput, type PredictInput, type PreparedInput } from './feeds.js';
+import { IMAGE_FEATURES, type ImageFeature } from './image-features.js';
+import { InputError } from './image-input.js';
 
-const MAX_ELEMENTS = 16 * 1024 * 1024;
+export { jsonInputSchema, type JsonInput, type PredictInput } from './feeds.js';
+
 const MAX_RECORDED_OUTPUT = 1024;
-
-export const jsonInputSchema = z.object({
-  inputs: z.record(
-    z.string(),
-    z.object({
-      shape: z.array(z.number().int().min(0)).max(8),
-      data: z.array(z.number()).max(MAX_ELEMENTS),
-    }),
-  ),
-  requestId: z.string().min(1).max(128).optional(),
-});
-export type JsonInput = z.infer<typeof jsonInputSchema>;
-
-export type PredictInput = { kind: 'json'; body: unknown } | { kind: 'image'; body: Uint8Array };
 
 export interface PredictResult {
   model: string;
@@ -39,12 +32,52 @@ export interface PredictResult {
   record: { stream: string; seq: number };
 }
 
+/** One batch item: a buffered result, or why this item (alone) failed. */
+export type BatchItemResult =
+  | { index: number; status: 200; result: PredictResult; batchSize: number }
+  | { index: number; status: number; error: string; cause?: unknown };
+
+export type PredictOutcome = 'ok' | 'invalid_input' | 'error';
+
+/** What the metrics module hears about; called synchronously, must not throw. */
+export interface PredictObserver {
+  /** One per item that reached a model: `latencyMs` and `preprocessMs` only for outcome ok. */
+  prediction(e: { model: string; version: number; outcome: PredictOutcome; latencyMs?: number; preprocessMs?: number }): void;
+  /** One per ONNX Runtime call. */
+  inference(e: { model: string; version: number; batchSize: number; ms: number }): void;
+}
+
+export interface PredictorOptions {
+  /** Which monitoring features to compute for a model's images (default: all). */
+  featuresFor?: (model: string) => readonly ImageFeature[];
+  observer?: PredictObserver;
+}
+
+interface Prepared extends PreparedInput {
+  preprocessMs: number;
+}
+
+interface Ran {
+  prepared: Prepared;
+  outputs: Record<string, TensorData>;
+  /** This item's share of its ONNX Runtime call. */
+  inferenceMs: number;
+  batchSize: number;
+}
+
 export class Predictor {
+  private readonly featuresFor: (model: string) => readonly ImageFeature[];
+  private readonly observer: PredictObserver | undefined;
+
   constructor(
     private readonly models: ActiveModels,
     private readonly buffer: RecordBuffer,
     private readonly stream: string,
-  ) {}
+    opts: PredictorOptions = {},
+  ) {
+    this.featuresFor = opts.featuresFor ?? (() => IMAGE_FEATURES);
+    this.observer = opts.observer;
+  }
 
   /** The model addressed by name, or the only one when exactly one is active. */
   resolveModel(name: string | undefined): string {
@@ -60,33 +93,139 @@ export class Predictor {
 
   async predict(modelName: string | undefined, input: PredictInput, requestId?: string): Promise<PredictResult> {
     const name = this.resolveModel(modelName);
-    const started = performance.now();
-    const result = await this.models.use(name, async (runner) => {
-      const { feeds, features, requestId: bodyRequestId } = await this.toFeeds(runner.manifest, input);
-      const outputs = await runner.run(feeds);
-      return { manifest: runner.manifest, outputs, features, requestId: requestId ?? bodyRequestId };
+    const ran = await this.models.use(name, async (runner) => {
+      let prepared: Prepared;
+      try {
+        prepared = await this.prepare(runner.manifest, input);
+      } catch (err) {
+        this.failed(runner.manifest, err);
+        throw err;
+      }
+      if (requestId) prepared.requestId = requestId;
+      try {
+        return { manifest: runner.manifest, ran: (await this.runGroup(runner, [prepared]))[0]! };
+      } catch (err) {
+        this.failed(runner.manifest, err);
+        throw err;
+      }
     });
-    if (!result) throw new InputError(`model "${name}" was removed while the request was running; retry`, 404);
-    const latencyMs = performance.now() - started;
+    if (!ran) throw new InputError(`model "${name}" was removed while the request was running; retry`, 404);
+    return this.record(ran.manifest, ran.ran);
+  }
 
-    const { manifest, outputs, features } = result;
+  /** Every item is answered: a result, or its own error. Only a missing model fails the whole batch. */
+  async predictBatch(modelName: string | undefined, inputs: readonly PredictInput[]): Promise<BatchItemResult[]> {
+    const name = this.resolveModel(modelName);
+    const done = await this.models.use(name, async (runner) => {
+      const { manifest } = runner;
+      const results: BatchItemResult[] = new Array(inputs.length);
+      const ok: Array<{ index: number; prepared: Prepared }> = [];
+      await Promise.all(
+        inputs.map(async (input, index) => {
+          try {
+            ok.push({ index, prepared: await this.prepare(manifest, input) });
+          } catch (err) {
+            results[index] = this.itemError(manifest, index, err);
+          }
+        }),
+      );
+      ok.sort((a, b) => a.index - b.index);
+      const ran = new Map<number, Ran>();
+      for (const group of batchGroups(manifest, ok.map((o) => o.prepared.feeds))) {
+        const members = group.map((g) => ok[g]!);
+        try {
+          const out = await this.runGroup(runner, members.map((m) => m.prepared));
+          members.forEach((m, i) => ran.set(m.index, out[i]!));
+        } catch (err) {
+          if (members.length === 1) {
+            results[members[0]!.index] = this.itemError(manifest, members[0]!.index, err);
+            continue;
+          }
+          // A failed stacked call says nothing about which item broke it: retry alone, so only
+          // the item that really fails gets an error.
+          for (const m of members) {
+            try {
+              ran.set(m.index, (await this.runGroup(runner, [m.prepared]))[0]!);
+            } catch (err) {
+              results[m.index] = this.itemError(manifest, m.index, err);
+            }
+          }
+        }
+      }
+      return { manifest, results, ran };
+    });
+    if (!done) throw new InputError(`model "${name}" was removed while the request was running; retry`, 404);
+    // All appends in one tick: the buffer commits them in one transaction (group commit).
+    await Promise.all(
+      [...done.ran].map(async ([index, r]) => {
+        try {
+          done.results[index] = { index, status: 200, result: await this.record(done.manifest, r), batchSize: r.batchSize };
+        } catch (err) {
+          done.results[index] = { index, status: 500, error: `the record could not be buffered: ${(err as Error).message}`, cause: err };
+        }
+      }),
+    );
+    return done.results;
+  }
+
+  private async prepare(manifest: Manifest, input: PredictInput): Promise<Prepared> {
+    const started = performance.now();
+    const prepared = await prepareInput(manifest, input, this.featuresFor(manifest.name));
+    return { ...prepared, preprocessMs: performance.now() - started };
+  }
+
+  /** Runs the items as one stacked call when there are several (falls back to one call each if the outputs are not batch-shaped). */
+  private async runGroup(runner: ModelRunner, items: Prepared[]): Promise<Ran[]> {
+    if (items.length > 1) {
+      const { outputs, ms } = await this.infer(runner, stackFeeds(items.map((p) => p.feeds)), items.length);
+      const split = unstackOutputs(outputs, items.length);
+      if (split) return items.map((prepared, i) => ({ prepared, outputs: split[i]!, inferenceMs: ms / items.length, batchSize: items.length }));
+    }
+    const ran: Ran[] = [];
+    for (const prepared of items) {
+      const { outputs, ms } = await this.infer(runner, prepared.feeds, 1);
+      ran.push({ prepared, outputs, inferenceMs: ms, batchSize: 1 });
+    }
+    return ran;
+  }
+
+  private async infer(runner: ModelRunner, feeds: Record<string, TensorData>, batchSize: number) {
+    const started = performance.now();
+    const outputs = await runner.run(feeds);
+    const ms = performance.now() - started;
+    this.observer?.inference({ model: runner.manifest.name, version: runner.manifest.version, batchSize, ms });
+    return { outputs, ms };
+  }
+
+  /** Post-processes, commits the record, then answers. */
+  private async record(manifest: Manifest, ran: Ran): Promise<PredictResult> {
+    const latencyMs = ran.prepared.preprocessMs + ran.inferenceMs;
     const out: PredictResult['outputs'] = {};
     for (const spec of manifest.outputs) {
-      const t = outputs[spec.name];
+      const t = ran.outputs[spec.name];
       if (t) out[spec.name] = { shape: [...t.dims], data: tensorToNumbers(t) };
     }
-    const { prediction, label } = postprocess(manifest, out);
+    const { prediction, label, confidence } = postprocess(manifest, out);
     const firstOutput = out[manifest.outputs[0]!.name]?.data ?? [];
-    const seq = await this.buffer.append({
+    const requestId = ran.prepared.requestId;
+    const seq = await this.buffer
+      .append({
       ts: Date.now(),
       model: manifest.name,
       version: manifest.version,
-      ...(result.requestId ? { requestId: result.requestId } : {}),
+      ...(requestId ? { requestId } : {}),
       output: firstOutput.slice(0, MAX_RECORDED_OUTPUT),
       prediction,
       latencyMs,
-      features,
-    });
+        features: ran.prepared.features,
+        // Handed to input sampling after the commit, never stored in the buffer.
+        ...(ran.prepared.raw ? { input: { ...ran.prepared.raw, ...(confidence !== undefined ? { confidence } : {}) } } : {}),
+      })
+      .catch((err: unknown) => {
+        this.failed(manifest, err);
+        throw err;
+      });
+    this.observer?.prediction({ model: manifest.name, version: manifest.version, outcome: 'ok', latencyMs, preprocessMs: ran.prepared.preprocessMs });
     return {
       model: manifest.name,
       version: manifest.version,
@@ -94,43 +233,24 @@ export class Predictor {
       prediction,
       ...(label !== undefined ? { label } : {}),
       latencyMs,
-      ...(result.requestId ? { requestId: result.requestId } : {}),
+      ...(requestId ? { requestId } : {}),
       record: { stream: this.stream, seq },
     };
   }
 
-  private async toFeeds(manifest: Manifest, input: PredictInput) {
-    if (input.kind === 'image') {
-      const pre = manifest.preprocessing;
-      if (pre.kind !== 'image') {
-        throw new InputError(`model ${manifest.name} v${manifest.version} takes tensors, not images; send JSON {"inputs": {...}}`, 415);
-      }
-      const img = await imageToTensor(input.body, pre);
-      const spec = manifest.inputs.find((i) => i.name === pre.input) ?? manifest.inputs[0]!;
-      return { feeds: { [spec.name]: makeTensor(spec.dtype, img.data, img.shape) }, features: img.features, requestId: undefined };
-    }
-    const parsed = jsonInputSchema.safeParse(input.body);
-    if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
-    const feeds: Record<string, TensorData> = {};
-    for (const spec of manifest.inputs) {
-      const given = parsed.data.inputs[spec.name];
-      if (!given) throw new InputError(`missing input "${spec.name}" (model expects ${manifest.inputs.map((i) => i.name).join(', ')})`, 422);
-      if (!shapeMatches(spec.shape, given.shape)) {
-        throw new InputError(`input "${spec.name}" has shape [${given.shape.join(', ')}], model expects [${spec.shape.join(', ')}]`, 422);
-      }
-      if (elementCount(given.shape) !== given.data.length) {
-        throw new InputError(`input "${spec.name}": shape [${given.shape.join(', ')}] needs ${elementCount(given.shape)} values, got ${given.data.length}`, 422);
-      }
-      feeds[spec.name] = makeTensor(spec.dtype, given.data, given.shape);
-    }
-    const unknown = Object.keys(parsed.data.inputs).filter((k) => !manifest.inputs.some((i) => i.name === k));
-    if (unknown.length) throw new InputError(`unknown input(s) ${unknown.join(', ')}; model expects ${manifest.inputs.map((i) => i.name).join(', ')}`, 422);
-    const first = parsed.data.inputs[manifest.inputs[0]!.name]!.data;
-    return { feeds, features: tensorFeatures(first), requestId: parsed.data.requestId };
+  private failed(manifest: Manifest, err: unknown): void {
+    this.observer?.prediction({ model: manifest.name, version: manifest.version, outcome: err instanceof InputError ? 'invalid_input' : 'error' });
+  }
+
+  private itemError(manifest: Manifest, index: number, err: unknown): BatchItemResult {
+    this.failed(manifest, err);
+    if (err instanceof InputError) return { index, status: err.status, error: err.message };
+    return { index, status: 500, error: `internal error: ${(err as Error)?.message ?? String(err)}`, cause: err };
   }
 }
 
-function postprocess(manifest: Manifest, out: PredictResult['outputs']): { prediction: number | null; label?: string } {
+/** The prediction, its label, and (argmax) the top output value as the confidence input sampling uses. */
+function postprocess(manifest: Manifest, out: PredictResult['outputs']): { prediction: number | null; label?: string; confidence?: number } {
   const post = manifest.postprocessing;
   if (post.kind === 'regression') return { prediction: out[post.output]?.data[0] ?? null };
   if (post.kind === 'argmax') {
@@ -139,15 +259,7 @@ function postprocess(manifest: Manifest, out: PredictResult['outputs']): { predi
     data.forEach((v, i) => { if (best < 0 || v > data[best]!) best = i; });
     if (best < 0) return { prediction: null };
     const label = post.labels?.[best];
-    return { prediction: best, ...(label !== undefined ? { label } : {}) };
+    return { prediction: best, confidence: data[best]!, ...(label !== undefined ? { label } : {}) };
   }
   return { prediction: null };
-}
-
-function tensorFeatures(data: readonly number[]): Record<string, number> {
-  if (data.length === 0) return {};
-  let sum = 0, sq = 0, min = Infinity, max = -Infinity;
-  for (const v of data) { sum += v; sq += v * v; if (v < min) min = v; if (v > max) max = v; }
-  const mean = sum / data.length;
-  return { mean, std: Math.sqrt(Math.max(0, sq / data.length - mean * mean)), min, max };
 }

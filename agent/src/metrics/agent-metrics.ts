@@ -1,0 +1,166 @@
+/**
+ * @module metrics/agent-metrics
+ * The agent's Prometheus metrics, served at GET /metrics. Each agent owns its own Registry (not
+ * prom-client's global one), so several agents in one process (tests, benchmarks, the demo)
+ * never collide or mix their numbers.
+ *
+ * Two kinds of metrics:
+ * - event metrics, updated as things happen (predictions, ONNX Runtime calls, API errors,
+ *   update reports); the predictor reports through the PredictObserver interface;
+ * - state gauges, read from their source at scrape time (buffer depth and bytes, drops, sync lag,
+ *   link state, active models), so they are exact when scraped and cost nothing in between.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { UPDATE_STATES, type UpdateReport } from '@edgeloop/protocol';
+import type { PredictObserver, PredictOutcome } from '../predict/predictor.js';
+import type { AgentDb } from '../store/agent-db.js';
+
+export interface MetricSources {
+  /** The agent database: the sync lag is read from the records table with one indexed query. */
+  db: AgentDb;
+  bufferRecords: () => number;
+  bufferBytes: () => number;
+  dropped: () => number;
+  connected: () => boolean;
+  models: () => Array<{ name: string; version: number }>;
+  /** ONNX Runtime build serving the models, e.g. onnxruntime-node. */
+  backend: string;
+  /** Process metrics (CPU, memory, event loop lag, GC); off in tests that only look at ours. */
+  processMetrics?: boolean;
+}
+
+/** 0.1 ms … 1 s: a small model on a Pi answers in about a millisecond, a detector in hundreds. */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+export class AgentMetrics implements PredictObserver {
+  readonly registry = new Registry();
+  private readonly predictSeconds;
+  private readonly preprocessSeconds;
+  private readonly inferenceSeconds;
+  private readonly inferenceBatch;
+  private readonly predictions;
+  private readonly requestErrors;
+  private readonly updateState;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    this.predictSeconds = new Histogram({
+      name: 'edgeloop_predict_duration_seconds',
+      help: 'Time per prediction: preprocessing plus its share of the ONNX Runtime call (the record latency)',
+      labelNames: ['model', 'version'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.preprocessSeconds = new Histogram({
+      name: 'edgeloop_preprocess_duration_seconds',
+      help: 'Time turning one request into input tensors (image decode, resize, normalise, features)',
+      labelNames: ['model', 'version'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.inferenceSeconds = new Histogram({
+      name: 'edgeloop_inference_duration_seconds',
+      help: 'Time per ONNX Runtime call (a batched call counts once)',
+      labelNames: ['model', 'version'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.inferenceBatch = new Histogram({
+      name: 'edgeloop_inference_batch_size',
+      help: 'Samples per ONNX Runtime call',
+      labelNames: ['model', 'version'] as const,
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.predictions = new Counter({
+      name: 'edgeloop_predictions_total',
+      help: 'Predictions by outcome: ok (buffered), invalid_input (4xx), error (5xx)',
+      labelNames: ['model', 'version', 'outcome'] as const,
+      registers,
+    });
+    this.requestErrors = new Counter({
+      name: 'edgeloop_api_request_errors_total',
+      help: 'Local API responses with a 4xx or 5xx status',
+      labelNames: ['status'] as const,
+      registers,
+    });
+    this.updateState = new Gauge({
+      name: 'edgeloop_model_update_state',
+      help: 'Last reported update state per model: 1 for the current state, 0 for the others',
+      labelNames: ['model', 'state'] as const,
+      registers,
+    });
+
+    const oldestTs = sources.db.prepare<[], { ts: number }>('SELECT ts FROM records ORDER BY seq LIMIT 1');
+    gauge(registers, 'edgeloop_buffer_records', 'Records in the buffer not yet acknowledged by the fleet server', sources.bufferRecords);
+    gauge(registers, 'edgeloop_buffer_bytes', 'Bytes used by the agent database (records dominate); buffer.maxBytes caps this', sources.bufferBytes);
+    gauge(registers, 'edgeloop_sync_lag_seconds', 'Age of the oldest record not yet acknowledged by the fleet server (0 when none)', () => {
+      const oldest = oldestTs.get();
+      return oldest ? Math.max(0, (Date.now() - oldest.ts) / 1000) : 0;
+    });
+    gauge(registers, 'edgeloop_fleet_connected', '1 while the MQTT link to the fleet is up', () => (sources.connected() ? 1 : 0));
+    new Counter({
+      name: 'edgeloop_buffer_dropped_total',
+      help: 'Records dropped by the buffer limits since the buffer was created (persisted)',
+      registers,
+      collect() {
+        // The total is persisted by the buffer limits; mirror it rather than count twice.
+        this.reset();
+        this.inc(sources.dropped());
+      },
+    });
+    new Gauge({
+      name: 'edgeloop_model_info',
+      help: 'Active models: always 1, the labels carry name, version and runtime backend',
+      labelNames: ['model', 'version', 'backend'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const m of sources.models()) this.set({ model: m.name, version: String(m.version), backend: sources.backend }, 1);
+      },
+    });
+    if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  prediction(e: { model: string; version: number; outcome: PredictOutcome; latencyMs?: number; preprocessMs?: number }): void {
+    const labels = { model: e.model, version: String(e.version) };
+    this.predictions.inc({ ...labels, outcome: e.outcome });
+    if (e.latencyMs !== undefined) this.predictSeconds.observe(labels, e.latencyMs / 1000);
+    if (e.preprocessMs !== undefined) this.preprocessSeconds.observe(labels, e.preprocessMs / 1000);
+  }
+
+  inference(e: { model: string; version: number; batchSize: number; ms: number }): void {
+    const labels = { model: e.model, version: String(e.version) };
+    this.inferenceSeconds.observe(labels, e.ms / 1000);
+    this.inferenceBatch.observe(labels, e.batchSize);
+  }
+
+  requestError(status: number): void {
+    this.requestErrors.inc({ status: String(status) });
+  }
+
+  /** Fed from every update report the agent sends (agent.ts wraps its report function). */
+  updateReported(r: Pick<UpdateReport, 'model' | 'state'>): void {
+    for (const state of UPDATE_STATES) this.updateState.set({ model: r.model, state }, state === r.state ? 1 : 0);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+function gauge(registers: Registry[], name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
