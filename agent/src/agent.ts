@@ -12,13 +12,17 @@ import pino, { type Logger } from 'pino';
 import { decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth, type UpdateReport } from '@edgeloop/protocol';
 import type { AgentConfig } from './config.js';
 import { createLocalApi } from './api/local-api.js';
+import { bufferWriteProbe, checkReadiness } from './api/readiness.js';
 import { FleetLink } from './link/fleet-link.js';
+import { AgentMetrics } from './metrics/agent-metrics.js';
 import { Predictor } from './predict/predictor.js';
 import { ActiveModels } from './runtime/active-models.js';
 import { runtimeInfo } from './runtime/model-runner.js';
 import { selectBackend } from './runtime/select-backend.js';
 import { KeyValue, openAgentDb } from './store/agent-db.js';
 import { BufferLimits } from './store/buffer-limits.js';
+import { startReferenceValues } from './sensors/reference-values.js';
+import { startRetrainingSamples } from './sampling/retraining-samples.js';
 import { ModelState } from './store/model-state.js';
 import { RecordBuffer } from './store/record-buffer.js';
 import { TelemetrySync } from './sync/telemetry-sync.js';
@@ -40,6 +44,9 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   const log = (logger ?? pino({ level: config.log.level })).child({ deviceId: config.deviceId });
   // Before anything is opened: a backend that cannot load (native on armv7) must fail cleanly.
   const backend = await selectBackend(config.runtime.backend, log);
+  // Assigned once the API listens; reports made before that (during restore) go nowhere, and
+  // the birth message carries the resulting state instead.
+  const linkRef: { current?: FleetLink } = {};
   const db = openAgentDb(join(config.dataDir, 'agent.db'));
   const kv = new KeyValue(db);
   const stream = kv.get('stream') ?? (kv.set('stream', `s${randomBytes(8).toString('hex')}`), kv.get('stream')!);
@@ -53,8 +60,48 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     log,
   );
   limits.enforce();
+  const fleetConnection = {
+    url: config.fleet.mqttUrl,
+    ...(config.fleet.username ? { username: config.fleet.username } : {}),
+    ...(config.fleet.password ? { password: config.fleet.password } : {}),
+  };
+  const references = startReferenceValues({
+    config: config.sensors,
+    db,
+    buffer,
+    stream,
+    deviceId: config.deviceId,
+    fleet: fleetConnection,
+    send: (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'reference'), payload),
+    ackTimeoutMs: config.sync.ackTimeoutMs,
+    log,
+  });
+  const samples = startRetrainingSamples({
+    config: config.sampling,
+    db,
+    dataDir: config.dataDir,
+    stream,
+    send: (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'sample'), payload),
+    ackTimeoutMs: config.sync.ackTimeoutMs,
+    log,
+  });
+  if (samples) {
+    buffer.onStored((seq, r) => {
+      if (r.input) samples.offer({ seq, model: r.model, version: r.version, ts: r.ts, prediction: r.prediction ?? null, reference: r.reference ?? null, contentType: r.input.contentType, data: r.input.data, ...(r.input.confidence !== undefined ? { confidence: r.input.confidence } : {}) });
+    });
+    if (references) references.store.onApplied = (seq, value) => samples.onReference(seq, value);
+  }
   const state = new ModelState(db);
   const models = new ActiveModels();
+  const metrics = new AgentMetrics({
+    db,
+    bufferRecords: () => buffer.count(),
+    bufferBytes: () => limits.usedBytes(),
+    dropped: () => limits.dropped(),
+    connected: () => linkRef.current?.connected ?? false,
+    models: () => models.list().map((r) => r.manifest),
+    backend: backend.name,
+  });
   let trustedKeys: Map<string, Uint8Array>;
   try {
     trustedKeys = trustedKeyMap(config.fleet.trustedKeys.map(decodePublicKey));
@@ -63,10 +110,8 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     throw new Error(`fleet.trustedKeys: ${(err as Error).message}`, { cause: err });
   }
 
-  // Assigned once the API listens; reports made before that (during restore) go nowhere, and
-  // the birth message carries the resulting state instead.
-  const linkRef: { current?: FleetLink } = {};
   const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>) => {
+    metrics.updateReported(r);
     const full: UpdateReport = { v: 1, ts: Date.now(), reportSeq: kv.next('reportSeq'), ...r };
     linkRef.current?.publish(deviceTopic(config.deviceId, 'update'), encodeMessage(full)).catch(() => {
       log.debug({ report: full }, 'update report not delivered (offline); birth carries the state on reconnect');
@@ -82,10 +127,14 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     state,
     report,
     log,
+    options: config.updates,
   });
   await updates.restore();
 
-  const predictor = new Predictor(models, buffer, stream);
+  const predictor = new Predictor(models, buffer, stream, {
+    featuresFor: (model) => config.features.models[model] ?? config.features.default,
+    observer: metrics,
+  });
   const runningModels = () =>
     models.list().map((r) => ({ name: r.manifest.name, version: r.manifest.version, sha256: r.manifest.artifact.sha256 }));
 
@@ -104,6 +153,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     appendsSinceCheck = 0;
     try {
       limits.enforce();
+      references?.housekeeping();
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'buffer housekeeping failed');
@@ -134,9 +184,13 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     dropped: limits.dropped(),
   });
 
+  const probeBuffer = bufferWriteProbe(db);
   const api = createLocalApi({
     predictor,
     models: runningModels,
+    ready: () => checkReadiness(models.names().length, probeBuffer),
+    metrics,
+    onErrorStatus: (status) => metrics.requestError(status),
     health: () => ({
       status: 'ok',
       deviceId: config.deviceId,
@@ -168,9 +222,20 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     ...(config.fleet.password ? { password: config.fleet.password } : {}),
     boot,
     birth,
-    onAck: (ack) => sync.handleAck(ack),
-    onDesired: (desired) => void updates.apply(desired),
-    onConnectionChange: (connected) => sync.setConnected(connected),
+    onAck: (ack) => {
+      if (ack.kind === 'reference') references?.handleAck(ack);
+      else if (ack.kind === 'sample') samples?.handleAck(ack);
+      else sync.handleAck(ack);
+    },
+    onDesired: (desired) => {
+      samples?.requestUntil(desired.sampleUploadUntil);
+      void updates.apply(desired);
+    },
+    onConnectionChange: (connected) => {
+      sync.setConnected(connected);
+      references?.setConnected(connected);
+      samples?.setConnected(connected);
+    },
     reconnectMinMs: config.fleet.reconnectMinMs,
     reconnectMaxMs: config.fleet.reconnectMaxMs,
     log,
@@ -193,7 +258,11 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       sync.close();
       clearInterval(housekeepingTimer);
       stopBurstCheck();
+      // Stops a download in flight (its progress is kept) before the link and database go.
+      await updates.close();
       await link.close();
+      await references?.close();
+      samples?.close();
       await models.closeAll();
       db.close();
       log.info('agent stopped');

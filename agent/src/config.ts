@@ -7,6 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { decodePublicKey, describeZodError, isValidId } from '@edgeloop/protocol';
+import { updateOptionsSchema } from './updates/update-options.js';
+import { sensorsConfigSchema } from './sensors/sensor-config.js';
+import { samplingConfigSchema } from './sampling/sampling-config.js';
+import { IMAGE_FEATURES } from './predict/image-features.js';
 
 function isPublicKey(text: string): boolean {
   try {
@@ -53,6 +57,10 @@ export const agentConfigSchema = z.object({
       maxBytesPerSecond: z.number().int().min(0).default(0),
     })
     .prefault({}),
+  /** Existing sensors that publish reference values (ground truth) over MQTT. */
+  sensors: sensorsConfigSchema,
+  /** Raw inputs kept for retraining (off unless a policy is set). */
+  sampling: samplingConfigSchema,
   /** Drop-oldest limits of the record buffer; drops are counted and reported. */
   buffer: z
     .object({
@@ -70,7 +78,16 @@ export const agentConfigSchema = z.object({
       backend: z.enum(['auto', 'native', 'wasm']).default('auto'),
     })
     .prefault({}),
+  /** Model downloads (chunk size, bandwidth cap, retries) and the crash-loop guard. */
+  updates: updateOptionsSchema,
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  /** Monitoring features recorded per image input: `default` for every model, `models` by model name. */
+  features: z
+    .object({
+      default: z.array(z.enum(IMAGE_FEATURES)).default([...IMAGE_FEATURES]),
+      models: z.record(z.string(), z.array(z.enum(IMAGE_FEATURES))).default({}),
+    })
+    .prefault({}),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createFleetApi } from './api/app.js';
+import type { ArtifactStats } from './api/model-routes.js';
 import { parseFleetConfig, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { Deployments } from './deploy/deployments.js';
 import { FleetBus } from './ingest/fleet-bus.js';
 import { presenceIngest } from './ingest/presence-ingest.js';
+import { referenceIngest } from './ingest/reference-ingest.js';
+import { sampleIngest } from './ingest/sample-ingest.js';
+import { SampleStore } from './store/sample-store.js';
 import { telemetryIngest, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { updateIngest } from './ingest/update-ingest.js';
 import { loadOrCreateSigningKey } from './keys/signing-key.js';
@@ -47,6 +51,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const models = new ModelStore(db);
   const telemetry = new TelemetryStore(db);
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'));
+  const sampleFiles = new ArtifactStore(join(config.dataDir, 'samples'));
+  const samples = new SampleStore(db, sampleFiles);
   const registry = new ModelRegistry(models, artifacts, key, config.manifestTtlDays * 86_400_000);
   const cleanups: Array<() => Promise<void>> = [async () => void db.close()];
   let closing: Promise<void> | undefined;
@@ -70,16 +76,20 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     cleanups.push(() => bus.close());
 
     let publicUrl = '';
-    const deployments = new Deployments(devices, models, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log);
+    const deployments = new Deployments(devices, models, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => samples.uploadUntil(d));
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
+    const artifactStats: ArtifactStats = { requests: 0, bytesServed: 0 };
     const api = createFleetApi({
       registry,
       models,
       artifacts,
+      artifactStats,
       devices,
       telemetry,
       deployments,
-      health: () => ({ status: 'ok', version: SERVER_VERSION, mqttUrl, keyId: key.keyId, publicKey: key.publicKeyBase64, ingest: stats }),
+      samples,
+      sampleFiles,
+      health: () => ({ status: 'ok', version: SERVER_VERSION, mqttUrl, keyId: key.keyId, publicKey: key.publicKeyBase64, ingest: stats, artifactBytesServed: artifactStats.bytesServed }),
       log,
     });
     const http: ServerType = await new Promise((resolve, reject) => {
@@ -104,6 +114,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     bus.on('presence', presenceIngest({ devices, log }));
     bus.on('telemetry', telemetryIngest({ devices, telemetry, publish: (t, p) => bus.publish(t, p), log, stats }));
     bus.on('update', updateIngest({ devices, log }));
+    bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
+    bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));
 
     log.info({ httpUrl, mqttUrl, keyId: key.keyId }, 'fleet server ready');
     return {

@@ -14,3 +14,4 @@ export * from './codec.js';
 export * from './rest.js';
 export * from './sqlite-migrations.js';
 export * from './telemetry-codec.js';
+export * from './sample-codec.js';

@@ -84,6 +84,8 @@ export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
 export const ackSchema = z.object({
   v: z.literal(1),
+  /** Which outbox the acked range belongs to; absent = telemetry (older servers). */
+  kind: z.enum(['telemetry', 'reference', 'sample']).optional(),
   stream: id,
   seqFrom: seq,
   seqTo: seq,
@@ -91,6 +93,22 @@ export const ackSchema = z.object({
   reason: z.string().max(1024).optional(),
 });
 export type Ack = z.infer<typeof ackSchema>;
+
+/**
+ * Reference values (sensor ground truth) that arrived after their record was already synced.
+ * `seq` names the record in the stream; `id` is the device's outbox position for the ack.
+ */
+export const referenceUpdateBatchSchema = z
+  .object({
+    v: z.literal(1),
+    stream: id,
+    updates: z.array(z.object({ id: seq, seq, reference: z.number() })).min(1).max(MAX_BATCH_RECORDS),
+  })
+  .refine((b) => b.updates.every((u, i) => i === 0 || u.id > (b.updates[i - 1]?.id ?? 0)), {
+    message: 'updates must be in strictly increasing id order',
+    path: ['updates'],
+  });
+export type ReferenceUpdateBatch = z.infer<typeof referenceUpdateBatchSchema>;
 
 export const desiredModelSchema = z.object({
   manifest: signedEnvelopeSchema,
@@ -104,6 +122,8 @@ export const desiredStateSchema = z.object({
   deviceId: id,
   issuedAt: epochMs,
   models: z.array(desiredModelSchema).max(16),
+  /** Operator asked for the device's retraining samples: upload them until this time (epoch ms). */
+  sampleUploadUntil: epochMs.optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 
@@ -119,6 +139,9 @@ export const updateReportSchema = z.object({
   /** Machine-readable rejection code (e.g. "rollback", "hash-mismatch") and a human reason. */
   code: z.string().max(64).optional(),
   reason: z.string().max(2048).optional(),
+  /** While downloading: verified bytes so far and the signed artifact size (older agents omit them). */
+  bytesReceived: z.number().int().min(0).optional(),
+  bytesTotal: z.number().int().min(0).optional(),
   ts: epochMs,
   /** Per-device monotonic counter, so replayed reports can be recognised. */
   reportSeq: z.number().int().min(1),

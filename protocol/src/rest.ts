@@ -79,3 +79,21 @@ export interface HealthResponse {
   keyId: string;
   publicKey: string;
 }
+
+/** A raw input a device kept for retraining (GET /api/v1/samples; bytes at /api/v1/samples/{id}/content). */
+export interface SampleSummary {
+  id: number;
+  deviceId: string;
+  stream: string;
+  seq: number;
+  model: string;
+  version: number;
+  ts: number;
+  reason: string;
+  prediction: number | null;
+  reference: number | null;
+  contentType: string;
+  sha256: string;
+  bytes: number;
+  receivedAt: number;
+}

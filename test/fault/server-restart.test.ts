@@ -39,6 +39,11 @@ test('an outage of the fleet server loses nothing and duplicates nothing', { tim
   };
   for (let i = 0; i < 20; i++) await predict(`before-${i}`);
   await waitFor('pre-outage records synced', async () => (await api.telemetry(DEVICE)).length === 20 || undefined);
+  // …and acknowledged: the agent's buffer is empty before the outage starts.
+  await waitFor('pre-outage acks processed', async () => {
+    const h = (await (await fetch(`${agent.ready.apiUrl}/v1/health`)).json()) as { backlog: number };
+    return h.backlog === 0 || undefined;
+  });
 
   await server.kill('SIGKILL');
   for (let i = 0; i < 300; i++) await predict(`during-${i}`);

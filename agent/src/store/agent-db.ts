@@ -46,6 +46,42 @@ const MIGRATIONS: string[] = [
      version INTEGER NOT NULL,
      sha256 TEXT NOT NULL
    );`,
+  // Reference values from sensors: records wait (hold_until) for their reference before sync;
+  // synced records stay findable for a while (recent_records) so a late reference can still be
+  // sent as an update (reference_updates outbox).
+  `ALTER TABLE records ADD COLUMN hold_until INTEGER;
+   ALTER TABLE records ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX records_held ON records (seq) WHERE hold_until IS NOT NULL;
+   CREATE INDEX records_model_ts ON records (model, ts);
+   CREATE INDEX records_request_id ON records (request_id) WHERE request_id IS NOT NULL;
+   CREATE TABLE recent_records (
+     seq INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     model TEXT NOT NULL,
+     request_id TEXT,
+     has_reference INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX recent_model_ts ON recent_records (model, ts);
+   CREATE INDEX recent_request_id ON recent_records (request_id) WHERE request_id IS NOT NULL;
+   CREATE TABLE reference_updates (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     seq INTEGER NOT NULL,
+     reference REAL NOT NULL
+   );`,
+  // Raw inputs kept for retraining; the bytes live in files under <data>/samples/.
+  `CREATE TABLE samples (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     seq INTEGER NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     prediction REAL,
+     reference REAL,
+     content_type TEXT NOT NULL,
+     file TEXT NOT NULL,
+     bytes INTEGER NOT NULL
+   );`,
 ];
 
 export function openAgentDb(path: string): AgentDb {

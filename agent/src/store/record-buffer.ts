@@ -8,9 +8,20 @@
  * (stream, seq) identifies a record forever and the server can deduplicate re-sends.
  */
 import type { TelemetryRecord } from '@edgeloop/protocol';
+import type { Statement } from 'better-sqlite3';
 import type { AgentDb } from './agent-db.js';
 
-export type NewRecord = Omit<TelemetryRecord, 'seq'>;
+export type NewRecord = Omit<TelemetryRecord, 'seq'> & {
+  /** Sync waits until then (or until a reference value arrives) so the record leaves with it. */
+  holdUntil?: number;
+  /** The raw input, handed to onStored listeners (input sampling); never written to the buffer. */
+  input?: { contentType: string; data: Uint8Array; confidence?: number };
+};
+
+export type StoredListener = (seq: number, record: NewRecord) => void;
+
+/** Lets the reference joiner attach a waiting reference value, or a hold, as a record is stored. */
+export type AppendHook = (record: NewRecord) => NewRecord;
 
 interface Pending {
   record: NewRecord;
@@ -41,13 +52,19 @@ export class RecordBuffer {
   private readonly countAfterStmt;
   private readonly moveToDeadLetter;
   private readonly listeners = new Set<() => void>();
+  private readonly storedListeners = new Set<StoredListener>();
 
   constructor(private readonly db: AgentDb) {
     this.insert = db.prepare(
-      `INSERT INTO records (ts, model, version, request_id, output, prediction, latency_ms, features, reference)
-       VALUES (@ts, @model, @version, @requestId, @output, @prediction, @latencyMs, @features, @reference)`,
+      `INSERT INTO records (ts, model, version, request_id, output, prediction, latency_ms, features, reference, hold_until)
+       VALUES (@ts, @model, @version, @requestId, @output, @prediction, @latencyMs, @features, @reference, @holdUntil)`,
     );
-    this.selectAfter = db.prepare<[number, number], RecordRow>('SELECT * FROM records WHERE seq > ? ORDER BY seq LIMIT ?');
+    // Stops before the first record still on hold: seqs must leave in order, and holds are short.
+    this.selectAfter = db.prepare<[number, number, number, number], RecordRow>(
+      `SELECT * FROM records WHERE seq > ?
+         AND seq < coalesce((SELECT min(seq) FROM records WHERE hold_until IS NOT NULL AND hold_until > ? AND seq > ?), 9007199254740991)
+       ORDER BY seq LIMIT ?`,
+    );
     this.deleteRange = db.prepare('DELETE FROM records WHERE seq BETWEEN ? AND ?');
     this.countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records');
     this.countAfterStmt = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM records WHERE seq > ?');
@@ -58,9 +75,33 @@ export class RecordBuffer {
     );
   }
 
+  private hook: AppendHook | undefined;
+  /** Only needed when reference values may arrive while a record is in flight. */
+  private markSentStmt: Statement<[number, number]> | undefined;
+  private keepRecent: ((seqFrom: number, seqTo: number) => void) | undefined;
+
+  setAppendHook(hook: AppendHook): void {
+    this.hook = hook;
+  }
+
+  /** Start recording which records were sent, so a value arriving mid-flight is not lost. */
+  trackSent(): void {
+    this.markSentStmt = this.db.prepare('UPDATE records SET sent = 1 WHERE seq BETWEEN ? AND ?');
+  }
+
+  markSent(seqFrom: number, seqTo: number): void {
+    this.markSentStmt?.run(seqFrom, seqTo);
+  }
+
+  /** Called inside the ack transaction, before acknowledged records are deleted. */
+  setBeforeAcknowledge(fn: (seqFrom: number, seqTo: number) => void): void {
+    this.keepRecent = fn;
+  }
+
   append(record: NewRecord): Promise<number> {
+    const final = this.hook ? this.hook(record) : record;
     return new Promise((resolve, reject) => {
-      this.pending.push({ record, resolve, reject });
+      this.pending.push({ record: final, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -88,6 +129,7 @@ export class RecordBuffer {
               latencyMs: r.latencyMs,
               features: JSON.stringify(r.features),
               reference: r.reference ?? null,
+              holdUntil: r.holdUntil ?? null,
             }).lastInsertRowid,
           ),
         ),
@@ -98,6 +140,17 @@ export class RecordBuffer {
     }
     batch.forEach((p, i) => p.resolve(seqs[i]!));
     for (const l of this.listeners) l();
+    if (this.storedListeners.size > 0) {
+      batch.forEach((p, i) => {
+        for (const l of this.storedListeners) l(seqs[i]!, p.record);
+      });
+    }
+  }
+
+  /** Called with every committed record (and its transient raw input). */
+  onStored(listener: StoredListener): () => void {
+    this.storedListeners.add(listener);
+    return () => this.storedListeners.delete(listener);
   }
 
   /** Called after every committed group; the sync loop uses it to wake up. */
@@ -106,13 +159,16 @@ export class RecordBuffer {
     return () => this.listeners.delete(listener);
   }
 
-  readAfter(seq: number, limit: number): TelemetryRecord[] {
-    return this.selectAfter.all(seq, limit).map(rowToRecord);
+  readAfter(seq: number, limit: number, now = Date.now()): TelemetryRecord[] {
+    return this.selectAfter.all(seq, now, seq, limit).map(rowToRecord);
   }
 
   /** Removes records the server confirmed as stored. */
   acknowledge(seqFrom: number, seqTo: number): number {
-    return this.deleteRange.run(seqFrom, seqTo).changes;
+    return this.db.transaction(() => {
+      this.keepRecent?.(seqFrom, seqTo);
+      return this.deleteRange.run(seqFrom, seqTo).changes;
+    })();
   }
 
   /** Keeps records the server refused, out of the sync path, for inspection. */

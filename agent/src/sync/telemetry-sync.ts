@@ -32,6 +32,7 @@ export class TelemetrySync {
   private tokensAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly watchdog: NodeJS.Timeout;
+  private readonly ticker: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private pumping = false;
   acked = 0;
@@ -48,6 +49,9 @@ export class TelemetrySync {
     this.unsubscribe = buffer.onAppend(() => this.schedule());
     this.watchdog = setInterval(() => this.checkAckTimeout(), Math.max(250, opts.ackTimeoutMs / 4));
     this.watchdog.unref();
+    // Held records (waiting for a reference value) become sendable without any event: poll.
+    this.ticker = setInterval(() => this.schedule(), 250);
+    this.ticker.unref();
   }
 
   setConnected(connected: boolean): void {
@@ -121,6 +125,7 @@ export class TelemetrySync {
         await this.throttle(payload.length);
         if (!this.connected) break;
         this.lastSentSeq = seqTo;
+        this.buffer.markSent(seqFrom, seqTo);
         this.inFlight.set(seqFrom, { seqTo, sentAt: Date.now() });
         this.send(payload).catch((err: Error) => {
           // The link dropped; setConnected(false) rewinds, reconnect re-sends.
@@ -151,6 +156,7 @@ export class TelemetrySync {
     this.connected = false;
     clearTimeout(this.timer);
     clearInterval(this.watchdog);
+    clearInterval(this.ticker);
     this.unsubscribe();
   }
 }

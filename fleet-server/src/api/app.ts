@@ -10,11 +10,12 @@ import { RegistryError } from '../registry/model-registry.js';
 import { STATUS_PAGE } from './status-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { modelRoutes } from './model-routes.js';
+import { sampleRoutes } from './sample-routes.js';
 
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 export function createFleetApi(
-  deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & {
+  deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & {
     health: () => Record<string, unknown>;
     log: Logger;
   },
@@ -25,6 +26,7 @@ export function createFleetApi(
   app.get('/api/v1/health', (c) => c.json(deps.health()));
   app.route('/api/v1', modelRoutes(deps));
   app.route('/api/v1', fleetRoutes(deps));
+  app.route('/api/v1', sampleRoutes(deps));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}; the API lives under /api/v1` }, 404));
   app.onError((err, c) => {
     if (err instanceof RegistryError) return c.json({ error: err.message }, err.status);

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssignmentStatus, DeviceSummary, HealthResponse, ModelVersionSummary, TelemetryRow } from '@edgeloop/protocol';
+import type { AssignmentStatus, DeviceSummary, HealthResponse, ModelVersionSummary, SampleSummary, TelemetryRow } from '@edgeloop/protocol';
 import { DEFAULT_HTTP_PORT } from '../config.js';
 import { describeFileError } from './format.js';
 
@@ -123,6 +123,8 @@ export interface ApiClient {
   deploy(request: Deployment): Promise<{ deployment: Deployment }>;
   listDevices(): Promise<{ devices: Device[] }>;
   listTelemetry(query: TelemetryQuery): Promise<{ records: TelemetryRecord[] }>;
+  listSamples(query: { device?: string | undefined; model?: string | undefined; limit?: number | undefined }): Promise<{ samples: SampleSummary[] }>;
+  requestSamples(deviceId: string, minutes: number): Promise<{ deviceId: string; uploadUntil: number }>;
 }
 
 export function createApiClient(serverUrl: string, options: { timeoutMs?: number } = {}): ApiClient {
@@ -166,6 +168,21 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
       const search = params.size > 0 ? `?${params}` : '';
       return call(`/api/v1/telemetry${search}`);
     },
+
+    listSamples(query) {
+      const params = new URLSearchParams();
+      if (query.device !== undefined) params.set('device', query.device);
+      if (query.model !== undefined) params.set('model', query.model);
+      if (query.limit !== undefined) params.set('limit', String(query.limit));
+      return call(`/api/v1/samples${params.size > 0 ? `?${params}` : ''}`);
+    },
+
+    requestSamples: (deviceId, minutes) =>
+      call(`/api/v1/devices/${encodeURIComponent(deviceId)}/samples/request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ minutes }),
+      }),
   };
 }
 

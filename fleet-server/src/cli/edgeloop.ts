@@ -17,6 +17,7 @@ import {
   renderDevicesTable,
   renderModelsTable,
   renderTelemetryTable,
+  renderSamplesTable,
   shortHash,
 } from './format.js';
 
@@ -42,6 +43,10 @@ Commands:
   devices               show devices, what they run and what they were assigned
   telemetry [--device ID] [--model N] [--version V] [--limit N]
                         show recent predictions (newest first, default limit ${DEFAULT_TELEMETRY_LIMIT})
+  samples list [--device ID] [--model N] [--limit N]
+                        list the raw inputs devices kept for retraining
+  samples request --device ID [--minutes N]
+                        ask a device to upload its kept inputs (default 60 minutes)
   serve [options]       run the fleet server (see "edgeloop serve --help")
   help                  show this help
 
@@ -72,6 +77,7 @@ const OPTIONS = {
   device: { type: 'string', multiple: true },
   model: { type: 'string' },
   limit: { type: 'string' },
+  minutes: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseCommandLine>['values'];
@@ -98,6 +104,8 @@ const COMMANDS: Record<string, Command> = {
   deploy: { flags: ['device'], run: deploy },
   devices: { flags: [], run: listDevices },
   telemetry: { flags: ['device', 'model', 'version', 'limit'], run: listTelemetry },
+  'samples list': { flags: ['device', 'model', 'limit'], run: listSamples },
+  'samples request': { flags: ['device', 'minutes'], run: requestSamples },
 };
 
 export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
@@ -133,11 +141,13 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
   let name = first;
   let operands = [second, ...rest].filter((operand) => operand !== undefined);
-  if (first === 'models') {
-    if (second !== 'push' && second !== 'list') {
-      throw new UsageError(second === undefined ? 'models needs push or list' : `unknown models command "${second}"`);
+  const SUBCOMMANDS: Record<string, readonly string[]> = { models: ['push', 'list'], samples: ['list', 'request'] };
+  const subs = SUBCOMMANDS[first];
+  if (subs) {
+    if (second === undefined || !subs.includes(second)) {
+      throw new UsageError(second === undefined ? `${first} needs ${subs.join(' or ')}` : `unknown ${first} command "${second}"`);
     }
-    name = `models ${second}`;
+    name = `${first} ${second}`;
     operands = rest;
   }
   const command = COMMANDS[name];
@@ -298,6 +308,25 @@ async function listTelemetry({ operands, flags, io, connect }: CommandContext): 
   if (flags.json) return printJson(io, body);
   if (body.records.length === 0) return io.out('no telemetry records match');
   io.out(renderTelemetryTable(body.records));
+}
+
+async function listSamples({ operands, flags, io, connect }: CommandContext): Promise<void> {
+  rejectOperands(operands, 'samples list');
+  if ((flags.device?.length ?? 0) > 1) throw new UsageError('samples list takes at most one --device');
+  const limit = flags.limit === undefined ? DEFAULT_TELEMETRY_LIMIT : parsePositiveInt(flags.limit, '--limit');
+  const body = await connect().listSamples({ device: flags.device?.[0], model: flags.model, limit });
+  if (flags.json) return printJson(io, body);
+  if (body.samples.length === 0) return io.out('no samples yet; devices keep some when sampling is configured, and upload them on request (edgeloop samples request)');
+  io.out(renderSamplesTable(body.samples));
+}
+
+async function requestSamples({ operands, flags, io, connect }: CommandContext): Promise<void> {
+  rejectOperands(operands, 'samples request');
+  if (flags.device?.length !== 1) throw new UsageError('samples request needs exactly one --device');
+  const minutes = flags.minutes === undefined ? 60 : parsePositiveInt(flags.minutes, '--minutes');
+  const body = await connect().requestSamples(flags.device[0]!, minutes);
+  if (flags.json) return printJson(io, body);
+  io.out(`asked ${body.deviceId} to upload its samples until ${new Date(body.uploadUntil).toISOString()}; list them with: edgeloop samples list --device ${body.deviceId}`);
 }
 
 function parsePositiveInt(raw: string, flag: string): number {

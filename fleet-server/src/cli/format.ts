@@ -4,6 +4,7 @@
  * (relative times, sizes, short hashes). Everything here is pure so it can be tested without a
  * terminal; `--json` output bypasses this module entirely.
  */
+import type { SampleSummary } from '@edgeloop/protocol';
 import type { Device, DeviceAssignment, ModelVersion, TelemetryRecord } from './api-client.js';
 
 /** Shown for absent values so table columns never collapse to nothing. */
@@ -150,4 +151,19 @@ export function renderTelemetryTable(records: readonly TelemetryRecord[]): strin
     record.latencyMs.toFixed(1),
   ]);
   return renderTable(['TIME', 'DEVICE', 'MODEL', 'VERSION', 'PREDICTION', 'LATENCY ms'], rows);
+}
+
+export function renderSamplesTable(samples: readonly SampleSummary[]): string {
+  const rows = samples.map((s) => [
+    String(s.id),
+    formatTimestamp(s.ts),
+    s.deviceId,
+    formatModelRef(s.model, s.version),
+    s.reason,
+    formatNumber(s.prediction),
+    formatNumber(s.reference),
+    s.contentType,
+    formatBytes(s.bytes),
+  ]);
+  return renderTable(['ID', 'TIME', 'DEVICE', 'MODEL', 'REASON', 'PREDICTION', 'REFERENCE', 'TYPE', 'SIZE'], rows);
 }

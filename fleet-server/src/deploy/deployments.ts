@@ -18,6 +18,8 @@ export class Deployments {
     private readonly publicUrl: () => string,
     private readonly publish: (topic: string, payload: Buffer, retain: boolean) => Promise<void>,
     private readonly log: Logger,
+    /** When the operator asked this device to upload its retraining samples. */
+    private readonly sampleUploadUntil: (deviceId: string) => number | undefined = () => undefined,
   ) {}
 
   async assign(model: string, version: number, deviceIds: readonly string[]): Promise<void> {
@@ -41,7 +43,8 @@ export class Deployments {
       const row = this.models.get(a.model, a.version);
       return row ? [{ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}` }] : [];
     });
-    return { v: 1, deviceId, issuedAt: Date.now(), models };
+    const until = this.sampleUploadUntil(deviceId);
+    return { v: 1, deviceId, issuedAt: Date.now(), models, ...(until && until > Date.now() ? { sampleUploadUntil: until } : {}) };
   }
 
   async publishDesired(deviceId: string): Promise<void> {

@@ -78,6 +78,26 @@ const MIGRATIONS: string[] = [
   // Buffer-cap drops reported by devices; records forwarded after an outage.
   `ALTER TABLE devices ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE telemetry ADD COLUMN historical INTEGER NOT NULL DEFAULT 0;`,
+  // Raw inputs devices keep for retraining, and the operator's request to upload them.
+  `CREATE TABLE samples (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     prediction REAL,
+     reference REAL,
+     content_type TEXT NOT NULL,
+     sha256 TEXT NOT NULL,
+     bytes INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     UNIQUE (device_id, stream, seq)
+   );
+   CREATE INDEX samples_model ON samples (model, version, id);
+   ALTER TABLE devices ADD COLUMN sample_upload_until INTEGER;`,
 ];
 
 export function openFleetDb(path: string): FleetDb {

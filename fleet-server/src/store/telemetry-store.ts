@@ -43,6 +43,12 @@ export class TelemetryStore {
     })();
   }
 
+  /** Sets late reference values; returns how many records matched. */
+  updateReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>): number {
+    const stmt = this.db.prepare('UPDATE telemetry SET reference = ? WHERE device_id = ? AND stream = ? AND seq = ?');
+    return this.db.transaction(() => updates.reduce((n, u) => n + stmt.run(u.reference, deviceId, stream, u.seq).changes, 0))();
+  }
+
   query(q: TelemetryQuery = {}): StoredRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];

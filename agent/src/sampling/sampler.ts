@@ -1,0 +1,90 @@
+/**
+ * @module sampling/sampler
+ * Decides which inputs to keep for retraining: every Nth per model, those whose confidence is
+ * low, and those whose prediction turned out far from the sensor's reference value. The last
+ * policy needs the reference, which arrives later: candidates wait in memory (bounded by count
+ * and time) and are kept or forgotten once their reference is known.
+ */
+import type { Logger } from 'pino';
+import type { SamplingConfig } from './sampling-config.js';
+import type { SampleReason, SampleStore } from './sample-store.js';
+
+export interface SampleInput {
+  seq: number;
+  model: string;
+  version: number;
+  ts: number;
+  prediction: number | null;
+  reference: number | null;
+  confidence?: number;
+  contentType: string;
+  data: Uint8Array;
+}
+
+const MAX_CANDIDATES = 200;
+
+export class Sampler {
+  private readonly counters = new Map<string, number>();
+  private readonly candidates = new Map<number, { input: SampleInput; expiresAt: number }>();
+  readonly stats = { kept: 0, candidates: 0, expired: 0 };
+
+  constructor(
+    private readonly config: SamplingConfig,
+    private readonly store: SampleStore,
+    private readonly log: Logger,
+  ) {}
+
+  /** Called for every stored prediction that has its raw input. */
+  offer(input: SampleInput, now = Date.now()): void {
+    const n = (this.counters.get(input.model) ?? 0) + 1;
+    this.counters.set(input.model, n);
+    if (this.config.everyN > 0 && n % this.config.everyN === 0) return this.keep(input, 'every-nth');
+    if (this.config.lowConfidenceBelow !== undefined && input.confidence !== undefined && input.confidence < this.config.lowConfidenceBelow) {
+      return this.keep(input, 'low-confidence');
+    }
+    if (this.config.largeErrorAbove === undefined || input.prediction === null) return;
+    if (input.reference !== null) return this.judge(input, input.reference);
+    this.expire(now);
+    if (this.candidates.size >= MAX_CANDIDATES) {
+      const oldest = this.candidates.keys().next().value as number;
+      this.candidates.delete(oldest);
+      this.stats.expired++;
+    }
+    this.candidates.set(input.seq, { input, expiresAt: now + this.config.referenceWaitMs });
+    this.stats.candidates++;
+  }
+
+  /** Called when a reference value is joined to record `seq`. */
+  onReference(seq: number, reference: number): void {
+    const c = this.candidates.get(seq);
+    if (!c) return;
+    this.candidates.delete(seq);
+    this.judge(c.input, reference);
+  }
+
+  private judge(input: SampleInput, reference: number): void {
+    if (input.prediction !== null && Math.abs(input.prediction - reference) > this.config.largeErrorAbove!) {
+      this.keep({ ...input, reference }, 'large-error');
+    }
+  }
+
+  private keep(input: SampleInput, reason: SampleReason): void {
+    try {
+      this.store.keep(
+        { seq: input.seq, model: input.model, version: input.version, ts: input.ts, reason, prediction: input.prediction, reference: input.reference, contentType: input.contentType },
+        input.data,
+      );
+      this.stats.kept++;
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, seq: input.seq }, 'could not keep a sample; continuing');
+    }
+  }
+
+  private expire(now: number): void {
+    for (const [seq, c] of this.candidates) {
+      if (c.expiresAt >= now) break; // insertion order = expiry order
+      this.candidates.delete(seq);
+      this.stats.expired++;
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * @module sensors/sensor-link
+ * Subscribes to the topics of existing sensors — on the fleet broker or on local/site brokers
+ * such as a Mosquitto already running beside the device — and turns their messages into
+ * reference values. One MQTT connection per broker; bad payloads are logged and counted.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { readSensorPayload } from './payload.js';
+import type { ReferenceJoiner } from './reference-joiner.js';
+import type { ReferenceBinding, SensorsConfig } from './sensor-config.js';
+
+export interface SensorLinkStats {
+  messages: number;
+  rejected: number;
+}
+
+/** MQTT topic filter matching (+ one level, # the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+export class SensorLink {
+  private readonly clients: MqttClient[] = [];
+  readonly stats: SensorLinkStats = { messages: 0, rejected: 0 };
+
+  constructor(
+    config: SensorsConfig,
+    fleet: { url: string; username?: string; password?: string },
+    deviceId: string,
+    private readonly joiner: ReferenceJoiner,
+    private readonly log: Logger,
+  ) {
+    const byBroker = new Map<string, ReferenceBinding[]>();
+    for (const b of config.bindings) byBroker.set(b.broker, [...(byBroker.get(b.broker) ?? []), b]);
+    for (const [broker, bindings] of byBroker) {
+      const conn = broker === 'fleet' ? fleet : config.brokers[broker]!;
+      const client = mqtt.connect(conn.url, {
+        clientId: `${deviceId}-sensors-${broker}`.slice(0, 64),
+        clean: true,
+        reconnectPeriod: 2000,
+        ...(conn.username ? { username: conn.username } : {}),
+        ...(conn.password ? { password: conn.password } : {}),
+      });
+      client.on('connect', () => {
+        log.info({ broker, url: conn.url, topics: bindings.map((b) => b.topic) }, 'sensor broker connected');
+        client.subscribe(bindings.map((b) => b.topic), { qos: 1 }, (err) => {
+          if (err) log.error({ broker, err: err.message }, 'cannot subscribe to sensor topics');
+        });
+      });
+      client.on('error', (err) => log.warn({ broker, url: conn.url, err: err.message }, 'sensor broker error; retrying'));
+      client.on('message', (topic, payload) => this.handle(bindings, topic, payload));
+      this.clients.push(client);
+    }
+  }
+
+  private handle(bindings: readonly ReferenceBinding[], topic: string, payload: Buffer): void {
+    const now = Date.now();
+    for (const binding of bindings) {
+      if (!topicMatches(binding.topic, topic)) continue;
+      this.stats.messages++;
+      const reading = readSensorPayload(payload, binding.payload, binding, now);
+      if (!reading.ok) {
+        this.stats.rejected++;
+        this.log.warn({ binding: binding.name, topic, code: reading.code, reason: reading.reason }, 'rejected sensor message');
+        continue;
+      }
+      try {
+        const outcome = this.joiner.accept(binding, reading.value, now);
+        this.log.debug({ binding: binding.name, topic, value: reading.value.value, outcome }, 'reference value');
+      } catch (err) {
+        this.stats.rejected++;
+        this.log.error({ binding: binding.name, err: (err as Error).message }, 'could not store a reference value');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.endAsync()));
+  }
+}

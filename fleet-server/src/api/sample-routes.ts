@@ -1,0 +1,56 @@
+/**
+ * @module api/sample-routes
+ * GET /api/v1/samples, GET /api/v1/samples/{id}/content, and
+ * POST /api/v1/devices/{id}/samples/request {"minutes": N}: ask a device to upload its samples.
+ */
+import { Hono } from 'hono';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { describeZodError, isValidId } from '@edgeloop/protocol';
+import type { ArtifactStore } from '../registry/artifact-store.js';
+import { RegistryError } from '../registry/model-registry.js';
+import type { Deployments } from '../deploy/deployments.js';
+import type { DeviceStore } from '../store/device-store.js';
+import type { SampleStore } from '../store/sample-store.js';
+
+const listQuery = z.object({
+  device: z.string().refine(isValidId, 'invalid device id').optional(),
+  model: z.string().refine(isValidId, 'invalid model name').optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: DeviceStore; deployments: Deployments }): Hono {
+  const app = new Hono();
+
+  app.get('/samples', (c) => {
+    const q = listQuery.safeParse(c.req.query());
+    if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
+    return c.json({ samples: deps.samples.list(q.data) });
+  });
+
+  app.get('/samples/:id/content', (c) => {
+    const row = deps.samples.get(Number(c.req.param('id')));
+    const file = row ? deps.sampleFiles.open(row.sha256) : undefined;
+    if (!row || !file) throw new RegistryError(404, `no sample ${c.req.param('id')}`);
+    return new Response(Readable.toWeb(file.stream) as ReadableStream, { headers: { 'content-type': row.contentType, 'content-length': String(file.size) } });
+  });
+
+  app.post('/devices/:id/samples/request', async (c) => {
+    const deviceId = c.req.param('id');
+    if (!deps.devices.exists(deviceId)) throw new RegistryError(404, `no device "${deviceId}"`);
+    let body: unknown = {};
+    try {
+      body = await c.req.json();
+    } catch {
+      // an empty body means the default duration
+    }
+    const parsed = z.object({ minutes: z.number().min(1).max(7 * 24 * 60).default(60) }).safeParse(body ?? {});
+    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
+    const until = Date.now() + parsed.data.minutes * 60_000;
+    deps.samples.setUploadUntil(deviceId, until);
+    await deps.deployments.publishDesired(deviceId);
+    return c.json({ deviceId, uploadUntil: until });
+  });
+
+  return app;
+}

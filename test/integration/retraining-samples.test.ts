@@ -1,0 +1,66 @@
+/**
+ * Acceptance (issue #3, input sampling): the agent keeps raw inputs by policy — every Nth, and
+ * those whose prediction was far from the sensor's reference value — under a byte budget, and
+ * uploads them only when the fleet asks; the fleet stores the exact bytes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import mqtt from 'mqtt';
+import { jpeg, waitFor } from '../support/fixtures.js';
+import { startHarness, deploySample } from '../../scripts/bench/harness.js';
+
+const DEVICE = 'sampling-pi-1';
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+test('inputs are kept by policy and uploaded on request, byte for byte', { timeout: 120_000 }, async (t) => {
+  const h = await startHarness();
+  t.after(() => h.close());
+  const agent = await h.startAgent(DEVICE, {
+    sync: { flushIntervalMs: 20 },
+    sampling: { everyN: 3, largeErrorAbove: 50, upload: 'on-request' },
+    sensors: {
+      bindings: [{ name: 'labels', broker: 'fleet', topic: 'site/labels', payload: { format: 'json', valuePath: 'mm', correlationPath: 'request' }, model: 'distance', join: { by: 'correlation' }, holdMs: 0 }],
+    },
+  });
+  await deploySample(h, DEVICE);
+  const sensor = await mqtt.connectAsync(h.server.mqttUrl, { clientId: 'labeller' });
+  t.after(() => sensor.endAsync());
+
+  const images = await Promise.all([20, 60, 100, 140, 180, 220, 90, 200].map((v) => jpeg(v, v, v)));
+  const predict = async (i: number, requestId: string) => {
+    const res = await fetch(`${agent.apiUrl}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'x-request-id': requestId }, body: new Uint8Array(images[i]!) });
+    assert.equal(res.status, 200);
+    return (await res.json()) as { prediction: number };
+  };
+  for (let i = 0; i < 6; i++) await predict(i, `img-${i}`);
+  const far = await predict(6, 'far');
+  const near = await predict(7, 'near');
+  await sensor.publishAsync('site/labels', JSON.stringify({ request: 'far', mm: far.prediction + 120 }), { qos: 1 });
+  await sensor.publishAsync('site/labels', JSON.stringify({ request: 'near', mm: near.prediction + 5 }), { qos: 1 });
+
+  // Nothing leaves the device until the fleet asks (on-request).
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await fetch(`${h.server.httpUrl}/api/v1/samples`).then((r) => r.json()) as { samples: unknown[] }).samples.length, 0);
+
+  const req = await fetch(`${h.server.httpUrl}/api/v1/devices/${DEVICE}/samples/request`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"minutes": 5}' });
+  assert.equal(req.status, 200);
+  type Row = { id: number; seq: number; reason: string; prediction: number; reference: number | null; sha256: string; contentType: string };
+  const samples = await waitFor('three samples at the fleet', async () => {
+    const body = (await fetch(`${h.server.httpUrl}/api/v1/samples?device=${DEVICE}`).then((r) => r.json())) as { samples: Row[] };
+    return body.samples.length >= 3 ? body.samples : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const all = ((await fetch(`${h.server.httpUrl}/api/v1/samples?device=${DEVICE}`).then((r) => r.json())) as { samples: Row[] }).samples;
+  assert.equal(all.length, 3, `exactly the 3rd and 6th image and the far one, got ${JSON.stringify(all.map((s) => s.reason))}`);
+  const byReason = all.map((s) => s.reason).sort();
+  assert.deepEqual(byReason, ['every-nth', 'every-nth', 'large-error']);
+  const farSample = samples.find((s) => s.reason === 'large-error')!;
+  assert.equal(farSample.reference, far.prediction + 120);
+  assert.equal(farSample.contentType, 'image/jpeg');
+  assert.equal(farSample.sha256, sha(images[6]!), 'the kept input is the exact JPEG that was posted');
+  const content = new Uint8Array(await (await fetch(`${h.server.httpUrl}/api/v1/samples/${farSample.id}/content`)).arrayBuffer());
+  assert.equal(sha(content), sha(images[6]!));
+  const nth = all.filter((s) => s.reason === 'every-nth').map((s) => s.sha256).sort();
+  assert.deepEqual(nth, [sha(images[2]!), sha(images[5]!)].sort());
+});
