@@ -9,8 +9,9 @@ import type { Bench } from './bench/figure.js';
 import { bufferBench } from './bench/buffer.bench.js';
 import { predictBench } from './bench/predict.bench.js';
 import { syncBench } from './bench/sync.bench.js';
+import { rssBench } from './bench/rss.bench.js';
 
-const BENCHES: Bench[] = [predictBench, bufferBench, syncBench];
+const BENCHES: Bench[] = [predictBench, rssBench, bufferBench, syncBench];
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {

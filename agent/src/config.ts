@@ -47,8 +47,8 @@ export const agentConfigSchema = z.object({
   }),
   sync: z
     .object({
-      batchSize: z.number().int().min(1).max(5000).default(500),
-      window: z.number().int().min(1).max(64).default(4),
+      batchSize: z.number().int().min(1).max(5000).default(2000),
+      window: z.number().int().min(1).max(64).default(8),
       flushIntervalMs: z.number().int().min(0).default(200),
       ackTimeoutMs: z.number().int().min(100).default(15_000),
       /** compact = columnar + deflate (~25 B/record); json for debugging with mosquitto_sub. */

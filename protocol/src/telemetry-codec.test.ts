@@ -82,3 +82,16 @@ test('corrupt, unknown-format and bomb payloads are rejected with a reason', () 
   assert.equal(!res.ok && res.code, 'bad-encoding');
   assert.match(!res.ok ? res.reason : '', /column holds 4 bytes, expected 20/);
 });
+
+test('compact payloads that break the record invariants are rejected', () => {
+  const cols = (over: Record<string, unknown>) =>
+    Buffer.concat([Buffer.from([0xe1, 2]), deflateRawSync(pack({ stream: 's', backlog: 0, n: 2, seq0: 1, ts0: 1, tsStep: new Uint8Array(8), models: [['m', 1]], prediction: new Uint8Array(8), latency: new Uint8Array(8), featureNames: [], features: [], ...over }))]);
+  assert.ok(decodeTelemetryPayload(cols({})).ok, 'the baseline payload is valid');
+  const badStream = decodeTelemetryPayload(cols({ stream: 'a/b' }));
+  assert.equal(!badStream.ok && badStream.code, 'invalid');
+  assert.match(!badStream.ok ? badStream.reason : '', /stream/);
+  assert.match((r => !r.ok ? r.reason : '')(decodeTelemetryPayload(cols({ seqStep: new Uint8Array(8) }))), /strictly increase/);
+  assert.match((r => !r.ok ? r.reason : '')(decodeTelemetryPayload(cols({ models: [['m', 0]] }))), /models/);
+  assert.match((r => !r.ok ? r.reason : '')(decodeTelemetryPayload(cols({ requestIds: ['only-one'] }))), /1 request ids for 2 records/);
+  assert.match((r => !r.ok ? r.reason : '')(decodeTelemetryPayload(cols({ n: 6000 }))), /n/);
+});

@@ -10,9 +10,11 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { pack, unpack } from 'msgpackr';
+import { z } from 'zod';
 import { decodeMessage, MAX_PAYLOAD_BYTES } from './codec.js';
+import { isValidId } from './topics.js';
 import { describeZodError, fail, type Result } from './errors.js';
-import { telemetryBatchSchema, type TelemetryBatch, type TelemetryRecord } from './messages.js';
+import { MAX_BATCH_RECORDS, telemetryBatchSchema, type TelemetryBatch, type TelemetryRecord } from './messages.js';
 import { packColumn, unpackColumn } from './columns.js';
 
 const MARKER = 0xe1;
@@ -82,20 +84,52 @@ export function decodeTelemetryPayload(payload: Uint8Array): Result<TelemetryBat
   if (payload.length > MAX_PAYLOAD_BYTES) return fail('too-large', `payload of ${payload.length} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit`);
   if (payload[0] !== MARKER) return decodeMessage(telemetryBatchSchema, payload);
   if (payload[1] !== FORMAT) return fail('bad-encoding', `unknown telemetry format ${payload[1]}; upgrade the fleet server`);
-  let batch: unknown;
+  let raw: unknown;
   try {
-    const cols = unpack(inflateRawSync(payload.subarray(2), { maxOutputLength: MAX_INFLATED_BYTES })) as Columns;
-    batch = columnsToBatch(cols);
+    raw = unpack(inflateRawSync(payload.subarray(2), { maxOutputLength: MAX_INFLATED_BYTES }));
   } catch (err) {
     return fail('bad-encoding', `compact telemetry payload is corrupt: ${(err as Error).message}`);
   }
-  const parsed = telemetryBatchSchema.safeParse(batch);
-  return parsed.success ? { ok: true, value: parsed.data } : fail('invalid', describeZodError(parsed.error));
+  // Validation happens on the columns, not per record: values built from typed columns are
+  // numbers by construction, so checking the header and the few per-record invariants is as
+  // strict as the JSON schema and several times cheaper (this is the fleet's hottest path).
+  const header = columnsSchema.safeParse(raw);
+  if (!header.success) return fail('invalid', describeZodError(header.error));
+  try {
+    return { ok: true, value: columnsToBatch(header.data as Columns) };
+  } catch (err) {
+    return fail('bad-encoding', `compact telemetry payload is corrupt: ${(err as Error).message}`);
+  }
 }
+
+const bytes = z.instanceof(Uint8Array);
+const columnsSchema = z.object({
+  stream: z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -'),
+  backlog: z.number().int().min(0),
+  historical: z.boolean().optional(),
+  dropped: z.number().int().min(0).optional(),
+  n: z.number().int().min(1).max(MAX_BATCH_RECORDS),
+  seq0: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  seqStep: bytes.optional(),
+  ts0: z.number().int().min(0),
+  tsStep: bytes,
+  models: z.array(z.tuple([z.string().refine(isValidId, 'invalid model name'), z.number().int().min(1)])).min(1).max(255),
+  modelIdx: bytes.optional(),
+  prediction: bytes,
+  reference: bytes.optional(),
+  latency: bytes,
+  outputLen: bytes.optional(),
+  output: bytes.optional(),
+  requestIds: z.array(z.string().min(1).max(128).nullable()).optional(),
+  featureNames: z.array(z.string().min(1).max(64)).max(256),
+  features: z.array(bytes),
+});
 
 function columnsToBatch(c: Columns): TelemetryBatch {
   const n = c.n;
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`bad record count ${n}`);
+  if (c.features.length !== c.featureNames.length) throw new Error('feature names and columns differ in number');
+  if (c.requestIds && c.requestIds.length !== n) throw new Error(`${c.requestIds.length} request ids for ${n} records`);
+  if (c.modelIdx && (c.modelIdx.length !== n || c.modelIdx.some((m) => m >= c.models.length))) throw new Error('model index column is inconsistent');
   const seqStep = c.seqStep ? unpackColumn(c.seqStep, 'u32', n) : undefined;
   const tsStep = unpackColumn(c.tsStep, 'i32', n);
   const prediction = unpackColumn(c.prediction, 'f32', n);
@@ -109,7 +143,15 @@ function columnsToBatch(c: Columns): TelemetryBatch {
   let ts = c.ts0;
   let outAt = 0;
   for (let i = 0; i < n; i++) {
-    if (i > 0) { seq += seqStep ? seqStep[i]! : 1; ts += tsStep[i]!; }
+    if (i > 0) {
+      const step = seqStep ? seqStep[i]! : 1;
+      if (step < 1) throw new Error(`record ${i}: seqs must strictly increase`);
+      seq += step;
+      ts += tsStep[i]!;
+    }
+    if (ts < 0) throw new Error(`record ${i}: negative timestamp`);
+    if (!(latency[i]! >= 0)) throw new Error(`record ${i}: latency must be a non-negative number`);
+    if (outputLen && outputLen[i]! > 1024) throw new Error(`record ${i}: more than 1024 output values`);
     const [model, version] = c.models[c.modelIdx ? c.modelIdx[i]! : 0] ?? ['', 0];
     const pred = nullIfNan(prediction[i]!);
     let out: number[];

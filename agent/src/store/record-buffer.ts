@@ -165,10 +165,18 @@ export class RecordBuffer {
 
   /** Removes records the server confirmed as stored. */
   acknowledge(seqFrom: number, seqTo: number): number {
-    return this.db.transaction(() => {
-      this.keepRecent?.(seqFrom, seqTo);
-      return this.deleteRange.run(seqFrom, seqTo).changes;
-    })();
+    // Forgetting acknowledged records needs no fsync of its own: if a power cut loses this
+    // commit, the records are sent again and the server drops the duplicates. The next FULL
+    // commit (a new record) makes it durable anyway. Saves one fsync per batch on the sync path.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(() => {
+        this.keepRecent?.(seqFrom, seqTo);
+        return this.deleteRange.run(seqFrom, seqTo).changes;
+      })();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   /** Keeps records the server refused, out of the sync path, for inspection. */

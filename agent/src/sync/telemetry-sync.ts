@@ -131,6 +131,8 @@ export class TelemetrySync {
           // The link dropped; setConnected(false) rewinds, reconnect re-sends.
           this.log.debug({ err: err.message }, 'telemetry publish failed');
         });
+        // Let acks and other I/O in between batches, so sending and acknowledging overlap.
+        await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.pumping = false;

@@ -23,7 +23,16 @@ export function telemetryIngest(deps: {
   log: Logger;
   stats: TelemetryIngestStats;
 }): ChannelHandler {
-  return async (deviceId, payload) => {
+  // One batch at a time, yielding in between: when a device sends several batches at once, the
+  // ack for the first goes out before the next is stored, so the device can keep its window full.
+  let queue: Promise<void> = Promise.resolve();
+  return (deviceId, payload) => {
+    const run = queue.then(() => ingest(deviceId, payload)).then(() => new Promise<void>((r) => setImmediate(r)));
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  async function ingest(deviceId: string, payload: Buffer): Promise<void> {
     const decoded = decodeTelemetryPayload(payload);
     if (!decoded.ok) {
       deps.stats.rejected++;
@@ -48,8 +57,9 @@ export function telemetryIngest(deps: {
     const ack: Ack = {
       v: 1, stream: batch.stream, seqFrom: batch.records[0]!.seq, seqTo: batch.records[batch.records.length - 1]!.seq, status: 'stored',
     };
-    await deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack));
-  };
+    // Not awaited: the next batch need not wait for the broker's PUBACK of this ack.
+    deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack)).catch((err: Error) => deps.log.warn({ deviceId, err: err.message }, 'ack not published; the device will re-send'));
+  }
 }
 
 /** For a batch we refuse: if it still names its stream and seq range, tell the device, so it stops re-sending. */
