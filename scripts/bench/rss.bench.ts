@@ -2,10 +2,11 @@
  * @module bench/rss
  * agent.rss_overhead_mb: resident memory of an idle agent process with the sample model loaded
  * (and its buffer, API, MQTT link), minus that of a bare Node process holding an
- * onnxruntime-node session of the same model. Both run through tsx, so the loader's own memory
- * cancels out.
+ * onnxruntime-node session of the same model. The agent runs as devices should run it: the
+ * esbuild bundle (npm run build) on plain node. agent.rss_overhead_mb_tsx is the same agent run
+ * from its TypeScript sources through tsx (development mode), against a bare process also under tsx.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 import { SAMPLE_MODELS } from '@edgeloop/models';
@@ -39,41 +40,53 @@ console.log('ready');
 setInterval(() => {}, 1000);
 `;
 
+async function bareRss(viaTsx: boolean): Promise<number> {
+  const bare = spawn(process.execPath, [...(viaTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', BARE, SAMPLE_MODELS.v1], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      bare.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      bare.once('exit', (code) => reject(new Error(`bare ORT process exited with ${code}`)));
+    });
+    return await settledRss(bare.pid!);
+  } finally {
+    bare.kill('SIGKILL');
+  }
+}
+
+async function agentRss(bundle: boolean, deviceId: string): Promise<number> {
+  const h = await startHarness();
+  try {
+    const config = writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, keyId: h.server.keyId }, h.dir, deviceId, {
+      runtime: { intraOpThreads: 1 },
+      log: { level: 'warn' },
+    });
+    const agent = await startAgentProcess(config, { bundle });
+    try {
+      await deploySample(h, deviceId);
+      return await settledRss(agent.child.pid!);
+    } finally {
+      await agent.kill('SIGTERM');
+    }
+  } finally {
+    await h.close();
+  }
+}
+
 export const rssBench: Bench = {
   name: 'agent.rss_overhead_mb',
   async run(progress) {
-    progress('bare Node process holding an ORT session');
-    const bare = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', BARE, SAMPLE_MODELS.v1], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
-    let bareRss: number;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        bare.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        bare.once('exit', (code) => reject(new Error(`bare ORT process exited with ${code}`)));
-      });
-      bareRss = await settledRss(bare.pid!);
-    } finally {
-      bare.kill('SIGKILL');
-    }
-
-    progress('idle agent process with the model active');
-    const h = await startHarness();
-    try {
-      const agent = await startAgentProcess(
-        writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, keyId: h.server.keyId }, h.dir, 'bench-rss', {
-          runtime: { intraOpThreads: 1 },
-          log: { level: 'warn' },
-        }),
-      );
-      try {
-        await deploySample(h, 'bench-rss');
-        const agentRss = await settledRss(agent.child.pid!);
-        return [{ name: 'agent.rss_overhead_mb', value: agentRss - bareRss, unit: 'MB', baseline: bareRss, note: `idle agent ${agentRss.toFixed(1)} MB vs bare ORT session ${bareRss.toFixed(1)} MB` }];
-      } finally {
-        await agent.kill('SIGTERM');
-      }
-    } finally {
-      await h.close();
-    }
+    progress('building the agent bundle (npm run build)');
+    execFileSync(process.execPath, ['agent/build.mjs'], { cwd: REPO, stdio: 'ignore' });
+    progress('bare Node process holding an ORT session, then the bundled agent');
+    const bare = await bareRss(false);
+    const agent = await agentRss(true, 'bench-rss');
+    progress('the same under tsx (development mode)');
+    const bareTsx = await bareRss(true);
+    const agentTsx = await agentRss(false, 'bench-rss-tsx');
+    return [
+      { name: 'agent.rss_overhead_mb', value: agent - bare, unit: 'MB', baseline: bare, note: `idle bundled agent ${agent.toFixed(1)} MB vs bare ORT session ${bare.toFixed(1)} MB` },
+      { name: 'agent.rss_overhead_mb_tsx', value: agentTsx - bareTsx, unit: 'MB', baseline: bareTsx, note: `idle agent from sources under tsx ${agentTsx.toFixed(1)} MB vs bare under tsx ${bareTsx.toFixed(1)} MB` },
+    ];
   },
 };
 

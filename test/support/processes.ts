@@ -22,8 +22,8 @@ export interface Proc<Ready> {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-async function start<Ready>(script: string, args: string[], what: string, env: NodeJS.ProcessEnv = {}): Promise<Proc<Ready>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+async function start<Ready>(script: string, args: string[], what: string, env: NodeJS.ProcessEnv = {}, viaTsx = true): Promise<Proc<Ready>> {
+  const child = spawn(process.execPath, [...(viaTsx ? ['--import', 'tsx'] : []), script, ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,8 +94,10 @@ export function writeAgentConfig(server: ServerReady, dir: string, deviceId: str
   return path;
 }
 
-export function startAgentProcess(configPath: string): Promise<Proc<AgentReady>> {
-  return start<AgentReady>(AGENT_CLI, ['run', '--config', configPath, '--json'], 'agent');
+/** `bundle`: run agent/dist/edgeloop-agent.mjs (npm run build) with plain node, as on a device. */
+export function startAgentProcess(configPath: string, opts: { bundle?: boolean } = {}): Promise<Proc<AgentReady>> {
+  const args = ['run', '--config', configPath, '--json'];
+  return opts.bundle ? start<AgentReady>(join(REPO, 'agent/dist/edgeloop-agent.mjs'), args, 'agent (bundle)', {}, false) : start<AgentReady>(AGENT_CLI, args, 'agent');
 }
 
 /** Runs the operator CLI to completion. */
