@@ -195,6 +195,9 @@ lay_down_code() {
       die "npm ci failed (see above); nothing was replaced. Check the network and the npm registry; if better-sqlite3 or sharp failed to build, run: sudo apt-get install -y build-essential python3; then re-run"
     # onnxruntime-node ships binaries for every OS; the macOS and Windows ones are ~220 MB of SD card.
     rm -rf "$new"/node_modules/onnxruntime-node/bin/napi-v*/{darwin,win32}
+    say "bundling the agent into one file (no TypeScript loader at run time, less memory)"
+    (cd "$new" && node agent/build.mjs) ||
+      die "bundling the agent failed (see above); nothing was replaced. Re-run; if it persists, report it with the output above"
   fi
   rm -rf "$dest.old"
   if [[ -d $dest ]]; then mv "$dest" "$dest.old"; fi

@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import { percentile, timeEach, type Bench, type Figure } from './figure.js';
-import { deploySample, startHarness } from './harness.js';
+import { startTestFleet } from '../../test/support/in-process-fleet.js';
 
 const N = 300;
 
@@ -57,11 +57,11 @@ export const predictBench: Bench = {
   async run(progress) {
     const frames = { '1280x720': await frame(1280, 720), '640x480': await frame(640, 480) };
     const session = await ort.InferenceSession.create(readFileSync(SAMPLE_MODELS.v1), { intraOpNumThreads: 1 });
-    const h = await startHarness();
+    const h = await startTestFleet();
     const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const agent = await h.startAgent('bench-predict', { runtime: { intraOpThreads: 1 } });
-      await deploySample(h, 'bench-predict');
+      await h.deploySample('bench-predict');
       // Measure the agent alone, as on a device: the fleet server (its own fsyncs and CPU) would
       // otherwise share this machine. The agent keeps serving and buffering while offline.
       await h.server.close();

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import type { Bench } from './figure.js';
-import { deploySample, startHarness } from './harness.js';
+import { startTestFleet } from '../../test/support/in-process-fleet.js';
 import { REPO, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
 function rssMb(pid: number): number {
@@ -54,7 +54,7 @@ async function bareRss(viaTsx: boolean): Promise<number> {
 }
 
 async function agentRss(bundle: boolean, deviceId: string): Promise<number> {
-  const h = await startHarness();
+  const h = await startTestFleet();
   try {
     const config = writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, keyId: h.server.keyId }, h.dir, deviceId, {
       runtime: { intraOpThreads: 1 },
@@ -62,7 +62,7 @@ async function agentRss(bundle: boolean, deviceId: string): Promise<number> {
     });
     const agent = await startAgentProcess(config, { bundle });
     try {
-      await deploySample(h, deviceId);
+      await h.deploySample(deviceId);
       return await settledRss(agent.child.pid!);
     } finally {
       await agent.kill('SIGTERM');

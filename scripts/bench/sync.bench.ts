@@ -11,7 +11,7 @@ import { RecordBuffer, type NewRecord } from '../../agent/src/store/record-buffe
 import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
 import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
 import type { Bench } from './figure.js';
-import { startHarness, until } from './harness.js';
+import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
 import { startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
 const N = 100_000;
@@ -31,7 +31,7 @@ function featuresAt(i: number): Record<string, number> {
 export const syncBench: Bench = {
   name: 'agent.sync_rate',
   async run(progress) {
-    const h = await startHarness();
+    const h = await startTestFleet();
     try {
       progress(`filling an agent buffer with ${N} records`);
       const deviceId = 'bench-sync';

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import mqtt from 'mqtt';
 import { jpeg, waitFor } from '../support/fixtures.js';
-import { startHarness, deploySample } from '../../scripts/bench/harness.js';
+import { startTestFleet } from '../support/in-process-fleet.js';
 
 const DEVICE = 'sampling-pi-1';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 test('inputs are kept by policy and uploaded on request, byte for byte', { timeout: 120_000 }, async (t) => {
-  const h = await startHarness();
+  const h = await startTestFleet();
   t.after(() => h.close());
   const agent = await h.startAgent(DEVICE, {
     sync: { flushIntervalMs: 20 },
@@ -23,7 +23,7 @@ test('inputs are kept by policy and uploaded on request, byte for byte', { timeo
       bindings: [{ name: 'labels', broker: 'fleet', topic: 'site/labels', payload: { format: 'json', valuePath: 'mm', correlationPath: 'request' }, model: 'distance', join: { by: 'correlation' }, holdMs: 0 }],
     },
   });
-  await deploySample(h, DEVICE);
+  await h.deploySample(DEVICE);
   const sensor = await mqtt.connectAsync(h.server.mqttUrl, { clientId: 'labeller' });
   t.after(() => sensor.endAsync());
 

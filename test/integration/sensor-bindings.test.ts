@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { greyTensor, postJson, tempDir, waitFor } from '../support/fixtures.js';
 import { mosquittoPub, startMosquitto, which } from '../support/mosquitto.js';
-import { startHarness, deploySample } from '../../scripts/bench/harness.js';
+import { startTestFleet } from '../support/in-process-fleet.js';
 
 const DEVICE = 'sensor-pi-1';
 
@@ -24,7 +24,7 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
   }
   const tmp = tempDir('sensors');
   const broker = await startMosquitto(tmp.dir);
-  const h = await startHarness();
+  const h = await startTestFleet();
   t.after(async () => {
     await h.close();
     await broker.stop();
@@ -44,7 +44,7 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
       ],
     },
   });
-  await deploySample(h, DEVICE);
+  await h.deploySample(DEVICE);
   await waitFor('sensor broker subscription', () => broker.child.exitCode === null || undefined);
   await new Promise((r) => setTimeout(r, 300)); // let the agent's sensor client subscribe
   const stored = async (requestId: string) => h.server.telemetry.query({ device: DEVICE, limit: 1000 }).find((r) => r.requestId === requestId);

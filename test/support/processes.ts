@@ -22,8 +22,9 @@ export interface Proc<Ready> {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-async function start<Ready>(script: string, args: string[], what: string, env: NodeJS.ProcessEnv = {}, viaTsx = true): Promise<Proc<Ready>> {
-  const child = spawn(process.execPath, [...(viaTsx ? ['--import', 'tsx'] : []), script, ...args], {
+/** `nodeFlags` undefined = run the script through tsx; otherwise plain node with these flags. */
+async function start<Ready>(script: string, args: string[], what: string, env: NodeJS.ProcessEnv = {}, nodeFlags?: string[]): Promise<Proc<Ready>> {
+  const child = spawn(process.execPath, [...(nodeFlags ?? ['--import', 'tsx']), script, ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,10 +95,15 @@ export function writeAgentConfig(server: ServerReady, dir: string, deviceId: str
   return path;
 }
 
-/** `bundle`: run agent/dist/edgeloop-agent.mjs (npm run build) with plain node, as on a device. */
+/**
+ * `bundle`: run agent/dist/edgeloop-agent.mjs (npm run build) on plain node with the flags the
+ * systemd unit uses, as on a device.
+ */
 export function startAgentProcess(configPath: string, opts: { bundle?: boolean } = {}): Promise<Proc<AgentReady>> {
   const args = ['run', '--config', configPath, '--json'];
-  return opts.bundle ? start<AgentReady>(join(REPO, 'agent/dist/edgeloop-agent.mjs'), args, 'agent (bundle)', {}, false) : start<AgentReady>(AGENT_CLI, args, 'agent');
+  return opts.bundle
+    ? start<AgentReady>(join(REPO, 'agent/dist/edgeloop-agent.mjs'), args, 'agent (bundle)', {}, ['--max-semi-space-size=1'])
+    : start<AgentReady>(AGENT_CLI, args, 'agent');
 }
 
 /** Runs the operator CLI to completion. */
