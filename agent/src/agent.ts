@@ -47,6 +47,13 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   // Assigned once the API listens; reports made before that (during restore) go nowhere, and
   // the birth message carries the resulting state instead.
   const linkRef: { current?: FleetLink } = {};
+  // Before anything is opened or connected: a bad key must fail start-up with nothing to undo.
+  let trustedKeys: Map<string, Uint8Array>;
+  try {
+    trustedKeys = trustedKeyMap(config.fleet.trustedKeys.map(decodePublicKey));
+  } catch (err) {
+    throw new Error(`fleet.trustedKeys: ${(err as Error).message}`, { cause: err });
+  }
   const db = openAgentDb(join(config.dataDir, 'agent.db'));
   const kv = new KeyValue(db);
   const stream = kv.get('stream') ?? (kv.set('stream', `s${randomBytes(8).toString('hex')}`), kv.get('stream')!);
@@ -102,14 +109,6 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     models: () => models.list().map((r) => r.manifest),
     backend: backend.name,
   });
-  let trustedKeys: Map<string, Uint8Array>;
-  try {
-    trustedKeys = trustedKeyMap(config.fleet.trustedKeys.map(decodePublicKey));
-  } catch (err) {
-    db.close();
-    throw new Error(`fleet.trustedKeys: ${(err as Error).message}`, { cause: err });
-  }
-
   const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>) => {
     metrics.updateReported(r);
     const full: UpdateReport = { v: 1, ts: Date.now(), reportSeq: kv.next('reportSeq'), ...r };
@@ -204,12 +203,26 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     onError: (err) => log.error({ err }, 'unexpected error in local API'),
   });
 
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: api.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set api.port (0 = any free port)`)),
-    );
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: api.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
+      s.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set api.port (0 = any free port)`)),
+      );
+    });
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start (sensor links, timers, the db).
+    sync.close();
+    clearInterval(housekeepingTimer);
+    stopBurstCheck();
+    await references?.close();
+    samples?.close();
+    await updates.close();
+    await models.closeAll();
+    db.close();
+    throw err;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
