@@ -36,7 +36,7 @@ export class ActiveModels {
       return await fn(slot.runner);
     } finally {
       slot.inFlight--;
-      if (slot.retired && slot.inFlight === 0) void slot.runner.release();
+      if (slot.retired && slot.inFlight === 0) releaseQuietly(slot.runner);
     }
   }
 
@@ -63,6 +63,14 @@ export class ActiveModels {
 
   private retire(slot: Slot): void {
     slot.retired = true;
-    if (slot.inFlight === 0) void slot.runner.release();
+    if (slot.inFlight === 0) releaseQuietly(slot.runner);
   }
+}
+
+/**
+ * A retired session is released in the background; if ORT fails to free it, the only cost is
+ * memory, and an unhandled rejection must not take the serving process down with it.
+ */
+function releaseQuietly(runner: ModelRunner): void {
+  runner.release().catch(() => undefined);
 }
