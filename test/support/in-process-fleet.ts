@@ -11,6 +11,7 @@ import pino from 'pino';
 import { startAgent, parseAgentConfig, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
 import { startFleetServer, type RunningFleetServer } from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
+import { waitFor } from './fixtures.js';
 
 export interface TestFleet {
   /** Temp directory holding the fleet's and the agents' state; removed by close(). */
@@ -58,10 +59,7 @@ export async function startTestFleet(): Promise<TestFleet> {
   };
 }
 
+/** waitFor for boolean probes, polling every 10 ms (benchmarks time what follows). */
 export async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(what, async () => (await probe()) || undefined, timeoutMs, 10);
 }

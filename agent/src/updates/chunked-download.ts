@@ -13,9 +13,8 @@
 import { constants } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { chunkBounds, verifyChunk, type Manifest } from '@edgeloop/protocol';
+import { ArtifactVerifier, chunkBounds, verifyChunk, type Manifest } from '@edgeloop/protocol';
 import { DownloadProgress } from './download-progress.js';
 import { commitVerified, DownloadError, saveVerifiedStream } from './download.js';
 import { fetchRange, sleep, Throttle, TransientError, type RangeAnswer } from './range-fetch.js';
@@ -191,12 +190,13 @@ class ChunkedDownload {
 
   /** Chunks were checked one by one; the whole file must still match the signed sha256. */
   private async finish(): Promise<void> {
-    const hash = createHash('sha256');
-    for await (const piece of createReadStream(this.progress.partialPath)) hash.update(piece as Buffer);
-    const digest = hash.digest('hex');
-    if (digest !== this.artifact.sha256) {
-      throw new DownloadError('hash-mismatch', `artifact sha256 ${digest} does not match the signed ${this.artifact.sha256}; the download starts over`);
+    const verifier = new ArtifactVerifier(this.artifact);
+    for await (const piece of createReadStream(this.progress.partialPath)) {
+      const step = verifier.update(piece as Buffer);
+      if (!step.ok) throw new DownloadError(step.code, `${step.reason}; the download starts over`);
     }
+    const done = verifier.finish();
+    if (!done.ok) throw new DownloadError(done.code, `${done.reason}; the download starts over`);
     await commitVerified(this.progress.partialPath, this.destination);
     await this.progress.done();
   }
