@@ -117,6 +117,8 @@ const UPLOAD_MS_PER_MB = 1_000;
 
 export interface ApiClient {
   readonly baseUrl: string;
+  /** Any JSON route: commands/<area>.ts wrap it in typed helpers of their own. */
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
   health(): Promise<Health>;
   pushModel(upload: ModelUpload): Promise<{ model: ModelVersion }>;
   listModels(): Promise<{ models: ModelVersion[] }>;
@@ -136,6 +138,8 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
 
   return {
     baseUrl,
+    request: (method, path, body) =>
+      call(path, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     health: () => call<Health>('/api/v1/health'),
 
     pushModel(upload) {

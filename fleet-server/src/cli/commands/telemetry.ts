@@ -1,0 +1,78 @@
+/**
+ * @module cli/commands/telemetry
+ * What devices sent: prediction records, and the raw inputs they kept for retraining.
+ */
+import {
+  UsageError,
+  listFlag,
+  parsePositiveInt,
+  printJson,
+  rejectOperands,
+  stringFlag,
+  type CommandContext,
+  type CommandTable,
+} from '../command.js';
+import { renderSamplesTable, renderTelemetryTable } from '../format.js';
+
+export const DEFAULT_TELEMETRY_LIMIT = 20;
+
+async function listTelemetry({ operands, flags, io, connect }: CommandContext): Promise<void> {
+  rejectOperands(operands, 'telemetry');
+  const devices = listFlag(flags, 'device');
+  if (devices.length > 1) throw new UsageError('telemetry takes at most one --device');
+  const rawLimit = stringFlag(flags, 'limit');
+  const rawVersion = stringFlag(flags, 'version');
+  const limit = rawLimit === undefined ? DEFAULT_TELEMETRY_LIMIT : parsePositiveInt(rawLimit, '--limit');
+  const version = rawVersion === undefined ? undefined : parsePositiveInt(rawVersion, '--version');
+
+  const body = await connect().listTelemetry({ device: devices[0], model: stringFlag(flags, 'model'), version, limit });
+  if (flags.json) return printJson(io, body);
+  if (body.records.length === 0) return io.out('no telemetry records match');
+  io.out(renderTelemetryTable(body.records));
+}
+
+async function listSamples({ operands, flags, io, connect }: CommandContext): Promise<void> {
+  rejectOperands(operands, 'samples list');
+  const devices = listFlag(flags, 'device');
+  if (devices.length > 1) throw new UsageError('samples list takes at most one --device');
+  const rawLimit = stringFlag(flags, 'limit');
+  const limit = rawLimit === undefined ? DEFAULT_TELEMETRY_LIMIT : parsePositiveInt(rawLimit, '--limit');
+  const body = await connect().listSamples({ device: devices[0], model: stringFlag(flags, 'model'), limit });
+  if (flags.json) return printJson(io, body);
+  if (body.samples.length === 0) return io.out('no samples yet; devices keep some when sampling is configured, and upload them on request (edgeloop samples request)');
+  io.out(renderSamplesTable(body.samples));
+}
+
+async function requestSamples({ operands, flags, io, connect }: CommandContext): Promise<void> {
+  rejectOperands(operands, 'samples request');
+  const devices = listFlag(flags, 'device');
+  if (devices.length !== 1) throw new UsageError('samples request needs exactly one --device');
+  const rawMinutes = stringFlag(flags, 'minutes');
+  const minutes = rawMinutes === undefined ? 60 : parsePositiveInt(rawMinutes, '--minutes');
+  const body = await connect().requestSamples(devices[0]!, minutes);
+  if (flags.json) return printJson(io, body);
+  io.out(`asked ${body.deviceId} to upload its samples until ${new Date(body.uploadUntil).toISOString()}; list them with: edgeloop samples list --device ${body.deviceId}`);
+}
+
+const device = { type: 'string', multiple: true } as const;
+
+export const telemetryCommands: CommandTable = {
+  telemetry: {
+    synopsis: '[--device ID] [--model N] [--version V] [--limit N]',
+    summary: `show recent predictions (newest first, default limit ${DEFAULT_TELEMETRY_LIMIT})`,
+    options: { device, model: { type: 'string' }, version: { type: 'string' }, limit: { type: 'string' } },
+    run: listTelemetry,
+  },
+  'samples list': {
+    synopsis: '[--device ID] [--model N] [--limit N]',
+    summary: 'list the raw inputs devices kept for retraining',
+    options: { device, model: { type: 'string' }, limit: { type: 'string' } },
+    run: listSamples,
+  },
+  'samples request': {
+    synopsis: '--device ID [--minutes N]',
+    summary: 'ask a device to upload its kept inputs (default 60 minutes)',
+    options: { device, minutes: { type: 'string' } },
+    run: requestSamples,
+  },
+};
