@@ -9,12 +9,15 @@ set -Eeuo pipefail
 usage() {
   cat <<'EOF'
 usage: sudo firmware-scripts/install.sh --mqtt-url URL --trusted-key KEY [options]
+   or: sudo firmware-scripts/install.sh --fleet URL --token T [options]   (enroll with the fleet)
 
-  --mqtt-url URL      the fleet's MQTT broker, e.g. mqtt://fleet.local:18830 (needed for a new config)
-  --trusted-key KEY   base64 ed25519 public key of the fleet server (printed by `edgeloop serve`,
-                      publicKey in /api/v1/health); repeat for several (needed for a new config)
+  --fleet URL         the fleet server's HTTP address, e.g. http://fleet.local:8460; with --token
+                      the device enrolls there and gets its broker URL, credentials and trusted keys
+  --token T           enrollment token from the fleet operator (edgeloop tokens create)
+  --mqtt-url URL      without --fleet: the fleet's MQTT broker, e.g. mqtt://fleet.local:18830
+  --trusted-key KEY   without --fleet: base64 ed25519 public key of the fleet server (printed by
+                      `edgeloop serve`, publicKey in /api/v1/health); repeat for several
   --device-id ID      device id: 1-64 of A-Z a-z 0-9 _ . - (default: the hostname)
-  --token T           enrollment token (enrollment arrives with fleet identity, issue #4)
   --api-port N        port of the local prediction API (default 8470)
   --source DIR        EdgeLoop checkout to install from (default: the one this script is in)
   --root DIR          stage into DIR instead of / (no user, no chown, no systemctl)
@@ -45,7 +48,7 @@ SOURCE_ITEMS=(package.json package-lock.json agent protocol models/package.json 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE_HELP="install Node.js 20 LTS or newer system-wide: on Raspberry Pi OS and Jetson (Ubuntu) with NodeSource (https://github.com/nodesource/distributions: curl -fsSL https://deb.nodesource.com/setup_20.x | sudo -E bash - && sudo apt-get install -y nodejs) or the official linux-arm64 / linux-armv7l tarball from https://nodejs.org/en/download, then re-run this script"
 
-SOURCE=$(dirname "$SCRIPT_DIR") ROOT="" R="" DEVICE_ID="" MQTT_URL="" TOKEN="" API_PORT=""
+SOURCE=$(dirname "$SCRIPT_DIR") ROOT="" R="" DEVICE_ID="" MQTT_URL="" TOKEN="" FLEET="" API_PORT=""
 NO_DEPS=0 FORCE_CONFIG=0 STAGED=0 PLATFORM=generic RUNNER=""
 TRUSTED_KEYS=()
 
@@ -56,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --trusted-key) need_value "$@"; TRUSTED_KEYS+=("$2"); shift 2 ;;
     --device-id) need_value "$@"; DEVICE_ID=$2; shift 2 ;;
     --token) need_value "$@"; TOKEN=$2; shift 2 ;;
+    --fleet) need_value "$@"; FLEET=$2; shift 2 ;;
     --api-port) need_value "$@"; API_PORT=$2; shift 2 ;;
     --source) need_value "$@"; SOURCE=$2; shift 2 ;;
     --root) need_value "$@"; ROOT=$2; STAGED=1; shift 2 ;;
@@ -83,9 +87,11 @@ preflight() {
   done
   SOURCE=$(cd "$SOURCE" && pwd)
 
-  if [[ ! -e $R$CONFIG || $FORCE_CONFIG -eq 1 ]]; then
-    [[ -n $MQTT_URL ]] || die "--mqtt-url URL is required for a new config: the fleet's MQTT broker, e.g. --mqtt-url mqtt://fleet.local:18830"
-    [[ ${#TRUSTED_KEYS[@]} -gt 0 ]] || die "--trusted-key KEY is required for a new config: the fleet server's public key (printed by 'edgeloop serve', publicKey in /api/v1/health)"
+  if [[ -n $TOKEN && -z $FLEET ]]; then die "--token needs --fleet URL: the fleet server's HTTP address to enroll with, e.g. --fleet http://fleet.local:8460"; fi
+  if [[ -n $FLEET && -z $TOKEN ]]; then die "--fleet needs --token T: an enrollment token from the fleet operator (edgeloop tokens create)"; fi
+  if [[ -z $FLEET && ( ! -e $R$CONFIG || $FORCE_CONFIG -eq 1 ) ]]; then
+    [[ -n $MQTT_URL ]] || die "--mqtt-url URL is required for a new config (or enroll: --fleet URL --token T): the fleet's MQTT broker, e.g. --mqtt-url mqtt://fleet.local:18830"
+    [[ ${#TRUSTED_KEYS[@]} -gt 0 ]] || die "--trusted-key KEY is required for a new config (or enroll: --fleet URL --token T): the fleet server's public key (printed by 'edgeloop serve', publicKey in /api/v1/health)"
   fi
   if [[ -z $DEVICE_ID ]]; then
     DEVICE_ID=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)
@@ -234,7 +240,22 @@ write_config() {
   local conf=$R$CONFIG out key
   install -d -m 0750 "$R/etc/edgeloop"
   if [[ -e $conf && $FORCE_CONFIG -eq 0 ]]; then
-    say "keeping the existing config $conf (pass --force-config to rewrite it)"
+    if [[ -n $TOKEN ]]; then
+      say "keeping the existing config $conf and its credentials; --token is not used (pass --force-config to enroll again)"
+    else
+      say "keeping the existing config $conf (pass --force-config to rewrite it)"
+    fi
+  elif [[ -n $FLEET ]]; then
+    local args=(enroll --fleet "$FLEET" --token "$TOKEN" --config "$conf" --device-id "$DEVICE_ID" --data "$STATE_DIR")
+    if [[ -n $API_PORT ]]; then args+=(--api-port "$API_PORT"); fi
+    if [[ -e $conf ]]; then args+=(--force); fi
+    local ok=1 line reason=""
+    out=$(agent_cli "${args[@]}" 2>&1) || ok=0
+    while IFS= read -r line; do
+      if [[ $line == "error: "* ]]; then reason=${line#error: }; else say "$line"; fi
+    done <<<"$out"
+    # The agent's reason already says what to do (new token, check --fleet, ...).
+    [[ $ok -eq 1 ]] || die "enrollment failed: ${reason:-see above}"
   else
     check_keys
     local args=(init --config "$conf" --device-id "$DEVICE_ID" --mqtt-url "$MQTT_URL" --data "$STATE_DIR")
@@ -244,24 +265,12 @@ write_config() {
     out=$(agent_cli "${args[@]}" 2>&1) || die "the agent refused the settings: ${out#error: }; correct the option and re-run"
     say "wrote $conf (device $DEVICE_ID, broker $MQTT_URL, data $STATE_DIR)"
   fi
-  # Readable by the agent's group only: it will hold broker credentials (issue #4).
+  # Readable by the agent's group only: an enrolled config holds the broker password.
   chmod 0640 "$conf"
   if [[ $STAGED -eq 1 ]]; then
     would "chown root:$USER_NAME /etc/edgeloop $CONFIG"
   else
     chown "root:$USER_NAME" "$R/etc/edgeloop" "$conf"
-  fi
-}
-
-enroll() {
-  [[ -n $TOKEN ]] || return 0
-  local help
-  help=$(agent_cli --help 2>&1 || true)
-  if grep -qE '^[[:space:]]+enroll([[:space:]]|$)' <<<"$help"; then
-    say "enrolling with the fleet"
-    agent_cli enroll --config "$R$CONFIG" --token "$TOKEN" || die "enrollment failed (see above); get a new token from the fleet server and re-run with --token"
-  else
-    say "notice: --token given, but this agent has no 'enroll' command yet; enrollment comes with fleet identity (issue #4). Continuing with --mqtt-url and --trusted-key."
   fi
 }
 
@@ -304,7 +313,6 @@ ensure_user
 lay_down_code
 pick_runner
 write_config
-enroll
 prepare_state_dir
 install_unit
 start_service

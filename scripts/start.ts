@@ -52,10 +52,12 @@ rmSync(dataDir, { recursive: true, force: true });
 const httpPort = num(values['http-port'], 'http-port') ?? (await preferredPort(DEFAULT_HTTP_PORT));
 const mqttPort = num(values['mqtt-port'], 'mqtt-port') ?? (await preferredPort(DEFAULT_MQTT_PORT));
 const server = await startFleetServer({ dataDir: join(dataDir, 'fleet'), http: { port: httpPort }, mqtt: { mode: 'embedded', port: mqttPort } }, log.child({ part: 'fleet' }));
-writeServerInfo(join(dataDir, 'fleet'), { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, pid: process.pid }, values.data === undefined);
+// The token goes into server.json (0600) so `npx edgeloop …` in this directory is authorised.
+writeServerInfo(join(dataDir, 'fleet'), { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, pid: process.pid, ...(server.adminToken ? { token: server.adminToken } : {}) }, values.data === undefined);
 say(`fleet server up
     status page  ${server.httpUrl}/
-    REST API     ${server.httpUrl}/api/v1
+                 with the admin token: ${server.httpUrl}/#token=${server.adminToken ?? `(see ${server.adminTokenFile})`}
+    REST API     ${server.httpUrl}/api/v1  (Authorization: Bearer <token from ${server.adminTokenFile}>)
     MQTT broker  ${server.mqttUrl}
     signing key  ${server.keyId}
     try in another terminal:  npx edgeloop devices   ·   npx edgeloop telemetry --limit 5`);
@@ -63,6 +65,13 @@ say(`fleet server up
 const metadata = JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) as unknown;
 const v1 = server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata });
 say(`registered model distance v${v1.version} (sha256 ${v1.sha256.slice(0, 12)}, signed by ${v1.keyId})`);
+
+/** Enrolls a simulated device as a real one would: a one-use enrollment token traded for credentials. */
+function enroll(deviceId: string): { username: string; password: string } {
+  const { token } = server.identity.enrollmentTokens.create({ uses: 1, group: 'demo', tags: { hw: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4' } }, 'npm-start');
+  const { username, password } = server.identity.enroll({ token, deviceId });
+  return { username, password };
+}
 
 say('encoding sample camera frames…');
 const frames = await encodeFrames();
@@ -73,7 +82,7 @@ for (const deviceId of DEVICES) {
     dataDir: join(dataDir, 'devices', deviceId),
     hardware: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4',
     api: { port: 0 },
-    fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey] },
+    fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...enroll(deviceId) },
     runtime: { intraOpThreads: 1 },
   });
   agents.push(await startAgent(config, log.child({ part: 'agent' })));
@@ -82,7 +91,7 @@ for (const deviceId of DEVICES) {
 
 // Devices become assignable once their birth has arrived.
 const until = Date.now() + 10_000;
-while (DEVICES.some((d) => !server.devices.exists(d)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+while (DEVICES.some((d) => !server.devices.get(d)?.online) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 await server.deployments.assign('distance', v1.version, DEVICES);
 say(`deployed distance v${v1.version} to ${DEVICES.join(', ')}`);
 

@@ -15,7 +15,8 @@ import { createLocalApi } from './api/local-api.js';
 import { bufferWriteProbe, checkReadiness } from './api/readiness.js';
 import { FleetLink } from './link/fleet-link.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
-import { Predictor } from './predict/predictor.js';
+import { Predictor, recordBody } from './predict/predictor.js';
+import { ShadowRunner } from './runtime/shadow-runner.js';
 import { ActiveModels } from './runtime/active-models.js';
 import { runtimeInfo } from './runtime/model-runner.js';
 import { selectBackend } from './runtime/select-backend.js';
@@ -27,6 +28,8 @@ import { ModelState } from './store/model-state.js';
 import { RecordBuffer } from './store/record-buffer.js';
 import { TelemetrySync } from './sync/telemetry-sync.js';
 import { UpdateManager } from './updates/update-manager.js';
+import { MqttChunkClient } from './updates/mqtt-chunk-source.js';
+import { TrustStore } from './updates/trust-store.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -48,9 +51,10 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   // the birth message carries the resulting state instead.
   const linkRef: { current?: FleetLink } = {};
   // Before anything is opened or connected: a bad key must fail start-up with nothing to undo.
-  let trustedKeys: Map<string, Uint8Array>;
+  // Root keys: they sign the keysets that name the manifest signing keys (updates/trust-store.ts).
+  let rootKeys: Map<string, Uint8Array>;
   try {
-    trustedKeys = trustedKeyMap(config.fleet.trustedKeys.map(decodePublicKey));
+    rootKeys = trustedKeyMap(config.fleet.trustedKeys.map(decodePublicKey));
   } catch (err) {
     throw new Error(`fleet.trustedKeys: ${(err as Error).message}`, { cause: err });
   }
@@ -100,6 +104,13 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   }
   const state = new ModelState(db);
   const models = new ActiveModels();
+  // Artifact ranges over the fleet link (updates.transport mqtt, or auto when the artifact URL is unreachable).
+  const chunks = new MqttChunkClient(
+    (req) => (linkRef.current ? linkRef.current.publish(deviceTopic(config.deviceId, 'fetch'), encodeMessage(req)) : Promise.reject(new Error('the fleet link is not up yet'))),
+    log.child({ part: 'mqtt-transfer' }),
+  );
+  // Shadow slots: candidates run beside the serving models, never answering (runtime/shadow-runner.ts).
+  const shadows = new ActiveModels();
   const metrics = new AgentMetrics({
     db,
     bufferRecords: () => buffer.count(),
@@ -118,7 +129,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   };
   const updates = new UpdateManager({
     modelsDir: join(config.dataDir, 'models'),
-    trustedKeys,
+    trust: new TrustStore(rootKeys, kv, log),
     arch: arch(),
     ...(config.hardware ? { hardware: config.hardware } : {}),
     runner: { intraOpThreads: config.runtime.intraOpThreads, backend },
@@ -127,10 +138,18 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     report,
     log,
     options: config.updates,
+    shadows,
+    chunks,
+    ...(config.fleet.username && config.fleet.password ? { downloadAuth: { username: config.fleet.username, password: config.fleet.password } } : {}),
   });
   await updates.restore();
 
+  const shadowRunner = new ShadowRunner(shadows, (r) => buffer.append(r), (m, outputs) => {
+    const { output, prediction } = recordBody(m, outputs);
+    return { output, prediction };
+  }, { observer: metrics, log });
   const predictor = new Predictor(models, buffer, stream, {
+    shadow: shadowRunner,
     featuresFor: (model) => config.features.models[model] ?? config.features.default,
     observer: metrics,
   });
@@ -220,6 +239,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     samples?.close();
     await updates.close();
     await models.closeAll();
+    await shadows.closeAll();
     db.close();
     throw err;
   }
@@ -244,7 +264,9 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       samples?.requestUntil(desired.sampleUploadUntil);
       void updates.apply(desired);
     },
+    onChunk: (payload) => chunks.handle(payload),
     onConnectionChange: (connected) => {
+      chunks.setConnected(connected);
       sync.setConnected(connected);
       references?.setConnected(connected);
       samples?.setConnected(connected);
@@ -277,6 +299,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       await references?.close();
       samples?.close();
       await models.closeAll();
+      await shadows.closeAll();
       db.close();
       log.info('agent stopped');
     },

@@ -90,11 +90,22 @@ test('status and models ask the running agent; a stopped agent gets advice', { t
     assert.equal((await cli(['frobnicate'])).code, 2);
   });
 
-  await t.test('enroll is not available yet and says what to do instead', async () => {
-    const res = await cli(['enroll', '--fleet', 'https://fleet.example', '--token', 't0k3n']);
-    assert.equal(res.code, 2);
-    assert.match(res.err, /enroll is not available yet/);
-    assert.match(res.err, /edgeloop-agent init --device-id ID --mqtt-url .* --trusted-key KEY/);
+  await t.test('enroll refuses a bad command line with what to pass (the real enrollment: test/security/identity-enrollment.test.ts)', async () => {
+    const noFleet = await cli(['enroll', '--token', 't0k3n']);
+    assert.equal(noFleet.code, 2);
+    assert.match(noFleet.err, /--fleet URL is required/);
+    const noToken = await cli(['enroll', '--fleet', 'https://fleet.example']);
+    assert.equal(noToken.code, 2);
+    assert.match(noToken.err, /--token T is required.*edgeloop tokens create/);
+    const mqttUrl = await cli(['enroll', '--fleet', 'mqtt://fleet.example:18830', '--token', 't', '--device-id', 'pi-1', '--config', join(dir, 'new.json')]);
+    assert.equal(mqttUrl.code, 2);
+    assert.match(mqttUrl.err, /http:\/\/ or https:\/\/ address/);
+    const exists = await cli(['enroll', '--fleet', 'http://127.0.0.1:1', '--token', 't', '--config', writeConfig(dir, base)]);
+    assert.equal(exists.code, 2);
+    assert.match(exists.err, /exists; pass --force/);
+    const unreachable = await cli(['enroll', '--fleet', `http://127.0.0.1:${await closedPort()}`, '--token', 't', '--device-id', 'pi-1', '--config', join(dir, 'new.json')]);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.err, /cannot reach the fleet server .*ECONNREFUSED.*check --fleet/);
   });
 });
 

@@ -1,11 +1,12 @@
 /**
  * @module cli
- * `edgeloop-agent`: init (write a config), run (serve until SIGINT/SIGTERM), status and models
- * (ask the running agent through its local API). enroll waits for fleet identity (issue #4).
+ * `edgeloop-agent`: enroll (trade a fleet token for credentials and write the config), init
+ * (write a config by hand), run (serve until SIGINT/SIGTERM), status and models (ask the running
+ * agent through its local API).
  *
- * Exit codes: 0 success, 1 an operational error (e.g. no agent answers), 2 a usage or config
- * error (unknown command or flag, invalid or missing config, enroll before it exists): the
- * systemd unit does not restart on 2, since restarting cannot fix it.
+ * Exit codes: 0 success, 1 an operational error (e.g. no agent answers, fleet unreachable), 2 a
+ * usage or config error (unknown command or flag, invalid or missing config, a refused
+ * enrollment token): the systemd unit does not restart on 2, since restarting cannot fix it.
  */
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -14,8 +15,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadAgentConfig, parseAgentConfig } from './config.js';
 import { startAgent } from './agent.js';
 import { getLocal, localApiUrl } from './api/local-client.js';
+import { enroll as enrollDevice, EnrollUsageError } from './enroll/enroll.js';
 
 export const USAGE = `usage: edgeloop-agent <command> [options]
+  enroll --fleet URL --token T [--device-id ID] [--config FILE] [--data DIR] [--hardware H] [--api-port PORT] [--force]
+                                        enroll with the fleet server (token from: edgeloop tokens create) and
+                                        write the config with this device's credentials (default ./edgeloop-agent.json)
   init --device-id ID --mqtt-url URL --trusted-key KEY [--data DIR] [--config FILE] [--api-port PORT]
                                         write a validated config file (default ./edgeloop-agent.json)
   run [--config FILE] [--json]          run the agent until Ctrl-C / SIGTERM
@@ -23,7 +28,6 @@ export const USAGE = `usage: edgeloop-agent <command> [options]
                                         device, fleet link, models, backlog and drops of the running agent
   models [--config FILE] [--url URL] [--json]
                                         the models the running agent serves
-  enroll --fleet URL --token T          not available yet (fleet identity comes with issue #4); use init
 Environment overrides: EDGELOOP_DEVICE_ID, EDGELOOP_MQTT_URL, EDGELOOP_DATA_DIR, EDGELOOP_API_PORT, EDGELOOP_LOG_LEVEL`;
 
 const DEFAULT_CONFIG = 'edgeloop-agent.json';
@@ -48,11 +52,11 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
     if (command === 'run') return await run(rest, io);
     if (command === 'status') return await status(rest, io);
     if (command === 'models') return await models(rest, io);
-    if (command === 'enroll') return enroll(rest, io);
+    if (command === 'enroll') return await enroll(rest, io);
   } catch (err) {
     io.err(`error: ${(err as Error).message}`);
     // 2 = fix the command line or the config first: the systemd unit does not restart on it.
-    const usage = err instanceof UsageError || err instanceof ConfigError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS');
+    const usage = err instanceof UsageError || err instanceof ConfigError || err instanceof EnrollUsageError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS');
     return usage ? 2 : 1;
   }
   io.err(`error: unknown command "${command}"\n${USAGE}`);
@@ -160,13 +164,30 @@ async function models(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-function enroll(_argv: string[], io: CliIo): number {
-  io.err(
-    'error: enroll is not available yet: enrolling with a fleet token (device identity and broker credentials) comes with issue #4.\n' +
-      'For now write the config directly: edgeloop-agent init --device-id ID --mqtt-url mqtt://FLEET:18830 --trusted-key KEY\n' +
-      '(the trusted key is printed by "edgeloop serve" and served at /api/v1/health)',
+async function enroll(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      fleet: { type: 'string' }, token: { type: 'string' }, 'device-id': { type: 'string' }, config: { type: 'string' },
+      data: { type: 'string' }, hardware: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' },
+    },
+  });
+  if (!values.fleet) throw new UsageError('--fleet URL is required: the fleet server\'s HTTP address, e.g. --fleet http://fleet.local:8460');
+  const token = values.token ?? process.env.EDGELOOP_ENROLL_TOKEN;
+  if (!token) throw new UsageError('--token T is required: an enrollment token from the fleet operator (edgeloop tokens create)');
+  let apiPort: number | undefined;
+  if (values['api-port'] !== undefined) {
+    apiPort = Number(values['api-port']);
+    if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) throw new UsageError(`--api-port must be a port number 0-65535, got "${values['api-port']}"`);
+  }
+  await enrollDevice(
+    {
+      fleetUrl: values.fleet, token, deviceId: values['device-id'], configPath: values.config ?? DEFAULT_CONFIG,
+      dataDir: values.data, hardware: values.hardware, apiPort, force: values.force,
+    },
+    (line) => io.out(line),
   );
-  return 2;
+  return 0;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {

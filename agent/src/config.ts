@@ -37,7 +37,11 @@ export const agentConfigSchema = z.object({
     mqttUrl: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
     username: z.string().optional(),
     password: z.string().optional(),
-    /** base64 ed25519 public keys whose manifests this device accepts. */
+    /**
+     * base64 ed25519 root public keys of the fleet (`edgeloop serve` prints it; /api/v1/health
+     * `publicKey`). They sign the keysets that name the keys allowed to sign manifests, so the
+     * fleet can rotate its signing key without touching the device.
+     */
     trustedKeys: z
       .array(z.string().refine(isPublicKey, 'must be a base64 ed25519 public key (32 bytes), as printed by "edgeloop serve"'))
       .min(1, 'at least one trusted fleet public key is needed (printed by "edgeloop serve", also at /api/v1/health)'),

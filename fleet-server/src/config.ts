@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { describeZodError } from '@edgeloop/protocol';
+import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
 
 export const DEFAULT_HTTP_PORT = 8460;
 export const DEFAULT_MQTT_PORT = 18830;
@@ -20,19 +21,50 @@ export const fleetConfigSchema = z.object({
         mode: z.literal('embedded'),
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(DEFAULT_MQTT_PORT),
+        /**
+         * Password of the broker's full-access user `edgeloop-server` (the server's own client).
+         * Random per start unless set here or by env EDGELOOP_MQTT_SERVER_PASSWORD, e.g. to watch
+         * traffic: mosquitto_sub -u edgeloop-server -P … -t 'edgeloop/#' -v. Keep it secret.
+         */
+        serverPassword: z.string().min(16, 'mqtt.serverPassword must be at least 16 characters').optional(),
       }),
       z.object({
         mode: z.literal('external'),
         url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
         username: z.string().optional(),
         password: z.string().optional(),
+        /** Keep this Mosquitto's password and ACL files in step with device identity (docs/external-broker.md). */
+        mosquitto: mosquittoSettingsSchema.optional(),
+      }).refine((m) => !m.mosquitto || m.password, {
+        message: 'managing Mosquitto needs the fleet server\'s own MQTT password: set mqtt.password (--mqtt-password)',
+        path: ['password'],
       }),
     ])
     .default({ mode: 'embedded', host: '127.0.0.1', port: DEFAULT_MQTT_PORT }),
   /** Base URL devices use to download artifacts; defaults to the HTTP listen address. */
   publicUrl: z.url().optional(),
+  /** Broker URL handed to enrolling devices; defaults to the broker's listen address (or mqtt.url). */
+  publicMqttUrl: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').optional(),
+  /**
+   * The bootstrap admin token (also env EDGELOOP_ADMIN_TOKEN), for tests and scripts. Without it a
+   * server with no admin token creates one and writes it to <dataDir>/admin.token (0600).
+   */
+  adminToken: z.string().min(16, 'adminToken must be at least 16 characters (it is stored as a fast hash)').max(256).optional(),
+  /** Artifact delivery (HTTP and MQTT): devices downloading at once (the rest queue), and when an idle one loses its slot. */
+  transfer: z
+    .object({ maxConcurrentDownloads: z.number().int().min(1).max(100_000).default(64), slotIdleMs: z.number().int().min(100).default(15_000) })
+    .prefault({}),
   /** Agents refuse manifests after this; issue #4 re-signs while an assignment is still wanted. */
   manifestTtlDays: z.number().min(1 / 24).max(3650).default(30),
+  /** How often assigned manifests expiring within half their TTL are re-signed (capped at TTL/4). */
+  resignIntervalMinutes: z.number().min(1 / 60).max(7 * 24 * 60).default(60),
+  /**
+   * The root public key (base64) when the root's private half is kept offline; then rotations are
+   * signed with `edgeloop keys rotate --root-key FILE`. Absent: <dataDir>/keys/root.key (0600).
+   */
+  rootPublicKey: z.string().optional(),
+  /** The rollout engine re-reads every active rollout from the database this often (rollouts/rollout-engine.ts). */
+  rollouts: z.object({ tickMs: z.number().int().min(10).max(60_000).default(1000) }).prefault({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

@@ -11,7 +11,10 @@ import { createFleetApi } from './api/app.js';
 import type { ArtifactStats } from './api/model-routes.js';
 import { parseFleetConfig, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
+import { MosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
 import { Deployments } from './deploy/deployments.js';
+import { TransferService } from './transfer/transfer-service.js';
 import { FleetBus } from './ingest/fleet-bus.js';
 import { presenceIngest } from './ingest/presence-ingest.js';
 import { referenceIngest } from './ingest/reference-ingest.js';
@@ -19,7 +22,14 @@ import { sampleIngest } from './ingest/sample-ingest.js';
 import { SampleStore } from './store/sample-store.js';
 import { telemetryIngest, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { updateIngest } from './ingest/update-ingest.js';
-import { loadOrCreateSigningKey } from './keys/signing-key.js';
+import { decodePublicKey } from '@edgeloop/protocol';
+import { AuditLog } from './audit/audit-log.js';
+import { IdentityService, SERVER_MQTT_USERNAME } from './identity/identity-service.js';
+import { newSecret } from './identity/secrets.js';
+import { KeyManager } from './keys/key-manager.js';
+import { KeyRotation } from './keys/rotation.js';
+import { ExpiryResigner } from './registry/expiry-resigner.js';
+import { RolloutEngine } from './rollouts/rollout-engine.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { DeviceStore } from './store/device-store.js';
@@ -32,13 +42,38 @@ export const SERVER_VERSION = '0.1.0';
 export interface RunningFleetServer {
   httpUrl: string;
   mqttUrl: string;
+  /** The root public key: what devices list in fleet.trustedKeys. */
   publicKey: string;
+  /** The signing key active at start (rotations change it; keys.view() is current). */
   keyId: string;
+  rootKeyId: string;
+  keys: KeyManager;
+  rotation: KeyRotation;
+  /** Re-signs assigned manifests before they expire (runs on a timer; runOnce for tests). */
+  resigner: ExpiryResigner;
+  models: ModelStore;
+  /** Publishes as the fleet server (attack tests replay captured or forged messages through it). */
+  publish(topic: string, payload: Buffer, retain?: boolean): Promise<void>;
   registry: ModelRegistry;
   deployments: Deployments;
   devices: DeviceStore;
   telemetry: TelemetryStore;
   stats: TelemetryIngestStats;
+  /** Artifact delivery: download slots, bytes per device, the MQTT chunk handler. */
+  transfer: TransferService;
+  /** Set when the server keeps an external Mosquitto's password/ACL files (mqtt.mosquitto). */
+  mosquitto?: MosquittoSync;
+  /** Enrollment, device credentials, admin tokens; emits credential/device events. */
+  identity: IdentityService;
+  audit: AuditLog;
+  /** The bootstrap admin token when known (configured, or still the one in adminTokenFile). */
+  adminToken?: string;
+  /** <dataDir>/admin.token: where a generated bootstrap admin token is written. */
+  adminTokenFile: string;
+  /** The embedded broker (refusal counters), unless an external one is used. */
+  broker?: EmbeddedBroker;
+  /** Staged/canary/ab/shadow rollouts with health gates (rollouts/rollout-engine.ts). */
+  rollouts: RolloutEngine;
   close(): Promise<void>;
 }
 
@@ -46,14 +81,30 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const config = parseFleetConfig(input);
   const log = logger ?? pino({ level: config.log.level });
   const db = openFleetDb(join(config.dataDir, 'fleet.db'));
-  const key = loadOrCreateSigningKey(join(config.dataDir, 'keys', 'signing.key'), log);
+  let rootPublicKey: Uint8Array | undefined;
+  try {
+    rootPublicKey = config.rootPublicKey ? decodePublicKey(config.rootPublicKey) : undefined;
+  } catch (err) {
+    db.close();
+    throw new Error(`rootPublicKey: ${(err as Error).message}; give the base64 printed by "edgeloop keys init-root"`, { cause: err });
+  }
+  const keys = new KeyManager({ db, keysDir: join(config.dataDir, 'keys'), ...(rootPublicKey ? { rootPublicKey } : {}), log });
+  const boot = keys.bootstrap();
+  const audit = new AuditLog(db);
   const devices = new DeviceStore(db);
+  // Filled in once the broker and HTTP addresses are known; enrollment hands them to devices.
+  const endpoints = { mqttUrl: '', httpUrl: '' };
+  const identity = new IdentityService(db, devices, () => ({ ...endpoints, trustedKeys: [keyHealth(keys).publicKey] }));
+  const admin = identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken ?? (process.env.EDGELOOP_ADMIN_TOKEN || undefined), log });
+  // The server's own bus client logs in to the embedded broker with a secret that lives only in this process.
+  const configuredMqttPassword = config.mqtt.mode === 'embedded' ? (config.mqtt.serverPassword ?? (process.env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined)) : undefined;
+  const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
   const models = new ModelStore(db);
   const telemetry = new TelemetryStore(db);
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'));
   const sampleFiles = new ArtifactStore(join(config.dataDir, 'samples'));
   const samples = new SampleStore(db, sampleFiles);
-  const registry = new ModelRegistry(models, artifacts, key, config.manifestTtlDays * 86_400_000);
+  const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000);
   const cleanups: Array<() => Promise<void>> = [async () => void db.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
@@ -65,18 +116,35 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     let broker: EmbeddedBroker | undefined;
     let mqttUrl: string;
     if (config.mqtt.mode === 'embedded') {
-      broker = await startEmbeddedBroker(config.mqtt.host, config.mqtt.port, log);
+      broker = await startEmbeddedBroker(config.mqtt.host, config.mqtt.port, log, { identity, serverPassword: serverMqttPassword });
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     } else {
       mqttUrl = config.mqtt.url;
     }
-    const auth = config.mqtt.mode === 'external' ? { ...(config.mqtt.username ? { username: config.mqtt.username } : {}), ...(config.mqtt.password ? { password: config.mqtt.password } : {}) } : {};
+    const mosquitto = config.mqtt.mode === 'external' && config.mqtt.mosquitto ? new MosquittoSync(config.mqtt.mosquitto, { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME, password: config.mqtt.password ?? '' }, join(config.dataDir, 'mosquitto-users.json'), log, (id) => {
+      // Mosquitto drops the session on reload without its last will: record the death ourselves.
+      const session = devices.get(id)?.session;
+      if (session !== undefined) devices.recordDeath(id, session);
+    }) : undefined;
+    if (mosquitto) {
+      // Align with identity first (a crash may have lost an event), then follow its events.
+      await mosquitto.start(devices.list().filter((d) => identity.credentials.has(d.id)).map((d) => ({ deviceId: d.id, enabled: !d.disabled })));
+      mosquitto.attach(identity);
+    }
+    const auth = config.mqtt.mode === 'external' ? { ...(config.mqtt.username || mosquitto ? { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME } : {}), ...(config.mqtt.password ? { password: config.mqtt.password } : {}) } : { username: SERVER_MQTT_USERNAME, password: serverMqttPassword };
+    // A Mosquitto we just told to reload may still refuse our own user for a moment.
+    if (mosquitto) await untilBrokerAccepts(mqttUrl, auth);
     const bus = await FleetBus.connect(mqttUrl, log, auth);
     cleanups.push(() => bus.close());
+    const transfer = new TransferService(db, artifacts, log, config.transfer);
+    cleanups.push(async () => transfer.close());
 
     let publicUrl = '';
-    const deployments = new Deployments(devices, models, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => samples.uploadUntil(d));
+    const deployments = new Deployments(devices, models, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => samples.uploadUntil(d), () => keys.keysetEnvelope());
+    const rotation = new KeyRotation({ keys, registry, models, deployments, audit, log });
+    const resigner = new ExpiryResigner({ registry, models, deployments, audit, log });
+    const rollouts = new RolloutEngine({ db, devices, models, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
     const artifactStats: ArtifactStats = { requests: 0, bytesServed: 0 };
     const api = createFleetApi({
@@ -89,7 +157,16 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       deployments,
       samples,
       sampleFiles,
-      health: () => ({ status: 'ok', version: SERVER_VERSION, mqttUrl, keyId: key.keyId, publicKey: key.publicKeyBase64, ingest: stats, artifactBytesServed: artifactStats.bytesServed }),
+      audit,
+      rollouts,
+      keys,
+      rotation,
+      identity,
+      transfer,
+      adminTokenFile: admin.file,
+      health: () => ({
+        status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
+        ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),
       log,
     });
     const http: ServerType = await new Promise((resolve, reject) => {
@@ -111,27 +188,71 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
     const httpUrl = `http://${host}:${port}`;
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
+    endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
+    endpoints.httpUrl = publicUrl;
     bus.on('presence', presenceIngest({ devices, log }));
-    bus.on('telemetry', telemetryIngest({ devices, telemetry, publish: (t, p) => bus.publish(t, p), log, stats }));
+    const telemetryHandler = telemetryIngest({ devices, telemetry, publish: (t, p) => bus.publish(t, p), log, stats });
+    bus.on('telemetry', telemetryHandler);
     bus.on('update', updateIngest({ devices, log }));
-    bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
+    const referenceHandler = referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log });
+    // Behind the telemetry batches already received: an update must find the row it updates.
+    bus.on('reference', (deviceId, payload) => telemetryHandler.afterStored(() => referenceHandler(deviceId, payload)));
     bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));
+    bus.on('fetch', transfer.fetchHandler((t, p) => bus.publish(t, p)));
 
-    log.info({ httpUrl, mqttUrl, keyId: key.keyId }, 'fleet server ready');
+    // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
+    // re-signed by its key and the devices told; once the artifact URL is known.
+    if (boot.state === 'activated') await rotation.afterBootstrap();
+    // The embedded broker keeps retained messages in memory only: after a restart a device that
+    // (re)connects would find no desired state. The database is the source of truth; republish it.
+    else if (broker) await deployments.republishAll();
+    resigner.start(config.resignIntervalMinutes * 60_000);
+    cleanups.push(async () => resigner.stop());
+    rollouts.start();
+    cleanups.push(() => rollouts.stop());
+
+    const keyInfo = keyHealth(keys);
+    log.info({ httpUrl, mqttUrl, rootKeyId: keyInfo.rootKeyId, signingKeyId: keyInfo.signingKeyId }, 'fleet server ready');
     return {
       httpUrl,
       mqttUrl,
-      publicKey: key.publicKeyBase64,
-      keyId: key.keyId,
+      publicKey: keyInfo.publicKey,
+      keyId: keyInfo.keyId,
+      rootKeyId: keyInfo.rootKeyId,
+      keys,
+      rotation,
+      resigner,
+      rollouts,
+      models,
+      publish: (topic, payload, retain = false) => bus.publish(topic, payload, retain),
       registry,
       deployments,
       devices,
       telemetry,
       stats,
+      transfer,
+      ...(mosquitto ? { mosquitto } : {}),
+      identity,
+      audit,
+      ...(admin.token ? { adminToken: admin.token } : {}),
+      adminTokenFile: admin.file,
+      ...(broker ? { broker } : {}),
       close: closeAll,
     };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** The key fields of /api/v1/health: devices trust `publicKey` (the root); `keyId` is the signing key. */
+function keyHealth(keys: KeyManager) {
+  const view = keys.view();
+  return {
+    keyId: view.signingKey?.keyId ?? '',
+    publicKey: view.root.publicKey,
+    rootKeyId: view.root.keyId,
+    signingKeyId: view.signingKey?.keyId ?? null,
+    keysetVersion: view.keyset?.version ?? 0,
+  };
 }

@@ -60,6 +60,8 @@ export const telemetryRecordSchema = z.object({
   latencyMs: z.number().min(0),
   features: z.record(z.string().max(64), z.number()),
   reference: z.number().nullable().optional(),
+  /** Made by the shadow model (run beside the serving one, never answered with); same requestId/ts as the served record. */
+  shadow: z.boolean().optional(),
 });
 export type TelemetryRecord = z.infer<typeof telemetryRecordSchema>;
 
@@ -114,6 +116,13 @@ export const desiredModelSchema = z.object({
   manifest: signedEnvelopeSchema,
   /** Where to fetch the artifact; the manifest's sha256 and size decide whether it is accepted. */
   artifactUrl: z.url({ protocol: /^https?$/ }),
+  /**
+   * serve (default): the device activates it and it answers requests. shadow: the device runs it
+   * beside the serving version of the same model, records its outputs, and never answers with it.
+   */
+  role: z.enum(['serve', 'shadow']).optional(),
+  /** How the device should fetch the artifact; absent = its own `updates.transport` setting (see chunk-transfer.ts). */
+  transfer: z.enum(['http', 'mqtt']).optional(),
 });
 export type DesiredModel = z.infer<typeof desiredModelSchema>;
 
@@ -122,6 +131,11 @@ export const desiredStateSchema = z.object({
   deviceId: id,
   issuedAt: epochMs,
   models: z.array(desiredModelSchema).max(16),
+  /**
+   * The root-signed key set: which online keys may sign manifests (see keyset.ts). Devices trust
+   * only their root keys out of the box and learn the signing keys from this.
+   */
+  keys: signedEnvelopeSchema.optional(),
   /** Operator asked for the device's retraining samples: upload them until this time (epoch ms). */
   sampleUploadUntil: epochMs.optional(),
 });
@@ -142,6 +156,8 @@ export const updateReportSchema = z.object({
   /** While downloading: verified bytes so far and the signed artifact size (older agents omit them). */
   bytesReceived: z.number().int().min(0).optional(),
   bytesTotal: z.number().int().min(0).optional(),
+  /** shadow: the report is about the shadow slot (the serving model is untouched); absent = serve. */
+  role: z.enum(['serve', 'shadow']).optional(),
   ts: epochMs,
   /** Per-device monotonic counter, so replayed reports can be recognised. */
   reportSeq: z.number().int().min(1),

@@ -53,8 +53,8 @@ export function decodePublicKey(text: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** DSSE pre-authentication encoding. */
-function pae(payloadType: string, payload: Uint8Array): Uint8Array {
+/** DSSE pre-authentication encoding (exported for keyset.ts: one encoding for every signed payload type). */
+export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
   const header = Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `);
   return Buffer.concat([header, payload]);
 }

@@ -95,3 +95,23 @@ test('compact payloads that break the record invariants are rejected', () => {
   assert.match((r => !r.ok ? r.reason : '')(decodeTelemetryPayload(cols({ requestIds: ['only-one'] }))), /1 request ids for 2 records/);
   assert.match((r => !r.ok ? r.reason : '')(decodeTelemetryPayload(cols({ n: 6000 }))), /n/);
 });
+
+test('the shadow flag round-trips; batches without shadow records encode exactly as before', () => {
+  const served = sensorLike(3);
+  const withShadow: TelemetryRecord[] = [served[0]!, { ...served[1]!, version: 4, shadow: true }, served[2]!];
+  const res = decodeTelemetryPayload(encodeTelemetryBatch({ v: 1, stream: 's', records: withShadow, backlog: 0 }));
+  assert.ok(res.ok, !res.ok ? res.reason : '');
+  assert.deepEqual(res.value.records.map((r) => r.shadow), [undefined, true, undefined]);
+  assert.deepEqual(res.value.records.map((r) => r.version), [3, 4, 3]);
+
+  // Without shadow records nothing new goes on the wire, so old servers and old payloads are unaffected.
+  const plain = encodeTelemetryBatch({ v: 1, stream: 's', records: served, backlog: 0 });
+  const explicitFalse = encodeTelemetryBatch({ v: 1, stream: 's', records: served.map((r) => ({ ...r, shadow: false })), backlog: 0 });
+  assert.deepEqual(explicitFalse, plain);
+});
+
+test('a shadow column of the wrong length is refused', () => {
+  const cols = { stream: 's', backlog: 0, n: 2, seq0: 1, ts0: 0, tsStep: new Uint8Array(8), models: [['m', 1]], prediction: new Uint8Array(8), latency: new Uint8Array(8), featureNames: [], features: [], shadow: new Uint8Array([1]) };
+  const res = decodeTelemetryPayload(Buffer.concat([Buffer.from([0xe1, 2]), deflateRawSync(pack(cols))]));
+  assert.equal(res.ok, false);
+});

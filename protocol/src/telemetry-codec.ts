@@ -42,6 +42,8 @@ interface Columns {
   outputLen?: Uint8Array;
   output?: Uint8Array;
   requestIds?: Array<string | null>;
+  /** 1 = made by the shadow model. Absent when no record is (so non-shadow batches are byte-identical to before). */
+  shadow?: Uint8Array;
   featureNames: string[];
   features: Uint8Array[];
 }
@@ -73,6 +75,7 @@ export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
     latency: packColumn(r.map((x) => x.latencyMs), 'f32'),
     ...(outputIsPrediction ? {} : { outputLen: packColumn(r.map((x) => x.output.length), 'u32'), output: packColumn(r.flatMap((x) => x.output), 'f32') }),
     ...(r.some((x) => x.requestId !== undefined) ? { requestIds: r.map((x) => x.requestId ?? null) } : {}),
+    ...(r.some((x) => x.shadow) ? { shadow: Uint8Array.from(r.map((x) => (x.shadow ? 1 : 0))) } : {}),
     featureNames,
     features: featureNames.map((f) => packColumn(r.map((x) => nanIfNull(x.features[f])), 'f32')),
   };
@@ -121,6 +124,7 @@ const columnsSchema = z.object({
   outputLen: bytes.optional(),
   output: bytes.optional(),
   requestIds: z.array(z.string().min(1).max(128).nullable()).optional(),
+  shadow: bytes.optional(),
   featureNames: z.array(z.string().min(1).max(64)).max(256),
   features: z.array(bytes),
 });
@@ -129,6 +133,7 @@ function columnsToBatch(c: Columns): TelemetryBatch {
   const n = c.n;
   if (c.features.length !== c.featureNames.length) throw new Error('feature names and columns differ in number');
   if (c.requestIds && c.requestIds.length !== n) throw new Error(`${c.requestIds.length} request ids for ${n} records`);
+  if (c.shadow && (c.shadow.length !== n || c.shadow.some((x) => x > 1))) throw new Error('shadow column is inconsistent');
   if (c.modelIdx && (c.modelIdx.length !== n || c.modelIdx.some((m) => m >= c.models.length))) throw new Error('model index column is inconsistent');
   const seqStep = c.seqStep ? unpackColumn(c.seqStep, 'u32', n) : undefined;
   const tsStep = unpackColumn(c.tsStep, 'i32', n);
@@ -163,6 +168,7 @@ function columnsToBatch(c: Columns): TelemetryBatch {
       seq, ts, model, version, output: out, prediction: pred, latencyMs: latency[i]!, features: feats,
       reference: reference ? nullIfNan(reference[i]!) : null,
       ...(requestId !== null && requestId !== undefined ? { requestId } : {}),
+      ...(c.shadow?.[i] === 1 ? { shadow: true } : {}),
     });
   }
   return { v: 1, stream: c.stream, records, backlog: c.backlog, ...(c.historical ? { historical: true } : {}), ...(c.dropped ? { dropped: c.dropped } : {}) };

@@ -11,15 +11,19 @@
  *   edgeloop/v1/devices/{deviceId}/update     agent → server  update state reports (QoS 1)
  *   edgeloop/v1/devices/{deviceId}/reference  agent → server  late reference values for synced records (QoS 1)
  *   edgeloop/v1/devices/{deviceId}/sample     agent → server  a raw input kept for retraining (QoS 1, binary)
+ *   edgeloop/v1/devices/{deviceId}/fetch      agent → server  request for artifact bytes over MQTT (chunk-transfer.ts)
+ *   edgeloop/v1/devices/{deviceId}/chunk      server → agent  artifact blocks of ≤ 128 KiB (QoS 1, binary)
  */
 
 export const TOPIC_PREFIX = 'edgeloop/v1';
 
-export const DEVICE_CHANNELS = ['presence', 'telemetry', 'ack', 'desired', 'update', 'reference', 'sample'] as const;
+export const DEVICE_CHANNELS = ['presence', 'telemetry', 'ack', 'desired', 'update', 'reference', 'sample', 'fetch', 'chunk'] as const;
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
 
 /** Channels a device publishes on; the rest it only subscribes to. */
-export const DEVICE_PUBLISHES: readonly DeviceChannel[] = ['presence', 'telemetry', 'update', 'reference', 'sample'];
+export const DEVICE_PUBLISHES: readonly DeviceChannel[] = ['presence', 'telemetry', 'update', 'reference', 'sample', 'fetch'];
+/** Channels a device subscribes to. Broker ACLs (embedded and Mosquitto) are derived from these two lists. */
+export const DEVICE_SUBSCRIBES: readonly DeviceChannel[] = ['ack', 'desired', 'chunk'];
 
 // No MQTT wildcards or separators, bounded length: ids become topic levels, file names and SQL keys.
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -56,7 +56,7 @@ async function bareRss(viaTsx: boolean): Promise<number> {
 async function agentRss(bundle: boolean, deviceId: string): Promise<number> {
   const h = await startTestFleet();
   try {
-    const config = writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, keyId: h.server.keyId }, h.dir, deviceId, {
+    const config = await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, {
       runtime: { intraOpThreads: 1 },
       log: { level: 'warn' },
     });

@@ -53,7 +53,7 @@ export const syncBench: Bench = {
       progress('agent process → MQTT → fleet store (this process)');
       // The agent runs in its own process, as on a device: agent and server each get a core.
       const agent = await startAgentProcess(
-        writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, keyId: h.server.keyId }, h.dir, deviceId, { log: { level: 'warn' } }),
+        await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, { log: { level: 'warn' } }),
       );
       try {
         // Steady state: the clock starts once the first tenth is stored, so agent start-up and a

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir, waitFor } from '../support/fixtures.js';
 import { REPO } from '../support/processes.js';
-import { fleet } from '../support/fleet-client.js';
+import { fleet, TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 
 test('npm start: 3 devices with model versions and growing telemetry within 15 s, clean Ctrl-C', { timeout: 90_000 }, async (t) => {
   const tmp = tempDir('npm-start');
@@ -17,6 +17,7 @@ test('npm start: 3 devices with model versions and growing telemetry within 15 s
   // collides with a demo the developer is running.
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'scripts/start.ts'), '--http-port', '0', '--mqtt-port', '0', '--data', tmp.dir], {
     cwd: REPO,
+    env: { ...process.env, EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

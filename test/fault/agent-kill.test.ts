@@ -16,7 +16,7 @@ test('no answered prediction is lost or duplicated when the agent is killed -9',
   const server = await startServerProcess(join(tmp.dir, 'fleet'));
   const api = fleet(server.ready.httpUrl);
   // Small batches and a short flush interval keep sync busy, so the kill lands mid-sync too.
-  const config = writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 5, batchSize: 5, window: 1 } });
+  const config = await writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 5, batchSize: 5, window: 1 } });
   let agent = await startAgentProcess(config);
   t.after(async () => {
     await agent.kill('SIGKILL');

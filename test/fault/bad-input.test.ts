@@ -18,9 +18,10 @@ test('bad input is refused with reasons and both processes keep working', { time
   const tmp = tempDir('bad-input');
   const server = await startServerProcess(join(tmp.dir, 'fleet'), ['--log-level', 'debug']);
   const api = fleet(server.ready.httpUrl);
-  const config = writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 } });
+  const config = await writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 } });
   const agent = await startAgentProcess(config);
-  const rogue = await mqtt.connectAsync(server.ready.mqttUrl, { clientId: 'rogue-client' });
+  // Full broker access (the server's own user): this client plays a broken device and a broken server alike.
+  const rogue = await mqtt.connectAsync(server.ready.mqttUrl, { clientId: 'rogue-client', ...server.ready.mqttAdmin });
   t.after(async () => {
     await rogue.endAsync();
     await agent.kill('SIGKILL');
@@ -67,7 +68,7 @@ test('bad input is refused with reasons and both processes keep working', { time
     const upload = async (fields: Record<string, string | Blob>) => {
       const form = new FormData();
       for (const [k, v] of Object.entries(fields)) form.append(k, v);
-      const res = await fetch(`${url}/api/v1/models`, { method: 'POST', body: form });
+      const res = await fetch(`${url}/api/v1/models`, { method: 'POST', headers: { authorization: `Bearer ${server.ready.adminToken}` }, body: form });
       return { status: res.status, error: ((await res.json()) as { error?: string }).error ?? '' };
     };
     const notOnnx = await upload({ file: new Blob(['definitely not a model']), name: 'distance' });
@@ -82,7 +83,7 @@ test('bad input is refused with reasons and both processes keep working', { time
     assert.match((await upload({ file: new Blob([sample.v2]), name: 'distance', metadata: '{"preprocessing": {"kind": "image", "input": "pixels", "width": 64, "height": 48}}' })).error, /preprocessing.input "pixels"/);
 
     const deploy = async (body: string) => {
-      const res = await fetch(`${url}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`${url}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.ready.adminToken}` }, body });
       return { status: res.status, error: ((await res.json()) as { error?: string }).error ?? '' };
     };
     assert.equal((await deploy('not json')).status, 400);
@@ -93,7 +94,7 @@ test('bad input is refused with reasons and both processes keep working', { time
     const noVersion = await deploy(JSON.stringify({ model: 'distance', version: 9, devices: [DEVICE] }));
     assert.equal(noVersion.status, 404);
     assert.match(noVersion.error, /has no v9/);
-    const badQuery = await fetch(`${url}/api/v1/telemetry?limit=-5`);
+    const badQuery = await fetch(`${url}/api/v1/telemetry?limit=-5`, { headers: { authorization: `Bearer ${server.ready.adminToken}` } });
     assert.equal(badQuery.status, 400);
   });
 

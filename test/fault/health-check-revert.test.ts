@@ -20,7 +20,7 @@ test('a version failing its golden health check is never served; v1 keeps answer
   const tmp = tempDir('health-revert');
   const server = await startServerProcess(join(tmp.dir, 'fleet'));
   const api = fleet(server.ready.httpUrl);
-  const agent = await startAgentProcess(writeAgentConfig(server.ready, tmp.dir, DEVICE));
+  const agent = await startAgentProcess(await writeAgentConfig(server.ready, tmp.dir, DEVICE));
   t.after(async () => {
     await agent.kill('SIGKILL');
     await server.kill('SIGKILL');

@@ -19,7 +19,7 @@ test('offline burst past the buffer cap: oldest dropped and counted, the rest ex
   let server = await startServerProcess(dataDir);
   const ports = { http: portOf(server.ready.httpUrl), mqtt: portOf(server.ready.mqttUrl) };
   const agent = await startAgentProcess(
-    writeAgentConfig(server.ready, tmp.dir, DEVICE, { buffer: { maxBytes: 128 * 1024, checkIntervalMs: 50 }, sync: { flushIntervalMs: 20 } }),
+    await writeAgentConfig(server.ready, tmp.dir, DEVICE, { buffer: { maxBytes: 128 * 1024, checkIntervalMs: 50 }, sync: { flushIntervalMs: 20 } }),
   );
   t.after(async () => {
     await agent.kill('SIGKILL');

@@ -18,7 +18,7 @@ test('an outage of the fleet server loses nothing and duplicates nothing', { tim
   const dataDir = join(tmp.dir, 'fleet');
   let server = await startServerProcess(dataDir);
   const ports = { http: portOf(server.ready.httpUrl), mqtt: portOf(server.ready.mqttUrl) };
-  const agent = await startAgentProcess(writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 } }));
+  const agent = await startAgentProcess(await writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 } }));
   t.after(async () => {
     await agent.kill('SIGKILL');
     await server.kill('SIGKILL');

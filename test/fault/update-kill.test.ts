@@ -25,7 +25,7 @@ test('a kill -9 mid-download resumes from the last verified chunk and never leav
   const tmp = tempDir('update-kill');
   const server = await startServerProcess(join(tmp.dir, 'fleet'));
   const api = fleet(server.ready.httpUrl);
-  const config = writeAgentConfig(server.ready, tmp.dir, DEVICE, {
+  const config = await writeAgentConfig(server.ready, tmp.dir, DEVICE, {
     updates: { chunkSize: 64 * 1024, maxBytesPerSecond: RATE },
     log: { level: 'debug' },
   });

@@ -7,12 +7,13 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodePublicKey, generateKeyPair } from '@edgeloop/protocol';
+import { startTestFleet } from '../support/in-process-fleet.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const INSTALL = join(REPO, 'firmware-scripts/install.sh');
@@ -47,6 +48,19 @@ function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const r = spawnSync(script, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, EDGELOOP_MACHINE: 'aarch64', ...env } });
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, out: r.stdout + r.stderr };
+}
+
+/** Like run, without blocking the event loop: for tests whose fleet server runs in this process. */
+function runAsync(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(script, args, { env: { ...process.env, EDGELOOP_MACHINE: 'aarch64', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, out: stdout + stderr }));
+  });
 }
 
 function install(s: { sysroot: string; root: string }, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Run {
@@ -162,6 +176,41 @@ test('a second install keeps the config; --force-config rewrites it', (t) => {
 
   assertOk(install(s, ['--mqtt-url', 'mqtt://other.example:1883', '--force-config']));
   assert.match(readFileSync(configPath, 'utf8'), /mqtt:\/\/other\.example:1883/);
+});
+
+test('install --fleet --token enrolls the device: the config gets its credentials and the fleet\'s broker and keys', { timeout: 120_000 }, async (t) => {
+  const fleet = await startTestFleet();
+  t.after(() => fleet.close());
+  const { token } = fleet.server.identity.enrollmentTokens.create({ uses: 1, group: 'line-3' }, 'test');
+  const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
+  const base = ['--root', s.root, '--no-deps', '--source', REPO, '--device-id', 'test-pi', '--fleet', fleet.server.httpUrl];
+  const r = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
+  assertOk(r);
+  assert.match(r.stdout, /\[edgeloop install\] enrolling device test-pi with http/);
+  assert.doesNotMatch(r.out, /"password"|password:/, 'the password is never printed');
+
+  const configPath = join(s.root, 'etc/edgeloop/agent.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { deviceId: string; dataDir: string; fleet: { mqttUrl: string; username: string; password: string; trustedKeys: string[] } };
+  assert.equal(config.deviceId, 'test-pi');
+  assert.equal(config.dataDir, '/var/lib/edgeloop');
+  assert.equal(config.fleet.mqttUrl, fleet.server.mqttUrl);
+  assert.deepEqual(config.fleet.trustedKeys, [fleet.server.publicKey]);
+  assert.equal(config.fleet.username, 'test-pi');
+  assert.deepEqual(fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'the written password is the one the fleet accepts');
+  assert.equal(mode(configPath) & ~0o640, 0, `config mode ${mode(configPath).toString(8)} is 0640 or stricter`);
+  assert.equal(fleet.server.devices.get('test-pi')?.group, 'line-3', 'the token\'s group is applied');
+
+  const again = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
+  assertOk(again);
+  assert.match(again.stdout, /keeping the existing config .* --token is not used/);
+  const reused = await runAsync(INSTALL, [...base, '--token', token, '--force-config'], { EDGELOOP_SYSROOT: s.sysroot });
+  assert.notEqual(reused.code, 0);
+  assert.match(reused.out, /enrollment failed: the fleet server refused the enrollment: this enrollment token has been used up .*edgeloop tokens create/);
+  assert.deepEqual(fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'a refused re-enrollment leaves the credential alone');
+
+  const noFleet = run(INSTALL, ['--root', s.root, '--no-deps', '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
+  assert.notEqual(noFleet.code, 0);
+  assert.match(noFleet.out, /--token needs --fleet URL/);
 });
 
 test('install refuses bad input with a message that says what to do', async (t) => {

@@ -9,6 +9,9 @@ import { createHash } from 'node:crypto';
 import mqtt from 'mqtt';
 import { jpeg, waitFor } from '../support/fixtures.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
+import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from '../support/fleet-client.js';
+
+const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
 const DEVICE = 'sampling-pi-1';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -24,7 +27,8 @@ test('inputs are kept by policy and uploaded on request, byte for byte', { timeo
     },
   });
   await h.deploySample(DEVICE);
-  const sensor = await mqtt.connectAsync(h.server.mqttUrl, { clientId: 'labeller' });
+  // Devices may only read integrator topics on the fleet broker; the labeller publishes as the server's user.
+  const sensor = await mqtt.connectAsync(h.server.mqttUrl, { clientId: 'labeller', ...TEST_MQTT_SERVER });
   t.after(() => sensor.endAsync());
 
   const images = await Promise.all([20, 60, 100, 140, 180, 220, 90, 200].map((v) => jpeg(v, v, v)));
@@ -41,17 +45,17 @@ test('inputs are kept by policy and uploaded on request, byte for byte', { timeo
 
   // Nothing leaves the device until the fleet asks (on-request).
   await new Promise((r) => setTimeout(r, 1500));
-  assert.equal((await fetch(`${h.server.httpUrl}/api/v1/samples`).then((r) => r.json()) as { samples: unknown[] }).samples.length, 0);
+  assert.equal((await fetch(`${h.server.httpUrl}/api/v1/samples`, { headers: AUTH }).then((r) => r.json()) as { samples: unknown[] }).samples.length, 0);
 
-  const req = await fetch(`${h.server.httpUrl}/api/v1/devices/${DEVICE}/samples/request`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"minutes": 5}' });
+  const req = await fetch(`${h.server.httpUrl}/api/v1/devices/${DEVICE}/samples/request`, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: '{"minutes": 5}' });
   assert.equal(req.status, 200);
   type Row = { id: number; seq: number; reason: string; prediction: number; reference: number | null; sha256: string; contentType: string };
   const samples = await waitFor('three samples at the fleet', async () => {
-    const body = (await fetch(`${h.server.httpUrl}/api/v1/samples?device=${DEVICE}`).then((r) => r.json())) as { samples: Row[] };
+    const body = (await fetch(`${h.server.httpUrl}/api/v1/samples?device=${DEVICE}`, { headers: AUTH }).then((r) => r.json())) as { samples: Row[] };
     return body.samples.length >= 3 ? body.samples : undefined;
   });
   await new Promise((r) => setTimeout(r, 500));
-  const all = ((await fetch(`${h.server.httpUrl}/api/v1/samples?device=${DEVICE}`).then((r) => r.json())) as { samples: Row[] }).samples;
+  const all = ((await fetch(`${h.server.httpUrl}/api/v1/samples?device=${DEVICE}`, { headers: AUTH }).then((r) => r.json())) as { samples: Row[] }).samples;
   assert.equal(all.length, 3, `exactly the 3rd and 6th image and the far one, got ${JSON.stringify(all.map((s) => s.reason))}`);
   const byReason = all.map((s) => s.reason).sort();
   assert.deepEqual(byReason, ['every-nth', 'every-nth', 'large-error']);
@@ -59,7 +63,7 @@ test('inputs are kept by policy and uploaded on request, byte for byte', { timeo
   assert.equal(farSample.reference, far.prediction + 120);
   assert.equal(farSample.contentType, 'image/jpeg');
   assert.equal(farSample.sha256, sha(images[6]!), 'the kept input is the exact JPEG that was posted');
-  const content = new Uint8Array(await (await fetch(`${h.server.httpUrl}/api/v1/samples/${farSample.id}/content`)).arrayBuffer());
+  const content = new Uint8Array(await (await fetch(`${h.server.httpUrl}/api/v1/samples/${farSample.id}/content`, { headers: AUTH })).arrayBuffer());
   assert.equal(sha(content), sha(images[6]!));
   const nth = all.filter((s) => s.reason === 'every-nth').map((s) => s.sha256).sort();
   assert.deepEqual(nth, [sha(images[2]!), sha(images[5]!)].sort());

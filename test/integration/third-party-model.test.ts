@@ -84,13 +84,14 @@ test('a third-party detector answers through the agent exactly as in bare onnxru
           deviceId,
           dataDir: join(tmp.dir, deviceId),
           api: { port: 0 },
-          fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey] },
+          // Enrolled in-process: the broker admits only devices with credentials.
+          fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], username: deviceId, password: server.identity.issueCredential(deviceId) },
           runtime: { backend },
         }),
         silent,
       );
       agents.push(agent);
-      await waitFor('agent birth', () => server.devices.exists(deviceId));
+      await waitFor('agent birth', () => server.devices.get(deviceId)?.online);
       assert.equal(server.devices.get(deviceId)?.runtime?.name, backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web');
       await server.deployments.assign(MODEL, 1, [deviceId]);
       await waitFor(`${MODEL} active on ${deviceId}`, () => server.devices.get(deviceId)?.models.some((m) => m.name === MODEL), 60_000);

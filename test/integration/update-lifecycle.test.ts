@@ -20,9 +20,10 @@ test('push, deploy, predict, sync, upgrade, and refuse bad updates across proces
   const tmp = tempDir('lifecycle');
   const server = await startServerProcess(join(tmp.dir, 'fleet'));
   const api = fleet(server.ready.httpUrl);
-  const config = writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 }, log: { level: 'debug' } });
+  const config = await writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 }, log: { level: 'debug' } });
   const agent = await startAgentProcess(config);
-  const spy = await mqtt.connectAsync(server.ready.mqttUrl, { clientId: 'itest-observer' });
+  // The server's own broker user: the spy replays desired states as only the fleet server may.
+  const spy = await mqtt.connectAsync(server.ready.mqttUrl, { clientId: 'itest-observer', ...server.ready.mqttAdmin });
   t.after(async () => {
     await spy.endAsync();
     await agent.kill('SIGKILL');

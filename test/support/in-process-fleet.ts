@@ -2,7 +2,8 @@
  * @module support/in-process-fleet
  * A fleet server (embedded broker) and agents in one process, with the sample model registered
  * and deployable, on free ports in a temp directory: for API tests, integration tests that need
- * no process boundary, and benchmarks. Logs are silent.
+ * no process boundary, and benchmarks. Logs are silent. The server accepts TEST_ADMIN_TOKEN;
+ * every agent is enrolled (an enrollment token traded in-process) before it starts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,20 @@ import { startAgent, parseAgentConfig, type AgentConfigInput, type RunningAgent 
 import { startFleetServer, type RunningFleetServer } from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { waitFor } from './fixtures.js';
+import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from './fleet-client.js';
 
 export interface TestFleet {
   /** Temp directory holding the fleet's and the agents' state; removed by close(). */
   dir: string;
   server: RunningFleetServer;
+  /** Admin token for the REST API (TEST_ADMIN_TOKEN). */
+  adminToken: string;
+  /** Enrolls the device (once per fleet; later calls return the same credentials). */
+  enroll(deviceId: string, labels?: { group?: string; tags?: Record<string, string> }): { username: string; password: string };
+  /**
+   * Starts an enrolled agent. `overrides.fleet` is merged over the fleet section; with a
+   * `password` of its own the device is not enrolled here (credentials for another broker).
+   */
   startAgent(deviceId: string, overrides?: Partial<AgentConfigInput>): Promise<RunningAgent>;
   /** Deploys the sample model "distance" v1 to the device and waits until it serves. */
   deploySample(deviceId: string): Promise<void>;
@@ -27,27 +37,41 @@ const silent = pino({ level: 'silent' });
 
 export async function startTestFleet(): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-fleet-'));
-  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }, silent);
+  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password }, adminToken: TEST_ADMIN_TOKEN }, silent);
   server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
   const agents: RunningAgent[] = [];
+  const enrolled = new Map<string, { username: string; password: string }>();
+  const enroll: TestFleet['enroll'] = (deviceId, labels = {}) => {
+    let creds = enrolled.get(deviceId);
+    if (!creds) {
+      const { token } = server.identity.enrollmentTokens.create({ uses: 1, group: labels.group, tags: labels.tags }, 'test-support');
+      const e = server.identity.enroll({ token, deviceId });
+      creds = { username: e.username, password: e.password };
+      enrolled.set(deviceId, creds);
+    }
+    return creds;
+  };
   return {
     dir,
     server,
+    adminToken: TEST_ADMIN_TOKEN,
+    enroll,
     async startAgent(deviceId, overrides = {}) {
+      const creds = overrides.fleet?.password ? {} : enroll(deviceId);
       const config = parseAgentConfig({
         deviceId,
         dataDir: join(dir, deviceId),
         api: { port: 0 },
-        fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey] },
         sync: { flushIntervalMs: 10 },
         ...overrides,
+        fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...creds, ...overrides.fleet },
       });
       const agent = await startAgent(config, silent);
       agents.push(agent);
       return agent;
     },
     async deploySample(deviceId) {
-      await until('agent birth', () => server.devices.exists(deviceId));
+      await until('agent birth', () => server.devices.get(deviceId)?.online === true);
       await server.deployments.assign('distance', 1, [deviceId]);
       await until('model active', () => (server.devices.get(deviceId)?.models.length ?? 0) > 0);
     },

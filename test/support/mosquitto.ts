@@ -1,13 +1,17 @@
 /**
  * @module support/mosquitto
  * A private Mosquitto broker for a test, on a free port with its own config (never the machine's
- * 1883), and `mosquitto_pub` playing an existing sensor. Missing programs are reported loudly.
+ * 1883), optionally with a password file and ACL, and `mosquitto_pub` playing an existing sensor.
+ * Missing programs are reported loudly. Also raw MQTT probes for attack tests: connect once and
+ * report the broker's answer instead of retrying, collect what a subscription receives.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 const run = promisify(execFile);
 
@@ -35,13 +39,33 @@ export interface Mosquitto {
   url: string;
   port: number;
   child: ChildProcess;
+  /** The pid file Mosquitto writes (what the fleet server signals to reload). */
+  pidFile: string;
+  /** Mosquitto's own log so far (connects, refusals, reloads). */
+  logs(): string;
   stop(): Promise<void>;
 }
 
-export async function startMosquitto(dir: string): Promise<Mosquitto> {
+export interface MosquittoOptions {
+  /** With a password file, anonymous clients are refused (`allow_anonymous false`). */
+  passwordFile?: string;
+  aclFile?: string;
+  /** `use_username_as_clientid true`: nobody can take over another user's client id. */
+  usernameAsClientId?: boolean;
+}
+
+export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const pidFile = join(dir, 'mosquitto.pid');
+  const lines = [`listener ${port} 127.0.0.1`, `allow_anonymous ${opts.passwordFile ? 'false' : 'true'}`, 'persistence false', `pid_file ${pidFile}`];
+  if (opts.passwordFile) lines.push(`password_file ${opts.passwordFile}`);
+  if (opts.aclFile) lines.push(`acl_file ${opts.aclFile}`);
+  if (opts.usernameAsClientId) lines.push('use_username_as_clientid true');
+  // Started as root, Mosquitto drops to the "mosquitto" user and then cannot write its pid file
+  // or read files in our temp dir; stay the user we are (no effect when not root).
+  lines.push(`user ${userInfo().username}`, 'log_dest stderr', 'log_type all');
+  writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -55,10 +79,13 @@ export async function startMosquitto(dir: string): Promise<Mosquitto> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  await waitForFile(pidFile, () => stderr);
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     child,
+    pidFile,
+    logs: () => stderr,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
@@ -67,7 +94,52 @@ export async function startMosquitto(dir: string): Promise<Mosquitto> {
   };
 }
 
+async function waitForFile(path: string, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`mosquitto did not write its pid file ${path}: ${logs()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Publishes like a sensor would: the real mosquitto_pub client. */
 export async function mosquittoPub(port: number, topic: string, message: string): Promise<void> {
   await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message]);
+}
+
+export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; reason: string };
+
+/** One CONNECT, no reconnects: the client, or why the broker said no. */
+export function connectOnce(url: string, opts: IClientOptions = {}): Promise<ConnectOutcome> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, clean: true, ...opts });
+  return new Promise((resolve) => {
+    client.once('connect', () => resolve({ ok: true, client }));
+    const fail = (reason: string) => {
+      client.end(true);
+      resolve({ ok: false, reason });
+    };
+    client.once('error', (err) => fail(err.message));
+    client.once('close', () => fail('connection closed'));
+  });
+}
+
+export async function connectOrThrow(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const outcome = await connectOnce(url, opts);
+  if (!outcome.ok) throw new Error(`cannot connect as ${opts.username ?? 'anonymous'}: ${outcome.reason}`);
+  return outcome.client;
+}
+
+/** Every message a client receives, with its topic, from now on. */
+export function collect(client: MqttClient): Array<{ topic: string; payload: string }> {
+  const got: Array<{ topic: string; payload: string }> = [];
+  client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
+  return got;
+}
+
+/** Resolves when the broker closes this client's connection. */
+export function closed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => {
+    if (!client.connected) return resolve();
+    client.once('close', () => resolve());
+  });
 }

@@ -4,10 +4,12 @@
  * through their CLIs, ready when they print their JSON "ready" line, killable with any signal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import type { EnrollResponse } from '@edgeloop/protocol';
+import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from './fleet-client.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_CLI = join(REPO, 'fleet-server/src/cli/edgeloop.ts');
@@ -64,13 +66,53 @@ async function start<Ready>(script: string, args: string[], what: string, env: N
   };
 }
 
-export interface ServerReady { httpUrl: string; mqttUrl: string; publicKey: string; keyId: string }
+export { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER };
+
+export interface ServerReady {
+  httpUrl: string; mqttUrl: string; publicKey: string; keyId: string;
+  /** Admin token for the REST API (TEST_ADMIN_TOKEN). */
+  adminToken: string;
+  /** Full-access MQTT login of the embedded broker (TEST_MQTT_SERVER). */
+  mqttAdmin: { username: string; password: string };
+}
 export interface AgentReady { deviceId: string; apiUrl: string; stream: string }
 
-/** Ports default to 0 (any free one); a restart test passes the ports of the first run. */
-export function startServerProcess(dataDir: string, extra: string[] = [], ports: { http?: number; mqtt?: number } = {}): Promise<Proc<ServerReady>> {
+/**
+ * Ports default to 0 (any free one); a restart test passes the ports of the first run. The
+ * server accepts TEST_ADMIN_TOKEN (`ready.adminToken`); runCli sends it.
+ */
+export async function startServerProcess(dataDir: string, extra: string[] = [], ports: { http?: number; mqtt?: number } = {}): Promise<Proc<ServerReady>> {
   const args = ['serve', '--data', dataDir, '--http-port', String(ports.http ?? 0), '--mqtt-port', String(ports.mqtt ?? 0), '--json', ...extra];
-  return start<ServerReady>(SERVER_CLI, args, 'fleet server');
+  const env = { EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN, EDGELOOP_MQTT_SERVER_PASSWORD: TEST_MQTT_SERVER.password };
+  const proc = await start<Omit<ServerReady, 'adminToken' | 'mqttAdmin'>>(SERVER_CLI, args, 'fleet server', env);
+  return { ...proc, ready: { ...proc.ready, adminToken: TEST_ADMIN_TOKEN, mqttAdmin: { ...TEST_MQTT_SERVER } } };
+}
+
+/** Where a fleet server is and how to call its API as an admin (ServerReady or an in-process server). */
+export interface FleetAccess { httpUrl: string; adminToken?: string | undefined }
+
+/** fetch with the admin token; throws with the server's reason on a non-2xx answer. */
+export async function adminJson<T>(server: FleetAccess, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${server.httpUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.adminToken ?? TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/**
+ * Enrolls a device the way a real one does: an admin creates a one-use enrollment token, the
+ * device trades it at POST /api/v1/enroll. Returns its credentials and the fleet's addresses.
+ */
+export async function enrollDevice(server: FleetAccess, deviceId: string, opts: { group?: string; tags?: Record<string, string> } = {}): Promise<EnrollResponse> {
+  const { token } = await adminJson<{ token: string }>(server, 'POST', '/api/v1/enrollment-tokens', { uses: 1, ...opts });
+  const res = await fetch(`${server.httpUrl}/api/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, deviceId }) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`enrolling ${deviceId} → ${res.status} ${text}`);
+  return JSON.parse(text) as EnrollResponse;
 }
 
 export function portOf(url: string): number {
@@ -78,20 +120,35 @@ export function portOf(url: string): number {
 }
 
 /**
- * Writes `<dir>/<deviceId>.json`: an agent of this server, API on a free port, state in
- * `<dir>/<deviceId>`. Reconnect backoff is capped at 1 s so outage tests do not wait for the
+ * Writes `<dir>/<deviceId>.json`: an agent of this server, enrolled through the API (its broker
+ * username and password are in the config), API on a free port, state in `<dir>/<deviceId>`.
+ * Calling it again for the same file keeps the credentials already in it (a running agent is not
+ * kicked by a re-enrollment). `extra.fleet` with a password skips enrollment (e.g. credentials
+ * for another broker). Reconnect backoff is capped at 1 s so outage tests do not wait for the
  * production ceiling (60 s).
  */
-export function writeAgentConfig(server: ServerReady, dir: string, deviceId: string, extra: Record<string, unknown> = {}): string {
+export async function writeAgentConfig(server: ServerReady | (FleetAccess & { mqttUrl: string; publicKey: string }), dir: string, deviceId: string, extra: Record<string, unknown> = {}): Promise<string> {
   const path = join(dir, `${deviceId}.json`);
+  const extraFleet = (extra.fleet ?? {}) as Record<string, unknown>;
+  let creds: { username: string; password: string } | undefined;
+  if (typeof extraFleet.password !== 'string') {
+    const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { fleet?: { username?: string; password?: string } }).fleet : undefined;
+    creds = previous?.username && previous.password
+      ? { username: previous.username, password: previous.password }
+      : await enrollDevice(server, deviceId);
+  }
   const config = {
     deviceId,
     dataDir: join(dir, deviceId),
     api: { port: 0 },
     ...extra,
-    fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 1000, ...(extra.fleet as object | undefined) },
+    fleet: {
+      mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 1000,
+      ...(creds ? { username: creds.username, password: creds.password } : {}),
+      ...extraFleet,
+    },
   };
-  writeFileSync(path, JSON.stringify(config, null, 2));
+  writeFileSync(path, JSON.stringify(config, null, 2), { mode: 0o600 });
   return path;
 }
 
@@ -106,10 +163,14 @@ export function startAgentProcess(configPath: string, opts: { bundle?: boolean }
     : start<AgentReady>(AGENT_CLI, args, 'agent');
 }
 
-/** Runs the operator CLI to completion. */
-export function runCli(args: string[], serverUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the operator CLI to completion, as admin (EDGELOOP_TOKEN; `token: null` sends none). */
+export function runCli(args: string[], serverUrl: string, opts: { token?: string | null } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const token = opts.token === undefined ? TEST_ADMIN_TOKEN : opts.token;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.EDGELOOP_TOKEN;
+  if (token !== null) env.EDGELOOP_TOKEN = token;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_CLI, '--server', serverUrl, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_CLI, '--server', serverUrl, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });

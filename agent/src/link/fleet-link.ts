@@ -1,7 +1,7 @@
 /**
  * @module link/fleet-link
- * The agent's MQTT connection to the fleet: last will, birth on every (re)connect, the two
- * subscriptions (ack, desired) and validated dispatch of what arrives. Nothing here buffers data:
+ * The agent's MQTT connection to the fleet: last will, birth on every (re)connect, the
+ * subscriptions (ack, desired, and chunk for MQTT artifact transfer) and validated dispatch of what arrives. Nothing here buffers data:
  * the durable outbox is the record buffer, and MQTT.js only ever holds what is in flight.
  */
 import mqtt, { type MqttClient } from 'mqtt';
@@ -29,6 +29,8 @@ export interface FleetLinkOptions {
   birth: (session: number) => Birth;
   onAck: (ack: Ack) => void;
   onDesired: (desired: DesiredState) => void;
+  /** Raw `chunk` payloads (artifact blocks); validated by the receiver (updates/mqtt-chunk-source.ts). */
+  onChunk?: (payload: Buffer) => void;
   onConnectionChange: (connected: boolean) => void;
   reconnectMinMs: number;
   reconnectMaxMs: number;
@@ -91,7 +93,8 @@ export class FleetLink {
     this.failedAttempts = 0;
     this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
     const id = this.opts.deviceId;
-    this.client.subscribe([deviceTopic(id, 'ack'), deviceTopic(id, 'desired')], { qos: 1 }, (err) => {
+    const topics = [deviceTopic(id, 'ack'), deviceTopic(id, 'desired'), ...(this.opts.onChunk ? [deviceTopic(id, 'chunk')] : [])];
+    this.client.subscribe(topics, { qos: 1 }, (err) => {
       if (err) this.opts.log.error({ err: err.message }, 'subscribe failed');
     });
     this.publish(deviceTopic(id, 'presence'), encodeMessage(this.opts.birth(this.session)), true);
@@ -123,6 +126,8 @@ export class FleetLink {
         return void this.opts.log.warn({ topic, deviceId: desired.value.deviceId }, 'rejected desired state addressed to another device');
       }
       this.opts.onDesired(desired.value);
+    } else if (parsed.channel === 'chunk') {
+      this.opts.onChunk?.(payload);
     }
   }
 

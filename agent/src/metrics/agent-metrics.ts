@@ -13,6 +13,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { UPDATE_STATES, type UpdateReport } from '@edgeloop/protocol';
 import type { PredictObserver, PredictOutcome } from '../predict/predictor.js';
+import type { ShadowObserver, ShadowOutcome } from '../runtime/shadow-runner.js';
 import type { AgentDb } from '../store/agent-db.js';
 
 export interface MetricSources {
@@ -33,7 +34,7 @@ export interface MetricSources {
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
-export class AgentMetrics implements PredictObserver {
+export class AgentMetrics implements PredictObserver, ShadowObserver {
   readonly registry = new Registry();
   private readonly predictSeconds;
   private readonly preprocessSeconds;
@@ -42,6 +43,7 @@ export class AgentMetrics implements PredictObserver {
   private readonly predictions;
   private readonly requestErrors;
   private readonly updateState;
+  private readonly shadowInferences;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -92,6 +94,13 @@ export class AgentMetrics implements PredictObserver {
       registers,
     });
 
+    this.shadowInferences = new Counter({
+      name: 'edgeloop_shadow_inferences_total',
+      help: 'Shadow model runs beside the serving model: ok (recorded), error, dropped (queue full), incompatible',
+      labelNames: ['model', 'version', 'outcome'] as const,
+      registers,
+    });
+
     const oldestTs = sources.db.prepare<[], { ts: number }>('SELECT ts FROM records ORDER BY seq LIMIT 1');
     gauge(registers, 'edgeloop_buffer_records', 'Records in the buffer not yet acknowledged by the fleet server', sources.bufferRecords);
     gauge(registers, 'edgeloop_buffer_bytes', 'Bytes used by the agent database (records dominate); buffer.maxBytes caps this', sources.bufferBytes);
@@ -134,6 +143,10 @@ export class AgentMetrics implements PredictObserver {
     const labels = { model: e.model, version: String(e.version) };
     this.inferenceSeconds.observe(labels, e.ms / 1000);
     this.inferenceBatch.observe(labels, e.batchSize);
+  }
+
+  shadow(e: { model: string; version: number; outcome: ShadowOutcome }): void {
+    this.shadowInferences.inc({ model: e.model, version: String(e.version), outcome: e.outcome });
   }
 
   requestError(status: number): void {

@@ -7,11 +7,16 @@
  * A batch is N predictions with one model pinned for all of them: items that can be stacked run
  * as one ONNX Runtime call (predict/batch.ts), the rest one by one; every item becomes its own
  * record, and a bad item gets its own error without failing the others.
+ *
+ * Shadow: when a candidate version is loaded in the model's shadow slot, every committed record
+ * hands its tensors to the ShadowRunner (runtime/shadow-runner.ts), which runs the candidate after
+ * the answer, off the request's path. The answer always comes from the serving model.
  */
 import type { Manifest } from '@edgeloop/protocol';
 import type { ActiveModels } from '../runtime/active-models.js';
 import { tensorToNumbers, type ModelRunner, type TensorData } from '../runtime/model-runner.js';
 import type { RecordBuffer } from '../store/record-buffer.js';
+import type { ShadowRunner } from '../runtime/shadow-runner.js';
 import { batchGroups, stackFeeds, unstackOutputs } from './batch.js';
 import { prepareInput, type PredictInput, type PreparedInput } from './feeds.js';
 import { IMAGE_FEATURES, type ImageFeature } from './image-features.js';
@@ -47,10 +52,24 @@ export interface PredictObserver {
   inference(e: { model: string; version: number; batchSize: number; ms: number }): void;
 }
 
+/** The record fields a model's raw outputs become (also used for shadow records). */
+export function recordBody(manifest: Manifest, outputs: Record<string, TensorData>): { output: number[]; prediction: number | null; label?: string; confidence?: number; outputs: PredictResult['outputs'] } {
+  const out: PredictResult['outputs'] = {};
+  for (const spec of manifest.outputs) {
+    const t = outputs[spec.name];
+    if (t) out[spec.name] = { shape: [...t.dims], data: tensorToNumbers(t) };
+  }
+  const { prediction, label, confidence } = postprocess(manifest, out);
+  const firstOutput = out[manifest.outputs[0]!.name]?.data ?? [];
+  return { output: firstOutput.slice(0, MAX_RECORDED_OUTPUT), prediction, ...(label !== undefined ? { label } : {}), ...(confidence !== undefined ? { confidence } : {}), outputs: out };
+}
+
 export interface PredictorOptions {
   /** Which monitoring features to compute for a model's images (default: all). */
   featuresFor?: (model: string) => readonly ImageFeature[];
   observer?: PredictObserver;
+  /** Runs the model's shadow candidate (if one is loaded) on each recorded request's tensors. */
+  shadow?: ShadowRunner;
 }
 
 interface Prepared extends PreparedInput {
@@ -68,6 +87,7 @@ interface Ran {
 export class Predictor {
   private readonly featuresFor: (model: string) => readonly ImageFeature[];
   private readonly observer: PredictObserver | undefined;
+  private readonly shadow: ShadowRunner | undefined;
 
   constructor(
     private readonly models: ActiveModels,
@@ -77,6 +97,7 @@ export class Predictor {
   ) {
     this.featuresFor = opts.featuresFor ?? (() => IMAGE_FEATURES);
     this.observer = opts.observer;
+    this.shadow = opts.shadow;
   }
 
   /** The model addressed by name, or the only one when exactly one is active. */
@@ -200,21 +221,16 @@ export class Predictor {
   /** Post-processes, commits the record, then answers. */
   private async record(manifest: Manifest, ran: Ran): Promise<PredictResult> {
     const latencyMs = ran.prepared.preprocessMs + ran.inferenceMs;
-    const out: PredictResult['outputs'] = {};
-    for (const spec of manifest.outputs) {
-      const t = ran.outputs[spec.name];
-      if (t) out[spec.name] = { shape: [...t.dims], data: tensorToNumbers(t) };
-    }
-    const { prediction, label, confidence } = postprocess(manifest, out);
-    const firstOutput = out[manifest.outputs[0]!.name]?.data ?? [];
+    const { outputs: out, output, prediction, label, confidence } = recordBody(manifest, ran.outputs);
     const requestId = ran.prepared.requestId;
+    const ts = Date.now();
     const seq = await this.buffer
       .append({
-      ts: Date.now(),
+      ts,
       model: manifest.name,
       version: manifest.version,
       ...(requestId ? { requestId } : {}),
-      output: firstOutput.slice(0, MAX_RECORDED_OUTPUT),
+      output,
       prediction,
       latencyMs,
         features: ran.prepared.features,
@@ -226,6 +242,10 @@ export class Predictor {
         throw err;
       });
     this.observer?.prediction({ model: manifest.name, version: manifest.version, outcome: 'ok', latencyMs, preprocessMs: ran.prepared.preprocessMs });
+    // Only enqueued here; it runs after this answer went out (shadow-runner.ts).
+    if (this.shadow?.has(manifest.name)) {
+      this.shadow.submit({ model: manifest.name, served: manifest, feeds: ran.prepared.feeds, features: ran.prepared.features, ts, ...(requestId ? { requestId } : {}) });
+    }
     return {
       model: manifest.name,
       version: manifest.version,

@@ -22,6 +22,10 @@ interface Waiting {
 }
 
 const MAX_WAITING = 1000;
+/** Remembered values for shadow twins: a shadow runs within moments of its served record. */
+const MAX_TWIN_VALUES = 2000;
+
+const twinKey = (r: { model: string; ts: number; requestId?: string | undefined }) => `${r.model}\u0000${r.ts}\u0000${r.requestId ?? ''}`;
 /** How long a correlated value waits for a prediction with its request id. */
 const CORRELATION_WAIT_MS = 60_000;
 
@@ -30,6 +34,7 @@ export type JoinOutcome = 'joined' | 'updated-synced' | 'waiting' | 'dropped';
 export class ReferenceJoiner {
   private readonly holdByModel = new Map<string, number>();
   private waiting: Waiting[] = [];
+  private readonly twinValues = new Map<string, number>();
   readonly stats = { joined: 0, updatedSynced: 0, joinedOnArrival: 0, expired: 0 };
 
   constructor(
@@ -38,6 +43,24 @@ export class ReferenceJoiner {
     private readonly log: Logger,
   ) {
     for (const b of bindings) this.holdByModel.set(b.model, Math.max(this.holdByModel.get(b.model) ?? 0, holdMsOf(b)));
+  }
+
+  /**
+   * A shadow record stored without a value whose served twin got one meanwhile (between the
+   * append hook and the commit, or after the served record was synced and left the buffer):
+   * give it the value now. Called with every committed record.
+   */
+  onStored(seq: number, record: NewRecord): void {
+    if (!record.shadow || (record.reference !== null && record.reference !== undefined)) return;
+    const value = this.twinValues.get(twinKey(record));
+    if (value !== undefined) this.store.apply({ seq, ts: record.ts, synced: false }, value);
+  }
+
+  /** Values recently joined to served records, by (model, ts, requestId): what their shadow twins need. */
+  private rememberTwinValue(key: string, value: number): void {
+    this.twinValues.delete(key);
+    this.twinValues.set(key, value);
+    if (this.twinValues.size > MAX_TWIN_VALUES) this.twinValues.delete(this.twinValues.keys().next().value!);
   }
 
   /** Models whose synced records must stay joinable for late values. */
@@ -49,11 +72,19 @@ export class ReferenceJoiner {
   onAppend(record: NewRecord, now = Date.now()): NewRecord {
     const hold = this.holdByModel.get(record.model);
     if (hold === undefined || (record.reference !== null && record.reference !== undefined)) return record;
+    if (record.shadow) {
+      // A shadow record twins a served one (same ts, request id): it takes the served record's
+      // value if it has one already, else waits like it; ReferenceStore.apply sets both later.
+      const served = this.store.servedReferenceOf(record.model, record.ts, record.requestId) ?? this.twinValues.get(twinKey(record));
+      if (served !== undefined) return { ...record, reference: served };
+      return hold > 0 ? { ...record, holdUntil: now + hold } : record;
+    }
     this.expire(now);
     const i = this.waiting.findIndex((w) => w.binding.model === record.model && matches(w, record));
     if (i >= 0) {
       const [w] = this.waiting.splice(i, 1);
       this.stats.joinedOnArrival++;
+      this.rememberTwinValue(twinKey(record), w!.reading.value);
       return { ...record, reference: w!.reading.value };
     }
     return hold > 0 ? { ...record, holdUntil: now + hold } : record;
@@ -65,7 +96,8 @@ export class ReferenceJoiner {
         ? reading.correlationId !== undefined ? this.store.byRequestId(reading.correlationId) : undefined
         : this.store.nearest(binding.model, reading.ts, binding.join.windowMs);
     if (target) {
-      this.store.apply(target, reading.value);
+      const key = this.store.apply(target, reading.value);
+      if (key) this.rememberTwinValue(twinKey(key), reading.value);
       if (target.synced) this.stats.updatedSynced++;
       else this.stats.joined++;
       return target.synced ? 'updated-synced' : 'joined';

@@ -42,6 +42,8 @@ export function startReferenceValues(deps: {
   const joiner = new ReferenceJoiner(store, deps.config.bindings, log);
   const models = joiner.boundModels();
   deps.buffer.setAppendHook((record) => joiner.onAppend(record));
+  // Shadow records stored without the value their served twin got meanwhile (shadow-runner.ts).
+  deps.buffer.onStored((seq, record) => joiner.onStored(seq, record));
   deps.buffer.trackSent();
   deps.buffer.setBeforeAcknowledge((from, to) => store.remember(from, to, models));
   const sync = new ReferenceSync(store, deps.stream, deps.send, { batchSize: 1000, ackTimeoutMs: deps.ackTimeoutMs, pollMs: 500 }, log);

@@ -42,7 +42,8 @@ export class SensorLink {
     for (const [broker, bindings] of byBroker) {
       const conn = broker === 'fleet' ? fleet : config.brokers[broker]!;
       const client = mqtt.connect(conn.url, {
-        clientId: `${deviceId}-sensors-${broker}`.slice(0, 64),
+        // `<device id>:…`: the fleet broker accepts a device's second connection only under this form.
+        clientId: `${deviceId}:sensors:${broker}`.slice(0, 128),
         clean: true,
         reconnectPeriod: 2000,
         ...(conn.username ? { username: conn.username } : {}),

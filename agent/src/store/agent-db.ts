@@ -82,6 +82,9 @@ const MIGRATIONS: string[] = [
      file TEXT NOT NULL,
      bytes INTEGER NOT NULL
    );`,
+  // Shadow records: made by a candidate model run beside the serving one (same ts and request id).
+  `ALTER TABLE records ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE recent_records ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openAgentDb(path: string): AgentDb {

@@ -95,6 +95,20 @@ export class ModelState {
     })();
   }
 
+  /**
+   * Replaces the stored envelope of the running version with a re-signed one (same version and
+   * artifact; new expiry or signing key). activated_at is when the stored envelope was verified,
+   * so it moves too: a restart judges the new envelope as of now. Returns whether anything changed.
+   */
+  refreshEnvelope(name: string, version: number, sha256: string, envelope: SignedEnvelope, now = Date.now()): boolean {
+    const text = JSON.stringify(envelope);
+    return (
+      this.db
+        .prepare('UPDATE models SET envelope = ?, activated_at = ? WHERE name = ? AND version = ? AND sha256 = ? AND envelope != ?')
+        .run(text, now, name, version, sha256, text).changes > 0
+    );
+  }
+
   deactivate(name: string): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM models WHERE name = ?').run(name);

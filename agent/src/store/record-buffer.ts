@@ -40,6 +40,7 @@ interface RecordRow {
   latency_ms: number;
   features: string;
   reference: number | null;
+  shadow: number;
 }
 
 export class RecordBuffer {
@@ -56,8 +57,8 @@ export class RecordBuffer {
 
   constructor(private readonly db: AgentDb) {
     this.insert = db.prepare(
-      `INSERT INTO records (ts, model, version, request_id, output, prediction, latency_ms, features, reference, hold_until)
-       VALUES (@ts, @model, @version, @requestId, @output, @prediction, @latencyMs, @features, @reference, @holdUntil)`,
+      `INSERT INTO records (ts, model, version, request_id, output, prediction, latency_ms, features, reference, hold_until, shadow)
+       VALUES (@ts, @model, @version, @requestId, @output, @prediction, @latencyMs, @features, @reference, @holdUntil, @shadow)`,
     );
     // Stops before the first record still on hold: seqs must leave in order, and holds are short.
     this.selectAfter = db.prepare<[number, number, number, number], RecordRow>(
@@ -130,6 +131,7 @@ export class RecordBuffer {
               features: JSON.stringify(r.features),
               reference: r.reference ?? null,
               holdUntil: r.holdUntil ?? null,
+              shadow: r.shadow ? 1 : 0,
             }).lastInsertRowid,
           ),
         ),
@@ -209,5 +211,6 @@ function rowToRecord(row: RecordRow): TelemetryRecord {
     latencyMs: row.latency_ms,
     features: JSON.parse(row.features) as Record<string, number>,
     reference: row.reference,
+    ...(row.shadow === 1 ? { shadow: true } : {}),
   };
 }

@@ -3,6 +3,10 @@
  * Where a reference value (the sensor's ground truth) lands: on a record still in the buffer,
  * or — if that record was already synced — as an update in the reference outbox. Synced records
  * of models with reference bindings are remembered for a while (recent_records) for that purpose.
+ *
+ * Shadow records (a candidate model run beside the serving one) are never joined on their own:
+ * the value is joined to the served record, and every shadow twin of it — same model, timestamp
+ * and request id — gets the same value in the same transaction, buffered or synced.
  */
 import type { AgentDb } from './agent-db.js';
 
@@ -11,6 +15,12 @@ export interface ReferenceTarget {
   ts: number;
   /** Whether the record already left the buffer (then the value goes out as an update). */
   synced: boolean;
+}
+
+interface TwinKey {
+  model: string;
+  ts: number;
+  request_id: string | null;
 }
 
 export interface ReferenceUpdate {
@@ -33,6 +43,10 @@ export class ReferenceStore {
   private readonly rememberSynced;
   private readonly pruneSynced;
   private readonly countUpdates;
+  private readonly keyOf;
+  private readonly bufferedTwins;
+  private readonly syncedTwins;
+  private readonly servedReference;
 
   /** Told about every reference value that reached a record (input sampling judges errors with it). */
   onApplied: ((seq: number, reference: number) => void) | undefined;
@@ -40,12 +54,24 @@ export class ReferenceStore {
   constructor(private readonly db: AgentDb) {
     const nearest = (table: string, noRef: string) =>
       db.prepare<[string, number, number, number], { seq: number; ts: number }>(
-        `SELECT seq, ts FROM ${table} WHERE model = ? AND ts BETWEEN ? AND ? AND ${noRef} ORDER BY abs(ts - ?) LIMIT 1`,
+        `SELECT seq, ts FROM ${table} WHERE model = ? AND ts BETWEEN ? AND ? AND ${noRef} AND shadow = 0 ORDER BY abs(ts - ?) LIMIT 1`,
       );
     this.nearestBuffered = nearest('records', 'reference IS NULL');
     this.nearestSynced = nearest('recent_records', 'has_reference = 0');
-    this.byRequestBuffered = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM records WHERE request_id = ? ORDER BY seq DESC LIMIT 1');
-    this.byRequestSynced = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM recent_records WHERE request_id = ? ORDER BY seq DESC LIMIT 1');
+    this.byRequestBuffered = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
+    this.byRequestSynced = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM recent_records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
+    this.keyOf = db.prepare<[number, number], TwinKey>(
+      'SELECT model, ts, request_id FROM records WHERE seq = ? UNION ALL SELECT model, ts, request_id FROM recent_records WHERE seq = ? LIMIT 1',
+    );
+    this.bufferedTwins = db.prepare<[string, number, string | null], { seq: number; ts: number }>(
+      'SELECT seq, ts FROM records WHERE shadow = 1 AND model = ? AND ts = ? AND request_id IS ? AND reference IS NULL',
+    );
+    this.syncedTwins = db.prepare<[string, number, string | null], { seq: number; ts: number }>(
+      'SELECT seq, ts FROM recent_records WHERE shadow = 1 AND model = ? AND ts = ? AND request_id IS ? AND has_reference = 0',
+    );
+    this.servedReference = db.prepare<[string, number, string | null], { reference: number | null }>(
+      'SELECT reference FROM records WHERE shadow = 0 AND model = ? AND ts = ? AND request_id IS ? AND reference IS NOT NULL LIMIT 1',
+    );
     this.setBuffered = db.prepare('UPDATE records SET reference = ?, hold_until = NULL WHERE seq = ?');
     this.wasSent = db.prepare<[number], { sent: number }>('SELECT sent FROM records WHERE seq = ?');
     this.markSynced = db.prepare('UPDATE recent_records SET has_reference = 1 WHERE seq = ?');
@@ -54,8 +80,8 @@ export class ReferenceStore {
     this.deleteUpdates = db.prepare('DELETE FROM reference_updates WHERE id BETWEEN ? AND ?');
     this.countUpdates = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM reference_updates');
     this.rememberSynced = db.prepare(
-      `INSERT OR IGNORE INTO recent_records (seq, ts, model, request_id, has_reference)
-       SELECT seq, ts, model, request_id, reference IS NOT NULL FROM records WHERE seq BETWEEN ? AND ? AND model IN (SELECT value FROM json_each(?))`,
+      `INSERT OR IGNORE INTO recent_records (seq, ts, model, request_id, has_reference, shadow)
+       SELECT seq, ts, model, request_id, reference IS NOT NULL, shadow FROM records WHERE seq BETWEEN ? AND ? AND model IN (SELECT value FROM json_each(?))`,
     );
     // Oldest prefix by seq only (seq order is nearly ts order), so pruning stays cheap.
     this.pruneSynced = db.prepare('DELETE FROM recent_records WHERE seq IN (SELECT seq FROM recent_records ORDER BY seq LIMIT 5000) AND ts < ?');
@@ -76,20 +102,39 @@ export class ReferenceStore {
     return synced ? { ...synced, synced: true } : undefined;
   }
 
-  /** Sets the value on a buffered record (releasing its hold) or queues an update for a synced one. */
-  apply(target: ReferenceTarget, reference: number): void {
-    this.db.transaction(() => {
-      if (!target.synced) {
-        this.setBuffered.run(reference, target.seq);
-        // Already on its way without the value (in flight): the server may store it as sent,
-        // so the value also goes out as an update. A re-send carries it anyway; both are idempotent.
-        if (this.wasSent.get(target.seq)?.sent !== 1) return;
-      } else {
-        this.markSynced.run(target.seq);
-      }
-      this.addUpdate.run(target.seq, reference);
+  /**
+   * Sets the value on a buffered record (releasing its hold) or queues an update for a synced one;
+   * shadow twins too. Returns the record's (model, ts, requestId), so a shadow twin stored later
+   * can still be given the value (reference-joiner.ts).
+   */
+  apply(target: ReferenceTarget, reference: number): { model: string; ts: number; requestId: string | undefined } | undefined {
+    const key = this.db.transaction(() => {
+      const k = this.keyOf.get(target.seq, target.seq);
+      this.applyOne(target, reference);
+      if (!k) return undefined;
+      for (const twin of this.bufferedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: false }, reference);
+      for (const twin of this.syncedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: true }, reference);
+      return k;
     })();
     this.onApplied?.(target.seq, reference);
+    return key ? { model: key.model, ts: key.ts, requestId: key.request_id ?? undefined } : undefined;
+  }
+
+  /** The reference already joined to the served record a shadow record twins, if any. */
+  servedReferenceOf(model: string, ts: number, requestId: string | undefined): number | undefined {
+    return this.servedReference.get(model, ts, requestId ?? null)?.reference ?? undefined;
+  }
+
+  private applyOne(target: ReferenceTarget, reference: number): void {
+    if (!target.synced) {
+      this.setBuffered.run(reference, target.seq);
+      // Already on its way without the value (in flight): the server may store it as sent,
+      // so the value also goes out as an update. A re-send carries it anyway; both are idempotent.
+      if (this.wasSent.get(target.seq)?.sent !== 1) return;
+    } else {
+      this.markSynced.run(target.seq);
+    }
+    this.addUpdate.run(target.seq, reference);
   }
 
   /** Called inside the ack transaction: remember synced records of these models. */

@@ -9,6 +9,10 @@
  * Limits that keep the endless-data guarantee: a response may not exceed the range requested, nor
  * claim a file longer than signed; the finished file must still match the signed sha256.
  * A server without Range support (200 instead of 206) gets one streaming download instead.
+ *
+ * Where the bytes come from is a RangeSource: HTTP Range requests (range-fetch.ts) or MQTT fetch/
+ * chunk messages (mqtt-chunk-source.ts). Both share everything else here: per-chunk verification,
+ * retries, resume from the sidecar, the final sha256.
  */
 import { constants } from 'node:fs';
 import { createReadStream } from 'node:fs';
@@ -17,7 +21,7 @@ import type { Logger } from 'pino';
 import { ArtifactVerifier, chunkBounds, verifyChunk, type Manifest } from '@edgeloop/protocol';
 import { DownloadProgress } from './download-progress.js';
 import { commitVerified, DownloadError, saveVerifiedStream } from './download.js';
-import { fetchRange, sleep, Throttle, TransientError, type RangeAnswer } from './range-fetch.js';
+import { fetchRange, sleep, Throttle, TransientError, type DownloadAuth, type RangeAnswer, type RangeFetchOptions } from './range-fetch.js';
 import type { UpdateOptions } from './update-options.js';
 
 export interface DownloadProgressEvent {
@@ -26,7 +30,22 @@ export interface DownloadProgressEvent {
   resumedFrom: number;
 }
 
+/** Where the bytes of a range come from. Throws TransientError for what is worth retrying. */
+export interface RangeSource {
+  /** For logs: the URL, or "mqtt". */
+  readonly label: string;
+  fetch(artifact: Manifest['artifact'], start: number, end: number, opts: RangeFetchOptions): Promise<RangeAnswer>;
+}
+
+export function httpSource(url: string): RangeSource {
+  return { label: url, fetch: (artifact, start, end, opts) => fetchRange(url, artifact, start, end, opts) };
+}
+
 export interface ChunkedDownloadOptions extends Pick<UpdateOptions, 'chunkSize' | 'maxBytesPerSecond' | 'chunkRetries' | 'networkRetries' | 'requestTimeoutMs'> {
+  /** Default: HTTP Range requests to the url. */
+  source?: RangeSource;
+  /** Device credentials for HTTP downloads (HTTP Basic). */
+  auth?: DownloadAuth;
   signal?: AbortSignal;
   onProgress?: (progress: DownloadProgressEvent) => void;
   log?: Logger;
@@ -62,6 +81,7 @@ class ChunkedDownload {
   readonly progress: DownloadProgress;
   private readonly throttle: Throttle;
   private readonly requestSize: number;
+  private readonly source: RangeSource;
   private readonly mismatches = new Map<number, number>();
   private offset = 0;
   private resumedFrom = 0;
@@ -77,6 +97,7 @@ class ChunkedDownload {
     this.progress = new DownloadProgress(destination, artifact);
     this.throttle = new Throttle(opts.maxBytesPerSecond, opts.signal);
     this.requestSize = requestSizeFor(artifact, opts.chunkSize);
+    this.source = opts.source ?? httpSource(url);
   }
 
   async run(): Promise<DownloadOutcome> {
@@ -105,7 +126,7 @@ class ChunkedDownload {
     this.opts.log?.debug({ url: this.url, start: this.offset, end }, 'requesting artifact range');
     this.requests++;
     try {
-      return await fetchRange(this.url, this.artifact, this.offset, end, { requestTimeoutMs: this.opts.requestTimeoutMs, throttle: this.throttle, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+      return await this.source.fetch(this.artifact, this.offset, end, { requestTimeoutMs: this.opts.requestTimeoutMs, throttle: this.throttle, ...(this.opts.signal ? { signal: this.opts.signal } : {}), ...(this.opts.auth ? { auth: this.opts.auth } : {}) });
     } catch (err) {
       if (!(err instanceof TransientError)) throw err;
       await this.backOff(err.message);

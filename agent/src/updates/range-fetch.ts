@@ -85,6 +85,17 @@ export interface RangeFetchOptions {
   requestTimeoutMs: number;
   throttle: Throttle;
   signal?: AbortSignal;
+  /** The device's fleet credentials, sent as HTTP Basic: the fleet serves artifacts to enrolled devices only. */
+  auth?: DownloadAuth;
+}
+
+export interface DownloadAuth {
+  username: string;
+  password: string;
+}
+
+export function basicAuthHeader(auth: DownloadAuth): string {
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
 }
 
 /** Fetches bytes [start, end] (inclusive) of the artifact at `url`. */
@@ -92,7 +103,9 @@ export async function fetchRange(url: string, artifact: Manifest['artifact'], st
   const idle = new IdleTimeout(opts.requestTimeoutMs, opts.signal);
   let response: Response;
   try {
-    response = await fetch(url, { headers: { range: `bytes=${start}-${end}` }, signal: idle.signal });
+    const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
+    if (opts.auth) headers.authorization = basicAuthHeader(opts.auth);
+    response = await fetch(url, { headers, signal: idle.signal });
   } catch (err) {
     idle.clear();
     if (opts.signal?.aborted) throw err;

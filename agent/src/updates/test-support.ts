@@ -10,15 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import {
-  MANIFEST_SCHEMA, chunkHashes, generateKeyPair, sha256Hex, signManifest, trustedKeyMap, type DesiredState, type ManifestInput, type UpdateReport,
+  MANIFEST_SCHEMA, buildKeyset, chunkHashes, generateKeyPair, sha256Hex, signKeyset, signManifest, trustedKeyMap, type DesiredState, type ManifestInput, type UpdateReport,
 } from '@edgeloop/protocol';
-import { openAgentDb } from '../store/agent-db.js';
+import { KeyValue, openAgentDb } from '../store/agent-db.js';
 import { ModelState } from '../store/model-state.js';
 import { ActiveModels } from '../runtime/active-models.js';
 import { UpdateManager } from './update-manager.js';
+import { TrustStore } from './trust-store.js';
 import type { UpdateOptionsInput } from './update-options.js';
 
+/** The device trusts testRoot; testRoot's keyset (in every desired state) authorises testKey to sign manifests. */
+export const testRoot = generateKeyPair();
 export const testKey = generateKeyPair();
+export const testKeyset = signKeyset(buildKeyset(1, [testKey.publicKey]), testRoot);
 
 export interface ServedFile {
   bytes: Uint8Array;
@@ -100,7 +104,7 @@ export function manifest(version: number, bytes: Uint8Array, overrides: Partial<
 }
 
 export const desired = (entries: Array<{ m: ManifestInput; url: string }>): DesiredState => ({
-  v: 1, deviceId: 'pi-1', issuedAt: Date.now(), models: entries.map((e) => ({ manifest: signManifest(e.m, testKey), artifactUrl: e.url })),
+  v: 1, deviceId: 'pi-1', issuedAt: Date.now(), keys: testKeyset, models: entries.map((e) => ({ manifest: signManifest(e.m, testKey), artifactUrl: e.url })),
 });
 
 export type Report = Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>;
@@ -112,7 +116,7 @@ export function harness(t: { after: (fn: () => void | Promise<void>) => void }, 
   const reports: Report[] = [];
   const state = new ModelState(db);
   const manager = new UpdateManager({
-    modelsDir: join(dir, 'models'), trustedKeys: trustedKeyMap([testKey.publicKey]), arch: 'x64', hardware: 'raspberrypi4', runner: { intraOpThreads: 1 },
+    modelsDir: join(dir, 'models'), trust: new TrustStore(trustedKeyMap([testRoot.publicKey]), new KeyValue(db), pino({ level: 'silent' })), arch: 'x64', hardware: 'raspberrypi4', runner: { intraOpThreads: 1 },
     models, state, report: (r) => reports.push(r), log: pino({ level: 'silent' }), options,
   });
   let closed = false;

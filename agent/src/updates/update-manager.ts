@@ -32,20 +32,24 @@ import {
   type UpdateReport,
   type UpdateState,
 } from '@edgeloop/protocol';
-import type { ActiveModels } from '../runtime/active-models.js';
+import { ActiveModels } from '../runtime/active-models.js';
 import { ModelRunner, type RunnerOptions } from '../runtime/model-runner.js';
 import type { ActiveModelRow, ModelState } from '../store/model-state.js';
 import { downloadArtifactChunked, type DownloadProgressEvent } from './chunked-download.js';
 import { CrashGuard } from './crash-guard.js';
 import { DownloadError } from './download.js';
 import { runHealthCheck } from './health-check.js';
+import type { TrustStore } from './trust-store.js';
+import { ShadowUpdates } from '../runtime/shadow-updates.js';
+import { chooseSource, type MqttChunkClient } from './mqtt-chunk-source.js';
 import { updateOptionsSchema, type UpdateOptions, type UpdateOptionsInput } from './update-options.js';
 
 export type UpdateReportBody = Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>;
 
 export interface UpdateManagerDeps {
   modelsDir: string;
-  trustedKeys: ReadonlyMap<string, Uint8Array>;
+  /** Root keys and the keyset they signed: which keys may sign manifests (trust-store.ts). */
+  trust: TrustStore;
   arch: string;
   hardware?: string;
   runner: RunnerOptions;
@@ -55,6 +59,12 @@ export interface UpdateManagerDeps {
   log: Logger;
   /** The agent config's `updates` section; defaults apply to anything left out. */
   options?: UpdateOptionsInput;
+  /** Shadow slots: candidates run beside the serving models (runtime/shadow-updates.ts). */
+  shadows?: ActiveModels;
+  /** Artifact transfer over the fleet link (updates.transport mqtt/auto); absent = HTTP only. */
+  chunks?: MqttChunkClient;
+  /** The device's fleet credentials, sent with HTTP artifact downloads. */
+  downloadAuth?: { username: string; password: string };
 }
 
 /** Progress reports while downloading: often enough to watch, rarely enough for a metered link. */
@@ -65,11 +75,25 @@ export class UpdateManager {
   private readonly options: UpdateOptions;
   private readonly guard: CrashGuard;
   private readonly shutdown = new AbortController();
+  private readonly shadow: ShadowUpdates;
+  /** `name@version` of the shadow entry being applied: its reports carry role "shadow". */
+  private shadowReport: string | undefined;
 
   constructor(private readonly deps: UpdateManagerDeps) {
     mkdirSync(deps.modelsDir, { recursive: true });
     this.options = updateOptionsSchema.parse(deps.options ?? {});
     this.guard = new CrashGuard(deps.state, this.options, deps.log);
+    this.shadow = new ShadowUpdates({
+      slots: deps.shadows ?? new ActiveModels(),
+      serving: deps.models,
+      state: deps.state,
+      runner: deps.runner,
+      log: deps.log,
+      pathOf: (m) => this.pathOf(m),
+      fetchArtifact: (entry, m, path) => this.fetchArtifact(entry, m, path),
+      report: (m, state, code, reason) => this.report(m, state, code, reason, { role: 'shadow' }),
+      reject: (m, code, reason) => this.reject(m, code, reason),
+    });
   }
 
   /**
@@ -111,12 +135,16 @@ export class UpdateManager {
   }
 
   private async applyNow(desired: DesiredState): Promise<void> {
+    // The keyset first: manifests re-signed by a newly rotated key arrive in the same message.
+    this.deps.trust.accept(desired.keys);
     const wanted = new Set<string>();
+    this.shadow.begin();
     for (const entry of desired.models) {
       if (this.shutdown.signal.aborted) return;
       const name = await this.applyModel(entry);
-      if (name) wanted.add(name);
+      if (name && entry.role !== 'shadow') wanted.add(name);
     }
+    if (!this.shutdown.signal.aborted) this.shadow.finish();
     for (const row of this.deps.state.active()) {
       if (wanted.has(row.name) || this.shutdown.signal.aborted) continue;
       this.guard.unwatch(row.name);
@@ -129,16 +157,31 @@ export class UpdateManager {
 
   /** Returns the model name the entry is about when known, so it is not removed as unassigned. */
   private async applyModel(entry: DesiredModel): Promise<string | undefined> {
-    const { trustedKeys, arch, hardware } = this.deps;
-    const verdict = verifyManifest(entry.manifest, { trustedKeys, arch, ...(hardware ? { hardware } : {}) });
+    const { trust, arch, hardware } = this.deps;
+    const verdict = verifyManifest(entry.manifest, { trustedKeys: trust.manifestKeys(), arch, ...(hardware ? { hardware } : {}) });
     if (!verdict.ok) {
       const claimed = peekUnverified(entry.manifest.payload);
-      this.reject(claimed, verdict.code, verdict.reason);
+      this.reject(claimed, verdict.code, verdict.code === 'unknown-key' ? `${verdict.reason}; ${trust.explain()}` : verdict.reason);
       return claimed?.name;
     }
     const manifest = verdict.value;
+    if (entry.role === 'shadow') {
+      this.shadowReport = `${manifest.name}@${manifest.version}`;
+      try {
+        await this.shadow.apply(entry, manifest);
+      } finally {
+        this.shadowReport = undefined;
+      }
+      return manifest.name;
+    }
     const current = this.deps.models.get(manifest.name)?.manifest;
-    if (current && current.version === manifest.version && current.artifact.sha256 === manifest.artifact.sha256) return manifest.name;
+    if (current && current.version === manifest.version && current.artifact.sha256 === manifest.artifact.sha256) {
+      // Re-signed (expiry, key rotation): keep the fresh envelope for restarts; the model stays loaded.
+      if (this.deps.state.refreshEnvelope(manifest.name, manifest.version, manifest.artifact.sha256, entry.manifest)) {
+        this.deps.log.info({ model: manifest.name, version: manifest.version, expires: manifest.expires }, 'stored the re-signed manifest of the running version');
+      }
+      return manifest.name;
+    }
 
     // A version that failed here before is answered from memory: no download, no second chance.
     const failed = this.deps.state.failedVersion(manifest.name, manifest.version);
@@ -203,7 +246,8 @@ export class UpdateManager {
     };
     const log = this.deps.log.child({ model: manifest.name, version: manifest.version });
     try {
-      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, { ...this.options, signal: this.shutdown.signal, onProgress, log });
+      const source = chooseSource(entry.transfer ?? this.options.transport, entry.artifactUrl, this.deps.chunks, log);
+      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, { ...this.options, source, signal: this.shutdown.signal, onProgress, log, ...(this.deps.downloadAuth ? { auth: this.deps.downloadAuth } : {}) });
       log.info(outcome, 'artifact downloaded and verified');
       return true;
     } catch (err) {
@@ -237,8 +281,9 @@ export class UpdateManager {
 
   /** Loads a persisted row; judged as of its activation, so an expired manifest still serves after a reboot. */
   private async load(row: ActiveModelRow): Promise<void> {
-    const verdict = verifyManifest(row.envelope, { trustedKeys: this.deps.trustedKeys, now: new Date(row.activatedAt) });
-    if (!verdict.ok) throw new Error(verdict.reason);
+    // Only keys of the held keyset count: a model signed by a key retired since is not loaded.
+    const verdict = verifyManifest(row.envelope, { trustedKeys: this.deps.trust.manifestKeys(), now: new Date(row.activatedAt) });
+    if (!verdict.ok) throw new Error(verdict.code === 'unknown-key' ? `${verdict.reason}; ${this.deps.trust.explain()}` : verdict.reason);
     const bytes = await readFile(row.path);
     if (sha256Hex(bytes) !== verdict.value.artifact.sha256) throw new Error(`artifact ${row.path} no longer matches its signed sha256`);
     this.deps.models.swap(await ModelRunner.load(verdict.value, bytes, this.deps.runner));
@@ -250,14 +295,16 @@ export class UpdateManager {
 
   /** Keep the active and the previous artifact (for a revert); delete older ones and stale partial downloads. */
   private pruneArtifacts(name: string, keep: string, previous: string | undefined): void {
+    const shadows = this.shadow.paths();
     for (const file of readdirSync(this.deps.modelsDir)) {
       const full = join(this.deps.modelsDir, file);
-      if (file.startsWith(`${name}-v`) && full !== keep && full !== previous) rmSync(full, { force: true });
+      if (file.startsWith(`${name}-v`) && full !== keep && full !== previous && !shadows.has(full)) rmSync(full, { force: true });
     }
   }
 
   private report(m: Pick<Manifest, 'name' | 'version'>, state: UpdateState, code?: string, reason?: string, extra: Partial<UpdateReportBody> = {}): void {
-    this.deps.report({ model: m.name, version: m.version, state, ...(code ? { code } : {}), ...(reason ? { reason } : {}), ...extra });
+    const role = this.shadowReport === `${m.name}@${m.version}` ? { role: 'shadow' as const } : {};
+    this.deps.report({ model: m.name, version: m.version, state, ...(code ? { code } : {}), ...(reason ? { reason } : {}), ...role, ...extra });
   }
 
   private reject(m: Pick<Manifest, 'name' | 'version'> | undefined, code: string, reason: string): void {

@@ -9,6 +9,14 @@ import { z } from 'zod';
 export const updateOptionsSchema = z
   .object({
     /**
+     * How artifacts are fetched. http: Range requests to the desired state's artifactUrl. mqtt:
+     * fetch/chunk messages over the fleet link (for devices that reach the broker but not the
+     * HTTP server). auto: HTTP while the artifactUrl answers; if it cannot be reached at all
+     * (network error, 5xx) before a single range arrived, the same download continues over MQTT.
+     * A desired-state entry's `transfer` hint overrides this.
+     */
+    transport: z.enum(['auto', 'http', 'mqtt']).default('auto'),
+    /**
      * Bytes per HTTP Range request. Rounded to a whole number of the manifest's hashed chunks, so
      * every request can be verified on arrival; also the unit of progress kept across restarts.
      */

@@ -7,26 +7,41 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { RegistryError } from '../registry/model-registry.js';
+import type { ApiEnv } from './api-env.js';
+import { auditRoutes } from './audit-routes.js';
+import { apiAuth } from './auth.js';
+import { identityRoutes } from './identity-routes.js';
 import { STATUS_PAGE } from './status-page.js';
 import { fleetRoutes } from './fleet-routes.js';
+import { keyRoutes } from './key-routes.js';
 import { modelRoutes } from './model-routes.js';
+import { rolloutRoutes } from './rollout-routes.js';
+import { buildOpenApiDocument } from './openapi.js';
 import { sampleRoutes } from './sample-routes.js';
 
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 export function createFleetApi(
-  deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & {
+  deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & Parameters<typeof keyRoutes>[0] & Parameters<typeof identityRoutes>[0] & Parameters<typeof apiAuth>[0] & Parameters<typeof rolloutRoutes>[0] & {
     health: () => Record<string, unknown>;
     log: Logger;
   },
-): Hono {
-  const app = new Hono();
+): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  // First: an unauthenticated request is refused before any body is read.
+  app.use('/api/*', apiAuth(deps));
   app.use('/api/*', bodyLimit({ maxSize: MAX_UPLOAD_BYTES, onError: (c) => c.json({ error: `request body exceeds ${MAX_UPLOAD_BYTES} bytes` }, 413) }));
   app.get('/', (c) => c.html(STATUS_PAGE));
   app.get('/api/v1/health', (c) => c.json(deps.health()));
+  let openApi: Record<string, unknown> | undefined;
+  app.get('/api/v1/openapi.json', (c) => c.json((openApi ??= buildOpenApiDocument(String(deps.health().version ?? '')))));
   app.route('/api/v1', modelRoutes(deps));
+  app.route('/api/v1', keyRoutes(deps));
   app.route('/api/v1', fleetRoutes(deps));
   app.route('/api/v1', sampleRoutes(deps));
+  app.route('/api/v1', identityRoutes(deps));
+  app.route('/api/v1', auditRoutes(deps));
+  app.route('/api/v1', rolloutRoutes(deps));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}; the API lives under /api/v1` }, 404));
   app.onError((err, c) => {
     if (err instanceof RegistryError) return c.json({ error: err.message }, err.status);

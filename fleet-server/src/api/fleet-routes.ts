@@ -1,9 +1,14 @@
 /**
  * @module api/fleet-routes
- * Devices, deployments and telemetry: POST /api/v1/deployments, GET /api/v1/devices[/{id}],
- * GET /api/v1/telemetry.
+ * Devices, deployments and telemetry: POST /api/v1/deployments,
+ * GET /api/v1/devices[?group=G&tag=k=v&disabled=true|false], GET /api/v1/devices/{id},
+ * GET /api/v1/telemetry[?shadow=true|false], GET /api/v1/telemetry/error?model=M[&version=V&shadow=…]
+ * (live error per version, served or shadow). (Device labels, disable/enable/revoke: identity-routes.ts.)
  */
 import { Hono } from 'hono';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { DeviceCredentials } from '../identity/device-credentials.js';
+import { actorOf, type ApiEnv } from './api-env.js';
 import { z } from 'zod';
 import { describeZodError, isValidId } from '@edgeloop/protocol';
 import type { Deployments } from '../deploy/deployments.js';
@@ -15,6 +20,8 @@ const deploymentSchema = z.object({
   model: z.string().refine(isValidId, 'invalid model name'),
   version: z.number().int().min(1),
   devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000),
+  /** shadow: the devices run it beside the version they serve, recording its outputs, never answering with it. */
+  role: z.enum(['serve', 'shadow']).optional(),
 });
 
 const telemetryQuerySchema = z.object({
@@ -24,10 +31,26 @@ const telemetryQuerySchema = z.object({
   afterId: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
   order: z.enum(['newest', 'oldest']).optional(),
+  /** true: only shadow records (a candidate run beside the serving model); false: only served ones. */
+  shadow: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
-export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceStore; telemetry: TelemetryStore }): Hono {
-  const app = new Hono();
+const liveErrorQuerySchema = z.object({
+  model: z.string().refine(isValidId, 'invalid model name'),
+  version: z.coerce.number().int().min(1).optional(),
+  shadow: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  device: z.string().refine(isValidId, 'invalid device id').optional(),
+  since: z.coerce.number().int().min(0).optional(),
+});
+
+const deviceListSchema = z.object({
+  group: z.string().refine(isValidId, 'invalid group').optional(),
+  tag: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}=.{1,128}$/, 'tag filters look like key=value')).optional(),
+  disabled: z.enum(['true', 'false']).optional(),
+});
+
+export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceStore; telemetry: TelemetryStore; audit: AuditLog; identity: { credentials: DeviceCredentials } }): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
 
   app.post('/deployments', async (c) => {
     let body: unknown;
@@ -38,23 +61,51 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
     }
     const parsed = deploymentSchema.safeParse(body);
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
-    const { model, version, devices } = parsed.data;
-    await deps.deployments.assign(model, version, devices);
-    return c.json({ deployment: { model, version, devices } });
+    const { model, version, devices, role } = parsed.data;
+    await deps.deployments.assign(model, version, devices, role ? { role } : {});
+    deps.audit.record(actorOf(c), 'deployment.create', `${model}@${version}`, { devices, ...(role ? { role } : {}) });
+    return c.json({ deployment: { model, version, devices, ...(role ? { role } : {}) } });
   });
 
-  app.get('/devices', (c) => c.json({ devices: deps.devices.list() }));
+  // Stops a shadow on these devices (they unload it); the serving assignment is untouched.
+  app.delete('/deployments/shadow/:model', async (c) => {
+    const parsed = z.object({ devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000) }).safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: `body must be JSON {"devices": ["..."]}: ${describeZodError(parsed.error)}` }, 400);
+    const removed = await deps.deployments.removeShadow(c.req.param('model'), parsed.data.devices);
+    deps.audit.record(actorOf(c), 'deployment.shadow-remove', c.req.param('model'), { devices: removed });
+    return c.json({ removed });
+  });
+
+  app.get('/devices', (c) => {
+    const parsed = deviceListSchema.safeParse({ ...c.req.query(), tag: c.req.queries('tag') });
+    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
+    const { group, tag, disabled } = parsed.data;
+    const tags = tag ? Object.fromEntries(tag.map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)])) : undefined;
+    return c.json({ devices: deps.devices.list({ ...(group ? { group } : {}), ...(tags ? { tags } : {}), ...(disabled ? { disabled: disabled === 'true' } : {}) }) });
+  });
 
   app.get('/devices/:id', (c) => {
     const device = deps.devices.get(c.req.param('id'));
     if (!device) throw new RegistryError(404, `no device "${c.req.param('id')}"`);
-    return c.json({ device, events: deps.devices.events(device.id), desired: deps.deployments.desiredState(device.id) });
+    const issuedAt = deps.identity.credentials.issuedAt(device.id);
+    return c.json({
+      device, events: deps.devices.events(device.id), desired: deps.deployments.desiredState(device.id),
+      credential: issuedAt === undefined ? null : { username: device.id, issuedAt },
+    });
   });
 
   app.get('/telemetry', (c) => {
     const parsed = telemetryQuerySchema.safeParse(c.req.query());
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     return c.json({ records: deps.telemetry.query(parsed.data) });
+  });
+
+  // Live error vs reference values per (version, shadow): how a shadow candidate compares with the serving version.
+  app.get('/telemetry/error', (c) => {
+    const parsed = liveErrorQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; e.g. ?model=distance&version=2&shadow=true` }, 400);
+    const { device, ...q } = parsed.data;
+    return c.json({ errors: deps.telemetry.liveError({ ...q, ...(device ? { devices: [device] } : {}) }) });
   });
 
   return app;

@@ -21,7 +21,7 @@ async function server(t: { after: (fn: () => Promise<void>) => void }) {
   const row = s.registry.register({ name: 'distance', bytes: v1 });
   const url = `${s.httpUrl}/api/v1/artifacts/${row.sha256}`;
   const get = async (range?: string) => {
-    const res = await fetch(url, range === undefined ? {} : { headers: { range } });
+    const res = await fetch(url, { headers: { authorization: `Bearer ${s.adminToken}`, ...(range === undefined ? {} : { range }) } });
     return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
   };
   const served = async () => ((await (await fetch(`${s.httpUrl}/api/v1/health`)).json()) as { artifactBytesServed: number }).artifactBytesServed;
@@ -84,7 +84,7 @@ test('GET /api/v1/artifacts/:sha256 answers Range with 206 + Content-Range, ever
 test('unknown or malformed artifact names are 404', async (t) => {
   const { s } = await server(t);
   for (const name of ['0'.repeat(64), '..%2Ffleet.db', 'abc']) {
-    const res = await fetch(`${s.httpUrl}/api/v1/artifacts/${name}`, { headers: { range: 'bytes=0-1' } });
+    const res = await fetch(`${s.httpUrl}/api/v1/artifacts/${name}`, { headers: { range: 'bytes=0-1', authorization: `Bearer ${s.adminToken}` } });
     assert.equal(res.status, 404, name);
     assert.match(((await res.json()) as { error: string }).error, /no artifact/);
   }

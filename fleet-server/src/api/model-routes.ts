@@ -1,7 +1,9 @@
 /**
  * @module api/model-routes
  * POST /api/v1/models (multipart: file, name, version?, metadata?), GET /api/v1/models,
- * GET /api/v1/models/{name}/versions/{version}, GET /api/v1/artifacts/{sha256}.
+ * GET /api/v1/models/{name}/versions/{version} (with training summary and ancestry),
+ * PUT /api/v1/models/{name}/versions/{version}/status ({status, reason?}; revoking removes the
+ * version from every device), GET /api/v1/models/{name}/lineage, GET /api/v1/artifacts/{sha256}.
  *
  * The artifact route honours a single `Range: bytes=a-b` (206 + Content-Range; 416 when it starts
  * beyond the end), so agents on flaky or metered links fetch in chunks and resume where they
@@ -10,10 +12,15 @@
 import { Hono } from 'hono';
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { ModelVersionSummary } from '@edgeloop/protocol';
+import { describeZodError, type ModelVersionSummary } from '@edgeloop/protocol';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Deployments } from '../deploy/deployments.js';
 import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import { RegistryError, type ModelRegistry } from '../registry/model-registry.js';
+import { ancestry, changeStatus, lineageOf, statusChangeSchema } from '../registry/model-status.js';
+import { actorOf, type ApiEnv } from './api-env.js';
+import type { TransferService } from '../transfer/transfer-service.js';
 
 export function modelView(row: ModelVersionRow): ModelVersionSummary {
   const m = row.manifest;
@@ -30,7 +37,20 @@ export function modelView(row: ModelVersionRow): ModelVersionSummary {
     preprocessing: m.preprocessing,
     postprocessing: m.postprocessing,
     targets: m.targets,
+    status: row.status,
+    statusReason: row.statusReason,
+    description: row.description,
+    labels: row.labels,
+    metrics: row.metrics,
+    lineage: row.lineage,
+    hasTrainingSummary: row.trainingSummary !== null,
   };
+}
+
+function versionParam(text: string): number {
+  const v = Number(text);
+  if (!Number.isSafeInteger(v) || v < 1) throw new RegistryError(400, `version must be a positive integer, got "${text}"`);
+  return v;
 }
 
 /** Bytes the artifact route has sent, for /api/v1/health (and tests proving a download resumed). */
@@ -68,20 +88,30 @@ function fileSize(path: string): number | undefined {
 }
 
 /** Counts bytes as they leave, so aborted downloads count what was actually sent. */
-function counted(stream: ReadableStream<Uint8Array>, stats: ArtifactStats | undefined): ReadableStream<Uint8Array> {
-  if (!stats) return stream;
+function counted(stream: ReadableStream<Uint8Array>, stats: ArtifactStats | undefined, onBytes?: (n: number) => void): ReadableStream<Uint8Array> {
+  if (!stats && !onBytes) return stream;
   return stream.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        stats.bytesServed += chunk.byteLength;
+        if (stats) stats.bytesServed += chunk.byteLength;
+        onBytes?.(chunk.byteLength);
         controller.enqueue(chunk);
       },
     }),
   );
 }
 
-export function modelRoutes(deps: { registry: ModelRegistry; models: ModelStore; artifacts: ArtifactStore; artifactStats?: ArtifactStats }): Hono {
-  const app = new Hono();
+export function modelRoutes(deps: {
+  registry: ModelRegistry;
+  models: ModelStore;
+  artifacts: ArtifactStore;
+  artifactStats?: ArtifactStats;
+  deployments: Deployments;
+  audit: AuditLog;
+  /** Download slots and bytes per device for authenticated devices (transfer/transfer-service.ts). */
+  transfer?: TransferService;
+}): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
 
   app.post('/models', async (c) => {
     const type = c.req.header('content-type') ?? '';
@@ -112,6 +142,7 @@ export function modelRoutes(deps: { registry: ModelRegistry; models: ModelStore;
       }
     }
     const row = deps.registry.register({ name, ...(version ? { version } : {}), bytes: new Uint8Array(await file.arrayBuffer()), metadata });
+    deps.audit.record(actorOf(c), 'model.push', `${row.name}@${row.version}`, { sha256: row.sha256, size: row.size, keyId: row.keyId, lineage: row.lineage });
     return c.json({ model: modelView(row) }, 201);
   });
 
@@ -120,10 +151,35 @@ export function modelRoutes(deps: { registry: ModelRegistry; models: ModelStore;
   app.get('/models/:name/versions/:version', (c) => {
     const row = deps.models.get(c.req.param('name'), Number(c.req.param('version')));
     if (!row) throw new RegistryError(404, `no model ${c.req.param('name')} v${c.req.param('version')}`);
-    return c.json({ model: modelView(row), envelope: row.envelope });
+    const chain = ancestry(deps.models, row.name, row.version).slice(1).map(modelView);
+    return c.json({ model: modelView(row), envelope: row.envelope, trainingSummary: row.trainingSummary, ancestry: chain });
   });
 
-  app.get('/artifacts/:sha256', (c) => {
+  app.put('/models/:name/versions/:version/status', async (c) => {
+    const name = c.req.param('name');
+    const version = versionParam(c.req.param('version'));
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new RegistryError(400, 'send JSON {"status": "approved" | "deprecated" | "revoked", "reason": "…"}');
+    }
+    const parsed = statusChangeSchema.safeParse(body);
+    if (!parsed.success) throw new RegistryError(400, `invalid status change: ${describeZodError(parsed.error)}; send {"status": "approved" | "deprecated" | "revoked", "reason"?: "…"}`);
+    const { row, previous, changed } = changeStatus(deps.models, name, version, parsed.data);
+    let removedFrom: string[] = [];
+    if (changed && row.status === 'revoked') removedFrom = await deps.deployments.removeVersion(name, version);
+    if (changed) {
+      deps.audit.record(actorOf(c), `model.${row.status === 'approved' ? 'approve' : row.status === 'deprecated' ? 'deprecate' : 'revoke'}`, `${name}@${version}`, {
+        from: previous, reason: row.statusReason, ...(row.status === 'revoked' ? { removedFrom } : {}),
+      });
+    }
+    return c.json({ model: modelView(row), changed, removedFrom });
+  });
+
+  app.get('/models/:name/lineage', (c) => c.json(lineageOf(deps.models, c.req.param('name'))));
+
+  app.get('/artifacts/:sha256', async (c) => {
     const sha = c.req.param('sha256');
     // Only registered artifacts are served, under a name that must be a sha256 (no path tricks).
     const path = /^[0-9a-f]{64}$/.test(sha) && deps.models.hasArtifact(sha) ? deps.artifacts.path(sha) : undefined;
@@ -138,9 +194,22 @@ export function modelRoutes(deps: { registry: ModelRegistry; models: ModelStore;
     if (range === 'unsatisfiable') {
       return c.json({ error: `range ${c.req.header('range')} starts beyond the artifact's ${size} bytes` }, 416, { 'content-range': `bytes */${size}` });
     }
+    // A device (authenticated as device:<id>) gets only its assigned artifacts, within the download cap, counted.
+    const actor = c.get('actor');
+    const deviceId = actor?.startsWith('device:') ? actor.slice('device:'.length) : undefined;
+    const transfer = deviceId !== undefined ? deps.transfer : undefined;
+    if (transfer && deviceId !== undefined) {
+      if (transfer.assignedSize(deviceId, sha) === undefined) return c.json({ error: `artifact ${sha} is not assigned to device ${deviceId}; only artifacts in its desired state are served` }, 403);
+      const admission = transfer.enter(deviceId);
+      if (!admission.admitted) await admission.ready;
+    }
     if (deps.artifactStats) deps.artifactStats.requests++;
     const { start, end } = range ?? { start: 0, end: size - 1 };
-    const body = counted(Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream<Uint8Array>, deps.artifactStats);
+    let sent = 0;
+    const onBytes = transfer && deviceId !== undefined
+      ? (n: number) => { sent += n; transfer.sent(deviceId, sha, 'http', n, sent === n, start + sent === size); }
+      : undefined;
+    const body = counted(Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream<Uint8Array>, deps.artifactStats, onBytes);
     headers['content-length'] = String(end - start + 1);
     if (!range) return new Response(body, { status: 200, headers });
     return new Response(body, { status: 206, headers: { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } });

@@ -4,6 +4,8 @@
  * POST /api/v1/devices/{id}/samples/request {"minutes": N}: ask a device to upload its samples.
  */
 import { Hono } from 'hono';
+import type { AuditLog } from '../audit/audit-log.js';
+import { actorOf, type ApiEnv } from './api-env.js';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { describeZodError, isValidId } from '@edgeloop/protocol';
@@ -19,8 +21,8 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
-export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: DeviceStore; deployments: Deployments }): Hono {
-  const app = new Hono();
+export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: DeviceStore; deployments: Deployments; audit: AuditLog }): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
 
   app.get('/samples', (c) => {
     const q = listQuery.safeParse(c.req.query());
@@ -48,6 +50,7 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const until = Date.now() + parsed.data.minutes * 60_000;
     deps.samples.setUploadUntil(deviceId, until);
+    deps.audit.record(actorOf(c), 'samples.request', deviceId, { minutes: parsed.data.minutes, until });
     await deps.deployments.publishDesired(deviceId);
     return c.json({ deviceId, uploadUntil: until });
   });

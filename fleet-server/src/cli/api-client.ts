@@ -58,6 +58,33 @@ export const DEFAULT_SERVER_URL = `http://127.0.0.1:${DEFAULT_HTTP_PORT}`;
 /** Written by `npm start` / `edgeloop serve` so the CLI finds a server on a random port. */
 export const SERVER_INFO_PATH = join('.edgeloop', 'server.json');
 
+/**
+ * The admin token to send. Precedence: --token, $EDGELOOP_TOKEN, then — only when talking to the
+ * server that ./.edgeloop/server.json describes, so a token never goes to another server — its
+ * `token` field, then ./.edgeloop/fleet/admin.token (the bootstrap token of `edgeloop serve`'s
+ * default data dir). undefined: no token (the server answers 401 saying what to do).
+ */
+export function resolveToken(
+  flags: { token?: string | undefined },
+  env: Record<string, string | undefined>,
+  cwd: string,
+  serverUrl: string,
+): string | undefined {
+  if (flags.token !== undefined && flags.token !== '') return flags.token;
+  if (env.EDGELOOP_TOKEN) return env.EDGELOOP_TOKEN;
+  const info = readServerInfoFile(join(cwd, SERVER_INFO_PATH));
+  if (!info || info.httpUrl.replace(/\/+$/, '') !== serverUrl) return undefined;
+  if (info.token) return info.token;
+  try {
+    return readFileSync(join(cwd, ADMIN_TOKEN_PATH), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bootstrap admin token `edgeloop serve` writes into its default data dir. */
+export const ADMIN_TOKEN_PATH = join('.edgeloop', 'fleet', 'admin.token');
+
 /** Precedence: --server, $EDGELOOP_SERVER, ./.edgeloop/server.json, then the default port. */
 export function resolveServerUrl(
   flags: { server?: string | undefined },
@@ -74,6 +101,10 @@ export function resolveServerUrl(
 }
 
 function readServerInfo(path: string): string | undefined {
+  return readServerInfoFile(path)?.httpUrl;
+}
+
+function readServerInfoFile(path: string): { httpUrl: string; token?: string } | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -87,11 +118,11 @@ function readServerInfo(path: string): string | undefined {
   } catch (error) {
     throw new CliError(`${path} is not valid JSON (${(error as Error).message}); delete it or pass --server`);
   }
-  const httpUrl = (info as { httpUrl?: unknown } | null)?.httpUrl;
+  const { httpUrl, token } = (info ?? {}) as { httpUrl?: unknown; token?: unknown };
   if (typeof httpUrl !== 'string') {
     throw new CliError(`${path} has no "httpUrl" string; delete it or pass --server`);
   }
-  return httpUrl;
+  return typeof token === 'string' && token !== '' ? { httpUrl, token } : { httpUrl };
 }
 
 function validateServerUrl(raw: string, source: string): string {
@@ -129,12 +160,18 @@ export interface ApiClient {
   requestSamples(deviceId: string, minutes: number): Promise<{ deviceId: string; uploadUntil: number }>;
 }
 
-export function createApiClient(serverUrl: string, options: { timeoutMs?: number } = {}): ApiClient {
+/**
+ * `token`: the admin token (see resolveToken); when left out it is resolved from $EDGELOOP_TOKEN
+ * and ./.edgeloop/server.json for this server.
+ */
+export function createApiClient(serverUrl: string, options: { timeoutMs?: number; token?: string | undefined } = {}): ApiClient {
   // Trailing slashes are dropped so a server mounted under a path prefix keeps that prefix.
   const baseUrl = serverUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const token = 'token' in options ? options.token : resolveToken({}, process.env, process.cwd(), baseUrl);
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const call = <T>(path: string, init: RequestInit = {}, extraMs = 0) =>
-    requestJson<T>(baseUrl, path, init, timeoutMs + extraMs);
+    requestJson<T>(baseUrl, path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } }, timeoutMs + extraMs);
 
   return {
     baseUrl,
@@ -208,6 +245,10 @@ async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, 
   const body = parseJson(text);
   if (!response.ok) {
     const reason = errorReason(body) ?? (response.statusText || 'request failed');
+    if (response.status === 401) {
+      const sent = (init.headers as Record<string, string> | undefined)?.authorization !== undefined;
+      throw new CliError(`${reason} (HTTP 401). ${sent ? 'The token the CLI sent was refused; pass another with --token or EDGELOOP_TOKEN' : 'The CLI had no admin token: pass --token, set EDGELOOP_TOKEN, or run it where .edgeloop/server.json names this server'}.`);
+    }
     throw new CliError(`${reason} (HTTP ${response.status})`);
   }
   if (body === undefined) {

@@ -150,6 +150,13 @@ const MODEL: ModelVersion = {
   preprocessing: { kind: 'none' },
   postprocessing: { kind: 'raw' },
   targets: { arch: [], hardware: [] },
+  status: 'approved',
+  statusReason: null,
+  description: null,
+  labels: {},
+  metrics: {},
+  lineage: { parent: 2 },
+  hasTrainingSummary: false,
 };
 
 const DEVICE: Device = {
@@ -169,6 +176,11 @@ const DEVICE: Device = {
   backlog: 4,
   dropped: 0,
   records: 120,
+  group: null,
+  tags: {},
+  disabled: false,
+  bytesSent: 0,
+  shadows: [],
 };
 
 const RECORD: TelemetryRecord = {
@@ -187,6 +199,7 @@ const RECORD: TelemetryRecord = {
   features: {},
   reference: null,
   historical: false,
+  shadow: false,
 };
 
 function parseMultipart(request: RecordedRequest): Promise<FormData> {
@@ -307,8 +320,8 @@ describe('against a real HTTP server', () => {
     const result = await runCli(['models', 'list', '--server', url]);
     assert.equal(result.code, 0);
     const [header, row] = result.out.split('\n');
-    assert.match(header ?? '', /^NAME\s+VERSION\s+SHA256\s+SIZE\s+CREATED$/);
-    assert.match(row ?? '', /^distance\s+3\s+abcdef012345\s+5 B\s+1m ago$/);
+    assert.match(header ?? '', /^NAME\s+VERSION\s+STATUS\s+SHA256\s+SIZE\s+CREATED\s+PARENT$/);
+    assert.match(row ?? '', /^distance\s+3\s+approved\s+abcdef012345\s+5 B\s+1m ago\s+v2$/);
   });
 
   test('deploy posts the JSON body and prints the assignment', async () => {
@@ -331,7 +344,7 @@ describe('against a real HTTP server', () => {
     assert.equal(result.code, 0);
     const [header, row] = result.out.split('\n');
     assert.match(header ?? '', /^DEVICE\s+ONLINE\s+LAST SEEN\s+MODELS\s+ASSIGNED\s+BACKLOG\s+DROPPED\s+RECORDS$/);
-    assert.match(row ?? '', /^pi-1\s+yes\s+12s ago\s+distance v2\s+distance v3 rejected: rollback\s+4\s+0\s+120$/);
+    assert.match(row ?? '', /^pi-1\s+yes\s+1[0-9]s ago\s+distance v2\s+distance v3 rejected: rollback\s+4\s+0\s+120$/);
   });
 
   test('telemetry passes filters as query parameters, limit 20 by default', async () => {

@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CliError, DEFAULT_SERVER_URL, SERVER_INFO_PATH, createApiClient, resolveServerUrl } from './api-client.js';
+import { CliError, DEFAULT_SERVER_URL, SERVER_INFO_PATH, createApiClient, resolveServerUrl, resolveToken } from './api-client.js';
 import { UsageError, type CliCommand, type CliIo, type Flags, type OptionSpec } from './command.js';
 import { COMMAND_TABLES } from './commands/index.js';
 
@@ -21,6 +21,7 @@ const consoleIo: CliIo = { out: (text) => console.log(text), err: (text) => cons
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   server: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -58,6 +59,8 @@ ${lines.join('\n')}
 Global options:
   --server URL          fleet server to talk to; otherwise $EDGELOOP_SERVER,
                         then ./${SERVER_INFO_PATH}, then ${DEFAULT_SERVER_URL}
+  --token T             admin token; otherwise $EDGELOOP_TOKEN, then the token in
+                        ./${SERVER_INFO_PATH} (only for the server it names)
   --json                print the raw JSON response instead of a table
   -h, --help            show this help`;
 }
@@ -115,7 +118,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     if (value !== undefined && !known.includes(flag)) throw new UsageError(`--${flag} is not an option of "edgeloop ${name}"`);
   }
 
-  const connect = () => createApiClient(resolveServerUrl(flags as { server?: string }, process.env, process.cwd()));
+  const connect = () => {
+    const serverUrl = resolveServerUrl(flags as { server?: string }, process.env, process.cwd());
+    return createApiClient(serverUrl, { token: resolveToken(flags as { token?: string }, process.env, process.cwd(), serverUrl) });
+  };
   await command.run({ operands, flags, io, connect });
   return 0;
 }

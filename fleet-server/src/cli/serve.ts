@@ -4,11 +4,14 @@
  * `<data>/server.json` (and `./.edgeloop/server.json` for the default data dir) so the other CLI
  * commands find the server without flags.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, type FleetConfigInput } from '../config.js';
+import type { MosquittoSettingsInput } from '../broker/mosquitto-settings.js';
 import { startFleetServer } from '../server.js';
+import { encodePublicKey } from '@edgeloop/protocol';
+import { readPublicKeyArg } from '../keys/signing-key.js';
 
 export const DEFAULT_DATA_DIR = '.edgeloop/fleet';
 
@@ -19,18 +22,48 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)
   --mqtt-port PORT     embedded broker port (default ${DEFAULT_MQTT_PORT}; 0 = any free port)
   --mqtt-url URL       use an existing broker instead of the embedded one
-  --mqtt-username U, --mqtt-password P   credentials for --mqtt-url
+  --mqtt-username U, --mqtt-password P   credentials for --mqtt-url (or env EDGELOOP_MQTT_PASSWORD)
+  --mosquitto-password-file FILE, --mosquitto-acl-file FILE
+                       with --mqtt-url: keep this Mosquitto's password_file and acl_file in step
+                       with enrolled devices (docs/external-broker.md); server user default edgeloop-server
+  --mosquitto-pid-file FILE | --mosquitto-reload-command CMD
+                       how to make Mosquitto reload them (SIGHUP to the pid, or run CMD)
+  --mosquitto-include-passwords FILE, --mosquitto-include-acl FILE
+                       your own users / ACL lines, copied into the generated files
   --public-url URL     base URL devices download artifacts from (default: the HTTP address)
+  --root-public-key KEY  keep the root key offline: base64 public key (or a file holding it) from
+                       "edgeloop keys init-root"; rotations are then signed with "edgeloop keys rotate
+                       --root-key FILE" (default: a root key in <data>/keys/root.key, 0600)
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (default info)
   --json               print one JSON line {"event":"ready",...} on stdout when ready`;
 
 export function writeServerInfo(dataDir: string, info: Record<string, unknown>, alsoCwd: boolean): void {
   const text = `${JSON.stringify(info, null, 2)}\n`;
-  writeFileSync(join(dataDir, 'server.json'), text);
+  // 0600: it holds the admin token when one is known (the CLI sends it to this server only).
+  writeFileSync(join(dataDir, 'server.json'), text, { mode: 0o600 });
+  chmodSync(join(dataDir, 'server.json'), 0o600);
   if (alsoCwd) {
     mkdirSync('.edgeloop', { recursive: true });
-    writeFileSync(join('.edgeloop', 'server.json'), text);
+    writeFileSync(join('.edgeloop', 'server.json'), text, { mode: 0o600 });
+    chmodSync(join('.edgeloop', 'server.json'), 0o600);
   }
+}
+
+/** The mqtt.mosquitto settings from the --mosquitto-* flags; undefined when none is given. */
+function mosquittoFlags(v: Record<string, string | boolean | undefined>): MosquittoSettingsInput | undefined {
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const [passwordFile, aclFile, pidFile, command] = [str('mosquitto-password-file'), str('mosquitto-acl-file'), str('mosquitto-pid-file'), str('mosquitto-reload-command')];
+  const [includePasswords, includeAcl] = [str('mosquitto-include-passwords'), str('mosquitto-include-acl')];
+  if (![passwordFile, aclFile, pidFile, command, includePasswords, includeAcl].some(Boolean)) return undefined;
+  if (!passwordFile || !aclFile) throw new Error('give both --mosquitto-password-file and --mosquitto-acl-file (the files named by password_file and acl_file in mosquitto.conf)');
+  if (pidFile && command) throw new Error('give either --mosquitto-pid-file or --mosquitto-reload-command, not both');
+  return {
+    passwordFile: resolve(passwordFile),
+    aclFile: resolve(aclFile),
+    ...(pidFile ? { reload: { pidFile: resolve(pidFile) } } : command ? { reload: { command } } : {}),
+    ...(includePasswords ? { includePasswordFile: resolve(includePasswords) } : {}),
+    ...(includeAcl ? { includeAclFile: resolve(includeAcl) } : {}),
+  };
 }
 
 export async function runServe(argv: string[]): Promise<number> {
@@ -41,8 +74,10 @@ export async function runServe(argv: string[]): Promise<number> {
       options: {
         data: { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' },
         'mqtt-host': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'mqtt-url': { type: 'string' },
-        'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'public-url': { type: 'string' },
+        'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'public-url': { type: 'string' }, 'root-public-key': { type: 'string' },
         'log-level': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'mosquitto-password-file': { type: 'string' }, 'mosquitto-acl-file': { type: 'string' }, 'mosquitto-pid-file': { type: 'string' },
+        'mosquitto-reload-command': { type: 'string' }, 'mosquitto-include-passwords': { type: 'string' }, 'mosquitto-include-acl': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -62,13 +97,17 @@ export async function runServe(argv: string[]): Promise<number> {
   const dataDir = resolve(values.data ?? DEFAULT_DATA_DIR);
   let config: FleetConfigInput;
   try {
+    const mqttPassword = values['mqtt-password'] ?? process.env.EDGELOOP_MQTT_PASSWORD;
+    const mosquitto = mosquittoFlags(values);
+    if (mosquitto && !values['mqtt-url']) throw new Error('--mosquitto-* flags need --mqtt-url (the Mosquitto the files belong to)');
     config = {
       dataDir,
       http: { ...(values['http-host'] ? { host: values['http-host'] } : {}), ...(values['http-port'] ? { port: port(values['http-port'], 'http-port') } : {}) },
       mqtt: values['mqtt-url']
-        ? { mode: 'external', url: values['mqtt-url'], ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}), ...(values['mqtt-password'] ? { password: values['mqtt-password'] } : {}) }
+        ? { mode: 'external', url: values['mqtt-url'], ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}), ...(mqttPassword ? { password: mqttPassword } : {}), ...(mosquitto ? { mosquitto } : {}) }
         : { mode: 'embedded', ...(values['mqtt-host'] ? { host: values['mqtt-host'] } : {}), ...(values['mqtt-port'] ? { port: port(values['mqtt-port'], 'mqtt-port') } : {}) },
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
+      ...(values['root-public-key'] ? { rootPublicKey: encodePublicKey(readPublicKeyArg(values['root-public-key'])) } : {}),
       ...(values['log-level'] ? { log: { level: values['log-level'] as 'info' } } : {}),
     };
   } catch (err) {
@@ -83,11 +122,11 @@ export async function runServe(argv: string[]): Promise<number> {
     console.error(`error: ${(err as Error).message}`);
     return 1;
   }
-  const info = { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, pid: process.pid };
-  writeServerInfo(dataDir, info, values.data === undefined);
+  const info = { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, rootKeyId: server.rootKeyId, pid: process.pid };
+  writeServerInfo(dataDir, { ...info, ...(server.adminToken ? { token: server.adminToken } : {}) }, values.data === undefined);
   if (values.json) console.log(JSON.stringify({ event: 'ready', ...info }));
   else {
-    console.error(`\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  signing key   ${server.keyId} (public: ${server.publicKey})\nCtrl-C to stop.\n`);
+    console.error(`\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/${server.adminToken ? `#token=${server.adminToken}` : ` (admin token: ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\nCtrl-C to stop.\n`);
   }
 
   await new Promise<void>((resolveStop) => {

@@ -5,10 +5,11 @@
  * topic: a device that was offline gets it the moment it subscribes.
  */
 import type { Logger } from 'pino';
-import { deviceTopic, encodeMessage, type DesiredState } from '@edgeloop/protocol';
+import { deviceTopic, encodeMessage, type DesiredModel, type DesiredState, type SignedEnvelope } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { RegistryError } from '../registry/model-registry.js';
+import { assignmentBlocker } from '../registry/model-status.js';
 
 export class Deployments {
   constructor(
@@ -20,10 +21,20 @@ export class Deployments {
     private readonly log: Logger,
     /** When the operator asked this device to upload its retraining samples. */
     private readonly sampleUploadUntil: (deviceId: string) => number | undefined = () => undefined,
+    /** The current root-signed keyset; every desired state carries it (keys/key-manager.ts). */
+    private readonly keyset: () => SignedEnvelope | undefined = () => undefined,
   ) {}
 
-  async assign(model: string, version: number, deviceIds: readonly string[]): Promise<void> {
-    if (!this.models.get(model, version)) {
+  /**
+   * role serve (default): the version replaces what the devices serve; a shadow of this or an older
+   * version is dropped (promotion: the device activates the shadow's already-downloaded artifact).
+   * role shadow: the devices run it beside the version they serve and never answer with it.
+   */
+  async assign(model: string, version: number, deviceIds: readonly string[], opts: { role?: 'serve' | 'shadow' } = {}): Promise<void> {
+    const row = this.models.get(model, version);
+    const blocked = row && assignmentBlocker(row);
+    if (blocked) throw new RegistryError(409, blocked);
+    if (!row) {
       const latest = this.models.latestVersion(model);
       throw new RegistryError(404, latest ? `${model} has no v${version} (latest is v${latest})` : `no model named "${model}" is registered; push it first (edgeloop models push)`);
     }
@@ -32,22 +43,67 @@ export class Deployments {
       throw new RegistryError(404, `unknown device(s) ${unknown.join(', ')}: a device appears once its agent has connected (edgeloop devices lists them)`);
     }
     for (const deviceId of deviceIds) {
-      this.devices.assign(deviceId, model, version);
+      if (opts.role === 'shadow') {
+        this.devices.shadows.set(deviceId, model, version);
+      } else {
+        this.devices.assign(deviceId, model, version);
+        const shadow = this.devices.shadows.get(deviceId, model);
+        if (shadow && shadow.version <= version) this.devices.shadows.remove(deviceId, model);
+      }
       await this.publishDesired(deviceId);
     }
-    this.log.info({ model, version, devices: deviceIds }, 'assigned model version');
+    this.log.info({ model, version, devices: deviceIds, role: opts.role ?? 'serve' }, 'assigned model version');
+  }
+
+  /** Stops the shadow of `model` on these devices (they unload it); returns the devices that had one. */
+  async removeShadow(model: string, deviceIds: readonly string[]): Promise<string[]> {
+    const removed = deviceIds.filter((d) => this.devices.shadows.remove(d, model));
+    await this.republish(removed);
+    return removed;
   }
 
   desiredState(deviceId: string): DesiredState {
-    const models = this.devices.assignments(deviceId).flatMap((a) => {
+    const models: DesiredModel[] = this.devices.assignments(deviceId).flatMap((a) => {
       const row = this.models.get(a.model, a.version);
-      return row ? [{ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}` }] : [];
+      // A revoked version never leaves the server again, even if an assignment lingered.
+      return row && row.status !== 'revoked' ? [{ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'serve' as const }] : [];
     });
+    for (const s of this.devices.shadows.list(deviceId)) {
+      const row = this.models.get(s.model, s.version);
+      if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'shadow' });
+    }
     const until = this.sampleUploadUntil(deviceId);
-    return { v: 1, deviceId, issuedAt: Date.now(), models, ...(until && until > Date.now() ? { sampleUploadUntil: until } : {}) };
+    const keys = this.keyset();
+    return { v: 1, deviceId, issuedAt: Date.now(), models, ...(keys ? { keys } : {}), ...(until && until > Date.now() ? { sampleUploadUntil: until } : {}) };
   }
 
   async publishDesired(deviceId: string): Promise<void> {
     await this.publish(deviceTopic(deviceId, 'desired'), encodeMessage(this.desiredState(deviceId)), true);
+  }
+
+  /** Republishes the desired state of each device (re-signed manifests, a new keyset). */
+  async republish(deviceIds: Iterable<string>): Promise<number> {
+    let n = 0;
+    for (const deviceId of new Set(deviceIds)) {
+      await this.publishDesired(deviceId);
+      n++;
+    }
+    return n;
+  }
+
+  /** Every device with an assignment: they all need a new keyset after a rotation. */
+  republishAll(): Promise<number> {
+    return this.republish(this.models.devicesWithAssignments());
+  }
+
+  /**
+   * A revoked version leaves every device: its assignments (serve and shadow) are dropped and the
+   * devices get a desired state without it (they stop running it and report "removed").
+   */
+  async removeVersion(model: string, version: number): Promise<string[]> {
+    const devices = this.models.removeAssignments(model, version);
+    await this.republish(devices);
+    if (devices.length) this.log.info({ model, version, devices }, 'version removed from devices');
+    return devices;
   }
 }

@@ -22,15 +22,26 @@ export function telemetryIngest(deps: {
   publish: (topic: string, payload: Buffer) => Promise<void>;
   log: Logger;
   stats: TelemetryIngestStats;
-}): ChannelHandler {
+}): ChannelHandler & { afterStored: (fn: () => void | Promise<void>) => Promise<void> } {
   // One batch at a time, yielding in between: when a device sends several batches at once, the
   // ack for the first goes out before the next is stored, so the device can keep its window full.
   let queue: Promise<void> = Promise.resolve();
-  return (deviceId, payload) => {
+  const handler = (deviceId: string, payload: Buffer) => {
     const run = queue.then(() => ingest(deviceId, payload)).then(() => new Promise<void>((r) => setImmediate(r)));
     queue = run.catch(() => undefined);
     return run;
   };
+  /**
+   * Runs fn once every batch received so far is stored. Late reference values go through this:
+   * a device publishes a record's batch before its reference update, and the update must not
+   * overtake the insert it refers to (it would match no row and be lost).
+   */
+  const afterStored = (fn: () => void | Promise<void>) => {
+    const run = queue.then(fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  return Object.assign(handler, { afterStored });
 
   async function ingest(deviceId: string, payload: Buffer): Promise<void> {
     const decoded = decodeTelemetryPayload(payload);

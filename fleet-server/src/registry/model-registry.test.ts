@@ -80,3 +80,42 @@ test('a health check in the metadata is signed into the manifest, and must fit t
   const huge = { shape: [3, 3, 48, 64], data: Array.from({ length: 3 * 3 * 48 * 64 }, (_, i) => Math.PI * (i + 1)) };
   assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { healthCheck: { ...healthCheck, inputs: { image: huge } } } }), (e: RegistryError) => e.status === 413 && /envelope limit/.test(e.message));
 });
+
+test('registry metadata is stored beside the manifest, not signed into it; lineage.parent must be an earlier version', (t) => {
+  const { registry: r } = registry(t);
+  r.register({ name: 'distance', bytes: v1 });
+  const trainingSummary = { count: 100, features: { brightness: { edges: [0, 0.5, 1], counts: [40, 60] } } };
+  const meta = { description: 'wall distance', labels: { team: 'vision' }, metrics: { mae_mm: 12.5 }, trainingSummary, lineage: { parent: 1, datasetId: 'ds-7', trigger: 'drift' } };
+  const row = r.register({ name: 'distance', bytes: v2, metadata: meta });
+  assert.equal(row.description, 'wall distance');
+  assert.deepEqual(row.labels, { team: 'vision' });
+  assert.deepEqual(row.metrics, { mae_mm: 12.5 });
+  assert.deepEqual(row.trainingSummary, trainingSummary);
+  assert.deepEqual(row.lineage, { parent: 1, datasetId: 'ds-7', trigger: 'drift' });
+  assert.equal(row.status, 'registered');
+  assert.equal(JSON.stringify(row.manifest).includes('vision'), false, 'metadata is not in the signed manifest');
+  assert.throws(() => r.register({ name: 'distance', bytes: v2, metadata: { lineage: { parent: 9 } } }), /lineage.parent v9 is not an earlier registered version/);
+  assert.throws(() => r.register({ name: 'distance', bytes: v2, metadata: { trainingSummary: { count: 1, features: { b: { edges: [1, 0], counts: [1] } } } } }), /edges must be strictly increasing/);
+});
+
+test('re-signing keeps version and artifact with a fresh expiry; a re-release is a new version of an old artifact with its lineage', (t) => {
+  const { registry: r, key } = registry(t);
+  const first = r.register({ name: 'distance', bytes: v1, metadata: { description: 'one', metrics: { mae_mm: 10 } } }, new Date(Date.now() - 20 * 86_400_000));
+  r.register({ name: 'distance', bytes: v2 });
+  const fresh = r.resign('distance', 1);
+  assert.equal(fresh.version, 1);
+  assert.equal(fresh.manifest.artifact.sha256, first.manifest.artifact.sha256);
+  assert.ok(Date.parse(fresh.manifest.expires) > Date.parse(first.manifest.expires));
+  assert.ok(fresh.resignedAt !== null);
+  assert.ok(verifyManifest(fresh.envelope, { trustedKeys: trustedKeyMap([key.publicKey]) }).ok);
+
+  const back = r.rerelease('distance', 1, { notes: 'v2 was worse' });
+  assert.equal(back.version, 3);
+  assert.equal(back.sha256, first.sha256);
+  assert.deepEqual(back.manifest.inputs, first.manifest.inputs);
+  assert.equal(back.description, 'one');
+  assert.deepEqual(back.metrics, { mae_mm: 10 });
+  assert.deepEqual(back.lineage, { parent: 1, trigger: 'rollback', notes: 'v2 was worse' });
+  const verdict = verifyManifest(back.envelope, { trustedKeys: trustedKeyMap([key.publicKey]) });
+  assert.ok(verdict.ok && verdict.value.version === 3);
+});

@@ -7,49 +7,40 @@
  * The manifest also carries per-chunk sha256 hashes of the artifact (agents verify and resume
  * downloads chunk by chunk) and, when the uploader gives one, a health check of golden
  * input → output pairs that a device runs before letting the version serve.
+ *
+ * Manifests are signed by whatever key is active when signing (keys/key-manager.ts). A version
+ * can be re-signed (same version, same artifact, new created/expires and signature: expiry, key
+ * rotation) and re-released (a new version number carrying an older version's artifact: how a
+ * rollback reaches devices that refuse older version numbers). Status and lineage live in
+ * registry/model-status.ts.
  */
-import { z } from 'zod';
 import {
   ARCHES,
   MANIFEST_SCHEMA,
   chooseChunkSize,
   chunkHashes,
   describeZodError,
-  healthCheckSchema,
   isValidId,
   manifestSchema,
-  postprocessingSchema,
-  preprocessingSchema,
   shapeMatches,
   signManifest,
   signedEnvelopeSchema,
-  tensorSpecSchema,
   type Manifest,
+  type ModelLineage,
 } from '@edgeloop/protocol';
 import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
 import type { FleetSigningKey } from '../keys/signing-key.js';
-import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
+import type { ModelStore, ModelVersionRow, NewModelVersion } from '../store/model-store.js';
 import type { ArtifactStore } from './artifact-store.js';
+import { lineageSchema, modelMetadataSchema } from './model-metadata.js';
+
+export { modelMetadataSchema, type ModelMetadata } from './model-metadata.js';
 
 export class RegistryError extends Error {
   constructor(readonly status: 400 | 404 | 409 | 413, message: string) {
     super(message);
   }
 }
-
-/** What an uploader may declare beside the file. Everything is optional. */
-export const modelMetadataSchema = z
-  .object({
-    inputs: z.array(tensorSpecSchema).min(1).optional(),
-    outputs: z.array(tensorSpecSchema).min(1).optional(),
-    preprocessing: preprocessingSchema.optional(),
-    postprocessing: postprocessingSchema.optional(),
-    targets: z.object({ arch: z.array(z.enum(ARCHES)).min(1).optional(), hardware: z.array(z.string().min(1).max(64)).optional() }).optional(),
-    /** Golden input → output pairs the device checks before the version serves. */
-    healthCheck: healthCheckSchema.optional(),
-  })
-  .strict();
-export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
 
 export interface RegisterRequest {
   name: string;
@@ -59,12 +50,17 @@ export interface RegisterRequest {
 }
 
 export class ModelRegistry {
+  private readonly signer: () => FleetSigningKey;
+
   constructor(
     private readonly store: ModelStore,
     private readonly artifacts: ArtifactStore,
-    private readonly key: FleetSigningKey,
-    private readonly manifestTtlMs: number,
-  ) {}
+    /** The key to sign with, or how to get the active one at signing time (rotation). */
+    key: FleetSigningKey | (() => FleetSigningKey),
+    readonly manifestTtlMs: number,
+  ) {
+    this.signer = typeof key === 'function' ? key : () => key;
+  }
 
   register(req: RegisterRequest, now = new Date()): ModelVersionRow {
     if (!isValidId(req.name)) throw new RegistryError(400, `invalid model name "${req.name}": use 1-64 characters from A-Z a-z 0-9 _ . -`);
@@ -88,6 +84,11 @@ export class ModelRegistry {
     }
 
     const m = meta.data;
+    if (m.lineage?.parent !== undefined && (m.lineage.parent >= version || !this.store.get(req.name, m.lineage.parent))) {
+      throw new RegistryError(400, `lineage.parent v${m.lineage.parent} is not an earlier registered version of ${req.name}; name an existing version (edgeloop models list)`);
+    }
+    // Before anything is stored: without an active key (offline root not yet signed) nothing can be.
+    const key = this.signer();
     const candidate = {
       schema: MANIFEST_SCHEMA as typeof MANIFEST_SCHEMA,
       name: req.name,
@@ -110,21 +111,65 @@ export class ModelRegistry {
     const artifact = { ...candidate.artifact, ...(chunkSize ? { chunkSize, chunks: chunkHashes(req.bytes, chunkSize) } : {}) };
     const parsed = manifestSchema.safeParse({ ...candidate, artifact });
     if (!parsed.success) throw new RegistryError(400, `manifest would be invalid: ${describeZodError(parsed.error)}`);
-    const envelope = signManifest(parsed.data, this.key);
+    const envelope = this.sign(parsed.data, key);
+    const row: NewModelVersion = {
+      name: req.name, version, sha256, size, envelope, manifest: parsed.data, keyId: key.keyId, createdAt: now.getTime(),
+      description: m.description ?? null, labels: m.labels ?? {}, metrics: m.metrics ?? {}, trainingSummary: m.trainingSummary ?? null, lineage: m.lineage ?? {},
+    };
+    return this.insert(row);
+  }
+
+  /**
+   * Signs the version's manifest again with the active key: same version and artifact, fresh
+   * created/expires. Devices running it swap in the new envelope without reloading the model.
+   */
+  resign(name: string, version: number, now = new Date()): ModelVersionRow {
+    const row = this.store.get(name, version);
+    if (!row) throw new RegistryError(404, `no model ${name} v${version}`);
+    const key = this.signer();
+    const manifest = manifestSchema.parse({ ...row.manifest, created: now.toISOString(), expires: new Date(now.getTime() + this.manifestTtlMs).toISOString() });
+    this.store.replaceEnvelope(name, version, this.sign(manifest, key), manifest, key.keyId, now.getTime());
+    return this.store.get(name, version)!;
+  }
+
+  /**
+   * A new version (latest + 1) with an older version's artifact, manifest contents and metadata:
+   * devices never accept a lower version number, so going back means releasing the old model
+   * forward. Lineage records where it came from (parent = fromVersion unless given).
+   */
+  rerelease(name: string, fromVersion: number, lineage: ModelLineage = {}, now = new Date()): ModelVersionRow {
+    const from = this.store.get(name, fromVersion);
+    if (!from) throw new RegistryError(404, `no model ${name} v${fromVersion} to re-release`);
+    const parsedLineage = lineageSchema.safeParse({ parent: fromVersion, trigger: 'rollback', ...lineage });
+    if (!parsedLineage.success) throw new RegistryError(400, `invalid lineage: ${describeZodError(parsedLineage.error)}`);
+    const version = this.store.latestVersion(name) + 1;
+    const manifest = manifestSchema.parse({
+      ...from.manifest, version, created: now.toISOString(), expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
+    });
+    const key = this.signer();
+    return this.insert({
+      name, version, sha256: from.sha256, size: from.size, envelope: this.sign(manifest, key), manifest, keyId: key.keyId, createdAt: now.getTime(),
+      description: from.description, labels: from.labels, metrics: from.metrics, trainingSummary: from.trainingSummary, lineage: parsedLineage.data,
+    });
+  }
+
+  private sign(manifest: Manifest, key: FleetSigningKey) {
+    const envelope = signManifest(manifest, key);
     if (!signedEnvelopeSchema.safeParse(envelope).success) {
       throw new RegistryError(413, 'the signed manifest would exceed the 256 KiB envelope limit devices accept; make the healthCheck tensors smaller');
     }
-    const row: ModelVersionRow = {
-      name: req.name, version, sha256, size, envelope, manifest: parsed.data, keyId: this.key.keyId, createdAt: now.getTime(),
-    };
+    return envelope;
+  }
+
+  private insert(row: NewModelVersion): ModelVersionRow {
     try {
       this.store.insert(row);
     } catch (err) {
       // Two uploads raced for the same version number.
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new RegistryError(409, `${req.name} v${version} already exists`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new RegistryError(409, `${row.name} v${row.version} already exists`);
       throw err;
     }
-    return row;
+    return this.store.get(row.name, row.version)!;
   }
 
   private checkConsistency(

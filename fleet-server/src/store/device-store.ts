@@ -1,9 +1,11 @@
 /**
  * @module store/device-store
- * Devices, what they run, what they are assigned, and the history of their update reports.
+ * Devices, what they run, what they are assigned, and the history of their update reports;
+ * the operator's group, tags and disabled flag (issue #4), and selecting devices by them.
  */
 import type { AssignmentStatus, Birth, DeviceSummary, RunningModel, UpdateReport } from '@edgeloop/protocol';
 import type { FleetDb } from './fleet-db.js';
+import { ShadowAssignments } from '../deploy/shadow-assignments.js';
 
 export type AssignmentView = AssignmentStatus;
 export type DeviceView = DeviceSummary;
@@ -11,10 +13,69 @@ export type DeviceView = DeviceSummary;
 interface DeviceRow {
   id: string; first_seen: number; last_seen: number | null; online: number; session: number;
   info: string | null; running: string; backlog: number; dropped: number; records: number;
+  device_group: string | null; tags: string; disabled: number; bytes_sent: number;
+}
+
+/** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
+export interface DeviceSelector {
+  /** Every device (narrowed by the other criteria when given). */
+  all?: boolean;
+  group?: string;
+  /** Every listed tag must match exactly. */
+  tags?: Record<string, string>;
+  /** Explicit device ids. */
+  devices?: readonly string[];
+  /** Disabled devices are left out unless this is set: they cannot connect, so they would stall a wave. */
+  includeDisabled?: boolean;
+}
+
+export interface DeviceListFilter {
+  group?: string;
+  tags?: Record<string, string>;
+  disabled?: boolean;
+}
+
+/** SQL conditions for group/tag/disabled filters (tags are a JSON object column). */
+function filterSql(f: { group?: string | undefined; tags?: Record<string, string> | undefined; disabled?: boolean | undefined }): { where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (f.group !== undefined) {
+    where.push('device_group = ?');
+    args.push(f.group);
+  }
+  for (const [k, v] of Object.entries(f.tags ?? {})) {
+    // json_extract needs the key quoted; tag keys are validated to [A-Za-z0-9_.-], so no quote can appear.
+    where.push('json_extract(tags, ?) = ?');
+    args.push(`$."${k}"`, v);
+  }
+  if (f.disabled !== undefined) {
+    where.push('disabled = ?');
+    args.push(f.disabled ? 1 : 0);
+  }
+  return { where, args };
+}
+
+/**
+ * Device ids matching the selector, sorted by id (rollout waves are cut from this order).
+ * `{ all: true }` is every enabled device; `{ group: 'site-a', tags: { hw: 'pi4' } }` those in the
+ * group with that tag; `devices` restricts to the listed ids (unknown ids are left out).
+ */
+export function selectDevices(db: FleetDb, sel: DeviceSelector): string[] {
+  if (!sel.all && sel.group === undefined && sel.tags === undefined && sel.devices === undefined) return [];
+  const { where, args } = filterSql({ group: sel.group, tags: sel.tags, disabled: sel.includeDisabled ? undefined : false });
+  const ids = (db.prepare(`SELECT id FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`).all(...args) as Array<{ id: string }>).map((r) => r.id);
+  if (sel.devices === undefined) return ids;
+  const wanted = new Set(sel.devices);
+  return ids.filter((id) => wanted.has(id));
 }
 
 export class DeviceStore {
-  constructor(private readonly db: FleetDb) {}
+  /** Candidate versions devices run in shadow beside the serving one (deploy/shadow-assignments.ts). */
+  readonly shadows: ShadowAssignments;
+
+  constructor(private readonly db: FleetDb) {
+    this.shadows = new ShadowAssignments(db);
+  }
 
   /** Birth: the device is online in this session and runs exactly what it says it runs. */
   recordBirth(birth: Birth, now = Date.now()): void {
@@ -84,10 +145,11 @@ export class DeviceStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(deviceId, report.model, report.version, report.state, report.code ?? null, report.reason ?? null, report.reportSeq, report.ts, now);
+      // A report about the shadow slot moves the shadow assignment; the serving one is untouched.
       this.db
-        .prepare('UPDATE assignments SET state = ?, code = ?, reason = ?, updated_at = ? WHERE device_id = ? AND model = ? AND version = ?')
+        .prepare(`UPDATE ${report.role === 'shadow' ? 'shadow_assignments' : 'assignments'} SET state = ?, code = ?, reason = ?, updated_at = ? WHERE device_id = ? AND model = ? AND version = ?`)
         .run(report.state, report.code ?? null, report.reason ?? null, now, deviceId, report.model, report.version);
-      if (report.state === 'active') this.setRunning(deviceId, report);
+      if (report.state === 'active' && report.role !== 'shadow') this.setRunning(deviceId, report);
       return true;
     })();
   }
@@ -108,8 +170,53 @@ export class DeviceStore {
       .all(deviceId, limit) as Array<Record<string, unknown>>;
   }
 
-  list(): DeviceView[] {
-    return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as DeviceRow[]).map((r) => this.toView(r));
+  list(filter: DeviceListFilter = {}): DeviceView[] {
+    const { where, args } = filterSql(filter);
+    const sql = `SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+    return (this.db.prepare(sql).all(...args) as DeviceRow[]).map((r) => this.toView(r));
+  }
+
+  /** Device ids matching the selector, sorted (waves are cut from this order). */
+  selectDevices(sel: DeviceSelector): string[] {
+    return selectDevices(this.db, sel);
+  }
+
+  /** Sets group and/or tags (tags replace the whole set); false if the device is unknown. */
+  setLabels(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> }): boolean {
+    const sets: string[] = [];
+    const args: unknown[] = [];
+    if (labels.group !== undefined) {
+      sets.push('device_group = ?');
+      args.push(labels.group);
+    }
+    if (labels.tags !== undefined) {
+      sets.push('tags = ?');
+      args.push(JSON.stringify(labels.tags));
+    }
+    if (!sets.length) return this.exists(deviceId);
+    return this.db.prepare(`UPDATE devices SET ${sets.join(', ')} WHERE id = ?`).run(...args, deviceId).changes > 0;
+  }
+
+  setDisabled(deviceId: string, disabled: boolean): boolean {
+    return this.db.prepare('UPDATE devices SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, deviceId).changes > 0;
+  }
+
+  isDisabled(deviceId: string): boolean {
+    return (this.db.prepare('SELECT disabled FROM devices WHERE id = ?').get(deviceId) as { disabled: number } | undefined)?.disabled === 1;
+  }
+
+  /**
+   * Enrollment: the device becomes known (not yet seen online) with the token's group and tags.
+   * An existing device keeps its group unless the token sets one; the token's tags are merged in.
+   */
+  registerEnrolled(deviceId: string, labels: { group: string | null; tags: Record<string, string> }, info: { arch?: string | undefined; hardware?: string | undefined } = {}, now = Date.now()): void {
+    this.db
+      .prepare(
+        `INSERT INTO devices (id, first_seen, last_seen, device_group, tags, info) VALUES (?, ?, NULL, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET device_group = coalesce(excluded.device_group, device_group),
+           tags = json_patch(tags, excluded.tags)`,
+      )
+      .run(deviceId, now, labels.group, JSON.stringify(labels.tags), info.arch || info.hardware ? JSON.stringify({ arch: info.arch ?? null, hardware: info.hardware ?? null }) : null);
   }
 
   get(deviceId: string): DeviceView | undefined {
@@ -136,6 +243,11 @@ export class DeviceStore {
       backlog: r.backlog,
       dropped: r.dropped,
       records: r.records,
+      bytesSent: r.bytes_sent,
+      shadows: this.shadows.list(r.id),
+      group: r.device_group,
+      tags: JSON.parse(r.tags) as Record<string, string>,
+      disabled: r.disabled === 1,
     };
   }
 }

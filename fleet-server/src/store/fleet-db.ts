@@ -7,6 +7,11 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { applyMigrations } from '@edgeloop/protocol';
+import { AUDIT_MIGRATION } from '../audit/audit-schema.js';
+import { IDENTITY_MIGRATION } from '../identity/identity-schema.js';
+import { KEYS_MIGRATION } from '../keys/keys-schema.js';
+import { ROLLOUT_MIGRATION } from '../rollouts/rollout-schema.js';
+import { TRANSFER_MIGRATION } from '../transfer/transfer-schema.js';
 
 export type FleetDb = Database.Database;
 
@@ -98,6 +103,12 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX samples_model ON samples (model, version, id);
    ALTER TABLE devices ADD COLUMN sample_upload_until INTEGER;`,
+  // Issue #4, one migration per feature area, kept beside the code that owns it.
+  AUDIT_MIGRATION,
+  IDENTITY_MIGRATION,
+  KEYS_MIGRATION,
+  ROLLOUT_MIGRATION,
+  TRANSFER_MIGRATION,
 ];
 
 export function openFleetDb(path: string): FleetDb {

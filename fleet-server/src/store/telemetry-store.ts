@@ -1,9 +1,11 @@
 /**
  * @module store/telemetry-store
  * Prediction records as synced from devices. Inserts are idempotent on (device, stream, seq),
- * so the agent may re-send anything it has no ack for.
+ * so the agent may re-send anything it has no ack for. Shadow records (a candidate version run
+ * beside the serving one) are rows like any other, flagged `shadow`; live error is computed per
+ * (model, version, shadow) over rows that have both a prediction and a reference.
  */
-import type { TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
+import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
 import type { FleetDb } from './fleet-db.js';
 
 export type StoredRecord = TelemetryRow;
@@ -16,6 +18,19 @@ export interface TelemetryQuery {
   limit?: number;
   /** Oldest first from afterId (paging) instead of the newest records. */
   order?: 'newest' | 'oldest';
+  /** true: only shadow records; false: only served ones; absent: both. */
+  shadow?: boolean;
+}
+
+export interface LiveErrorQuery {
+  model: string;
+  version?: number;
+  /** true: the version's shadow records; false: its served records; absent: each separately. */
+  shadow?: boolean;
+  /** Only these devices (e.g. a rollout wave). */
+  devices?: readonly string[];
+  /** Records made at or after this time (ms). */
+  since?: number;
 }
 
 export class TelemetryStore {
@@ -23,8 +38,8 @@ export class TelemetryStore {
 
   constructor(private readonly db: FleetDb) {
     this.insert = db.prepare(
-      `INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction, latency_ms, features, reference, historical)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction, latency_ms, features, reference, historical, shadow)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(device_id, stream, seq) DO NOTHING`,
     );
   }
@@ -36,7 +51,7 @@ export class TelemetryStore {
       for (const r of records) {
         added += this.insert.run(
           deviceId, stream, r.seq, r.ts, now, r.model, r.version, r.requestId ?? null, JSON.stringify(r.output),
-          r.prediction ?? null, r.latencyMs, JSON.stringify(r.features), r.reference ?? null, historical ? 1 : 0,
+          r.prediction ?? null, r.latencyMs, JSON.stringify(r.features), r.reference ?? null, historical ? 1 : 0, r.shadow ? 1 : 0,
         ).changes;
       }
       return added;
@@ -56,6 +71,7 @@ export class TelemetryStore {
     if (q.model) { where.push('model = ?'); args.push(q.model); }
     if (q.version !== undefined) { where.push('version = ?'); args.push(q.version); }
     if (q.afterId !== undefined) { where.push('id > ?'); args.push(q.afterId); }
+    if (q.shadow !== undefined) { where.push('shadow = ?'); args.push(q.shadow ? 1 : 0); }
     const order = q.order === 'oldest' ? 'ASC' : 'DESC';
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 10_000);
     const sql = `SELECT * FROM telemetry ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${order} LIMIT ${limit}`;
@@ -75,7 +91,32 @@ export class TelemetryStore {
       features: JSON.parse(r.features as string) as Record<string, number>,
       reference: r.reference as number | null,
       historical: r.historical === 1,
+      shadow: r.shadow === 1,
     }));
+  }
+
+  /**
+   * Live error vs reference values per (version, shadow) of a model: MAE and RMSE over records
+   * with both a prediction and a reference. A shadow candidate and the version serving beside it
+   * see the same inputs and the same references, so their figures compare like for like.
+   */
+  liveError(q: LiveErrorQuery): LiveError[] {
+    const where = ['model = ?', 'prediction IS NOT NULL', 'reference IS NOT NULL'];
+    const args: unknown[] = [q.model];
+    if (q.version !== undefined) { where.push('version = ?'); args.push(q.version); }
+    if (q.shadow !== undefined) { where.push('shadow = ?'); args.push(q.shadow ? 1 : 0); }
+    if (q.since !== undefined) { where.push('ts >= ?'); args.push(q.since); }
+    if (q.devices) { where.push('device_id IN (SELECT value FROM json_each(?))'); args.push(JSON.stringify(q.devices)); }
+    const rows = this.db
+      .prepare(
+        `SELECT version, shadow, count(*) AS n, avg(abs(prediction - reference)) AS mae, avg((prediction - reference) * (prediction - reference)) AS mse
+         FROM telemetry WHERE ${where.join(' AND ')} GROUP BY version, shadow ORDER BY version, shadow`,
+      )
+      .all(...args) as Array<{ version: number; shadow: number; n: number; mae: number | null; mse: number | null }>;
+    const found = rows.map((r) => ({ model: q.model, version: r.version, shadow: r.shadow === 1, n: r.n, mae: r.mae, rmse: r.mse === null ? null : Math.sqrt(r.mse) }));
+    // Asked for one exact (version, shadow) pair: say "no data" explicitly rather than returning nothing.
+    if (found.length === 0 && q.version !== undefined && q.shadow !== undefined) return [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }];
+    return found;
   }
 
   count(deviceId?: string): number {

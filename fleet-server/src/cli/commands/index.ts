@@ -5,11 +5,19 @@
  */
 import type { CommandTable } from '../command.js';
 import { deviceCommands } from './devices.js';
+import { identityCommands } from './identity.js';
+import { keyCommands } from './keys.js';
 import { modelCommands } from './models.js';
+import { rolloutCommands } from './rollouts.js';
 import { telemetryCommands } from './telemetry.js';
+import { transferCommands } from './transfer.js';
 
 export const COMMAND_TABLES: CommandTable[] = [
   modelCommands,
+  keyCommands,
   deviceCommands,
+  identityCommands,
+  rolloutCommands,
   telemetryCommands,
+  transferCommands,
 ];

@@ -1,7 +1,8 @@
 /**
  * @module cli/commands/models
  * Registering model versions and assigning them to devices by hand (`deploy`; rollouts are the
- * gated way).
+ * gated way); a version's metadata and lineage (`models show`) and its status
+ * (`models approve|deprecate|revoke`; revoking removes it from every device).
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -17,7 +18,8 @@ import {
   type CommandContext,
   type CommandTable,
 } from '../command.js';
-import { describeFileError, renderModelsTable, shortHash } from '../format.js';
+import type { LineageResponse, ModelVersionSummary, TrainingSummary } from '@edgeloop/protocol';
+import { describeFileError, formatBytes, formatRelativeIso, renderTable, shortHash } from '../format.js';
 
 async function pushModel({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const [filePath, ...extra] = operands;
@@ -78,7 +80,73 @@ async function listModels({ operands, flags, io, connect }: CommandContext): Pro
   if (body.models.length === 0) {
     return io.out('no models registered yet; push one with: edgeloop models push <file.onnx> --name <name>');
   }
-  io.out(renderModelsTable(body.models));
+  const rows = body.models.map((m) => [
+    m.name, String(m.version), m.status ?? '', shortHash(m.sha256), formatBytes(m.size), formatRelativeIso(m.createdAt), m.lineage?.parent ? `v${m.lineage.parent}` : '',
+  ]);
+  io.out(renderTable(['NAME', 'VERSION', 'STATUS', 'SHA256', 'SIZE', 'CREATED', 'PARENT'], rows));
+}
+
+/** `name` or `name@version`; without a version, the latest. */
+function parseNameOrRef(ref: string): { name: string; version?: number } {
+  return ref.includes('@') ? parseModelRef(ref) : { name: ref };
+}
+
+async function showModel({ operands, flags, io, connect }: CommandContext): Promise<void> {
+  const [ref, ...extra] = operands;
+  if (ref === undefined || extra.length > 0) throw new UsageError('models show takes one <name> or <name>@<version>, e.g. edgeloop models show distance@3');
+  const { name, version: asked } = parseNameOrRef(ref);
+  const client = connect();
+  const path = (p: string) => `/api/v1/models/${encodeURIComponent(name)}${p}`;
+  const lineage = await client.request<LineageResponse>('GET', path('/lineage'));
+  const version = asked ?? lineage.versions[0]?.version;
+  if (version === undefined) throw new CliError(`${name} has no versions; push one with edgeloop models push`);
+  const detail = await client.request<{ model: ModelVersionSummary; trainingSummary: TrainingSummary | null; ancestry: ModelVersionSummary[] }>('GET', path(`/versions/${version}`));
+  if (flags.json) return printJson(io, { ...detail, lineage });
+  const m = detail.model;
+  const lines = [
+    `${m.name} v${m.version}  ${m.status}${m.statusReason ? ` (${m.statusReason})` : ''}`,
+    `  sha256       ${m.sha256} (${formatBytes(m.size)})`,
+    `  created      ${m.createdAt}, manifest expires ${m.expiresAt}, signed by key ${m.keyId}`,
+    ...(m.description ? [`  description  ${m.description}`] : []),
+    ...(Object.keys(m.labels ?? {}).length ? [`  labels       ${Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(Object.keys(m.metrics ?? {}).length ? [`  metrics      ${Object.entries(m.metrics).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    `  inputs       ${m.inputs.map((i) => `${i.name} ${i.dtype}[${i.shape.join(', ')}]`).join('; ')}`,
+    `  outputs      ${m.outputs.map((o) => `${o.name} ${o.dtype}[${o.shape.join(', ')}]`).join('; ')}`,
+    `  targets      arch ${m.targets.arch.join('/')}${m.targets.hardware.length ? `, hardware ${m.targets.hardware.join('/')}` : ''}`,
+    `  training     ${detail.trainingSummary ? `${detail.trainingSummary.count} rows; baseline histograms for ${Object.keys(detail.trainingSummary.features).join(', ') || 'no features'}` : 'no summary (no drift baseline)'}`,
+    '  lineage',
+    ...[m, ...detail.ancestry].map((v, i) => `    ${i === 0 ? '•' : '↳'} v${v.version} ${v.status}${describeLineage(v)}`),
+  ];
+  io.out(lines.join('\n'));
+}
+
+function describeLineage(v: ModelVersionSummary): string {
+  const l = v.lineage ?? {};
+  const parts = [
+    l.trigger ? `trigger ${l.trigger}` : '', l.datasetId ? `dataset ${l.datasetId}` : '', l.trainingRunId ? `run ${l.trainingRunId}` : '', l.notes ? `"${l.notes}"` : '',
+  ].filter(Boolean);
+  return parts.length ? ` — ${parts.join(', ')}` : '';
+}
+
+function statusCommand(status: 'approved' | 'deprecated' | 'revoked') {
+  return async ({ operands, flags, io, connect }: CommandContext): Promise<void> => {
+    const verb = status === 'approved' ? 'approve' : status === 'deprecated' ? 'deprecate' : 'revoke';
+    const [ref, ...extra] = operands;
+    if (ref === undefined || extra.length > 0) throw new UsageError(`models ${verb} takes one <name>@<version>, e.g. edgeloop models ${verb} distance@3`);
+    const { name, version } = parseModelRef(ref);
+    const reason = stringFlag(flags, 'reason');
+    const body = await connect().request<{ model: ModelVersionSummary; changed: boolean; removedFrom: string[] }>(
+      'PUT',
+      `/api/v1/models/${encodeURIComponent(name)}/versions/${version}/status`,
+      { status, ...(reason ? { reason } : {}) },
+    );
+    if (flags.json) return printJson(io, body);
+    if (!body.changed) return io.out(`${name} v${version} is already ${status}`);
+    io.out(`${name} v${version} is now ${status}${reason ? ` (${reason})` : ''}`);
+    if (status === 'revoked') {
+      io.out(body.removedFrom.length ? `removed from ${body.removedFrom.length} device(s): ${body.removedFrom.join(', ')}; deploy another version to them` : 'it was not assigned to any device');
+    }
+  };
 }
 
 async function deploy({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -101,11 +169,20 @@ async function deploy({ operands, flags, io, connect }: CommandContext): Promise
 export const modelCommands: CommandTable = {
   'models push': {
     synopsis: '<file.onnx> --name N [--version V] [--meta meta.json]',
-    summary: 'register and sign a model version',
+    summary: 'register and sign a model version (meta.json: tensor spec, pre/postprocessing, targets, healthCheck, description, labels, metrics, trainingSummary, lineage)',
     options: { name: { type: 'string' }, version: { type: 'string' }, meta: { type: 'string' } },
     run: pushModel,
   },
   'models list': { summary: 'list registered model versions', run: listModels },
+  'models show': { synopsis: '<name>[@<version>]', summary: 'metadata, status and lineage of a version (default: the latest)', run: showModel },
+  'models approve': { synopsis: '<name>@<version> [--reason R]', summary: 'mark a version approved', options: { reason: { type: 'string' } }, run: statusCommand('approved') },
+  'models deprecate': { synopsis: '<name>@<version> [--reason R]', summary: 'mark a version deprecated (still assignable)', options: { reason: { type: 'string' } }, run: statusCommand('deprecated') },
+  'models revoke': {
+    synopsis: '<name>@<version> [--reason R]',
+    summary: 'revoke a version for good: it is removed from every device and cannot be assigned again',
+    options: { reason: { type: 'string' } },
+    run: statusCommand('revoked'),
+  },
   deploy: {
     synopsis: '<name>@<version> --device ID [--device ID ...]',
     summary: 'assign a model version to devices right away (no gates; see rollouts)',

@@ -1,0 +1,146 @@
+/**
+ * @module enroll/enroll
+ * `edgeloop-agent enroll`: trades a fleet enrollment token for this device's credentials
+ * (POST /api/v1/enroll) and writes the agent config with them: device id, data dir, and
+ * fleet.mqttUrl / username / password / trustedKeys exactly as the fleet answered. The config is
+ * written 0600 (it holds the broker password). An existing config is only replaced with
+ * --force; its other settings (API port, sensors, limits…) are kept, only identity changes.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { describeZodError, isValidId, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
+import { ConfigError, parseAgentConfig, type AgentConfig } from '../config.js';
+
+export interface EnrollOptions {
+  /** Base URL of the fleet server's HTTP API, e.g. http://fleet.local:8460. */
+  fleetUrl: string;
+  token: string;
+  /** Default: the hostname (when it is a valid device id). */
+  deviceId?: string | undefined;
+  configPath: string;
+  /** Default for a new config: ./edgeloop-agent-data. An existing config keeps its own unless given. */
+  dataDir?: string | undefined;
+  hardware?: string | undefined;
+  apiPort?: number | undefined;
+  force?: boolean | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** A failure the operator can fix by changing the command line (exit 2) rather than retrying (exit 1). */
+export class EnrollUsageError extends Error {}
+
+const enrollResponseSchema = z.object({
+  deviceId: z.string(),
+  username: z.string().min(1),
+  password: z.string().min(1),
+  mqttUrl: z.string(),
+  httpUrl: z.string(),
+  trustedKeys: z.array(z.string()).min(1),
+});
+
+function fleetBase(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new EnrollUsageError(`--fleet "${raw}" is not a URL; give the fleet server's HTTP address, e.g. --fleet http://fleet.local:8460`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new EnrollUsageError(`--fleet must be the fleet server's http:// or https:// address (not ${url.protocol}//…), e.g. --fleet http://fleet.local:8460`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function networkCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if ((err as Error).name === 'TimeoutError') return 'no answer in time';
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}
+
+/** POST /api/v1/enroll; every failure says what to do next. */
+export async function requestEnrollment(fleetUrl: string, body: EnrollRequest, timeoutMs = 15_000): Promise<EnrollResponse> {
+  const base = fleetBase(fleetUrl);
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(`${base}/api/v1/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await res.text();
+  } catch (err) {
+    throw new Error(`cannot reach the fleet server at ${base} (${networkCause(err)}); check --fleet and that the server runs (edgeloop serve), then retry`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const reason = (json as { error?: unknown } | undefined)?.error;
+    const why = typeof reason === 'string' ? reason : `HTTP ${res.status}`;
+    if (res.status === 404) throw new Error(`${base} has no enrollment endpoint (${why}); is --fleet the EdgeLoop fleet server's HTTP address?`);
+    // 400/401/403: a bad token or device id; retrying the same command cannot help.
+    if (res.status >= 400 && res.status < 500) throw new EnrollUsageError(`the fleet server refused the enrollment: ${why}`);
+    throw new Error(`the fleet server failed to enroll this device (${why}); retry later`);
+  }
+  const parsed = enrollResponseSchema.safeParse(json);
+  if (!parsed.success) throw new Error(`the fleet server's answer is not an enrollment (${describeZodError(parsed.error)}); is --fleet an EdgeLoop fleet server of this version?`);
+  return parsed.data;
+}
+
+function readExisting(path: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new EnrollUsageError(`cannot read the existing config ${path} (${(err as Error).message}); move it away or fix it, then retry`);
+  }
+}
+
+/** Enrolls and writes the config; returns it. `progress` gets one line per step. */
+export async function enroll(opts: EnrollOptions, progress: (line: string) => void): Promise<AgentConfig> {
+  const path = resolve(opts.configPath);
+  const exists = existsSync(path);
+  if (exists && !opts.force) {
+    throw new EnrollUsageError(`${path} exists; pass --force to enroll again (the device gets a new password, the old one stops working) or --config to write elsewhere`);
+  }
+  const existing = exists ? readExisting(path) : {};
+  const deviceId = opts.deviceId ?? (typeof existing.deviceId === 'string' ? existing.deviceId : hostname());
+  if (!isValidId(deviceId)) {
+    throw new EnrollUsageError(`device id "${deviceId}"${opts.deviceId ? '' : ' (the hostname)'} is not valid: use 1-64 characters from A-Z a-z 0-9 _ . - and pass it with --device-id`);
+  }
+  const hardware = opts.hardware ?? (typeof existing.hardware === 'string' ? existing.hardware : undefined);
+  const base = fleetBase(opts.fleetUrl);
+
+  progress(`enrolling device ${deviceId} with ${base}`);
+  const answer = await requestEnrollment(base, { token: opts.token, deviceId, arch: arch(), ...(hardware ? { hardware } : {}) }, opts.timeoutMs);
+  progress(`enrolled: broker ${answer.mqttUrl} as ${answer.username}, ${answer.trustedKeys.length} trusted key${answer.trustedKeys.length === 1 ? '' : 's'}`);
+
+  const existingFleet = (existing.fleet ?? {}) as Record<string, unknown>;
+  const existingApi = (existing.api ?? {}) as Record<string, unknown>;
+  const input = {
+    ...existing,
+    deviceId: answer.deviceId,
+    dataDir: opts.dataDir !== undefined ? resolve(opts.dataDir) : typeof existing.dataDir === 'string' ? existing.dataDir : resolve('edgeloop-agent-data'),
+    ...(hardware ? { hardware } : {}),
+    api: { ...existingApi, ...(opts.apiPort !== undefined ? { port: opts.apiPort } : {}) },
+    fleet: { ...existingFleet, mqttUrl: answer.mqttUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys },
+  };
+  let config: AgentConfig;
+  try {
+    config = parseAgentConfig(input, 'the enrolled config');
+  } catch (err) {
+    // The fleet's answer (or the kept settings) do not make a valid config: nothing is written.
+    throw new ConfigError(`${(err as Error).message}; nothing was written`);
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600); // an existing file keeps its old mode on write
+  progress(`wrote ${path} (0600, it holds the broker password); start the agent with: edgeloop-agent run --config ${path}`);
+  return config;
+}

@@ -1,0 +1,164 @@
+/**
+ * @module api/identity-routes
+ * Device identity and admin access over REST:
+ *   POST /api/v1/enroll                          {token, deviceId, arch?, hardware?} → credentials (no admin token)
+ *   POST /api/v1/enrollment-tokens               {uses?, ttlSeconds?, group?, tags?} → {token, enrollmentToken}
+ *   GET  /api/v1/enrollment-tokens               (no secrets)
+ *   POST /api/v1/enrollment-tokens/{id}/revoke
+ *   POST /api/v1/admin-tokens                    {name} → {token, adminToken}
+ *   GET  /api/v1/admin-tokens
+ *   POST /api/v1/admin-tokens/{id}/revoke
+ *   PUT  /api/v1/devices/{id}                    {group?, tags?}
+ *   POST /api/v1/devices/{id}/disable | enable | revoke
+ * Every change is audited; plaintext secrets appear only in the answer that creates them.
+ */
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { describeZodError, isValidId, type EnrollResponse } from '@edgeloop/protocol';
+import type { AuditLog } from '../audit/audit-log.js';
+import { IdentityError, type IdentityService } from '../identity/identity-service.js';
+import { actorOf, type ApiEnv } from './api-env.js';
+
+const TAG_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+export const tagsSchema = z
+  .record(z.string().regex(TAG_KEY, 'tag keys are 1-64 characters from A-Z a-z 0-9 _ . -'), z.string().min(1).max(128))
+  .refine((t) => Object.keys(t).length <= 32, 'at most 32 tags');
+const groupSchema = z.string().refine(isValidId, 'a group is 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit');
+
+const enrollSchema = z.object({
+  token: z.string().min(1).max(256),
+  deviceId: z.string().refine(isValidId, 'deviceId must be 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit'),
+  arch: z.string().max(32).optional(),
+  hardware: z.string().max(64).optional(),
+});
+
+const newTokenSchema = z.object({
+  uses: z.number().int().min(1).max(100_000).optional(),
+  ttlSeconds: z.number().int().min(60).max(365 * 86_400).optional(),
+  group: groupSchema.optional(),
+  tags: tagsSchema.optional(),
+});
+
+const newAdminSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'name: 1-64 characters from A-Z a-z 0-9 _ . @ -') });
+
+const labelsSchema = z
+  .object({ group: groupSchema.nullable().optional(), tags: tagsSchema.optional() })
+  .refine((b) => b.group !== undefined || b.tags !== undefined, 'send "group" (null clears it) and/or "tags" (replaces them)');
+
+async function jsonBody(c: Context<ApiEnv>, example: string): Promise<{ ok: true; body: unknown } | { ok: false; res: Response }> {
+  try {
+    return { ok: true, body: await c.req.json() };
+  } catch {
+    return { ok: false, res: c.json({ error: `body must be JSON, e.g. ${example}` }, 400) };
+  }
+}
+
+export function identityRoutes(deps: { identity: IdentityService; audit: AuditLog }): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  const { identity, audit } = deps;
+
+  app.post('/enroll', async (c) => {
+    const read = await jsonBody(c, '{"token": "...", "deviceId": "pi-kitchen"}');
+    if (!read.ok) return read.res;
+    const parsed = enrollSchema.safeParse(read.body);
+    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
+    let result;
+    try {
+      result = identity.enroll(parsed.data);
+    } catch (err) {
+      if (err instanceof IdentityError) return c.json({ error: err.message }, err.status);
+      throw err;
+    }
+    audit.record(`device:${result.deviceId}`, result.reenrolled ? 'device.reenroll' : 'device.enroll', result.deviceId, {
+      tokenId: result.tokenId, ...(parsed.data.arch ? { arch: parsed.data.arch } : {}), ...(parsed.data.hardware ? { hardware: parsed.data.hardware } : {}),
+    });
+    const body: EnrollResponse = { deviceId: result.deviceId, username: result.username, password: result.password, mqttUrl: result.mqttUrl, httpUrl: result.httpUrl, trustedKeys: result.trustedKeys };
+    return c.json(body);
+  });
+
+  app.post('/enrollment-tokens', async (c) => {
+    let body: unknown = {};
+    if ((c.req.header('content-length') ?? '') !== '0') {
+      const read = await jsonBody(c, '{"uses": 5, "ttlSeconds": 86400, "group": "site-a", "tags": {"hw": "pi4"}}');
+      if (!read.ok) return read.res;
+      body = read.body ?? {};
+    }
+    const parsed = newTokenSchema.safeParse(body);
+    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
+    const { uses, ttlSeconds, group, tags } = parsed.data;
+    const created = identity.enrollmentTokens.create({ ...(uses ? { uses } : {}), ...(ttlSeconds ? { ttlMs: ttlSeconds * 1000 } : {}), group, tags }, actorOf(c));
+    const t = created.enrollmentToken;
+    audit.record(actorOf(c), 'enrollment-token.create', t.id, { uses: t.uses, expiresAt: t.expiresAt, group: t.group, tags: t.tags });
+    return c.json(created, 201);
+  });
+
+  app.get('/enrollment-tokens', (c) => c.json({ enrollmentTokens: identity.enrollmentTokens.list() }));
+
+  app.post('/enrollment-tokens/:id/revoke', (c) => {
+    const id = c.req.param('id');
+    if (!identity.enrollmentTokens.revoke(id)) {
+      const known = identity.enrollmentTokens.get(id);
+      return c.json({ error: known ? `enrollment token ${id} is already revoked` : `no enrollment token ${id}; list them with: edgeloop tokens list` }, known ? 409 : 404);
+    }
+    audit.record(actorOf(c), 'enrollment-token.revoke', id);
+    return c.json({ enrollmentToken: identity.enrollmentTokens.get(id) });
+  });
+
+  app.post('/admin-tokens', async (c) => {
+    const read = await jsonBody(c, '{"name": "ci-pipeline"}');
+    if (!read.ok) return read.res;
+    const parsed = newAdminSchema.safeParse(read.body);
+    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
+    const created = identity.adminTokens.create(parsed.data.name, actorOf(c));
+    audit.record(actorOf(c), 'admin-token.create', created.adminToken.id, { name: created.adminToken.name });
+    return c.json(created, 201);
+  });
+
+  app.get('/admin-tokens', (c) => c.json({ adminTokens: identity.adminTokens.list() }));
+
+  app.post('/admin-tokens/:id/revoke', (c) => {
+    const id = c.req.param('id');
+    const token = identity.adminTokens.get(id);
+    if (!token) return c.json({ error: `no admin token ${id}; list them with: edgeloop admin-tokens list` }, 404);
+    if (token.revokedAt !== null) return c.json({ error: `admin token ${id} is already revoked` }, 409);
+    // Revoking the last one would lock every operator out until a restart makes a new bootstrap token.
+    if (identity.adminTokens.activeCount() <= 1) return c.json({ error: `admin token ${id} is the last active one; create another first (edgeloop admin-tokens create --name NAME)` }, 409);
+    identity.adminTokens.revoke(id);
+    audit.record(actorOf(c), 'admin-token.revoke', id, { name: token.name });
+    return c.json({ adminToken: identity.adminTokens.get(id) });
+  });
+
+  const noDevice = (c: Context<ApiEnv>, id: string) => c.json({ error: `no device "${id}"; list them with: edgeloop devices` }, 404);
+
+  app.put('/devices/:id', async (c) => {
+    const id = c.req.param('id');
+    const read = await jsonBody(c, '{"group": "site-a", "tags": {"hw": "pi4"}}');
+    if (!read.ok) return read.res;
+    const parsed = labelsSchema.safeParse(read.body);
+    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
+    const labels = { ...(parsed.data.group !== undefined ? { group: parsed.data.group } : {}), ...(parsed.data.tags ? { tags: parsed.data.tags } : {}) };
+    if (!identity.setLabels(id, labels)) return noDevice(c, id);
+    audit.record(actorOf(c), 'device.label', id, labels);
+    return c.json({ device: identity.device(id) });
+  });
+
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    app.post(`/devices/:id/${verb}`, (c) => {
+      const id = c.req.param('id');
+      if (!identity.setDisabled(id, disabled)) return noDevice(c, id);
+      audit.record(actorOf(c), `device.${verb}`, id);
+      return c.json({ device: identity.device(id) });
+    });
+  }
+
+  app.post('/devices/:id/revoke', (c) => {
+    const id = c.req.param('id');
+    if (!identity.revokeCredential(id)) {
+      return identity.device(id) ? c.json({ error: `device "${id}" has no credential to revoke (never enrolled, or already revoked)` }, 409) : noDevice(c, id);
+    }
+    audit.record(actorOf(c), 'device.revoke', id);
+    return c.json({ device: identity.device(id), credential: null });
+  });
+
+  return app;
+}

@@ -1,0 +1,79 @@
+/**
+ * @module api/rollout-routes
+ * POST /api/v1/rollouts (create), GET /api/v1/rollouts[?model=&state=&limit=], GET
+ * /api/v1/rollouts/{id} (progress: counts per state and wave, gate readings, live error per arm),
+ * POST /api/v1/rollouts/{id}/{pause|resume|abort|rollback|promote} with an optional
+ * `{"reason": "..."}`. Every change is audited under the caller's name.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { describeZodError, ROLLOUT_STATES } from '@edgeloop/protocol';
+import { RegistryError } from '../registry/model-registry.js';
+import type { RolloutEngine } from '../rollouts/rollout-engine.js';
+import { OPERATOR_VERBS, type OperatorVerb } from '../rollouts/rollout-actions.js';
+import { parseCreateRollout } from '../rollouts/rollout-params.js';
+import { detailView, listView, summaryOf } from '../rollouts/rollout-view.js';
+import { actorOf, type ApiEnv } from './api-env.js';
+
+const listQuerySchema = z.object({
+  model: z.string().min(1).max(64).optional(),
+  state: z.enum(ROLLOUT_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+const actionBodySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+
+const CREATE_HINT =
+  'body must be JSON: {"model": "distance", "version": 3, "strategy": "staged", "target": {"all": true}, "parameters": {"waves": [{"percent": 10}, {"percent": 100}]}}';
+
+export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  const engine = deps.rollouts;
+
+  app.post('/rollouts', async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: CREATE_HINT }, 400);
+    }
+    const parsed = parseCreateRollout(body);
+    if (!parsed.ok) return c.json({ error: `invalid rollout: ${parsed.reason}` }, 400);
+    const r = await engine.create(parsed.value, actorOf(c));
+    return c.json({ rollout: summaryOf(r, engine.store.devices(r.id)) }, 201);
+  });
+
+  app.get('/rollouts', (c) => {
+    const q = listQuerySchema.safeParse(c.req.query());
+    if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
+    return c.json({ rollouts: listView(engine, q.data) });
+  });
+
+  app.get('/rollouts/:id', (c) => {
+    const r = engine.store.get(c.req.param('id'));
+    if (!r) throw new RegistryError(404, `no rollout "${c.req.param('id')}"; edgeloop rollouts list shows them`);
+    return c.json(detailView(engine, r));
+  });
+
+  app.post('/rollouts/:id/:verb', async (c) => {
+    const verb = c.req.param('verb');
+    if (!(OPERATOR_VERBS as readonly string[]).includes(verb)) {
+      return c.json({ error: `unknown rollout action "${verb}"; use one of ${OPERATOR_VERBS.join(', ')}` }, 404);
+    }
+    let body: unknown = {};
+    const text = await c.req.text();
+    if (text.trim() !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return c.json({ error: 'body must be empty or JSON {"reason": "why"}' }, 400);
+      }
+    }
+    const parsed = actionBodySchema.safeParse(body);
+    if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; send {"reason": "why"} or nothing` }, 400);
+    const r = await engine.actions.operate(verb as OperatorVerb, c.req.param('id'), actorOf(c), parsed.data.reason);
+    return c.json({ rollout: summaryOf(r, engine.store.devices(r.id)) });
+  });
+
+  return app;
+}

@@ -1,0 +1,164 @@
+/**
+ * @module identity/identity-service
+ * Device identity in one place: enrollment (token → credential), checking device credentials
+ * (broker, artifact downloads), disabling and re-enabling devices, revoking credentials, and the
+ * admin and enrollment token stores. Emits events other parts mirror:
+ *
+ *   credential-issued  {deviceId, password}  enrollment or re-enrollment (a new password)
+ *   credential-revoked {deviceId}            the credential was deleted
+ *   device-disabled    {deviceId}            live sessions must be closed (the embedded broker does)
+ *   device-enabled     {deviceId}
+ *
+ * (An external broker's password file is mirrored from these; see the external-broker module.)
+ */
+import { EventEmitter } from 'node:events';
+import { isValidId, type DeviceSummary } from '@edgeloop/protocol';
+import type { DeviceStore } from '../store/device-store.js';
+import type { FleetDb } from '../store/fleet-db.js';
+import { AdminTokens } from './admin-tokens.js';
+import { DeviceCredentials } from './device-credentials.js';
+import { EnrollmentTokens } from './enrollment-tokens.js';
+
+/** The server's own MQTT client logs in with this username (a per-process secret, full access). */
+export const SERVER_MQTT_USERNAME = 'edgeloop-server';
+
+/** Device ids that could collide with the server's own MQTT username or client ids. */
+export function isReservedDeviceId(id: string): boolean {
+  return id === SERVER_MQTT_USERNAME || id.startsWith('edgeloop-fleet-');
+}
+
+export interface IdentityEvents {
+  'credential-issued': [{ deviceId: string; password: string }];
+  'credential-revoked': [{ deviceId: string }];
+  'device-disabled': [{ deviceId: string }];
+  'device-enabled': [{ deviceId: string }];
+}
+
+/** What a device needs to join: returned by POST /api/v1/enroll and written into its config. */
+export interface Enrollment {
+  deviceId: string;
+  username: string;
+  password: string;
+  mqttUrl: string;
+  httpUrl: string;
+  trustedKeys: string[];
+}
+
+export interface EnrollRequest {
+  token: string;
+  deviceId: string;
+  arch?: string | undefined;
+  hardware?: string | undefined;
+}
+
+/** A refusal with the HTTP status the API answers. */
+export class IdentityError extends Error {
+  constructor(readonly status: 400 | 401 | 403 | 404 | 409, message: string) {
+    super(message);
+    this.name = 'IdentityError';
+  }
+}
+
+export interface IdentityEndpoints {
+  /** The broker URL devices connect to. */
+  mqttUrl: string;
+  /** The base URL devices download artifacts from. */
+  httpUrl: string;
+  /** The keys devices trust for manifests (today: the signing key; see server.ts). */
+  trustedKeys: string[];
+}
+
+export type DeviceAuthResult = { ok: true } | { ok: false; reason: string };
+
+export class IdentityService extends EventEmitter<IdentityEvents> {
+  readonly adminTokens: AdminTokens;
+  readonly enrollmentTokens: EnrollmentTokens;
+  readonly credentials: DeviceCredentials;
+
+  constructor(
+    private readonly db: FleetDb,
+    private readonly devices: DeviceStore,
+    private readonly endpoints: () => IdentityEndpoints,
+  ) {
+    super();
+    this.adminTokens = new AdminTokens(db);
+    this.enrollmentTokens = new EnrollmentTokens(db);
+    this.credentials = new DeviceCredentials(db);
+  }
+
+  /**
+   * Trades an enrollment token for a credential. One transaction takes a use of the token and
+   * writes the credential, so a token is never spent without a credential and vice versa.
+   * Re-enrolling an existing device rotates its password (the old one stops working).
+   */
+  enroll(req: EnrollRequest, now = Date.now()): Enrollment & { reenrolled: boolean; tokenId: string } {
+    if (!isValidId(req.deviceId)) throw new IdentityError(400, `invalid device id "${req.deviceId}": use 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit`);
+    if (isReservedDeviceId(req.deviceId)) throw new IdentityError(400, `device id "${req.deviceId}" is reserved for the fleet server; choose another (--device-id)`);
+    const result = this.db.transaction(() => {
+      if (this.devices.isDisabled(req.deviceId)) {
+        throw new IdentityError(403, `device "${req.deviceId}" is disabled and cannot enroll; an operator can re-enable it: edgeloop devices enable ${req.deviceId}`);
+      }
+      const consumed = this.enrollmentTokens.consume(req.token, now);
+      if (!consumed.ok) throw new IdentityError(401, consumed.reason);
+      const reenrolled = this.credentials.has(req.deviceId);
+      const password = this.credentials.issue(req.deviceId, consumed.token.id, now);
+      this.devices.registerEnrolled(req.deviceId, { group: consumed.token.group, tags: consumed.token.tags }, { arch: req.arch, hardware: req.hardware }, now);
+      return { password, reenrolled, tokenId: consumed.token.id };
+    })();
+    this.emit('credential-issued', { deviceId: req.deviceId, password: result.password });
+    const ep = this.endpoints();
+    return {
+      deviceId: req.deviceId, username: req.deviceId, password: result.password, mqttUrl: ep.mqttUrl, httpUrl: ep.httpUrl, trustedKeys: ep.trustedKeys,
+      reenrolled: result.reenrolled, tokenId: result.tokenId,
+    };
+  }
+
+  /**
+   * Issues a credential without a token: for in-process tests and simulated fleets (benchmarks)
+   * that need many devices fast. Not exposed over the API.
+   */
+  issueCredential(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> } = {}, now = Date.now()): string {
+    if (!isValidId(deviceId) || isReservedDeviceId(deviceId)) throw new IdentityError(400, `invalid or reserved device id "${deviceId}"`);
+    const password = this.db.transaction(() => {
+      const pw = this.credentials.issue(deviceId, null, now);
+      this.devices.registerEnrolled(deviceId, { group: labels.group ?? null, tags: labels.tags ?? {} }, {}, now);
+      return pw;
+    })();
+    this.emit('credential-issued', { deviceId, password });
+    return password;
+  }
+
+  /** Device login (broker CONNECT, HTTP Basic on artifact downloads). */
+  authenticateDevice(deviceId: string, password: string): DeviceAuthResult {
+    if (!isValidId(deviceId)) return { ok: false, reason: 'username is not a valid device id' };
+    if (!this.credentials.verify(deviceId, password)) {
+      return { ok: false, reason: this.credentials.has(deviceId) ? 'wrong password' : 'no credential for this device (enroll it, or it was revoked)' };
+    }
+    if (this.devices.isDisabled(deviceId)) return { ok: false, reason: 'device is disabled' };
+    return { ok: true };
+  }
+
+  /** false if the device is unknown. Emits device-disabled (live sessions are closed) when it changed. */
+  setDisabled(deviceId: string, disabled: boolean): boolean {
+    if (!this.devices.exists(deviceId)) return false;
+    const was = this.devices.isDisabled(deviceId);
+    this.devices.setDisabled(deviceId, disabled);
+    if (was !== disabled) this.emit(disabled ? 'device-disabled' : 'device-enabled', { deviceId });
+    return true;
+  }
+
+  setLabels(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> }): boolean {
+    return this.devices.setLabels(deviceId, labels);
+  }
+
+  device(deviceId: string): DeviceSummary | undefined {
+    return this.devices.get(deviceId);
+  }
+
+  /** Deletes the device's credential (it must enroll again); false if it had none. */
+  revokeCredential(deviceId: string): boolean {
+    const revoked = this.credentials.revoke(deviceId);
+    if (revoked) this.emit('credential-revoked', { deviceId });
+    return revoked;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * @module keys/key-manager
+ * The fleet's trust chain: one root key and the online signing key it authorises.
+ *
+ * - Root: by default generated at <data>/keys/root.key (0600) so one machine runs everything.
+ *   Offline-capable: started with only the root's public half (`--root-public-key`), the server
+ *   cannot sign keysets itself; it prepares the unsigned keyset and the operator signs it where
+ *   the root lives (`edgeloop keys rotate --root-key FILE`).
+ * - Signing keys: one active at a time (<data>/keys/signing-<keyid>.key, 0600). A rotation makes
+ *   a pending key, a keyset one version higher listing only that key, and — once the root signed
+ *   it — activates it and retires the old key (its file is deleted: nothing may sign with it).
+ *
+ * A data directory from before the root existed holds keys/signing.key, the key devices were
+ * told to trust. It is adopted as the root key, so those devices keep trusting the fleet.
+ *
+ * Re-signing manifests and republishing desired states after an activation is keys/rotation.ts.
+ */
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  KEYSET_PAYLOAD_TYPE,
+  buildKeyset,
+  decodePublicKey,
+  encodePublicKey,
+  generateKeyPair,
+  keyId,
+  keysetPayload,
+  peekKeyset,
+  signKeysetPayload,
+  trustedKeyMap,
+  verifyKeyset,
+  type KeysResponse,
+  type Keyset,
+  type PendingKeyset,
+  type SignedEnvelope,
+  type SigningKeyPair,
+} from '@edgeloop/protocol';
+import { RegistryError } from '../registry/model-registry.js';
+import type { FleetDb } from '../store/fleet-db.js';
+import { KeyStore } from './key-store.js';
+import { createKeyFile, loadOrCreateSigningKey, type FleetSigningKey } from './signing-key.js';
+
+export interface RootKey {
+  keyId: string;
+  publicKey: Uint8Array;
+  publicKeyBase64: string;
+  /** Present only when the root's private half is on this server. */
+  pair?: SigningKeyPair;
+}
+
+export interface KeyManagerOptions {
+  db: FleetDb;
+  keysDir: string;
+  /** Run with only the root's public half (offline root). */
+  rootPublicKey?: Uint8Array;
+  log: Logger;
+}
+
+export class KeyManager {
+  readonly root: RootKey;
+  private readonly store: KeyStore;
+  private activeKey: FleetSigningKey | undefined;
+
+  constructor(private readonly opts: KeyManagerOptions) {
+    this.store = new KeyStore(opts.db);
+    this.root = loadRoot(opts);
+  }
+
+  /**
+   * Start-up: make sure a keyset signed by this root is in force. With a local root that is done
+   * on the spot; with an offline one a pending keyset waits for the operator (registering models
+   * fails until then, with what to run).
+   */
+  bootstrap(): { state: 'ready' | 'pending' | 'activated'; keyset?: Keyset } {
+    const current = this.store.latestKeyset();
+    if (current && this.verifiesUnderRoot(current.envelope) && this.store.active()) return { state: 'ready' };
+    if (current) this.opts.log.warn({ keysetVersion: current.version, root: this.root.keyId }, 'the current keyset is not signed by the configured root key; a new keyset is needed');
+    if (this.root.pair) return { state: 'activated', keyset: this.rotateLocally() };
+    const pending = this.prepare();
+    this.opts.log.warn({ keyId: pending.keyId, version: pending.version }, 'no keyset signed by the offline root yet: run "edgeloop keys rotate --root-key FILE" to sign it');
+    return { state: 'pending' };
+  }
+
+  /** The key that signs manifests now; throws (409) before the first keyset is signed. */
+  signingKey(): FleetSigningKey {
+    const row = this.store.active();
+    if (!row) {
+      throw new RegistryError(409, 'there is no active signing key yet: the offline root must sign the first keyset; run "edgeloop keys rotate --root-key FILE"');
+    }
+    if (this.activeKey?.keyId !== row.keyId) this.activeKey = loadOrCreateSigningKey(this.keyPath(row.keyId), this.opts.log);
+    return this.activeKey;
+  }
+
+  hasActiveKey(): boolean {
+    return this.store.active() !== undefined;
+  }
+
+  /** The newest keyset envelope, as devices get it in their desired state. */
+  keysetEnvelope(): SignedEnvelope | undefined {
+    return this.store.latestKeyset()?.envelope;
+  }
+
+  keysetVersion(): number {
+    return this.store.latestKeyset()?.version ?? 0;
+  }
+
+  /**
+   * A pending key and its unsigned keyset (version = current + 1, listing only the new key).
+   * Idempotent: asking again returns the same pending key, so a ceremony can be retried.
+   */
+  prepare(now = new Date()): PendingKeyset {
+    const version = this.keysetVersion() + 1;
+    const existing = this.store.pending();
+    if (existing && existsSync(this.keyPath(existing.keyId))) {
+      let payload = existing.pendingKeyset;
+      if (!payload || peekVersion(payload) !== version) {
+        payload = Buffer.from(keysetPayload(buildKeyset(version, [decodePublicKey(existing.publicKey)], now))).toString('base64');
+        this.store.setPendingKeyset(existing.keyId, payload);
+      }
+      return { keyId: existing.keyId, version, payloadType: KEYSET_PAYLOAD_TYPE, payload };
+    }
+    const pair = generateKeyPair();
+    const id = keyId(pair.publicKey);
+    createKeyFile(this.keyPath(id), pair);
+    const payload = Buffer.from(keysetPayload(buildKeyset(version, [pair.publicKey], now))).toString('base64');
+    this.store.addPending(id, encodePublicKey(pair.publicKey), payload, now.getTime());
+    this.opts.log.info({ keyId: id, version }, 'new signing key created; waiting for its keyset to be signed by the root');
+    return { keyId: id, version, payloadType: KEYSET_PAYLOAD_TYPE, payload };
+  }
+
+  /**
+   * Activates the pending key with its root-signed keyset. The envelope must carry exactly the
+   * prepared payload (so nobody can slip in other keys) and a valid root signature.
+   */
+  complete(envelope: unknown, now = Date.now()): { keyset: Keyset; retired: string[] } {
+    const pending = this.store.pending();
+    if (!pending?.pendingKeyset) throw new RegistryError(409, 'no key rotation is pending; start one with "edgeloop keys rotate"');
+    const last = this.store.latestKeyset();
+    const verdict = verifyKeyset(envelope, { rootKeys: trustedKeyMap([this.root.publicKey]), ...(last ? { lastVersion: last.version } : {}) });
+    if (!verdict.ok) throw new RegistryError(400, `keyset refused (${verdict.code}): ${verdict.reason}; sign the pending payload with the root key (edgeloop keys rotate --root-key FILE)`);
+    const env = envelope as SignedEnvelope;
+    if (env.payload !== pending.pendingKeyset) {
+      throw new RegistryError(409, `the signed keyset is not the pending one (key ${pending.keyId}, v${peekVersion(pending.pendingKeyset)}); fetch it again with "edgeloop keys rotate" and sign that`);
+    }
+    const envelopeToStore: SignedEnvelope = { payloadType: env.payloadType, payload: env.payload, signatures: env.signatures };
+    const retired = this.store.activate(pending.keyId, verdict.value.version, envelopeToStore, now);
+    for (const id of retired) rmSync(this.keyPath(id), { force: true });
+    this.activeKey = undefined;
+    this.opts.log.info({ keyId: pending.keyId, keysetVersion: verdict.value.version, retired }, 'signing key activated');
+    return { keyset: verdict.value, retired };
+  }
+
+  /** prepare + sign with the local root + complete. */
+  rotateLocally(now = new Date()): Keyset {
+    if (!this.root.pair) {
+      throw new RegistryError(409, 'the root key is offline (the server has only its public half); sign the pending keyset with "edgeloop keys rotate --root-key FILE"');
+    }
+    const pending = this.prepare(now);
+    return this.complete(signKeysetPayload(pending.payload, this.root.pair), now.getTime()).keyset;
+  }
+
+  view(): KeysResponse {
+    const active = this.store.active();
+    const pending = this.store.pending();
+    const latest = this.store.latestKeyset();
+    const ks = latest ? peekKeyset(latest.envelope) : undefined;
+    return {
+      root: { keyId: this.root.keyId, publicKey: this.root.publicKeyBase64, local: this.root.pair !== undefined },
+      signingKey: active ? { keyId: active.keyId, publicKey: active.publicKey, activatedAt: active.activatedAt } : null,
+      pending: pending?.pendingKeyset
+        ? { keyId: pending.keyId, version: peekVersion(pending.pendingKeyset), payloadType: KEYSET_PAYLOAD_TYPE, payload: pending.pendingKeyset }
+        : null,
+      keyset: ks ? { version: ks.version, keyIds: ks.keys.map((k) => k.keyid), created: ks.created } : null,
+      retired: this.store.keys('retired').map((k) => ({ keyId: k.keyId, retiredAt: k.retiredAt })),
+    };
+  }
+
+  private verifiesUnderRoot(envelope: SignedEnvelope): boolean {
+    return verifyKeyset(envelope, { rootKeys: trustedKeyMap([this.root.publicKey]) }).ok;
+  }
+
+  private keyPath(id: string): string {
+    return join(this.opts.keysDir, `signing-${id}.key`);
+  }
+}
+
+/** The version a (trusted, self-made) pending keyset payload carries. */
+function peekVersion(payloadBase64: string): number {
+  try {
+    return (JSON.parse(Buffer.from(payloadBase64, 'base64').toString('utf8')) as { version?: number }).version ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+function loadRoot(opts: KeyManagerOptions): RootKey {
+  const rootPath = join(opts.keysDir, 'root.key');
+  if (opts.rootPublicKey) {
+    if (existsSync(rootPath)) opts.log.warn({ path: rootPath }, 'a local root key exists but --root-public-key was given: the local file is not used');
+    return { keyId: keyId(opts.rootPublicKey), publicKey: opts.rootPublicKey, publicKeyBase64: encodePublicKey(opts.rootPublicKey) };
+  }
+  const legacy = join(opts.keysDir, 'signing.key');
+  if (!existsSync(rootPath) && existsSync(legacy)) {
+    // Devices were configured with this key's public half: keeping it as the root keeps them.
+    renameSync(legacy, rootPath);
+    opts.log.info({ path: rootPath }, 'adopted the existing fleet signing key as the root key (devices trust it already)');
+  }
+  const pair = loadOrCreateSigningKey(rootPath, opts.log);
+  return { keyId: pair.keyId, publicKey: pair.publicKey, publicKeyBase64: pair.publicKeyBase64, pair };
+}

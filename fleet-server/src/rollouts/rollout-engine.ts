@@ -1,0 +1,299 @@
+/**
+ * @module rollouts/rollout-engine
+ * One engine for every strategy. On each tick (default 1 s) it reads each active rollout from the
+ * database, derives every device's state from the assignment rows the agents' update reports
+ * move, judges the gates (rollout-evaluation.ts) and then does at most the next step: pause or
+ * roll back on a tripped gate, give pending devices of the current wave the candidate (at most
+ * maxConcurrentDownloads in flight), advance, hold (ab, shadow) or complete. Everything it needs
+ * is in fleet.db, so a restarted server simply carries on.
+ *
+ * Operator actions (create, pause, resume, abort, rollback, promote) and ticks run one at a
+ * time through one queue, so a decision never interleaves with another.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RolloutDeviceState } from '@edgeloop/protocol';
+import { RegistryError, type ModelRegistry } from '../registry/model-registry.js';
+import type { DeviceStore } from '../store/device-store.js';
+import type { FleetDb } from '../store/fleet-db.js';
+import type { ModelStore } from '../store/model-store.js';
+import { deriveDeviceState, ENGINE_OWNED, IN_PROGRESS, setState, type AssignmentFact } from './device-state.js';
+import { evaluate, type Trip } from './rollout-evaluation.js';
+import { LiveErrorQueries } from './live-error.js';
+import type { CreateRollout } from './rollout-params.js';
+import { isRevoked, rereleaseVersion, selectTargets, shadowAssignments, type AuditPort, type DeploymentsPort } from './rollout-ports.js';
+import { RolloutStore, type Rollout, type RolloutDevice } from './rollout-store.js';
+import { planForStrategy, waveOf } from './wave-plan.js';
+import { RolloutActions, SYSTEM } from './rollout-actions.js';
+
+export interface RolloutEngineDeps {
+  db: FleetDb;
+  devices: DeviceStore;
+  models: ModelStore;
+  registry: ModelRegistry;
+  deployments: DeploymentsPort;
+  audit: AuditPort;
+  log: Logger;
+  tickMs: number;
+}
+
+export class RolloutEngine {
+  readonly store: RolloutStore;
+  readonly queries: LiveErrorQueries;
+  readonly actions: RolloutActions;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(readonly deps: RolloutEngineDeps) {
+    this.store = new RolloutStore(deps.db);
+    this.queries = new LiveErrorQueries(deps.db);
+    this.actions = new RolloutActions(this);
+  }
+
+  /** Runs `fn` after everything queued before it; the queue survives a failing step. */
+  serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.serial(() => this.republishInFlight()).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'could not republish rollout assignments'));
+    const loop = () => {
+      if (this.stopped) return;
+      void this.serial(() => this.tick()).finally(() => {
+        if (!this.stopped) this.timer = setTimeout(loop, this.deps.tickMs);
+      });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.queue;
+  }
+
+  /**
+   * At start: devices of active rollouts that were given the candidate but have not finished get
+   * their desired state again. An embedded broker loses retained messages when the server stops,
+   * so a device offline across the restart would otherwise never hear of its assignment.
+   */
+  private async republishInFlight(): Promise<void> {
+    const ids = new Set<string>();
+    for (const r of this.store.workList()) {
+      for (const d of this.store.devices(r.id)) if (IN_PROGRESS.has(d.state) || d.state === 'timed-out' || r.state === 'rolled-back') ids.add(d.deviceId);
+    }
+    for (const id of ids) await this.deps.deployments.publishDesired(id);
+    if (ids.size) this.deps.log.info({ devices: ids.size }, 'republished desired state of devices in active rollouts');
+  }
+
+  /** One pass over every rollout with work to do. Public for tests (call through serial()). */
+  async tick(now = Date.now()): Promise<void> {
+    for (const r of this.store.workList()) {
+      try {
+        await this.step(r, now);
+      } catch (err) {
+        this.deps.log.error({ err, rollout: r.id }, 'rollout step failed; retrying on the next tick');
+      }
+    }
+  }
+
+  create(req: CreateRollout, actor: string, now = Date.now()): Promise<Rollout> {
+    return this.serial(async () => {
+      const r = this.plan(req, actor, now);
+      this.deps.audit.record(actor, 'rollout.create', r.id, {
+        model: r.model, version: r.version, strategy: r.strategy, target: r.target, devices: r.waves.at(-1)?.cumulative ?? 0, reason: req.reason ?? null,
+      });
+      this.deps.log.info({ rollout: r.id, model: r.model, version: r.version, strategy: r.strategy }, 'rollout created');
+      await this.step(r, now);
+      return this.store.get(r.id)!;
+    });
+  }
+
+  private plan(req: CreateRollout, actor: string, now: number): Rollout {
+    const { model, version, strategy, parameters: p } = req;
+    if (!this.deps.models.get(model, version)) {
+      const latest = this.deps.models.latestVersion(model);
+      throw new RegistryError(404, latest ? `${model} has no v${version} (latest is v${latest})` : `no model named "${model}"; push it first (edgeloop models push)`);
+    }
+    if (isRevoked(this.deps.models, model, version)) throw new RegistryError(409, `${model} v${version} is revoked and cannot be rolled out; push a fixed version`);
+    const active = this.store.activeFor(model);
+    if (active) throw new RegistryError(409, `rollout ${active.id} of ${model} v${active.version} is still ${active.state}; finish, abort or roll it back first`);
+    if (p.waves && !['staged', 'canary'].includes(strategy)) throw new RegistryError(400, `waves apply to staged and canary rollouts, not ${strategy}`);
+    if (p.canary && strategy !== 'canary') throw new RegistryError(400, `canary settings apply to canary rollouts, not ${strategy}`);
+    if (p.promoteTo && strategy !== 'shadow') throw new RegistryError(400, 'promoteTo applies to shadow rollouts only');
+    const role = strategy === 'shadow' ? 'shadow' : 'serve';
+    const ids = selectTargets(this.deps.devices, req.target);
+    if (ids.length === 0) throw new RegistryError(400, 'the target selects no devices; check it with edgeloop devices');
+    const presence = this.store.presence(model, ids);
+    const assignments = this.store.assignments(model, ids);
+    // Online devices first: the first wave should not wait on devices that cannot download.
+    const ordered = [...ids].sort((a, b) => Number(presence.get(b)?.online ?? false) - Number(presence.get(a)?.online ?? false) || (a < b ? -1 : a > b ? 1 : 0));
+    const eligible: Array<{ id: string; previous: number | null }> = [];
+    const skipped: Array<{ id: string; previous: number | null; reason: string }> = [];
+    for (const id of ordered) {
+      const running = presence.get(id)?.running ?? null;
+      const a = assignments.get(id);
+      const previous = running ?? (a?.state === 'active' ? a.version : null);
+      if (previous !== null && previous >= version) skipped.push({ id, previous, reason: `already serves v${previous}` });
+      else if (a && a.version > version) skipped.push({ id, previous, reason: `assigned the newer v${a.version}` });
+      else if (role === 'shadow' && previous === null) skipped.push({ id, previous, reason: `serves no version of ${model} to compare the shadow with` });
+      else eligible.push({ id, previous });
+    }
+    if (eligible.length === 0) throw new RegistryError(400, `no device of the target can take ${model} v${version}: ${skipped.slice(0, 3).map((s) => `${s.id} ${s.reason}`).join('; ')}`);
+
+    const waves = planForStrategy(strategy, p, eligible.length);
+    const counts = new Map<number, number>();
+    for (const e of eligible) if (e.previous !== null) counts.set(e.previous, (counts.get(e.previous) ?? 0) + 1);
+    const baselineVersion = [...counts.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0] ?? null;
+    const id = `ro-${randomBytes(4).toString('hex')}`;
+    const r: Rollout = {
+      id, model, version, baselineVersion, strategy, role, target: req.target, params: p, waves, state: 'running', reason: req.reason ?? null,
+      createdBy: actor, createdAt: now, updatedAt: now, finishedAt: null, currentWave: 0, holding: false, promotedAt: null, judgedSince: now, rollbackVersions: {},
+    };
+    const devices: RolloutDevice[] = [
+      ...eligible.map((e, i) => row(id, e.id, waveOf(waves, i), i, 'pending', e.previous, null, now)),
+      ...skipped.map((s, j) => row(id, s.id, -1, eligible.length + j, 'skipped', s.previous, s.reason, now)),
+    ];
+    try {
+      this.store.insert(r, devices);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new RegistryError(409, `another rollout of ${model} started at the same time; see edgeloop rollouts list`);
+      throw err;
+    }
+    return r;
+  }
+
+  /** Re-derives device states, then takes at most one decision for the rollout. */
+  async step(r: Rollout, now: number): Promise<void> {
+    const devs = this.refresh(r, now);
+    if (r.state === 'rolled-back' || r.state === 'aborted') return this.actions.returnDevices(r, devs, now);
+    if (r.state !== 'running') return;
+    if (isRevoked(this.deps.models, r.model, r.version)) {
+      return this.actions.finish(r, 'aborted', SYSTEM, `${r.model} v${r.version} was revoked`, {}, now);
+    }
+    const e = evaluate(r, devs, this.store.presence(r.model, devs.map((d) => d.deviceId)), this.queries, now, false);
+    if (e.trip) return this.onTrip(r, devs, e.trip, now);
+    await this.assignPending(r, devs, now);
+    if (!e.waveDone) return;
+
+    const cw = r.currentWave;
+    const wave = r.waves[cw]!;
+    const numbers = { wave: cw + 1, ...e.tallies[cw], liveError: { candidate: e.liveError.candidate, baseline: e.liveError.baseline, ratio: e.liveError.verdict.ratio } };
+    const hold = (r.strategy === 'ab' || r.strategy === 'shadow') && r.promotedAt === null && cw === r.waves.length - 1;
+    if (hold) {
+      if (r.holding) return;
+      wave.passedAt = now;
+      r.holding = true;
+      r.updatedAt = now;
+      this.store.update(r);
+      this.deps.audit.record(SYSTEM, 'rollout.hold', r.id, { ...numbers, note: 'candidate at its share; promote or abort' });
+      return;
+    }
+    if (cw === r.waves.length - 1) {
+      if (e.inProgress > 0) return;
+      wave.passedAt = now;
+      return this.actions.finish(r, 'completed', SYSTEM, `all ${r.waves.length} wave(s) passed`, numbers, now);
+    }
+    wave.passedAt = now;
+    r.currentWave = cw + 1;
+    r.updatedAt = now;
+    this.store.update(r);
+    this.deps.audit.record(SYSTEM, 'rollout.advance', r.id, { ...numbers, next: cw + 2 });
+    this.deps.log.info({ rollout: r.id, wave: cw + 2 }, 'rollout advanced');
+    await this.assignPending(r, this.store.devices(r.id), now);
+  }
+
+  private async onTrip(r: Rollout, devs: RolloutDevice[], trip: Trip, now: number): Promise<void> {
+    this.deps.log.warn({ rollout: r.id, gate: trip.gate, action: trip.action, reason: trip.reason }, 'rollout gate tripped');
+    const details = { gate: trip.gate, ...trip.numbers };
+    if (trip.action === 'pause') return this.actions.pause(r, SYSTEM, trip.reason, details, now);
+    return this.actions.rollback(r, devs, SYSTEM, trip.reason, details, now);
+  }
+
+  /** Derives and stores each device's state; returns the rows as they are now. */
+  refresh(r: Rollout, now: number): RolloutDevice[] {
+    const devs = this.store.devices(r.id);
+    const ids = devs.map((d) => d.deviceId);
+    const assignments = this.assignmentsOf(r, ids);
+    const presence = this.store.presence(r.model, ids);
+    for (const d of devs) {
+      if (ENGINE_OWNED.has(d.state)) continue;
+      const next = deriveDeviceState(
+        { stored: d.state, assignedAt: d.assignedAt, activeSince: d.times.active, assignment: assignments.get(d.deviceId), online: presence.get(d.deviceId)?.online ?? false },
+        r.version,
+        now,
+        r.params,
+      );
+      if (next.state === d.state && next.reason === d.reason) continue;
+      // Reaching healthy in one step still records when the device became active.
+      if (next.state === 'healthy' && d.times.active === undefined) d.times = { ...d.times, active: now };
+      if (next.state !== d.state) setState(d, next.state, now);
+      d.reason = next.reason;
+      this.store.updateDevice(d);
+    }
+    return devs;
+  }
+
+  /** Gives pending devices of the started waves the candidate, keeping downloads under the cap. */
+  private async assignPending(r: Rollout, devs: RolloutDevice[], now: number): Promise<void> {
+    const inFlight = devs.filter((d) => d.state === 'assigned' || d.state === 'downloading').length;
+    let slots = r.params.maxConcurrentDownloads - inFlight;
+    const pending = devs.filter((d) => d.state === 'pending' && d.wave <= r.currentWave);
+    if (pending.length === 0 || slots <= 0) return;
+    const ids = pending.map((d) => d.deviceId);
+    const presence = this.store.presence(r.model, ids);
+    const assignments = this.assignmentsOf(r, ids);
+    for (const d of pending) {
+      if (slots <= 0) break;
+      const wave = r.waves[d.wave];
+      if (wave && wave.startedAt === null) {
+        wave.startedAt = now;
+        r.updatedAt = now;
+        this.store.update(r);
+      }
+      const running = presence.get(d.deviceId)?.running;
+      if (running !== undefined && running !== null && running >= r.version && r.role === 'serve') {
+        setState(d, 'skipped', now);
+        d.reason = `already serves v${running}`;
+        this.store.updateDevice(d);
+        continue;
+      }
+      if (running !== undefined && running !== null) d.previousVersion = running;
+      // A crash between assigning and recording it leaves the assignment in place: adopt it.
+      if (assignments.get(d.deviceId)?.version !== r.version) {
+        try {
+          await this.deps.deployments.assign(r.model, r.version, [d.deviceId], { role: r.role });
+        } catch (err) {
+          setState(d, 'skipped', now);
+          d.reason = `could not assign: ${(err as Error).message}`;
+          this.store.updateDevice(d);
+          continue;
+        }
+      }
+      d.assignedAt = now;
+      setState(d, 'assigned', now);
+      d.reason = null;
+      this.store.updateDevice(d);
+      slots--;
+    }
+  }
+
+  /** Used by actions: the re-release seam. */
+  rerelease(model: string, fromVersion: number, rolloutId: string) {
+    return rereleaseVersion(this.deps.registry, model, fromVersion, rolloutId);
+  }
+
+  /** The assignment rows the candidate's progress is read from: serve, or shadow. */
+  private assignmentsOf(r: Rollout, ids: readonly string[]): Map<string, AssignmentFact> {
+    return r.role === 'shadow' ? shadowAssignments(this.deps.devices, r.model, ids) : this.store.assignments(r.model, ids);
+  }
+}
+
+function row(rolloutId: string, deviceId: string, wave: number, position: number, state: RolloutDeviceState, previous: number | null, reason: string | null, now: number): RolloutDevice {
+  return { rolloutId, deviceId, wave, position, state, previousVersion: previous, assignedAt: null, stateAt: now, times: { [state]: now }, reason, acknowledged: false };
+}
