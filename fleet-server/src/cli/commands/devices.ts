@@ -1,20 +1,37 @@
 /**
  * @module cli/commands/devices
- * The device list: what each device runs and what it was assigned.
+ * The device list: what each device runs and what it was assigned, optionally narrowed to a
+ * group or to devices carrying given tags (commands/identity.ts changes single devices).
  */
-import { printJson, rejectOperands, type CommandContext, type CommandTable } from '../command.js';
+import { listFlag, parseTags, printJson, rejectOperands, stringFlag, type CommandContext, type CommandTable } from '../command.js';
+import type { Device } from '../api-client.js';
 import { renderDevicesTable } from '../format.js';
 
 async function listDevices({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'devices');
-  const body = await connect().listDevices();
+  const group = stringFlag(flags, 'group');
+  const tags = listFlag(flags, 'tag');
+  parseTags(tags); // usage errors before any network call
+  const query = new URLSearchParams();
+  if (group !== undefined) query.set('group', group);
+  for (const tag of tags) query.append('tag', tag);
+  const body = await connect().request<{ devices: Device[] }>('GET', `/api/v1/devices${query.size ? `?${query}` : ''}`);
   if (flags.json) return printJson(io, body);
   if (body.devices.length === 0) {
-    return io.out('no devices have connected yet; start an agent pointed at this server');
+    return io.out(
+      group !== undefined || tags.length
+        ? 'no devices match; edgeloop devices lists all of them'
+        : 'no devices have enrolled yet; create a token with edgeloop tokens create and run edgeloop-agent enroll on the device',
+    );
   }
   io.out(renderDevicesTable(body.devices));
 }
 
 export const deviceCommands: CommandTable = {
-  devices: { summary: 'show devices, what they run and what they were assigned', run: listDevices },
+  devices: {
+    synopsis: '[--group G] [--tag k=v ...]',
+    summary: 'show devices, what they run and what they were assigned',
+    options: { group: { type: 'string' }, tag: { type: 'string', multiple: true } },
+    run: listDevices,
+  },
 };
