@@ -3,18 +3,11 @@
  * Who changed what, when: every state-changing API call and every automatic decision (a rollout
  * pausing itself, a manifest re-signed) is written here. Rows are only ever appended.
  */
+import type { AuditEntrySummary } from '@edgeloop/protocol';
 import type { FleetDb } from '../store/fleet-db.js';
 
-export interface AuditEntry {
-  id: number;
-  ts: number;
-  /** Admin token name, `device:<id>`, or `system` for the server's own decisions. */
-  actor: string;
-  /** Dotted verb, e.g. `model.push`, `rollout.pause`, `key.rotate`, `device.disable`. */
-  action: string;
-  target: string | null;
-  details: Record<string, unknown>;
-}
+/** actor: admin token name, `device:<id>`, or `system`; action: dotted verb, e.g. `rollout.pause`. */
+export type AuditEntry = AuditEntrySummary;
 
 export interface AuditQuery {
   actor?: string;

@@ -12,7 +12,7 @@
  * (An external broker's password file is mirrored from these; see the external-broker module.)
  */
 import { EventEmitter } from 'node:events';
-import { isValidId, type DeviceSummary } from '@edgeloop/protocol';
+import { isValidId, type DeviceSummary, type EnrollResponse } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { FleetDb } from '../store/fleet-db.js';
 import { AdminTokens } from './admin-tokens.js';
@@ -35,14 +35,7 @@ export interface IdentityEvents {
 }
 
 /** What a device needs to join: returned by POST /api/v1/enroll and written into its config. */
-export interface Enrollment {
-  deviceId: string;
-  username: string;
-  password: string;
-  mqttUrl: string;
-  httpUrl: string;
-  trustedKeys: string[];
-}
+export type Enrollment = EnrollResponse;
 
 export interface EnrollRequest {
   token: string;

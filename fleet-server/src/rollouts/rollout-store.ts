@@ -4,33 +4,23 @@
  * decides from (devices' presence and what they run, assignment rows). The engine keeps no state
  * of its own beyond this, which is what makes rollouts survive a restart.
  */
-import type { RolloutDeviceState, RolloutState, RolloutStrategy, RolloutTarget } from '@edgeloop/protocol';
+import type { RolloutDeviceState, RolloutState, RolloutStrategy, RolloutSummary, RolloutTarget } from '@edgeloop/protocol';
 import type { FleetDb } from '../store/fleet-db.js';
 import type { AssignmentFact } from './device-state.js';
 import { parseStoredParams, type RolloutParams } from './rollout-params.js';
 import type { Wave } from './wave-plan.js';
 
-export interface Rollout {
-  id: string;
-  model: string;
-  version: number;
-  baselineVersion: number | null;
-  strategy: RolloutStrategy;
-  role: 'serve' | 'shadow';
-  target: RolloutTarget;
+/** The stored rollout: the REST summary's fields plus what only the engine needs. */
+export interface Rollout
+  extends Pick<
+    RolloutSummary,
+    | 'id' | 'model' | 'version' | 'baselineVersion' | 'strategy' | 'role' | 'target' | 'state' | 'reason'
+    | 'createdBy' | 'createdAt' | 'updatedAt' | 'finishedAt' | 'currentWave' | 'holding' | 'rollbackVersions'
+  > {
   params: RolloutParams;
   waves: Wave[];
-  state: RolloutState;
-  reason: string | null;
-  createdBy: string;
-  createdAt: number;
-  updatedAt: number;
-  finishedAt: number | null;
-  currentWave: number;
-  holding: boolean;
   promotedAt: number | null;
   judgedSince: number;
-  rollbackVersions: Record<string, number>;
 }
 
 export interface RolloutDevice {
