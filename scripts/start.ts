@@ -14,6 +14,7 @@ import { startAgent, parseAgentConfig, type RunningAgent } from '@edgeloop/agent
 import { startFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '@edgeloop/fleet-server';
 import { writeServerInfo } from '../fleet-server/src/cli/serve.js';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
+import { parseCreateRollout } from '../fleet-server/src/rollouts/rollout-params.js';
 import { preferredPort } from './demo/ports.js';
 import { encodeFrames, frameAt } from './demo/sensor-scene.js';
 
@@ -110,10 +111,20 @@ const loops = agents.map(async (agent, index) => {
 });
 
 const canaryAfter = (num(values['canary-after'], 'canary-after') ?? 25) * 1000;
+let rolloutId: string | undefined;
 const canaryTimer = setTimeout(async () => {
-  const v2 = server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v2), metadata });
-  await server.deployments.assign('distance', v2.version, [CANARY]);
-  say(`registered distance v${v2.version} and deployed it to ${CANARY} (the others stay on v${v1.version})`);
+  const v2 = server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v2), metadata: { ...(metadata as object), lineage: { parent: v1.version, trigger: 'demo' } } });
+  // A canary rollout as an operator would start it (edgeloop rollouts create distance@2 --strategy
+  // canary …): one device first, and after a short soak with no failures, the rest.
+  const request = parseCreateRollout({
+    model: 'distance', version: v2.version, strategy: 'canary', target: { devices: [CANARY, ...DEVICES.filter((d) => d !== CANARY)] },
+    parameters: { canary: { count: 1 }, waitMs: 20_000, healthyAfterMs: 5_000 }, reason: 'npm start demo',
+  });
+  if (!request.ok) throw new Error(request.reason);
+  const rollout = await server.rollouts.create(request.value, 'npm-start');
+  rolloutId = rollout.id;
+  say(`registered distance v${v2.version}; canary rollout ${rollout.id}: one device first, the rest after 20 s without failures
+    watch it:  npx edgeloop rollouts status ${rollout.id} --watch`);
 }, canaryAfter);
 
 const summary = setInterval(() => {
@@ -121,7 +132,8 @@ const summary = setInterval(() => {
     .list()
     .map((d) => `${d.id} ${d.online ? '●' : '○'} ${d.models.map((m) => `${m.name} v${m.version}`).join(',') || '(no model)'} ${d.records} rec`)
     .join('  |  ');
-  say(line);
+  const rollout = rolloutId ? server.rollouts.store.get(rolloutId) : undefined;
+  say(rollout ? `${line}  |  rollout ${rollout.state}, wave ${rollout.currentWave + 1}/${rollout.waves.length}` : line);
 }, 3000);
 
 async function shutdown(reason: string) {
