@@ -78,7 +78,7 @@ export interface RunningFleetServer {
 }
 
 export async function startFleetServer(input: FleetConfigInput, logger?: Logger): Promise<RunningFleetServer> {
-  const config = parseFleetConfig(input);
+  const config = parseFleetConfig(withEnvSecrets(input, process.env));
   const log = logger ?? pino({ level: config.log.level });
   const db = openFleetDb(join(config.dataDir, 'fleet.db'));
   let rootPublicKey: Uint8Array | undefined;
@@ -95,9 +95,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   // Filled in once the broker and HTTP addresses are known; enrollment hands them to devices.
   const endpoints = { mqttUrl: '', httpUrl: '' };
   const identity = new IdentityService(db, devices, () => ({ ...endpoints, trustedKeys: [keyHealth(keys).publicKey] }));
-  const admin = identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken ?? (process.env.EDGELOOP_ADMIN_TOKEN || undefined), log });
+  const admin = identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log });
   // The server's own bus client logs in to the embedded broker with a secret that lives only in this process.
-  const configuredMqttPassword = config.mqtt.mode === 'embedded' ? (config.mqtt.serverPassword ?? (process.env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined)) : undefined;
+  const configuredMqttPassword = config.mqtt.mode === 'embedded' ? config.mqtt.serverPassword : undefined;
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
   const models = new ModelStore(db);
   const telemetry = new TelemetryStore(db);
@@ -190,7 +190,12 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
     endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
     endpoints.httpUrl = publicUrl;
-    bus.on('presence', presenceIngest({ devices, log }));
+    // Every birth gets the device's desired state from the database, the source of truth: the
+    // embedded broker keeps retained messages in memory only (lost when the server restarts), and
+    // a device offline while its last assignment was removed would otherwise never hear of it.
+    const sendDesired = (id: string) =>
+      void deployments.publishDesired(id).catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'could not publish desired state on birth'));
+    bus.on('presence', presenceIngest({ devices, log, onBirth: sendDesired }));
     const telemetryHandler = telemetryIngest({ devices, telemetry, publish: (t, p) => bus.publish(t, p), log, stats });
     bus.on('telemetry', telemetryHandler);
     bus.on('update', updateIngest({ devices, log }));
@@ -203,9 +208,6 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
     // re-signed by its key and the devices told; once the artifact URL is known.
     if (boot.state === 'activated') await rotation.afterBootstrap();
-    // The embedded broker keeps retained messages in memory only: after a restart a device that
-    // (re)connects would find no desired state. The database is the source of truth; republish it.
-    else if (broker) await deployments.republishAll();
     resigner.start(config.resignIntervalMinutes * 60_000);
     cleanups.push(async () => resigner.stop());
     rollouts.start();
@@ -255,4 +257,17 @@ function keyHealth(keys: KeyManager) {
     signingKeyId: view.signingKey?.keyId ?? null,
     keysetVersion: view.keyset?.version ?? 0,
   };
+}
+
+/**
+ * EDGELOOP_ADMIN_TOKEN and EDGELOOP_MQTT_SERVER_PASSWORD fill the settings the input leaves
+ * out, before validation: secrets from the environment get the same checks (length) as the file.
+ */
+function withEnvSecrets(input: FleetConfigInput, env: NodeJS.ProcessEnv): FleetConfigInput {
+  const adminToken = input.adminToken ?? (env.EDGELOOP_ADMIN_TOKEN || undefined);
+  const serverPassword = env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined;
+  const mqtt = input.mqtt?.mode === 'embedded' || input.mqtt === undefined
+    ? { mode: 'embedded' as const, ...input.mqtt, ...(serverPassword && !input.mqtt?.serverPassword ? { serverPassword } : {}) }
+    : input.mqtt;
+  return { ...input, ...(adminToken ? { adminToken } : {}), mqtt };
 }

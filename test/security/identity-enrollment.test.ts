@@ -1,6 +1,6 @@
 /**
  * Security (issue #4): enrollment tokens are limited-use, expiring and revocable; a device's
- * secret is stored hashed and rotates when it enrolls again; groups and tags from the token
+ * secret is stored hashed, a token cannot take over an enrolled device; groups and tags from the token
  * land on the device. End to end: `edgeloop-agent enroll` writes a config with which the real
  * agent connects and downloads its model.
  */
@@ -80,7 +80,7 @@ test('enrollment tokens: limited uses, expiry and revocation are enforced', { ti
   assert.ok(actions.includes('device:tok-1 device.enroll tok-1') && actions.includes('admin device.label tok-2'), actions.join('\n'));
 });
 
-test('enrolling again rotates the secret: the old password stops working at once', { timeout: 60_000 }, async (t) => {
+test('a token cannot take over an enrolled device; after a revoke it enrolls again with a new secret', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
   const token = () => h.server.identity.enrollmentTokens.create({}, 'test').token;
@@ -88,18 +88,32 @@ test('enrolling again rotates the secret: the old password stops working at once
   const connect = (password: string) => connectOnce(h.server.mqttUrl, { clientId: 'rotate-pi', username: 'rotate-pi', password });
   const session = await connect(first.body.password);
   assert.ok(session.ok);
-  const kicked = new Promise<void>((resolve) => session.client.once('close', () => resolve()));
 
-  const second = await enroll(h.server.httpUrl, token(), 'rotate-pi');
+  // Someone holding any other token tries to enroll as the device: refused, nothing changes.
+  const spare = token();
+  const takeover = await enroll(h.server.httpUrl, spare, 'rotate-pi');
+  assert.equal(takeover.status, 409);
+  assert.match(takeover.body.error ?? '', /already enrolled.*edgeloop devices revoke rotate-pi/);
+  assert.ok(session.client.connected, 'the real device keeps its session');
+  const stillValid = await connect(first.body.password);
+  assert.ok(stillValid.ok, 'the real device keeps its password');
+  stillValid.client.end(true);
+
+  // The operator revokes the old credential (the device is re-installed): it is shut out at once…
+  const kicked = new Promise<void>((resolve) => session.client.once('close', () => resolve()));
+  const revoke = await fetch(`${h.server.httpUrl}/api/v1/devices/rotate-pi/revoke`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+  assert.equal(revoke.status, 200);
+  await kicked;
+  // …and enrolls again; the refused attempt did not spend the spare token's only use.
+  const second = await enroll(h.server.httpUrl, spare, 'rotate-pi');
   assert.equal(second.status, 200);
   assert.notEqual(second.body.password, first.body.password);
-  await kicked; // the session opened with the old password is closed too
   const old = await connect(first.body.password);
   assert.ok(!old.ok && /bad username or password/i.test(old.reason), JSON.stringify(old));
   const fresh = await connect(second.body.password);
   assert.ok(fresh.ok);
   fresh.client.end(true);
-  assert.deepEqual(h.server.audit.list({ target: 'rotate-pi' }).map((e) => e.action), ['device.reenroll', 'device.enroll']);
+  assert.deepEqual(h.server.audit.list({ target: 'rotate-pi' }).map((e) => e.action), ['device.reenroll', 'device.revoke', 'device.enroll']);
   const db = readFileSync(join(h.dir, 'fleet', 'fleet.db'));
   assert.ok(!db.includes(Buffer.from(second.body.password)), 'device passwords are stored hashed');
 });

@@ -16,14 +16,11 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { describeZodError, isValidId, type EnrollResponse } from '@edgeloop/protocol';
 import type { AuditLog } from '../audit/audit-log.js';
+import { groupSchema, tagsSchema } from '../identity/device-labels.js';
 import { IdentityError, type IdentityService } from '../identity/identity-service.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 
-const TAG_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
-export const tagsSchema = z
-  .record(z.string().regex(TAG_KEY, 'tag keys are 1-64 characters from A-Z a-z 0-9 _ . -'), z.string().min(1).max(128))
-  .refine((t) => Object.keys(t).length <= 32, 'at most 32 tags');
-const groupSchema = z.string().refine(isValidId, 'a group is 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit');
+export { tagsSchema } from '../identity/device-labels.js';
 
 const enrollSchema = z.object({
   token: z.string().min(1).max(256),

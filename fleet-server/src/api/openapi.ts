@@ -107,12 +107,13 @@ export const OPERATIONS: readonly Operation[] = [
   },
   { method: 'get', path: '/api/v1/models/{name}/lineage', tag: 'models', summary: 'Every version of a model, newest first, with parent links', ok: { 200: ref('LineageResponse') } },
   {
-    method: 'get', path: '/api/v1/artifacts/{sha256}', tag: 'models', summary: 'Download an artifact (one Range: bytes=a-b honoured)', auth: 'device-or-admin',
+    method: 'get', path: '/api/v1/artifacts/{sha256}', tag: 'models', auth: 'device-or-admin',
+    summary: 'Download an artifact (one Range: bytes=a-b honoured); a device gets only artifacts assigned to it, queued under the concurrent-download cap',
     ok: {
       200: { description: 'the whole artifact', content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
       206: { description: 'the requested byte range', headers: { 'content-range': { schema: { type: 'string' } } }, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } },
     },
-    errors: [416],
+    errors: [403, 416],
   },
 
   // keys

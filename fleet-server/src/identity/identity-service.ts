@@ -82,7 +82,11 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   /**
    * Trades an enrollment token for a credential. One transaction takes a use of the token and
    * writes the credential, so a token is never spent without a credential and vice versa.
-   * Re-enrolling an existing device rotates its password (the old one stops working).
+   *
+   * A device that holds a credential cannot be enrolled again: tokens are not bound to a device
+   * id, so allowing it would let anyone with any token take over any device (its credentials, its
+   * assignments, its live session). A re-installed device is enrolled again after an operator
+   * revoked its old credential (`edgeloop devices revoke`), which is audited.
    */
   enroll(req: EnrollRequest, now = Date.now()): Enrollment & { reenrolled: boolean; tokenId: string } {
     if (!isValidId(req.deviceId)) throw new IdentityError(400, `invalid device id "${req.deviceId}": use 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit`);
@@ -93,7 +97,15 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
       }
       const consumed = this.enrollmentTokens.consume(req.token, now);
       if (!consumed.ok) throw new IdentityError(401, consumed.reason);
-      const reenrolled = this.credentials.has(req.deviceId);
+      // After the token check, so a stranger cannot probe which device ids exist.
+      if (this.credentials.has(req.deviceId)) {
+        throw new IdentityError(
+          409,
+          `device "${req.deviceId}" is already enrolled; a token cannot take over an enrolled device. If this is the same device re-installed, an operator revokes its old credential first (edgeloop devices revoke ${req.deviceId}), then enroll again`,
+        );
+      }
+      // The device row may exist from before (a revoked credential): that is a re-enrollment.
+      const reenrolled = this.devices.exists(req.deviceId);
       const password = this.credentials.issue(req.deviceId, consumed.token.id, now);
       this.devices.registerEnrolled(req.deviceId, { group: consumed.token.group, tags: consumed.token.tags }, { arch: req.arch, hardware: req.hardware }, now);
       return { password, reenrolled, tokenId: consumed.token.id };

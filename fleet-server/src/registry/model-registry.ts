@@ -140,6 +140,8 @@ export class ModelRegistry {
   rerelease(name: string, fromVersion: number, lineage: ModelLineage = {}, now = new Date()): ModelVersionRow {
     const from = this.store.get(name, fromVersion);
     if (!from) throw new RegistryError(404, `no model ${name} v${fromVersion} to re-release`);
+    // A revoked version was judged unfit to run anywhere: no path (rollback included) brings it back.
+    if (from.status === 'revoked') throw new RegistryError(409, `${name} v${fromVersion} is revoked and is not re-released; deploy another version`);
     const parsedLineage = lineageSchema.safeParse({ parent: fromVersion, trigger: 'rollback', ...lineage });
     if (!parsedLineage.success) throw new RegistryError(400, `invalid lineage: ${describeZodError(parsedLineage.error)}`);
     const version = this.store.latestVersion(name) + 1;

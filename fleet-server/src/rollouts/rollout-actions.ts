@@ -16,6 +16,7 @@
  */
 import { RegistryError } from '../registry/model-registry.js';
 import type { RolloutEngine } from './rollout-engine.js';
+import { isRevoked } from './rollout-ports.js';
 import { GIVEN, setState } from './device-state.js';
 import type { Rollout, RolloutDevice } from './rollout-store.js';
 import { extendToAll, planForStrategy, waveOf } from './wave-plan.js';
@@ -136,11 +137,13 @@ export class RolloutActions {
     const byPrevious = new Map<number | null, RolloutDevice[]>();
     for (const d of given) byPrevious.set(d.previousVersion, [...(byPrevious.get(d.previousVersion) ?? []), d]);
     for (const [previous, group] of byPrevious) {
-      if (previous === null) {
+      // Nothing to go back to: no earlier version, or it was revoked since (never re-released).
+      const revoked = previous !== null && r.rollbackVersions[String(previous)] === undefined && isRevoked(this.deps.models, r.model, previous);
+      if (previous === null || revoked) {
         for (const d of group) {
           this.engine.store.removeAssignment(d.deviceId, r.model, r.version);
           await this.deps.deployments.publishDesired(d.deviceId);
-          this.mark(d, `v${r.version} removed (the device served no version of ${r.model} before)`, now);
+          this.mark(d, revoked ? `v${r.version} removed (the previous v${previous} is revoked)` : `v${r.version} removed (the device served no version of ${r.model} before)`, now);
         }
         continue;
       }

@@ -24,6 +24,7 @@
  * | liveError.baselineLookbackMs | 1 h | baseline records of wave devices before their switch |
  * | drift.maxPsi | off | PSI of the candidate's predictions vs the baseline's (report only unless set; 0.1 slight, 0.25 major) |
  */
+import { tagsSchema } from '../identity/device-labels.js';
 import { z } from 'zod';
 import { describeZodError, isValidId, ROLLOUT_STRATEGIES, type CreateRolloutRequest } from '@edgeloop/protocol';
 
@@ -90,7 +91,7 @@ export type RolloutParams = z.infer<typeof rolloutParametersSchema>;
 export const rolloutTargetSchema = z.union([
   z.object({ all: z.literal(true) }).strict(),
   z.object({ group: id }).strict(),
-  z.object({ tags: z.record(z.string().min(1).max(64), z.string().max(128)).refine((t) => Object.keys(t).length > 0, 'give at least one tag') }).strict(),
+  z.object({ tags: tagsSchema.refine((t) => Object.keys(t).length > 0, 'give at least one tag') }).strict(),
   z.object({ devices: z.array(id).min(1).max(100_000) }).strict(),
 ]);
 

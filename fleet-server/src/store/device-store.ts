@@ -44,9 +44,9 @@ function filterSql(f: { group?: string | undefined; tags?: Record<string, string
     args.push(f.group);
   }
   for (const [k, v] of Object.entries(f.tags ?? {})) {
-    // json_extract needs the key quoted; tag keys are validated to [A-Za-z0-9_.-], so no quote can appear.
-    where.push('json_extract(tags, ?) = ?');
-    args.push(`$."${k}"`, v);
+    // Key and value both bound: no JSON path is built from input.
+    where.push('EXISTS (SELECT 1 FROM json_each(devices.tags) WHERE json_each.key = ? AND json_each.value = ?)');
+    args.push(k, v);
   }
   if (f.disabled !== undefined) {
     where.push('disabled = ?');
