@@ -17,11 +17,10 @@
  * the fleet re-signs them), and an expiring keyset would force an offline root ceremony on a
  * timer. One valid root signature suffices (threshold 1); several root keys may be trusted.
  */
-import nacl from 'tweetnacl';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeZodError, fail, ok, type Result } from './errors.js';
-import { decodePublicKey, encodePublicKey, keyId, pae, signPayload, signedEnvelopeSchema, type SignedEnvelope, type SigningKeyPair } from './signing.js';
+import { decodePublicKey, encodePublicKey, keyId, openEnvelope, signPayload, type SignedEnvelope, type SigningKeyPair } from './signing.js';
 
 export const KEYSET_SCHEMA = 'edgeloop.keyset/v1';
 export const KEYSET_PAYLOAD_TYPE = 'application/vnd.edgeloop.keyset+json';
@@ -106,41 +105,23 @@ export interface VerifyKeysetOptions {
  * the last accepted one.
  */
 export function verifyKeyset(envelope: unknown, opts: VerifyKeysetOptions): Result<Keyset, KeysetRejection> {
-  const env = signedEnvelopeSchema.safeParse(envelope);
-  if (!env.success) return fail('bad-keyset', `keyset envelope is malformed: ${describeZodError(env.error)}`);
-  if (env.data.payloadType !== KEYSET_PAYLOAD_TYPE) return fail('bad-keyset', `payload type "${env.data.payloadType}" is not ${KEYSET_PAYLOAD_TYPE}`);
-  const payload = new Uint8Array(Buffer.from(env.data.payload, 'base64'));
-  const message = pae(env.data.payloadType, payload);
-  let sawRoot = false;
-  let verified = false;
-  for (const { keyid, sig } of env.data.signatures) {
-    const key = opts.rootKeys.get(keyid);
-    if (!key) continue;
-    sawRoot = true;
-    const sigBytes = new Uint8Array(Buffer.from(sig, 'base64'));
-    if (sigBytes.length === nacl.sign.signatureLength && nacl.sign.detached.verify(message, sigBytes, key)) {
-      verified = true;
-      break;
+  const opened = openEnvelope(envelope, KEYSET_PAYLOAD_TYPE, opts.rootKeys);
+  if (!opened.ok) {
+    switch (opened.code) {
+      case 'malformed': return fail('bad-keyset', `keyset envelope is malformed: ${opened.reason}`);
+      case 'wrong-type': return fail('bad-keyset', opened.reason);
+      case 'unknown-key': return fail('unknown-root', `keyset is signed by key(s) ${opened.reason}, none of which is a trusted root key (fleet.trustedKeys)`);
+      case 'bad-signature': return fail('bad-signature', 'keyset signature does not verify (tampered, or signed by another key)');
+      case 'not-json': return fail('bad-keyset', 'signed keyset payload is not JSON');
     }
   }
-  if (!sawRoot) {
-    const ids = env.data.signatures.map((s) => s.keyid).join(', ');
-    return fail('unknown-root', `keyset is signed by key(s) ${ids}, none of which is a trusted root key (fleet.trustedKeys)`);
-  }
-  if (!verified) return fail('bad-signature', 'keyset signature does not verify (tampered, or signed by another key)');
-
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(payload).toString('utf8'));
-  } catch {
-    return fail('bad-keyset', 'signed keyset payload is not JSON');
-  }
+  const json = opened.value;
   const parsed = keysetSchema.safeParse(json);
   if (!parsed.success) return fail('bad-keyset', `signed keyset is invalid: ${describeZodError(parsed.error)}`);
   const ks = parsed.data;
   if (opts.lastVersion !== undefined) {
     if (ks.version < opts.lastVersion) return fail('rollback', `keyset v${ks.version} is older than v${opts.lastVersion}, which was already accepted`);
-    if (ks.version === opts.lastVersion && opts.lastPayload !== undefined && !samePayload(opts.lastPayload, env.data.payload)) {
+    if (ks.version === opts.lastVersion && opts.lastPayload !== undefined && !samePayload(opts.lastPayload, (envelope as SignedEnvelope).payload)) {
       return fail('rollback', `keyset v${ks.version} differs from the v${ks.version} already accepted; a new keyset needs a higher version`);
     }
   }

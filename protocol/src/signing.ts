@@ -54,7 +54,7 @@ export function decodePublicKey(text: string): Uint8Array {
 }
 
 /** DSSE pre-authentication encoding (exported for keyset.ts: one encoding for every signed payload type). */
-export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
+function pae(payloadType: string, payload: Uint8Array): Uint8Array {
   const header = Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `);
   return Buffer.concat([header, payload]);
 }
@@ -101,43 +101,53 @@ export function trustedKeyMap(publicKeys: Iterable<Uint8Array>): Map<string, Uin
   return new Map([...publicKeys].map((k) => [keyId(k), k]));
 }
 
+export type EnvelopeRejection = 'malformed' | 'wrong-type' | 'unknown-key' | 'bad-signature' | 'not-json';
+
+/**
+ * The part every signed document shares (manifests, keysets): envelope shape, payload type, a
+ * valid signature by one of `keys`, and a JSON payload. For `unknown-key` the reason is the list
+ * of key ids that signed; callers phrase the message for their document.
+ */
+export function openEnvelope(envelope: unknown, payloadType: string, keys: ReadonlyMap<string, Uint8Array>): Result<unknown, EnvelopeRejection> {
+  const env = signedEnvelopeSchema.safeParse(envelope);
+  if (!env.success) return fail('malformed', describeZodError(env.error));
+  if (env.data.payloadType !== payloadType) return fail('wrong-type', `payload type "${env.data.payloadType}" is not ${payloadType}`);
+  const payload = new Uint8Array(Buffer.from(env.data.payload, 'base64'));
+  const message = pae(env.data.payloadType, payload);
+  let sawTrustedKey = false;
+  for (const { keyid, sig } of env.data.signatures) {
+    const key = keys.get(keyid);
+    if (!key) continue;
+    sawTrustedKey = true;
+    const sigBytes = new Uint8Array(Buffer.from(sig, 'base64'));
+    if (sigBytes.length === nacl.sign.signatureLength && nacl.sign.detached.verify(message, sigBytes, key)) {
+      try {
+        return ok(JSON.parse(Buffer.from(payload).toString('utf8')) as unknown);
+      } catch {
+        return fail('not-json', 'signed payload is not JSON');
+      }
+    }
+  }
+  if (!sawTrustedKey) return fail('unknown-key', env.data.signatures.map((s) => s.keyid).join(', '));
+  return fail('bad-signature', 'no signature by a trusted key verifies');
+}
+
 /**
  * Checks envelope shape, a signature by a trusted key, manifest schema, validity window and
  * target. Anti-rollback needs the device's persisted state, so it lives in checkVersionCounter.
  */
 export function verifyManifest(envelope: unknown, opts: VerifyManifestOptions): Result<Manifest, ManifestRejection> {
-  const env = signedEnvelopeSchema.safeParse(envelope);
-  if (!env.success) return fail('bad-envelope', `signed envelope is malformed: ${describeZodError(env.error)}`);
-  if (env.data.payloadType !== MANIFEST_PAYLOAD_TYPE) {
-    return fail('bad-envelope', `payload type "${env.data.payloadType}" is not ${MANIFEST_PAYLOAD_TYPE}`);
-  }
-  const payload = new Uint8Array(Buffer.from(env.data.payload, 'base64'));
-  const message = pae(env.data.payloadType, payload);
-
-  let sawTrustedKey = false;
-  let verified = false;
-  for (const { keyid, sig } of env.data.signatures) {
-    const key = opts.trustedKeys.get(keyid);
-    if (!key) continue;
-    sawTrustedKey = true;
-    const sigBytes = new Uint8Array(Buffer.from(sig, 'base64'));
-    if (sigBytes.length === nacl.sign.signatureLength && nacl.sign.detached.verify(message, sigBytes, key)) {
-      verified = true;
-      break;
+  const opened = openEnvelope(envelope, MANIFEST_PAYLOAD_TYPE, opts.trustedKeys);
+  if (!opened.ok) {
+    switch (opened.code) {
+      case 'malformed': return fail('bad-envelope', `signed envelope is malformed: ${opened.reason}`);
+      case 'wrong-type': return fail('bad-envelope', opened.reason);
+      case 'unknown-key': return fail('unknown-key', `manifest is signed by key(s) ${opened.reason}, none of which this device trusts`);
+      case 'bad-signature': return fail('bad-signature', 'signature does not match the manifest (tampered or signed by another key)');
+      case 'not-json': return fail('bad-manifest', opened.reason);
     }
   }
-  if (!sawTrustedKey) {
-    const ids = env.data.signatures.map((s) => s.keyid).join(', ');
-    return fail('unknown-key', `manifest is signed by key(s) ${ids}, none of which this device trusts`);
-  }
-  if (!verified) return fail('bad-signature', 'signature does not match the manifest (tampered or signed by another key)');
-
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(payload).toString('utf8'));
-  } catch {
-    return fail('bad-manifest', 'signed payload is not JSON');
-  }
+  const json = opened.value;
   const manifest = manifestSchema.safeParse(json);
   if (!manifest.success) return fail('bad-manifest', `signed manifest is invalid: ${describeZodError(manifest.error)}`);
   const m = manifest.data;

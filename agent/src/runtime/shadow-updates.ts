@@ -15,7 +15,7 @@
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { sha256Hex, type DesiredModel, type Manifest, type UpdateState } from '@edgeloop/protocol';
+import { checkVersionCounter, sha256Hex, type DesiredModel, type Manifest, type UpdateState } from '@edgeloop/protocol';
 import type { ModelState } from '../store/model-state.js';
 import { runHealthCheck } from '../updates/health-check.js';
 import type { ActiveModels } from './active-models.js';
@@ -62,10 +62,11 @@ export class ShadowUpdates {
 
     const failed = ctx.state.failedVersion(manifest.name, manifest.version);
     if (failed) return ctx.report(manifest, 'failed', failed.code, `${failed.reason}; this version is not tried again on this device`);
-    const accepted = ctx.state.lastAccepted(manifest.name);
-    if (accepted && manifest.version <= accepted.version) {
-      return ctx.reject(manifest, 'rollback', `a shadow must be newer than the version this device accepted (v${accepted.version}); v${manifest.version} is not`);
-    }
+    // Same anti-rollback rule as for serving versions, except that a shadow must be strictly newer
+    // (the accepted version itself is what serves); it never raises the counter.
+    const counter = checkVersionCounter(manifest, ctx.state.lastAccepted(manifest.name));
+    if (!counter.ok) return ctx.reject(manifest, counter.code, `a shadow must be newer than the version this device accepted: ${counter.reason}`);
+    if (counter.value === 'same') return ctx.reject(manifest, 'rollback', `a shadow must be newer than the version this device accepted; v${manifest.version} is that version`);
     const serving = ctx.serving.get(manifest.name)?.manifest;
     const incompatible = serving && shadowIncompatibility(serving, manifest);
     if (incompatible) return ctx.reject(manifest, 'shadow-incompatible', incompatible);
