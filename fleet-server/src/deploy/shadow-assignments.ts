@@ -5,7 +5,7 @@
  * Kept apart from `assignments`, whose key is (device, model): the serving assignment stays as it
  * is while a shadow comes and goes. At most one shadow per (device, model). Table: transfer-schema.ts.
  */
-import type { AssignmentStatus, UpdateReport } from '@edgeloop/protocol';
+import type { AssignmentStatus } from '@edgeloop/protocol';
 import type { FleetDb } from '../store/fleet-db.js';
 
 interface Row { device_id: string; model: string; version: number; state: string; code: string | null; reason: string | null; updated_at: number }
@@ -36,20 +36,5 @@ export class ShadowAssignments {
 
   list(deviceId: string): AssignmentStatus[] {
     return (this.db.prepare('SELECT * FROM shadow_assignments WHERE device_id = ? ORDER BY model').all(deviceId) as Row[]).map(view);
-  }
-
-  /** Devices running `model` (optionally `version`) in shadow, with their state. */
-  devicesFor(model: string, version?: number): Array<AssignmentStatus & { deviceId: string }> {
-    const rows = (version === undefined
-      ? this.db.prepare('SELECT * FROM shadow_assignments WHERE model = ? ORDER BY device_id').all(model)
-      : this.db.prepare('SELECT * FROM shadow_assignments WHERE model = ? AND version = ? ORDER BY device_id').all(model, version)) as Row[];
-    return rows.map((r) => ({ deviceId: r.device_id, ...view(r) }));
-  }
-
-  /** A device's report about its shadow slot moves the matching shadow assignment's state. */
-  recordReport(deviceId: string, report: Pick<UpdateReport, 'model' | 'version' | 'state' | 'code' | 'reason'>, now = Date.now()): void {
-    this.db
-      .prepare('UPDATE shadow_assignments SET state = ?, code = ?, reason = ?, updated_at = ? WHERE device_id = ? AND model = ? AND version = ?')
-      .run(report.state, report.code ?? null, report.reason ?? null, now, deviceId, report.model, report.version);
   }
 }

@@ -57,7 +57,7 @@ export interface IdentityEndpoints {
   mqttUrl: string;
   /** The base URL devices download artifacts from. */
   httpUrl: string;
-  /** The keys devices trust for manifests (today: the signing key; see server.ts). */
+  /** The root public keys devices trust (they learn the signing keys from the root-signed keyset). */
   trustedKeys: string[];
 }
 

@@ -92,10 +92,6 @@ export class KeyManager {
     return this.activeKey;
   }
 
-  hasActiveKey(): boolean {
-    return this.store.active() !== undefined;
-  }
-
   /** The newest keyset envelope, as devices get it in their desired state. */
   keysetEnvelope(): SignedEnvelope | undefined {
     return this.store.latestKeyset()?.envelope;

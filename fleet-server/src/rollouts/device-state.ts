@@ -77,7 +77,7 @@ export function deriveDeviceState(
 }
 
 /** Records the first time each state was entered. */
-export function withTime(times: Partial<Record<RolloutDeviceState, number>>, state: RolloutDeviceState, now: number): Partial<Record<RolloutDeviceState, number>> {
+function withTime(times: Partial<Record<RolloutDeviceState, number>>, state: RolloutDeviceState, now: number): Partial<Record<RolloutDeviceState, number>> {
   return times[state] === undefined ? { ...times, [state]: now } : times;
 }
 
