@@ -4,7 +4,7 @@
  * decides from (devices' presence and what they run, assignment rows). The engine keeps no state
  * of its own beyond this, which is what makes rollouts survive a restart.
  */
-import type { RolloutDeviceState, RolloutState, RolloutStrategy, RolloutSummary, RolloutTarget } from '@edgeloop/protocol';
+import type { RolloutDeviceState, RolloutDeviceView, RolloutState, RolloutStrategy, RolloutSummary, RolloutTarget } from '@edgeloop/protocol';
 import type { FleetDb } from '../store/fleet-db.js';
 import type { AssignmentFact } from './device-state.js';
 import { parseStoredParams, type RolloutParams } from './rollout-params.js';
@@ -23,17 +23,10 @@ export interface Rollout
   judgedSince: number;
 }
 
-export interface RolloutDevice {
+/** A device's row in a rollout: the REST view's fields plus the engine's bookkeeping. */
+export interface RolloutDevice extends RolloutDeviceView {
   rolloutId: string;
-  deviceId: string;
-  wave: number;
   position: number;
-  state: RolloutDeviceState;
-  previousVersion: number | null;
-  assignedAt: number | null;
-  stateAt: number;
-  times: Partial<Record<RolloutDeviceState, number>>;
-  reason: string | null;
   acknowledged: boolean;
 }
 
