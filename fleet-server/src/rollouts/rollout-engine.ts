@@ -17,7 +17,7 @@ import { RegistryError, type ModelRegistry } from '../registry/model-registry.js
 import type { DeviceStore } from '../store/device-store.js';
 import type { FleetDb } from '../store/fleet-db.js';
 import type { ModelStore } from '../store/model-store.js';
-import { deriveDeviceState, ENGINE_OWNED, IN_PROGRESS, setState, type AssignmentFact } from './device-state.js';
+import { deriveDeviceState, ENGINE_OWNED, setState, type AssignmentFact } from './device-state.js';
 import { evaluate, type Trip } from './rollout-evaluation.js';
 import { LiveErrorQueries } from './live-error.js';
 import type { CreateRollout } from './rollout-params.js';
@@ -61,7 +61,6 @@ export class RolloutEngine {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    void this.serial(() => this.republishInFlight()).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'could not republish rollout assignments'));
     const loop = () => {
       if (this.stopped) return;
       void this.serial(() => this.tick()).finally(() => {
@@ -75,20 +74,6 @@ export class RolloutEngine {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.queue;
-  }
-
-  /**
-   * At start: devices of active rollouts that were given the candidate but have not finished get
-   * their desired state again. An embedded broker loses retained messages when the server stops,
-   * so a device offline across the restart would otherwise never hear of its assignment.
-   */
-  private async republishInFlight(): Promise<void> {
-    const ids = new Set<string>();
-    for (const r of this.store.workList()) {
-      for (const d of this.store.devices(r.id)) if (IN_PROGRESS.has(d.state) || d.state === 'timed-out' || r.state === 'rolled-back') ids.add(d.deviceId);
-    }
-    for (const id of ids) await this.deps.deployments.publishDesired(id);
-    if (ids.size) this.deps.log.info({ devices: ids.size }, 'republished desired state of devices in active rollouts');
   }
 
   /** One pass over every rollout with work to do. Public for tests (call through serial()). */
