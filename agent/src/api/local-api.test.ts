@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import type { RunningAgent } from '../agent.js';
 import { flatJpeg, greyInputs, metricValue, startTestFleet, until, type TestFleet } from './test-support.js';
 
@@ -161,6 +162,42 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
     assert.equal(unknown.status, 404);
     const form = await postForm(agent, '/v1/predict/batch', { inputs: '{}' });
     assert.equal(form.status, 415);
+  });
+
+  await t.test('bodies over 32 MiB get 413, declared or chunked, and the agent keeps serving', async () => {
+    const url = new URL(`${agent.apiUrl}/v1/predict`);
+    const send = (headers: Record<string, string | number>, write: (req: http.ClientRequest) => void) =>
+      new Promise<{ status: number; body: Json }>((resolve, reject) => {
+        const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Json }));
+        });
+        // The agent may answer and stop reading before the upload is done.
+        req.on('error', (err) => (err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err));
+        write(req);
+      });
+    const declared = await send({ 'content-type': 'image/jpeg', 'content-length': 33 * 1024 * 1024 }, (req) => req.write(Buffer.alloc(1024)));
+    assert.equal(declared.status, 413);
+    assert.match(String(declared.body.error), /exceeds 33554432 bytes; send a smaller image/);
+    for (const type of ['image/jpeg', 'application/json']) {
+      const chunked = await send({ 'content-type': type }, (req) => {
+        const block = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 40 && !req.destroyed) {
+            sent++;
+            if (!req.write(block)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
+      assert.equal(chunked.status, 413, type);
+      assert.match(String(chunked.body.error), /exceeds 33554432 bytes/);
+    }
+    const after = await call(agent, '/v1/predict', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array(await flatJpeg(128)) });
+    assert.equal(after.status, 200);
   });
 
   await t.test('/metrics: latency histogram, buffer gauges, link, models and update state', async () => {

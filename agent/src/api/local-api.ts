@@ -14,10 +14,10 @@
  * reference values; every response echoes it.
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { InputError } from '../predict/image-input.js';
 import type { Predictor } from '../predict/predictor.js';
 import { registerHealthRoutes, type HealthRouteDeps } from './health-routes.js';
+import { MAX_BODY_BYTES, tooLarge } from './predict-body.js';
 import { registerPredictRoutes } from './predict-routes.js';
 
 export interface LocalApiDeps extends HealthRouteDeps {
@@ -26,8 +26,6 @@ export interface LocalApiDeps extends HealthRouteDeps {
   onErrorStatus: (status: number) => void;
   onError: (err: unknown) => void;
 }
-
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export function createLocalApi(deps: LocalApiDeps): Hono {
   const app = new Hono();
@@ -39,10 +37,14 @@ export function createLocalApi(deps: LocalApiDeps): Hono {
     await next();
     if (c.res.status >= 400) deps.onErrorStatus(c.res.status);
   });
-  app.use(
-    '/v1/*',
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `request body exceeds ${MAX_BODY_BYTES} bytes; send a smaller image or split the batch` }, 413) }),
-  );
+  // A declared oversize body is refused before a byte of it is read; undeclared (chunked) ones
+  // are cut off by the body readers (predict-body.ts) as they pass the cap. Not hono's bodyLimit:
+  // it builds the full Web Request and its body stream on every request (~0.3 ms per camera frame).
+  app.use('/v1/*', async (c, next) => {
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+    await next();
+  });
 
   registerPredictRoutes(app, deps);
   registerHealthRoutes(app, deps);
