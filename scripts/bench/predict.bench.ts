@@ -4,19 +4,32 @@
  * buffer write → JSON out) ÷ p50 of a bare script doing sharp + onnxruntime-node on the same
  * image and model. The headline figure uses a camera-sized frame (1280×720, textured, as a Pi
  * Camera delivers); the 640×480 figure and the fixed overhead in ms are reported beside it so
- * the cost per request is visible whatever the frame size. The client is a keep-alive HTTP
- * client, as a local application would use. The fleet server is stopped after the model is
- * deployed, so the figure is the agent's own cost (the record is still fsynced to its buffer).
+ * the cost per request is visible whatever the frame size.
+ *
+ * The agent runs as devices run it: its own process, the esbuild bundle (npm run build) on plain
+ * node with the systemd unit's flags. The client is this process with a keep-alive HTTP client,
+ * as a local application would be. The fleet server is stopped after the model is deployed, so
+ * the figure is the agent's own cost (every record is still fsynced to its buffer).
+ *
+ * agent.predict_floor is the same measurement against the least such a server can do
+ * (predict-floor-server.ts: plain node:http, the bare calls, one fsynced INSERT), also in its
+ * own process: what the HTTP hop between two processes and one fsync cost on this machine by
+ * themselves. agent.predict_over_floor_ms is what the agent adds on top of that.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import { percentile, timeEach, type Bench, type Figure } from './figure.js';
 import { startTestFleet } from '../../test/support/in-process-fleet.js';
+import { REPO, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
-const N = 300;
+const ROUNDS = 6;
+const PER_ROUND = 50;
 
 /** A frame with texture (noise + shapes), so JPEG decoding costs what a real camera frame costs. */
 async function frame(width: number, height: number): Promise<Buffer> {
@@ -35,8 +48,8 @@ function bareRunner(session: ort.InferenceSession, jpeg: Buffer) {
   };
 }
 
-function httpPredict(apiUrl: string, jpeg: Buffer, agent: http.Agent) {
-  const url = new URL(`${apiUrl}/v1/predict`);
+function httpPredict(predictUrl: string, jpeg: Buffer, agent: http.Agent) {
+  const url = new URL(predictUrl);
   return () =>
     new Promise<void>((resolve, reject) => {
       const req = http.request(
@@ -52,43 +65,82 @@ function httpPredict(apiUrl: string, jpeg: Buffer, agent: http.Agent) {
     });
 }
 
+/** The floor server (predict-floor-server.ts) in its own process, with the agent's node flags. */
+async function startFloorServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', '--import', 'tsx', join(REPO, 'scripts/bench/predict-floor-server.ts'), SAMPLE_MODELS.v1, dataDir], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const line = d.toString().split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function waitForModel(apiUrl: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await fetch(`${apiUrl}/v1/health/ready`)).status === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the agent did not load the deployed model within 30 s');
+}
+
 export const predictBench: Bench = {
   name: 'agent.predict_overhead',
   async run(progress) {
+    progress('building the agent bundle (npm run build)');
+    execFileSync(process.execPath, ['agent/build.mjs'], { cwd: REPO, stdio: 'ignore' });
     const frames = { '1280x720': await frame(1280, 720), '640x480': await frame(640, 480) };
     const session = await ort.InferenceSession.create(readFileSync(SAMPLE_MODELS.v1), { intraOpNumThreads: 1 });
     const h = await startTestFleet();
     const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const config = await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, 'bench-predict', {
+      runtime: { intraOpThreads: 1 },
+      log: { level: 'warn' },
+    });
+    const agentProcess = await startAgentProcess(config, { bundle: true });
     try {
-      const agent = await h.startAgent('bench-predict', { runtime: { intraOpThreads: 1 } });
+      const agent = agentProcess.ready;
       await h.deploySample('bench-predict');
+      await waitForModel(agent.apiUrl);
       // Measure the agent alone, as on a device: the fleet server (its own fsyncs and CPU) would
       // otherwise share this machine. The agent keeps serving and buffering while offline.
       await h.server.close();
+      const floorDir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-floor-'));
+      const floor = await startFloorServer(floorDir);
       const figures: Figure[] = [];
-      for (const [size, jpeg] of Object.entries(frames)) {
-        progress(`${size}: bare sharp + onnxruntime-node, then HTTP predict`);
-        const bare = bareRunner(session, jpeg);
-        const call = httpPredict(agent.apiUrl, jpeg, keepAlive);
-        await timeEach(30, bare);
-        await timeEach(30, call);
-        // Interleaved rounds, so both sides see the same machine load.
-        const bareSamples: number[] = [];
-        const httpSamples: number[] = [];
-        for (let round = 0; round < 3; round++) {
-          bareSamples.push(...(await timeEach(N / 3, bare)));
-          httpSamples.push(...(await timeEach(N / 3, call)));
+      try {
+        for (const [size, jpeg] of Object.entries(frames)) {
+          progress(`${size}: bare sharp + onnxruntime-node, floor server, agent (${ROUNDS} interleaved rounds)`);
+          const runners = { bare: bareRunner(session, jpeg), floor: httpPredict(`${floor.url}/v1/predict`, jpeg, keepAlive), agent: httpPredict(`${agent.apiUrl}/v1/predict`, jpeg, keepAlive) };
+          const samples = { bare: [] as number[], floor: [] as number[], agent: [] as number[] };
+          for (const fn of Object.values(runners)) await timeEach(30, fn);
+          // Interleaved rounds, so all three see the same machine load.
+          for (let round = 0; round < ROUNDS; round++) {
+            for (const [k, fn] of Object.entries(runners)) samples[k as keyof typeof samples].push(...(await timeEach(PER_ROUND, fn)));
+          }
+          const bare = percentile(samples.bare, 50);
+          const floorP50 = percentile(samples.floor, 50);
+          const p50 = percentile(samples.agent, 50);
+          const suffix = size === '1280x720' ? '' : `_${size}`;
+          figures.push(
+            { name: `agent.predict_overhead${suffix}`, value: p50 / bare, unit: 'ratio', baseline: 1, note: `agent HTTP predict p50 ${p50.toFixed(2)} ms vs bare sharp+ORT p50 ${bare.toFixed(2)} ms (${size} JPEG)` },
+            { name: `agent.predict_fixed_overhead_ms${suffix}`, value: p50 - bare, unit: 'ms', baseline: bare, note: `HTTP + validation + features + fsynced record per request (${size}); baseline = bare p50 ms` },
+            { name: `agent.predict_floor${suffix}`, value: floorP50 / bare, unit: 'ratio', baseline: 1, note: `plain node:http + bare calls + one fsynced INSERT, own process: p50 ${floorP50.toFixed(2)} ms (${size})` },
+            { name: `agent.predict_over_floor_ms${suffix}`, value: p50 - floorP50, unit: 'ms', baseline: floorP50, note: `what the agent adds beyond the floor server (${size}); baseline = floor p50 ms` },
+          );
         }
-        const baseline = percentile(bareSamples, 50);
-        const p50 = percentile(httpSamples, 50);
-        const suffix = size === '1280x720' ? '' : `_${size}`;
-        figures.push(
-          { name: `agent.predict_overhead${suffix}`, value: p50 / baseline, unit: 'ratio', baseline: 1, note: `HTTP predict p50 ${p50.toFixed(2)} ms vs bare sharp+ORT p50 ${baseline.toFixed(2)} ms (${size} JPEG)` },
-          { name: `agent.predict_fixed_overhead_ms${suffix}`, value: p50 - baseline, unit: 'ms', baseline, note: `HTTP + validation + features + fsynced record per request (${size}); baseline = bare p50 ms` },
-        );
+      } finally {
+        floor.child.kill('SIGKILL');
+        rmSync(floorDir, { recursive: true, force: true });
       }
       return figures;
     } finally {
+      await agentProcess.kill('SIGTERM');
       keepAlive.destroy();
       await session.release();
       await h.close();
