@@ -150,10 +150,13 @@ export class FleetLink {
   async close(): Promise<void> {
     if (this.connected) {
       // A clean shutdown is still a death: publish it ourselves, since the broker won't.
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         this.publish(deviceTopic(this.opts.deviceId, 'presence'), this.deathPayload(), true).catch(() => undefined),
-        new Promise((r) => setTimeout(r, 1000)),
+        new Promise((r) => { timer = setTimeout(r, 1000); }),
       ]);
+      // A pending timer would keep the process alive for the rest of the second after shutdown.
+      clearTimeout(timer);
     }
     await new Promise<void>((resolve) => this.client.end(false, {}, () => resolve()));
   }
