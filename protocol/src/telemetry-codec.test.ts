@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deflateRawSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { pack } from 'msgpackr';
 import { encodeMessage } from './codec.js';
 import { decodeTelemetryPayload, encodeTelemetryBatch } from './telemetry-codec.js';
+import { packColumn, unpackColumn } from './columns.js';
 import type { TelemetryBatch, TelemetryRecord } from './messages.js';
 
 const f32 = (v: number) => Math.fround(v);
@@ -114,4 +116,28 @@ test('a shadow column of the wrong length is refused', () => {
   const cols = { stream: 's', backlog: 0, n: 2, seq0: 1, ts0: 0, tsStep: new Uint8Array(8), models: [['m', 1]], prediction: new Uint8Array(8), latency: new Uint8Array(8), featureNames: [], features: [], shadow: new Uint8Array([1]) };
   const res = decodeTelemetryPayload(Buffer.concat([Buffer.from([0xe1, 2]), deflateRawSync(pack(cols))]));
   assert.equal(res.ok, false);
+});
+
+test('format 2 stays what deployed servers decode: the columns are byte-for-byte those of earlier releases', () => {
+  // Hashes of the inflated MessagePack (deflate output may differ between zlib builds) as
+  // encoded by the release before the single-pass encoder; a change here breaks old servers.
+  const mixed: TelemetryRecord[] = [
+    { seq: 10, ts: 1000, model: 'a', version: 1, output: [1.5, 2.5, -3], prediction: 1, latencyMs: 0.5, features: { x: 1 }, requestId: 'r1', reference: null },
+    { seq: 12, ts: 990, model: 'b', version: 7, output: [], prediction: null, latencyMs: 1, features: {}, reference: 4.25, shadow: true },
+    { seq: 13, ts: 2000, model: 'a', version: 1, output: [0.25], prediction: 0.25, latencyMs: 2, features: { x: 2, y: 3 }, requestId: 'r3' },
+  ];
+  const columns = (batch: TelemetryBatch) => {
+    const payload = encodeTelemetryBatch(batch);
+    assert.deepEqual([...payload.subarray(0, 2)], [0xe1, 2]);
+    return createHash('sha256').update(inflateRawSync(payload.subarray(2))).digest('hex');
+  };
+  assert.equal(columns({ v: 1, stream: 's', records: sensorLike(500), backlog: 7 }), '2d35e5134bdb74629d44843d0b7e91bf156012284c656f2af0aaae9c02e8b249');
+  assert.equal(columns({ v: 1, stream: 's1', records: mixed, backlog: 42, historical: true, dropped: 7 }), '89a4cccf39ca39ffc74a83563e23c72f86166db52b929d977be8582172638289');
+});
+
+test('columns round-trip little-endian and byte-shuffled, with typed-array conversions', () => {
+  assert.deepEqual([...packColumn([1, 256], 'u32')], [1, 0, 0, 1, 0, 0, 0, 0]);
+  assert.deepEqual([...unpackColumn(packColumn([-1, 2 ** 31 - 1, -(2 ** 31)], 'i32'), 'i32', 3)], [-1, 2 ** 31 - 1, -(2 ** 31)]);
+  assert.deepEqual([...unpackColumn(packColumn([0.1, -2.5, NaN, Infinity], 'f32'), 'f32', 4)], [Math.fround(0.1), -2.5, NaN, Infinity]);
+  assert.throws(() => unpackColumn(new Uint8Array(7), 'f32', 2), /column holds 7 bytes, expected 8/);
 });

@@ -15,7 +15,7 @@ import { decodeMessage, MAX_PAYLOAD_BYTES } from './codec.js';
 import { isValidId } from './topics.js';
 import { describeZodError, fail, type Result } from './errors.js';
 import { MAX_BATCH_RECORDS, telemetryBatchSchema, type TelemetryBatch, type TelemetryRecord } from './messages.js';
-import { packColumn, unpackColumn } from './columns.js';
+import { shuffle, unpackColumn } from './columns.js';
 
 const MARKER = 0xe1;
 const FORMAT = 2;
@@ -48,16 +48,85 @@ interface Columns {
   features: Uint8Array[];
 }
 
-const nanIfNull = (v: number | null | undefined) => (v === null || v === undefined ? NaN : v);
 const nullIfNan = (v: number) => (Number.isNaN(v) ? null : v);
 
+/**
+ * One pass over the records fills typed columns; the Columns object is built with the same keys
+ * in the same order as always, so the payload is byte-for-byte what format 2 has always been.
+ */
 export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
   const r = batch.records;
   const n = r.length;
-  const contiguous = r.every((x, i) => i === 0 || x.seq === r[i - 1]!.seq + 1);
-  const modelKeys = [...new Set(r.map((x) => `${x.model}\u0000${x.version}`))];
-  const outputIsPrediction = r.every((x) => x.output.length === 1 && x.prediction === x.output[0]);
-  const featureNames = [...new Set(r.flatMap((x) => Object.keys(x.features)))].sort();
+  if (n === 0) throw new Error('a telemetry batch needs at least one record');
+  const seqStep = new Uint32Array(n);
+  const tsStep = new Int32Array(n);
+  const prediction = new Float32Array(n);
+  const reference = new Float32Array(n);
+  const latency = new Float32Array(n);
+  const modelIdx = new Uint8Array(n);
+  const models: Array<[string, number]> = [];
+  const modelIndex = new Map<string, number>();
+  const names = new Set<string>();
+  let contiguous = true;
+  let outputIsPrediction = true;
+  let hasReference = false;
+  let hasRequestId = false;
+  let hasShadow = false;
+  let prevModel = '';
+  let prevVersion = -1;
+  let idx = 0;
+  for (let i = 0; i < n; i++) {
+    const x = r[i]!;
+    if (i > 0) {
+      const prev = r[i - 1]!;
+      seqStep[i] = x.seq - prev.seq;
+      if (x.seq !== prev.seq + 1) contiguous = false;
+      tsStep[i] = x.ts - prev.ts;
+    }
+    if (x.model !== prevModel || x.version !== prevVersion) {
+      const key = `${x.model}\u0000${x.version}`;
+      let found = modelIndex.get(key);
+      if (found === undefined) {
+        found = models.length;
+        if (found === 255) throw new Error('a telemetry batch may mix at most 255 model versions');
+        modelIndex.set(key, found);
+        models.push([x.model, x.version]);
+      }
+      idx = found;
+      prevModel = x.model;
+      prevVersion = x.version;
+    }
+    modelIdx[i] = idx;
+    const p = x.prediction;
+    prediction[i] = p === null || p === undefined ? NaN : p;
+    if (outputIsPrediction && (x.output.length !== 1 || p !== x.output[0])) outputIsPrediction = false;
+    const ref = x.reference;
+    if (ref === null || ref === undefined) reference[i] = NaN;
+    else { reference[i] = ref; hasReference = true; }
+    latency[i] = x.latencyMs;
+    if (x.requestId !== undefined) hasRequestId = true;
+    if (x.shadow) hasShadow = true;
+    for (const f in x.features) names.add(f);
+  }
+  const featureNames = [...names].sort();
+  const features = featureNames.map((f) => {
+    const column = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = r[i]!.features[f];
+      column[i] = v === null || v === undefined ? NaN : v;
+    }
+    return shuffle(column);
+  });
+  let outputs: Pick<Columns, 'outputLen' | 'output'> = {};
+  if (!outputIsPrediction) {
+    const outputLen = new Uint32Array(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += outputLen[i] = r[i]!.output.length;
+    const output = new Float32Array(total);
+    let at = 0;
+    for (const x of r) for (const v of x.output) output[at++] = v;
+    outputs = { outputLen: shuffle(outputLen), output: shuffle(output) };
+  }
   const cols: Columns = {
     stream: batch.stream,
     backlog: batch.backlog,
@@ -65,21 +134,20 @@ export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
     ...(batch.dropped ? { dropped: batch.dropped } : {}),
     n,
     seq0: r[0]!.seq,
-    ...(contiguous ? {} : { seqStep: packColumn(r.map((x, i) => (i === 0 ? 0 : x.seq - r[i - 1]!.seq)), 'u32') }),
+    ...(contiguous ? {} : { seqStep: shuffle(seqStep) }),
     ts0: r[0]!.ts,
-    tsStep: packColumn(r.map((x, i) => (i === 0 ? 0 : x.ts - r[i - 1]!.ts)), 'i32'),
-    models: modelKeys.map((k) => { const [m, v] = k.split('\u0000'); return [m!, Number(v)]; }),
-    ...(modelKeys.length > 1 ? { modelIdx: Uint8Array.from(r.map((x) => modelKeys.indexOf(`${x.model}\u0000${x.version}`))) } : {}),
-    prediction: packColumn(r.map((x) => nanIfNull(x.prediction)), 'f32'),
-    ...(r.some((x) => x.reference !== null && x.reference !== undefined) ? { reference: packColumn(r.map((x) => nanIfNull(x.reference)), 'f32') } : {}),
-    latency: packColumn(r.map((x) => x.latencyMs), 'f32'),
-    ...(outputIsPrediction ? {} : { outputLen: packColumn(r.map((x) => x.output.length), 'u32'), output: packColumn(r.flatMap((x) => x.output), 'f32') }),
-    ...(r.some((x) => x.requestId !== undefined) ? { requestIds: r.map((x) => x.requestId ?? null) } : {}),
-    ...(r.some((x) => x.shadow) ? { shadow: Uint8Array.from(r.map((x) => (x.shadow ? 1 : 0))) } : {}),
+    tsStep: shuffle(tsStep),
+    models,
+    ...(models.length > 1 ? { modelIdx } : {}),
+    prediction: shuffle(prediction),
+    ...(hasReference ? { reference: shuffle(reference) } : {}),
+    latency: shuffle(latency),
+    ...outputs,
+    ...(hasRequestId ? { requestIds: r.map((x) => x.requestId ?? null) } : {}),
+    ...(hasShadow ? { shadow: Uint8Array.from(r, (x) => (x.shadow ? 1 : 0)) } : {}),
     featureNames,
-    features: featureNames.map((f) => packColumn(r.map((x) => nanIfNull(x.features[f])), 'f32')),
+    features,
   };
-  if (modelKeys.length > 255) throw new Error('a telemetry batch may mix at most 255 model versions');
   return Buffer.concat([Buffer.from([MARKER, FORMAT]), deflateRawSync(pack(cols))]);
 }
 
@@ -160,16 +228,17 @@ function columnsToBatch(c: Columns): TelemetryBatch {
     const [model, version] = c.models[c.modelIdx ? c.modelIdx[i]! : 0] ?? ['', 0];
     const pred = nullIfNan(prediction[i]!);
     let out: number[];
-    if (output && outputLen) { out = output.slice(outAt, outAt + outputLen[i]!); outAt += outputLen[i]!; } else out = pred === null ? [] : [pred];
+    if (output && outputLen) { out = Array.from(output.subarray(outAt, outAt + outputLen[i]!)); outAt += outputLen[i]!; } else out = pred === null ? [] : [pred];
     const feats: Record<string, number> = {};
-    c.featureNames.forEach((f, j) => { const v = features[j]![i]!; if (!Number.isNaN(v)) feats[f] = v; });
-    const requestId = c.requestIds?.[i];
-    records.push({
+    for (let j = 0; j < features.length; j++) { const v = features[j]![i]!; if (!Number.isNaN(v)) feats[c.featureNames[j]!] = v; }
+    const record: TelemetryRecord = {
       seq, ts, model, version, output: out, prediction: pred, latencyMs: latency[i]!, features: feats,
       reference: reference ? nullIfNan(reference[i]!) : null,
-      ...(requestId !== null && requestId !== undefined ? { requestId } : {}),
-      ...(c.shadow?.[i] === 1 ? { shadow: true } : {}),
-    });
+    };
+    const requestId = c.requestIds?.[i];
+    if (requestId !== null && requestId !== undefined) record.requestId = requestId;
+    if (c.shadow?.[i] === 1) record.shadow = true;
+    records.push(record);
   }
   return { v: 1, stream: c.stream, records, backlog: c.backlog, ...(c.historical ? { historical: true } : {}), ...(c.dropped ? { dropped: c.dropped } : {}) };
 }

@@ -29,19 +29,11 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-interface RecordRow {
-  seq: number;
-  ts: number;
-  model: string;
-  version: number;
-  request_id: string | null;
-  output: string;
-  prediction: number | null;
-  latency_ms: number;
-  features: string;
-  reference: number | null;
-  shadow: number;
-}
+/** A records row as read for sending, in column order (raw mode skips building a row object). */
+type RecordRow = [
+  seq: number, ts: number, model: string, version: number, requestId: string | null, output: string,
+  prediction: number | null, latencyMs: number, features: string, reference: number | null, shadow: number,
+];
 
 export class RecordBuffer {
   private pending: Pending[] = [];
@@ -61,11 +53,13 @@ export class RecordBuffer {
        VALUES (@ts, @model, @version, @requestId, @output, @prediction, @latencyMs, @features, @reference, @holdUntil, @shadow)`,
     );
     // Stops before the first record still on hold: seqs must leave in order, and holds are short.
-    this.selectAfter = db.prepare<[number, number, number, number], RecordRow>(
-      `SELECT * FROM records WHERE seq > ?
-         AND seq < coalesce((SELECT min(seq) FROM records WHERE hold_until IS NOT NULL AND hold_until > ? AND seq > ?), 9007199254740991)
-       ORDER BY seq LIMIT ?`,
-    );
+    this.selectAfter = db
+      .prepare<[number, number, number, number], RecordRow>(
+        `SELECT seq, ts, model, version, request_id, output, prediction, latency_ms, features, reference, shadow FROM records WHERE seq > ?
+           AND seq < coalesce((SELECT min(seq) FROM records WHERE hold_until IS NOT NULL AND hold_until > ? AND seq > ?), 9007199254740991)
+         ORDER BY seq LIMIT ?`,
+      )
+      .raw(true);
     this.deleteRange = db.prepare('DELETE FROM records WHERE seq BETWEEN ? AND ?');
     this.countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records');
     this.countAfterStmt = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM records WHERE seq > ?');
@@ -200,17 +194,18 @@ export class RecordBuffer {
 }
 
 function rowToRecord(row: RecordRow): TelemetryRecord {
-  return {
-    seq: row.seq,
-    ts: row.ts,
-    model: row.model,
-    version: row.version,
-    ...(row.request_id !== null ? { requestId: row.request_id } : {}),
-    output: JSON.parse(row.output) as number[],
-    prediction: row.prediction,
-    latencyMs: row.latency_ms,
-    features: JSON.parse(row.features) as Record<string, number>,
-    reference: row.reference,
-    ...(row.shadow === 1 ? { shadow: true } : {}),
+  const record: TelemetryRecord = {
+    seq: row[0],
+    ts: row[1],
+    model: row[2],
+    version: row[3],
+    output: JSON.parse(row[5]) as number[],
+    prediction: row[6],
+    latencyMs: row[7],
+    features: JSON.parse(row[8]) as Record<string, number>,
+    reference: row[9],
   };
+  if (row[4] !== null) record.requestId = row[4];
+  if (row[10] === 1) record.shadow = true;
+  return record;
 }

@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { encodeMessage, encodeTelemetryBatch, type Ack, type TelemetryBatch } from '@edgeloop/protocol';
 import type { RecordBuffer } from '../store/record-buffer.js';
 
+const BACKLOG_RECOUNT_MS = 1000;
+
 export interface SyncOptions {
   batchSize: number;
   window: number;
@@ -35,6 +37,8 @@ export class TelemetrySync {
   private readonly ticker: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private pumping = false;
+  private backlog = 0;
+  private backlogCountedAt = 0;
   acked = 0;
 
   constructor(
@@ -72,7 +76,10 @@ export class TelemetrySync {
       this.log.error({ seqFrom: ack.seqFrom, seqTo: ack.seqTo, reason: ack.reason }, 'fleet server rejected a batch; kept in dead_letters');
       this.buffer.deadLetter(ack.seqFrom, ack.seqTo, ack.reason ?? 'rejected');
     }
-    this.inFlight.delete(ack.seqFrom);
+    // A range may cover several batches (a cumulative ack); forget every batch inside it.
+    for (const [seqFrom, { seqTo }] of this.inFlight) {
+      if (seqFrom >= ack.seqFrom && seqTo <= ack.seqTo) this.inFlight.delete(seqFrom);
+    }
     this.schedule(0);
   }
 
@@ -80,6 +87,23 @@ export class TelemetrySync {
   private rewind(): void {
     this.inFlight.clear();
     this.lastSentSeq = 0;
+    this.backlogCountedAt = 0;
+  }
+
+  /**
+   * Records still to send after a batch ending at seqTo, shown in the fleet's device list. A
+   * count walks every buffered record (counting per batch was a sixth of the agent's sync work
+   * with a full buffer), so it is counted at most once a second and estimated in between.
+   */
+  private backlogAfter(seqTo: number, batchLength: number): number {
+    const now = Date.now();
+    if (now - this.backlogCountedAt >= BACKLOG_RECOUNT_MS) {
+      this.backlogCountedAt = now;
+      this.backlog = this.buffer.countAfter(seqTo);
+    } else {
+      this.backlog = Math.max(0, this.backlog - batchLength);
+    }
+    return this.backlog;
   }
 
   private checkAckTimeout(): void {
@@ -118,7 +142,7 @@ export class TelemetrySync {
         const seqTo = records[records.length - 1]!.seq;
         const dropped = this.dropped();
         const batch: TelemetryBatch = {
-          v: 1, stream: this.stream, records, backlog: this.buffer.countAfter(seqTo),
+          v: 1, stream: this.stream, records, backlog: this.backlogAfter(seqTo, records.length),
           ...(historical ? { historical: true } : {}), ...(dropped ? { dropped } : {}),
         };
         const payload = this.opts.encoding === 'compact' ? encodeTelemetryBatch(batch) : encodeMessage(batch);

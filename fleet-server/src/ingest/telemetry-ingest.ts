@@ -1,10 +1,15 @@
 /**
  * @module ingest/telemetry-ingest
- * Stores a device's telemetry batch, then acks it. The ack goes out only after the records are
+ * Stores devices' telemetry batches, then acks them. An ack goes out only after its records are
  * committed, so an acked record is never lost; duplicates (re-sends) are skipped by the store.
+ *
+ * Group commit: batches that arrived together (one device's window, or several devices at once)
+ * are stored in one transaction, so one commit and one fsync cover all of them. A group is
+ * capped in records, so a device's first acks never wait for its whole window: while the
+ * server stores one group the device keeps filling the rest of its window.
  */
 import type { Logger } from 'pino';
-import { decodeTelemetryPayload, deviceTopic, encodeMessage, isValidId, type Ack } from '@edgeloop/protocol';
+import { decodeTelemetryPayload, deviceTopic, encodeMessage, isValidId, type Ack, type TelemetryBatch } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
@@ -16,6 +21,19 @@ export interface TelemetryIngestStats {
   rejected: number;
 }
 
+/** Records per group commit: about half of a device's default window (8 × 2000). */
+export const MAX_GROUP_RECORDS = 8000;
+
+interface Settle {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+interface BatchJob extends Settle { kind: 'batch'; deviceId: string; payload: Buffer; batch?: TelemetryBatch }
+interface TaskJob extends Settle { kind: 'task'; fn: () => void | Promise<void> }
+type Job = BatchJob | TaskJob;
+type Decoded = BatchJob & { batch: TelemetryBatch };
+type Unsettled<J> = J extends Job ? Omit<J, keyof Settle> : never;
+
 export function telemetryIngest(deps: {
   devices: DeviceStore;
   telemetry: TelemetryStore;
@@ -23,53 +41,109 @@ export function telemetryIngest(deps: {
   log: Logger;
   stats: TelemetryIngestStats;
 }): ChannelHandler & { afterStored: (fn: () => void | Promise<void>) => Promise<void> } {
-  // One batch at a time, yielding in between: when a device sends several batches at once, the
-  // ack for the first goes out before the next is stored, so the device can keep its window full.
-  let queue: Promise<void> = Promise.resolve();
-  const handler = (deviceId: string, payload: Buffer) => {
-    const run = queue.then(() => ingest(deviceId, payload)).then(() => new Promise<void>((r) => setImmediate(r)));
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  const jobs: Job[] = [];
+  let draining = false;
+
+  const enqueue = (job: Unsettled<Job>) =>
+    new Promise<void>((resolve, reject) => {
+      jobs.push({ ...job, resolve, reject });
+      if (draining) return;
+      draining = true;
+      // After the current I/O callbacks, so every batch that came in the same read joins the group.
+      setImmediate(() => void drain());
+    });
+
+  const handler = (deviceId: string, payload: Buffer) => enqueue({ kind: 'batch', deviceId, payload });
   /**
    * Runs fn once every batch received so far is stored. Late reference values go through this:
    * a device publishes a record's batch before its reference update, and the update must not
    * overtake the insert it refers to (it would match no row and be lost).
    */
-  const afterStored = (fn: () => void | Promise<void>) => {
-    const run = queue.then(fn);
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  const afterStored = (fn: () => void | Promise<void>) => enqueue({ kind: 'task', fn });
   return Object.assign(handler, { afterStored });
 
-  async function ingest(deviceId: string, payload: Buffer): Promise<void> {
-    const decoded = decodeTelemetryPayload(payload);
-    if (!decoded.ok) {
-      deps.stats.rejected++;
-      deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected telemetry batch');
-      const range = identifiableRange(payload);
-      if (range) {
-        const nack: Ack = { v: 1, ...range, status: 'rejected', reason: decoded.reason.slice(0, 1000) };
-        await deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(nack));
+  async function drain(): Promise<void> {
+    try {
+      while (jobs.length > 0) {
+        const head = jobs[0]!;
+        if (head.kind === 'task') {
+          jobs.shift();
+          await Promise.resolve().then(head.fn).then(head.resolve, head.reject);
+          continue;
+        }
+        const group = takeGroup();
+        if (group.length > 0) storeGroup(group);
+        // Lets the acks go out and the next batches come in before the next group.
+        await new Promise<void>((r) => setImmediate(r));
       }
+    } finally {
+      draining = false;
+    }
+  }
+
+  /** Decodes batches from the head of the queue, up to MAX_GROUP_RECORDS (at least one batch). */
+  function takeGroup(): Decoded[] {
+    const group: Decoded[] = [];
+    let records = 0;
+    for (let job = jobs[0]; job?.kind === 'batch'; job = jobs[0]) {
+      if (!job.batch) {
+        const decoded = decodeTelemetryPayload(job.payload);
+        if (!decoded.ok) {
+          jobs.shift();
+          refuse(job, decoded.code, decoded.reason);
+          continue;
+        }
+        job.batch = decoded.value;
+      }
+      if (group.length > 0 && records + job.batch.records.length > MAX_GROUP_RECORDS) break;
+      jobs.shift();
+      group.push(job as Decoded);
+      records += job.batch.records.length;
+    }
+    return group;
+  }
+
+  function storeGroup(group: Decoded[]): void {
+    let added: number[];
+    try {
+      added = deps.telemetry.transaction(() => group.map(insert));
+    } catch (err) {
+      if (group.length === 1) return group[0]!.reject(err as Error);
+      // Something in one batch failed the whole transaction: store the others on their own.
+      for (const job of group) storeGroup([job]);
       return;
     }
-    const batch = decoded.value;
+    group.forEach((job, i) => {
+      const { batch, deviceId } = job;
+      deps.stats.batches++;
+      deps.stats.stored += added[i]!;
+      deps.stats.duplicates += batch.records.length - added[i]!;
+      const ack: Ack = { v: 1, stream: batch.stream, seqFrom: batch.records[0]!.seq, seqTo: batch.records[batch.records.length - 1]!.seq, status: 'stored' };
+      // Not awaited: the next group need not wait for the broker's PUBACK of this ack.
+      deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack)).catch((err: Error) => deps.log.warn({ deviceId, err: err.message }, 'ack not published; the device will re-send'));
+      job.resolve();
+    });
+  }
+
+  function insert({ deviceId, batch }: Decoded): number {
     if (!deps.devices.exists(deviceId)) {
       deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registering it');
       deps.devices.ensure(deviceId);
     }
     const added = deps.telemetry.insertBatch(deviceId, batch.stream, batch.records, Date.now(), batch.historical ?? false);
     deps.devices.touch(deviceId, batch.backlog, added, batch.dropped);
-    deps.stats.batches++;
-    deps.stats.stored += added;
-    deps.stats.duplicates += batch.records.length - added;
-    const ack: Ack = {
-      v: 1, stream: batch.stream, seqFrom: batch.records[0]!.seq, seqTo: batch.records[batch.records.length - 1]!.seq, status: 'stored',
-    };
-    // Not awaited: the next batch need not wait for the broker's PUBACK of this ack.
-    deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack)).catch((err: Error) => deps.log.warn({ deviceId, err: err.message }, 'ack not published; the device will re-send'));
+    return added;
+  }
+
+  function refuse(job: BatchJob, code: string, reason: string): void {
+    deps.stats.rejected++;
+    deps.log.warn({ deviceId: job.deviceId, code, reason }, 'rejected telemetry batch');
+    const range = identifiableRange(job.payload);
+    if (range) {
+      const nack: Ack = { v: 1, ...range, status: 'rejected', reason: reason.slice(0, 1000) };
+      deps.publish(deviceTopic(job.deviceId, 'ack'), encodeMessage(nack)).catch((err: Error) => deps.log.warn({ deviceId: job.deviceId, err: err.message }, 'nack not published'));
+    }
+    job.resolve();
   }
 }
 

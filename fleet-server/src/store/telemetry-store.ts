@@ -33,29 +33,69 @@ export interface LiveErrorQuery {
   since?: number;
 }
 
+const COLUMNS = ['device_id', 'stream', 'seq', 'ts', 'received_at', 'model', 'version', 'request_id', 'output', 'prediction', 'latency_ms', 'features', 'reference', 'historical', 'shadow'];
+/** Rows per INSERT statement: one call into SQLite per 32 records instead of one per record. */
+const ROWS_PER_INSERT = 32;
+
+function insertSql(rows: number): string {
+  const values = `(${COLUMNS.map(() => '?').join(', ')})`;
+  return `INSERT INTO telemetry (${COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => values).join(', ')}
+          ON CONFLICT(device_id, stream, seq) DO NOTHING`;
+}
+
+/** Fills one row's parameters, in COLUMNS order, at args[at]. */
+function setRow(args: unknown[], at: number, deviceId: string, stream: string, r: TelemetryRecord, now: number, historical: number): void {
+  args[at] = deviceId;
+  args[at + 1] = stream;
+  args[at + 2] = r.seq;
+  args[at + 3] = r.ts;
+  args[at + 4] = now;
+  args[at + 5] = r.model;
+  args[at + 6] = r.version;
+  args[at + 7] = r.requestId ?? null;
+  args[at + 8] = JSON.stringify(r.output);
+  args[at + 9] = r.prediction ?? null;
+  args[at + 10] = r.latencyMs;
+  args[at + 11] = JSON.stringify(r.features);
+  args[at + 12] = r.reference ?? null;
+  args[at + 13] = historical;
+  args[at + 14] = r.shadow ? 1 : 0;
+}
+
 export class TelemetryStore {
   private readonly insert;
+  private readonly insertMany;
 
   constructor(private readonly db: FleetDb) {
-    this.insert = db.prepare(
-      `INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction, latency_ms, features, reference, historical, shadow)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(device_id, stream, seq) DO NOTHING`,
-    );
+    this.insert = db.prepare(insertSql(1));
+    this.insertMany = db.prepare(insertSql(ROWS_PER_INSERT));
   }
 
   /** Returns how many records were new (duplicates of already stored ones are skipped). */
   insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false): number {
     return this.db.transaction(() => {
+      const flag = historical ? 1 : 0;
       let added = 0;
-      for (const r of records) {
-        added += this.insert.run(
-          deviceId, stream, r.seq, r.ts, now, r.model, r.version, r.requestId ?? null, JSON.stringify(r.output),
-          r.prediction ?? null, r.latencyMs, JSON.stringify(r.features), r.reference ?? null, historical ? 1 : 0, r.shadow ? 1 : 0,
-        ).changes;
+      let i = 0;
+      if (records.length >= ROWS_PER_INSERT) {
+        const args = new Array<unknown>(ROWS_PER_INSERT * COLUMNS.length);
+        for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
+          for (let j = 0; j < ROWS_PER_INSERT; j++) setRow(args, j * COLUMNS.length, deviceId, stream, records[i + j]!, now, flag);
+          added += this.insertMany.run(args).changes;
+        }
+      }
+      const args = new Array<unknown>(COLUMNS.length);
+      for (; i < records.length; i++) {
+        setRow(args, 0, deviceId, stream, records[i]!, now, flag);
+        added += this.insert.run(args).changes;
       }
       return added;
     })();
+  }
+
+  /** Runs fn in one transaction: the ingest stores several batches with one commit (group commit). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   /** Sets late reference values; returns how many records matched. */
