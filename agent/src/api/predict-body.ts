@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { describeZodError } from '@edgeloop/protocol';
 import type { FormFile, PredictInput } from '../predict/feeds.js';
 import { InputError } from '../predict/image-input.js';
+import type { BodyPool } from './body-pool.js';
 
 /** More items than this in one batch request are refused (413): split the batch. */
 export const MAX_BATCH_ITEMS = 256;
@@ -40,54 +41,101 @@ export function tooLarge(): InputError {
   return new InputError(`request body exceeds ${MAX_BODY_BYTES} bytes; send a smaller image or split the batch`, 413);
 }
 
-async function readJson(c: Context): Promise<unknown> {
-  const body = await readRaw(c);
+/** A request body; `release` hands a pooled buffer back once nothing reads it any more. */
+export interface Body<T> {
+  value: T;
+  release: () => void;
+}
+
+const noRelease = () => undefined;
+
+async function readJson(c: Context, pool?: BodyPool): Promise<unknown> {
+  const body = await readRaw(c, pool);
   try {
-    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as unknown;
+    const bytes = body.value;
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as unknown;
   } catch {
     throw new InputError('body is not valid JSON');
+  } finally {
+    // JSON.parse copied everything it needs.
+    body.release();
   }
 }
 
-/** The body's bytes, refused as soon as they pass the cap (Web Request fallback outside the Node adapter, e.g. app.request in tests). */
-async function readRaw(c: Context): Promise<Uint8Array> {
+/**
+ * The body's bytes, refused as soon as they pass the cap. With a pool and a Content-Length, the
+ * bytes go straight into a pooled buffer as they arrive; a chunked body is gathered first. The
+ * Web Request fallback serves callers outside the Node adapter (app.request in tests).
+ */
+async function readRaw(c: Context, pool?: BodyPool): Promise<Body<Uint8Array>> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   if (!incoming || incoming.readableEnded || incoming.readableDidRead) {
     const body = new Uint8Array(await c.req.arrayBuffer());
     if (body.length > MAX_BODY_BYTES) throw tooLarge();
-    return body;
+    return { value: body, release: noRelease };
   }
+  const declared = Number(incoming.headers['content-length'] ?? NaN);
+  const target = pool && Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_BODY_BYTES ? pool.acquire(declared) : undefined;
+  let released = false;
+  const release = () => {
+    if (target && !released) {
+      released = true;
+      pool!.release(target);
+    }
+  };
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const fail = (err: Error) => {
+      release();
+      reject(err);
+    };
     const onData = (chunk: Buffer) => {
+      if (size + chunk.length > MAX_BODY_BYTES) {
+        // Answer 413 now and let the rest drain unbuffered; destroying the request would reset
+        // the connection before the client could read why.
+        incoming.off('data', onData);
+        chunks.length = 0;
+        incoming.resume();
+        return fail(tooLarge());
+      }
+      // Node's parser never delivers more than Content-Length, so `target` always has room.
+      if (target) chunk.copy(target, size);
+      else chunks.push(chunk);
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
-      // Answer 413 now and let the rest drain unbuffered; destroying the request would reset
-      // the connection before the client could read why.
-      incoming.off('data', onData);
-      chunks.length = 0;
-      incoming.resume();
-      reject(tooLarge());
     };
     incoming.on('data', onData);
-    incoming.once('error', reject);
+    incoming.once('error', fail);
     incoming.once('close', () => {
-      if (!incoming.readableEnded) reject(new InputError('the client closed the connection before the whole body arrived'));
+      if (!incoming.readableEnded) fail(new InputError('the client closed the connection before the whole body arrived'));
     });
-    incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    incoming.once('end', () => {
+      if (target) return resolve({ value: target.subarray(0, size), release });
+      if (!pool || chunks.length === 1 || size === 0) return resolve({ value: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), release: noRelease });
+      const gathered = pool.acquire(size);
+      let offset = 0;
+      for (const chunk of chunks) offset += chunk.copy(gathered, offset);
+      resolve({ value: gathered.subarray(0, size), release: () => pool.release(gathered) });
+    });
   });
 }
 
-export async function readPredictBody(c: Context): Promise<PredictInput> {
+/**
+ * A single predict's input. An image body may live in a pooled buffer: call `release` once the
+ * prediction is answered (nothing may keep `body` beyond that without copying it).
+ */
+export async function readPredictBody(c: Context, pool?: BodyPool): Promise<Body<PredictInput>> {
   const type = contentType(c);
-  if (type === 'application/json') return { kind: 'json', body: await readJson(c) };
+  if (type === 'application/json') return { value: { kind: 'json', body: await readJson(c, pool) }, release: noRelease };
   if (type.startsWith('image/')) {
-    const body = await readRaw(c);
-    if (body.length === 0) throw new InputError('image body is empty');
-    return { kind: 'image', body, contentType: type };
+    const body = await readRaw(c, pool);
+    if (body.value.length === 0) {
+      body.release();
+      throw new InputError('image body is empty');
+    }
+    return { value: { kind: 'image', body: body.value, contentType: type }, release: body.release };
   }
-  if (type === 'multipart/form-data') return readForm(c);
+  if (type === 'multipart/form-data') return { value: await readForm(c), release: noRelease };
   throw new InputError(
     `unsupported content-type "${type || '(none)'}": send application/json tensors, an image/* body, or multipart/form-data with an "image" file`,
     415,
@@ -95,7 +143,8 @@ export async function readPredictBody(c: Context): Promise<PredictInput> {
 }
 
 async function readForm(c: Context): Promise<PredictInput> {
-  const body = await readRaw(c);
+  // Not pooled: the parsed form's files may share the bytes, and they outlive this call.
+  const body = (await readRaw(c)).value;
   let form: FormData;
   try {
     form = await new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': c.req.header('content-type') ?? '' } }).formData();
@@ -133,12 +182,12 @@ async function readForm(c: Context): Promise<PredictInput> {
 const batchBodySchema = z.object({ items: z.array(z.unknown()) });
 
 /** `{"items": [...]}` → one JSON predict input per item; each item is validated on its own later. */
-export async function readBatchBody(c: Context): Promise<PredictInput[]> {
+export async function readBatchBody(c: Context, pool?: BodyPool): Promise<PredictInput[]> {
   const type = contentType(c);
   if (type !== 'application/json') {
     throw new InputError(`unsupported content-type "${type || '(none)'}" for a batch: send application/json {"items": [{"inputs": {...}}, ...]}`, 415);
   }
-  const parsed = batchBodySchema.safeParse(await readJson(c));
+  const parsed = batchBodySchema.safeParse(await readJson(c, pool));
   if (!parsed.success) throw new InputError(`invalid batch: ${describeZodError(parsed.error)}; send {"items": [{"inputs": {...}, "requestId"?: "..."}, ...]}`);
   const { items } = parsed.data;
   if (items.length === 0) throw new InputError('the batch has no items; send {"items": [{"inputs": {...}}, ...]}');

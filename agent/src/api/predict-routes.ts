@@ -13,6 +13,7 @@
  */
 import type { Context, Hono } from 'hono';
 import type { Predictor } from '../predict/predictor.js';
+import { BodyPool } from './body-pool.js';
 import { headerRequestId, readBatchBody, readPredictBody } from './predict-body.js';
 
 export interface PredictRouteDeps {
@@ -21,9 +22,17 @@ export interface PredictRouteDeps {
 }
 
 export function registerPredictRoutes(app: Hono, deps: PredictRouteDeps): void {
+  const bodies = new BodyPool();
   const predict = async (c: Context, modelName: string | undefined) => {
-    const input = await readPredictBody(c);
-    const result = await deps.predictor.predict(modelName, input, headerRequestId(c));
+    const requestId = headerRequestId(c);
+    const input = await readPredictBody(c, bodies);
+    let result;
+    try {
+      result = await deps.predictor.predict(modelName, input.value, requestId);
+    } finally {
+      // The record is committed and input sampling has stored or copied the image by now.
+      input.release();
+    }
     // The id used (header, or the body's requestId) goes back, so a client can correlate either way.
     if (result.requestId) c.header('x-request-id', result.requestId);
     return c.json(result);
@@ -31,7 +40,7 @@ export function registerPredictRoutes(app: Hono, deps: PredictRouteDeps): void {
 
   const batch = async (c: Context, modelName: string | undefined) => {
     headerRequestId(c);
-    const items = await readBatchBody(c);
+    const items = await readBatchBody(c, bodies);
     const results = await deps.predictor.predictBatch(modelName, items);
     return c.json({
       results: results.map((r) => {

@@ -34,7 +34,7 @@ export class Sampler {
     private readonly log: Logger,
   ) {}
 
-  /** Called for every stored prediction that has its raw input. */
+  /** Called for every stored prediction that has its raw input; `data` is only valid during the call. */
   offer(input: SampleInput, now = Date.now()): void {
     const n = (this.counters.get(input.model) ?? 0) + 1;
     this.counters.set(input.model, n);
@@ -50,7 +50,8 @@ export class Sampler {
       this.candidates.delete(oldest);
       this.stats.expired++;
     }
-    this.candidates.set(input.seq, { input, expiresAt: now + this.config.referenceWaitMs });
+    // The bytes may be a pooled request buffer (api/body-pool.ts), reused after this request.
+    this.candidates.set(input.seq, { input: { ...input, data: new Uint8Array(input.data) }, expiresAt: now + this.config.referenceWaitMs });
     this.stats.candidates++;
   }
 
