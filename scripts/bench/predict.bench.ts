@@ -14,7 +14,9 @@
  * agent.predict_floor is the same measurement against the least such a server can do
  * (predict-floor-server.ts: plain node:http, the bare calls, one fsynced INSERT), also in its
  * own process: what the HTTP hop between two processes and one fsync cost on this machine by
- * themselves. agent.predict_over_floor_ms is what the agent adds on top of that.
+ * themselves. agent.predict_over_floor_ms is what the agent adds on top of that, and
+ * agent.predict_cpu_ms the CPU time the agent process spends per prediction (all its threads:
+ * libvips, ONNX Runtime, GC) against the floor server's, which is what a busy Pi pays.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -81,6 +83,12 @@ async function startFloorServer(dataDir: string): Promise<{ url: string; child: 
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
+/** User + system CPU time of a process so far (all threads), from /proc; 10 ms resolution. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 async function waitForModel(apiUrl: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if ((await fetch(`${apiUrl}/v1/health/ready`)).status === 200) return;
@@ -120,9 +128,17 @@ export const predictBench: Bench = {
           const samples = { bare: [] as number[], floor: [] as number[], agent: [] as number[] };
           for (const fn of Object.values(runners)) await timeEach(30, fn);
           // Interleaved rounds, so all three see the same machine load.
+          const pids = { floor: floor.child.pid!, agent: agentProcess.child.pid! };
+          const cpuMs = { bare: 0, floor: 0, agent: 0 };
           for (let round = 0; round < ROUNDS; round++) {
-            for (const [k, fn] of Object.entries(runners)) samples[k as keyof typeof samples].push(...(await timeEach(PER_ROUND, fn)));
+            for (const [k, fn] of Object.entries(runners)) {
+              const key = k as keyof typeof samples;
+              const before = key === 'bare' ? 0 : processCpuMs(pids[key]);
+              samples[key].push(...(await timeEach(PER_ROUND, fn)));
+              if (key !== 'bare') cpuMs[key] += processCpuMs(pids[key]) - before;
+            }
           }
+          const perRequest = (ms: number) => ms / (ROUNDS * PER_ROUND);
           const bare = percentile(samples.bare, 50);
           const floorP50 = percentile(samples.floor, 50);
           const p50 = percentile(samples.agent, 50);
@@ -132,6 +148,7 @@ export const predictBench: Bench = {
             { name: `agent.predict_fixed_overhead_ms${suffix}`, value: p50 - bare, unit: 'ms', baseline: bare, note: `HTTP + validation + features + fsynced record per request (${size}); baseline = bare p50 ms` },
             { name: `agent.predict_floor${suffix}`, value: floorP50 / bare, unit: 'ratio', baseline: 1, note: `plain node:http + bare calls + one fsynced INSERT, own process: p50 ${floorP50.toFixed(2)} ms (${size})` },
             { name: `agent.predict_over_floor_ms${suffix}`, value: p50 - floorP50, unit: 'ms', baseline: floorP50, note: `what the agent adds beyond the floor server (${size}); baseline = floor p50 ms` },
+            { name: `agent.predict_cpu_ms${suffix}`, value: perRequest(cpuMs.agent), unit: 'ms', baseline: perRequest(cpuMs.floor), note: `CPU time (all threads) of the agent process per prediction (${size}); baseline = the floor server's` },
           );
         }
       } finally {
