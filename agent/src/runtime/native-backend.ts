@@ -1,13 +1,15 @@
 /**
  * @module runtime/native-backend
  * ONNX Runtime's native Node binding (onnxruntime-node): the fast path, available only where the
- * package ships a binary (linux x64 and arm64 among ours). Importing this module loads the binding
- * and throws where there is none, so it is only ever imported dynamically by select-backend.
+ * package ships a binary (linux x64 and arm64 among ours). Loading the package loads the binding
+ * and throws where there is none, so it is imported here, when select-backend asks for this
+ * backend, and never at module level: esbuild hoists a static import of an external package to
+ * the top of the device bundle, where it would load on every device (and fail on armv7).
  */
-import * as ort from 'onnxruntime-node';
 import { wrapOrtSession, type InferenceBackend } from './backend.js';
 
-export function createNativeBackend(): InferenceBackend {
+export async function createNativeBackend(): Promise<InferenceBackend> {
+  const ort = await import('onnxruntime-node');
   return {
     name: 'onnxruntime-node',
     version: ort.env.versions.node ?? ort.env.versions.common,

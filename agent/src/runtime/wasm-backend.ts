@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import * as ort from 'onnxruntime-web';
+import type * as OrtWeb from 'onnxruntime-web';
 import { wrapOrtSession, type InferenceBackend } from './backend.js';
 
 export interface WasmBackendLog {
@@ -24,14 +24,20 @@ export interface WasmBackendLog {
 /** Thread count the process-wide WASM runtime was initialised with; undefined until then. */
 let initialisedThreads: number | undefined;
 
-export function createWasmBackend(log?: WasmBackendLog): InferenceBackend {
+/**
+ * Loads onnxruntime-web here rather than at module level: esbuild hoists a static import of an
+ * external package to the top of the device bundle, so every device running the native backend
+ * would load this one too.
+ */
+export async function createWasmBackend(log?: WasmBackendLog): Promise<InferenceBackend> {
+  const ort = await import('onnxruntime-web');
   return {
     name: 'onnxruntime-web',
     version: ort.env.versions.web ?? ort.env.versions.common,
     async createSession(model, opts) {
       const threads = opts.intraOpThreads > 0 ? opts.intraOpThreads : 1;
       if (initialisedThreads === undefined) {
-        configureRuntime(threads);
+        configureRuntime(ort, threads);
         initialisedThreads = threads;
       } else if (threads !== initialisedThreads) {
         log?.warn({ requested: threads, running: initialisedThreads }, 'WASM runtime already runs with another thread count; it cannot change until the agent restarts');
@@ -46,7 +52,7 @@ export function createWasmBackend(log?: WasmBackendLog): InferenceBackend {
   };
 }
 
-function configureRuntime(threads: number): void {
+function configureRuntime(ort: typeof OrtWeb, threads: number): void {
   const require = createRequire(import.meta.url);
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.wasmPaths = {
