@@ -3,8 +3,11 @@
  * agent.rss_overhead_mb: resident memory of an idle agent process with the sample model loaded
  * (and its buffer, API, MQTT link), minus that of a bare Node process holding an
  * onnxruntime-node session of the same model. The agent runs as devices should run it: the
- * esbuild bundle (npm run build) on plain node. agent.rss_overhead_mb_tsx is the same agent run
- * from its TypeScript sources through tsx (development mode), against a bare process also under tsx.
+ * esbuild bundle (npm run build) on plain node with the systemd unit's node flags and environment
+ * (deviceRuntime). The bare process gets the same flags and environment, so the difference is
+ * what the agent's code and state cost, not a runtime setting that would shrink either process.
+ * agent.rss_overhead_mb_tsx is the same agent run from its TypeScript sources through tsx
+ * (development mode), against a bare process also under tsx.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,24 +15,29 @@ import { readFileSync } from 'node:fs';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import type { Bench } from './figure.js';
 import { startTestFleet } from '../../test/support/in-process-fleet.js';
-import { REPO, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
+import { REPO, deviceRuntime, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
-function rssMb(pid: number): number {
+/** VmRSS and its anonymous (heaps) and file-backed (code of node and native libraries) parts, MB. */
+interface Rss { total: number; anon: number; file: number }
+
+function rssMb(pid: number): Rss {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+  const mb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { total: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile') };
 }
 
 /** Median of a few readings after the process settled (GC, lazy pages). */
-async function settledRss(pid: number): Promise<number> {
+async function settledRss(pid: number): Promise<Rss> {
   await new Promise((r) => setTimeout(r, 3000));
-  const readings: number[] = [];
+  const readings: Rss[] = [];
   for (let i = 0; i < 5; i++) {
     readings.push(rssMb(pid));
     await new Promise((r) => setTimeout(r, 200));
   }
-  return readings.sort((a, b) => a - b)[2]!;
+  return readings.sort((a, b) => a.total - b.total)[2]!;
 }
+
+const fmt = (r: Rss) => `${r.total.toFixed(1)} MB (anon ${r.anon.toFixed(1)}, file ${r.file.toFixed(1)})`;
 
 const BARE = `
 import * as ort from 'onnxruntime-node';
@@ -40,8 +48,15 @@ console.log('ready');
 setInterval(() => {}, 1000);
 `;
 
-async function bareRss(viaTsx: boolean): Promise<number> {
-  const bare = spawn(process.execPath, [...(viaTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', BARE, SAMPLE_MODELS.v1], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+async function bareRss(viaTsx: boolean): Promise<Rss> {
+  // The bundled agent runs with the unit's flags and environment (startAgentProcess); so does its
+  // bare counterpart. The tsx pair runs both with node's defaults.
+  const device = viaTsx ? { nodeFlags: [], env: {} } : deviceRuntime();
+  const bare = spawn(process.execPath, [...device.nodeFlags, ...(viaTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', BARE, SAMPLE_MODELS.v1], {
+    cwd: REPO,
+    env: { ...process.env, ...device.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       bare.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
@@ -53,7 +68,7 @@ async function bareRss(viaTsx: boolean): Promise<number> {
   }
 }
 
-async function agentRss(bundle: boolean, deviceId: string): Promise<number> {
+async function agentRss(bundle: boolean, deviceId: string): Promise<Rss> {
   const h = await startTestFleet();
   try {
     const config = await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, {
@@ -84,8 +99,8 @@ export const rssBench: Bench = {
     const bareTsx = await bareRss(true);
     const agentTsx = await agentRss(false, 'bench-rss-tsx');
     return [
-      { name: 'agent.rss_overhead_mb', value: agent - bare, unit: 'MB', baseline: bare, note: `idle bundled agent ${agent.toFixed(1)} MB vs bare ORT session ${bare.toFixed(1)} MB` },
-      { name: 'agent.rss_overhead_mb_tsx', value: agentTsx - bareTsx, unit: 'MB', baseline: bareTsx, note: `idle agent from sources under tsx ${agentTsx.toFixed(1)} MB vs bare under tsx ${bareTsx.toFixed(1)} MB` },
+      { name: 'agent.rss_overhead_mb', value: agent.total - bare.total, unit: 'MB', baseline: bare.total, note: `idle bundled agent ${fmt(agent)} vs bare ORT session ${fmt(bare)}` },
+      { name: 'agent.rss_overhead_mb_tsx', value: agentTsx.total - bareTsx.total, unit: 'MB', baseline: bareTsx.total, note: `idle agent from sources under tsx ${fmt(agentTsx)} vs bare under tsx ${fmt(bareTsx)}` },
     ];
   },
 };

@@ -153,14 +153,28 @@ export async function writeAgentConfig(server: ServerReady | (FleetAccess & { mq
 }
 
 /**
- * `bundle`: run agent/dist/edgeloop-agent.mjs (npm run build) on plain node with the flags the
- * systemd unit uses, as on a device.
+ * How a device runs the agent: the node flags of the systemd unit's ExecStart and its
+ * Environment= settings (e.g. the malloc tuning), read from the unit itself so that benchmarks
+ * of the bundled agent cannot drift from what install.sh lays down.
+ */
+export function deviceRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
+  const unit = readFileSync(join(REPO, 'firmware-scripts/systemd/edgeloop-agent.service'), 'utf8');
+  const exec = /^ExecStart=\S*env node((?:\s+-\S+)*)\s+\S+\/edgeloop-agent\.js\s/m.exec(unit);
+  if (!exec) throw new Error('the systemd unit has no "ExecStart=/usr/bin/env node [flags] .../edgeloop-agent.js" line');
+  const env: Record<string, string> = {};
+  for (const [, key, value] of unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/gm)) env[key!] = value!;
+  return { nodeFlags: exec[1]!.trim().split(/\s+/).filter(Boolean), env };
+}
+
+/**
+ * `bundle`: run agent/dist/edgeloop-agent.mjs (npm run build) on plain node with the flags and
+ * environment of the systemd unit, as on a device.
  */
 export function startAgentProcess(configPath: string, opts: { bundle?: boolean } = {}): Promise<Proc<AgentReady>> {
   const args = ['run', '--config', configPath, '--json'];
-  return opts.bundle
-    ? start<AgentReady>(join(REPO, 'agent/dist/edgeloop-agent.mjs'), args, 'agent (bundle)', {}, ['--max-semi-space-size=1'])
-    : start<AgentReady>(AGENT_CLI, args, 'agent');
+  if (!opts.bundle) return start<AgentReady>(AGENT_CLI, args, 'agent');
+  const device = deviceRuntime();
+  return start<AgentReady>(join(REPO, 'agent/dist/edgeloop-agent.mjs'), args, 'agent (bundle)', device.env, device.nodeFlags);
 }
 
 /** Runs the operator CLI to completion, as admin (EDGELOOP_TOKEN; `token: null` sends none). */
