@@ -1,12 +1,17 @@
 // Bundles the agent into one ESM file for devices: no TypeScript loader at run time, one file to
 // parse, ~40 MB less resident memory than running the sources through tsx. Native and WASM
 // packages stay external (they load their binaries relative to their own package).
+// `--outfile PATH` builds elsewhere (tests); PATH must be inside the checkout, so that the
+// external packages resolve from its node_modules.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const outfile = `${here}dist/edgeloop-agent.mjs`;
+const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
+const outfile = values.outfile ? resolve(values.outfile) : `${here}dist/edgeloop-agent.mjs`;
 const started = Date.now();
 await build({
   entryPoints: [`${here}src/cli.ts`],
@@ -31,5 +36,5 @@ await build({
 // fail here rather than ship a bundle that silently costs twice its size in memory.
 const bytes = readFileSync(outfile);
 const at = bytes.findIndex((b) => b > 0x7f);
-if (at >= 0) throw new Error(`agent/dist/edgeloop-agent.mjs has a non-ASCII byte at offset ${at} (${JSON.stringify(bytes.subarray(Math.max(0, at - 40), at + 20).toString())}); V8 would keep the whole bundle as a two-byte string`);
-console.log(`built agent/dist/edgeloop-agent.mjs in ${Date.now() - started} ms`);
+if (at >= 0) throw new Error(`${outfile} has a non-ASCII byte at offset ${at} (${JSON.stringify(bytes.subarray(Math.max(0, at - 40), at + 20).toString())}); V8 would keep the whole bundle as a two-byte string`);
+console.log(`built ${outfile} in ${Date.now() - started} ms`);
