@@ -65,6 +65,9 @@ export class FleetLink {
       will: { topic: deviceTopic(opts.deviceId, 'presence'), payload: this.deathPayload(), qos: 1, retain: true },
       // Our outbox is SQLite; MQTT.js must not keep a second, unbounded, in-memory queue (#1121).
       queueQoSZero: false,
+      // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (about 6 MB of RSS on a device)
+      // to save one tiny allocation per packet id; the agent sends a few packets a second.
+      writeCache: false,
     });
     this.client.on('connect', () => this.handleConnect());
     this.client.on('close', () => {

@@ -46,6 +46,7 @@ export class SensorLink {
         clientId: `${deviceId}:sensors:${broker}`.slice(0, 128),
         clean: true,
         reconnectPeriod: 2000,
+        writeCache: false, // see FleetLink: the number cache is ~6 MB the agent does not need
         ...(conn.username ? { username: conn.username } : {}),
         ...(conn.password ? { password: conn.password } : {}),
       });
