@@ -18,7 +18,7 @@
  * agent.predict_cpu_ms the CPU time the agent process spends per prediction (all its threads:
  * libvips, ONNX Runtime, GC) against the floor server's, which is what a busy Pi pays.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import { percentile, timeEach, type Bench, type Figure } from './figure.js';
+import { buildAgentBundle } from './agent-bundle.js';
 import { startTestFleet } from '../../test/support/in-process-fleet.js';
 import { REPO, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
@@ -100,8 +101,7 @@ async function waitForModel(apiUrl: string): Promise<void> {
 export const predictBench: Bench = {
   name: 'agent.predict_overhead',
   async run(progress) {
-    progress('building the agent bundle (npm run build)');
-    execFileSync(process.execPath, ['agent/build.mjs'], { cwd: REPO, stdio: 'ignore' });
+    buildAgentBundle(progress);
     const frames = { '1280x720': await frame(1280, 720), '640x480': await frame(640, 480) };
     const session = await ort.InferenceSession.create(readFileSync(SAMPLE_MODELS.v1), { intraOpNumThreads: 1 });
     const h = await startTestFleet();

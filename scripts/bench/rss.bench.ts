@@ -9,11 +9,12 @@
  * agent.rss_overhead_mb_tsx is the same agent run from its TypeScript sources through tsx
  * (development mode), against a bare process also under tsx.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import type { Bench } from './figure.js';
+import { buildAgentBundle } from './agent-bundle.js';
 import { startTestFleet } from '../../test/support/in-process-fleet.js';
 import { REPO, deviceRuntime, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
@@ -90,8 +91,7 @@ async function agentRss(bundle: boolean, deviceId: string): Promise<Rss> {
 export const rssBench: Bench = {
   name: 'agent.rss_overhead_mb',
   async run(progress) {
-    progress('building the agent bundle (npm run build)');
-    execFileSync(process.execPath, ['agent/build.mjs'], { cwd: REPO, stdio: 'ignore' });
+    buildAgentBundle(progress);
     progress('bare Node process holding an ORT session, then the bundled agent');
     const bare = await bareRss(false);
     const agent = await agentRss(true, 'bench-rss');

@@ -1,7 +1,8 @@
 /**
  * @module bench/sync
  * agent.sync_rate: records/s from a full agent buffer into the fleet server's store over MQTT on
- * loopback, against inserting the same records straight into the server store.
+ * loopback, against inserting the same records straight into the server store. The agent is the
+ * bundle in its own process, with the systemd unit's node flags.
  * agent.wire_bytes_per_record: MQTT payload bytes per record for a typical batch.
  */
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { RecordBuffer, type NewRecord } from '../../agent/src/store/record-buffe
 import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
 import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
 import type { Bench } from './figure.js';
+import { buildAgentBundle } from './agent-bundle.js';
 import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
 import { startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
@@ -31,6 +33,7 @@ function featuresAt(i: number): Record<string, number> {
 export const syncBench: Bench = {
   name: 'agent.sync_rate',
   async run(progress) {
+    buildAgentBundle(progress);
     const h = await startTestFleet();
     try {
       progress(`filling an agent buffer with ${N} records`);
@@ -51,9 +54,11 @@ export const syncBench: Bench = {
       baseDb.close();
 
       progress('agent process → MQTT → fleet store (this process)');
-      // The agent runs in its own process, as on a device: agent and server each get a core.
+      // The agent runs in its own process as on a device (the bundle, with the unit's node flags):
+      // agent and server each get a core.
       const agent = await startAgentProcess(
         await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, { log: { level: 'warn' } }),
+        { bundle: true },
       );
       let seconds: number;
       try {
