@@ -24,6 +24,7 @@ import { selectBackend } from './runtime/select-backend.js';
 import { KeyValue, openAgentDb } from './store/agent-db.js';
 import { BufferLimits } from './store/buffer-limits.js';
 import { startReferenceValues } from './sensors/reference-values.js';
+import { startSensors } from './sensors/sensors.js';
 import { startRetrainingSamples } from './sampling/retraining-samples.js';
 import { ModelState } from './store/model-state.js';
 import { RecordBuffer } from './store/record-buffer.js';
@@ -86,8 +87,6 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     db,
     buffer,
     stream,
-    deviceId: config.deviceId,
-    fleet: fleetConnection,
     send: (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'reference'), payload),
     ackTimeoutMs: config.sync.ackTimeoutMs,
     log,
@@ -124,6 +123,8 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     connected: () => linkRef.current?.connected ?? false,
     models: () => models.list().map((r) => r.manifest),
     backend: backend.name,
+    // Read at scrape time; the sensors unit starts after the predictor below.
+    sensors: () => sensors && { ...sensors.link.stats, models: sensors.inputs?.statsByModel() ?? [] },
   });
   const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>) => {
     metrics.updateReported(r);
@@ -157,6 +158,16 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     shadow: shadowRunner,
     featuresFor: (model) => config.features.models[model] ?? config.features.default,
     observer: metrics,
+  });
+  // Sensor subscriptions start once the predictor exists: input bindings run models through it.
+  const sensors = startSensors({
+    config: config.sensors,
+    deviceId: config.deviceId,
+    fleet: fleetConnection,
+    references,
+    predict: (model, input) => predictor.predict(model, input),
+    manifestOf: (model) => models.get(model)?.manifest,
+    log,
   });
   const runningModels = () =>
     models.list().map((r) => ({ name: r.manifest.name, version: r.manifest.version, sha256: r.manifest.artifact.sha256 }));
@@ -240,7 +251,8 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     sync.close();
     clearInterval(housekeepingTimer);
     stopBurstCheck();
-    await references?.close();
+    await sensors?.close();
+    references?.close();
     samples?.close();
     await updates.close();
     await models.closeAll();
@@ -295,13 +307,15 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       closed = true;
       // Stop taking requests first, so nothing is answered that cannot be buffered.
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // …and no sensor input either; predictions in flight are committed before going on.
+      await sensors?.close();
       sync.close();
       clearInterval(housekeepingTimer);
       stopBurstCheck();
       // Stops a download in flight (its progress is kept) before the link and database go.
       await updates.close();
       await link.close();
-      await references?.close();
+      references?.close();
       samples?.close();
       await models.closeAll();
       await shadows.closeAll();

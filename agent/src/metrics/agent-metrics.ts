@@ -24,10 +24,18 @@ export interface MetricSources {
   dropped: () => number;
   connected: () => boolean;
   models: () => Array<{ name: string; version: number }>;
+  /** Sensor bindings, when configured: messages taken and rejected, runs of sensor-fed models. */
+  sensors?: () => SensorCounts | undefined;
   /** ONNX Runtime build serving the models, e.g. onnxruntime-node. */
   backend: string;
   /** Process metrics (CPU, memory, event loop lag, GC); off in tests that only look at ours. */
   processMetrics?: boolean;
+}
+
+export interface SensorCounts {
+  messages: number;
+  rejected: number;
+  models: Array<{ model: string; predictions: number; skipped: number; failed: number }>;
 }
 
 /** 0.1 ms … 1 s: a small model on a Pi answers in about a millisecond, a detector in hundreds. */
@@ -129,6 +137,36 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
         for (const m of sources.models()) this.set({ model: m.name, version: String(m.version), backend: sources.backend }, 1);
       },
     });
+    const sensors = sources.sensors;
+    if (sensors) {
+      new Counter({
+        name: 'edgeloop_sensor_messages_total',
+        help: 'MQTT messages on sensor binding topics: accepted, or rejected (unreadable payload; the reason is logged)',
+        labelNames: ['outcome'] as const,
+        registers,
+        collect() {
+          const c = sensors();
+          this.reset();
+          if (!c) return;
+          this.inc({ outcome: 'accepted' }, c.messages - c.rejected);
+          this.inc({ outcome: 'rejected' }, c.rejected);
+        },
+      });
+      new Counter({
+        name: 'edgeloop_sensor_model_runs_total',
+        help: 'Runs of models fed by sensor inputs: ok (recorded), skipped (inputs incomplete or older than maxAgeMs), failed',
+        labelNames: ['model', 'outcome'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const m of sensors()?.models ?? []) {
+            this.inc({ model: m.model, outcome: 'ok' }, m.predictions);
+            this.inc({ model: m.model, outcome: 'skipped' }, m.skipped);
+            this.inc({ model: m.model, outcome: 'failed' }, m.failed);
+          }
+        },
+      });
+    }
     if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

@@ -36,7 +36,8 @@ export interface FormFile {
 }
 
 export type PredictInput =
-  | { kind: 'json'; body: unknown }
+  /** `features`: recorded beside the tensor's own (sensor inputs record each sensor's value). */
+  | { kind: 'json'; body: unknown; features?: Record<string, number> }
   | { kind: 'image'; body: Uint8Array; contentType?: string }
   | { kind: 'form'; files: FormFile[]; inputs?: unknown; requestId?: string };
 
@@ -56,7 +57,8 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
     const parsed = jsonInputSchema.safeParse(input.body);
     if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
     const { inputs, requestId } = parsed.data;
-    return { feeds: tensorFeeds(manifest, inputs), features: tensorFeatures(inputs[manifest.inputs[0]!.name]!.data), ...(requestId ? { requestId } : {}) };
+    const features = { ...tensorFeatures(inputs[manifest.inputs[0]!.name]!.data), ...input.features };
+    return { feeds: tensorFeeds(manifest, inputs), features, ...(requestId ? { requestId } : {}) };
   }
 
   let tensors: TensorInputs | undefined;

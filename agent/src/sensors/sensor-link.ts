@@ -1,14 +1,17 @@
 /**
  * @module sensors/sensor-link
  * Subscribes to the topics of existing sensors — on the fleet broker or on local/site brokers
- * such as a Mosquitto already running beside the device — and turns their messages into
- * reference values. One MQTT connection per broker; bad payloads are logged and counted.
+ * such as a Mosquitto already running beside the device — and hands each reading to the unit its
+ * binding's role belongs to (reference values, sensor inputs). One MQTT connection per broker;
+ * bad payloads are logged and counted, never passed on.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { readSensorPayload } from './payload.js';
-import type { ReferenceJoiner } from './reference-joiner.js';
-import type { ReferenceBinding, SensorsConfig } from './sensor-config.js';
+import { readSensorPayload, type SensorReading } from './payload.js';
+import type { SensorBinding, SensorsConfig } from './sensor-config.js';
+
+/** Takes one valid reading; returns what became of it (for the debug log). May throw. */
+export type ReadingSink = (binding: SensorBinding, reading: SensorReading, now: number) => string;
 
 export interface SensorLinkStats {
   messages: number;
@@ -34,10 +37,10 @@ export class SensorLink {
     config: SensorsConfig,
     fleet: { url: string; username?: string; password?: string },
     deviceId: string,
-    private readonly joiner: ReferenceJoiner,
+    private readonly sink: ReadingSink,
     private readonly log: Logger,
   ) {
-    const byBroker = new Map<string, ReferenceBinding[]>();
+    const byBroker = new Map<string, SensorBinding[]>();
     for (const b of config.bindings) byBroker.set(b.broker, [...(byBroker.get(b.broker) ?? []), b]);
     for (const [broker, bindings] of byBroker) {
       const conn = broker === 'fleet' ? fleet : config.brokers[broker]!;
@@ -62,7 +65,7 @@ export class SensorLink {
     }
   }
 
-  private handle(bindings: readonly ReferenceBinding[], topic: string, payload: Buffer): void {
+  private handle(bindings: readonly SensorBinding[], topic: string, payload: Buffer): void {
     const now = Date.now();
     for (const binding of bindings) {
       if (!topicMatches(binding.topic, topic)) continue;
@@ -74,11 +77,11 @@ export class SensorLink {
         continue;
       }
       try {
-        const outcome = this.joiner.accept(binding, reading.value, now);
-        this.log.debug({ binding: binding.name, topic, value: reading.value.value, outcome }, 'reference value');
+        const outcome = this.sink(binding, reading.value, now);
+        this.log.debug({ binding: binding.name, role: binding.role, topic, value: reading.value.value, outcome }, 'sensor value');
       } catch (err) {
         this.stats.rejected++;
-        this.log.error({ binding: binding.name, err: (err as Error).message }, 'could not store a reference value');
+        this.log.error({ binding: binding.name, role: binding.role, err: (err as Error).message }, 'could not take a sensor value');
       }
     }
   }

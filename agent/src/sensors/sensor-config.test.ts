@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeZodError } from '@edgeloop/protocol';
+import { inputBindings, referenceBindings, sensorsConfigSchema } from './sensor-config.js';
+
+const json = { format: 'json', valuePath: 'v' } as const;
+const errorOf = (input: unknown) => {
+  const r = sensorsConfigSchema.safeParse(input);
+  assert.equal(r.success, false, 'expected the config to be rejected');
+  return describeZodError(r.error!);
+};
+
+test('a binding without a role is a reference binding, as before input bindings existed', () => {
+  const c = sensorsConfigSchema.parse({ bindings: [{ name: 'tof', topic: 't', payload: json, model: 'distance' }] });
+  assert.equal(c.bindings[0]!.role, 'reference');
+  assert.deepEqual(referenceBindings(c).map((b) => b.name), ['tof']);
+  assert.deepEqual(inputBindings(c), []);
+});
+
+test('input bindings and triggers parse with their defaults', () => {
+  const c = sensorsConfigSchema.parse({
+    bindings: [
+      { name: 't0', topic: 'a', payload: { format: 'number' }, role: 'input', model: 'hvac', index: 0 },
+      { name: 't1', topic: 'b', payload: json, role: 'input', model: 'hvac', input: 'x', index: 1 },
+      { name: 'power', topic: 'c', payload: json, model: 'hvac' },
+    ],
+    triggers: { hvac: { minIntervalMs: 500 } },
+  });
+  assert.deepEqual(inputBindings(c).map((b) => [b.name, b.input, b.index]), [['t0', undefined, 0], ['t1', 'x', 1]]);
+  assert.deepEqual(c.triggers.hvac, { on: 'change', intervalMs: 1000, minIntervalMs: 500, maxAgeMs: 60_000 });
+});
+
+test('mistakes in input bindings are rejected with the path and the reason', () => {
+  assert.match(errorOf({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac' }] }), /bindings\.0\.index/);
+  assert.match(errorOf({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: -1 }] }), /bindings\.0\.index/);
+  assert.match(errorOf({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'sensor', model: 'hvac', index: 0 }] }), /bindings\.0\.role/);
+  assert.match(
+    errorOf({
+      bindings: [
+        { name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0 },
+        { name: 't1', topic: 'b', payload: json, role: 'input', model: 'hvac', index: 0 },
+      ],
+    }),
+    /bindings\.1\.index.*already fed by binding "t0"/,
+  );
+  assert.match(errorOf({ bindings: [{ name: 'r', topic: 'a', payload: json, model: 'distance' }], triggers: { distance: {} } }), /triggers\.distance.*no binding with role "input" feeds model "distance"/);
+  assert.match(errorOf({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0, broker: 'site' }] }), /bindings\.0\.broker.*"site" is not defined under sensors\.brokers/);
+  assert.match(errorOf({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0 }], triggers: { hvac: { on: 'often' } } }), /triggers\.hvac\.on/);
+});
