@@ -126,6 +126,15 @@ export const desiredModelSchema = z.object({
 });
 export type DesiredModel = z.infer<typeof desiredModelSchema>;
 
+export const sampleCaptureSchema = z.object({
+  until: epochMs,
+  /** Only these models; all when left out. */
+  models: z.array(id).max(16).optional(),
+  /** Keep every Nth input of the window (1 = all), so a busy device does not spend its budget at once. */
+  everyN: z.number().int().min(1).max(100_000),
+});
+export type SampleCapture = z.infer<typeof sampleCaptureSchema>;
+
 export const desiredStateSchema = z.object({
   v: z.literal(1),
   deviceId: id,
@@ -138,6 +147,12 @@ export const desiredStateSchema = z.object({
   keys: signedEnvelopeSchema.optional(),
   /** Operator asked for the device's retraining samples: upload them until this time (epoch ms). */
   sampleUploadUntil: epochMs.optional(),
+  /**
+   * Keep inputs until this time even if no local policy would (reason "capture"): the fleet saw
+   * something worth retraining on (drift, an operator's hunch). Devices honour it only when their
+   * owner allowed it (agent config sampling.captureOnRequest), since raw inputs may be sensitive.
+   */
+  sampleCapture: sampleCaptureSchema.optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 

@@ -13,7 +13,8 @@ const MARKER = 0xe1;
 const FORMAT = 3;
 export const MAX_SAMPLE_BYTES = 4 * 1024 * 1024;
 
-export const SAMPLE_REASONS = ['every-nth', 'large-error', 'low-confidence'] as const;
+/** capture: kept during a capture window the fleet opened (edgeloop samples capture; the drift monitor). */
+export const SAMPLE_REASONS = ['every-nth', 'large-error', 'low-confidence', 'capture'] as const;
 
 const id = z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -');
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import mqtt from 'mqtt';
-import { jpeg, waitFor } from '../support/fixtures.js';
+import { jpeg, postJson, waitFor } from '../support/fixtures.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from '../support/fleet-client.js';
 
@@ -67,4 +67,45 @@ test('inputs are kept by policy and uploaded on request, byte for byte', { timeo
   assert.equal(sha(content), sha(images[6]!));
   const nth = all.filter((s) => s.reason === 'every-nth').map((s) => s.sha256).sort();
   assert.deepEqual(nth, [sha(images[2]!), sha(images[5]!)].sort());
+});
+
+test('a capture window from the fleet keeps JSON inputs as sent on a device that allows it, and none on one that does not', { timeout: 120_000 }, async (t) => {
+  const h = await startTestFleet();
+  t.after(() => h.close());
+  const willing = await h.startAgent('capture-pi-1', { sync: { flushIntervalMs: 20 }, sampling: { captureOnRequest: true, upload: 'on-request' } });
+  const unwilling = await h.startAgent('capture-pi-2', { sync: { flushIntervalMs: 20 } });
+  await h.deploySample('capture-pi-1');
+  await h.deploySample('capture-pi-2');
+  type Row = { id: number; deviceId: string; reason: string; contentType: string; model: string };
+  const listed = async () => ((await fetch(`${h.server.httpUrl}/api/v1/samples`, { headers: AUTH }).then((r) => r.json())) as { samples: Row[] }).samples;
+  const body = (level: number) => ({ inputs: { image: { shape: [1, 3, 48, 64], data: new Array(3 * 48 * 64).fill(level) } } });
+  const predict = async (apiUrl: string, level: number) => assert.equal((await postJson(`${apiUrl}/v1/predict`, body(level))).status, 200);
+
+  await predict(willing.apiUrl, 0.1); // before the window: not kept
+  const bad = await fetch(`${h.server.httpUrl}/api/v1/devices/capture-pi-1/samples/capture`, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: '{"everyN": 0}' });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /everyN/);
+  for (const device of ['capture-pi-1', 'capture-pi-2']) {
+    const res = await fetch(`${h.server.httpUrl}/api/v1/devices/${device}/samples/capture`, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: '{"minutes": 5, "models": ["distance"]}' });
+    assert.equal(res.status, 200);
+    const answer = (await res.json()) as { capture: { until: number; everyN: number }; uploadUntil: number };
+    assert.equal(answer.capture.everyN, 1);
+    assert.ok(answer.uploadUntil > answer.capture.until, 'what is captured is also uploaded');
+  }
+  // The window reaches the devices with their desired state; predict until the first capture shows up.
+  let level = 0.2;
+  const first = await waitFor('a captured input at the fleet', async () => {
+    await predict(willing.apiUrl, level);
+    await predict(unwilling.apiUrl, level);
+    level += 0.01;
+    return (await listed())[0];
+  }, 20_000, 200);
+  assert.equal(first.deviceId, 'capture-pi-1');
+  assert.equal(first.reason, 'capture');
+  assert.equal(first.contentType, 'application/json');
+  const kept = JSON.parse(Buffer.from(await (await fetch(`${h.server.httpUrl}/api/v1/samples/${first.id}/content`, { headers: AUTH })).arrayBuffer()).toString()) as ReturnType<typeof body>;
+  assert.deepEqual(kept.inputs.image.shape, [1, 3, 48, 64]);
+  assert.ok(kept.inputs.image.data.every((v) => v === kept.inputs.image.data[0]) && kept.inputs.image.data[0]! >= 0.2, 'the kept bytes are a request sent during the window');
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual([...new Set((await listed()).map((s) => s.deviceId))], ['capture-pi-1'], 'the device without captureOnRequest kept nothing');
 });

@@ -51,14 +51,18 @@ export interface PreparedInput {
 
 const IMAGE_ALIASES = ['image', 'file'];
 
-export async function prepareInput(manifest: Manifest, input: PredictInput, features: readonly ImageFeature[]): Promise<PreparedInput> {
+/**
+ * `keepJson`: also return JSON tensor inputs as bytes (`raw`), for input sampling. Images are
+ * kept as sent at no cost; JSON inputs are re-serialised, so only when something may keep them.
+ */
+export async function prepareInput(manifest: Manifest, input: PredictInput, features: readonly ImageFeature[], opts: { keepJson?: boolean } = {}): Promise<PreparedInput> {
   if (input.kind === 'image') return { ...(await imageInput(manifest, input.body, undefined, features)), raw: rawImage(input.body, input.contentType) };
   if (input.kind === 'json') {
     const parsed = jsonInputSchema.safeParse(input.body);
     if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
     const { inputs, requestId } = parsed.data;
     const features = { ...tensorFeatures(inputs[manifest.inputs[0]!.name]!.data), ...input.features };
-    return { feeds: tensorFeeds(manifest, inputs), features, ...(requestId ? { requestId } : {}) };
+    return { feeds: tensorFeeds(manifest, inputs), features, ...(requestId ? { requestId } : {}), ...(opts.keepJson ? { raw: jsonBytes(inputs) } : {}) };
   }
 
   let tensors: TensorInputs | undefined;
@@ -70,7 +74,7 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
   const requestId = input.requestId ? { requestId: input.requestId } : {};
   if (input.files.length === 0) {
     if (!tensors) throw new InputError('the form has no image file and no "inputs" field; send the image as a file field named "image", or JSON tensors in "inputs"');
-    return { feeds: tensorFeeds(manifest, tensors), features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data), ...requestId };
+    return { feeds: tensorFeeds(manifest, tensors), features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data), ...requestId, ...(opts.keepJson ? { raw: jsonBytes(tensors) } : {}) };
   }
   if (input.files.length > 1) {
     throw new InputError(`the form has ${input.files.length} files (${input.files.map((f) => f.field).join(', ')}); model ${manifest.name} takes one image: send one file field named "image"`);
@@ -85,6 +89,11 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
   }
   if (file.bytes.length === 0) throw new InputError(`file field "${file.field}" is empty`);
   return { ...(await imageInput(manifest, file.bytes, tensors, features)), ...requestId, raw: rawImage(file.bytes, file.contentType) };
+}
+
+/** The inputs as a predict request body would carry them, so a kept sample can be replayed as is. */
+function jsonBytes(inputs: TensorInputs): NonNullable<PreparedInput['raw']> {
+  return { contentType: 'application/json', data: Buffer.from(JSON.stringify({ inputs })) };
 }
 
 function rawImage(data: Uint8Array, contentType: string | undefined): PreparedInput['raw'] {

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Ack } from '@edgeloop/protocol';
+import type { Ack, SampleCapture } from '@edgeloop/protocol';
 import type { AgentDb } from '../store/agent-db.js';
 import { SampleUpload } from '../sync/sample-upload.js';
 import { Sampler, type SampleInput } from './sampler.js';
@@ -19,6 +19,8 @@ export interface RetrainingSamples {
   handleAck(ack: Ack): void;
   setConnected(connected: boolean): void;
   requestUntil(until: number | undefined): void;
+  /** The fleet's capture window (desired state), honoured when sampling.captureOnRequest is on. */
+  capture(window: SampleCapture | undefined): void;
   close(): void;
 }
 
@@ -44,6 +46,7 @@ export function startRetrainingSamples(deps: {
     handleAck: (ack) => upload.handleAck(ack),
     setConnected: (c) => upload.setConnected(c),
     requestUntil: (until) => upload.requestUntil(until),
+    capture: (window) => sampler.setCapture(window),
     close: () => upload.close(),
   };
 }

@@ -1,11 +1,14 @@
 /**
  * @module sampling/sampler
  * Decides which inputs to keep for retraining: every Nth per model, those whose confidence is
- * low, and those whose prediction turned out far from the sensor's reference value. The last
+ * low, those whose prediction turned out far from the sensor's reference value, and, while the
+ * fleet has a capture window open (it saw drift, or an operator asked), every Nth of those. The
+ * large-error
  * policy needs the reference, which arrives later: candidates wait in memory (bounded by count
  * and time) and are kept or forgotten once their reference is known.
  */
 import type { Logger } from 'pino';
+import type { SampleCapture } from '@edgeloop/protocol';
 import type { SamplingConfig } from './sampling-config.js';
 import type { SampleReason, SampleStore } from './sample-store.js';
 
@@ -26,6 +29,9 @@ const MAX_CANDIDATES = 200;
 export class Sampler {
   private readonly counters = new Map<string, number>();
   private readonly candidates = new Map<number, { input: SampleInput; expiresAt: number }>();
+  private captureWindow: SampleCapture | undefined;
+  private readonly captureCounters = new Map<string, number>();
+  private refusedUntil: number | undefined;
   readonly stats = { kept: 0, candidates: 0, expired: 0 };
 
   constructor(
@@ -34,11 +40,36 @@ export class Sampler {
     private readonly log: Logger,
   ) {}
 
+  /** The fleet's capture window from the desired state (undefined: none). Ignored unless captureOnRequest. */
+  setCapture(capture: SampleCapture | undefined): void {
+    if (capture && !this.config.captureOnRequest) {
+      if (this.refusedUntil === capture.until) return; // said once per window
+      this.refusedUntil = capture.until;
+      this.log.warn({ until: new Date(capture.until).toISOString() }, 'the fleet asked this device to capture inputs, but sampling.captureOnRequest is off in its config: not capturing');
+      return;
+    }
+    const changed = JSON.stringify(capture) !== JSON.stringify(this.captureWindow);
+    this.captureWindow = capture;
+    if (changed && capture) {
+      this.captureCounters.clear();
+      this.log.info({ until: new Date(capture.until).toISOString(), models: capture.models ?? 'all', everyN: capture.everyN }, 'capture window open: keeping inputs for the fleet');
+    }
+  }
+
+  private capturing(model: string, now: number): boolean {
+    const c = this.captureWindow;
+    if (!c || now >= c.until || (c.models && !c.models.includes(model))) return false;
+    const n = (this.captureCounters.get(model) ?? 0) + 1;
+    this.captureCounters.set(model, n);
+    return (n - 1) % c.everyN === 0;
+  }
+
   /** Called for every stored prediction that has its raw input; `data` is only valid during the call. */
   offer(input: SampleInput, now = Date.now()): void {
     const n = (this.counters.get(input.model) ?? 0) + 1;
     this.counters.set(input.model, n);
     if (this.config.everyN > 0 && n % this.config.everyN === 0) return this.keep(input, 'every-nth');
+    if (this.capturing(input.model, now)) return this.keep(input, 'capture');
     if (this.config.lowConfidenceBelow !== undefined && input.confidence !== undefined && input.confidence < this.config.lowConfidenceBelow) {
       return this.keep(input, 'low-confidence');
     }

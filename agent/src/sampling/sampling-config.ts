@@ -17,6 +17,12 @@ export const samplingConfigSchema = z
     maxBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
     /** with-sync: upload whenever connected; on-request: only while the fleet asks (edgeloop samples request). */
     upload: z.enum(['with-sync', 'on-request']).default('on-request'),
+    /**
+     * Honour the fleet's capture windows (edgeloop samples capture; the drift monitor): keep
+     * inputs while one is open, whatever the policies above say. Off by default, like every
+     * policy here, because raw inputs may be sensitive.
+     */
+    captureOnRequest: z.boolean().default(false),
     /** How long an input waits in memory for its reference value (large-error policy). */
     referenceWaitMs: z.number().int().min(100).default(120_000),
   })
@@ -24,5 +30,5 @@ export const samplingConfigSchema = z
 export type SamplingConfig = z.infer<typeof samplingConfigSchema>;
 
 export function samplingEnabled(c: SamplingConfig): boolean {
-  return c.everyN > 0 || c.largeErrorAbove !== undefined || c.lowConfidenceBelow !== undefined;
+  return c.everyN > 0 || c.largeErrorAbove !== undefined || c.lowConfidenceBelow !== undefined || c.captureOnRequest;
 }

@@ -1,7 +1,9 @@
 /**
  * @module api/sample-routes
  * GET /api/v1/samples, GET /api/v1/samples/{id}/content, and
- * POST /api/v1/devices/{id}/samples/request {"minutes": N}: ask a device to upload its samples.
+ * POST /api/v1/devices/{id}/samples/request {"minutes": N}: ask a device to upload its samples;
+ * POST /api/v1/devices/{id}/samples/capture {"minutes", "models"?, "everyN"?}: ask it to keep its
+ * inputs for a while (and upload them), whatever its local policies say.
  */
 import { Hono } from 'hono';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -55,5 +57,37 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
     return c.json({ deviceId, uploadUntil: until });
   });
 
+  app.post('/devices/:id/samples/capture', async (c) => {
+    const deviceId = c.req.param('id');
+    if (!deps.devices.exists(deviceId)) throw new RegistryError(404, `no device "${deviceId}"`);
+    let body: unknown = {};
+    try {
+      body = await c.req.json();
+    } catch {
+      // an empty body means the defaults
+    }
+    const parsed = captureBody.safeParse(body ?? {});
+    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
+    const { minutes, models, everyN } = parsed.data;
+    const now = Date.now();
+    const capture = { until: now + minutes * 60_000, everyN, ...(models ? { models } : {}) };
+    deps.samples.setCapture(deviceId, capture);
+    // What is captured is wanted here: upload through the window and a little after it.
+    const uploadUntil = Math.max(deps.samples.uploadUntil(deviceId) ?? 0, capture.until + CAPTURE_UPLOAD_GRACE_MS);
+    deps.samples.setUploadUntil(deviceId, uploadUntil);
+    deps.audit.record(actorOf(c), 'samples.capture', deviceId, { minutes, everyN, models, until: capture.until });
+    await deps.deployments.publishDesired(deviceId);
+    return c.json({ deviceId, capture, uploadUntil });
+  });
+
   return app;
 }
+
+/** Samples kept at the end of a capture window still get this long to reach the fleet. */
+const CAPTURE_UPLOAD_GRACE_MS = 15 * 60_000;
+
+const captureBody = z.object({
+  minutes: z.number().min(1).max(7 * 24 * 60).default(30),
+  models: z.array(z.string().refine(isValidId, 'invalid model name')).min(1).max(16).optional(),
+  everyN: z.number().int().min(1).max(100_000).default(1),
+});

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssignmentStatus, DeviceSummary, HealthResponse, ModelVersionSummary, SampleSummary, TelemetryRow } from '@edgeloop/protocol';
+import type { AssignmentStatus, DeviceSummary, HealthResponse, ModelVersionSummary, SampleCapture, SampleSummary, TelemetryRow } from '@edgeloop/protocol';
 import { DEFAULT_HTTP_PORT } from '../config.js';
 import { describeFileError } from './format.js';
 
@@ -158,6 +158,7 @@ export interface ApiClient {
   listTelemetry(query: TelemetryQuery): Promise<{ records: TelemetryRecord[] }>;
   listSamples(query: { device?: string | undefined; model?: string | undefined; limit?: number | undefined }): Promise<{ samples: SampleSummary[] }>;
   requestSamples(deviceId: string, minutes: number): Promise<{ deviceId: string; uploadUntil: number }>;
+  captureSamples(deviceId: string, body: { minutes: number; models?: string[]; everyN: number }): Promise<{ deviceId: string; capture: SampleCapture; uploadUntil: number }>;
 }
 
 /**
@@ -223,6 +224,12 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ minutes }),
+      }),
+    captureSamples: (deviceId, body) =>
+      call(`/api/v1/devices/${encodeURIComponent(deviceId)}/samples/capture`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       }),
   };
 }

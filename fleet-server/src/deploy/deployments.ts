@@ -5,7 +5,7 @@
  * topic: a device that was offline gets it the moment it subscribes.
  */
 import type { Logger } from 'pino';
-import { deviceTopic, encodeMessage, type DesiredModel, type DesiredState, type SignedEnvelope } from '@edgeloop/protocol';
+import { deviceTopic, encodeMessage, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { RegistryError } from '../registry/model-registry.js';
@@ -19,8 +19,8 @@ export class Deployments {
     private readonly publicUrl: () => string,
     private readonly publish: (topic: string, payload: Buffer, retain: boolean) => Promise<void>,
     private readonly log: Logger,
-    /** When the operator asked this device to upload its retraining samples. */
-    private readonly sampleUploadUntil: (deviceId: string) => number | undefined = () => undefined,
+    /** What the fleet asked of this device's retraining samples: upload until, capture window. */
+    private readonly sampleRequests: (deviceId: string) => { uploadUntil?: number | undefined; capture?: SampleCapture | undefined } = () => ({}),
     /** The current root-signed keyset; every desired state carries it (keys/key-manager.ts). */
     private readonly keyset: () => SignedEnvelope | undefined = () => undefined,
   ) {}
@@ -72,9 +72,18 @@ export class Deployments {
       const row = this.models.get(s.model, s.version);
       if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'shadow' });
     }
-    const until = this.sampleUploadUntil(deviceId);
+    const { uploadUntil: until, capture } = this.sampleRequests(deviceId);
     const keys = this.keyset();
-    return { v: 1, deviceId, issuedAt: Date.now(), models, ...(keys ? { keys } : {}), ...(until && until > Date.now() ? { sampleUploadUntil: until } : {}) };
+    const now = Date.now();
+    return {
+      v: 1,
+      deviceId,
+      issuedAt: now,
+      models,
+      ...(keys ? { keys } : {}),
+      ...(until && until > now ? { sampleUploadUntil: until } : {}),
+      ...(capture && capture.until > now ? { sampleCapture: capture } : {}),
+    };
   }
 
   async publishDesired(deviceId: string): Promise<void> {

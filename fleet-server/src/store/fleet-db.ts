@@ -109,6 +109,8 @@ const MIGRATIONS: string[] = [
   KEYS_MIGRATION,
   ROLLOUT_MIGRATION,
   TRANSFER_MIGRATION,
+  // Issue #3: capture windows the fleet opens on a device (store/sample-store.ts).
+  `ALTER TABLE devices ADD COLUMN sample_capture TEXT;`,
 ];
 
 export function openFleetDb(path: string): FleetDb {

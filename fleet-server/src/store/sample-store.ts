@@ -3,7 +3,7 @@
  * Retraining samples from devices: metadata in SQLite, bytes content-addressed on disk (the
  * artifact store's layout), so a re-sent sample costs nothing and a file's name is its hash.
  */
-import type { Sample, SampleSummary } from '@edgeloop/protocol';
+import { sampleCaptureSchema, type Sample, type SampleCapture, type SampleSummary } from '@edgeloop/protocol';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import type { FleetDb } from './fleet-db.js';
 
@@ -50,6 +50,18 @@ export class SampleStore {
   uploadUntil(deviceId: string): number | undefined {
     const row = this.db.prepare('SELECT sample_upload_until AS t FROM devices WHERE id = ?').get(deviceId) as { t: number | null } | undefined;
     return row?.t ?? undefined;
+  }
+
+  setCapture(deviceId: string, capture: SampleCapture): void {
+    this.db.prepare('UPDATE devices SET sample_capture = ? WHERE id = ?').run(JSON.stringify(capture), deviceId);
+  }
+
+  /** The device's capture window, also once it has passed (the caller compares with the clock). */
+  capture(deviceId: string): SampleCapture | undefined {
+    const row = this.db.prepare('SELECT sample_capture AS c FROM devices WHERE id = ?').get(deviceId) as { c: string | null } | undefined;
+    if (!row?.c) return undefined;
+    const parsed = sampleCaptureSchema.safeParse(JSON.parse(row.c));
+    return parsed.success ? parsed.data : undefined;
   }
 }
 

@@ -54,6 +54,27 @@ async function requestSamples({ operands, flags, io, connect }: CommandContext):
   io.out(`asked ${body.deviceId} to upload its samples until ${new Date(body.uploadUntil).toISOString()}; list them with: edgeloop samples list --device ${body.deviceId}`);
 }
 
+async function captureSamples({ operands, flags, io, connect }: CommandContext): Promise<void> {
+  rejectOperands(operands, 'samples capture');
+  const devices = listFlag(flags, 'device');
+  if (devices.length !== 1) throw new UsageError('samples capture needs exactly one --device');
+  const rawMinutes = stringFlag(flags, 'minutes');
+  const rawEveryN = stringFlag(flags, 'every-n');
+  const models = (stringFlag(flags, 'model') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const body = await connect().captureSamples(devices[0]!, {
+    minutes: rawMinutes === undefined ? 30 : parsePositiveInt(rawMinutes, '--minutes'),
+    everyN: rawEveryN === undefined ? 1 : parsePositiveInt(rawEveryN, '--every-n'),
+    ...(models.length ? { models } : {}),
+  });
+  if (flags.json) return printJson(io, body);
+  const which = body.capture.models ? `inputs of ${body.capture.models.join(', ')}` : 'its inputs';
+  const every = body.capture.everyN > 1 ? ` (every ${body.capture.everyN}th)` : '';
+  io.out(
+    `asked ${body.deviceId} to keep ${which}${every} until ${new Date(body.capture.until).toISOString()} and upload them; ` +
+      `devices honour this only with sampling.captureOnRequest on in their config. List them with: edgeloop samples list --device ${body.deviceId}`,
+  );
+}
+
 const device = { type: 'string', multiple: true } as const;
 
 export const telemetryCommands: CommandTable = {
@@ -74,5 +95,11 @@ export const telemetryCommands: CommandTable = {
     summary: 'ask a device to upload its kept inputs (default 60 minutes)',
     options: { device, minutes: { type: 'string' } },
     run: requestSamples,
+  },
+  'samples capture': {
+    synopsis: '--device ID [--model N[,N…]] [--minutes N] [--every-n N]',
+    summary: 'ask a device to keep and upload its inputs for a while (default 30 minutes, every input)',
+    options: { device, model: { type: 'string' }, minutes: { type: 'string' }, 'every-n': { type: 'string' } },
+    run: captureSamples,
   },
 };
