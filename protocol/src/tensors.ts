@@ -18,22 +18,39 @@ export const tensorSpecSchema = z.object({
 });
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 
-export const imagePreprocessingSchema = z.object({
-  kind: z.literal('image'),
-  /** Which model input receives the image. */
-  input: z.string().min(1),
-  width: z.number().int().min(1).max(8192),
-  height: z.number().int().min(1).max(8192),
-  layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
-  colorOrder: z.enum(['RGB', 'BGR']).default('RGB'),
-  /** fill = stretch, cover = crop to aspect, contain = letterbox. */
-  resize: z.enum(['fill', 'cover', 'contain']).default('fill'),
-  /** Applied as ((pixel * scale) - mean[c]) / std[c]. */
-  scale: z.number().default(1 / 255),
-  mean: z.array(z.number()).length(3).default([0, 0, 0]),
-  std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
-});
+export const imagePreprocessingSchema = z
+  .object({
+    kind: z.literal('image'),
+    /** Which model input receives the image. */
+    input: z.string().min(1),
+    width: z.number().int().min(1).max(8192),
+    height: z.number().int().min(1).max(8192),
+    layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    /** GRAY: one channel, the Rec. 601 luma of the sRGB pixels. */
+    colorOrder: z.enum(['RGB', 'BGR', 'GRAY']).default('RGB'),
+    /** fill = stretch, cover = crop to aspect, contain = letterbox. */
+    resize: z.enum(['fill', 'cover', 'contain']).default('fill'),
+    /**
+     * Centre crop as most classifiers were trained (timm's crop_pct, e.g. 0.875 = resize to 256,
+     * keep the centre 224): the image is resized to width/crop × height/crop, then the centre
+     * width × height is kept. Not with resize "contain", which keeps the whole image.
+     */
+    crop: z.number().gt(0).max(1).optional(),
+    /** Letterbox bars (resize "contain"), 8-bit RGB, default black; YOLO-family models expect [114, 114, 114]. */
+    pad: z.array(z.number().int().min(0).max(255)).length(3).optional(),
+    /** Applied as ((pixel * scale) - mean[c]) / std[c]; GRAY uses the first entry. */
+    scale: z.number().default(1 / 255),
+    mean: z.array(z.number()).length(3).default([0, 0, 0]),
+    std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
+  })
+  .refine((p) => p.crop === undefined || p.resize !== 'contain', { message: 'crop does not go with resize "contain" (a letterbox keeps the whole image)', path: ['crop'] });
 export type ImagePreprocessing = z.infer<typeof imagePreprocessingSchema>;
+
+/** The tensor shape an image preprocessing produces: one image, its channels, in its layout. */
+export function imageTensorShape(pre: Pick<ImagePreprocessing, 'layout' | 'colorOrder' | 'width' | 'height'>): number[] {
+  const channels = pre.colorOrder === 'GRAY' ? 1 : 3;
+  return pre.layout === 'NCHW' ? [1, channels, pre.height, pre.width] : [1, pre.height, pre.width, channels];
+}
 
 export const preprocessingSchema = z.discriminatedUnion('kind', [
   imagePreprocessingSchema,

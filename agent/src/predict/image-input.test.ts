@@ -31,3 +31,35 @@ test('scale, mean and std normalise per channel; features describe the image', a
 test('bytes that are not an image are refused with 415', async () => {
   await assert.rejects(imageToTensor(Buffer.from('hello'), spec({})), (e: InputError) => e.status === 415 && /not a decodable image/.test(e.message));
 });
+
+test('GRAY feeds one channel of Rec. 601 luma, in either layout', async () => {
+  const png = await redBlue();
+  const nchw = await imageToTensor(png, spec({ colorOrder: 'GRAY', scale: 1 }));
+  assert.deepEqual(nchw.shape, [1, 1, 1, 2]);
+  assert.deepEqual([...nchw.data].map((v) => +v.toFixed(3)), [0.299 * 255, 0.114 * 255].map((v) => +v.toFixed(3)));
+  const nhwc = await imageToTensor(png, spec({ colorOrder: 'GRAY', layout: 'NHWC', scale: 1 / 255, mean: [0.1, 9, 9], std: [0.5, 9, 9] }));
+  assert.deepEqual(nhwc.shape, [1, 1, 2, 1]);
+  assert.deepEqual([...nhwc.data].map((v) => +v.toFixed(4)), [+((0.299 - 0.1) / 0.5).toFixed(4), +((0.114 - 0.1) / 0.5).toFixed(4)]);
+});
+
+test('crop keeps the centre after resizing to size/crop; contain pads with the given colour', async () => {
+  // 8×8: a 4×4 white centre on black. crop 0.5 to 4×4 keeps exactly the white centre.
+  const square = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+    .composite([{ input: { create: { width: 4, height: 4, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: 2, top: 2 }])
+    .png()
+    .toBuffer();
+  const cropped = await imageToTensor(square, spec({ width: 4, height: 4, crop: 0.5, scale: 1 }));
+  assert.ok([...cropped.data].every((v) => v === 255), 'only the white centre is left');
+  const whole = await imageToTensor(square, spec({ width: 4, height: 4, scale: 1 }));
+  assert.ok([...whole.data].some((v) => v < 128), 'without crop the black border is still there');
+  // A 2×1 image letterboxed into 2×2: one row of image, one row of padding.
+  const boxed = await imageToTensor(await redBlue(), spec({ width: 2, height: 2, resize: 'contain', pad: [114, 114, 114], layout: 'NHWC', scale: 1 }));
+  const pixels = [0, 1, 2, 3].map((p) => [...boxed.data.slice(p * 3, p * 3 + 3)]);
+  assert.equal(pixels.filter((px) => px.every((v) => v === 114)).length, 2, `two padding pixels of 114 in ${JSON.stringify(pixels)}`);
+});
+
+test('crop with a letterbox is refused when the manifest is read', () => {
+  const r = imagePreprocessingSchema.safeParse({ kind: 'image', input: 'x', width: 2, height: 2, resize: 'contain', crop: 0.875 });
+  assert.equal(r.success, false);
+  assert.match(JSON.stringify(r.error!.issues), /crop does not go with resize \\"contain\\"/);
+});

@@ -5,7 +5,7 @@
  * the model's own inputs/outputs at load time, so a mismatch fails the update, not a request.
  * Which ONNX Runtime build runs the session is the backend's business (runtime/backend.ts).
  */
-import type { Manifest, TensorDtype } from '@edgeloop/protocol';
+import { imageTensorShape, type Manifest, type TensorDtype } from '@edgeloop/protocol';
 import type { BackendSession, InferenceBackend, TensorData } from './backend.js';
 import { selectBackend } from './select-backend.js';
 
@@ -86,8 +86,7 @@ export function runtimeInfo(backend: InferenceBackend): { name: string; version:
 
 function imageInputShape(manifest: Manifest, input: string): number[] | undefined {
   const pre = manifest.preprocessing;
-  if (pre.kind !== 'image' || pre.input !== input) return undefined;
-  return pre.layout === 'NCHW' ? [1, 3, pre.height, pre.width] : [1, pre.height, pre.width, 3];
+  return pre.kind === 'image' && pre.input === input ? imageTensorShape(pre) : undefined;
 }
 
 type TypedArray = TensorData['data'];

@@ -49,6 +49,12 @@ test('metadata is validated against the model', (t) => {
   assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { postprocessing: { kind: 'regression', output: 'x' } } }), /postprocessing.output "x"/);
   assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { surprise: true } }), /invalid metadata/);
   assert.throws(() => r.register({ name: 'd', bytes: Buffer.from('text') }), /not an ONNX model/);
+  // The image preprocessing must make the tensor the model takes ([batch, 3, 48, 64]).
+  const image = { kind: 'image', input: 'image', width: 64, height: 48 };
+  assert.equal(r.register({ name: 'ok', bytes: v1, metadata: { preprocessing: image } }).version, 1);
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { preprocessing: { ...image, width: 32 } } }), /makes input "image" \[1, 3, 48, 32\].*takes \[batch, 3, 48, 64\]/);
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { preprocessing: { ...image, colorOrder: 'GRAY' } } }), /\[1, 1, 48, 64\]/);
+  assert.throws(() => r.register({ name: 'd', bytes: v1, metadata: { preprocessing: { ...image, layout: 'NHWC' } } }), /\[1, 48, 64, 3\]/);
 });
 
 test('artifacts larger than one chunk get signed per-chunk hashes; small ones need none', (t) => {

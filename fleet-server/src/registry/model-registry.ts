@@ -22,6 +22,7 @@ import {
   describeZodError,
   isValidId,
   manifestSchema,
+  imageTensorShape,
   shapeMatches,
   signManifest,
   signedEnvelopeSchema,
@@ -187,8 +188,18 @@ export class ModelRegistry {
       throw new RegistryError(400, `metadata names ${missing.join(', ')} which the model does not have (inputs: ${modelInputs.join(', ')}; outputs: ${modelOutputs.join(', ')})`);
     }
     const pre = m.preprocessing;
-    if (pre?.kind === 'image' && !m.inputs.some((i) => i.name === pre.input)) {
-      throw new RegistryError(400, `preprocessing.input "${pre.input}" is not a model input (${m.inputs.map((i) => i.name).join(', ')})`);
+    if (pre?.kind === 'image') {
+      const input = m.inputs.find((i) => i.name === pre.input);
+      if (!input) throw new RegistryError(400, `preprocessing.input "${pre.input}" is not a model input (${m.inputs.map((i) => i.name).join(', ')})`);
+      // Caught here, not on every device at the first request.
+      const produced = imageTensorShape(pre);
+      if (!shapeMatches(input.shape, produced)) {
+        throw new RegistryError(
+          400,
+          `preprocessing makes input "${input.name}" [${produced.join(', ')}] (${pre.layout}, ${pre.colorOrder}, ${pre.width}×${pre.height}), but the model takes [${input.shape.join(', ')}]; ` +
+            'set preprocessing width/height/layout/colorOrder to match',
+        );
+      }
     }
     const post = m.postprocessing;
     if (post && post.kind !== 'raw' && !m.outputs.some((o) => o.name === post.output)) {
