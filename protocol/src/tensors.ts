@@ -35,7 +35,7 @@ export const imagePreprocessingSchema = z
      * keep the centre 224): the image is resized to width/crop × height/crop, then the centre
      * width × height is kept. Not with resize "contain", which keeps the whole image.
      */
-    crop: z.number().gt(0).max(1).optional(),
+    crop: z.number().min(0.1).max(1).optional(),
     /** Letterbox bars (resize "contain"), 8-bit RGB, default black; YOLO-family models expect [114, 114, 114]. */
     pad: z.array(z.number().int().min(0).max(255)).length(3).optional(),
     /** Applied as ((pixel * scale) - mean[c]) / std[c]; GRAY uses the first entry. */
@@ -43,7 +43,8 @@ export const imagePreprocessingSchema = z
     mean: z.array(z.number()).length(3).default([0, 0, 0]),
     std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
   })
-  .refine((p) => p.crop === undefined || p.resize !== 'contain', { message: 'crop does not go with resize "contain" (a letterbox keeps the whole image)', path: ['crop'] });
+  .refine((p) => p.crop === undefined || p.resize !== 'contain', { message: 'crop does not go with resize "contain" (a letterbox keeps the whole image)', path: ['crop'] })
+  .refine((p) => p.pad === undefined || p.resize === 'contain', { message: 'pad colours the letterbox bars: it needs resize "contain"', path: ['pad'] });
 export type ImagePreprocessing = z.infer<typeof imagePreprocessingSchema>;
 
 /** The tensor shape an image preprocessing produces: one image, its channels, in its layout. */

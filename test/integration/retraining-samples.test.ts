@@ -73,7 +73,8 @@ test('a capture window from the fleet keeps JSON inputs as sent on a device that
   const h = await startTestFleet();
   t.after(() => h.close());
   const willing = await h.startAgent('capture-pi-1', { sync: { flushIntervalMs: 20 }, sampling: { captureOnRequest: true, upload: 'on-request' } });
-  const unwilling = await h.startAgent('capture-pi-2', { sync: { flushIntervalMs: 20 } });
+  // Sampling on, but not for the fleet's windows: it refuses them (Sampler.setCapture).
+  const unwilling = await h.startAgent('capture-pi-2', { sync: { flushIntervalMs: 20 }, sampling: { everyN: 1000, upload: 'with-sync' } });
   await h.deploySample('capture-pi-1');
   await h.deploySample('capture-pi-2');
   type Row = { id: number; deviceId: string; reason: string; contentType: string; model: string };

@@ -60,12 +60,15 @@ test('sensor values feed a model: it runs on each change, records them as featur
   await until('agent birth', () => h.server.devices.get(DEVICE)?.online === true);
   await h.server.deployments.assign('comfort', 1, [DEVICE]);
   await until('comfort model active', () => (h.server.devices.get(DEVICE)?.models.length ?? 0) > 0);
-  await new Promise((r) => setTimeout(r, 300)); // let the agent's sensor client subscribe
   const records = () => h.server.telemetry.query({ device: DEVICE, limit: 1000 }).filter((r) => r.model === 'comfort');
 
-  // Only one sensor has spoken: nothing to predict yet. Then the second completes the input.
-  await mosquittoPub(broker.port, 'site/room1/temp', '20');
-  await new Promise((r) => setTimeout(r, 500));
+  // Only one sensor has spoken: nothing to predict yet. Retained, as many sensors publish, so the
+  // value reaches the agent whenever its subscription is in place.
+  await mosquittoPub(broker.port, 'site/room1/temp', '20', { retain: true });
+  await waitFor('the agent took the first sensor value', async () => /edgeloop_sensor_messages_total\{outcome="accepted"\} 1\n/.test(await (await fetch(`${agent.apiUrl}/metrics`)).text()) || undefined);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(records().length, 0);
+  // The second completes the input.
   await mosquittoPub(broker.port, 'site/room1/env', JSON.stringify({ rh: 0.4 }));
   await mosquittoPub(broker.port, 'site/room1/felt', '60.5');
   const first = await waitFor('first sensor-fed record at the fleet, joined to its reference', async () => {

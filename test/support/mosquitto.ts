@@ -103,8 +103,9 @@ async function waitForFile(path: string, logs: () => string): Promise<void> {
 }
 
 /** Publishes like a sensor would: the real mosquitto_pub client. */
-export async function mosquittoPub(port: number, topic: string, message: string): Promise<void> {
-  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message]);
+/** `retain`: the broker keeps the message for subscribers that are not there yet (as many sensors publish). */
+export async function mosquittoPub(port: number, topic: string, message: string, opts: { retain?: boolean } = {}): Promise<void> {
+  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message, ...(opts.retain ? ['-r'] : [])]);
 }
 
 export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; reason: string };

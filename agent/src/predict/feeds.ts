@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { describeZodError, elementCount, shapeMatches, type Manifest } from '@edgeloop/protocol';
 import { makeTensor, type TensorData } from '../runtime/model-runner.js';
+import type { RawInputBytes } from '../store/record-buffer.js';
 import type { ImageFeature } from './image-features.js';
 import { imageToTensor, InputError } from './image-input.js';
 
@@ -45,8 +46,8 @@ export interface PreparedInput {
   feeds: Record<string, TensorData>;
   features: Record<string, number>;
   requestId?: string;
-  /** The encoded image as sent (no copy), for input sampling; tensors are not kept. */
-  raw?: { contentType: string; data: Uint8Array };
+  /** The input as sent, for input sampling: an image's bytes (no copy), or how to serialise JSON tensors. */
+  raw?: { contentType: string; data: RawInputBytes };
 }
 
 const IMAGE_ALIASES = ['image', 'file'];
@@ -91,9 +92,12 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
   return { ...(await imageInput(manifest, file.bytes, tensors, features)), ...requestId, raw: rawImage(file.bytes, file.contentType) };
 }
 
-/** The inputs as a predict request body would carry them, so a kept sample can be replayed as is. */
+/**
+ * The inputs as a predict request body would carry them, so a kept sample can be replayed as is.
+ * Serialised only if the sampler keeps this input: a 3×224×224 tensor takes tens of ms.
+ */
 function jsonBytes(inputs: TensorInputs): NonNullable<PreparedInput['raw']> {
-  return { contentType: 'application/json', data: Buffer.from(JSON.stringify({ inputs })) };
+  return { contentType: 'application/json', data: () => Buffer.from(JSON.stringify({ inputs })) };
 }
 
 function rawImage(data: Uint8Array, contentType: string | undefined): PreparedInput['raw'] {

@@ -58,8 +58,10 @@ test('crop keeps the centre after resizing to size/crop; contain pads with the g
   assert.equal(pixels.filter((px) => px.every((v) => v === 114)).length, 2, `two padding pixels of 114 in ${JSON.stringify(pixels)}`);
 });
 
-test('crop with a letterbox is refused when the manifest is read', () => {
-  const r = imagePreprocessingSchema.safeParse({ kind: 'image', input: 'x', width: 2, height: 2, resize: 'contain', crop: 0.875 });
-  assert.equal(r.success, false);
-  assert.match(JSON.stringify(r.error!.issues), /crop does not go with resize \\"contain\\"/);
+test('crop and pad that cannot mean anything are refused when the manifest is read', () => {
+  const issues = (o: object) => JSON.stringify(imagePreprocessingSchema.safeParse({ kind: 'image', input: 'x', width: 2, height: 2, ...o }).error?.issues ?? []);
+  assert.match(issues({ resize: 'contain', crop: 0.875 }), /crop does not go with resize \\"contain\\"/);
+  assert.match(issues({ resize: 'fill', pad: [114, 114, 114] }), /pad colours the letterbox bars/);
+  assert.match(issues({ resize: 'cover', crop: 0.01 }), /"crop"/);
+  assert.equal(issues({ resize: 'cover', crop: 0.875 }), '[]');
 });

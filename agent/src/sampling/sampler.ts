@@ -8,7 +8,8 @@
  * and time) and are kept or forgotten once their reference is known.
  */
 import type { Logger } from 'pino';
-import type { SampleCapture } from '@edgeloop/protocol';
+import { MAX_SAMPLE_BYTES, type SampleCapture } from '@edgeloop/protocol';
+import type { RawInputBytes } from '../store/record-buffer.js';
 import type { SamplingConfig } from './sampling-config.js';
 import type { SampleReason, SampleStore } from './sample-store.js';
 
@@ -21,7 +22,7 @@ export interface SampleInput {
   reference: number | null;
   confidence?: number;
   contentType: string;
-  data: Uint8Array;
+  data: RawInputBytes;
 }
 
 const MAX_CANDIDATES = 200;
@@ -32,7 +33,7 @@ export class Sampler {
   private captureWindow: SampleCapture | undefined;
   private readonly captureCounters = new Map<string, number>();
   private refusedUntil: number | undefined;
-  readonly stats = { kept: 0, candidates: 0, expired: 0 };
+  readonly stats = { kept: 0, candidates: 0, expired: 0, tooLarge: 0 };
 
   constructor(
     private readonly config: SamplingConfig,
@@ -68,8 +69,10 @@ export class Sampler {
   offer(input: SampleInput, now = Date.now()): void {
     const n = (this.counters.get(input.model) ?? 0) + 1;
     this.counters.set(input.model, n);
+    // Asked before the local policies, so the window counts every input it sees.
+    const capture = this.capturing(input.model, now);
     if (this.config.everyN > 0 && n % this.config.everyN === 0) return this.keep(input, 'every-nth');
-    if (this.capturing(input.model, now)) return this.keep(input, 'capture');
+    if (capture) return this.keep(input, 'capture');
     if (this.config.lowConfidenceBelow !== undefined && input.confidence !== undefined && input.confidence < this.config.lowConfidenceBelow) {
       return this.keep(input, 'low-confidence');
     }
@@ -81,8 +84,10 @@ export class Sampler {
       this.candidates.delete(oldest);
       this.stats.expired++;
     }
-    // The bytes may be a pooled request buffer (api/body-pool.ts), reused after this request.
-    this.candidates.set(input.seq, { input: { ...input, data: new Uint8Array(input.data) }, expiresAt: now + this.config.referenceWaitMs });
+    // The bytes may be a pooled request buffer (api/body-pool.ts), reused after this request;
+    // JSON inputs are still a function and are serialised only if kept.
+    const data = typeof input.data === 'function' ? input.data : new Uint8Array(input.data);
+    this.candidates.set(input.seq, { input: { ...input, data }, expiresAt: now + this.config.referenceWaitMs });
     this.stats.candidates++;
   }
 
@@ -102,9 +107,18 @@ export class Sampler {
 
   private keep(input: SampleInput, reason: SampleReason): void {
     try {
+      const data = typeof input.data === 'function' ? input.data() : input.data;
+      // The fleet refuses bigger samples without an ack; kept, one would block the upload queue.
+      if (data.length > MAX_SAMPLE_BYTES) {
+        this.stats.tooLarge++;
+        if (this.stats.tooLarge === 1 || this.stats.tooLarge % 100 === 0) {
+          this.log.warn({ seq: input.seq, model: input.model, bytes: data.length, limit: MAX_SAMPLE_BYTES, skipped: this.stats.tooLarge }, 'input too large to keep as a sample; skipped');
+        }
+        return;
+      }
       this.store.keep(
         { seq: input.seq, model: input.model, version: input.version, ts: input.ts, reason, prediction: input.prediction, reference: input.reference, contentType: input.contentType },
-        input.data,
+        data,
       );
       this.stats.kept++;
     } catch (err) {

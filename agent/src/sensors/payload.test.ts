@@ -4,15 +4,17 @@ import { readSensorPayload } from './payload.js';
 import { topicMatches } from './sensor-link.js';
 
 const none = { scale: 1, offset: 0 };
+/** When the readings below arrive: after every timestamp they carry. */
+const ARRIVAL = Date.parse('2027-01-01T00:00:00Z');
 const b = (s: string) => Buffer.from(s);
 
 test('JSON payloads: nested value path, scale/offset, epoch ms / s / ISO timestamps, correlation id', () => {
   const spec = { format: 'json' as const, valuePath: 'data.readings.0.mm', timestampPath: 'at', correlationPath: 'req' };
-  const ms = readSensorPayload(b('{"data":{"readings":[{"mm":"151.5"}]},"at":1795000000123,"req":"r-9"}'), spec, { scale: 2, offset: 1 }, 5);
+  const ms = readSensorPayload(b('{"data":{"readings":[{"mm":"151.5"}]},"at":1795000000123,"req":"r-9"}'), spec, { scale: 2, offset: 1 }, ARRIVAL);
   assert.deepEqual(ms, { ok: true, value: { value: 304, ts: 1795000000123, correlationId: 'r-9' } });
-  const s = readSensorPayload(b('{"data":{"readings":[{"mm":1}]},"at":1795000000.5}'), spec, none, 5);
+  const s = readSensorPayload(b('{"data":{"readings":[{"mm":1}]},"at":1795000000.5}'), spec, none, ARRIVAL);
   assert.equal(s.ok && s.value.ts, 1795000000500);
-  const iso = readSensorPayload(b('{"data":{"readings":[{"mm":1}]},"at":"2026-11-23T12:00:00Z"}'), spec, none, 5);
+  const iso = readSensorPayload(b('{"data":{"readings":[{"mm":1}]},"at":"2026-11-23T12:00:00Z"}'), spec, none, ARRIVAL);
   assert.equal(iso.ok && iso.value.ts, Date.parse('2026-11-23T12:00:00Z'));
 });
 
@@ -39,4 +41,14 @@ test('MQTT topic filters match like a broker does', () => {
   assert.ok(topicMatches('a/b', 'a/b'));
   assert.ok(!topicMatches('a/b', 'a/c'));
   assert.ok(!topicMatches('a/+/c', 'a/b'));
+});
+
+test('a timestamp far ahead of the device clock is refused, so it cannot outrank every later reading', () => {
+  const spec = { format: 'json' as const, valuePath: 'v', timestampPath: 't' };
+  const now = 1_795_000_000_000;
+  const micro = readSensorPayload(b(`{"v":1,"t":${now * 1000}}`), spec, none, now);
+  assert.equal(!micro.ok && micro.code, 'bad-timestamp');
+  assert.match(!micro.ok ? micro.reason : '', /ahead of this device's clock.*not µs/);
+  const skewed = readSensorPayload(b(`{"v":1,"t":${now + 60_000}}`), spec, none, now);
+  assert.equal(skewed.ok && skewed.value.ts, now + 60_000, 'a minute of clock skew is fine');
 });

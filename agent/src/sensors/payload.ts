@@ -14,6 +14,8 @@ export interface SensorReading {
 }
 
 const MAX_PAYLOAD = 64 * 1024;
+/** Sensor clocks drift; beyond this a timestamp is wrong, not early. */
+const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
 
 function atPath(obj: unknown, path: string): unknown {
   let cur = obj;
@@ -69,6 +71,10 @@ export function readSensorPayload(
   if (spec.timestampPath) {
     const t = toTimestamp(atPath(json, spec.timestampPath));
     if (t === undefined) return fail('bad-timestamp', `no usable timestamp at "${spec.timestampPath}" (epoch ms, epoch s or ISO 8601)`);
+    // A reading from the future would outrank every real one after it (and never go stale).
+    if (t > arrivedAt + MAX_CLOCK_AHEAD_MS) {
+      return fail('bad-timestamp', `timestamp at "${spec.timestampPath}" is ${Math.round((t - arrivedAt) / 1000)} s ahead of this device's clock: check the sensor's clock, and that it sends epoch ms, epoch s or ISO 8601 (not µs)`);
+    }
     ts = t;
   }
   const corr = spec.correlationPath ? atPath(json, spec.correlationPath) : undefined;

@@ -46,4 +46,14 @@ test('mistakes in input bindings are rejected with the path and the reason', () 
   assert.match(errorOf({ bindings: [{ name: 'r', topic: 'a', payload: json, model: 'distance' }], triggers: { distance: {} } }), /triggers\.distance.*no binding with role "input" feeds model "distance"/);
   assert.match(errorOf({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0, broker: 'site' }] }), /bindings\.0\.broker.*"site" is not defined under sensors\.brokers/);
   assert.match(errorOf({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0 }], triggers: { hvac: { on: 'often' } } }), /triggers\.hvac\.on/);
+  assert.match(
+    errorOf({ bindings: [{ name: 't', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0 }, { name: 't', topic: 'b', payload: json, model: 'other' }] }),
+    /bindings\.1\.name.*"t" is used twice/,
+  );
+  assert.match(errorOf({ bindings: [{ name: 'mean', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0 }] }), /bindings\.0\.name.*a feature every tensor record carries/);
+});
+
+test('a change trigger runs at most once a second unless told otherwise', () => {
+  const c = sensorsConfigSchema.parse({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0 }], triggers: { hvac: {} } });
+  assert.equal(c.triggers.hvac!.minIntervalMs, 1000);
 });

@@ -69,6 +69,9 @@ export const referenceBindingSchema = z
   });
 export type ReferenceBinding = z.infer<typeof referenceBindingSchema>;
 
+/** Features recorded for every tensor input (predict/feeds.ts tensorFeatures); binding names must not shadow them. */
+const TENSOR_FEATURE_NAMES = ['mean', 'std', 'min', 'max'];
+
 /** Largest element position an input binding may fill (a sensor vector, not an image). */
 export const MAX_INPUT_INDEX = 4095;
 
@@ -100,8 +103,11 @@ export const triggerSchema = z
     /** "change": after any of its input values arrives; "interval": every intervalMs. */
     on: z.enum(['change', 'interval']).default('change'),
     intervalMs: z.number().int().min(10).max(86_400_000).default(1000),
-    /** "change": at most one prediction per this many ms; later values run once it has passed. */
-    minIntervalMs: z.number().int().min(0).max(86_400_000).default(0),
+    /**
+     * "change": at most one prediction per this many ms; later values run once it has passed.
+     * Every run is an fsynced record, so a chatty sensor should not set the pace by default.
+     */
+    minIntervalMs: z.number().int().min(0).max(86_400_000).default(1000),
     /** A value older than this is stale: the model does not run until every value is fresh. */
     maxAgeMs: z.number().int().min(1).max(86_400_000).default(60_000),
   })
@@ -118,6 +124,15 @@ export const sensorsConfigSchema = z
     lateReferenceWindowMs: z.number().int().min(0).default(3_600_000),
   })
   .superRefine((s, ctx) => {
+    const names = new Set<string>();
+    s.bindings.forEach((b, i) => {
+      // Input values are kept and recorded under the binding's name.
+      if (names.has(b.name)) ctx.addIssue({ code: 'custom', path: ['bindings', i, 'name'], message: `binding name "${b.name}" is used twice; names must be unique` });
+      names.add(b.name);
+      if (b.role === 'input' && TENSOR_FEATURE_NAMES.includes(b.name)) {
+        ctx.addIssue({ code: 'custom', path: ['bindings', i, 'name'], message: `"${b.name}" is the name of a feature every tensor record carries (${TENSOR_FEATURE_NAMES.join(', ')}); name the binding after its sensor` });
+      }
+    });
     s.bindings.forEach((b, i) => {
       if (b.broker !== 'fleet' && !(b.broker in s.brokers)) {
         ctx.addIssue({ code: 'custom', path: ['bindings', i, 'broker'], message: `broker "${b.broker}" is not defined under sensors.brokers` });

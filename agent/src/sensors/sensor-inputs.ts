@@ -43,6 +43,8 @@ interface Latest {
 /** A model's feed: its bindings, trigger and run state. */
 class ModelFeed {
   timer: NodeJS.Timeout | undefined;
+  /** A run is queued for the end of this turn of the event loop (change trigger). */
+  immediate: NodeJS.Immediate | undefined;
   /** The prediction in flight, if any. */
   running: Promise<void> | undefined;
   /** A value arrived while running: run again with it afterwards. */
@@ -113,10 +115,15 @@ export class SensorInputs {
       feed.again = true;
       return;
     }
-    if (feed.timer) return; // a run is already due and will take the newest values
+    if (feed.timer || feed.immediate) return; // a run is already due and will take the newest values
     const wait = feed.lastRunAt + feed.trigger.minIntervalMs - now;
     if (wait <= 0) {
-      this.run(feed);
+      // Not now: the rest of this MQTT message (one payload may feed several bindings) and any
+      // messages already read are applied first, so a run never mixes a new value with a stale one.
+      feed.immediate = setImmediate(() => {
+        feed.immediate = undefined;
+        this.run(feed);
+      });
       return;
     }
     feed.timer = setTimeout(() => {
@@ -186,7 +193,11 @@ export class SensorInputs {
       const shape = spec.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 1));
       const size = elementCount(shape);
       const data = new Array<number>(size).fill(Number.NaN);
+      const taken = new Map<number, string>();
       for (const b of bindings) {
+        const other = taken.get(b.index);
+        if (other) return { ok: false, reason: `bindings "${other}" and "${b.name}" both fill position ${b.index} of input "${spec.name}" (the model's first input, named or not)` };
+        taken.set(b.index, b.name);
         if (b.index >= size) return { ok: false, reason: `binding "${b.name}" fills position ${b.index} of input "${spec.name}", which has ${size} (shape [${shape.join(', ')}]) in ${describe(manifest)}` };
         const v = this.latest.get(b.name);
         if (!v) {
@@ -212,6 +223,7 @@ export class SensorInputs {
     for (const feed of this.feeds.values()) {
       clearTimeout(feed.timer);
       clearInterval(feed.timer);
+      clearImmediate(feed.immediate);
     }
     await Promise.all([...this.feeds.values()].map((f) => f.running));
   }

@@ -65,14 +65,17 @@ export class SensorLink {
     }
   }
 
+  /** Stats count MQTT messages: one message may feed several bindings, or fail for some of them. */
   private handle(bindings: readonly SensorBinding[], topic: string, payload: Buffer): void {
     const now = Date.now();
+    let matched = false;
+    let rejected = false;
     for (const binding of bindings) {
       if (!topicMatches(binding.topic, topic)) continue;
-      this.stats.messages++;
+      matched = true;
       const reading = readSensorPayload(payload, binding.payload, binding, now);
       if (!reading.ok) {
-        this.stats.rejected++;
+        rejected = true;
         this.log.warn({ binding: binding.name, topic, code: reading.code, reason: reading.reason }, 'rejected sensor message');
         continue;
       }
@@ -80,10 +83,12 @@ export class SensorLink {
         const outcome = this.sink(binding, reading.value, now);
         this.log.debug({ binding: binding.name, role: binding.role, topic, value: reading.value.value, outcome }, 'sensor value');
       } catch (err) {
-        this.stats.rejected++;
+        rejected = true;
         this.log.error({ binding: binding.name, role: binding.role, err: (err as Error).message }, 'could not take a sensor value');
       }
     }
+    if (matched) this.stats.messages++;
+    if (rejected) this.stats.rejected++;
   }
 
   async close(): Promise<void> {

@@ -11,11 +11,14 @@ import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { Statement } from 'better-sqlite3';
 import type { AgentDb } from './agent-db.js';
 
+/** An input's bytes, or how to make them (JSON inputs are serialised only if a sample is kept). */
+export type RawInputBytes = Uint8Array | (() => Uint8Array);
+
 export type NewRecord = Omit<TelemetryRecord, 'seq'> & {
   /** Sync waits until then (or until a reference value arrives) so the record leaves with it. */
   holdUntil?: number;
   /** The raw input, handed to onStored listeners (input sampling); never written to the buffer. */
-  input?: { contentType: string; data: Uint8Array; confidence?: number };
+  input?: { contentType: string; data: RawInputBytes; confidence?: number };
 };
 
 export type StoredListener = (seq: number, record: NewRecord) => void;

@@ -3,7 +3,7 @@
  * GET /api/v1/samples, GET /api/v1/samples/{id}/content, and
  * POST /api/v1/devices/{id}/samples/request {"minutes": N}: ask a device to upload its samples;
  * POST /api/v1/devices/{id}/samples/capture {"minutes", "models"?, "everyN"?}: ask it to keep its
- * inputs for a while (and upload them), whatever its local policies say.
+ * inputs for a while (and upload them), whatever its local policies say; DELETE closes it early.
  */
 import { Hono } from 'hono';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -15,6 +15,7 @@ import type { ArtifactStore } from '../registry/artifact-store.js';
 import { RegistryError } from '../registry/model-registry.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceStore } from '../store/device-store.js';
+import type { ModelStore } from '../store/model-store.js';
 import type { SampleStore } from '../store/sample-store.js';
 
 const listQuery = z.object({
@@ -23,7 +24,7 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
-export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: DeviceStore; deployments: Deployments; audit: AuditLog }): Hono<ApiEnv> {
+export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: DeviceStore; models: ModelStore; deployments: Deployments; audit: AuditLog }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.get('/samples', (c) => {
@@ -40,17 +41,12 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
   });
 
   app.post('/devices/:id/samples/request', async (c) => {
-    const deviceId = c.req.param('id');
-    if (!deps.devices.exists(deviceId)) throw new RegistryError(404, `no device "${deviceId}"`);
-    let body: unknown = {};
-    try {
-      body = await c.req.json();
-    } catch {
-      // an empty body means the default duration
-    }
-    const parsed = z.object({ minutes: z.number().min(1).max(7 * 24 * 60).default(60) }).safeParse(body ?? {});
+    const deviceId = knownDevice(c.req.param('id'));
+    const parsed = requestBody.safeParse(await optionalJson(c.req.raw));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
-    const until = Date.now() + parsed.data.minutes * 60_000;
+    // Whole milliseconds: the desired state's schema takes integers only, and a device drops a
+    // desired state that does not parse (with its models and keys).
+    const until = Math.round(Date.now() + parsed.data.minutes * 60_000);
     deps.samples.setUploadUntil(deviceId, until);
     deps.audit.record(actorOf(c), 'samples.request', deviceId, { minutes: parsed.data.minutes, until });
     await deps.deployments.publishDesired(deviceId);
@@ -58,19 +54,14 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
   });
 
   app.post('/devices/:id/samples/capture', async (c) => {
-    const deviceId = c.req.param('id');
-    if (!deps.devices.exists(deviceId)) throw new RegistryError(404, `no device "${deviceId}"`);
-    let body: unknown = {};
-    try {
-      body = await c.req.json();
-    } catch {
-      // an empty body means the defaults
-    }
-    const parsed = captureBody.safeParse(body ?? {});
+    const deviceId = knownDevice(c.req.param('id'));
+    const parsed = captureBody.safeParse(await optionalJson(c.req.raw));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { minutes, models, everyN } = parsed.data;
-    const now = Date.now();
-    const capture = { until: now + minutes * 60_000, everyN, ...(models ? { models } : {}) };
+    // A misspelt model would capture nothing while the call reports success.
+    const unknown = (models ?? []).filter((m) => deps.models.latestVersion(m) === 0);
+    if (unknown.length) throw new RegistryError(404, `no model named ${unknown.map((m) => `"${m}"`).join(', ')} is registered (edgeloop models list)`);
+    const capture = { until: Math.round(Date.now() + minutes * 60_000), everyN, ...(models ? { models } : {}) };
     deps.samples.setCapture(deviceId, capture);
     // What is captured is wanted here: upload through the window and a little after it.
     const uploadUntil = Math.max(deps.samples.uploadUntil(deviceId) ?? 0, capture.until + CAPTURE_UPLOAD_GRACE_MS);
@@ -80,8 +71,36 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
     return c.json({ deviceId, capture, uploadUntil });
   });
 
+  /** Closes a capture window early; what was kept still uploads within the upload window. */
+  app.delete('/devices/:id/samples/capture', async (c) => {
+    const deviceId = knownDevice(c.req.param('id'));
+    const open = deps.samples.capture(deviceId);
+    deps.samples.clearCapture(deviceId);
+    deps.audit.record(actorOf(c), 'samples.capture.stop', deviceId, { wasOpenUntil: open?.until ?? null });
+    await deps.deployments.publishDesired(deviceId);
+    return c.json({ deviceId, stopped: open !== undefined && open.until > Date.now() });
+  });
+
+  function knownDevice(deviceId: string): string {
+    if (!deps.devices.exists(deviceId)) throw new RegistryError(404, `no device "${deviceId}"`);
+    return deviceId;
+  }
+
   return app;
 }
+
+/** An empty body means the defaults; anything else must be JSON, never silently ignored. */
+async function optionalJson(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RegistryError(400, 'the body is not JSON; send {"minutes": N, ...} or nothing for the defaults');
+  }
+}
+
+const requestBody = z.object({ minutes: z.number().min(1).max(7 * 24 * 60).default(60) });
 
 /** Samples kept at the end of a capture window still get this long to reach the fleet. */
 const CAPTURE_UPLOAD_GRACE_MS = 15 * 60_000;

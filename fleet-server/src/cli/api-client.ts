@@ -159,6 +159,7 @@ export interface ApiClient {
   listSamples(query: { device?: string | undefined; model?: string | undefined; limit?: number | undefined }): Promise<{ samples: SampleSummary[] }>;
   requestSamples(deviceId: string, minutes: number): Promise<{ deviceId: string; uploadUntil: number }>;
   captureSamples(deviceId: string, body: { minutes: number; models?: string[]; everyN: number }): Promise<{ deviceId: string; capture: SampleCapture; uploadUntil: number }>;
+  stopCapture(deviceId: string): Promise<{ deviceId: string; stopped: boolean }>;
 }
 
 /**
@@ -231,6 +232,7 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       }),
+    stopCapture: (deviceId) => call(`/api/v1/devices/${encodeURIComponent(deviceId)}/samples/capture`, { method: 'DELETE' }),
   };
 }
 

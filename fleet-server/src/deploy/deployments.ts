@@ -5,7 +5,7 @@
  * topic: a device that was offline gets it the moment it subscribes.
  */
 import type { Logger } from 'pino';
-import { deviceTopic, encodeMessage, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope } from '@edgeloop/protocol';
+import { describeZodError, desiredStateSchema, deviceTopic, encodeMessage, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { RegistryError } from '../registry/model-registry.js';
@@ -87,7 +87,12 @@ export class Deployments {
   }
 
   async publishDesired(deviceId: string): Promise<void> {
-    await this.publish(deviceTopic(deviceId, 'desired'), encodeMessage(this.desiredState(deviceId)), true);
+    const desired = this.desiredState(deviceId);
+    // A device drops a desired state that does not parse, and with it every model and key in it:
+    // better to fail here, loudly, than to strand the device.
+    const valid = desiredStateSchema.safeParse(desired);
+    if (!valid.success) throw new Error(`refusing to publish an invalid desired state for ${deviceId}: ${describeZodError(valid.error)}`);
+    await this.publish(deviceTopic(deviceId, 'desired'), encodeMessage(desired), true);
   }
 
   /** Republishes the desired state of each device (re-signed manifests, a new keyset). */

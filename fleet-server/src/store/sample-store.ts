@@ -56,6 +56,10 @@ export class SampleStore {
     this.db.prepare('UPDATE devices SET sample_capture = ? WHERE id = ?').run(JSON.stringify(capture), deviceId);
   }
 
+  clearCapture(deviceId: string): void {
+    this.db.prepare('UPDATE devices SET sample_capture = NULL WHERE id = ?').run(deviceId);
+  }
+
   /** The device's capture window, also once it has passed (the caller compares with the clock). */
   capture(deviceId: string): SampleCapture | undefined {
     const row = this.db.prepare('SELECT sample_capture AS c FROM devices WHERE id = ?').get(deviceId) as { c: string | null } | undefined;

@@ -58,6 +58,11 @@ async function captureSamples({ operands, flags, io, connect }: CommandContext):
   rejectOperands(operands, 'samples capture');
   const devices = listFlag(flags, 'device');
   if (devices.length !== 1) throw new UsageError('samples capture needs exactly one --device');
+  if (flags.stop) {
+    const stopped = await connect().stopCapture(devices[0]!);
+    if (flags.json) return printJson(io, stopped);
+    return io.out(stopped.stopped ? `closed the capture window of ${stopped.deviceId}` : `${stopped.deviceId} had no open capture window`);
+  }
   const rawMinutes = stringFlag(flags, 'minutes');
   const rawEveryN = stringFlag(flags, 'every-n');
   const models = (stringFlag(flags, 'model') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
@@ -68,7 +73,7 @@ async function captureSamples({ operands, flags, io, connect }: CommandContext):
   });
   if (flags.json) return printJson(io, body);
   const which = body.capture.models ? `inputs of ${body.capture.models.join(', ')}` : 'its inputs';
-  const every = body.capture.everyN > 1 ? ` (every ${body.capture.everyN}th)` : '';
+  const every = body.capture.everyN > 1 ? ` (one in ${body.capture.everyN})` : '';
   io.out(
     `asked ${body.deviceId} to keep ${which}${every} until ${new Date(body.capture.until).toISOString()} and upload them; ` +
       `devices honour this only with sampling.captureOnRequest on in their config. List them with: edgeloop samples list --device ${body.deviceId}`,
@@ -97,9 +102,9 @@ export const telemetryCommands: CommandTable = {
     run: requestSamples,
   },
   'samples capture': {
-    synopsis: '--device ID [--model N[,N…]] [--minutes N] [--every-n N]',
-    summary: 'ask a device to keep and upload its inputs for a while (default 30 minutes, every input)',
-    options: { device, model: { type: 'string' }, minutes: { type: 'string' }, 'every-n': { type: 'string' } },
+    synopsis: '--device ID [--model N[,N…]] [--minutes N] [--every-n N] | --device ID --stop',
+    summary: 'ask a device to keep and upload its inputs for a while (default 30 minutes, every input); --stop closes the window',
+    options: { device, model: { type: 'string' }, minutes: { type: 'string' }, 'every-n': { type: 'string' }, stop: { type: 'boolean' } },
     run: captureSamples,
   },
 };
