@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeZodError } from '@edgeloop/protocol';
-import { inputBindings, referenceBindings, sensorsConfigSchema } from './sensor-config.js';
+import { inputBindings, referenceBindings, sensorsConfigSchema, triggerSchema } from './sensor-config.js';
 
 const json = { format: 'json', valuePath: 'v' } as const;
 const errorOf = (input: unknown) => {
@@ -56,4 +56,5 @@ test('mistakes in input bindings are rejected with the path and the reason', () 
 test('a change trigger runs at most once a second unless told otherwise', () => {
   const c = sensorsConfigSchema.parse({ bindings: [{ name: 't0', topic: 'a', payload: json, role: 'input', model: 'hvac', index: 0 }], triggers: { hvac: {} } });
   assert.equal(c.triggers.hvac!.minIntervalMs, 1000);
+  assert.deepEqual(triggerSchema.parse({}), c.triggers.hvac, 'a model without a triggers entry gets the same defaults');
 });

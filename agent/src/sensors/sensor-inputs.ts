@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { elementCount, type Manifest } from '@edgeloop/protocol';
 import type { PredictInput } from '../predict/feeds.js';
 import type { SensorReading } from './payload.js';
-import type { InputBinding, Trigger } from './sensor-config.js';
+import { triggerSchema, type InputBinding, type Trigger } from './sensor-config.js';
 
 export interface SensorInputsDeps {
   bindings: readonly InputBinding[];
@@ -72,7 +72,7 @@ export class SensorInputs {
     const byModel = new Map<string, InputBinding[]>();
     for (const b of deps.bindings) byModel.set(b.model, [...(byModel.get(b.model) ?? []), b]);
     for (const [model, bindings] of byModel) {
-      const feed = new ModelFeed(model, bindings, deps.triggers[model] ?? { on: 'change', intervalMs: 1000, minIntervalMs: 0, maxAgeMs: 60_000 });
+      const feed = new ModelFeed(model, bindings, deps.triggers[model] ?? triggerSchema.parse({}));
       this.feeds.set(model, feed);
       if (feed.trigger.on === 'interval') {
         feed.timer = setInterval(() => {
