@@ -42,3 +42,10 @@ test('health check: golden inputs must match their shape, expected outputs must 
   assert.notDeepEqual(issues({ ...base(), healthCheck: { ...healthCheck, tolerance: -1 } }), []);
   assert.notDeepEqual(issues({ ...base(), healthCheck: { ...healthCheck, outputs: { y: { data: [Infinity] } } } }), []);
 });
+
+test('a preprocessing or postprocessing field this version does not know is refused, never dropped', () => {
+  const image = { kind: 'image', input: 'x', width: 2, height: 1 };
+  assert.deepEqual(issues({ ...base(), preprocessing: image, postprocessing: { kind: 'regression', output: 'y' } }), []);
+  assert.match(issues({ ...base(), preprocessing: { ...image, sharpen: 2 } }).join(), /preprocessing: Unrecognized key: "sharpen"/);
+  assert.match(issues({ ...base(), postprocessing: { kind: 'argmax', output: 'y', topK: 5 } }).join(), /postprocessing: Unrecognized key: "topK"/);
+});

@@ -43,6 +43,9 @@ export const imagePreprocessingSchema = z
     mean: z.array(z.number()).length(3).default([0, 0, 0]),
     std: z.array(z.number().positive()).length(3).default([1, 1, 1]),
   })
+  // Strict: a field this agent does not know changes what the model is fed, so a manifest from a
+  // newer registry is refused (and reported) rather than run with the field silently dropped.
+  .strict()
   .refine((p) => p.crop === undefined || p.resize !== 'contain', { message: 'crop does not go with resize "contain" (a letterbox keeps the whole image)', path: ['crop'] })
   .refine((p) => p.pad === undefined || p.resize === 'contain', { message: 'pad colours the letterbox bars: it needs resize "contain"', path: ['pad'] });
 export type ImagePreprocessing = z.infer<typeof imagePreprocessingSchema>;
@@ -55,14 +58,14 @@ export function imageTensorShape(pre: Pick<ImagePreprocessing, 'layout' | 'color
 
 export const preprocessingSchema = z.discriminatedUnion('kind', [
   imagePreprocessingSchema,
-  z.object({ kind: z.literal('none') }),
+  z.object({ kind: z.literal('none') }).strict(),
 ]);
 export type Preprocessing = z.infer<typeof preprocessingSchema>;
 
 export const postprocessingSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('raw') }),
-  z.object({ kind: z.literal('regression'), output: z.string().min(1), unit: z.string().max(32).optional() }),
-  z.object({ kind: z.literal('argmax'), output: z.string().min(1), labels: z.array(z.string()).optional() }),
+  z.object({ kind: z.literal('raw') }).strict(),
+  z.object({ kind: z.literal('regression'), output: z.string().min(1), unit: z.string().max(32).optional() }).strict(),
+  z.object({ kind: z.literal('argmax'), output: z.string().min(1), labels: z.array(z.string()).optional() }).strict(),
 ]);
 export type Postprocessing = z.infer<typeof postprocessingSchema>;
 
