@@ -26,6 +26,7 @@ import { BufferLimits } from './store/buffer-limits.js';
 import { startReferenceValues } from './sensors/reference-values.js';
 import { startSensors } from './sensors/sensors.js';
 import { startRetrainingSamples } from './sampling/retraining-samples.js';
+import { captureRefusal } from './sampling/sampler.js';
 import { ModelState } from './store/model-state.js';
 import { RecordBuffer } from './store/record-buffer.js';
 import { TelemetrySync } from './sync/telemetry-sync.js';
@@ -158,7 +159,6 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     shadow: shadowRunner,
     featuresFor: (model) => config.features.models[model] ?? config.features.default,
     observer: metrics,
-    keepJsonInputs: samples !== undefined,
   });
   // Sensor subscriptions start once the predictor exists: input bindings run models through it.
   const sensors = startSensors({
@@ -266,7 +266,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
   log.info({ apiUrl, stream, boot, backlog: buffer.count(), models: runningModels() }, 'agent API listening');
 
-  let refusedCaptureUntil: number | undefined;
+  const refuseCapture = captureRefusal(log);
   const link = new FleetLink({
     mqttUrl: config.fleet.mqttUrl,
     deviceId: config.deviceId,
@@ -282,10 +282,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     onDesired: (desired) => {
       samples?.requestUntil(desired.sampleUploadUntil);
       if (samples) samples.capture(desired.sampleCapture);
-      else if (desired.sampleCapture && desired.sampleCapture.until !== refusedCaptureUntil) {
-        refusedCaptureUntil = desired.sampleCapture.until;
-        log.warn('the fleet asked this device to capture inputs, but sampling is off in its config (sampling.captureOnRequest): not capturing');
-      }
+      else if (desired.sampleCapture) refuseCapture(desired.sampleCapture);
       void updates.apply(desired);
     },
     onChunk: (payload) => chunks.handle(payload),

@@ -52,18 +52,14 @@ export interface PreparedInput {
 
 const IMAGE_ALIASES = ['image', 'file'];
 
-/**
- * `keepJson`: also return JSON tensor inputs as bytes (`raw`), for input sampling. Images are
- * kept as sent at no cost; JSON inputs are re-serialised, so only when something may keep them.
- */
-export async function prepareInput(manifest: Manifest, input: PredictInput, features: readonly ImageFeature[], opts: { keepJson?: boolean } = {}): Promise<PreparedInput> {
+export async function prepareInput(manifest: Manifest, input: PredictInput, features: readonly ImageFeature[]): Promise<PreparedInput> {
   if (input.kind === 'image') return { ...(await imageInput(manifest, input.body, undefined, features)), raw: rawImage(input.body, input.contentType) };
   if (input.kind === 'json') {
     const parsed = jsonInputSchema.safeParse(input.body);
     if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
     const { inputs, requestId } = parsed.data;
     const features = { ...tensorFeatures(inputs[manifest.inputs[0]!.name]!.data), ...input.features };
-    return { feeds: tensorFeeds(manifest, inputs), features, ...(requestId ? { requestId } : {}), ...(opts.keepJson ? { raw: jsonBytes(inputs) } : {}) };
+    return { feeds: tensorFeeds(manifest, inputs), features, ...(requestId ? { requestId } : {}), raw: jsonBytes(inputs) };
   }
 
   let tensors: TensorInputs | undefined;
@@ -75,7 +71,7 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
   const requestId = input.requestId ? { requestId: input.requestId } : {};
   if (input.files.length === 0) {
     if (!tensors) throw new InputError('the form has no image file and no "inputs" field; send the image as a file field named "image", or JSON tensors in "inputs"');
-    return { feeds: tensorFeeds(manifest, tensors), features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data), ...requestId, ...(opts.keepJson ? { raw: jsonBytes(tensors) } : {}) };
+    return { feeds: tensorFeeds(manifest, tensors), features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data), ...requestId, raw: jsonBytes(tensors) };
   }
   if (input.files.length > 1) {
     throw new InputError(`the form has ${input.files.length} files (${input.files.map((f) => f.field).join(', ')}); model ${manifest.name} takes one image: send one file field named "image"`);

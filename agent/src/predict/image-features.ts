@@ -19,10 +19,12 @@
 export const IMAGE_FEATURES = ['mean_rgb', 'brightness', 'saturation', 'contrast', 'sharpness'] as const;
 export type ImageFeature = (typeof IMAGE_FEATURES)[number];
 
+/** Rec. 601 luma weights: brightness here, and the one channel of GRAY preprocessing. */
+export const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const;
 // Luma weights pre-divided by 255: a multiply per channel instead of a division per pixel.
-const KR = 0.299 / 255;
-const KG = 0.587 / 255;
-const KB = 0.114 / 255;
+const KR = LUMA.r / 255;
+const KG = LUMA.g / 255;
+const KB = LUMA.b / 255;
 /** 1 / max for the saturation of an 8-bit pixel (0 for black, whose saturation is 0). */
 const INVERSE = Float64Array.from({ length: 256 }, (_, v) => (v === 0 ? 0 : 1 / v));
 

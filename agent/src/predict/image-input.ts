@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import { imageTensorShape, type ImagePreprocessing } from '@edgeloop/protocol';
-import { IMAGE_FEATURES, imageFeatures, type ImageFeature } from './image-features.js';
+import { IMAGE_FEATURES, LUMA, imageFeatures, type ImageFeature } from './image-features.js';
 
 export class InputError extends Error {
   constructor(message: string, readonly status: 400 | 404 | 413 | 415 | 422 = 400) {
@@ -50,7 +50,7 @@ export async function imageToTensor(body: Uint8Array, spec: ImagePreprocessing, 
   if (channels === 1) {
     // Rec. 601 luma on the 8-bit sRGB values, as the brightness feature (image-features.ts).
     const scale = spec.scale, mean = spec.mean[0]!, std = spec.std[0]!;
-    for (let p = 0; p < pixels; p++) data[p] = ((0.299 * raw[p * 3]! + 0.587 * raw[p * 3 + 1]! + 0.114 * raw[p * 3 + 2]!) * scale - mean) / std;
+    for (let p = 0; p < pixels; p++) data[p] = ((LUMA.r * raw[p * 3]! + LUMA.g * raw[p * 3 + 1]! + LUMA.b * raw[p * 3 + 2]!) * scale - mean) / std;
   } else {
     for (let c = 0; c < 3; c++) {
       // Tensor channel c reads source channel src (BGR swaps R and B).

@@ -70,8 +70,6 @@ export interface PredictorOptions {
   observer?: PredictObserver;
   /** Runs the model's shadow candidate (if one is loaded) on each recorded request's tensors. */
   shadow?: ShadowRunner;
-  /** Input sampling is on: hand JSON tensor inputs to it as bytes too (images always are). */
-  keepJsonInputs?: boolean;
 }
 
 interface Prepared extends PreparedInput {
@@ -90,7 +88,6 @@ export class Predictor {
   private readonly featuresFor: (model: string) => readonly ImageFeature[];
   private readonly observer: PredictObserver | undefined;
   private readonly shadow: ShadowRunner | undefined;
-  private readonly keepJsonInputs: boolean;
 
   constructor(
     private readonly models: ActiveModels,
@@ -101,7 +98,6 @@ export class Predictor {
     this.featuresFor = opts.featuresFor ?? (() => IMAGE_FEATURES);
     this.observer = opts.observer;
     this.shadow = opts.shadow;
-    this.keepJsonInputs = opts.keepJsonInputs ?? false;
   }
 
   /** The model addressed by name, or the only one when exactly one is active. */
@@ -195,7 +191,7 @@ export class Predictor {
 
   private async prepare(manifest: Manifest, input: PredictInput): Promise<Prepared> {
     const started = performance.now();
-    const prepared = await prepareInput(manifest, input, this.featuresFor(manifest.name), { keepJson: this.keepJsonInputs });
+    const prepared = await prepareInput(manifest, input, this.featuresFor(manifest.name));
     return { ...prepared, preprocessMs: performance.now() - started };
   }
 

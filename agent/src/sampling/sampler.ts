@@ -27,28 +27,38 @@ export interface SampleInput {
 
 const MAX_CANDIDATES = 200;
 
+/**
+ * Says, once per window, that this device does not capture for the fleet: used by the sampler
+ * (sampling on, captureOnRequest off) and by the agent when sampling is off altogether.
+ */
+export function captureRefusal(log: Logger): (capture: SampleCapture) => void {
+  let refusedUntil: number | undefined;
+  return (capture) => {
+    if (refusedUntil === capture.until) return;
+    refusedUntil = capture.until;
+    log.warn({ until: new Date(capture.until).toISOString() }, 'the fleet asked this device to capture inputs, but sampling.captureOnRequest is off in its config: not capturing');
+  };
+}
+
 export class Sampler {
   private readonly counters = new Map<string, number>();
   private readonly candidates = new Map<number, { input: SampleInput; expiresAt: number }>();
   private captureWindow: SampleCapture | undefined;
   private readonly captureCounters = new Map<string, number>();
-  private refusedUntil: number | undefined;
+  private readonly refuseCapture: (capture: SampleCapture) => void;
   readonly stats = { kept: 0, candidates: 0, expired: 0, tooLarge: 0 };
 
   constructor(
     private readonly config: SamplingConfig,
     private readonly store: SampleStore,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.refuseCapture = captureRefusal(log);
+  }
 
   /** The fleet's capture window from the desired state (undefined: none). Ignored unless captureOnRequest. */
   setCapture(capture: SampleCapture | undefined): void {
-    if (capture && !this.config.captureOnRequest) {
-      if (this.refusedUntil === capture.until) return; // said once per window
-      this.refusedUntil = capture.until;
-      this.log.warn({ until: new Date(capture.until).toISOString() }, 'the fleet asked this device to capture inputs, but sampling.captureOnRequest is off in its config: not capturing');
-      return;
-    }
+    if (capture && !this.config.captureOnRequest) return this.refuseCapture(capture);
     const changed = JSON.stringify(capture) !== JSON.stringify(this.captureWindow);
     this.captureWindow = capture;
     if (changed && capture) {
