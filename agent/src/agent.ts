@@ -11,6 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import sharp from 'sharp';
 import { decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth, type UpdateReport } from '@edgeloop/protocol';
+import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import type { AgentConfig } from './config.js';
 import { createLocalApi } from './api/local-api.js';
 import { bufferWriteProbe, checkReadiness } from './api/readiness.js';
@@ -65,6 +66,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   } catch (err) {
     throw new Error(`fleet.trustedKeys: ${(err as Error).message}`, { cause: err });
   }
+  const lock = lockStateDir(config.dataDir, 'agent', 'stop it first (systemctl stop edgeloop-agent), or give this one its own dataDir');
   const db = openAgentDb(join(config.dataDir, 'agent.db'));
   const kv = new KeyValue(db);
   const stream = kv.get('stream') ?? (kv.set('stream', `s${randomBytes(8).toString('hex')}`), kv.get('stream')!);
@@ -259,11 +261,13 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     await models.closeAll();
     await shadows.closeAll();
     db.close();
+    lock.release();
     throw err;
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.api.port;
   const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
+  lock.describe({ api: apiUrl, device: config.deviceId });
   log.info({ apiUrl, stream, boot, backlog: buffer.count(), models: runningModels() }, 'agent API listening');
 
   const refuseCapture = captureRefusal(log);
@@ -324,6 +328,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       await models.closeAll();
       await shadows.closeAll();
       db.close();
+      lock.release();
       log.info('agent stopped');
     },
   };

@@ -23,6 +23,7 @@ import { SampleStore } from './store/sample-store.js';
 import { telemetryIngest, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { updateIngest } from './ingest/update-ingest.js';
 import { decodePublicKey } from '@edgeloop/protocol';
+import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import { AuditLog } from './audit/audit-log.js';
 import { IdentityService, SERVER_MQTT_USERNAME } from './identity/identity-service.js';
 import { newSecret } from './identity/secrets.js';
@@ -80,12 +81,22 @@ export interface RunningFleetServer {
 export async function startFleetServer(input: FleetConfigInput, logger?: Logger): Promise<RunningFleetServer> {
   const config = parseFleetConfig(withEnvSecrets(input, process.env));
   const log = logger ?? pino({ level: config.log.level });
-  const db = openFleetDb(join(config.dataDir, 'fleet.db'));
+  // Before anything is opened: a second server would run its own rollout engine and re-signer on
+  // the same database and point server.json at itself.
+  const lock = lockStateDir(config.dataDir, 'fleet server', 'stop it first, or give this one another directory with --data');
+  let db: ReturnType<typeof openFleetDb>;
+  try {
+    db = openFleetDb(join(config.dataDir, 'fleet.db'));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   let rootPublicKey: Uint8Array | undefined;
   try {
     rootPublicKey = config.rootPublicKey ? decodePublicKey(config.rootPublicKey) : undefined;
   } catch (err) {
     db.close();
+    lock.release();
     throw new Error(`rootPublicKey: ${(err as Error).message}; give the base64 printed by "edgeloop keys init-root"`, { cause: err });
   }
   const keys = new KeyManager({ db, keysDir: join(config.dataDir, 'keys'), ...(rootPublicKey ? { rootPublicKey } : {}), log });
@@ -105,7 +116,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const sampleFiles = new ArtifactStore(join(config.dataDir, 'samples'));
   const samples = new SampleStore(db, sampleFiles);
   const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000);
-  const cleanups: Array<() => Promise<void>> = [async () => void db.close()];
+  const cleanups: Array<() => Promise<void>> = [async () => lock.release(), async () => void db.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
   const runCleanups = async () => {
@@ -214,6 +225,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     cleanups.push(() => rollouts.stop());
 
     const keyInfo = keyHealth(keys);
+    lock.describe({ http: httpUrl, mqtt: mqttUrl });
     log.info({ httpUrl, mqttUrl, rootKeyId: keyInfo.rootKeyId, signingKeyId: keyInfo.signingKeyId }, 'fleet server ready');
     return {
       httpUrl,

@@ -3,10 +3,11 @@
  * Kept inputs on disk (one file each, fsynced) with their metadata in the agent database, under a
  * byte budget: when it is exceeded the oldest samples are deleted.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SAMPLE_REASONS } from '@edgeloop/protocol';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '@edgeloop/protocol/state-dir';
 import type { AgentDb } from '../store/agent-db.js';
 
 export type SampleReason = (typeof SAMPLE_REASONS)[number];
@@ -33,12 +34,12 @@ export class SampleStore {
     private readonly dir: string,
     private readonly maxBytes: number,
   ) {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir);
   }
 
   keep(meta: Omit<KeptSample, 'id' | 'file' | 'bytes'>, data: Uint8Array): number {
     const file = `${meta.model}-${meta.seq}.${EXT[meta.contentType] ?? 'bin'}`;
-    writeFileSync(join(this.dir, file), data, { flush: true });
+    writeFileSync(join(this.dir, file), data, { flush: true, mode: PRIVATE_FILE_MODE });
     const id = Number(
       this.db
         .prepare(

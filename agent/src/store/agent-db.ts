@@ -7,9 +7,9 @@
  * kill -9 nor a power cut loses it. Group commit (record-buffer.ts) keeps that affordable.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { applyMigrations } from '@edgeloop/protocol';
+import { ensurePrivateDir, preparePrivateSqlite } from '@edgeloop/protocol/state-dir';
 
 export type AgentDb = Database.Database;
 
@@ -88,7 +88,10 @@ const MIGRATIONS: string[] = [
 ];
 
 export function openAgentDb(path: string): AgentDb {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    ensurePrivateDir(dirname(path));
+    preparePrivateSqlite(path);
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

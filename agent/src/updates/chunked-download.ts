@@ -19,6 +19,7 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ArtifactVerifier, chunkBounds, verifyChunk, type Manifest } from '@edgeloop/protocol';
+import { PRIVATE_FILE_MODE } from '@edgeloop/protocol/state-dir';
 import { DownloadProgress } from './download-progress.js';
 import { commitVerified, DownloadError, saveVerifiedStream } from './download.js';
 import { fetchRange, sleep, Throttle, TransientError, type DownloadAuth, type RangeAnswer, type RangeFetchOptions } from './range-fetch.js';
@@ -104,7 +105,7 @@ class ChunkedDownload {
     this.offset = this.resumedFrom = await this.progress.resumePoint();
     if (this.resumedFrom > 0) this.opts.log?.info({ url: this.url, resumedFrom: this.resumedFrom, size: this.artifact.size }, 'resuming artifact download from the last verified chunk');
     this.emit();
-    const fh = await open(this.progress.partialPath, constants.O_RDWR | constants.O_CREAT);
+    const fh = await open(this.progress.partialPath, constants.O_RDWR | constants.O_CREAT, PRIVATE_FILE_MODE);
     let answer: RangeAnswer | undefined;
     try {
       while (this.offset < this.artifact.size) {

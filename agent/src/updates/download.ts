@@ -10,6 +10,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { ArtifactVerifier, type Manifest } from '@edgeloop/protocol';
+import { PRIVATE_FILE_MODE } from '@edgeloop/protocol/state-dir';
 
 export class DownloadError extends Error {
   constructor(readonly code: string, message: string) {
@@ -37,7 +38,7 @@ export async function saveVerifiedStream(
   if (!response.body) throw new DownloadError('download-failed', `fetching ${url} returned no body`);
 
   const verifier = new ArtifactVerifier(artifact);
-  const out = createWriteStream(partial);
+  const out = createWriteStream(partial, { mode: PRIVATE_FILE_MODE });
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       const step = verifier.update(chunk);

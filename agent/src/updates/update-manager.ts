@@ -17,7 +17,7 @@
  * the fleet re-send it, and gains nothing: a failed version is refused by its own "failed" mark,
  * so replaying it can never get it accepted, while any later fix has a higher number and passes.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -32,6 +32,7 @@ import {
   type UpdateReport,
   type UpdateState,
 } from '@edgeloop/protocol';
+import { ensurePrivateDir } from '@edgeloop/protocol/state-dir';
 import { ActiveModels } from '../runtime/active-models.js';
 import { ModelRunner, type RunnerOptions } from '../runtime/model-runner.js';
 import type { ActiveModelRow, ModelState } from '../store/model-state.js';
@@ -80,7 +81,7 @@ export class UpdateManager {
   private shadowReport: string | undefined;
 
   constructor(private readonly deps: UpdateManagerDeps) {
-    mkdirSync(deps.modelsDir, { recursive: true });
+    ensurePrivateDir(deps.modelsDir);
     this.options = updateOptionsSchema.parse(deps.options ?? {});
     this.guard = new CrashGuard(deps.state, this.options, deps.log);
     this.shadow = new ShadowUpdates({

@@ -3,14 +3,15 @@
  * Model artifacts on disk, content-addressed by sha256: the same bytes are stored once however
  * many versions or names point at them, and a file's name says what its content must hash to.
  */
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { createReadStream, existsSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadStream } from 'node:fs';
 import { sha256Hex } from '@edgeloop/protocol';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '@edgeloop/protocol/state-dir';
 
 export class ArtifactStore {
   constructor(private readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir);
   }
 
   put(bytes: Uint8Array): { sha256: string; size: number } {
@@ -18,7 +19,7 @@ export class ArtifactStore {
     const path = this.path(sha256);
     if (!existsSync(path)) {
       const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, bytes, { mode: 0o644 });
+      writeFileSync(tmp, bytes, { mode: PRIVATE_FILE_MODE });
       renameSync(tmp, path);
     }
     return { sha256, size: bytes.length };

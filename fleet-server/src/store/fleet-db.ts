@@ -4,9 +4,9 @@
  * (device, stream, seq): the primary key is what makes re-sent records land exactly once.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { applyMigrations } from '@edgeloop/protocol';
+import { ensurePrivateDir, preparePrivateSqlite } from '@edgeloop/protocol/state-dir';
 import { AUDIT_MIGRATION } from '../audit/audit-schema.js';
 import { IDENTITY_MIGRATION } from '../identity/identity-schema.js';
 import { KEYS_MIGRATION } from '../keys/keys-schema.js';
@@ -114,7 +114,10 @@ const MIGRATIONS: string[] = [
 ];
 
 export function openFleetDb(path: string): FleetDb {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    ensurePrivateDir(dirname(path));
+    preparePrivateSqlite(path);
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // Acks go out only after commit; FULL makes "acked" survive a power cut of the server too.
