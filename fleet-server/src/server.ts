@@ -163,7 +163,6 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       rotation,
       identity,
       transfer,
-      adminTokenFile: admin.file,
       health: () => ({
         status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
         ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),

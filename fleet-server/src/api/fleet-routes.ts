@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { DeviceCredentials } from '../identity/device-credentials.js';
 import { actorOf, type ApiEnv } from './api-env.js';
+import { readJsonObject } from './json-body.js';
 import { z } from 'zod';
 import { describeZodError, isValidId } from '@edgeloop/protocol';
 import type { Deployments } from '../deploy/deployments.js';
@@ -53,13 +54,7 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
   const app = new Hono<ApiEnv>();
 
   app.post('/deployments', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json({ error: 'body must be JSON: {"model": "...", "version": N, "devices": ["..."]}' }, 400);
-    }
-    const parsed = deploymentSchema.safeParse(body);
+    const parsed = deploymentSchema.safeParse(await readJsonObject(c, { example: '{"model": "distance", "version": 3, "devices": ["pi-1"]}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { model, version, devices, role } = parsed.data;
     await deps.deployments.assign(model, version, devices, role ? { role } : {});
@@ -69,7 +64,7 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
 
   // Stops a shadow on these devices (they unload it); the serving assignment is untouched.
   app.delete('/deployments/shadow/:model', async (c) => {
-    const parsed = z.object({ devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000) }).safeParse(await c.req.json().catch(() => undefined));
+    const parsed = z.object({ devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000) }).safeParse(await readJsonObject(c, { example: '{"devices": ["pi-1"]}' }));
     if (!parsed.success) return c.json({ error: `body must be JSON {"devices": ["..."]}: ${describeZodError(parsed.error)}` }, 400);
     const removed = await deps.deployments.removeShadow(c.req.param('model'), parsed.data.devices);
     deps.audit.record(actorOf(c), 'deployment.shadow-remove', c.req.param('model'), { devices: removed });
