@@ -45,6 +45,8 @@ export interface ModelUpload {
   version?: number;
   /** The metadata JSON exactly as the operator wrote it; the server validates it. */
   metadataJson?: string;
+  /** Accept a version far above the latest (the server's max version jump). */
+  force?: boolean;
 }
 
 export interface TelemetryQuery {
@@ -187,6 +189,7 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
       form.append('name', upload.name);
       if (upload.version !== undefined) form.append('version', String(upload.version));
       if (upload.metadataJson !== undefined) form.append('metadata', upload.metadataJson);
+      if (upload.force) form.append('force', 'true');
       const extraMs = Math.ceil(upload.bytes.byteLength / 1_048_576) * UPLOAD_MS_PER_MB;
       return call('/api/v1/models', { method: 'POST', body: form }, extraMs);
     },

@@ -11,14 +11,13 @@ import {
   UsageError,
   listFlag,
   parseModelRef,
-  parsePositiveInt,
   printJson,
   rejectOperands,
   stringFlag,
   type CommandContext,
   type CommandTable,
 } from '../command.js';
-import type { LineageResponse, ModelVersionSummary, TrainingSummary } from '@edgeloop/protocol';
+import { parseModelVersion, type LineageResponse, type ModelVersionSummary, type TrainingSummary } from '@edgeloop/protocol';
 import { describeFileError, formatBytes, formatRelativeIso, renderTable, shortHash } from '../format.js';
 
 async function pushModel({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -29,17 +28,23 @@ async function pushModel({ operands, flags, io, connect }: CommandContext): Prom
   const name = stringFlag(flags, 'name');
   if (name === undefined || name === '') throw new UsageError('models push needs --name <model name>');
   const rawVersion = stringFlag(flags, 'version');
-  const version = rawVersion === undefined ? undefined : parsePositiveInt(rawVersion, '--version');
+  const version = rawVersion === undefined ? undefined : parseVersionFlag(rawVersion);
   const meta = stringFlag(flags, 'meta');
 
   const bytes = await readModelFile(filePath);
   const metadataJson = meta === undefined ? undefined : await readMetadataFile(meta);
   const client = connect();
   if (!flags.json) io.out(`uploading ${filePath} (${bytes.byteLength} bytes)…`);
-  const body = await client.pushModel({ fileName: basename(filePath), bytes, name, version, metadataJson });
+  const body = await client.pushModel({ fileName: basename(filePath), bytes, name, version, metadataJson, force: flags.force === true });
   if (flags.json) return printJson(io, body);
   const { model } = body;
   io.out(`registered ${model.name} v${model.version} sha256 ${shortHash(model.sha256)} (${model.size} bytes), signed by key ${model.keyId}`);
+}
+
+function parseVersionFlag(raw: string): number {
+  const parsed = parseModelVersion(raw);
+  if (!parsed.ok) throw new UsageError(`--${parsed.reason}`);
+  return parsed.value;
 }
 
 async function readModelFile(path: string): Promise<Uint8Array<ArrayBuffer>> {
@@ -168,9 +173,9 @@ async function deploy({ operands, flags, io, connect }: CommandContext): Promise
 
 export const modelCommands: CommandTable = {
   'models push': {
-    synopsis: '<file.onnx> --name N [--version V] [--meta meta.json]',
-    summary: 'register and sign a model version (meta.json: tensor spec, pre/postprocessing, targets, healthCheck, description, labels, metrics, trainingSummary, lineage)',
-    options: { name: { type: 'string' }, version: { type: 'string' }, meta: { type: 'string' } },
+    synopsis: '<file.onnx> --name N [--version V [--force]] [--meta meta.json]',
+    summary: 'register and sign a model version (meta.json: tensor spec, pre/postprocessing, targets, healthCheck, description, labels, metrics, trainingSummary, lineage); --force allows a version far above the latest',
+    options: { name: { type: 'string' }, version: { type: 'string' }, meta: { type: 'string' }, force: { type: 'boolean' } },
     run: pushModel,
   },
   'models list': { summary: 'list registered model versions', run: listModels },
