@@ -2,8 +2,8 @@
  * Security: anonymous memory exhaustion over REST. POST /api/v1/enroll is public; it used to
  * share the 512 MiB limit meant for model uploads, and the whole body was buffered before the
  * JSON was looked at (four parallel 530 MB chunked bodies took the server from 321 MB to 3.9 GB).
- * Now JSON routes read at most 64 KiB, counted while streaming, and refuse a declared oversize
- * body before reading it. Model uploads keep the large limit, only with an admin token, and go
+ * Now a caller without credentials gets at most 64 KiB, an authenticated JSON route 1 MiB, both
+ * counted while streaming, and a declared oversize body is refused before it is read. Model uploads keep the large limit, only with an admin token, and go
  * to a staging file on disk, not into memory (rest-model-upload.test.ts).
  */
 import { test } from 'node:test';
@@ -28,7 +28,7 @@ test('four parallel 200 MB chunked bodies to the public enroll route are refused
   for (const r of result) {
     assert.equal(r.status, 413, `refused for its size (got ${r.status} ${r.body})`);
     assert.match(r.contentType, /^application\/json/);
-    assert.match((JSON.parse(r.body) as { error: string }).error, /exceeds 65536 bytes.*JSON requests/);
+    assert.match((JSON.parse(r.body) as { error: string }).error, /exceeds 65536 bytes, the limit for requests without credentials/);
     assert.ok(r.sent < 100 * MiB, `the answer came long before the 200 MB were sent (client had sent ${r.sent} bytes)`);
   }
   t.diagnostic(`4 × 200 MB chunked to /enroll: rss growth ${(growth / MiB).toFixed(1)} MB; client had sent ${result.map((r) => (r.sent / MiB).toFixed(1)).join(', ')} MB when refused`);
@@ -61,11 +61,17 @@ test('a content-length announcing a large body is refused before any of it is re
   assert.match((JSON.parse(answer.body) as { error: string }).error, /exceeds 65536 bytes/);
   assert.equal(answer.connection, 'close', 'the connection is closed so the rest of the body is not read');
 
-  // Authenticated JSON routes have the same cap; a body under it is read and judged on its content.
+  // Authenticated JSON routes get 1 MiB (a deployment may name 10,000 devices), counted the same way.
   const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const big = await fetch(`${h.server.httpUrl}/api/v1/admin-tokens`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'x'.repeat(65 * 1024) }) });
+  const big = await pushChunked(h.server.httpUrl, '/api/v1/deployments', 20 * MiB, admin, '{"devices": ["');
   assert.equal(big.status, 413);
-  const under = await fetch(`${h.server.httpUrl}/api/v1/admin-tokens`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'x'.repeat(60 * 1024) }) });
+  assert.match((JSON.parse(big.body) as { error: string }).error, /exceeds 1048576 bytes, the limit for JSON requests/);
+  const devices = Array.from({ length: 10_000 }, (_, i) => `device-${String(i).padStart(57, '0')}`);
+  const fullFleet = await fetch(`${h.server.httpUrl}/api/v1/deployments`, { method: 'POST', headers: admin, body: JSON.stringify({ model: 'distance', version: 1, devices }) });
+  // The largest deployment the schema allows (10,000 64-character ids) fits: read, then refused for unknown devices.
+  assert.equal(fullFleet.status, 404);
+  assert.match(((await fullFleet.json()) as { error: string }).error, /device/);
+  const under = await fetch(`${h.server.httpUrl}/api/v1/admin-tokens`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'x'.repeat(100 * 1024) }) });
   assert.equal(under.status, 400, 'under the cap: read, then refused for the over-long name');
   assert.match(((await under.json()) as { error: string }).error, /name/);
 });

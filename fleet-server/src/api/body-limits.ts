@@ -1,8 +1,9 @@
 /**
  * @module api/body-limits
- * How many request-body bytes the REST API reads. JSON routes (enrollment included, which anyone
- * may call) get MAX_JSON_BODY_BYTES; only the model upload (admin token checked before this runs)
- * gets MAX_UPLOAD_BYTES, and that route streams to disk (api/model-upload.ts) instead of
+ * How many request-body bytes the REST API reads. A caller without credentials (enrollment is
+ * public) gets MAX_ANONYMOUS_BODY_BYTES; an authenticated JSON route MAX_JSON_BODY_BYTES (a
+ * deployment may name 10,000 devices); only the model upload (admin token checked before this
+ * runs) gets MAX_UPLOAD_BYTES, and that route streams to disk (api/model-upload.ts) instead of
  * buffering. A declared Content-Length over the limit is refused before a byte is read; an
  * undeclared (chunked) body is counted as it arrives and refused the moment it passes the limit.
  * Refusals close the connection so a client still sending cannot keep the socket busy.
@@ -10,14 +11,13 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiEnv } from './api-env.js';
 
-export const MAX_JSON_BODY_BYTES = 64 * 1024;
+export const MAX_ANONYMOUS_BODY_BYTES = 64 * 1024;
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 export interface BodyLimitOptions {
   /** Which requests may send up to MAX_UPLOAD_BYTES (and read their body themselves, streaming). */
   isUpload: (method: string, path: string) => boolean;
-  jsonLimit?: number;
-  uploadLimit?: number;
 }
 
 export function tooLarge(c: Context<ApiEnv>, limit: number, what: string): Response {
@@ -25,12 +25,15 @@ export function tooLarge(c: Context<ApiEnv>, limit: number, what: string): Respo
 }
 
 export function bodyLimits(opts: BodyLimitOptions): MiddlewareHandler<ApiEnv> {
-  const jsonLimit = opts.jsonLimit ?? MAX_JSON_BODY_BYTES;
-  const uploadLimit = opts.uploadLimit ?? MAX_UPLOAD_BYTES;
   return async (c, next) => {
-    const upload = opts.isUpload(c.req.method, c.req.path);
-    const limit = upload ? uploadLimit : jsonLimit;
-    const what = upload ? 'model uploads' : 'JSON requests';
+    // api/auth.ts ran first: an actor means admin or device credentials were accepted.
+    const anonymous = c.get('actor') === undefined;
+    const upload = !anonymous && opts.isUpload(c.req.method, c.req.path);
+    const [limit, what] = upload
+      ? [MAX_UPLOAD_BYTES, 'model uploads']
+      : anonymous
+        ? [MAX_ANONYMOUS_BODY_BYTES, 'requests without credentials']
+        : [MAX_JSON_BODY_BYTES, 'JSON requests'];
     const declared = c.req.header('content-length');
     if (declared !== undefined && !c.req.header('transfer-encoding')) {
       if (!/^\d{1,15}$/.test(declared.trim())) return c.json({ error: `content-length "${declared}" is not a byte count` }, 400, { connection: 'close' });

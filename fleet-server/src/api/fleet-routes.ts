@@ -11,7 +11,7 @@ import type { DeviceCredentials } from '../identity/device-credentials.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
 import { z } from 'zod';
-import { describeZodError, isValidId } from '@edgeloop/protocol';
+import { describeZodError, isValidId, modelVersionSchema } from '@edgeloop/protocol';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceStore } from '../store/device-store.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
@@ -19,7 +19,7 @@ import { RegistryError } from '../registry/model-registry.js';
 
 const deploymentSchema = z.object({
   model: z.string().refine(isValidId, 'invalid model name'),
-  version: z.number().int().min(1),
+  version: modelVersionSchema,
   devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000),
   /** shadow: the devices run it beside the version they serve, recording its outputs, never answering with it. */
   role: z.enum(['serve', 'shadow']).optional(),
