@@ -37,8 +37,10 @@ export function describeClientError(err: ParserError): { status: number; error: 
 /** Answers every request Node's parser refuses with a JSON error, then closes the connection. */
 export function answerClientErrorsWithJson(server: Server): void {
   server.on('clientError', (err: ParserError, socket: Duplex) => {
-    // A reset or half-gone socket has nobody left to read an answer.
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // A reset or half-gone socket has nobody left to read an answer; one already sending a
+    // response (keep-alive, the next request garbled) would get our bytes mid-response.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }

@@ -47,7 +47,6 @@ function unauthorized(c: Context<ApiEnv>, error: string, challenge: string): Res
 }
 
 export function apiAuth(deps: AuthDeps): MiddlewareHandler<ApiEnv> {
-  const howTo = HOW_TO_AUTHENTICATE;
   return async (c, next) => {
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
     const path = c.req.path;
@@ -68,14 +67,14 @@ export function apiAuth(deps: AuthDeps): MiddlewareHandler<ApiEnv> {
     const token = bearer(header);
     if (!token) {
       const what = artifact ? 'artifact downloads need device credentials (HTTP Basic deviceId:password from enrollment) or an admin token' : 'this route needs an admin token';
-      return unauthorized(c, `${what}: ${howTo}`, artifact ? 'Basic realm="edgeloop artifacts", Bearer realm="edgeloop"' : 'Bearer realm="edgeloop"');
+      return unauthorized(c, `${what}: ${HOW_TO_AUTHENTICATE}`, artifact ? 'Basic realm="edgeloop artifacts", Bearer realm="edgeloop"' : 'Bearer realm="edgeloop"');
     }
     const admin = deps.identity.adminTokens.verify(token);
     if (!admin) {
       const revoked = deps.identity.adminTokens.isRevoked(token);
       return unauthorized(
         c,
-        revoked ? `this admin token was revoked; use another one (an admin can create one: edgeloop admin-tokens create --name NAME)` : `admin token not recognised; ${howTo}`,
+        revoked ? `this admin token was revoked; use another one (an admin can create one: edgeloop admin-tokens create --name NAME)` : `admin token not recognised; ${HOW_TO_AUTHENTICATE}`,
         'Bearer realm="edgeloop", error="invalid_token"',
       );
     }
