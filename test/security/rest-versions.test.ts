@@ -55,10 +55,15 @@ test('push: versions are plain decimal integers within the bound; errors say wha
   assert.equal(next.status, 201, next.body.error);
   assert.equal(next.body.model!.version, 5001);
 
-  // Path versions follow the same rule.
+  // Path and query versions follow the same rule.
   const show = await fetch(`${h.server.httpUrl}/api/v1/models/distance/versions/1e3`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
   assert.equal(show.status, 400);
   assert.match(((await show.json()) as { error: string }).error, /plain decimal digits.*"1e3"/);
+  for (const query of ['telemetry?version=1e3', 'telemetry/error?model=distance&version=0x10']) {
+    const res = await fetch(`${h.server.httpUrl}/api/v1/${query}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    assert.equal(res.status, 400, query);
+    assert.match(((await res.json()) as { error: string }).error, /version must be plain decimal digits/, query);
+  }
 });
 
 test('edgeloop models push: --version is checked locally, a big jump needs --force', { timeout: 60_000 }, async (t) => {

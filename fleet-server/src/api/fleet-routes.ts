@@ -25,10 +25,13 @@ const deploymentSchema = z.object({
   role: z.enum(['serve', 'shadow']).optional(),
 });
 
+/** Plain decimal digits, like every version the API takes ("1e3" is not 1000). */
+const versionQuery = z.string().regex(/^[1-9][0-9]{0,9}$/, 'version must be plain decimal digits').transform(Number).pipe(modelVersionSchema);
+
 const telemetryQuerySchema = z.object({
   device: z.string().refine(isValidId, 'invalid device id').optional(),
   model: z.string().refine(isValidId, 'invalid model name').optional(),
-  version: z.coerce.number().int().min(1).optional(),
+  version: versionQuery.optional(),
   afterId: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
   order: z.enum(['newest', 'oldest']).optional(),
@@ -38,7 +41,7 @@ const telemetryQuerySchema = z.object({
 
 const liveErrorQuerySchema = z.object({
   model: z.string().refine(isValidId, 'invalid model name'),
-  version: z.coerce.number().int().min(1).optional(),
+  version: versionQuery.optional(),
   shadow: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   device: z.string().refine(isValidId, 'invalid device id').optional(),
   since: z.coerce.number().int().min(0).optional(),
