@@ -8,9 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import { MAX_MODEL_VERSION } from '@edgeloop/protocol';
+import { startFleetServer } from '@edgeloop/fleet-server';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 import { main } from '../../fleet-server/src/cli/edgeloop.js';
@@ -89,4 +93,15 @@ test('edgeloop models push: --version is checked locally, a big jump needs --for
   const plain = await cli('models', 'push', SAMPLE_MODELS.v2, '--name', 'distance');
   assert.equal(plain.code, 0, plain.stderr);
   assert.match(plain.stdout, /registered distance v2001/);
+});
+
+test('the jump limit is the server setting registry.maxVersionJump', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-jump-'));
+  const server = await startFleetServer({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, adminToken: TEST_ADMIN_TOKEN, registry: { maxVersionJump: 5 } }, pino({ level: 'silent' }));
+  t.after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.throws(() => server.registry.register({ name: 'distance', bytes: model, version: 6 }), /more than 5 is refused/);
+  assert.equal(server.registry.register({ name: 'distance', bytes: model, version: 5 }).version, 5);
 });
