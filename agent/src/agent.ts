@@ -4,13 +4,14 @@
  * updates. `startAgent` returns once the API listens; the fleet link connects in the background
  * and keeps retrying, so a device serves predictions even when it has never reached its fleet.
  */
+import type { Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import sharp from 'sharp';
-import { decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth, type UpdateReport } from '@edgeloop/protocol';
+import { answerClientErrorsWithJson, decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth, type UpdateReport } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import type { AgentConfig } from './config.js';
 import { createLocalApi } from './api/local-api.js';
@@ -245,6 +246,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   try {
     server = await new Promise((resolve, reject) => {
       const s = serve({ fetch: api.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
+      answerClientErrorsWithJson(s as HttpServer);
       s.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set api.port (0 = any free port)`)),
       );

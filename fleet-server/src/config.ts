@@ -4,7 +4,7 @@
  * to 127.0.0.1; expose it deliberately with the host options.
  */
 import { z } from 'zod';
-import { describeZodError } from '@edgeloop/protocol';
+import { describeZodError, MAX_MODEL_VERSION } from '@edgeloop/protocol';
 import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
 
 export const DEFAULT_HTTP_PORT = 8460;
@@ -54,6 +54,11 @@ export const fleetConfigSchema = z.object({
   transfer: z
     .object({ maxConcurrentDownloads: z.number().int().min(1).max(100_000).default(64), slotIdleMs: z.number().int().min(100).default(15_000) })
     .prefault({}),
+  /**
+   * A push naming a version more than maxVersionJump above the latest of that name is refused
+   * unless forced (edgeloop models push --force): one typo would leave devices refusing every lower version.
+   */
+  registry: z.object({ maxVersionJump: z.number().int().min(1).max(MAX_MODEL_VERSION).default(1000) }).prefault({}),
   /** Agents refuse manifests after this; issue #4 re-signs while an assignment is still wanted. */
   manifestTtlDays: z.number().min(1 / 24).max(3650).default(30),
   /** How often assigned manifests expiring within half their TTL are re-signed (capped at TTL/4). */

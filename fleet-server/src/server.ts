@@ -22,7 +22,7 @@ import { sampleIngest } from './ingest/sample-ingest.js';
 import { SampleStore } from './store/sample-store.js';
 import { telemetryIngest, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { updateIngest } from './ingest/update-ingest.js';
-import { decodePublicKey } from '@edgeloop/protocol';
+import { answerClientErrorsWithJson, decodePublicKey } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import { AuditLog } from './audit/audit-log.js';
 import { IdentityService, SERVER_MQTT_USERNAME } from './identity/identity-service.js';
@@ -115,7 +115,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'));
   const sampleFiles = new ArtifactStore(join(config.dataDir, 'samples'));
   const samples = new SampleStore(db, sampleFiles);
-  const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000);
+  const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000, config.registry);
   const cleanups: Array<() => Promise<void>> = [async () => lock.release(), async () => void db.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
@@ -174,7 +174,6 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       rotation,
       identity,
       transfer,
-      adminTokenFile: admin.file,
       health: () => ({
         status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
         ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),
@@ -182,6 +181,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     });
     const http: ServerType = await new Promise((resolve, reject) => {
       const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+      answerClientErrorsWithJson(s as HttpServer);
       s.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --http-port (0 = any free port)`)),
       );

@@ -19,3 +19,4 @@ export * from './sqlite-migrations.js';
 export * from './telemetry-codec.js';
 export * from './sample-codec.js';
 export * from './chunk-transfer.js';
+export * from './http-client-error.js';

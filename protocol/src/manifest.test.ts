@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chunkHashes, sha256Hex } from './artifact.js';
-import { MANIFEST_SCHEMA, manifestSchema, type ManifestInput } from './manifest.js';
+import { MANIFEST_SCHEMA, MAX_MODEL_VERSION, manifestSchema, parseModelVersion, type ManifestInput } from './manifest.js';
 
 const bytes = new Uint8Array(5000).fill(3);
 
@@ -48,4 +48,27 @@ test('a preprocessing or postprocessing field this version does not know is refu
   assert.deepEqual(issues({ ...base(), preprocessing: image, postprocessing: { kind: 'regression', output: 'y' } }), []);
   assert.match(issues({ ...base(), preprocessing: { ...image, sharpen: 2 } }).join(), /preprocessing: Unrecognized key: "sharpen"/);
   assert.match(issues({ ...base(), postprocessing: { kind: 'argmax', output: 'y', topK: 5 } }).join(), /postprocessing: Unrecognized key: "topK"/);
+});
+
+test('versions are whole numbers from 1 to MAX_MODEL_VERSION; a device refuses a manifest above it', () => {
+  assert.deepEqual(issues({ ...base(), version: MAX_MODEL_VERSION }), []);
+  assert.notDeepEqual(issues({ ...base(), version: MAX_MODEL_VERSION + 1 }), []);
+  assert.notDeepEqual(issues({ ...base(), version: Number.MAX_SAFE_INTEGER }), [], 'the version that once locked a name out of updates');
+  assert.notDeepEqual(issues({ ...base(), version: 1.5 }), []);
+});
+
+test('parseModelVersion takes plain decimal digits only, and says what was wrong', () => {
+  assert.deepEqual(parseModelVersion('1'), { ok: true, value: 1 });
+  assert.deepEqual(parseModelVersion('1000'), { ok: true, value: 1000 });
+  assert.deepEqual(parseModelVersion(String(MAX_MODEL_VERSION)), { ok: true, value: MAX_MODEL_VERSION });
+  for (const text of ['1e3', '1.0', '+5', ' 5', '5 ', '0x10', '0', '01', '-1', '', 'NaN', 'Infinity', '١٢']) {
+    const r = parseModelVersion(text);
+    assert.equal(r.ok, false, text);
+    if (!r.ok) assert.match(r.reason, new RegExp(`plain decimal digits .*got "${text.replace(/[+.]/g, '\\$&')}"`), text);
+  }
+  for (const text of [String(MAX_MODEL_VERSION + 1), '9007199254740991', '99999999999999999999']) {
+    const r = parseModelVersion(text);
+    assert.equal(r.ok, false, text);
+    if (!r.ok) assert.match(r.reason, new RegExp(`version ${text} is above the highest allowed version ${MAX_MODEL_VERSION}`));
+  }
 });

@@ -31,6 +31,26 @@ export const MAX_ARTIFACT_CHUNKS = 2048;
 /** Elements per golden tensor; keeps a health check well inside the envelope size limit. */
 export const MAX_HEALTH_CHECK_ELEMENTS = 32_768;
 
+/**
+ * The highest model version number. 2^31 - 1 fits a signed 32-bit integer in every database,
+ * language and JSON parser, and is still one push a second for 68 years; a version near it is a
+ * typo, and accepting one would leave the name no higher version to move to.
+ */
+export const MAX_MODEL_VERSION = 2_147_483_647;
+
+export const modelVersionSchema = z.number().int().min(1).max(MAX_MODEL_VERSION);
+
+/**
+ * A version typed by a person (form field, URL, flag): plain decimal digits only, so "1e3",
+ * "1.0", "+5", " 5" and "0x10" are refused rather than read as some other number.
+ */
+export function parseModelVersion(text: string): { ok: true; value: number } | { ok: false; reason: string } {
+  if (!/^[1-9][0-9]*$/.test(text)) return { ok: false, reason: `version must be a whole number written in plain decimal digits (1 to ${MAX_MODEL_VERSION}), got "${text}"` };
+  const value = Number(text);
+  if (text.length > 10 || value > MAX_MODEL_VERSION) return { ok: false, reason: `version ${text} is above the highest allowed version ${MAX_MODEL_VERSION}` };
+  return { ok: true, value };
+}
+
 export const artifactSchema = z
   .object({
     sha256: sha256Hex,
@@ -68,7 +88,7 @@ export const manifestSchema = z
   .object({
     schema: z.literal(MANIFEST_SCHEMA),
     name: idSchema,
-    version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    version: modelVersionSchema,
     artifact: artifactSchema,
     created: isoDate,
     expires: isoDate,

@@ -25,7 +25,7 @@ test('API calls without a token, with a wrong one or a revoked one get 401 with 
 
   const none = await get('/api/v1/devices');
   assert.equal(none.status, 401);
-  assert.match(none.body.error!, /Authorization: Bearer <admin token>.*admin\.token.*--token, EDGELOOP_TOKEN/);
+  assert.match(none.body.error!, /Authorization: Bearer <admin token>.*edgeloop admin-tokens create.*--token or EDGELOOP_TOKEN/);
   assert.match(none.challenge ?? '', /^Bearer/);
   const wrong = await get('/api/v1/devices', bearer(`${TEST_ADMIN_TOKEN}x`));
   assert.equal(wrong.status, 401);

@@ -4,12 +4,12 @@
  * Errors are JSON `{ "error": reason }` with a 4xx for anything the caller can fix.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { RegistryError } from '../registry/model-registry.js';
 import type { ApiEnv } from './api-env.js';
 import { auditRoutes } from './audit-routes.js';
 import { apiAuth } from './auth.js';
+import { bodyLimits } from './body-limits.js';
 import { identityRoutes } from './identity-routes.js';
 import { STATUS_PAGE } from './status-page.js';
 import { fleetRoutes } from './fleet-routes.js';
@@ -19,7 +19,8 @@ import { rolloutRoutes } from './rollout-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { sampleRoutes } from './sample-routes.js';
 
-export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+
+const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
 export function createFleetApi(
   deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & Parameters<typeof keyRoutes>[0] & Parameters<typeof identityRoutes>[0] & Parameters<typeof apiAuth>[0] & Parameters<typeof rolloutRoutes>[0] & {
@@ -30,7 +31,8 @@ export function createFleetApi(
   const app = new Hono<ApiEnv>();
   // First: an unauthenticated request is refused before any body is read.
   app.use('/api/*', apiAuth(deps));
-  app.use('/api/*', bodyLimit({ maxSize: MAX_UPLOAD_BYTES, onError: (c) => c.json({ error: `request body exceeds ${MAX_UPLOAD_BYTES} bytes` }, 413) }));
+  // Second: only the (authenticated) model upload may send more than a small JSON body.
+  app.use('/api/*', bodyLimits({ isUpload: (method, path) => method === 'POST' && MODEL_UPLOAD.test(path) }));
   app.get('/', (c) => c.html(STATUS_PAGE));
   app.get('/api/v1/health', (c) => c.json(deps.health()));
   let openApi: Record<string, unknown> | undefined;

@@ -7,7 +7,8 @@
  *   GET  /api/v1/openapi.json  (the API description)
  *   GET  /api/v1/artifacts/*   device credentials (HTTP Basic deviceId:password) or an admin token
  * Sets the `actor` the audit log records: the admin token's name, or `device:<id>`.
- * A 401 says what to send and where the bootstrap token is.
+ * A 401 says what to send and how an operator gets a token, without naming server paths: anyone
+ * may call, and the answer must not map the server's file system for them.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { IdentityService } from '../identity/identity-service.js';
@@ -22,9 +23,11 @@ const ARTIFACT_ROUTE = /^\/api\/v1\/artifacts\//;
 
 export interface AuthDeps {
   identity: IdentityService;
-  /** Where the bootstrap admin token is written, named in 401 answers. */
-  adminTokenFile: string;
 }
+
+const HOW_TO_AUTHENTICATE =
+  'send "Authorization: Bearer <admin token>"; the operator finds the bootstrap token where the fleet server printed it at its first start, ' +
+  'or creates one with "edgeloop admin-tokens create --name NAME" (the edgeloop CLI takes it from --token or EDGELOOP_TOKEN)';
 
 function bearer(header: string | undefined): string | undefined {
   const m = header ? /^Bearer[ \t]+(\S+)\s*$/i.exec(header) : null;
@@ -44,7 +47,6 @@ function unauthorized(c: Context<ApiEnv>, error: string, challenge: string): Res
 }
 
 export function apiAuth(deps: AuthDeps): MiddlewareHandler<ApiEnv> {
-  const howTo = `send "Authorization: Bearer <admin token>"; the first admin token is in ${deps.adminTokenFile} on the fleet server (the edgeloop CLI takes it from --token, EDGELOOP_TOKEN or .edgeloop/server.json)`;
   return async (c, next) => {
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
     const path = c.req.path;
@@ -65,14 +67,14 @@ export function apiAuth(deps: AuthDeps): MiddlewareHandler<ApiEnv> {
     const token = bearer(header);
     if (!token) {
       const what = artifact ? 'artifact downloads need device credentials (HTTP Basic deviceId:password from enrollment) or an admin token' : 'this route needs an admin token';
-      return unauthorized(c, `${what}: ${howTo}`, artifact ? 'Basic realm="edgeloop artifacts", Bearer realm="edgeloop"' : 'Bearer realm="edgeloop"');
+      return unauthorized(c, `${what}: ${HOW_TO_AUTHENTICATE}`, artifact ? 'Basic realm="edgeloop artifacts", Bearer realm="edgeloop"' : 'Bearer realm="edgeloop"');
     }
     const admin = deps.identity.adminTokens.verify(token);
     if (!admin) {
       const revoked = deps.identity.adminTokens.isRevoked(token);
       return unauthorized(
         c,
-        revoked ? `this admin token was revoked; use another one (an admin can create one: edgeloop admin-tokens create --name NAME)` : `admin token not recognised; ${howTo}`,
+        revoked ? `this admin token was revoked; use another one (an admin can create one: edgeloop admin-tokens create --name NAME)` : `admin token not recognised; ${HOW_TO_AUTHENTICATE}`,
         'Bearer realm="edgeloop", error="invalid_token"',
       );
     }

@@ -9,8 +9,9 @@ import { Hono } from 'hono';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { DeviceCredentials } from '../identity/device-credentials.js';
 import { actorOf, type ApiEnv } from './api-env.js';
+import { readJsonObject } from './json-body.js';
 import { z } from 'zod';
-import { describeZodError, isValidId } from '@edgeloop/protocol';
+import { describeZodError, isValidId, modelVersionSchema } from '@edgeloop/protocol';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceStore } from '../store/device-store.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
@@ -18,16 +19,19 @@ import { RegistryError } from '../registry/model-registry.js';
 
 const deploymentSchema = z.object({
   model: z.string().refine(isValidId, 'invalid model name'),
-  version: z.number().int().min(1),
+  version: modelVersionSchema,
   devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000),
   /** shadow: the devices run it beside the version they serve, recording its outputs, never answering with it. */
   role: z.enum(['serve', 'shadow']).optional(),
 });
 
+/** Plain decimal digits, like every version the API takes ("1e3" is not 1000). */
+const versionQuery = z.string().regex(/^[1-9][0-9]{0,9}$/, 'version must be plain decimal digits').transform(Number).pipe(modelVersionSchema);
+
 const telemetryQuerySchema = z.object({
   device: z.string().refine(isValidId, 'invalid device id').optional(),
   model: z.string().refine(isValidId, 'invalid model name').optional(),
-  version: z.coerce.number().int().min(1).optional(),
+  version: versionQuery.optional(),
   afterId: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
   order: z.enum(['newest', 'oldest']).optional(),
@@ -37,7 +41,7 @@ const telemetryQuerySchema = z.object({
 
 const liveErrorQuerySchema = z.object({
   model: z.string().refine(isValidId, 'invalid model name'),
-  version: z.coerce.number().int().min(1).optional(),
+  version: versionQuery.optional(),
   shadow: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   device: z.string().refine(isValidId, 'invalid device id').optional(),
   since: z.coerce.number().int().min(0).optional(),
@@ -53,13 +57,7 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
   const app = new Hono<ApiEnv>();
 
   app.post('/deployments', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json({ error: 'body must be JSON: {"model": "...", "version": N, "devices": ["..."]}' }, 400);
-    }
-    const parsed = deploymentSchema.safeParse(body);
+    const parsed = deploymentSchema.safeParse(await readJsonObject(c, { example: '{"model": "distance", "version": 3, "devices": ["pi-1"]}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { model, version, devices, role } = parsed.data;
     await deps.deployments.assign(model, version, devices, role ? { role } : {});
@@ -69,7 +67,7 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
 
   // Stops a shadow on these devices (they unload it); the serving assignment is untouched.
   app.delete('/deployments/shadow/:model', async (c) => {
-    const parsed = z.object({ devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000) }).safeParse(await c.req.json().catch(() => undefined));
+    const parsed = z.object({ devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000) }).safeParse(await readJsonObject(c, { example: '{"devices": ["pi-1"]}' }));
     if (!parsed.success) return c.json({ error: `body must be JSON {"devices": ["..."]}: ${describeZodError(parsed.error)}` }, 400);
     const removed = await deps.deployments.removeShadow(c.req.param('model'), parsed.data.devices);
     deps.audit.record(actorOf(c), 'deployment.shadow-remove', c.req.param('model'), { devices: removed });

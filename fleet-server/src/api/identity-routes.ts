@@ -19,6 +19,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { groupSchema, tagsSchema } from '../identity/device-labels.js';
 import { IdentityError, type IdentityService } from '../identity/identity-service.js';
 import { actorOf, type ApiEnv } from './api-env.js';
+import { readJsonObject } from './json-body.js';
 
 export { tagsSchema } from '../identity/device-labels.js';
 
@@ -42,22 +43,12 @@ const labelsSchema = z
   .object({ group: groupSchema.nullable().optional(), tags: tagsSchema.optional() })
   .refine((b) => b.group !== undefined || b.tags !== undefined, 'send "group" (null clears it) and/or "tags" (replaces them)');
 
-async function jsonBody(c: Context<ApiEnv>, example: string): Promise<{ ok: true; body: unknown } | { ok: false; res: Response }> {
-  try {
-    return { ok: true, body: await c.req.json() };
-  } catch {
-    return { ok: false, res: c.json({ error: `body must be JSON, e.g. ${example}` }, 400) };
-  }
-}
-
 export function identityRoutes(deps: { identity: IdentityService; audit: AuditLog }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const { identity, audit } = deps;
 
   app.post('/enroll', async (c) => {
-    const read = await jsonBody(c, '{"token": "...", "deviceId": "pi-kitchen"}');
-    if (!read.ok) return read.res;
-    const parsed = enrollSchema.safeParse(read.body);
+    const parsed = enrollSchema.safeParse(await readJsonObject(c, { example: '{"token": "...", "deviceId": "pi-kitchen"}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     let result;
     try {
@@ -74,13 +65,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
   });
 
   app.post('/enrollment-tokens', async (c) => {
-    let body: unknown = {};
-    if ((c.req.header('content-length') ?? '') !== '0') {
-      const read = await jsonBody(c, '{"uses": 5, "ttlSeconds": 86400, "group": "site-a", "tags": {"hw": "pi4"}}');
-      if (!read.ok) return read.res;
-      body = read.body ?? {};
-    }
-    const parsed = newTokenSchema.safeParse(body);
+    const parsed = newTokenSchema.safeParse(await readJsonObject(c, { example: '{"uses": 5, "ttlSeconds": 86400, "group": "site-a", "tags": {"hw": "pi4"}}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { uses, ttlSeconds, group, tags } = parsed.data;
     const created = identity.enrollmentTokens.create({ ...(uses ? { uses } : {}), ...(ttlSeconds ? { ttlMs: ttlSeconds * 1000 } : {}), group, tags }, actorOf(c));
@@ -102,9 +87,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
   });
 
   app.post('/admin-tokens', async (c) => {
-    const read = await jsonBody(c, '{"name": "ci-pipeline"}');
-    if (!read.ok) return read.res;
-    const parsed = newAdminSchema.safeParse(read.body);
+    const parsed = newAdminSchema.safeParse(await readJsonObject(c, { example: '{"name": "ci-pipeline"}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const created = identity.adminTokens.create(parsed.data.name, actorOf(c));
     audit.record(actorOf(c), 'admin-token.create', created.adminToken.id, { name: created.adminToken.name });
@@ -129,9 +112,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
 
   app.put('/devices/:id', async (c) => {
     const id = c.req.param('id');
-    const read = await jsonBody(c, '{"group": "site-a", "tags": {"hw": "pi4"}}');
-    if (!read.ok) return read.res;
-    const parsed = labelsSchema.safeParse(read.body);
+    const parsed = labelsSchema.safeParse(await readJsonObject(c, { example: '{"group": "site-a", "tags": {"hw": "pi4"}}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const labels = { ...(parsed.data.group !== undefined ? { group: parsed.data.group } : {}), ...(parsed.data.tags ? { tags: parsed.data.tags } : {}) };
     if (!identity.setLabels(id, labels)) return noDevice(c, id);

@@ -13,6 +13,7 @@ import type { KeyManager } from '../keys/key-manager.js';
 import type { KeyRotation } from '../keys/rotation.js';
 import { RegistryError } from '../registry/model-registry.js';
 import { actorOf, type ApiEnv } from './api-env.js';
+import { readJsonObject } from './json-body.js';
 
 const keysetBody = z.object({ envelope: signedEnvelopeSchema }).strict();
 
@@ -27,12 +28,7 @@ export function keyRoutes(deps: { keys: KeyManager; rotation: KeyRotation }): Ho
   });
 
   app.post('/keys/keyset', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new RegistryError(400, 'send JSON {"envelope": <the pending keyset signed with the root key>}; "edgeloop keys rotate --root-key FILE" does this');
-    }
+    const body = await readJsonObject(c, { example: '{"envelope": <the pending keyset signed with the root key>} ("edgeloop keys rotate --root-key FILE" does this)' });
     const parsed = keysetBody.safeParse(body);
     if (!parsed.success) throw new RegistryError(400, `invalid keyset upload: ${describeZodError(parsed.error)}; "edgeloop keys rotate --root-key FILE" builds it`);
     return c.json(await deps.rotation.complete(actorOf(c), parsed.data.envelope));

@@ -1,6 +1,7 @@
 /**
  * @module api/model-routes
- * POST /api/v1/models (multipart: file, name, version?, metadata?), GET /api/v1/models,
+ * POST /api/v1/models (multipart: file, name, version?, metadata?, force?; streamed to disk by
+ * api/model-upload.ts), GET /api/v1/models,
  * GET /api/v1/models/{name}/versions/{version} (with training summary and ancestry),
  * PUT /api/v1/models/{name}/versions/{version}/status ({status, reason?}; revoking removes the
  * version from every device), GET /api/v1/models/{name}/lineage, GET /api/v1/artifacts/{sha256}.
@@ -12,14 +13,16 @@
 import { Hono } from 'hono';
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { describeZodError, type ModelVersionSummary } from '@edgeloop/protocol';
+import { describeZodError, parseModelVersion, type ModelVersionSummary } from '@edgeloop/protocol';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
-import { RegistryError, type ModelRegistry } from '../registry/model-registry.js';
+import { RegistryError, type ModelRegistry, type RegisterRequest } from '../registry/model-registry.js';
 import { ancestry, changeStatus, lineageOf, statusChangeSchema } from '../registry/model-status.js';
 import { actorOf, type ApiEnv } from './api-env.js';
+import { readJsonObject } from './json-body.js';
+import { receiveModelUpload, type ReceivedUpload } from './model-upload.js';
 import type { TransferService } from '../transfer/transfer-service.js';
 
 export function modelView(row: ModelVersionRow): ModelVersionSummary {
@@ -48,9 +51,34 @@ export function modelView(row: ModelVersionRow): ModelVersionSummary {
 }
 
 function versionParam(text: string): number {
-  const v = Number(text);
-  if (!Number.isSafeInteger(v) || v < 1) throw new RegistryError(400, `version must be a positive integer, got "${text}"`);
-  return v;
+  const parsed = parseModelVersion(text);
+  if (!parsed.ok) throw new RegistryError(400, parsed.reason);
+  return parsed.value;
+}
+
+/** The registry's request from the upload's fields: each one checked, with what was wrong. */
+function uploadRequest(upload: ReceivedUpload): RegisterRequest {
+  const { fields, file } = upload;
+  if (!file) throw new RegistryError(400, 'field "file" (the .onnx model) is missing');
+  if (!fields.name) throw new RegistryError(400, 'field "name" is missing');
+  let version: number | undefined;
+  if (fields.version !== undefined && fields.version !== '') {
+    const parsed = parseModelVersion(fields.version);
+    if (!parsed.ok) throw new RegistryError(400, `field "version": ${parsed.reason}`);
+    version = parsed.value;
+  }
+  if (fields.force !== undefined && !['', 'true', 'false'].includes(fields.force)) {
+    throw new RegistryError(400, `field "force" must be "true" or "false", got "${fields.force}"`);
+  }
+  let metadata: unknown;
+  if (fields.metadata !== undefined && fields.metadata !== '') {
+    try {
+      metadata = JSON.parse(fields.metadata);
+    } catch (err) {
+      throw new RegistryError(400, `field "metadata" is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  return { name: fields.name, ...(version !== undefined ? { version } : {}), bytes: file, metadata, force: fields.force === 'true' };
 }
 
 /** Bytes the artifact route has sent, for /api/v1/health (and tests proving a download resumed). */
@@ -116,32 +144,15 @@ export function modelRoutes(deps: {
   app.post('/models', async (c) => {
     const type = c.req.header('content-type') ?? '';
     if (!type.startsWith('multipart/form-data')) {
-      return c.json({ error: 'send multipart/form-data with fields file (the .onnx), name, and optionally version and metadata (JSON)' }, 415);
+      return c.json({ error: 'send multipart/form-data with fields file (the .onnx), name, and optionally version, metadata (JSON) and force ("true")' }, 415);
     }
-    let form: Record<string, string | File | (string | File)[]>;
+    const upload = await receiveModelUpload(c.req.raw.body, type, deps.artifacts);
+    let row: ModelVersionRow;
     try {
-      form = await c.req.parseBody();
-    } catch (err) {
-      return c.json({ error: `cannot read the multipart body: ${(err as Error).message}` }, 400);
+      row = deps.registry.register(uploadRequest(upload));
+    } finally {
+      await upload.discard();
     }
-    const file = form.file;
-    if (!(file instanceof File)) return c.json({ error: 'field "file" (the .onnx model) is missing' }, 400);
-    const name = typeof form.name === 'string' ? form.name : '';
-    if (!name) return c.json({ error: 'field "name" is missing' }, 400);
-    let version: number | undefined;
-    if (typeof form.version === 'string' && form.version !== '') {
-      version = Number(form.version);
-      if (!Number.isSafeInteger(version) || version < 1) return c.json({ error: `field "version" must be a positive integer, got "${form.version}"` }, 400);
-    }
-    let metadata: unknown;
-    if (typeof form.metadata === 'string' && form.metadata !== '') {
-      try {
-        metadata = JSON.parse(form.metadata);
-      } catch (err) {
-        return c.json({ error: `field "metadata" is not valid JSON: ${(err as Error).message}` }, 400);
-      }
-    }
-    const row = deps.registry.register({ name, ...(version ? { version } : {}), bytes: new Uint8Array(await file.arrayBuffer()), metadata });
     deps.audit.record(actorOf(c), 'model.push', `${row.name}@${row.version}`, { sha256: row.sha256, size: row.size, keyId: row.keyId, lineage: row.lineage });
     return c.json({ model: modelView(row) }, 201);
   });
@@ -149,7 +160,7 @@ export function modelRoutes(deps: {
   app.get('/models', (c) => c.json({ models: deps.models.list().map(modelView) }));
 
   app.get('/models/:name/versions/:version', (c) => {
-    const row = deps.models.get(c.req.param('name'), Number(c.req.param('version')));
+    const row = deps.models.get(c.req.param('name'), versionParam(c.req.param('version')));
     if (!row) throw new RegistryError(404, `no model ${c.req.param('name')} v${c.req.param('version')}`);
     const chain = ancestry(deps.models, row.name, row.version).slice(1).map(modelView);
     return c.json({ model: modelView(row), envelope: row.envelope, trainingSummary: row.trainingSummary, ancestry: chain });
@@ -158,13 +169,7 @@ export function modelRoutes(deps: {
   app.put('/models/:name/versions/:version/status', async (c) => {
     const name = c.req.param('name');
     const version = versionParam(c.req.param('version'));
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new RegistryError(400, 'send JSON {"status": "approved" | "deprecated" | "revoked", "reason": "…"}');
-    }
-    const parsed = statusChangeSchema.safeParse(body);
+    const parsed = statusChangeSchema.safeParse(await readJsonObject(c, { example: '{"status": "approved" | "deprecated" | "revoked", "reason": "…"}' }));
     if (!parsed.success) throw new RegistryError(400, `invalid status change: ${describeZodError(parsed.error)}; send {"status": "approved" | "deprecated" | "revoked", "reason"?: "…"}`);
     const { row, previous, changed } = changeStatus(deps.models, name, version, parsed.data);
     let removedFrom: string[] = [];

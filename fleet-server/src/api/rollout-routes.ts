@@ -14,6 +14,7 @@ import { OPERATOR_VERBS, type OperatorVerb } from '../rollouts/rollout-actions.j
 import { parseCreateRollout } from '../rollouts/rollout-params.js';
 import { detailView, listView, summaryOf } from '../rollouts/rollout-view.js';
 import { actorOf, type ApiEnv } from './api-env.js';
+import { readJsonObject } from './json-body.js';
 
 const listQuerySchema = z.object({
   model: z.string().min(1).max(64).optional(),
@@ -23,21 +24,15 @@ const listQuerySchema = z.object({
 
 const actionBodySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
-const CREATE_HINT =
-  'body must be JSON: {"model": "distance", "version": 3, "strategy": "staged", "target": {"all": true}, "parameters": {"waves": [{"percent": 10}, {"percent": 100}]}}';
+const CREATE_EXAMPLE =
+  '{"model": "distance", "version": 3, "strategy": "staged", "target": {"all": true}, "parameters": {"waves": [{"percent": 10}, {"percent": 100}]}}';
 
 export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const engine = deps.rollouts;
 
   app.post('/rollouts', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json({ error: CREATE_HINT }, 400);
-    }
-    const parsed = parseCreateRollout(body);
+    const parsed = parseCreateRollout(await readJsonObject(c, { example: CREATE_EXAMPLE }));
     if (!parsed.ok) return c.json({ error: `invalid rollout: ${parsed.reason}` }, 400);
     const r = await engine.create(parsed.value, actorOf(c));
     return c.json({ rollout: summaryOf(r, engine.store.devices(r.id)) }, 201);
@@ -60,16 +55,7 @@ export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
     if (!(OPERATOR_VERBS as readonly string[]).includes(verb)) {
       return c.json({ error: `unknown rollout action "${verb}"; use one of ${OPERATOR_VERBS.join(', ')}` }, 404);
     }
-    let body: unknown = {};
-    const text = await c.req.text();
-    if (text.trim() !== '') {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return c.json({ error: 'body must be empty or JSON {"reason": "why"}' }, 400);
-      }
-    }
-    const parsed = actionBodySchema.safeParse(body);
+    const parsed = actionBodySchema.safeParse(await readJsonObject(c, { example: '{"reason": "why"} (or no body)', optional: true }));
     if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; send {"reason": "why"} or nothing` }, 400);
     const r = await engine.actions.operate(verb as OperatorVerb, c.req.param('id'), actorOf(c), parsed.data.reason);
     return c.json({ rollout: summaryOf(r, engine.store.devices(r.id)) });

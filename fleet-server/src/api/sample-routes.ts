@@ -8,6 +8,7 @@
 import { Hono } from 'hono';
 import type { AuditLog } from '../audit/audit-log.js';
 import { actorOf, type ApiEnv } from './api-env.js';
+import { readJsonObject } from './json-body.js';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { describeZodError, isValidId } from '@edgeloop/protocol';
@@ -42,7 +43,7 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
 
   app.post('/devices/:id/samples/request', async (c) => {
     const deviceId = knownDevice(c.req.param('id'));
-    const parsed = requestBody.safeParse(await optionalJson(c.req.raw));
+    const parsed = requestBody.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     // Whole milliseconds: the desired state's schema takes integers only, and a device drops a
     // desired state that does not parse (with its models and keys).
@@ -55,7 +56,7 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
 
   app.post('/devices/:id/samples/capture', async (c) => {
     const deviceId = knownDevice(c.req.param('id'));
-    const parsed = captureBody.safeParse(await optionalJson(c.req.raw));
+    const parsed = captureBody.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { minutes, models, everyN } = parsed.data;
     // A misspelt model would capture nothing while the call reports success.
@@ -87,17 +88,6 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
   }
 
   return app;
-}
-
-/** An empty body means the defaults; anything else must be JSON, never silently ignored. */
-async function optionalJson(req: Request): Promise<unknown> {
-  const text = await req.text();
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new RegistryError(400, 'the body is not JSON; send {"minutes": N, ...} or nothing for the defaults');
-  }
 }
 
 const requestBody = z.object({ minutes: z.number().min(1).max(7 * 24 * 60).default(60) });

@@ -39,12 +39,14 @@ export interface Deployment {
 
 export interface ModelUpload {
   fileName: string;
-  /** ArrayBuffer-backed (not shared memory), as `Blob` requires. */
-  bytes: Uint8Array<ArrayBuffer>;
+  /** The model file (fs.openAsBlob: streamed from disk as it is sent). */
+  file: Blob;
   name: string;
   version?: number;
   /** The metadata JSON exactly as the operator wrote it; the server validates it. */
   metadataJson?: string;
+  /** Accept a version far above the latest (the server's max version jump). */
+  force?: boolean;
 }
 
 export interface TelemetryQuery {
@@ -183,11 +185,12 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
 
     pushModel(upload) {
       const form = new FormData();
-      form.append('file', new Blob([upload.bytes], { type: 'application/octet-stream' }), upload.fileName);
+      form.append('file', upload.file, upload.fileName);
       form.append('name', upload.name);
       if (upload.version !== undefined) form.append('version', String(upload.version));
       if (upload.metadataJson !== undefined) form.append('metadata', upload.metadataJson);
-      const extraMs = Math.ceil(upload.bytes.byteLength / 1_048_576) * UPLOAD_MS_PER_MB;
+      if (upload.force) form.append('force', 'true');
+      const extraMs = Math.ceil(upload.file.size / 1_048_576) * UPLOAD_MS_PER_MB;
       return call('/api/v1/models', { method: 'POST', body: form }, extraMs);
     },
 

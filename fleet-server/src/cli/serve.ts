@@ -34,6 +34,8 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
   --root-public-key KEY  keep the root key offline: base64 public key (or a file holding it) from
                        "edgeloop keys init-root"; rotations are then signed with "edgeloop keys rotate
                        --root-key FILE" (default: a root key in <data>/keys/root.key, 0600)
+  --max-version-jump N  refuse a model push whose version is more than N above the name's latest
+                       unless pushed with --force (default 1000)
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (default info)
   --json               print one JSON line {"event":"ready",...} on stdout when ready`;
 
@@ -75,7 +77,7 @@ export async function runServe(argv: string[]): Promise<number> {
         data: { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' },
         'mqtt-host': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'mqtt-url': { type: 'string' },
         'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'public-url': { type: 'string' }, 'root-public-key': { type: 'string' },
-        'log-level': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'log-level': { type: 'string' }, 'max-version-jump': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         'mosquitto-password-file': { type: 'string' }, 'mosquitto-acl-file': { type: 'string' }, 'mosquitto-pid-file': { type: 'string' },
         'mosquitto-reload-command': { type: 'string' }, 'mosquitto-include-passwords': { type: 'string' }, 'mosquitto-include-acl': { type: 'string' },
       },
@@ -94,6 +96,10 @@ export async function runServe(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number 0-65535, got "${v}"`);
     return n;
   };
+  const positive = (v: string, name: string) => {
+    if (!/^[1-9][0-9]{0,9}$/.test(v)) throw new Error(`--${name} must be a whole number of at least 1, got "${v}"`);
+    return Number(v);
+  };
   const dataDir = resolve(values.data ?? DEFAULT_DATA_DIR);
   let config: FleetConfigInput;
   try {
@@ -108,6 +114,7 @@ export async function runServe(argv: string[]): Promise<number> {
         : { mode: 'embedded', ...(values['mqtt-host'] ? { host: values['mqtt-host'] } : {}), ...(values['mqtt-port'] ? { port: port(values['mqtt-port'], 'mqtt-port') } : {}) },
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
       ...(values['root-public-key'] ? { rootPublicKey: encodePublicKey(readPublicKeyArg(values['root-public-key'])) } : {}),
+      ...(values['max-version-jump'] ? { registry: { maxVersionJump: positive(values['max-version-jump'], 'max-version-jump') } } : {}),
       ...(values['log-level'] ? { log: { level: values['log-level'] as 'info' } } : {}),
     };
   } catch (err) {

@@ -22,6 +22,7 @@ import {
   describeZodError,
   isValidId,
   manifestSchema,
+  MAX_MODEL_VERSION,
   imageTensorShape,
   shapeMatches,
   signManifest,
@@ -32,26 +33,38 @@ import {
 import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
 import type { FleetSigningKey } from '../keys/signing-key.js';
 import type { ModelStore, ModelVersionRow, NewModelVersion } from '../store/model-store.js';
-import type { ArtifactStore } from './artifact-store.js';
+import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 import { lineageSchema, modelMetadataSchema } from './model-metadata.js';
 
 export { modelMetadataSchema, type ModelMetadata } from './model-metadata.js';
 
 export class RegistryError extends Error {
-  constructor(readonly status: 400 | 404 | 409 | 413, message: string) {
+  constructor(readonly status: 400 | 404 | 409 | 413 | 415, message: string) {
     super(message);
   }
 }
 
+/** How far above the latest version an explicit version may jump without `force`. */
+export const DEFAULT_MAX_VERSION_JUMP = 1000;
+
 export interface RegisterRequest {
   name: string;
   version?: number;
-  bytes: Uint8Array;
+  /** The model file: in memory, or an upload already written to the artifact store's staging area. */
+  bytes: Uint8Array | StagedArtifact;
   metadata?: unknown;
+  /** Accept a version more than maxVersionJump above the latest (a deliberate renumbering). */
+  force?: boolean;
+}
+
+export interface RegistryOptions {
+  /** See DEFAULT_MAX_VERSION_JUMP; a bigger jump needs `force`. */
+  maxVersionJump?: number;
 }
 
 export class ModelRegistry {
   private readonly signer: () => FleetSigningKey;
+  readonly maxVersionJump: number;
 
   constructor(
     private readonly store: ModelStore,
@@ -59,29 +72,29 @@ export class ModelRegistry {
     /** The key to sign with, or how to get the active one at signing time (rotation). */
     key: FleetSigningKey | (() => FleetSigningKey),
     readonly manifestTtlMs: number,
+    options: RegistryOptions = {},
   ) {
     this.signer = typeof key === 'function' ? key : () => key;
+    this.maxVersionJump = options.maxVersionJump ?? DEFAULT_MAX_VERSION_JUMP;
   }
 
   register(req: RegisterRequest, now = new Date()): ModelVersionRow {
     if (!isValidId(req.name)) throw new RegistryError(400, `invalid model name "${req.name}": use 1-64 characters from A-Z a-z 0-9 _ . -`);
-    if (req.bytes.length === 0) throw new RegistryError(400, 'the uploaded model file is empty');
+    const staged = req.bytes instanceof Uint8Array ? undefined : req.bytes;
+    if ((staged ? staged.size : (req.bytes as Uint8Array).length) === 0) throw new RegistryError(400, 'the uploaded model file is empty');
     const meta = modelMetadataSchema.safeParse(req.metadata ?? {});
     if (!meta.success) throw new RegistryError(400, `invalid metadata: ${describeZodError(meta.error)}`);
+    const version = this.checkedVersion(req);
 
+    // Decoding the ONNX protobuf needs the whole file; an upload is read back from disk only now,
+    // after everything cheaper was checked.
+    const bytes = staged ? this.artifacts.read(staged) : (req.bytes as Uint8Array);
     let inspected;
     try {
-      inspected = inspectOnnx(req.bytes);
+      inspected = inspectOnnx(bytes);
     } catch (err) {
       if (err instanceof NotAnOnnxModelError) throw new RegistryError(400, `${err.message}; upload an .onnx file`);
       throw err;
-    }
-
-    const latest = this.store.latestVersion(req.name);
-    const version = req.version ?? latest + 1;
-    if (!Number.isSafeInteger(version) || version < 1) throw new RegistryError(400, `version must be a positive integer, got ${req.version}`);
-    if (version <= latest) {
-      throw new RegistryError(409, `${req.name} v${version} is not newer than the latest registered v${latest}; versions only go up (agents refuse older ones) — omit --version to get v${latest + 1}`);
     }
 
     const m = meta.data;
@@ -94,7 +107,7 @@ export class ModelRegistry {
       schema: MANIFEST_SCHEMA as typeof MANIFEST_SCHEMA,
       name: req.name,
       version,
-      artifact: { sha256: '', size: req.bytes.length, mediaType: 'application/onnx' as const },
+      artifact: { sha256: '', size: bytes.length, mediaType: 'application/onnx' as const },
       created: now.toISOString(),
       expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
       targets: { arch: m.targets?.arch ?? [...ARCHES], hardware: m.targets?.hardware ?? [] },
@@ -106,10 +119,10 @@ export class ModelRegistry {
     };
     this.checkConsistency(candidate, inspected.inputs.map((i) => i.name), inspected.outputs.map((o) => o.name));
 
-    const { sha256, size } = this.artifacts.put(req.bytes);
+    const { sha256, size } = staged ? this.artifacts.adopt(staged) : this.artifacts.put(bytes);
     candidate.artifact.sha256 = sha256;
     const chunkSize = chooseChunkSize(size);
-    const artifact = { ...candidate.artifact, ...(chunkSize ? { chunkSize, chunks: chunkHashes(req.bytes, chunkSize) } : {}) };
+    const artifact = { ...candidate.artifact, ...(chunkSize ? { chunkSize, chunks: chunkHashes(bytes, chunkSize) } : {}) };
     const parsed = manifestSchema.safeParse({ ...candidate, artifact });
     if (!parsed.success) throw new RegistryError(400, `manifest would be invalid: ${describeZodError(parsed.error)}`);
     const envelope = this.sign(parsed.data, key);
@@ -118,6 +131,37 @@ export class ModelRegistry {
       description: m.description ?? null, labels: m.labels ?? {}, metrics: m.metrics ?? {}, trainingSummary: m.trainingSummary ?? null, lineage: m.lineage ?? {},
     };
     return this.insert(row);
+  }
+
+  /**
+   * The version a push gets. Only upward, within MAX_MODEL_VERSION, and (unless forced) not more
+   * than maxVersionJump above the latest: one mistyped number would otherwise leave the name a
+   * version devices hold on to, refusing every lower one, with no room to go up.
+   */
+  private checkedVersion(req: Pick<RegisterRequest, 'name' | 'version' | 'force'>): number {
+    const latest = this.store.latestVersion(req.name);
+    const current = latest === 0 ? 'no version is registered yet' : `the latest is v${latest}`;
+    if (req.version === undefined) return this.nextVersion(req.name, latest);
+    const version = req.version;
+    if (!Number.isInteger(version) || version < 1 || version > MAX_MODEL_VERSION) {
+      throw new RegistryError(400, `version must be a whole number from 1 to ${MAX_MODEL_VERSION}, got ${version}`);
+    }
+    if (version <= latest) {
+      throw new RegistryError(409, `${req.name} v${version} is not newer than the latest registered v${latest}; versions only go up (agents refuse older ones) — omit --version to get v${latest + 1}`);
+    }
+    if (version - latest > this.maxVersionJump && !req.force) {
+      throw new RegistryError(
+        409,
+        `${req.name} v${version} is ${version - latest} above the current version (${current}); more than ${this.maxVersionJump} is refused as a likely typo, ` +
+          `because devices then refuse every lower version. Omit --version to get v${latest + 1}, or push with --force (API field force=true) if the jump is meant`,
+      );
+    }
+    return version;
+  }
+
+  private nextVersion(name: string, latest = this.store.latestVersion(name)): number {
+    if (latest >= MAX_MODEL_VERSION) throw new RegistryError(409, `${name} is at v${latest}, the highest allowed version (${MAX_MODEL_VERSION}); register the model under a new name`);
+    return latest + 1;
   }
 
   /**
@@ -145,7 +189,7 @@ export class ModelRegistry {
     if (from.status === 'revoked') throw new RegistryError(409, `${name} v${fromVersion} is revoked and is not re-released; deploy another version`);
     const parsedLineage = lineageSchema.safeParse({ parent: fromVersion, trigger: 'rollback', ...lineage });
     if (!parsedLineage.success) throw new RegistryError(400, `invalid lineage: ${describeZodError(parsedLineage.error)}`);
-    const version = this.store.latestVersion(name) + 1;
+    const version = this.nextVersion(name);
     const manifest = manifestSchema.parse({
       ...from.manifest, version, created: now.toISOString(), expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
     });

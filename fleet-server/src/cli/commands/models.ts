@@ -4,21 +4,21 @@
  * gated way); a version's metadata and lineage (`models show`) and its status
  * (`models approve|deprecate|revoke`; revoking removes it from every device).
  */
-import { readFile } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CliError } from '../api-client.js';
 import {
   UsageError,
   listFlag,
   parseModelRef,
-  parsePositiveInt,
   printJson,
   rejectOperands,
   stringFlag,
   type CommandContext,
   type CommandTable,
 } from '../command.js';
-import type { LineageResponse, ModelVersionSummary, TrainingSummary } from '@edgeloop/protocol';
+import { parseModelVersion, type LineageResponse, type ModelVersionSummary, type TrainingSummary } from '@edgeloop/protocol';
 import { describeFileError, formatBytes, formatRelativeIso, renderTable, shortHash } from '../format.js';
 
 async function pushModel({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -29,28 +29,38 @@ async function pushModel({ operands, flags, io, connect }: CommandContext): Prom
   const name = stringFlag(flags, 'name');
   if (name === undefined || name === '') throw new UsageError('models push needs --name <model name>');
   const rawVersion = stringFlag(flags, 'version');
-  const version = rawVersion === undefined ? undefined : parsePositiveInt(rawVersion, '--version');
+  const version = rawVersion === undefined ? undefined : parseVersionFlag(rawVersion);
   const meta = stringFlag(flags, 'meta');
 
-  const bytes = await readModelFile(filePath);
+  const file = await openModelFile(filePath);
   const metadataJson = meta === undefined ? undefined : await readMetadataFile(meta);
   const client = connect();
-  if (!flags.json) io.out(`uploading ${filePath} (${bytes.byteLength} bytes)…`);
-  const body = await client.pushModel({ fileName: basename(filePath), bytes, name, version, metadataJson });
+  if (!flags.json) io.out(`uploading ${filePath} (${file.size} bytes)…`);
+  const body = await client.pushModel({ fileName: basename(filePath), file, name, version, metadataJson, force: flags.force === true });
   if (flags.json) return printJson(io, body);
   const { model } = body;
   io.out(`registered ${model.name} v${model.version} sha256 ${shortHash(model.sha256)} (${model.size} bytes), signed by key ${model.keyId}`);
 }
 
-async function readModelFile(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  let bytes: Uint8Array<ArrayBuffer>;
+function parseVersionFlag(raw: string): number {
+  const parsed = parseModelVersion(raw);
+  if (!parsed.ok) throw new UsageError(`--${parsed.reason}`);
+  return parsed.value;
+}
+
+/** Backed by the file: its bytes are read from disk as they are sent, never all held in memory. */
+async function openModelFile(path: string): Promise<Blob> {
+  let file: Blob;
   try {
-    bytes = await readFile(path);
+    // open() first: openAsBlob's own errors carry no code to explain (missing, denied, a directory).
+    await (await open(path, 'r')).close();
+    if ((await stat(path)).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    file = await openAsBlob(path);
   } catch (error) {
     throw new CliError(`cannot read model file ${path} (${describeFileError(error)}); check the path`);
   }
-  if (bytes.byteLength === 0) throw new CliError(`model file ${path} is empty; export the model again`);
-  return bytes;
+  if (file.size === 0) throw new CliError(`model file ${path} is empty; export the model again`);
+  return file;
 }
 
 /** Returns the text as written: the server owns the metadata schema, we only catch typos early. */
@@ -168,9 +178,9 @@ async function deploy({ operands, flags, io, connect }: CommandContext): Promise
 
 export const modelCommands: CommandTable = {
   'models push': {
-    synopsis: '<file.onnx> --name N [--version V] [--meta meta.json]',
-    summary: 'register and sign a model version (meta.json: tensor spec, pre/postprocessing, targets, healthCheck, description, labels, metrics, trainingSummary, lineage)',
-    options: { name: { type: 'string' }, version: { type: 'string' }, meta: { type: 'string' } },
+    synopsis: '<file.onnx> --name N [--version V [--force]] [--meta meta.json]',
+    summary: 'register and sign a model version (meta.json: tensor spec, pre/postprocessing, targets, healthCheck, description, labels, metrics, trainingSummary, lineage); --force allows a version far above the latest',
+    options: { name: { type: 'string' }, version: { type: 'string' }, meta: { type: 'string' }, force: { type: 'boolean' } },
     run: pushModel,
   },
   'models list': { summary: 'list registered model versions', run: listModels },

@@ -71,7 +71,7 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
     status: 400, error: 'invalid rollout: strategy: Invalid option: expected one of "direct"|"staged"|"canary"|"ab"|"shadow"',
   });
   assert.match((await post('', '{"model": "distance", "version": 2, "strategy": "direct", "target": {"all": true}, "parameters": {"waves": [{"percent": 50}]}}')).error, /waves apply to staged and canary/);
-  assert.match((await post('', 'nope')).error, /body must be JSON/);
+  assert.match((await post('', 'nope')).error, /body is not valid JSON/);
   assert.equal((await post('/ro-x/explode', '')).status, 404);
   assert.match((await post('/ro-x/pause', '{"why": 1}')).error, /send \{"reason": "why"\} or nothing/);
 

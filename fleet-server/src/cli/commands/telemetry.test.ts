@@ -77,5 +77,5 @@ test('samples capture opens a capture window in the device\'s desired state', { 
   assert.ok(desiredStateSchema.safeParse(server.deployments.desiredState('cam-1')).success);
   const broken = await post('capture', '{"minutes": 5');
   assert.equal(broken.status, 400);
-  assert.match(((await broken.json()) as { error: string }).error, /not JSON/);
+  assert.match(((await broken.json()) as { error: string }).error, /not valid JSON/);
 });
