@@ -133,8 +133,21 @@ export class PacketSizeGuard extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.afterSocketWrite(this.socket.write(chunk), done);
+  }
+
+  /** mqtt-packet corks the connection and writes a packet in pieces: they leave in one socket write. */
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (err?: Error | null) => void): void {
+    this.socket.cork();
+    let flowing = true;
+    for (const { chunk } of chunks) flowing = this.socket.write(chunk);
+    this.socket.uncork();
+    this.afterSocketWrite(flowing, done);
+  }
+
+  private afterSocketWrite(flowing: boolean, done: (err?: Error | null) => void): void {
     // Backpressure follows the socket's: aedes waits for our 'drain' as it would for the socket's.
-    if (this.socket.write(chunk)) return done();
+    if (flowing) return done();
     const settle = () => {
       this.socket.off('drain', settle);
       this.socket.off('close', settle);
