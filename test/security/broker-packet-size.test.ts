@@ -1,7 +1,8 @@
 /**
  * Security: the embedded broker refuses a packet from its fixed header (MQTT 3.1.1 §2.2.3
- * Remaining Length), before buffering its body: at most 16 KiB before authentication, 4 MiB +
- * 65 KiB after; and it closes connections that do not authenticate within the connect timeout.
+ * Remaining Length), before buffering its body: at most 16 KiB before authentication (32 KiB for
+ * all packets together), 4 MiB + 65 KiB after; and it closes connections that do not
+ * authenticate within the connect timeout.
  * Real aedes over TCP, raw sockets crafting the packets, the process's RSS and /metrics as
  * witnesses; each attack has a positive control (honest clients still get through).
  */
@@ -97,6 +98,24 @@ test('an enrolled device publishing 50 MB of telemetry is cut off from the fixed
   const batch: TelemetryBatch = { v: 1, stream: 's1', backlog: 0, records: [{ seq: 1, ts: Date.now(), model: 'distance', version: 1, output: [1], prediction: 1, latencyMs: 1, features: {} }] };
   await client.publishAsync(topic, encodeMessage(batch), { qos: 1 });
   await waitFor('the valid batch stored', () => h.server.telemetry.query({ device: 'big-pi' }).length === 1 || undefined);
+});
+
+test('a client that sends packets after its CONNECT without waiting to be authenticated is cut off (aedes would queue them)', { timeout: 60_000 }, async (t) => {
+  const h = await startBrokerFleet();
+  t.after(() => h.close());
+  const { username, password } = h.enroll('eager-pi');
+  const eager = await rawClient(h.server.mqttUrl);
+  // 15 packets of 4 KiB, each under the 16 KiB pre-authentication packet limit, 60 KiB in all.
+  const burst = Array.from({ length: 15 }, () => publishPacket(deviceTopic('eager-pi', 'update'), Buffer.alloc(4096)));
+  eager.socket.write(Buffer.concat([connectPacket('eager-pi', username, password), ...burst]));
+  assert.ok(await closedWithin(eager.closed, 5000), 'the broker closed the connection');
+  assert.equal(eager.connack(), undefined, 'before CONNACK: nothing of it reached aedes');
+  assert.equal(refused(await metrics(h.server.httpUrl), 'pre_auth_packet_too_large'), 1);
+  // The same device waiting for its CONNACK first is fine (positive control).
+  const polite = await rawLogin(h.server.mqttUrl, 'eager-pi', username, password);
+  polite.socket.write(Buffer.concat(burst));
+  await waitFor('PUBACKs for the burst', () => polite.gotPuback() || undefined);
+  polite.socket.destroy();
 });
 
 test('connections that do not authenticate in time are closed and counted; so is a stream that is not MQTT', { timeout: 60_000 }, async (t) => {

@@ -22,6 +22,9 @@ import type { RefusalLog } from './refusal-log.js';
  */
 export const PRE_AUTH_MAX_PACKET_BYTES = 16 * 1024;
 
+/** All bytes before authentication: the CONNECT and a little more (aedes queues what follows it). */
+export const PRE_AUTH_MAX_BYTES = 2 * PRE_AUTH_MAX_PACKET_BYTES;
+
 /**
  * After authentication: the largest message anyone legitimately sends. A device's largest is a
  * retraining sample (sample-codec accepts MAX_SAMPLE_BYTES + 64 KiB of header); telemetry,
@@ -66,7 +69,7 @@ export class ConnectionGate {
     }
     const client: { address: string; username?: string } = { address };
     let settled = false;
-    const guard = new PacketSizeGuard(socket, PRE_AUTH_MAX_PACKET_BYTES, (v) => this.violation(v, client));
+    const guard = new PacketSizeGuard(socket, PRE_AUTH_MAX_PACKET_BYTES, PRE_AUTH_MAX_BYTES, (v) => this.violation(v, client));
     const timer = setTimeout(() => {
       refusals.refuse('connect_timeout', { address, timeoutMs: this.opts.connectTimeoutMs }, 'mqtt connection closed: no authenticated CONNECT in time');
       guard.destroy();
@@ -87,7 +90,7 @@ export class ConnectionGate {
   /** The broker accepted this client's credentials: it may now send packets up to `maxPacketBytes`. */
   authenticated(conn: unknown, username: string, maxPacketBytes: number = MAX_PACKET_BYTES): void {
     if (!(conn instanceof PacketSizeGuard)) return;
-    conn.setMaxPacketBytes(maxPacketBytes);
+    conn.setAuthenticated(maxPacketBytes);
     this.settlers.get(conn)?.(username);
   }
 
@@ -95,6 +98,10 @@ export class ConnectionGate {
     const { refusals } = this.opts;
     if (v.reason === 'malformed') {
       refusals.refuse('malformed', { ...client, detail: v.detail }, 'mqtt connection closed: malformed packet');
+      return;
+    }
+    if (v.reason === 'too_much_before_auth') {
+      refusals.refuse('pre_auth_packet_too_large', { ...client, bytes: v.bytes, limit: v.limit }, `mqtt connection closed: ${v.bytes} bytes sent before authenticating exceed the ${v.limit}-byte limit`);
       return;
     }
     const authenticated = client.username !== undefined;

@@ -83,18 +83,52 @@ test('malformed input: a 5th Remaining Length byte, reserved types, a first pack
   assert.match((new FixedHeaderScanner(1000).scan(Buffer.from('GET / HTTP/1.1\r\n')) as { detail: string }).detail, /not CONNECT \[MQTT-3\.1\.0-1\]/);
 });
 
-test('the guard passes bytes through both ways and destroys the socket on a violation before passing the bad packet on', async (t) => {
+/** A connected pair of TCP sockets on loopback: [client side, server side]. */
+async function socketPair(t: { after: (fn: () => Promise<void>) => void }): Promise<[Socket, Socket]> {
   const accepted: Socket[] = [];
   const server = createServer((s) => accepted.push(s));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const port = (server.address() as { port: number }).port;
-  const client = connect(port, '127.0.0.1');
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
   await new Promise((resolve) => client.once('connect', resolve));
   while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+  client.on('error', () => undefined);
+  return [client, accepted[0]!];
+}
 
+test('before authentication the bytes of all packets together are capped; afterwards only each packet', async (t) => {
+  const [client, socket] = await socketPair(t);
   const violations: PacketViolation[] = [];
-  const guard = new PacketSizeGuard(accepted[0]!, 1024, (v) => violations.push(v));
+  const guard = new PacketSizeGuard(socket, 1024, 2048, (v) => violations.push(v));
+  let passed = 0;
+  guard.on('data', (c: Buffer) => { passed += c.length; });
+  client.write(packet(CONNECT, 1000));
+  while (passed < 1003) await new Promise((r) => setTimeout(r, 5));
+  guard.setAuthenticated(1024);
+  // After authentication: 10 packets of ~1 KiB, far more than 2048 bytes in all.
+  for (let i = 0; i < 10; i++) client.write(packet(PUBLISH, 1000));
+  while (passed < 11 * 1003) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(violations.length, 0);
+
+  const [client2, socket2] = await socketPair(t);
+  const guard2 = new PacketSizeGuard(socket2, 1024, 2048, (v) => violations.push(v));
+  guard2.resume();
+  const closed = new Promise((resolve) => client2.once('close', resolve));
+  // A CONNECT and then more packets without waiting for authentication.
+  client2.write(Buffer.concat([packet(CONNECT, 1000), packet(PUBLISH, 1000), packet(PUBLISH, 1000)]));
+  await closed;
+  assert.equal(violations.length, 1);
+  const v = violations[0] as Extract<PacketViolation, { reason: 'too_much_before_auth' }>;
+  assert.equal(v.reason, 'too_much_before_auth');
+  assert.ok(v.bytes > 2048 && v.limit === 2048, JSON.stringify(v));
+  guard.destroy();
+});
+
+test('the guard passes bytes through both ways and destroys the socket on a violation before passing the bad packet on', async (t) => {
+  const [client, socket] = await socketPair(t);
+  const accepted = [socket];
+  const violations: PacketViolation[] = [];
+  const guard = new PacketSizeGuard(accepted[0]!, 1024, 1 << 20, (v) => violations.push(v));
   const received: Buffer[] = [];
   guard.on('data', (c: Buffer) => received.push(c));
   const echoed: Buffer[] = [];

@@ -9,13 +9,16 @@
  * the connection at once.
  *
  * The limit starts small (before authentication a client has sent nothing we trust, and CONNECT
- * is tiny) and is raised once the client has authenticated. The guard wraps any Duplex, so a TLS
+ * is tiny) and is raised once the client has authenticated. Until then the bytes of all packets
+ * together are capped too: an honest client sends its CONNECT and waits for the CONNACK, while
+ * aedes would queue whatever else arrives meanwhile. The guard wraps any Duplex, so a TLS
  * socket plugs in the same way as a plain TCP one.
  */
 import { Duplex } from 'node:stream';
 
 export type PacketViolation =
   | { reason: 'packet_too_large'; packetBytes: number; limit: number; packetType: number }
+  | { reason: 'too_much_before_auth'; bytes: number; limit: number }
   | { reason: 'malformed'; detail: string };
 
 /** CONNECT's packet type (§2.2.1). */
@@ -94,17 +97,24 @@ export class FixedHeaderScanner {
  */
 export class PacketSizeGuard extends Duplex {
   private readonly scanner: FixedHeaderScanner;
+  private bytesBeforeAuth = 0;
+  private authenticated = false;
 
+  /** `maxBytesBeforeAuth`: what the client may send in all before `setAuthenticated`. */
   constructor(
     readonly socket: Duplex,
     maxPacketBytes: number,
+    private readonly maxBytesBeforeAuth: number,
     private readonly onViolation: (v: PacketViolation) => void,
   ) {
     super({ allowHalfOpen: false });
     this.scanner = new FixedHeaderScanner(maxPacketBytes);
     socket.on('data', (chunk: Buffer) => {
       if (this.destroyed) return;
-      const violation = this.scanner.scan(chunk);
+      if (!this.authenticated) this.bytesBeforeAuth += chunk.length;
+      const violation = !this.authenticated && this.bytesBeforeAuth > this.maxBytesBeforeAuth
+        ? { reason: 'too_much_before_auth' as const, bytes: this.bytesBeforeAuth, limit: this.maxBytesBeforeAuth }
+        : this.scanner.scan(chunk);
       if (violation) {
         this.onViolation(violation);
         this.destroy();
@@ -119,13 +129,10 @@ export class PacketSizeGuard extends Duplex {
     });
   }
 
-  /** The packet size allowed from now on (raised once the client is authenticated). */
-  setMaxPacketBytes(bytes: number): void {
-    this.scanner.maxPacketBytes = bytes;
-  }
-
-  get maxPacketBytes(): number {
-    return this.scanner.maxPacketBytes;
+  /** The client authenticated: packets up to `maxPacketBytes` from now on, no cap on their sum. */
+  setAuthenticated(maxPacketBytes: number): void {
+    this.authenticated = true;
+    this.scanner.maxPacketBytes = maxPacketBytes;
   }
 
   override _read(): void {
