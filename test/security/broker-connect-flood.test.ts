@@ -50,6 +50,7 @@ test('2,000 connects with a wrong password: refused by rate after the burst, cou
   assert.equal(refused(m, 'connect_rate'), cutOff);
   const warnings = h.logs.filter((l) => l.level >= WARN);
   assert.ok(warnings.length < 20, `${warnings.length} warning lines for 2,000 refusals`);
+  t.diagnostic(`2000 wrong passwords: ${badPassword} reached the password check, ${cutOff} closed by the rate limit; ${warnings.length} warning lines`);
 
   // Another address is not affected: the right password from 127.0.0.2 gets in at once …
   assert.equal(await attempt(url, username, password, '127.0.0.2'), 0, 'an honest device on another address connects');

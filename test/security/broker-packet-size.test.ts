@@ -43,6 +43,7 @@ test('two anonymous connections announcing 256 MB CONNECT packets are closed fro
   // Well inside the 10 s connect timeout: the guard closed them, not the timer.
   const closedAt = await Promise.all(attackers.map((a) => closedWithin(a.closed, 8000)));
   const growth = rssMb() - rssBefore;
+  t.diagnostic(`256 MB CONNECTs: closed ${closedAt.map((at) => (at ?? NaN) - start).join(' and ')} ms after the header; attackers wrote ${written.map((w) => (w / MB).toFixed(1)).join(' + ')} MB; RSS ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`);
 
   for (const at of closedAt) {
     assert.ok(at !== undefined, 'the broker closed the connection (not left open for a connect timeout)');
@@ -86,6 +87,7 @@ test('an enrolled device publishing 50 MB of telemetry is cut off from the fixed
   const written = await streamZeros(device, 50 * MB);
   const closedAt = await closedWithin(device.closed, 8000);
   const growth = rssMb() - rssBefore;
+  t.diagnostic(`50 MB publish: closed ${closedAt === undefined ? 'never' : closedAt - start} ms after the header; device wrote ${(written / MB).toFixed(1)} MB; RSS ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`);
 
   assert.ok(closedAt !== undefined && closedAt - start < 5000, `the broker closed the connection (${closedAt === undefined ? 'still open' : `${closedAt - start} ms`})`);
   assert.equal(device.gotPuback(), false, 'no PUBACK for the oversized publish');
