@@ -53,3 +53,19 @@ test('addresses: IPv4-mapped IPv6 is the IPv4 address; IPv6 counts per /64', () 
   assert.notEqual(addressKey('2001:db8:0:1::1'), addressKey('2001:db8:0:2::1'));
   assert.equal(addressKey('::1'), '0:0:0:0::/64');
 });
+
+test('addresses that have refilled and have nothing pending are forgotten once there are many', () => {
+  const c = clock();
+  const limiter = new ConnectLimiter({ burst: 2, perSecond: 1, maxPending: 100_000 }, c.now);
+  const buckets = (limiter as unknown as { buckets: Map<string, unknown> }).buckets;
+  for (let i = 0; i < 10_050; i++) {
+    const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    limiter.admit(address);
+    limiter.settle(address, false);
+  }
+  assert.ok(buckets.size > 10_000);
+  c.advance(2000);
+  limiter.admit('192.0.2.1');
+  limiter.settle('192.0.2.1', true);
+  assert.ok(buckets.size <= 1, `${buckets.size} addresses left`);
+});

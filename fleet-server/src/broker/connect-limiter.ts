@@ -38,6 +38,7 @@ const SWEEP_ABOVE = 10_000;
 export class ConnectLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private pendingTotal = 0;
+  private sweptAt = 0;
 
   constructor(
     private readonly limits: ConnectLimits,
@@ -67,7 +68,8 @@ export class ConnectLimiter {
     bucket.pending = Math.max(0, bucket.pending - 1);
     this.pendingTotal = Math.max(0, this.pendingTotal - 1);
     if (authenticated) bucket.tokens = Math.min(this.limits.burst, bucket.tokens + 1);
-    if (this.buckets.size > SWEEP_ABOVE) this.sweep();
+    // At most once a second: under a spread-out flood the map stays large and a sweep is O(n).
+    if (this.buckets.size > SWEEP_ABOVE && this.now() - this.sweptAt >= 1000) this.sweep();
   }
 
   private refill(key: string): Bucket {
@@ -85,6 +87,7 @@ export class ConnectLimiter {
 
   /** Forgets addresses with nothing pending whose bucket has refilled: they are as good as new. */
   private sweep(): void {
+    this.sweptAt = this.now();
     for (const [key] of this.buckets) {
       const bucket = this.refill(key);
       if (bucket.pending === 0 && bucket.tokens >= this.limits.burst) this.buckets.delete(key);
