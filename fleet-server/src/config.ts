@@ -27,6 +27,16 @@ export const fleetConfigSchema = z.object({
          * traffic: mosquitto_sub -u edgeloop-server -P … -t 'edgeloop/#' -v. Keep it secret.
          */
         serverPassword: z.string().min(16, 'mqtt.serverPassword must be at least 16 characters').optional(),
+        /**
+         * Per source address (IPv6: per /64): `burst` connections may wait to authenticate at once,
+         * and connections that never authenticate come back at `perSecond`. Authenticated ones
+         * cost nothing (broker/connect-limiter.ts). Behind a TCP proxy every client shares its address.
+         */
+        connectRate: z.object({ burst: z.number().int().min(1).max(1_000_000).default(100), perSecond: z.number().positive().max(1_000_000).default(10) }).prefault({}),
+        /** Connections accepted but not yet authenticated, over all addresses; more are closed at once. */
+        maxPendingConnections: z.number().int().min(1).max(1_000_000).default(1000),
+        /** A connection that has not authenticated this long after it was accepted is closed. */
+        connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
       }),
       z.object({
         mode: z.literal('external'),
@@ -40,7 +50,7 @@ export const fleetConfigSchema = z.object({
         path: ['password'],
       }),
     ])
-    .default({ mode: 'embedded', host: '127.0.0.1', port: DEFAULT_MQTT_PORT }),
+    .prefault({ mode: 'embedded' }),
   /** Base URL devices use to download artifacts; defaults to the HTTP listen address. */
   publicUrl: z.url().optional(),
   /** Broker URL handed to enrolling devices; defaults to the broker's listen address (or mqtt.url). */

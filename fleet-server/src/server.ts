@@ -127,7 +127,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     let broker: EmbeddedBroker | undefined;
     let mqttUrl: string;
     if (config.mqtt.mode === 'embedded') {
-      broker = await startEmbeddedBroker(config.mqtt.host, config.mqtt.port, log, { identity, serverPassword: serverMqttPassword });
+      broker = await startEmbeddedBroker(config.mqtt.host, config.mqtt.port, log, { identity, serverPassword: serverMqttPassword }, config.mqtt);
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     } else {
@@ -174,6 +174,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       rotation,
       identity,
       transfer,
+      ...(broker ? { brokerMetrics: broker.metrics } : {}),
       health: () => ({
         status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
         ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),

@@ -14,6 +14,7 @@ import { identityRoutes } from './identity-routes.js';
 import { STATUS_PAGE } from './status-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { keyRoutes } from './key-routes.js';
+import { metricsRoutes } from './metrics-routes.js';
 import { modelRoutes } from './model-routes.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -23,7 +24,7 @@ import { sampleRoutes } from './sample-routes.js';
 const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
 export function createFleetApi(
-  deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & Parameters<typeof keyRoutes>[0] & Parameters<typeof identityRoutes>[0] & Parameters<typeof apiAuth>[0] & Parameters<typeof rolloutRoutes>[0] & {
+  deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & Parameters<typeof keyRoutes>[0] & Parameters<typeof identityRoutes>[0] & Parameters<typeof apiAuth>[0] & Parameters<typeof rolloutRoutes>[0] & Parameters<typeof metricsRoutes>[0] & {
     health: () => Record<string, unknown>;
     log: Logger;
   },
@@ -44,6 +45,7 @@ export function createFleetApi(
   app.route('/api/v1', identityRoutes(deps));
   app.route('/api/v1', auditRoutes(deps));
   app.route('/api/v1', rolloutRoutes(deps));
+  app.route('/', metricsRoutes(deps));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}; the API lives under /api/v1` }, 404));
   app.onError((err, c) => {
     if (err instanceof RegistryError) return c.json({ error: err.message }, err.status);

@@ -46,6 +46,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/', tag: 'console', summary: 'Status page (HTML)', auth: 'public', ok: { 200: { description: 'the fleet status page', content: { 'text/html': {} } } } },
   { method: 'get', path: '/api/v1/health', tag: 'server', summary: 'Liveness, versions and the root public key devices trust', auth: 'public', ok: { 200: ref('Health') } },
   { method: 'get', path: '/api/v1/openapi.json', tag: 'server', summary: 'This document', auth: 'public', ok: { 200: { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } } } },
+  { method: 'get', path: '/metrics', tag: 'server', summary: 'Prometheus counters: embedded broker refusals by reason, connections, pending connections', ok: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': {} } } } },
 
   // identity
   { method: 'post', path: '/api/v1/enroll', tag: 'identity', summary: 'A device trades an enrollment token for its credentials', auth: 'public', body: ref('EnrollRequest'), ok: { 200: ref('Enrollment') }, errors: [401, 403] },

@@ -10,17 +10,31 @@
  * device publish and subscribe only its own topics. The server's own bus client logs in as
  * `edgeloop-server` with a secret made for this process, and may do anything.
  *
- * Refusals are logged (warn: client, topic, reason) and counted. A refused subscription gets
- * SUBACK 0x80 and the connection stays up. A refused publish is dropped and the connection
- * closed: MQTT 3.1.1 has no negative PUBACK, and an honest agent never publishes outside its
- * own topics.
+ * Refusals are counted by reason (/metrics) and logged through the refusal log (the first few
+ * of a minute in detail, then one summary line). A refused subscription gets SUBACK 0x80 and the
+ * connection stays up. A refused publish is dropped and the connection closed: MQTT 3.1.1 has no
+ * negative PUBACK, and an honest agent never publishes outside its own topics.
+ *
+ * Devices may retain only their presence (the birth, and the death as their will), at most
+ * MAX_RETAINED_PRESENCE_BYTES: the broker keeps retained messages in memory, so anything else a
+ * device retained would be memory it chose the size of. A retained publish elsewhere is refused
+ * like a publish outside the device's topics (dropped, connection closed) rather than stored
+ * without its retain flag: an honest agent never sends one, and silently accepting it would hide
+ * a broken or hostile client.
+ *
+ * Before aedes sees a connection, the connection gate (connection-gate.ts) applies the connect
+ * limiter, the packet-size guard and the connect timeout.
  */
 import { createServer, type Server } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import { deviceMayPublish, deviceMaySubscribe } from '../identity/device-acl.js';
+import { parseDeviceTopic } from '@edgeloop/protocol';
+import { deviceMayPublish, deviceMaySubscribe, type AclDecision } from '../identity/device-acl.js';
 import { SERVER_MQTT_USERNAME, type IdentityService } from '../identity/identity-service.js';
+import { ConnectLimiter } from './connect-limiter.js';
+import { ConnectionGate } from './connection-gate.js';
+import { RefusalLog, type RefusalReason } from './refusal-log.js';
 
 export interface BrokerAuth {
   /** Checks device credentials; its events close sessions of disabled, revoked or re-enrolled devices. */
@@ -35,10 +49,39 @@ export interface BrokerRefusals {
   subscribe: number;
 }
 
+/** Connection limits of the embedded broker (fleet config `mqtt`; connect-limiter.ts explains them). */
+export interface BrokerLimits {
+  connectRate: { burst: number; perSecond: number };
+  maxPendingConnections: number;
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_BROKER_LIMITS: BrokerLimits = {
+  connectRate: { burst: 100, perSecond: 10 },
+  maxPendingConnections: 1000,
+  connectTimeoutMs: 10_000,
+};
+
+/** What /metrics shows of the broker. */
+export interface BrokerMetrics {
+  refused: Record<RefusalReason, number>;
+  /** Authenticated clients connected now. */
+  connections: number;
+  /** Connections accepted but not yet authenticated. */
+  pending: number;
+}
+
+/**
+ * A birth is at most ~13 KB (64 running models with 64-character names and their sha256, the
+ * schema's caps); a death ~150 bytes. The presence ingest refuses more than 64 KiB anyway.
+ */
+export const MAX_RETAINED_PRESENCE_BYTES = 16 * 1024;
+
 export interface EmbeddedBroker {
   url: string;
   port: number;
   refusals: BrokerRefusals;
+  metrics(): BrokerMetrics;
   /** Closes the device's live session, if any (disabled or revoked). */
   disconnect(deviceId: string, reason: string): void;
   close(): Promise<void>;
@@ -62,42 +105,70 @@ function sameSecret(a: string, b: string): boolean {
 /** Usernames of authenticated clients, by client object (the server's client has full access). */
 const principal = new WeakMap<Client, string>();
 
-export async function startEmbeddedBroker(host: string, port: number, log: Logger, auth: BrokerAuth): Promise<EmbeddedBroker> {
+/** A device's publish: its ACL, then the retain rule (module comment). */
+function devicePublishDecision(deviceId: string, packet: { topic: string; retain?: boolean; payload: Buffer | string }): AclDecision & { retained?: boolean } {
+  const acl = deviceMayPublish(deviceId, packet.topic);
+  if (!acl.ok) return acl;
+  const parsed = parseDeviceTopic(packet.topic);
+  const presence = parsed.ok && parsed.channel === 'presence';
+  if (packet.retain && !presence) return { ok: false, retained: true, reason: 'devices may retain only their presence message; publish without the retain flag' };
+  const bytes = Buffer.byteLength(packet.payload);
+  if (presence && bytes > MAX_RETAINED_PRESENCE_BYTES) {
+    return { ok: false, retained: true, reason: `presence message of ${bytes} bytes exceeds the ${MAX_RETAINED_PRESENCE_BYTES}-byte limit` };
+  }
+  return { ok: true };
+}
+
+export async function startEmbeddedBroker(host: string, port: number, log: Logger, auth: BrokerAuth, limits: BrokerLimits = DEFAULT_BROKER_LIMITS): Promise<EmbeddedBroker> {
   const refusals: BrokerRefusals = { connect: 0, publish: 0, subscribe: 0 };
+  const refusalLog = new RefusalLog(log);
+  // Hands connections to aedes only once it exists (the server listens after createBroker).
+  const gate = new ConnectionGate({
+    limiter: new ConnectLimiter({ ...limits.connectRate, maxPending: limits.maxPendingConnections }),
+    refusals: refusalLog,
+    connectTimeoutMs: limits.connectTimeoutMs,
+    handle: (conn) => aedes.handle(conn as Parameters<typeof aedes.handle>[0]),
+  });
   const aedes = await Aedes.createBroker({
     id: 'edgeloop-embedded',
     // A device id (≤ 64) plus a `:suffix` for its second connection (the sensor link).
     maxClientsIdLength: 128,
+    // The gate closes a connection not authenticated within connectTimeoutMs and counts it;
+    // aedes' own timer (CONNECT arrival only) is a backstop behind it.
+    connectTimeout: limits.connectTimeoutMs + 1000,
     authenticate(client, username, password, done) {
       const refuse = (code: number, reason: string) => {
         refusals.connect++;
-        log.warn({ clientId: client.id, username, reason }, 'mqtt connection refused');
+        refusalLog.refuse('auth', { clientId: client.id, username }, `mqtt connection refused: ${reason}`);
         done(refusal(code, reason), false);
+      };
+      const accept = (user: string) => {
+        principal.set(client, user);
+        gate.authenticated(client.conn, user);
+        done(null, true);
       };
       const secret = password?.toString('utf8') ?? '';
       if (!username) return refuse(BAD_USERNAME_OR_PASSWORD, 'no username: devices log in with their device id and enrollment password');
       if (username === SERVER_MQTT_USERNAME) {
         if (!sameSecret(secret, auth.serverPassword)) return refuse(BAD_USERNAME_OR_PASSWORD, 'wrong password for the server user');
-        principal.set(client, username);
-        return done(null, true);
+        return accept(username);
       }
       if (client.id !== username && !client.id.startsWith(`${username}:`)) {
         return refuse(IDENTIFIER_REJECTED, `client id "${client.id}" must be the username (the device id) or start with "<device id>:"`);
       }
       const result = auth.identity.authenticateDevice(username, secret);
       if (!result.ok) return refuse(result.reason === 'device is disabled' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason);
-      principal.set(client, username);
-      done(null, true);
+      accept(username);
     },
     authorizePublish(client, packet, done) {
       // null: a will stored from an earlier session; it was checked when that session ended.
       if (!client) return done(null);
       const user = principal.get(client);
       if (user === SERVER_MQTT_USERNAME) return done(null);
-      const decision = user ? deviceMayPublish(user, packet.topic) : { ok: false as const, reason: 'not authenticated' };
+      const decision = user ? devicePublishDecision(user, packet) : { ok: false as const, reason: 'not authenticated' };
       if (decision.ok) return done(null);
       refusals.publish++;
-      log.warn({ clientId: client.id, topic: packet.topic, reason: decision.reason }, 'mqtt publish refused; closing the connection');
+      refusalLog.refuse('retained' in decision && decision.retained ? 'retained' : 'acl_publish', { clientId: client.id, topic: packet.topic, detail: decision.reason }, 'mqtt publish refused; closing the connection');
       done(new Error(`publish to ${packet.topic} refused: ${decision.reason}`));
     },
     authorizeSubscribe(client, sub, done) {
@@ -106,7 +177,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
       const decision = user ? deviceMaySubscribe(user, sub.topic) : { ok: false as const, reason: 'not authenticated' };
       if (decision.ok) return done(null, sub);
       refusals.subscribe++;
-      log.warn({ clientId: client.id, topic: sub.topic, reason: decision.reason }, 'mqtt subscription refused');
+      refusalLog.refuse('acl_subscribe', { clientId: client.id, topic: sub.topic, detail: decision.reason }, 'mqtt subscription refused');
       // null = SUBACK 0x80 for this filter; the connection stays up.
       done(null, null);
     },
@@ -127,7 +198,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   // Re-enrollment rotates the password: a session opened with the old one must not outlive it.
   auth.identity.on('credential-issued', ({ deviceId }) => disconnect(deviceId, 'credential rotated'));
 
-  const server: Server = createServer(aedes.handle);
+  const server: Server = createServer((socket) => gate.accept(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(`cannot start the MQTT broker on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --mqtt-port (0 = any free port)`)),
@@ -141,9 +212,11 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
     url: `mqtt://${urlHost}:${actual}`,
     port: actual,
     refusals,
+    metrics: () => ({ refused: { ...refusalLog.totals }, connections: aedes.connectedClients, pending: gate.pending }),
     disconnect,
     close: () =>
       new Promise<void>((resolve) => {
+        refusalLog.close();
         aedes.close(() => server.close(() => resolve()));
       }),
   };
