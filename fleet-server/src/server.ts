@@ -4,6 +4,7 @@
  * one is configured), the server's bus client with its ingest handlers, and the HTTP API.
  */
 import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
@@ -36,6 +37,10 @@ import { DeviceStore } from './store/device-store.js';
 import { openFleetDb } from './store/fleet-db.js';
 import { ModelStore } from './store/model-store.js';
 import { TelemetryStore } from './store/telemetry-store.js';
+import { loadTlsMaterial } from './tls/tls-material.js';
+import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
+import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
+import { DEFAULT_MQTT_PORT } from './config.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -74,12 +79,16 @@ export interface RunningFleetServer {
   broker?: EmbeddedBroker;
   /** Staged/canary/ab/shadow rollouts with health gates (rollouts/rollout-engine.ts). */
   rollouts: RolloutEngine;
+  /** With TLS: the CA devices pin (file and `sha256:` fingerprint of its public key). */
+  tls?: { caFile: string; caFingerprint: string };
   close(): Promise<void>;
 }
 
 export async function startFleetServer(input: FleetConfigInput, logger?: Logger): Promise<RunningFleetServer> {
   const config = parseFleetConfig(withEnvSecrets(input, process.env));
   const log = logger ?? pino({ level: config.log.level });
+  checkPlainTransport(config, log);
+  const tls = config.tls ? await loadTlsMaterial(config.tls, config.dataDir, log) : undefined;
   const db = openFleetDb(join(config.dataDir, 'fleet.db'));
   let rootPublicKey: Uint8Array | undefined;
   try {
@@ -116,7 +125,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     let broker: EmbeddedBroker | undefined;
     let mqttUrl: string;
     if (config.mqtt.mode === 'embedded') {
-      broker = await startEmbeddedBroker(config.mqtt.host, config.mqtt.port, log, { identity, serverPassword: serverMqttPassword });
+      const mqttPort = config.mqtt.port ?? (tls ? DEFAULT_MQTTS_PORT : DEFAULT_MQTT_PORT);
+      broker = await startEmbeddedBroker(config.mqtt.host, mqttPort, log, { identity, serverPassword: serverMqttPassword }, tls);
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     } else {
@@ -134,8 +144,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     }
     const auth = config.mqtt.mode === 'external' ? { ...(config.mqtt.username || mosquitto ? { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME } : {}), ...(config.mqtt.password ? { password: config.mqtt.password } : {}) } : { username: SERVER_MQTT_USERNAME, password: serverMqttPassword };
     // A Mosquitto we just told to reload may still refuse our own user for a moment.
-    if (mosquitto) await untilBrokerAccepts(mqttUrl, auth);
-    const bus = await FleetBus.connect(mqttUrl, log, auth);
+    const busAuth = { ...auth, ...busTlsOptions(config, tls, mqttUrl) };
+    if (mosquitto) await untilBrokerAccepts(mqttUrl, busAuth);
+    const bus = await FleetBus.connect(mqttUrl, log, busAuth);
     cleanups.push(() => bus.close());
     const transfer = new TransferService(db, artifacts, log, config.transfer);
     cleanups.push(async () => transfer.close());
@@ -164,13 +175,15 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       identity,
       transfer,
       adminTokenFile: admin.file,
+      ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
       health: () => ({
         status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
         ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),
       log,
     });
     const http: ServerType = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+      const https = tls ? { createServer: createHttpsServer, serverOptions: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const } } : {};
+      const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port, ...https }, () => resolve(s));
       s.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --http-port (0 = any free port)`)),
       );
@@ -186,7 +199,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     const address = http.address();
     const port = typeof address === 'object' && address ? address.port : config.http.port;
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-    const httpUrl = `http://${host}:${port}`;
+    const httpUrl = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
     endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
     endpoints.httpUrl = publicUrl;
@@ -239,6 +252,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       ...(admin.token ? { adminToken: admin.token } : {}),
       adminTokenFile: admin.file,
       ...(broker ? { broker } : {}),
+      ...(tls ? { tls: { caFile: tls.caFile, caFingerprint: tls.caFingerprint } } : {}),
       close: closeAll,
     };
   } catch (err) {

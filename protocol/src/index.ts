@@ -19,3 +19,5 @@ export * from './sqlite-migrations.js';
 export * from './telemetry-codec.js';
 export * from './sample-codec.js';
 export * from './chunk-transfer.js';
+export * from './ca-pin.js';
+export * from './tls-fetch.js';

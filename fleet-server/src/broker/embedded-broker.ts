@@ -16,6 +16,7 @@
  * own topics.
  */
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { timingSafeEqual } from 'node:crypto';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
@@ -62,7 +63,8 @@ function sameSecret(a: string, b: string): boolean {
 /** Usernames of authenticated clients, by client object (the server's client has full access). */
 const principal = new WeakMap<Client, string>();
 
-export async function startEmbeddedBroker(host: string, port: number, log: Logger, auth: BrokerAuth): Promise<EmbeddedBroker> {
+/** `tls`: listen for MQTT over TLS only (key and certificate chain, PEM). */
+export async function startEmbeddedBroker(host: string, port: number, log: Logger, auth: BrokerAuth, tls?: { key: string; cert: string }): Promise<EmbeddedBroker> {
   const refusals: BrokerRefusals = { connect: 0, publish: 0, subscribe: 0 };
   const aedes = await Aedes.createBroker({
     id: 'edgeloop-embedded',
@@ -127,7 +129,9 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   // Re-enrollment rotates the password: a session opened with the old one must not outlive it.
   auth.identity.on('credential-issued', ({ deviceId }) => disconnect(deviceId, 'credential rotated'));
 
-  const server: Server = createServer(aedes.handle);
+  // A TLS socket reaches aedes only after its handshake ('secureConnection'), through the same handler.
+  const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, aedes.handle) : createServer(aedes.handle);
+  server.on('tlsClientError', (err: Error) => log.debug({ err: err.message }, 'mqtt tls handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(`cannot start the MQTT broker on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --mqtt-port (0 = any free port)`)),
@@ -138,7 +142,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   const actual = typeof address === 'object' && address ? address.port : port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
-    url: `mqtt://${urlHost}:${actual}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://${urlHost}:${actual}`,
     port: actual,
     refusals,
     disconnect,
