@@ -18,9 +18,12 @@ import { getLocal, localApiUrl } from './api/local-client.js';
 import { enroll as enrollDevice, EnrollUsageError } from './enroll/enroll.js';
 
 export const USAGE = `usage: edgeloop-agent <command> [options]
-  enroll --fleet URL --token T [--device-id ID] [--config FILE] [--data DIR] [--hardware H] [--api-port PORT] [--force]
-                                        enroll with the fleet server (token from: edgeloop tokens create) and
-                                        write the config with this device's credentials (default ./edgeloop-agent.json)
+  enroll --fleet URL --token T [--ca-fingerprint sha256:…] [--device-id ID] [--config FILE] [--data DIR]
+         [--hardware H] [--api-port PORT] [--force] [--insecure]
+                                        enroll with the fleet server (token and CA fingerprint from: edgeloop tokens
+                                        create) and write the config with this device's credentials (default
+                                        ./edgeloop-agent.json); --ca-fingerprint pins the fleet's CA (saved beside
+                                        the config); plain http:// to another machine needs --insecure
   init --device-id ID --mqtt-url URL --trusted-key KEY [--data DIR] [--config FILE] [--api-port PORT]
                                         write a validated config file (default ./edgeloop-agent.json)
   run [--config FILE] [--json]          run the agent until Ctrl-C / SIGTERM
@@ -170,9 +173,10 @@ async function enroll(argv: string[], io: CliIo): Promise<number> {
     options: {
       fleet: { type: 'string' }, token: { type: 'string' }, 'device-id': { type: 'string' }, config: { type: 'string' },
       data: { type: 'string' }, hardware: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' },
+      'ca-fingerprint': { type: 'string' }, insecure: { type: 'boolean' },
     },
   });
-  if (!values.fleet) throw new UsageError('--fleet URL is required: the fleet server\'s HTTP address, e.g. --fleet http://fleet.local:8460');
+  if (!values.fleet) throw new UsageError('--fleet URL is required: the fleet server\'s address, e.g. --fleet https://fleet.local:8460');
   const token = values.token ?? process.env.EDGELOOP_ENROLL_TOKEN;
   if (!token) throw new UsageError('--token T is required: an enrollment token from the fleet operator (edgeloop tokens create)');
   let apiPort: number | undefined;
@@ -184,6 +188,7 @@ async function enroll(argv: string[], io: CliIo): Promise<number> {
     {
       fleetUrl: values.fleet, token, deviceId: values['device-id'], configPath: values.config ?? DEFAULT_CONFIG,
       dataDir: values.data, hardware: values.hardware, apiPort, force: values.force,
+      caFingerprint: values['ca-fingerprint'] ?? process.env.EDGELOOP_CA_FINGERPRINT, insecure: values.insecure,
     },
     (line) => io.out(line),
   );

@@ -18,6 +18,12 @@ const VERIFY_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
 ]);
 
+/** localhost, ::1 or 127.x.x.x: where plain HTTP/MQTT does not leave the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /** True for errors that mean "the certificate is not the one we trust", as opposed to network trouble. */
 export function isTlsVerifyError(err: unknown): err is NodeJS.ErrnoException {
   const code = (err as { code?: unknown } | undefined)?.code;

@@ -6,13 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { isLoopbackHost } from '@edgeloop/protocol';
 import type { FleetConfig } from '../config.js';
 import type { TlsMaterial } from './tls-material.js';
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
 
 /** Throws when a listener would serve plain text beyond this machine without --insecure; warns otherwise. */
 export function checkPlainTransport(config: FleetConfig, log: Logger): void {
