@@ -30,9 +30,9 @@ async function agentEnroll(args: string[]): Promise<{ code: number; out: string;
 test('an agent enrolled over HTTPS with the pinned CA predicts, syncs over mqtts and takes a signed update over HTTPS', { timeout: 120_000 }, async (t) => {
   const tmp = tempDir('tls-fleet');
   const server = await startTlsFleet(join(tmp.dir, 'fleet'));
-  let agent: RunningAgent | undefined;
+  const running: { agent?: RunningAgent } = {};
   t.after(async () => {
-    await agent?.close();
+    await running.agent?.close();
     await server.close();
     tmp.cleanup();
   });
@@ -67,7 +67,7 @@ test('an agent enrolled over HTTPS with the pinned CA predicts, syncs over mqtts
   assert.equal(statSync(config.fleet.ca).mode & 0o777, 0o600);
   assert.equal(readFileSync(config.fleet.ca, 'utf8').trim(), readFileSync(server.tls.caFile, 'utf8').trim(), 'the pinned CA is the fleet\'s CA');
 
-  agent = await startAgent({ ...config, sync: { ...config.sync, flushIntervalMs: 10 } }, memoryLogger('silent').log);
+  const agent = (running.agent = await startAgent({ ...config, sync: { ...config.sync, flushIntervalMs: 10 } }, memoryLogger('silent').log));
   await waitFor('the agent online over mqtts', () => server.devices.get(DEVICE)?.online === true || undefined);
   await server.deployments.assign('distance', 1, [DEVICE]);
   await waitFor('v1 active', () => server.devices.get(DEVICE)?.models.some((m) => m.version === 1) || undefined);
@@ -124,9 +124,9 @@ test('an enrolled agent refuses a fleet server that comes back with a certificat
   const dataDir = join(tmp.dir, 'fleet');
   let server = await startTlsFleet(dataDir);
   const logs = memoryLogger('info');
-  let agent: RunningAgent | undefined;
+  const running: { agent?: RunningAgent } = {};
   t.after(async () => {
-    await agent?.close();
+    await running.agent?.close();
     await server.close();
     tmp.cleanup();
   });
@@ -144,7 +144,7 @@ test('an enrolled agent refuses a fleet server that comes back with a certificat
   server = await startTlsFleet(dataDir, ports);
   assert.notEqual(server.tls.caFingerprint, firstCa);
 
-  agent = await startAgent({ ...config, fleet: { ...config.fleet, reconnectMinMs: 200, reconnectMaxMs: 400 } }, logs.log);
+  const agent = (running.agent = await startAgent({ ...config, fleet: { ...config.fleet, reconnectMinMs: 200, reconnectMaxMs: 400 } }, logs.log));
   await waitFor('the refusal in the agent log', () => logs.text().includes('not signed by the CA pinned at enrollment') || undefined);
   assert.match(logs.text(), new RegExp(`TLS: the fleet broker's certificate is not signed by the CA pinned at enrollment \\(fleet.ca=${config.fleet.ca!.replaceAll('/', '\\/')}; [A-Z_]+\\): re-enroll`));
   assert.equal(agent.isConnected(), false);
