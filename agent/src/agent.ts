@@ -84,6 +84,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     url: config.fleet.mqttUrl,
     ...(config.fleet.username ? { username: config.fleet.username } : {}),
     ...(config.fleet.password ? { password: config.fleet.password } : {}),
+    ...(fleetCa ? { ca: fleetCa.pem } : {}),
   };
   const references = startReferenceValues({
     config: config.sensors,

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { main as agentCli } from '../../agent/src/cli.js';
-import { loadAgentConfig, startAgent, type RunningAgent } from '@edgeloop/agent';
+import { loadAgentConfig, parseAgentConfig, startAgent, type RunningAgent } from '@edgeloop/agent';
 import { fetchWithCa } from '@edgeloop/protocol';
 import { greyTensor, postJson, sample, tempDir, waitFor } from '../support/fixtures.js';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
@@ -67,7 +67,9 @@ test('an agent enrolled over HTTPS with the pinned CA predicts, syncs over mqtts
   assert.equal(statSync(config.fleet.ca).mode & 0o777, 0o600);
   assert.equal(readFileSync(config.fleet.ca, 'utf8').trim(), readFileSync(server.tls.caFile, 'utf8').trim(), 'the pinned CA is the fleet\'s CA');
 
-  const agent = (running.agent = await startAgent({ ...config, sync: { ...config.sync, flushIntervalMs: 10 } }, memoryLogger('silent').log));
+  // A sensor on the fleet broker: the agent's second connection (sensor link) also uses the pinned CA.
+  const sensors = { brokers: {}, bindings: [{ name: 'labels', broker: 'fleet', topic: 'site/labels', payload: { format: 'json', valuePath: 'mm', correlationPath: 'request' }, model: 'distance', join: { by: 'correlation' }, holdMs: 0 }] };
+  const agent = (running.agent = await startAgent(parseAgentConfig({ ...config, sync: { ...config.sync, flushIntervalMs: 10 }, sensors }), memoryLogger('silent').log));
   await waitFor('the agent online over mqtts', () => server.devices.get(DEVICE)?.online === true || undefined);
   await server.deployments.assign('distance', 1, [DEVICE]);
   await waitFor('v1 active', () => server.devices.get(DEVICE)?.models.some((m) => m.version === 1) || undefined);
@@ -76,6 +78,8 @@ test('an agent enrolled over HTTPS with the pinned CA predicts, syncs over mqtts
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   const synced = await waitFor('the record synced over mqtts', () => server.telemetry.query({ device: DEVICE, limit: 10 }).find((r) => r.requestId === 'over-tls'));
   assert.equal(synced.version, 1);
+  await server.publish('site/labels', Buffer.from(JSON.stringify({ request: 'over-tls', mm: 123 })), true);
+  await waitFor('the sensor value joined over the sensor link\'s mqtts connection', () => server.telemetry.query({ device: DEVICE, limit: 10 }).find((r) => r.requestId === 'over-tls' && r.reference === 123));
 
   // A signed v2, downloaded over HTTPS (bytes served by the HTTPS listener) and activated.
   const servedBefore = await artifactBytesServed(server.httpUrl, server.tls.caFile);
