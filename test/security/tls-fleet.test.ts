@@ -15,7 +15,7 @@ import { loadAgentConfig, parseAgentConfig, startAgent, type RunningAgent } from
 import { fetchWithCa } from '@edgeloop/protocol';
 import { greyTensor, postJson, sample, tempDir, waitFor } from '../support/fixtures.js';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
-import { runCli } from '../support/processes.js';
+import { runCli, startServerProcess } from '../support/processes.js';
 import { memoryLogger, startTlsFleet } from '../support/tls.js';
 
 const DEVICE = 'tls-pi';
@@ -153,6 +153,24 @@ test('an enrolled agent refuses a fleet server that comes back with a certificat
   assert.match(logs.text(), new RegExp(`TLS: the fleet broker's certificate is not signed by the CA pinned at enrollment \\(fleet.ca=${config.fleet.ca!.replaceAll('/', '\\/')}; [A-Z_]+\\): re-enroll`));
   assert.equal(agent.isConnected(), false);
   assert.notEqual(server.devices.get('swap-pi')?.online, true, 'the device never reached the impostor broker');
+});
+
+test('edgeloop serve: --tls-self-signed serves https and mqtts; plain text beyond loopback needs --insecure', { timeout: 90_000 }, async (t) => {
+  const tmp = tempDir('tls-serve');
+  t.after(() => tmp.cleanup());
+  const tls = await startServerProcess(join(tmp.dir, 'tls'), ['--tls-self-signed', '--tls-san', 'fleet.lab']);
+  await tls.kill();
+  assert.match(tls.ready.httpUrl, /^https:/);
+  assert.match(tls.ready.mqttUrl, /^mqtts:/);
+  const info = JSON.parse(readFileSync(join(tmp.dir, 'tls', 'server.json'), 'utf8')) as { ca: string; caFingerprint: string };
+  assert.equal(info.ca, join(tmp.dir, 'tls', 'tls', 'ca.crt'), 'server.json points the CLI at the CA');
+  assert.match(info.caFingerprint, /^sha256:[0-9a-f]{64}$/);
+
+  const refused = await startServerProcess(join(tmp.dir, 'plain'), ['--http-host', '0.0.0.0']).then(async (p) => { await p.kill(); return 'started'; }, (err: Error) => err.message);
+  assert.match(refused, /refusing to serve HTTP on 0\.0\.0\.0 without TLS.*--tls-self-signed.*--insecure/);
+  const insecure = await startServerProcess(join(tmp.dir, 'plain'), ['--http-host', '0.0.0.0', '--insecure']);
+  await insecure.kill();
+  assert.match(insecure.logs(), /serving plain HTTP\/MQTT beyond this machine \(--insecure\)/);
 });
 
 async function artifactBytesServed(httpUrl: string, caFile: string): Promise<number> {
