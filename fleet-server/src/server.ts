@@ -10,7 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createFleetApi } from './api/app.js';
 import type { ArtifactStats } from './api/model-routes.js';
-import { parseFleetConfig, type FleetConfigInput } from './config.js';
+import { DEFAULT_MQTT_PORT, parseFleetConfig, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
 import { MosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
@@ -40,7 +40,6 @@ import { TelemetryStore } from './store/telemetry-store.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
 import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
 import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
-import { DEFAULT_MQTT_PORT } from './config.js';
 
 export const SERVER_VERSION = '0.1.0';
 

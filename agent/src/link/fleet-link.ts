@@ -6,20 +6,20 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { isTlsVerifyError } from '@edgeloop/protocol';
-import { untrustedServerMessage, type PinnedCa } from './fleet-tls.js';
 import {
   ackSchema,
   decodeMessage,
   desiredStateSchema,
   deviceTopic,
   encodeMessage,
+  isTlsVerifyError,
   parseDeviceTopic,
   type Ack,
   type Birth,
   type DesiredState,
   type Presence,
 } from '@edgeloop/protocol';
+import { untrustedServerMessage, type PinnedCa } from './fleet-tls.js';
 
 export interface FleetLinkOptions {
   mqttUrl: string;
