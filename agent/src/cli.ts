@@ -24,7 +24,7 @@ export const USAGE = `usage: edgeloop-agent <command> [options]
                                         create) and write the config with this device's credentials (default
                                         ./edgeloop-agent.json); --ca-fingerprint pins the fleet's CA (saved beside
                                         the config); plain http:// to another machine needs --insecure
-  init --device-id ID --mqtt-url URL --trusted-key KEY [--data DIR] [--config FILE] [--api-port PORT]
+  init --device-id ID --mqtt-url URL --trusted-key KEY [--ca FILE] [--data DIR] [--config FILE] [--api-port PORT]
                                         write a validated config file (default ./edgeloop-agent.json)
   run [--config FILE] [--json]          run the agent until Ctrl-C / SIGTERM
   status [--config FILE] [--url URL] [--json]
@@ -71,17 +71,18 @@ function init(argv: string[], io: CliIo): number {
     args: argv,
     options: {
       'device-id': { type: 'string' }, 'mqtt-url': { type: 'string' }, 'trusted-key': { type: 'string', multiple: true },
-      data: { type: 'string' }, config: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' },
+      data: { type: 'string' }, config: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' }, ca: { type: 'string' },
     },
   });
   const path = resolve(values.config ?? DEFAULT_CONFIG);
+  if (values.ca && !existsSync(values.ca)) throw new UsageError(`--ca ${values.ca} does not exist: give the PEM file of the CA that signed the fleet's certificates`);
   if (existsSync(path) && !values.force) throw new UsageError(`${path} exists; pass --force to overwrite it`);
   const config = parseAgentConfig(
     {
       deviceId: values['device-id'],
       dataDir: resolve(values.data ?? 'edgeloop-agent-data'),
       api: values['api-port'] ? { port: Number(values['api-port']) } : {},
-      fleet: { mqttUrl: values['mqtt-url'], trustedKeys: values['trusted-key'] ?? [] },
+      fleet: { mqttUrl: values['mqtt-url'], trustedKeys: values['trusted-key'] ?? [], ...(values.ca ? { ca: resolve(values.ca) } : {}) },
     },
     'the init options',
   );

@@ -23,8 +23,10 @@ test('plain HTTP/MQTT beyond loopback is refused unless --insecure; loopback and
   const loopback = logSink();
   checkPlainTransport(config({ http: { host: '127.0.0.1' } }), loopback.log);
   assert.match(loopback.text(), /"level":40.*plain HTTP\/MQTT on loopback only/);
-  // An external broker is the operator's: only our own listeners are judged here.
-  checkPlainTransport(config({ mqtt: { mode: 'external', url: 'mqtt://broker.lan:1883' } }), quiet.log);
+  // An external broker is the operator's: it is not refused, but a plain one beyond loopback is named.
+  const external = logSink();
+  checkPlainTransport(config({ mqtt: { mode: 'external', url: 'mqtt://broker.lan:1883' } }), external.log);
+  assert.match(external.text(), /"level":40.*devices are sent to a plain-text broker/);
 
   const tls = logSink();
   checkPlainTransport(config({ http: { host: '0.0.0.0' }, tls: { mode: 'self-signed' } }), tls.log);

@@ -12,6 +12,12 @@ import type { TlsMaterial } from './tls-material.js';
 
 /** Throws when a listener would serve plain text beyond this machine without --insecure; warns otherwise. */
 export function checkPlainTransport(config: FleetConfig, log: Logger): void {
+  if (config.mqtt.mode === 'external') {
+    const broker = new URL(config.mqtt.url);
+    if (/^(mqtt|ws|tcp):$/.test(broker.protocol) && !isLoopbackHost(broker.hostname)) {
+      log.warn({ mqttUrl: config.mqtt.url }, 'devices are sent to a plain-text broker: their passwords and records cross the network unencrypted; give Mosquitto a TLS listener (docs/external-broker.md) and an mqtts:// --mqtt-url');
+    }
+  }
   if (config.tls) return;
   const exposed = [
     ...(isLoopbackHost(config.http.host) ? [] : [`HTTP on ${config.http.host}`]),
