@@ -14,6 +14,9 @@ usage: sudo firmware-scripts/install.sh --mqtt-url URL --trusted-key KEY [option
   --fleet URL         the fleet server's HTTP address, e.g. http://fleet.local:8460; with --token
                       the device enrolls there and gets its broker URL, credentials and trusted keys
   --token T           enrollment token from the fleet operator (edgeloop tokens create)
+  --ca-fingerprint F  with --fleet https://…: the fleet CA's sha256:… fingerprint (printed by
+                      edgeloop tokens create); the device trusts only that CA from then on
+  --insecure          with --fleet: allow plain http:// to another machine (clear text!)
   --mqtt-url URL      without --fleet: the fleet's MQTT broker, e.g. mqtt://fleet.local:18830
   --trusted-key KEY   without --fleet: base64 ed25519 public key of the fleet server (printed by
                       `edgeloop serve`, publicKey in /api/v1/health); repeat for several
@@ -48,8 +51,8 @@ SOURCE_ITEMS=(package.json package-lock.json agent protocol models/package.json 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE_HELP="install Node.js 20 LTS or newer system-wide: on Raspberry Pi OS and Jetson (Ubuntu) with NodeSource (https://github.com/nodesource/distributions: curl -fsSL https://deb.nodesource.com/setup_20.x | sudo -E bash - && sudo apt-get install -y nodejs) or the official linux-arm64 / linux-armv7l tarball from https://nodejs.org/en/download, then re-run this script"
 
-SOURCE=$(dirname "$SCRIPT_DIR") ROOT="" R="" DEVICE_ID="" MQTT_URL="" TOKEN="" FLEET="" API_PORT=""
-NO_DEPS=0 FORCE_CONFIG=0 STAGED=0 PLATFORM=generic RUNNER=""
+SOURCE=$(dirname "$SCRIPT_DIR") ROOT="" R="" DEVICE_ID="" MQTT_URL="" TOKEN="" FLEET="" API_PORT="" CA_FINGERPRINT=""
+INSECURE=0 NO_DEPS=0 FORCE_CONFIG=0 STAGED=0 PLATFORM=generic RUNNER=""
 TRUSTED_KEYS=()
 
 need_value() { [[ $# -ge 2 && -n $2 && $2 != --* ]] || die "$1 needs a value (see --help)"; }
@@ -60,6 +63,8 @@ while [[ $# -gt 0 ]]; do
     --device-id) need_value "$@"; DEVICE_ID=$2; shift 2 ;;
     --token) need_value "$@"; TOKEN=$2; shift 2 ;;
     --fleet) need_value "$@"; FLEET=$2; shift 2 ;;
+    --ca-fingerprint) need_value "$@"; CA_FINGERPRINT=$2; shift 2 ;;
+    --insecure) INSECURE=1; shift ;;
     --api-port) need_value "$@"; API_PORT=$2; shift 2 ;;
     --source) need_value "$@"; SOURCE=$2; shift 2 ;;
     --root) need_value "$@"; ROOT=$2; STAGED=1; shift 2 ;;
@@ -89,6 +94,7 @@ preflight() {
 
   if [[ -n $TOKEN && -z $FLEET ]]; then die "--token needs --fleet URL: the fleet server's HTTP address to enroll with, e.g. --fleet http://fleet.local:8460"; fi
   if [[ -n $FLEET && -z $TOKEN ]]; then die "--fleet needs --token T: an enrollment token from the fleet operator (edgeloop tokens create)"; fi
+  if [[ -n $CA_FINGERPRINT && -z $FLEET ]]; then die "--ca-fingerprint goes with --fleet https://… --token T: it pins the fleet's CA at enrollment"; fi
   if [[ -z $FLEET && ( ! -e $R$CONFIG || $FORCE_CONFIG -eq 1 ) ]]; then
     [[ -n $MQTT_URL ]] || die "--mqtt-url URL is required for a new config (or enroll: --fleet URL --token T): the fleet's MQTT broker, e.g. --mqtt-url mqtt://fleet.local:18830"
     [[ ${#TRUSTED_KEYS[@]} -gt 0 ]] || die "--trusted-key KEY is required for a new config (or enroll: --fleet URL --token T): the fleet server's public key (printed by 'edgeloop serve', publicKey in /api/v1/health)"
@@ -248,6 +254,8 @@ write_config() {
   elif [[ -n $FLEET ]]; then
     local args=(enroll --fleet "$FLEET" --token "$TOKEN" --config "$conf" --device-id "$DEVICE_ID" --data "$STATE_DIR")
     if [[ -n $API_PORT ]]; then args+=(--api-port "$API_PORT"); fi
+    if [[ -n $CA_FINGERPRINT ]]; then args+=(--ca-fingerprint "$CA_FINGERPRINT"); fi
+    if [[ $INSECURE -eq 1 ]]; then args+=(--insecure); fi
     if [[ -e $conf ]]; then args+=(--force); fi
     local ok=1 line reason=""
     out=$(agent_cli "${args[@]}" 2>&1) || ok=0
@@ -267,10 +275,15 @@ write_config() {
   fi
   # Readable by the agent's group only: an enrolled config holds the broker password.
   chmod 0640 "$conf"
+  # The fleet CA pinned at enrollment (fleet.ca): the agent must read it, nobody may swap it.
+  local ca_file
+  ca_file="$(dirname "$conf")/fleet-ca.pem"
+  if [[ -e $ca_file ]]; then chmod 0640 "$ca_file"; fi
   if [[ $STAGED -eq 1 ]]; then
-    would "chown root:$USER_NAME /etc/edgeloop $CONFIG"
+    would "chown root:$USER_NAME /etc/edgeloop $CONFIG${CA_FINGERPRINT:+ /etc/edgeloop/fleet-ca.pem}"
   else
     chown "root:$USER_NAME" "$R/etc/edgeloop" "$conf"
+    if [[ -e $ca_file ]]; then chown "root:$USER_NAME" "$ca_file"; fi
   fi
 }
 

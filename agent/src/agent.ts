@@ -17,6 +17,7 @@ import type { AgentConfig } from './config.js';
 import { createLocalApi } from './api/local-api.js';
 import { bufferWriteProbe, checkReadiness } from './api/readiness.js';
 import { FleetLink } from './link/fleet-link.js';
+import { loadFleetCa } from './link/fleet-tls.js';
 import { AgentMetrics } from './metrics/agent-metrics.js';
 import { Predictor, recordBody } from './predict/predictor.js';
 import { ShadowRunner } from './runtime/shadow-runner.js';
@@ -59,6 +60,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   // Assigned once the API listens; reports made before that (during restore) go nowhere, and
   // the birth message carries the resulting state instead.
   const linkRef: { current?: FleetLink } = {};
+  const fleetCa = loadFleetCa(config, log);
   // Before anything is opened or connected: a bad key must fail start-up with nothing to undo.
   // Root keys: they sign the keysets that name the manifest signing keys (updates/trust-store.ts).
   let rootKeys: Map<string, Uint8Array>;
@@ -85,6 +87,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     url: config.fleet.mqttUrl,
     ...(config.fleet.username ? { username: config.fleet.username } : {}),
     ...(config.fleet.password ? { password: config.fleet.password } : {}),
+    ...(fleetCa ? { ca: fleetCa.pem } : {}),
   };
   const references = startReferenceValues({
     config: config.sensors,
@@ -150,7 +153,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     options: config.updates,
     shadows,
     chunks,
-    ...(config.fleet.username && config.fleet.password ? { downloadAuth: { username: config.fleet.username, password: config.fleet.password } } : {}),
+    ...(config.fleet.username && config.fleet.password ? { downloadAuth: { username: config.fleet.username, password: config.fleet.password, ...(fleetCa ? { ca: fleetCa } : {}) } } : {}),
   });
   await updates.restore();
 
@@ -278,6 +281,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     deviceId: config.deviceId,
     ...(config.fleet.username ? { username: config.fleet.username } : {}),
     ...(config.fleet.password ? { password: config.fleet.password } : {}),
+    ...(fleetCa ? { ca: fleetCa } : {}),
     boot,
     birth,
     onAck: (ack) => {

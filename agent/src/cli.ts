@@ -18,10 +18,13 @@ import { getLocal, localApiUrl } from './api/local-client.js';
 import { enroll as enrollDevice, EnrollUsageError } from './enroll/enroll.js';
 
 export const USAGE = `usage: edgeloop-agent <command> [options]
-  enroll --fleet URL --token T [--device-id ID] [--config FILE] [--data DIR] [--hardware H] [--api-port PORT] [--force]
-                                        enroll with the fleet server (token from: edgeloop tokens create) and
-                                        write the config with this device's credentials (default ./edgeloop-agent.json)
-  init --device-id ID --mqtt-url URL --trusted-key KEY [--data DIR] [--config FILE] [--api-port PORT]
+  enroll --fleet URL --token T [--ca-fingerprint sha256:…] [--device-id ID] [--config FILE] [--data DIR]
+         [--hardware H] [--api-port PORT] [--force] [--insecure]
+                                        enroll with the fleet server (token and CA fingerprint from: edgeloop tokens
+                                        create) and write the config with this device's credentials (default
+                                        ./edgeloop-agent.json); --ca-fingerprint pins the fleet's CA (saved beside
+                                        the config); plain http:// to another machine needs --insecure
+  init --device-id ID --mqtt-url URL --trusted-key KEY [--ca FILE] [--data DIR] [--config FILE] [--api-port PORT]
                                         write a validated config file (default ./edgeloop-agent.json)
   run [--config FILE] [--json]          run the agent until Ctrl-C / SIGTERM
   status [--config FILE] [--url URL] [--json]
@@ -68,17 +71,18 @@ function init(argv: string[], io: CliIo): number {
     args: argv,
     options: {
       'device-id': { type: 'string' }, 'mqtt-url': { type: 'string' }, 'trusted-key': { type: 'string', multiple: true },
-      data: { type: 'string' }, config: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' },
+      data: { type: 'string' }, config: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' }, ca: { type: 'string' },
     },
   });
   const path = resolve(values.config ?? DEFAULT_CONFIG);
+  if (values.ca && !existsSync(values.ca)) throw new UsageError(`--ca ${values.ca} does not exist: give the PEM file of the CA that signed the fleet's certificates`);
   if (existsSync(path) && !values.force) throw new UsageError(`${path} exists; pass --force to overwrite it`);
   const config = parseAgentConfig(
     {
       deviceId: values['device-id'],
       dataDir: resolve(values.data ?? 'edgeloop-agent-data'),
       api: values['api-port'] ? { port: Number(values['api-port']) } : {},
-      fleet: { mqttUrl: values['mqtt-url'], trustedKeys: values['trusted-key'] ?? [] },
+      fleet: { mqttUrl: values['mqtt-url'], trustedKeys: values['trusted-key'] ?? [], ...(values.ca ? { ca: resolve(values.ca) } : {}) },
     },
     'the init options',
   );
@@ -170,9 +174,10 @@ async function enroll(argv: string[], io: CliIo): Promise<number> {
     options: {
       fleet: { type: 'string' }, token: { type: 'string' }, 'device-id': { type: 'string' }, config: { type: 'string' },
       data: { type: 'string' }, hardware: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' },
+      'ca-fingerprint': { type: 'string' }, insecure: { type: 'boolean' },
     },
   });
-  if (!values.fleet) throw new UsageError('--fleet URL is required: the fleet server\'s HTTP address, e.g. --fleet http://fleet.local:8460');
+  if (!values.fleet) throw new UsageError('--fleet URL is required: the fleet server\'s address, e.g. --fleet https://fleet.local:8460');
   const token = values.token ?? process.env.EDGELOOP_ENROLL_TOKEN;
   if (!token) throw new UsageError('--token T is required: an enrollment token from the fleet operator (edgeloop tokens create)');
   let apiPort: number | undefined;
@@ -184,6 +189,7 @@ async function enroll(argv: string[], io: CliIo): Promise<number> {
     {
       fleetUrl: values.fleet, token, deviceId: values['device-id'], configPath: values.config ?? DEFAULT_CONFIG,
       dataDir: values.data, hardware: values.hardware, apiPort, force: values.force,
+      caFingerprint: values['ca-fingerprint'] ?? process.env.EDGELOOP_CA_FINGERPRINT, insecure: values.insecure,
     },
     (line) => io.out(line),
   );

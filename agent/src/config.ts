@@ -45,6 +45,11 @@ export const agentConfigSchema = z.object({
     trustedKeys: z
       .array(z.string().refine(isPublicKey, 'must be a base64 ed25519 public key (32 bytes), as printed by "edgeloop serve"'))
       .min(1, 'at least one trusted fleet public key is needed (printed by "edgeloop serve", also at /api/v1/health)'),
+    /**
+     * PEM file of the fleet's CA, pinned at enrollment (--ca-fingerprint): the only CA the MQTT
+     * link and artifact downloads trust. Absent: the system's trust store.
+     */
+    ca: z.string().min(1).optional(),
     /** Reconnect backoff: doubles from min to max, with jitter, reset on success. */
     reconnectMinMs: z.number().int().min(100).default(1000),
     reconnectMaxMs: z.number().int().min(100).default(60_000),

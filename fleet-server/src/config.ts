@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { describeZodError, MAX_MODEL_VERSION } from '@edgeloop/protocol';
 import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
+import { tlsSettingsSchema } from './tls/tls-settings.js';
 
 export const DEFAULT_HTTP_PORT = 8460;
 export const DEFAULT_MQTT_PORT = 18830;
@@ -20,7 +21,8 @@ export const fleetConfigSchema = z.object({
       z.object({
         mode: z.literal('embedded'),
         host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(DEFAULT_MQTT_PORT),
+        /** Default DEFAULT_MQTT_PORT, or 8883 (MQTT over TLS by convention) when `tls` is set. */
+        port: z.number().int().min(0).max(65535).optional(),
         /**
          * Password of the broker's full-access user `edgeloop-server` (the server's own client).
          * Random per start unless set here or by env EDGELOOP_MQTT_SERVER_PASSWORD, e.g. to watch
@@ -43,6 +45,8 @@ export const fleetConfigSchema = z.object({
         url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
         username: z.string().optional(),
         password: z.string().optional(),
+        /** PEM file of the CA that signed an mqtts:// broker's certificate (default: the `tls` CA, else the system's). */
+        caFile: z.string().min(1).optional(),
         /** Keep this Mosquitto's password and ACL files in step with device identity (docs/external-broker.md). */
         mosquitto: mosquittoSettingsSchema.optional(),
       }).refine((m) => !m.mosquitto || m.password, {
@@ -51,6 +55,10 @@ export const fleetConfigSchema = z.object({
       }),
     ])
     .prefault({ mode: 'embedded' }),
+  /** HTTPS and MQTT over TLS (tls/tls-settings.ts). */
+  tls: tlsSettingsSchema.optional(),
+  /** Allow plain HTTP/MQTT on a non-loopback address (credentials cross the network in clear text). */
+  insecure: z.boolean().default(false),
   /** Base URL devices use to download artifacts; defaults to the HTTP listen address. */
   publicUrl: z.url().optional(),
   /** Broker URL handed to enrolling devices; defaults to the broker's listen address (or mqtt.url). */

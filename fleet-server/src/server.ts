@@ -4,12 +4,13 @@
  * one is configured), the server's bus client with its ingest handlers, and the HTTP API.
  */
 import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createFleetApi } from './api/app.js';
 import type { ArtifactStats } from './api/model-routes.js';
-import { parseFleetConfig, type FleetConfigInput } from './config.js';
+import { DEFAULT_MQTT_PORT, parseFleetConfig, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
 import { MosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
@@ -37,6 +38,9 @@ import { DeviceStore } from './store/device-store.js';
 import { openFleetDb } from './store/fleet-db.js';
 import { ModelStore } from './store/model-store.js';
 import { TelemetryStore } from './store/telemetry-store.js';
+import { loadTlsMaterial } from './tls/tls-material.js';
+import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
+import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -75,6 +79,8 @@ export interface RunningFleetServer {
   broker?: EmbeddedBroker;
   /** Staged/canary/ab/shadow rollouts with health gates (rollouts/rollout-engine.ts). */
   rollouts: RolloutEngine;
+  /** With TLS: the CA devices pin (file and `sha256:` fingerprint of its public key). */
+  tls?: { caFile: string; caFingerprint: string };
   close(): Promise<void>;
 }
 
@@ -85,7 +91,10 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   // the same database and point server.json at itself.
   const lock = lockStateDir(config.dataDir, 'fleet server', 'stop it first, or give this one another directory with --data');
   let db: ReturnType<typeof openFleetDb>;
+  let tls: Awaited<ReturnType<typeof loadTlsMaterial>> | undefined;
   try {
+    checkPlainTransport(config, log);
+    tls = config.tls ? await loadTlsMaterial(config.tls, config.dataDir, log) : undefined;
     db = openFleetDb(join(config.dataDir, 'fleet.db'));
   } catch (err) {
     lock.release();
@@ -127,7 +136,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     let broker: EmbeddedBroker | undefined;
     let mqttUrl: string;
     if (config.mqtt.mode === 'embedded') {
-      broker = await startEmbeddedBroker(config.mqtt.host, config.mqtt.port, log, { identity, serverPassword: serverMqttPassword }, config.mqtt);
+      const mqttPort = config.mqtt.port ?? (tls ? DEFAULT_MQTTS_PORT : DEFAULT_MQTT_PORT);
+      broker = await startEmbeddedBroker(config.mqtt.host, mqttPort, log, { identity, serverPassword: serverMqttPassword }, config.mqtt, tls);
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     } else {
@@ -145,8 +155,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     }
     const auth = config.mqtt.mode === 'external' ? { ...(config.mqtt.username || mosquitto ? { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME } : {}), ...(config.mqtt.password ? { password: config.mqtt.password } : {}) } : { username: SERVER_MQTT_USERNAME, password: serverMqttPassword };
     // A Mosquitto we just told to reload may still refuse our own user for a moment.
-    if (mosquitto) await untilBrokerAccepts(mqttUrl, auth);
-    const bus = await FleetBus.connect(mqttUrl, log, auth);
+    const busAuth = { ...auth, ...busTlsOptions(config, tls, mqttUrl) };
+    if (mosquitto) await untilBrokerAccepts(mqttUrl, busAuth);
+    const bus = await FleetBus.connect(mqttUrl, log, busAuth);
     cleanups.push(() => bus.close());
     const transfer = new TransferService(db, artifacts, log, config.transfer);
     cleanups.push(async () => transfer.close());
@@ -175,13 +186,15 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       identity,
       transfer,
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
+      ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
       health: () => ({
         status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
         ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),
       log,
     });
     const http: ServerType = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+      const https = tls ? { createServer: createHttpsServer, serverOptions: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const } } : {};
+      const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port, ...https }, () => resolve(s));
       answerClientErrorsWithJson(s as HttpServer);
       s.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(`cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --http-port (0 = any free port)`)),
@@ -198,7 +211,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     const address = http.address();
     const port = typeof address === 'object' && address ? address.port : config.http.port;
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-    const httpUrl = `http://${host}:${port}`;
+    const httpUrl = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
     endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
     endpoints.httpUrl = publicUrl;
@@ -252,6 +265,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       ...(admin.token ? { adminToken: admin.token } : {}),
       adminTokenFile: admin.file,
       ...(broker ? { broker } : {}),
+      ...(tls ? { tls: { caFile: tls.caFile, caFingerprint: tls.caFingerprint } } : {}),
       close: closeAll,
     };
   } catch (err) {

@@ -20,3 +20,5 @@ export * from './telemetry-codec.js';
 export * from './sample-codec.js';
 export * from './chunk-transfer.js';
 export * from './http-client-error.js';
+export * from './ca-pin.js';
+export * from './tls-fetch.js';

@@ -238,6 +238,8 @@ export interface EnrollmentTokenSummary {
 export interface CreatedEnrollmentToken {
   token: string;
   enrollmentToken: EnrollmentTokenSummary;
+  /** With TLS: `sha256:<hex>` of the CA's public key, for `edgeloop-agent enroll --ca-fingerprint`. */
+  caFingerprint?: string;
 }
 
 export interface AdminTokenSummary {

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodePublicKey, generateKeyPair } from '@edgeloop/protocol';
 import { startTestFleet } from '../support/in-process-fleet.js';
+import { startTlsFleet } from '../support/tls.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const INSTALL = join(REPO, 'firmware-scripts/install.sh');
@@ -211,6 +212,30 @@ test('install --fleet --token enrolls the device: the config gets its credential
   const noFleet = run(INSTALL, ['--root', s.root, '--no-deps', '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
   assert.notEqual(noFleet.code, 0);
   assert.match(noFleet.out, /--token needs --fleet URL/);
+});
+
+test('install --fleet https://… --ca-fingerprint pins the fleet CA: fleet.ca beside the config, readable by the agent\'s group only', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-install-tls-'));
+  const fleet = await startTlsFleet(join(dir, 'fleet'));
+  t.after(async () => {
+    await fleet.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const { token } = fleet.identity.enrollmentTokens.create({ uses: 1 }, 'test');
+  const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
+  const base = ['--root', s.root, '--no-deps', '--source', REPO, '--device-id', 'tls-pi', '--fleet', fleet.httpUrl, '--token', token];
+  const r = await runAsync(INSTALL, [...base, '--ca-fingerprint', fleet.tls.caFingerprint], { EDGELOOP_SYSROOT: s.sysroot });
+  assertOk(r);
+  assert.match(r.stdout, /pinned the fleet CA/);
+  const config = JSON.parse(readFileSync(join(s.root, 'etc/edgeloop/agent.json'), 'utf8')) as { fleet: { mqttUrl: string; ca: string } };
+  assert.equal(config.fleet.mqttUrl, fleet.mqttUrl);
+  assert.equal(config.fleet.ca, join(s.root, 'etc/edgeloop/fleet-ca.pem'));
+  assert.equal(mode(config.fleet.ca), 0o640);
+  assert.equal(readFileSync(config.fleet.ca, 'utf8').trim(), readFileSync(fleet.tls.caFile, 'utf8').trim());
+
+  const orphan = run(INSTALL, ['--root', s.root, '--no-deps', '--ca-fingerprint', fleet.tls.caFingerprint], { EDGELOOP_SYSROOT: s.sysroot });
+  assert.notEqual(orphan.code, 0);
+  assert.match(orphan.out, /--ca-fingerprint goes with --fleet https:\/\/… --token T/);
 });
 
 test('install refuses bad input with a message that says what to do', async (t) => {

@@ -52,6 +52,8 @@ export interface MosquittoOptions {
   aclFile?: string;
   /** `use_username_as_clientid true`: nobody can take over another user's client id. */
   usernameAsClientId?: boolean;
+  /** A TLS-only listener (PEM files), as docs/external-broker.md configures it; the url is then mqtts://. */
+  tls?: { cafile: string; certfile: string; keyfile: string };
 }
 
 export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): Promise<Mosquitto> {
@@ -62,6 +64,7 @@ export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): 
   if (opts.passwordFile) lines.push(`password_file ${opts.passwordFile}`);
   if (opts.aclFile) lines.push(`acl_file ${opts.aclFile}`);
   if (opts.usernameAsClientId) lines.push('use_username_as_clientid true');
+  if (opts.tls) lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`, 'require_certificate false', 'tls_version tlsv1.2');
   // Started as root, Mosquitto drops to the "mosquitto" user and then cannot write its pid file
   // or read files in our temp dir; stay the user we are (no effect when not root).
   lines.push(`user ${userInfo().username}`, 'log_dest stderr', 'log_type all');
@@ -81,7 +84,7 @@ export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): 
   }
   await waitForFile(pidFile, () => stderr);
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     child,
     pidFile,

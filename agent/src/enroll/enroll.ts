@@ -8,10 +8,11 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { describeZodError, isValidId, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
+import { describeZodError, fetchWithCa, isLoopbackHost, isTlsVerifyError, isValidId, parseCaFingerprint, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
 import { ConfigError, parseAgentConfig, type AgentConfig } from '../config.js';
+import { CaPinMismatchError, pinFleetCa } from './ca-pinning.js';
 
 export interface EnrollOptions {
   /** Base URL of the fleet server's HTTP API, e.g. http://fleet.local:8460. */
@@ -26,7 +27,14 @@ export interface EnrollOptions {
   apiPort?: number | undefined;
   force?: boolean | undefined;
   timeoutMs?: number | undefined;
+  /** `sha256:<hex>` of the fleet CA's public key: trust only that CA (from `edgeloop tokens create`). */
+  caFingerprint?: string | undefined;
+  /** Allow plain http:// to a host other than this machine (the token and password travel in clear text). */
+  insecure?: boolean | undefined;
 }
+
+/** Where the pinned CA is written: beside the config, which names it in fleet.ca. */
+export const FLEET_CA_FILE = 'fleet-ca.pem';
 
 /** A failure the operator can fix by changing the command line (exit 2) rather than retrying (exit 1). */
 export class EnrollUsageError extends Error {}
@@ -59,20 +67,24 @@ function networkCause(err: unknown): string {
   return cause?.code ?? cause?.message ?? (err as Error).message;
 }
 
-/** POST /api/v1/enroll; every failure says what to do next. */
-export async function requestEnrollment(fleetUrl: string, body: EnrollRequest, timeoutMs = 15_000): Promise<EnrollResponse> {
+/** POST /api/v1/enroll; every failure says what to do next. `ca`: the only CA to trust (PEM). */
+export async function requestEnrollment(fleetUrl: string, body: EnrollRequest, timeoutMs = 15_000, ca?: string): Promise<EnrollResponse> {
   const base = fleetBase(fleetUrl);
   let res: Response;
   let text: string;
   try {
-    res = await fetch(`${base}/api/v1/enroll`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const init = { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) };
+    res = await (ca ? fetchWithCa(`${base}/api/v1/enroll`, init, ca) : fetch(`${base}/api/v1/enroll`, init));
     text = await res.text();
   } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    if (isTlsVerifyError(cause)) {
+      throw new EnrollUsageError(
+        `TLS: the fleet server at ${base} presented a certificate that does not verify (${cause.code}: ${cause.message}); ` +
+          (ca ? 'its certificate must be signed by the pinned CA and name the host in --fleet' : 'give --ca-fingerprint (printed by "edgeloop tokens create") for a fleet with its own CA'),
+        { cause: err },
+      );
+    }
     throw new Error(`cannot reach the fleet server at ${base} (${networkCause(err)}); check --fleet and that the server runs (edgeloop serve), then retry`, { cause: err });
   }
   let json: unknown;
@@ -116,10 +128,16 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
   }
   const hardware = opts.hardware ?? (typeof existing.hardware === 'string' ? existing.hardware : undefined);
   const base = fleetBase(opts.fleetUrl);
+  const ca = await fleetTrust(base, opts, progress);
 
   progress(`enrolling device ${deviceId} with ${base}`);
-  const answer = await requestEnrollment(base, { token: opts.token, deviceId, arch: arch(), ...(hardware ? { hardware } : {}) }, opts.timeoutMs);
+  const answer = await requestEnrollment(base, { token: opts.token, deviceId, arch: arch(), ...(hardware ? { hardware } : {}) }, opts.timeoutMs, ca?.pem);
   progress(`enrolled: broker ${answer.mqttUrl} as ${answer.username}, ${answer.trustedKeys.length} trusted key${answer.trustedKeys.length === 1 ? '' : 's'}`);
+  const broker = new URL(answer.mqttUrl);
+  if (/^(mqtt|ws|tcp):$/.test(broker.protocol) && !isLoopbackHost(broker.hostname)) {
+    progress(`warning: the fleet hands out a plain-text broker (${answer.mqttUrl}): the device password and every record cross the network unencrypted; run the fleet server with TLS`);
+  }
+  const caPath = ca ? join(dirname(path), FLEET_CA_FILE) : undefined;
 
   const existingFleet = (existing.fleet ?? {}) as Record<string, unknown>;
   const existingApi = (existing.api ?? {}) as Record<string, unknown>;
@@ -129,7 +147,7 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
     dataDir: opts.dataDir !== undefined ? resolve(opts.dataDir) : typeof existing.dataDir === 'string' ? existing.dataDir : resolve('edgeloop-agent-data'),
     ...(hardware ? { hardware } : {}),
     api: { ...existingApi, ...(opts.apiPort !== undefined ? { port: opts.apiPort } : {}) },
-    fleet: { ...existingFleet, mqttUrl: answer.mqttUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys },
+    fleet: { ...withoutCa(existingFleet), mqttUrl: answer.mqttUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys, ...(caPath ? { ca: caPath } : {}) },
   };
   let config: AgentConfig;
   try {
@@ -139,8 +157,50 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
     throw new ConfigError(`${(err as Error).message}; nothing was written`);
   }
   mkdirSync(dirname(path), { recursive: true });
+  if (ca && caPath) {
+    writeFileSync(caPath, ca.pem, { mode: 0o600 });
+    chmodSync(caPath, 0o600);
+    progress(`pinned the fleet CA "${ca.subject}" in ${caPath}`);
+  }
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600); // an existing file keeps its old mode on write
   progress(`wrote ${path} (0600, it holds the broker password); start the agent with: edgeloop-agent run --config ${path}`);
   return config;
+}
+
+function withoutCa(fleet: Record<string, unknown>): Record<string, unknown> {
+  const { ca: _dropped, ...rest } = fleet;
+  return rest;
+}
+
+/**
+ * Which CA the enrollment trusts: with --ca-fingerprint the one found in the server's chain;
+ * https without it, the system's trust store; plain http only to this machine or with --insecure.
+ */
+async function fleetTrust(base: string, opts: EnrollOptions, progress: (line: string) => void): Promise<{ pem: string; subject: string } | undefined> {
+  const url = new URL(base);
+  if (url.protocol === 'http:') {
+    if (opts.caFingerprint) throw new EnrollUsageError(`--ca-fingerprint needs an https:// --fleet address (got ${base}); the fleet server serves HTTPS with --tls-self-signed or --tls-cert`);
+    if (isLoopbackHost(url.hostname)) return undefined;
+    if (!opts.insecure) {
+      throw new EnrollUsageError(`--fleet ${base} is plain http to another machine: the enrollment token and the device password would cross the network in clear text; use the fleet's https:// address with --ca-fingerprint, or accept the risk with --insecure`);
+    }
+    progress(`warning: enrolling over plain http (--insecure): the token and the device password cross the network unencrypted`);
+    return undefined;
+  }
+  if (!opts.caFingerprint) return undefined;
+  let fingerprint: string;
+  try {
+    fingerprint = parseCaFingerprint(opts.caFingerprint);
+  } catch (err) {
+    throw new EnrollUsageError(`--ca-fingerprint: ${(err as Error).message}`);
+  }
+  try {
+    const ca = await pinFleetCa(base, fingerprint, opts.timeoutMs);
+    progress(`the server presents the CA ${fingerprint} ("${ca.subject}"); trusting only it`);
+    return ca;
+  } catch (err) {
+    if (err instanceof CaPinMismatchError) throw new EnrollUsageError(err.message);
+    throw new Error(`cannot reach the fleet server at ${base} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check --fleet and that the server runs (edgeloop serve), then retry`, { cause: err });
+  }
 }

@@ -12,18 +12,22 @@ import {
   desiredStateSchema,
   deviceTopic,
   encodeMessage,
+  isTlsVerifyError,
   parseDeviceTopic,
   type Ack,
   type Birth,
   type DesiredState,
   type Presence,
 } from '@edgeloop/protocol';
+import { untrustedServerMessage, type PinnedCa } from './fleet-tls.js';
 
 export interface FleetLinkOptions {
   mqttUrl: string;
   deviceId: string;
   username?: string;
   password?: string;
+  /** The fleet CA pinned at enrollment: the only one an mqtts:// broker may be signed by. */
+  ca?: PinnedCa;
   /** Persisted boot counter; the link derives one session number per connection from it. */
   boot: number;
   birth: (session: number) => Birth;
@@ -62,6 +66,8 @@ export class FleetLink {
       connectTimeout: 10_000,
       ...(opts.username ? { username: opts.username } : {}),
       ...(opts.password ? { password: opts.password } : {}),
+      ...(opts.ca ? { ca: opts.ca.pem } : {}),
+      rejectUnauthorized: true,
       will: { topic: deviceTopic(opts.deviceId, 'presence'), payload: this.deathPayload(), qos: 1, retain: true },
       // Our outbox is SQLite; MQTT.js must not keep a second, unbounded, in-memory queue (#1121).
       queueQoSZero: false,
@@ -77,7 +83,10 @@ export class FleetLink {
       this.session = this.nextSession();
       if (this.client.options.will) this.client.options.will.payload = this.deathPayload();
     });
-    this.client.on('error', (err) => opts.log.warn({ err: err.message, mqttUrl: opts.mqttUrl }, 'fleet link error; retrying'));
+    this.client.on('error', (err) => {
+      if (isTlsVerifyError(err)) opts.log.error({ mqttUrl: opts.mqttUrl, code: err.code }, untrustedServerMessage('fleet broker', err.code!, opts.ca));
+      else opts.log.warn({ err: err.message, mqttUrl: opts.mqttUrl }, 'fleet link error; retrying');
+    });
     this.client.on('message', (topic, payload) => this.handleMessage(topic, payload));
   }
 

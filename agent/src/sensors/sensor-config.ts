@@ -14,6 +14,8 @@ export const sensorBrokerSchema = z.object({
   url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
   username: z.string().optional(),
   password: z.string().optional(),
+  /** PEM file of the CA that signed an mqtts:// site broker's certificate (default: the system's). */
+  ca: z.string().min(1).optional(),
 });
 
 export const payloadSchema = z.discriminatedUnion('format', [

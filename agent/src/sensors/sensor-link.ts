@@ -5,10 +5,12 @@
  * binding's role belongs to (reference values, sensor inputs). One MQTT connection per broker;
  * bad payloads are logged and counted, never passed on.
  */
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { readSensorPayload, type SensorReading } from './payload.js';
 import type { SensorBinding, SensorsConfig } from './sensor-config.js';
+import { ConfigError } from '../config.js';
 
 /** Takes one valid reading; returns what became of it (for the debug log). May throw. */
 export type ReadingSink = (binding: SensorBinding, reading: SensorReading, now: number) => string;
@@ -35,7 +37,8 @@ export class SensorLink {
 
   constructor(
     config: SensorsConfig,
-    fleet: { url: string; username?: string; password?: string },
+    /** `ca`: PEM of the fleet CA pinned at enrollment (the fleet broker may speak TLS with it). */
+    fleet: { url: string; username?: string; password?: string; ca?: string },
     deviceId: string,
     private readonly sink: ReadingSink,
     private readonly log: Logger,
@@ -43,7 +46,8 @@ export class SensorLink {
     const byBroker = new Map<string, SensorBinding[]>();
     for (const b of config.bindings) byBroker.set(b.broker, [...(byBroker.get(b.broker) ?? []), b]);
     for (const [broker, bindings] of byBroker) {
-      const conn = broker === 'fleet' ? fleet : config.brokers[broker]!;
+      const site = config.brokers[broker];
+      const conn = broker === 'fleet' ? fleet : { ...site!, ca: site!.ca ? readSiteCa(site!.ca, broker) : undefined };
       const client = mqtt.connect(conn.url, {
         // `<device id>:…`: the fleet broker accepts a device's second connection only under this form.
         clientId: `${deviceId}:sensors:${broker}`.slice(0, 128),
@@ -52,6 +56,7 @@ export class SensorLink {
         writeCache: false, // see FleetLink: the number cache is ~6 MB the agent does not need
         ...(conn.username ? { username: conn.username } : {}),
         ...(conn.password ? { password: conn.password } : {}),
+        ...(conn.ca ? { ca: conn.ca } : {}),
       });
       client.on('connect', () => {
         log.info({ broker, url: conn.url, topics: bindings.map((b) => b.topic) }, 'sensor broker connected');
@@ -93,5 +98,13 @@ export class SensorLink {
 
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.endAsync()));
+  }
+}
+
+function readSiteCa(path: string, broker: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`sensors.brokers.${broker}.ca: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the PEM file of the CA that signed the broker's certificate`);
   }
 }

@@ -6,8 +6,9 @@
  * still finish). A server that answers 200 instead of 206 has no Range support; the caller gets
  * the response and falls back to one streaming download.
  */
-import type { Manifest } from '@edgeloop/protocol';
+import { fetchWithCa, isTlsVerifyError, type Manifest } from '@edgeloop/protocol';
 import { DownloadError } from './download.js';
+import { untrustedServerMessage, type PinnedCa } from '../link/fleet-tls.js';
 
 /** A failure worth retrying: network errors, 5xx, a connection cut mid-body. */
 export class TransientError extends Error {}
@@ -92,6 +93,8 @@ export interface RangeFetchOptions {
 export interface DownloadAuth {
   username: string;
   password: string;
+  /** The fleet CA pinned at enrollment: credentials go only to a server it signed. */
+  ca?: PinnedCa;
 }
 
 export function basicAuthHeader(auth: DownloadAuth): string {
@@ -105,10 +108,13 @@ export async function fetchRange(url: string, artifact: Manifest['artifact'], st
   try {
     const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
     if (opts.auth) headers.authorization = basicAuthHeader(opts.auth);
-    response = await fetch(url, { headers, signal: idle.signal });
+    const ca = opts.auth?.ca;
+    response = await (ca ? fetchWithCa(url, { headers, signal: idle.signal }, ca.pem) : fetch(url, { headers, signal: idle.signal }));
   } catch (err) {
     idle.clear();
     if (opts.signal?.aborted) throw err;
+    const cause = (err as { cause?: unknown }).cause;
+    if (isTlsVerifyError(cause)) throw new TransientError(`cannot fetch ${url}: ${untrustedServerMessage('fleet server', cause.code!, opts.auth?.ca)}`);
     throw new TransientError(`cannot fetch ${url}: ${(err as Error).message}`);
   }
   if (response.status === 200) return { kind: 'full', response, idle };

@@ -43,7 +43,8 @@ const labelsSchema = z
   .object({ group: groupSchema.nullable().optional(), tags: tagsSchema.optional() })
   .refine((b) => b.group !== undefined || b.tags !== undefined, 'send "group" (null clears it) and/or "tags" (replaces them)');
 
-export function identityRoutes(deps: { identity: IdentityService; audit: AuditLog }): Hono<ApiEnv> {
+/** `caFingerprint`: with TLS, the CA devices pin at enrollment; token answers carry it. */
+export function identityRoutes(deps: { identity: IdentityService; audit: AuditLog; caFingerprint?: string }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const { identity, audit } = deps;
 
@@ -71,7 +72,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
     const created = identity.enrollmentTokens.create({ ...(uses ? { uses } : {}), ...(ttlSeconds ? { ttlMs: ttlSeconds * 1000 } : {}), group, tags }, actorOf(c));
     const t = created.enrollmentToken;
     audit.record(actorOf(c), 'enrollment-token.create', t.id, { uses: t.uses, expiresAt: t.expiresAt, group: t.group, tags: t.tags });
-    return c.json(created, 201);
+    return c.json(deps.caFingerprint ? { ...created, caFingerprint: deps.caFingerprint } : created, 201);
   });
 
   app.get('/enrollment-tokens', (c) => c.json({ enrollmentTokens: identity.enrollmentTokens.list() }));

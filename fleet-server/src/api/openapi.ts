@@ -50,7 +50,7 @@ export const OPERATIONS: readonly Operation[] = [
 
   // identity
   { method: 'post', path: '/api/v1/enroll', tag: 'identity', summary: 'A device trades an enrollment token for its credentials', auth: 'public', body: ref('EnrollRequest'), ok: { 200: ref('Enrollment') }, errors: [401, 403] },
-  { method: 'post', path: '/api/v1/enrollment-tokens', tag: 'identity', summary: 'Create an enrollment token (plaintext shown once)', body: ref('EnrollmentTokenRequest'), bodyOptional: true, ok: { 201: json({ token: { type: 'string' }, enrollmentToken: ref('EnrollmentToken') }) } },
+  { method: 'post', path: '/api/v1/enrollment-tokens', tag: 'identity', summary: 'Create an enrollment token (plaintext shown once)', body: ref('EnrollmentTokenRequest'), bodyOptional: true, ok: { 201: json({ token: { type: 'string' }, enrollmentToken: ref('EnrollmentToken'), caFingerprint: { type: 'string', description: 'with TLS: sha256:<hex> of the CA public key, for edgeloop-agent enroll --ca-fingerprint' } }, ['token', 'enrollmentToken']) } },
   { method: 'get', path: '/api/v1/enrollment-tokens', tag: 'identity', summary: 'List enrollment tokens (no secrets)', ok: { 200: list('enrollmentTokens', 'EnrollmentToken') } },
   { method: 'post', path: '/api/v1/enrollment-tokens/{id}/revoke', tag: 'identity', summary: 'Revoke an enrollment token', ok: { 200: json({ enrollmentToken: ref('EnrollmentToken') }) }, errors: [409] },
   { method: 'post', path: '/api/v1/admin-tokens', tag: 'identity', summary: 'Create an admin token (plaintext shown once)', body: json({ name: { type: 'string', pattern: '^[A-Za-z0-9_.@-]{1,64}$' } }), ok: { 201: json({ token: { type: 'string' }, adminToken: ref('AdminToken') }) } },

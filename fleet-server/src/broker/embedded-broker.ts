@@ -26,6 +26,7 @@
  * limiter, the packet-size guard and the connect timeout.
  */
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { timingSafeEqual } from 'node:crypto';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
@@ -119,7 +120,8 @@ function devicePublishDecision(deviceId: string, packet: { topic: string; retain
   return { ok: true };
 }
 
-export async function startEmbeddedBroker(host: string, port: number, log: Logger, auth: BrokerAuth, limits: BrokerLimits = DEFAULT_BROKER_LIMITS): Promise<EmbeddedBroker> {
+/** `tls`: listen for MQTT over TLS only (key and certificate chain, PEM). */
+export async function startEmbeddedBroker(host: string, port: number, log: Logger, auth: BrokerAuth, limits: BrokerLimits = DEFAULT_BROKER_LIMITS, tls?: { key: string; cert: string }): Promise<EmbeddedBroker> {
   const refusals: BrokerRefusals = { connect: 0, publish: 0, subscribe: 0 };
   const refusalLog = new RefusalLog(log);
   // Hands connections to aedes only once it exists (the server listens after createBroker).
@@ -198,7 +200,12 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   // Re-enrollment rotates the password: a session opened with the old one must not outlive it.
   auth.identity.on('credential-issued', ({ deviceId }) => disconnect(deviceId, 'credential rotated'));
 
-  const server: Server = createServer((socket) => gate.accept(socket));
+  // A TLS socket reaches the gate only after its handshake ('secureConnection'); the handshake
+  // itself gets the connect timeout, so a client that never finishes it holds nothing for long.
+  const server: Server = tls
+    ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: limits.connectTimeoutMs }, (socket) => gate.accept(socket))
+    : createServer((socket) => gate.accept(socket));
+  server.on('tlsClientError', (err: Error) => log.debug({ err: err.message }, 'mqtt tls handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(`cannot start the MQTT broker on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --mqtt-port (0 = any free port)`)),
@@ -209,7 +216,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   const actual = typeof address === 'object' && address ? address.port : port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
-    url: `mqtt://${urlHost}:${actual}`,
+    url: `${tls ? 'mqtts' : 'mqtt'}://${urlHost}:${actual}`,
     port: actual,
     refusals,
     metrics: () => ({ refused: { ...refusalLog.totals }, connections: aedes.connectedClients, pending: gate.pending }),

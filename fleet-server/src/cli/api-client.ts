@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AssignmentStatus, DeviceSummary, HealthResponse, ModelVersionSummary, SampleCapture, SampleSummary, TelemetryRow } from '@edgeloop/protocol';
+import { fetchWithCa, isTlsVerifyError, type AssignmentStatus, type DeviceSummary, type HealthResponse, type ModelVersionSummary, type SampleCapture, type SampleSummary, type TelemetryRow } from '@edgeloop/protocol';
 import { DEFAULT_HTTP_PORT } from '../config.js';
 import { describeFileError } from './format.js';
 
@@ -84,6 +84,23 @@ export function resolveToken(
   }
 }
 
+/**
+ * The CA (PEM text) that signed the server's certificate, for an https server with a private CA.
+ * Precedence: --ca FILE, $EDGELOOP_CA, then the `ca` file ./.edgeloop/server.json names, only
+ * for the server it describes. undefined: the system's trust store.
+ */
+export function resolveCa(flags: { ca?: string | undefined }, env: Record<string, string | undefined>, cwd: string, serverUrl: string): string | undefined {
+  const [path, source] = flags.ca ? [flags.ca, '--ca'] : env.EDGELOOP_CA ? [env.EDGELOOP_CA, 'EDGELOOP_CA'] : [undefined, ''];
+  const info = path === undefined ? readServerInfoFile(join(cwd, SERVER_INFO_PATH)) : undefined;
+  const file = path ?? (info?.ca && info.httpUrl.replace(/\/+$/, '') === serverUrl ? info.ca : undefined);
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read the CA certificate ${file}${source ? ` (${source})` : ` (named by ${SERVER_INFO_PATH})`}: ${describeFileError(error)}; pass the fleet's CA with --ca FILE`);
+  }
+}
+
 /** The bootstrap admin token `edgeloop serve` writes into its default data dir. */
 export const ADMIN_TOKEN_PATH = join('.edgeloop', 'fleet', 'admin.token');
 
@@ -106,7 +123,7 @@ function readServerInfo(path: string): string | undefined {
   return readServerInfoFile(path)?.httpUrl;
 }
 
-function readServerInfoFile(path: string): { httpUrl: string; token?: string } | undefined {
+function readServerInfoFile(path: string): { httpUrl: string; token?: string; ca?: string } | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -120,11 +137,11 @@ function readServerInfoFile(path: string): { httpUrl: string; token?: string } |
   } catch (error) {
     throw new CliError(`${path} is not valid JSON (${(error as Error).message}); delete it or pass --server`);
   }
-  const { httpUrl, token } = (info ?? {}) as { httpUrl?: unknown; token?: unknown };
+  const { httpUrl, token, ca } = (info ?? {}) as { httpUrl?: unknown; token?: unknown; ca?: unknown };
   if (typeof httpUrl !== 'string') {
     throw new CliError(`${path} has no "httpUrl" string; delete it or pass --server`);
   }
-  return typeof token === 'string' && token !== '' ? { httpUrl, token } : { httpUrl };
+  return { httpUrl, ...(typeof token === 'string' && token !== '' ? { token } : {}), ...(typeof ca === 'string' && ca !== '' ? { ca } : {}) };
 }
 
 function validateServerUrl(raw: string, source: string): string {
@@ -168,14 +185,14 @@ export interface ApiClient {
  * `token`: the admin token (see resolveToken); when left out it is resolved from $EDGELOOP_TOKEN
  * and ./.edgeloop/server.json for this server.
  */
-export function createApiClient(serverUrl: string, options: { timeoutMs?: number; token?: string | undefined } = {}): ApiClient {
+export function createApiClient(serverUrl: string, options: { timeoutMs?: number; token?: string | undefined; ca?: string | undefined } = {}): ApiClient {
   // Trailing slashes are dropped so a server mounted under a path prefix keeps that prefix.
   const baseUrl = serverUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const token = 'token' in options ? options.token : resolveToken({}, process.env, process.cwd(), baseUrl);
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const call = <T>(path: string, init: RequestInit = {}, extraMs = 0) =>
-    requestJson<T>(baseUrl, path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } }, timeoutMs + extraMs);
+    requestJson<T>(baseUrl, path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } }, timeoutMs + extraMs, options.ca);
 
   return {
     baseUrl,
@@ -239,15 +256,12 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
   };
 }
 
-async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, timeoutMs: number): Promise<T> {
+async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, timeoutMs: number, ca?: string): Promise<T> {
   let response: Response;
   let text: string;
   try {
-    response = await fetch(baseUrl + path, {
-      ...init,
-      headers: { accept: 'application/json', ...(init.headers as Record<string, string> | undefined) },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const request = { ...init, headers: { accept: 'application/json', ...(init.headers as Record<string, string> | undefined) }, signal: AbortSignal.timeout(timeoutMs) };
+    response = await (ca ? fetchWithCa(baseUrl + path, request, ca) : fetch(baseUrl + path, request));
     // Reading the body is inside the try: a server that dies mid-response is also "unreachable".
     text = await response.text();
   } catch (error) {
@@ -272,6 +286,9 @@ async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, 
 }
 
 function unreachable(baseUrl: string, cause: string): CliError {
+  if (isTlsVerifyError({ code: cause })) {
+    return new CliError(`the fleet server at ${baseUrl} presented a certificate the CLI does not trust (${cause}); pass its CA with --ca FILE or EDGELOOP_CA (edgeloop serve --tls-self-signed keeps it in <data>/tls/ca.crt)`);
+  }
   return new CliError(
     `cannot reach the fleet server at ${baseUrl} (${cause}). ` +
       'Start it with "npm start" or "edgeloop serve", or point --server / EDGELOOP_SERVER at it.',

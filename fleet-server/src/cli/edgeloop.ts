@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CliError, DEFAULT_SERVER_URL, SERVER_INFO_PATH, createApiClient, resolveServerUrl, resolveToken } from './api-client.js';
+import { CliError, DEFAULT_SERVER_URL, SERVER_INFO_PATH, createApiClient, resolveCa, resolveServerUrl, resolveToken } from './api-client.js';
 import { UsageError, type CliCommand, type CliIo, type Flags, type OptionSpec } from './command.js';
 import { COMMAND_TABLES } from './commands/index.js';
 
@@ -22,6 +22,7 @@ const consoleIo: CliIo = { out: (text) => console.log(text), err: (text) => cons
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   server: { type: 'string' },
   token: { type: 'string' },
+  ca: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -61,6 +62,8 @@ Global options:
                         then ./${SERVER_INFO_PATH}, then ${DEFAULT_SERVER_URL}
   --token T             admin token; otherwise $EDGELOOP_TOKEN, then the token in
                         ./${SERVER_INFO_PATH} (only for the server it names)
+  --ca FILE             CA certificate of an https server with a private CA; otherwise
+                        $EDGELOOP_CA, then the one ./${SERVER_INFO_PATH} names
   --json                print the raw JSON response instead of a table
   -h, --help            show this help`;
 }
@@ -120,7 +123,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
 
   const connect = () => {
     const serverUrl = resolveServerUrl(flags as { server?: string }, process.env, process.cwd());
-    return createApiClient(serverUrl, { token: resolveToken(flags as { token?: string }, process.env, process.cwd(), serverUrl) });
+    return createApiClient(serverUrl, {
+      token: resolveToken(flags as { token?: string }, process.env, process.cwd(), serverUrl),
+      ca: resolveCa(flags as { ca?: string }, process.env, process.cwd(), serverUrl),
+    });
   };
   await command.run({ operands, flags, io, connect });
   return 0;

@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, type FleetConfigInput } from '../config.js';
+import { DEFAULT_MQTTS_PORT, type TlsSettingsInput } from '../tls/tls-settings.js';
 import type { MosquittoSettingsInput } from '../broker/mosquitto-settings.js';
 import { startFleetServer } from '../server.js';
 import { encodePublicKey } from '@edgeloop/protocol';
@@ -20,9 +21,17 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
   --http-host HOST     REST API / status page address (default 127.0.0.1)
   --http-port PORT     (default ${DEFAULT_HTTP_PORT}; 0 = any free port)
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)
-  --mqtt-port PORT     embedded broker port (default ${DEFAULT_MQTT_PORT}; 0 = any free port)
-  --mqtt-url URL       use an existing broker instead of the embedded one
+  --mqtt-port PORT     embedded broker port (default ${DEFAULT_MQTT_PORT}, ${DEFAULT_MQTTS_PORT} with TLS; 0 = any free port)
+  --mqtt-url URL       use an existing broker instead of the embedded one (mqtts://… for TLS)
   --mqtt-username U, --mqtt-password P   credentials for --mqtt-url (or env EDGELOOP_MQTT_PASSWORD)
+  --mqtt-ca FILE       CA of an mqtts:// --mqtt-url broker (default: the --tls CA, else the system's)
+  --tls-self-signed    HTTPS and MQTT over TLS with a lab CA made in <data>/tls/ (kept, 0600);
+                       devices pin its fingerprint (printed here and by "edgeloop tokens create")
+  --tls-san NAMES      with --tls-self-signed: more host names/IPs devices use, comma-separated
+                       (localhost, 127.0.0.1, ::1 and the hostname are always in)
+  --tls-cert FILE, --tls-key FILE   HTTPS and MQTT over TLS with your certificate (chain) and key
+  --tls-ca FILE        with --tls-cert: the CA devices pin (default: the top of the --tls-cert chain)
+  --insecure           allow plain HTTP/MQTT on a non-loopback --http-host/--mqtt-host (clear text!)
   --mosquitto-password-file FILE, --mosquitto-acl-file FILE
                        with --mqtt-url: keep this Mosquitto's password_file and acl_file in step
                        with enrolled devices (docs/external-broker.md); server user default edgeloop-server
@@ -52,7 +61,7 @@ export function writeServerInfo(dataDir: string, info: Record<string, unknown>, 
 }
 
 /** The mqtt.mosquitto settings from the --mosquitto-* flags; undefined when none is given. */
-function mosquittoFlags(v: Record<string, string | boolean | undefined>): MosquittoSettingsInput | undefined {
+function mosquittoFlags(v: Record<string, string | boolean | string[] | undefined>): MosquittoSettingsInput | undefined {
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const [passwordFile, aclFile, pidFile, command] = [str('mosquitto-password-file'), str('mosquitto-acl-file'), str('mosquitto-pid-file'), str('mosquitto-reload-command')];
   const [includePasswords, includeAcl] = [str('mosquitto-include-passwords'), str('mosquitto-include-acl')];
@@ -68,6 +77,21 @@ function mosquittoFlags(v: Record<string, string | boolean | undefined>): Mosqui
   };
 }
 
+/** The tls settings from --tls-* flags; undefined when none is given. */
+function tlsFlags(v: Record<string, string | boolean | string[] | undefined>): TlsSettingsInput | undefined {
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const sans = ((v['tls-san'] as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const [cert, key, ca] = [str('tls-cert'), str('tls-key'), str('tls-ca')];
+  if (v['tls-self-signed']) {
+    if (cert || key || ca) throw new Error('give either --tls-self-signed or --tls-cert/--tls-key, not both');
+    return { mode: 'self-signed', subjectAltNames: sans };
+  }
+  if (sans.length) throw new Error('--tls-san goes with --tls-self-signed (a certificate you bring already names its hosts)');
+  if (!cert && !key && !ca) return undefined;
+  if (!cert || !key) throw new Error('give both --tls-cert FILE (certificate, then its chain) and --tls-key FILE');
+  return { mode: 'files', certFile: resolve(cert), keyFile: resolve(key), ...(ca ? { caFile: resolve(ca) } : {}) };
+}
+
 export async function runServe(argv: string[]): Promise<number> {
   let values;
   try {
@@ -80,6 +104,8 @@ export async function runServe(argv: string[]): Promise<number> {
         'log-level': { type: 'string' }, 'max-version-jump': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         'mosquitto-password-file': { type: 'string' }, 'mosquitto-acl-file': { type: 'string' }, 'mosquitto-pid-file': { type: 'string' },
         'mosquitto-reload-command': { type: 'string' }, 'mosquitto-include-passwords': { type: 'string' }, 'mosquitto-include-acl': { type: 'string' },
+        'tls-self-signed': { type: 'boolean' }, 'tls-san': { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' }, 'mqtt-ca': { type: 'string' }, insecure: { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -106,16 +132,20 @@ export async function runServe(argv: string[]): Promise<number> {
     const mqttPassword = values['mqtt-password'] ?? process.env.EDGELOOP_MQTT_PASSWORD;
     const mosquitto = mosquittoFlags(values);
     if (mosquitto && !values['mqtt-url']) throw new Error('--mosquitto-* flags need --mqtt-url (the Mosquitto the files belong to)');
+    if (values['mqtt-ca'] && !values['mqtt-url']) throw new Error('--mqtt-ca needs --mqtt-url (the broker whose CA it is)');
+    const tls = tlsFlags(values);
     config = {
       dataDir,
       http: { ...(values['http-host'] ? { host: values['http-host'] } : {}), ...(values['http-port'] ? { port: port(values['http-port'], 'http-port') } : {}) },
       mqtt: values['mqtt-url']
-        ? { mode: 'external', url: values['mqtt-url'], ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}), ...(mqttPassword ? { password: mqttPassword } : {}), ...(mosquitto ? { mosquitto } : {}) }
+        ? { mode: 'external', url: values['mqtt-url'], ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}), ...(mqttPassword ? { password: mqttPassword } : {}), ...(mosquitto ? { mosquitto } : {}), ...(values['mqtt-ca'] ? { caFile: resolve(values['mqtt-ca']) } : {}) }
         : { mode: 'embedded', ...(values['mqtt-host'] ? { host: values['mqtt-host'] } : {}), ...(values['mqtt-port'] ? { port: port(values['mqtt-port'], 'mqtt-port') } : {}) },
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
       ...(values['root-public-key'] ? { rootPublicKey: encodePublicKey(readPublicKeyArg(values['root-public-key'])) } : {}),
       ...(values['max-version-jump'] ? { registry: { maxVersionJump: positive(values['max-version-jump'], 'max-version-jump') } } : {}),
       ...(values['log-level'] ? { log: { level: values['log-level'] as 'info' } } : {}),
+      ...(tls ? { tls } : {}),
+      ...(values.insecure ? { insecure: true } : {}),
     };
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
@@ -129,11 +159,13 @@ export async function runServe(argv: string[]): Promise<number> {
     console.error(`error: ${(err as Error).message}`);
     return 1;
   }
-  const info = { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, rootKeyId: server.rootKeyId, pid: process.pid };
+  // `ca` lets the CLI verify this server's certificate (api-client.ts); the fingerprint is for devices.
+  const tlsInfo = server.tls ? { ca: server.tls.caFile, caFingerprint: server.tls.caFingerprint } : {};
+  const info = { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, rootKeyId: server.rootKeyId, ...tlsInfo, pid: process.pid };
   writeServerInfo(dataDir, { ...info, ...(server.adminToken ? { token: server.adminToken } : {}) }, values.data === undefined);
   if (values.json) console.log(JSON.stringify({ event: 'ready', ...info }));
   else {
-    console.error(`\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/${server.adminToken ? `#token=${server.adminToken}` : ` (admin token: ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\nCtrl-C to stop.\n`);
+    console.error(`\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/${server.adminToken ? `#token=${server.adminToken}` : ` (admin token: ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\n${server.tls ? `  TLS CA        ${server.tls.caFile}\n                devices enroll with --ca-fingerprint ${server.tls.caFingerprint}\n` : ''}Ctrl-C to stop.\n`);
   }
 
   await new Promise<void>((resolveStop) => {

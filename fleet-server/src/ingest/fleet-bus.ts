@@ -21,7 +21,8 @@ export class FleetBus {
     client.on('message', (topic, payload) => void this.dispatch(topic, payload));
   }
 
-  static async connect(url: string, log: Logger, auth: { username?: string; password?: string } = {}): Promise<FleetBus> {
+  /** `auth` also carries the TLS client options (ca, rejectUnauthorized) for an mqtts:// broker. */
+  static async connect(url: string, log: Logger, auth: { username?: string; password?: string } & { ca?: string; rejectUnauthorized?: boolean; checkServerIdentity?: () => undefined } = {}): Promise<FleetBus> {
     const client = mqtt.connect(url, {
       clientId: `edgeloop-fleet-${randomBytes(4).toString('hex')}`,
       clean: true,

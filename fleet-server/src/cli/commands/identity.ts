@@ -42,7 +42,8 @@ async function createToken({ operands, flags, io, connect }: CommandContext): Pr
   io.err(
     `enrollment token ${t.id}: ${t.uses} use${t.uses === 1 ? '' : 's'}, expires ${formatTimestamp(t.expiresAt)}` +
       `${t.group ? `, group ${t.group}` : ''}${Object.keys(t.tags).length ? `, tags ${tagText(t.tags)}` : ''}.\n` +
-      `It is shown only now. On the device: edgeloop-agent enroll --fleet ${client.baseUrl} --token <token>`,
+      `It is shown only now. On the device: edgeloop-agent enroll --fleet ${client.baseUrl} --token <token>` +
+      `${body.caFingerprint ? ` --ca-fingerprint ${body.caFingerprint}` : ''}`,
   );
 }
 
