@@ -55,6 +55,19 @@ export class TrustStore {
     return { state: 'accepted', version: verdict.value.version };
   }
 
+  /**
+   * The signing keys `envelope` would bring, without accepting it: a desired state's signature is
+   * checked against the keyset it carries before anything in it (that keyset included) is taken.
+   */
+  check(envelope: unknown): { ok: true; keys: ReadonlyMap<string, Uint8Array>; version: number } | { ok: false; code: KeysetRejection; reason: string } {
+    const verdict = verifyKeyset(envelope, {
+      rootKeys: this.rootKeys,
+      ...(this.keyset ? { lastVersion: this.keyset.version, lastPayload: this.envelope!.payload } : {}),
+    });
+    if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
+    return { ok: true, keys: manifestKeysOf(verdict.value), version: verdict.value.version };
+  }
+
   /** keyid → public key of every key allowed to sign manifests now (for verifyManifest). */
   manifestKeys(): ReadonlyMap<string, Uint8Array> {
     return this.manifestKeyMap;

@@ -2,10 +2,12 @@
  * @module deploy/deployments
  * Assigning model versions to devices. A device's desired state (every model assigned to it,
  * each with its signed manifest and artifact URL) is one retained message on its `desired`
- * topic: a device that was offline gets it the moment it subscribes.
+ * topic: a device that was offline gets it the moment it subscribes. Every state is signed by
+ * the online signing key with the next counter of that device (protocol/src/desired-state.ts),
+ * so a device applies only what this server issued, and nothing older than what it applied.
  */
 import type { Logger } from 'pino';
-import { describeZodError, desiredStateSchema, deviceTopic, encodeMessage, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope } from '@edgeloop/protocol';
+import { deviceTopic, encodeMessage, signDesiredState, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope, type SigningKeyPair } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { RegistryError } from '../registry/model-registry.js';
@@ -23,6 +25,10 @@ export class Deployments {
     private readonly sampleRequests: (deviceId: string) => { uploadUntil?: number | undefined; capture?: SampleCapture | undefined } = () => ({}),
     /** The current root-signed keyset; every desired state carries it (keys/key-manager.ts). */
     private readonly keyset: () => SignedEnvelope | undefined = () => undefined,
+    /** The online signing key (throws before the first keyset is signed: nothing can be sent then). */
+    private readonly signingKey: () => SigningKeyPair = () => {
+      throw new RegistryError(409, 'there is no signing key: desired states cannot be signed');
+    },
   ) {}
 
   /**
@@ -62,7 +68,30 @@ export class Deployments {
     return removed;
   }
 
-  desiredState(deviceId: string): DesiredState {
+  /**
+   * What the device is meant to run, as last issued (counter) or about to be; undefined while
+   * there is no keyset yet (an offline root has not signed the first one).
+   */
+  desiredState(deviceId: string, counter = this.devices.desiredCounter(deviceId)): DesiredState | undefined {
+    const content = this.content(deviceId);
+    return content && { v: 2, deviceId, counter, ...content };
+  }
+
+  private content(deviceId: string): (Pick<DesiredState, 'models' | 'keys' | 'issuedAt'> & Partial<DesiredState>) | undefined {
+    const keys = this.keyset();
+    if (!keys) return undefined;
+    const now = Date.now();
+    const { uploadUntil: until, capture } = this.sampleRequests(deviceId);
+    return {
+      issuedAt: now,
+      models: this.desiredModels(deviceId),
+      keys,
+      ...(until && until > now ? { sampleUploadUntil: until } : {}),
+      ...(capture && capture.until > now ? { sampleCapture: capture } : {}),
+    };
+  }
+
+  private desiredModels(deviceId: string): DesiredModel[] {
     const models: DesiredModel[] = this.devices.assignments(deviceId).flatMap((a) => {
       const row = this.models.get(a.model, a.version);
       // A revoked version never leaves the server again, even if an assignment lingered.
@@ -72,27 +101,26 @@ export class Deployments {
       const row = this.models.get(s.model, s.version);
       if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'shadow' });
     }
-    const { uploadUntil: until, capture } = this.sampleRequests(deviceId);
-    const keys = this.keyset();
-    const now = Date.now();
-    return {
-      v: 1,
-      deviceId,
-      issuedAt: now,
-      models,
-      ...(keys ? { keys } : {}),
-      ...(until && until > now ? { sampleUploadUntil: until } : {}),
-      ...(capture && capture.until > now ? { sampleCapture: capture } : {}),
-    };
+    return models;
+  }
+
+  /**
+   * Signs `content` for the device with its next counter and the current keyset (unless the
+   * content names one). Throws when it cannot be signed: a state the device would refuse is
+   * never sent.
+   */
+  issue(deviceId: string, content: Pick<DesiredState, 'models'> & Partial<Omit<DesiredState, 'v' | 'deviceId' | 'counter'>>): SignedEnvelope {
+    const key = this.signingKey();
+    const keys = content.keys ?? this.keyset();
+    if (!keys) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
+    const counter = this.devices.nextDesiredCounter(deviceId);
+    return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter }, key);
   }
 
   async publishDesired(deviceId: string): Promise<void> {
-    const desired = this.desiredState(deviceId);
-    // A device drops a desired state that does not parse, and with it every model and key in it:
-    // better to fail here, loudly, than to strand the device.
-    const valid = desiredStateSchema.safeParse(desired);
-    if (!valid.success) throw new Error(`refusing to publish an invalid desired state for ${deviceId}: ${describeZodError(valid.error)}`);
-    await this.publish(deviceTopic(deviceId, 'desired'), encodeMessage(desired), true);
+    const content = this.content(deviceId);
+    if (!content) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
+    await this.publish(deviceTopic(deviceId, 'desired'), encodeMessage(this.issue(deviceId, content)), true);
   }
 
   /** Republishes the desired state of each device (re-signed manifests, a new keyset). */
