@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildReferenceModel } from '@edgeloop/models';
-import { MANIFEST_SCHEMA, deviceTopic, encodeMessage, generateKeyPair, sha256Hex, signManifest, type ManifestInput } from '@edgeloop/protocol';
+import { MANIFEST_SCHEMA, generateKeyPair, sha256Hex, signManifest, type ManifestInput } from '@edgeloop/protocol';
 import { sample } from '../support/fixtures.js';
 import { startTestFleet, until } from '../support/in-process-fleet.js';
 import { count, inject, metadata, reported, servingVersion } from './signing-support.js';
