@@ -36,7 +36,7 @@ test('an older validly signed desired state is refused, also after a restart; th
 
   await t.test('the captured older state is refused', async () => {
     await server.publish(deviceTopic(DEVICE, 'desired'), captured);
-    await waitFor('replay refused', async () => (await desiredRefusals(agent, 'replay')) === 1 || undefined);
+    await waitFor('replay refused', async () => (await desiredRefusals(agent, 'replay')) === 1 || count(server, DEVICE, 1, 'removed') > 0 || undefined);
     assert.equal(await servingVersion(agent), 1);
     assert.equal(count(server, DEVICE, 1, 'removed'), 0);
   });
