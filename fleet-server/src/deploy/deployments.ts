@@ -48,7 +48,7 @@ export class Deployments {
     if (unknown.length) {
       throw new RegistryError(404, `unknown device(s) ${unknown.join(', ')}: a device appears once its agent has connected (edgeloop devices lists them)`);
     }
-    for (const deviceId of deviceIds) {
+    await this.send(this.signAll(deviceIds, (deviceId) => {
       if (opts.role === 'shadow') {
         this.devices.shadows.set(deviceId, model, version);
       } else {
@@ -56,8 +56,7 @@ export class Deployments {
         const shadow = this.devices.shadows.get(deviceId, model);
         if (shadow && shadow.version <= version) this.devices.shadows.remove(deviceId, model);
       }
-      await this.publishDesired(deviceId);
-    }
+    }));
     this.log.info({ model, version, devices: deviceIds, role: opts.role ?? 'serve' }, 'assigned model version');
   }
 
@@ -118,19 +117,34 @@ export class Deployments {
   }
 
   async publishDesired(deviceId: string): Promise<void> {
-    const content = this.content(deviceId);
-    if (!content) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
-    await this.publish(deviceTopic(deviceId, 'desired'), encodeMessage(this.issue(deviceId, content)), true);
+    await this.send(this.signAll([deviceId]));
   }
 
   /** Republishes the desired state of each device (re-signed manifests, a new keyset). */
   async republish(deviceIds: Iterable<string>): Promise<number> {
-    let n = 0;
-    for (const deviceId of new Set(deviceIds)) {
-      await this.publishDesired(deviceId);
-      n++;
-    }
-    return n;
+    const signed = this.signAll([...new Set(deviceIds)]);
+    await this.send(signed);
+    return signed.length;
+  }
+
+  /**
+   * Signed desired states for these devices, made in one transaction with `write` (the change
+   * they announce): the counters are stored durably before anything is sent, and a thousand
+   * devices cost one commit rather than a thousand.
+   */
+  private signAll(deviceIds: readonly string[], write?: (deviceId: string) => void): Array<[string, Buffer]> {
+    return this.devices.transaction(() =>
+      deviceIds.map((deviceId): [string, Buffer] => {
+        write?.(deviceId);
+        const content = this.content(deviceId);
+        if (!content) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
+        return [deviceId, encodeMessage(this.issue(deviceId, content))];
+      }),
+    );
+  }
+
+  private async send(signed: ReadonlyArray<[string, Buffer]>): Promise<void> {
+    for (const [deviceId, payload] of signed) await this.publish(deviceTopic(deviceId, 'desired'), payload, true);
   }
 
   /** Every device with an assignment: they all need a new keyset after a rotation. */

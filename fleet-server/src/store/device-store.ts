@@ -174,6 +174,11 @@ export class DeviceStore {
     return row.desired_counter;
   }
 
+  /** Runs `fn` in one transaction (nested calls join it): several writes, one commit. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   /** The counter of the desired state issued last (0: none yet). */
   desiredCounter(deviceId: string): number {
     return (this.db.prepare('SELECT desired_counter FROM devices WHERE id = ?').get(deviceId) as { desired_counter: number } | undefined)?.desired_counter ?? 0;
