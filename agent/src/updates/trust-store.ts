@@ -1,6 +1,6 @@
 /**
  * @module updates/trust-store
- * Which keys this device trusts to sign manifests.
+ * Which keys this device trusts to sign manifests and desired states.
  *
  * Configured (`fleet.trustedKeys`): the fleet's root public keys. They sign keysets only; a
  * keyset lists the online keys that sign manifests (protocol/src/keyset.ts). Every desired state
