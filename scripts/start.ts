@@ -83,7 +83,7 @@ for (const deviceId of DEVICES) {
     dataDir: join(dataDir, 'devices', deviceId),
     hardware: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4',
     api: { port: 0 },
-    fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...enroll(deviceId) },
+    fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], ...enroll(deviceId) },
     runtime: { intraOpThreads: 1 },
   });
   agents.push(await startAgent(config, log.child({ part: 'agent' })));

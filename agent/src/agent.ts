@@ -36,6 +36,7 @@ import { TelemetrySync } from './sync/telemetry-sync.js';
 import { UpdateManager } from './updates/update-manager.js';
 import { MqttChunkClient } from './updates/mqtt-chunk-source.js';
 import { TrustStore } from './updates/trust-store.js';
+import { DesiredStateGate } from './updates/desired-gate.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -133,16 +134,23 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     // Read at scrape time; the sensors unit starts after the predictor below.
     sensors: () => sensors && { ...sensors.link.stats, models: sensors.inputs?.statsByModel() ?? [] },
   });
-  const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>) => {
+  // reportSeq restarts in every session: the server bounds it per session (device-store.ts).
+  let reportCounter = { session: -1, seq: 0 };
+  const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'session' | 'reportSeq'>) => {
     metrics.updateReported(r);
-    const full: UpdateReport = { v: 1, ts: Date.now(), reportSeq: kv.next('reportSeq'), ...r };
+    const session = linkRef.current?.announcedSession;
+    if (session === undefined) return; // never connected yet: the first birth carries the state
+    if (reportCounter.session !== session) reportCounter = { session, seq: 0 };
+    const full: UpdateReport = { v: 1, ts: Date.now(), session, reportSeq: ++reportCounter.seq, ...r };
     linkRef.current?.publish(deviceTopic(config.deviceId, 'update'), encodeMessage(full)).catch(() => {
       log.debug({ report: full }, 'update report not delivered (offline); birth carries the state on reconnect');
     });
   };
+  const trust = new TrustStore(rootKeys, kv, log);
+  const desiredGate = new DesiredStateGate({ deviceId: config.deviceId, trust, kv, log, onRefused: (code) => metrics.desiredRefused(code) });
   const updates = new UpdateManager({
     modelsDir: join(config.dataDir, 'models'),
-    trust: new TrustStore(rootKeys, kv, log),
+    trust,
     arch: arch(),
     ...(config.hardware ? { hardware: config.hardware } : {}),
     runner: { intraOpThreads: config.runtime.intraOpThreads, backend },
@@ -154,6 +162,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     shadows,
     chunks,
     ...(config.fleet.username && config.fleet.password ? { downloadAuth: { username: config.fleet.username, password: config.fleet.password, ...(fleetCa ? { ca: fleetCa } : {}) } } : {}),
+    ...(config.fleet.httpUrl ? { fleetHttpUrl: config.fleet.httpUrl } : {}),
   });
   await updates.restore();
 
@@ -289,7 +298,9 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       else if (ack.kind === 'sample') samples?.handleAck(ack);
       else sync.handleAck(ack);
     },
-    onDesired: (desired) => {
+    onDesired: (payload) => {
+      const desired = desiredGate.admit(payload);
+      if (!desired) return;
       samples?.requestUntil(desired.sampleUploadUntil);
       if (samples) samples.capture(desired.sampleCapture);
       else if (desired.sampleCapture) refuseCapture(desired.sampleCapture);

@@ -38,6 +38,11 @@ export const agentConfigSchema = z.object({
     username: z.string().optional(),
     password: z.string().optional(),
     /**
+     * The fleet server's HTTP origin (written by `edgeloop-agent enroll`): artifact downloads send
+     * the credentials above only to this scheme, host and port, and refuse artifact URLs elsewhere.
+     */
+    httpUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /**
      * base64 ed25519 root public keys of the fleet (`edgeloop serve` prints it; /api/v1/health
      * `publicKey`). They sign the keysets that name the keys allowed to sign manifests, so the
      * fleet can rotate its signing key without touching the device.

@@ -163,7 +163,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     cleanups.push(async () => transfer.close());
 
     let publicUrl = '';
-    const deployments = new Deployments(devices, models, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => ({ uploadUntil: samples.uploadUntil(d), capture: samples.capture(d) }), () => keys.keysetEnvelope());
+    const deployments = new Deployments(devices, models, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => ({ uploadUntil: samples.uploadUntil(d), capture: samples.capture(d) }), () => keys.keysetEnvelope(), () => keys.signingKey());
     const rotation = new KeyRotation({ keys, registry, models, deployments, audit, log });
     const resigner = new ExpiryResigner({ registry, models, deployments, audit, log });
     const rollouts = new RolloutEngine({ db, devices, models, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });

@@ -12,6 +12,7 @@ export * from './keyset.js';
 export * from './baseline.js';
 export * from './artifact.js';
 export * from './messages.js';
+export * from './desired-state.js';
 export * from './codec.js';
 export * from './rest.js';
 export * from './rest-rollouts.js';

@@ -38,7 +38,7 @@ export const keysetKeySchema = z
   .object({
     keyid: z.string().regex(/^[0-9a-f]{16}$/),
     publicKey: publicKeyText,
-    /** What the key may sign. Only manifests today; a role keeps the format open for more. */
+    /** What the key may sign: "manifest" = the online signing key, which signs manifests and desired states. */
     role: z.literal('manifest'),
   })
   .refine((k) => keyId(decodePublicKey(k.publicKey)) === k.keyid, { message: 'keyid does not match the public key', path: ['keyid'] });

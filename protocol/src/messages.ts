@@ -135,16 +135,30 @@ export const sampleCaptureSchema = z.object({
 });
 export type SampleCapture = z.infer<typeof sampleCaptureSchema>;
 
+/**
+ * What the fleet wants a device to run. It never travels bare: the `desired` topic carries it
+ * signed (desired-state.ts), and a device applies it only when the signature verifies under the
+ * keyset it carries and `counter` is above the last one the device accepted.
+ */
 export const desiredStateSchema = z.object({
-  v: z.literal(1),
+  /** 2: signed, with a counter (1 was the unsigned form, which devices now refuse). */
+  v: z.literal(2),
+  /** The device this state is for: a state signed for one device is refused by every other. */
   deviceId: id,
+  /**
+   * Anti-replay: strictly increasing per device across server restarts and database restores
+   * (the server issues max(last + 1, its clock in ms)); the device persists the last one it
+   * accepted and refuses anything not above it, except the very same state delivered again.
+   */
+  counter: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   issuedAt: epochMs,
   models: z.array(desiredModelSchema).max(16),
   /**
-   * The root-signed key set: which online keys may sign manifests (see keyset.ts). Devices trust
-   * only their root keys out of the box and learn the signing keys from this.
+   * The root-signed key set: which online keys may sign manifests and desired states (see
+   * keyset.ts). Devices trust only their root keys out of the box and learn the signing keys
+   * from this; the desired state itself is signed by a key of this keyset.
    */
-  keys: signedEnvelopeSchema.optional(),
+  keys: signedEnvelopeSchema,
   /** Operator asked for the device's retraining samples: upload them until this time (epoch ms). */
   sampleUploadUntil: epochMs.optional(),
   /**
@@ -174,7 +188,19 @@ export const updateReportSchema = z.object({
   /** shadow: the report is about the shadow slot (the serving model is untouched); absent = serve. */
   role: z.enum(['serve', 'shadow']).optional(),
   ts: epochMs,
-  /** Per-device monotonic counter, so replayed reports can be recognised. */
+  /**
+   * The session number of the birth of the connection the report is sent on (presence). The
+   * server takes a report only for the device's current session, so whatever a report claims
+   * cannot outlive the connection it came on.
+   */
+  session: z.number().int().min(0),
+  /**
+   * Starts at 1 in every session and grows by one per report, so replays are recognised; the
+   * server refuses a jump of more than MAX_REPORT_SEQ_STEP over the last one of the session.
+   */
   reportSeq: z.number().int().min(1),
 });
 export type UpdateReport = z.infer<typeof updateReportSchema>;
+
+/** How far a report's reportSeq may run ahead of the last one the server took in the session. */
+export const MAX_REPORT_SEQ_STEP = 1000;

@@ -1,12 +1,12 @@
 /**
  * @module signing
- * ed25519 (tweetnacl) signatures over manifests, in a DSSE-style envelope: the signature covers the
+ * ed25519 signatures over manifests (and keysets, desired states), in a DSSE-style envelope: the signature covers the
  * exact payload bytes plus their type (pre-authentication encoding), so no JSON canonicalisation
  * is needed and a payload can never be reinterpreted as another type. Several signatures may
  * be attached, which is where root-authorised key rotation plugs in.
  */
 import nacl from 'tweetnacl';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { z } from 'zod';
 import { describeZodError, fail, ok, type Result } from './errors.js';
 import { MANIFEST_PAYLOAD_TYPE, manifestSchema, type Arch, type Manifest, type ManifestInput } from './manifest.js';
@@ -59,8 +59,32 @@ function pae(payloadType: string, payload: Uint8Array): Uint8Array {
   return Buffer.concat([header, payload]);
 }
 
+/*
+ * Signing and verifying run on node:crypto's Ed25519 (OpenSSL), about a hundred times faster than
+ * tweetnacl's JavaScript (measured: 0.07 ms vs 8.7 ms per signature). Ed25519 is deterministic,
+ * so the signatures are byte for byte the ones tweetnacl makes; that matters once every desired
+ * state of every device is signed. Keys stay in tweetnacl's format (64-byte secret = seed + public).
+ */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, secretKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+  return new Uint8Array(cryptoSign(null, message, key));
+}
+
+function ed25519Verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== nacl.sign.signatureLength || publicKey.length !== nacl.sign.publicKeyLength) return false;
+  try {
+    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    return cryptoVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
 export function signPayload(payloadType: string, payload: Uint8Array, key: SigningKeyPair): SignedEnvelope {
-  const sig = nacl.sign.detached(pae(payloadType, payload), key.secretKey);
+  const sig = ed25519Sign(pae(payloadType, payload), key.secretKey);
   return {
     payloadType,
     payload: Buffer.from(payload).toString('base64'),
@@ -108,8 +132,14 @@ export type EnvelopeRejection = 'malformed' | 'wrong-type' | 'unknown-key' | 'ba
  * valid signature by one of `keys`, and a JSON payload. For `unknown-key` the reason is the list
  * of key ids that signed; callers phrase the message for their document.
  */
-export function openEnvelope(envelope: unknown, payloadType: string, keys: ReadonlyMap<string, Uint8Array>): Result<unknown, EnvelopeRejection> {
-  const env = signedEnvelopeSchema.safeParse(envelope);
+export function openEnvelope(
+  envelope: unknown,
+  payloadType: string,
+  keys: ReadonlyMap<string, Uint8Array>,
+  /** A document type with its own size limit (desired states carry whole manifests) passes its own schema. */
+  schema: z.ZodType<SignedEnvelope> = signedEnvelopeSchema,
+): Result<unknown, EnvelopeRejection> {
+  const env = schema.safeParse(envelope);
   if (!env.success) return fail('malformed', describeZodError(env.error));
   if (env.data.payloadType !== payloadType) return fail('wrong-type', `payload type "${env.data.payloadType}" is not ${payloadType}`);
   const payload = new Uint8Array(Buffer.from(env.data.payload, 'base64'));
@@ -120,7 +150,7 @@ export function openEnvelope(envelope: unknown, payloadType: string, keys: Reado
     if (!key) continue;
     sawTrustedKey = true;
     const sigBytes = new Uint8Array(Buffer.from(sig, 'base64'));
-    if (sigBytes.length === nacl.sign.signatureLength && nacl.sign.detached.verify(message, sigBytes, key)) {
+    if (ed25519Verify(message, sigBytes, key)) {
       try {
         return ok(JSON.parse(Buffer.from(payload).toString('utf8')) as unknown);
       } catch {

@@ -2,7 +2,8 @@
  * @module bench/simulated-device
  * A lightweight stand-in for an agent, for fleet-scale benchmarks: a real MQTT client with the
  * device's enrolled credentials that announces itself (birth), subscribes to its desired state,
- * verifies the root-signed keyset and each signed manifest with the protocol's verifiers,
+ * verifies the root-signed keyset, the signed desired state (signature, device, counter) and
+ * each signed manifest with the protocol's verifiers,
  * downloads the artifact the normal way (HTTP with Basic auth, or MQTT fetch/chunk), checks size
  * and sha256, and reports downloading → active like an agent. No ONNX Runtime, no SQLite: a few
  * hundred KiB of memory per device, so 1,000 fit in one process.
@@ -10,11 +11,14 @@
 import { arch } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
-  decodeMessage,
-  desiredStateSchema,
+  checkDesiredCounter,
+  decodeSignedDesiredState,
+  desiredStateDigest,
   deviceTopic,
   encodeMessage,
   manifestKeysOf,
+  openDesiredState,
+  peekDesiredKeyset,
   verifyArtifact,
   verifyKeyset,
   verifyManifest,
@@ -22,6 +26,8 @@ import {
   type DesiredModel,
   type DesiredState,
   type Manifest,
+  type SignedEnvelope,
+  type AcceptedDesiredState,
   type UpdateReport,
 } from '@edgeloop/protocol';
 import { MqttChunkClient } from '../../agent/src/updates/mqtt-chunk-source.js';
@@ -42,8 +48,10 @@ export interface SimulatedDeviceOptions {
 }
 
 /**
- * tweetnacl's ed25519 verify costs ~30 ms of CPU here; 1,000 devices × (keyset + manifest) would
- * be a minute of one core — CPU a real fleet spends on 1,000 devices, not on one test box. With a
+ * ed25519 verify used to cost ~30 ms of CPU here (tweetnacl; node:crypto now: well under 1 ms),
+ * and a manifest's payload is hashed whole; 1,000 devices × (keyset + manifest) add up to CPU a
+ * real fleet spends on 1,000 devices, not on one test box. Each device's desired state is its own
+ * (device id, counter), so that signature is always checked per device. With a
  * cache, the first device of a process runs the protocol's verifiers on an envelope and the
  * others reuse that verdict for the byte-identical envelope (same payload, same signatures).
  * `EDGELOOP_BENCH_VERIFY=each` turns it off (every device verifies by itself).
@@ -68,10 +76,13 @@ export class VerifyCache {
 const envelopeKey = (kind: string, e: { payload: string; signatures: unknown }) => `${kind}\u0000${e.payload}\u0000${JSON.stringify(e.signatures)}`;
 
 const MQTT_RANGE_BYTES = 256 * 1024;
+/** One connection per simulated device: its birth and every report carry this session. */
+const SESSION = 1;
 
 export class SimulatedDevice {
   private client: MqttClient | undefined;
   private reportSeq = 0;
+  private accepted: AcceptedDesiredState | undefined;
   private readonly active = new Map<string, { version: number; sha256: string }>();
   private work: Promise<void> = Promise.resolve();
   private chunks: MqttChunkClient | undefined;
@@ -88,8 +99,9 @@ export class SimulatedDevice {
     client.on('message', (topic, payload) => {
       if (topic.endsWith('/chunk')) return this.chunks!.handle(payload);
       if (payload.length === 0) return;
-      const desired = decodeMessage(desiredStateSchema, payload);
-      if (desired.ok) this.work = this.work.then(() => this.apply(desired.value)).catch((err: Error) => this.opts.onError?.(deviceId, err.message));
+      const signed = decodeSignedDesiredState(payload);
+      if (!signed.ok) return this.opts.onError?.(deviceId, `desired state refused (${signed.code}): ${signed.reason}`);
+      this.work = this.work.then(() => this.admit(signed.value)).catch((err: Error) => this.opts.onError?.(deviceId, err.message));
     });
     const topics = [deviceTopic(deviceId, 'desired'), ...(this.opts.transport === 'mqtt' ? [deviceTopic(deviceId, 'chunk')] : [])];
     await client.subscribeAsync(topics, { qos: 1 });
@@ -103,20 +115,28 @@ export class SimulatedDevice {
 
   private birth(): Birth {
     return {
-      v: 1, type: 'birth', deviceId: this.opts.deviceId, session: 1, ts: Date.now(), agentVersion: 'simulated', arch: arch(), platform: 'linux',
+      v: 1, type: 'birth', deviceId: this.opts.deviceId, session: SESSION, ts: Date.now(), agentVersion: 'simulated', arch: arch(), platform: 'linux',
       cpus: 1, memTotalMb: 1, runtime: { name: 'none', version: '0' }, models: [], stream: `sim${this.opts.deviceId.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 64), backlog: 0,
     };
   }
 
-  private async apply(desired: DesiredState): Promise<void> {
-    let trustedKeys: ReadonlyMap<string, Uint8Array> = this.opts.rootKeys;
-    if (desired.keys) {
-      const keys = desired.keys;
-      const check = () => verifyKeyset(keys, { rootKeys: this.opts.rootKeys });
-      const keyset = this.opts.cache ? this.opts.cache.get(envelopeKey('keyset', keys), check) : check();
-      if (!keyset.ok) throw new Error(`keyset refused: ${keyset.reason}`);
-      trustedKeys = manifestKeysOf(keyset.value);
-    }
+  /** As the agent's desired-gate: keyset, signature, device, counter; the same state again is applied again. */
+  private async admit(envelope: SignedEnvelope): Promise<void> {
+    const keys = peekDesiredKeyset(envelope) as SignedEnvelope;
+    const check = () => verifyKeyset(keys, { rootKeys: this.opts.rootKeys });
+    const keyset = this.opts.cache && keys?.payload ? this.opts.cache.get(envelopeKey('keyset', keys), check) : check();
+    if (!keyset.ok) throw new Error(`desired state refused: keyset ${keyset.code}: ${keyset.reason}`);
+    const trustedKeys = manifestKeysOf(keyset.value);
+    const opened = openDesiredState(envelope, trustedKeys, this.opts.deviceId);
+    if (!opened.ok) throw new Error(`desired state refused (${opened.code}): ${opened.reason}`);
+    const digest = desiredStateDigest(envelope);
+    const counter = checkDesiredCounter(opened.value.counter, digest, this.accepted);
+    if (!counter.ok) throw new Error(`desired state refused (${counter.code}): ${counter.reason}`);
+    this.accepted = { counter: opened.value.counter, digest };
+    await this.apply(opened.value, trustedKeys);
+  }
+
+  private async apply(desired: DesiredState, trustedKeys: ReadonlyMap<string, Uint8Array>): Promise<void> {
     for (const entry of desired.models) {
       if (entry.role === 'shadow') continue;
       const check = () => verifyManifest(entry.manifest, { trustedKeys, arch: arch() });
@@ -161,7 +181,7 @@ export class SimulatedDevice {
 
   private async report(m: Pick<Manifest, 'name' | 'version'>, state: UpdateReport['state'], code?: string, reason?: string): Promise<void> {
     const report: UpdateReport = {
-      v: 1, model: m.name, version: m.version, state, ts: Date.now(), reportSeq: ++this.reportSeq, ...(code ? { code } : {}), ...(reason ? { reason: reason.slice(0, 2000) } : {}),
+      v: 1, model: m.name, version: m.version, state, ts: Date.now(), session: SESSION, reportSeq: ++this.reportSeq, ...(code ? { code } : {}), ...(reason ? { reason: reason.slice(0, 2000) } : {}),
     };
     await this.client!.publishAsync(deviceTopic(this.opts.deviceId, 'update'), encodeMessage(report), { qos: 1 });
   }

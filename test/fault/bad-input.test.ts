@@ -120,7 +120,7 @@ test('bad input is refused with reasons and both processes keep working', { time
     assert.match(server.logs(), /records\.0\.seq/);
     await waitFor('agent rejections logged', () => {
       const logs = agent.logs();
-      return logs.includes('rejected malformed desired state') && logs.includes('rejected malformed ack') ? true : undefined;
+      return logs.includes('refused desired state') && logs.includes('rejected malformed ack') ? true : undefined;
     });
   });
 

@@ -47,7 +47,7 @@ async function cuttableProxy(target: string): Promise<{ url: string; connections
 }
 
 function fleetSection(h: TestFleet, deviceId: string, mqttUrl = h.server.mqttUrl) {
-  return { mqttUrl, trustedKeys: [h.server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 500, ...h.enroll(deviceId) };
+  return { mqttUrl, httpUrl: h.server.httpUrl, trustedKeys: [h.server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 500, ...h.enroll(deviceId) };
 }
 
 const activeVersion = (h: TestFleet, deviceId: string) => h.server.devices.get(deviceId)?.models.find((m) => m.name === 'big')?.version;

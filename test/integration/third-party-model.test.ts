@@ -85,7 +85,7 @@ test('a third-party detector answers through the agent exactly as in bare onnxru
           dataDir: join(tmp.dir, deviceId),
           api: { port: 0 },
           // Enrolled in-process: the broker admits only devices with credentials.
-          fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], username: deviceId, password: server.identity.issueCredential(deviceId) },
+          fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], username: deviceId, password: server.identity.issueCredential(deviceId) },
           runtime: { backend },
         }),
         silent,

@@ -22,7 +22,8 @@ function batch(stream: string, seq: number): Buffer {
 }
 
 function report(reportSeq: number, state: UpdateReport['state'] = 'downloading'): Buffer {
-  const r: UpdateReport = { v: 1, model: 'distance', version: 1, state, ts: Date.now(), reportSeq };
+  // These raw clients send no birth: session 0 is what an enrolled device starts with.
+  const r: UpdateReport = { v: 1, model: 'distance', version: 1, state, ts: Date.now(), session: 0, reportSeq };
   return encodeMessage(r);
 }
 

@@ -36,7 +36,7 @@ test('assigned manifests near expiry are re-signed and taken up by devices witho
   assert.equal(after.sha256, v2.sha256);
   assert.ok(Date.parse(after.manifest.expires) >= started + 30 * DAY - 1000, `new expiry ${after.manifest.expires}`);
   assert.equal(server.models.get('distance', 1)!.manifest.expires, v1Before.manifest.expires, 'versions no longer assigned are not re-signed');
-  assert.equal(manifestOf(server.deployments.desiredState(DEVICE).models[0]!.manifest).expires, after.manifest.expires);
+  assert.equal(manifestOf(server.deployments.desiredState(DEVICE)!.models[0]!.manifest).expires, after.manifest.expires);
   assert.ok(server.audit.list({ action: 'model.resign' }).length >= 1, 'the automatic re-sign is audited');
 
   // The device takes the new envelope quietly: a later update goes through the same queue, so

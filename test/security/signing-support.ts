@@ -49,24 +49,32 @@ export async function loaded(agent: RunningAgent): Promise<Record<string, number
   return Object.fromEntries(body.models.map((m) => [m.name, m.version]));
 }
 
-/** Publishes a desired state on the device's topic that the fleet's own state does not hold. */
+/**
+ * Publishes a desired state on the device's topic that the fleet's own state does not hold,
+ * signed by the fleet's signing key with the device's next counter (as an attacker with a
+ * foothold in the fleet database would get it sent): what is under test is the manifest inside.
+ */
 export async function inject(
   server: RunningFleetServer,
   deviceId: string,
   models: Array<Omit<DesiredModel, 'artifactUrl'> & { artifactUrl?: string; sha256?: string }>,
   keys: SignedEnvelope | undefined = server.keys.keysetEnvelope(),
 ): Promise<void> {
-  const desired = {
-    v: 1,
-    deviceId,
-    issuedAt: Date.now(),
+  const signed = server.deployments.issue(deviceId, {
     ...(keys ? { keys } : {}),
     models: models.map((m) => ({ manifest: m.manifest, artifactUrl: m.artifactUrl ?? `${server.httpUrl}/api/v1/artifacts/${m.sha256 ?? '0'.repeat(64)}` })),
-  };
-  await server.publish(deviceTopic(deviceId, 'desired'), encodeMessage(desired));
+  });
+  await server.publish(deviceTopic(deviceId, 'desired'), encodeMessage(signed));
 }
 
 export function manifestOf(envelope: SignedEnvelope): { version: number; keyid: string; expires: string } {
   const m = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { version: number; expires: string };
   return { version: m.version, expires: m.expires, keyid: envelope.signatures[0]!.keyid };
+}
+
+/** How many desired states the agent refused with this code so far (agent /metrics). */
+export async function desiredRefusals(agent: RunningAgent, code: string): Promise<number> {
+  const text = await (await fetch(`${agent.apiUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`edgeloop_desired_states_refused_total{code="${code}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
 }

@@ -64,7 +64,7 @@ export async function startTestFleet(): Promise<TestFleet> {
         api: { port: 0 },
         sync: { flushIntervalMs: 10 },
         ...overrides,
-        fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...creds, ...overrides.fleet },
+        fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], ...creds, ...overrides.fleet },
       });
       const agent = await startAgent(config, silent);
       agents.push(agent);

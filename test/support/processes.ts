@@ -143,7 +143,7 @@ export async function writeAgentConfig(server: ServerReady | (FleetAccess & { mq
     api: { port: 0 },
     ...extra,
     fleet: {
-      mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 1000,
+      mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 1000,
       ...(creds ? { username: creds.username, password: creds.password } : {}),
       ...extraFleet,
     },

@@ -2,7 +2,7 @@
  * @module enroll/enroll
  * `edgeloop-agent enroll`: trades a fleet enrollment token for this device's credentials
  * (POST /api/v1/enroll) and writes the agent config with them: device id, data dir, and
- * fleet.mqttUrl / username / password / trustedKeys exactly as the fleet answered. The config is
+ * fleet.mqttUrl / httpUrl / username / password / trustedKeys exactly as the fleet answered. The config is
  * written 0600 (it holds the broker password). An existing config is only replaced with
  * --force; its other settings (API port, sensors, limits…) are kept, only identity changes.
  */
@@ -147,7 +147,7 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
     dataDir: opts.dataDir !== undefined ? resolve(opts.dataDir) : typeof existing.dataDir === 'string' ? existing.dataDir : resolve('edgeloop-agent-data'),
     ...(hardware ? { hardware } : {}),
     api: { ...existingApi, ...(opts.apiPort !== undefined ? { port: opts.apiPort } : {}) },
-    fleet: { ...withoutCa(existingFleet), mqttUrl: answer.mqttUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys, ...(caPath ? { ca: caPath } : {}) },
+    fleet: { ...withoutCa(existingFleet), mqttUrl: answer.mqttUrl, httpUrl: answer.httpUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys, ...(caPath ? { ca: caPath } : {}) },
   };
   let config: AgentConfig;
   try {

@@ -6,19 +6,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import {
-  ackSchema,
-  decodeMessage,
-  desiredStateSchema,
-  deviceTopic,
-  encodeMessage,
-  isTlsVerifyError,
-  parseDeviceTopic,
-  type Ack,
-  type Birth,
-  type DesiredState,
-  type Presence,
-} from '@edgeloop/protocol';
+import { ackSchema, decodeMessage, deviceTopic, encodeMessage, isTlsVerifyError, parseDeviceTopic, type Ack, type Birth, type Presence } from '@edgeloop/protocol';
 import { untrustedServerMessage, type PinnedCa } from './fleet-tls.js';
 
 export interface FleetLinkOptions {
@@ -32,7 +20,8 @@ export interface FleetLinkOptions {
   boot: number;
   birth: (session: number) => Birth;
   onAck: (ack: Ack) => void;
-  onDesired: (desired: DesiredState) => void;
+  /** Raw `desired` payloads: signed, so verified by the receiver (updates/desired-gate.ts). */
+  onDesired: (payload: Buffer) => void;
   /** Raw `chunk` payloads (artifact blocks); validated by the receiver (updates/mqtt-chunk-source.ts). */
   onChunk?: (payload: Buffer) => void;
   onConnectionChange: (connected: boolean) => void;
@@ -54,6 +43,12 @@ export class FleetLink {
    * the broker publishes late for a connection we already replaced.
    */
   private session: number;
+  /**
+   * The session of the last birth sent (undefined before the first). Update reports carry it:
+   * one made while offline is sent, on reconnect, before the new birth, so it still belongs to
+   * the session the server holds.
+   */
+  announcedSession: number | undefined;
   connected = false;
 
   constructor(private readonly opts: FleetLinkOptions) {
@@ -109,6 +104,7 @@ export class FleetLink {
     this.client.subscribe(topics, { qos: 1 }, (err) => {
       if (err) this.opts.log.error({ err: err.message }, 'subscribe failed');
     });
+    this.announcedSession = this.session;
     this.publish(deviceTopic(id, 'presence'), encodeMessage(this.opts.birth(this.session)), true);
     this.opts.log.info({ mqttUrl: this.opts.mqttUrl }, 'connected to fleet');
     this.setConnected(true);
@@ -132,12 +128,7 @@ export class FleetLink {
       this.opts.onAck(ack.value);
     } else if (parsed.channel === 'desired') {
       if (payload.length === 0) return; // a cleared retained message
-      const desired = decodeMessage(desiredStateSchema, payload);
-      if (!desired.ok) return void this.opts.log.warn({ topic, reason: desired.reason }, 'rejected malformed desired state');
-      if (desired.value.deviceId !== this.opts.deviceId) {
-        return void this.opts.log.warn({ topic, deviceId: desired.value.deviceId }, 'rejected desired state addressed to another device');
-      }
-      this.opts.onDesired(desired.value);
+      this.opts.onDesired(payload);
     } else if (parsed.channel === 'chunk') {
       this.opts.onChunk?.(payload);
     }

@@ -52,6 +52,7 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
   private readonly requestErrors;
   private readonly updateState;
   private readonly shadowInferences;
+  private readonly desiredRefusals;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -99,6 +100,13 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
       name: 'edgeloop_model_update_state',
       help: 'Last reported update state per model: 1 for the current state, 0 for the others',
       labelNames: ['model', 'state'] as const,
+      registers,
+    });
+
+    this.desiredRefusals = new Counter({
+      name: 'edgeloop_desired_states_refused_total',
+      help: 'Desired states refused (unsigned, malformed, bad-keyset, unknown-key, bad-signature, wrong-device, replay); the models in use kept serving',
+      labelNames: ['code'] as const,
       registers,
     });
 
@@ -194,6 +202,11 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
   /** Fed from every update report the agent sends (agent.ts wraps its report function). */
   updateReported(r: Pick<UpdateReport, 'model' | 'state'>): void {
     for (const state of UPDATE_STATES) this.updateState.set({ model: r.model, state }, state === r.state ? 1 : 0);
+  }
+
+  /** A desired state the gate refused (updates/desired-gate.ts). */
+  desiredRefused(code: string): void {
+    this.desiredRefusals.inc({ code });
   }
 
   get contentType(): string {

@@ -109,7 +109,9 @@ export async function fetchRange(url: string, artifact: Manifest['artifact'], st
     const headers: Record<string, string> = { range: `bytes=${start}-${end}` };
     if (opts.auth) headers.authorization = basicAuthHeader(opts.auth);
     const ca = opts.auth?.ca;
-    response = await (ca ? fetchWithCa(url, { headers, signal: idle.signal }, ca.pem) : fetch(url, { headers, signal: idle.signal }));
+    // Never followed: a redirect would carry the request (and, on the same origin, the
+    // credentials) to wherever the answer points; the fleet serves artifacts itself.
+    response = await (ca ? fetchWithCa(url, { headers, signal: idle.signal }, ca.pem) : fetch(url, { headers, signal: idle.signal, redirect: 'manual' }));
   } catch (err) {
     idle.clear();
     if (opts.signal?.aborted) throw err;
@@ -133,6 +135,9 @@ async function readRange(
     await response.body?.cancel().catch(() => undefined);
     if (status === 416) {
       throw new DownloadError('size-mismatch', `${url} cannot serve bytes ${start}-${end}: the server's copy is shorter than the signed ${artifact.size} bytes`);
+    }
+    if (status >= 300 && status < 400) {
+      throw new DownloadError('download-failed', `fetching ${url} answered HTTP ${status} (a redirect to ${response.headers.get('location') ?? 'nowhere'}), which is not followed; the artifact URL must name the fleet server's artifact itself`);
     }
     if (status >= 500 || status === 408 || status === 429) throw new TransientError(`fetching ${url} answered HTTP ${status}`);
     throw new DownloadError('download-failed', `fetching ${url} answered HTTP ${status}; check that the artifact is still registered on the fleet server`);

@@ -104,10 +104,10 @@ export function manifest(version: number, bytes: Uint8Array, overrides: Partial<
 }
 
 export const desired = (entries: Array<{ m: ManifestInput; url: string }>): DesiredState => ({
-  v: 1, deviceId: 'pi-1', issuedAt: Date.now(), keys: testKeyset, models: entries.map((e) => ({ manifest: signManifest(e.m, testKey), artifactUrl: e.url })),
+  v: 2, deviceId: 'pi-1', counter: 1, issuedAt: Date.now(), keys: testKeyset, models: entries.map((e) => ({ manifest: signManifest(e.m, testKey), artifactUrl: e.url })),
 });
 
-export type Report = Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>;
+export type Report = Omit<UpdateReport, 'v' | 'ts' | 'session' | 'reportSeq'>;
 
 /** An UpdateManager on a fresh (or, with `dir`, an existing) data directory, closed after the test. */
 export function harness(t: { after: (fn: () => void | Promise<void>) => void }, dir = mkdtempSync(join(tmpdir(), 'edgeloop-updates-')), options: UpdateOptionsInput = {}) {

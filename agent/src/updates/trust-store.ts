@@ -1,6 +1,6 @@
 /**
  * @module updates/trust-store
- * Which keys this device trusts to sign manifests.
+ * Which keys this device trusts to sign manifests and desired states.
  *
  * Configured (`fleet.trustedKeys`): the fleet's root public keys. They sign keysets only; a
  * keyset lists the online keys that sign manifests (protocol/src/keyset.ts). Every desired state
@@ -53,6 +53,19 @@ export class TrustStore {
     this.lastRefusal = undefined;
     this.log.info({ version: verdict.value.version, previous: before, keyIds: verdict.value.keys.map((k) => k.keyid) }, 'accepted a new keyset');
     return { state: 'accepted', version: verdict.value.version };
+  }
+
+  /**
+   * The signing keys `envelope` would bring, without accepting it: a desired state's signature is
+   * checked against the keyset it carries before anything in it (that keyset included) is taken.
+   */
+  check(envelope: unknown): { ok: true; keys: ReadonlyMap<string, Uint8Array>; version: number } | { ok: false; code: KeysetRejection; reason: string } {
+    const verdict = verifyKeyset(envelope, {
+      rootKeys: this.rootKeys,
+      ...(this.keyset ? { lastVersion: this.keyset.version, lastPayload: this.envelope!.payload } : {}),
+    });
+    if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
+    return { ok: true, keys: manifestKeysOf(verdict.value), version: verdict.value.version };
   }
 
   /** keyid → public key of every key allowed to sign manifests now (for verifyManifest). */

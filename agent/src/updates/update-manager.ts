@@ -38,6 +38,7 @@ import { ModelRunner, type RunnerOptions } from '../runtime/model-runner.js';
 import type { ActiveModelRow, ModelState } from '../store/model-state.js';
 import { downloadArtifactChunked, type DownloadProgressEvent } from './chunked-download.js';
 import { CrashGuard } from './crash-guard.js';
+import { artifactAccess } from './artifact-access.js';
 import { DownloadError } from './download.js';
 import { runHealthCheck } from './health-check.js';
 import type { TrustStore } from './trust-store.js';
@@ -45,7 +46,7 @@ import { ShadowUpdates } from '../runtime/shadow-updates.js';
 import { chooseSource, type MqttChunkClient } from './mqtt-chunk-source.js';
 import { updateOptionsSchema, type UpdateOptions, type UpdateOptionsInput } from './update-options.js';
 
-export type UpdateReportBody = Omit<UpdateReport, 'v' | 'ts' | 'reportSeq'>;
+export type UpdateReportBody = Omit<UpdateReport, 'v' | 'ts' | 'session' | 'reportSeq'>;
 
 export interface UpdateManagerDeps {
   modelsDir: string;
@@ -64,8 +65,10 @@ export interface UpdateManagerDeps {
   shadows?: ActiveModels;
   /** Artifact transfer over the fleet link (updates.transport mqtt/auto); absent = HTTP only. */
   chunks?: MqttChunkClient;
-  /** The device's fleet credentials, sent with HTTP artifact downloads. */
+  /** The device's fleet credentials, sent with HTTP artifact downloads from the fleet origin only. */
   downloadAuth?: { username: string; password: string };
+  /** The fleet's HTTP origin (agent config fleet.httpUrl): the one place credentials may go (artifact-access.ts). */
+  fleetHttpUrl?: string;
 }
 
 /** Progress reports while downloading: often enough to watch, rarely enough for a metered link. */
@@ -79,6 +82,7 @@ export class UpdateManager {
   private readonly shadow: ShadowUpdates;
   /** `name@version` of the shadow entry being applied: its reports carry role "shadow". */
   private shadowReport: string | undefined;
+  private warnedNoFleetOrigin = false;
 
   constructor(private readonly deps: UpdateManagerDeps) {
     ensurePrivateDir(deps.modelsDir);
@@ -246,9 +250,18 @@ export class UpdateManager {
       this.report(manifest, 'downloading', undefined, describeProgress(p), { bytesReceived: p.received, bytesTotal: p.total });
     };
     const log = this.deps.log.child({ model: manifest.name, version: manifest.version });
+    const access = artifactAccess(entry.artifactUrl, this.deps.fleetHttpUrl, this.deps.downloadAuth, entry.transfer ?? this.options.transport, this.deps.chunks !== undefined);
+    if (!access.ok) {
+      this.reject(manifest, access.code, access.reason);
+      return false;
+    }
+    if (this.deps.downloadAuth && this.deps.fleetHttpUrl === undefined && !this.warnedNoFleetOrigin) {
+      this.warnedNoFleetOrigin = true;
+      log.warn('fleet.httpUrl is not set: artifacts are fetched over the fleet link (MQTT) and the device credentials go to no HTTP server; add fleet.httpUrl (the fleet\'s HTTP address, as edgeloop-agent enroll writes it) to download over HTTP');
+    }
     try {
-      const source = chooseSource(entry.transfer ?? this.options.transport, entry.artifactUrl, this.deps.chunks, log);
-      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, { ...this.options, source, signal: this.shutdown.signal, onProgress, log, ...(this.deps.downloadAuth ? { auth: this.deps.downloadAuth } : {}) });
+      const source = chooseSource(access.transport, entry.artifactUrl, this.deps.chunks, log);
+      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, { ...this.options, source, signal: this.shutdown.signal, onProgress, log, ...(access.auth ? { auth: access.auth } : {}) });
       log.info(outcome, 'artifact downloaded and verified');
       return true;
     } catch (err) {

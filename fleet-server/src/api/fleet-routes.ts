@@ -87,7 +87,7 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
     if (!device) throw new RegistryError(404, `no device "${c.req.param('id')}"`);
     const issuedAt = deps.identity.credentials.issuedAt(device.id);
     return c.json({
-      device, events: deps.devices.events(device.id), desired: deps.deployments.desiredState(device.id),
+      device, events: deps.devices.events(device.id), desired: deps.deployments.desiredState(device.id) ?? null,
       credential: issuedAt === undefined ? null : { username: device.id, issuedAt },
     });
   });

@@ -2,10 +2,12 @@
  * @module deploy/deployments
  * Assigning model versions to devices. A device's desired state (every model assigned to it,
  * each with its signed manifest and artifact URL) is one retained message on its `desired`
- * topic: a device that was offline gets it the moment it subscribes.
+ * topic: a device that was offline gets it the moment it subscribes. Every state is signed by
+ * the online signing key with the next counter of that device (protocol/src/desired-state.ts),
+ * so a device applies only what this server issued, and nothing older than what it applied.
  */
 import type { Logger } from 'pino';
-import { describeZodError, desiredStateSchema, deviceTopic, encodeMessage, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope } from '@edgeloop/protocol';
+import { deviceTopic, encodeMessage, signDesiredState, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope, type SigningKeyPair } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { RegistryError } from '../registry/model-registry.js';
@@ -23,6 +25,10 @@ export class Deployments {
     private readonly sampleRequests: (deviceId: string) => { uploadUntil?: number | undefined; capture?: SampleCapture | undefined } = () => ({}),
     /** The current root-signed keyset; every desired state carries it (keys/key-manager.ts). */
     private readonly keyset: () => SignedEnvelope | undefined = () => undefined,
+    /** The online signing key (throws before the first keyset is signed: nothing can be sent then). */
+    private readonly signingKey: () => SigningKeyPair = () => {
+      throw new RegistryError(409, 'there is no signing key: desired states cannot be signed');
+    },
   ) {}
 
   /**
@@ -42,7 +48,7 @@ export class Deployments {
     if (unknown.length) {
       throw new RegistryError(404, `unknown device(s) ${unknown.join(', ')}: a device appears once its agent has connected (edgeloop devices lists them)`);
     }
-    for (const deviceId of deviceIds) {
+    await this.send(this.signAll(deviceIds, (deviceId) => {
       if (opts.role === 'shadow') {
         this.devices.shadows.set(deviceId, model, version);
       } else {
@@ -50,8 +56,7 @@ export class Deployments {
         const shadow = this.devices.shadows.get(deviceId, model);
         if (shadow && shadow.version <= version) this.devices.shadows.remove(deviceId, model);
       }
-      await this.publishDesired(deviceId);
-    }
+    }));
     this.log.info({ model, version, devices: deviceIds, role: opts.role ?? 'serve' }, 'assigned model version');
   }
 
@@ -62,7 +67,30 @@ export class Deployments {
     return removed;
   }
 
-  desiredState(deviceId: string): DesiredState {
+  /**
+   * What the device is meant to run, as last issued (counter) or about to be; undefined while
+   * there is no keyset yet (an offline root has not signed the first one).
+   */
+  desiredState(deviceId: string, counter = this.devices.desiredCounter(deviceId)): DesiredState | undefined {
+    const content = this.content(deviceId);
+    return content && { v: 2, deviceId, counter, ...content };
+  }
+
+  private content(deviceId: string): (Pick<DesiredState, 'models' | 'keys' | 'issuedAt'> & Partial<DesiredState>) | undefined {
+    const keys = this.keyset();
+    if (!keys) return undefined;
+    const now = Date.now();
+    const { uploadUntil: until, capture } = this.sampleRequests(deviceId);
+    return {
+      issuedAt: now,
+      models: this.desiredModels(deviceId),
+      keys,
+      ...(until && until > now ? { sampleUploadUntil: until } : {}),
+      ...(capture && capture.until > now ? { sampleCapture: capture } : {}),
+    };
+  }
+
+  private desiredModels(deviceId: string): DesiredModel[] {
     const models: DesiredModel[] = this.devices.assignments(deviceId).flatMap((a) => {
       const row = this.models.get(a.model, a.version);
       // A revoked version never leaves the server again, even if an assignment lingered.
@@ -72,37 +100,51 @@ export class Deployments {
       const row = this.models.get(s.model, s.version);
       if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'shadow' });
     }
-    const { uploadUntil: until, capture } = this.sampleRequests(deviceId);
-    const keys = this.keyset();
-    const now = Date.now();
-    return {
-      v: 1,
-      deviceId,
-      issuedAt: now,
-      models,
-      ...(keys ? { keys } : {}),
-      ...(until && until > now ? { sampleUploadUntil: until } : {}),
-      ...(capture && capture.until > now ? { sampleCapture: capture } : {}),
-    };
+    return models;
+  }
+
+  /**
+   * Signs `content` for the device with its next counter and the current keyset (unless the
+   * content names one). Throws when it cannot be signed: a state the device would refuse is
+   * never sent.
+   */
+  issue(deviceId: string, content: Pick<DesiredState, 'models'> & Partial<Omit<DesiredState, 'v' | 'deviceId' | 'counter'>>): SignedEnvelope {
+    const key = this.signingKey();
+    const keys = content.keys ?? this.keyset();
+    if (!keys) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
+    const counter = this.devices.nextDesiredCounter(deviceId);
+    return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter }, key);
   }
 
   async publishDesired(deviceId: string): Promise<void> {
-    const desired = this.desiredState(deviceId);
-    // A device drops a desired state that does not parse, and with it every model and key in it:
-    // better to fail here, loudly, than to strand the device.
-    const valid = desiredStateSchema.safeParse(desired);
-    if (!valid.success) throw new Error(`refusing to publish an invalid desired state for ${deviceId}: ${describeZodError(valid.error)}`);
-    await this.publish(deviceTopic(deviceId, 'desired'), encodeMessage(desired), true);
+    await this.send(this.signAll([deviceId]));
   }
 
   /** Republishes the desired state of each device (re-signed manifests, a new keyset). */
   async republish(deviceIds: Iterable<string>): Promise<number> {
-    let n = 0;
-    for (const deviceId of new Set(deviceIds)) {
-      await this.publishDesired(deviceId);
-      n++;
-    }
-    return n;
+    const signed = this.signAll([...new Set(deviceIds)]);
+    await this.send(signed);
+    return signed.length;
+  }
+
+  /**
+   * Signed desired states for these devices, made in one transaction with `write` (the change
+   * they announce): the counters are stored durably before anything is sent, and a thousand
+   * devices cost one commit rather than a thousand.
+   */
+  private signAll(deviceIds: readonly string[], write?: (deviceId: string) => void): Array<[string, Buffer]> {
+    return this.devices.transaction(() =>
+      deviceIds.map((deviceId): [string, Buffer] => {
+        write?.(deviceId);
+        const content = this.content(deviceId);
+        if (!content) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
+        return [deviceId, encodeMessage(this.issue(deviceId, content))];
+      }),
+    );
+  }
+
+  private async send(signed: ReadonlyArray<[string, Buffer]>): Promise<void> {
+    for (const [deviceId, payload] of signed) await this.publish(deviceTopic(deviceId, 'desired'), payload, true);
   }
 
   /** Every device with an assignment: they all need a new keyset after a rotation. */

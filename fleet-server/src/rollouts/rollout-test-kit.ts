@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildReferenceModel } from '@edgeloop/models';
-import type { TelemetryRecord, UpdateState } from '@edgeloop/protocol';
+import { buildKeyset, signKeyset, type TelemetryRecord, type UpdateState } from '@edgeloop/protocol';
 import { AuditLog } from '../audit/audit-log.js';
 import { Deployments } from '../deploy/deployments.js';
 import { loadOrCreateSigningKey } from '../keys/signing-key.js';
@@ -50,17 +50,20 @@ export function openKit(dir = mkdtempSync(join(tmpdir(), 'edgeloop-rollouts-')),
   const models = new ModelStore(db);
   const registry = new ModelRegistry(models, new ArtifactStore(join(dir, 'artifacts')), key, 30 * 86_400_000);
   const published: string[] = [];
-  const deployments = new Deployments(devices, models, () => 'http://127.0.0.1:1', async (topic) => void published.push(topic), silent);
+  // The kit's key is its own root: desired states need a keyset, and nothing here verifies it.
+  const keyset = signKeyset(buildKeyset(1, [key.publicKey]), key);
+  const deployments = new Deployments(devices, models, () => 'http://127.0.0.1:1', async (topic) => void published.push(topic), silent, undefined, () => keyset, () => key);
   const telemetry = new TelemetryStore(db);
   const audit = new AuditLog(db);
   const engine = new RolloutEngine({ db, devices, models, registry, deployments, audit, log: silent, tickMs: 1000 });
-  let reportSeq = (db.prepare('SELECT max(report_seq) AS s FROM update_events').get() as { s: number | null }).s ?? 0;
   let seq = (db.prepare('SELECT max(seq) AS s FROM telemetry').get() as { s: number | null }).s ?? 0;
   const kit: Kit = {
     db, devices, models, registry, deployments, telemetry, audit, engine, published,
     tick: (now) => engine.serial(() => engine.tick(now)),
     report(deviceId, version, state, extra = {}) {
-      devices.recordUpdateReport(deviceId, { v: 1, model: 'distance', version, state, ts: Date.now(), reportSeq: ++reportSeq, ...extra });
+      const device = db.prepare('SELECT session, report_seq FROM devices WHERE id = ?').get(deviceId) as { session: number; report_seq: number } | undefined;
+      const taken = devices.recordUpdateReport(deviceId, { v: 1, model: 'distance', version, state, ts: Date.now(), session: device?.session ?? 0, reportSeq: (device?.report_seq ?? 0) + 1, ...extra });
+      if (!taken.ok) throw new Error(`kit report refused: ${taken.reason}`);
     },
     records(deviceId, version, n, error, shadow = false) {
       const recs: TelemetryRecord[] = Array.from({ length: n }, (_, i) => ({

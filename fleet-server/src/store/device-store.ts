@@ -3,7 +3,7 @@
  * Devices, what they run, what they are assigned, and the history of their update reports;
  * the operator's group, tags and disabled flag (issue #4), and selecting devices by them.
  */
-import type { AssignmentStatus, Birth, DeviceSummary, RunningModel, UpdateReport } from '@edgeloop/protocol';
+import { MAX_REPORT_SEQ_STEP, fail, ok, type AssignmentStatus, type Birth, type DeviceSummary, type Result, type RunningModel, type UpdateReport } from '@edgeloop/protocol';
 import type { FleetDb } from './fleet-db.js';
 import { ShadowAssignments } from '../deploy/shadow-assignments.js';
 
@@ -129,29 +129,59 @@ export class DeviceStore {
   }
 
   /**
-   * Stores a report; returns false for a replay (a reportSeq not above the last one seen from
-   * this device). Reports of the currently assigned version also move the assignment's state.
+   * Stores a report if the device could have sent it: on its current session (the last birth),
+   * with a reportSeq above the last one taken in that session and at most MAX_REPORT_SEQ_STEP
+   * beyond it. Agents restart reportSeq at 1 per session, so a forged number can spoil at most
+   * the rest of the connection it came on. Reports of the assigned version move the assignment.
    */
-  recordUpdateReport(deviceId: string, report: UpdateReport, now = Date.now()): boolean {
-    return this.db.transaction(() => {
-      const last = this.db
-        .prepare('SELECT max(report_seq) AS seq FROM update_events WHERE device_id = ?')
-        .get(deviceId) as { seq: number | null };
-      // Agents persist reportSeq across restarts, so anything not above the last one is a replay.
-      if (last.seq !== null && report.reportSeq <= last.seq) return false;
+  recordUpdateReport(deviceId: string, report: UpdateReport, now = Date.now()): Result<true, 'wrong-session' | 'replay' | 'seq-jump'> {
+    return this.db.transaction((): Result<true, 'wrong-session' | 'replay' | 'seq-jump'> => {
+      const device = this.db.prepare('SELECT session, report_session, report_seq FROM devices WHERE id = ?').get(deviceId) as
+        | { session: number; report_session: number | null; report_seq: number } | undefined;
+      const current = device?.session ?? 0;
+      // Birth and reports travel on one connection with QoS 1, so the birth is always seen first.
+      if (report.session !== current) return fail('wrong-session', `report is for session ${report.session}, the device's current session is ${current}`);
+      const last = device?.report_session === current ? device.report_seq : 0;
+      if (report.reportSeq <= last) return fail('replay', `reportSeq ${report.reportSeq} is not above ${last}, the last one taken in session ${current}`);
+      if (report.reportSeq > last + MAX_REPORT_SEQ_STEP) {
+        return fail('seq-jump', `reportSeq ${report.reportSeq} is more than ${MAX_REPORT_SEQ_STEP} beyond ${last}, the last one taken in session ${current}`);
+      }
+      this.db.prepare('UPDATE devices SET report_session = ?, report_seq = ? WHERE id = ?').run(current, report.reportSeq, deviceId);
       this.db
         .prepare(
-          `INSERT INTO update_events (device_id, model, version, state, code, reason, report_seq, ts, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO update_events (device_id, model, version, state, code, reason, session, report_seq, ts, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(deviceId, report.model, report.version, report.state, report.code ?? null, report.reason ?? null, report.reportSeq, report.ts, now);
+        .run(deviceId, report.model, report.version, report.state, report.code ?? null, report.reason ?? null, report.session, report.reportSeq, report.ts, now);
       // A report about the shadow slot moves the shadow assignment; the serving one is untouched.
       this.db
         .prepare(`UPDATE ${report.role === 'shadow' ? 'shadow_assignments' : 'assignments'} SET state = ?, code = ?, reason = ?, updated_at = ? WHERE device_id = ? AND model = ? AND version = ?`)
         .run(report.state, report.code ?? null, report.reason ?? null, now, deviceId, report.model, report.version);
       if (report.state === 'active' && report.role !== 'shadow') this.setRunning(deviceId, report);
-      return true;
+      return ok(true);
     })();
+  }
+
+  /**
+   * The next desired-state counter of a device: above every counter issued before, and never
+   * below the clock (ms). The clock part keeps the counter growing where the stored one cannot:
+   * after the database was restored from a backup, or with several servers on one database.
+   */
+  nextDesiredCounter(deviceId: string, now = Date.now()): number {
+    const row = this.db.prepare('UPDATE devices SET desired_counter = max(desired_counter + 1, ?) WHERE id = ? RETURNING desired_counter').get(now, deviceId) as
+      | { desired_counter: number } | undefined;
+    if (!row) throw new Error(`cannot issue a desired state for unknown device ${deviceId}`);
+    return row.desired_counter;
+  }
+
+  /** Runs `fn` in one transaction (nested calls join it): several writes, one commit. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** The counter of the desired state issued last (0: none yet). */
+  desiredCounter(deviceId: string): number {
+    return (this.db.prepare('SELECT desired_counter FROM devices WHERE id = ?').get(deviceId) as { desired_counter: number } | undefined)?.desired_counter ?? 0;
   }
 
   private setRunning(deviceId: string, report: UpdateReport): void {
@@ -166,7 +196,7 @@ export class DeviceStore {
 
   events(deviceId: string, limit = 50): Array<Record<string, unknown>> {
     return this.db
-      .prepare('SELECT model, version, state, code, reason, report_seq AS reportSeq, ts, received_at AS receivedAt FROM update_events WHERE device_id = ? ORDER BY id DESC LIMIT ?')
+      .prepare('SELECT model, version, state, code, reason, session, report_seq AS reportSeq, ts, received_at AS receivedAt FROM update_events WHERE device_id = ? ORDER BY id DESC LIMIT ?')
       .all(deviceId, limit) as Array<Record<string, unknown>>;
   }
 

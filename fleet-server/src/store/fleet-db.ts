@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { applyMigrations } from '@edgeloop/protocol';
 import { ensurePrivateDir, preparePrivateSqlite } from '@edgeloop/protocol/state-dir';
 import { AUDIT_MIGRATION } from '../audit/audit-schema.js';
+import { DEVICE_COUNTERS_MIGRATION } from '../deploy/desired-schema.js';
 import { IDENTITY_MIGRATION } from '../identity/identity-schema.js';
 import { KEYS_MIGRATION } from '../keys/keys-schema.js';
 import { ROLLOUT_MIGRATION } from '../rollouts/rollout-schema.js';
@@ -111,6 +112,8 @@ const MIGRATIONS: string[] = [
   TRANSFER_MIGRATION,
   // Issue #3: capture windows the fleet opens on a device (store/sample-store.ts).
   `ALTER TABLE devices ADD COLUMN sample_capture TEXT;`,
+  // Signed desired states (counter) and update reports bound to their session.
+  DEVICE_COUNTERS_MIGRATION,
 ];
 
 export function openFleetDb(path: string): FleetDb {

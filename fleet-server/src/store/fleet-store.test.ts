@@ -45,12 +45,40 @@ test('replayed update reports are refused; fresh ones move the assignment state'
   const { devices } = stores(t);
   devices.recordBirth(birth(1));
   devices.assign('pi-1', 'm', 2);
-  const report = (reportSeq: number, state: UpdateReport['state']): UpdateReport => ({ v: 1, model: 'm', version: 2, state, ts: 1, reportSeq });
-  assert.equal(devices.recordUpdateReport('pi-1', report(5, 'downloading')), true);
-  assert.equal(devices.recordUpdateReport('pi-1', report(6, 'active')), true);
-  assert.equal(devices.recordUpdateReport('pi-1', report(5, 'downloading')), false, 'replay of an old report');
-  assert.equal(devices.recordUpdateReport('pi-1', report(6, 'active')), false, 'replay of the last report');
+  const report = (reportSeq: number, state: UpdateReport['state']): UpdateReport => ({ v: 1, model: 'm', version: 2, state, ts: 1, session: 1, reportSeq });
+  assert.equal(devices.recordUpdateReport('pi-1', report(5, 'downloading')).ok, true);
+  assert.equal(devices.recordUpdateReport('pi-1', report(6, 'active')).ok, true);
+  assert.equal(devices.recordUpdateReport('pi-1', report(5, 'downloading')).ok, false, 'replay of an old report');
+  assert.equal(devices.recordUpdateReport('pi-1', report(6, 'active')).ok, false, 'replay of the last report');
   const view = devices.get('pi-1')!;
   assert.equal(view.assignments[0]?.state, 'active');
   assert.deepEqual(view.models.map((m) => m.version), [2]);
+});
+
+test('update reports count only for the current session, and reportSeq cannot leap ahead', (t) => {
+  const { devices } = stores(t);
+  devices.recordBirth(birth(7));
+  const report = (session: number, reportSeq: number): UpdateReport => ({ v: 1, model: 'm', version: 2, state: 'downloading', ts: 1, session, reportSeq });
+  assert.equal(devices.recordUpdateReport('pi-1', report(7, 1)).ok, true);
+  const jump = devices.recordUpdateReport('pi-1', report(7, 999_999));
+  assert.equal(jump.ok ? 'taken' : jump.code, 'seq-jump');
+  assert.equal(devices.recordUpdateReport('pi-1', report(7, 2)).ok, true, 'the jump did not move the floor');
+  const ahead = devices.recordUpdateReport('pi-1', report(8, 1));
+  assert.equal(ahead.ok ? 'taken' : ahead.code, 'wrong-session', 'a session the device has not announced');
+  devices.recordBirth(birth(8));
+  const stale = devices.recordUpdateReport('pi-1', report(7, 3));
+  assert.equal(stale.ok ? 'taken' : stale.code, 'wrong-session', 'an earlier session is over');
+  assert.equal(devices.recordUpdateReport('pi-1', report(8, 1)).ok, true, 'a new session starts again at 1');
+});
+
+test('desired-state counters grow per device and never fall below the clock', (t) => {
+  const { devices } = stores(t);
+  devices.recordBirth(birth(1));
+  assert.equal(devices.desiredCounter('pi-1'), 0);
+  assert.equal(devices.nextDesiredCounter('pi-1', 1000), 1000);
+  assert.equal(devices.nextDesiredCounter('pi-1', 1000), 1001, 'the same millisecond still gets a higher counter');
+  assert.equal(devices.nextDesiredCounter('pi-1', 900), 1002, 'a clock that stepped back does not lower it');
+  assert.equal(devices.nextDesiredCounter('pi-1', 5000), 5000);
+  assert.equal(devices.desiredCounter('pi-1'), 5000);
+  assert.throws(() => devices.nextDesiredCounter('nobody'), /unknown device/);
 });

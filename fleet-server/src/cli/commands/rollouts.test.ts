@@ -54,7 +54,7 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
   const sha = server.models.get('distance', 1)!.sha256;
   let reportSeq = 0;
   const report = (id: string, version: number, state: 'active' | 'failed') =>
-    server.devices.recordUpdateReport(id, { v: 1, model: 'distance', version, state, ts: Date.now(), reportSeq: ++reportSeq });
+    server.devices.recordUpdateReport(id, { v: 1, model: 'distance', version, state, ts: Date.now(), session: 1, reportSeq: ++reportSeq });
   for (const id of ['cli-1', 'cli-2']) {
     server.devices.recordBirth({
       v: 1, type: 'birth', deviceId: id, session: 1, ts: Date.now(), agentVersion: 't', arch: 'x64', platform: 'linux', cpus: 1, memTotalMb: 1,

@@ -39,12 +39,12 @@ test('samples capture opens a capture window in the device\'s desired state', { 
   server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1 }) });
   const s = ['--server', server.httpUrl];
 
-  assert.equal(server.deployments.desiredState('cam-1').sampleCapture, undefined);
+  assert.equal(server.deployments.desiredState('cam-1')!.sampleCapture, undefined);
   const before = Date.now();
   const ok = await cli(['samples', 'capture', '--device', 'cam-1', '--model', 'distance', '--minutes', '10', '--every-n', '5', ...s]);
   assert.equal(ok.code, 0, ok.err);
   assert.match(ok.out, /asked cam-1 to keep inputs of distance \(one in 5\) until .* sampling\.captureOnRequest/);
-  const desired = server.deployments.desiredState('cam-1');
+  const desired = server.deployments.desiredState('cam-1')!;
   assert.equal(desired.sampleCapture?.everyN, 5);
   assert.deepEqual(desired.sampleCapture?.models, ['distance']);
   assert.ok(desired.sampleCapture!.until >= before + 10 * 60_000 && desired.sampleCapture!.until <= Date.now() + 10 * 60_000);
@@ -53,7 +53,7 @@ test('samples capture opens a capture window in the device\'s desired state', { 
   const stop = await cli(['samples', 'capture', '--device', 'cam-1', '--stop', ...s]);
   assert.equal(stop.code, 0, stop.err);
   assert.match(stop.out, /closed the capture window of cam-1/);
-  assert.equal(server.deployments.desiredState('cam-1').sampleCapture, undefined);
+  assert.equal(server.deployments.desiredState('cam-1')!.sampleCapture, undefined);
   assert.match((await cli(['samples', 'capture', '--device', 'cam-1', '--stop', ...s])).out, /had no open capture window/);
 
   const usage = await cli(['samples', 'capture', '--minutes', '10', ...s]);
