@@ -14,6 +14,7 @@ import pino from 'pino';
 import { startFleetServer, type FleetConfigInput, type RunningFleetServer } from '@edgeloop/fleet-server';
 import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from '../support/fleet-client.js';
 import { portOf } from '../support/processes.js';
+import { encodeRemainingLength } from '../../fleet-server/src/broker/packet-size-guard.js';
 
 export interface BrokerFleet {
   server: RunningFleetServer;
@@ -56,17 +57,6 @@ export async function startBrokerFleet(mqtt: Partial<Omit<EmbeddedMqtt, 'mode'>>
 /** pino's warn level. */
 export const WARN = 40;
 
-/** MQTT 3.1.1 §2.2.3 Remaining Length. */
-export function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
 
 function utf8(s: string): Buffer {
   const b = Buffer.from(s);
@@ -77,18 +67,18 @@ function utf8(s: string): Buffer {
 export function connectPacket(clientId: string, username?: string, password?: string): Buffer {
   const flags = 0x02 | (username !== undefined ? 0x80 : 0) | (password !== undefined ? 0x40 : 0);
   const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, flags, 0, 60]), utf8(clientId), ...(username !== undefined ? [utf8(username)] : []), ...(password !== undefined ? [utf8(password)] : [])]);
-  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
+  return Buffer.concat([Buffer.from([0x10]), encodeRemainingLength(body.length), body]);
 }
 
 /** The fixed header of a CONNECT announcing `bodyBytes`, and the start of a plausible body. */
 export function hugeConnectStart(bodyBytes: number): Buffer {
-  return Buffer.concat([Buffer.from([0x10]), remainingLength(bodyBytes), utf8('MQTT'), Buffer.from([4, 0x02, 0, 60])]);
+  return Buffer.concat([Buffer.from([0x10]), encodeRemainingLength(bodyBytes), utf8('MQTT'), Buffer.from([4, 0x02, 0, 60])]);
 }
 
 /** §3.3 PUBLISH at QoS 1 (packet id 1): the fixed header and variable header; the payload follows. */
 export function publishHead(topic: string, payloadBytes: number, opts: { retain?: boolean } = {}): Buffer {
   const variable = Buffer.concat([utf8(topic), Buffer.from([0, 1])]);
-  return Buffer.concat([Buffer.from([0x32 | (opts.retain ? 1 : 0)]), remainingLength(variable.length + payloadBytes), variable]);
+  return Buffer.concat([Buffer.from([0x32 | (opts.retain ? 1 : 0)]), encodeRemainingLength(variable.length + payloadBytes), variable]);
 }
 
 export function publishPacket(topic: string, payload: Buffer, opts: { retain?: boolean } = {}): Buffer {

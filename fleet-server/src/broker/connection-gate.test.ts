@@ -2,20 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeSample, deviceTopic, encodeSample, MAX_PAYLOAD_BYTES, MAX_SAMPLE_BYTES } from '@edgeloop/protocol';
 import { MAX_PACKET_BYTES, PRE_AUTH_MAX_PACKET_BYTES } from './connection-gate.js';
-import { FixedHeaderScanner } from './packet-size-guard.js';
+import { encodeRemainingLength, FixedHeaderScanner } from './packet-size-guard.js';
 
 /** The fixed header and variable header of a QoS 1 PUBLISH (§3.3) carrying `payloadBytes`. */
 function publishHead(topic: string, payloadBytes: number): Buffer {
   const remaining = 2 + Buffer.byteLength(topic) + 2 + payloadBytes;
-  const length: number[] = [];
-  let n = remaining;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    length.push(byte);
-  } while (n > 0);
-  return Buffer.from([0x32, ...length]);
+  return Buffer.concat([Buffer.from([0x32]), encodeRemainingLength(remaining)]);
 }
 
 const longestTopic = deviceTopic('d'.repeat(64), 'telemetry');

@@ -1,23 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
-import { FixedHeaderScanner, PacketSizeGuard, type PacketViolation } from './packet-size-guard.js';
-
-/** MQTT 3.1.1 §2.2.3: Remaining Length, 7 bits per byte, least significant group first. */
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
+import { encodeRemainingLength, FixedHeaderScanner, PacketSizeGuard, type PacketViolation } from './packet-size-guard.js';
 
 /** A packet of `type` with a body of `bodyBytes` zero bytes. */
 function packet(type: number, bodyBytes: number): Buffer {
-  return Buffer.concat([Buffer.from([type << 4, ...remainingLength(bodyBytes)]), Buffer.alloc(bodyBytes)]);
+  return Buffer.concat([Buffer.from([type << 4, ...encodeRemainingLength(bodyBytes)]), Buffer.alloc(bodyBytes)]);
 }
 
 const CONNECT = 1;
@@ -50,7 +38,7 @@ test('a packet over the limit is refused from its fixed header, before any of it
   const scanner = new FixedHeaderScanner(16 * 1024);
   assert.equal(scanner.scan(packet(CONNECT, 30)), undefined);
   // 256 MB announced (the largest a 4-byte Remaining Length can say), no body sent at all.
-  const header = Buffer.from([PUBLISH << 4, ...remainingLength(268_435_455)]);
+  const header = Buffer.from([PUBLISH << 4, ...encodeRemainingLength(268_435_455)]);
   const violation = scanAll(scanner, bytewise(header));
   assert.deepEqual(violation, { reason: 'packet_too_large', packetBytes: 268_435_460, limit: 16 * 1024, packetType: PUBLISH });
   assert.deepEqual(scanner.scan(Buffer.alloc(10)), violation, 'stays failed');
@@ -142,7 +130,7 @@ test('the guard passes bytes through both ways and destroys the socket on a viol
   assert.equal(Buffer.concat(echoed).toString(), 'to the client');
 
   const closed = new Promise((resolve) => client.once('close', resolve));
-  client.write(Buffer.concat([Buffer.from([PUBLISH << 4, ...remainingLength(50_000_000)]), Buffer.alloc(4096)]));
+  client.write(Buffer.concat([Buffer.from([PUBLISH << 4, ...encodeRemainingLength(50_000_000)]), Buffer.alloc(4096)]));
   await closed;
   assert.deepEqual(violations.map((v) => v.reason), ['packet_too_large']);
   assert.deepEqual(Buffer.concat(received), ok, 'none of the oversized packet reached the reader');

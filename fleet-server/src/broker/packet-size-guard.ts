@@ -21,6 +21,21 @@ export type PacketViolation =
   | { reason: 'too_much_before_auth'; bytes: number; limit: number }
   | { reason: 'malformed'; detail: string };
 
+/**
+ * The Remaining Length field for `n` (§2.2.3: 7 bits a byte, least significant group first,
+ * the top bit saying another byte follows): what the scanner reads, for crafting headers.
+ */
+export function encodeRemainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
 /** CONNECT's packet type (§2.2.1). */
 const CONNECT = 1;
 
