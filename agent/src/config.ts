@@ -5,6 +5,7 @@
  * editing the file.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { decodePublicKey, describeZodError, isValidId } from '@edgeloop/protocol';
 import { updateOptionsSchema } from './updates/update-options.js';
@@ -52,7 +53,8 @@ export const agentConfigSchema = z.object({
       .min(1, 'at least one trusted fleet public key is needed (printed by "edgeloop serve", also at /api/v1/health)'),
     /**
      * PEM file of the fleet's CA, pinned at enrollment (--ca-fingerprint): the only CA the MQTT
-     * link and artifact downloads trust. Absent: the system's trust store.
+     * link and artifact downloads trust. Absent: the system's trust store. A relative path is
+     * relative to the config file's folder (enroll writes `fleet-ca.pem`, beside the config).
      */
     ca: z.string().min(1).optional(),
     /** Reconnect backoff: doubles from min to max, with jitter, reset on success. */
@@ -130,6 +132,7 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
   if (env.EDGELOOP_DEVICE_ID) raw.deviceId = env.EDGELOOP_DEVICE_ID;
   if (env.EDGELOOP_DATA_DIR) raw.dataDir = env.EDGELOOP_DATA_DIR;
   if (env.EDGELOOP_MQTT_URL) fleet.mqttUrl = env.EDGELOOP_MQTT_URL;
+  if (typeof fleet.ca === 'string' && fleet.ca !== '') fleet.ca = resolve(dirname(path), fleet.ca);
   if (env.EDGELOOP_API_PORT) api.port = Number(env.EDGELOOP_API_PORT);
   if (env.EDGELOOP_LOG_LEVEL) log.level = env.EDGELOOP_LOG_LEVEL;
   if (env.EDGELOOP_RUNTIME_BACKEND) runtime.backend = env.EDGELOOP_RUNTIME_BACKEND;

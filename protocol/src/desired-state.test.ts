@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   checkDesiredCounter,
   decodeSignedDesiredState,
+  DesiredStateTooLargeError,
   desiredStateDigest,
   openDesiredState,
   peekDesiredKeyset,
@@ -11,7 +12,7 @@ import {
 import { buildKeyset, manifestKeysOf, signKeyset } from './keyset.js';
 import { MANIFEST_SCHEMA } from './manifest.js';
 import type { DesiredState } from './messages.js';
-import { generateKeyPair, signManifest, verifyManifest } from './signing.js';
+import { generateKeyPair, signManifest, signPayload, verifyManifest } from './signing.js';
 
 const root = generateKeyPair();
 const key = generateKeyPair();
@@ -70,4 +71,13 @@ test('the counter must grow; the identical state again is not a replay', () => {
 
 test('an invalid state is never signed', () => {
   assert.throws(() => signDesiredState({ ...state(), deviceId: 'no spaces allowed' }, key), /refusing to sign an invalid desired state/);
+});
+
+test('a desired state larger than devices accept is refused at signing, so it is never sent', () => {
+  // Manifests of image models with health-check tensors come close to the 256 KiB envelope cap.
+  const manifest = signPayload('application/vnd.edgeloop.manifest+json', Buffer.alloc(180 * 1024, 0x61), key);
+  const models = Array.from({ length: 16 }, () => ({ manifest, artifactUrl: 'https://fleet.local/api/v1/artifacts/x', role: 'serve' as const }));
+  assert.throws(() => signDesiredState(state({ models }), key), (err: unknown) => err instanceof DesiredStateTooLargeError && /16 models.*assign fewer models/.test(err.message));
+  const fits = signDesiredState(state({ models: models.slice(0, 4) }), key);
+  assert.ok(decodeSignedDesiredState(wire(fits)).ok, 'four such models still fit');
 });

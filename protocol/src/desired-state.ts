@@ -29,8 +29,11 @@ import { openEnvelope, signPayload, signedEnvelopeSchema, type SignedEnvelope, t
 export const DESIRED_STATE_PAYLOAD_TYPE = 'application/vnd.edgeloop.desired-state+json';
 
 /**
- * Base64 characters of a signed desired state's payload: 16 manifest envelopes (each at most
- * 256 KiB of base64) plus the keyset, base64-encoded once more, stay well inside this.
+ * Base64 characters of a signed desired state's payload. Its manifests are envelopes of up to
+ * 256 KiB each, base64-encoded once more, so a device with many large manifests (image models
+ * with health-check tensors) can pass it: signDesiredState refuses such a state, and the server
+ * refuses the assignment that would make it. With the envelope around it the message stays under
+ * MAX_PAYLOAD_BYTES and the broker's packet limit.
  */
 export const MAX_DESIRED_STATE_PAYLOAD = 3 * 1024 * 1024;
 
@@ -42,7 +45,18 @@ export type DesiredStateRejection = 'unsigned' | 'malformed' | 'bad-keyset' | 'u
 export function signDesiredState(state: DesiredState, key: SigningKeyPair): SignedEnvelope {
   const parsed = desiredStateSchema.safeParse(state);
   if (!parsed.success) throw new Error(`refusing to sign an invalid desired state for ${state.deviceId}: ${describeZodError(parsed.error)}`);
-  return signPayload(DESIRED_STATE_PAYLOAD_TYPE, Buffer.from(JSON.stringify(parsed.data)), key);
+  const envelope = signPayload(DESIRED_STATE_PAYLOAD_TYPE, Buffer.from(JSON.stringify(parsed.data)), key);
+  if (envelope.payload.length > MAX_DESIRED_STATE_PAYLOAD) {
+    throw new DesiredStateTooLargeError(
+      `the desired state of ${state.deviceId} would be ${envelope.payload.length} bytes (${state.models.length} models), over the ${MAX_DESIRED_STATE_PAYLOAD} bytes devices accept; assign fewer models or shadows to this device`,
+    );
+  }
+  return envelope;
+}
+
+/** A desired state too large for devices to accept: the server refuses the change that made it. */
+export class DesiredStateTooLargeError extends Error {
+  override readonly name = 'DesiredStateTooLargeError';
 }
 
 /** What arrives on the `desired` topic: a signed envelope of the desired-state type, or a refusal. */

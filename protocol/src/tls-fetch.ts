@@ -4,11 +4,14 @@
  * enrollment, or one given with `--ca`). Node's global fetch cannot take a CA per request
  * (undici's dispatcher is not importable without installing undici), so this sends the request
  * with node:https and hands back a standard Response: callers keep their fetch code paths.
- * The body is read into memory first (FormData, Blob or string alike); every use here is a
- * small JSON request or an upload the caller already holds in memory.
+ * A string body goes out with its length; any other (a FormData with a model file opened from
+ * disk) is streamed chunked, never held in memory as a whole. Redirects are not followed unless
+ * the caller asks: the fleet answers for itself, and a redirect would take the request (and its
+ * credentials) elsewhere.
  */
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 /** Statuses that must not carry a body in a Response. */
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -36,10 +39,10 @@ export function isTlsVerifyError(err: unknown): err is NodeJS.ErrnoException {
  * as the global fetch does, so existing error reporting (`cause.code`) keeps working.
  */
 export async function fetchWithCa(input: string, init: RequestInit, ca: string): Promise<Response> {
-  const request = new Request(input, init);
+  const request = new Request(input, { redirect: 'manual', ...init });
   const url = new URL(request.url);
   if (url.protocol !== 'https:') return fetch(request);
-  const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
+  const body = typeof init.body === 'string' ? Buffer.from(init.body) : undefined;
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => { headers[name] = value; });
   if (body) headers['content-length'] = String(body.length);
@@ -56,6 +59,7 @@ export async function fetchWithCa(input: string, init: RequestInit, ca: string):
       resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
     });
     req.once('error', (err) => reject(err.name === 'AbortError' ? (init.signal?.reason ?? err) : Object.assign(new TypeError('fetch failed'), { cause: err })));
-    req.end(body);
+    if (body || !request.body) req.end(body);
+    else Readable.fromWeb(request.body as WebReadableStream<Uint8Array>).once('error', (err) => req.destroy(err)).pipe(req);
   });
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodePublicKey, generateKeyPair } from '@edgeloop/protocol';
+import { loadAgentConfig } from '@edgeloop/agent';
 import { startTestFleet } from '../support/in-process-fleet.js';
 import { startTlsFleet } from '../support/tls.js';
 
@@ -229,9 +230,12 @@ test('install --fleet https://… --ca-fingerprint pins the fleet CA: fleet.ca b
   assert.match(r.stdout, /pinned the fleet CA/);
   const config = JSON.parse(readFileSync(join(s.root, 'etc/edgeloop/agent.json'), 'utf8')) as { fleet: { mqttUrl: string; ca: string } };
   assert.equal(config.fleet.mqttUrl, fleet.mqttUrl);
-  assert.equal(config.fleet.ca, join(s.root, 'etc/edgeloop/fleet-ca.pem'));
-  assert.equal(mode(config.fleet.ca), 0o640);
-  assert.equal(readFileSync(config.fleet.ca, 'utf8').trim(), readFileSync(fleet.tls.caFile, 'utf8').trim());
+  // Relative to the config, so the staged image finds it at /etc/edgeloop/fleet-ca.pem on the device.
+  assert.equal(config.fleet.ca, 'fleet-ca.pem');
+  const caFile = loadAgentConfig(join(s.root, 'etc/edgeloop/agent.json')).fleet.ca!;
+  assert.equal(caFile, join(s.root, 'etc/edgeloop/fleet-ca.pem'));
+  assert.equal(mode(caFile), 0o640);
+  assert.equal(readFileSync(caFile, 'utf8').trim(), readFileSync(fleet.tls.caFile, 'utf8').trim());
 
   const orphan = run(INSTALL, ['--root', s.root, '--no-deps', '--ca-fingerprint', fleet.tls.caFingerprint], { EDGELOOP_SYSROOT: s.sysroot });
   assert.notEqual(orphan.code, 0);

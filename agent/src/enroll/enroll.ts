@@ -147,7 +147,9 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
     dataDir: opts.dataDir !== undefined ? resolve(opts.dataDir) : typeof existing.dataDir === 'string' ? existing.dataDir : resolve('edgeloop-agent-data'),
     ...(hardware ? { hardware } : {}),
     api: { ...existingApi, ...(opts.apiPort !== undefined ? { port: opts.apiPort } : {}) },
-    fleet: { ...withoutCa(existingFleet), mqttUrl: answer.mqttUrl, httpUrl: answer.httpUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys, ...(caPath ? { ca: caPath } : {}) },
+    // Named relative to the config ("beside it"), so a config written into a staged image root
+    // still finds its CA on the device: loadAgentConfig resolves it against the config's folder.
+    fleet: { ...withoutCa(existingFleet), mqttUrl: answer.mqttUrl, httpUrl: answer.httpUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys, ...(caPath ? { ca: FLEET_CA_FILE } : {}) },
   };
   let config: AgentConfig;
   try {

@@ -7,7 +7,7 @@
  * so a device applies only what this server issued, and nothing older than what it applied.
  */
 import type { Logger } from 'pino';
-import { deviceTopic, encodeMessage, signDesiredState, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope, type SigningKeyPair } from '@edgeloop/protocol';
+import { DesiredStateTooLargeError, deviceTopic, encodeMessage, signDesiredState, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope, type SigningKeyPair } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import { RegistryError } from '../registry/model-registry.js';
@@ -113,7 +113,13 @@ export class Deployments {
     const keys = content.keys ?? this.keyset();
     if (!keys) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
     const counter = this.devices.nextDesiredCounter(deviceId);
-    return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter }, key);
+    try {
+      return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter }, key);
+    } catch (err) {
+      // Inside signAll's transaction: the assignment that made the state too large is undone.
+      if (err instanceof DesiredStateTooLargeError) throw new RegistryError(409, err.message);
+      throw err;
+    }
   }
 
   async publishDesired(deviceId: string): Promise<void> {

@@ -3,7 +3,7 @@
  * Model artifacts on disk, content-addressed by sha256: the same bytes are stored once however
  * many versions or names point at them, and a file's name says what its content must hash to.
  *
- * Large uploads never sit in memory as a whole: they are written to a staging file in the
+ * Large uploads are not buffered while they arrive: they are written to a staging file in the
  * store's own directory (hashed as they arrive), then renamed into place, which is atomic
  * because staging and store share a file system. A crash leaves at most a staging file, which
  * the next start removes; never a half-written artifact under a hash name.

@@ -23,8 +23,9 @@ test('fetchWithCa: requests and bodies as fetch does, only to a server the given
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.url === '/empty') return void res.writeHead(204).end();
+      if (req.url === '/moved') return void res.writeHead(302, { location: '/x' }).end();
       res.writeHead(206, { 'content-type': 'application/json', 'x-echo': req.headers['x-test'] ?? '' });
-      res.end(JSON.stringify({ method: req.method, type: req.headers['content-type'], length: Buffer.concat(chunks).length, body: Buffer.concat(chunks).toString() }));
+      res.end(JSON.stringify({ method: req.method, type: req.headers['content-type'], chunked: req.headers['transfer-encoding'] === 'chunked', length: Buffer.concat(chunks).length, body: Buffer.concat(chunks).toString() }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -37,13 +38,17 @@ test('fetchWithCa: requests and bodies as fetch does, only to a server the given
   const json = await fetchWithCa(`${base}/x`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test': 'yes' }, body: '{"a":1}' }, ours.caPem);
   assert.equal(json.status, 206);
   assert.equal(json.headers.get('x-echo'), 'yes');
-  assert.deepEqual(await json.json(), { method: 'POST', type: 'application/json', length: 7, body: '{"a":1}' });
+  assert.deepEqual(await json.json(), { method: 'POST', type: 'application/json', chunked: false, length: 7, body: '{"a":1}' });
 
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(1000)]), 'm.onnx');
-  const upload = (await (await fetchWithCa(`${base}/upload`, { method: 'POST', body: form }, ours.caPem)).json()) as { type: string; length: number };
+  const upload = (await (await fetchWithCa(`${base}/upload`, { method: 'POST', body: form }, ours.caPem)).json()) as { type: string; length: number; chunked: boolean };
   assert.match(upload.type, /^multipart\/form-data; boundary=/);
   assert.ok(upload.length > 1000);
+  assert.equal(upload.chunked, true, 'a form (a model file opened from disk) is streamed, not read into memory first');
+
+  const moved = await fetchWithCa(`${base}/moved`, {}, ours.caPem);
+  assert.equal(moved.status, 302, 'redirects are not followed');
 
   const empty = await fetchWithCa(`${base}/empty`, {}, ours.caPem);
   assert.equal(empty.status, 204);
