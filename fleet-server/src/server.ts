@@ -100,29 +100,39 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     lock.release();
     throw err;
   }
-  let rootPublicKey: Uint8Array | undefined;
-  try {
-    rootPublicKey = config.rootPublicKey ? decodePublicKey(config.rootPublicKey) : undefined;
-  } catch (err) {
-    db.close();
-    lock.release();
-    throw new Error(`rootPublicKey: ${(err as Error).message}; give the base64 printed by "edgeloop keys init-root"`, { cause: err });
-  }
-  const keys = new KeyManager({ db, keysDir: join(config.dataDir, 'keys'), ...(rootPublicKey ? { rootPublicKey } : {}), log });
-  const boot = keys.bootstrap();
+  // Until the cleanup list below exists, a failed step must still free the database and the lock
+  // (an embedding that retries in this process would otherwise find its own lock held).
+  const orRelease = <T>(step: () => T): T => {
+    try {
+      return step();
+    } catch (err) {
+      db.close();
+      lock.release();
+      throw err;
+    }
+  };
+  const rootPublicKey = orRelease(() => {
+    try {
+      return config.rootPublicKey ? decodePublicKey(config.rootPublicKey) : undefined;
+    } catch (err) {
+      throw new Error(`rootPublicKey: ${(err as Error).message}; give the base64 printed by "edgeloop keys init-root"`, { cause: err });
+    }
+  });
+  const keys = orRelease(() => new KeyManager({ db, keysDir: join(config.dataDir, 'keys'), ...(rootPublicKey ? { rootPublicKey } : {}), log }));
+  const boot = orRelease(() => keys.bootstrap());
   const audit = new AuditLog(db);
   const devices = new DeviceStore(db);
   // Filled in once the broker and HTTP addresses are known; enrollment hands them to devices.
   const endpoints = { mqttUrl: '', httpUrl: '' };
   const identity = new IdentityService(db, devices, () => ({ ...endpoints, trustedKeys: [keyHealth(keys).publicKey] }));
-  const admin = identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log });
+  const admin = orRelease(() => identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }));
   // The server's own bus client logs in to the embedded broker with a secret that lives only in this process.
   const configuredMqttPassword = config.mqtt.mode === 'embedded' ? config.mqtt.serverPassword : undefined;
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
   const models = new ModelStore(db);
   const telemetry = new TelemetryStore(db);
-  const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'));
-  const sampleFiles = new ArtifactStore(join(config.dataDir, 'samples'));
+  const artifacts = orRelease(() => new ArtifactStore(join(config.dataDir, 'artifacts')));
+  const sampleFiles = orRelease(() => new ArtifactStore(join(config.dataDir, 'samples')));
   const samples = new SampleStore(db, sampleFiles);
   const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000, config.registry);
   const cleanups: Array<() => Promise<void>> = [async () => lock.release(), async () => void db.close()];

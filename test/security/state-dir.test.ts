@@ -6,9 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import pino from 'pino';
+import { startFleetServer } from '@edgeloop/fleet-server';
 import { jpeg, tempDir, waitFor } from '../support/fixtures.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 import { REPO, startServerProcess } from '../support/processes.js';
@@ -70,4 +72,18 @@ test('fleet and agent state files are 0600 and folders 0700, whatever the umask'
   ];
   assert.ok(files.length >= 10, `found the state files: ${files.join(', ')}`);
   for (const file of files) if (statSync(file).isFile()) assert.equal(mode(file).toString(8), '600', file);
+});
+
+test('a start that fails after taking the lock frees it: the same process can start again', { timeout: 60_000 }, async (t) => {
+  const { dir, cleanup } = tempDir('edgeloop-lock-retry-');
+  t.after(cleanup);
+  const silent = pino({ level: 'silent' });
+  const base = { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded' as const, port: 0 } };
+  // A root key file that is not a key: the start fails once the lock and database are taken.
+  mkdirSync(join(dir, 'fleet', 'keys'), { recursive: true });
+  writeFileSync(join(dir, 'fleet', 'keys', 'root.key'), 'garbage\n', { mode: 0o600 });
+  await assert.rejects(startFleetServer(base, silent), /not a base64 ed25519 secret key/);
+  rmSync(join(dir, 'fleet', 'keys', 'root.key'));
+  const server = await startFleetServer(base, silent);
+  await server.close();
 });

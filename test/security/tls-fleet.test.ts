@@ -167,10 +167,10 @@ test('edgeloop serve: --tls-self-signed serves https and mqtts; plain text beyon
   assert.match(info.caFingerprint, /^sha256:[0-9a-f]{64}$/);
 
   const refused = await startServerProcess(join(tmp.dir, 'plain'), ['--http-host', '0.0.0.0']).then(async (p) => { await p.kill(); return 'started'; }, (err: Error) => err.message);
-  assert.match(refused, /refusing to serve HTTP on 0\.0\.0\.0 without TLS.*--tls-self-signed.*--insecure/);
+  assert.match(refused, /refusing to send HTTP on 0\.0\.0\.0 without TLS.*--tls-self-signed.*--insecure/);
   const insecure = await startServerProcess(join(tmp.dir, 'plain'), ['--http-host', '0.0.0.0', '--insecure']);
   await insecure.kill();
-  assert.match(insecure.logs(), /serving plain HTTP\/MQTT beyond this machine \(--insecure\)/);
+  assert.match(insecure.logs(), /plain HTTP\/MQTT beyond this machine \(--insecure\)/);
 });
 
 async function artifactBytesServed(httpUrl: string, caFile: string): Promise<number> {

@@ -10,27 +10,31 @@ import { isLoopbackHost } from '@edgeloop/protocol';
 import type { FleetConfig } from '../config.js';
 import type { TlsMaterial } from './tls-material.js';
 
-/** Throws when a listener would serve plain text beyond this machine without --insecure; warns otherwise. */
+/**
+ * Throws when plain text would carry credentials beyond this machine without --insecure: a
+ * listener of ours, the external broker devices are sent to, or the public URLs enrollment hands
+ * out (devices send their passwords to those). Warns when it is allowed.
+ */
 export function checkPlainTransport(config: FleetConfig, log: Logger): void {
-  if (config.mqtt.mode === 'external') {
-    const broker = new URL(config.mqtt.url);
-    if (/^(mqtt|ws|tcp):$/.test(broker.protocol) && !isLoopbackHost(broker.hostname)) {
-      log.warn({ mqttUrl: config.mqtt.url }, 'devices are sent to a plain-text broker: their passwords and records cross the network unencrypted; give Mosquitto a TLS listener (docs/external-broker.md) and an mqtts:// --mqtt-url');
-    }
-  }
-  if (config.tls) return;
+  const plainRemote = (url: string) => {
+    const u = new URL(url);
+    return /^(http|mqtt|ws|tcp):$/.test(u.protocol) && !isLoopbackHost(u.hostname);
+  };
   const exposed = [
-    ...(isLoopbackHost(config.http.host) ? [] : [`HTTP on ${config.http.host}`]),
-    ...(config.mqtt.mode === 'embedded' && !isLoopbackHost(config.mqtt.host) ? [`MQTT on ${config.mqtt.host}`] : []),
+    ...(!config.tls && !isLoopbackHost(config.http.host) ? [`HTTP on ${config.http.host}`] : []),
+    ...(!config.tls && config.mqtt.mode === 'embedded' && !isLoopbackHost(config.mqtt.host) ? [`MQTT on ${config.mqtt.host}`] : []),
+    ...(config.mqtt.mode === 'external' && plainRemote(config.mqtt.url) ? [`devices to the plain-text broker ${config.mqtt.url}`] : []),
+    ...(config.publicUrl && plainRemote(config.publicUrl) ? [`devices to the plain-text public URL ${config.publicUrl}`] : []),
+    ...(config.publicMqttUrl && plainRemote(config.publicMqttUrl) ? [`devices to the plain-text public broker URL ${config.publicMqttUrl}`] : []),
   ];
   if (exposed.length && !config.insecure) {
     throw new Error(
-      `refusing to serve ${exposed.join(' and ')} without TLS: admin tokens, device passwords and models would cross the network in clear text. ` +
-        'Start with --tls-self-signed (a lab CA) or --tls-cert FILE --tls-key FILE, or bind to 127.0.0.1, or accept the risk with --insecure',
+      `refusing to send ${exposed.join(', ')} without TLS: admin tokens, device passwords and models would cross the network in clear text. ` +
+        'Start with --tls-self-signed (a lab CA) or --tls-cert FILE --tls-key FILE (and an mqtts:// broker, docs/external-broker.md), or bind to 127.0.0.1, or accept the risk with --insecure',
     );
   }
-  if (exposed.length) log.warn({ exposed }, 'serving plain HTTP/MQTT beyond this machine (--insecure): anyone on the network can read tokens, passwords and models; use --tls-self-signed or --tls-cert/--tls-key');
-  else log.warn('plain HTTP/MQTT on loopback only: devices on other machines cannot reach this server; use --tls-self-signed or --tls-cert/--tls-key to serve them');
+  if (exposed.length) log.warn({ exposed }, 'plain HTTP/MQTT beyond this machine (--insecure): anyone on the network can read tokens, passwords and models; use --tls-self-signed or --tls-cert/--tls-key');
+  else if (!config.tls) log.warn('plain HTTP/MQTT on loopback only: devices on other machines cannot reach this server; use --tls-self-signed or --tls-cert/--tls-key to serve them');
 }
 
 /** TLS client options of the server's bus client for its broker URL (empty for plain mqtt://). */
