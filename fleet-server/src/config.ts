@@ -77,7 +77,7 @@ export const fleetConfigSchema = z.object({
    * unless forced (edgeloop models push --force): one typo would leave devices refusing every lower version.
    */
   registry: z.object({ maxVersionJump: z.number().int().min(1).max(MAX_MODEL_VERSION).default(1000) }).prefault({}),
-  /** Agents refuse manifests after this; issue #4 re-signs while an assignment is still wanted. */
+  /** Agents refuse manifests after this; the re-signer renews them while an assignment is still wanted. */
   manifestTtlDays: z.number().min(1 / 24).max(3650).default(30),
   /** How often assigned manifests expiring within half their TTL are re-signed (capped at TTL/4). */
   resignIntervalMinutes: z.number().min(1 / 60).max(7 * 24 * 60).default(60),

@@ -4,7 +4,7 @@
  * It is only ever trusted inside a signed envelope (see signing.ts); the version number is a
  * monotonic counter per model name, which is what lets agents refuse replayed older versions.
  *
- * Two optional parts came later (issue #3) and are absent from older manifests, which stay valid:
+ * Two optional parts were added later and are absent from older manifests, which stay valid:
  * per-chunk hashes of the artifact (a download can check and resume chunk by chunk) and a health
  * check (golden input → output pairs a device runs before it lets the new version serve).
  */

@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #2): `npm start` shows 3 devices with model versions and growing telemetry
+ * Acceptance: `npm start` shows 3 devices with model versions and growing telemetry
  * within 15 s, and stops cleanly on Ctrl-C (SIGINT).
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #2): kill -9 the agent while it answers predictions and syncs. After a
+ * Acceptance: kill -9 the agent while it answers predictions and syncs. After a
  * restart, every prediction that got an HTTP 200 reaches the fleet server exactly once.
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #2): malformed MQTT payloads, unknown topics, invalid HTTP bodies and
+ * Acceptance: malformed MQTT payloads, unknown topics, invalid HTTP bodies and
  * non-image uploads get a clear error (HTTP 4xx with a reason, or a logged rejection), and
  * neither the fleet server nor the agent process crashes.
  */

@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #3): a new version that loads fine but computes the wrong thing. v2 is
+ * Acceptance: a new version that loads fine but computes the wrong thing. v2 is
  * registered with a health check whose golden output the model does not produce; the agent runs
  * it before the swap, reports failed/health-check-failed naming the output and the difference,
  * and v1 never stops answering. A later fix (v3) is still accepted: the failure did not raise

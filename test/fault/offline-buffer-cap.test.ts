@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #3): the broker is down for a long burst of predictions and the buffer cap
+ * Acceptance: the broker is down for a long burst of predictions and the buffer cap
  * is reached → the oldest records are dropped and counted, the agent keeps serving; when the
  * broker is back the rest arrives exactly once, and answered = stored + dropped.
  */

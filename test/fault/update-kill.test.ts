@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #3): power cut during an update download. A multi-megabyte v2 is downloaded
+ * Acceptance: power cut during an update download. A multi-megabyte v2 is downloaded
  * slowly (bandwidth cap, small chunks); the agent is killed -9 once a good part of it is verified
  * on disk and the fleet server has seen the progress. After a restart the agent resumes the
  * download by itself from the last verified chunk (the server serves far less than twice the

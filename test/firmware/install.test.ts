@@ -1,5 +1,5 @@
 /**
- * firmware-scripts/install.sh and uninstall.sh (issue #3, item 10), run for real but into a
+ * firmware-scripts/install.sh and uninstall.sh, run for real but into a
  * staging root (--root) with a fake sysroot (EDGELOOP_SYSROOT) and a fixed `uname -m`
  * (EDGELOOP_MACHINE), so nothing on this machine changes and the result does not depend on the
  * hardware the tests run on. --no-deps skips `npm ci`; the config is written by the real

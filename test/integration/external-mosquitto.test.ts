@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #4, external broker mode): the fleet server runs as an ordinary client of a
+ * Acceptance (external broker mode): the fleet server runs as an ordinary client of a
  * real Mosquitto (started here on a free port with password_file, acl_file and
  * use_username_as_clientid, as docs/external-broker.md sets it up) and keeps its password and ACL
  * files in step with enrollment. Fleet server and agent are separate processes started through

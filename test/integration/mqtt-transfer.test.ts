@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #4, transfer): model artifacts delivered over MQTT in blocks of ≤ 64 KiB,
+ * Acceptance (transfer): model artifacts delivered over MQTT in blocks of ≤ 64 KiB,
  * checked against the manifest's signed per-chunk hashes, with real agents and the real broker.
  * A link that drops mid-transfer (a TCP proxy cut) and an agent restarted mid-transfer both
  * resume from the last verified chunk; a corrupted chunk is refused and fetched again, and after

@@ -1,5 +1,5 @@
 /**
- * Registry (issue #4): metadata and lineage through the REST API; status changes. Revoking a
+ * Registry: metadata and lineage through the REST API; status changes. Revoking a
  * version removes it from every device that runs it (a real agent reports "removed" and stops
  * serving it), it can never be assigned again, and every change is in the audit log.
  */

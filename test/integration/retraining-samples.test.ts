@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #3, input sampling): the agent keeps raw inputs by policy — every Nth, and
+ * Acceptance (input sampling): the agent keeps raw inputs by policy — every Nth, and
  * those whose prediction was far from the sensor's reference value — under a byte budget, and
  * uploads them only when the fleet asks; the fleet stores the exact bytes.
  */

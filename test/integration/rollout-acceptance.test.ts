@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #4, rollouts): real agents on real MQTT predict on live inputs while a site
+ * Acceptance (rollouts): real agents on real MQTT predict on live inputs while a site
  * sensor (an MQTT broker of its own, like an integrator's) publishes the true distance for every
  * prediction, joined by request id. The fleet server sees live error per version.
  *

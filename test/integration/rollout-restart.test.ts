@@ -1,5 +1,5 @@
 /**
- * Rollouts survive a fleet-server restart (issue #4): a staged rollout is half-way — wave 1 done,
+ * Rollouts survive a fleet-server restart: a staged rollout is half-way — wave 1 done,
  * wave 2's device assigned but offline — when the server is killed with SIGKILL. The server comes
  * back on the same ports and data; the offline device returns, gets the candidate, and the
  * rollout completes by itself. Real server and agent processes, real MQTT, the edgeloop CLI.

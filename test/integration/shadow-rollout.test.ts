@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #4, shadow): a real agent and the fleet over real MQTT. v1 serves, v2 runs in
+ * Acceptance (shadow): a real agent and the fleet over real MQTT. v1 serves, v2 runs in
  * shadow. Every answer comes from v1 — not a single request is answered by v2 — while the fleet
  * receives v2's shadow records with the same request ids and the reference values a sensor
  * publishes, so v2's live error is computed beside v1's (and differs). Removing the shadow unloads

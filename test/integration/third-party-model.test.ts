@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #3): a real third-party ONNX image model, PaddleOCR's PP-OCRv4 text detector
+ * Acceptance: a real third-party ONNX image model, PaddleOCR's PP-OCRv4 text detector
  * (not built by us), goes through the whole path: registered and signed on a fleet server,
  * deployed to an agent, fed a JPEG over the agent's local API. Its output must equal a bare
  * onnxruntime-node run on the same image, preprocessed here independently by the model authors'

@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #2): fleet server and agent as separate processes. Push v1, deploy, predict,
+ * Acceptance: fleet server and agent as separate processes. Push v1, deploy, predict,
  * records synced with the right version; v2 replaces it; a v3 with a flipped byte, an unsigned
  * desired state (with a manifest signed by another key), and a replayed older desired state are
  * refused with reasons, and v2 keeps serving.

@@ -1,5 +1,5 @@
 /**
- * Security (issue #4): the embedded broker authenticates every client and isolates devices.
+ * Security: the embedded broker authenticates every client and isolates devices.
  * Real aedes on a free port, real MQTT clients with real enrolled credentials, the fleet's own
  * store as the witness. Each check has a positive control (the same message on the device's own
  * topic works), so it fails if the protection is removed rather than because the input was bad.

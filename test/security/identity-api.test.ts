@@ -1,5 +1,5 @@
 /**
- * Security (issue #4): the REST API needs an admin token (hashed at rest, revocable, named for
+ * Security: the REST API needs an admin token (hashed at rest, revocable, named for
  * the audit log); artifact downloads need device credentials or an admin token; only health,
  * enrollment and the API description are public. Every refusal says what to do.
  */

@@ -1,5 +1,5 @@
 /**
- * The operator side of identity (issue #4), through the real `edgeloop` CLI process: enrollment
+ * The operator side of identity, through the real `edgeloop` CLI process: enrollment
  * tokens, devices (set, show, disable, enable), admin tokens and the audit log; the admin token
  * comes from --token or EDGELOOP_TOKEN, and without one the CLI says how to give it.
  */

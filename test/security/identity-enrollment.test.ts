@@ -1,5 +1,5 @@
 /**
- * Security (issue #4): enrollment tokens are limited-use, expiring and revocable; a device's
+ * Security: enrollment tokens are limited-use, expiring and revocable; a device's
  * secret is stored hashed, a token cannot take over an enrolled device; groups and tags from the token
  * land on the device. End to end: `edgeloop-agent enroll` writes a config with which the real
  * agent connects and downloads its model.

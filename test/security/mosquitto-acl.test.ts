@@ -1,5 +1,5 @@
 /**
- * Security (issue #4, external broker): the password and ACL files the fleet server writes give a
+ * Security (external broker): the password and ACL files the fleet server writes give a
  * real Mosquitto the same per-device isolation as the embedded broker. Mosquitto runs on a free
  * port with exactly the files MosquittoSync generates; each attack below fails if the protection
  * is removed (wrong hash format, a missing `pattern` line, `%u` replaced by `+`, no reload, no

@@ -1,5 +1,5 @@
 /**
- * Freeze protection without freezing the fleet (issue #4): manifests expire, so the fleet
+ * Freeze protection without freezing the fleet: manifests expire, so the fleet
  * re-signs assigned versions that would expire within half their TTL. A real agent gets the
  * re-signed manifest of the version it runs and keeps it without reloading the model; versions
  * that are not assigned, or not yet near expiry, are left alone.

@@ -1,5 +1,5 @@
 /**
- * Attacks on one model update (issue #4 security tests; REFERENCE §3), each against a real agent
+ * Attacks on one model update (REFERENCE §3), each against a real agent
  * that serves the sample model v1/v2 through a real fleet server and broker. Every case checks
  * the refusal code the device reports and that the version it served before still answers.
  *

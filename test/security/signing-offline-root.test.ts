@@ -1,5 +1,5 @@
 /**
- * The root key kept offline (issue #4): the fleet server runs with only the root's public half.
+ * The root key kept offline: the fleet server runs with only the root's public half.
  * Fleet server, agent and CLI are separate processes. Nothing can be signed until the operator
  * signs the first keyset where the root lives (`edgeloop keys rotate --root-key FILE`); a keyset
  * signed by any other key is refused; a later rotation re-signs what devices run and they go on

@@ -1,5 +1,5 @@
 /**
- * Key compromise (issue #4 security tests; REFERENCE §3): the fleet rotates its manifest signing
+ * Key compromise (REFERENCE §3): the fleet rotates its manifest signing
  * key with the root key. Real agents on a real fleet server and broker:
  *
  * - a normal rotation keeps every device serving; they accept the new keyset and the re-signed

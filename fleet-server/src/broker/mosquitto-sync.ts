@@ -26,7 +26,7 @@ import type { MosquittoSettings } from './mosquitto-settings.js';
 import { assertMosquittoUsername, formatPasswordFile, hashMosquittoPassword, parsePasswordFile, verifyMosquittoPassword } from './mosquitto-passwd.js';
 
 
-/** What identity hands us; engineer A's identity service emits these (see identity/). */
+/** What identity hands us; the identity service emits these (see identity/). */
 export interface IdentityEventSource {
   on(event: 'credential-issued', listener: (e: { deviceId: string; password: string }) => void): unknown;
   on(event: 'credential-revoked' | 'device-disabled' | 'device-enabled', listener: (e: { deviceId: string }) => void): unknown;

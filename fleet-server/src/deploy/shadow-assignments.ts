@@ -1,7 +1,7 @@
 /**
  * @module deploy/shadow-assignments
  * Shadow assignments: a candidate version that a device runs beside the version it serves, on the
- * same inputs, recording its outputs without ever answering with them (issue #4 shadow rollouts).
+ * same inputs, recording its outputs without ever answering with them (shadow rollouts).
  * Kept apart from `assignments`, whose key is (device, model): the serving assignment stays as it
  * is while a shadow comes and goes. At most one shadow per (device, model). Table: transfer-schema.ts.
  */

@@ -1,7 +1,7 @@
 /**
  * @module store/device-store
  * Devices, what they run, what they are assigned, and the history of their update reports;
- * the operator's group, tags and disabled flag (issue #4), and selecting devices by them.
+ * the operator's group, tags and disabled flag, and selecting devices by them.
  */
 import { MAX_REPORT_SEQ_STEP, fail, ok, type AssignmentStatus, type Birth, type DeviceSummary, type Result, type RunningModel, type UpdateReport } from '@edgeloop/protocol';
 import type { FleetDb } from './fleet-db.js';

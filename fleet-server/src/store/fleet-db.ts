@@ -104,13 +104,13 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX samples_model ON samples (model, version, id);
    ALTER TABLE devices ADD COLUMN sample_upload_until INTEGER;`,
-  // Issue #4, one migration per feature area, kept beside the code that owns it.
+  // One migration per feature area, kept beside the code that owns it.
   AUDIT_MIGRATION,
   IDENTITY_MIGRATION,
   KEYS_MIGRATION,
   ROLLOUT_MIGRATION,
   TRANSFER_MIGRATION,
-  // Issue #3: capture windows the fleet opens on a device (store/sample-store.ts).
+  // Capture windows the fleet opens on a device (store/sample-store.ts).
   `ALTER TABLE devices ADD COLUMN sample_capture TEXT;`,
   // Signed desired states (counter) and update reports bound to their session.
   DEVICE_COUNTERS_MIGRATION,
