@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { describeZodError, MAX_MODEL_VERSION } from '@edgeloop/protocol';
 import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
+import { MIN_ADMIN_TOKEN_LENGTH } from './identity/admin-tokens.js';
 import { tlsSettingsSchema } from './tls/tls-settings.js';
 
 export const DEFAULT_HTTP_PORT = 8460;
@@ -67,7 +68,7 @@ export const fleetConfigSchema = z.object({
    * The bootstrap admin token (also env EDGELOOP_ADMIN_TOKEN), for tests and scripts. Without it a
    * server with no admin token creates one and writes it to <dataDir>/admin.token (0600).
    */
-  adminToken: z.string().min(16, 'adminToken must be at least 16 characters (it is stored as a fast hash)').max(256).optional(),
+  adminToken: z.string().min(MIN_ADMIN_TOKEN_LENGTH, `adminToken must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (it is stored as a fast hash)`).max(256).optional(),
   /** Artifact delivery (HTTP and MQTT): devices downloading at once (the rest queue), and when an idle one loses its slot. */
   transfer: z
     .object({ maxConcurrentDownloads: z.number().int().min(1).max(100_000).default(64), slotIdleMs: z.number().int().min(100).default(15_000) })

@@ -52,13 +52,6 @@ export function floatTensor(name: string, dims: readonly number[], values: Array
   return { name, dims: [...dims], dataType: DATA_TYPE.float32, rawData: new Uint8Array(view.buffer) };
 }
 
-/** An int64 initializer (shapes, axes, indices). */
-export function int64Tensor(name: string, dims: readonly number[], values: ArrayLike<number | bigint>): pb.ITensorProto {
-  checkLength(name, dims, values.length);
-  const view = new DataView(new ArrayBuffer(values.length * 8));
-  for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(values[i] as number | bigint), true);
-  return { name, dims: [...dims], dataType: DATA_TYPE.int64, rawData: new Uint8Array(view.buffer) };
-}
 
 /**
  * Attribute values are tagged explicitly because a JS number cannot tell ONNX whether it is an

@@ -210,17 +210,6 @@ export interface EnrollResponse {
   trustedKeys: string[];
 }
 
-/** POST /api/v1/enrollment-tokens. */
-export interface CreateEnrollmentTokenRequest {
-  /** Devices that may enroll with it (default 1). */
-  uses?: number;
-  /** Lifetime in seconds (default 86400). */
-  ttlSeconds?: number;
-  /** Group and tags given to every device that enrolls with it. */
-  group?: string;
-  tags?: Record<string, string>;
-}
-
 export interface EnrollmentTokenSummary {
   id: string;
   uses: number;

@@ -8,7 +8,7 @@
  * devices do not need it, and editing it must not force a re-sign.
  */
 import { z } from 'zod';
-import { ARCHES, healthCheckSchema, isValidId, postprocessingSchema, preprocessingSchema, tensorSpecSchema, trainingSummarySchema } from '@edgeloop/protocol';
+import { ARCHES, healthCheckSchema, postprocessingSchema, preprocessingSchema, tensorSpecSchema, trainingSummarySchema } from '@edgeloop/protocol';
 
 const shortText = z.string().min(1).max(256);
 
@@ -48,7 +48,3 @@ export const modelMetadataSchema = z
   })
   .strict();
 export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
-
-export function isModelName(name: string): boolean {
-  return isValidId(name);
-}
