@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { isValidId } from './topics.js';
-import { signedEnvelopeSchema } from './signing.js';
+import { signedEnvelopeSchema } from './envelope.js';
 
 const id = z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -');
 const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);

@@ -7,19 +7,12 @@
  */
 import nacl from 'tweetnacl';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { describeZodError, fail, ok, type Result } from './errors.js';
+import { signedEnvelopeSchema, type SignedEnvelope } from './envelope.js';
 import { MANIFEST_PAYLOAD_TYPE, manifestSchema, type Arch, type Manifest, type ManifestInput } from './manifest.js';
 
-export const signedEnvelopeSchema = z.object({
-  payloadType: z.string().min(1).max(128),
-  payload: z.base64().max(256 * 1024),
-  signatures: z
-    .array(z.object({ keyid: z.string().regex(/^[0-9a-f]{16}$/), sig: z.base64().max(200) }))
-    .min(1)
-    .max(8),
-});
-export type SignedEnvelope = z.infer<typeof signedEnvelopeSchema>;
+export { signedEnvelopeSchema, type SignedEnvelope };
 
 export interface SigningKeyPair {
   publicKey: Uint8Array;
