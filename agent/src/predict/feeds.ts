@@ -58,8 +58,10 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
     const parsed = jsonInputSchema.safeParse(input.body);
     if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
     const { inputs, requestId } = parsed.data;
+    // Feeds first: they check the input names, so the features below read an input that exists.
+    const feeds = tensorFeeds(manifest, inputs);
     const features = { ...tensorFeatures(inputs[manifest.inputs[0]!.name]!.data), ...input.features };
-    return { feeds: tensorFeeds(manifest, inputs), features, ...(requestId ? { requestId } : {}), raw: jsonBytes(inputs) };
+    return { feeds, features, ...(requestId ? { requestId } : {}), raw: jsonBytes(inputs) };
   }
 
   let tensors: TensorInputs | undefined;
@@ -71,7 +73,8 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
   const requestId = input.requestId ? { requestId: input.requestId } : {};
   if (input.files.length === 0) {
     if (!tensors) throw new InputError('the form has no image file and no "inputs" field; send the image as a file field named "image", or JSON tensors in "inputs"');
-    return { feeds: tensorFeeds(manifest, tensors), features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data), ...requestId, raw: jsonBytes(tensors) };
+    const feeds = tensorFeeds(manifest, tensors);
+    return { feeds, features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data), ...requestId, raw: jsonBytes(tensors) };
   }
   if (input.files.length > 1) {
     throw new InputError(`the form has ${input.files.length} files (${input.files.map((f) => f.field).join(', ')}); model ${manifest.name} takes one image: send one file field named "image"`);
@@ -127,18 +130,43 @@ function tensorFeeds(manifest: Manifest, inputs: TensorInputs, skip?: string): R
   for (const spec of manifest.inputs) {
     if (spec.name === skip) continue;
     const given = inputs[spec.name];
-    if (!given) throw new InputError(`missing input "${spec.name}" (model expects ${manifest.inputs.map((i) => i.name).join(', ')})`, 422);
+    if (!given) {
+      const sent = Object.keys(inputs);
+      throw new InputError(
+        `missing input "${spec.name}": model ${manifest.name} v${manifest.version} takes input(s) ${manifest.inputs.map((i) => i.name).join(', ')}` +
+          (sent.length ? `, the request sent ${sent.join(', ')}` : '') + '; name each tensor after the model input it feeds',
+        422,
+      );
+    }
     if (!shapeMatches(spec.shape, given.shape)) {
       throw new InputError(`input "${spec.name}" has shape [${given.shape.join(', ')}], model expects [${spec.shape.join(', ')}]`, 422);
     }
     if (elementCount(given.shape) !== given.data.length) {
       throw new InputError(`input "${spec.name}": shape [${given.shape.join(', ')}] needs ${elementCount(given.shape)} values, got ${given.data.length}`, 422);
     }
+    if (hasBatchDimension(spec.shape) && given.shape[0] !== 1) {
+      throw new InputError(
+        `input "${spec.name}" has shape [${given.shape.join(', ')}]: ${given.shape[0]} samples in its batch (first) dimension, but one request makes one prediction and one record; ` +
+          `send each sample with first dimension 1, as separate requests or as items of POST /v1/predict/batch ({"items": [{"inputs": {...}}, ...]})`,
+        422,
+      );
+    }
     feeds[spec.name] = makeTensor(spec.dtype, given.data, given.shape);
   }
   const unknown = Object.keys(inputs).filter((k) => !manifest.inputs.some((i) => i.name === k));
   if (unknown.length) throw new InputError(`unknown input(s) ${unknown.join(', ')}; model expects ${manifest.inputs.map((i) => i.name).join(', ')}`, 422);
   return feeds;
+}
+
+/**
+ * A dynamic first dimension on an input of rank 2 or more is the batch dimension (the ONNX
+ * convention predict/batch.ts also relies on). Postprocessing reads one sample's output, so a
+ * tensor carrying several samples there would give one prediction (argmax over the flattened
+ * batch, or the first sample's value) and one record for all of them. A rank-1 dynamic input is a
+ * length (a sequence), not a batch.
+ */
+function hasBatchDimension(shape: readonly (number | string)[]): boolean {
+  return shape.length >= 2 && (shape[0] === -1 || typeof shape[0] === 'string');
 }
 
 /** Features of a tensor input (the manifest's first input): mean, std, min, max. */
