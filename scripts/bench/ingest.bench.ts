@@ -1,0 +1,64 @@
+/**
+ * @module bench/ingest
+ * fleet.ingest_rate: records/s the fleet server decodes, validates, stores (SQLite) and
+ * acknowledges when many devices send telemetry at once over loopback MQTT through the embedded
+ * broker. The devices run in a child process (bench/ingest-devices.ts). Baseline: multi-row
+ * inserts of the same records straight into the same kind of store, in the same run.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TelemetryRecord } from '@edgeloop/protocol';
+import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
+import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
+import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
+import type { Bench } from './figure.js';
+
+const DEVICES = 50;
+const RECORDS_PER_BATCH = 500;
+const BATCHES = Number(process.env.EDGELOOP_BENCH_INGEST_BATCHES ?? 10);
+const WINDOW = 8;
+
+export const ingestBench: Bench = {
+  name: 'fleet.ingest_rate',
+  async run(progress) {
+    const total = DEVICES * BATCHES * RECORDS_PER_BATCH;
+    const h = await startTestFleet();
+    try {
+      progress(`baseline: multi-row inserts of ${total} records straight into a fleet store`);
+      const baseDb = openFleetDb(join(h.dir, 'baseline.db'));
+      const store = new TelemetryStore(baseDb);
+      const rows: TelemetryRecord[] = Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({
+        seq: i + 1, ts: 1_795_000_000_000 + i, model: 'distance', version: 1, output: [150], prediction: 150, latencyMs: 2.5, reference: 148,
+        features: { mean_r: 0.4, mean_g: 0.4, mean_b: 0.36, brightness: 0.4, saturation: 0.12, contrast: 0.2 },
+      }));
+      let t0 = performance.now();
+      for (let d = 0; d < DEVICES; d++) for (let b = 0; b < BATCHES; b++) store.insertBatch(`dev-${d}`, 's', rows.map((r) => ({ ...r, seq: b * RECORDS_PER_BATCH + r.seq })));
+      const baseRate = total / ((performance.now() - t0) / 1000);
+      baseDb.close();
+
+      progress(`enrolling ${DEVICES} devices; each sends ${BATCHES} batches of ${RECORDS_PER_BATCH} (window ${WINDOW}) from a child process`);
+      const devices = Array.from({ length: DEVICES }, (_, d) => ({ id: `ingest-${d}`, password: h.enroll(`ingest-${d}`).password }));
+      const plan = { mqttUrl: h.server.mqttUrl, devices, batches: BATCHES, recordsPerBatch: RECORDS_PER_BATCH, window: WINDOW };
+      const script = fileURLToPath(new URL('./ingest-devices.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      let seconds: number;
+      try {
+        // Steady state: from the first tenth stored (connections up, JIT warm) to the last record.
+        await until('first tenth stored', () => h.server.stats.stored >= total / 10, 120_000);
+        t0 = performance.now();
+        await until('all records stored', () => h.server.stats.stored >= total, 300_000);
+        seconds = (performance.now() - t0) / 1000;
+      } finally {
+        if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'timeout'))])) === 'timeout') child.kill('SIGKILL');
+      }
+      const rate = (0.9 * total) / seconds;
+      return [
+        { name: 'fleet.ingest_rate', value: rate, unit: 'records/s', baseline: baseRate, note: `${DEVICES} devices over loopback MQTT (embedded broker), compact batches of ${RECORDS_PER_BATCH}, SQLite store, steady state; baseline = multi-row inserts straight into the store` },
+      ];
+    } finally {
+      await h.close();
+    }
+  },
+};
