@@ -148,7 +148,7 @@ test('values that can never join are counted as unmatched and warned about once'
     j.clock.now = T0 + 61_000;
     await j.predict(T0 + 61_000, 'other'); // any activity expires the wait
     assert.equal(j.joiner.stats.unmatched, 3);
-    assert.equal(j.warnings.filter((w) => /could not join any prediction/.test(w)).length, 1);
+    assert.equal(j.warnings.filter((w) => /can never join a prediction/.test(w)).length, 1);
   } finally {
     j.close();
   }

@@ -278,7 +278,7 @@ export class ReferenceJoiner {
     this.stats.unmatched++;
     this.log.debug({ binding: binding.name, why }, 'reference value can never join');
     this.warnOnce(`unmatched:${binding.name}`, { binding: binding.name, why },
-      'a reference value could not join any prediction: its payload needs the request id (x-request-id) of the prediction it belongs to; later ones are counted in edgeloop_sensor_reference_values_total{outcome="unmatched"}');
+      'a reference value can never join a prediction: a label must carry the request id (x-request-id) of a prediction of its model made on this device; such values are counted in edgeloop_sensor_reference_values_total{outcome="unmatched"} and logged at debug level');
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {

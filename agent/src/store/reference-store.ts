@@ -44,8 +44,6 @@ const NEAR_LIMIT = 1000;
 
 export class ReferenceStore {
   private readonly wasSent;
-  private readonly nearestBuffered;
-  private readonly nearestSynced;
   private readonly byRequestBuffered;
   private readonly byRequestSynced;
   private readonly setBuffered;
@@ -71,12 +69,6 @@ export class ReferenceStore {
   onApplied: ((seq: number, reference: number) => void) | undefined;
 
   constructor(private readonly db: AgentDb) {
-    const nearest = (table: string, noRef: string) =>
-      db.prepare<[string, number, number, number], { seq: number; ts: number }>(
-        `SELECT seq, ts FROM ${table} WHERE model = ? AND ts BETWEEN ? AND ? AND ${noRef} AND shadow = 0 ORDER BY abs(ts - ?) LIMIT 1`,
-      );
-    this.nearestBuffered = nearest('records', 'reference IS NULL');
-    this.nearestSynced = nearest('recent_records', 'has_reference = 0');
     this.byRequestBuffered = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
     this.byRequestSynced = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM recent_records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
     this.keyOf = db.prepare<[number, number], TwinKey>(
@@ -118,14 +110,6 @@ export class ReferenceStore {
     );
     // Oldest prefix by seq only (seq order is nearly ts order), so pruning stays cheap.
     this.pruneSynced = db.prepare('DELETE FROM recent_records WHERE seq IN (SELECT seq FROM recent_records ORDER BY seq LIMIT 5000) AND ts < ?');
-  }
-
-  /** The record of `model` nearest to `ts` within ±windowMs that has no reference yet. */
-  nearest(model: string, ts: number, windowMs: number): ReferenceTarget | undefined {
-    const buffered = this.nearestBuffered.get(model, ts - windowMs, ts + windowMs, ts);
-    const synced = this.nearestSynced.get(model, ts - windowMs, ts + windowMs, ts);
-    if (buffered && (!synced || Math.abs(buffered.ts - ts) <= Math.abs(synced.ts - ts))) return { ...buffered, synced: false };
-    return synced ? { ...synced, synced: true } : undefined;
   }
 
   /** Served records of `model` still in the buffer within ±windowMs of `ts`, with or without a reference. */
