@@ -43,7 +43,7 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
       brokers: { site: { url: broker.url } },
       bindings: [
         // A time-of-flight sensor publishing JSON with its own timestamp.
-        { name: 'tof', broker: 'site', topic: 'site/tof/+', payload: { format: 'json', valuePath: 'data.distance_mm', timestampPath: 'ts' }, model: 'distance', join: { by: 'timestamp', windowMs: 400 }, holdMs: 3000 },
+        { name: 'tof', broker: 'site', topic: 'site/tof/+', payload: { format: 'json', valuePath: 'data.distance_mm', timestampPath: 'ts' }, model: 'distance', join: { by: 'timestamp', windowMs: 1000 }, holdMs: 3000 },
         // Labels that name the prediction they belong to, in metres.
         { name: 'labels', broker: 'site', topic: 'site/labels', payload: { format: 'json', valuePath: 'metres', correlationPath: 'request' }, scale: 1000, model: 'labelled', join: { by: 'correlation' }, holdMs: 0 },
         // A bare numeric payload with an offset, timed by arrival.
@@ -72,12 +72,13 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
   });
   assert.equal(r1.reference, 152.5);
 
-  // 1b. Nearest, not first: a reading 300 ms before the prediction joins it, then one 30 ms
-  //     after replaces it while the record is still held.
+  // 1b. Nearest, not first: a reading 700 ms before the prediction joins it, then one 30 ms
+  //     after replaces it while the record is still held (the margins allow a slow request).
+  const requestedAt = Date.now();
   assert.equal((await predict('distance', 'nearest')).status, 200);
-  const nearestAt = Date.now();
-  await mosquittoPub(broker.port, 'site/tof/rear', JSON.stringify({ data: { distance_mm: 300 }, ts: nearestAt - 300 }));
-  await mosquittoPub(broker.port, 'site/tof/front', JSON.stringify({ data: { distance_mm: 30 }, ts: nearestAt + 30 }));
+  const answeredAt = Date.now();
+  await mosquittoPub(broker.port, 'site/tof/rear', JSON.stringify({ data: { distance_mm: 700 }, ts: requestedAt - 700 }));
+  await mosquittoPub(broker.port, 'site/tof/front', JSON.stringify({ data: { distance_mm: 30 }, ts: answeredAt + 30 }));
   const r1b = await waitFor('record joined to its nearest reading', async () => {
     const r = await stored('nearest');
     return r?.reference !== null && r?.reference !== undefined ? r : undefined;
