@@ -132,7 +132,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     models: () => models.list().map((r) => r.manifest),
     backend: backend.name,
     // Read at scrape time; the sensors unit starts after the predictor below.
-    sensors: () => sensors && { ...sensors.link.stats, models: sensors.inputs?.statsByModel() ?? [] },
+    sensors: () => sensors && { ...sensors.link.stats, models: sensors.inputs?.statsByModel() ?? [], references: references?.joiner.stats },
   });
   // reportSeq restarts in every session: the server bounds it per session (device-store.ts).
   let reportCounter = { session: -1, seq: 0 };

@@ -36,6 +36,8 @@ export interface SensorCounts {
   messages: number;
   rejected: number;
   models: Array<{ model: string; predictions: number; skipped: number; failed: number }>;
+  /** What became of reference values (sensors/reference-joiner.ts), when there are reference bindings. */
+  references?: { joined: number; expired: number; unmatched: number; skewed: number } | undefined;
 }
 
 /** 0.1 ms … 1 s: a small model on a Pi answers in about a millisecond, a detector in hundreds. */
@@ -149,7 +151,7 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
     if (sensors) {
       new Counter({
         name: 'edgeloop_sensor_messages_total',
-        help: 'MQTT messages on sensor binding topics: accepted, or rejected (unreadable payload; the reason is logged)',
+        help: 'MQTT messages on sensor binding topics: accepted (readable; for reference values, what became of them is in edgeloop_sensor_reference_values_total), or rejected (unreadable payload; the reason is logged)',
         labelNames: ['outcome'] as const,
         registers,
         collect() {
@@ -158,6 +160,18 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
           if (!c) return;
           this.inc({ outcome: 'accepted' }, c.messages - c.rejected);
           this.inc({ outcome: 'rejected' }, c.rejected);
+        },
+      });
+      new Counter({
+        name: 'edgeloop_sensor_reference_values_total',
+        help: 'Reference values by what became of them: joined (to a prediction), expired (no prediction in the window), unmatched (no or unknown request id), skewed (stamped ahead of this device\'s clock; not joined)',
+        labelNames: ['outcome'] as const,
+        registers,
+        collect() {
+          this.reset();
+          const r = sensors()?.references;
+          if (!r) return;
+          for (const outcome of ['joined', 'expired', 'unmatched', 'skewed'] as const) this.inc({ outcome }, r[outcome]);
         },
       });
       new Counter({

@@ -52,3 +52,17 @@ test('a timestamp far ahead of the device clock is refused, so it cannot outrank
   const skewed = readSensorPayload(b(`{"v":1,"t":${now + 60_000}}`), spec, none, now);
   assert.equal(skewed.ok && skewed.value.ts, now + 60_000, 'a minute of clock skew is fine');
 });
+
+test('sensor numbers are decimal: hex, binary and octal literals are refused, not read as other values', () => {
+  const code = (payload: string) => (r => (r.ok ? r.value.value : r.code))(readSensorPayload(b(payload), { format: 'number' }, none, 1));
+  assert.equal(code('0x10'), 'no-value');
+  assert.equal(code('0b11'), 'no-value');
+  assert.equal(code('0o17'), 'no-value');
+  assert.equal(code('Infinity'), 'no-value');
+  const json = (v: string) => (r => (r.ok ? r.value.value : r.code))(readSensorPayload(b(`{"v": ${v}}`), { format: 'json', valuePath: 'v' }, none, 1));
+  assert.equal(json('"0x10"'), 'no-value');
+  assert.equal(json('"1e3"'), 1000);
+  assert.equal(code('-.5'), -0.5);
+  assert.equal(code('+12.'), 12);
+  assert.equal(code('010'), 10);
+});

@@ -26,9 +26,12 @@ function atPath(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** Decimal only: Number() would also read "0x10" as 16, "0b11" as 3 and "" as 0. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function toNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && v.trim() !== '') {
+  if (typeof v === 'string' && DECIMAL.test(v.trim())) {
     const n = Number(v.trim());
     return Number.isFinite(n) ? n : undefined;
   }
@@ -57,7 +60,7 @@ export function readSensorPayload(
   const scaled = (v: number) => v * transform.scale + transform.offset;
   if (spec.format === 'number') {
     const v = toNumber(text);
-    return v === undefined ? fail('no-value', `payload "${text.slice(0, 40)}" is not a number`) : ok({ value: scaled(v), ts: arrivedAt });
+    return v === undefined ? fail('no-value', `payload "${text.slice(0, 40)}" is not a decimal number`) : ok({ value: scaled(v), ts: arrivedAt });
   }
   let json: unknown;
   try {
@@ -66,7 +69,7 @@ export function readSensorPayload(
     return fail('not-json', `payload is not JSON: "${text.slice(0, 40)}"`);
   }
   const v = toNumber(atPath(json, spec.valuePath));
-  if (v === undefined) return fail('no-value', `no numeric value at "${spec.valuePath}"`);
+  if (v === undefined) return fail('no-value', `no decimal number at "${spec.valuePath}"`);
   let ts = arrivedAt;
   if (spec.timestampPath) {
     const t = toTimestamp(atPath(json, spec.timestampPath));

@@ -58,3 +58,16 @@ test('a change trigger runs at most once a second unless told otherwise', () => 
   assert.equal(c.triggers.hvac!.minIntervalMs, 1000);
   assert.deepEqual(triggerSchema.parse({}), c.triggers.hvac, 'a model without a triggers entry gets the same defaults');
 });
+
+test('two reference bindings for one model are refused: a record carries one reference value', () => {
+  const msg = errorOf({
+    bindings: [
+      { name: 'tof', topic: 'a', payload: json, model: 'distance', join: { by: 'timestamp', windowMs: 500 } },
+      { name: 'labels', topic: 'b', payload: { ...json, correlationPath: 'req' }, model: 'distance', join: { by: 'correlation' } },
+    ],
+  });
+  assert.match(msg, /model "distance" already has reference binding "tof"/);
+  assert.match(msg, /one binding per model/);
+  // Different models, or an input binding beside the reference, are fine.
+  sensorsConfigSchema.parse({ bindings: [{ name: 'tof', topic: 'a', payload: json, model: 'distance' }, { name: 'tof2', topic: 'b', payload: json, model: 'other' }] });
+});

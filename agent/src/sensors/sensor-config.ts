@@ -140,6 +140,14 @@ export const sensorsConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['bindings', i, 'broker'], message: `broker "${b.broker}" is not defined under sensors.brokers` });
       }
     });
+    // A record carries one reference value: a second binding would silently overwrite the first.
+    const referenceOf = new Map<string, string>();
+    s.bindings.forEach((b, i) => {
+      if (b.role !== 'reference') return;
+      const other = referenceOf.get(b.model);
+      if (other === undefined) referenceOf.set(b.model, b.name);
+      else ctx.addIssue({ code: 'custom', path: ['bindings', i, 'model'], message: `model "${b.model}" already has reference binding "${other}", and a record carries one reference value: keep one binding per model (several sensors measuring the same quantity can share one binding with a topic wildcard such as "site/tof/+")` });
+    });
     const inputs = s.bindings.filter((b): b is InputBinding => b.role === 'input');
     const slots = new Map<string, string>();
     s.bindings.forEach((b, i) => {

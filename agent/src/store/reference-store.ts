@@ -23,16 +23,27 @@ interface TwinKey {
   request_id: string | null;
 }
 
+/** A served record of a model in the buffer, near a reading: joinable, or already joined. */
+export interface HeldRecord {
+  seq: number;
+  ts: number;
+  /** 1 when the record has no reference yet. */
+  open: number;
+  /** 1 when the record is on its way to the fleet. */
+  sent: number;
+}
+
 export interface ReferenceUpdate {
   id: number;
   seq: number;
   reference: number;
 }
 
+/** Records one reading may join at once: bounds the transaction of a reading with a wide window. */
+const NEAR_LIMIT = 1000;
+
 export class ReferenceStore {
   private readonly wasSent;
-  private readonly nearestBuffered;
-  private readonly nearestSynced;
   private readonly byRequestBuffered;
   private readonly byRequestSynced;
   private readonly setBuffered;
@@ -47,17 +58,17 @@ export class ReferenceStore {
   private readonly bufferedTwins;
   private readonly syncedTwins;
   private readonly servedReference;
+  private readonly bufferedNear;
+  private readonly syncedOpenNear;
+  private readonly setKeepingHold;
+  private readonly replaceBuffered;
+  private readonly allBufferedTwins;
+  private readonly allSyncedTwins;
 
   /** Told about every reference value that reached a record (input sampling judges errors with it). */
   onApplied: ((seq: number, reference: number) => void) | undefined;
 
   constructor(private readonly db: AgentDb) {
-    const nearest = (table: string, noRef: string) =>
-      db.prepare<[string, number, number, number], { seq: number; ts: number }>(
-        `SELECT seq, ts FROM ${table} WHERE model = ? AND ts BETWEEN ? AND ? AND ${noRef} AND shadow = 0 ORDER BY abs(ts - ?) LIMIT 1`,
-      );
-    this.nearestBuffered = nearest('records', 'reference IS NULL');
-    this.nearestSynced = nearest('recent_records', 'has_reference = 0');
     this.byRequestBuffered = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
     this.byRequestSynced = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM recent_records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
     this.keyOf = db.prepare<[number, number], TwinKey>(
@@ -73,6 +84,20 @@ export class ReferenceStore {
       'SELECT reference FROM records WHERE shadow = 0 AND model = ? AND ts = ? AND request_id IS ? AND reference IS NOT NULL LIMIT 1',
     );
     this.setBuffered = db.prepare('UPDATE records SET reference = ?, hold_until = NULL WHERE seq = ?');
+    this.setKeepingHold = db.prepare('UPDATE records SET reference = ? WHERE seq = ?');
+    this.replaceBuffered = db.prepare<[number, number, number]>('UPDATE records SET reference = ?, hold_until = CASE WHEN ? THEN NULL ELSE hold_until END WHERE seq = ?');
+    this.bufferedNear = db.prepare<[string, number, number], HeldRecord>(
+      `SELECT seq, ts, reference IS NULL AS open, sent FROM records WHERE model = ? AND ts BETWEEN ? AND ? AND shadow = 0 ORDER BY seq LIMIT ${NEAR_LIMIT}`,
+    );
+    this.syncedOpenNear = db.prepare<[string, number, number], { seq: number; ts: number }>(
+      `SELECT seq, ts FROM recent_records WHERE model = ? AND ts BETWEEN ? AND ? AND has_reference = 0 AND shadow = 0 ORDER BY seq LIMIT ${NEAR_LIMIT}`,
+    );
+    this.allBufferedTwins = db.prepare<[string, number, string | null], { seq: number; ts: number }>(
+      'SELECT seq, ts FROM records WHERE shadow = 1 AND model = ? AND ts = ? AND request_id IS ?',
+    );
+    this.allSyncedTwins = db.prepare<[string, number, string | null], { seq: number; ts: number }>(
+      'SELECT seq, ts FROM recent_records WHERE shadow = 1 AND model = ? AND ts = ? AND request_id IS ?',
+    );
     this.wasSent = db.prepare<[number], { sent: number }>('SELECT sent FROM records WHERE seq = ?');
     this.markSynced = db.prepare('UPDATE recent_records SET has_reference = 1 WHERE seq = ?');
     this.addUpdate = db.prepare('INSERT INTO reference_updates (seq, reference) VALUES (?, ?)');
@@ -87,12 +112,14 @@ export class ReferenceStore {
     this.pruneSynced = db.prepare('DELETE FROM recent_records WHERE seq IN (SELECT seq FROM recent_records ORDER BY seq LIMIT 5000) AND ts < ?');
   }
 
-  /** The record of `model` nearest to `ts` within ±windowMs that has no reference yet. */
-  nearest(model: string, ts: number, windowMs: number): ReferenceTarget | undefined {
-    const buffered = this.nearestBuffered.get(model, ts - windowMs, ts + windowMs, ts);
-    const synced = this.nearestSynced.get(model, ts - windowMs, ts + windowMs, ts);
-    if (buffered && (!synced || Math.abs(buffered.ts - ts) <= Math.abs(synced.ts - ts))) return { ...buffered, synced: false };
-    return synced ? { ...synced, synced: true } : undefined;
+  /** Served records of `model` still in the buffer within ±windowMs of `ts`, with or without a reference. */
+  bufferedWithin(model: string, ts: number, windowMs: number): HeldRecord[] {
+    return this.bufferedNear.all(model, ts - windowMs, ts + windowMs);
+  }
+
+  /** Synced served records of `model` within ±windowMs of `ts` that have no reference yet. */
+  syncedOpenWithin(model: string, ts: number, windowMs: number): ReferenceTarget[] {
+    return this.syncedOpenNear.all(model, ts - windowMs, ts + windowMs).map((r) => ({ ...r, synced: true }));
   }
 
   byRequestId(requestId: string): ReferenceTarget | undefined {
@@ -107,10 +134,10 @@ export class ReferenceStore {
    * shadow twins too. Returns the record's (model, ts, requestId), so a shadow twin stored later
    * can still be given the value (reference-joiner.ts).
    */
-  apply(target: ReferenceTarget, reference: number): { model: string; ts: number; requestId: string | undefined } | undefined {
+  apply(target: ReferenceTarget, reference: number, opts: { keepHold?: boolean } = {}): { model: string; ts: number; requestId: string | undefined } | undefined {
     const key = this.db.transaction(() => {
       const k = this.keyOf.get(target.seq, target.seq);
-      this.applyOne(target, reference);
+      this.applyOne(target, reference, opts.keepHold ?? false);
       if (!k) return undefined;
       for (const twin of this.bufferedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: false }, reference);
       for (const twin of this.syncedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: true }, reference);
@@ -125,9 +152,26 @@ export class ReferenceStore {
     return this.servedReference.get(model, ts, requestId ?? null)?.reference ?? undefined;
   }
 
-  private applyOne(target: ReferenceTarget, reference: number): void {
+  /**
+   * A nearer value replaces the one a record still held got earlier (timestamp join); shadow
+   * twins follow, as updates if they left already. `release` ends the hold: no nearer value can come.
+   */
+  replace(seq: number, reference: number, release: boolean): { model: string; ts: number; requestId: string | undefined } | undefined {
+    const key = this.db.transaction(() => {
+      const k = this.keyOf.get(seq, seq);
+      this.replaceBuffered.run(reference, release ? 1 : 0, seq);
+      if (!k) return undefined;
+      for (const twin of this.allBufferedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: false }, reference);
+      for (const twin of this.allSyncedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: true }, reference);
+      return k;
+    })();
+    this.onApplied?.(seq, reference);
+    return key ? { model: key.model, ts: key.ts, requestId: key.request_id ?? undefined } : undefined;
+  }
+
+  private applyOne(target: ReferenceTarget, reference: number, keepHold = false): void {
     if (!target.synced) {
-      this.setBuffered.run(reference, target.seq);
+      (keepHold ? this.setKeepingHold : this.setBuffered).run(reference, target.seq);
       // Already on its way without the value (in flight): the server may store it as sent,
       // so the value also goes out as an update. A re-send carries it anyway; both are idempotent.
       if (this.wasSent.get(target.seq)?.sent !== 1) return;
