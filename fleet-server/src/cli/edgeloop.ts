@@ -165,9 +165,6 @@ Global options: --server URL, --token T, --ca FILE, --json, -h/--help ("edgeloop
 each comes from when not given)`;
 }
 
-/** Every command name `edgeloop` knows, `serve` included: the help test walks them. */
-export const COMMAND_NAMES = [...Object.keys(COMMANDS), 'serve'];
-
 function parseCommandLine(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
