@@ -17,7 +17,8 @@ import { readPublicKeyArg } from '../keys/signing-key.js';
 export const DEFAULT_DATA_DIR = '.edgeloop/fleet';
 
 export const SERVE_USAGE = `usage: edgeloop serve [options]
-  --data DIR           state directory (default ${DEFAULT_DATA_DIR})
+  --data DIR           state directory (default ${DEFAULT_DATA_DIR}; only the default also writes
+                       ./.edgeloop/server.json, where the other edgeloop commands find this server)
   --http-host HOST     REST API / status page address (default 127.0.0.1)
   --http-port PORT     (default ${DEFAULT_HTTP_PORT}; 0 = any free port)
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)
