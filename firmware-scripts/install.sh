@@ -203,7 +203,9 @@ lay_down_code() {
     say "installing runtime dependencies with npm ci (native modules can take minutes on a Pi)"
     # @edgeloop/protocol is named too: the agent imports it (and zod) without declaring them, so
     # `--workspace @edgeloop/agent` alone would neither link it nor install zod/tweetnacl.
-    (cd "$new" && npm ci --omit=dev --workspace @edgeloop/agent --workspace @edgeloop/protocol --no-audit --no-fund) ||
+    # ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install script would fetch CUDA libraries
+    # from nuget.org on x86-64 (the agent runs the CPU build in the package); npm 10 runs it.
+    (cd "$new" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --workspace @edgeloop/agent --workspace @edgeloop/protocol --no-audit --no-fund) ||
       die "npm ci failed (see above); nothing was replaced. Check the network and the npm registry; if better-sqlite3 or sharp failed to build, run: sudo apt-get install -y build-essential python3; then re-run"
     # onnxruntime-node ships binaries for every OS; the macOS and Windows ones are ~220 MB of SD card.
     rm -rf "$new"/node_modules/onnxruntime-node/bin/napi-v*/{darwin,win32}

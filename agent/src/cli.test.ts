@@ -8,7 +8,7 @@ import pino from 'pino';
 import { encodePublicKey, generateKeyPair } from '@edgeloop/protocol';
 import { startAgent } from './agent.js';
 import { startTestFleet } from './api/test-support.js';
-import { main, type CliIo } from './cli.js';
+import { COMMANDS, main, type CliIo } from './cli.js';
 import { parseAgentConfig, type AgentConfigInput } from './config.js';
 
 /** A port nothing listens on: bound, then released. */
@@ -122,4 +122,30 @@ test('status and models show the deployed model', { timeout: 60_000 }, async (t)
   const [header, row] = models.out.split('\n');
   assert.match(header!, /^MODEL\s+VERSION\s+SHA256$/);
   assert.match(row!, /^distance\s+1\s+[0-9a-f]{12}$/);
+});
+
+test('every command prints its own usage for --help, -h and help <command>, listing each flag it parses', async () => {
+  assert.deepEqual(Object.keys(COMMANDS).sort(), ['enroll', 'init', 'models', 'run', 'status']);
+  for (const [name, command] of Object.entries(COMMANDS)) {
+    // The flags parseArgs accepts and the flags the help explains are the same set.
+    assert.deepEqual(Object.keys(command.help).sort(), Object.keys(command.options).sort(), `${name}: help and options agree`);
+    for (const argv of [[name, '--help'], [name, '-h'], ['help', name], [name, '--config', 'x.json', '--help']]) {
+      const res = await cli(argv);
+      assert.equal(res.code, 0, `${argv.join(' ')}: ${res.err}`);
+      assert.equal(res.err, '', argv.join(' '));
+      assert.match(res.out, new RegExp(`^usage: edgeloop-agent ${name} `), `${argv.join(' ')} names its command`);
+      assert.ok(res.out.includes(command.summary), `${name} says what it does`);
+      for (const flag of Object.keys(command.options)) assert.match(res.out, new RegExp(`^  --${flag}\\b.* \\S`, 'm'), `${name} --help explains --${flag}`);
+    }
+  }
+  const overview = await cli(['--help']);
+  assert.equal(overview.code, 0);
+  for (const name of Object.keys(COMMANDS)) assert.match(overview.out, new RegExp(`^  ${name} `, 'm'));
+});
+
+test('an unknown flag points at the command\'s --help', async () => {
+  const res = await cli(['run', '--verbose']);
+  assert.equal(res.code, 2);
+  assert.match(res.err, /Unknown option '--verbose'/);
+  assert.match(res.err, /"edgeloop-agent run --help" lists its options/);
 });

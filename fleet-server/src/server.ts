@@ -138,6 +138,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const cleanups: Array<() => Promise<void>> = [async () => lock.release(), async () => void db.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
+  let stopped: Promise<void> | undefined;
   const runCleanups = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err: Error) => log.warn({ err: err.message }, 'error during shutdown'));
   };
@@ -276,7 +277,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       adminTokenFile: admin.file,
       ...(broker ? { broker } : {}),
       ...(tls ? { tls: { caFile: tls.caFile, caFingerprint: tls.caFingerprint } } : {}),
-      close: closeAll,
+      // Logged once, as the agent does, so a supervisor's log shows the stop was clean.
+      close: () => (stopped ??= closeAll().then(() => log.info('fleet server stopped'))),
     };
   } catch (err) {
     await closeAll();

@@ -50,6 +50,13 @@ test('a preprocessing or postprocessing field this version does not know is refu
   assert.match(issues({ ...base(), postprocessing: { kind: 'argmax', output: 'y', topK: 5 } }).join(), /postprocessing: Unrecognized key: "topK"/);
 });
 
+test('image preprocessing without kind or input says what to put there', () => {
+  const image = { width: 2, height: 1 };
+  assert.match(issues({ ...base(), preprocessing: image }).join(), /preprocessing.kind: set "kind": "image" \(a picture feeds the model; also give "input"\) or "kind": "none"/);
+  assert.match(issues({ ...base(), preprocessing: { kind: 'image', ...image } }).join(), /preprocessing.input: name the model input the image feeds, e.g. "input": "image"/);
+  assert.match(issues({ ...base(), preprocessing: { kind: 'image', input: '', ...image } }).join(), /preprocessing.input: name the model input/);
+});
+
 test('versions are whole numbers from 1 to MAX_MODEL_VERSION; a device refuses a manifest above it', () => {
   assert.deepEqual(issues({ ...base(), version: MAX_MODEL_VERSION }), []);
   assert.notDeepEqual(issues({ ...base(), version: MAX_MODEL_VERSION + 1 }), []);

@@ -18,11 +18,14 @@ export const tensorSpecSchema = z.object({
 });
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 
+// Metadata is checked before the ONNX file is read, so the hint cannot list the model's inputs yet.
+const INPUT_HINT = 'name the model input the image feeds, e.g. "input": "image" (the ONNX input name)';
+
 export const imagePreprocessingSchema = z
   .object({
     kind: z.literal('image'),
     /** Which model input receives the image. */
-    input: z.string().min(1),
+    input: z.string({ error: INPUT_HINT }).min(1, INPUT_HINT),
     width: z.number().int().min(1).max(8192),
     height: z.number().int().min(1).max(8192),
     layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
@@ -56,10 +59,11 @@ export function imageTensorShape(pre: Pick<ImagePreprocessing, 'layout' | 'color
   return pre.layout === 'NCHW' ? [1, channels, pre.height, pre.width] : [1, pre.height, pre.width, channels];
 }
 
-export const preprocessingSchema = z.discriminatedUnion('kind', [
-  imagePreprocessingSchema,
-  z.object({ kind: z.literal('none') }).strict(),
-]);
+export const preprocessingSchema = z.discriminatedUnion(
+  'kind',
+  [imagePreprocessingSchema, z.object({ kind: z.literal('none') }).strict()],
+  { error: 'set "kind": "image" (a picture feeds the model; also give "input") or "kind": "none"' },
+);
 export type Preprocessing = z.infer<typeof preprocessingSchema>;
 
 export const postprocessingSchema = z.discriminatedUnion('kind', [

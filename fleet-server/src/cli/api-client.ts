@@ -110,20 +110,32 @@ export function resolveServerUrl(
   env: Record<string, string | undefined>,
   cwd: string,
 ): string {
-  if (flags.server !== undefined) return validateServerUrl(flags.server, '--server');
+  return resolveServer(flags, env, cwd).url;
+}
+
+/** The server file a URL was read from: named when that server does not answer. */
+export interface ServerFileSource {
+  path: string;
+  /** The process that wrote it (`edgeloop serve`, `npm start`), when recorded. */
+  pid?: number;
+}
+
+/** {@link resolveServerUrl}, plus the server file the URL came from, if it did. */
+export function resolveServer(
+  flags: { server?: string | undefined },
+  env: Record<string, string | undefined>,
+  cwd: string,
+): { url: string; file?: ServerFileSource } {
+  if (flags.server !== undefined) return { url: validateServerUrl(flags.server, '--server') };
   const fromEnv = env.EDGELOOP_SERVER;
-  if (fromEnv !== undefined && fromEnv !== '') return validateServerUrl(fromEnv, 'EDGELOOP_SERVER');
+  if (fromEnv !== undefined && fromEnv !== '') return { url: validateServerUrl(fromEnv, 'EDGELOOP_SERVER') };
   const infoPath = join(cwd, SERVER_INFO_PATH);
-  const fromFile = readServerInfo(infoPath);
-  if (fromFile !== undefined) return validateServerUrl(fromFile, infoPath);
-  return DEFAULT_SERVER_URL;
+  const info = readServerInfoFile(infoPath);
+  if (info !== undefined) return { url: validateServerUrl(info.httpUrl, infoPath), file: { path: infoPath, ...(info.pid ? { pid: info.pid } : {}) } };
+  return { url: DEFAULT_SERVER_URL };
 }
 
-function readServerInfo(path: string): string | undefined {
-  return readServerInfoFile(path)?.httpUrl;
-}
-
-function readServerInfoFile(path: string): { httpUrl: string; token?: string; ca?: string } | undefined {
+function readServerInfoFile(path: string): { httpUrl: string; token?: string; ca?: string; pid?: number } | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -137,11 +149,16 @@ function readServerInfoFile(path: string): { httpUrl: string; token?: string; ca
   } catch (error) {
     throw new CliError(`${path} is not valid JSON (${(error as Error).message}); delete it or pass --server`);
   }
-  const { httpUrl, token, ca } = (info ?? {}) as { httpUrl?: unknown; token?: unknown; ca?: unknown };
+  const { httpUrl, token, ca, pid } = (info ?? {}) as { httpUrl?: unknown; token?: unknown; ca?: unknown; pid?: unknown };
   if (typeof httpUrl !== 'string') {
     throw new CliError(`${path} has no "httpUrl" string; delete it or pass --server`);
   }
-  return { httpUrl, ...(typeof token === 'string' && token !== '' ? { token } : {}), ...(typeof ca === 'string' && ca !== '' ? { ca } : {}) };
+  return {
+    httpUrl,
+    ...(typeof token === 'string' && token !== '' ? { token } : {}),
+    ...(typeof ca === 'string' && ca !== '' ? { ca } : {}),
+    ...(Number.isSafeInteger(pid) && (pid as number) > 0 ? { pid: pid as number } : {}),
+  };
 }
 
 function validateServerUrl(raw: string, source: string): string {
@@ -185,14 +202,17 @@ export interface ApiClient {
  * `token`: the admin token (see resolveToken); when left out it is resolved from $EDGELOOP_TOKEN
  * and ./.edgeloop/server.json for this server.
  */
-export function createApiClient(serverUrl: string, options: { timeoutMs?: number; token?: string | undefined; ca?: string | undefined } = {}): ApiClient {
+export function createApiClient(
+  serverUrl: string,
+  options: { timeoutMs?: number; token?: string | undefined; ca?: string | undefined; serverFile?: ServerFileSource | undefined } = {},
+): ApiClient {
   // Trailing slashes are dropped so a server mounted under a path prefix keeps that prefix.
   const baseUrl = serverUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const token = 'token' in options ? options.token : resolveToken({}, process.env, process.cwd(), baseUrl);
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const call = <T>(path: string, init: RequestInit = {}, extraMs = 0) =>
-    requestJson<T>(baseUrl, path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } }, timeoutMs + extraMs, options.ca);
+    requestJson<T>(baseUrl, path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } }, timeoutMs + extraMs, options.ca, options.serverFile);
 
   return {
     baseUrl,
@@ -256,7 +276,7 @@ export function createApiClient(serverUrl: string, options: { timeoutMs?: number
   };
 }
 
-async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, timeoutMs: number, ca?: string): Promise<T> {
+async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, timeoutMs: number, ca?: string, serverFile?: ServerFileSource): Promise<T> {
   let response: Response;
   let text: string;
   try {
@@ -265,7 +285,7 @@ async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, 
     // Reading the body is inside the try: a server that dies mid-response is also "unreachable".
     text = await response.text();
   } catch (error) {
-    throw unreachable(baseUrl, describeNetworkFailure(error, timeoutMs));
+    throw unreachable(baseUrl, describeNetworkFailure(error, timeoutMs), serverFile);
   }
 
   const body = parseJson(text);
@@ -285,14 +305,33 @@ async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, 
   return body as T;
 }
 
-function unreachable(baseUrl: string, cause: string): CliError {
+function unreachable(baseUrl: string, cause: string, serverFile?: ServerFileSource): CliError {
   if (isTlsVerifyError({ code: cause })) {
     return new CliError(`the fleet server at ${baseUrl} presented a certificate the CLI does not trust (${cause}); pass its CA with --ca FILE or EDGELOOP_CA (edgeloop serve --tls-self-signed keeps it in <data>/tls/ca.crt)`);
+  }
+  if (serverFile !== undefined) {
+    // The file outlives a server that crashed or was killed: say where the address came from.
+    const { pid } = serverFile;
+    const writer = pid === undefined ? '' : `, written by pid ${pid}${isRunning(pid) ? '' : ', which is no longer running: the file is stale'}`;
+    return new CliError(
+      `cannot reach the fleet server at ${baseUrl} (${cause}), the address in ${serverFile.path}${writer}. ` +
+        `Start the server again ("npm start" or "edgeloop serve" in this directory), delete ${serverFile.path}, or point --server / EDGELOOP_SERVER at a running server.`,
+    );
   }
   return new CliError(
     `cannot reach the fleet server at ${baseUrl} (${cause}). ` +
       'Start it with "npm start" or "edgeloop serve", or point --server / EDGELOOP_SERVER at it.',
   );
+}
+
+/** Signal 0 only checks: EPERM means it exists under another user. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Undici hides the useful part (ECONNREFUSED, ENOTFOUND, …) in `error.cause`. */

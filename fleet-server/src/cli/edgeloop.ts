@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CliError, DEFAULT_SERVER_URL, SERVER_INFO_PATH, createApiClient, resolveCa, resolveServerUrl, resolveToken } from './api-client.js';
+import { CliError, DEFAULT_SERVER_URL, SERVER_INFO_PATH, createApiClient, resolveCa, resolveServer, resolveServerUrl, resolveToken } from './api-client.js';
 import { UsageError, type CliCommand, type CliIo, type Flags, type OptionSpec } from './command.js';
 import { COMMAND_TABLES } from './commands/index.js';
 
@@ -55,7 +55,7 @@ function buildUsage(): string {
 Commands:
 ${lines.join('\n')}
   serve [options]       run the fleet server (see "edgeloop serve --help")
-  help                  show this help
+  help [command]        show this help, or a command's ("edgeloop <command> --help")
 
 Global options:
   --server URL          fleet server to talk to; otherwise $EDGELOOP_SERVER,
@@ -111,7 +111,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandLine(argv);
   const flags = values as Flags;
   if (flags.help || positionals[0] === 'help') {
-    io.out(USAGE);
+    io.out(await helpFor(positionals[0] === 'help' ? positionals.slice(1) : positionals));
     return 0;
   }
   const { name, operands } = resolveCommand(positionals);
@@ -122,14 +122,47 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   }
 
   const connect = () => {
-    const serverUrl = resolveServerUrl(flags as { server?: string }, process.env, process.cwd());
+    const { url: serverUrl, file: serverFile } = resolveServer(flags as { server?: string }, process.env, process.cwd());
     return createApiClient(serverUrl, {
+      serverFile,
       token: resolveToken(flags as { token?: string }, process.env, process.cwd(), serverUrl),
       ca: resolveCa(flags as { ca?: string }, process.env, process.cwd(), serverUrl),
     });
   };
   await command.run({ operands, flags, io, connect });
   return 0;
+}
+
+/** `edgeloop <command> --help` / `edgeloop help <command>`: that command's usage; none named: the overview. */
+async function helpFor(topic: string[]): Promise<string> {
+  if (topic.length === 0) return USAGE;
+  if (topic[0] === 'serve') return (await import('./serve.js')).SERVE_USAGE;
+  const [first, second] = topic;
+  if (second !== undefined && COMMANDS[`${first} ${second}`]) return commandUsage(`${first} ${second}`);
+  if (COMMANDS[first!]) return commandUsage(first!);
+  const group = Object.entries(COMMANDS).filter(([name]) => name.startsWith(`${first} `));
+  if (group.length === 0) throw new UsageError(`unknown command "${first}"`);
+  return `Usage: edgeloop ${first} <command> [options]\n\nCommands:\n${group.map(([name, c]) => `  ${name}${c.synopsis ? ` ${c.synopsis}` : ''}\n      ${c.summary}`).join('\n')}\n\n"edgeloop ${first} <command> --help" lists a command's options.`;
+}
+
+/** The value placeholder the synopsis shows for a flag (`--wait 5m` → `5m`), else VALUE. */
+function optionText(flag: string, spec: OptionSpec, synopsis: string): string {
+  const shown = new RegExp(`--${flag} ([^\\s\\]]+)`).exec(synopsis)?.[1];
+  const value = spec.type === 'string' ? ` ${shown ?? 'VALUE'}` : '';
+  return `${spec.short ? `-${spec.short}, ` : ''}--${flag}${value}${spec.multiple && !value.endsWith('...') ? ' (repeatable)' : ''}`;
+}
+
+/** Built from the command table, so every command has one: synopsis, what it does, its options. */
+export function commandUsage(name: string): string {
+  const command = COMMANDS[name];
+  if (!command) throw new Error(`no command "${name}"`);
+  const own = Object.entries(command.options ?? {}).map(([flag, spec]) => `  ${optionText(flag, spec, command.synopsis ?? '')}`);
+  return `Usage: edgeloop ${name}${command.synopsis ? ` ${command.synopsis}` : ''}
+
+${command.summary}
+${own.length ? `\nOptions:\n${own.join('\n')}\n` : ''}
+Global options: --server URL, --token T, --ca FILE, --json, -h/--help ("edgeloop --help" says where
+each comes from when not given)`;
 }
 
 function parseCommandLine(argv: string[]) {

@@ -1,10 +1,10 @@
 /**
  * @module cli/serve
- * `edgeloop serve`: runs the fleet server in the foreground until Ctrl-C. Writes
- * `<data>/server.json` (and `./.edgeloop/server.json` for the default data dir) so the other CLI
- * commands find the server without flags.
+ * `edgeloop serve`: runs the fleet server in the foreground until Ctrl-C / SIGTERM. Writes
+ * `<data>/server.json` (and `./.edgeloop/server.json` for the default data dir, the one file the
+ * other CLI commands read to find the server without flags); a clean stop removes the latter.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, type FleetConfigInput } from '../config.js';
@@ -17,7 +17,8 @@ import { readPublicKeyArg } from '../keys/signing-key.js';
 export const DEFAULT_DATA_DIR = '.edgeloop/fleet';
 
 export const SERVE_USAGE = `usage: edgeloop serve [options]
-  --data DIR           state directory (default ${DEFAULT_DATA_DIR})
+  --data DIR           state directory (default ${DEFAULT_DATA_DIR}; only the default also writes
+                       ./.edgeloop/server.json, where the other edgeloop commands find this server)
   --http-host HOST     REST API / status page address (default 127.0.0.1)
   --http-port PORT     (default ${DEFAULT_HTTP_PORT}; 0 = any free port)
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)
@@ -48,15 +49,30 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (default info)
   --json               print one JSON line {"event":"ready",...} on stdout when ready`;
 
-export function writeServerInfo(dataDir: string, info: Record<string, unknown>, alsoCwd: boolean): void {
+/** Returns the file the CLI reads (`./.edgeloop/server.json`) when written, for {@link removeServerInfo}. */
+export function writeServerInfo(dataDir: string, info: Record<string, unknown>, alsoCwd: boolean): string | undefined {
   const text = `${JSON.stringify(info, null, 2)}\n`;
-  // 0600: it holds the admin token when one is known (the CLI sends it to this server only).
-  writeFileSync(join(dataDir, 'server.json'), text, { mode: 0o600 });
-  chmodSync(join(dataDir, 'server.json'), 0o600);
-  if (alsoCwd) {
-    mkdirSync('.edgeloop', { recursive: true });
-    writeFileSync(join('.edgeloop', 'server.json'), text, { mode: 0o600 });
-    chmodSync(join('.edgeloop', 'server.json'), 0o600);
+  const files = [join(dataDir, 'server.json'), ...(alsoCwd ? [resolve('.edgeloop', 'server.json')] : [])];
+  if (alsoCwd) mkdirSync('.edgeloop', { recursive: true });
+  for (const file of files) {
+    // 0600: it holds the admin token when one is known (the CLI sends it to this server only).
+    writeFileSync(file, text, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return files[1];
+}
+
+/**
+ * A server file left behind sends the CLI to a dead address, so a clean stop removes the one the
+ * CLI reads — only while it still names this process (a newer server may have taken it over).
+ * `<data>/server.json` stays: it records what the data directory last served.
+ */
+export function removeServerInfo(file: string | undefined, pid = process.pid): void {
+  if (file === undefined) return;
+  try {
+    if ((JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid === pid) rmSync(file, { force: true });
+  } catch {
+    // Gone or unreadable: nothing of ours to remove.
   }
 }
 
@@ -162,17 +178,21 @@ export async function runServe(argv: string[]): Promise<number> {
   // `ca` lets the CLI verify this server's certificate (api-client.ts); the fingerprint is for devices.
   const tlsInfo = server.tls ? { ca: server.tls.caFile, caFingerprint: server.tls.caFingerprint } : {};
   const info = { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, rootKeyId: server.rootKeyId, ...tlsInfo, pid: process.pid };
-  writeServerInfo(dataDir, { ...info, ...(server.adminToken ? { token: server.adminToken } : {}) }, values.data === undefined);
+  // Before "ready" is announced: a SIGTERM sent the moment it is read must find the handler, or
+  // the default action kills the process without a clean stop.
+  const stopRequested = new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  const cliServerFile = writeServerInfo(dataDir, { ...info, ...(server.adminToken ? { token: server.adminToken } : {}) }, values.data === undefined);
   if (values.json) console.log(JSON.stringify({ event: 'ready', ...info }));
   else {
     console.error(`\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/${server.adminToken ? `#token=${server.adminToken}` : ` (admin token: ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\n${server.tls ? `  TLS CA        ${server.tls.caFile}\n                devices enroll with --ca-fingerprint ${server.tls.caFingerprint}\n` : ''}Ctrl-C to stop.\n`);
   }
 
-  await new Promise<void>((resolveStop) => {
-    const stop = () => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
+  removeServerInfo(cliServerFile);
   await server.close();
   return 0;
 }
