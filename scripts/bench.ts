@@ -11,8 +11,9 @@ import { predictBench } from './bench/predict.bench.js';
 import { syncBench } from './bench/sync.bench.js';
 import { rssBench } from './bench/rss.bench.js';
 import { rolloutBench } from './bench/rollout.bench.js';
+import { idleBench } from './bench/idle.bench.js';
 
-const BENCHES: Bench[] = [predictBench, rssBench, bufferBench, syncBench, rolloutBench];
+const BENCHES: Bench[] = [predictBench, rssBench, idleBench, bufferBench, syncBench, rolloutBench];
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {
