@@ -48,12 +48,30 @@ export class ReferenceJoiner {
   /**
    * A shadow record stored without a value whose served twin got one meanwhile (between the
    * append hook and the commit, or after the served record was synced and left the buffer):
-   * give it the value now. Called with every committed record.
+   * give it the value now. A served record stored without a value takes one that arrived while
+   * it was being committed (joinWaitingOnCommit). Called with every committed record.
    */
   onStored(seq: number, record: NewRecord): void {
-    if (!record.shadow || (record.reference !== null && record.reference !== undefined)) return;
+    if (record.reference !== null && record.reference !== undefined) return;
+    if (!record.shadow) return this.joinWaitingOnCommit(seq, record);
     const value = this.twinValues.get(twinKey(record));
     if (value !== undefined) this.store.apply({ seq, ts: record.ts, synced: false }, value);
+  }
+
+  /**
+   * A value that arrived after this record passed the append hook but before its group commit
+   * found no row to join and waits; nothing else would ever match it, and the record would leave
+   * without it once its hold ran out.
+   */
+  private joinWaitingOnCommit(seq: number, record: NewRecord): void {
+    if (this.waiting.length === 0 || !this.holdByModel.has(record.model)) return;
+    this.expire(Date.now());
+    const i = this.waiting.findIndex((w) => w.binding.model === record.model && matches(w, record));
+    if (i < 0) return;
+    const [w] = this.waiting.splice(i, 1);
+    const key = this.store.apply({ seq, ts: record.ts, synced: false }, w!.reading.value);
+    if (key) this.rememberTwinValue(twinKey(key), w!.reading.value);
+    this.stats.joined++;
   }
 
   /** Values recently joined to served records, by (model, ts, requestId): what their shadow twins need. */
