@@ -43,6 +43,12 @@ export interface SensorCounts {
 /** 0.1 ms … 1 s: a small model on a Pi answers in about a millisecond, a detector in hundreds. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+/**
+ * Sampling period of the event-loop-delay histogram. prom-client's default (10 ms) wakes an idle
+ * agent a hundred times a second, about 40 % of its idle CPU; once a second still sees every
+ * stall that spans a sample, and nodejs_eventloop_lag_seconds is measured at each scrape anyway.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
 
 export class AgentMetrics implements PredictObserver, ShadowObserver {
   readonly registry = new Registry();
@@ -189,7 +195,7 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
         },
       });
     }
-    if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 
   prediction(e: { model: string; version: number; outcome: PredictOutcome; latencyMs?: number; preprocessMs?: number }): void {

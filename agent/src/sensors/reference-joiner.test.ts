@@ -188,3 +188,31 @@ test('a timestamp reading with no prediction in its window is counted as expired
     j.close();
   }
 });
+
+test('a reading that arrives while its prediction is being committed is joined to it, not lost', async () => {
+  const j = setup({ payload: tsJson, join: { by: 'timestamp', windowMs: 500 } });
+  try {
+    // The append hook runs at once, the group commit a moment later (setImmediate): a sensor
+    // message handled in between finds no row yet and waits; the commit must take it.
+    const stored = j.predict(T0);
+    j.clock.now = T0 + 100;
+    assert.equal(j.reading(7, T0 + 100), 'waiting');
+    await stored;
+    assert.deepEqual(j.all().map((r) => r.reference), [7]);
+    assert.equal(j.leaving().length, 1, 'joined to a later reading: final, no longer held');
+  } finally {
+    j.close();
+  }
+});
+
+test('a correlated value that arrives while its prediction is being committed is joined to it', async () => {
+  const j = setup({ payload: { format: 'json', valuePath: 'v', correlationPath: 'id' }, join: { by: 'correlation' } });
+  try {
+    const stored = j.predict(T0, 'req-1');
+    assert.equal(j.reading(9, T0, 'req-1'), 'waiting');
+    await stored;
+    assert.deepEqual(j.all().map((r) => r.reference), [9]);
+  } finally {
+    j.close();
+  }
+});

@@ -92,14 +92,49 @@ export class ReferenceJoiner {
 
   /**
    * Called with every committed record: a shadow record stored without a value whose served
-   * twin got one meanwhile gets it now; a record joined to an earlier reading becomes replaceable.
+   * twin got one meanwhile gets it now; a record joined to an earlier reading becomes replaceable;
+   * a served record stored without a value takes one that arrived while it was being committed
+   * (joinWaitingOnCommit).
    */
   onStored(seq: number, record: NewRecord): void {
     const joinedBefore = this.joinedBefore.get(record);
     if (joinedBefore) this.keepProvisional(seq, joinedBefore);
-    if (!record.shadow || (record.reference !== null && record.reference !== undefined)) return;
+    if (record.reference !== null && record.reference !== undefined) return;
+    if (!record.shadow) return this.joinWaitingOnCommit(seq, record);
     const value = this.twinValues.get(twinKey(record));
     if (value !== undefined) this.store.apply({ seq, ts: record.ts, synced: false }, value);
+  }
+
+  /**
+   * A value that arrived after this record passed the append hook but before its group commit
+   * found no row to join and waits; nothing else would ever match it, and the record would leave
+   * without it once its hold ran out.
+   */
+  private joinWaitingOnCommit(seq: number, record: NewRecord): void {
+    const binding = this.bindingByModel.get(record.model);
+    if (binding === undefined || this.waiting.length === 0) return;
+    this.expire(Date.now());
+    let value: number;
+    let keepHold = false;
+    if (binding.join.by === 'correlation') {
+      if (record.requestId === undefined) return;
+      const i = this.waiting.findIndex((w) => w.binding === binding && w.reading.correlationId === record.requestId);
+      if (i < 0) return;
+      const [w] = this.waiting.splice(i, 1);
+      value = w!.reading.value;
+      this.stats.joined++;
+    } else {
+      const w = this.nearestWaiting(binding, record.ts);
+      if (!w) return;
+      if (!w.joined) this.stats.joined++;
+      w.joined = true;
+      value = w.reading.value;
+      // A reading from before the record: a nearer one may still come while it is held.
+      keepHold = w.reading.ts < record.ts && holdMsOf(binding) > 0;
+      if (keepHold) this.keepProvisional(seq, { ts: record.ts, distance: record.ts - w.reading.ts });
+    }
+    const key = this.store.apply({ seq, ts: record.ts, synced: false }, value, { keepHold });
+    if (key) this.rememberTwinValue(twinKey(key), value);
   }
 
   /** Values recently joined to served records, by (model, ts, requestId): what their shadow twins need. */

@@ -81,6 +81,28 @@ test('acks for another stream change nothing; a reconnect re-sends everything un
   assert.deepEqual(sent.slice(2).map(range), [[1, 10], [11, 20]]);
 });
 
+test('an idle sync leaves the buffer alone; a record on hold is polled until it is sendable', async (t) => {
+  const { buffer, sync, sent, sentExactly } = await harness(t, 1);
+  sync.setConnected(true);
+  await sentExactly(1);
+  sync.handleAck({ v: 1, stream: 'st', seqFrom: 1, seqTo: 1, status: 'stored' });
+  let reads = 0;
+  const readAfter = buffer.readAfter.bind(buffer);
+  buffer.readAfter = (...args) => {
+    reads++;
+    return readAfter(...args);
+  };
+  await new Promise((r) => setTimeout(r, 300)); // the pump after the ack finds the buffer empty
+  reads = 0;
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(reads, 0, 'nothing buffered: no wakeups to look for records');
+
+  // A record held for its reference value becomes sendable with no event: it is polled for.
+  await buffer.append({ ...rec(1), holdUntil: Date.now() + 300 });
+  await sentExactly(2);
+  assert.equal(sent[1]!.records[0]!.seq, 2);
+});
+
 test('thousands of buffered records reach the fleet store exactly once through the window and group commit', async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());

@@ -34,7 +34,8 @@ export class TelemetrySync {
   private tokensAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly watchdog: NodeJS.Timeout;
-  private readonly ticker: NodeJS.Timeout;
+  /** Polls while a record waits on a hold; an idle agent with nothing held is not woken. */
+  private ticker: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
   private pumping = false;
   private backlog = 0;
@@ -53,9 +54,19 @@ export class TelemetrySync {
     this.unsubscribe = buffer.onAppend(() => this.schedule());
     this.watchdog = setInterval(() => this.checkAckTimeout(), Math.max(250, opts.ackTimeoutMs / 4));
     this.watchdog.unref();
-    // Held records (waiting for a reference value) become sendable without any event: poll.
-    this.ticker = setInterval(() => this.schedule(), 250);
-    this.ticker.unref();
+    // Records restored from the buffer may be on hold: poll until a pump finds out.
+    this.pollHolds(true);
+  }
+
+  /** Held records (waiting for a reference value) become sendable without any event: poll. */
+  private pollHolds(on: boolean): void {
+    if (on && !this.ticker) {
+      this.ticker = setInterval(() => this.schedule(), 250);
+      this.ticker.unref();
+    } else if (!on && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   setConnected(connected: boolean): void {
@@ -134,7 +145,11 @@ export class TelemetrySync {
     try {
       while (this.connected && this.inFlight.size < this.opts.window) {
         let records = this.buffer.readAfter(this.lastSentSeq, this.opts.batchSize);
-        if (records.length === 0) break;
+        if (records.length === 0) {
+          // Nothing sendable: either nothing is left, or the next record is on hold.
+          this.pollHolds(this.buffer.countAfter(this.lastSentSeq) > 0);
+          break;
+        }
         const historical = records[0]!.ts < this.connectedSince;
         const boundary = records.findIndex((r) => (r.ts < this.connectedSince) !== historical);
         if (boundary > 0) records = records.slice(0, boundary);

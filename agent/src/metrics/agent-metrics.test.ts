@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import perfHooks, { type IntervalHistogram } from 'node:perf_hooks';
+import { tempDir } from '../../../test/support/fixtures.js';
+import { openAgentDb } from '../store/agent-db.js';
+import { AgentMetrics } from './agent-metrics.js';
+
+test('the process metrics do not wake an idle agent more than a few times a second', async (t) => {
+  // The event-loop-delay monitor samples on a native timer, invisible to JS: count its samples
+  // by keeping the histogram prom-client creates.
+  const histograms: IntervalHistogram[] = [];
+  const original = perfHooks.monitorEventLoopDelay;
+  perfHooks.monitorEventLoopDelay = (options) => {
+    const h = original(options);
+    histograms.push(h);
+    return h;
+  };
+  const tmp = tempDir('agent-metrics');
+  const db = openAgentDb(join(tmp.dir, 'agent.db'));
+  t.after(() => {
+    perfHooks.monitorEventLoopDelay = original;
+    for (const h of histograms) h.disable();
+    db.close();
+    tmp.cleanup();
+  });
+  const metrics = new AgentMetrics({ db, bufferRecords: () => 0, bufferBytes: () => 0, dropped: () => 0, connected: () => true, models: () => [], backend: 'onnxruntime-node', processMetrics: true });
+  assert.equal(histograms.length, 1, 'the process metrics monitor the event loop delay');
+  await new Promise((r) => setTimeout(r, 2000));
+  // Over two idle seconds: 2 samples at the agent's period, about 200 at prom-client's default.
+  assert.ok(histograms[0]!.count <= 4, `the event-loop monitor woke the process ${histograms[0]!.count} times in 2 s`);
+  // The lag figures are still there for operators.
+  assert.match(await metrics.render(), /nodejs_eventloop_lag_p99_seconds \d/);
+});
