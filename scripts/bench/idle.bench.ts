@@ -11,9 +11,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 import type { Bench } from './figure.js';
-import { buildAgentBundle } from './agent-bundle.js';
-import { startTestFleet } from '../../test/support/in-process-fleet.js';
-import { REPO, deviceRuntime, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
+import { buildAgentBundle, withServingAgent } from './agent-bundle.js';
+import { REPO, deviceRuntime } from '../../test/support/processes.js';
 
 const DEFAULT_WINDOW_S = 60;
 /** Startup work (JIT, first inference, birth, first sync) is not idle: wait before measuring. */
@@ -64,24 +63,8 @@ async function bareIdle(seconds: number): Promise<number> {
   }
 }
 
-async function agentIdle(seconds: number): Promise<number> {
-  const h = await startTestFleet();
-  try {
-    const deviceId = 'bench-idle';
-    const config = await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, {
-      runtime: { intraOpThreads: 1 },
-      log: { level: 'warn' },
-    });
-    const agent = await startAgentProcess(config, { bundle: true });
-    try {
-      await h.deploySample(deviceId);
-      return await idleCpuPct(agent.child.pid!, seconds);
-    } finally {
-      await agent.kill('SIGTERM');
-    }
-  } finally {
-    await h.close();
-  }
+function agentIdle(seconds: number): Promise<number> {
+  return withServingAgent('bench-idle', true, (pid) => idleCpuPct(pid, seconds));
 }
 
 export const idleBench: Bench = {

@@ -14,9 +14,8 @@ import { readFileSync } from 'node:fs';
 
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import type { Bench } from './figure.js';
-import { buildAgentBundle } from './agent-bundle.js';
-import { startTestFleet } from '../../test/support/in-process-fleet.js';
-import { REPO, deviceRuntime, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
+import { buildAgentBundle, withServingAgent } from './agent-bundle.js';
+import { REPO, deviceRuntime } from '../../test/support/processes.js';
 
 /** VmRSS and its anonymous (heaps) and file-backed (code of node and native libraries) parts, MB. */
 interface Rss { total: number; anon: number; file: number }
@@ -69,23 +68,8 @@ async function bareRss(viaTsx: boolean): Promise<Rss> {
   }
 }
 
-async function agentRss(bundle: boolean, deviceId: string): Promise<Rss> {
-  const h = await startTestFleet();
-  try {
-    const config = await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, {
-      runtime: { intraOpThreads: 1 },
-      log: { level: 'warn' },
-    });
-    const agent = await startAgentProcess(config, { bundle });
-    try {
-      await h.deploySample(deviceId);
-      return await settledRss(agent.child.pid!);
-    } finally {
-      await agent.kill('SIGTERM');
-    }
-  } finally {
-    await h.close();
-  }
+function agentRss(bundle: boolean, deviceId: string): Promise<Rss> {
+  return withServingAgent(deviceId, bundle, settledRss);
 }
 
 export const rssBench: Bench = {
