@@ -1,5 +1,5 @@
 /**
- * Acceptance (issue #3, sensor bindings): reference values from existing sensors, published to
+ * Acceptance (sensor bindings): reference values from existing sensors, published to
  * a real Mosquitto by mosquitto_pub, are joined to predictions — by nearest timestamp, by
  * correlation id, from JSON fields or plain numbers with scale/offset — and reach the fleet
  * server with their records; a value arriving after its record was synced updates it there.

@@ -1,5 +1,5 @@
 /**
- * Issue #3, sensor bindings "to reference values or model inputs": existing sensors publish to
+ * Sensor bindings "to reference values or model inputs": existing sensors publish to
  * a real Mosquitto (mosquitto_pub); the agent feeds their latest values to a tabular model,
  * which runs on every change; each prediction is buffered with the sensor values as features,
  * joined to a reference value from a third sensor, and reaches the fleet like any other record.

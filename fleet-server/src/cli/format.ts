@@ -5,7 +5,7 @@
  * terminal; `--json` output bypasses this module entirely.
  */
 import type { SampleSummary } from '@edgeloop/protocol';
-import type { Device, DeviceAssignment, ModelVersion, TelemetryRecord } from './api-client.js';
+import type { Device, DeviceAssignment, TelemetryRecord } from './api-client.js';
 
 /** Shown for absent values so table columns never collapse to nothing. */
 export const EMPTY_CELL = '-';
@@ -107,17 +107,6 @@ export function describeFileError(error: unknown): string {
 
 function joinOrEmpty(parts: string[]): string {
   return parts.length > 0 ? parts.join(', ') : EMPTY_CELL;
-}
-
-export function renderModelsTable(models: readonly ModelVersion[], now: number = Date.now()): string {
-  const rows = models.map((model) => [
-    model.name,
-    String(model.version),
-    shortHash(model.sha256),
-    formatBytes(model.size),
-    formatRelativeIso(model.createdAt, now),
-  ]);
-  return renderTable(['NAME', 'VERSION', 'SHA256', 'SIZE', 'CREATED'], rows);
 }
 
 /** "distance v3 rejected: rollback": the code is short enough for a table; --json has the full reason. */
