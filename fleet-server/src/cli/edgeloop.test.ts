@@ -351,7 +351,7 @@ describe('against a real HTTP server', () => {
     const filtered = await runCli(['telemetry', '--device', 'pi-1', '--model', 'distance', '--limit', '5', '--server', url]);
     assert.equal(filtered.code, 0);
     assert.equal(lastRequest().url, '/api/v1/telemetry?device=pi-1&model=distance&limit=5');
-    assert.match(filtered.out.split('\n')[1] ?? '', /\s+pi-1\s+distance\s+2\s+1\.235\s+3\.3$/);
+    assert.match(filtered.out.split('\n')[1] ?? '', /\s+pi-1\s+distance\s+2\s+1\.235\s+-\s+-\s+3\.3$/);
 
     await runCli(['telemetry', '--server', url]);
     assert.equal(lastRequest().url, '/api/v1/telemetry?limit=20');

@@ -135,11 +135,14 @@ export function renderTelemetryTable(records: readonly TelemetryRecord[]): strin
     formatTimestamp(record.ts),
     record.deviceId,
     record.model,
-    String(record.version),
+    record.shadow ? `${record.version} (shadow)` : String(record.version),
     formatNumber(record.prediction),
+    formatNumber(record.reference),
+    record.requestId ?? EMPTY_CELL,
     record.latencyMs.toFixed(1),
   ]);
-  return renderTable(['TIME', 'DEVICE', 'MODEL', 'VERSION', 'PREDICTION', 'LATENCY ms'], rows);
+  // Reference and request id show the join: which predictions got ground truth, and from what.
+  return renderTable(['TIME', 'DEVICE', 'MODEL', 'VERSION', 'PREDICTION', 'REFERENCE', 'REQUEST ID', 'LATENCY ms'], rows);
 }
 
 export function renderSamplesTable(samples: readonly SampleSummary[]): string {
