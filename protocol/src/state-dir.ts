@@ -26,6 +26,12 @@ export function ensurePrivateDir(dir: string): void {
   narrow(dir, PRIVATE_DIR_MODE);
 }
 
+/** Writes `text` to `path` as 0600, also when the file existed with a wider mode (a write keeps the old mode). */
+export function writePrivateFile(path: string, text: string): void {
+  writeFileSync(path, text, { mode: PRIVATE_FILE_MODE });
+  narrow(path, PRIVATE_FILE_MODE);
+}
+
 /** Narrows an existing file to 0600; a missing one is left missing. */
 export function restrictFile(path: string): void {
   if (existsSync(path)) narrow(path, PRIVATE_FILE_MODE);

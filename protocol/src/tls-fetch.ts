@@ -27,6 +27,19 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
+/**
+ * True when `url` is plain text (http, mqtt, ws, tcp) to another machine: what carries tokens and
+ * device passwords in clear text, so it needs TLS or an explicit --insecure. An unparseable URL is not.
+ */
+export function isPlainTextBeyondLoopback(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return /^(http|mqtt|ws|tcp):$/.test(u.protocol) && !isLoopbackHost(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
 /** True for errors that mean "the certificate is not the one we trust", as opposed to network trouble. */
 export function isTlsVerifyError(err: unknown): err is NodeJS.ErrnoException {
   const code = (err as { code?: unknown } | undefined)?.code;

@@ -7,23 +7,16 @@
  * Input (JSON on argv[2]): {mqttUrl, devices: [{id, password}], batches, recordsPerBatch, window}.
  */
 import mqtt from 'mqtt';
-import { deviceTopic, encodeTelemetryBatch, type TelemetryRecord } from '@edgeloop/protocol';
+import { deviceTopic, encodeTelemetryBatch } from '@edgeloop/protocol';
+import { benchRecord } from './bench-records.js';
 
 interface Plan { mqttUrl: string; devices: Array<{ id: string; password: string }>; batches: number; recordsPerBatch: number; window: number }
 const plan = JSON.parse(process.argv[2]!) as Plan;
 
-function record(seq: number): TelemetryRecord {
-  const b = 0.4 + 0.1 * Math.sin(seq / 200);
-  return {
-    seq, ts: 1_795_000_000_000 + seq, model: 'distance', version: 1, output: [150 + (seq % 100)], prediction: 150 + (seq % 100), latencyMs: 2.5,
-    reference: 148 + (seq % 97), features: { mean_r: b * 1.03, mean_g: b, mean_b: b * 0.9, brightness: b, saturation: 0.12, contrast: 0.2 },
-  };
-}
-
 async function runDevice(device: Plan['devices'][number]): Promise<void> {
   const stream = `s${device.id.replace(/[^a-z0-9]/g, '').padEnd(16, '0').slice(0, 16)}`;
   const payloads = Array.from({ length: plan.batches }, (_, b) =>
-    encodeTelemetryBatch({ v: 1, stream, records: Array.from({ length: plan.recordsPerBatch }, (_, i) => record(b * plan.recordsPerBatch + i + 1)), backlog: 0 }));
+    encodeTelemetryBatch({ v: 1, stream, records: Array.from({ length: plan.recordsPerBatch }, (_, i) => benchRecord(b * plan.recordsPerBatch + i)), backlog: 0 }));
   const client = await mqtt.connectAsync(plan.mqttUrl, { clientId: device.id, username: device.id, password: device.password, reconnectPeriod: 0, writeCache: false });
   const acked = new Set<number>();
   let wake: (() => void) | undefined;

@@ -8,11 +8,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TelemetryRecord } from '@edgeloop/protocol';
 import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
 import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
 import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
 import type { Bench } from './figure.js';
+import { benchRecord } from './bench-records.js';
 
 const DEVICES = 50;
 const RECORDS_PER_BATCH = 500;
@@ -28,12 +28,9 @@ export const ingestBench: Bench = {
       progress(`baseline: multi-row inserts of ${total} records straight into a fleet store`);
       const baseDb = openFleetDb(join(h.dir, 'baseline.db'));
       const store = new TelemetryStore(baseDb);
-      const rows: TelemetryRecord[] = Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({
-        seq: i + 1, ts: 1_795_000_000_000 + i, model: 'distance', version: 1, output: [150], prediction: 150, latencyMs: 2.5, reference: 148,
-        features: { mean_r: 0.4, mean_g: 0.4, mean_b: 0.36, brightness: 0.4, saturation: 0.12, contrast: 0.2 },
-      }));
+      const batches = Array.from({ length: BATCHES }, (_, b) => Array.from({ length: RECORDS_PER_BATCH }, (_, i) => benchRecord(b * RECORDS_PER_BATCH + i)));
       let t0 = performance.now();
-      for (let d = 0; d < DEVICES; d++) for (let b = 0; b < BATCHES; b++) store.insertBatch(`dev-${d}`, 's', rows.map((r) => ({ ...r, seq: b * RECORDS_PER_BATCH + r.seq })));
+      for (let d = 0; d < DEVICES; d++) for (const batch of batches) store.insertBatch(`dev-${d}`, 's', batch);
       const baseRate = total / ((performance.now() - t0) / 1000);
       baseDb.close();
 

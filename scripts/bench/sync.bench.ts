@@ -12,23 +12,17 @@ import { RecordBuffer, type NewRecord } from '../../agent/src/store/record-buffe
 import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
 import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
 import type { Bench } from './figure.js';
+import { benchRecord } from './bench-records.js';
 import { buildAgentBundle } from './agent-bundle.js';
 import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
 import { startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
 
 const N = 100_000;
-const newRecord = (i: number): NewRecord => ({
-  ts: 1_795_000_000_000 + i, model: 'distance', version: 1, output: [150 + (i % 100)], prediction: 150 + (i % 100), latencyMs: 2.5,
-  reference: 148 + (i % 97),
-  features: featuresAt(i),
-});
-
-/** Slowly drifting image statistics with per-frame noise, like a camera watching a wall. */
-function featuresAt(i: number): Record<string, number> {
-  const noise = (k: number) => Math.sin(i * 12.9898 + k * 78.233) * 0.01;
-  const b = 0.4 + 0.1 * Math.sin(i / 200);
-  return { mean_r: b * 1.03 + noise(1), mean_g: b + noise(2), mean_b: b * 0.9 + noise(3), brightness: b, saturation: 0.12 + noise(4), contrast: 0.2 + noise(5) };
-}
+/** A buffer record: the bench record without the seq the buffer gives it. */
+const newRecord = (i: number): NewRecord => {
+  const { seq: _seq, ...record } = benchRecord(i);
+  return record;
+};
 
 export const syncBench: Bench = {
   name: 'agent.sync_rate',
@@ -47,7 +41,7 @@ export const syncBench: Bench = {
       progress('baseline: direct inserts into the server store');
       const baseDb = openFleetDb(join(h.dir, 'baseline.db'));
       const store = new TelemetryStore(baseDb);
-      const all: TelemetryRecord[] = Array.from({ length: N }, (_, i) => ({ ...newRecord(i), seq: i + 1 }));
+      const all: TelemetryRecord[] = Array.from({ length: N }, (_, i) => benchRecord(i));
       let t0 = performance.now();
       for (let i = 0; i < N; i += 500) store.insertBatch('base', 's', all.slice(i, i + 500));
       const baseRate = N / ((performance.now() - t0) / 1000);

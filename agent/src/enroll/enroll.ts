@@ -6,11 +6,12 @@
  * written 0600 (it holds the broker password). An existing config is only replaced with
  * --force; its other settings (API port, sensors, limits…) are kept, only identity changes.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { arch, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { describeZodError, fetchWithCa, isLoopbackHost, isTlsVerifyError, isValidId, parseCaFingerprint, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
+import { describeZodError, fetchWithCa, isLoopbackHost, isPlainTextBeyondLoopback, isTlsVerifyError, isValidId, parseCaFingerprint, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
+import { writePrivateFile } from '@edgeloop/protocol/state-dir';
 import { ConfigError, parseAgentConfig, type AgentConfig } from '../config.js';
 import { CaPinMismatchError, pinFleetCa } from './ca-pinning.js';
 
@@ -133,8 +134,7 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
   progress(`enrolling device ${deviceId} with ${base}`);
   const answer = await requestEnrollment(base, { token: opts.token, deviceId, arch: arch(), ...(hardware ? { hardware } : {}) }, opts.timeoutMs, ca?.pem);
   progress(`enrolled: broker ${answer.mqttUrl} as ${answer.username}, ${answer.trustedKeys.length} trusted key${answer.trustedKeys.length === 1 ? '' : 's'}`);
-  const broker = new URL(answer.mqttUrl);
-  if (/^(mqtt|ws|tcp):$/.test(broker.protocol) && !isLoopbackHost(broker.hostname)) {
+  if (isPlainTextBeyondLoopback(answer.mqttUrl)) {
     progress(`warning: the fleet hands out a plain-text broker (${answer.mqttUrl}): the device password and every record cross the network unencrypted; run the fleet server with TLS`);
   }
   const caPath = ca ? join(dirname(path), FLEET_CA_FILE) : undefined;
@@ -160,12 +160,10 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
   }
   mkdirSync(dirname(path), { recursive: true });
   if (ca && caPath) {
-    writeFileSync(caPath, ca.pem, { mode: 0o600 });
-    chmodSync(caPath, 0o600);
+    writePrivateFile(caPath, ca.pem);
     progress(`pinned the fleet CA "${ca.subject}" in ${caPath}`);
   }
-  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600); // an existing file keeps its old mode on write
+  writePrivateFile(path, `${JSON.stringify(config, null, 2)}\n`);
   progress(`wrote ${path} (0600, it holds the broker password); start the agent with: edgeloop-agent run --config ${path}`);
   return config;
 }

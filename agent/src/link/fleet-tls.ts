@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { isLoopbackHost } from '@edgeloop/protocol';
+import { isPlainTextBeyondLoopback } from '@edgeloop/protocol';
 import { ConfigError, type AgentConfig } from '../config.js';
 
 export interface PinnedCa {
@@ -17,13 +17,7 @@ export interface PinnedCa {
 
 /** Reads fleet.ca (a ConfigError if it cannot) and warns when the fleet link would be plain text beyond this machine. */
 export function loadFleetCa(config: AgentConfig, log: Logger): PinnedCa | undefined {
-  let url: URL | undefined;
-  try {
-    url = new URL(config.fleet.mqttUrl);
-  } catch {
-    url = undefined;
-  }
-  if (url && /^(mqtt|ws|tcp):$/.test(url.protocol) && !isLoopbackHost(url.hostname)) {
+  if (isPlainTextBeyondLoopback(config.fleet.mqttUrl)) {
     log.warn({ mqttUrl: config.fleet.mqttUrl }, 'the fleet link is plain MQTT to another machine: the device password and every record cross the network unencrypted; enroll with the fleet\'s https:// address and --ca-fingerprint');
   }
   if (!config.fleet.ca) return undefined;

@@ -113,28 +113,34 @@ export class ReferenceJoiner {
   private joinWaitingOnCommit(seq: number, record: NewRecord): void {
     const binding = this.bindingByModel.get(record.model);
     if (binding === undefined || this.waiting.length === 0) return;
+    if (binding.join.by === 'correlation' && record.requestId === undefined) return;
     this.expire(Date.now());
-    let value: number;
-    let keepHold = false;
+    const taken = this.takeWaiting(binding, record);
+    if (!taken) return;
+    if (taken.before) this.keepProvisional(seq, taken.before);
+    const key = this.store.apply({ seq, ts: record.ts, synced: false }, taken.value, { keepHold: taken.before !== undefined });
+    if (key) this.rememberTwinValue(twinKey(key), taken.value);
+  }
+
+  /**
+   * The waiting value a new served record takes, if any: a correlated value leaves the list; a
+   * timestamped reading stays (later predictions may be nearer to it). `before` is set when the
+   * reading is from before the record and the record is held, so a nearer one may replace it.
+   */
+  private takeWaiting(binding: ReferenceBinding, record: NewRecord): { value: number; before?: Provisional } | undefined {
     if (binding.join.by === 'correlation') {
-      if (record.requestId === undefined) return;
       const i = this.waiting.findIndex((w) => w.binding === binding && w.reading.correlationId === record.requestId);
-      if (i < 0) return;
+      if (i < 0) return undefined;
       const [w] = this.waiting.splice(i, 1);
-      value = w!.reading.value;
       this.stats.joined++;
-    } else {
-      const w = this.nearestWaiting(binding, record.ts);
-      if (!w) return;
-      if (!w.joined) this.stats.joined++;
-      w.joined = true;
-      value = w.reading.value;
-      // A reading from before the record: a nearer one may still come while it is held.
-      keepHold = w.reading.ts < record.ts && holdMsOf(binding) > 0;
-      if (keepHold) this.keepProvisional(seq, { ts: record.ts, distance: record.ts - w.reading.ts });
+      return { value: w!.reading.value };
     }
-    const key = this.store.apply({ seq, ts: record.ts, synced: false }, value, { keepHold });
-    if (key) this.rememberTwinValue(twinKey(key), value);
+    const w = this.nearestWaiting(binding, record.ts);
+    if (!w) return undefined;
+    if (!w.joined) this.stats.joined++;
+    w.joined = true;
+    if (w.reading.ts >= record.ts || holdMsOf(binding) === 0) return { value: w.reading.value };
+    return { value: w.reading.value, before: { ts: record.ts, distance: record.ts - w.reading.ts } };
   }
 
   /** Values recently joined to served records, by (model, ts, requestId): what their shadow twins need. */
@@ -169,24 +175,13 @@ export class ReferenceJoiner {
       return served !== undefined ? { ...record, reference: served } : held;
     }
     this.expire(now);
-    if (binding.join.by === 'correlation') {
-      const i = this.waiting.findIndex((w) => w.binding === binding && w.reading.correlationId === record.requestId);
-      if (i < 0) return held;
-      const [w] = this.waiting.splice(i, 1);
-      this.stats.joined++;
-      this.rememberTwinValue(twinKey(record), w!.reading.value);
-      return { ...record, reference: w!.reading.value };
-    }
-    const w = this.nearestWaiting(binding, record.ts);
-    if (!w) return held;
-    if (!w.joined) this.stats.joined++;
-    w.joined = true;
-    this.rememberTwinValue(twinKey(record), w.reading.value);
-    const joined = { ...record, reference: w.reading.value };
-    if (w.reading.ts >= record.ts || hold === 0) return joined;
+    const taken = this.takeWaiting(binding, record);
+    if (!taken) return held;
+    this.rememberTwinValue(twinKey(record), taken.value);
+    if (!taken.before) return { ...record, reference: taken.value };
     // Joined to a reading from before it: a nearer one may still come, so keep holding.
-    const result = { ...held, reference: w.reading.value };
-    this.joinedBefore.set(result, { ts: record.ts, distance: record.ts - w.reading.ts });
+    const result = { ...held, reference: taken.value };
+    this.joinedBefore.set(result, taken.before);
     return result;
   }
 

@@ -4,7 +4,7 @@
  * `<data>/server.json` (and `./.edgeloop/server.json` for the default data dir, the one file the
  * other CLI commands read to find the server without flags); a clean stop removes the latter.
  */
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, type FleetConfigInput } from '../config.js';
@@ -12,6 +12,7 @@ import { DEFAULT_MQTTS_PORT, type TlsSettingsInput } from '../tls/tls-settings.j
 import type { MosquittoSettingsInput } from '../broker/mosquitto-settings.js';
 import { startFleetServer } from '../server.js';
 import { encodePublicKey } from '@edgeloop/protocol';
+import { writePrivateFile } from '@edgeloop/protocol/state-dir';
 import { readPublicKeyArg } from '../keys/signing-key.js';
 
 export const DEFAULT_DATA_DIR = '.edgeloop/fleet';
@@ -56,8 +57,7 @@ export function writeServerInfo(dataDir: string, info: Record<string, unknown>, 
   if (alsoCwd) mkdirSync('.edgeloop', { recursive: true });
   for (const file of files) {
     // 0600: it holds the admin token when one is known (the CLI sends it to this server only).
-    writeFileSync(file, text, { mode: 0o600 });
-    chmodSync(file, 0o600);
+    writePrivateFile(file, text);
   }
   return files[1];
 }

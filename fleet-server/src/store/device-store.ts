@@ -77,7 +77,7 @@ export class DeviceStore {
     this.shadows = new ShadowAssignments(db);
   }
 
-  /** Birth: the device is online in this session and runs exactly what it says it runs. */
+  /** Birth: the device is online with this connection's session number and runs exactly what it says it runs. */
   recordBirth(birth: Birth, now = Date.now()): void {
     const info = JSON.stringify({
       agentVersion: birth.agentVersion, arch: birth.arch, platform: birth.platform, hardware: birth.hardware ?? null,

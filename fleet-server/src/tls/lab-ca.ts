@@ -11,12 +11,13 @@
  * Node's WebCrypto, so no openssl binary is needed.
  */
 import 'reflect-metadata';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { ensurePrivateDir, writePrivateFile } from '@edgeloop/protocol/state-dir';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -54,8 +55,7 @@ export interface LabCertificates {
 /** Makes (or reuses) the lab CA and server certificate in `<dataDir>/tls/` for these names. */
 export async function ensureLabCertificates(dataDir: string, names: string[], now = Date.now()): Promise<LabCertificates> {
   const paths = labCertificatePaths(dataDir);
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  chmodSync(paths.dir, 0o700);
+  ensurePrivateDir(paths.dir);
   let created: LabCertificates['created'] = 'none';
   if (!existsSync(paths.caCert) || !existsSync(paths.caKey)) {
     const keys = await generateKeys();
@@ -72,8 +72,8 @@ export async function ensureLabCertificates(dataDir: string, names: string[], no
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
-    writeSecret(paths.caKey, await privateKeyPem(keys.privateKey));
-    writeSecret(paths.caCert, `${ca.toString('pem')}\n`);
+    writePrivateFile(paths.caKey, await privateKeyPem(keys.privateKey));
+    writePrivateFile(paths.caCert, `${ca.toString('pem')}\n`);
     created = 'ca';
   }
   if (created === 'ca' || serverCertificateStale(paths, names, now)) {
@@ -119,8 +119,8 @@ async function issueServerCertificate(paths: LabCertificatePaths, names: string[
       await x509.AuthorityKeyIdentifierExtension.create(ca),
     ],
   });
-  writeSecret(paths.serverKey, await privateKeyPem(keys.privateKey));
-  writeSecret(paths.serverCert, `${cert.toString('pem')}\n`);
+  writePrivateFile(paths.serverKey, await privateKeyPem(keys.privateKey));
+  writePrivateFile(paths.serverCert, `${cert.toString('pem')}\n`);
 }
 
 /** Node prints IPv6 SANs expanded (0:0:0:0:0:0:0:1); compare in that form. */
@@ -151,9 +151,4 @@ function serial(): string {
   const bytes = randomBytes(16);
   bytes[0] = bytes[0]! & 0x7f;
   return bytes.toString('hex');
-}
-
-function writeSecret(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o600 });
-  chmodSync(path, 0o600);
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { isLoopbackHost } from '@edgeloop/protocol';
+import { isLoopbackHost, isPlainTextBeyondLoopback } from '@edgeloop/protocol';
 import type { FleetConfig } from '../config.js';
 import type { TlsMaterial } from './tls-material.js';
 
@@ -16,16 +16,12 @@ import type { TlsMaterial } from './tls-material.js';
  * out (devices send their passwords to those). Warns when it is allowed.
  */
 export function checkPlainTransport(config: FleetConfig, log: Logger): void {
-  const plainRemote = (url: string) => {
-    const u = new URL(url);
-    return /^(http|mqtt|ws|tcp):$/.test(u.protocol) && !isLoopbackHost(u.hostname);
-  };
   const exposed = [
     ...(!config.tls && !isLoopbackHost(config.http.host) ? [`HTTP on ${config.http.host}`] : []),
     ...(!config.tls && config.mqtt.mode === 'embedded' && !isLoopbackHost(config.mqtt.host) ? [`MQTT on ${config.mqtt.host}`] : []),
-    ...(config.mqtt.mode === 'external' && plainRemote(config.mqtt.url) ? [`devices to the plain-text broker ${config.mqtt.url}`] : []),
-    ...(config.publicUrl && plainRemote(config.publicUrl) ? [`devices to the plain-text public URL ${config.publicUrl}`] : []),
-    ...(config.publicMqttUrl && plainRemote(config.publicMqttUrl) ? [`devices to the plain-text public broker URL ${config.publicMqttUrl}`] : []),
+    ...(config.mqtt.mode === 'external' && isPlainTextBeyondLoopback(config.mqtt.url) ? [`devices to the plain-text broker ${config.mqtt.url}`] : []),
+    ...(config.publicUrl && isPlainTextBeyondLoopback(config.publicUrl) ? [`devices to the plain-text public URL ${config.publicUrl}`] : []),
+    ...(config.publicMqttUrl && isPlainTextBeyondLoopback(config.publicMqttUrl) ? [`devices to the plain-text public broker URL ${config.publicMqttUrl}`] : []),
   ];
   if (exposed.length && !config.insecure) {
     throw new Error(
