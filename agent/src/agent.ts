@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import sharp from 'sharp';
-import { answerClientErrorsWithJson, decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth, type UpdateReport } from '@edgeloop/protocol';
+import { answerClientErrorsWithJson, decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import type { AgentConfig } from './config.js';
 import { createLocalApi } from './api/local-api.js';
@@ -32,8 +32,8 @@ import { startRetrainingSamples } from './sampling/retraining-samples.js';
 import { captureRefusal } from './sampling/sampler.js';
 import { ModelState } from './store/model-state.js';
 import { RecordBuffer } from './store/record-buffer.js';
-import { TelemetrySync } from './sync/telemetry-sync.js';
-import { UpdateManager } from './updates/update-manager.js';
+import { startAgentOutbox } from './outbox/agent-outbox.js';
+import { UpdateManager, type UpdateReportBody } from './updates/update-manager.js';
 import { MqttChunkClient } from './updates/mqtt-chunk-source.js';
 import { TrustStore } from './updates/trust-store.js';
 import { DesiredStateGate } from './updates/desired-gate.js';
@@ -90,24 +90,23 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     ...(config.fleet.password ? { password: config.fleet.password } : {}),
     ...(fleetCa ? { ca: fleetCa.pem } : {}),
   };
-  const references = startReferenceValues({
-    config: config.sensors,
+  const references = startReferenceValues({ config: config.sensors, db, buffer, log });
+  const samples = startRetrainingSamples({ config: config.sampling, db, dataDir: config.dataDir, log });
+  // Everything the fleet must ack (records, late references, samples, update reports) leaves
+  // through one durable outbox; its lanes send only while the link is up.
+  const sending = startAgentOutbox({
+    sync: config.sync,
     db,
+    stream,
     buffer,
-    stream,
-    send: (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'reference'), payload),
-    ackTimeoutMs: config.sync.ackTimeoutMs,
+    dropped: () => limits.dropped(),
+    ...(references ? { references: references.store } : {}),
+    ...(samples ? { samples: { store: samples.store, upload: config.sampling.upload } } : {}),
+    session: () => linkRef.current?.announcedSession,
+    publish: (kind, payload) => (linkRef.current ? linkRef.current.publish(deviceTopic(config.deviceId, kind), payload) : Promise.reject(new Error('the fleet link is not up yet'))),
     log,
   });
-  const samples = startRetrainingSamples({
-    config: config.sampling,
-    db,
-    dataDir: config.dataDir,
-    stream,
-    send: (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'sample'), payload),
-    ackTimeoutMs: config.sync.ackTimeoutMs,
-    log,
-  });
+  const { outbox } = sending;
   if (samples) {
     buffer.onStored((seq, r) => {
       if (r.input) samples.offer({ seq, model: r.model, version: r.version, ts: r.ts, prediction: r.prediction ?? null, reference: r.reference ?? null, contentType: r.input.contentType, data: r.input.data, ...(r.input.confidence !== undefined ? { confidence: r.input.confidence } : {}) });
@@ -133,18 +132,11 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     backend: backend.name,
     // Read at scrape time; the sensors unit starts after the predictor below.
     sensors: () => sensors && { ...sensors.link.stats, models: sensors.inputs?.statsByModel() ?? [], references: references?.joiner.stats },
+    outbox: () => outbox.stats(),
   });
-  // reportSeq restarts in every session: the server bounds it per session (device-store.ts).
-  let reportCounter = { session: -1, seq: 0 };
-  const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'session' | 'reportSeq'>) => {
+  const report = (r: UpdateReportBody) => {
     metrics.updateReported(r);
-    const session = linkRef.current?.announcedSession;
-    if (session === undefined) return; // never connected yet: the first birth carries the state
-    if (reportCounter.session !== session) reportCounter = { session, seq: 0 };
-    const full: UpdateReport = { v: 1, ts: Date.now(), session, reportSeq: ++reportCounter.seq, ...r };
-    linkRef.current?.publish(deviceTopic(config.deviceId, 'update'), encodeMessage(full)).catch(() => {
-      log.debug({ report: full }, 'update report not delivered (offline); birth carries the state on reconnect');
-    });
+    sending.report(r);
   };
   const trust = new TrustStore(rootKeys, kv, log);
   const desiredGate = new DesiredStateGate({ deviceId: config.deviceId, trust, kv, log, onRefused: (code) => metrics.desiredRefused(code) });
@@ -188,14 +180,6 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   const runningModels = () =>
     models.list().map((r) => ({ name: r.manifest.name, version: r.manifest.version, sha256: r.manifest.artifact.sha256 }));
 
-  const sync = new TelemetrySync(
-    buffer,
-    stream,
-    (payload) => linkRef.current!.publish(deviceTopic(config.deviceId, 'telemetry'), payload),
-    config.sync,
-    log,
-    () => limits.dropped(),
-  );
   // Bounded buffer and bounded WAL: check limits on a timer and after bursts of appends; a
   // PASSIVE checkpoint never blocks writers, so running it often keeps the WAL file small.
   let appendsSinceCheck = 0;
@@ -265,12 +249,10 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     });
   } catch (err) {
     // Nothing may keep the process alive after a failed start (sensor links, timers, the db).
-    sync.close();
+    outbox.close();
     clearInterval(housekeepingTimer);
     stopBurstCheck();
     await sensors?.close();
-    references?.close();
-    samples?.close();
     await updates.close();
     await models.closeAll();
     await shadows.closeAll();
@@ -293,15 +275,11 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     ...(fleetCa ? { ca: fleetCa } : {}),
     boot,
     birth,
-    onAck: (ack) => {
-      if (ack.kind === 'reference') references?.handleAck(ack);
-      else if (ack.kind === 'sample') samples?.handleAck(ack);
-      else sync.handleAck(ack);
-    },
+    onAck: (ack) => outbox.handleAck(ack),
     onDesired: (payload) => {
       const desired = desiredGate.admit(payload);
       if (!desired) return;
-      samples?.requestUntil(desired.sampleUploadUntil);
+      sending.requestSamplesUntil(desired.sampleUploadUntil);
       if (samples) samples.capture(desired.sampleCapture);
       else if (desired.sampleCapture) refuseCapture(desired.sampleCapture);
       void updates.apply(desired);
@@ -309,9 +287,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     onChunk: (payload) => chunks.handle(payload),
     onConnectionChange: (connected) => {
       chunks.setConnected(connected);
-      sync.setConnected(connected);
-      references?.setConnected(connected);
-      samples?.setConnected(connected);
+      outbox.setConnected(connected);
     },
     reconnectMinMs: config.fleet.reconnectMinMs,
     reconnectMaxMs: config.fleet.reconnectMaxMs,
@@ -334,14 +310,12 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // …and no sensor input either; predictions in flight are committed before going on.
       await sensors?.close();
-      sync.close();
+      outbox.close();
       clearInterval(housekeepingTimer);
       stopBurstCheck();
       // Stops a download in flight (its progress is kept) before the link and database go.
       await updates.close();
       await link.close();
-      references?.close();
-      samples?.close();
       await models.closeAll();
       await shadows.closeAll();
       db.close();

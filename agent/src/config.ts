@@ -66,12 +66,17 @@ export const agentConfigSchema = z.object({
       batchSize: z.number().int().min(1).max(5000).default(2000),
       window: z.number().int().min(1).max(64).default(8),
       flushIntervalMs: z.number().int().min(0).default(200),
+      /** A batch (of any outbox stream) not acked within this is sent again, after a pause. */
       ackTimeoutMs: z.number().int().min(100).default(15_000),
+      /** Pause after an ack timeout: doubles from min to max with jitter for timeouts in a row, reset by an ack. */
+      backoffMinMs: z.number().int().min(10).default(1000),
+      backoffMaxMs: z.number().int().min(10).default(60_000),
       /** compact = columnar + deflate (~25 B/record); json for debugging with mosquitto_sub. */
       encoding: z.enum(['compact', 'json']).default('compact'),
       /** Uplink cap for telemetry payloads; 0 = unlimited. */
       maxBytesPerSecond: z.number().int().min(0).default(0),
     })
+    .refine((s) => s.backoffMinMs <= s.backoffMaxMs, { message: 'backoffMaxMs must not be below backoffMinMs', path: ['backoffMaxMs'] })
     .prefault({}),
   /** Existing sensors that publish reference values (ground truth) over MQTT. */
   sensors: sensorsConfigSchema,

@@ -234,7 +234,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     bus.on('presence', presenceIngest({ devices, log, onBirth: sendDesired }));
     const telemetryHandler = telemetryIngest({ devices, telemetry, publish: (t, p) => bus.publish(t, p), log, stats });
     bus.on('telemetry', telemetryHandler);
-    bus.on('update', updateIngest({ devices, log }));
+    bus.on('update', updateIngest({ devices, publish: (t, p) => bus.publish(t, p), log }));
     const referenceHandler = referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log });
     // Behind the telemetry batches already received: an update must find the row it updates.
     bus.on('reference', (deviceId, payload) => telemetryHandler.afterStored(() => referenceHandler(deviceId, payload)));

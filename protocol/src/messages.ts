@@ -84,10 +84,17 @@ export const telemetryBatchSchema = z
   });
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
+/** Device channels whose messages the fleet acknowledges (the agent's outbox streams). */
+export const ACK_KINDS = ['telemetry', 'reference', 'sample', 'update'] as const;
+export type AckKind = (typeof ACK_KINDS)[number];
+
 export const ackSchema = z.object({
   v: z.literal(1),
-  /** Which outbox the acked range belongs to; absent = telemetry (older servers). */
-  kind: z.enum(['telemetry', 'reference', 'sample']).optional(),
+  /**
+   * Which outbox stream the acked range belongs to; absent = telemetry (older servers). The
+   * kinds are the device channels the acked messages came on.
+   */
+  kind: z.enum(ACK_KINDS).optional(),
   stream: id,
   seqFrom: seq,
   seqTo: seq,
@@ -199,6 +206,13 @@ export const updateReportSchema = z.object({
    * server refuses a jump of more than MAX_REPORT_SEQ_STEP over the last one of the session.
    */
   reportSeq: z.number().int().min(1),
+  /**
+   * The device's outbox stream and the report's position in it, echoed in the server's ack
+   * (kind "update") so the device can forget the report. Agents that keep no outbox of reports
+   * omit both, and get no ack.
+   */
+  stream: id.optional(),
+  id: seq.optional(),
 });
 export type UpdateReport = z.infer<typeof updateReportSchema>;
 

@@ -1,8 +1,9 @@
 /**
  * @module link/fleet-link
  * The agent's MQTT connection to the fleet: last will, birth on every (re)connect, the
- * subscriptions (ack, desired, and chunk for MQTT artifact transfer) and validated dispatch of what arrives. Nothing here buffers data:
- * the durable outbox is the record buffer, and MQTT.js only ever holds what is in flight.
+ * subscriptions (ack, desired, and chunk for MQTT artifact transfer) and validated dispatch of
+ * what arrives. Nothing here buffers data: the durable outbox is SQLite (outbox/outbox.ts), and
+ * MQTT.js only ever holds what is in flight.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -44,9 +45,9 @@ export class FleetLink {
    */
   private session: number;
   /**
-   * The session of the last birth sent (undefined before the first). Update reports carry it:
-   * one made while offline is sent, on reconnect, before the new birth, so it still belongs to
-   * the session the server holds.
+   * The session of the last birth sent (undefined before the first). Update reports are stamped
+   * with it as they go out (outbox/update-report-stream.ts): the outbox sends only after the
+   * birth of the connection, so the server holds that session when the report arrives.
    */
   announcedSession: number | undefined;
   connected = false;

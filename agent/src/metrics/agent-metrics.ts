@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { UPDATE_STATES, type UpdateReport } from '@edgeloop/protocol';
+import type { OutboxStreamStats } from '../outbox/outbox.js';
 import type { PredictObserver, PredictOutcome } from '../predict/predictor.js';
 import type { ShadowObserver, ShadowOutcome } from '../runtime/shadow-runner.js';
 import type { AgentDb } from '../store/agent-db.js';
@@ -26,6 +27,8 @@ export interface MetricSources {
   models: () => Array<{ name: string; version: number }>;
   /** Sensor bindings, when configured: messages taken and rejected, runs of sensor-fed models. */
   sensors?: () => SensorCounts | undefined;
+  /** Per outbox stream: items waiting, batches in flight, sends, acks, timeouts (outbox/outbox.ts). */
+  outbox?: () => OutboxStreamStats[];
   /** ONNX Runtime build serving the models, e.g. onnxruntime-node. */
   backend: string;
   /** Process metrics (CPU, memory, event loop lag, GC); off in tests that only look at ours. */
@@ -153,6 +156,8 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
         for (const m of sources.models()) this.set({ model: m.name, version: String(m.version), backend: sources.backend }, 1);
       },
     });
+    const outbox = sources.outbox;
+    if (outbox) outboxMetrics(registers, outbox);
     const sensors = sources.sensors;
     if (sensors) {
       new Counter({
@@ -236,6 +241,66 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
   render(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** Read from the outbox at scrape time, one series per stream kind (telemetry, reference, sample, update). */
+function outboxMetrics(registers: Registry[], read: () => OutboxStreamStats[]): void {
+  new Gauge({
+    name: 'edgeloop_outbox_pending',
+    help: 'Items stored in the outbox and not yet acknowledged by the fleet, per stream',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.set({ kind: s.kind }, s.pending);
+    },
+  });
+  new Gauge({
+    name: 'edgeloop_outbox_in_flight_batches',
+    help: 'Batches sent and waiting for their ack, per stream (at most its window)',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.set({ kind: s.kind }, s.inFlight);
+    },
+  });
+  new Counter({
+    name: 'edgeloop_outbox_batches_sent_total',
+    help: 'Batches published, per stream: first (first time) or resend (after a reconnect, an ack timeout or a restart)',
+    labelNames: ['kind', 'attempt'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) {
+        this.inc({ kind: s.kind, attempt: 'first' }, s.sent);
+        this.inc({ kind: s.kind, attempt: 'resend' }, s.resent);
+      }
+    },
+  });
+  new Counter({
+    name: 'edgeloop_outbox_items_total',
+    help: 'Items the fleet answered for, per stream: acked (stored, deleted here) or rejected (refused; telemetry keeps them in dead_letters)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) {
+        this.inc({ kind: s.kind, outcome: 'acked' }, s.acked);
+        this.inc({ kind: s.kind, outcome: 'rejected' }, s.rejected);
+      }
+    },
+  });
+  new Counter({
+    name: 'edgeloop_outbox_ack_timeouts_total',
+    help: 'Times a stream got no ack in time (sync.ackTimeoutMs) and paused before sending again',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.inc({ kind: s.kind }, s.timeouts);
+    },
+  });
 }
 
 function gauge(registers: Registry[], name: string, help: string, read: () => number): void {

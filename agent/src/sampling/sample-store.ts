@@ -29,6 +29,8 @@ export interface KeptSample {
 const EXT: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'application/json': 'json' };
 
 export class SampleStore {
+  private readonly keptListeners = new Set<() => void>();
+
   constructor(
     private readonly db: AgentDb,
     private readonly dir: string,
@@ -49,7 +51,14 @@ export class SampleStore {
         .run(meta.seq, meta.model, meta.version, meta.ts, meta.reason, meta.prediction, meta.reference, meta.contentType, file, data.length).lastInsertRowid,
     );
     this.enforceBudget();
+    for (const l of this.keptListeners) l();
     return id;
+  }
+
+  /** Called after every sample kept (the outbox wakes its sample stream). */
+  onKept(listener: () => void): () => void {
+    this.keptListeners.add(listener);
+    return () => this.keptListeners.delete(listener);
   }
 
   private enforceBudget(): void {
@@ -82,12 +91,11 @@ export class SampleStore {
     return readFile(join(this.dir, sample.file));
   }
 
-  /** After the fleet stored it, the local copy goes. */
-  remove(id: number): void {
-    const r = this.db.prepare('SELECT file FROM samples WHERE id = ?').get(id) as { file: string } | undefined;
-    if (!r) return;
-    rmSync(join(this.dir, r.file), { force: true });
-    this.db.prepare('DELETE FROM samples WHERE id = ?').run(id);
+  /** After the fleet stored them, the local copies go. Returns how many samples went. */
+  remove(idFrom: number, idTo = idFrom): number {
+    const gone = this.db.prepare('SELECT id, file FROM samples WHERE id BETWEEN ? AND ?').all(idFrom, idTo) as Array<{ id: number; file: string }>;
+    for (const r of gone) rmSync(join(this.dir, r.file), { force: true });
+    return this.db.prepare('DELETE FROM samples WHERE id BETWEEN ? AND ?').run(idFrom, idTo).changes;
   }
 
   count(): { samples: number; bytes: number } {

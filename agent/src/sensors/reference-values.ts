@@ -1,15 +1,14 @@
 /**
  * @module sensors/reference-values
- * The reference-value feature as one unit the agent starts and stops: the joiner (hooked into
- * the record buffer), memory of recently synced records, and the outbox for values that arrive
- * after their record was synced. Readings come from the shared SensorLink (sensors/sensors.ts).
+ * The reference-value feature as one unit the agent starts: the joiner (hooked into the record
+ * buffer), memory of recently synced records, and the store of values that arrive after their
+ * record was synced (sent by the outbox's reference stream, outbox/reference-stream.ts).
+ * Readings come from the shared SensorLink (sensors/sensors.ts).
  */
 import type { Logger } from 'pino';
-import type { Ack } from '@edgeloop/protocol';
 import type { AgentDb } from '../store/agent-db.js';
 import type { RecordBuffer } from '../store/record-buffer.js';
 import { ReferenceStore } from '../store/reference-store.js';
-import { ReferenceSync } from '../sync/reference-sync.js';
 import type { SensorReading } from './payload.js';
 import { ReferenceJoiner, type JoinOutcome } from './reference-joiner.js';
 import { referenceBindings, type ReferenceBinding, type SensorsConfig } from './sensor-config.js';
@@ -18,20 +17,14 @@ export interface ReferenceValues {
   joiner: ReferenceJoiner;
   store: ReferenceStore;
   accept(binding: ReferenceBinding, reading: SensorReading, now: number): JoinOutcome;
-  handleAck(ack: Ack): void;
-  setConnected(connected: boolean): void;
   /** Forget synced records older than the late-reference window. */
   housekeeping(now?: number): void;
-  close(): void;
 }
 
 export function startReferenceValues(deps: {
   config: SensorsConfig;
   db: AgentDb;
   buffer: RecordBuffer;
-  stream: string;
-  send: (payload: Buffer) => Promise<void>;
-  ackTimeoutMs: number;
   log: Logger;
 }): ReferenceValues | undefined {
   const bindings = referenceBindings(deps.config);
@@ -45,16 +38,10 @@ export function startReferenceValues(deps: {
   deps.buffer.onStored((seq, record) => joiner.onStored(seq, record));
   deps.buffer.trackSent();
   deps.buffer.setBeforeAcknowledge((from, to) => store.remember(from, to, models));
-  const sync = new ReferenceSync(store, deps.stream, deps.send, { batchSize: 1000, ackTimeoutMs: deps.ackTimeoutMs, pollMs: 500 }, log);
   return {
     joiner,
     store,
     accept: (binding, reading, now) => joiner.accept(binding, reading, now),
-    handleAck: (ack) => sync.handleAck(ack),
-    setConnected: (c) => sync.setConnected(c),
     housekeeping: (now = Date.now()) => void store.forgetOlderThan(now - deps.config.lateReferenceWindowMs),
-    close() {
-      sync.close();
-    },
   };
 }

@@ -85,6 +85,13 @@ const MIGRATIONS: string[] = [
   // Shadow records: made by a candidate model run beside the serving one (same ts and request id).
   `ALTER TABLE records ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE recent_records ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;`,
+  // Update reports wait here for the fleet's ack (outbox/update-report-stream.ts); body is the
+  // report without what is stamped as it goes out (session, reportSeq, stream, id).
+  `CREATE TABLE update_reports (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     ts INTEGER NOT NULL,
+     body TEXT NOT NULL
+   );`,
 ];
 
 export function openAgentDb(path: string): AgentDb {

@@ -1,8 +1,8 @@
 /**
  * @module store/record-buffer
- * The durable outbox of prediction records. `append` resolves only after the record's transaction
- * committed; concurrent appends made in the same tick share one transaction (group commit), so
- * fsync cost is paid per batch, not per request.
+ * The durable store of prediction records, read by the outbox's telemetry stream. `append`
+ * resolves only after the record's transaction committed; concurrent appends made in the same
+ * tick share one transaction (group commit), so fsync cost is paid per batch, not per request.
  *
  * Sequence numbers are SQLite AUTOINCREMENT row ids: never reused, even after deletes, so
  * (stream, seq) identifies a record forever and the server can deduplicate re-sends.
@@ -152,7 +152,7 @@ export class RecordBuffer {
     return () => this.storedListeners.delete(listener);
   }
 
-  /** Called after every committed group; the sync loop uses it to wake up. */
+  /** Called after every committed group; the outbox uses it to wake up. */
   onAppend(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -178,11 +178,11 @@ export class RecordBuffer {
     }
   }
 
-  /** Keeps records the server refused, out of the sync path, for inspection. */
-  deadLetter(seqFrom: number, seqTo: number, reason: string): void {
-    this.db.transaction(() => {
+  /** Keeps records the server refused, out of the sync path, for inspection. Returns how many moved. */
+  deadLetter(seqFrom: number, seqTo: number, reason: string): number {
+    return this.db.transaction(() => {
       this.moveToDeadLetter.run(reason, Date.now(), seqFrom, seqTo);
-      this.deleteRange.run(seqFrom, seqTo);
+      return this.deleteRange.run(seqFrom, seqTo).changes;
     })();
   }
 

@@ -67,6 +67,9 @@ export class ReferenceStore {
 
   /** Told about every reference value that reached a record (input sampling judges errors with it). */
   onApplied: ((seq: number, reference: number) => void) | undefined;
+  /** Told after a commit that queued updates (the outbox wakes its reference stream). */
+  onUpdatesQueued: (() => void) | undefined;
+  private queued = false;
 
   constructor(private readonly db: AgentDb) {
     this.byRequestBuffered = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
@@ -143,6 +146,7 @@ export class ReferenceStore {
       for (const twin of this.syncedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: true }, reference);
       return k;
     })();
+    this.afterCommit();
     this.onApplied?.(target.seq, reference);
     return key ? { model: key.model, ts: key.ts, requestId: key.request_id ?? undefined } : undefined;
   }
@@ -165,6 +169,7 @@ export class ReferenceStore {
       for (const twin of this.allSyncedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: true }, reference);
       return k;
     })();
+    this.afterCommit();
     this.onApplied?.(seq, reference);
     return key ? { model: key.model, ts: key.ts, requestId: key.request_id ?? undefined } : undefined;
   }
@@ -179,6 +184,13 @@ export class ReferenceStore {
       this.markSynced.run(target.seq);
     }
     this.addUpdate.run(target.seq, reference);
+    this.queued = true;
+  }
+
+  private afterCommit(): void {
+    if (!this.queued) return;
+    this.queued = false;
+    this.onUpdatesQueued?.();
   }
 
   /** Called inside the ack transaction: remember synced records of these models. */
@@ -194,6 +206,7 @@ export class ReferenceStore {
     return this.readUpdates.all(id, limit);
   }
 
+  /** Removes updates the fleet stored (or refused: it will never take them). */
   acknowledgeUpdates(idFrom: number, idTo: number): number {
     return this.deleteUpdates.run(idFrom, idTo).changes;
   }

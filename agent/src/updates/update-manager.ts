@@ -17,7 +17,7 @@
  * the fleet re-send it, and gains nothing: a failed version is refused by its own "failed" mark,
  * so replaying it can never get it accepted, while any later fix has a higher number and passes.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -28,25 +28,22 @@ import {
   verifyManifest,
   type DesiredModel,
   type DesiredState,
-  type Manifest,
-  type UpdateReport,
-  type UpdateState,
 } from '@edgeloop/protocol';
 import { ensurePrivateDir } from '@edgeloop/protocol/state-dir';
 import { ActiveModels } from '../runtime/active-models.js';
 import { ModelRunner, type RunnerOptions } from '../runtime/model-runner.js';
 import type { ActiveModelRow, ModelState } from '../store/model-state.js';
-import { downloadArtifactChunked, type DownloadProgressEvent } from './chunked-download.js';
+import type { UpdateReportBody } from '../store/update-report-store.js';
+import { ArtifactFetcher } from './artifact-fetcher.js';
 import { CrashGuard } from './crash-guard.js';
-import { artifactAccess } from './artifact-access.js';
-import { DownloadError } from './download.js';
 import { runHealthCheck } from './health-check.js';
 import type { TrustStore } from './trust-store.js';
 import { ShadowUpdates } from '../runtime/shadow-updates.js';
-import { chooseSource, type MqttChunkClient } from './mqtt-chunk-source.js';
+import type { MqttChunkClient } from './mqtt-chunk-source.js';
 import { updateOptionsSchema, type UpdateOptions, type UpdateOptionsInput } from './update-options.js';
+import { updateReporter, type UpdateReporter } from './update-reporter.js';
 
-export type UpdateReportBody = Omit<UpdateReport, 'v' | 'ts' | 'session' | 'reportSeq'>;
+export type { UpdateReportBody } from '../store/update-report-store.js';
 
 export interface UpdateManagerDeps {
   modelsDir: string;
@@ -71,33 +68,38 @@ export interface UpdateManagerDeps {
   fleetHttpUrl?: string;
 }
 
-/** Progress reports while downloading: often enough to watch, rarely enough for a metered link. */
-const PROGRESS_REPORT_MS = 1000;
-
 export class UpdateManager {
   private queue: Promise<void> = Promise.resolve();
   private readonly options: UpdateOptions;
   private readonly guard: CrashGuard;
   private readonly shutdown = new AbortController();
   private readonly shadow: ShadowUpdates;
-  /** `name@version` of the shadow entry being applied: its reports carry role "shadow". */
-  private shadowReport: string | undefined;
-  private warnedNoFleetOrigin = false;
+  private readonly artifacts: ArtifactFetcher;
+  private readonly reports: UpdateReporter;
 
   constructor(private readonly deps: UpdateManagerDeps) {
     ensurePrivateDir(deps.modelsDir);
     this.options = updateOptionsSchema.parse(deps.options ?? {});
     this.guard = new CrashGuard(deps.state, this.options, deps.log);
+    this.reports = updateReporter(deps.report, deps.log);
+    this.artifacts = new ArtifactFetcher({
+      modelsDir: deps.modelsDir,
+      options: this.options,
+      ...(deps.chunks ? { chunks: deps.chunks } : {}),
+      ...(deps.downloadAuth ? { downloadAuth: deps.downloadAuth } : {}),
+      ...(deps.fleetHttpUrl !== undefined ? { fleetHttpUrl: deps.fleetHttpUrl } : {}),
+      signal: this.shutdown.signal,
+      log: deps.log,
+    });
+    // The shadow slots get the artifact port and a reporter of their own: they never call back here.
     this.shadow = new ShadowUpdates({
       slots: deps.shadows ?? new ActiveModels(),
       serving: deps.models,
       state: deps.state,
       runner: deps.runner,
       log: deps.log,
-      pathOf: (m) => this.pathOf(m),
-      fetchArtifact: (entry, m, path) => this.fetchArtifact(entry, m, path),
-      report: (m, state, code, reason) => this.report(m, state, code, reason, { role: 'shadow' }),
-      reject: (m, code, reason) => this.reject(m, code, reason),
+      artifacts: this.artifacts,
+      reports: updateReporter(deps.report, deps.log, 'shadow'),
     });
   }
 
@@ -155,7 +157,7 @@ export class UpdateManager {
       this.guard.unwatch(row.name);
       this.deps.models.remove(row.name);
       this.deps.state.deactivate(row.name);
-      this.deps.report({ model: row.name, version: row.version, state: 'removed', reason: 'no longer assigned to this device' });
+      this.reports.report(row, 'removed', undefined, 'no longer assigned to this device');
       this.deps.log.info({ model: row.name, version: row.version }, 'model removed: no longer assigned');
     }
   }
@@ -166,17 +168,12 @@ export class UpdateManager {
     const verdict = verifyManifest(entry.manifest, { trustedKeys: trust.manifestKeys(), arch, ...(hardware ? { hardware } : {}) });
     if (!verdict.ok) {
       const claimed = peekUnverified(entry.manifest.payload);
-      this.reject(claimed, verdict.code, verdict.code === 'unknown-key' ? `${verdict.reason}; ${trust.explain()}` : verdict.reason);
+      this.reports.reject(claimed, verdict.code, verdict.code === 'unknown-key' ? `${verdict.reason}; ${trust.explain()}` : verdict.reason);
       return claimed?.name;
     }
     const manifest = verdict.value;
     if (entry.role === 'shadow') {
-      this.shadowReport = `${manifest.name}@${manifest.version}`;
-      try {
-        await this.shadow.apply(entry, manifest);
-      } finally {
-        this.shadowReport = undefined;
-      }
+      await this.shadow.apply(entry, manifest);
       return manifest.name;
     }
     const current = this.deps.models.get(manifest.name)?.manifest;
@@ -191,30 +188,30 @@ export class UpdateManager {
     // A version that failed here before is answered from memory: no download, no second chance.
     const failed = this.deps.state.failedVersion(manifest.name, manifest.version);
     if (failed) {
-      this.report(manifest, 'failed', failed.code, `${failed.reason}; this version is not tried again on this device: release a fixed model as a new version`);
+      this.reports.report(manifest, 'failed', failed.code, `${failed.reason}; this version is not tried again on this device: release a fixed model as a new version`);
       return manifest.name;
     }
     const counter = checkVersionCounter(manifest, this.deps.state.lastAccepted(manifest.name));
     if (!counter.ok) {
-      this.reject(manifest, counter.code, counter.reason);
+      this.reports.reject(manifest, counter.code, counter.reason);
       return manifest.name;
     }
 
-    const path = this.pathOf(manifest);
-    if (!(await this.fetchArtifact(entry, manifest, path))) return manifest.name;
+    const path = this.artifacts.pathOf(manifest);
+    if (!(await this.artifacts.fetch(entry, manifest, path, this.reports))) return manifest.name;
     const bytes = await readFile(path);
     if (sha256Hex(bytes) !== manifest.artifact.sha256) {
       rmSync(path, { force: true });
-      this.reject(manifest, 'hash-mismatch', 'artifact on disk changed after download; it is downloaded again with the next desired state');
+      this.reports.reject(manifest, 'hash-mismatch', 'artifact on disk changed after download; it is downloaded again with the next desired state');
       return manifest.name;
     }
-    this.report(manifest, 'verified');
+    this.reports.report(manifest, 'verified');
 
     let runner: ModelRunner;
     try {
       runner = await ModelRunner.load(manifest, bytes, this.deps.runner);
     } catch (err) {
-      this.report(manifest, 'failed', 'load-failed', `model would not load: ${(err as Error).message}`);
+      this.reports.report(manifest, 'failed', 'load-failed', `model would not load: ${(err as Error).message}`);
       return manifest.name;
     }
     const health = await runHealthCheck(runner, manifest.healthCheck);
@@ -223,55 +220,17 @@ export class UpdateManager {
       // Not accepted (the counter stays), but never again: see the module comment.
       this.deps.state.markFailed(manifest.name, { version: manifest.version, sha256: manifest.artifact.sha256, code: health.code, reason: health.reason });
       rmSync(path, { force: true });
-      this.report(manifest, 'failed', health.code, `health check failed, the previous model keeps serving: ${health.reason}`);
+      this.reports.report(manifest, 'failed', health.code, `health check failed, the previous model keeps serving: ${health.reason}`);
       this.deps.log.warn({ model: manifest.name, version: manifest.version, reason: health.reason }, 'new model failed its health check; not activated');
       return manifest.name;
     }
     this.deps.state.activate({ name: manifest.name, version: manifest.version, sha256: manifest.artifact.sha256, path, envelope: entry.manifest });
     const previous = this.deps.models.swap(runner);
     this.guard.watch(manifest.name, manifest.version);
-    this.report(manifest, 'active');
+    this.reports.report(manifest, 'active');
     this.deps.log.info({ model: manifest.name, version: manifest.version, previous: previous?.manifest.version, health: health.value }, 'model activated');
-    this.pruneArtifacts(manifest.name, path, previous ? this.pathOf(previous.manifest) : undefined);
+    this.pruneArtifacts(manifest.name, path, previous ? this.artifacts.pathOf(previous.manifest) : undefined);
     return manifest.name;
-  }
-
-  /** Downloads unless already on disk; false when the update was rejected (already reported). */
-  private async fetchArtifact(entry: DesiredModel, manifest: Manifest, path: string): Promise<boolean> {
-    if (existsSync(path)) {
-      this.report(manifest, 'downloading');
-      return true;
-    }
-    let lastReport = 0;
-    const onProgress = (p: DownloadProgressEvent) => {
-      const now = Date.now();
-      if (lastReport !== 0 && (now - lastReport < PROGRESS_REPORT_MS || p.received >= p.total)) return;
-      lastReport = now;
-      this.report(manifest, 'downloading', undefined, describeProgress(p), { bytesReceived: p.received, bytesTotal: p.total });
-    };
-    const log = this.deps.log.child({ model: manifest.name, version: manifest.version });
-    const access = artifactAccess(entry.artifactUrl, this.deps.fleetHttpUrl, this.deps.downloadAuth, entry.transfer ?? this.options.transport, this.deps.chunks !== undefined);
-    if (!access.ok) {
-      this.reject(manifest, access.code, access.reason);
-      return false;
-    }
-    if (this.deps.downloadAuth && this.deps.fleetHttpUrl === undefined && !this.warnedNoFleetOrigin) {
-      this.warnedNoFleetOrigin = true;
-      log.warn('fleet.httpUrl is not set: artifacts are fetched over the fleet link (MQTT) and the device credentials go to no HTTP server; add fleet.httpUrl (the fleet\'s HTTP address, as edgeloop-agent enroll writes it) to download over HTTP');
-    }
-    try {
-      const source = chooseSource(access.transport, entry.artifactUrl, this.deps.chunks, log);
-      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, { ...this.options, source, signal: this.shutdown.signal, onProgress, log, ...(access.auth ? { auth: access.auth } : {}) });
-      log.info(outcome, 'artifact downloaded and verified');
-      return true;
-    } catch (err) {
-      if (this.shutdown.signal.aborted) {
-        log.info('download stopped by shutdown; it resumes from the last verified chunk after the next start');
-        return false;
-      }
-      this.reject(manifest, err instanceof DownloadError ? err.code : 'download-failed', (err as Error).message);
-      return false;
-    }
   }
 
   /** Startup after too many short-lived starts: back to the previous version (crash-guard.ts). */
@@ -282,10 +241,14 @@ export class UpdateManager {
       (previous ? `reverted to v${previous.version}` : 'there is no previous version, so the model is inactive until the fleet sends a fix');
     this.deps.state.revert(row.name, { code: 'crash-loop', reason });
     this.deps.log.warn({ model: row.name, version: row.version, starts, previous: previous?.version }, 'crash loop after a model update: reverted');
+    // Reported, since reports outlive restarts: an "active" report of the crashing version that
+    // had not left yet would otherwise be the fleet's last word on what this device runs.
+    this.reports.report(row, 'failed', 'crash-loop', reason);
     if (previous && previous.path !== row.path) rmSync(row.path, { force: true });
     if (!previous) return;
     try {
       await this.load(previous);
+      this.reports.report(previous, 'active', undefined, `serving again after v${row.version} crash-looped`);
       this.deps.log.info({ model: previous.name, version: previous.version }, 'restored the previous model after a crash loop');
     } catch (err) {
       this.deps.log.error({ model: previous.name, version: previous.version, err: (err as Error).message }, 'could not restore the previous model either; the model stays inactive until the fleet sends a fix');
@@ -303,10 +266,6 @@ export class UpdateManager {
     this.deps.models.swap(await ModelRunner.load(verdict.value, bytes, this.deps.runner));
   }
 
-  private pathOf(m: Manifest): string {
-    return join(this.deps.modelsDir, `${m.name}-v${m.version}-${m.artifact.sha256.slice(0, 16)}.onnx`);
-  }
-
   /** Keep the active and the previous artifact (for a revert); delete older ones and stale partial downloads. */
   private pruneArtifacts(name: string, keep: string, previous: string | undefined): void {
     const shadows = this.shadow.paths();
@@ -315,22 +274,6 @@ export class UpdateManager {
       if (file.startsWith(`${name}-v`) && full !== keep && full !== previous && !shadows.has(full)) rmSync(full, { force: true });
     }
   }
-
-  private report(m: Pick<Manifest, 'name' | 'version'>, state: UpdateState, code?: string, reason?: string, extra: Partial<UpdateReportBody> = {}): void {
-    const role = this.shadowReport === `${m.name}@${m.version}` ? { role: 'shadow' as const } : {};
-    this.deps.report({ model: m.name, version: m.version, state, ...(code ? { code } : {}), ...(reason ? { reason } : {}), ...role, ...extra });
-  }
-
-  private reject(m: Pick<Manifest, 'name' | 'version'> | undefined, code: string, reason: string): void {
-    this.deps.log.warn({ model: m?.name, version: m?.version, code, reason }, 'model update rejected');
-    if (m) this.report(m, 'rejected', code, reason);
-  }
-}
-
-function describeProgress(p: DownloadProgressEvent): string {
-  const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
-  const percent = Math.floor((100 * p.received) / p.total);
-  return `received ${kib(p.received)} of ${kib(p.total)} (${percent}%)${p.resumedFrom > 0 ? `, resumed at ${kib(p.resumedFrom)}` : ''}`;
 }
 
 /** Name and version a rejected manifest claims, for the report only; never trusted otherwise. */

@@ -3,23 +3,31 @@
  * Update state reports from devices (downloading → verified → active, or rejected/failed with
  * a reason). A report is taken only for the device's current session, with a reportSeq above the
  * last one of that session and not far beyond it (device-store.ts).
+ *
+ * A report that names its outbox position (`stream`, `id`) is acked (kind "update") once taken,
+ * and also when it repeats a reportSeq already taken in the session: that is the device sending
+ * again a report whose ack it missed. A report for another session gets no ack: the device sends
+ * it again on its current session.
  */
 import type { Logger } from 'pino';
-import { decodeMessage, updateReportSchema } from '@edgeloop/protocol';
+import { decodeMessage, deviceTopic, encodeMessage, updateReportSchema, type Ack } from '@edgeloop/protocol';
 import type { DeviceStore } from '../store/device-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
 
-export function updateIngest(deps: { devices: DeviceStore; log: Logger }): ChannelHandler {
-  return (deviceId, payload) => {
+export function updateIngest(deps: { devices: DeviceStore; publish: (topic: string, payload: Buffer) => Promise<void>; log: Logger }): ChannelHandler {
+  return async (deviceId, payload) => {
     const decoded = decodeMessage(updateReportSchema, payload, 64 * 1024);
     if (!decoded.ok) return void deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected update report');
     const r = decoded.value;
     if (!deps.devices.exists(deviceId)) return void deps.log.warn({ deviceId }, 'rejected update report from a device that never announced itself');
     const taken = deps.devices.recordUpdateReport(deviceId, r);
-    if (!taken.ok) {
-      return void deps.log.warn({ deviceId, session: r.session, reportSeq: r.reportSeq, code: taken.code, reason: taken.reason }, 'rejected update report');
+    if (!taken.ok) deps.log.warn({ deviceId, session: r.session, reportSeq: r.reportSeq, code: taken.code, reason: taken.reason }, 'rejected update report');
+    else {
+      const level = r.state === 'rejected' || r.state === 'failed' ? 'warn' : 'info';
+      deps.log[level]({ deviceId, model: r.model, version: r.version, state: r.state, code: r.code, reason: r.reason }, `device update ${r.state}`);
     }
-    const level = r.state === 'rejected' || r.state === 'failed' ? 'warn' : 'info';
-    deps.log[level]({ deviceId, model: r.model, version: r.version, state: r.state, code: r.code, reason: r.reason }, `device update ${r.state}`);
+    if (r.stream === undefined || r.id === undefined || (!taken.ok && taken.code !== 'replay')) return;
+    const ack: Ack = { v: 1, kind: 'update', stream: r.stream, seqFrom: r.id, seqTo: r.id, status: 'stored' };
+    await deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack));
   };
 }

@@ -1,0 +1,43 @@
+/**
+ * @module outbox/reference-stream
+ * Reference values that reached their record after it was sent (store/reference-store.ts) as an
+ * outbox stream on `…/reference`: batches of (id, seq, reference), acked with kind "reference".
+ * The server's update is idempotent, so a re-sent batch is harmless. A refused batch is dropped:
+ * the records it names are unknown to the fleet, and no re-send can change that.
+ */
+import type { Logger } from 'pino';
+import { encodeMessage, type ReferenceUpdateBatch } from '@edgeloop/protocol';
+import type { ReferenceStore } from '../store/reference-store.js';
+import type { OutboxBatch, OutboxStream } from './stream.js';
+
+export class ReferenceStream implements OutboxStream {
+  readonly kind = 'reference' as const;
+
+  constructor(
+    private readonly store: ReferenceStore,
+    private readonly streamId: string,
+    private readonly batchSize: number,
+    private readonly log: Logger,
+  ) {}
+
+  next(after: number): OutboxBatch | undefined {
+    const updates = this.store.updatesAfter(after, this.batchSize);
+    if (updates.length === 0) return undefined;
+    const batch: ReferenceUpdateBatch = { v: 1, stream: this.streamId, updates };
+    return { from: updates[0]!.id, to: updates[updates.length - 1]!.id, payload: encodeMessage(batch) };
+  }
+
+  acknowledge(from: number, to: number): number {
+    return this.store.acknowledgeUpdates(from, to);
+  }
+
+  reject(from: number, to: number, reason: string): number {
+    const n = this.store.acknowledgeUpdates(from, to);
+    this.log.error({ from, to, updates: n, reason }, 'fleet server refused reference updates; dropped them');
+    return n;
+  }
+
+  pending(): number {
+    return this.store.pendingUpdates();
+  }
+}

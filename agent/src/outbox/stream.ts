@@ -1,0 +1,45 @@
+/**
+ * @module outbox/stream
+ * What the outbox needs from each kind of data it sends (telemetry records, late reference
+ * values, kept samples, update reports): how to read the next batch from its durable store, how
+ * to encode it, and what an ack deletes. Everything about the wire — window, ack timeouts,
+ * backoff, re-sends, ack routing — is the outbox's (lane.ts), so no stream implements it again.
+ *
+ * Positions are the store's own row ids: increasing, never reused, so an ack's range names the
+ * same items for as long as they exist, across reconnects and restarts.
+ */
+import type { AckKind } from '@edgeloop/protocol';
+
+export interface OutboxBatch {
+  /** First and last position the payload carries: the range its ack names. */
+  from: number;
+  to: number;
+  payload: Buffer;
+}
+
+export interface SendContext {
+  /** When the current connection came up (epoch ms): items made before it are historical. */
+  connectedSince: number;
+}
+
+export interface OutboxStream {
+  /** The ack kind routed here; also the device channel the payloads go out on. */
+  readonly kind: AckKind;
+  /**
+   * The next batch: items with positions above `after`, in position order, none skipped. Nothing
+   * (undefined) when none can go now. May read files (samples), hence the promise.
+   */
+  next(after: number, ctx: SendContext): OutboxBatch | undefined | Promise<OutboxBatch | undefined>;
+  /** Items above `after` exist but cannot go yet (held for a reference value): the lane polls. */
+  waiting?(after: number): boolean;
+  /** Told as a batch goes on the wire (before its ack can arrive). */
+  sent?(batch: OutboxBatch): void;
+  /** Everything unacknowledged will be read again from `after` 0 (reconnect, ack timeout). */
+  rewound?(): void;
+  /** The fleet stored these positions: delete them. Returns how many items went. */
+  acknowledge(from: number, to: number): number;
+  /** The fleet refused these positions for good: set them aside or drop them. Returns how many. */
+  reject(from: number, to: number, reason: string): number;
+  /** Items stored and not yet acknowledged. */
+  pending(): number;
+}
