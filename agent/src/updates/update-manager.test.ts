@@ -81,3 +81,21 @@ test('a model dropped from the desired state is removed', async (t) => {
   assert.equal(h.reports.at(-1)?.state, 'removed');
   assert.equal(h.models.get('distance'), undefined);
 });
+
+test('a shadow entry is fetched through the same port and reported with role shadow throughout; the serving version is untouched', async (t) => {
+  const files = await artifactServer({ v1: { bytes: v1 }, v2: { bytes: v2 } });
+  t.after(() => files.server.close());
+  const h = harness(t);
+  await h.manager.apply(desired([{ m: manifest(1, v1), url: `${files.url}/v1` }]));
+  const before = h.reports.length;
+  const withShadow = desired([{ m: manifest(1, v1), url: `${files.url}/v1` }, { m: manifest(2, v2), url: `${files.url}/v2` }]);
+  withShadow.models[1] = { ...withShadow.models[1]!, role: 'shadow' };
+  await h.manager.apply(withShadow);
+  assert.deepEqual(h.reports.slice(before).map((r) => [r.version, r.state, r.role]), [[2, 'downloading', 'shadow'], [2, 'verified', 'shadow'], [2, 'active', 'shadow']]);
+  assert.equal(h.models.get('distance')?.manifest.version, 1, 'the shadow never serves');
+
+  // Dropped from the desired state: unloaded and reported as a shadow removal, not a serving one.
+  await h.manager.apply(desired([{ m: manifest(1, v1), url: `${files.url}/v1` }]));
+  assert.deepEqual(h.reports.slice(-1).map((r) => [r.version, r.state, r.role]), [[2, 'removed', 'shadow']]);
+  assert.equal(h.models.get('distance')?.manifest.version, 1);
+});
