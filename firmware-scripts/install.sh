@@ -51,8 +51,10 @@ STATE_DIR=/var/lib/edgeloop
 UNIT=/etc/systemd/system/edgeloop-agent.service
 USER_NAME=edgeloop
 # What the agent needs from a checkout: its workspace (with the backend workspaces under
-# agent/backends), the ones it imports, and the workspace root (npm resolves @edgeloop/* through it).
-SOURCE_ITEMS=(package.json package-lock.json agent protocol models/package.json models/src)
+# agent/backends), the protocol it imports, and the workspace root (npm resolves @edgeloop/*
+# through it). Nothing else: npm ci installs the dependencies of every workspace present in the
+# copy that the agent's tests use (models would bring protobufjs), see lay_down_code.
+SOURCE_ITEMS=(package.json package-lock.json agent protocol)
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE_HELP="install Node.js 20 LTS or newer system-wide: on Raspberry Pi OS and Jetson (Ubuntu) with NodeSource (https://github.com/nodesource/distributions: curl -fsSL https://deb.nodesource.com/setup_20.x | sudo -E bash - && sudo apt-get install -y nodejs) or the official linux-arm64 / linux-armv7l tarball from https://nodejs.org/en/download, then re-run this script"
 
@@ -229,9 +231,9 @@ lay_down_code() {
   tar -C "$SOURCE" --exclude=node_modules --exclude='*.test.ts' --exclude=.edgeloop --exclude=agent/dist -cf - "${items[@]}" |
     tar -C "$new" --no-same-owner -xf -
   # npm ci installs a package that a workspace present in the copy depends on, whatever the
-  # --workspace filter says: the filter follows the agent's development edges (its tests use both
-  # ONNX Runtime builds), and --omit=dev drops only what no present workspace needs. So the
-  # backend workspaces this CPU does not use leave the copy.
+  # --workspace filter says: the filter follows the agent's development edges too (its tests use
+  # both ONNX Runtime builds and the models workspace), and --omit=dev drops only what no present
+  # workspace needs. So the backend workspaces this CPU does not use leave the copy.
   local backend_dir
   for backend_dir in "$new"/agent/backends/*; do
     if [[ " ${BACKENDS[*]} " != *" ${backend_dir##*/} "* ]]; then rm -rf "$backend_dir"; fi

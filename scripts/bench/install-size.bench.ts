@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { encodePublicKey, generateKeyPair } from '@edgeloop/protocol';
 import type { Bench } from './figure.js';
-import { REPO } from '../../test/support/processes.js';
+import { REPO } from '@edgeloop/test/support/processes';
 
 const APP_DIR = 'opt/edgeloop/agent';
 const UNPRUNED = /node_modules: ([\d.]+) MB as npm ci laid it down/;

@@ -125,9 +125,11 @@ test('install on a Raspberry Pi lays down the agent, config, state dir and unit'
   }
 
   const app = join(s.root, 'opt/edgeloop/agent');
-  for (const file of ['agent/src/cli.ts', 'agent/bin/edgeloop-agent.js', 'protocol/src/index.ts', 'models/package.json', 'package.json', 'package-lock.json']) {
+  for (const file of ['agent/src/cli.ts', 'agent/bin/edgeloop-agent.js', 'protocol/src/index.ts', 'package.json', 'package-lock.json']) {
     assert.ok(existsSync(join(app, file)), `${file} is installed`);
   }
+  // npm ci would install the dependencies of any workspace present (models: protobufjs).
+  assert.deepEqual(readdirSync(app).sort(), ['agent', 'package-lock.json', 'package.json', 'protocol'], 'only the agent, the protocol and the workspace root');
   const files = walk(app);
   assert.deepEqual(files.filter((f) => f.endsWith('.test.ts')), [], 'no tests are installed');
   assert.deepEqual(files.filter((f) => f.endsWith('/node_modules')), [], 'no node_modules are copied');

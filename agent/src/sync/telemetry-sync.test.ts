@@ -8,7 +8,7 @@ import { decodeTelemetryPayload, type TelemetryBatch } from '@edgeloop/protocol'
 import { openAgentDb } from '../store/agent-db.js';
 import { RecordBuffer, type NewRecord } from '../store/record-buffer.js';
 import { TelemetrySync, type SyncOptions } from './telemetry-sync.js';
-import { startTestFleet, until } from '../../../test/support/in-process-fleet.js';
+import { startTestFleet, until } from '@edgeloop/test/support/in-process-fleet';
 
 const silent = pino({ level: 'silent' });
 const rec = (i: number): NewRecord => ({ ts: 1_700_000_000_000 + i, model: 'm', version: 1, output: [i], prediction: i, latencyMs: 1, features: { f: i } });
