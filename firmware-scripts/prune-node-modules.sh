@@ -10,6 +10,10 @@
 #   build/Release/better_sqlite3.node only.
 # - onnxruntime-node: ships libonnxruntime for every OS and CPU it supports (~70 MB on Linux
 #   alone, ~290 MB in all); this CPU loads bin/napi-v*/linux/NODE_ARCH only.
+# - onnxruntime-web (32-bit ARM, or --with-wasm): ~140 MB of builds for browsers (WebGL, WebGPU,
+#   JSPI, asyncify), their source maps and TypeScript sources. Under Node the agent loads the
+#   package's "node" entry (dist/ort.node.min.*) and the plain SIMD-threaded WASM runtime that
+#   runtime/wasm-backend.ts names (dist/ort-wasm-simd-threaded.{mjs,wasm}): ~15 MB.
 set -Eeuo pipefail
 
 say() { printf '[edgeloop install] %s\n' "$*"; }
@@ -48,7 +52,26 @@ prune_onnxruntime_node() {
   done
 }
 
+# Keeps only the files named above; a release that names them otherwise is left whole (with a
+# warning) rather than pruned into a package that cannot load.
+prune_onnxruntime_web() {
+  local pkg=$MODULES/onnxruntime-web file
+  [[ -d $pkg/dist ]] || return 0
+  local keep=(ort.node.min.mjs ort.node.min.js ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm)
+  for file in "${keep[@]}"; do
+    if [[ ! -f $pkg/dist/$file ]]; then
+      say "warning: onnxruntime-web has no dist/$file; not pruning it (~140 MB stay)"
+      return 0
+    fi
+  done
+  for file in "$pkg"/dist/*; do
+    if [[ " ${keep[*]} " != *" ${file##*/} "* ]]; then rm -rf "$file"; fi
+  done
+  rm -rf "${pkg:?}/lib" "${pkg:?}/docs"
+}
+
 before=$(size_mb "$MODULES")
 prune_better_sqlite3
 prune_onnxruntime_node
+prune_onnxruntime_web
 say "node_modules: $before MB as npm ci laid it down, $(size_mb "$MODULES") MB after removing build leftovers and other platforms' binaries"

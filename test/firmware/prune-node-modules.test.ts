@@ -87,11 +87,31 @@ test('on x64 the x64 ONNX Runtime binaries are the ones kept', (t) => {
   assert.deepEqual(files(modules), ['onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']);
 });
 
-test('a tree without better-sqlite3 or onnxruntime-node (a 32-bit device) is left alone', (t) => {
-  const modules = tree(t, ['onnxruntime-web/dist/ort.node.min.mjs', 'sharp/lib/index.js']);
+const WASM_RUNTIME = ['onnxruntime-web/package.json', 'onnxruntime-web/dist/ort.node.min.mjs', 'onnxruntime-web/dist/ort.node.min.js', 'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', 'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm'];
+
+test('onnxruntime-web keeps its Node entry and the WASM runtime the agent names, nothing for browsers', (t) => {
+  const browserBuilds = [
+    'onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm',
+    'onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm',
+    'onnxruntime-web/dist/ort.all.min.mjs',
+    'onnxruntime-web/dist/ort.webgl.mjs',
+    'onnxruntime-web/dist/ort.node.min.mjs.map',
+    'onnxruntime-web/lib/backend-wasm.ts',
+    'onnxruntime-web/docs/webgl-operators.md',
+  ];
+  const modules = tree(t, [...WASM_RUNTIME, ...browserBuilds, 'onnxruntime-web/node_modules/long/index.js', 'sharp/lib/index.js']);
   const r = prune(modules, 'arm');
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(files(modules), ['onnxruntime-web/dist/ort.node.min.mjs', 'sharp/lib/index.js']);
+  assert.deepEqual(files(modules), [...WASM_RUNTIME, 'onnxruntime-web/node_modules/long/index.js', 'sharp/lib/index.js'].sort());
+});
+
+test('an onnxruntime-web whose files are named otherwise is left whole, with a warning', (t) => {
+  const renamed = ['onnxruntime-web/package.json', 'onnxruntime-web/dist/ort.node.mjs', 'onnxruntime-web/dist/ort-wasm.wasm', 'onnxruntime-web/dist/ort.all.min.mjs'];
+  const modules = tree(t, renamed);
+  const r = prune(modules, 'arm');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /warning: onnxruntime-web has no dist\/ort\.node\.min\.mjs; not pruning it/);
+  assert.deepEqual(files(modules), [...renamed].sort());
 });
 
 test('a better-sqlite3 without its binary fails the prune and nothing is removed', (t) => {
