@@ -3,14 +3,17 @@
 // packages stay external (they load their binaries relative to their own package).
 // `--outfile PATH` builds elsewhere (tests); PATH must be inside the checkout, so that the
 // external packages resolve from its node_modules.
-import { build } from 'esbuild';
+// `--esbuild DIR` takes esbuild from DIR/node_modules: esbuild is a development dependency, so a
+// device install has none, and the installer fetches it into a temporary DIR just for this build.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
+const { values } = parseArgs({ options: { outfile: { type: 'string' }, esbuild: { type: 'string' } } });
+const { build } = values.esbuild ? createRequire(join(resolve(values.esbuild), 'package.json'))('esbuild') : await import('esbuild');
 const outfile = values.outfile ? resolve(values.outfile) : `${here}dist/edgeloop-agent.mjs`;
 const started = Date.now();
 await build({

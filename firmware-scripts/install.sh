@@ -25,6 +25,9 @@ usage: sudo firmware-scripts/install.sh --mqtt-url URL --trusted-key KEY [option
   --source DIR        EdgeLoop checkout to install from (default: the one this script is in)
   --root DIR          stage into DIR instead of / (no user, no chown, no systemctl)
   --no-deps           skip `npm ci` (tests: the staged agent cannot run without dependencies)
+  --with-wasm         also install the WASM backend (onnxruntime-web, ~140 MB) on a 64-bit device,
+                      for runtime.backend "wasm" or as the fallback should the native one not load;
+                      32-bit ARM always gets it, since ONNX Runtime has no native build there
   --force-config      rewrite /etc/edgeloop/agent.json although it exists
   -h, --help          this help
 
@@ -38,6 +41,8 @@ die() { printf '[edgeloop install] error: %s\n' "$*" >&2; exit 1; }
 # --root mode describes the privileged steps instead of doing them.
 would() { say "skipped with --root, would run: $*"; }
 trap 'die "unexpected failure at line $LINENO; fix the cause above and re-run (the installer is idempotent)"' ERR
+# The temporary esbuild of build_bundle goes whichever way the script ends.
+trap '[[ -z $BUILD_TOOLS ]] || rm -rf "$BUILD_TOOLS"' EXIT
 
 # Paths as the device sees them; $R (the --root prefix, empty for /) goes in front when writing.
 APP_DIR=/opt/edgeloop/agent
@@ -45,14 +50,18 @@ CONFIG=/etc/edgeloop/agent.json
 STATE_DIR=/var/lib/edgeloop
 UNIT=/etc/systemd/system/edgeloop-agent.service
 USER_NAME=edgeloop
-# What the agent needs from a checkout: its workspace, the ones it imports, and the workspace
-# root (npm resolves @edgeloop/* through it).
-SOURCE_ITEMS=(package.json package-lock.json agent protocol models/package.json models/src)
+# What the agent needs from a checkout: its workspace (with the backend workspaces under
+# agent/backends), the protocol it imports, and the workspace root (npm resolves @edgeloop/*
+# through it). Nothing else: npm ci installs the dependencies of every workspace present in the
+# copy that the agent's tests use (models would bring protobufjs), see lay_down_code.
+SOURCE_ITEMS=(package.json package-lock.json agent protocol)
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE_HELP="install Node.js 20 LTS or newer system-wide: on Raspberry Pi OS and Jetson (Ubuntu) with NodeSource (https://github.com/nodesource/distributions: curl -fsSL https://deb.nodesource.com/setup_20.x | sudo -E bash - && sudo apt-get install -y nodejs) or the official linux-arm64 / linux-armv7l tarball from https://nodejs.org/en/download, then re-run this script"
 
 SOURCE=$(dirname "$SCRIPT_DIR") ROOT="" R="" DEVICE_ID="" MQTT_URL="" TOKEN="" FLEET="" API_PORT="" CA_FINGERPRINT=""
-INSECURE=0 NO_DEPS=0 FORCE_CONFIG=0 STAGED=0 PLATFORM=generic RUNNER=""
+INSECURE=0 NO_DEPS=0 FORCE_CONFIG=0 STAGED=0 PLATFORM=generic RUNNER="" WITH_WASM=0 BUILD_TOOLS=""
+# The ONNX Runtime backends this CPU gets (see ort_backends): names of agent/backends/* workspaces.
+BACKENDS=()
 TRUSTED_KEYS=()
 
 need_value() { [[ $# -ge 2 && -n $2 && $2 != --* ]] || die "$1 needs a value (see --help)"; }
@@ -69,6 +78,7 @@ while [[ $# -gt 0 ]]; do
     --source) need_value "$@"; SOURCE=$2; shift 2 ;;
     --root) need_value "$@"; ROOT=$2; STAGED=1; shift 2 ;;
     --no-deps) NO_DEPS=1; shift ;;
+    --with-wasm) WITH_WASM=1; shift ;;
     --force-config) FORCE_CONFIG=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -162,6 +172,29 @@ detect_platform() {
     x86_64 | amd64) say "architecture: x86-64: fine for development machines; devices are arm64 or armv7" ;;
     *) die "unsupported CPU architecture '$machine': EdgeLoop runs on aarch64, armv7l and x86_64 (a Pi Zero/1 is armv6: use a Pi 2 or newer)" ;;
   esac
+  ort_backends "$machine"
+}
+
+# Which ONNX Runtime package(s) this CPU gets, as the agent/backends/* workspaces that depend on
+# them: the native one (onnxruntime-node) where it has a binary, otherwise the WASM build
+# (onnxruntime-web). Installing only that one keeps ~140 MB off a 64-bit device's card, and a
+# 32-bit one never downloads a native package it cannot load.
+ort_backends() {
+  case $1 in
+    armv7l | armv8l)
+      BACKENDS=(wasm)
+      say "ONNX Runtime backend: onnxruntime-web (WASM)"
+      ;;
+    *)
+      BACKENDS=(native)
+      if [[ $WITH_WASM -eq 1 ]]; then
+        BACKENDS+=(wasm)
+        say "ONNX Runtime backends: onnxruntime-node (native) and onnxruntime-web (WASM, --with-wasm)"
+      else
+        say "ONNX Runtime backend: onnxruntime-node (native; --with-wasm adds the WASM one)"
+      fi
+      ;;
+  esac
 }
 
 ensure_user() {
@@ -194,24 +227,35 @@ lay_down_code() {
   say "copying the agent from $SOURCE to $dest"
   rm -rf "$new"
   mkdir -p "$new"
-  tar -C "$SOURCE" --exclude=node_modules --exclude='*.test.ts' --exclude=.edgeloop -cf - "${items[@]}" |
+  # agent/dist: a bundle the checkout built may be stale; the device's own is built below.
+  tar -C "$SOURCE" --exclude=node_modules --exclude='*.test.ts' --exclude=.edgeloop --exclude=agent/dist -cf - "${items[@]}" |
     tar -C "$new" --no-same-owner -xf -
+  # npm ci installs a package that a workspace present in the copy depends on, whatever the
+  # --workspace filter says: the filter follows the agent's development edges too (its tests use
+  # both ONNX Runtime builds and the models workspace), and --omit=dev drops only what no present
+  # workspace needs. So the backend workspaces this CPU does not use leave the copy.
+  local backend_dir
+  for backend_dir in "$new"/agent/backends/*; do
+    if [[ " ${BACKENDS[*]} " != *" ${backend_dir##*/} "* ]]; then rm -rf "$backend_dir"; fi
+  done
   if [[ $NO_DEPS -eq 1 ]]; then
     say "skipping npm ci (--no-deps): the agent in $dest cannot run until its dependencies are installed"
   else
     command -v npm >/dev/null 2>&1 || die "npm not found (it comes with Node.js); $NODE_HELP"
     say "installing runtime dependencies with npm ci (native modules can take minutes on a Pi)"
-    # @edgeloop/protocol is named too: the agent imports it (and zod) without declaring them, so
-    # `--workspace @edgeloop/agent` alone would neither link it nor install zod/tweetnacl.
+    # Only the agent's workspace, the protocol it imports and the backend for this CPU, without
+    # development dependencies (esbuild, tsx, the other ONNX Runtime build): the lockfile still
+    # pins every version. @edgeloop/protocol is named too, so that its own dependencies
+    # (tweetnacl, msgpackr, better-sqlite3) are installed with it.
     # ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install script would fetch CUDA libraries
     # from nuget.org on x86-64 (the agent runs the CPU build in the package); npm 10 runs it.
-    (cd "$new" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --workspace @edgeloop/agent --workspace @edgeloop/protocol --no-audit --no-fund) ||
+    local workspaces=(--workspace @edgeloop/agent --workspace @edgeloop/protocol) backend
+    for backend in "${BACKENDS[@]}"; do workspaces+=(--workspace "@edgeloop/agent-backend-$backend"); done
+    (cd "$new" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev "${workspaces[@]}" --no-audit --no-fund) ||
       die "npm ci failed (see above); nothing was replaced. Check the network and the npm registry; if better-sqlite3 or sharp failed to build, run: sudo apt-get install -y build-essential python3; then re-run"
-    # onnxruntime-node ships binaries for every OS; the macOS and Windows ones are ~220 MB of SD card.
-    rm -rf "$new"/node_modules/onnxruntime-node/bin/napi-v*/{darwin,win32}
-    say "bundling the agent into one file (no TypeScript loader at run time, less memory)"
-    (cd "$new" && node agent/build.mjs) ||
-      die "bundling the agent failed (see above); nothing was replaced. Re-run; if it persists, report it with the output above"
+    "$SCRIPT_DIR/prune-node-modules.sh" "$new/node_modules" "$(node -p process.arch)" ||
+      die "pruning $new/node_modules failed (see above); nothing was replaced"
+    build_bundle "$new"
   fi
   rm -rf "$dest.old"
   if [[ -d $dest ]]; then mv "$dest" "$dest.old"; fi
@@ -219,10 +263,31 @@ lay_down_code() {
   rm -rf "$dest.old"
 }
 
-# The CLI that writes the config: the installed copy if it has its dependencies, otherwise the
-# source checkout's (--no-deps); either way run with the node on PATH that was just checked.
+# Bundles the agent into one file in $1. esbuild is a development dependency, so it is fetched
+# into a temporary directory for this build only, at the version the lockfile pins, and removed
+# afterwards (~10 MB the device does not keep). --ignore-scripts: its postinstall only checks the
+# binary, which the build does anyway.
+build_bundle() {
+  local new=$1 version
+  version=$(node -e 'const lock = require(process.argv[1]); process.stdout.write(lock.packages["node_modules/esbuild"]?.version ?? "")' "$new/package-lock.json") ||
+    die "cannot read $new/package-lock.json (see above); re-run with a complete checkout"
+  [[ -n $version ]] || die "$new/package-lock.json pins no esbuild version; re-run with a complete checkout"
+  BUILD_TOOLS=$(mktemp -d "${TMPDIR:-/tmp}/edgeloop-build-tools.XXXXXX")
+  say "fetching esbuild $version to bundle the agent (temporary, not kept)"
+  npm install --prefix "$BUILD_TOOLS" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund "esbuild@$version" >/dev/null ||
+    die "could not fetch esbuild $version (see above); nothing was replaced. Check the network and the npm registry, then re-run"
+  say "bundling the agent into one file (no TypeScript loader at run time, less memory)"
+  (cd "$new" && node agent/build.mjs --esbuild "$BUILD_TOOLS") ||
+    die "bundling the agent failed (see above); nothing was replaced. Re-run; if it persists, report it with the output above"
+  rm -rf "$BUILD_TOOLS"
+  BUILD_TOOLS=""
+}
+
+# The CLI that writes the config: the installed copy if it was bundled (it then runs the bundle,
+# having no tsx), otherwise the source checkout's (--no-deps), which runs its sources through tsx;
+# either way with the node on PATH that was just checked.
 pick_runner() {
-  if [[ -d $R$APP_DIR/node_modules/tsx ]]; then
+  if [[ -f $R$APP_DIR/agent/dist/edgeloop-agent.mjs ]]; then
     RUNNER=$R$APP_DIR
   elif [[ -d $SOURCE/node_modules/tsx ]]; then
     RUNNER=$SOURCE
@@ -231,18 +296,6 @@ pick_runner() {
   fi
 }
 agent_cli() { node "$RUNNER/agent/bin/edgeloop-agent.js" "$@"; }
-
-# `edgeloop-agent init` only checks that a key is present; the agent decodes the keys at start.
-# Decode them now with the same function, so a typo fails the install and not the service.
-check_keys() {
-  local js='import { decodePublicKey } from "@edgeloop/protocol";
-for (const key of process.argv.slice(1)) {
-  try { decodePublicKey(key); } catch (err) { console.error("fleet.trustedKeys: " + err.message + " (" + JSON.stringify(key) + ")"); process.exitCode = 2; }
-}'
-  local out
-  out=$(cd "$RUNNER" && node --import tsx --input-type=module -e "$js" -- "${TRUSTED_KEYS[@]}" 2>&1) ||
-    die "invalid --trusted-key: $out; copy the key again from the fleet server (publicKey in /api/v1/health)"
-}
 
 write_config() {
   local conf=$R$CONFIG out key
@@ -267,7 +320,8 @@ write_config() {
     # The agent's reason already says what to do (new token, check --fleet, ...).
     [[ $ok -eq 1 ]] || die "enrollment failed: ${reason:-see above}"
   else
-    check_keys
+    # init validates every setting as the agent will at start (the keys decoded with the same
+    # function), so a typo fails the install and not the service.
     local args=(init --config "$conf" --device-id "$DEVICE_ID" --mqtt-url "$MQTT_URL" --data "$STATE_DIR")
     for key in "${TRUSTED_KEYS[@]}"; do args+=(--trusted-key "$key"); done
     if [[ -n $API_PORT ]]; then args+=(--api-port "$API_PORT"); fi

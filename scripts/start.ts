@@ -11,10 +11,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { readFileSync } from 'node:fs';
 import { startAgent, parseAgentConfig, type RunningAgent } from '@edgeloop/agent';
-import { startFleetServer, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '@edgeloop/fleet-server';
-import { writeServerInfo } from '../fleet-server/src/cli/serve.js';
+import { startFleetServer, writeServerInfo, parseCreateRollout, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
-import { parseCreateRollout } from '../fleet-server/src/rollouts/rollout-params.js';
 import { preferredPort } from './demo/ports.js';
 import { encodeFrames, frameAt } from './demo/sensor-scene.js';
 

@@ -4,8 +4,8 @@
  * (from the working tree, so a figure never measures a stale bundle).
  */
 import { execFileSync } from 'node:child_process';
-import { startTestFleet } from '../../test/support/in-process-fleet.js';
-import { REPO, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
+import { startTestFleet } from '@edgeloop/test/support/in-process-fleet';
+import { REPO, startAgentProcess, writeAgentConfig } from '@edgeloop/test/support/processes';
 
 let built = false;
 

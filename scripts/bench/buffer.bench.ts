@@ -6,8 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openAgentDb } from '../../agent/src/store/agent-db.js';
-import { RecordBuffer, type NewRecord } from '../../agent/src/store/record-buffer.js';
+import { openAgentDb, RecordBuffer, type NewRecord } from '@edgeloop/agent/testing';
 import type { Bench } from './figure.js';
 
 const record = (i: number): NewRecord => ({

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 
 import type { Bench } from './figure.js';
 import { buildAgentBundle, withServingAgent } from './agent-bundle.js';
-import { REPO, deviceRuntime } from '../../test/support/processes.js';
+import { REPO, deviceRuntime } from '@edgeloop/test/support/processes';
 
 const DEFAULT_WINDOW_S = 60;
 /** Startup work (JIT, first inference, birth, first sync) is not idle: wait before measuring. */

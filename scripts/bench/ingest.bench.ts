@@ -8,9 +8,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
-import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
-import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
+import { openFleetDb, TelemetryStore } from '@edgeloop/fleet-server/testing';
+import { startTestFleet, until } from '@edgeloop/test/support/in-process-fleet';
 import type { Bench } from './figure.js';
 import { benchRecord } from './bench-records.js';
 

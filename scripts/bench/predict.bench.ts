@@ -28,8 +28,8 @@ import sharp from 'sharp';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import { percentile, timeEach, type Bench, type Figure } from './figure.js';
 import { buildAgentBundle } from './agent-bundle.js';
-import { startTestFleet } from '../../test/support/in-process-fleet.js';
-import { REPO, startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
+import { startTestFleet } from '@edgeloop/test/support/in-process-fleet';
+import { REPO, startAgentProcess, writeAgentConfig } from '@edgeloop/test/support/processes';
 
 const ROUNDS = 6;
 const PER_ROUND = 50;

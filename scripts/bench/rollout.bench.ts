@@ -23,10 +23,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildReferenceModel } from '@edgeloop/models';
 import type { Bench } from './figure.js';
-import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
-import { REPO } from '../../test/support/processes.js';
-import { sample } from '../../test/support/fixtures.js';
-import { parseCreateRollout } from '../../fleet-server/src/rollouts/rollout-params.js';
+import { startTestFleet, until } from '@edgeloop/test/support/in-process-fleet';
+import { REPO } from '@edgeloop/test/support/processes';
+import { sample } from '@edgeloop/test/support/fixtures';
+import { parseCreateRollout } from '@edgeloop/fleet-server';
 
 const DEVICES = Number(process.env.EDGELOOP_BENCH_DEVICES ?? 1000);
 const TRANSPORT = process.env.EDGELOOP_BENCH_TRANSPORT === 'mqtt' ? 'mqtt' : 'http';

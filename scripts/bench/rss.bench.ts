@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import type { Bench } from './figure.js';
 import { buildAgentBundle, withServingAgent } from './agent-bundle.js';
-import { REPO, deviceRuntime } from '../../test/support/processes.js';
+import { REPO, deviceRuntime } from '@edgeloop/test/support/processes';
 
 /** VmRSS and its anonymous (heaps) and file-backed (code of node and native libraries) parts, MB. */
 interface Rss { total: number; anon: number; file: number }

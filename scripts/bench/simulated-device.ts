@@ -30,8 +30,7 @@ import {
   type AcceptedDesiredState,
   type UpdateReport,
 } from '@edgeloop/protocol';
-import { MqttChunkClient } from '../../agent/src/updates/mqtt-chunk-source.js';
-import { Throttle } from '../../agent/src/updates/range-fetch.js';
+import { MqttChunkClient, Throttle } from '@edgeloop/agent/testing';
 
 export interface SimulatedDeviceOptions {
   deviceId: string;

@@ -7,15 +7,13 @@
  */
 import { join } from 'node:path';
 import { encodeMessage, encodeTelemetryBatch, type TelemetryRecord } from '@edgeloop/protocol';
-import { openAgentDb } from '../../agent/src/store/agent-db.js';
-import { RecordBuffer, type NewRecord } from '../../agent/src/store/record-buffer.js';
-import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
-import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
+import { openAgentDb, RecordBuffer, type NewRecord } from '@edgeloop/agent/testing';
+import { openFleetDb, TelemetryStore } from '@edgeloop/fleet-server/testing';
 import type { Bench } from './figure.js';
 import { benchRecord } from './bench-records.js';
 import { buildAgentBundle } from './agent-bundle.js';
-import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
-import { startAgentProcess, writeAgentConfig } from '../../test/support/processes.js';
+import { startTestFleet, until } from '@edgeloop/test/support/in-process-fleet';
+import { startAgentProcess, writeAgentConfig } from '@edgeloop/test/support/processes';
 
 const N = 100_000;
 /** A buffer record: the bench record without the seq the buffer gives it. */

@@ -20,6 +20,7 @@ import { startTlsFleet } from '../support/tls.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const INSTALL = join(REPO, 'firmware-scripts/install.sh');
 const UNINSTALL = join(REPO, 'firmware-scripts/uninstall.sh');
+const PRUNE = join(REPO, 'firmware-scripts/prune-node-modules.sh');
 const KEY = encodePublicKey(generateKeyPair().publicKey);
 const MQTT_URL = 'mqtt://fleet.example:18830';
 const PI_MODEL = 'Raspberry Pi 4 Model B Rev 1.4';
@@ -89,7 +90,7 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-test('shellcheck finds nothing in install.sh and uninstall.sh', (t) => {
+test('shellcheck finds nothing in install.sh, uninstall.sh and prune-node-modules.sh', (t) => {
   if (spawnSync('shellcheck', ['--version']).error) {
     const why = 'shellcheck not installed: apt-get install shellcheck';
     console.warn(`\n!!! WARNING: ${why}; the firmware scripts are NOT linted !!!\n`);
@@ -97,7 +98,7 @@ test('shellcheck finds nothing in install.sh and uninstall.sh', (t) => {
     t.skip(why);
     return;
   }
-  const r = spawnSync('shellcheck', ['--severity=style', INSTALL, UNINSTALL], { encoding: 'utf8' });
+  const r = spawnSync('shellcheck', ['--severity=style', INSTALL, UNINSTALL, PRUNE], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
 
@@ -124,9 +125,11 @@ test('install on a Raspberry Pi lays down the agent, config, state dir and unit'
   }
 
   const app = join(s.root, 'opt/edgeloop/agent');
-  for (const file of ['agent/src/cli.ts', 'agent/bin/edgeloop-agent.js', 'protocol/src/index.ts', 'models/package.json', 'package.json', 'package-lock.json']) {
+  for (const file of ['agent/src/cli.ts', 'agent/bin/edgeloop-agent.js', 'protocol/src/index.ts', 'package.json', 'package-lock.json']) {
     assert.ok(existsSync(join(app, file)), `${file} is installed`);
   }
+  // npm ci would install the dependencies of any workspace present (models: protobufjs).
+  assert.deepEqual(readdirSync(app).sort(), ['agent', 'package-lock.json', 'package.json', 'protocol'], 'only the agent, the protocol and the workspace root');
   const files = walk(app);
   assert.deepEqual(files.filter((f) => f.endsWith('.test.ts')), [], 'no tests are installed');
   assert.deepEqual(files.filter((f) => f.endsWith('/node_modules')), [], 'no node_modules are copied');
@@ -161,6 +164,27 @@ test('install recognises a Jetson and an armv7 board', async (t) => {
     assert.match(r.stdout, /architecture: armv7/);
     assert.match(r.stdout, /WASM backend/);
   });
+});
+
+// The backend workspaces left in the copy are what `npm ci` installs ONNX Runtime for: a
+// backend workspace present there gets its package installed whatever the --workspace filter.
+test('each CPU gets only the ONNX Runtime package it can run', async (t) => {
+  const cases: Array<{ machine: string; extra?: string[]; announced: RegExp; backends: string[] }> = [
+    { machine: 'armv7l', announced: /ONNX Runtime backend: onnxruntime-web \(WASM\)/, backends: ['wasm'] },
+    { machine: 'aarch64', announced: /ONNX Runtime backend: onnxruntime-node \(native; --with-wasm adds the WASM one\)/, backends: ['native'] },
+    { machine: 'x86_64', announced: /ONNX Runtime backend: onnxruntime-node \(native/, backends: ['native'] },
+    { machine: 'aarch64', extra: ['--with-wasm'], announced: /ONNX Runtime backends: onnxruntime-node \(native\) and onnxruntime-web \(WASM, --with-wasm\)/, backends: ['native', 'wasm'] },
+    { machine: 'armv7l', extra: ['--with-wasm'], announced: /ONNX Runtime backend: onnxruntime-web \(WASM\)/, backends: ['wasm'] },
+  ];
+  for (const c of cases) {
+    await t.test(`${c.machine} ${c.extra?.join(' ') ?? ''}`.trim(), (t) => {
+      const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
+      const r = install(s, c.extra ?? [], { EDGELOOP_MACHINE: c.machine });
+      assertOk(r);
+      assert.match(r.stdout, c.announced);
+      assert.deepEqual(readdirSync(join(s.root, 'opt/edgeloop/agent/agent/backends')).sort(), c.backends);
+    });
+  }
 });
 
 test('a second install keeps the config; --force-config rewrites it', (t) => {
@@ -255,11 +279,11 @@ test('install refuses bad input with a message that says what to do', async (t) 
     assert.match(r.out, /--mqtt-url URL is required/);
     assert.ok(!existsSync(join(s.root, 'opt/edgeloop')), 'nothing is laid down');
   });
-  await t.test('invalid trusted key: the agent decoder\'s message', (t) => {
+  await t.test('invalid trusted key: the agent config validation\'s message', (t) => {
     const s = scratch(t);
     const r = install(s, ['--trusted-key', 'bm90LWEta2V5']);
     assert.notEqual(r.code, 0);
-    assert.match(r.out, /public key must be 32 bytes base64-encoded, got 9 bytes/);
+    assert.match(r.out, /the agent refused the settings: .*fleet\.trustedKeys\.0: must be a base64 ed25519 public key \(32 bytes\)/);
     assert.ok(!existsSync(join(s.root, 'etc/edgeloop/agent.json')), 'no config is written');
   });
   await t.test('invalid broker URL: the agent config validation\'s message', (t) => {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { node, serializeModel, floatTensor, valueInfo } from '../../models/src/onnx-graph.js';
+import { node, serializeModel, floatTensor, valueInfo } from '@edgeloop/models/onnx-graph';
 import { tempDir, waitFor } from '../support/fixtures.js';
 import { mosquittoPub, startMosquitto, which } from '../support/mosquitto.js';
 import { startTestFleet, until } from '../support/in-process-fleet.js';

@@ -14,7 +14,7 @@ import pino from 'pino';
 import { startFleetServer, type FleetConfigInput, type RunningFleetServer } from '@edgeloop/fleet-server';
 import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from '../support/fleet-client.js';
 import { portOf } from '../support/processes.js';
-import { encodeRemainingLength } from '../../fleet-server/src/broker/packet-size-guard.js';
+import { encodeRemainingLength } from '@edgeloop/fleet-server/testing';
 
 export interface BrokerFleet {
   server: RunningFleetServer;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 import { runCli } from '../support/processes.js';
-import { main } from '../../fleet-server/src/cli/edgeloop.js';
+import { main } from '@edgeloop/fleet-server/cli';
 
 test('edgeloop tokens, devices, admin-tokens and audit against a live server', { timeout: 120_000 }, async (t) => {
   const h = await startTestFleet();

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { main as agentCli } from '../../agent/src/cli.js';
+import { main as agentCli } from '@edgeloop/agent/cli';
 import { loadAgentConfig, startAgent, type RunningAgent } from '@edgeloop/agent';
 import type { CreatedEnrollmentToken, DeviceSummary, EnrollResponse, EnrollmentTokenSummary } from '@edgeloop/protocol';
 import pino from 'pino';

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import pino from 'pino';
 import { deviceTopic } from '@edgeloop/protocol';
-import { MosquittoSync } from '../../fleet-server/src/broker/mosquitto-sync.js';
+import { MosquittoSync } from '@edgeloop/fleet-server/testing';
 import { tempDir, waitFor } from '../support/fixtures.js';
 import { closed, collect, connectOnce, connectOrThrow, startMosquitto, which } from '../support/mosquitto.js';
 

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPERATIONS } from '../../fleet-server/src/api/openapi.js';
+import { OPERATIONS } from '@edgeloop/fleet-server/testing';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 

@@ -17,7 +17,7 @@ import { MAX_MODEL_VERSION } from '@edgeloop/protocol';
 import { startFleetServer } from '@edgeloop/fleet-server';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
-import { main } from '../../fleet-server/src/cli/edgeloop.js';
+import { main } from '@edgeloop/fleet-server/cli';
 
 const model = readFileSync(SAMPLE_MODELS.v2);
 

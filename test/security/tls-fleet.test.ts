@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { main as agentCli } from '../../agent/src/cli.js';
+import { main as agentCli } from '@edgeloop/agent/cli';
 import { loadAgentConfig, parseAgentConfig, startAgent, type RunningAgent } from '@edgeloop/agent';
 import { fetchWithCa } from '@edgeloop/protocol';
 import { greyTensor, postJson, sample, tempDir, waitFor } from '../support/fixtures.js';

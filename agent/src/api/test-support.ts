@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 
-export { startTestFleet, until, type TestFleet } from '../../../test/support/in-process-fleet.js';
+export { startTestFleet, until, type TestFleet } from '@edgeloop/test/support/in-process-fleet';
 
 /** A JPEG of the sample model's input size (or any) with a flat colour. */
 export function flatJpeg(level: number, width = 160, height = 120): Promise<Buffer> {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import perfHooks, { type IntervalHistogram } from 'node:perf_hooks';
-import { tempDir } from '../../../test/support/fixtures.js';
+import { tempDir } from '@edgeloop/test/support/fixtures';
 import { openAgentDb } from '../store/agent-db.js';
 import { AgentMetrics } from './agent-metrics.js';
 

@@ -5,7 +5,7 @@ import { FleetLink } from '../link/fleet-link.js';
 import { RecordBuffer, type NewRecord } from '../store/record-buffer.js';
 import { UpdateReportStore } from '../store/update-report-store.js';
 import type { AgentDb } from '../store/agent-db.js';
-import { waitFor } from '../../../test/support/fixtures.js';
+import { waitFor } from '@edgeloop/test/support/fixtures';
 import { Outbox, type LaneOptions, type OutboxStream } from './outbox.js';
 import { TelemetryStream } from './telemetry-stream.js';
 import { UpdateReportStream } from './update-report-stream.js';

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeSample } from '@edgeloop/protocol';
 import { SampleStore } from '../sampling/sample-store.js';
-import { waitFor } from '../../../test/support/fixtures.js';
+import { waitFor } from '@edgeloop/test/support/fixtures';
 import { Outbox } from './outbox.js';
 import { SampleStream } from './sample-stream.js';
 import { silent, tempAgentDb } from './test-support.js';

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ackSchema, decodeMessage, deviceTopic, encodeMessage, updateReportSchema, type UpdateReport } from '@edgeloop/protocol';
 import { UpdateReportStore, MAX_QUEUED_REPORTS } from '../store/update-report-store.js';
-import { waitFor } from '../../../test/support/fixtures.js';
-import { startTestFleet } from '../../../test/support/in-process-fleet.js';
-import { collect, connectOrThrow } from '../../../test/support/mosquitto.js';
+import { waitFor } from '@edgeloop/test/support/fixtures';
+import { startTestFleet } from '@edgeloop/test/support/in-process-fleet';
+import { collect, connectOrThrow } from '@edgeloop/test/support/mosquitto';
 import { UpdateReportStream } from './update-report-stream.js';
 import { silent, tempAgentDb } from './test-support.js';
 

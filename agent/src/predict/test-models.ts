@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MANIFEST_SCHEMA, type Manifest, type Postprocessing, type TensorSpec } from '@edgeloop/protocol';
 // Test-only reach into the models workspace: the ONNX builder is not part of its API.
-import { node, serializeModel, valueInfo, type Dim } from '../../../models/src/onnx-graph.js';
+import { node, serializeModel, valueInfo, type Dim } from '@edgeloop/models/onnx-graph';
 import { ActiveModels } from '../runtime/active-models.js';
 import { ModelRunner } from '../runtime/model-runner.js';
 import { openAgentDb } from '../store/agent-db.js';

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { SAMPLE_MODELS } from '@edgeloop/models';
 import { MANIFEST_SCHEMA, type Manifest } from '@edgeloop/protocol';
-// Test-only reach into sibling workspaces: the ONNX builder is not part of @edgeloop/models' API,
-// and the third-party model locator is shared with the cross-package acceptance test.
-import { node, serializeModel } from '../../../models/src/onnx-graph.js';
-import { DETECTOR, MISSING_MODEL_MESSAGE, thirdPartyModelPath } from '../../../test/support/third-party-model.js';
+// Test-only entry points of sibling workspaces (development dependencies of the agent): the ONNX
+// builder, and the third-party model locator shared with the cross-package acceptance test.
+import { node, serializeModel } from '@edgeloop/models/onnx-graph';
+import { DETECTOR, MISSING_MODEL_MESSAGE, thirdPartyModelPath } from '@edgeloop/test/support/third-party-model';
 import type { InferenceBackend, TensorData } from './backend.js';
 import { makeTensor, ModelRunner, tensorToNumbers } from './model-runner.js';
 import { NATIVE_ARCHES, selectBackend } from './select-backend.js';
