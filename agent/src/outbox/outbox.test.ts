@@ -230,7 +230,8 @@ test('a stuck stream holds up no other: reports flow while telemetry gets no ack
   for (const id of ids) outbox.handleAck({ v: 1, kind: 'update', stream: STREAM, seqFrom: id, seqTo: id, status: 'stored' });
   assert.equal(reports.count(), 0, 'every report acked and deleted');
 
+  // The resend follows each timeout only after its pause, so wait for the sends themselves.
   await waitFor('telemetry timed out twice and the broken stream failed twice', () => (tl.stats.timeouts >= 2 && bl.stats.readErrors >= 2) || undefined);
+  await waitFor('the unacked telemetry batch goes again after each pause', () => ranges(sent).length >= 3 || undefined);
   assert.ok(reads >= 2);
-  assert.ok(ranges(sent).length >= 3, 'the unacked telemetry batch goes again after each pause');
 });
