@@ -13,13 +13,13 @@
 import { Hono } from 'hono';
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { describeZodError, parseModelVersion, type ModelVersionSummary } from '@edgeloop/protocol';
+import { describeZodError, parseModelVersion, statusChangeSchema, type ModelVersionSummary } from '@edgeloop/protocol';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import { RegistryError, type ModelRegistry, type RegisterRequest } from '../registry/model-registry.js';
-import { ancestry, changeStatus, lineageOf, statusChangeSchema } from '../registry/model-status.js';
+import { ancestry, changeStatus, lineageOf } from '../registry/model-status.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
 import { receiveModelUpload, type ReceivedUpload } from './model-upload.js';
