@@ -101,7 +101,7 @@ test('the document is well-formed: 3.1, resolvable $refs, unique operation ids, 
 
 test('GET /api/v1/openapi.json is served without a token', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-openapi-'));
-  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }, pino({ level: 'silent' }));
+  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
   t.after(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
