@@ -37,3 +37,9 @@ test('the check tells a Node entry apart', async () => {
   const { inputs } = await bundleForBrowser('./index.ts', ['node:*', 'better-sqlite3']);
   assert.ok(inputs.some((i) => NODE_ONLY.test(i)), 'the Node entry pulls in node-only modules');
 });
+
+test('@edgeloop/protocol, which a device agent loads, carries the REST constants but does not build the REST schemas', async () => {
+  const { inputs } = await bundleForBrowser('./index.ts', ['node:*', 'better-sqlite3']);
+  assert.ok(inputs.some((i) => i.endsWith('protocol/src/rest/constants.ts')));
+  assert.deepEqual(inputs.filter((i) => /protocol\/src\/(rest\/(?!constants)|client\/)/.test(i)), []);
+});

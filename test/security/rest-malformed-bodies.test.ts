@@ -8,7 +8,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isMultipartBody, REST_ROUTES, type RouteSpec } from '@edgeloop/protocol';
+import { type RouteSpec } from '@edgeloop/protocol';
+import { isMultipartBody, REST_ROUTES } from '@edgeloop/protocol/rest';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 

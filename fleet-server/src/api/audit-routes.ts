@@ -5,7 +5,8 @@
  * page backwards with `before` = the smallest id seen.
  */
 import { Hono } from 'hono';
-import { auditQuerySchema, describeZodError, type AuditEntrySummary } from '@edgeloop/protocol';
+import { describeZodError, type AuditEntrySummary } from '@edgeloop/protocol';
+import { auditQuerySchema } from '@edgeloop/protocol/rest';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ApiEnv } from './api-env.js';
 

@@ -10,7 +10,10 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { DeviceCredentials } from '../identity/device-credentials.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
-import { deploymentRequestSchema, describeZodError, deviceListQuerySchema, liveErrorQuerySchema, removeShadowRequestSchema, telemetryQuerySchema } from '@edgeloop/protocol';
+import { describeZodError } from '@edgeloop/protocol';
+import {
+  deploymentRequestSchema, deviceListQuerySchema, liveErrorQuerySchema, removeShadowRequestSchema, telemetryQuerySchema,
+} from '@edgeloop/protocol/rest';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceStore } from '../store/device-store.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';

@@ -13,9 +13,8 @@
  * Every change is audited; plaintext secrets appear only in the answer that creates them.
  */
 import { Hono, type Context } from 'hono';
-import {
-  adminTokenRequestSchema, describeZodError, deviceLabelsRequestSchema, enrollmentTokenRequestSchema, enrollRequestSchema, type EnrollResponse,
-} from '@edgeloop/protocol';
+import { describeZodError, type EnrollResponse } from '@edgeloop/protocol';
+import { adminTokenRequestSchema, deviceLabelsRequestSchema, enrollmentTokenRequestSchema, enrollRequestSchema } from '@edgeloop/protocol/rest';
 import type { AuditLog } from '../audit/audit-log.js';
 import { IdentityError, type IdentityService } from '../identity/identity-service.js';
 import { actorOf, type ApiEnv } from './api-env.js';

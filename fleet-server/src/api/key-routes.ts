@@ -7,7 +7,8 @@
  * against the root public key, then the key is activated and manifests re-signed.
  */
 import { Hono } from 'hono';
-import { describeZodError, keysetUploadSchema } from '@edgeloop/protocol';
+import { describeZodError } from '@edgeloop/protocol';
+import { keysetUploadSchema } from '@edgeloop/protocol/rest';
 import type { KeyManager } from '../keys/key-manager.js';
 import type { KeyRotation } from '../keys/rotation.js';
 import { RegistryError } from '../registry/model-registry.js';

@@ -13,7 +13,8 @@
 import { Hono } from 'hono';
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { describeZodError, parseModelVersion, statusChangeSchema, type ModelVersionSummary } from '@edgeloop/protocol';
+import { describeZodError, parseModelVersion, type ModelVersionSummary } from '@edgeloop/protocol';
+import { statusChangeSchema } from '@edgeloop/protocol/rest';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { ModelStore, ModelVersionRow } from '../store/model-store.js';

@@ -11,10 +11,10 @@
  * their objects do not forbid additional properties.
  */
 import { z } from 'zod';
+import type { RawResponse, RouteSpec } from '@edgeloop/protocol';
 import {
-  errorResponseSchema, errorStatuses, isMultipartBody, isRawResponse, modelMetadataSchema, modelUploadSchema, REST_ROUTES, uploadFileSchema, type RawResponse,
-  type RouteSpec,
-} from '@edgeloop/protocol';
+  errorResponseSchema, errorStatuses, isMultipartBody, isRawResponse, modelMetadataSchema, modelUploadSchema, REST_ROUTES, uploadFileSchema,
+} from '@edgeloop/protocol/rest';
 
 type Schema = Record<string, unknown>;
 type Io = 'input' | 'output';

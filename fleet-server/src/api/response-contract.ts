@@ -11,9 +11,8 @@
  * between the server and the contract fails the test that hit it.
  */
 import type { MiddlewareHandler } from 'hono';
-import {
-  describeRoute, describeZodError, errorResponseSchema, errorStatuses, isRawResponse, REST_ROUTES, type RouteSpec,
-} from '@edgeloop/protocol';
+import { describeZodError, type RouteSpec } from '@edgeloop/protocol';
+import { describeRoute, errorResponseSchema, errorStatuses, isRawResponse, REST_ROUTES } from '@edgeloop/protocol/rest';
 import type { ApiEnv } from './api-env.js';
 
 export interface ContractViolation {

@@ -6,7 +6,8 @@
  * `{"reason": "..."}`. Every change is audited under the caller's name.
  */
 import { Hono } from 'hono';
-import { describeZodError, rolloutActionRequestSchema, rolloutListQuerySchema } from '@edgeloop/protocol';
+import { describeZodError } from '@edgeloop/protocol';
+import { rolloutActionRequestSchema, rolloutListQuerySchema } from '@edgeloop/protocol/rest';
 import { RegistryError } from '../registry/model-registry.js';
 import type { RolloutEngine } from '../rollouts/rollout-engine.js';
 import { OPERATOR_VERBS, type OperatorVerb } from '../rollouts/rollout-actions.js';

@@ -27,11 +27,10 @@ import {
   shapeMatches,
   signManifest,
   signedEnvelopeSchema,
-  lineageSchema,
-  modelMetadataSchema,
   type Manifest,
   type ModelLineage,
 } from '@edgeloop/protocol';
+import { lineageSchema, modelMetadataSchema } from '@edgeloop/protocol/rest';
 import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
 import type { FleetSigningKey } from '../keys/signing-key.js';
 import type { ModelStore, ModelVersionRow, NewModelVersion } from '../store/model-store.js';

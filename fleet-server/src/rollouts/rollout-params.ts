@@ -4,7 +4,8 @@
  * (protocol/src/rest/rollouts.ts, where every default is documented), and the defaults that
  * depend on the strategy or fall back to `errorAction`.
  */
-import { createRolloutSchema, describeZodError, rolloutParametersSchema, type CreateRollout, type RolloutParams } from '@edgeloop/protocol';
+import { describeZodError, type CreateRollout, type RolloutParams } from '@edgeloop/protocol';
+import { createRolloutSchema, rolloutParametersSchema } from '@edgeloop/protocol/rest';
 
 export type { CreateRollout, RolloutParams } from '@edgeloop/protocol';
 

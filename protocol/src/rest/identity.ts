@@ -4,6 +4,7 @@
  * Plaintext secrets appear only in the answer that creates them.
  */
 import { z } from 'zod';
+import { ENROLLMENT_TOKEN_STATUSES } from './constants.js';
 import { groupSchema, tagsSchema } from './devices.js';
 import { epochMsSchema, restIdSchema, stringMapSchema } from './shared.js';
 
@@ -23,17 +24,16 @@ export const enrollResponseSchema = z
   .object({
     deviceId: z.string(),
     /** MQTT username (= deviceId); also the HTTP Basic user for artifact downloads. */
-    username: z.string().describe('MQTT username and HTTP Basic user (= deviceId)'),
+    username: z.string().min(1).describe('MQTT username and HTTP Basic user (= deviceId)'),
     /** Shown once; the server keeps only a hash. Re-enrolling issues a new one. */
-    password: z.string().describe('shown once; the server keeps only a hash'),
+    password: z.string().min(1).describe('shown once; the server keeps only a hash'),
     mqttUrl: z.string(),
     httpUrl: z.string(),
-    trustedKeys: z.array(z.string()),
+    /** The fleet's root public keys: what the device verifies keysets with. */
+    trustedKeys: z.array(z.string()).min(1),
   })
   .meta({ id: 'Enrollment' });
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
-
-export const ENROLLMENT_TOKEN_STATUSES = ['active', 'used-up', 'expired', 'revoked'] as const;
 
 export const enrollmentTokenSummarySchema = z
   .object({

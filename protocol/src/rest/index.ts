@@ -3,6 +3,7 @@
  * The fleet server's REST contract: request and answer schemas (zod; the TypeScript types are
  * inferred from them) and the route table that ties them to methods and paths. Browser-safe.
  */
+export * from './constants.js';
 export * from './shared.js';
 export * from './devices.js';
 export * from './models.js';

@@ -12,10 +12,8 @@ import { z } from 'zod';
 import { trainingSummarySchema } from '../baseline.js';
 import { ARCHES, healthCheckSchema } from '../manifest.js';
 import { postprocessingSchema, preprocessingSchema, tensorSpecSchema } from '../tensors.js';
+import { MODEL_STATUSES } from './constants.js';
 import { epochMsSchema, restEnvelopeSchema, restIdSchema, stringMapSchema } from './shared.js';
-
-export const MODEL_STATUSES = ['registered', 'approved', 'deprecated', 'revoked'] as const;
-export type ModelStatus = (typeof MODEL_STATUSES)[number];
 
 const shortText = z.string().min(1).max(256);
 

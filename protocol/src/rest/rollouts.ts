@@ -28,30 +28,9 @@
  */
 import { z } from 'zod';
 import { modelVersionSchema } from '../manifest.js';
+import { ROLLOUT_DEVICE_STATES, ROLLOUT_STATES, ROLLOUT_STRATEGIES } from './constants.js';
 import { tagsSchema } from './devices.js';
 import { epochMsSchema, integerText, restIdSchema } from './shared.js';
-
-export const ROLLOUT_STRATEGIES = ['direct', 'staged', 'canary', 'ab', 'shadow'] as const;
-export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
-
-/** running and paused are "active": at most one active rollout per model. */
-export const ROLLOUT_STATES = ['running', 'paused', 'completed', 'aborted', 'rolled-back'] as const;
-export type RolloutState = (typeof ROLLOUT_STATES)[number];
-
-/**
- * Per device: pending (not yet given the candidate) → assigned → downloading → verified → active
- * → healthy (active for `healthyAfterMs` and online), or failed | rejected | timed-out; then
- * rolled-back when a rollback gave it the re-released baseline. skipped: not part of the rollout
- * after all (already on the candidate or newer, or reassigned outside the rollout).
- */
-export const ROLLOUT_DEVICE_STATES = [
-  'pending', 'assigned', 'downloading', 'verified', 'active', 'healthy', 'failed', 'rejected', 'timed-out', 'rolled-back', 'skipped',
-] as const;
-export type RolloutDeviceState = (typeof ROLLOUT_DEVICE_STATES)[number];
-
-/** What an operator may do to a rollout: POST /api/v1/rollouts/{id}/{action}. */
-export const ROLLOUT_ACTIONS = ['pause', 'resume', 'abort', 'rollback', 'promote'] as const;
-export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 
 const ms = z.number().int().min(0).max(30 * 86_400_000);
 const share = z.number().min(0).max(1);

@@ -22,8 +22,9 @@ import { keysResponseSchema, keysetUploadSchema, rotateResponseSchema } from './
 import {
   lineageResponseSchema, modelDetailSchema, modelListResponseSchema, modelResponseSchema, modelUploadSchema, statusChangeResponseSchema, statusChangeSchema,
 } from './models.js';
+import { ROLLOUT_ACTIONS } from './constants.js';
 import {
-  ROLLOUT_ACTIONS, createRolloutSchema, rolloutActionRequestSchema, rolloutDetailSchema, rolloutListQuerySchema, rolloutListResponseSchema, rolloutResponseSchema,
+  createRolloutSchema, rolloutActionRequestSchema, rolloutDetailSchema, rolloutListQuerySchema, rolloutListResponseSchema, rolloutResponseSchema,
 } from './rollouts.js';
 import { route, type RouteSpec } from './route-spec.js';
 import {
@@ -52,7 +53,7 @@ export const REST_ROUTES = {
   // identity
   enroll: route({
     method: 'POST', path: '/api/v1/enroll', tag: 'identity', summary: 'A device trades an enrollment token for its credentials', auth: 'public',
-    body: enrollRequestSchema, responses: { 200: enrollResponseSchema }, errors: [401, 403],
+    body: enrollRequestSchema, responses: { 200: enrollResponseSchema }, errors: [401, 403, 409],
   }),
   createEnrollmentToken: route({
     method: 'POST', path: '/api/v1/enrollment-tokens', tag: 'identity', summary: 'Create an enrollment token (plaintext shown once)', auth: 'admin',
