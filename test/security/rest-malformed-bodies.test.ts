@@ -16,7 +16,7 @@ import { startTestFleet } from '../support/in-process-fleet.js';
 const DEVICE = 'pi-1';
 const PATH_VALUES: Record<string, string> = { id: DEVICE, name: 'distance', model: 'distance', version: '1', verb: 'pause', sha256: 'a'.repeat(64) };
 const fill = (path: string, values: Record<string, string> = PATH_VALUES) => path.replace(/\{([^}]+)\}/g, (_m, k: string) => values[k] ?? 'x');
-const OPERATIONS = (Object.values(REST_ROUTES) as RouteSpec[]).map((r) => ({ ...r, method: r.method.toLowerCase() }));
+const ROUTES = (Object.values(REST_ROUTES) as RouteSpec[]).map((r) => ({ ...r, method: r.method.toLowerCase() }));
 
 /** Per JSON route: a body with the right shape but wrong-typed values. */
 const WRONG_TYPES: Record<string, unknown> = {
@@ -48,7 +48,7 @@ test('every JSON route refuses null, arrays, strings, numbers, invalid JSON, wro
   const h = await startTestFleet();
   t.after(() => h.close());
   h.enroll(DEVICE);
-  const routes = OPERATIONS.filter((op) => op.body && !isMultipartBody(op.body));
+  const routes = ROUTES.filter((op) => op.body && !isMultipartBody(op.body));
   assert.deepEqual(routes.map((op) => `${op.method} ${op.path}`).sort(), Object.keys(WRONG_TYPES).sort(), 'a row per JSON route of the API');
   const tokensBefore = h.server.identity.enrollmentTokens.list().length;
   const adminsBefore = h.server.identity.adminTokens.list().length;
@@ -88,7 +88,7 @@ test('401 and 403 answers never name server paths, and say how to get a token', 
   const creds = h.enroll(DEVICE);
   const secretPaths = [h.dir, h.server.adminTokenFile];
   const refusals: string[] = [];
-  for (const op of OPERATIONS.filter((o) => o.auth !== 'public')) {
+  for (const op of ROUTES.filter((o) => o.auth !== 'public')) {
     for (const authorization of [undefined, 'Bearer not-a-valid-admin-token']) {
       const res = await fetch(`${h.server.httpUrl}${fill(op.path)}`, {
         method: op.method.toUpperCase(),
