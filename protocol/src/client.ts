@@ -8,4 +8,3 @@ export * from './client/rest-client.js';
 export * from './client/client-errors.js';
 export type * from './client/route-types.js';
 export * from './rest/index.js';
-export { describeZodError } from './errors.js';

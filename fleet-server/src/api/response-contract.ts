@@ -11,6 +11,7 @@
  * between the server and the contract fails the test that hit it.
  */
 import type { MiddlewareHandler } from 'hono';
+import type { z } from 'zod';
 import { describeZodError, type RouteSpec } from '@edgeloop/protocol';
 import { describeRoute, errorResponseSchema, errorStatuses, isRawResponse, REST_ROUTES } from '@edgeloop/protocol/rest';
 import type { ApiEnv } from './api-env.js';
@@ -65,7 +66,7 @@ async function jsonProblem(res: Response, check: (body: unknown) => string | und
   return check(body);
 }
 
-function schemaProblem(schema: { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: Parameters<typeof describeZodError>[0] } }, body: unknown): string | undefined {
+function schemaProblem(schema: z.ZodType, body: unknown): string | undefined {
   const parsed = schema.safeParse(body);
   if (!parsed.success) return describeZodError(parsed.error);
   const extra = undeclaredFields(body, parsed.data);
