@@ -2,6 +2,8 @@
 // Finds every *.test.ts in the workspaces and runs them with node's test runner through tsx.
 // Node 20's runner does not expand globs itself. Arguments narrow the run to paths containing
 // them: `npm test -- agent/` or `npm test -- fault`.
+// Every fleet server a test starts checks its API answers against the REST contract
+// (EDGELOOP_VALIDATE_RESPONSES=1; an answer that breaks it is answered 500, failing the test).
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -30,5 +32,6 @@ if (files.length === 0) {
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...passThrough, ...files], {
   cwd: root,
   stdio: 'inherit',
+  env: { EDGELOOP_VALIDATE_RESPONSES: '1', ...process.env },
 });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -90,6 +90,12 @@ export const fleetConfigSchema = z.object({
   /** The rollout engine re-reads every active rollout from the database this often (rollouts/rollout-engine.ts). */
   rollouts: z.object({ tickMs: z.number().int().min(10).max(60_000).default(1000) }).prefault({}),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  /**
+   * Check every API answer against the REST contract (api/response-contract.ts) and answer 500
+   * instead of one that breaks it; also env EDGELOOP_VALIDATE_RESPONSES=1. For tests and API work:
+   * it reads every JSON answer twice.
+   */
+  validateResponses: z.boolean().default(false),
 });
 
 export type FleetConfig = z.infer<typeof fleetConfigSchema>;

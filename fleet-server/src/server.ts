@@ -10,6 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createFleetApi } from './api/app.js';
 import type { ArtifactStats } from './api/model-routes.js';
+import type { ContractViolation } from './api/response-contract.js';
 import { DEFAULT_MQTT_PORT, parseFleetConfig, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
@@ -81,6 +82,8 @@ export interface RunningFleetServer {
   rollouts: RolloutEngine;
   /** With TLS: the CA devices pin (file and `sha256:` fingerprint of its public key). */
   tls?: { caFile: string; caFingerprint: string };
+  /** With validateResponses: every API answer that broke the REST contract (each was answered 500). */
+  contractViolations: readonly ContractViolation[];
   close(): Promise<void>;
 }
 
@@ -180,6 +183,11 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     const rollouts = new RolloutEngine({ db, devices, models, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
     const artifactStats: ArtifactStats = { requests: 0, bytesServed: 0 };
+    const contractViolations: ContractViolation[] = [];
+    const onContractViolation = (v: ContractViolation) => {
+      contractViolations.push(v);
+      log.error(v, 'API answer outside the REST contract');
+    };
     const api = createFleetApi({
       registry,
       models,
@@ -202,6 +210,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
         status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
         ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),
       log,
+      ...(config.validateResponses || process.env.EDGELOOP_VALIDATE_RESPONSES === '1' ? { onContractViolation } : {}),
     });
     const http: ServerType = await new Promise((resolve, reject) => {
       const https = tls ? { createServer: createHttpsServer, serverOptions: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const } } : {};
@@ -277,6 +286,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       adminTokenFile: admin.file,
       ...(broker ? { broker } : {}),
       ...(tls ? { tls: { caFile: tls.caFile, caFingerprint: tls.caFingerprint } } : {}),
+      contractViolations,
       // Logged once, as the agent does, so a supervisor's log shows the stop was clean.
       close: () => (stopped ??= closeAll().then(() => log.info('fleet server stopped'))),
     };

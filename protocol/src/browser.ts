@@ -13,5 +13,4 @@ export * from './envelope.js';
 export * from './baseline.js';
 export * from './columns.js';
 export * from './messages.js';
-export * from './rest.js';
-export * from './rest-rollouts.js';
+export * from './rest/index.js';

@@ -14,8 +14,10 @@ export * from './artifact.js';
 export * from './messages.js';
 export * from './desired-state.js';
 export * from './codec.js';
-export * from './rest.js';
-export * from './rest-rollouts.js';
+// The REST contract's schemas and route table load with '@edgeloop/protocol/rest'; here only
+// their types and the constant sets, so a device agent does not build them in its memory.
+export * from './rest/constants.js';
+export type * from './rest/index.js';
 export * from './sqlite-migrations.js';
 export * from './telemetry-codec.js';
 export * from './sample-codec.js';

@@ -26,7 +26,7 @@ export const DEVICE_PUBLISHES: readonly DeviceChannel[] = ['presence', 'telemetr
 export const DEVICE_SUBSCRIBES: readonly DeviceChannel[] = ['ack', 'desired', 'chunk'];
 
 // No MQTT wildcards or separators, bounded length: ids become topic levels, file names and SQL keys.
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function isValidId(id: string): boolean {
   return ID_PATTERN.test(id);

@@ -36,7 +36,7 @@ export async function startBrokerFleet(mqtt: Partial<Omit<EmbeddedMqtt, 'mode'>>
     },
   });
   const server = await startFleetServer(
-    { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password, ...mqtt }, adminToken: TEST_ADMIN_TOKEN },
+    { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password, ...mqtt }, adminToken: TEST_ADMIN_TOKEN, validateResponses: true },
     pino({ level: 'info' }, sink),
   );
   return {

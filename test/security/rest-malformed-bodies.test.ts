@@ -2,19 +2,21 @@
  * Security: every JSON route of the fleet server refuses a malformed body with a 400 (415 for a
  * body that does not say it is JSON) and a JSON `{"error"}`; none acts on it. `POST
  * /enrollment-tokens` with the body `null` used to create a token. The routes are walked from the
- * OpenAPI operation list, so a new JSON route without a row here fails this test.
+ * route table (protocol/src/rest/routes.ts), so a new JSON route without a row here fails this test.
  *
  * Also: 401 and 403 answers never reveal server paths (they used to name the admin.token file).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPERATIONS } from '@edgeloop/fleet-server/testing';
+import { type RouteSpec } from '@edgeloop/protocol';
+import { isMultipartBody, REST_ROUTES } from '@edgeloop/protocol/rest';
 import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 
 const DEVICE = 'pi-1';
 const PATH_VALUES: Record<string, string> = { id: DEVICE, name: 'distance', model: 'distance', version: '1', verb: 'pause', sha256: 'a'.repeat(64) };
 const fill = (path: string, values: Record<string, string> = PATH_VALUES) => path.replace(/\{([^}]+)\}/g, (_m, k: string) => values[k] ?? 'x');
+const ROUTES = (Object.values(REST_ROUTES) as RouteSpec[]).map((r) => ({ ...r, method: r.method.toLowerCase() }));
 
 /** Per JSON route: a body with the right shape but wrong-typed values. */
 const WRONG_TYPES: Record<string, unknown> = {
@@ -46,7 +48,7 @@ test('every JSON route refuses null, arrays, strings, numbers, invalid JSON, wro
   const h = await startTestFleet();
   t.after(() => h.close());
   h.enroll(DEVICE);
-  const routes = OPERATIONS.filter((op) => op.body && !('multipart' in op.body));
+  const routes = ROUTES.filter((op) => op.body && !isMultipartBody(op.body));
   assert.deepEqual(routes.map((op) => `${op.method} ${op.path}`).sort(), Object.keys(WRONG_TYPES).sort(), 'a row per JSON route of the API');
   const tokensBefore = h.server.identity.enrollmentTokens.list().length;
   const adminsBefore = h.server.identity.adminTokens.list().length;
@@ -86,7 +88,7 @@ test('401 and 403 answers never name server paths, and say how to get a token', 
   const creds = h.enroll(DEVICE);
   const secretPaths = [h.dir, h.server.adminTokenFile];
   const refusals: string[] = [];
-  for (const op of OPERATIONS.filter((o) => (o.auth ?? 'admin') !== 'public')) {
+  for (const op of ROUTES.filter((o) => o.auth !== 'public')) {
     for (const authorization of [undefined, 'Bearer not-a-valid-admin-token']) {
       const res = await fetch(`${h.server.httpUrl}${fill(op.path)}`, {
         method: op.method.toUpperCase(),

@@ -3,6 +3,7 @@
  * Small typed reads of the fleet server's REST API for tests, as admin: every test server
  * (startServerProcess, startTestFleet) accepts TEST_ADMIN_TOKEN.
  */
+import { createRestClient } from '@edgeloop/protocol/client';
 
 /** The bootstrap admin token of every server the test support starts. Not a secret. */
 export const TEST_ADMIN_TOKEN = 'edgeloop-test-admin-token-not-secret';
@@ -15,29 +16,18 @@ export const TEST_ADMIN_TOKEN = 'edgeloop-test-admin-token-not-secret';
  */
 export const TEST_MQTT_SERVER = { username: 'edgeloop-server', password: 'edgeloop-test-mqtt-server-not-secret' } as const;
 
-export interface DeviceJson {
-  id: string;
-  online: boolean;
-  models: Array<{ name: string; version: number; sha256: string }>;
-  assignments: Array<{ model: string; version: number; state: string; code: string | null; reason: string | null }>;
-  records: number;
-  backlog: number;
-  dropped: number;
-}
-
-export interface EventJson { model: string; version: number; state: string; code: string | null; reason: string | null }
-
-export interface RecordJson { deviceId: string; stream: string; seq: number; model: string; version: number; requestId: string | null; prediction: number | null; historical: boolean }
-
 export async function getJson<T>(url: string, token: string = TEST_ADMIN_TOKEN): Promise<T> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) throw new Error(`GET ${url} → ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
 
-export const fleet = (httpUrl: string, token: string = TEST_ADMIN_TOKEN) => ({
-  devices: async () => (await getJson<{ devices: DeviceJson[] }>(`${httpUrl}/api/v1/devices`, token)).devices,
-  device: async (id: string) => getJson<{ device: DeviceJson; events: EventJson[] }>(`${httpUrl}/api/v1/devices/${id}`, token),
-  telemetry: async (device: string, limit = 10_000) =>
-    (await getJson<{ records: RecordJson[] }>(`${httpUrl}/api/v1/telemetry?device=${device}&limit=${limit}&order=oldest`, token)).records,
-});
+/** Reads through the typed client, so every answer is also checked against the REST contract here. */
+export const fleet = (httpUrl: string, token: string = TEST_ADMIN_TOKEN) => {
+  const client = createRestClient({ baseUrl: httpUrl, headers: { authorization: `Bearer ${token}` } });
+  return {
+    devices: async () => (await client.listDevices()).devices,
+    device: async (id: string) => client.getDevice({ params: { id } }),
+    telemetry: async (device: string, limit = 10_000) => (await client.listTelemetry({ query: { device, limit, order: 'oldest' } })).records,
+  };
+};

@@ -3,7 +3,9 @@
  * A fleet server (embedded broker) and agents in one process, with the sample model registered
  * and deployable, on free ports in a temp directory: for API tests, integration tests that need
  * no process boundary, and benchmarks. Logs are silent. The server accepts TEST_ADMIN_TOKEN;
- * every agent is enrolled (an enrollment token traded in-process) before it starts.
+ * every agent is enrolled (an enrollment token traded in-process) before it starts. Every API
+ * answer is checked against the REST contract (validateResponses): one that breaks it is answered
+ * 500, and close() fails listing them.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +39,7 @@ const silent = pino({ level: 'silent' });
 
 export async function startTestFleet(): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-fleet-'));
-  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password }, adminToken: TEST_ADMIN_TOKEN }, silent);
+  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password }, adminToken: TEST_ADMIN_TOKEN, validateResponses: true }, silent);
   server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
   const agents: RunningAgent[] = [];
   const enrolled = new Map<string, { username: string; password: string }>();
@@ -79,8 +81,15 @@ export async function startTestFleet(): Promise<TestFleet> {
       for (const a of agents) await a.close();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
+      assertKeptContract(server);
     },
   };
+}
+
+/** Fails with every API answer the server gave outside the REST contract. */
+export function assertKeptContract(server: Pick<RunningFleetServer, 'contractViolations'>): void {
+  const broken = server.contractViolations.map((v) => `${v.route} answered ${v.status} for ${v.path}: ${v.problem}`);
+  if (broken.length) throw new Error(`the fleet server answered outside the REST contract:\n  ${broken.join('\n  ')}`);
 }
 
 /** waitFor for boolean probes, polling every 10 ms (benchmarks time what follows). */

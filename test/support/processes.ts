@@ -79,11 +79,13 @@ export interface AgentReady { deviceId: string; apiUrl: string; stream: string }
 
 /**
  * Ports default to 0 (any free one); a restart test passes the ports of the first run. The
- * server accepts TEST_ADMIN_TOKEN (`ready.adminToken`); runCli sends it.
+ * server accepts TEST_ADMIN_TOKEN (`ready.adminToken`); runCli sends it. It checks its answers
+ * against the REST contract (EDGELOOP_VALIDATE_RESPONSES).
  */
 export async function startServerProcess(dataDir: string, extra: string[] = [], ports: { http?: number; mqtt?: number } = {}): Promise<Proc<ServerReady>> {
   const args = ['serve', '--data', dataDir, '--http-port', String(ports.http ?? 0), '--mqtt-port', String(ports.mqtt ?? 0), '--json', ...extra];
-  const env = { EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN, EDGELOOP_MQTT_SERVER_PASSWORD: TEST_MQTT_SERVER.password };
+  // Every answer is checked against the REST contract; one that breaks it is answered 500.
+  const env = { EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN, EDGELOOP_MQTT_SERVER_PASSWORD: TEST_MQTT_SERVER.password, EDGELOOP_VALIDATE_RESPONSES: '1' };
   const proc = await start<Omit<ServerReady, 'adminToken' | 'mqttAdmin'>>(SERVER_CLI, args, 'fleet server', env);
   return { ...proc, ready: { ...proc.ready, adminToken: TEST_ADMIN_TOKEN, mqttAdmin: { ...TEST_MQTT_SERVER } } };
 }

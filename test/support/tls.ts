@@ -18,6 +18,7 @@ export async function startTlsFleet(dataDir: string, ports: { http?: number; mqt
     http: { port: ports.http ?? 0 },
     mqtt: { mode: 'embedded', port: ports.mqtt ?? 0, serverPassword: TEST_MQTT_SERVER.password },
     adminToken: TEST_ADMIN_TOKEN,
+    validateResponses: true,
     tls: { mode: 'self-signed' },
   }, log);
   if (!server.tls) throw new Error('the fleet server started without TLS');

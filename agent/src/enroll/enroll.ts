@@ -9,8 +9,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { arch, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
-import { describeZodError, fetchWithCa, isLoopbackHost, isPlainTextBeyondLoopback, isTlsVerifyError, isValidId, parseCaFingerprint, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
+import { fetchWithCa, isLoopbackHost, isPlainTextBeyondLoopback, isTlsVerifyError, isValidId, parseCaFingerprint, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
 import { writePrivateFile } from '@edgeloop/protocol/state-dir';
 import { ConfigError, parseAgentConfig, type AgentConfig } from '../config.js';
 import { CaPinMismatchError, pinFleetCa } from './ca-pinning.js';
@@ -40,15 +39,6 @@ export const FLEET_CA_FILE = 'fleet-ca.pem';
 /** A failure the operator can fix by changing the command line (exit 2) rather than retrying (exit 1). */
 export class EnrollUsageError extends Error {}
 
-const enrollResponseSchema = z.object({
-  deviceId: z.string(),
-  username: z.string().min(1),
-  password: z.string().min(1),
-  mqttUrl: z.string(),
-  httpUrl: z.string(),
-  trustedKeys: z.array(z.string()).min(1),
-});
-
 function fleetBase(raw: string): string {
   let url: URL;
   try {
@@ -71,40 +61,33 @@ function networkCause(err: unknown): string {
 /** POST /api/v1/enroll; every failure says what to do next. `ca`: the only CA to trust (PEM). */
 export async function requestEnrollment(fleetUrl: string, body: EnrollRequest, timeoutMs = 15_000, ca?: string): Promise<EnrollResponse> {
   const base = fleetBase(fleetUrl);
-  let res: Response;
-  let text: string;
+  // Loaded on use: the client carries the whole API contract, which a running agent never needs.
+  const { createRestClient, RestContractError, RestError, RestNetworkError } = await import('@edgeloop/protocol/client');
+  const client = createRestClient({ baseUrl: base, timeoutMs, ...(ca ? { fetch: (url: string, init: RequestInit) => fetchWithCa(url, init, ca) } : {}) });
   try {
-    const init = { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) };
-    res = await (ca ? fetchWithCa(`${base}/api/v1/enroll`, init, ca) : fetch(`${base}/api/v1/enroll`, init));
-    text = await res.text();
+    return await client.enroll({ body });
   } catch (err) {
-    const cause = (err as { cause?: unknown }).cause;
-    if (isTlsVerifyError(cause)) {
-      throw new EnrollUsageError(
-        `TLS: the fleet server at ${base} presented a certificate that does not verify (${cause.code}: ${cause.message}); ` +
-          (ca ? 'its certificate must be signed by the pinned CA and name the host in --fleet' : 'give --ca-fingerprint (printed by "edgeloop tokens create") for a fleet with its own CA'),
-        { cause: err },
-      );
+    if (err instanceof RestNetworkError) {
+      const cause = (err.cause as { cause?: unknown } | undefined)?.cause;
+      if (isTlsVerifyError(cause)) {
+        throw new EnrollUsageError(
+          `TLS: the fleet server at ${base} presented a certificate that does not verify (${cause.code}: ${cause.message}); ` +
+            (ca ? 'its certificate must be signed by the pinned CA and name the host in --fleet' : 'give --ca-fingerprint (printed by "edgeloop tokens create") for a fleet with its own CA'),
+          { cause: err },
+        );
+      }
+      throw new Error(`cannot reach the fleet server at ${base} (${networkCause(err.cause)}); check --fleet and that the server runs (edgeloop serve), then retry`, { cause: err });
     }
-    throw new Error(`cannot reach the fleet server at ${base} (${networkCause(err)}); check --fleet and that the server runs (edgeloop serve), then retry`, { cause: err });
+    if (err instanceof RestError) {
+      const why = typeof (err.body as { error?: unknown } | undefined)?.error === 'string' ? err.reason : `HTTP ${err.status}`;
+      if (err.status === 404) throw new Error(`${base} has no enrollment endpoint (${why}); is --fleet the EdgeLoop fleet server's HTTP address?`, { cause: err });
+      // 400/401/403/409: a bad token or device id; retrying the same command cannot help.
+      if (err.status >= 400 && err.status < 500) throw new EnrollUsageError(`the fleet server refused the enrollment: ${why}`, { cause: err });
+      throw new Error(`the fleet server failed to enroll this device (${why}); retry later`, { cause: err });
+    }
+    if (err instanceof RestContractError) throw new Error(`the fleet server's answer is not an enrollment (${err.problem}); is --fleet an EdgeLoop fleet server of this version?`, { cause: err });
+    throw err;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const reason = (json as { error?: unknown } | undefined)?.error;
-    const why = typeof reason === 'string' ? reason : `HTTP ${res.status}`;
-    if (res.status === 404) throw new Error(`${base} has no enrollment endpoint (${why}); is --fleet the EdgeLoop fleet server's HTTP address?`);
-    // 400/401/403: a bad token or device id; retrying the same command cannot help.
-    if (res.status >= 400 && res.status < 500) throw new EnrollUsageError(`the fleet server refused the enrollment: ${why}`);
-    throw new Error(`the fleet server failed to enroll this device (${why}); retry later`);
-  }
-  const parsed = enrollResponseSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`the fleet server's answer is not an enrollment (${describeZodError(parsed.error)}); is --fleet an EdgeLoop fleet server of this version?`);
-  return parsed.data;
 }
 
 function readExisting(path: string): Record<string, unknown> {

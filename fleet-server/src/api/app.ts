@@ -4,6 +4,7 @@
  * Errors are JSON `{ "error": reason }` with a 4xx for anything the caller can fix.
  */
 import { Hono } from 'hono';
+import type { HealthResponse } from '@edgeloop/protocol';
 import type { Logger } from 'pino';
 import { RegistryError } from '../registry/model-registry.js';
 import type { ApiEnv } from './api-env.js';
@@ -18,6 +19,7 @@ import { metricsRoutes } from './metrics-routes.js';
 import { modelRoutes } from './model-routes.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { responseContract, type ContractViolation } from './response-contract.js';
 import { sampleRoutes } from './sample-routes.js';
 
 
@@ -25,19 +27,22 @@ const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
 export function createFleetApi(
   deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & Parameters<typeof keyRoutes>[0] & Parameters<typeof identityRoutes>[0] & Parameters<typeof apiAuth>[0] & Parameters<typeof rolloutRoutes>[0] & Parameters<typeof metricsRoutes>[0] & {
-    health: () => Record<string, unknown>;
+    health: () => HealthResponse;
     log: Logger;
+    /** Check every answer against the REST contract; called for each one that breaks it (answered 500). */
+    onContractViolation?: (violation: ContractViolation) => void;
   },
 ): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
-  // First: an unauthenticated request is refused before any body is read.
+  if (deps.onContractViolation) app.use('*', responseContract(deps.onContractViolation));
+  // Then: an unauthenticated request is refused before any body is read.
   app.use('/api/*', apiAuth(deps));
   // Second: only the (authenticated) model upload may send more than a small JSON body.
   app.use('/api/*', bodyLimits({ isUpload: (method, path) => method === 'POST' && MODEL_UPLOAD.test(path) }));
   app.get('/', (c) => c.html(STATUS_PAGE));
   app.get('/api/v1/health', (c) => c.json(deps.health()));
   let openApi: Record<string, unknown> | undefined;
-  app.get('/api/v1/openapi.json', (c) => c.json((openApi ??= buildOpenApiDocument(String(deps.health().version ?? '')))));
+  app.get('/api/v1/openapi.json', (c) => c.json((openApi ??= buildOpenApiDocument(deps.health().version))));
   app.route('/api/v1', modelRoutes(deps));
   app.route('/api/v1', keyRoutes(deps));
   app.route('/api/v1', fleetRoutes(deps));

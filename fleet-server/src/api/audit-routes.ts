@@ -5,23 +5,15 @@
  * page backwards with `before` = the smallest id seen.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { describeZodError, type AuditEntrySummary } from '@edgeloop/protocol';
+import { auditQuerySchema } from '@edgeloop/protocol/rest';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ApiEnv } from './api-env.js';
-
-const querySchema = z.object({
-  actor: z.string().min(1).max(128).optional(),
-  action: z.string().min(1).max(128).optional(),
-  target: z.string().min(1).max(256).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  before: z.coerce.number().int().min(1).optional(),
-});
 
 export function auditRoutes(deps: { audit: AuditLog }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.get('/audit', (c) => {
-    const q = querySchema.safeParse(c.req.query());
+    const q = auditQuerySchema.safeParse(c.req.query());
     if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
     const entries: AuditEntrySummary[] = deps.audit.list(q.data);
     return c.json({ entries });

@@ -10,54 +10,20 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { DeviceCredentials } from '../identity/device-credentials.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
-import { z } from 'zod';
-import { describeZodError, isValidId, modelVersionSchema } from '@edgeloop/protocol';
+import { describeZodError } from '@edgeloop/protocol';
+import {
+  deploymentRequestSchema, deviceListQuerySchema, liveErrorQuerySchema, removeShadowRequestSchema, telemetryQuerySchema,
+} from '@edgeloop/protocol/rest';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceStore } from '../store/device-store.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
 import { RegistryError } from '../registry/model-registry.js';
 
-const deploymentSchema = z.object({
-  model: z.string().refine(isValidId, 'invalid model name'),
-  version: modelVersionSchema,
-  devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000),
-  /** shadow: the devices run it beside the version they serve, recording its outputs, never answering with it. */
-  role: z.enum(['serve', 'shadow']).optional(),
-});
-
-/** Plain decimal digits, like every version the API takes ("1e3" is not 1000). */
-const versionQuery = z.string().regex(/^[1-9][0-9]{0,9}$/, 'version must be plain decimal digits').transform(Number).pipe(modelVersionSchema);
-
-const telemetryQuerySchema = z.object({
-  device: z.string().refine(isValidId, 'invalid device id').optional(),
-  model: z.string().refine(isValidId, 'invalid model name').optional(),
-  version: versionQuery.optional(),
-  afterId: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).optional(),
-  order: z.enum(['newest', 'oldest']).optional(),
-  /** true: only shadow records (a candidate run beside the serving model); false: only served ones. */
-  shadow: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-});
-
-const liveErrorQuerySchema = z.object({
-  model: z.string().refine(isValidId, 'invalid model name'),
-  version: versionQuery.optional(),
-  shadow: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  device: z.string().refine(isValidId, 'invalid device id').optional(),
-  since: z.coerce.number().int().min(0).optional(),
-});
-
-const deviceListSchema = z.object({
-  group: z.string().refine(isValidId, 'invalid group').optional(),
-  tag: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}=.{1,128}$/, 'tag filters look like key=value')).optional(),
-  disabled: z.enum(['true', 'false']).optional(),
-});
-
 export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceStore; telemetry: TelemetryStore; audit: AuditLog; identity: { credentials: DeviceCredentials } }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.post('/deployments', async (c) => {
-    const parsed = deploymentSchema.safeParse(await readJsonObject(c, { example: '{"model": "distance", "version": 3, "devices": ["pi-1"]}' }));
+    const parsed = deploymentRequestSchema.safeParse(await readJsonObject(c, { example: '{"model": "distance", "version": 3, "devices": ["pi-1"]}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { model, version, devices, role } = parsed.data;
     await deps.deployments.assign(model, version, devices, role ? { role } : {});
@@ -67,7 +33,7 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
 
   // Stops a shadow on these devices (they unload it); the serving assignment is untouched.
   app.delete('/deployments/shadow/:model', async (c) => {
-    const parsed = z.object({ devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000) }).safeParse(await readJsonObject(c, { example: '{"devices": ["pi-1"]}' }));
+    const parsed = removeShadowRequestSchema.safeParse(await readJsonObject(c, { example: '{"devices": ["pi-1"]}' }));
     if (!parsed.success) return c.json({ error: `body must be JSON {"devices": ["..."]}: ${describeZodError(parsed.error)}` }, 400);
     const removed = await deps.deployments.removeShadow(c.req.param('model'), parsed.data.devices);
     deps.audit.record(actorOf(c), 'deployment.shadow-remove', c.req.param('model'), { devices: removed });
@@ -75,11 +41,11 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
   });
 
   app.get('/devices', (c) => {
-    const parsed = deviceListSchema.safeParse({ ...c.req.query(), tag: c.req.queries('tag') });
+    const parsed = deviceListQuerySchema.safeParse({ ...c.req.query(), tag: c.req.queries('tag') });
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { group, tag, disabled } = parsed.data;
     const tags = tag ? Object.fromEntries(tag.map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)])) : undefined;
-    return c.json({ devices: deps.devices.list({ ...(group ? { group } : {}), ...(tags ? { tags } : {}), ...(disabled ? { disabled: disabled === 'true' } : {}) }) });
+    return c.json({ devices: deps.devices.list({ ...(group ? { group } : {}), ...(tags ? { tags } : {}), ...(disabled !== undefined ? { disabled } : {}) }) });
   });
 
   app.get('/devices/:id', (c) => {

@@ -13,35 +13,12 @@
  * Every change is audited; plaintext secrets appear only in the answer that creates them.
  */
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
-import { describeZodError, isValidId, type EnrollResponse } from '@edgeloop/protocol';
+import { describeZodError, type EnrollResponse } from '@edgeloop/protocol';
+import { adminTokenRequestSchema, deviceLabelsRequestSchema, enrollmentTokenRequestSchema, enrollRequestSchema } from '@edgeloop/protocol/rest';
 import type { AuditLog } from '../audit/audit-log.js';
-import { groupSchema, tagsSchema } from '../identity/device-labels.js';
 import { IdentityError, type IdentityService } from '../identity/identity-service.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
-
-export { tagsSchema } from '../identity/device-labels.js';
-
-const enrollSchema = z.object({
-  token: z.string().min(1).max(256),
-  deviceId: z.string().refine(isValidId, 'deviceId must be 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit'),
-  arch: z.string().max(32).optional(),
-  hardware: z.string().max(64).optional(),
-});
-
-const newTokenSchema = z.object({
-  uses: z.number().int().min(1).max(100_000).optional(),
-  ttlSeconds: z.number().int().min(60).max(365 * 86_400).optional(),
-  group: groupSchema.optional(),
-  tags: tagsSchema.optional(),
-});
-
-const newAdminSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'name: 1-64 characters from A-Z a-z 0-9 _ . @ -') });
-
-const labelsSchema = z
-  .object({ group: groupSchema.nullable().optional(), tags: tagsSchema.optional() })
-  .refine((b) => b.group !== undefined || b.tags !== undefined, 'send "group" (null clears it) and/or "tags" (replaces them)');
 
 /** `caFingerprint`: with TLS, the CA devices pin at enrollment; token answers carry it. */
 export function identityRoutes(deps: { identity: IdentityService; audit: AuditLog; caFingerprint?: string }): Hono<ApiEnv> {
@@ -49,7 +26,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
   const { identity, audit } = deps;
 
   app.post('/enroll', async (c) => {
-    const parsed = enrollSchema.safeParse(await readJsonObject(c, { example: '{"token": "...", "deviceId": "pi-kitchen"}' }));
+    const parsed = enrollRequestSchema.safeParse(await readJsonObject(c, { example: '{"token": "...", "deviceId": "pi-kitchen"}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     let result;
     try {
@@ -66,7 +43,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
   });
 
   app.post('/enrollment-tokens', async (c) => {
-    const parsed = newTokenSchema.safeParse(await readJsonObject(c, { example: '{"uses": 5, "ttlSeconds": 86400, "group": "site-a", "tags": {"hw": "pi4"}}', optional: true }));
+    const parsed = enrollmentTokenRequestSchema.safeParse(await readJsonObject(c, { example: '{"uses": 5, "ttlSeconds": 86400, "group": "site-a", "tags": {"hw": "pi4"}}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { uses, ttlSeconds, group, tags } = parsed.data;
     const created = identity.enrollmentTokens.create({ ...(uses ? { uses } : {}), ...(ttlSeconds ? { ttlMs: ttlSeconds * 1000 } : {}), group, tags }, actorOf(c));
@@ -88,7 +65,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
   });
 
   app.post('/admin-tokens', async (c) => {
-    const parsed = newAdminSchema.safeParse(await readJsonObject(c, { example: '{"name": "ci-pipeline"}' }));
+    const parsed = adminTokenRequestSchema.safeParse(await readJsonObject(c, { example: '{"name": "ci-pipeline"}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const created = identity.adminTokens.create(parsed.data.name, actorOf(c));
     audit.record(actorOf(c), 'admin-token.create', created.adminToken.id, { name: created.adminToken.name });
@@ -113,7 +90,7 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
 
   app.put('/devices/:id', async (c) => {
     const id = c.req.param('id');
-    const parsed = labelsSchema.safeParse(await readJsonObject(c, { example: '{"group": "site-a", "tags": {"hw": "pi4"}}' }));
+    const parsed = deviceLabelsRequestSchema.safeParse(await readJsonObject(c, { example: '{"group": "site-a", "tags": {"hw": "pi4"}}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const labels = { ...(parsed.data.group !== undefined ? { group: parsed.data.group } : {}), ...(parsed.data.tags ? { tags: parsed.data.tags } : {}) };
     if (!identity.setLabels(id, labels)) return noDevice(c, id);

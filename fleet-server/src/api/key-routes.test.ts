@@ -10,7 +10,7 @@ import { startFleetServer } from '../server.js';
 
 test('keys API: a local root rotates in one call; the health endpoint names the root devices trust', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-keyroutes-'));
-  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }, pino({ level: 'silent' }));
+  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
   t.after(async () => {
     await s.close();
     rmSync(dir, { recursive: true, force: true });

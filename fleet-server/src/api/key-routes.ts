@@ -7,15 +7,13 @@
  * against the root public key, then the key is activated and manifests re-signed.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
-import { describeZodError, signedEnvelopeSchema } from '@edgeloop/protocol';
+import { describeZodError } from '@edgeloop/protocol';
+import { keysetUploadSchema } from '@edgeloop/protocol/rest';
 import type { KeyManager } from '../keys/key-manager.js';
 import type { KeyRotation } from '../keys/rotation.js';
 import { RegistryError } from '../registry/model-registry.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
-
-const keysetBody = z.object({ envelope: signedEnvelopeSchema }).strict();
 
 export function keyRoutes(deps: { keys: KeyManager; rotation: KeyRotation }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -29,7 +27,7 @@ export function keyRoutes(deps: { keys: KeyManager; rotation: KeyRotation }): Ho
 
   app.post('/keys/keyset', async (c) => {
     const body = await readJsonObject(c, { example: '{"envelope": <the pending keyset signed with the root key>} ("edgeloop keys rotate --root-key FILE" does this)' });
-    const parsed = keysetBody.safeParse(body);
+    const parsed = keysetUploadSchema.safeParse(body);
     if (!parsed.success) throw new RegistryError(400, `invalid keyset upload: ${describeZodError(parsed.error)}; "edgeloop keys rotate --root-key FILE" builds it`);
     return c.json(await deps.rotation.complete(actorOf(c), parsed.data.envelope));
   });

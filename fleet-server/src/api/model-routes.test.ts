@@ -13,7 +13,7 @@ const size = v1.length;
 
 async function server(t: { after: (fn: () => Promise<void>) => void }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-routes-'));
-  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }, pino({ level: 'silent' }));
+  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
   t.after(async () => {
     await s.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 /**
- * The OpenAPI document stays complete: every route the Hono app registers (method + path) is in
- * it, and it lists no route that does not exist. It is well-formed enough for tools (3.1, every
- * $ref resolves, unique operationIds, security schemes defined) and served without a token.
+ * The route table (protocol/src/rest/routes.ts) is the API: every route the Hono app registers
+ * (method + path) is in it, and it lists no route that does not exist. The OpenAPI document made
+ * from it is well-formed enough for tools (3.1, every $ref resolves, unique operationIds, security
+ * schemes defined), carries the contract's schemas, and is served without a token.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { type RouteSpec } from '@edgeloop/protocol';
+import { REST_ROUTES } from '@edgeloop/protocol/rest';
 import { startFleetServer } from '../server.js';
 import { createFleetApi } from './app.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -48,14 +51,30 @@ function documentedRoutes(doc: Doc): Set<string> {
   return out;
 }
 
-test('every registered route is documented, and every documented route exists', () => {
+test('every registered route is in the route table, and every route of the table exists', () => {
   const registered = registeredRoutes();
-  const documented = documentedRoutes(buildOpenApiDocument('test') as Doc);
+  const table = new Set((Object.values(REST_ROUTES) as RouteSpec[]).map((r) => `${r.method.toLowerCase()} ${r.path}`));
   assert.ok(registered.size > 10, `walked the app's routes (${registered.size})`);
-  const missing = [...registered].filter((r) => !documented.has(r)).sort();
-  const extra = [...documented].filter((r) => !registered.has(r)).sort();
-  assert.deepEqual(missing, [], `routes missing from fleet-server/src/api/openapi.ts OPERATIONS:\n  ${missing.join('\n  ')}`);
-  assert.deepEqual(extra, [], `OPERATIONS lists routes the app does not have:\n  ${extra.join('\n  ')}`);
+  const missing = [...registered].filter((r) => !table.has(r)).sort();
+  const extra = [...table].filter((r) => !registered.has(r)).sort();
+  assert.deepEqual(missing, [], `routes missing from protocol/src/rest/routes.ts:\n  ${missing.join('\n  ')}`);
+  assert.deepEqual(extra, [], `the route table lists routes the app does not have:\n  ${extra.join('\n  ')}`);
+  assert.deepEqual(documentedRoutes(buildOpenApiDocument('test') as Doc), table, 'the document has exactly the table\'s routes');
+});
+
+test('the document carries the contract: component schemas, parameters typed as the server parses them, request sides named apart', () => {
+  const doc = buildOpenApiDocument('test') as Doc & { paths: Record<string, Record<string, { parameters?: Array<{ name: string; required: boolean; schema: Record<string, unknown> }> }>> };
+  const schemas = doc.components.schemas as Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: unknown }>;
+  for (const name of ['Device', 'ModelVersion', 'TelemetryRow', 'RolloutDetail', 'Health', 'Error', 'CreateRollout', 'ModelMetadata']) assert.ok(schemas[name], `component ${name}`);
+  assert.deepEqual(Object.keys(schemas.Device!.properties!).sort(), Object.keys(REST_ROUTES.listDevices.responses[200].shape.devices.element.shape).sort());
+  assert.equal(schemas.Device!.additionalProperties, undefined, 'answers may grow');
+  // Defaults: optional when sent, always present in an answer, so the two sides are two components.
+  assert.ok(!schemas.RolloutParametersInput!.required?.includes('successThreshold'));
+  assert.ok(schemas.RolloutParameters!.required?.includes('successThreshold'));
+  const telemetry = doc.paths['/api/v1/telemetry']!.get!.parameters!;
+  assert.deepEqual(telemetry.find((p) => p.name === 'limit')!.schema, { type: 'integer', minimum: 1, maximum: 10_000 });
+  assert.deepEqual(telemetry.find((p) => p.name === 'shadow')!.schema, { type: 'boolean' });
+  assert.equal(doc.paths['/api/v1/telemetry/error']!.get!.parameters!.find((p) => p.name === 'model')!.required, true);
 });
 
 test('the document is well-formed: 3.1, resolvable $refs, unique operation ids, defined security schemes', () => {
@@ -83,7 +102,7 @@ test('the document is well-formed: 3.1, resolvable $refs, unique operation ids, 
 
 test('GET /api/v1/openapi.json is served without a token', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-openapi-'));
-  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }, pino({ level: 'silent' }));
+  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
   t.after(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -6,8 +6,8 @@
  * `{"reason": "..."}`. Every change is audited under the caller's name.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
-import { describeZodError, ROLLOUT_STATES } from '@edgeloop/protocol';
+import { describeZodError } from '@edgeloop/protocol';
+import { rolloutActionRequestSchema, rolloutListQuerySchema } from '@edgeloop/protocol/rest';
 import { RegistryError } from '../registry/model-registry.js';
 import type { RolloutEngine } from '../rollouts/rollout-engine.js';
 import { OPERATOR_VERBS, type OperatorVerb } from '../rollouts/rollout-actions.js';
@@ -15,14 +15,6 @@ import { parseCreateRollout } from '../rollouts/rollout-params.js';
 import { detailView, listView, summaryOf } from '../rollouts/rollout-view.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
-
-const listQuerySchema = z.object({
-  model: z.string().min(1).max(64).optional(),
-  state: z.enum(ROLLOUT_STATES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-});
-
-const actionBodySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
 const CREATE_EXAMPLE =
   '{"model": "distance", "version": 3, "strategy": "staged", "target": {"all": true}, "parameters": {"waves": [{"percent": 10}, {"percent": 100}]}}';
@@ -39,7 +31,7 @@ export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
   });
 
   app.get('/rollouts', (c) => {
-    const q = listQuerySchema.safeParse(c.req.query());
+    const q = rolloutListQuerySchema.safeParse(c.req.query());
     if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
     return c.json({ rollouts: listView(engine, q.data) });
   });
@@ -55,7 +47,7 @@ export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
     if (!(OPERATOR_VERBS as readonly string[]).includes(verb)) {
       return c.json({ error: `unknown rollout action "${verb}"; use one of ${OPERATOR_VERBS.join(', ')}` }, 404);
     }
-    const parsed = actionBodySchema.safeParse(await readJsonObject(c, { example: '{"reason": "why"} (or no body)', optional: true }));
+    const parsed = rolloutActionRequestSchema.safeParse(await readJsonObject(c, { example: '{"reason": "why"} (or no body)', optional: true }));
     if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; send {"reason": "why"} or nothing` }, 400);
     const r = await engine.actions.operate(verb as OperatorVerb, c.req.param('id'), actorOf(c), parsed.data.reason);
     return c.json({ rollout: summaryOf(r, engine.store.devices(r.id)) });

@@ -10,8 +10,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
-import { describeZodError, isValidId } from '@edgeloop/protocol';
+import { describeZodError } from '@edgeloop/protocol';
+import { sampleCaptureRequestSchema, sampleListQuerySchema, sampleUploadRequestSchema } from '@edgeloop/protocol/rest';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import { RegistryError } from '../registry/model-registry.js';
 import type { Deployments } from '../deploy/deployments.js';
@@ -19,17 +19,11 @@ import type { DeviceStore } from '../store/device-store.js';
 import type { ModelStore } from '../store/model-store.js';
 import type { SampleStore } from '../store/sample-store.js';
 
-const listQuery = z.object({
-  device: z.string().refine(isValidId, 'invalid device id').optional(),
-  model: z.string().refine(isValidId, 'invalid model name').optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).optional(),
-});
-
 export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: DeviceStore; models: ModelStore; deployments: Deployments; audit: AuditLog }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.get('/samples', (c) => {
-    const q = listQuery.safeParse(c.req.query());
+    const q = sampleListQuerySchema.safeParse(c.req.query());
     if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
     return c.json({ samples: deps.samples.list(q.data) });
   });
@@ -43,7 +37,7 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
 
   app.post('/devices/:id/samples/request', async (c) => {
     const deviceId = knownDevice(c.req.param('id'));
-    const parsed = requestBody.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
+    const parsed = sampleUploadRequestSchema.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     // Whole milliseconds: the desired state's schema takes integers only, and a device drops a
     // desired state that does not parse (with its models and keys).
@@ -56,7 +50,7 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
 
   app.post('/devices/:id/samples/capture', async (c) => {
     const deviceId = knownDevice(c.req.param('id'));
-    const parsed = captureBody.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
+    const parsed = sampleCaptureRequestSchema.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { minutes, models, everyN } = parsed.data;
     // A misspelt model would capture nothing while the call reports success.
@@ -90,13 +84,5 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
   return app;
 }
 
-const requestBody = z.object({ minutes: z.number().min(1).max(7 * 24 * 60).default(60) });
-
 /** Samples kept at the end of a capture window still get this long to reach the fleet. */
 const CAPTURE_UPLOAD_GRACE_MS = 15 * 60_000;
-
-const captureBody = z.object({
-  minutes: z.number().min(1).max(7 * 24 * 60).default(30),
-  models: z.array(z.string().refine(isValidId, 'invalid model name')).min(1).max(16).optional(),
-  everyN: z.number().int().min(1).max(100_000).default(1),
-});

@@ -1,16 +1,17 @@
 /**
  * @module cli/api-client
- * A small typed client for the fleet server's REST API, used by the `edgeloop` CLI.
+ * How the `edgeloop` CLI reaches the fleet server: which server (--server, $EDGELOOP_SERVER,
+ * ./.edgeloop/server.json), which admin token and CA, and the typed client of
+ * `@edgeloop/protocol/client` for the calls themselves.
  *
  * Every failure an operator can cause or fix (server down, bad request, conflict) surfaces as a
  * {@link CliError} whose message is a single line that says what went wrong and what to do next,
  * so the CLI can print it verbatim without a stack trace.
- *
- * Response types come from protocol/ (the REST contract), never from server internals.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fetchWithCa, isTlsVerifyError, type AssignmentStatus, type DeviceSummary, type HealthResponse, type ModelVersionSummary, type SampleCapture, type SampleSummary, type TelemetryRow } from '@edgeloop/protocol';
+import { fetchWithCa, isTlsVerifyError } from '@edgeloop/protocol';
+import { createRestClient, RestContractError, RestError, RestNetworkError, ROUTE_NAMES, type CallOptions, type RestClient } from '@edgeloop/protocol/client';
 import { DEFAULT_HTTP_PORT } from '../config.js';
 import { describeFileError } from './format.js';
 
@@ -23,37 +24,6 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
-}
-
-export type ModelVersion = ModelVersionSummary;
-export type DeviceAssignment = AssignmentStatus;
-export type Device = DeviceSummary;
-export type TelemetryRecord = TelemetryRow;
-export type Health = HealthResponse;
-
-export interface Deployment {
-  model: string;
-  version: number;
-  devices: string[];
-}
-
-export interface ModelUpload {
-  fileName: string;
-  /** The model file (fs.openAsBlob: streamed from disk as it is sent). */
-  file: Blob;
-  name: string;
-  version?: number;
-  /** The metadata JSON exactly as the operator wrote it; the server validates it. */
-  metadataJson?: string;
-  /** Accept a version far above the latest (the server's max version jump). */
-  force?: boolean;
-}
-
-export interface TelemetryQuery {
-  device?: string;
-  model?: string;
-  version?: number;
-  limit?: number;
 }
 
 export const DEFAULT_SERVER_URL = `http://127.0.0.1:${DEFAULT_HTTP_PORT}`;
@@ -182,25 +152,21 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  */
 const UPLOAD_MS_PER_MB = 1_000;
 
-export interface ApiClient {
-  readonly baseUrl: string;
-  /** Any JSON route: commands/<area>.ts wrap it in typed helpers of their own. */
-  request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
-  health(): Promise<Health>;
-  pushModel(upload: ModelUpload): Promise<{ model: ModelVersion }>;
-  listModels(): Promise<{ models: ModelVersion[] }>;
-  deploy(request: Deployment): Promise<{ deployment: Deployment }>;
-  listDevices(): Promise<{ devices: Device[] }>;
-  listTelemetry(query: TelemetryQuery): Promise<{ records: TelemetryRecord[] }>;
-  listSamples(query: { device?: string | undefined; model?: string | undefined; limit?: number | undefined }): Promise<{ samples: SampleSummary[] }>;
-  requestSamples(deviceId: string, minutes: number): Promise<{ deviceId: string; uploadUntil: number }>;
-  captureSamples(deviceId: string, body: { minutes: number; models?: string[]; everyN: number }): Promise<{ deviceId: string; capture: SampleCapture; uploadUntil: number }>;
-  stopCapture(deviceId: string): Promise<{ deviceId: string; stopped: boolean }>;
+/** The timeout for uploading `bytes`. */
+export function uploadTimeoutMs(bytes: number, timeoutMs = DEFAULT_TIMEOUT_MS): number {
+  return timeoutMs + Math.ceil(bytes / 1_048_576) * UPLOAD_MS_PER_MB;
 }
 
 /**
+ * The typed REST client of `@edgeloop/protocol/client` (one method per route, answers checked
+ * against the contract), with every failure turned into a {@link CliError} the CLI prints as is.
+ */
+export type ApiClient = RestClient;
+
+/**
  * `token`: the admin token (see resolveToken); when left out it is resolved from $EDGELOOP_TOKEN
- * and ./.edgeloop/server.json for this server.
+ * and ./.edgeloop/server.json for this server. `ca`: PEM of a private CA the server's
+ * certificate must chain to (the requests then go through protocol's fetchWithCa).
  */
 export function createApiClient(
   serverUrl: string,
@@ -210,99 +176,42 @@ export function createApiClient(
   const baseUrl = serverUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const token = 'token' in options ? options.token : resolveToken({}, process.env, process.cwd(), baseUrl);
-  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  const call = <T>(path: string, init: RequestInit = {}, extraMs = 0) =>
-    requestJson<T>(baseUrl, path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } }, timeoutMs + extraMs, options.ca, options.serverFile);
-
-  return {
+  const { ca } = options;
+  const rest = createRestClient({
     baseUrl,
-    request: (method, path, body) =>
-      call(path, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    health: () => call<Health>('/api/v1/health'),
-
-    pushModel(upload) {
-      const form = new FormData();
-      form.append('file', upload.file, upload.fileName);
-      form.append('name', upload.name);
-      if (upload.version !== undefined) form.append('version', String(upload.version));
-      if (upload.metadataJson !== undefined) form.append('metadata', upload.metadataJson);
-      if (upload.force) form.append('force', 'true');
-      const extraMs = Math.ceil(upload.file.size / 1_048_576) * UPLOAD_MS_PER_MB;
-      return call('/api/v1/models', { method: 'POST', body: form }, extraMs);
-    },
-
-    listModels: () => call('/api/v1/models'),
-
-    deploy: (request) =>
-      call('/api/v1/deployments', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request),
-      }),
-
-    listDevices: () => call('/api/v1/devices'),
-
-    listTelemetry(query) {
-      const params = new URLSearchParams();
-      if (query.device !== undefined) params.set('device', query.device);
-      if (query.model !== undefined) params.set('model', query.model);
-      if (query.version !== undefined) params.set('version', String(query.version));
-      if (query.limit !== undefined) params.set('limit', String(query.limit));
-      const search = params.size > 0 ? `?${params}` : '';
-      return call(`/api/v1/telemetry${search}`);
-    },
-
-    listSamples(query) {
-      const params = new URLSearchParams();
-      if (query.device !== undefined) params.set('device', query.device);
-      if (query.model !== undefined) params.set('model', query.model);
-      if (query.limit !== undefined) params.set('limit', String(query.limit));
-      return call(`/api/v1/samples${params.size > 0 ? `?${params}` : ''}`);
-    },
-
-    requestSamples: (deviceId, minutes) =>
-      call(`/api/v1/devices/${encodeURIComponent(deviceId)}/samples/request`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ minutes }),
-      }),
-    captureSamples: (deviceId, body) =>
-      call(`/api/v1/devices/${encodeURIComponent(deviceId)}/samples/capture`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }),
-    stopCapture: (deviceId) => call(`/api/v1/devices/${encodeURIComponent(deviceId)}/samples/capture`, { method: 'DELETE' }),
-  };
+    timeoutMs,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    ...(ca ? { fetch: (url: string, init: RequestInit) => fetchWithCa(url, init, ca) } : {}),
+  });
+  const client: Record<string, unknown> = { baseUrl };
+  for (const name of ROUTE_NAMES) {
+    const method = rest[name] as (input?: unknown, call?: CallOptions) => Promise<unknown>;
+    client[name] = (input?: unknown, call?: CallOptions) =>
+      method(input, call).catch((error: unknown) => {
+        throw asCliError(error, { baseUrl, timeoutMs: call?.timeoutMs ?? timeoutMs, sentToken: token !== undefined, serverFile: options.serverFile });
+      });
+  }
+  return client as unknown as ApiClient;
 }
 
-async function requestJson<T>(baseUrl: string, path: string, init: RequestInit, timeoutMs: number, ca?: string, serverFile?: ServerFileSource): Promise<T> {
-  let response: Response;
-  let text: string;
-  try {
-    const request = { ...init, headers: { accept: 'application/json', ...(init.headers as Record<string, string> | undefined) }, signal: AbortSignal.timeout(timeoutMs) };
-    response = await (ca ? fetchWithCa(baseUrl + path, request, ca) : fetch(baseUrl + path, request));
-    // Reading the body is inside the try: a server that dies mid-response is also "unreachable".
-    text = await response.text();
-  } catch (error) {
-    throw unreachable(baseUrl, describeNetworkFailure(error, timeoutMs), serverFile);
-  }
-
-  const body = parseJson(text);
-  if (!response.ok) {
-    const reason = errorReason(body) ?? (response.statusText || 'request failed');
-    if (response.status === 401) {
-      const sent = (init.headers as Record<string, string> | undefined)?.authorization !== undefined;
-      throw new CliError(`${reason} (HTTP 401). ${sent ? 'The token the CLI sent was refused; pass another with --token or EDGELOOP_TOKEN' : 'The CLI had no admin token: pass --token, set EDGELOOP_TOKEN, or run it where .edgeloop/server.json names this server'}.`);
+/** What went wrong, in one line an operator can act on. */
+function asCliError(error: unknown, context: { baseUrl: string; timeoutMs: number; sentToken: boolean; serverFile: ServerFileSource | undefined }): unknown {
+  const { baseUrl } = context;
+  if (error instanceof RestNetworkError) return unreachable(baseUrl, describeNetworkFailure(error.cause, context.timeoutMs), context.serverFile);
+  if (error instanceof RestError) {
+    if (error.status === 401) {
+      return new CliError(
+        `${error.reason} (HTTP 401). ${context.sentToken ? 'The token the CLI sent was refused; pass another with --token or EDGELOOP_TOKEN' : 'The CLI had no admin token: pass --token, set EDGELOOP_TOKEN, or run it where .edgeloop/server.json names this server'}.`,
+      );
     }
-    throw new CliError(`${reason} (HTTP ${response.status})`);
+    return new CliError(error.message);
   }
-  if (body === undefined) {
-    throw new CliError(
-      `the server at ${baseUrl} answered ${path} with something that is not JSON; check that --server / EDGELOOP_SERVER points at an EdgeLoop fleet server`,
-    );
+  if (error instanceof RestContractError) {
+    return error.kind === 'not-json'
+      ? new CliError(`the server at ${baseUrl} answered ${error.route} with something that is not JSON; check that --server / EDGELOOP_SERVER points at an EdgeLoop fleet server`)
+      : new CliError(`the server at ${baseUrl} answered ${error.route} outside the API contract (${error.problem}); is it an EdgeLoop fleet server of the same version as this CLI?`);
   }
-  return body as T;
+  return error;
 }
 
 function unreachable(baseUrl: string, cause: string, serverFile?: ServerFileSource): CliError {
@@ -353,18 +262,4 @@ function errorCode(error: unknown): string | undefined {
   // Dual-stack connects (localhost → ::1 and 127.0.0.1) fail with an AggregateError.
   if (Array.isArray(errors)) return errorCode(errors[0]);
   return undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function errorReason(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const { error } = body as { error?: unknown };
-  return typeof error === 'string' && error.length > 0 ? error : undefined;
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { CliError } from './api-client.js';
-import type { Device, ModelVersion, TelemetryRecord } from './api-client.js';
+import type { DeviceSummary, ModelVersionSummary, TelemetryRow } from '@edgeloop/protocol';
 import { main, parseModelRef, resolveServerUrl } from './edgeloop.js';
 import { formatRelativeTime, renderTable } from './format.js';
 
@@ -137,7 +137,7 @@ interface RecordedRequest {
   body: Buffer;
 }
 
-const MODEL: ModelVersion = {
+const MODEL: ModelVersionSummary = {
   name: 'distance',
   version: 3,
   sha256: 'abcdef0123456789'.repeat(4),
@@ -159,7 +159,7 @@ const MODEL: ModelVersion = {
   hasTrainingSummary: false,
 };
 
-const DEVICE: Device = {
+const DEVICE: DeviceSummary = {
   id: 'pi-1',
   online: true,
   lastSeen: Date.now() - 12_000,
@@ -183,7 +183,7 @@ const DEVICE: Device = {
   shadows: [],
 };
 
-const RECORD: TelemetryRecord = {
+const RECORD: TelemetryRow = {
   id: 1,
   deviceId: 'pi-1',
   stream: 's',

@@ -4,8 +4,7 @@
  * (relative times, sizes, short hashes). Everything here is pure so it can be tested without a
  * terminal; `--json` output bypasses this module entirely.
  */
-import type { SampleSummary } from '@edgeloop/protocol';
-import type { Device, DeviceAssignment, TelemetryRecord } from './api-client.js';
+import type { AssignmentStatus, DeviceSummary, SampleSummary, TelemetryRow } from '@edgeloop/protocol';
 
 /** Shown for absent values so table columns never collapse to nothing. */
 export const EMPTY_CELL = '-';
@@ -110,13 +109,13 @@ function joinOrEmpty(parts: string[]): string {
 }
 
 /** "distance v3 rejected: rollback": the code is short enough for a table; --json has the full reason. */
-export function formatAssignment(assignment: DeviceAssignment): string {
+export function formatAssignment(assignment: AssignmentStatus): string {
   const state = `${formatModelRef(assignment.model, assignment.version)} ${assignment.state}`;
   const why = assignment.code ?? assignment.reason;
   return why ? `${state}: ${why}` : state;
 }
 
-export function renderDevicesTable(devices: readonly Device[], now: number = Date.now()): string {
+export function renderDevicesTable(devices: readonly DeviceSummary[], now: number = Date.now()): string {
   const rows = devices.map((device) => [
     device.id,
     device.online ? 'yes' : 'no',
@@ -130,7 +129,7 @@ export function renderDevicesTable(devices: readonly Device[], now: number = Dat
   return renderTable(['DEVICE', 'ONLINE', 'LAST SEEN', 'MODELS', 'ASSIGNED', 'BACKLOG', 'DROPPED', 'RECORDS'], rows);
 }
 
-export function renderTelemetryTable(records: readonly TelemetryRecord[]): string {
+export function renderTelemetryTable(records: readonly TelemetryRow[]): string {
   const rows = records.map((record) => [
     formatTimestamp(record.ts),
     record.deviceId,

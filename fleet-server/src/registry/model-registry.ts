@@ -30,13 +30,11 @@ import {
   type Manifest,
   type ModelLineage,
 } from '@edgeloop/protocol';
+import { lineageSchema, modelMetadataSchema } from '@edgeloop/protocol/rest';
 import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
 import type { FleetSigningKey } from '../keys/signing-key.js';
 import type { ModelStore, ModelVersionRow, NewModelVersion } from '../store/model-store.js';
 import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
-import { lineageSchema, modelMetadataSchema } from './model-metadata.js';
-
-export { modelMetadataSchema, type ModelMetadata } from './model-metadata.js';
 
 export class RegistryError extends Error {
   constructor(readonly status: 400 | 404 | 409 | 413 | 415, message: string) {

@@ -8,18 +8,9 @@
  * assigned again. To run that artifact again, re-release it as a new version knowingly.
  * Deprecated versions stay assignable: they are discouraged, not dangerous.
  */
-import { MODEL_STATUSES, type LineageResponse, type ModelStatus } from '@edgeloop/protocol';
-import { z } from 'zod';
+import type { LineageResponse, ModelStatus, StatusChange } from '@edgeloop/protocol';
 import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
 import { RegistryError } from './model-registry.js';
-
-export const statusChangeSchema = z
-  .object({
-    status: z.enum(MODEL_STATUSES.filter((s) => s !== 'registered') as ['approved', 'deprecated', 'revoked']),
-    reason: z.string().min(1).max(1024).optional(),
-  })
-  .strict();
-export type StatusChange = z.infer<typeof statusChangeSchema>;
 
 export function canChangeStatus(from: ModelStatus, to: ModelStatus): boolean {
   if (from === 'revoked') return false;

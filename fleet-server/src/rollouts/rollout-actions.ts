@@ -14,6 +14,7 @@
  *   assigned to exactly those devices; devices that never got the candidate are not touched.
  * - promote (ab, shadow): ab goes on to 100 %; shadow becomes a direct/staged/canary rollout.
  */
+import { ROLLOUT_ACTIONS } from '@edgeloop/protocol';
 import { RegistryError } from '../registry/model-registry.js';
 import type { RolloutEngine } from './rollout-engine.js';
 import { isRevoked } from './rollout-ports.js';
@@ -24,7 +25,7 @@ import { extendToAll, planForStrategy, waveOf } from './wave-plan.js';
 /** The actor of every automatic decision in the audit log. */
 export const SYSTEM = 'system';
 
-export const OPERATOR_VERBS = ['pause', 'resume', 'abort', 'rollback', 'promote'] as const;
+export const OPERATOR_VERBS = ROLLOUT_ACTIONS;
 export type OperatorVerb = (typeof OPERATOR_VERBS)[number];
 
 export class RolloutActions {

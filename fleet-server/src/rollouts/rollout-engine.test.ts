@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
 import type { RegistryError } from '../registry/model-registry.js';
-import { rolloutParametersSchema, type CreateRollout } from './rollout-params.js';
+import { rolloutParametersSchema } from '@edgeloop/protocol/rest';
+import type { CreateRollout } from './rollout-params.js';
 import { openKit, seedFleet, type Kit } from './rollout-test-kit.js';
 
 function request(over: Partial<Omit<CreateRollout, 'parameters'>> & { parameters?: z.input<typeof rolloutParametersSchema> }): CreateRollout {

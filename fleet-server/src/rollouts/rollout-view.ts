@@ -1,6 +1,6 @@
 /**
  * @module rollouts/rollout-view
- * REST views of rollouts (protocol/src/rest-rollouts.ts): the list summary and the full progress
+ * REST views of rollouts (protocol/src/rest/rollouts.ts): the list summary and the full progress
  * (counts per state and per wave, gate readings with their numbers, live error per arm, drift,
  * every device with its state timestamps).
  */

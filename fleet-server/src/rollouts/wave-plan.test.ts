@@ -1,7 +1,7 @@
 /** Wave planning: cumulative specs, rounding up, dropping empty waves, reaching every device. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rolloutParametersSchema } from './rollout-params.js';
+import { rolloutParametersSchema } from '@edgeloop/protocol/rest';
 import { extendToAll, planForStrategy, planWaves, waveOf } from './wave-plan.js';
 
 const sizes = (ws: Array<{ size: number }>) => ws.map((w) => w.size);

@@ -4,7 +4,6 @@
  * group or to devices carrying given tags (commands/identity.ts changes single devices).
  */
 import { listFlag, parseTags, printJson, rejectOperands, stringFlag, type CommandContext, type CommandTable } from '../command.js';
-import type { Device } from '../api-client.js';
 import { renderDevicesTable } from '../format.js';
 
 async function listDevices({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -12,10 +11,7 @@ async function listDevices({ operands, flags, io, connect }: CommandContext): Pr
   const group = stringFlag(flags, 'group');
   const tags = listFlag(flags, 'tag');
   parseTags(tags); // usage errors before any network call
-  const query = new URLSearchParams();
-  if (group !== undefined) query.set('group', group);
-  for (const tag of tags) query.append('tag', tag);
-  const body = await connect().request<{ devices: Device[] }>('GET', `/api/v1/devices${query.size ? `?${query}` : ''}`);
+  const body = await connect().listDevices({ query: { group, tag: tags.length ? tags : undefined } });
   if (flags.json) return printJson(io, body);
   if (body.devices.length === 0) {
     return io.out(

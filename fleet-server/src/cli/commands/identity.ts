@@ -4,9 +4,7 @@
  * tokens (`admin-tokens create|list|revoke`), one device (`devices show|set|disable|enable|revoke`)
  * and the audit log (`audit`). Plaintext tokens are printed once, when created.
  */
-import type {
-  AdminTokenSummary, AuditEntrySummary, CreatedAdminToken, CreatedEnrollmentToken, DeviceLabelsRequest, DeviceSummary, EnrollmentTokenSummary,
-} from '@edgeloop/protocol';
+import type { DeviceLabelsRequest } from '@edgeloop/protocol';
 import {
   UsageError, listFlag, parseDuration, parsePositiveInt, parseTags, printJson, rejectOperands, stringFlag, type CommandContext, type CommandTable,
 } from '../command.js';
@@ -30,11 +28,13 @@ async function createToken({ operands, flags, io, connect }: CommandContext): Pr
   const ttlMs = ttl === undefined ? undefined : parseDuration(ttl, '--ttl');
   if (ttlMs !== undefined && ttlMs < 60_000) throw new UsageError('--ttl must be at least 1m');
   const client = connect();
-  const body = await client.request<CreatedEnrollmentToken>('POST', '/api/v1/enrollment-tokens', {
-    ...(uses !== undefined ? { uses: parsePositiveInt(uses, '--uses') } : {}),
-    ...(ttlMs !== undefined ? { ttlSeconds: Math.round(ttlMs / 1000) } : {}),
-    ...(group !== undefined ? { group } : {}),
-    ...(tags.length ? { tags: parseTags(tags) } : {}),
+  const body = await client.createEnrollmentToken({
+    body: {
+      ...(uses !== undefined ? { uses: parsePositiveInt(uses, '--uses') } : {}),
+      ...(ttlMs !== undefined ? { ttlSeconds: Math.round(ttlMs / 1000) } : {}),
+      ...(group !== undefined ? { group } : {}),
+      ...(tags.length ? { tags: parseTags(tags) } : {}),
+    },
   });
   if (flags.json) return printJson(io, body);
   const t = body.enrollmentToken;
@@ -49,7 +49,7 @@ async function createToken({ operands, flags, io, connect }: CommandContext): Pr
 
 async function listTokens({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'tokens list');
-  const body = await connect().request<{ enrollmentTokens: EnrollmentTokenSummary[] }>('GET', '/api/v1/enrollment-tokens');
+  const body = await connect().listEnrollmentTokens();
   if (flags.json) return printJson(io, body);
   if (!body.enrollmentTokens.length) return io.out('no enrollment tokens; create one with: edgeloop tokens create');
   io.out(renderTable(['ID', 'STATUS', 'USES LEFT', 'EXPIRES', 'GROUP', 'TAGS', 'CREATED BY'], body.enrollmentTokens.map((t) => [
@@ -59,7 +59,7 @@ async function listTokens({ operands, flags, io, connect }: CommandContext): Pro
 
 async function revokeToken({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const id = oneId(operands, 'tokens revoke', 'token id (edgeloop tokens list)');
-  const body = await connect().request<{ enrollmentToken: EnrollmentTokenSummary }>('POST', `/api/v1/enrollment-tokens/${encodeURIComponent(id)}/revoke`);
+  const body = await connect().revokeEnrollmentToken({ params: { id } });
   if (flags.json) return printJson(io, body);
   io.out(`revoked enrollment token ${id}; devices already enrolled with it keep their credentials`);
 }
@@ -68,7 +68,7 @@ async function createAdmin({ operands, flags, io, connect }: CommandContext): Pr
   rejectOperands(operands, 'admin-tokens create');
   const name = stringFlag(flags, 'name');
   if (!name) throw new UsageError('--name N is required: who uses the token (it is recorded in the audit log)');
-  const body = await connect().request<CreatedAdminToken>('POST', '/api/v1/admin-tokens', { name });
+  const body = await connect().createAdminToken({ body: { name } });
   if (flags.json) return printJson(io, body);
   io.out(body.token);
   io.err(`admin token ${body.adminToken.id} "${body.adminToken.name}". It is shown only now; use it with --token or EDGELOOP_TOKEN.`);
@@ -76,7 +76,7 @@ async function createAdmin({ operands, flags, io, connect }: CommandContext): Pr
 
 async function listAdmins({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'admin-tokens list');
-  const body = await connect().request<{ adminTokens: AdminTokenSummary[] }>('GET', '/api/v1/admin-tokens');
+  const body = await connect().listAdminTokens();
   if (flags.json) return printJson(io, body);
   io.out(renderTable(['ID', 'NAME', 'STATUS', 'CREATED', 'CREATED BY', 'LAST USED'], body.adminTokens.map((a) => [
     a.id, a.name, a.revokedAt === null ? 'active' : 'revoked', formatTimestamp(a.createdAt), a.createdBy, formatRelativeTime(a.lastUsedAt),
@@ -85,20 +85,14 @@ async function listAdmins({ operands, flags, io, connect }: CommandContext): Pro
 
 async function revokeAdmin({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const id = oneId(operands, 'admin-tokens revoke', 'token id (edgeloop admin-tokens list)');
-  const body = await connect().request<{ adminToken: AdminTokenSummary }>('POST', `/api/v1/admin-tokens/${encodeURIComponent(id)}/revoke`);
+  const body = await connect().revokeAdminToken({ params: { id } });
   if (flags.json) return printJson(io, body);
   io.out(`revoked admin token ${id} ("${body.adminToken.name}")`);
 }
 
-interface DeviceDetail {
-  device: DeviceSummary;
-  events: Array<{ model: string; version: number; state: string; code: string | null; reason: string | null; receivedAt: number }>;
-  credential: { username: string; issuedAt: number } | null;
-}
-
 async function showDevice({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const id = oneId(operands, 'devices show', 'device id');
-  const body = await connect().request<DeviceDetail>('GET', `/api/v1/devices/${encodeURIComponent(id)}`);
+  const body = await connect().getDevice({ params: { id } });
   if (flags.json) return printJson(io, body);
   const d = body.device;
   const rows: Array<[string, string]> = [
@@ -127,15 +121,17 @@ async function setDevice({ operands, flags, io, connect }: CommandContext): Prom
   const tags = listFlag(flags, 'tag');
   if (group === undefined && tags.length === 0) throw new UsageError('give --group G (empty "" clears it) and/or --tag k=v (replaces all tags)');
   const body: DeviceLabelsRequest = { ...(group !== undefined ? { group: group === '' ? null : group } : {}), ...(tags.length ? { tags: parseTags(tags) } : {}) };
-  const res = await connect().request<{ device: DeviceSummary }>('PUT', `/api/v1/devices/${encodeURIComponent(id)}`, body);
+  const res = await connect().setDeviceLabels({ params: { id }, body });
   if (flags.json) return printJson(io, res);
   io.out(`${id}: group ${res.device.group ?? EMPTY_CELL}, tags ${tagText(res.device.tags)}`);
 }
 
-function deviceVerb(verb: 'disable' | 'enable' | 'revoke', done: string) {
+const DEVICE_VERBS = { disable: 'disableDevice', enable: 'enableDevice', revoke: 'revokeDeviceCredential' } as const;
+
+function deviceVerb(verb: keyof typeof DEVICE_VERBS, done: string) {
   return async ({ operands, flags, io, connect }: CommandContext): Promise<void> => {
     const id = oneId(operands, `devices ${verb}`, 'device id');
-    const res = await connect().request<{ device: DeviceSummary }>('POST', `/api/v1/devices/${encodeURIComponent(id)}/${verb}`);
+    const res = await connect()[DEVICE_VERBS[verb]]({ params: { id } });
     if (flags.json) return printJson(io, res);
     io.out(`${id}: ${done}`);
   };
@@ -143,14 +139,17 @@ function deviceVerb(verb: 'disable' | 'enable' | 'revoke', done: string) {
 
 async function audit({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'audit');
-  const params = new URLSearchParams();
-  for (const key of ['actor', 'action', 'target', 'before'] as const) {
-    const v = stringFlag(flags, key);
-    if (v !== undefined) params.set(key, v);
-  }
   const limit = stringFlag(flags, 'limit');
-  if (limit !== undefined) params.set('limit', String(parsePositiveInt(limit, '--limit')));
-  const body = await connect().request<{ entries: AuditEntrySummary[] }>('GET', `/api/v1/audit${params.size ? `?${params}` : ''}`);
+  const before = stringFlag(flags, 'before');
+  const body = await connect().listAudit({
+    query: {
+      actor: stringFlag(flags, 'actor'),
+      action: stringFlag(flags, 'action'),
+      target: stringFlag(flags, 'target'),
+      before: before === undefined ? undefined : parsePositiveInt(before, '--before'),
+      limit: limit === undefined ? undefined : parsePositiveInt(limit, '--limit'),
+    },
+  });
   if (flags.json) return printJson(io, body);
   if (!body.entries.length) return io.out('no audit entries match');
   io.out(renderTable(['ID', 'WHEN', 'WHO', 'WHAT', 'TARGET', 'DETAILS'], body.entries.map((e) => [

@@ -6,7 +6,7 @@
  * server).
  */
 import { existsSync } from 'node:fs';
-import { KEYSET_PAYLOAD_TYPE, keyId, peekKeyset, signKeysetPayload, type KeysResponse, type RotateResponse } from '@edgeloop/protocol';
+import { KEYSET_PAYLOAD_TYPE, keyId, peekKeyset, signKeysetPayload } from '@edgeloop/protocol';
 import { CliError } from '../api-client.js';
 import { UsageError, printJson, rejectOperands, stringFlag, type CommandContext, type CommandTable } from '../command.js';
 import { formatTimestamp } from '../format.js';
@@ -14,7 +14,7 @@ import { createKeyFile, readKeyFile } from '../../keys/signing-key.js';
 
 async function showKeys({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'keys show');
-  const body = await connect().request<KeysResponse>('GET', '/api/v1/keys');
+  const body = await connect().getKeys();
   if (flags.json) return printJson(io, body);
   io.out(
     [
@@ -39,7 +39,7 @@ async function rotate({ operands, flags, io, connect }: CommandContext): Promise
     throw new CliError(`--root-key: ${(err as Error).message}`);
   }
   const client = connect();
-  let result = await client.request<RotateResponse>('POST', '/api/v1/keys/rotate', {});
+  let result = await client.rotateKeys();
   if (result.state === 'pending') {
     const pending = result.pending!;
     if (!root) {
@@ -53,7 +53,7 @@ async function rotate({ operands, flags, io, connect }: CommandContext): Promise
     if (!keyset || keyset.keys.length !== 1 || keyset.keys[0]!.keyid !== pending.keyId) {
       throw new CliError('the pending keyset does not list exactly the pending key; refusing to sign it (check the server)');
     }
-    result = await client.request<RotateResponse>('POST', '/api/v1/keys/keyset', { envelope: signKeysetPayload(pending.payload, root) });
+    result = await client.uploadKeyset({ body: { envelope: signKeysetPayload(pending.payload, root) } });
   } else if (root) {
     io.err('note: the server holds its root key itself; --root-key was not needed');
   }

@@ -10,7 +10,7 @@ import { main } from '../edgeloop.js';
 
 test('models show prints metadata and the lineage chain; approve, deprecate and revoke change the status', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-cli-models-'));
-  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 } }, pino({ level: 'silent' }));
+  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
   const savedToken = process.env.EDGELOOP_TOKEN;
   process.env.EDGELOOP_TOKEN = s.adminToken;
   t.after(async () => {

@@ -7,7 +7,7 @@
 import { openAsBlob } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { CliError } from '../api-client.js';
+import { CliError, uploadTimeoutMs } from '../api-client.js';
 import {
   UsageError,
   listFlag,
@@ -18,7 +18,7 @@ import {
   type CommandContext,
   type CommandTable,
 } from '../command.js';
-import { parseModelVersion, type LineageResponse, type ModelVersionSummary, type TrainingSummary } from '@edgeloop/protocol';
+import { parseModelVersion, type ModelVersionSummary } from '@edgeloop/protocol';
 import { describeFileError, formatBytes, formatRelativeIso, renderTable, shortHash } from '../format.js';
 
 async function pushModel({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -36,7 +36,19 @@ async function pushModel({ operands, flags, io, connect }: CommandContext): Prom
   const metadataJson = meta === undefined ? undefined : await readMetadataFile(meta);
   const client = connect();
   if (!flags.json) io.out(`uploading ${filePath} (${file.size} bytes)…`);
-  const body = await client.pushModel({ fileName: basename(filePath), file, name, version, metadataJson, force: flags.force === true });
+  const body = await client.pushModel(
+    {
+      body: {
+        // A File carries the name the server records; wrapping the disk-backed Blob copies nothing.
+        file: new File([file], basename(filePath)),
+        name,
+        ...(version !== undefined ? { version: String(version) } : {}),
+        ...(metadataJson !== undefined ? { metadata: metadataJson } : {}),
+        ...(flags.force === true ? { force: 'true' as const } : {}),
+      },
+    },
+    { timeoutMs: uploadTimeoutMs(file.size) },
+  );
   if (flags.json) return printJson(io, body);
   const { model } = body;
   io.out(`registered ${model.name} v${model.version} sha256 ${shortHash(model.sha256)} (${model.size} bytes), signed by key ${model.keyId}`);
@@ -106,11 +118,10 @@ async function showModel({ operands, flags, io, connect }: CommandContext): Prom
   if (ref === undefined || extra.length > 0) throw new UsageError('models show takes one <name> or <name>@<version>, e.g. edgeloop models show distance@3');
   const { name, version: asked } = parseNameOrRef(ref);
   const client = connect();
-  const path = (p: string) => `/api/v1/models/${encodeURIComponent(name)}${p}`;
-  const lineage = await client.request<LineageResponse>('GET', path('/lineage'));
+  const lineage = await client.getLineage({ params: { name } });
   const version = asked ?? lineage.versions[0]?.version;
   if (version === undefined) throw new CliError(`${name} has no versions; push one with edgeloop models push`);
-  const detail = await client.request<{ model: ModelVersionSummary; trainingSummary: TrainingSummary | null; ancestry: ModelVersionSummary[] }>('GET', path(`/versions/${version}`));
+  const detail = await client.getModelVersion({ params: { name, version } });
   if (flags.json) return printJson(io, { ...detail, lineage });
   const m = detail.model;
   const lines = [
@@ -145,11 +156,7 @@ function statusCommand(status: 'approved' | 'deprecated' | 'revoked') {
     if (ref === undefined || extra.length > 0) throw new UsageError(`models ${verb} takes one <name>@<version>, e.g. edgeloop models ${verb} distance@3`);
     const { name, version } = parseModelRef(ref);
     const reason = stringFlag(flags, 'reason');
-    const body = await connect().request<{ model: ModelVersionSummary; changed: boolean; removedFrom: string[] }>(
-      'PUT',
-      `/api/v1/models/${encodeURIComponent(name)}/versions/${version}/status`,
-      { status, ...(reason ? { reason } : {}) },
-    );
+    const body = await connect().setModelStatus({ params: { name, version }, body: { status, ...(reason ? { reason } : {}) } });
     if (flags.json) return printJson(io, body);
     if (!body.changed) return io.out(`${name} v${version} is already ${status}`);
     io.out(`${name} v${version} is now ${status}${reason ? ` (${reason})` : ''}`);
@@ -169,7 +176,7 @@ async function deploy({ operands, flags, io, connect }: CommandContext): Promise
   if (devices.length === 0) throw new UsageError('deploy needs at least one --device <id>');
   if (devices.includes('')) throw new UsageError('--device needs a non-empty device id');
 
-  const body = await connect().deploy({ model: name, version, devices });
+  const body = await connect().deploy({ body: { model: name, version, devices } });
   if (flags.json) return printJson(io, body);
   const { deployment } = body;
   io.out(`assigned ${deployment.model} v${deployment.version} to ${deployment.devices.length} device(s): ${deployment.devices.join(', ')}`);

@@ -39,7 +39,7 @@ test('flags become a create request; everything else is left to server defaults'
 test('rollouts create, list, status, pause, resume and rollback through the CLI', { timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-rollout-cli-'));
   const server = await startFleetServer(
-    { dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, adminToken: TOKEN, rollouts: { tickMs: 20 } },
+    { dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, adminToken: TOKEN, rollouts: { tickMs: 20 }, validateResponses: true },
     pino({ level: 'silent' }),
   );
   const saved = process.env.EDGELOOP_TOKEN;

@@ -10,10 +10,11 @@ import {
   ROLLOUT_STRATEGIES,
   type CreateRolloutRequest,
   type RolloutDetail,
+  type RolloutAction,
   type RolloutDeviceState,
   type RolloutParameters,
+  type RolloutState,
   type RolloutStrategy,
-  type RolloutSummary,
   type RolloutTarget,
   type WaveSpec,
 } from '@edgeloop/protocol';
@@ -116,7 +117,7 @@ export function createRequest(operands: string[], flags: Flags): CreateRolloutRe
 
 async function create({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const req = createRequest(operands, flags);
-  const body = await connect().request<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', req);
+  const body = await connect().createRollout({ body: req });
   if (flags.json) return printJson(io, body);
   const r = body.rollout;
   io.out(`rollout ${r.id}: ${r.model} v${r.version} (${r.strategy}) to ${r.devices} device(s) in ${r.waveCount} wave(s), ${r.state}`);
@@ -125,15 +126,10 @@ async function create({ operands, flags, io, connect }: CommandContext): Promise
 
 async function list({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'rollouts list');
-  const q = new URLSearchParams();
-  const model = stringFlag(flags, 'model');
-  const state = stringFlag(flags, 'state');
-  if (model) q.set('model', model);
-  if (state) {
-    if (!(ROLLOUT_STATES as readonly string[]).includes(state)) throw new UsageError(`--state takes ${ROLLOUT_STATES.join(', ')}, got "${state}"`);
-    q.set('state', state);
-  }
-  const body = await connect().request<{ rollouts: RolloutSummary[] }>('GET', `/api/v1/rollouts${q.size ? `?${q}` : ''}`);
+  const model = stringFlag(flags, 'model') || undefined;
+  const state = stringFlag(flags, 'state') || undefined;
+  if (state !== undefined && !(ROLLOUT_STATES as readonly string[]).includes(state)) throw new UsageError(`--state takes ${ROLLOUT_STATES.join(', ')}, got "${state}"`);
+  const body = await connect().listRollouts({ query: { model, state: state as RolloutState | undefined } });
   if (flags.json) return printJson(io, body);
   if (body.rollouts.length === 0) return io.out('no rollouts yet; start one with: edgeloop rollouts create <name>@<version> --strategy staged');
   const rows = body.rollouts.map((r) => [
@@ -182,9 +178,8 @@ async function status({ operands, flags, io, connect }: CommandContext): Promise
   const [id, ...extra] = operands;
   if (id === undefined || extra.length) throw new UsageError('rollouts status takes one rollout id, e.g. edgeloop rollouts status ro-1a2b3c4d');
   const client = connect();
-  const path = `/api/v1/rollouts/${encodeURIComponent(id)}`;
   for (;;) {
-    const detail = await client.request<RolloutDetail>('GET', path);
+    const detail = await client.getRollout({ params: { id } });
     if (flags.json) printJson(io, detail);
     else io.out(renderStatus(detail));
     if (!flags.watch || !ACTIVE.has(detail.rollout.state)) return;
@@ -195,12 +190,12 @@ async function status({ operands, flags, io, connect }: CommandContext): Promise
 
 export const WATCH_INTERVAL_MS = 2000;
 
-function operator(verb: 'pause' | 'resume' | 'abort' | 'rollback' | 'promote') {
+function operator(verb: RolloutAction) {
   return async ({ operands, flags, io, connect }: CommandContext): Promise<void> => {
     const [id, ...extra] = operands;
     if (id === undefined || extra.length) throw new UsageError(`rollouts ${verb} takes one rollout id, e.g. edgeloop rollouts ${verb} ro-1a2b3c4d`);
     const reason = stringFlag(flags, 'reason');
-    const body = await connect().request<{ rollout: RolloutSummary }>('POST', `/api/v1/rollouts/${encodeURIComponent(id)}/${verb}`, reason ? { reason } : {});
+    const body = await connect().rolloutAction({ params: { id, verb }, body: reason ? { reason } : {} });
     if (flags.json) return printJson(io, body);
     const r = body.rollout;
     const extraInfo = Object.keys(r.rollbackVersions).length ? `; ${Object.entries(r.rollbackVersions).map(([f, t]) => `v${f} re-released as v${t}`).join(', ')}` : '';

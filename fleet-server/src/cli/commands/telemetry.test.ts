@@ -24,7 +24,7 @@ async function cli(argv: string[]) {
 
 test('samples capture opens a capture window in the device\'s desired state', { timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-samples-cli-'));
-  const server = await startFleetServer({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, adminToken: TOKEN }, pino({ level: 'silent' }));
+  const server = await startFleetServer({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, adminToken: TOKEN, validateResponses: true }, pino({ level: 'silent' }));
   const saved = process.env.EDGELOOP_TOKEN;
   process.env.EDGELOOP_TOKEN = TOKEN;
   t.after(async () => {

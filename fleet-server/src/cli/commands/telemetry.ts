@@ -25,7 +25,7 @@ async function listTelemetry({ operands, flags, io, connect }: CommandContext): 
   const limit = rawLimit === undefined ? DEFAULT_TELEMETRY_LIMIT : parsePositiveInt(rawLimit, '--limit');
   const version = rawVersion === undefined ? undefined : parsePositiveInt(rawVersion, '--version');
 
-  const body = await connect().listTelemetry({ device: devices[0], model: stringFlag(flags, 'model'), version, limit });
+  const body = await connect().listTelemetry({ query: { device: devices[0], model: stringFlag(flags, 'model'), version, limit } });
   if (flags.json) return printJson(io, body);
   if (body.records.length === 0) return io.out('no telemetry records match');
   io.out(renderTelemetryTable(body.records));
@@ -37,7 +37,7 @@ async function listSamples({ operands, flags, io, connect }: CommandContext): Pr
   if (devices.length > 1) throw new UsageError('samples list takes at most one --device');
   const rawLimit = stringFlag(flags, 'limit');
   const limit = rawLimit === undefined ? DEFAULT_TELEMETRY_LIMIT : parsePositiveInt(rawLimit, '--limit');
-  const body = await connect().listSamples({ device: devices[0], model: stringFlag(flags, 'model'), limit });
+  const body = await connect().listSamples({ query: { device: devices[0], model: stringFlag(flags, 'model'), limit } });
   if (flags.json) return printJson(io, body);
   if (body.samples.length === 0) return io.out('no samples yet; devices keep some when sampling is configured, and upload them on request (edgeloop samples request)');
   io.out(renderSamplesTable(body.samples));
@@ -49,7 +49,7 @@ async function requestSamples({ operands, flags, io, connect }: CommandContext):
   if (devices.length !== 1) throw new UsageError('samples request needs exactly one --device');
   const rawMinutes = stringFlag(flags, 'minutes');
   const minutes = rawMinutes === undefined ? 60 : parsePositiveInt(rawMinutes, '--minutes');
-  const body = await connect().requestSamples(devices[0]!, minutes);
+  const body = await connect().requestSamples({ params: { id: devices[0]! }, body: { minutes } });
   if (flags.json) return printJson(io, body);
   io.out(`asked ${body.deviceId} to upload its samples until ${new Date(body.uploadUntil).toISOString()}; list them with: edgeloop samples list --device ${body.deviceId}`);
 }
@@ -59,17 +59,20 @@ async function captureSamples({ operands, flags, io, connect }: CommandContext):
   const devices = listFlag(flags, 'device');
   if (devices.length !== 1) throw new UsageError('samples capture needs exactly one --device');
   if (flags.stop) {
-    const stopped = await connect().stopCapture(devices[0]!);
+    const stopped = await connect().stopSampleCapture({ params: { id: devices[0]! } });
     if (flags.json) return printJson(io, stopped);
     return io.out(stopped.stopped ? `closed the capture window of ${stopped.deviceId}` : `${stopped.deviceId} had no open capture window`);
   }
   const rawMinutes = stringFlag(flags, 'minutes');
   const rawEveryN = stringFlag(flags, 'every-n');
   const models = (stringFlag(flags, 'model') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
-  const body = await connect().captureSamples(devices[0]!, {
-    minutes: rawMinutes === undefined ? 30 : parsePositiveInt(rawMinutes, '--minutes'),
-    everyN: rawEveryN === undefined ? 1 : parsePositiveInt(rawEveryN, '--every-n'),
-    ...(models.length ? { models } : {}),
+  const body = await connect().startSampleCapture({
+    params: { id: devices[0]! },
+    body: {
+      minutes: rawMinutes === undefined ? 30 : parsePositiveInt(rawMinutes, '--minutes'),
+      everyN: rawEveryN === undefined ? 1 : parsePositiveInt(rawEveryN, '--every-n'),
+      ...(models.length ? { models } : {}),
+    },
   });
   if (flags.json) return printJson(io, body);
   const which = body.capture.models ? `inputs of ${body.capture.models.join(', ')}` : 'its inputs';

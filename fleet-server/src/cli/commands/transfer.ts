@@ -3,7 +3,6 @@
  * Shadow deployments (a candidate beside the serving version, never answering), live error per
  * version (served and shadow), and artifact bytes sent per device.
  */
-import type { DeviceSummary, LiveError } from '@edgeloop/protocol';
 import {
   UsageError,
   listFlag,
@@ -31,7 +30,7 @@ function devicesFlag(flags: CommandContext['flags'], command: string): string[] 
 async function deployShadow({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const { name, version } = parseModelRef(oneOperand(operands, 'shadow deploy', 'NAME@VERSION'));
   const devices = devicesFlag(flags, 'shadow deploy');
-  const body = await connect().request<{ deployment: unknown }>('POST', '/api/v1/deployments', { model: name, version, devices, role: 'shadow' });
+  const body = await connect().deploy({ body: { model: name, version, devices, role: 'shadow' } });
   if (flags.json) return printJson(io, body);
   io.out(`${name} v${version} runs in shadow on ${devices.length} device(s); it answers no requests. Compare: edgeloop live-error --model ${name}`);
 }
@@ -39,7 +38,7 @@ async function deployShadow({ operands, flags, io, connect }: CommandContext): P
 async function removeShadow({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const name = oneOperand(operands, 'shadow remove', 'model NAME');
   const devices = devicesFlag(flags, 'shadow remove');
-  const body = await connect().request<{ removed: string[] }>('DELETE', `/api/v1/deployments/shadow/${encodeURIComponent(name)}`, { devices });
+  const body = await connect().removeShadow({ params: { model: name }, body: { devices } });
   if (flags.json) return printJson(io, body);
   io.out(body.removed.length ? `shadow of ${name} removed from ${body.removed.join(', ')}` : `none of these devices ran ${name} in shadow`);
 }
@@ -48,13 +47,12 @@ async function liveError({ operands, flags, io, connect }: CommandContext): Prom
   rejectOperands(operands, 'live-error');
   const model = stringFlag(flags, 'model');
   if (!model) throw new UsageError('live-error needs --model NAME');
-  const query = new URLSearchParams({ model });
   const version = stringFlag(flags, 'version');
-  if (version !== undefined) query.set('version', String(parsePositiveInt(version, '--version')));
   const devices = listFlag(flags, 'device');
   if (devices.length > 1) throw new UsageError('live-error takes at most one --device');
-  if (devices[0]) query.set('device', devices[0]);
-  const body = await connect().request<{ errors: LiveError[] }>('GET', `/api/v1/telemetry/error?${query}`);
+  const body = await connect().liveError({
+    query: { model, version: version === undefined ? undefined : parsePositiveInt(version, '--version'), device: devices[0] || undefined },
+  });
   if (flags.json) return printJson(io, body);
   if (body.errors.length === 0) return io.out(`no ${model} records with reference values yet; bind a sensor to the model on the devices (agent config sensors.bindings)`);
   io.out(renderTable(['version', 'role', 'records', 'mae', 'rmse'], body.errors.map((e) => [`v${e.version}`, e.shadow ? 'shadow' : 'served', String(e.n), formatNumber(e.mae), formatNumber(e.rmse)])));
@@ -62,7 +60,7 @@ async function liveError({ operands, flags, io, connect }: CommandContext): Prom
 
 async function transfers({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'transfers');
-  const body = await connect().request<{ devices: DeviceSummary[] }>('GET', '/api/v1/devices');
+  const body = await connect().listDevices();
   if (flags.json) return printJson(io, { devices: body.devices.map((d) => ({ id: d.id, bytesSent: d.bytesSent, shadows: d.shadows })) });
   io.out(renderTable(['device', 'bytes sent', 'shadow'], body.devices.map((d) => [d.id, formatBytes(d.bytesSent ?? 0), (d.shadows ?? []).map((s) => `${s.model} v${s.version} ${s.state}`).join(', ') || '—'])));
 }
