@@ -10,4 +10,3 @@ export { TelemetryStore } from './store/telemetry-store.js';
 export { ensureLabCertificates, labSubjectAltNames } from './tls/lab-ca.js';
 export { MosquittoSync } from './broker/mosquitto-sync.js';
 export { encodeRemainingLength } from './broker/packet-size-guard.js';
-export { OPERATIONS } from './api/openapi.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import { ensurePrivateDir, lockStateDir, preparePrivateSqlite, StateDirLockedError } from './state-dir.js';
+import { ensureDirForPrivateFile, ensurePrivateDir, lockStateDir, preparePrivateSqlite, StateDirLockedError } from './state-dir.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
@@ -15,6 +15,23 @@ function tempDir(t: { after(fn: () => void): void }): string {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+test('a shared sticky folder like /tmp is never narrowed, and a database file\'s existing folder is left as it is', (t) => {
+  const dir = tempDir(t);
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  ensurePrivateDir(shared);
+  assert.equal(statSync(shared).mode & 0o7777, 0o1777);
+  const chosen = join(dir, 'chosen');
+  mkdirSync(chosen);
+  chmodSync(chosen, 0o755);
+  ensureDirForPrivateFile(chosen);
+  assert.equal(mode(chosen), 0o755);
+  const missing = join(dir, 'x', 'y');
+  ensureDirForPrivateFile(missing);
+  assert.equal(mode(missing), 0o700);
+});
 
 test('a state folder left 0755 by an older version is narrowed to 0700; a new one is made 0700', (t) => {
   const dir = tempDir(t);

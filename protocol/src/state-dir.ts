@@ -20,10 +20,20 @@ import Database from 'better-sqlite3';
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
 
-/** Creates `dir` (and parents) if missing; narrows it to 0700 if it exists with wider access. */
+/**
+ * Creates `dir` (and parents) if missing; narrows it to 0700 if it exists with wider access.
+ * A shared sticky directory (/tmp, /var/tmp) is never narrowed: it belongs to every user of the
+ * machine, and the 0600 files we put in it are private on their own.
+ */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if ((statSync(dir).mode & 0o1000) !== 0) return;
   narrow(dir, PRIVATE_DIR_MODE);
+}
+
+/** Creates `dir` (and parents) as 0700 if missing; an existing directory is left as it is (a file's folder the user chose). */
+export function ensureDirForPrivateFile(dir: string): void {
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
 }
 
 /** Writes `text` to `path` as 0600, also when the file existed with a wider mode (a write keeps the old mode). */
