@@ -61,7 +61,7 @@ test('artifact URLs on a foreign host never get the device credentials', { timeo
   });
 
   await t.test('a device enrolled before fleet.httpUrl existed sends its credentials to no HTTP server', async () => {
-    const legacy = await fleet.startAgent(LEGACY, { fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...fleet.enroll(LEGACY), httpUrl: undefined } });
+    const legacy = await fleet.startAgent(LEGACY, { fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...(await fleet.enroll(LEGACY)), httpUrl: undefined } });
     // The fleet's own artifact still arrives: over the fleet link.
     await fleet.deploySample(LEGACY);
     assert.equal(await servingVersion(legacy), 1);

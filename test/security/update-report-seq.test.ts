@@ -22,7 +22,7 @@ test('a forged reportSeq cannot freeze the fleet\'s view of a device', { timeout
   const { server } = fleet;
   let agent = await fleet.startAgent(DEVICE);
   await fleet.deploySample(DEVICE);
-  const forger = await connectOrThrow(server.mqttUrl, { clientId: `${DEVICE}:forger`, ...fleet.enroll(DEVICE) });
+  const forger = await connectOrThrow(server.mqttUrl, { clientId: `${DEVICE}:forger`, ...(await fleet.enroll(DEVICE)) });
   t.after(() => forger.endAsync(true));
 
   let marker = 0;
