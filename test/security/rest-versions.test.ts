@@ -102,6 +102,6 @@ test('the jump limit is the server setting registry.maxVersionJump', { timeout: 
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  assert.throws(async () => await server.registry.register({ name: 'distance', bytes: model, version: 6 }), /more than 5 is refused/);
+  await assert.rejects(() => server.registry.register({ name: 'distance', bytes: model, version: 6 }), /more than 5 is refused/);
   assert.equal((await server.registry.register({ name: 'distance', bytes: model, version: 5 })).version, 5);
 });
