@@ -185,6 +185,9 @@ export interface RolloutArmQuery {
   arm: 'candidate' | 'baseline';
 }
 
+/** How long a reference value waits for its record before it is dropped. */
+export const PENDING_REFERENCE_TTL_MS = 7 * 86_400_000;
+
 export interface TelemetryRepository {
   /**
    * Stores the records that are new on (device, stream, seq) and returns how many were; re-sent
@@ -193,9 +196,10 @@ export interface TelemetryRepository {
    */
   insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now?: number, historical?: boolean): Promise<number>;
   /**
-   * Sets late reference values. A value for a record not stored yet waits and is applied when it
-   * is; applying the same update again changes nothing. Returns how many matched stored records
-   * and how many wait.
+   * Sets late reference values. A value for a record not stored yet waits (at most
+   * PENDING_REFERENCE_TTL_MS: the record may never come, e.g. dropped by the device's buffer cap)
+   * and is applied when it is; applying the same update again changes nothing. Returns how many
+   * matched stored records and how many wait.
    */
   updateReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now?: number): Promise<{ applied: number; pending: number }>;
   query(q?: TelemetryQuery): Promise<TelemetryRow[]>;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Birth, TelemetryRecord } from '@edgeloop/protocol';
-import type { FleetStore, NewModelVersion, RolloutDeviceRecord, RolloutRecord } from './fleet-store.js';
+import { PENDING_REFERENCE_TTL_MS, type FleetStore, type NewModelVersion, type RolloutDeviceRecord, type RolloutRecord } from './fleet-store.js';
 
 const birth = (deviceId: string, session: number, extra: Partial<Birth> = {}): Birth => ({
   v: 1, type: 'birth', deviceId, session, ts: 1, agentVersion: '0.1.0', arch: 'arm64', platform: 'linux', cpus: 4,
@@ -100,6 +100,15 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
     await s.telemetry.insertBatch('pi-1', 's1', [record(8)]);
     assert.equal((await s.telemetry.query({ device: 'pi-1', limit: 10 })).find((r) => r.seq === 8)?.reference, 80);
     assert.deepEqual(await s.telemetry.updateReferences('pi-1', 's1', [{ seq: 8, reference: 80 }]), { applied: 1, pending: 0 }, 'nothing waits any more');
+  });
+
+  withStore('a reference value whose record never comes is dropped after PENDING_REFERENCE_TTL_MS', async (s) => {
+    await s.telemetry.updateReferences('pi-1', 's1', [{ seq: 1, reference: 10 }], 1_000);
+    await s.telemetry.updateReferences('pi-1', 's1', [{ seq: 2, reference: 20 }], 1_000 + PENDING_REFERENCE_TTL_MS);
+    await s.telemetry.updateReferences('pi-1', 's1', [{ seq: 3, reference: 30 }], 2_000 + PENDING_REFERENCE_TTL_MS);
+    await s.telemetry.insertBatch('pi-1', 's1', [1, 2, 3].map((seq) => record(seq, { reference: undefined })));
+    const bySeq = new Map((await s.telemetry.query({ device: 'pi-1' })).map((r) => [r.seq, r.reference]));
+    assert.deepEqual([bySeq.get(1), bySeq.get(2), bySeq.get(3)], [null, 20, 30]);
   });
 
   withStore('live error per (version, shadow), narrowed by devices and time', async (s) => {

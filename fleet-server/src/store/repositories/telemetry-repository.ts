@@ -12,7 +12,7 @@
  */
 import { sql, type ExpressionBuilder, type Insertable, type Selectable } from 'kysely';
 import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
-import type { LiveErrorQuery, RolloutArmQuery, TelemetryQuery, TelemetryRepository } from '../fleet-store.js';
+import { PENDING_REFERENCE_TTL_MS, type LiveErrorQuery, type RolloutArmQuery, type TelemetryQuery, type TelemetryRepository } from '../fleet-store.js';
 import type { Database, TelemetryTable } from '../schema.js';
 import { count, type RepositoryContext } from './context.js';
 
@@ -136,6 +136,7 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
           .execute();
         pending++;
       }
+      if (pending > 0) await db.deleteFrom('pending_references').where('received_at', '<', now - PENDING_REFERENCE_TTL_MS).execute();
       return { applied, pending };
     });
   }

@@ -245,5 +245,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      reference REAL NOT NULL,
      received_at INTEGER NOT NULL,
      PRIMARY KEY (device_id, stream, seq)
-   );`,
+   );
+   CREATE INDEX pending_references_received ON pending_references (received_at);`,
 ];
