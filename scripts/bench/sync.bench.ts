@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { encodeMessage, encodeTelemetryBatch, type TelemetryRecord } from '@edgeloop/protocol';
 import { openAgentDb, RecordBuffer, type NewRecord } from '@edgeloop/agent/testing';
-import { openFleetDb, TelemetryStore } from '@edgeloop/fleet-server/testing';
+import { openFleetStore } from '@edgeloop/fleet-server/testing';
 import type { Bench } from './figure.js';
 import { benchRecord } from './bench-records.js';
 import { buildAgentBundle } from './agent-bundle.js';
@@ -37,13 +37,12 @@ export const syncBench: Bench = {
       db.close();
 
       progress('baseline: direct inserts into the server store');
-      const baseDb = openFleetDb(join(h.dir, 'baseline.db'));
-      const store = new TelemetryStore(baseDb);
+      const store = await openFleetStore({ sqlitePath: join(h.dir, 'baseline.db') });
       const all: TelemetryRecord[] = Array.from({ length: N }, (_, i) => benchRecord(i));
       let t0 = performance.now();
-      for (let i = 0; i < N; i += 500) store.insertBatch('base', 's', all.slice(i, i + 500));
+      for (let i = 0; i < N; i += 500) await store.telemetry.insertBatch('base', 's', all.slice(i, i + 500));
       const baseRate = N / ((performance.now() - t0) / 1000);
-      baseDb.close();
+      await store.close();
 
       progress('agent process → MQTT → fleet store (this process)');
       // The agent runs in its own process as on a device (the bundle, with the unit's node flags):

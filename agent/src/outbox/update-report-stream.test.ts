@@ -52,22 +52,22 @@ test('the fleet acks every update report an agent sends, and the agent forgets i
   const metric = async (line: RegExp) => Number(line.exec(await (await fetch(`${agent.apiUrl}/metrics`)).text())?.[1] ?? NaN);
   await waitFor('every report acknowledged', async () =>
     ((await metric(/edgeloop_outbox_items_total\{kind="update",outcome="acked"\} (\d+)/)) >= 3 && (await metric(/edgeloop_outbox_pending\{kind="update"\} (\d+)/)) === 0) || undefined);
-  const events = () => (fleet.server.devices.events(device, 100) as Array<{ state: string }>).reverse();
-  assert.deepEqual(events().map((e) => e.state), ['downloading', 'verified', 'active']);
+  const events = async () => ((await fleet.server.devices.events(device, 100)) as Array<{ state: string }>).reverse();
+  assert.deepEqual((await events()).map((e) => e.state), ['downloading', 'verified', 'active']);
 
   // A second connection with the device's login stands in for a re-send whose ack was lost.
-  const peer = await connectOrThrow(fleet.server.mqttUrl, { clientId: `${device}:peer`, ...fleet.enroll(device) });
+  const peer = await connectOrThrow(fleet.server.mqttUrl, { clientId: `${device}:peer`, ...(await fleet.enroll(device)) });
   t.after(() => peer.endAsync(true));
   const acks = collect(peer);
   await peer.subscribeAsync(deviceTopic(device, 'ack'), { qos: 1 });
-  const session = fleet.server.devices.get(device)!.session;
+  const session = (await fleet.server.devices.get(device))!.session;
   const repeat: UpdateReport = { v: 1, model: 'distance', version: 1, state: 'active', ts: Date.now(), session, reportSeq: 1, stream: agent.stream, id: 999_999 };
   await peer.publishAsync(deviceTopic(device, 'update'), encodeMessage(repeat), { qos: 1 });
   await waitFor('the repeat acked', () => acks.find((a) => a.payload.includes('999999')));
   const ack = decodeMessage(ackSchema, Buffer.from(acks.find((a) => a.payload.includes('999999'))!.payload));
   assert.ok(ack.ok);
   assert.deepEqual([ack.value.kind, ack.value.seqFrom, ack.value.status], ['update', 999_999, 'stored']);
-  assert.equal(events().length, 3, 'not stored a second time');
+  assert.equal((await events()).length, 3, 'not stored a second time');
 
   // On another session nothing is taken, and no ack tells the device to forget the report.
   await peer.publishAsync(deviceTopic(device, 'update'), encodeMessage({ ...repeat, session: session + 1, reportSeq: 2, id: 888_888 }), { qos: 1 });
