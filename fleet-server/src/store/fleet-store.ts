@@ -23,6 +23,12 @@
  *
  * Methods are async. A method that writes several rows is atomic by itself; several calls become
  * one atomic step through `transaction`. Numbers come back as numbers (never bigint or string).
+ *
+ * A database plugs in by building a KyselyFleetStore (store/kysely-fleet-store.ts) over its Kysely
+ * dialect with its SqlDialect and, optionally, a faster TelemetryWriter — store/sqlite/
+ * open-sqlite-store.ts is the SQLite one — and by a branch in openFleetStore
+ * (store/open-fleet-store.ts). Its schema must match store/schema.ts, and it must pass
+ * runFleetStoreSuite (store/store-suite.ts).
  */
 import type {
   AdminTokenSummary,
