@@ -1,0 +1,167 @@
+/**
+ * @module store/postgres/telemetry-writer
+ * Writes telemetry and late reference values into PostgreSQL.
+ *
+ * A batch is one INSERT … SELECT FROM unnest(array per column): one statement, one round trip
+ * and always the same 15 parameters whatever the batch size, so PostgreSQL plans it once per
+ * connection and no batch comes near the 65,535-parameter limit of a VALUES list. Duplicates
+ * (re-sends) are dropped by ON CONFLICT on the unique key (see schema-sql.ts); the statement
+ * returns how many records were new.
+ *
+ * A reference value can arrive before its record (the record's batch failed and is re-sent after
+ * its update). It then waits in pending_references, and the record's insert takes it.
+ */
+import type pg from 'pg';
+import type { TelemetryRecord } from '@edgeloop/protocol';
+
+export type Queryable = pg.Pool | pg.PoolClient;
+
+const INSERT_TELEMETRY = `
+WITH r AS (
+  SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::integer[], $7::text[], $8::text[],
+                       $9::double precision[], $10::double precision[], $11::text[], $12::double precision[], $13::integer[])
+    AS r(seq, ts, model, version, request_id, output, prediction, latency_ms, features, reference, shadow)
+), waiting AS (
+  SELECT seq, reference FROM pending_references
+   WHERE device_id = $1 AND stream = $2 AND seq BETWEEN $14 AND $15
+), inserted AS (
+  INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction,
+                         latency_ms, features, reference, historical, shadow)
+  SELECT $1, $2, r.seq, r.ts, $16, r.model, r.version, r.request_id, r.output, r.prediction,
+         r.latency_ms, r.features, coalesce(w.reference, r.reference), $17, r.shadow
+    FROM r LEFT JOIN waiting w ON w.seq = r.seq
+  ON CONFLICT (device_id, stream, seq, ts) DO NOTHING
+  RETURNING seq
+), taken AS (
+  DELETE FROM pending_references
+   WHERE device_id = $1 AND stream = $2 AND seq BETWEEN $14 AND $15 AND seq IN (SELECT seq FROM inserted)
+)
+SELECT count(*) AS added FROM inserted`;
+
+/**
+ * Stores one batch of one device's stream; returns how many records were new. A late reference
+ * value waiting for one of the records is taken over (it is newer than the record's own).
+ */
+export async function insertTelemetry(
+  db: Queryable, deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false,
+): Promise<number> {
+  const n = records.length;
+  if (n === 0) return 0;
+  const seq = new Array<number>(n);
+  const ts = new Array<number>(n);
+  const model = new Array<string>(n);
+  const version = new Array<number>(n);
+  const requestId = new Array<string | null>(n);
+  const output = new Array<string>(n);
+  const prediction = new Array<number | null>(n);
+  const latency = new Array<number>(n);
+  const features = new Array<string>(n);
+  const reference = new Array<number | null>(n);
+  const shadow = new Array<number>(n);
+  let minSeq = Infinity;
+  let maxSeq = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    seq[i] = r.seq;
+    ts[i] = r.ts;
+    model[i] = r.model;
+    version[i] = r.version;
+    requestId[i] = r.requestId ?? null;
+    output[i] = JSON.stringify(r.output);
+    prediction[i] = r.prediction ?? null;
+    latency[i] = r.latencyMs;
+    features[i] = JSON.stringify(r.features);
+    reference[i] = r.reference ?? null;
+    shadow[i] = r.shadow ? 1 : 0;
+    if (r.seq < minSeq) minSeq = r.seq;
+    if (r.seq > maxSeq) maxSeq = r.seq;
+  }
+  const { rows } = await db.query<{ added: number }>({
+    name: 'edgeloop_insert_telemetry',
+    text: INSERT_TELEMETRY,
+    values: [
+      deviceId, stream, numbers(seq), numbers(ts), model, numbers(version), requestId, output, numbers(prediction), numbers(latency), features,
+      numbers(reference), numbers(shadow), minSeq, maxSeq, now, historical ? 1 : 0,
+    ],
+  });
+  return rows[0]!.added;
+}
+
+/**
+ * A PostgreSQL array literal of numbers. Numbers need no quoting, so this is one join instead of
+ * node-postgres' per-element quoting and escaping — most of a batch's encoding time otherwise.
+ */
+function numbers(values: ReadonlyArray<number | null>): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    out += v === null || v === undefined ? 'NULL' : String(v);
+  }
+  return out + '}';
+}
+
+const UPDATE_REFERENCES = `
+WITH u AS (
+  SELECT * FROM unnest($3::bigint[], $4::double precision[]) AS u(seq, reference)
+), updated AS (
+  UPDATE telemetry t SET reference = u.reference FROM u
+   WHERE t.device_id = $1 AND t.stream = $2 AND t.seq = u.seq
+  RETURNING t.seq
+), parked AS (
+  INSERT INTO pending_references (device_id, stream, seq, reference, received_at)
+  SELECT $1, $2, u.seq, u.reference, $5 FROM u WHERE u.seq NOT IN (SELECT seq FROM updated)
+  ON CONFLICT (device_id, stream, seq) DO UPDATE SET reference = excluded.reference, received_at = excluded.received_at
+  RETURNING seq
+)
+SELECT (SELECT count(DISTINCT seq) FROM updated) AS matched, (SELECT count(*) FROM parked) AS pending`;
+
+export interface ReferenceUpdateResult {
+  /** Stored records that got their reference value. */
+  matched: number;
+  /** Values kept in pending_references until their record is stored. */
+  pending: number;
+}
+
+/**
+ * Sets late reference values on stored records; values for records not stored yet wait for
+ * them. When one batch names a seq twice, the later value wins (it is the newer reading).
+ */
+export async function updateReferences(
+  db: Queryable, deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now(),
+): Promise<ReferenceUpdateResult> {
+  if (updates.length === 0) return { matched: 0, pending: 0 };
+  const latest = new Map<number, number>();
+  for (const u of updates) latest.set(u.seq, u.reference);
+  const { rows } = await db.query<ReferenceUpdateResult>({
+    name: 'edgeloop_update_references',
+    text: UPDATE_REFERENCES,
+    values: [deviceId, stream, numbers([...latest.keys()]), numbers([...latest.values()]), now],
+  });
+  return rows[0]!;
+}
+
+export interface PendingSweep {
+  /** Waiting values whose record had been stored after all (two servers crossing), now applied. */
+  applied: number;
+  /** Waiting values received before the cutoff whose record never came, dropped. */
+  pruned: number;
+}
+
+/**
+ * Applies waiting reference values whose record is stored, and drops those older than `cutoff`.
+ * With one server a waiting value's record always takes it on insert; with several, a record
+ * inserted by one server can commit just after another parked its value, and this catches that.
+ */
+export async function sweepPendingReferences(db: Queryable, cutoff: number): Promise<PendingSweep> {
+  const applied = await db.query(`
+    WITH applied AS (
+      UPDATE telemetry t SET reference = p.reference FROM pending_references p
+       WHERE t.device_id = p.device_id AND t.stream = p.stream AND t.seq = p.seq
+      RETURNING p.device_id, p.stream, p.seq
+    )
+    DELETE FROM pending_references p USING applied a
+     WHERE p.device_id = a.device_id AND p.stream = a.stream AND p.seq = a.seq`);
+  const pruned = await db.query('DELETE FROM pending_references WHERE received_at < $1', [cutoff]);
+  return { applied: applied.rowCount ?? 0, pruned: pruned.rowCount ?? 0 };
+}
