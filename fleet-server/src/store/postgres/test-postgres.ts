@@ -186,7 +186,7 @@ async function waitUntilAccepting(url: string, watchdog: ChildProcess, output: (
       return;
     } catch (err) {
       await client.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`the test PostgreSQL server did not accept connections within 60 s (${(err as Error).message}):\n${output()}`);
+      if (Date.now() > deadline) throw new Error(`the test PostgreSQL server did not accept connections within 60 s (${(err as Error).message}):\n${output()}`, { cause: err });
       await new Promise((r) => setTimeout(r, 100));
     }
   }
