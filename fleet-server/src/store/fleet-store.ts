@@ -1,0 +1,346 @@
+/**
+ * @module store/fleet-store
+ * The fleet server's one store boundary: a repository per area and a unit of work. Nothing
+ * outside store/ sees SQL, a driver or a dialect; SQLite (store/sqlite/) and PostgreSQL implement
+ * the same interface and pass the same contract suite (store/store-suite.ts).
+ *
+ * Every table has exactly one owning repository, the only code that writes it:
+ *
+ *   devices                devices          presence, labels, counters, sample requests, bytes sent
+ *   assignments            assignments      serving assignment per (device, model)
+ *   shadow_assignments     shadows          candidate run beside the serving one
+ *   update_events          updateEvents     history of devices' update reports
+ *   model_versions         models           registered versions, manifests, status, lineage
+ *   telemetry, pending_references  telemetry  records and late reference values
+ *   samples                samples          retraining samples (metadata; bytes are files)
+ *   audit_log              audit
+ *   device_credentials     credentials
+ *   enrollment_tokens      enrollmentTokens
+ *   admin_tokens           adminTokens
+ *   signing_keys, keysets  keys
+ *   rollouts, rollout_devices  rollouts
+ *   transfer_bytes         transfers
+ *
+ * Methods are async. A method that writes several rows is atomic by itself; several calls become
+ * one atomic step through `transaction`. Numbers come back as numbers (never bigint or string).
+ */
+import type {
+  AdminTokenSummary,
+  AssignmentStatus,
+  AuditEntrySummary,
+  Birth,
+  ErrorArm,
+  LiveError,
+  RunningModel,
+  SampleSummary,
+  SignedEnvelope,
+  TelemetryRecord,
+  TelemetryRow,
+} from '@edgeloop/protocol';
+import type { DeviceInfo, DeviceRecord, KeysetRecord, ModelVersionRecord, NewModelVersion, RolloutDeviceRecord, RolloutRecord, SigningKeyRecord, SigningKeyState } from './store-types.js';
+
+export type * from './store-types.js';
+
+/** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
+export interface DeviceSelector {
+  /** Every device (narrowed by the other criteria when given). */
+  all?: boolean;
+  group?: string;
+  /** Every listed tag must match exactly. */
+  tags?: Record<string, string>;
+  /** Explicit device ids. */
+  devices?: readonly string[];
+  /** Disabled devices are left out unless this is set: they cannot connect, so they would stall a wave. */
+  includeDisabled?: boolean;
+}
+
+export interface DeviceListFilter {
+  group?: string;
+  tags?: Record<string, string>;
+  disabled?: boolean;
+}
+
+export interface DeviceRepository {
+  /** Birth: online with this session, running exactly what it says; `dropped` never goes down. */
+  recordBirth(birth: Birth, now?: number): Promise<void>;
+  /** Offline, unless a newer session started since (a late will); false when nothing changed. */
+  recordDeath(deviceId: string, session: number): Promise<boolean>;
+  /** After stored telemetry: last seen, backlog (if given), records added, dropped (never down). */
+  touch(deviceId: string, backlog: number | undefined, addedRecords: number, dropped?: number, now?: number): Promise<void>;
+  /** Makes the device known if it is not (telemetry before any birth). */
+  ensure(deviceId: string, now?: number): Promise<void>;
+  exists(deviceId: string): Promise<boolean>;
+  get(deviceId: string): Promise<DeviceRecord | undefined>;
+  /** The devices among `ids` that exist, by id. */
+  getMany(ids: readonly string[]): Promise<Map<string, DeviceRecord>>;
+  list(filter?: DeviceListFilter): Promise<DeviceRecord[]>;
+  /** Device ids matching the selector, sorted by id (rollout waves are cut from this order). */
+  select(sel: DeviceSelector): Promise<string[]>;
+  /** Group and/or tags (tags replace the set); false if the device is unknown. */
+  setLabels(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> }): Promise<boolean>;
+  setDisabled(deviceId: string, disabled: boolean): Promise<boolean>;
+  isDisabled(deviceId: string): Promise<boolean>;
+  /** Enrollment: known, not yet seen; keeps its group unless one is given; tags are merged in. */
+  registerEnrolled(deviceId: string, labels: { group: string | null; tags: Record<string, string> }, info?: Partial<Pick<DeviceInfo, 'arch' | 'hardware'>>, now?: number): Promise<void>;
+  /** Replaces the entry of `model.name` in what the device runs. */
+  setRunningModel(deviceId: string, model: RunningModel): Promise<void>;
+  /** The session of the last birth and the report cursor (session, seq) last taken. */
+  reportCursor(deviceId: string): Promise<{ session: number; reportSession: number | null; reportSeq: number } | undefined>;
+  setReportCursor(deviceId: string, session: number, reportSeq: number): Promise<void>;
+  /** Above every counter issued before and never below `now`; throws for an unknown device. */
+  nextDesiredCounter(deviceId: string, now?: number): Promise<number>;
+  /** The counter issued last (0: none). */
+  desiredCounter(deviceId: string): Promise<number>;
+  addBytesSent(deviceId: string, bytes: number): Promise<void>;
+  setSampleUploadUntil(deviceId: string, until: number): Promise<void>;
+  /** The capture window as stored (JSON-parsed, unchecked), or null to clear it. */
+  setSampleCapture(deviceId: string, capture: unknown): Promise<void>;
+  sampleRequests(deviceId: string): Promise<{ uploadUntil: number | null; capture: unknown }>;
+}
+
+/** One repository per assignment table: `assignments` (serve) and `shadow_assignments`. */
+export interface AssignmentRepository {
+  /** Assigns the version (state "assigned", code and reason cleared), replacing the model's row. */
+  set(deviceId: string, model: string, version: number, now?: number): Promise<void>;
+  get(deviceId: string, model: string): Promise<AssignmentStatus | undefined>;
+  listForDevice(deviceId: string): Promise<AssignmentStatus[]>;
+  /** Each listed device's row for the model. */
+  forDevices(model: string, deviceIds: readonly string[]): Promise<Map<string, AssignmentStatus>>;
+  /** What the device reported about that exact version; false when there is no such row. */
+  setReportedState(deviceId: string, model: string, version: number, report: { state: string; code: string | null; reason: string | null }, now?: number): Promise<boolean>;
+  /** Removes the device's row of the model (only of that version, when given). */
+  remove(deviceId: string, model: string, version?: number): Promise<boolean>;
+  /** Removes the version from every device; returns those devices, sorted. */
+  removeVersion(model: string, version: number): Promise<string[]>;
+  devicesWith(model: string, version: number): Promise<string[]>;
+  versions(): Promise<Array<{ name: string; version: number }>>;
+  devices(): Promise<string[]>;
+}
+
+export interface UpdateEvent {
+  model: string;
+  version: number;
+  state: string;
+  code: string | null;
+  reason: string | null;
+  session: number | null;
+  reportSeq: number;
+  ts: number;
+  receivedAt: number;
+}
+
+export interface UpdateEventRepository {
+  append(deviceId: string, event: UpdateEvent): Promise<void>;
+  /** Newest first. */
+  list(deviceId: string, limit?: number): Promise<UpdateEvent[]>;
+}
+
+export interface ModelVersionRepository {
+  /** 0 when the name has no version. */
+  latestVersion(name: string): Promise<number>;
+  /** false when (name, version) exists already (two pushes raced). */
+  insert(row: NewModelVersion): Promise<boolean>;
+  get(name: string, version: number): Promise<ModelVersionRecord | undefined>;
+  /** By name, newest version first. */
+  list(): Promise<ModelVersionRecord[]>;
+  versionsOf(name: string): Promise<ModelVersionRecord[]>;
+  /** Versions whose artifact has this hash. */
+  withArtifact(sha256: string): Promise<Array<{ name: string; version: number; size: number }>>;
+  replaceEnvelope(name: string, version: number, envelope: SignedEnvelope, manifest: ModelVersionRecord['manifest'], keyId: string, now?: number): Promise<void>;
+  setStatus(name: string, version: number, status: ModelVersionRecord['status'], reason: string | null, now?: number): Promise<void>;
+}
+
+export interface TelemetryQuery {
+  device?: string;
+  model?: string;
+  version?: number;
+  afterId?: number;
+  limit?: number;
+  /** Oldest first from afterId (paging) instead of the newest records. */
+  order?: 'newest' | 'oldest';
+  /** true: only shadow records; false: only served ones; absent: both. */
+  shadow?: boolean;
+}
+
+export interface LiveErrorQuery {
+  model: string;
+  version?: number;
+  /** true: the version's shadow records; false: its served records; absent: each separately. */
+  shadow?: boolean;
+  /** Only these devices (e.g. a rollout wave). */
+  devices?: readonly string[];
+  /** Records made at or after this time (ms). */
+  since?: number;
+}
+
+/** One arm of a rollout's live-error comparison (rollouts/live-error.ts explains the windows). */
+export interface RolloutArmQuery {
+  rolloutId: string;
+  model: string;
+  candidate: number;
+  createdAt: number;
+  judgedSince: number;
+  lookbackMs: number;
+  shadow: boolean;
+  arm: 'candidate' | 'baseline';
+}
+
+export interface TelemetryRepository {
+  /**
+   * Stores the records that are new on (device, stream, seq) and returns how many were; re-sent
+   * ones are skipped and keep their first receive time. A late reference value waiting for one of
+   * these records (updateReferences) is applied in the same step.
+   */
+  insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now?: number, historical?: boolean): Promise<number>;
+  /**
+   * Sets late reference values. A value for a record not stored yet waits and is applied when it
+   * is; applying the same update again changes nothing. Returns how many matched stored records
+   * and how many wait.
+   */
+  updateReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now?: number): Promise<{ applied: number; pending: number }>;
+  query(q?: TelemetryQuery): Promise<TelemetryRow[]>;
+  /** MAE and RMSE per (version, shadow) over records with a prediction and a reference. */
+  liveError(q: LiveErrorQuery): Promise<LiveError[]>;
+  count(deviceId?: string): Promise<number>;
+  /** Records and MAE of one arm of a rollout, joined with its devices' rollout rows. */
+  rolloutArm(q: RolloutArmQuery): Promise<Pick<ErrorArm, 'records' | 'mae'>>;
+  /** The arm's newest predictions (reference or not), for drift. */
+  rolloutArmPredictions(q: RolloutArmQuery, limit: number): Promise<number[]>;
+}
+
+export type NewSample = Omit<SampleSummary, 'id'>;
+
+export interface SampleRepository {
+  /** false when this (device, stream, seq) was stored before (a re-send). */
+  insert(sample: NewSample): Promise<boolean>;
+  list(q?: { device?: string; model?: string; limit?: number }): Promise<SampleSummary[]>;
+  get(id: number): Promise<SampleSummary | undefined>;
+}
+
+export interface AuditQuery {
+  actor?: string;
+  /** A verb exactly, or a whole area (`device` matches `device.disable`). */
+  action?: string;
+  target?: string;
+  /** Only entries with id below this (paging backwards). */
+  before?: number;
+  limit?: number;
+}
+
+export interface AuditRepository {
+  append(entry: Omit<AuditEntrySummary, 'id'>): Promise<void>;
+  /** Newest first. */
+  list(q?: AuditQuery): Promise<AuditEntrySummary[]>;
+}
+
+export interface CredentialRepository {
+  /** Creates or replaces the device's credential. */
+  put(deviceId: string, secretHash: string, issuedAt: number, enrolledWith: string | null): Promise<void>;
+  get(deviceId: string): Promise<{ secretHash: string; issuedAt: number; enrolledWith: string | null } | undefined>;
+  remove(deviceId: string): Promise<boolean>;
+}
+
+export interface EnrollmentTokenRow {
+  id: string;
+  uses: number;
+  usesLeft: number;
+  expiresAt: number;
+  group: string | null;
+  tags: Record<string, string>;
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+}
+
+export interface EnrollmentTokenRepository {
+  insert(row: EnrollmentTokenRow & { tokenHash: string }): Promise<void>;
+  get(id: string): Promise<EnrollmentTokenRow | undefined>;
+  byHash(tokenHash: string): Promise<EnrollmentTokenRow | undefined>;
+  list(): Promise<EnrollmentTokenRow[]>;
+  /** false if unknown or already revoked. */
+  revoke(id: string, now?: number): Promise<boolean>;
+  /** Takes one use atomically; false when none is left. */
+  takeUse(id: string): Promise<boolean>;
+}
+
+export interface AdminTokenRepository {
+  insert(row: Omit<AdminTokenSummary, 'lastUsedAt' | 'revokedAt'> & { tokenHash: string }): Promise<void>;
+  get(id: string): Promise<AdminTokenSummary | undefined>;
+  byHash(tokenHash: string): Promise<AdminTokenSummary | undefined>;
+  list(): Promise<AdminTokenSummary[]>;
+  /** false if unknown or already revoked. */
+  revoke(id: string, now?: number): Promise<boolean>;
+  setLastUsed(id: string, now: number): Promise<void>;
+  activeCount(): Promise<number>;
+}
+
+export interface KeyRepository {
+  /** Oldest first. */
+  keys(state?: SigningKeyState): Promise<SigningKeyRecord[]>;
+  addPending(keyId: string, publicKey: string, keysetPayload: string, now?: number): Promise<void>;
+  setPendingKeyset(keyId: string, keysetPayload: string): Promise<void>;
+  latestKeyset(): Promise<KeysetRecord | undefined>;
+  /**
+   * Stores the keyset, makes the key active, retires every other active or pending key.
+   * Returns the key ids retired.
+   */
+  activate(keyId: string, version: number, envelope: SignedEnvelope, now?: number): Promise<string[]>;
+}
+
+export interface RolloutRepository {
+  /** false when another rollout of the model is running or paused (at most one may be). */
+  insert(r: RolloutRecord, devices: readonly RolloutDeviceRecord[]): Promise<boolean>;
+  /** Writes every mutable field. */
+  update(r: RolloutRecord): Promise<void>;
+  updateDevice(d: RolloutDeviceRecord): Promise<void>;
+  get(id: string): Promise<RolloutRecord | undefined>;
+  /** Newest first. */
+  list(q?: { model?: string; state?: string; limit?: number }): Promise<RolloutRecord[]>;
+  /** Running or paused, and finished ones with devices still to return (`returning` states). */
+  workList(returning: readonly string[]): Promise<RolloutRecord[]>;
+  activeFor(model: string): Promise<RolloutRecord | undefined>;
+  /** By position. */
+  devices(rolloutId: string): Promise<RolloutDeviceRecord[]>;
+}
+
+export interface TransferRow {
+  deviceId: string;
+  sha256: string;
+  transport: 'http' | 'mqtt';
+  bytes: number;
+  requests: number;
+}
+
+export interface TransferRepository {
+  /** Adds to the per (device, artifact, transport) counters. */
+  add(rows: readonly TransferRow[], now?: number): Promise<void>;
+  /** Newest first. */
+  detail(deviceId: string): Promise<Array<Omit<TransferRow, 'deviceId'> & { updatedAt: number }>>;
+}
+
+export interface FleetStore {
+  readonly devices: DeviceRepository;
+  readonly assignments: AssignmentRepository;
+  readonly shadows: AssignmentRepository;
+  readonly updateEvents: UpdateEventRepository;
+  readonly models: ModelVersionRepository;
+  readonly telemetry: TelemetryRepository;
+  readonly samples: SampleRepository;
+  readonly audit: AuditRepository;
+  readonly credentials: CredentialRepository;
+  readonly enrollmentTokens: EnrollmentTokenRepository;
+  readonly adminTokens: AdminTokenRepository;
+  readonly keys: KeyRepository;
+  readonly rollouts: RolloutRepository;
+  readonly transfers: TransferRepository;
+  /**
+   * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
+   * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling
+   * transaction again runs fn in the same one.
+   */
+  transaction<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Where a store lives: a SQLite file, or a database URL (postgres://…). */
+export type FleetStoreLocation = { sqlitePath: string } | { url: string };

@@ -1,0 +1,260 @@
+/**
+ * @module store/schema
+ * The fleet database's tables as Kysely sees them. Portable on purpose: flags are integers
+ * (0/1), times are integer milliseconds, JSON columns are TEXT holding JSON. A PostgreSQL schema
+ * maps these to its own types (bigint, text) and must hand them back as numbers and strings.
+ *
+ * `Generated` marks columns the database fills (auto ids, defaults); every other column is
+ * written explicitly by the repository that owns the table (store/fleet-store.ts lists them).
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+/** An integer column with a default: optional on insert, always present on select. */
+type Defaulted<T> = ColumnType<T, T | undefined, T>;
+
+export interface DevicesTable {
+  id: string;
+  first_seen: number;
+  last_seen: number | null;
+  online: Defaulted<number>;
+  session: Defaulted<number>;
+  /** JSON: agent version, arch, platform, hardware, runtime, cpus, memory, stream. */
+  info: string | null;
+  /** JSON: RunningModel[]. */
+  running: Defaulted<string>;
+  backlog: Defaulted<number>;
+  records: Defaulted<number>;
+  dropped: Defaulted<number>;
+  sample_upload_until: number | null;
+  device_group: string | null;
+  /** JSON object of string → string. */
+  tags: Defaulted<string>;
+  disabled: Defaulted<number>;
+  /** JSON: SampleCapture, or null. */
+  sample_capture: string | null;
+  bytes_sent: Defaulted<number>;
+  desired_counter: Defaulted<number>;
+  report_session: number | null;
+  report_seq: Defaulted<number>;
+}
+
+export interface ModelVersionsTable {
+  name: string;
+  version: number;
+  sha256: string;
+  size: number;
+  envelope: string;
+  manifest: string;
+  key_id: string;
+  created_at: number;
+  status: Defaulted<string>;
+  status_reason: string | null;
+  status_at: number | null;
+  description: string | null;
+  labels: Defaulted<string>;
+  metrics: Defaulted<string>;
+  training_summary: string | null;
+  lineage: Defaulted<string>;
+  resigned_at: number | null;
+}
+
+/** Serving assignments (`assignments`) and shadow ones (`shadow_assignments`) share this shape. */
+export interface AssignmentsTable {
+  device_id: string;
+  model: string;
+  version: number;
+  state: string;
+  code: string | null;
+  reason: string | null;
+  updated_at: number;
+}
+
+export interface UpdateEventsTable {
+  id: Generated<number>;
+  device_id: string;
+  model: string;
+  version: number;
+  state: string;
+  code: string | null;
+  reason: string | null;
+  session: number | null;
+  report_seq: number;
+  ts: number;
+  received_at: number;
+}
+
+export interface TelemetryTable {
+  id: Generated<number>;
+  device_id: string;
+  stream: string;
+  seq: number;
+  ts: number;
+  received_at: number;
+  model: string;
+  version: number;
+  request_id: string | null;
+  /** JSON number[]. */
+  output: string;
+  prediction: number | null;
+  latency_ms: number;
+  /** JSON object of string → number. */
+  features: string;
+  reference: number | null;
+  historical: Defaulted<number>;
+  shadow: Defaulted<number>;
+}
+
+/** Late reference values for records not stored yet; applied by the insert that stores the record. */
+export interface PendingReferencesTable {
+  device_id: string;
+  stream: string;
+  seq: number;
+  reference: number;
+  received_at: number;
+}
+
+export interface SamplesTable {
+  id: Generated<number>;
+  device_id: string;
+  stream: string;
+  seq: number;
+  model: string;
+  version: number;
+  ts: number;
+  reason: string;
+  prediction: number | null;
+  reference: number | null;
+  content_type: string;
+  sha256: string;
+  bytes: number;
+  received_at: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  ts: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  /** JSON object. */
+  details: Defaulted<string>;
+}
+
+export interface DeviceCredentialsTable {
+  device_id: string;
+  secret_hash: string;
+  issued_at: number;
+  enrolled_with: string | null;
+}
+
+export interface EnrollmentTokensTable {
+  id: string;
+  token_hash: string;
+  uses: number;
+  uses_left: number;
+  expires_at: number;
+  device_group: string | null;
+  tags: Defaulted<string>;
+  created_at: number;
+  created_by: string;
+  revoked_at: number | null;
+}
+
+export interface AdminTokensTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  created_by: string;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SigningKeysTable {
+  key_id: string;
+  public_key: string;
+  /** pending | active | retired */
+  state: string;
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
+  pending_keyset: string | null;
+}
+
+export interface KeysetsTable {
+  version: number;
+  envelope: string;
+  created_at: number;
+}
+
+export interface RolloutsTable {
+  id: string;
+  model: string;
+  version: number;
+  baseline_version: number | null;
+  strategy: string;
+  role: Defaulted<string>;
+  /** JSON RolloutTarget. */
+  target: string;
+  /** JSON parameters with defaults applied. */
+  params: string;
+  /** JSON Wave[]. */
+  waves: string;
+  state: string;
+  reason: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  current_wave: Defaulted<number>;
+  holding: Defaulted<number>;
+  promoted_at: number | null;
+  judged_since: number;
+  /** JSON object: previous version → re-released version. */
+  rollback_versions: Defaulted<string>;
+}
+
+export interface RolloutDevicesTable {
+  rollout_id: string;
+  device_id: string;
+  wave: number;
+  position: number;
+  state: string;
+  previous_version: number | null;
+  assigned_at: number | null;
+  state_at: number;
+  /** JSON: when each state was first entered. */
+  times: Defaulted<string>;
+  reason: string | null;
+  acknowledged: Defaulted<number>;
+}
+
+export interface TransferBytesTable {
+  device_id: string;
+  sha256: string;
+  /** http | mqtt */
+  transport: string;
+  bytes: number;
+  requests: number;
+  updated_at: number;
+}
+
+export interface Database {
+  devices: DevicesTable;
+  model_versions: ModelVersionsTable;
+  assignments: AssignmentsTable;
+  shadow_assignments: AssignmentsTable;
+  update_events: UpdateEventsTable;
+  telemetry: TelemetryTable;
+  pending_references: PendingReferencesTable;
+  samples: SamplesTable;
+  audit_log: AuditLogTable;
+  device_credentials: DeviceCredentialsTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  admin_tokens: AdminTokensTable;
+  signing_keys: SigningKeysTable;
+  keysets: KeysetsTable;
+  rollouts: RolloutsTable;
+  rollout_devices: RolloutDevicesTable;
+  transfer_bytes: TransferBytesTable;
+}

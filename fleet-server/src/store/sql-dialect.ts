@@ -1,0 +1,14 @@
+/**
+ * @module store/sql-dialect
+ * The few places where SQLite and PostgreSQL need different SQL, behind one small adapter the
+ * repositories call; everything else is plain Kysely and runs on both. Each database's store
+ * supplies its implementation (store/sqlite/sqlite-dialect.ts; PostgreSQL its own).
+ */
+import type { Expression, RawBuilder, SqlBool } from 'kysely';
+
+export interface SqlDialect {
+  /** True when the JSON object in `column` (TEXT) has `key` with exactly the string `value`. */
+  jsonHasEntry(column: Expression<string>, key: string, value: string): RawBuilder<SqlBool>;
+  /** The larger of two numbers (SQLite's scalar max, PostgreSQL's greatest). */
+  greatest(a: Expression<number>, b: Expression<number>): RawBuilder<number>;
+}

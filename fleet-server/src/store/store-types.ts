@@ -1,0 +1,118 @@
+/**
+ * @module store/store-types
+ * Rows as the repositories hand them out: camelCase, flags as booleans, JSON columns parsed.
+ * JSON the store does not interpret (rollout plans and parameters) stays `unknown` here; the
+ * feature that owns its meaning checks it (rollouts/rollout-store.ts).
+ */
+import type { Manifest, ModelLineage, ModelStatus, RunningModel, SignedEnvelope, TrainingSummary } from '@edgeloop/protocol';
+
+/** What a device said about itself in its birth (or at enrollment: arch and hardware only). */
+export interface DeviceInfo {
+  agentVersion?: string;
+  arch?: string | null;
+  platform?: string;
+  hardware?: string | null;
+  runtime?: { name: string; version: string };
+  cpus?: number;
+  memTotalMb?: number;
+  stream?: string;
+}
+
+export interface DeviceRecord {
+  id: string;
+  firstSeen: number;
+  lastSeen: number | null;
+  online: boolean;
+  session: number;
+  info: DeviceInfo;
+  running: RunningModel[];
+  backlog: number;
+  dropped: number;
+  records: number;
+  bytesSent: number;
+  group: string | null;
+  tags: Record<string, string>;
+  disabled: boolean;
+}
+
+export interface ModelMetadataColumns {
+  description: string | null;
+  labels: Record<string, string>;
+  metrics: Record<string, number>;
+  trainingSummary: TrainingSummary | null;
+  lineage: ModelLineage;
+}
+
+export interface ModelVersionRecord extends ModelMetadataColumns {
+  name: string;
+  version: number;
+  sha256: string;
+  size: number;
+  envelope: SignedEnvelope;
+  manifest: Manifest;
+  keyId: string;
+  createdAt: number;
+  status: ModelStatus;
+  statusReason: string | null;
+  statusAt: number | null;
+  /** Last time the manifest was re-signed (expiry or key rotation); null = as registered. */
+  resignedAt: number | null;
+}
+
+export type NewModelVersion = Omit<ModelVersionRecord, 'status' | 'statusReason' | 'statusAt' | 'resignedAt'>;
+
+export type SigningKeyState = 'pending' | 'active' | 'retired';
+
+export interface SigningKeyRecord {
+  keyId: string;
+  publicKey: string;
+  state: SigningKeyState;
+  createdAt: number;
+  activatedAt: number | null;
+  retiredAt: number | null;
+  /** Base64 keyset payload waiting for the root's signature (pending keys only). */
+  pendingKeyset: string | null;
+}
+
+export interface KeysetRecord {
+  version: number;
+  envelope: SignedEnvelope;
+  createdAt: number;
+}
+
+export interface RolloutRecord {
+  id: string;
+  model: string;
+  version: number;
+  baselineVersion: number | null;
+  strategy: string;
+  role: 'serve' | 'shadow';
+  target: unknown;
+  params: unknown;
+  waves: unknown;
+  state: string;
+  reason: string | null;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+  currentWave: number;
+  holding: boolean;
+  promotedAt: number | null;
+  judgedSince: number;
+  rollbackVersions: Record<string, number>;
+}
+
+export interface RolloutDeviceRecord {
+  rolloutId: string;
+  deviceId: string;
+  wave: number;
+  position: number;
+  state: string;
+  previousVersion: number | null;
+  assignedAt: number | null;
+  stateAt: number;
+  times: Record<string, number>;
+  reason: string | null;
+  acknowledged: boolean;
+}
