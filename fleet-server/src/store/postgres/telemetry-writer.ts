@@ -114,11 +114,11 @@ WITH u AS (
   ON CONFLICT (device_id, stream, seq) DO UPDATE SET reference = excluded.reference, received_at = excluded.received_at
   RETURNING seq
 )
-SELECT (SELECT count(DISTINCT seq) FROM updated) AS matched, (SELECT count(*) FROM parked) AS pending`;
+SELECT (SELECT count(DISTINCT seq) FROM updated) AS applied, (SELECT count(*) FROM parked) AS pending`;
 
 export interface ReferenceUpdateResult {
   /** Stored records that got their reference value. */
-  matched: number;
+  applied: number;
   /** Values kept in pending_references until their record is stored. */
   pending: number;
 }
@@ -130,7 +130,7 @@ export interface ReferenceUpdateResult {
 export async function updateReferences(
   db: Queryable, deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now(),
 ): Promise<ReferenceUpdateResult> {
-  if (updates.length === 0) return { matched: 0, pending: 0 };
+  if (updates.length === 0) return { applied: 0, pending: 0 };
   const latest = new Map<number, number>();
   for (const u of updates) latest.set(u.seq, u.reference);
   const { rows } = await db.query<ReferenceUpdateResult>({
