@@ -7,7 +7,8 @@
  *      socket in the temp dir — never the machine's own server or port 5432;
  *   2. EDGELOOP_TEST_DATABASE_URL (a server whose user may CREATE DATABASE);
  *   3. neither: `{skip}` with a loud warning that says what to install.
- * PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user.
+ * PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user,
+ * in a temp dir under the first of $TMPDIR, /var/tmp, /dev/shm that user can reach.
  *
  * Clean-up does not depend on the test process ending well: a small shell watchdog owns the
  * server and reads the end of a pipe from this process. When this process exits — normally,
@@ -16,10 +17,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import pg from 'pg';
 import { openPostgresPool, type PostgresPoolOptions } from './pg-pool.js';
 
@@ -97,6 +98,18 @@ function executable(path: string): boolean {
   }
 }
 
+/** Whether another user can reach files under dir: every directory on the way is searchable by others. */
+function searchableByOthers(dir: string): boolean {
+  try {
+    for (let d = dir; ; d = dirname(d)) {
+      if ((statSync(d).mode & 0o001) === 0) return false;
+      if (d === dirname(d)) return true;
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** uid and gid of a system user, from /etc/passwd. */
 function systemUser(name: string): { uid: number; gid: number } | undefined {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
@@ -145,7 +158,13 @@ async function launchServer(bin: string, options: TestPostgresOptions): Promise<
     console.warn(`\n*** ${skip}\n`);
     return { skip };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-pg-'));
+  const base = owner ? [tmpdir(), '/var/tmp', '/dev/shm'].find(searchableByOthers) : tmpdir();
+  if (!base) {
+    const skip = `PostgreSQL tests SKIPPED: none of ${tmpdir()}, /var/tmp, /dev/shm is reachable by the postgres user (a directory on the way is not searchable by others)`;
+    console.warn(`\n*** ${skip}\n`);
+    return { skip };
+  }
+  const dir = mkdtempSync(join(base, 'edgeloop-pg-'));
   const password = randomBytes(18).toString('base64url');
   writeFileSync(join(dir, 'password'), `${password}\n`, { mode: 0o600 });
   if (owner) {

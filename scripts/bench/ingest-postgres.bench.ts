@@ -1,0 +1,103 @@
+/**
+ * @module bench/ingest-postgres
+ * fleet.ingest_rate_postgres_store: records/s the PostgreSQL store takes from many devices'
+ * batches — the store's one-statement unnest insert (store/postgres/telemetry-writer.ts), with
+ * dedup and pending-reference lookup, batches grouped into transactions as the ingest groups
+ * them. Baseline: plain multi-row INSERT … VALUES statements of the same records, same grouping,
+ * into the same schema. The server is a private one (test-postgres.ts) with fsync and
+ * synchronous commit on, as in production.
+ */
+import type pg from 'pg';
+import type { TelemetryRecord } from '@edgeloop/protocol';
+import { migratePostgres } from '../../fleet-server/src/store/postgres/migrations.js';
+import { openPostgresPool } from '../../fleet-server/src/store/postgres/pg-pool.js';
+import { maintainTelemetryPartitions } from '../../fleet-server/src/store/postgres/telemetry-partitions.js';
+import { insertTelemetry } from '../../fleet-server/src/store/postgres/telemetry-writer.js';
+import { startTestPostgres } from '../../fleet-server/src/store/postgres/test-postgres.js';
+import { MAX_GROUP_RECORDS } from '../../fleet-server/src/ingest/telemetry-ingest.js';
+import type { Bench } from './figure.js';
+import { benchRecord } from './bench-records.js';
+
+const DEVICES = 50;
+const RECORDS_PER_BATCH = 500;
+const BATCHES = Number(process.env.EDGELOOP_BENCH_INGEST_BATCHES ?? 10);
+const BATCHES_PER_GROUP = Math.max(1, Math.floor(MAX_GROUP_RECORDS / RECORDS_PER_BATCH));
+
+type Insert = (db: pg.PoolClient, deviceId: string, records: readonly TelemetryRecord[], now: number) => Promise<unknown>;
+
+const COLUMNS = ['device_id', 'stream', 'seq', 'ts', 'received_at', 'model', 'version', 'request_id', 'output', 'prediction', 'latency_ms', 'features', 'reference', 'historical', 'shadow'];
+
+/** The baseline: INSERT … VALUES ($1, …), (…), … ON CONFLICT DO NOTHING, one statement per batch. */
+function valuesInsert(rows: number): Insert {
+  const text = `INSERT INTO telemetry (${COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, (_, r) => `(${COLUMNS.map((_c, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`).join(', ')}
+                ON CONFLICT (device_id, stream, seq, ts) DO NOTHING`;
+  return (db, deviceId, records, now) => {
+    const values: unknown[] = [];
+    for (const r of records) {
+      values.push(deviceId, 's', r.seq, r.ts, now, r.model, r.version, r.requestId ?? null, JSON.stringify(r.output), r.prediction ?? null, r.latencyMs,
+        JSON.stringify(r.features), r.reference ?? null, 0, r.shadow ? 1 : 0);
+    }
+    return db.query({ name: `bench_values_${rows}`, text, values });
+  };
+}
+
+/** Inserts every device's batches, BATCHES_PER_GROUP to a transaction; returns records/s. */
+async function measure(url: string, batches: TelemetryRecord[][], insert: Insert): Promise<number> {
+  const pool = openPostgresPool(url, { max: 1 });
+  try {
+    await migratePostgres(pool);
+    await maintainTelemetryPartitions(pool);
+    const client = await pool.connect();
+    try {
+      const jobs = Array.from({ length: DEVICES }, (_, d) => batches.map((b) => [`dev-${d}`, b] as const)).flat();
+      const t0 = performance.now();
+      for (let i = 0; i < jobs.length; i += BATCHES_PER_GROUP) {
+        await client.query('BEGIN');
+        for (const [deviceId, batch] of jobs.slice(i, i + BATCHES_PER_GROUP)) await insert(client, deviceId, batch, Date.now());
+        await client.query('COMMIT');
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const { rows } = await client.query<{ n: number }>('SELECT count(*) AS n FROM telemetry');
+      if (rows[0]!.n !== jobs.length * RECORDS_PER_BATCH) throw new Error(`stored ${rows[0]!.n} records, expected ${jobs.length * RECORDS_PER_BATCH}`);
+      return (jobs.length * RECORDS_PER_BATCH) / seconds;
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+export const ingestPostgresBench: Bench = {
+  name: 'fleet.ingest_rate_postgres',
+  async run(progress) {
+    const total = DEVICES * BATCHES * RECORDS_PER_BATCH;
+    // Records of the last hour, so they land in today's partition as live telemetry does.
+    const start = Date.now() - 3_600_000;
+    const batches = Array.from({ length: BATCHES }, (_, b) =>
+      Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ ...benchRecord(b * RECORDS_PER_BATCH + i), ts: start + b * RECORDS_PER_BATCH + i })));
+    const figures = [];
+    for (const [label, insert] of [['multi-row VALUES (baseline)', valuesInsert(RECORDS_PER_BATCH)], ['unnest insert', insertTelemetryAs]] as const) {
+      const db = await startTestPostgres({ durable: true });
+      if ('skip' in db) {
+        progress(db.skip);
+        return [];
+      }
+      try {
+        progress(`${label}: ${total} records from ${DEVICES} devices, ${BATCHES_PER_GROUP} batches of ${RECORDS_PER_BATCH} per transaction, fsync on`);
+        figures.push(await measure(db.url, batches, insert));
+      } finally {
+        await db.stop();
+      }
+    }
+    const [baseline, rate] = figures as [number, number];
+    return [
+      {
+        name: 'fleet.ingest_rate_postgres_store', value: rate, unit: 'records/s', baseline,
+        note: `PostgreSQL store: one unnest INSERT per batch of ${RECORDS_PER_BATCH} (dedup, pending references), ${BATCHES_PER_GROUP} batches per commit, fsync on; baseline = multi-row INSERT … VALUES of the same batches`,
+      },
+    ];
+  },
+};
+
+const insertTelemetryAs: Insert = (db, deviceId, records, now) => insertTelemetry(db, deviceId, 's', records, now);
