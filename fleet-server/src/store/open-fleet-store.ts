@@ -1,0 +1,31 @@
+/**
+ * @module store/open-fleet-store
+ * The one way the server (and tests outside store/) get a FleetStore: from a SQLite path or a
+ * database URL. `edgeloop serve --db` and EDGELOOP_DB_URL take either form.
+ */
+import { resolve } from 'node:path';
+import type { FleetStore, FleetStoreLocation } from './fleet-store.js';
+import { openSqliteStore } from './sqlite/open-sqlite-store.js';
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/** `postgres://…` (or postgresql://) is a database URL; anything else is a SQLite file path. */
+export function parseStoreLocation(text: string): FleetStoreLocation {
+  if (POSTGRES_URL.test(text)) return { url: text };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new Error(`unsupported database URL "${redact(text)}": give a SQLite file path or a postgres:// URL`);
+  return { sqlitePath: text === ':memory:' ? text : resolve(text) };
+}
+
+export async function openFleetStore(location: FleetStoreLocation): Promise<FleetStore> {
+  if ('sqlitePath' in location) return openSqliteStore(location.sqlitePath);
+  if (POSTGRES_URL.test(location.url)) {
+    // The PostgreSQL store plugs in here (store/postgres/).
+    throw new Error(`PostgreSQL store not available in this build (${redact(location.url)}); use a SQLite file path`);
+  }
+  throw new Error(`unsupported database URL "${redact(location.url)}": give a SQLite file path or a postgres:// URL`);
+}
+
+/** A URL as it may appear in messages and logs: without its password. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,209 @@
+/**
+ * @module store/repositories/telemetry-repository
+ * `telemetry` and `pending_references`. Records are keyed (device, stream, seq): an insert skips
+ * what is stored already, so agents re-send anything without an ack. A late reference value
+ * (measured after its prediction was synced) sets `reference` on its record; if the record is
+ * not stored yet the value waits in pending_references and the insert that stores the record
+ * applies it, in the same transaction — whatever order the two arrive in, the record ends up
+ * with its reference, and sending either again changes nothing.
+ *
+ * Live error is computed per (model, version, shadow) over rows with both a prediction and a
+ * reference; the rollout arms join rollout_devices read-only for each device's time window.
+ */
+import { sql, type ExpressionBuilder, type Insertable, type Selectable } from 'kysely';
+import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
+import type { LiveErrorQuery, RolloutArmQuery, TelemetryQuery, TelemetryRepository } from '../fleet-store.js';
+import type { Database, TelemetryTable } from '../schema.js';
+import { count, type RepositoryContext } from './context.js';
+
+/** Writes new telemetry rows and returns how many were new; a database may bring a faster one. */
+export interface TelemetryWriter {
+  insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number>;
+}
+
+export const telemetryRow = (deviceId: string, stream: string, r: TelemetryRecord, now: number, historical: boolean): Insertable<TelemetryTable> => ({
+  device_id: deviceId, stream, seq: r.seq, ts: r.ts, received_at: now, model: r.model, version: r.version, request_id: r.requestId ?? null,
+  output: JSON.stringify(r.output), prediction: r.prediction ?? null, latency_ms: r.latencyMs, features: JSON.stringify(r.features),
+  reference: r.reference ?? null, historical: historical ? 1 : 0, shadow: r.shadow ? 1 : 0,
+});
+
+/** Plain multi-row INSERT … ON CONFLICT DO NOTHING through Kysely; 16 parameters per row. */
+export class KyselyTelemetryWriter implements TelemetryWriter {
+  constructor(private readonly ctx: RepositoryContext, private readonly rowsPerStatement = 64) {}
+
+  async insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number> {
+    let added = 0;
+    for (let i = 0; i < records.length; i += this.rowsPerStatement) {
+      const rows = records.slice(i, i + this.rowsPerStatement).map((r) => telemetryRow(deviceId, stream, r, now, historical));
+      const res = await this.ctx.db().insertInto('telemetry').values(rows).onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doNothing()).executeTakeFirst();
+      added += count(res.numInsertedOrUpdatedRows);
+    }
+    return added;
+  }
+}
+
+const toRow = (r: Selectable<TelemetryTable>): TelemetryRow => ({
+  id: Number(r.id),
+  deviceId: r.device_id,
+  stream: r.stream,
+  seq: r.seq,
+  ts: r.ts,
+  receivedAt: r.received_at,
+  model: r.model,
+  version: r.version,
+  requestId: r.request_id,
+  output: JSON.parse(r.output) as number[],
+  prediction: r.prediction,
+  latencyMs: r.latency_ms,
+  features: JSON.parse(r.features) as Record<string, number>,
+  reference: r.reference,
+  historical: r.historical === 1,
+  shadow: r.shadow === 1,
+});
+
+type ArmScope = ExpressionBuilder<Database & { t: TelemetryTable; rd: Database['rollout_devices'] }, 't' | 'rd'>;
+
+/** The rows of one rollout arm; `joined` also requires a reference value. */
+function armWhere(eb: ArmScope, q: RolloutArmQuery, joined: boolean) {
+  const common = [eb('t.model', '=', q.model), eb('t.prediction', 'is not', null), ...(joined ? [eb('t.reference', 'is not', null)] : [])];
+  const sinceAssigned = [eb('rd.assigned_at', 'is not', null), eb('t.received_at', '>=', eb.ref('rd.assigned_at')), eb('t.received_at', '>=', q.judgedSince)];
+  if (q.arm === 'candidate') return eb.and([...common, eb('t.version', '=', q.candidate), eb('t.shadow', '=', q.shadow ? 1 : 0), ...sinceAssigned]);
+  const baseline = [...common, eb('t.version', '=', eb.ref('rd.previous_version')), eb('t.shadow', '=', 0)];
+  // Shadow: the serving version beside the candidate, over the same window.
+  if (q.shadow) return eb.and([...baseline, ...sinceAssigned]);
+  // Serve: each device's previous version before its switch, and devices not switched yet.
+  return eb.and([
+    ...baseline,
+    eb.or([
+      eb.and([eb('rd.assigned_at', 'is not', null), eb('t.received_at', '<', eb.ref('rd.assigned_at')), eb('t.received_at', '>=', eb(eb.ref('rd.assigned_at'), '-', q.lookbackMs))]),
+      eb.and([eb('rd.state', '=', 'pending'), eb('t.received_at', '>=', q.createdAt)]),
+    ]),
+  ]);
+}
+
+export class KyselyTelemetryRepository implements TelemetryRepository {
+  constructor(
+    private readonly ctx: RepositoryContext,
+    private readonly writer: TelemetryWriter = new KyselyTelemetryWriter(ctx),
+  ) {}
+
+  insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false): Promise<number> {
+    if (records.length === 0) return Promise.resolve(0);
+    return this.ctx.atomic(async () => {
+      const added = await this.writer.insertRows(deviceId, stream, records, now, historical);
+      if (added > 0) await this.applyPending(deviceId, stream, records);
+      return added;
+    });
+  }
+
+  /** Late reference values that waited for these records. */
+  private async applyPending(deviceId: string, stream: string, records: readonly TelemetryRecord[]): Promise<void> {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const r of records) {
+      if (r.seq < lo) lo = r.seq;
+      if (r.seq > hi) hi = r.seq;
+    }
+    const db = this.ctx.db();
+    const waiting = await db
+      .selectFrom('pending_references').select(['seq', 'reference'])
+      .where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '>=', lo).where('seq', '<=', hi)
+      .execute();
+    if (waiting.length === 0) return;
+    for (const p of waiting) {
+      const res = await db.updateTable('telemetry').set({ reference: p.reference }).where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '=', p.seq).executeTakeFirst();
+      if (count(res.numUpdatedRows) > 0) {
+        await db.deleteFrom('pending_references').where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '=', p.seq).execute();
+      }
+    }
+  }
+
+  updateReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now()): Promise<{ applied: number; pending: number }> {
+    return this.ctx.atomic(async () => {
+      const db = this.ctx.db();
+      let applied = 0;
+      let pending = 0;
+      for (const u of updates) {
+        const res = await db.updateTable('telemetry').set({ reference: u.reference }).where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '=', u.seq).executeTakeFirst();
+        if (count(res.numUpdatedRows) > 0) {
+          applied++;
+          continue;
+        }
+        await db
+          .insertInto('pending_references')
+          .values({ device_id: deviceId, stream, seq: u.seq, reference: u.reference, received_at: now })
+          .onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doUpdateSet((eb) => ({ reference: eb.ref('excluded.reference'), received_at: eb.ref('excluded.received_at') })))
+          .execute();
+        pending++;
+      }
+      return { applied, pending };
+    });
+  }
+
+  async query(q: TelemetryQuery = {}): Promise<TelemetryRow[]> {
+    let query = this.ctx.db().selectFrom('telemetry').selectAll();
+    if (q.device) query = query.where('device_id', '=', q.device);
+    if (q.model) query = query.where('model', '=', q.model);
+    if (q.version !== undefined) query = query.where('version', '=', q.version);
+    if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
+    if (q.shadow !== undefined) query = query.where('shadow', '=', q.shadow ? 1 : 0);
+    const rows = await query.orderBy('id', q.order === 'oldest' ? 'asc' : 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 10_000)).execute();
+    return rows.map(toRow);
+  }
+
+  async liveError(q: LiveErrorQuery): Promise<LiveError[]> {
+    if (q.devices && q.devices.length === 0) return q.version !== undefined && q.shadow !== undefined ? [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }] : [];
+    let query = this.ctx.db()
+      .selectFrom('telemetry')
+      .select([
+        'version', 'shadow',
+        (eb) => eb.fn.countAll().as('n'),
+        sql<number | null>`avg(abs(prediction - reference))`.as('mae'),
+        sql<number | null>`avg((prediction - reference) * (prediction - reference))`.as('mse'),
+      ])
+      .where('model', '=', q.model).where('prediction', 'is not', null).where('reference', 'is not', null);
+    if (q.version !== undefined) query = query.where('version', '=', q.version);
+    if (q.shadow !== undefined) query = query.where('shadow', '=', q.shadow ? 1 : 0);
+    if (q.since !== undefined) query = query.where('ts', '>=', q.since);
+    if (q.devices) query = query.where('device_id', 'in', [...q.devices]);
+    const rows = await query.groupBy(['version', 'shadow']).orderBy('version').orderBy('shadow').execute();
+    const found = rows.map((r) => {
+      const mse = r.mse === null ? null : Number(r.mse);
+      return { model: q.model, version: r.version, shadow: r.shadow === 1, n: Number(r.n), mae: r.mae === null ? null : Number(r.mae), rmse: mse === null ? null : Math.sqrt(mse) };
+    });
+    // Asked for one exact (version, shadow) pair: say "no data" explicitly rather than returning nothing.
+    if (found.length === 0 && q.version !== undefined && q.shadow !== undefined) return [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }];
+    return found;
+  }
+
+  async count(deviceId?: string): Promise<number> {
+    let query = this.ctx.db().selectFrom('telemetry').select((eb) => eb.fn.countAll().as('n'));
+    if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+    return Number((await query.executeTakeFirst())?.n ?? 0);
+  }
+
+  private armFrom() {
+    return this.ctx.db().selectFrom('telemetry as t').innerJoin('rollout_devices as rd', (j) => j.onRef('rd.device_id', '=', 't.device_id'));
+  }
+
+  async rolloutArm(q: RolloutArmQuery): Promise<{ records: number; mae: number | null }> {
+    const r = await this.armFrom()
+      .select([(eb) => eb.fn.countAll().as('n'), sql<number | null>`avg(abs(t.prediction - t.reference))`.as('mae')])
+      .where('rd.rollout_id', '=', q.rolloutId)
+      .where((eb) => armWhere(eb, q, true))
+      .executeTakeFirst();
+    const n = Number(r?.n ?? 0);
+    return { records: n, mae: n && r?.mae !== null && r?.mae !== undefined ? Number(r.mae) : null };
+  }
+
+  async rolloutArmPredictions(q: RolloutArmQuery, limit: number): Promise<number[]> {
+    const rows = await this.armFrom()
+      .select('t.prediction as x')
+      .where('rd.rollout_id', '=', q.rolloutId)
+      .where((eb) => armWhere(eb, q, false))
+      .orderBy('t.id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.x as number);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * @module store/sqlite/migrations
+ * The fleet database's schema in SQLite, as numbered migrations keyed on `user_version`. The
+ * list only ever grows: a database at any earlier version opens and is brought forward, each
+ * step in its own transaction (protocol's applyMigrations, shared with the agent's database).
+ * Never edit a migration that has shipped; add one.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  // 1: devices, model versions, assignments, update reports, telemetry keyed (device, stream, seq).
+
+  `CREATE TABLE devices (
+     id TEXT PRIMARY KEY,
+     first_seen INTEGER NOT NULL,
+     last_seen INTEGER,
+     online INTEGER NOT NULL DEFAULT 0,
+     session INTEGER NOT NULL DEFAULT 0,
+     info TEXT,
+     running TEXT NOT NULL DEFAULT '[]',
+     backlog INTEGER NOT NULL DEFAULT 0,
+     records INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE model_versions (
+     name TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     envelope TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     key_id TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (name, version)
+   );
+   CREATE TABLE assignments (
+     device_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     code TEXT,
+     reason TEXT,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (device_id, model)
+   );
+   CREATE TABLE update_events (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     code TEXT,
+     reason TEXT,
+     report_seq INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     received_at INTEGER NOT NULL
+   );
+   CREATE INDEX update_events_device ON update_events (device_id, id);
+   CREATE TABLE telemetry (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     request_id TEXT,
+     output TEXT NOT NULL,
+     prediction REAL,
+     latency_ms REAL NOT NULL,
+     features TEXT NOT NULL,
+     reference REAL,
+     UNIQUE (device_id, stream, seq)
+   );
+   CREATE INDEX telemetry_device ON telemetry (device_id, id);
+   CREATE INDEX telemetry_model ON telemetry (model, version, id);`,
+  // 2: buffer-cap drops reported by devices; records forwarded after an outage.
+  `ALTER TABLE devices ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE telemetry ADD COLUMN historical INTEGER NOT NULL DEFAULT 0;`,
+  // 3: raw inputs devices keep for retraining, and the operator's request to upload them.
+  `CREATE TABLE samples (
+     id INTEGER PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     ts INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     prediction REAL,
+     reference REAL,
+     content_type TEXT NOT NULL,
+     sha256 TEXT NOT NULL,
+     bytes INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     UNIQUE (device_id, stream, seq)
+   );
+   CREATE INDEX samples_model ON samples (model, version, id);
+   ALTER TABLE devices ADD COLUMN sample_upload_until INTEGER;`,
+  // 4: the audit log: every state-changing API call and automatic decision.
+  `
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    details TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX audit_log_ts ON audit_log (ts);`,
+  // 5: device identity: group, tags and disabled flag; credentials, enrollment and admin tokens (sha256 digests only).
+  `
+  ALTER TABLE devices ADD COLUMN device_group TEXT;
+  ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE devices ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX devices_group ON devices (device_group);
+  CREATE TABLE device_credentials (
+    device_id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    enrolled_with TEXT
+  );
+  CREATE TABLE enrollment_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    uses INTEGER NOT NULL,
+    uses_left INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    device_group TEXT,
+    tags TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE admin_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+  );`,
+  // 6: the signing chain (online keys, root-signed keysets); registry metadata, status and lineage.
+  `
+  CREATE TABLE signing_keys (
+    key_id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retired')),
+    created_at INTEGER NOT NULL,
+    activated_at INTEGER,
+    retired_at INTEGER,
+    pending_keyset TEXT
+  );
+  CREATE TABLE keysets (
+    version INTEGER PRIMARY KEY,
+    envelope TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  ALTER TABLE model_versions ADD COLUMN status TEXT NOT NULL DEFAULT 'registered';
+  ALTER TABLE model_versions ADD COLUMN status_reason TEXT;
+  ALTER TABLE model_versions ADD COLUMN status_at INTEGER;
+  ALTER TABLE model_versions ADD COLUMN description TEXT;
+  ALTER TABLE model_versions ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE model_versions ADD COLUMN metrics TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE model_versions ADD COLUMN training_summary TEXT;
+  ALTER TABLE model_versions ADD COLUMN lineage TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE model_versions ADD COLUMN resigned_at INTEGER;`,
+  // 7: rollouts and their per-device state machine; one active rollout per model (partial unique index).
+  `
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    baseline_version INTEGER,
+    strategy TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'serve',
+    target TEXT NOT NULL,
+    params TEXT NOT NULL,
+    waves TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    current_wave INTEGER NOT NULL DEFAULT 0,
+    holding INTEGER NOT NULL DEFAULT 0,
+    promoted_at INTEGER,
+    judged_since INTEGER NOT NULL,
+    rollback_versions TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE UNIQUE INDEX rollouts_one_active ON rollouts (model) WHERE state IN ('running', 'paused');
+  CREATE INDEX rollouts_state ON rollouts (state);
+  CREATE TABLE rollout_devices (
+    rollout_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    wave INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    previous_version INTEGER,
+    assigned_at INTEGER,
+    state_at INTEGER NOT NULL,
+    times TEXT NOT NULL DEFAULT '{}',
+    reason TEXT,
+    acknowledged INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (rollout_id, device_id)
+  );
+  CREATE INDEX rollout_devices_device ON rollout_devices (device_id);`,
+  // 8: shadow records and assignments; artifact bytes sent per device, artifact and transport.
+  `
+  ALTER TABLE telemetry ADD COLUMN shadow INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE devices ADD COLUMN bytes_sent INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE shadow_assignments (
+    device_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    code TEXT,
+    reason TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, model)
+  );
+  CREATE TABLE transfer_bytes (
+    device_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, sha256, transport)
+  );`,
+  // 9: capture windows the fleet opens on a device.
+  `ALTER TABLE devices ADD COLUMN sample_capture TEXT;`,
+  // 10: signed desired states (counter) and update reports bound to their session.
+  `
+  ALTER TABLE devices ADD COLUMN desired_counter INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE devices ADD COLUMN report_session INTEGER;
+  ALTER TABLE devices ADD COLUMN report_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE update_events ADD COLUMN session INTEGER;
+`,
+  // 11: late reference values for records not stored yet (applied by the insert that stores them).
+  `CREATE TABLE pending_references (
+     device_id TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     reference REAL NOT NULL,
+     received_at INTEGER NOT NULL,
+     PRIMARY KEY (device_id, stream, seq)
+   );`,
+];

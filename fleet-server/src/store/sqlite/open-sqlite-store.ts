@@ -1,0 +1,41 @@
+/**
+ * @module store/sqlite/open-sqlite-store
+ * The fleet store in one SQLite file: WAL, synchronous=FULL (an ack goes out only after commit,
+ * and FULL makes "acked" survive a power cut of the server too), a busy timeout, the file and its
+ * directory private to the user. Migrates the schema on open.
+ */
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { dirname } from 'node:path';
+import { applyMigrations } from '@edgeloop/protocol';
+import { ensurePrivateDir, preparePrivateSqlite } from '@edgeloop/protocol/state-dir';
+import { KyselyFleetStore } from '../kysely-fleet-store.js';
+import type { Database as Schema } from '../schema.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+import { sqliteDialect } from './sqlite-dialect.js';
+import { SqliteTelemetryWriter } from './sqlite-telemetry-writer.js';
+
+/** Opens (creating and migrating as needed) the SQLite database at `path`; ':memory:' for a throwaway one. */
+export function openSqliteDatabase(path: string): Database.Database {
+  if (path !== ':memory:') {
+    ensurePrivateDir(dirname(path));
+    preparePrivateSqlite(path);
+  }
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    applyMigrations(db, SQLITE_MIGRATIONS, 'fleet database');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+export async function openSqliteStore(path: string): Promise<KyselyFleetStore> {
+  const db = openSqliteDatabase(path);
+  const kysely = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
+  return new KyselyFleetStore(kysely, sqliteDialect, { telemetryWriter: () => new SqliteTelemetryWriter(db) });
+}

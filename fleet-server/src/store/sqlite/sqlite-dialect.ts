@@ -1,0 +1,12 @@
+/**
+ * @module store/sqlite/sqlite-dialect
+ * SQLite's side of store/sql-dialect.ts: JSON objects are searched with json_each (key and value
+ * both bound, no JSON path built from input), and max() of two arguments is the scalar maximum.
+ */
+import { sql } from 'kysely';
+import type { SqlDialect } from '../sql-dialect.js';
+
+export const sqliteDialect: SqlDialect = {
+  jsonHasEntry: (column, key, value) => sql`EXISTS (SELECT 1 FROM json_each(${column}) AS j WHERE j.key = ${key} AND j.value = ${value})`,
+  greatest: (a, b) => sql<number>`max(${a}, ${b})`,
+};
