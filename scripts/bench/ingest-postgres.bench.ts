@@ -12,7 +12,7 @@ import type { TelemetryRecord } from '@edgeloop/protocol';
 import { migratePostgres } from '../../fleet-server/src/store/postgres/migrations.js';
 import { openPostgresPool } from '../../fleet-server/src/store/postgres/pg-pool.js';
 import { maintainTelemetryPartitions } from '../../fleet-server/src/store/postgres/telemetry-partitions.js';
-import { insertTelemetry } from '../../fleet-server/src/store/postgres/telemetry-writer.js';
+import { insertTelemetry, pgRunner } from '../../fleet-server/src/store/postgres/telemetry-writer.js';
 import { startTestPostgres } from '../../fleet-server/src/store/postgres/test-postgres.js';
 import { MAX_GROUP_RECORDS } from '../../fleet-server/src/ingest/telemetry-ingest.js';
 import type { Bench } from './figure.js';
@@ -100,4 +100,4 @@ export const ingestPostgresBench: Bench = {
   },
 };
 
-const insertTelemetryAs: Insert = (db, deviceId, records, now) => insertTelemetry(db, deviceId, 's', records, now);
+const insertTelemetryAs: Insert = (db, deviceId, records, now) => insertTelemetry(pgRunner(db), deviceId, 's', records, now);

@@ -6,7 +6,7 @@ import { migratePostgres } from './migrations.js';
 import {
   checkPartitionPolicy, DAY_MS, listTelemetryPartitions, maintainTelemetryPartitions, PARTITION_LOCK_KEY, partitionName, startPartitionMaintenance, type PartitionPass,
 } from './telemetry-partitions.js';
-import { insertTelemetry } from './telemetry-writer.js';
+import { insertTelemetry, pgRunner } from './telemetry-writer.js';
 import { openTestPool, testPostgresSkip } from './test-postgres.js';
 
 const skip = await testPostgresSkip();
@@ -41,7 +41,7 @@ test('retention drops whole days past the cutoff and old rows in the default par
   const pool = await migrated(t);
   const policy = { retentionDays: 3, aheadDays: 1 };
   await maintainTelemetryPartitions(pool, policy, NOW);
-  await insertTelemetry(pool, 'pi-1', 's', [record(1, NOW - 2 * DAY_MS), record(2, NOW - DAY_MS), record(3, NOW), record(4, 1_000)]);
+  await insertTelemetry(pgRunner(pool), 'pi-1', 's', [record(1, NOW - 2 * DAY_MS), record(2, NOW - DAY_MS), record(3, NOW), record(4, 1_000)]);
   assert.deepEqual(await where(pool, 4), ['telemetry_default'], 'a record from a clock stuck in 1970');
 
   const later = await maintainTelemetryPartitions(pool, policy, NOW + 2 * DAY_MS);
@@ -57,14 +57,14 @@ test('records from a clock running ahead wait in the default partition, move int
   const policy = { retentionDays: 30, aheadDays: 2 };
   await maintainTelemetryPartitions(pool, policy, NOW);
   const ahead = [record(1, NOW + 10 * DAY_MS), record(2, NOW + 10 * DAY_MS + 1), record(3, NOW + 11 * DAY_MS)];
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's', ahead), 3);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's', ahead), 3);
   assert.deepEqual(await where(pool, 1), ['telemetry_default']);
 
   const pass = await maintainTelemetryPartitions(pool, policy, NOW + 8 * DAY_MS);
   assert.equal(pass.moved, 2, 'day +10 got its partition; day +11 is not yet within the days ahead');
   assert.deepEqual(await where(pool, 1), [partitionName(DAY0 + 10 * DAY_MS)]);
   assert.deepEqual(await where(pool, 3), ['telemetry_default']);
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's', ahead), 0, 'the re-send meets the moved rows in their new partition');
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's', ahead), 0, 'the re-send meets the moved rows in their new partition');
   assert.equal((await pool.query('SELECT count(*) AS n FROM telemetry')).rows[0].n, 3);
 });
 

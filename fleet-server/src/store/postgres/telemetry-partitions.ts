@@ -19,7 +19,7 @@
  * skip it. DDL waits at most `lockTimeoutMs` for ingest's locks and otherwise retries next pass.
  */
 import type pg from 'pg';
-import { sweepPendingReferences } from './telemetry-writer.js';
+import { pgRunner, sweepPendingReferences } from './telemetry-writer.js';
 
 export const DAY_MS = 86_400_000;
 export const DEFAULT_TELEMETRY_RETENTION_DAYS = 30;
@@ -108,7 +108,7 @@ export async function maintainTelemetryPartitions(pool: pg.Pool, policy: Partiti
       }
       const pruned = await inTransaction(client, lockTimeoutMs, () => client.query('DELETE FROM telemetry_default WHERE ts < $1', [cutoff]));
       pass.pruned = pruned.rowCount ?? 0;
-      const sweep = await sweepPendingReferences(client, cutoff);
+      const sweep = await sweepPendingReferences(pgRunner(client), cutoff);
       pass.appliedReferences = sweep.applied;
       pass.prunedReferences = sweep.pruned;
       for (let day = firstDay; day <= lastDay; day += DAY_MS) {

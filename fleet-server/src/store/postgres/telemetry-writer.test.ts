@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import { migratePostgres } from './migrations.js';
 import { DAY_MS, maintainTelemetryPartitions } from './telemetry-partitions.js';
-import { insertTelemetry, sweepPendingReferences, updateReferences } from './telemetry-writer.js';
+import { insertTelemetry, pgRunner, sweepPendingReferences, updateReferences } from './telemetry-writer.js';
 import { openTestPool, testPostgresSkip } from './test-postgres.js';
 
 const skip = await testPostgresSkip();
@@ -36,9 +36,9 @@ test('a batch stores every field, spread over daily partitions, and counts only 
   const pool = await store(t);
   // A record every 15 minutes over ~2 days, so the batch crosses partition boundaries.
   const at = (seq: number) => record(seq, NOW - 3 * DAY_MS + seq * 900_000);
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', Array.from({ length: 200 }, (_, i) => at(i + 1)), NOW, true), 200);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', Array.from({ length: 200 }, (_, i) => at(i + 1)), NOW, true), 200);
   // 150..260 overlaps 51 stored records.
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', Array.from({ length: 111 }, (_, i) => at(i + 150)), NOW + 1), 60);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', Array.from({ length: 111 }, (_, i) => at(i + 150)), NOW + 1), 60);
 
   const stored = await rows(pool);
   assert.deepEqual(stored.map((r) => r.seq), Array.from({ length: 260 }, (_, i) => i + 1));
@@ -58,22 +58,22 @@ test('a batch stores every field, spread over daily partitions, and counts only 
 test('re-sends are dropped in the default partition too (device clocks far off), and per device and stream', { skip }, async (t) => {
   const pool = await store(t);
   const odd = [record(1, 5_000), record(2, NOW + 400 * DAY_MS)];
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', odd), 2);
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', odd), 0);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', odd), 2);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', odd), 0);
   assert.deepEqual((await rows(pool)).map((r) => r.partition), ['telemetry_default', 'telemetry_default']);
   // The same seq numbers in another stream or from another device are other records.
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's2', odd), 2);
-  assert.equal(await insertTelemetry(pool, 'pi-2', 's1', odd), 2);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's2', odd), 2);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-2', 's1', odd), 2);
 });
 
 test('the largest batch a device may send is one call; text with quotes, backslashes and non-ASCII survives', { skip }, async (t) => {
   const pool = await store(t);
   const big = Array.from({ length: 5000 }, (_, i) => record(i + 1, NOW - DAY_MS + i));
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', big), 5000);
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', big), 0);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', big), 5000);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', big), 0);
 
   const awkward: TelemetryRecord = { ...record(9001, NOW), requestId: 'a"b\\c{d},e NULL é', features: { 'qu"ote': 1, 'back\\slash': 2, 'ünï': -0.5 }, output: [1e-300, -0, 12345.678] };
-  assert.equal(await insertTelemetry(pool, 'pi-9', 's1', [awkward]), 1);
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-9', 's1', [awkward]), 1);
   const [row] = await rows(pool, 'pi-9');
   assert.equal(row!.request_id, awkward.requestId);
   assert.deepEqual(JSON.parse(row!.features), awkward.features);
@@ -85,7 +85,7 @@ test('inside a transaction, a failed group leaves nothing stored', { skip }, asy
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    assert.equal(await insertTelemetry(client, 'pi-1', 's1', [record(1), record(2)]), 2);
+    assert.equal(await insertTelemetry(pgRunner(client), 'pi-1', 's1', [record(1), record(2)]), 2);
     await client.query('ROLLBACK');
   } finally {
     client.release();
@@ -96,29 +96,29 @@ test('inside a transaction, a failed group leaves nothing stored', { skip }, asy
 test('a reference value that comes before its record waits for it; one that comes after is applied', { skip }, async (t) => {
   const pool = await store(t);
   // seq 2 twice in one batch: the later reading wins.
-  assert.deepEqual(await updateReferences(pool, 'pi-1', 's1', [{ seq: 2, reference: 20 }, { seq: 3, reference: 30 }, { seq: 2, reference: 21 }], NOW), { applied: 0, pending: 2 });
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', [1, 2, 3].map((s) => record(s))), 3);
+  assert.deepEqual(await updateReferences(pgRunner(pool), 'pi-1', 's1', [{ seq: 2, reference: 20 }, { seq: 3, reference: 30 }, { seq: 2, reference: 21 }], NOW), { applied: 0, pending: 2 });
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', [1, 2, 3].map((s) => record(s))), 3);
   assert.deepEqual((await rows(pool)).map((r) => r.reference), [1.5, 21, 30], 'the waiting values replaced the records\' own');
   assert.equal((await pool.query('SELECT count(*) AS n FROM pending_references')).rows[0].n, 0, 'taken values no longer wait');
 
-  assert.deepEqual(await updateReferences(pool, 'pi-1', 's1', [{ seq: 1, reference: 10 }, { seq: 4, reference: 40 }], NOW), { applied: 1, pending: 1 });
-  assert.deepEqual(await updateReferences(pool, 'pi-1', 's1', [{ seq: 1, reference: 10 }, { seq: 4, reference: 40 }], NOW), { applied: 1, pending: 1 }, 'repeating an update changes nothing');
+  assert.deepEqual(await updateReferences(pgRunner(pool), 'pi-1', 's1', [{ seq: 1, reference: 10 }, { seq: 4, reference: 40 }], NOW), { applied: 1, pending: 1 });
+  assert.deepEqual(await updateReferences(pgRunner(pool), 'pi-1', 's1', [{ seq: 1, reference: 10 }, { seq: 4, reference: 40 }], NOW), { applied: 1, pending: 1 }, 'repeating an update changes nothing');
   assert.deepEqual((await rows(pool)).map((r) => r.reference), [10, 21, 30]);
   assert.equal((await pool.query('SELECT count(*) AS n FROM pending_references')).rows[0].n, 1);
   // Another device's record with the same stream and seq does not take pi-1's value.
-  await insertTelemetry(pool, 'pi-2', 's1', [record(4)]);
+  await insertTelemetry(pgRunner(pool), 'pi-2', 's1', [record(4)]);
   assert.equal((await rows(pool, 'pi-2'))[0]!.reference, record(4).reference);
 });
 
 test('a sweep applies values parked beside an already stored record and drops values past retention', { skip }, async (t) => {
   const pool = await store(t);
-  await insertTelemetry(pool, 'pi-1', 's1', [record(1)]);
+  await insertTelemetry(pgRunner(pool), 'pi-1', 's1', [record(1)]);
   // As when another server parked the value while this record's insert was not yet committed.
   await pool.query('INSERT INTO pending_references VALUES ($1, $2, $3, $4, $5)', ['pi-1', 's1', 1, 99, NOW]);
   await pool.query('INSERT INTO pending_references VALUES ($1, $2, $3, $4, $5)', ['pi-1', 's1', 7, 77, NOW - 40 * DAY_MS]);
   await pool.query('INSERT INTO pending_references VALUES ($1, $2, $3, $4, $5)', ['pi-1', 's1', 8, 88, NOW]);
-  assert.equal(await insertTelemetry(pool, 'pi-1', 's1', [record(1)]), 0, 'a re-send does not take the value');
-  assert.deepEqual(await sweepPendingReferences(pool, NOW - 30 * DAY_MS), { applied: 1, pruned: 1 });
+  assert.equal(await insertTelemetry(pgRunner(pool), 'pi-1', 's1', [record(1)]), 0, 'a re-send does not take the value');
+  assert.deepEqual(await sweepPendingReferences(pgRunner(pool), NOW - 30 * DAY_MS), { applied: 1, pruned: 1 });
   assert.equal((await rows(pool))[0]!.reference, 99);
   assert.deepEqual((await pool.query('SELECT seq FROM pending_references')).rows, [{ seq: 8 }], 'a recent value still waits');
 });

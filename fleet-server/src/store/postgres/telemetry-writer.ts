@@ -3,8 +3,8 @@
  * Writes telemetry and late reference values into PostgreSQL.
  *
  * A batch is one INSERT … SELECT FROM unnest(array per column): one statement, one round trip
- * and always the same 15 parameters whatever the batch size, so PostgreSQL plans it once per
- * connection and no batch comes near the 65,535-parameter limit of a VALUES list. Duplicates
+ * and always the same 17 parameters whatever the batch size, so the statement text never
+ * changes and no batch comes near the 65,535-parameter limit of a VALUES list. Duplicates
  * (re-sends) are dropped by ON CONFLICT on the unique key (see schema-sql.ts); the statement
  * returns how many records were new.
  *
@@ -14,7 +14,19 @@
 import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 
-export type Queryable = pg.Pool | pg.PoolClient;
+/**
+ * Runs one parameterised statement. The store runs these through Kysely, on the connection of
+ * the unit of work in progress (postgres-telemetry-writer.ts); tools and tests use a pg pool or
+ * client directly (pgRunner).
+ */
+export type SqlRunner = <R extends object>(text: string, values: unknown[]) => Promise<{ rows: R[]; rowCount: number }>;
+
+export function pgRunner(db: pg.Pool | pg.PoolClient): SqlRunner {
+  return async <R extends object>(text: string, values: unknown[]) => {
+    const res = await db.query(text, values);
+    return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+  };
+}
 
 const INSERT_TELEMETRY = `
 WITH r AS (
@@ -43,7 +55,7 @@ SELECT count(*) AS added FROM inserted`;
  * value waiting for one of the records is taken over (it is newer than the record's own).
  */
 export async function insertTelemetry(
-  db: Queryable, deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false,
+  run: SqlRunner, deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false,
 ): Promise<number> {
   const n = records.length;
   if (n === 0) return 0;
@@ -76,15 +88,11 @@ export async function insertTelemetry(
     if (r.seq < minSeq) minSeq = r.seq;
     if (r.seq > maxSeq) maxSeq = r.seq;
   }
-  const { rows } = await db.query<{ added: number }>({
-    name: 'edgeloop_insert_telemetry',
-    text: INSERT_TELEMETRY,
-    values: [
-      deviceId, stream, numbers(seq), numbers(ts), model, numbers(version), requestId, output, numbers(prediction), numbers(latency), features,
-      numbers(reference), numbers(shadow), minSeq, maxSeq, now, historical ? 1 : 0,
-    ],
-  });
-  return rows[0]!.added;
+  const { rows } = await run<{ added: number }>(INSERT_TELEMETRY, [
+    deviceId, stream, numbers(seq), numbers(ts), model, numbers(version), requestId, output, numbers(prediction), numbers(latency), features,
+    numbers(reference), numbers(shadow), minSeq, maxSeq, now, historical ? 1 : 0,
+  ]);
+  return Number(rows[0]!.added);
 }
 
 /**
@@ -128,17 +136,13 @@ export interface ReferenceUpdateResult {
  * them. When one batch names a seq twice, the later value wins (it is the newer reading).
  */
 export async function updateReferences(
-  db: Queryable, deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now(),
+  run: SqlRunner, deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now(),
 ): Promise<ReferenceUpdateResult> {
   if (updates.length === 0) return { applied: 0, pending: 0 };
   const latest = new Map<number, number>();
   for (const u of updates) latest.set(u.seq, u.reference);
-  const { rows } = await db.query<ReferenceUpdateResult>({
-    name: 'edgeloop_update_references',
-    text: UPDATE_REFERENCES,
-    values: [deviceId, stream, numbers([...latest.keys()]), numbers([...latest.values()]), now],
-  });
-  return rows[0]!;
+  const { rows } = await run<ReferenceUpdateResult>(UPDATE_REFERENCES, [deviceId, stream, numbers([...latest.keys()]), numbers([...latest.values()]), now]);
+  return { applied: Number(rows[0]!.applied), pending: Number(rows[0]!.pending) };
 }
 
 export interface PendingSweep {
@@ -153,15 +157,15 @@ export interface PendingSweep {
  * With one server a waiting value's record always takes it on insert; with several, a record
  * inserted by one server can commit just after another parked its value, and this catches that.
  */
-export async function sweepPendingReferences(db: Queryable, cutoff: number): Promise<PendingSweep> {
-  const applied = await db.query(`
+export async function sweepPendingReferences(run: SqlRunner, cutoff: number): Promise<PendingSweep> {
+  const applied = await run(`
     WITH applied AS (
       UPDATE telemetry t SET reference = p.reference FROM pending_references p
        WHERE t.device_id = p.device_id AND t.stream = p.stream AND t.seq = p.seq
       RETURNING p.device_id, p.stream, p.seq
     )
     DELETE FROM pending_references p USING applied a
-     WHERE p.device_id = a.device_id AND p.stream = a.stream AND p.seq = a.seq`);
-  const pruned = await db.query('DELETE FROM pending_references WHERE received_at < $1', [cutoff]);
-  return { applied: applied.rowCount ?? 0, pruned: pruned.rowCount ?? 0 };
+     WHERE p.device_id = a.device_id AND p.stream = a.stream AND p.seq = a.seq`, []);
+  const pruned = await run('DELETE FROM pending_references WHERE received_at < $1', [cutoff]);
+  return { applied: applied.rowCount, pruned: pruned.rowCount };
 }
