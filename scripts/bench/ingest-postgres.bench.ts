@@ -1,18 +1,19 @@
 /**
  * @module bench/ingest-postgres
- * fleet.ingest_rate_postgres_store: records/s the PostgreSQL store takes from many devices'
- * batches — the store's one-statement unnest insert (store/postgres/telemetry-writer.ts), with
- * dedup and pending-reference lookup, batches grouped into transactions as the ingest groups
- * them. Baseline: plain multi-row INSERT … VALUES statements of the same records, same grouping,
- * into the same schema. The server is a private one (test-postgres.ts) with fsync and
- * synchronous commit on, as in production.
+ * fleet.ingest_rate_postgres_store: records/s the PostgreSQL FleetStore takes from many devices'
+ * batches through `telemetry.insertBatch` (the one-statement unnest insert of
+ * store/postgres/telemetry-writer.ts, with dedup and waiting reference values), batches grouped
+ * into units of work as the ingest groups them. Baseline: plain multi-row INSERT … VALUES
+ * statements of the same records, same grouping, straight into the same schema through pg. The
+ * server is a private one (test-postgres.ts) with fsync and synchronous commit on, as in
+ * production.
  */
 import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import { migratePostgres } from '../../fleet-server/src/store/postgres/migrations.js';
 import { openPostgresPool } from '../../fleet-server/src/store/postgres/pg-pool.js';
 import { maintainTelemetryPartitions } from '../../fleet-server/src/store/postgres/telemetry-partitions.js';
-import { insertTelemetry, pgRunner } from '../../fleet-server/src/store/postgres/telemetry-writer.js';
+import { openPostgresStore } from '../../fleet-server/src/store/postgres/open-postgres-store.js';
 import { startTestPostgres } from '../../fleet-server/src/store/postgres/test-postgres.js';
 import { MAX_GROUP_RECORDS } from '../../fleet-server/src/ingest/telemetry-ingest.js';
 import type { Bench } from './figure.js';
@@ -24,6 +25,7 @@ const BATCHES = Number(process.env.EDGELOOP_BENCH_INGEST_BATCHES ?? 10);
 const BATCHES_PER_GROUP = Math.max(1, Math.floor(MAX_GROUP_RECORDS / RECORDS_PER_BATCH));
 
 type Insert = (db: pg.PoolClient, deviceId: string, records: readonly TelemetryRecord[], now: number) => Promise<unknown>;
+type Job = readonly [deviceId: string, records: TelemetryRecord[]];
 
 const COLUMNS = ['device_id', 'stream', 'seq', 'ts', 'received_at', 'model', 'version', 'request_id', 'output', 'prediction', 'latency_ms', 'features', 'reference', 'historical', 'shadow'];
 
@@ -41,15 +43,19 @@ function valuesInsert(rows: number): Insert {
   };
 }
 
-/** Inserts every device's batches, BATCHES_PER_GROUP to a transaction; returns records/s. */
-async function measure(url: string, batches: TelemetryRecord[][], insert: Insert): Promise<number> {
+function jobsOf(batches: TelemetryRecord[][]): Job[] {
+  return Array.from({ length: DEVICES }, (_, d) => batches.map((b) => [`dev-${d}`, b] as const)).flat();
+}
+
+/** The baseline: every device's batches as VALUES statements, BATCHES_PER_GROUP to a transaction; records/s. */
+async function measureValues(url: string, jobs: readonly Job[]): Promise<number> {
+  const insert = valuesInsert(RECORDS_PER_BATCH);
   const pool = openPostgresPool(url, { max: 1 });
   try {
     await migratePostgres(pool);
     await maintainTelemetryPartitions(pool);
     const client = await pool.connect();
     try {
-      const jobs = Array.from({ length: DEVICES }, (_, d) => batches.map((b) => [`dev-${d}`, b] as const)).flat();
       const t0 = performance.now();
       for (let i = 0; i < jobs.length; i += BATCHES_PER_GROUP) {
         await client.query('BEGIN');
@@ -57,8 +63,7 @@ async function measure(url: string, batches: TelemetryRecord[][], insert: Insert
         await client.query('COMMIT');
       }
       const seconds = (performance.now() - t0) / 1000;
-      const { rows } = await client.query<{ n: number }>('SELECT count(*) AS n FROM telemetry');
-      if (rows[0]!.n !== jobs.length * RECORDS_PER_BATCH) throw new Error(`stored ${rows[0]!.n} records, expected ${jobs.length * RECORDS_PER_BATCH}`);
+      expectStored(await client.query<{ n: number }>('SELECT count(*) AS n FROM telemetry').then((r) => r.rows[0]!.n), jobs.length);
       return (jobs.length * RECORDS_PER_BATCH) / seconds;
     } finally {
       client.release();
@@ -66,6 +71,28 @@ async function measure(url: string, batches: TelemetryRecord[][], insert: Insert
   } finally {
     await pool.end();
   }
+}
+
+/** The same batches through the FleetStore, BATCHES_PER_GROUP to a unit of work; records/s. */
+async function measureStore(url: string, jobs: readonly Job[]): Promise<number> {
+  const store = await openPostgresStore(url);
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < jobs.length; i += BATCHES_PER_GROUP) {
+      await store.transaction(async (tx) => {
+        for (const [deviceId, batch] of jobs.slice(i, i + BATCHES_PER_GROUP)) await tx.telemetry.insertBatch(deviceId, 's', batch);
+      });
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    expectStored(await store.telemetry.count(), jobs.length);
+    return (jobs.length * RECORDS_PER_BATCH) / seconds;
+  } finally {
+    await store.close();
+  }
+}
+
+function expectStored(stored: number, batches: number): void {
+  if (stored !== batches * RECORDS_PER_BATCH) throw new Error(`stored ${stored} records, expected ${batches * RECORDS_PER_BATCH}`);
 }
 
 export const ingestPostgresBench: Bench = {
@@ -76,8 +103,9 @@ export const ingestPostgresBench: Bench = {
     const start = Date.now() - 3_600_000;
     const batches = Array.from({ length: BATCHES }, (_, b) =>
       Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ ...benchRecord(b * RECORDS_PER_BATCH + i), ts: start + b * RECORDS_PER_BATCH + i })));
-    const figures = [];
-    for (const [label, insert] of [['multi-row VALUES (baseline)', valuesInsert(RECORDS_PER_BATCH)], ['unnest insert', insertTelemetryAs]] as const) {
+    const jobs = jobsOf(batches);
+    const figures: number[] = [];
+    for (const [label, measure] of [['multi-row VALUES straight into the schema (baseline)', measureValues], ['FleetStore insertBatch', measureStore]] as const) {
       const db = await startTestPostgres({ durable: true });
       if ('skip' in db) {
         progress(db.skip);
@@ -85,7 +113,7 @@ export const ingestPostgresBench: Bench = {
       }
       try {
         progress(`${label}: ${total} records from ${DEVICES} devices, ${BATCHES_PER_GROUP} batches of ${RECORDS_PER_BATCH} per transaction, fsync on`);
-        figures.push(await measure(db.url, batches, insert));
+        figures.push(await measure(db.url, jobs));
       } finally {
         await db.stop();
       }
@@ -94,10 +122,8 @@ export const ingestPostgresBench: Bench = {
     return [
       {
         name: 'fleet.ingest_rate_postgres_store', value: rate, unit: 'records/s', baseline,
-        note: `PostgreSQL store: one unnest INSERT per batch of ${RECORDS_PER_BATCH} (dedup, pending references), ${BATCHES_PER_GROUP} batches per commit, fsync on; baseline = multi-row INSERT … VALUES of the same batches`,
+        note: `PostgreSQL FleetStore insertBatch (one unnest INSERT per batch of ${RECORDS_PER_BATCH}, dedup, waiting references), ${BATCHES_PER_GROUP} batches per unit of work, fsync on; baseline = multi-row INSERT … VALUES of the same batches through pg`,
       },
     ];
   },
 };
-
-const insertTelemetryAs: Insert = (db, deviceId, records, now) => insertTelemetry(pgRunner(db), deviceId, 's', records, now);
