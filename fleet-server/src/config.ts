@@ -14,6 +14,11 @@ export const DEFAULT_MQTT_PORT = 18830;
 
 export const fleetConfigSchema = z.object({
   dataDir: z.string().min(1),
+  /**
+   * Where the fleet store lives: a SQLite file path, or a postgres:// URL (also env
+   * EDGELOOP_DB_URL). Default: <dataDir>/fleet.db.
+   */
+  db: z.string().min(1).optional(),
   http: z
     .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(DEFAULT_HTTP_PORT) })
     .prefault({}),

@@ -1,6 +1,6 @@
 /**
  * @module server
- * Starts the fleet server: SQLite store, signing key, MQTT broker (embedded unless an external
+ * Starts the fleet server: the fleet store (SQLite file or database URL), signing key, MQTT broker (embedded unless an external
  * one is configured), the server's bus client with its ingest handlers, and the HTTP API.
  */
 import type { Server as HttpServer } from 'node:http';
@@ -20,7 +20,7 @@ import { FleetBus } from './ingest/fleet-bus.js';
 import { presenceIngest } from './ingest/presence-ingest.js';
 import { referenceIngest } from './ingest/reference-ingest.js';
 import { sampleIngest } from './ingest/sample-ingest.js';
-import { SampleStore } from './store/sample-store.js';
+import { SampleStore } from './samples/sample-store.js';
 import { telemetryIngest, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { updateIngest } from './ingest/update-ingest.js';
 import { answerClientErrorsWithJson, decodePublicKey } from '@edgeloop/protocol';
@@ -34,10 +34,9 @@ import { ExpiryResigner } from './registry/expiry-resigner.js';
 import { RolloutEngine } from './rollouts/rollout-engine.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import { ModelRegistry } from './registry/model-registry.js';
-import { DeviceStore } from './store/device-store.js';
-import { openFleetDb } from './store/fleet-db.js';
-import { ModelStore } from './store/model-store.js';
-import { TelemetryStore } from './store/telemetry-store.js';
+import { DeviceDirectory } from './devices/device-directory.js';
+import type { FleetStore, ModelVersionRepository, TelemetryRepository } from './store/fleet-store.js';
+import { openFleetStore, parseStoreLocation, redact } from './store/open-fleet-store.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
 import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
 import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
@@ -56,13 +55,17 @@ export interface RunningFleetServer {
   rotation: KeyRotation;
   /** Re-signs assigned manifests before they expire (runs on a timer; runOnce for tests). */
   resigner: ExpiryResigner;
-  models: ModelStore;
+  /** The fleet store (every table, behind its repositories). */
+  store: FleetStore;
+  /** Where the store lives: the SQLite file, or the database URL without its password. */
+  storeLocation: string;
+  models: ModelVersionRepository;
   /** Publishes as the fleet server (attack tests replay captured or forged messages through it). */
   publish(topic: string, payload: Buffer, retain?: boolean): Promise<void>;
   registry: ModelRegistry;
   deployments: Deployments;
-  devices: DeviceStore;
-  telemetry: TelemetryStore;
+  devices: DeviceDirectory;
+  telemetry: TelemetryRepository;
   stats: TelemetryIngestStats;
   /** Artifact delivery: download slots, bytes per device, the MQTT chunk handler. */
   transfer: TransferService;
@@ -90,52 +93,55 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   // Before anything is opened: a second server would run its own rollout engine and re-signer on
   // the same database and point server.json at itself.
   const lock = lockStateDir(config.dataDir, 'fleet server', 'stop it first, or give this one another directory with --data');
-  let db: ReturnType<typeof openFleetDb>;
+  let store: FleetStore;
   let tls: Awaited<ReturnType<typeof loadTlsMaterial>> | undefined;
+  const location = parseStoreLocation(config.db ?? join(config.dataDir, 'fleet.db'));
+  const storeLocation = 'url' in location ? redact(location.url) : location.sqlitePath;
   try {
     checkPlainTransport(config, log);
     tls = config.tls ? await loadTlsMaterial(config.tls, config.dataDir, log) : undefined;
-    db = openFleetDb(join(config.dataDir, 'fleet.db'));
+    store = await openFleetStore(location);
   } catch (err) {
     lock.release();
     throw err;
   }
   // Until the cleanup list below exists, a failed step must still free the database and the lock
   // (an embedding that retries in this process would otherwise find its own lock held).
-  const orRelease = <T>(step: () => T): T => {
+  const orRelease = async <T>(step: () => T | Promise<T>): Promise<T> => {
     try {
-      return step();
+      return await step();
     } catch (err) {
-      db.close();
+      await store.close();
       lock.release();
       throw err;
     }
   };
-  const rootPublicKey = orRelease(() => {
+  const rootPublicKey = await orRelease(() => {
     try {
       return config.rootPublicKey ? decodePublicKey(config.rootPublicKey) : undefined;
     } catch (err) {
       throw new Error(`rootPublicKey: ${(err as Error).message}; give the base64 printed by "edgeloop keys init-root"`, { cause: err });
     }
   });
-  const keys = orRelease(() => new KeyManager({ db, keysDir: join(config.dataDir, 'keys'), ...(rootPublicKey ? { rootPublicKey } : {}), log }));
-  const boot = orRelease(() => keys.bootstrap());
-  const audit = new AuditLog(db);
-  const devices = new DeviceStore(db);
+  const keys = await orRelease(() => new KeyManager({ store, keysDir: join(config.dataDir, 'keys'), ...(rootPublicKey ? { rootPublicKey } : {}), log }));
+  const boot = await orRelease(() => keys.bootstrap());
+  const audit = new AuditLog(store);
+  const devices = new DeviceDirectory(store);
   // Filled in once the broker and HTTP addresses are known; enrollment hands them to devices.
   const endpoints = { mqttUrl: '', httpUrl: '' };
-  const identity = new IdentityService(db, devices, () => ({ ...endpoints, trustedKeys: [keyHealth(keys).publicKey] }));
-  const admin = orRelease(() => identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }));
+  // The root key never changes while the server runs: devices are told to trust it at enrollment.
+  const identity = new IdentityService(store, () => ({ ...endpoints, trustedKeys: [keys.root.publicKeyBase64] }));
+  const admin = await orRelease(() => identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }));
   // The server's own bus client logs in to the embedded broker with a secret that lives only in this process.
   const configuredMqttPassword = config.mqtt.mode === 'embedded' ? config.mqtt.serverPassword : undefined;
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
-  const models = new ModelStore(db);
-  const telemetry = new TelemetryStore(db);
-  const artifacts = orRelease(() => new ArtifactStore(join(config.dataDir, 'artifacts')));
-  const sampleFiles = orRelease(() => new ArtifactStore(join(config.dataDir, 'samples')));
-  const samples = new SampleStore(db, sampleFiles);
+  const models = store.models;
+  const telemetry = store.telemetry;
+  const artifacts = await orRelease(() => new ArtifactStore(join(config.dataDir, 'artifacts')));
+  const sampleFiles = await orRelease(() => new ArtifactStore(join(config.dataDir, 'samples')));
+  const samples = new SampleStore(store, sampleFiles);
   const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000, config.registry);
-  const cleanups: Array<() => Promise<void>> = [async () => lock.release(), async () => void db.close()];
+  const cleanups: Array<() => Promise<void>> = [async () => lock.release(), () => store.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
   let stopped: Promise<void> | undefined;
@@ -156,12 +162,15 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     }
     const mosquitto = config.mqtt.mode === 'external' && config.mqtt.mosquitto ? new MosquittoSync(config.mqtt.mosquitto, { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME, password: config.mqtt.password ?? '' }, join(config.dataDir, 'mosquitto-users.json'), log, (id) => {
       // Mosquitto drops the session on reload without its last will: record the death ourselves.
-      const session = devices.get(id)?.session;
-      if (session !== undefined) devices.recordDeath(id, session);
+      void store.devices.get(id)
+        .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
+        .catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'));
     }) : undefined;
     if (mosquitto) {
       // Align with identity first (a crash may have lost an event), then follow its events.
-      await mosquitto.start(devices.list().filter((d) => identity.credentials.has(d.id)).map((d) => ({ deviceId: d.id, enabled: !d.disabled })));
+      const known: Array<{ deviceId: string; enabled: boolean }> = [];
+      for (const d of await store.devices.list()) if (await identity.credentials.has(d.id)) known.push({ deviceId: d.id, enabled: !d.disabled });
+      await mosquitto.start(known);
       mosquitto.attach(identity);
     }
     const auth = config.mqtt.mode === 'external' ? { ...(config.mqtt.username || mosquitto ? { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME } : {}), ...(config.mqtt.password ? { password: config.mqtt.password } : {}) } : { username: SERVER_MQTT_USERNAME, password: serverMqttPassword };
@@ -170,14 +179,14 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     if (mosquitto) await untilBrokerAccepts(mqttUrl, busAuth);
     const bus = await FleetBus.connect(mqttUrl, log, busAuth);
     cleanups.push(() => bus.close());
-    const transfer = new TransferService(db, artifacts, log, config.transfer);
-    cleanups.push(async () => transfer.close());
+    const transfer = new TransferService(store, artifacts, log, config.transfer);
+    cleanups.push(() => transfer.close());
 
     let publicUrl = '';
-    const deployments = new Deployments(devices, models, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => ({ uploadUntil: samples.uploadUntil(d), capture: samples.capture(d) }), () => keys.keysetEnvelope(), () => keys.signingKey());
-    const rotation = new KeyRotation({ keys, registry, models, deployments, audit, log });
-    const resigner = new ExpiryResigner({ registry, models, deployments, audit, log });
-    const rollouts = new RolloutEngine({ db, devices, models, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });
+    const deployments = new Deployments(store, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => samples.requests(d), () => keys.keysetEnvelope(), () => keys.signingKey());
+    const rotation = new KeyRotation({ keys, registry, store, deployments, audit, log });
+    const resigner = new ExpiryResigner({ registry, store, deployments, audit, log });
+    const rollouts = new RolloutEngine({ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
     const artifactStats: ArtifactStats = { requests: 0, bytesServed: 0 };
     const api = createFleetApi({
@@ -198,8 +207,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       transfer,
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
       ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
-      health: () => ({
-        status: 'ok', version: SERVER_VERSION, mqttUrl, ...keyHealth(keys),
+      health: async () => ({
+        status: 'ok', version: SERVER_VERSION, mqttUrl, ...(await keyHealth(keys)),
         ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),
       log,
     });
@@ -231,13 +240,11 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     // a device offline while its last assignment was removed would otherwise never hear of it.
     const sendDesired = (id: string) =>
       void deployments.publishDesired(id).catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'could not publish desired state on birth'));
-    bus.on('presence', presenceIngest({ devices, log, onBirth: sendDesired }));
-    const telemetryHandler = telemetryIngest({ devices, telemetry, publish: (t, p) => bus.publish(t, p), log, stats });
-    bus.on('telemetry', telemetryHandler);
-    bus.on('update', updateIngest({ devices, log }));
-    const referenceHandler = referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log });
-    // Behind the telemetry batches already received: an update must find the row it updates.
-    bus.on('reference', (deviceId, payload) => telemetryHandler.afterStored(() => referenceHandler(deviceId, payload)));
+    bus.on('presence', presenceIngest({ devices: store.devices, log, onBirth: sendDesired }));
+    bus.on('telemetry', telemetryIngest({ store, publish: (t, p) => bus.publish(t, p), log, stats }));
+    bus.on('update', updateIngest({ store, log }));
+    // A reference value may arrive before its record: the store keeps it until the record is stored.
+    bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
     bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));
     bus.on('fetch', transfer.fetchHandler((t, p) => bus.publish(t, p)));
 
@@ -249,7 +256,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     rollouts.start();
     cleanups.push(() => rollouts.stop());
 
-    const keyInfo = keyHealth(keys);
+    const keyInfo = await keyHealth(keys);
     lock.describe({ http: httpUrl, mqtt: mqttUrl });
     log.info({ httpUrl, mqttUrl, rootKeyId: keyInfo.rootKeyId, signingKeyId: keyInfo.signingKeyId }, 'fleet server ready');
     return {
@@ -262,6 +269,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       rotation,
       resigner,
       rollouts,
+      store,
+      storeLocation,
       models,
       publish: (topic, payload, retain = false) => bus.publish(topic, payload, retain),
       registry,
@@ -287,8 +296,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
 }
 
 /** The key fields of /api/v1/health: devices trust `publicKey` (the root); `keyId` is the signing key. */
-function keyHealth(keys: KeyManager) {
-  const view = keys.view();
+async function keyHealth(keys: KeyManager) {
+  const view = await keys.view();
   return {
     keyId: view.signingKey?.keyId ?? '',
     publicKey: view.root.publicKey,
@@ -304,9 +313,10 @@ function keyHealth(keys: KeyManager) {
  */
 function withEnvSecrets(input: FleetConfigInput, env: NodeJS.ProcessEnv): FleetConfigInput {
   const adminToken = input.adminToken ?? (env.EDGELOOP_ADMIN_TOKEN || undefined);
+  const db = input.db ?? (env.EDGELOOP_DB_URL || undefined);
   const serverPassword = env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined;
   const mqtt = input.mqtt?.mode === 'embedded' || input.mqtt === undefined
     ? { mode: 'embedded' as const, ...input.mqtt, ...(serverPassword && !input.mqtt?.serverPassword ? { serverPassword } : {}) }
     : input.mqtt;
-  return { ...input, ...(adminToken ? { adminToken } : {}), mqtt };
+  return { ...input, ...(adminToken ? { adminToken } : {}), ...(db ? { db } : {}), mqtt };
 }

@@ -25,7 +25,7 @@ const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
 export function createFleetApi(
   deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & Parameters<typeof keyRoutes>[0] & Parameters<typeof identityRoutes>[0] & Parameters<typeof apiAuth>[0] & Parameters<typeof rolloutRoutes>[0] & Parameters<typeof metricsRoutes>[0] & {
-    health: () => Record<string, unknown>;
+    health: () => Promise<Record<string, unknown>>;
     log: Logger;
   },
 ): Hono<ApiEnv> {
@@ -35,9 +35,9 @@ export function createFleetApi(
   // Second: only the (authenticated) model upload may send more than a small JSON body.
   app.use('/api/*', bodyLimits({ isUpload: (method, path) => method === 'POST' && MODEL_UPLOAD.test(path) }));
   app.get('/', (c) => c.html(STATUS_PAGE));
-  app.get('/api/v1/health', (c) => c.json(deps.health()));
+  app.get('/api/v1/health', async (c) => c.json(await deps.health()));
   let openApi: Record<string, unknown> | undefined;
-  app.get('/api/v1/openapi.json', (c) => c.json((openApi ??= buildOpenApiDocument(String(deps.health().version ?? '')))));
+  app.get('/api/v1/openapi.json', async (c) => c.json((openApi ??= buildOpenApiDocument(String((await deps.health()).version ?? '')))));
   app.route('/api/v1', modelRoutes(deps));
   app.route('/api/v1', keyRoutes(deps));
   app.route('/api/v1', fleetRoutes(deps));

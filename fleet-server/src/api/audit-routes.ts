@@ -20,10 +20,10 @@ const querySchema = z.object({
 
 export function auditRoutes(deps: { audit: AuditLog }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
-  app.get('/audit', (c) => {
+  app.get('/audit', async (c) => {
     const q = querySchema.safeParse(c.req.query());
     if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
-    const entries: AuditEntrySummary[] = deps.audit.list(q.data);
+    const entries: AuditEntrySummary[] = await deps.audit.list(q.data);
     return c.json({ entries });
   });
   return app;

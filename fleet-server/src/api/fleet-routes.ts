@@ -13,8 +13,8 @@ import { readJsonObject } from './json-body.js';
 import { z } from 'zod';
 import { describeZodError, isValidId, modelVersionSchema } from '@edgeloop/protocol';
 import type { Deployments } from '../deploy/deployments.js';
-import type { DeviceStore } from '../store/device-store.js';
-import type { TelemetryStore } from '../store/telemetry-store.js';
+import type { DeviceDirectory } from '../devices/device-directory.js';
+import type { TelemetryRepository } from '../store/fleet-store.js';
 import { RegistryError } from '../registry/model-registry.js';
 
 const deploymentSchema = z.object({
@@ -53,7 +53,7 @@ const deviceListSchema = z.object({
   disabled: z.enum(['true', 'false']).optional(),
 });
 
-export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceStore; telemetry: TelemetryStore; audit: AuditLog; identity: { credentials: DeviceCredentials } }): Hono<ApiEnv> {
+export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceDirectory; telemetry: TelemetryRepository; audit: AuditLog; identity: { credentials: DeviceCredentials } }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.post('/deployments', async (c) => {
@@ -61,7 +61,7 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { model, version, devices, role } = parsed.data;
     await deps.deployments.assign(model, version, devices, role ? { role } : {});
-    deps.audit.record(actorOf(c), 'deployment.create', `${model}@${version}`, { devices, ...(role ? { role } : {}) });
+    await deps.audit.record(actorOf(c), 'deployment.create', `${model}@${version}`, { devices, ...(role ? { role } : {}) });
     return c.json({ deployment: { model, version, devices, ...(role ? { role } : {}) } });
   });
 
@@ -70,40 +70,40 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceSto
     const parsed = z.object({ devices: z.array(z.string().refine(isValidId, 'invalid device id')).min(1).max(10_000) }).safeParse(await readJsonObject(c, { example: '{"devices": ["pi-1"]}' }));
     if (!parsed.success) return c.json({ error: `body must be JSON {"devices": ["..."]}: ${describeZodError(parsed.error)}` }, 400);
     const removed = await deps.deployments.removeShadow(c.req.param('model'), parsed.data.devices);
-    deps.audit.record(actorOf(c), 'deployment.shadow-remove', c.req.param('model'), { devices: removed });
+    await deps.audit.record(actorOf(c), 'deployment.shadow-remove', c.req.param('model'), { devices: removed });
     return c.json({ removed });
   });
 
-  app.get('/devices', (c) => {
+  app.get('/devices', async (c) => {
     const parsed = deviceListSchema.safeParse({ ...c.req.query(), tag: c.req.queries('tag') });
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { group, tag, disabled } = parsed.data;
     const tags = tag ? Object.fromEntries(tag.map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)])) : undefined;
-    return c.json({ devices: deps.devices.list({ ...(group ? { group } : {}), ...(tags ? { tags } : {}), ...(disabled ? { disabled: disabled === 'true' } : {}) }) });
+    return c.json({ devices: await deps.devices.list({ ...(group ? { group } : {}), ...(tags ? { tags } : {}), ...(disabled ? { disabled: disabled === 'true' } : {}) }) });
   });
 
-  app.get('/devices/:id', (c) => {
-    const device = deps.devices.get(c.req.param('id'));
+  app.get('/devices/:id', async (c) => {
+    const device = await deps.devices.get(c.req.param('id'));
     if (!device) throw new RegistryError(404, `no device "${c.req.param('id')}"`);
-    const issuedAt = deps.identity.credentials.issuedAt(device.id);
+    const issuedAt = await deps.identity.credentials.issuedAt(device.id);
     return c.json({
-      device, events: deps.devices.events(device.id), desired: deps.deployments.desiredState(device.id) ?? null,
+      device, events: await deps.devices.events(device.id), desired: (await deps.deployments.desiredState(device.id)) ?? null,
       credential: issuedAt === undefined ? null : { username: device.id, issuedAt },
     });
   });
 
-  app.get('/telemetry', (c) => {
+  app.get('/telemetry', async (c) => {
     const parsed = telemetryQuerySchema.safeParse(c.req.query());
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
-    return c.json({ records: deps.telemetry.query(parsed.data) });
+    return c.json({ records: await deps.telemetry.query(parsed.data) });
   });
 
   // Live error vs reference values per (version, shadow): how a shadow candidate compares with the serving version.
-  app.get('/telemetry/error', (c) => {
+  app.get('/telemetry/error', async (c) => {
     const parsed = liveErrorQuerySchema.safeParse(c.req.query());
     if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; e.g. ?model=distance&version=2&shadow=true` }, 400);
     const { device, ...q } = parsed.data;
-    return c.json({ errors: deps.telemetry.liveError({ ...q, ...(device ? { devices: [device] } : {}) }) });
+    return c.json({ errors: await deps.telemetry.liveError({ ...q, ...(device ? { devices: [device] } : {}) }) });
   });
 
   return app;

@@ -53,12 +53,12 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     let result;
     try {
-      result = identity.enroll(parsed.data);
+      result = await identity.enroll(parsed.data);
     } catch (err) {
       if (err instanceof IdentityError) return c.json({ error: err.message }, err.status);
       throw err;
     }
-    audit.record(`device:${result.deviceId}`, result.reenrolled ? 'device.reenroll' : 'device.enroll', result.deviceId, {
+    await audit.record(`device:${result.deviceId}`, result.reenrolled ? 'device.reenroll' : 'device.enroll', result.deviceId, {
       tokenId: result.tokenId, ...(parsed.data.arch ? { arch: parsed.data.arch } : {}), ...(parsed.data.hardware ? { hardware: parsed.data.hardware } : {}),
     });
     const body: EnrollResponse = { deviceId: result.deviceId, username: result.username, password: result.password, mqttUrl: result.mqttUrl, httpUrl: result.httpUrl, trustedKeys: result.trustedKeys };
@@ -69,44 +69,44 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
     const parsed = newTokenSchema.safeParse(await readJsonObject(c, { example: '{"uses": 5, "ttlSeconds": 86400, "group": "site-a", "tags": {"hw": "pi4"}}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { uses, ttlSeconds, group, tags } = parsed.data;
-    const created = identity.enrollmentTokens.create({ ...(uses ? { uses } : {}), ...(ttlSeconds ? { ttlMs: ttlSeconds * 1000 } : {}), group, tags }, actorOf(c));
+    const created = await identity.enrollmentTokens.create({ ...(uses ? { uses } : {}), ...(ttlSeconds ? { ttlMs: ttlSeconds * 1000 } : {}), group, tags }, actorOf(c));
     const t = created.enrollmentToken;
-    audit.record(actorOf(c), 'enrollment-token.create', t.id, { uses: t.uses, expiresAt: t.expiresAt, group: t.group, tags: t.tags });
+    await audit.record(actorOf(c), 'enrollment-token.create', t.id, { uses: t.uses, expiresAt: t.expiresAt, group: t.group, tags: t.tags });
     return c.json(deps.caFingerprint ? { ...created, caFingerprint: deps.caFingerprint } : created, 201);
   });
 
-  app.get('/enrollment-tokens', (c) => c.json({ enrollmentTokens: identity.enrollmentTokens.list() }));
+  app.get('/enrollment-tokens', async (c) => c.json({ enrollmentTokens: await identity.enrollmentTokens.list() }));
 
-  app.post('/enrollment-tokens/:id/revoke', (c) => {
+  app.post('/enrollment-tokens/:id/revoke', async (c) => {
     const id = c.req.param('id');
-    if (!identity.enrollmentTokens.revoke(id)) {
-      const known = identity.enrollmentTokens.get(id);
+    if (!(await identity.enrollmentTokens.revoke(id))) {
+      const known = await identity.enrollmentTokens.get(id);
       return c.json({ error: known ? `enrollment token ${id} is already revoked` : `no enrollment token ${id}; list them with: edgeloop tokens list` }, known ? 409 : 404);
     }
-    audit.record(actorOf(c), 'enrollment-token.revoke', id);
-    return c.json({ enrollmentToken: identity.enrollmentTokens.get(id) });
+    await audit.record(actorOf(c), 'enrollment-token.revoke', id);
+    return c.json({ enrollmentToken: await identity.enrollmentTokens.get(id) });
   });
 
   app.post('/admin-tokens', async (c) => {
     const parsed = newAdminSchema.safeParse(await readJsonObject(c, { example: '{"name": "ci-pipeline"}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
-    const created = identity.adminTokens.create(parsed.data.name, actorOf(c));
-    audit.record(actorOf(c), 'admin-token.create', created.adminToken.id, { name: created.adminToken.name });
+    const created = await identity.adminTokens.create(parsed.data.name, actorOf(c));
+    await audit.record(actorOf(c), 'admin-token.create', created.adminToken.id, { name: created.adminToken.name });
     return c.json(created, 201);
   });
 
-  app.get('/admin-tokens', (c) => c.json({ adminTokens: identity.adminTokens.list() }));
+  app.get('/admin-tokens', async (c) => c.json({ adminTokens: await identity.adminTokens.list() }));
 
-  app.post('/admin-tokens/:id/revoke', (c) => {
+  app.post('/admin-tokens/:id/revoke', async (c) => {
     const id = c.req.param('id');
-    const token = identity.adminTokens.get(id);
+    const token = await identity.adminTokens.get(id);
     if (!token) return c.json({ error: `no admin token ${id}; list them with: edgeloop admin-tokens list` }, 404);
     if (token.revokedAt !== null) return c.json({ error: `admin token ${id} is already revoked` }, 409);
     // Revoking the last one would lock every operator out until a restart makes a new bootstrap token.
-    if (identity.adminTokens.activeCount() <= 1) return c.json({ error: `admin token ${id} is the last active one; create another first (edgeloop admin-tokens create --name NAME)` }, 409);
-    identity.adminTokens.revoke(id);
-    audit.record(actorOf(c), 'admin-token.revoke', id, { name: token.name });
-    return c.json({ adminToken: identity.adminTokens.get(id) });
+    if ((await identity.adminTokens.activeCount()) <= 1) return c.json({ error: `admin token ${id} is the last active one; create another first (edgeloop admin-tokens create --name NAME)` }, 409);
+    await identity.adminTokens.revoke(id);
+    await audit.record(actorOf(c), 'admin-token.revoke', id, { name: token.name });
+    return c.json({ adminToken: await identity.adminTokens.get(id) });
   });
 
   const noDevice = (c: Context<ApiEnv>, id: string) => c.json({ error: `no device "${id}"; list them with: edgeloop devices` }, 404);
@@ -116,27 +116,27 @@ export function identityRoutes(deps: { identity: IdentityService; audit: AuditLo
     const parsed = labelsSchema.safeParse(await readJsonObject(c, { example: '{"group": "site-a", "tags": {"hw": "pi4"}}' }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const labels = { ...(parsed.data.group !== undefined ? { group: parsed.data.group } : {}), ...(parsed.data.tags ? { tags: parsed.data.tags } : {}) };
-    if (!identity.setLabels(id, labels)) return noDevice(c, id);
-    audit.record(actorOf(c), 'device.label', id, labels);
-    return c.json({ device: identity.device(id) });
+    if (!(await identity.setLabels(id, labels))) return noDevice(c, id);
+    await audit.record(actorOf(c), 'device.label', id, labels);
+    return c.json({ device: await identity.device(id) });
   });
 
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
-    app.post(`/devices/:id/${verb}`, (c) => {
+    app.post(`/devices/:id/${verb}`, async (c) => {
       const id = c.req.param('id');
-      if (!identity.setDisabled(id, disabled)) return noDevice(c, id);
-      audit.record(actorOf(c), `device.${verb}`, id);
-      return c.json({ device: identity.device(id) });
+      if (!(await identity.setDisabled(id, disabled))) return noDevice(c, id);
+      await audit.record(actorOf(c), `device.${verb}`, id);
+      return c.json({ device: await identity.device(id) });
     });
   }
 
-  app.post('/devices/:id/revoke', (c) => {
+  app.post('/devices/:id/revoke', async (c) => {
     const id = c.req.param('id');
-    if (!identity.revokeCredential(id)) {
-      return identity.device(id) ? c.json({ error: `device "${id}" has no credential to revoke (never enrolled, or already revoked)` }, 409) : noDevice(c, id);
+    if (!(await identity.revokeCredential(id))) {
+      return (await identity.device(id)) ? c.json({ error: `device "${id}" has no credential to revoke (never enrolled, or already revoked)` }, 409) : noDevice(c, id);
     }
-    audit.record(actorOf(c), 'device.revoke', id);
-    return c.json({ device: identity.device(id), credential: null });
+    await audit.record(actorOf(c), 'device.revoke', id);
+    return c.json({ device: await identity.device(id), credential: null });
   });
 
   return app;

@@ -20,7 +20,7 @@ const keysetBody = z.object({ envelope: signedEnvelopeSchema }).strict();
 export function keyRoutes(deps: { keys: KeyManager; rotation: KeyRotation }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  app.get('/keys', (c) => c.json(deps.keys.view()));
+  app.get('/keys', async (c) => c.json(await deps.keys.view()));
 
   app.post('/keys/rotate', async (c) => {
     const result = await deps.rotation.rotate(actorOf(c));

@@ -16,9 +16,9 @@ import { Readable } from 'node:stream';
 import { describeZodError, parseModelVersion, type ModelVersionSummary } from '@edgeloop/protocol';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
-import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
+import type { ModelVersionRepository } from '../store/fleet-store.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
-import { RegistryError, type ModelRegistry, type RegisterRequest } from '../registry/model-registry.js';
+import { RegistryError, type ModelRegistry, type ModelVersionRow, type RegisterRequest } from '../registry/model-registry.js';
 import { ancestry, changeStatus, lineageOf, statusChangeSchema } from '../registry/model-status.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
@@ -131,7 +131,7 @@ function counted(stream: ReadableStream<Uint8Array>, stats: ArtifactStats | unde
 
 export function modelRoutes(deps: {
   registry: ModelRegistry;
-  models: ModelStore;
+  models: ModelVersionRepository;
   artifacts: ArtifactStore;
   artifactStats?: ArtifactStats;
   deployments: Deployments;
@@ -149,20 +149,20 @@ export function modelRoutes(deps: {
     const upload = await receiveModelUpload(c.req.raw.body, type, deps.artifacts);
     let row: ModelVersionRow;
     try {
-      row = deps.registry.register(uploadRequest(upload));
+      row = await deps.registry.register(uploadRequest(upload));
     } finally {
       await upload.discard();
     }
-    deps.audit.record(actorOf(c), 'model.push', `${row.name}@${row.version}`, { sha256: row.sha256, size: row.size, keyId: row.keyId, lineage: row.lineage });
+    await deps.audit.record(actorOf(c), 'model.push', `${row.name}@${row.version}`, { sha256: row.sha256, size: row.size, keyId: row.keyId, lineage: row.lineage });
     return c.json({ model: modelView(row) }, 201);
   });
 
-  app.get('/models', (c) => c.json({ models: deps.models.list().map(modelView) }));
+  app.get('/models', async (c) => c.json({ models: (await deps.models.list()).map(modelView) }));
 
-  app.get('/models/:name/versions/:version', (c) => {
-    const row = deps.models.get(c.req.param('name'), versionParam(c.req.param('version')));
+  app.get('/models/:name/versions/:version', async (c) => {
+    const row = await deps.models.get(c.req.param('name'), versionParam(c.req.param('version')));
     if (!row) throw new RegistryError(404, `no model ${c.req.param('name')} v${c.req.param('version')}`);
-    const chain = ancestry(deps.models, row.name, row.version).slice(1).map(modelView);
+    const chain = (await ancestry(deps.models, row.name, row.version)).slice(1).map(modelView);
     return c.json({ model: modelView(row), envelope: row.envelope, trainingSummary: row.trainingSummary, ancestry: chain });
   });
 
@@ -171,23 +171,23 @@ export function modelRoutes(deps: {
     const version = versionParam(c.req.param('version'));
     const parsed = statusChangeSchema.safeParse(await readJsonObject(c, { example: '{"status": "approved" | "deprecated" | "revoked", "reason": "…"}' }));
     if (!parsed.success) throw new RegistryError(400, `invalid status change: ${describeZodError(parsed.error)}; send {"status": "approved" | "deprecated" | "revoked", "reason"?: "…"}`);
-    const { row, previous, changed } = changeStatus(deps.models, name, version, parsed.data);
+    const { row, previous, changed } = await changeStatus(deps.models, name, version, parsed.data);
     let removedFrom: string[] = [];
     if (changed && row.status === 'revoked') removedFrom = await deps.deployments.removeVersion(name, version);
     if (changed) {
-      deps.audit.record(actorOf(c), `model.${row.status === 'approved' ? 'approve' : row.status === 'deprecated' ? 'deprecate' : 'revoke'}`, `${name}@${version}`, {
+      await deps.audit.record(actorOf(c), `model.${row.status === 'approved' ? 'approve' : row.status === 'deprecated' ? 'deprecate' : 'revoke'}`, `${name}@${version}`, {
         from: previous, reason: row.statusReason, ...(row.status === 'revoked' ? { removedFrom } : {}),
       });
     }
     return c.json({ model: modelView(row), changed, removedFrom });
   });
 
-  app.get('/models/:name/lineage', (c) => c.json(lineageOf(deps.models, c.req.param('name'))));
+  app.get('/models/:name/lineage', async (c) => c.json(await lineageOf(deps.models, c.req.param('name'))));
 
   app.get('/artifacts/:sha256', async (c) => {
     const sha = c.req.param('sha256');
     // Only registered artifacts are served, under a name that must be a sha256 (no path tricks).
-    const path = /^[0-9a-f]{64}$/.test(sha) && deps.models.hasArtifact(sha) ? deps.artifacts.path(sha) : undefined;
+    const path = /^[0-9a-f]{64}$/.test(sha) && (await deps.models.withArtifact(sha)).length > 0 ? deps.artifacts.path(sha) : undefined;
     const size = path === undefined ? undefined : fileSize(path);
     if (path === undefined || size === undefined) return c.json({ error: `no artifact ${sha}: register the model first (edgeloop models push)` }, 404);
     const headers: Record<string, string> = {
@@ -204,7 +204,7 @@ export function modelRoutes(deps: {
     const deviceId = actor?.startsWith('device:') ? actor.slice('device:'.length) : undefined;
     const transfer = deviceId !== undefined ? deps.transfer : undefined;
     if (transfer && deviceId !== undefined) {
-      if (transfer.assignedSize(deviceId, sha) === undefined) return c.json({ error: `artifact ${sha} is not assigned to device ${deviceId}; only artifacts in its desired state are served` }, 403);
+      if ((await transfer.assignedSize(deviceId, sha)) === undefined) return c.json({ error: `artifact ${sha} is not assigned to device ${deviceId}; only artifacts in its desired state are served` }, 403);
       const admission = transfer.enter(deviceId);
       if (!admission.admitted) await admission.ready;
     }

@@ -35,19 +35,19 @@ export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
     const parsed = parseCreateRollout(await readJsonObject(c, { example: CREATE_EXAMPLE }));
     if (!parsed.ok) return c.json({ error: `invalid rollout: ${parsed.reason}` }, 400);
     const r = await engine.create(parsed.value, actorOf(c));
-    return c.json({ rollout: summaryOf(r, engine.store.devices(r.id)) }, 201);
+    return c.json({ rollout: summaryOf(r, await engine.store.devices(r.id)) }, 201);
   });
 
-  app.get('/rollouts', (c) => {
+  app.get('/rollouts', async (c) => {
     const q = listQuerySchema.safeParse(c.req.query());
     if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
-    return c.json({ rollouts: listView(engine, q.data) });
+    return c.json({ rollouts: await listView(engine, q.data) });
   });
 
-  app.get('/rollouts/:id', (c) => {
-    const r = engine.store.get(c.req.param('id'));
+  app.get('/rollouts/:id', async (c) => {
+    const r = await engine.store.get(c.req.param('id'));
     if (!r) throw new RegistryError(404, `no rollout "${c.req.param('id')}"; edgeloop rollouts list shows them`);
-    return c.json(detailView(engine, r));
+    return c.json(await detailView(engine, r));
   });
 
   app.post('/rollouts/:id/:verb', async (c) => {
@@ -57,8 +57,8 @@ export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
     }
     const parsed = actionBodySchema.safeParse(await readJsonObject(c, { example: '{"reason": "why"} (or no body)', optional: true }));
     if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; send {"reason": "why"} or nothing` }, 400);
-    const r = await engine.actions.operate(verb as OperatorVerb, c.req.param('id'), actorOf(c), parsed.data.reason);
-    return c.json({ rollout: summaryOf(r, engine.store.devices(r.id)) });
+    const r = await engine.operate(verb as OperatorVerb, c.req.param('id'), actorOf(c), parsed.data.reason);
+    return c.json({ rollout: summaryOf(r, await engine.store.devices(r.id)) });
   });
 
   return app;

@@ -15,9 +15,8 @@ import { describeZodError, isValidId } from '@edgeloop/protocol';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import { RegistryError } from '../registry/model-registry.js';
 import type { Deployments } from '../deploy/deployments.js';
-import type { DeviceStore } from '../store/device-store.js';
-import type { ModelStore } from '../store/model-store.js';
-import type { SampleStore } from '../store/sample-store.js';
+import type { ModelVersionRepository } from '../store/fleet-store.js';
+import type { SampleStore } from '../samples/sample-store.js';
 
 const listQuery = z.object({
   device: z.string().refine(isValidId, 'invalid device id').optional(),
@@ -25,65 +24,66 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
-export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: DeviceStore; models: ModelStore; deployments: Deployments; audit: AuditLog }): Hono<ApiEnv> {
+export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: { exists(deviceId: string): Promise<boolean> }; models: ModelVersionRepository; deployments: Deployments; audit: AuditLog }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  app.get('/samples', (c) => {
+  app.get('/samples', async (c) => {
     const q = listQuery.safeParse(c.req.query());
     if (!q.success) return c.json({ error: describeZodError(q.error) }, 400);
-    return c.json({ samples: deps.samples.list(q.data) });
+    return c.json({ samples: await deps.samples.list(q.data) });
   });
 
-  app.get('/samples/:id/content', (c) => {
-    const row = deps.samples.get(Number(c.req.param('id')));
+  app.get('/samples/:id/content', async (c) => {
+    const row = await deps.samples.get(Number(c.req.param('id')));
     const file = row ? deps.sampleFiles.open(row.sha256) : undefined;
     if (!row || !file) throw new RegistryError(404, `no sample ${c.req.param('id')}`);
     return new Response(Readable.toWeb(file.stream) as ReadableStream, { headers: { 'content-type': row.contentType, 'content-length': String(file.size) } });
   });
 
   app.post('/devices/:id/samples/request', async (c) => {
-    const deviceId = knownDevice(c.req.param('id'));
+    const deviceId = await knownDevice(c.req.param('id'));
     const parsed = requestBody.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     // Whole milliseconds: the desired state's schema takes integers only, and a device drops a
     // desired state that does not parse (with its models and keys).
     const until = Math.round(Date.now() + parsed.data.minutes * 60_000);
-    deps.samples.setUploadUntil(deviceId, until);
-    deps.audit.record(actorOf(c), 'samples.request', deviceId, { minutes: parsed.data.minutes, until });
+    await deps.samples.setUploadUntil(deviceId, until);
+    await deps.audit.record(actorOf(c), 'samples.request', deviceId, { minutes: parsed.data.minutes, until });
     await deps.deployments.publishDesired(deviceId);
     return c.json({ deviceId, uploadUntil: until });
   });
 
   app.post('/devices/:id/samples/capture', async (c) => {
-    const deviceId = knownDevice(c.req.param('id'));
+    const deviceId = await knownDevice(c.req.param('id'));
     const parsed = captureBody.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { minutes, models, everyN } = parsed.data;
     // A misspelt model would capture nothing while the call reports success.
-    const unknown = (models ?? []).filter((m) => deps.models.latestVersion(m) === 0);
+    const unknown: string[] = [];
+    for (const m of models ?? []) if ((await deps.models.latestVersion(m)) === 0) unknown.push(m);
     if (unknown.length) throw new RegistryError(404, `no model named ${unknown.map((m) => `"${m}"`).join(', ')} is registered (edgeloop models list)`);
     const capture = { until: Math.round(Date.now() + minutes * 60_000), everyN, ...(models ? { models } : {}) };
-    deps.samples.setCapture(deviceId, capture);
+    await deps.samples.setCapture(deviceId, capture);
     // What is captured is wanted here: upload through the window and a little after it.
-    const uploadUntil = Math.max(deps.samples.uploadUntil(deviceId) ?? 0, capture.until + CAPTURE_UPLOAD_GRACE_MS);
-    deps.samples.setUploadUntil(deviceId, uploadUntil);
-    deps.audit.record(actorOf(c), 'samples.capture', deviceId, { minutes, everyN, models, until: capture.until });
+    const uploadUntil = Math.max((await deps.samples.uploadUntil(deviceId)) ?? 0, capture.until + CAPTURE_UPLOAD_GRACE_MS);
+    await deps.samples.setUploadUntil(deviceId, uploadUntil);
+    await deps.audit.record(actorOf(c), 'samples.capture', deviceId, { minutes, everyN, models, until: capture.until });
     await deps.deployments.publishDesired(deviceId);
     return c.json({ deviceId, capture, uploadUntil });
   });
 
   /** Closes a capture window early; what was kept still uploads within the upload window. */
   app.delete('/devices/:id/samples/capture', async (c) => {
-    const deviceId = knownDevice(c.req.param('id'));
-    const open = deps.samples.capture(deviceId);
-    deps.samples.clearCapture(deviceId);
-    deps.audit.record(actorOf(c), 'samples.capture.stop', deviceId, { wasOpenUntil: open?.until ?? null });
+    const deviceId = await knownDevice(c.req.param('id'));
+    const open = await deps.samples.capture(deviceId);
+    await deps.samples.clearCapture(deviceId);
+    await deps.audit.record(actorOf(c), 'samples.capture.stop', deviceId, { wasOpenUntil: open?.until ?? null });
     await deps.deployments.publishDesired(deviceId);
     return c.json({ deviceId, stopped: open !== undefined && open.until > Date.now() });
   });
 
-  function knownDevice(deviceId: string): string {
-    if (!deps.devices.exists(deviceId)) throw new RegistryError(404, `no device "${deviceId}"`);
+  async function knownDevice(deviceId: string): Promise<string> {
+    if (!(await deps.devices.exists(deviceId))) throw new RegistryError(404, `no device "${deviceId}"`);
     return deviceId;
   }
 

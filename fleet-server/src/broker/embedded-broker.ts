@@ -90,6 +90,7 @@ export interface EmbeddedBroker {
 
 /** MQTT 3.1.1 CONNACK codes. */
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -158,9 +159,13 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
       if (client.id !== username && !client.id.startsWith(`${username}:`)) {
         return refuse(IDENTIFIER_REJECTED, `client id "${client.id}" must be the username (the device id) or start with "<device id>:"`);
       }
-      const result = auth.identity.authenticateDevice(username, secret);
-      if (!result.ok) return refuse(result.reason === 'device is disabled' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason);
-      accept(username);
+      auth.identity.authenticateDevice(username, secret).then(
+        (result) => (result.ok ? accept(username) : refuse(result.reason === 'device is disabled' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason)),
+        (err: Error) => {
+          log.error({ clientId: client.id, err: err.message }, 'device credentials could not be checked');
+          done(refusal(SERVER_UNAVAILABLE, 'credentials could not be checked; try again'), false);
+        },
+      );
     },
     authorizePublish(client, packet, done) {
       // null: a will stored from an earlier session; it was checked when that session ended.

@@ -20,6 +20,8 @@ export const DEFAULT_DATA_DIR = '.edgeloop/fleet';
 export const SERVE_USAGE = `usage: edgeloop serve [options]
   --data DIR           state directory (default ${DEFAULT_DATA_DIR}; only the default also writes
                        ./.edgeloop/server.json, where the other edgeloop commands find this server)
+  --db PATH|URL        the fleet store: a SQLite file, or a postgres://user:pass@host/db URL
+                       (or env EDGELOOP_DB_URL; default <data>/fleet.db)
   --http-host HOST     REST API / status page address (default 127.0.0.1)
   --http-port PORT     (default ${DEFAULT_HTTP_PORT}; 0 = any free port)
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)
@@ -114,7 +116,7 @@ export async function runServe(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        data: { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' },
+        data: { type: 'string' }, db: { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' },
         'mqtt-host': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'mqtt-url': { type: 'string' },
         'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'public-url': { type: 'string' }, 'root-public-key': { type: 'string' },
         'log-level': { type: 'string' }, 'max-version-jump': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -152,6 +154,7 @@ export async function runServe(argv: string[]): Promise<number> {
     const tls = tlsFlags(values);
     config = {
       dataDir,
+      ...(values.db ? { db: values.db } : {}),
       http: { ...(values['http-host'] ? { host: values['http-host'] } : {}), ...(values['http-port'] ? { port: port(values['http-port'], 'http-port') } : {}) },
       mqtt: values['mqtt-url']
         ? { mode: 'external', url: values['mqtt-url'], ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}), ...(mqttPassword ? { password: mqttPassword } : {}), ...(mosquitto ? { mosquitto } : {}), ...(values['mqtt-ca'] ? { caFile: resolve(values['mqtt-ca']) } : {}) }

@@ -8,25 +8,24 @@
  */
 import type { Logger } from 'pino';
 import { DesiredStateTooLargeError, deviceTopic, encodeMessage, signDesiredState, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope, type SigningKeyPair } from '@edgeloop/protocol';
-import type { DeviceStore } from '../store/device-store.js';
-import type { ModelStore } from '../store/model-store.js';
+import type { FleetStore } from '../store/fleet-store.js';
+import { devicesWithAssignments, removeVersionEverywhere } from './assigned-versions.js';
 import { RegistryError } from '../registry/model-registry.js';
 import { assignmentBlocker } from '../registry/model-status.js';
 
 export class Deployments {
   constructor(
-    private readonly devices: DeviceStore,
-    private readonly models: ModelStore,
+    private readonly store: FleetStore,
     /** Known only once the HTTP server listens (its port may be chosen by the OS). */
     private readonly publicUrl: () => string,
     private readonly publish: (topic: string, payload: Buffer, retain: boolean) => Promise<void>,
     private readonly log: Logger,
     /** What the fleet asked of this device's retraining samples: upload until, capture window. */
-    private readonly sampleRequests: (deviceId: string) => { uploadUntil?: number | undefined; capture?: SampleCapture | undefined } = () => ({}),
+    private readonly sampleRequests: (deviceId: string) => Promise<{ uploadUntil?: number | undefined; capture?: SampleCapture | undefined }> = async () => ({}),
     /** The current root-signed keyset; every desired state carries it (keys/key-manager.ts). */
-    private readonly keyset: () => SignedEnvelope | undefined = () => undefined,
+    private readonly keyset: () => Promise<SignedEnvelope | undefined> = async () => undefined,
     /** The online signing key (throws before the first keyset is signed: nothing can be sent then). */
-    private readonly signingKey: () => SigningKeyPair = () => {
+    private readonly signingKey: () => Promise<SigningKeyPair> = async () => {
       throw new RegistryError(409, 'there is no signing key: desired states cannot be signed');
     },
   ) {}
@@ -37,24 +36,25 @@ export class Deployments {
    * role shadow: the devices run it beside the version they serve and never answer with it.
    */
   async assign(model: string, version: number, deviceIds: readonly string[], opts: { role?: 'serve' | 'shadow' } = {}): Promise<void> {
-    const row = this.models.get(model, version);
+    const row = await this.store.models.get(model, version);
     const blocked = row && assignmentBlocker(row);
     if (blocked) throw new RegistryError(409, blocked);
     if (!row) {
-      const latest = this.models.latestVersion(model);
+      const latest = await this.store.models.latestVersion(model);
       throw new RegistryError(404, latest ? `${model} has no v${version} (latest is v${latest})` : `no model named "${model}" is registered; push it first (edgeloop models push)`);
     }
-    const unknown = deviceIds.filter((d) => !this.devices.exists(d));
+    const known = await this.store.devices.getMany(deviceIds);
+    const unknown = deviceIds.filter((d) => !known.has(d));
     if (unknown.length) {
       throw new RegistryError(404, `unknown device(s) ${unknown.join(', ')}: a device appears once its agent has connected (edgeloop devices lists them)`);
     }
-    await this.send(this.signAll(deviceIds, (deviceId) => {
+    await this.send(await this.signAll(deviceIds, async (deviceId) => {
       if (opts.role === 'shadow') {
-        this.devices.shadows.set(deviceId, model, version);
+        await this.store.shadows.set(deviceId, model, version);
       } else {
-        this.devices.assign(deviceId, model, version);
-        const shadow = this.devices.shadows.get(deviceId, model);
-        if (shadow && shadow.version <= version) this.devices.shadows.remove(deviceId, model);
+        await this.store.assignments.set(deviceId, model, version);
+        const shadow = await this.store.shadows.get(deviceId, model);
+        if (shadow && shadow.version <= version) await this.store.shadows.remove(deviceId, model);
       }
     }));
     this.log.info({ model, version, devices: deviceIds, role: opts.role ?? 'serve' }, 'assigned model version');
@@ -62,7 +62,8 @@ export class Deployments {
 
   /** Stops the shadow of `model` on these devices (they unload it); returns the devices that had one. */
   async removeShadow(model: string, deviceIds: readonly string[]): Promise<string[]> {
-    const removed = deviceIds.filter((d) => this.devices.shadows.remove(d, model));
+    const removed: string[] = [];
+    for (const d of deviceIds) if (await this.store.shadows.remove(d, model)) removed.push(d);
     await this.republish(removed);
     return removed;
   }
@@ -71,33 +72,34 @@ export class Deployments {
    * What the device is meant to run, as last issued (counter) or about to be; undefined while
    * there is no keyset yet (an offline root has not signed the first one).
    */
-  desiredState(deviceId: string, counter = this.devices.desiredCounter(deviceId)): DesiredState | undefined {
-    const content = this.content(deviceId);
-    return content && { v: 2, deviceId, counter, ...content };
+  async desiredState(deviceId: string, counter?: number): Promise<DesiredState | undefined> {
+    const content = await this.content(deviceId);
+    return content && { v: 2, deviceId, counter: counter ?? (await this.store.devices.desiredCounter(deviceId)), ...content };
   }
 
-  private content(deviceId: string): (Pick<DesiredState, 'models' | 'keys' | 'issuedAt'> & Partial<DesiredState>) | undefined {
-    const keys = this.keyset();
+  private async content(deviceId: string): Promise<(Pick<DesiredState, 'models' | 'keys' | 'issuedAt'> & Partial<DesiredState>) | undefined> {
+    const keys = await this.keyset();
     if (!keys) return undefined;
     const now = Date.now();
-    const { uploadUntil: until, capture } = this.sampleRequests(deviceId);
+    const { uploadUntil: until, capture } = await this.sampleRequests(deviceId);
     return {
       issuedAt: now,
-      models: this.desiredModels(deviceId),
+      models: await this.desiredModels(deviceId),
       keys,
       ...(until && until > now ? { sampleUploadUntil: until } : {}),
       ...(capture && capture.until > now ? { sampleCapture: capture } : {}),
     };
   }
 
-  private desiredModels(deviceId: string): DesiredModel[] {
-    const models: DesiredModel[] = this.devices.assignments(deviceId).flatMap((a) => {
-      const row = this.models.get(a.model, a.version);
+  private async desiredModels(deviceId: string): Promise<DesiredModel[]> {
+    const models: DesiredModel[] = [];
+    for (const a of await this.store.assignments.listForDevice(deviceId)) {
+      const row = await this.store.models.get(a.model, a.version);
       // A revoked version never leaves the server again, even if an assignment lingered.
-      return row && row.status !== 'revoked' ? [{ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'serve' as const }] : [];
-    });
-    for (const s of this.devices.shadows.list(deviceId)) {
-      const row = this.models.get(s.model, s.version);
+      if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'serve' });
+    }
+    for (const s of await this.store.shadows.listForDevice(deviceId)) {
+      const row = await this.store.models.get(s.model, s.version);
       if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'shadow' });
     }
     return models;
@@ -108,11 +110,11 @@ export class Deployments {
    * content names one). Throws when it cannot be signed: a state the device would refuse is
    * never sent.
    */
-  issue(deviceId: string, content: Pick<DesiredState, 'models'> & Partial<Omit<DesiredState, 'v' | 'deviceId' | 'counter'>>): SignedEnvelope {
-    const key = this.signingKey();
-    const keys = content.keys ?? this.keyset();
+  async issue(deviceId: string, content: Pick<DesiredState, 'models'> & Partial<Omit<DesiredState, 'v' | 'deviceId' | 'counter'>>): Promise<SignedEnvelope> {
+    const key = await this.signingKey();
+    const keys = content.keys ?? (await this.keyset());
     if (!keys) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
-    const counter = this.devices.nextDesiredCounter(deviceId);
+    const counter = await this.store.devices.nextDesiredCounter(deviceId);
     try {
       return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter }, key);
     } catch (err) {
@@ -123,12 +125,12 @@ export class Deployments {
   }
 
   async publishDesired(deviceId: string): Promise<void> {
-    await this.send(this.signAll([deviceId]));
+    await this.send(await this.signAll([deviceId]));
   }
 
   /** Republishes the desired state of each device (re-signed manifests, a new keyset). */
   async republish(deviceIds: Iterable<string>): Promise<number> {
-    const signed = this.signAll([...new Set(deviceIds)]);
+    const signed = await this.signAll([...new Set(deviceIds)]);
     await this.send(signed);
     return signed.length;
   }
@@ -138,15 +140,17 @@ export class Deployments {
    * they announce): the counters are stored durably before anything is sent, and a thousand
    * devices cost one commit rather than a thousand.
    */
-  private signAll(deviceIds: readonly string[], write?: (deviceId: string) => void): Array<[string, Buffer]> {
-    return this.devices.transaction(() =>
-      deviceIds.map((deviceId): [string, Buffer] => {
-        write?.(deviceId);
-        const content = this.content(deviceId);
+  private signAll(deviceIds: readonly string[], write?: (deviceId: string) => Promise<void>): Promise<Array<[string, Buffer]>> {
+    return this.store.transaction(async () => {
+      const signed: Array<[string, Buffer]> = [];
+      for (const deviceId of deviceIds) {
+        await write?.(deviceId);
+        const content = await this.content(deviceId);
         if (!content) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
-        return [deviceId, encodeMessage(this.issue(deviceId, content))];
-      }),
-    );
+        signed.push([deviceId, encodeMessage(await this.issue(deviceId, content))]);
+      }
+      return signed;
+    });
   }
 
   private async send(signed: ReadonlyArray<[string, Buffer]>): Promise<void> {
@@ -154,8 +158,8 @@ export class Deployments {
   }
 
   /** Every device with an assignment: they all need a new keyset after a rotation. */
-  republishAll(): Promise<number> {
-    return this.republish(this.models.devicesWithAssignments());
+  async republishAll(): Promise<number> {
+    return this.republish(await devicesWithAssignments(this.store));
   }
 
   /**
@@ -163,7 +167,7 @@ export class Deployments {
    * devices get a desired state without it (they stop running it and report "removed").
    */
   async removeVersion(model: string, version: number): Promise<string[]> {
-    const devices = this.models.removeAssignments(model, version);
+    const devices = await removeVersionEverywhere(this.store, model, version);
     await this.republish(devices);
     if (devices.length) this.log.info({ model, version, devices }, 'version removed from devices');
     return devices;

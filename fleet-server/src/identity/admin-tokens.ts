@@ -11,7 +11,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AdminTokenSummary } from '@edgeloop/protocol';
-import type { FleetDb } from '../store/fleet-db.js';
+import type { FleetStore } from '../store/fleet-store.js';
 import { hashSecret, newId, newSecret } from './secrets.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.token';
@@ -21,65 +21,55 @@ const TOKEN_PREFIX = 'ela_';
 
 export type AdminTokenView = AdminTokenSummary;
 
-interface Row {
-  id: string; name: string; token_hash: string; created_at: number; created_by: string; last_used_at: number | null; revoked_at: number | null;
-}
-
-const view = (r: Row): AdminTokenView => ({ id: r.id, name: r.name, createdAt: r.created_at, createdBy: r.created_by, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
-
 /** last_used_at is written at most this often per token: a busy status page must not mean a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class AdminTokens {
-  constructor(private readonly db: FleetDb) {}
+  constructor(private readonly store: FleetStore) {}
 
   /** A new random token; the plaintext is returned here only. */
-  create(name: string, createdBy: string, now = Date.now()): { token: string; adminToken: AdminTokenView } {
+  async create(name: string, createdBy: string, now = Date.now()): Promise<{ token: string; adminToken: AdminTokenView }> {
     const token = `${TOKEN_PREFIX}${newSecret(32)}`;
-    return { token, adminToken: this.insert(name, token, createdBy, now) };
+    return { token, adminToken: await this.insert(name, token, createdBy, now) };
   }
 
-  private insert(name: string, token: string, createdBy: string, now: number): AdminTokenView {
+  private async insert(name: string, token: string, createdBy: string, now: number): Promise<AdminTokenView> {
     const id = newId('adm');
-    this.db.prepare('INSERT INTO admin_tokens (id, name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)').run(id, name, hashSecret(token), now, createdBy);
-    return this.get(id)!;
+    await this.store.adminTokens.insert({ id, name, tokenHash: hashSecret(token), createdAt: now, createdBy });
+    return (await this.get(id))!;
   }
 
   /**
    * The active token with this plaintext, or undefined. Lookup is by digest: the digest of a
    * random secret reveals nothing, so an index lookup leaks no useful timing.
    */
-  verify(token: string, now = Date.now()): AdminTokenView | undefined {
-    const row = this.db.prepare('SELECT * FROM admin_tokens WHERE token_hash = ?').get(hashSecret(token)) as Row | undefined;
-    if (!row || row.revoked_at !== null) return undefined;
-    if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) {
-      this.db.prepare('UPDATE admin_tokens SET last_used_at = ? WHERE id = ?').run(now, row.id);
-    }
-    return view(row);
+  async verify(token: string, now = Date.now()): Promise<AdminTokenView | undefined> {
+    const row = await this.store.adminTokens.byHash(hashSecret(token));
+    if (!row || row.revokedAt !== null) return undefined;
+    if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_RESOLUTION_MS) await this.store.adminTokens.setLastUsed(row.id, now);
+    return row;
   }
 
   /** Why a token is not accepted, for the 401 message (revoked vs unknown). */
-  isRevoked(token: string): boolean {
-    const row = this.db.prepare('SELECT revoked_at FROM admin_tokens WHERE token_hash = ?').get(hashSecret(token)) as { revoked_at: number | null } | undefined;
-    return row?.revoked_at != null;
+  async isRevoked(token: string): Promise<boolean> {
+    return ((await this.store.adminTokens.byHash(hashSecret(token)))?.revokedAt ?? null) !== null;
   }
 
-  get(id: string): AdminTokenView | undefined {
-    const row = this.db.prepare('SELECT * FROM admin_tokens WHERE id = ?').get(id) as Row | undefined;
-    return row ? view(row) : undefined;
+  get(id: string): Promise<AdminTokenView | undefined> {
+    return this.store.adminTokens.get(id);
   }
 
-  list(): AdminTokenView[] {
-    return (this.db.prepare('SELECT * FROM admin_tokens ORDER BY created_at, id').all() as Row[]).map(view);
+  list(): Promise<AdminTokenView[]> {
+    return this.store.adminTokens.list();
   }
 
   /** false if there is no such token or it was already revoked. */
-  revoke(id: string, now = Date.now()): boolean {
-    return this.db.prepare('UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
+  revoke(id: string, now = Date.now()): Promise<boolean> {
+    return this.store.adminTokens.revoke(id, now);
   }
 
-  activeCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM admin_tokens WHERE revoked_at IS NULL').get() as { n: number }).n;
+  activeCount(): Promise<number> {
+    return this.store.adminTokens.activeCount();
   }
 
   /**
@@ -90,22 +80,22 @@ export class AdminTokens {
    * configured one, or the one in the file while it is still active — for `edgeloop serve` to
    * hand to the CLI and to print the status page URL.
    */
-  bootstrap(opts: { dataDir: string; configured?: string | undefined; log: Logger }): { token?: string; file: string } {
+  async bootstrap(opts: { dataDir: string; configured?: string | undefined; log: Logger }): Promise<{ token?: string; file: string }> {
     const file = join(opts.dataDir, ADMIN_TOKEN_FILE);
     if (opts.configured !== undefined) {
       const token = opts.configured;
-      if (this.isRevoked(token)) {
+      if (await this.isRevoked(token)) {
         opts.log.warn('the configured adminToken (EDGELOOP_ADMIN_TOKEN) was revoked and stays revoked; use another admin token');
         return { file };
       }
-      if (!this.verify(token)) {
-        this.insert('admin', token, 'system', Date.now());
+      if (!(await this.verify(token))) {
+        await this.insert('admin', token, 'system', Date.now());
         opts.log.info('admin token "admin" set from the adminToken setting');
       }
       return { token, file };
     }
-    if (this.activeCount() === 0) {
-      const { token } = this.create('admin', 'system');
+    if ((await this.activeCount()) === 0) {
+      const { token } = await this.create('admin', 'system');
       writeFileSync(file, `${token}\n`, { mode: 0o600 });
       chmodSync(file, 0o600); // an existing file keeps its mode on write
       opts.log.info({ file }, `created the admin token "admin"; it is in ${file} (send it as "Authorization: Bearer <token>"; the CLI reads it from there)`);
@@ -117,6 +107,6 @@ export class AdminTokens {
     } catch {
       fromFile = undefined;
     }
-    return fromFile && this.verify(fromFile) ? { token: fromFile, file } : { file };
+    return fromFile && (await this.verify(fromFile)) ? { token: fromFile, file } : { file };
   }
 }

@@ -13,8 +13,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { isValidId, type DeviceSummary, type EnrollResponse } from '@edgeloop/protocol';
-import type { DeviceStore } from '../store/device-store.js';
-import type { FleetDb } from '../store/fleet-db.js';
+import type { FleetStore } from '../store/fleet-store.js';
+import { DeviceDirectory } from '../devices/device-directory.js';
 import { AdminTokens } from './admin-tokens.js';
 import { DeviceCredentials } from './device-credentials.js';
 import { EnrollmentTokens } from './enrollment-tokens.js';
@@ -67,16 +67,17 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   readonly adminTokens: AdminTokens;
   readonly enrollmentTokens: EnrollmentTokens;
   readonly credentials: DeviceCredentials;
+  private readonly directory: DeviceDirectory;
 
   constructor(
-    private readonly db: FleetDb,
-    private readonly devices: DeviceStore,
+    private readonly store: FleetStore,
     private readonly endpoints: () => IdentityEndpoints,
   ) {
     super();
-    this.adminTokens = new AdminTokens(db);
-    this.enrollmentTokens = new EnrollmentTokens(db);
-    this.credentials = new DeviceCredentials(db);
+    this.adminTokens = new AdminTokens(store);
+    this.enrollmentTokens = new EnrollmentTokens(store);
+    this.credentials = new DeviceCredentials(store);
+    this.directory = new DeviceDirectory(store);
   }
 
   /**
@@ -88,28 +89,28 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
    * assignments, its live session). A re-installed device is enrolled again after an operator
    * revoked its old credential (`edgeloop devices revoke`), which is audited.
    */
-  enroll(req: EnrollRequest, now = Date.now()): Enrollment & { reenrolled: boolean; tokenId: string } {
+  async enroll(req: EnrollRequest, now = Date.now()): Promise<Enrollment & { reenrolled: boolean; tokenId: string }> {
     if (!isValidId(req.deviceId)) throw new IdentityError(400, `invalid device id "${req.deviceId}": use 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit`);
     if (isReservedDeviceId(req.deviceId)) throw new IdentityError(400, `device id "${req.deviceId}" is reserved for the fleet server; choose another (--device-id)`);
-    const result = this.db.transaction(() => {
-      if (this.devices.isDisabled(req.deviceId)) {
+    const result = await this.store.transaction(async (tx) => {
+      if (await tx.devices.isDisabled(req.deviceId)) {
         throw new IdentityError(403, `device "${req.deviceId}" is disabled and cannot enroll; an operator can re-enable it: edgeloop devices enable ${req.deviceId}`);
       }
-      const consumed = this.enrollmentTokens.consume(req.token, now);
+      const consumed = await this.enrollmentTokens.consume(req.token, now);
       if (!consumed.ok) throw new IdentityError(401, consumed.reason);
       // After the token check, so a stranger cannot probe which device ids exist.
-      if (this.credentials.has(req.deviceId)) {
+      if (await this.credentials.has(req.deviceId)) {
         throw new IdentityError(
           409,
           `device "${req.deviceId}" is already enrolled; a token cannot take over an enrolled device. If this is the same device re-installed, an operator revokes its old credential first (edgeloop devices revoke ${req.deviceId}), then enroll again`,
         );
       }
       // The device row may exist from before (a revoked credential): that is a re-enrollment.
-      const reenrolled = this.devices.exists(req.deviceId);
-      const password = this.credentials.issue(req.deviceId, consumed.token.id, now);
-      this.devices.registerEnrolled(req.deviceId, { group: consumed.token.group, tags: consumed.token.tags }, { arch: req.arch, hardware: req.hardware }, now);
+      const reenrolled = await tx.devices.exists(req.deviceId);
+      const password = await this.credentials.issue(req.deviceId, consumed.token.id, now);
+      await tx.devices.registerEnrolled(req.deviceId, { group: consumed.token.group, tags: consumed.token.tags }, { ...(req.arch ? { arch: req.arch } : {}), ...(req.hardware ? { hardware: req.hardware } : {}) }, now);
       return { password, reenrolled, tokenId: consumed.token.id };
-    })();
+    });
     this.emit('credential-issued', { deviceId: req.deviceId, password: result.password });
     const ep = this.endpoints();
     return {
@@ -122,47 +123,47 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
    * Issues a credential without a token: for in-process tests and simulated fleets (benchmarks)
    * that need many devices fast. Not exposed over the API.
    */
-  issueCredential(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> } = {}, now = Date.now()): string {
+  async issueCredential(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> } = {}, now = Date.now()): Promise<string> {
     if (!isValidId(deviceId) || isReservedDeviceId(deviceId)) throw new IdentityError(400, `invalid or reserved device id "${deviceId}"`);
-    const password = this.db.transaction(() => {
-      const pw = this.credentials.issue(deviceId, null, now);
-      this.devices.registerEnrolled(deviceId, { group: labels.group ?? null, tags: labels.tags ?? {} }, {}, now);
+    const password = await this.store.transaction(async (tx) => {
+      const pw = await this.credentials.issue(deviceId, null, now);
+      await tx.devices.registerEnrolled(deviceId, { group: labels.group ?? null, tags: labels.tags ?? {} }, {}, now);
       return pw;
-    })();
+    });
     this.emit('credential-issued', { deviceId, password });
     return password;
   }
 
   /** Device login (broker CONNECT, HTTP Basic on artifact downloads). */
-  authenticateDevice(deviceId: string, password: string): DeviceAuthResult {
+  async authenticateDevice(deviceId: string, password: string): Promise<DeviceAuthResult> {
     if (!isValidId(deviceId)) return { ok: false, reason: 'username is not a valid device id' };
-    if (!this.credentials.verify(deviceId, password)) {
-      return { ok: false, reason: this.credentials.has(deviceId) ? 'wrong password' : 'no credential for this device (enroll it, or it was revoked)' };
+    if (!(await this.credentials.verify(deviceId, password))) {
+      return { ok: false, reason: (await this.credentials.has(deviceId)) ? 'wrong password' : 'no credential for this device (enroll it, or it was revoked)' };
     }
-    if (this.devices.isDisabled(deviceId)) return { ok: false, reason: 'device is disabled' };
+    if (await this.store.devices.isDisabled(deviceId)) return { ok: false, reason: 'device is disabled' };
     return { ok: true };
   }
 
   /** false if the device is unknown. Emits device-disabled (live sessions are closed) when it changed. */
-  setDisabled(deviceId: string, disabled: boolean): boolean {
-    if (!this.devices.exists(deviceId)) return false;
-    const was = this.devices.isDisabled(deviceId);
-    this.devices.setDisabled(deviceId, disabled);
+  async setDisabled(deviceId: string, disabled: boolean): Promise<boolean> {
+    if (!(await this.store.devices.exists(deviceId))) return false;
+    const was = await this.store.devices.isDisabled(deviceId);
+    await this.store.devices.setDisabled(deviceId, disabled);
     if (was !== disabled) this.emit(disabled ? 'device-disabled' : 'device-enabled', { deviceId });
     return true;
   }
 
-  setLabels(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> }): boolean {
-    return this.devices.setLabels(deviceId, labels);
+  setLabels(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> }): Promise<boolean> {
+    return this.store.devices.setLabels(deviceId, labels);
   }
 
-  device(deviceId: string): DeviceSummary | undefined {
-    return this.devices.get(deviceId);
+  device(deviceId: string): Promise<DeviceSummary | undefined> {
+    return this.directory.get(deviceId);
   }
 
   /** Deletes the device's credential (it must enroll again); false if it had none. */
-  revokeCredential(deviceId: string): boolean {
-    const revoked = this.credentials.revoke(deviceId);
+  async revokeCredential(deviceId: string): Promise<boolean> {
+    const revoked = await this.credentials.revoke(deviceId);
     if (revoked) this.emit('credential-revoked', { deviceId });
     return revoked;
   }

@@ -10,8 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { decodeTelemetryPayload, deviceTopic, encodeMessage, isValidId, type Ack, type TelemetryBatch } from '@edgeloop/protocol';
-import type { DeviceStore } from '../store/device-store.js';
-import type { TelemetryStore } from '../store/telemetry-store.js';
+import type { FleetStore } from '../store/fleet-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
 
 export interface TelemetryIngestStats {
@@ -28,51 +27,32 @@ interface Settle {
   resolve: () => void;
   reject: (err: Error) => void;
 }
-interface BatchJob extends Settle { kind: 'batch'; deviceId: string; payload: Buffer; batch?: TelemetryBatch }
-interface TaskJob extends Settle { kind: 'task'; fn: () => void | Promise<void> }
-type Job = BatchJob | TaskJob;
+interface BatchJob extends Settle { deviceId: string; payload: Buffer; batch?: TelemetryBatch }
 type Decoded = BatchJob & { batch: TelemetryBatch };
-type Unsettled<J> = J extends Job ? Omit<J, keyof Settle> : never;
 
 export function telemetryIngest(deps: {
-  devices: DeviceStore;
-  telemetry: TelemetryStore;
+  store: FleetStore;
   publish: (topic: string, payload: Buffer) => Promise<void>;
   log: Logger;
   stats: TelemetryIngestStats;
-}): ChannelHandler & { afterStored: (fn: () => void | Promise<void>) => Promise<void> } {
-  const jobs: Job[] = [];
+}): ChannelHandler {
+  const jobs: BatchJob[] = [];
   let draining = false;
 
-  const enqueue = (job: Unsettled<Job>) =>
+  return (deviceId: string, payload: Buffer) =>
     new Promise<void>((resolve, reject) => {
-      jobs.push({ ...job, resolve, reject });
+      jobs.push({ deviceId, payload, resolve, reject });
       if (draining) return;
       draining = true;
       // After the current I/O callbacks, so every batch that came in the same read joins the group.
       setImmediate(() => void drain());
     });
 
-  const handler = (deviceId: string, payload: Buffer) => enqueue({ kind: 'batch', deviceId, payload });
-  /**
-   * Runs fn once every batch received so far is stored. Late reference values go through this:
-   * a device publishes a record's batch before its reference update, and the update must not
-   * overtake the insert it refers to (it would match no row and be lost).
-   */
-  const afterStored = (fn: () => void | Promise<void>) => enqueue({ kind: 'task', fn });
-  return Object.assign(handler, { afterStored });
-
   async function drain(): Promise<void> {
     try {
       while (jobs.length > 0) {
-        const head = jobs[0]!;
-        if (head.kind === 'task') {
-          jobs.shift();
-          await Promise.resolve().then(head.fn).then(head.resolve, head.reject);
-          continue;
-        }
         const group = takeGroup();
-        if (group.length > 0) storeGroup(group);
+        if (group.length > 0) await storeGroup(group);
         // Lets the acks go out and the next batches come in before the next group.
         await new Promise<void>((r) => setImmediate(r));
       }
@@ -85,7 +65,7 @@ export function telemetryIngest(deps: {
   function takeGroup(): Decoded[] {
     const group: Decoded[] = [];
     let records = 0;
-    for (let job = jobs[0]; job?.kind === 'batch'; job = jobs[0]) {
+    for (let job = jobs[0]; job; job = jobs[0]) {
       if (!job.batch) {
         const decoded = decodeTelemetryPayload(job.payload);
         if (!decoded.ok) {
@@ -103,14 +83,18 @@ export function telemetryIngest(deps: {
     return group;
   }
 
-  function storeGroup(group: Decoded[]): void {
+  async function storeGroup(group: Decoded[]): Promise<void> {
     let added: number[];
     try {
-      added = deps.telemetry.transaction(() => group.map(insert));
+      added = await deps.store.transaction(async () => {
+        const counts: number[] = [];
+        for (const job of group) counts.push(await insert(job));
+        return counts;
+      });
     } catch (err) {
       if (group.length === 1) return group[0]!.reject(err as Error);
       // Something in one batch failed the whole transaction: store the others on their own.
-      for (const job of group) storeGroup([job]);
+      for (const job of group) await storeGroup([job]);
       return;
     }
     group.forEach((job, i) => {
@@ -125,13 +109,14 @@ export function telemetryIngest(deps: {
     });
   }
 
-  function insert({ deviceId, batch }: Decoded): number {
-    if (!deps.devices.exists(deviceId)) {
+  async function insert({ deviceId, batch }: Decoded): Promise<number> {
+    const { devices, telemetry } = deps.store;
+    if (!(await devices.exists(deviceId))) {
       deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registering it');
-      deps.devices.ensure(deviceId);
+      await devices.ensure(deviceId);
     }
-    const added = deps.telemetry.insertBatch(deviceId, batch.stream, batch.records, Date.now(), batch.historical ?? false);
-    deps.devices.touch(deviceId, batch.backlog, added, batch.dropped);
+    const added = await telemetry.insertBatch(deviceId, batch.stream, batch.records, Date.now(), batch.historical ?? false);
+    await devices.touch(deviceId, batch.backlog, added, batch.dropped);
     return added;
   }
 

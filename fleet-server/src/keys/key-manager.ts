@@ -37,8 +37,7 @@ import {
   type SigningKeyPair,
 } from '@edgeloop/protocol';
 import { RegistryError } from '../registry/model-registry.js';
-import type { FleetDb } from '../store/fleet-db.js';
-import { KeyStore } from './key-store.js';
+import type { FleetStore, KeyRepository } from '../store/fleet-store.js';
 import { createKeyFile, loadOrCreateSigningKey, type FleetSigningKey } from './signing-key.js';
 
 export interface RootKey {
@@ -50,7 +49,7 @@ export interface RootKey {
 }
 
 export interface KeyManagerOptions {
-  db: FleetDb;
+  store: FleetStore;
   keysDir: string;
   /** Run with only the root's public half (offline root). */
   rootPublicKey?: Uint8Array;
@@ -59,11 +58,11 @@ export interface KeyManagerOptions {
 
 export class KeyManager {
   readonly root: RootKey;
-  private readonly store: KeyStore;
+  private readonly store: KeyRepository;
   private activeKey: FleetSigningKey | undefined;
 
   constructor(private readonly opts: KeyManagerOptions) {
-    this.store = new KeyStore(opts.db);
+    this.store = opts.store.keys;
     this.root = loadRoot(opts);
   }
 
@@ -72,19 +71,27 @@ export class KeyManager {
    * on the spot; with an offline one a pending keyset waits for the operator (registering models
    * fails until then, with what to run).
    */
-  bootstrap(): { state: 'ready' | 'pending' | 'activated'; keyset?: Keyset } {
-    const current = this.store.latestKeyset();
-    if (current && this.verifiesUnderRoot(current.envelope) && this.store.active()) return { state: 'ready' };
+  async bootstrap(): Promise<{ state: 'ready' | 'pending' | 'activated'; keyset?: Keyset }> {
+    const current = await this.store.latestKeyset();
+    if (current && this.verifiesUnderRoot(current.envelope) && (await this.active())) return { state: 'ready' };
     if (current) this.opts.log.warn({ keysetVersion: current.version, root: this.root.keyId }, 'the current keyset is not signed by the configured root key; a new keyset is needed');
-    if (this.root.pair) return { state: 'activated', keyset: this.rotateLocally() };
-    const pending = this.prepare();
+    if (this.root.pair) return { state: 'activated', keyset: await this.rotateLocally() };
+    const pending = await this.prepare();
     this.opts.log.warn({ keyId: pending.keyId, version: pending.version }, 'no keyset signed by the offline root yet: run "edgeloop keys rotate --root-key FILE" to sign it');
     return { state: 'pending' };
   }
 
   /** The key that signs manifests now; throws (409) before the first keyset is signed. */
-  signingKey(): FleetSigningKey {
-    const row = this.store.active();
+  private async active() {
+    return (await this.store.keys('active')).at(-1);
+  }
+
+  private async pending() {
+    return (await this.store.keys('pending')).at(-1);
+  }
+
+  async signingKey(): Promise<FleetSigningKey> {
+    const row = await this.active();
     if (!row) {
       throw new RegistryError(409, 'there is no active signing key yet: the offline root must sign the first keyset; run "edgeloop keys rotate --root-key FILE"');
     }
@@ -93,26 +100,26 @@ export class KeyManager {
   }
 
   /** The newest keyset envelope, as devices get it in their desired state. */
-  keysetEnvelope(): SignedEnvelope | undefined {
-    return this.store.latestKeyset()?.envelope;
+  async keysetEnvelope(): Promise<SignedEnvelope | undefined> {
+    return (await this.store.latestKeyset())?.envelope;
   }
 
-  keysetVersion(): number {
-    return this.store.latestKeyset()?.version ?? 0;
+  async keysetVersion(): Promise<number> {
+    return (await this.store.latestKeyset())?.version ?? 0;
   }
 
   /**
    * A pending key and its unsigned keyset (version = current + 1, listing only the new key).
    * Idempotent: asking again returns the same pending key, so a ceremony can be retried.
    */
-  prepare(now = new Date()): PendingKeyset {
-    const version = this.keysetVersion() + 1;
-    const existing = this.store.pending();
+  async prepare(now = new Date()): Promise<PendingKeyset> {
+    const version = (await this.keysetVersion()) + 1;
+    const existing = await this.pending();
     if (existing && existsSync(this.keyPath(existing.keyId))) {
       let payload = existing.pendingKeyset;
       if (!payload || peekVersion(payload) !== version) {
         payload = Buffer.from(keysetPayload(buildKeyset(version, [decodePublicKey(existing.publicKey)], now))).toString('base64');
-        this.store.setPendingKeyset(existing.keyId, payload);
+        await this.store.setPendingKeyset(existing.keyId, payload);
       }
       return { keyId: existing.keyId, version, payloadType: KEYSET_PAYLOAD_TYPE, payload };
     }
@@ -120,7 +127,7 @@ export class KeyManager {
     const id = keyId(pair.publicKey);
     createKeyFile(this.keyPath(id), pair);
     const payload = Buffer.from(keysetPayload(buildKeyset(version, [pair.publicKey], now))).toString('base64');
-    this.store.addPending(id, encodePublicKey(pair.publicKey), payload, now.getTime());
+    await this.store.addPending(id, encodePublicKey(pair.publicKey), payload, now.getTime());
     this.opts.log.info({ keyId: id, version }, 'new signing key created; waiting for its keyset to be signed by the root');
     return { keyId: id, version, payloadType: KEYSET_PAYLOAD_TYPE, payload };
   }
@@ -129,10 +136,10 @@ export class KeyManager {
    * Activates the pending key with its root-signed keyset. The envelope must carry exactly the
    * prepared payload (so nobody can slip in other keys) and a valid root signature.
    */
-  complete(envelope: unknown, now = Date.now()): { keyset: Keyset; retired: string[] } {
-    const pending = this.store.pending();
+  async complete(envelope: unknown, now = Date.now()): Promise<{ keyset: Keyset; retired: string[] }> {
+    const pending = await this.pending();
     if (!pending?.pendingKeyset) throw new RegistryError(409, 'no key rotation is pending; start one with "edgeloop keys rotate"');
-    const last = this.store.latestKeyset();
+    const last = await this.store.latestKeyset();
     const verdict = verifyKeyset(envelope, { rootKeys: trustedKeyMap([this.root.publicKey]), ...(last ? { lastVersion: last.version } : {}) });
     if (!verdict.ok) throw new RegistryError(400, `keyset refused (${verdict.code}): ${verdict.reason}; sign the pending payload with the root key (edgeloop keys rotate --root-key FILE)`);
     const env = envelope as SignedEnvelope;
@@ -140,7 +147,7 @@ export class KeyManager {
       throw new RegistryError(409, `the signed keyset is not the pending one (key ${pending.keyId}, v${peekVersion(pending.pendingKeyset)}); fetch it again with "edgeloop keys rotate" and sign that`);
     }
     const envelopeToStore: SignedEnvelope = { payloadType: env.payloadType, payload: env.payload, signatures: env.signatures };
-    const retired = this.store.activate(pending.keyId, verdict.value.version, envelopeToStore, now);
+    const retired = await this.store.activate(pending.keyId, verdict.value.version, envelopeToStore, now);
     for (const id of retired) rmSync(this.keyPath(id), { force: true });
     this.activeKey = undefined;
     this.opts.log.info({ keyId: pending.keyId, keysetVersion: verdict.value.version, retired }, 'signing key activated');
@@ -148,18 +155,18 @@ export class KeyManager {
   }
 
   /** prepare + sign with the local root + complete. */
-  rotateLocally(now = new Date()): Keyset {
+  async rotateLocally(now = new Date()): Promise<Keyset> {
     if (!this.root.pair) {
       throw new RegistryError(409, 'the root key is offline (the server has only its public half); sign the pending keyset with "edgeloop keys rotate --root-key FILE"');
     }
-    const pending = this.prepare(now);
-    return this.complete(signKeysetPayload(pending.payload, this.root.pair), now.getTime()).keyset;
+    const pending = await this.prepare(now);
+    return (await this.complete(signKeysetPayload(pending.payload, this.root.pair), now.getTime())).keyset;
   }
 
-  view(): KeysResponse {
-    const active = this.store.active();
-    const pending = this.store.pending();
-    const latest = this.store.latestKeyset();
+  async view(): Promise<KeysResponse> {
+    const active = await this.active();
+    const pending = await this.pending();
+    const latest = await this.store.latestKeyset();
     const ks = latest ? peekKeyset(latest.envelope) : undefined;
     return {
       root: { keyId: this.root.keyId, publicKey: this.root.publicKeyBase64, local: this.root.pair !== undefined },
@@ -168,7 +175,7 @@ export class KeyManager {
         ? { keyId: pending.keyId, version: peekVersion(pending.pendingKeyset), payloadType: KEYSET_PAYLOAD_TYPE, payload: pending.pendingKeyset }
         : null,
       keyset: ks ? { version: ks.version, keyIds: ks.keys.map((k) => k.keyid), created: ks.created } : null,
-      retired: this.store.keys('retired').map((k) => ({ keyId: k.keyId, retiredAt: k.retiredAt })),
+      retired: (await this.store.keys('retired')).map((k) => ({ keyId: k.keyId, retiredAt: k.retiredAt })),
     };
   }
 

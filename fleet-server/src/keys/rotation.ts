@@ -16,13 +16,13 @@ import type { PendingKeyset, RotateResponse } from '@edgeloop/protocol';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import type { ModelStore } from '../store/model-store.js';
+import type { FleetStore } from '../store/fleet-store.js';
 import type { KeyManager } from './key-manager.js';
 
 export interface KeyRotationDeps {
   keys: KeyManager;
   registry: ModelRegistry;
-  models: ModelStore;
+  store: FleetStore;
   deployments: Deployments;
   audit: AuditLog;
   log: Logger;
@@ -34,41 +34,41 @@ export class KeyRotation {
   /** Local root: rotates now. Offline root: returns the pending keyset to sign. */
   async rotate(actor: string): Promise<RotateResponse> {
     if (!this.deps.keys.root.pair) return this.begin(actor);
-    const before = this.deps.keys.view().signingKey?.keyId ?? null;
-    const keyset = this.deps.keys.rotateLocally();
+    const before = (await this.deps.keys.view()).signingKey?.keyId ?? null;
+    const keyset = await this.deps.keys.rotateLocally();
     return this.afterActivation(actor, before, keyset.version, keyset.keys.map((k) => k.keyid));
   }
 
-  begin(actor: string): RotateResponse {
-    const pending: PendingKeyset = this.deps.keys.prepare();
-    this.deps.audit.record(actor, 'key.rotate.begin', pending.keyId, { keysetVersion: pending.version });
+  async begin(actor: string): Promise<RotateResponse> {
+    const pending: PendingKeyset = await this.deps.keys.prepare();
+    await this.deps.audit.record(actor, 'key.rotate.begin', pending.keyId, { keysetVersion: pending.version });
     return { state: 'pending', pending };
   }
 
   /** The operator's root-signed keyset for the pending key. */
   async complete(actor: string, envelope: unknown): Promise<RotateResponse> {
-    const before = this.deps.keys.view().signingKey?.keyId ?? null;
-    const { keyset } = this.deps.keys.complete(envelope);
+    const before = (await this.deps.keys.view()).signingKey?.keyId ?? null;
+    const { keyset } = await this.deps.keys.complete(envelope);
     return this.afterActivation(actor, before, keyset.version, keyset.keys.map((k) => k.keyid));
   }
 
   /** After the server made a keyset at start-up: re-sign what the old key signed, tell devices. */
-  afterBootstrap(): Promise<RotateResponse> {
-    const ks = this.deps.keys.view().keyset;
+  async afterBootstrap(): Promise<RotateResponse> {
+    const ks = (await this.deps.keys.view()).keyset;
     return this.afterActivation('system', null, ks?.version ?? 0, ks?.keyIds ?? []);
   }
 
   private async afterActivation(actor: string, previousKey: string | null, version: number, keyIds: string[]): Promise<RotateResponse> {
     const now = new Date();
     let resigned = 0;
-    for (const row of this.deps.models.list()) {
+    for (const row of await this.deps.store.models.list()) {
       // Revoked versions are never delivered again: nothing to re-sign.
       if (row.status === 'revoked') continue;
-      this.deps.registry.resign(row.name, row.version, now);
+      await this.deps.registry.resign(row.name, row.version, now);
       resigned++;
     }
     const devices = await this.deps.deployments.republishAll();
-    this.deps.audit.record(actor, 'key.rotate', keyIds.join(','), { keysetVersion: version, previousKey, resigned, devices });
+    await this.deps.audit.record(actor, 'key.rotate', keyIds.join(','), { keysetVersion: version, previousKey, resigned, devices });
     this.deps.log.info({ keysetVersion: version, keyIds, previousKey, resigned, devices }, 'signing key rotated');
     return { state: 'done', keyset: { version, keyIds }, resigned, devices };
   }

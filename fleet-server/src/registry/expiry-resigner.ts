@@ -12,7 +12,8 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
-import type { ModelStore } from '../store/model-store.js';
+import { assignedVersions, devicesWithVersion } from '../deploy/assigned-versions.js';
+import type { FleetStore } from '../store/fleet-store.js';
 import type { ModelRegistry } from './model-registry.js';
 
 export interface ResignOutcome {
@@ -25,7 +26,7 @@ export class ExpiryResigner {
   private running: Promise<ResignOutcome> | undefined;
 
   constructor(
-    private readonly deps: { registry: ModelRegistry; models: ModelStore; deployments: Deployments; audit: AuditLog; log: Logger },
+    private readonly deps: { registry: ModelRegistry; store: FleetStore; deployments: Deployments; audit: AuditLog; log: Logger },
   ) {}
 
   /** One pass; concurrent callers share it. */
@@ -55,16 +56,16 @@ export class ExpiryResigner {
     const threshold = now.getTime() + this.deps.registry.manifestTtlMs / 2;
     const resigned: ResignOutcome['resigned'] = [];
     const devices = new Set<string>();
-    for (const { name, version } of this.deps.models.assignedVersions()) {
-      const row = this.deps.models.get(name, version);
+    for (const { name, version } of await assignedVersions(this.deps.store)) {
+      const row = await this.deps.store.models.get(name, version);
       if (!row || row.status === 'revoked' || Date.parse(row.manifest.expires) > threshold) continue;
-      const fresh = this.deps.registry.resign(name, version, now);
+      const fresh = await this.deps.registry.resign(name, version, now);
       resigned.push({ name, version, expires: fresh.manifest.expires });
-      for (const d of this.deps.models.assignedDevices(name, version)) devices.add(d);
+      for (const d of await devicesWithVersion(this.deps.store, name, version)) devices.add(d);
     }
     if (resigned.length === 0) return { resigned, devices: 0 };
     const n = await this.deps.deployments.republish(devices);
-    this.deps.audit.record('system', 'model.resign', null, { versions: resigned, devices: n, reason: 'manifest expiry' });
+    await this.deps.audit.record('system', 'model.resign', null, { versions: resigned, devices: n, reason: 'manifest expiry' });
     this.deps.log.info({ versions: resigned, devices: n }, 're-signed manifests that were about to expire');
     return { resigned, devices: n };
   }

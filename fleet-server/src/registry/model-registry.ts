@@ -32,11 +32,13 @@ import {
 } from '@edgeloop/protocol';
 import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
 import type { FleetSigningKey } from '../keys/signing-key.js';
-import type { ModelStore, ModelVersionRow, NewModelVersion } from '../store/model-store.js';
+import type { ModelVersionRecord, ModelVersionRepository, NewModelVersion } from '../store/fleet-store.js';
 import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 import { lineageSchema, modelMetadataSchema } from './model-metadata.js';
 
 export { modelMetadataSchema, type ModelMetadata } from './model-metadata.js';
+
+export type ModelVersionRow = ModelVersionRecord;
 
 export class RegistryError extends Error {
   constructor(readonly status: 400 | 404 | 409 | 413 | 415, message: string) {
@@ -63,14 +65,14 @@ export interface RegistryOptions {
 }
 
 export class ModelRegistry {
-  private readonly signer: () => FleetSigningKey;
+  private readonly signer: () => FleetSigningKey | Promise<FleetSigningKey>;
   readonly maxVersionJump: number;
 
   constructor(
-    private readonly store: ModelStore,
+    private readonly store: ModelVersionRepository,
     private readonly artifacts: ArtifactStore,
     /** The key to sign with, or how to get the active one at signing time (rotation). */
-    key: FleetSigningKey | (() => FleetSigningKey),
+    key: FleetSigningKey | (() => FleetSigningKey | Promise<FleetSigningKey>),
     readonly manifestTtlMs: number,
     options: RegistryOptions = {},
   ) {
@@ -78,13 +80,13 @@ export class ModelRegistry {
     this.maxVersionJump = options.maxVersionJump ?? DEFAULT_MAX_VERSION_JUMP;
   }
 
-  register(req: RegisterRequest, now = new Date()): ModelVersionRow {
+  async register(req: RegisterRequest, now = new Date()): Promise<ModelVersionRow> {
     if (!isValidId(req.name)) throw new RegistryError(400, `invalid model name "${req.name}": use 1-64 characters from A-Z a-z 0-9 _ . -`);
     const staged = req.bytes instanceof Uint8Array ? undefined : req.bytes;
     if ((staged ? staged.size : (req.bytes as Uint8Array).length) === 0) throw new RegistryError(400, 'the uploaded model file is empty');
     const meta = modelMetadataSchema.safeParse(req.metadata ?? {});
     if (!meta.success) throw new RegistryError(400, `invalid metadata: ${describeZodError(meta.error)}`);
-    const version = this.checkedVersion(req);
+    const version = await this.checkedVersion(req);
 
     // Decoding the ONNX protobuf needs the whole file; an upload is read back from disk only now,
     // after everything cheaper was checked.
@@ -98,11 +100,11 @@ export class ModelRegistry {
     }
 
     const m = meta.data;
-    if (m.lineage?.parent !== undefined && (m.lineage.parent >= version || !this.store.get(req.name, m.lineage.parent))) {
+    if (m.lineage?.parent !== undefined && (m.lineage.parent >= version || !(await this.store.get(req.name, m.lineage.parent)))) {
       throw new RegistryError(400, `lineage.parent v${m.lineage.parent} is not an earlier registered version of ${req.name}; name an existing version (edgeloop models list)`);
     }
     // Before anything is stored: without an active key (offline root not yet signed) nothing can be.
-    const key = this.signer();
+    const key = await this.signer();
     const candidate = {
       schema: MANIFEST_SCHEMA as typeof MANIFEST_SCHEMA,
       name: req.name,
@@ -138,8 +140,8 @@ export class ModelRegistry {
    * than maxVersionJump above the latest: one mistyped number would otherwise leave the name a
    * version devices hold on to, refusing every lower one, with no room to go up.
    */
-  private checkedVersion(req: Pick<RegisterRequest, 'name' | 'version' | 'force'>): number {
-    const latest = this.store.latestVersion(req.name);
+  private async checkedVersion(req: Pick<RegisterRequest, 'name' | 'version' | 'force'>): Promise<number> {
+    const latest = await this.store.latestVersion(req.name);
     const current = latest === 0 ? 'no version is registered yet' : `the latest is v${latest}`;
     if (req.version === undefined) return this.nextVersion(req.name, latest);
     const version = req.version;
@@ -159,7 +161,8 @@ export class ModelRegistry {
     return version;
   }
 
-  private nextVersion(name: string, latest = this.store.latestVersion(name)): number {
+  private async nextVersion(name: string, known?: number): Promise<number> {
+    const latest = known ?? (await this.store.latestVersion(name));
     if (latest >= MAX_MODEL_VERSION) throw new RegistryError(409, `${name} is at v${latest}, the highest allowed version (${MAX_MODEL_VERSION}); register the model under a new name`);
     return latest + 1;
   }
@@ -168,13 +171,13 @@ export class ModelRegistry {
    * Signs the version's manifest again with the active key: same version and artifact, fresh
    * created/expires. Devices running it swap in the new envelope without reloading the model.
    */
-  resign(name: string, version: number, now = new Date()): ModelVersionRow {
-    const row = this.store.get(name, version);
+  async resign(name: string, version: number, now = new Date()): Promise<ModelVersionRow> {
+    const row = await this.store.get(name, version);
     if (!row) throw new RegistryError(404, `no model ${name} v${version}`);
-    const key = this.signer();
+    const key = await this.signer();
     const manifest = manifestSchema.parse({ ...row.manifest, created: now.toISOString(), expires: new Date(now.getTime() + this.manifestTtlMs).toISOString() });
-    this.store.replaceEnvelope(name, version, this.sign(manifest, key), manifest, key.keyId, now.getTime());
-    return this.store.get(name, version)!;
+    await this.store.replaceEnvelope(name, version, this.sign(manifest, key), manifest, key.keyId, now.getTime());
+    return (await this.store.get(name, version))!;
   }
 
   /**
@@ -182,18 +185,18 @@ export class ModelRegistry {
    * devices never accept a lower version number, so going back means releasing the old model
    * forward. Lineage records where it came from (parent = fromVersion unless given).
    */
-  rerelease(name: string, fromVersion: number, lineage: ModelLineage = {}, now = new Date()): ModelVersionRow {
-    const from = this.store.get(name, fromVersion);
+  async rerelease(name: string, fromVersion: number, lineage: ModelLineage = {}, now = new Date()): Promise<ModelVersionRow> {
+    const from = await this.store.get(name, fromVersion);
     if (!from) throw new RegistryError(404, `no model ${name} v${fromVersion} to re-release`);
     // A revoked version was judged unfit to run anywhere: no path (rollback included) brings it back.
     if (from.status === 'revoked') throw new RegistryError(409, `${name} v${fromVersion} is revoked and is not re-released; deploy another version`);
     const parsedLineage = lineageSchema.safeParse({ parent: fromVersion, trigger: 'rollback', ...lineage });
     if (!parsedLineage.success) throw new RegistryError(400, `invalid lineage: ${describeZodError(parsedLineage.error)}`);
-    const version = this.nextVersion(name);
+    const version = await this.nextVersion(name);
     const manifest = manifestSchema.parse({
       ...from.manifest, version, created: now.toISOString(), expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
     });
-    const key = this.signer();
+    const key = await this.signer();
     return this.insert({
       name, version, sha256: from.sha256, size: from.size, envelope: this.sign(manifest, key), manifest, keyId: key.keyId, createdAt: now.getTime(),
       description: from.description, labels: from.labels, metrics: from.metrics, trainingSummary: from.trainingSummary, lineage: parsedLineage.data,
@@ -208,15 +211,10 @@ export class ModelRegistry {
     return envelope;
   }
 
-  private insert(row: NewModelVersion): ModelVersionRow {
-    try {
-      this.store.insert(row);
-    } catch (err) {
-      // Two uploads raced for the same version number.
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new RegistryError(409, `${row.name} v${row.version} already exists`);
-      throw err;
-    }
-    return this.store.get(row.name, row.version)!;
+  private async insert(row: NewModelVersion): Promise<ModelVersionRow> {
+    // Two uploads raced for the same version number: the second one is refused.
+    if (!(await this.store.insert(row))) throw new RegistryError(409, `${row.name} v${row.version} already exists`);
+    return (await this.store.get(row.name, row.version))!;
   }
 
   private checkConsistency(

@@ -10,8 +10,8 @@
  */
 import { MODEL_STATUSES, type LineageResponse, type ModelStatus } from '@edgeloop/protocol';
 import { z } from 'zod';
-import type { ModelStore, ModelVersionRow } from '../store/model-store.js';
-import { RegistryError } from './model-registry.js';
+import type { ModelVersionRepository } from '../store/fleet-store.js';
+import { RegistryError, type ModelVersionRow } from './model-registry.js';
 
 export const statusChangeSchema = z
   .object({
@@ -27,15 +27,15 @@ export function canChangeStatus(from: ModelStatus, to: ModelStatus): boolean {
 }
 
 /** Applies a status change; returns the updated row and whether anything changed. */
-export function changeStatus(store: ModelStore, name: string, version: number, change: StatusChange, now = Date.now()): { row: ModelVersionRow; previous: ModelStatus; changed: boolean } {
-  const row = store.get(name, version);
+export async function changeStatus(store: ModelVersionRepository, name: string, version: number, change: StatusChange, now = Date.now()): Promise<{ row: ModelVersionRow; previous: ModelStatus; changed: boolean }> {
+  const row = await store.get(name, version);
   if (!row) throw new RegistryError(404, `no model ${name} v${version}; see edgeloop models list`);
   if (row.status === change.status) return { row, previous: row.status, changed: false };
   if (!canChangeStatus(row.status, change.status)) {
     throw new RegistryError(409, `${name} v${version} is revoked, which is final; re-release its artifact as a new version if it is needed again`);
   }
-  store.setStatus(name, version, change.status, change.reason ?? null, now);
-  return { row: store.get(name, version)!, previous: row.status, changed: true };
+  await store.setStatus(name, version, change.status, change.reason ?? null, now);
+  return { row: (await store.get(name, version))!, previous: row.status, changed: true };
 }
 
 /** Why a version may not be assigned, or undefined when it may. */
@@ -44,18 +44,18 @@ export function assignmentBlocker(row: ModelVersionRow): string | undefined {
   return `${row.name} v${row.version} is revoked${row.statusReason ? ` (${row.statusReason})` : ''} and cannot be assigned; deploy another version`;
 }
 
-export function lineageOf(store: ModelStore, name: string): LineageResponse {
-  const versions = store.versionsOf(name);
+export async function lineageOf(store: ModelVersionRepository, name: string): Promise<LineageResponse> {
+  const versions = await store.versionsOf(name);
   if (versions.length === 0) throw new RegistryError(404, `no model named "${name}" is registered; see edgeloop models list`);
   return { name, versions: versions.map((v) => ({ version: v.version, sha256: v.sha256, createdAt: v.createdAt, status: v.status, lineage: v.lineage })) };
 }
 
 /** The version and its ancestors through `lineage.parent`, newest first (cycles cannot occur: parents are older). */
-export function ancestry(store: ModelStore, name: string, version: number): ModelVersionRow[] {
+export async function ancestry(store: ModelVersionRepository, name: string, version: number): Promise<ModelVersionRow[]> {
   const chain: ModelVersionRow[] = [];
   let next: number | undefined = version;
   while (next !== undefined && chain.length < 1000) {
-    const row = store.get(name, next);
+    const row = await store.get(name, next);
     if (!row) break;
     chain.push(row);
     next = row.lineage.parent !== undefined && row.lineage.parent < row.version ? row.lineage.parent : undefined;

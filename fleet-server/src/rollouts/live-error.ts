@@ -13,7 +13,7 @@
  *   ever count for a shadow rollout's candidate arm.
  */
 import type { ErrorArm } from '@edgeloop/protocol';
-import type { FleetDb } from '../store/fleet-db.js';
+import type { TelemetryRepository } from '../store/fleet-store.js';
 
 export interface ArmQuery {
   rolloutId: string;
@@ -26,47 +26,23 @@ export interface ArmQuery {
   shadow: boolean;
 }
 
-const JOINED = 't.prediction IS NOT NULL AND t.reference IS NOT NULL';
-
-function candidateWhere(shadow: boolean): string {
-  return `t.model = @model AND t.version = @candidate AND t.shadow = ${shadow ? 1 : 0} AND ${JOINED}
-          AND rd.assigned_at IS NOT NULL AND t.received_at >= rd.assigned_at AND t.received_at >= @judgedSince`;
-}
-
-function baselineWhere(shadow: boolean): string {
-  if (shadow) {
-    return `t.model = @model AND ${JOINED} AND t.version = rd.previous_version AND t.shadow = 0
-            AND rd.assigned_at IS NOT NULL AND t.received_at >= rd.assigned_at AND t.received_at >= @judgedSince`;
-  }
-  return `t.model = @model AND ${JOINED} AND t.version = rd.previous_version AND t.shadow = 0 AND (
-            (rd.assigned_at IS NOT NULL AND t.received_at < rd.assigned_at AND t.received_at >= rd.assigned_at - @lookbackMs)
-            OR (rd.state = 'pending' AND t.received_at >= @createdAt))`;
-}
-
 export class LiveErrorQueries {
-  constructor(private readonly db: FleetDb) {}
+  constructor(private readonly telemetry: TelemetryRepository) {}
 
-  arms(q: ArmQuery): { candidate: ErrorArm; baseline: ErrorArm } {
-    const params = { rid: q.rolloutId, model: q.model, candidate: q.candidate, judgedSince: q.judgedSince, createdAt: q.createdAt, lookbackMs: q.lookbackMs };
-    const from = 'FROM telemetry t JOIN rollout_devices rd ON rd.rollout_id = @rid AND rd.device_id = t.device_id';
-    const agg = (where: string, p: Record<string, unknown>) =>
-      this.db.prepare(`SELECT count(*) AS n, avg(abs(t.prediction - t.reference)) AS mae ${from} WHERE ${where}`).get(p) as { n: number; mae: number | null };
-    const c = agg(candidateWhere(q.shadow), params);
-    const { candidate: _c, ...baseParams } = params;
-    const b = agg(baselineWhere(q.shadow), baseParams);
+  async arms(q: ArmQuery): Promise<{ candidate: ErrorArm; baseline: ErrorArm }> {
+    const [c, b] = await Promise.all([this.telemetry.rolloutArm({ ...q, arm: 'candidate' }), this.telemetry.rolloutArm({ ...q, arm: 'baseline' })]);
     return {
-      candidate: { version: q.candidate, records: c.n, mae: c.n ? c.mae : null },
-      baseline: { version: q.baselineVersion, records: b.n, mae: b.n ? b.mae : null },
+      candidate: { version: q.candidate, records: c.records, mae: c.mae },
+      baseline: { version: q.baselineVersion, records: b.records, mae: b.mae },
     };
   }
 
   /** The newest predictions of each arm (not only reference-joined ones), for drift. */
-  predictions(q: ArmQuery, limit = 5000): { candidate: number[]; baseline: number[] } {
-    const from = 'FROM telemetry t JOIN rollout_devices rd ON rd.rollout_id = @rid AND rd.device_id = t.device_id';
-    const unjoined = (where: string) => where.replace(`AND ${JOINED}`, '').replace(JOINED, 't.prediction IS NOT NULL');
-    const base = { rid: q.rolloutId, model: q.model, judgedSince: q.judgedSince, createdAt: q.createdAt, lookbackMs: q.lookbackMs };
-    const pick = (where: string, p: Record<string, unknown>) =>
-      (this.db.prepare(`SELECT t.prediction AS x ${from} WHERE t.prediction IS NOT NULL AND ${unjoined(where)} ORDER BY t.id DESC LIMIT ${limit}`).all(p) as Array<{ x: number }>).map((r) => r.x);
-    return { candidate: pick(candidateWhere(q.shadow), { ...base, candidate: q.candidate }), baseline: pick(baselineWhere(q.shadow), base) };
+  async predictions(q: ArmQuery, limit = 5000): Promise<{ candidate: number[]; baseline: number[] }> {
+    const [candidate, baseline] = await Promise.all([
+      this.telemetry.rolloutArmPredictions({ ...q, arm: 'candidate' }, limit),
+      this.telemetry.rolloutArmPredictions({ ...q, arm: 'baseline' }, limit),
+    ]);
+    return { candidate, baseline };
   }
 }

@@ -15,8 +15,7 @@
  * - promote (ab, shadow): ab goes on to 100 %; shadow becomes a direct/staged/canary rollout.
  */
 import { RegistryError } from '../registry/model-registry.js';
-import type { RolloutEngine } from './rollout-engine.js';
-import { isRevoked } from './rollout-ports.js';
+import { isRevoked, type RolloutActionPorts } from './rollout-ports.js';
 import { GIVEN, setState } from './device-state.js';
 import type { Rollout, RolloutDevice } from './rollout-store.js';
 import { extendToAll, planForStrategy, waveOf } from './wave-plan.js';
@@ -28,64 +27,53 @@ export const OPERATOR_VERBS = ['pause', 'resume', 'abort', 'rollback', 'promote'
 export type OperatorVerb = (typeof OPERATOR_VERBS)[number];
 
 export class RolloutActions {
-  constructor(private readonly engine: RolloutEngine) {}
+  constructor(private readonly ports: RolloutActionPorts) {}
 
-  private get deps() {
-    return this.engine.deps;
+  private get store() {
+    return this.ports.store;
   }
 
-  /** An operator action by rollout id; throws 404/409 with what to do instead. */
-  operate(verb: OperatorVerb, id: string, actor: string, reason: string | undefined, now = Date.now()): Promise<Rollout> {
-    return this.engine.serial(async () => {
-      const r = this.engine.store.get(id);
-      if (!r) throw new RegistryError(404, `no rollout "${id}"; edgeloop rollouts list shows them`);
-      const why = reason ?? `by ${actor}`;
-      const details = { reason: reason ?? null, model: r.model, version: r.version };
-      const devs = this.engine.refresh(r, now);
-      switch (verb) {
-        case 'pause':
-          if (r.state !== 'running') throw conflict(r, 'pause', 'only a running rollout can be paused');
-          this.pause(r, actor, why, details, now);
-          break;
-        case 'resume':
-          if (r.state !== 'paused') throw conflict(r, 'resume', 'only a paused rollout can be resumed');
-          this.resume(r, devs, actor, reason ?? null, details, now);
-          break;
-        case 'abort':
-          if (r.state !== 'running' && r.state !== 'paused') throw conflict(r, 'abort', 'only a running or paused rollout can be aborted');
-          await this.finish(r, 'aborted', actor, why, details, now);
-          await this.returnDevices(r, devs, now);
-          break;
-        case 'rollback': {
-          if (r.state === 'rolled-back') throw conflict(r, 'rollback', 'it is already rolled back');
-          const active = this.engine.store.activeFor(r.model);
-          if (active && active.id !== r.id) throw conflict(r, 'rollback', `rollout ${active.id} of ${r.model} is ${active.state}; abort it first`);
-          await this.rollback(r, devs, actor, why, details, now);
-          break;
-        }
-        case 'promote':
-          if (r.state !== 'running' && r.state !== 'paused') throw conflict(r, 'promote', 'only a running or paused rollout can be promoted');
-          await this.promote(r, devs, actor, details, now);
-          break;
+  /** An operator verb on a rollout read and refreshed by the engine; throws 409 with what to do instead. */
+  async apply(verb: OperatorVerb, r: Rollout, devs: RolloutDevice[], actor: string, reason: string | undefined, now: number): Promise<void> {
+    const why = reason ?? `by ${actor}`;
+    const details = { reason: reason ?? null, model: r.model, version: r.version };
+    switch (verb) {
+      case 'pause':
+        if (r.state !== 'running') throw conflict(r, 'pause', 'only a running rollout can be paused');
+        return this.pause(r, actor, why, details, now);
+      case 'resume':
+        if (r.state !== 'paused') throw conflict(r, 'resume', 'only a paused rollout can be resumed');
+        return this.resume(r, devs, actor, reason ?? null, details, now);
+      case 'abort':
+        if (r.state !== 'running' && r.state !== 'paused') throw conflict(r, 'abort', 'only a running or paused rollout can be aborted');
+        await this.finish(r, 'aborted', actor, why, details, now);
+        return this.returnDevices(r, devs, now);
+      case 'rollback': {
+        if (r.state === 'rolled-back') throw conflict(r, 'rollback', 'it is already rolled back');
+        const active = await this.store.activeFor(r.model);
+        if (active && active.id !== r.id) throw conflict(r, 'rollback', `rollout ${active.id} of ${r.model} is ${active.state}; abort it first`);
+        return this.rollback(r, devs, actor, why, details, now);
       }
-      return this.engine.store.get(id)!;
-    });
+      case 'promote':
+        if (r.state !== 'running' && r.state !== 'paused') throw conflict(r, 'promote', 'only a running or paused rollout can be promoted');
+        return this.promote(r, devs, actor, details, now);
+    }
   }
 
-  pause(r: Rollout, actor: string, reason: string, details: Record<string, unknown>, now: number): void {
+  async pause(r: Rollout, actor: string, reason: string, details: Record<string, unknown>, now: number): Promise<void> {
     r.state = 'paused';
     r.reason = reason;
     r.updatedAt = now;
-    this.engine.store.update(r);
-    this.deps.audit.record(actor, 'rollout.pause', r.id, { reason, ...details });
+    await this.store.update(r);
+    await this.ports.audit.record(actor, 'rollout.pause', r.id, { reason, ...details });
   }
 
-  private resume(r: Rollout, devs: RolloutDevice[], actor: string, reason: string | null, details: Record<string, unknown>, now: number): void {
+  private async resume(r: Rollout, devs: RolloutDevice[], actor: string, reason: string | null, details: Record<string, unknown>, now: number): Promise<void> {
     let acknowledged = 0;
     for (const d of devs) {
       if (!d.acknowledged && (d.state === 'failed' || d.state === 'rejected' || d.state === 'timed-out')) {
         d.acknowledged = true;
-        this.engine.store.updateDevice(d);
+        await this.store.updateDevice(d);
         acknowledged++;
       }
     }
@@ -93,8 +81,8 @@ export class RolloutActions {
     r.reason = reason;
     r.judgedSince = now;
     r.updatedAt = now;
-    this.engine.store.update(r);
-    this.deps.audit.record(actor, 'rollout.resume', r.id, { ...details, acknowledgedFailures: acknowledged });
+    await this.store.update(r);
+    await this.ports.audit.record(actor, 'rollout.resume', r.id, { ...details, acknowledgedFailures: acknowledged });
   }
 
   async finish(r: Rollout, state: 'completed' | 'aborted', actor: string, reason: string, details: Record<string, unknown>, now: number): Promise<void> {
@@ -103,9 +91,9 @@ export class RolloutActions {
     r.holding = false;
     r.finishedAt = now;
     r.updatedAt = now;
-    this.engine.store.update(r);
-    this.deps.audit.record(actor, state === 'completed' ? 'rollout.complete' : 'rollout.abort', r.id, { reason, ...details });
-    this.deps.log.info({ rollout: r.id, state, reason }, `rollout ${state}`);
+    await this.store.update(r);
+    await this.ports.audit.record(actor, state === 'completed' ? 'rollout.complete' : 'rollout.abort', r.id, { reason, ...details });
+    this.ports.log.info({ rollout: r.id, state, reason }, `rollout ${state}`);
   }
 
   async rollback(r: Rollout, devs: RolloutDevice[], actor: string, reason: string, details: Record<string, unknown>, now: number): Promise<void> {
@@ -114,10 +102,10 @@ export class RolloutActions {
     r.holding = false;
     r.finishedAt = now;
     r.updatedAt = now;
-    this.engine.store.update(r);
+    await this.store.update(r);
     const given = devs.filter((d) => GIVEN.has(d.state)).length;
-    this.deps.audit.record(actor, 'rollout.rollback', r.id, { reason, devicesToReturn: given, ...details });
-    this.deps.log.warn({ rollout: r.id, reason, devices: given }, 'rolling back');
+    await this.ports.audit.record(actor, 'rollout.rollback', r.id, { reason, devicesToReturn: given, ...details });
+    this.ports.log.warn({ rollout: r.id, reason, devices: given }, 'rolling back');
     await this.returnDevices(r, devs, now);
   }
 
@@ -129,8 +117,8 @@ export class RolloutActions {
     const given = devs.filter((d) => GIVEN.has(d.state));
     if (given.length === 0) return;
     if (r.role === 'shadow') {
-      await this.deps.deployments.removeShadow(r.model, given.map((d) => d.deviceId));
-      for (const d of given) this.mark(d, 'shadow removed', now);
+      await this.ports.deployments.removeShadow(r.model, given.map((d) => d.deviceId));
+      for (const d of given) await this.mark(d, 'shadow removed', now);
       return;
     }
     if (r.state !== 'rolled-back') return;
@@ -138,35 +126,35 @@ export class RolloutActions {
     for (const d of given) byPrevious.set(d.previousVersion, [...(byPrevious.get(d.previousVersion) ?? []), d]);
     for (const [previous, group] of byPrevious) {
       // Nothing to go back to: no earlier version, or it was revoked since (never re-released).
-      const revoked = previous !== null && r.rollbackVersions[String(previous)] === undefined && isRevoked(this.deps.models, r.model, previous);
+      const revoked = previous !== null && r.rollbackVersions[String(previous)] === undefined && (await isRevoked(this.ports.models, r.model, previous));
       if (previous === null || revoked) {
         for (const d of group) {
-          this.engine.store.removeAssignment(d.deviceId, r.model, r.version);
-          await this.deps.deployments.publishDesired(d.deviceId);
-          this.mark(d, revoked ? `v${r.version} removed (the previous v${previous} is revoked)` : `v${r.version} removed (the device served no version of ${r.model} before)`, now);
+          await this.store.removeAssignment(d.deviceId, r.model, r.version);
+          await this.ports.deployments.publishDesired(d.deviceId);
+          await this.mark(d, revoked ? `v${r.version} removed (the previous v${previous} is revoked)` : `v${r.version} removed (the device served no version of ${r.model} before)`, now);
         }
         continue;
       }
       let target = r.rollbackVersions[String(previous)];
       if (target === undefined) {
-        const row = this.engine.rerelease(r.model, previous, r.id);
+        const row = await this.ports.rerelease(r.model, previous, r.id);
         target = row.version;
         r.rollbackVersions[String(previous)] = target;
         r.updatedAt = now;
-        this.engine.store.update(r);
-        this.deps.audit.record(SYSTEM, 'rollout.rerelease', r.id, { model: r.model, from: previous, as: target, sha256: row.sha256, trigger: 'rollback' });
+        await this.store.update(r);
+        await this.ports.audit.record(SYSTEM, 'rollout.rerelease', r.id, { model: r.model, from: previous, as: target, sha256: row.sha256, trigger: 'rollback' });
       }
       for (const d of group) {
-        await this.deps.deployments.assign(r.model, target, [d.deviceId]);
-        this.mark(d, `back on v${previous}'s artifact, re-released as v${target}`, now);
+        await this.ports.deployments.assign(r.model, target, [d.deviceId]);
+        await this.mark(d, `back on v${previous}'s artifact, re-released as v${target}`, now);
       }
     }
   }
 
-  private mark(d: RolloutDevice, reason: string, now: number): void {
+  private async mark(d: RolloutDevice, reason: string, now: number): Promise<void> {
     setState(d, 'rolled-back', now);
     d.reason = reason;
-    this.engine.store.updateDevice(d);
+    await this.store.updateDevice(d);
   }
 
   private async promote(r: Rollout, devs: RolloutDevice[], actor: string, details: Record<string, unknown>, now: number): Promise<void> {
@@ -190,7 +178,7 @@ export class RolloutActions {
         d.times = {};
         setState(d, 'pending', now);
         d.reason = null;
-        this.engine.store.updateDevice(d);
+        await this.store.updateDevice(d);
       }
     } else {
       throw conflict(r, 'promote', r.promotedAt !== null ? 'it was promoted already' : 'promote applies to ab and shadow rollouts');
@@ -199,8 +187,8 @@ export class RolloutActions {
     r.holding = false;
     r.state = 'running';
     r.updatedAt = now;
-    this.engine.store.update(r);
-    this.deps.audit.record(actor, 'rollout.promote', r.id, { ...details, strategy: r.strategy, waves: r.waves.length });
+    await this.store.update(r);
+    await this.ports.audit.record(actor, 'rollout.promote', r.id, { ...details, strategy: r.strategy, waves: r.waves.length });
   }
 }
 

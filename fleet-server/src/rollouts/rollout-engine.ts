@@ -5,7 +5,7 @@
  * move, judges the gates (rollout-evaluation.ts) and then does at most the next step: pause or
  * roll back on a tripped gate, give pending devices of the current wave the candidate (at most
  * maxConcurrentDownloads in flight), advance, hold (ab, shadow) or complete. Everything it needs
- * is in fleet.db, so a restarted server simply carries on.
+ * is in the fleet store, so a restarted server simply carries on.
  *
  * Operator actions (create, pause, resume, abort, rollback, promote) and ticks run one at a
  * time through one queue, so a decision never interleaves with another.
@@ -14,22 +14,18 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RolloutDeviceState } from '@edgeloop/protocol';
 import { RegistryError, type ModelRegistry } from '../registry/model-registry.js';
-import type { DeviceStore } from '../store/device-store.js';
-import type { FleetDb } from '../store/fleet-db.js';
-import type { ModelStore } from '../store/model-store.js';
+import type { FleetStore } from '../store/fleet-store.js';
 import { deriveDeviceState, ENGINE_OWNED, setState, type AssignmentFact } from './device-state.js';
 import { evaluate, type Trip } from './rollout-evaluation.js';
 import { LiveErrorQueries } from './live-error.js';
 import type { CreateRollout } from './rollout-params.js';
-import { isRevoked, rereleaseVersion, selectTargets, shadowAssignments, type AuditPort, type DeploymentsPort } from './rollout-ports.js';
+import { isRevoked, rereleaseVersion, selectTargets, type AuditPort, type DeploymentsPort } from './rollout-ports.js';
 import { RolloutStore, type Rollout, type RolloutDevice } from './rollout-store.js';
 import { planForStrategy, waveOf } from './wave-plan.js';
-import { RolloutActions, SYSTEM } from './rollout-actions.js';
+import { RolloutActions, SYSTEM, type OperatorVerb } from './rollout-actions.js';
 
 export interface RolloutEngineDeps {
-  db: FleetDb;
-  devices: DeviceStore;
-  models: ModelStore;
+  store: FleetStore;
   registry: ModelRegistry;
   deployments: DeploymentsPort;
   audit: AuditPort;
@@ -46,9 +42,12 @@ export class RolloutEngine {
   private stopped = true;
 
   constructor(readonly deps: RolloutEngineDeps) {
-    this.store = new RolloutStore(deps.db);
-    this.queries = new LiveErrorQueries(deps.db);
-    this.actions = new RolloutActions(this);
+    this.store = new RolloutStore(deps.store);
+    this.queries = new LiveErrorQueries(deps.store.telemetry);
+    this.actions = new RolloutActions({
+      store: this.store, models: deps.store.models, deployments: deps.deployments, audit: deps.audit, log: deps.log,
+      rerelease: (model, fromVersion, rolloutId) => rereleaseVersion(deps.registry, model, fromVersion, rolloutId),
+    });
   }
 
   /** Runs `fn` after everything queued before it; the queue survives a failing step. */
@@ -78,7 +77,7 @@ export class RolloutEngine {
 
   /** One pass over every rollout with work to do. Public for tests (call through serial()). */
   async tick(now = Date.now()): Promise<void> {
-    for (const r of this.store.workList()) {
+    for (const r of await this.store.workList()) {
       try {
         await this.step(r, now);
       } catch (err) {
@@ -89,33 +88,45 @@ export class RolloutEngine {
 
   create(req: CreateRollout, actor: string, now = Date.now()): Promise<Rollout> {
     return this.serial(async () => {
-      const r = this.plan(req, actor, now);
-      this.deps.audit.record(actor, 'rollout.create', r.id, {
+      const r = await this.plan(req, actor, now);
+      await this.deps.audit.record(actor, 'rollout.create', r.id, {
         model: r.model, version: r.version, strategy: r.strategy, target: r.target, devices: r.waves.at(-1)?.cumulative ?? 0, reason: req.reason ?? null,
       });
       this.deps.log.info({ rollout: r.id, model: r.model, version: r.version, strategy: r.strategy }, 'rollout created');
       await this.step(r, now);
-      return this.store.get(r.id)!;
+      return (await this.store.get(r.id))!;
     });
   }
 
-  private plan(req: CreateRollout, actor: string, now: number): Rollout {
+  /** An operator action by rollout id, queued like every decision; throws 404/409 with what to do instead. */
+  operate(verb: OperatorVerb, id: string, actor: string, reason: string | undefined, now = Date.now()): Promise<Rollout> {
+    return this.serial(async () => {
+      const r = await this.store.get(id);
+      if (!r) throw new RegistryError(404, `no rollout "${id}"; edgeloop rollouts list shows them`);
+      const devs = await this.refresh(r, now);
+      await this.actions.apply(verb, r, devs, actor, reason, now);
+      return (await this.store.get(id))!;
+    });
+  }
+
+  private async plan(req: CreateRollout, actor: string, now: number): Promise<Rollout> {
     const { model, version, strategy, parameters: p } = req;
-    if (!this.deps.models.get(model, version)) {
-      const latest = this.deps.models.latestVersion(model);
+    const models = this.deps.store.models;
+    if (!(await models.get(model, version))) {
+      const latest = await models.latestVersion(model);
       throw new RegistryError(404, latest ? `${model} has no v${version} (latest is v${latest})` : `no model named "${model}"; push it first (edgeloop models push)`);
     }
-    if (isRevoked(this.deps.models, model, version)) throw new RegistryError(409, `${model} v${version} is revoked and cannot be rolled out; push a fixed version`);
-    const active = this.store.activeFor(model);
+    if (await isRevoked(models, model, version)) throw new RegistryError(409, `${model} v${version} is revoked and cannot be rolled out; push a fixed version`);
+    const active = await this.store.activeFor(model);
     if (active) throw new RegistryError(409, `rollout ${active.id} of ${model} v${active.version} is still ${active.state}; finish, abort or roll it back first`);
     if (p.waves && !['staged', 'canary'].includes(strategy)) throw new RegistryError(400, `waves apply to staged and canary rollouts, not ${strategy}`);
     if (p.canary && strategy !== 'canary') throw new RegistryError(400, `canary settings apply to canary rollouts, not ${strategy}`);
     if (p.promoteTo && strategy !== 'shadow') throw new RegistryError(400, 'promoteTo applies to shadow rollouts only');
     const role = strategy === 'shadow' ? 'shadow' : 'serve';
-    const ids = selectTargets(this.deps.devices, req.target);
+    const ids = await selectTargets(this.deps.store.devices, req.target);
     if (ids.length === 0) throw new RegistryError(400, 'the target selects no devices; check it with edgeloop devices');
-    const presence = this.store.presence(model, ids);
-    const assignments = this.store.assignments(model, ids);
+    const presence = await this.store.presence(model, ids);
+    const assignments = await this.store.assignments(model, ids);
     // Online devices first: the first wave should not wait on devices that cannot download.
     const ordered = [...ids].sort((a, b) => Number(presence.get(b)?.online ?? false) - Number(presence.get(a)?.online ?? false) || (a < b ? -1 : a > b ? 1 : 0));
     const eligible: Array<{ id: string; previous: number | null }> = [];
@@ -144,24 +155,19 @@ export class RolloutEngine {
       ...eligible.map((e, i) => row(id, e.id, waveOf(waves, i), i, 'pending', e.previous, null, now)),
       ...skipped.map((s, j) => row(id, s.id, -1, eligible.length + j, 'skipped', s.previous, s.reason, now)),
     ];
-    try {
-      this.store.insert(r, devices);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new RegistryError(409, `another rollout of ${model} started at the same time; see edgeloop rollouts list`);
-      throw err;
-    }
+    if (!(await this.store.insert(r, devices))) throw new RegistryError(409, `another rollout of ${model} started at the same time; see edgeloop rollouts list`);
     return r;
   }
 
   /** Re-derives device states, then takes at most one decision for the rollout. */
   async step(r: Rollout, now: number): Promise<void> {
-    const devs = this.refresh(r, now);
+    const devs = await this.refresh(r, now);
     if (r.state === 'rolled-back' || r.state === 'aborted') return this.actions.returnDevices(r, devs, now);
     if (r.state !== 'running') return;
-    if (isRevoked(this.deps.models, r.model, r.version)) {
+    if (await isRevoked(this.deps.store.models, r.model, r.version)) {
       return this.actions.finish(r, 'aborted', SYSTEM, `${r.model} v${r.version} was revoked`, {}, now);
     }
-    const e = evaluate(r, devs, this.store.presence(r.model, devs.map((d) => d.deviceId)), this.queries, now, false);
+    const e = await evaluate(r, devs, await this.store.presence(r.model, devs.map((d) => d.deviceId)), this.queries, now, false);
     if (e.trip) return this.onTrip(r, devs, e.trip, now);
     await this.assignPending(r, devs, now);
     if (!e.waveDone) return;
@@ -175,8 +181,8 @@ export class RolloutEngine {
       wave.passedAt = now;
       r.holding = true;
       r.updatedAt = now;
-      this.store.update(r);
-      this.deps.audit.record(SYSTEM, 'rollout.hold', r.id, { ...numbers, note: 'candidate at its share; promote or abort' });
+      await this.store.update(r);
+      await this.deps.audit.record(SYSTEM, 'rollout.hold', r.id, { ...numbers, note: 'candidate at its share; promote or abort' });
       return;
     }
     if (cw === r.waves.length - 1) {
@@ -187,10 +193,10 @@ export class RolloutEngine {
     wave.passedAt = now;
     r.currentWave = cw + 1;
     r.updatedAt = now;
-    this.store.update(r);
-    this.deps.audit.record(SYSTEM, 'rollout.advance', r.id, { ...numbers, next: cw + 2 });
+    await this.store.update(r);
+    await this.deps.audit.record(SYSTEM, 'rollout.advance', r.id, { ...numbers, next: cw + 2 });
     this.deps.log.info({ rollout: r.id, wave: cw + 2 }, 'rollout advanced');
-    await this.assignPending(r, this.store.devices(r.id), now);
+    await this.assignPending(r, await this.store.devices(r.id), now);
   }
 
   private async onTrip(r: Rollout, devs: RolloutDevice[], trip: Trip, now: number): Promise<void> {
@@ -201,11 +207,11 @@ export class RolloutEngine {
   }
 
   /** Derives and stores each device's state; returns the rows as they are now. */
-  refresh(r: Rollout, now: number): RolloutDevice[] {
-    const devs = this.store.devices(r.id);
+  async refresh(r: Rollout, now: number): Promise<RolloutDevice[]> {
+    const devs = await this.store.devices(r.id);
     const ids = devs.map((d) => d.deviceId);
-    const assignments = this.assignmentsOf(r, ids);
-    const presence = this.store.presence(r.model, ids);
+    const assignments = await this.assignmentsOf(r, ids);
+    const presence = await this.store.presence(r.model, ids);
     for (const d of devs) {
       if (ENGINE_OWNED.has(d.state)) continue;
       const next = deriveDeviceState(
@@ -219,7 +225,7 @@ export class RolloutEngine {
       if (next.state === 'healthy' && d.times.active === undefined) d.times = { ...d.times, active: now };
       if (next.state !== d.state) setState(d, next.state, now);
       d.reason = next.reason;
-      this.store.updateDevice(d);
+      await this.store.updateDevice(d);
     }
     return devs;
   }
@@ -231,21 +237,21 @@ export class RolloutEngine {
     const pending = devs.filter((d) => d.state === 'pending' && d.wave <= r.currentWave);
     if (pending.length === 0 || slots <= 0) return;
     const ids = pending.map((d) => d.deviceId);
-    const presence = this.store.presence(r.model, ids);
-    const assignments = this.assignmentsOf(r, ids);
+    const presence = await this.store.presence(r.model, ids);
+    const assignments = await this.assignmentsOf(r, ids);
     for (const d of pending) {
       if (slots <= 0) break;
       const wave = r.waves[d.wave];
       if (wave && wave.startedAt === null) {
         wave.startedAt = now;
         r.updatedAt = now;
-        this.store.update(r);
+        await this.store.update(r);
       }
       const running = presence.get(d.deviceId)?.running;
       if (running !== undefined && running !== null && running >= r.version && r.role === 'serve') {
         setState(d, 'skipped', now);
         d.reason = `already serves v${running}`;
-        this.store.updateDevice(d);
+        await this.store.updateDevice(d);
         continue;
       }
       if (running !== undefined && running !== null) d.previousVersion = running;
@@ -256,26 +262,21 @@ export class RolloutEngine {
         } catch (err) {
           setState(d, 'skipped', now);
           d.reason = `could not assign: ${(err as Error).message}`;
-          this.store.updateDevice(d);
+          await this.store.updateDevice(d);
           continue;
         }
       }
       d.assignedAt = now;
       setState(d, 'assigned', now);
       d.reason = null;
-      this.store.updateDevice(d);
+      await this.store.updateDevice(d);
       slots--;
     }
   }
 
-  /** Used by actions: the re-release seam. */
-  rerelease(model: string, fromVersion: number, rolloutId: string) {
-    return rereleaseVersion(this.deps.registry, model, fromVersion, rolloutId);
-  }
-
   /** The assignment rows the candidate's progress is read from: serve, or shadow. */
-  private assignmentsOf(r: Rollout, ids: readonly string[]): Map<string, AssignmentFact> {
-    return r.role === 'shadow' ? shadowAssignments(this.deps.devices, r.model, ids) : this.store.assignments(r.model, ids);
+  private assignmentsOf(r: Rollout, ids: readonly string[]): Promise<Map<string, AssignmentFact>> {
+    return r.role === 'shadow' ? this.store.shadowAssignments(r.model, ids) : this.store.assignments(r.model, ids);
   }
 }
 

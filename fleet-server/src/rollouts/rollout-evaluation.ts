@@ -57,26 +57,26 @@ export function tallyWaves(r: Rollout, devs: readonly RolloutDevice[], presence:
   return { tallies, counts };
 }
 
-export function evaluate(
+export async function evaluate(
   r: Rollout,
   devs: readonly RolloutDevice[],
   presence: Map<string, DevicePresence>,
   queries: LiveErrorQueries,
   now: number,
   withDrift: boolean,
-): Evaluation {
+): Promise<Evaluation> {
   const p = r.params;
   const { tallies, counts } = tallyWaves(r, devs, presence, now);
   const armQuery = {
     rolloutId: r.id, model: r.model, candidate: r.version, baselineVersion: r.baselineVersion, createdAt: r.createdAt,
     judgedSince: r.judgedSince, lookbackMs: p.liveError.baselineLookbackMs, shadow: r.role === 'shadow',
   };
-  const arms = queries.arms(armQuery);
+  const arms = await queries.arms(armQuery);
   const verdict = judgeLiveError(arms.candidate, arms.baseline, p.liveError);
 
   let drift = { psi: null as number | null, candidate: 0, baseline: 0 };
   if (withDrift || p.drift.maxPsi !== undefined) {
-    const xs = queries.predictions(armQuery);
+    const xs = await queries.predictions(armQuery);
     drift = { psi: psi(xs.baseline, xs.candidate), candidate: xs.candidate.length, baseline: xs.baseline.length };
   }
 

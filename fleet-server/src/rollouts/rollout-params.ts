@@ -117,8 +117,9 @@ export function parseCreateRollout(body: unknown): { ok: true; value: CreateRoll
 }
 
 /** Parameters as stored: defaults applied (stored rollouts keep the defaults they started with). */
-export function parseStoredParams(json: string): RolloutParams {
-  return rolloutParametersSchema.parse(JSON.parse(json));
+/** Stored parameters (JSON as read back), checked and with defaults of newer settings filled in. */
+export function parseStoredParams(stored: unknown): RolloutParams {
+  return rolloutParametersSchema.parse(stored);
 }
 
 /** Default soak time per wave: none for direct (one wave, nothing to compare against yet). */

@@ -35,14 +35,16 @@ export function summaryOf(r: Rollout, devs: readonly RolloutDevice[]): RolloutSu
   };
 }
 
-export function listView(engine: RolloutEngine, q: { model?: string; state?: string; limit?: number }): RolloutSummary[] {
-  return engine.store.list(q).map((r) => summaryOf(r, engine.store.devices(r.id)));
+export async function listView(engine: RolloutEngine, q: { model?: string; state?: string; limit?: number }): Promise<RolloutSummary[]> {
+  const out: RolloutSummary[] = [];
+  for (const r of await engine.store.list(q)) out.push(summaryOf(r, await engine.store.devices(r.id)));
+  return out;
 }
 
-export function detailView(engine: RolloutEngine, r: Rollout, now = Date.now()): RolloutDetail {
-  const devs = engine.store.devices(r.id);
-  const presence = engine.store.presence(r.model, devs.map((d) => d.deviceId));
-  const e = evaluate(r, devs, presence, engine.queries, now, true);
+export async function detailView(engine: RolloutEngine, r: Rollout, now = Date.now()): Promise<RolloutDetail> {
+  const devs = await engine.store.devices(r.id);
+  const presence = await engine.store.presence(r.model, devs.map((d) => d.deviceId));
+  const e = await evaluate(r, devs, presence, engine.queries, now, true);
   const waves: WaveProgress[] = r.waves.map((w, index) => ({
     index,
     size: w.size,

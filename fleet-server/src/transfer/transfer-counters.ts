@@ -6,7 +6,7 @@
  * device is `devices.bytes_sent` (shown as bytesSent in the device view); the detail is in
  * `transfer_bytes`.
  */
-import type { FleetDb } from '../store/fleet-db.js';
+import type { FleetStore } from '../store/fleet-store.js';
 
 export type Transport = 'http' | 'mqtt';
 
@@ -29,17 +29,10 @@ export interface TransferDetail {
 export class TransferCounters {
   private pending = new Map<string, Pending>();
   private readonly timer: NodeJS.Timeout;
-  private readonly upsert;
-  private readonly addTotal;
+  private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: FleetDb, flushMs = 500) {
-    this.upsert = db.prepare(
-      `INSERT INTO transfer_bytes (device_id, sha256, transport, bytes, requests, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(device_id, sha256, transport) DO UPDATE SET bytes = bytes + excluded.bytes, requests = requests + excluded.requests,
-         updated_at = excluded.updated_at`,
-    );
-    this.addTotal = db.prepare('UPDATE devices SET bytes_sent = bytes_sent + ? WHERE id = ?');
-    this.timer = setInterval(() => this.flush(), flushMs);
+  constructor(private readonly store: FleetStore, flushMs = 500, private readonly onError: (err: Error) => void = () => {}) {
+    this.timer = setInterval(() => void this.flush().catch(this.onError), flushMs);
     this.timer.unref();
   }
 
@@ -55,34 +48,42 @@ export class TransferCounters {
     }
   }
 
-  flush(now = Date.now()): void {
-    if (this.pending.size === 0) return;
-    const batch = [...this.pending.values()];
-    this.pending = new Map();
-    this.db.transaction(() => {
-      for (const p of batch) {
-        this.upsert.run(p.deviceId, p.sha256, p.transport, p.bytes, p.requests, now);
-        this.addTotal.run(p.bytes, p.deviceId);
+  /** Writes what was counted since the last flush, in one transaction; flushes run one at a time. */
+  flush(now = Date.now()): Promise<void> {
+    const run = this.flushing.then(async () => {
+      if (this.pending.size === 0) return;
+      const batch = [...this.pending.values()];
+      this.pending = new Map();
+      try {
+        await this.store.transaction(async (tx) => {
+          await tx.transfers.add(batch, now);
+          for (const p of batch) await tx.devices.addBytesSent(p.deviceId, p.bytes);
+        });
+      } catch (err) {
+        // Not lost: counted again with whatever comes next.
+        for (const p of batch) this.add(p.deviceId, p.sha256, p.transport, p.bytes, p.requests);
+        throw err;
       }
-    })();
+    });
+    this.flushing = run.catch(() => undefined);
+    return run;
   }
 
   /** Total bytes sent to the device, including what is not flushed yet. */
-  bytesSent(deviceId: string): number {
-    const row = this.db.prepare('SELECT bytes_sent AS n FROM devices WHERE id = ?').get(deviceId) as { n: number } | undefined;
-    let n = row?.n ?? 0;
+  async bytesSent(deviceId: string): Promise<number> {
+    let n = (await this.store.devices.get(deviceId))?.bytesSent ?? 0;
     for (const p of this.pending.values()) if (p.deviceId === deviceId) n += p.bytes;
     return n;
   }
 
   /** Per artifact and transport (flushed figures). */
-  detail(deviceId: string): TransferDetail[] {
-    this.flush();
-    return (this.db.prepare('SELECT sha256, transport, bytes, requests, updated_at AS updatedAt FROM transfer_bytes WHERE device_id = ? ORDER BY updated_at DESC').all(deviceId) as TransferDetail[]);
+  async detail(deviceId: string): Promise<TransferDetail[]> {
+    await this.flush();
+    return this.store.transfers.detail(deviceId);
   }
 
-  close(): void {
+  close(): Promise<void> {
     clearInterval(this.timer);
-    this.flush();
+    return this.flush();
   }
 }

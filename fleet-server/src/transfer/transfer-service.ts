@@ -23,7 +23,7 @@ import {
   type FetchRequest,
 } from '@edgeloop/protocol';
 import type { ArtifactStore } from '../registry/artifact-store.js';
-import type { FleetDb } from '../store/fleet-db.js';
+import type { FleetStore } from '../store/fleet-store.js';
 import { DownloadSlots, type Admission } from './download-slots.js';
 import { TransferCounters } from './transfer-counters.js';
 
@@ -42,31 +42,28 @@ const MAX_QUEUED_FETCHES = 32;
 export class TransferService {
   readonly slots: DownloadSlots;
   readonly counters: TransferCounters;
-  private readonly assignedStmt;
   private readonly queues = new Map<string, { tail: Promise<void>; size: number }>();
   /** Fetches answered, refused, and malformed messages dropped (for health and tests). */
   readonly stats = { fetches: 0, refused: 0, malformed: 0, blocks: 0 };
 
   constructor(
-    private readonly db: FleetDb,
+    private readonly store: FleetStore,
     private readonly artifacts: ArtifactStore,
     private readonly log: Logger,
     opts: Partial<TransferOptions> = {},
   ) {
     const o = { ...DEFAULT_TRANSFER_OPTIONS, ...opts };
     this.slots = new DownloadSlots({ maxConcurrent: o.maxConcurrentDownloads, idleMs: o.slotIdleMs });
-    this.counters = new TransferCounters(db);
-    this.assignedStmt = db.prepare<[string, string, string], { size: number }>(
-      `SELECT mv.size AS size FROM model_versions mv WHERE mv.sha256 = ? AND (
-         EXISTS (SELECT 1 FROM assignments a WHERE a.device_id = ? AND a.model = mv.name AND a.version = mv.version) OR
-         EXISTS (SELECT 1 FROM shadow_assignments s WHERE s.device_id = ? AND s.model = mv.name AND s.version = mv.version))
-       LIMIT 1`,
-    );
+    this.counters = new TransferCounters(store, 500, (err) => this.log.warn({ err: err.message }, 'transfer counters not written; retried on the next flush'));
   }
 
   /** The artifact's size if it is assigned to the device (serving or shadow), else undefined. */
-  assignedSize(deviceId: string, sha256: string): number | undefined {
-    return this.assignedStmt.get(sha256, deviceId, deviceId)?.size;
+  async assignedSize(deviceId: string, sha256: string): Promise<number | undefined> {
+    for (const v of await this.store.models.withArtifact(sha256)) {
+      const [serve, shadow] = await Promise.all([this.store.assignments.get(deviceId, v.name), this.store.shadows.get(deviceId, v.name)]);
+      if (serve?.version === v.version || shadow?.version === v.version) return v.size;
+    }
+    return undefined;
   }
 
   /** Admission for one request of a device (the HTTP route awaits `ready` when not admitted). */
@@ -108,13 +105,13 @@ export class TransferService {
     };
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.slots.close();
-    this.counters.close();
+    return this.counters.close();
   }
 
   private async answer(publish: (topic: string, payload: Buffer) => Promise<void>, deviceId: string, req: FetchRequest): Promise<void> {
-    const size = this.assignedSize(deviceId, req.sha256);
+    const size = await this.assignedSize(deviceId, req.sha256);
     if (size === undefined) {
       this.stats.refused++;
       this.log.warn({ deviceId, sha256: req.sha256 }, 'refused artifact fetch: not assigned to this device');
