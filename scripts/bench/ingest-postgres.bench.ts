@@ -1,5 +1,11 @@
 /**
  * @module bench/ingest-postgres
+ * fleet.ingest_rate_postgres: records/s the fleet server decodes, validates, stores (PostgreSQL)
+ * and acknowledges when many devices send telemetry at once over loopback MQTT through the
+ * embedded broker, as fleet.ingest_rate measures it on SQLite (the devices are the same child
+ * process, bench/ingest-devices.ts). Baseline: the same records inserted straight into the same
+ * kind of store in the same run (fleet.ingest_rate_postgres_store below).
+ *
  * fleet.ingest_rate_postgres_store: records/s the PostgreSQL FleetStore takes from many devices'
  * batches through `telemetry.insertBatch` (the one-statement unnest insert of
  * store/postgres/telemetry-writer.ts, with dedup and waiting reference values), batches grouped
@@ -8,7 +14,14 @@
  * server is a private one (test-postgres.ts) with fsync and synchronous commit on, as in
  * production.
  */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import pino from 'pino';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import { migratePostgres } from '../../fleet-server/src/store/postgres/migrations.js';
 import { openPostgresPool } from '../../fleet-server/src/store/postgres/pg-pool.js';
@@ -16,6 +29,7 @@ import { maintainTelemetryPartitions } from '../../fleet-server/src/store/postgr
 import { openPostgresStore } from '../../fleet-server/src/store/postgres/open-postgres-store.js';
 import { startTestPostgres } from '../../fleet-server/src/store/postgres/test-postgres.js';
 import { MAX_GROUP_RECORDS } from '../../fleet-server/src/ingest/telemetry-ingest.js';
+import { startFleetServer } from '../../fleet-server/src/server.js';
 import type { Bench } from './figure.js';
 import { benchRecord } from './bench-records.js';
 
@@ -23,6 +37,7 @@ const DEVICES = 50;
 const RECORDS_PER_BATCH = 500;
 const BATCHES = Number(process.env.EDGELOOP_BENCH_INGEST_BATCHES ?? 10);
 const BATCHES_PER_GROUP = Math.max(1, Math.floor(MAX_GROUP_RECORDS / RECORDS_PER_BATCH));
+const WINDOW = 8;
 
 type Insert = (db: pg.PoolClient, deviceId: string, records: readonly TelemetryRecord[], now: number) => Promise<unknown>;
 type Job = readonly [deviceId: string, records: TelemetryRecord[]];
@@ -91,6 +106,56 @@ async function measureStore(url: string, jobs: readonly Job[]): Promise<number> 
   }
 }
 
+/**
+ * A fleet server on the database, 50 enrolled devices in a child process sending as agents do;
+ * records/s from the first tenth stored (connections up, JIT warm) to the last.
+ */
+async function measureMqtt(url: string): Promise<number> {
+  const total = DEVICES * BATCHES * RECORDS_PER_BATCH;
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-pg-'));
+  const server = await startFleetServer(
+    { dataDir: join(dir, 'fleet'), db: url, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: randomBytes(18).toString('base64url') } },
+    pino({ level: 'silent' }),
+  );
+  try {
+    const devices = [];
+    for (let d = 0; d < DEVICES; d++) {
+      const { token } = await server.identity.enrollmentTokens.create({ uses: 1 }, 'bench');
+      const enrolled = await server.identity.enroll({ token, deviceId: `ingest-${d}` });
+      devices.push({ id: `ingest-${d}`, password: enrolled.password });
+    }
+    const plan = { mqttUrl: server.mqttUrl, devices, batches: BATCHES, recordsPerBatch: RECORDS_PER_BATCH, window: WINDOW };
+    const script = fileURLToPath(new URL('./ingest-devices.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor('first tenth stored', () => server.stats.stored >= total / 10, 120_000, exited);
+      const t0 = performance.now();
+      await waitFor('all records stored', () => server.stats.stored >= total, 300_000, exited);
+      return (0.9 * total) / ((performance.now() - t0) / 1000);
+    } finally {
+      if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'timeout'))])) === 'timeout') child.kill('SIGKILL');
+    }
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function waitFor(what: string, done: () => boolean, timeoutMs: number, exited: Promise<number | null>): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (gone && !done()) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (!done()) throw new Error(`the devices' process ended before ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function expectStored(stored: number, batches: number): void {
   if (stored !== batches * RECORDS_PER_BATCH) throw new Error(`stored ${stored} records, expected ${batches * RECORDS_PER_BATCH}`);
 }
@@ -119,7 +184,20 @@ export const ingestPostgresBench: Bench = {
       }
     }
     const [baseline, rate] = figures as [number, number];
+    const db = await startTestPostgres({ durable: true });
+    if ('skip' in db) return [];
+    let mqttRate: number;
+    try {
+      progress(`MQTT: ${DEVICES} enrolled devices each send ${BATCHES} batches of ${RECORDS_PER_BATCH} (window ${WINDOW}) from a child process to a server on PostgreSQL`);
+      mqttRate = await measureMqtt(db.url);
+    } finally {
+      await db.stop();
+    }
     return [
+      {
+        name: 'fleet.ingest_rate_postgres', value: mqttRate, unit: 'records/s', baseline: rate,
+        note: `${DEVICES} devices over loopback MQTT (embedded broker), compact batches of ${RECORDS_PER_BATCH}, PostgreSQL store (fsync on), steady state; baseline = the same batches through the store's insertBatch`,
+      },
       {
         name: 'fleet.ingest_rate_postgres_store', value: rate, unit: 'records/s', baseline,
         note: `PostgreSQL FleetStore insertBatch (one unnest INSERT per batch of ${RECORDS_PER_BATCH}, dedup, waiting references), ${BATCHES_PER_GROUP} batches per unit of work, fsync on; baseline = multi-row INSERT … VALUES of the same batches through pg`,
