@@ -47,7 +47,7 @@ export interface PartitionPass {
   moved: number;
   /** Rows deleted from the default partition for being older than the cutoff. */
   pruned: number;
-  /** Late reference values applied to a record stored after all (see sweepPendingReferences). */
+  /** Waiting reference values whose record is stored after all, applied (see sweepPendingReferences). */
   appliedReferences: number;
   /** Late reference values dropped because their record had not come within the retention period. */
   prunedReferences: number;

@@ -9,10 +9,16 @@
  * returns how many records were new.
  *
  * A reference value can arrive before its record (the record's batch failed and is re-sent after
- * its update). It then waits in pending_references, and the record's insert takes it.
+ * its update). It then waits in pending_references, and the record's insert takes it. The two
+ * may also cross: the value's UPDATE runs while the record's insert is not yet committed (and so
+ * invisible to it). Both sides therefore take the same transaction lock on (device, stream): the
+ * insert before it reads waiting values (in its own statement, so the insert's snapshot is taken
+ * after the lock is held), the park in a trigger that, once it holds the lock, applies the value
+ * if the record has been committed meanwhile (schema-sql.ts).
  */
 import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
+import { REFERENCE_LOCK_CLASS } from './schema-sql.js';
 
 /**
  * Runs one parameterised statement. The store runs these through Kysely, on the connection of
@@ -50,9 +56,12 @@ WITH r AS (
 )
 SELECT count(*) AS added FROM inserted`;
 
+const LOCK_STREAM = `SELECT pg_advisory_xact_lock(${REFERENCE_LOCK_CLASS}, hashtext($1::text || '/' || $2::text))`;
+
 /**
  * Stores one batch of one device's stream; returns how many records were new. A late reference
- * value waiting for one of the records is taken over (it is newer than the record's own).
+ * value waiting for one of the records is taken over (it is newer than the record's own). Run it
+ * inside a transaction: the (device, stream) lock lasts until that commits.
  */
 export async function insertTelemetry(
   run: SqlRunner, deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false,
@@ -88,6 +97,7 @@ export async function insertTelemetry(
     if (r.seq < minSeq) minSeq = r.seq;
     if (r.seq > maxSeq) maxSeq = r.seq;
   }
+  await run(LOCK_STREAM, [deviceId, stream]);
   const { rows } = await run<{ added: number }>(INSERT_TELEMETRY, [
     deviceId, stream, numbers(seq), numbers(ts), model, numbers(version), requestId, output, numbers(prediction), numbers(latency), features,
     numbers(reference), numbers(shadow), minSeq, maxSeq, now, historical ? 1 : 0,
@@ -146,7 +156,7 @@ export async function updateReferences(
 }
 
 export interface PendingSweep {
-  /** Waiting values whose record had been stored after all (two servers crossing), now applied. */
+  /** Waiting values whose record is stored after all, now applied. */
   applied: number;
   /** Waiting values received before the cutoff whose record never came, dropped. */
   pruned: number;
@@ -154,8 +164,9 @@ export interface PendingSweep {
 
 /**
  * Applies waiting reference values whose record is stored, and drops those older than `cutoff`.
- * With one server a waiting value's record always takes it on insert; with several, a record
- * inserted by one server can commit just after another parked its value, and this catches that.
+ * The (device, stream) lock means an insert and a park never miss each other, whichever server
+ * runs them; this is the safety net for values that got into the table past the trigger (a
+ * restored dump, a session with triggers off).
  */
 export async function sweepPendingReferences(run: SqlRunner, cutoff: number): Promise<PendingSweep> {
   const applied = await run(`
