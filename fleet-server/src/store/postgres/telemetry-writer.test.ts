@@ -66,6 +66,18 @@ test('re-sends are dropped in the default partition too (device clocks far off),
   assert.equal(await insertTelemetry(pgRunner(pool), 'pi-2', 's1', odd), 2);
 });
 
+test('a seq is stored once per stream whatever ts it comes with; a record held back below the highest seq is still stored', { skip }, async (t) => {
+  const pool = await store(t);
+  const run = pgRunner(pool);
+  // 1..5 and 8 arrive; 6 and 7 are held back on the device (waiting for their reference).
+  assert.equal(await insertTelemetry(run, 'pi-1', 's1', [1, 2, 3, 4, 5, 8].map((s) => record(s))), 6);
+  // The same seq numbers with other timestamps, in other daily partitions and in the default one.
+  assert.equal(await insertTelemetry(run, 'pi-1', 's1', [record(2, NOW - 10 * DAY_MS), record(5, 1_000), record(8, NOW + DAY_MS)]), 0);
+  assert.equal(await insertTelemetry(run, 'pi-1', 's1', [6, 7].map((s) => record(s))), 2, 'held-back records are new');
+  assert.equal(await insertTelemetry(run, 'pi-1', 's1', [record(9), record(6, NOW - DAY_MS)]), 1, 'in one batch: 9 is new, 6 is not');
+  assert.deepEqual((await rows(pool)).map((r) => [r.seq, r.ts]), [1, 2, 3, 4, 5, 6, 7, 8, 9].map((s) => [s, record(s).ts]));
+});
+
 test('the largest batch a device may send is one call; text with quotes, backslashes and non-ASCII survives', { skip }, async (t) => {
   const pool = await store(t);
   const big = Array.from({ length: 5000 }, (_, i) => record(i + 1, NOW - DAY_MS + i));

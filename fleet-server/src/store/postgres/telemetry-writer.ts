@@ -1,24 +1,11 @@
 /**
  * @module store/postgres/telemetry-writer
- * Writes telemetry and late reference values into PostgreSQL.
- *
- * A batch is one INSERT … SELECT FROM unnest(array per column): one statement, one round trip
- * and always the same 17 parameters whatever the batch size, so the statement text never
- * changes and no batch comes near the 65,535-parameter limit of a VALUES list. Duplicates
- * (re-sends) are dropped by ON CONFLICT on the unique key (see schema-sql.ts); the statement
- * returns how many records were new.
- *
- * A reference value can arrive before its record (the record's batch failed and is re-sent after
- * its update). It then waits in pending_references, and the record's insert takes it. The two
- * may also cross: the value's UPDATE runs while the record's insert is not yet committed (and so
- * invisible to it). Both sides therefore take the same transaction lock on (device, stream): the
- * insert before it reads waiting values (in its own statement, so the insert's snapshot is taken
- * after the lock is held), the park in a trigger that, once it holds the lock, applies the value
- * if the record has been committed meanwhile (schema-sql.ts).
+ * Writes telemetry and late reference values into PostgreSQL. A batch is one call of
+ * edgeloop_insert_telemetry (telemetry-sql.ts: exactly-once, waiting reference values), with one
+ * array per column; numeric arrays are sent as array literals built with one join.
  */
 import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
-import { REFERENCE_LOCK_CLASS } from './schema-sql.js';
 
 /**
  * Runs one parameterised statement. The store runs these through Kysely, on the connection of
@@ -34,34 +21,14 @@ export function pgRunner(db: pg.Pool | pg.PoolClient): SqlRunner {
   };
 }
 
-const INSERT_TELEMETRY = `
-WITH r AS (
-  SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::integer[], $7::text[], $8::text[],
-                       $9::double precision[], $10::double precision[], $11::text[], $12::double precision[], $13::integer[])
-    AS r(seq, ts, model, version, request_id, output, prediction, latency_ms, features, reference, shadow)
-), waiting AS (
-  SELECT seq, reference FROM pending_references
-   WHERE device_id = $1 AND stream = $2 AND seq BETWEEN $14 AND $15
-), inserted AS (
-  INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction,
-                         latency_ms, features, reference, historical, shadow)
-  SELECT $1, $2, r.seq, r.ts, $16, r.model, r.version, r.request_id, r.output, r.prediction,
-         r.latency_ms, r.features, coalesce(w.reference, r.reference), $17, r.shadow
-    FROM r LEFT JOIN waiting w ON w.seq = r.seq
-  ON CONFLICT (device_id, stream, seq, ts) DO NOTHING
-  RETURNING seq
-), taken AS (
-  DELETE FROM pending_references
-   WHERE device_id = $1 AND stream = $2 AND seq BETWEEN $14 AND $15 AND seq IN (SELECT seq FROM inserted)
-)
-SELECT count(*) AS added FROM inserted`;
-
-const LOCK_STREAM = `SELECT pg_advisory_xact_lock(${REFERENCE_LOCK_CLASS}, hashtext($1::text || '/' || $2::text))`;
+const INSERT_TELEMETRY = `SELECT edgeloop_insert_telemetry($1::text, $2::text, $3::bigint[], $4::bigint[], $5::text[], $6::integer[], $7::text[],
+  $8::text[], $9::double precision[], $10::double precision[], $11::text[], $12::double precision[], $13::integer[],
+  $14::bigint, $15::bigint, $16::bigint, $17::integer) AS added`;
 
 /**
  * Stores one batch of one device's stream; returns how many records were new. A late reference
  * value waiting for one of the records is taken over (it is newer than the record's own). Run it
- * inside a transaction: the (device, stream) lock lasts until that commits.
+ * inside a transaction: the (device, stream) lock it takes lasts until that commits.
  */
 export async function insertTelemetry(
   run: SqlRunner, deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false,
@@ -97,7 +64,6 @@ export async function insertTelemetry(
     if (r.seq < minSeq) minSeq = r.seq;
     if (r.seq > maxSeq) maxSeq = r.seq;
   }
-  await run(LOCK_STREAM, [deviceId, stream]);
   const { rows } = await run<{ added: number }>(INSERT_TELEMETRY, [
     deviceId, stream, numbers(seq), numbers(ts), model, numbers(version), requestId, output, numbers(prediction), numbers(latency), features,
     numbers(reference), numbers(shadow), minSeq, maxSeq, now, historical ? 1 : 0,
