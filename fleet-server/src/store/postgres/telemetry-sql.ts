@@ -16,8 +16,10 @@
  * partitions; it is stored only if neither finds it. ON CONFLICT on the unique key stays the last
  * guard.
  *
- * Late reference values: one whose record is not stored yet waits in pending_references, and the
- * insert that stores the record takes it. The two may also cross — the value's UPDATE running
+ * Late reference values: edgeloop_update_references sets a batch of them in one call (one UPDATE
+ * with the seq numbers as an index condition, where one UPDATE per value would be planned over
+ * every partition each time). One whose record is not stored yet waits in pending_references,
+ * and the insert that stores the record takes it. The two may also cross — the value's UPDATE running
  * while the record's insert is not committed yet, so invisible to it. Both sides take the same
  * transaction lock on (device, stream): the insert in a statement before the one that reads
  * waiting values (in a volatile function each statement takes a fresh snapshot, so that one
@@ -77,6 +79,29 @@ BEGIN
   )
   SELECT count(*) INTO added FROM inserted;
   RETURN added;
+END
+$fn$;
+
+CREATE FUNCTION edgeloop_update_references(
+  p_device text, p_stream text, p_seq bigint[], p_reference double precision[], p_received_at bigint
+) RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  parked bigint;
+BEGIN
+  WITH u AS (
+    SELECT * FROM unnest(p_seq, p_reference) AS u(seq, reference)
+  ), updated AS (
+    UPDATE telemetry t SET reference = u.reference FROM u
+     WHERE t.device_id = p_device AND t.stream = p_stream AND t.seq = ANY (p_seq) AND t.seq = u.seq
+    RETURNING t.seq
+  ), kept AS (
+    INSERT INTO pending_references (device_id, stream, seq, reference, received_at)
+    SELECT p_device, p_stream, u.seq, u.reference, p_received_at FROM u WHERE u.seq NOT IN (SELECT d.seq FROM updated d)
+    ON CONFLICT (device_id, stream, seq) DO UPDATE SET reference = excluded.reference, received_at = excluded.received_at
+    RETURNING 1
+  )
+  SELECT count(*) INTO parked FROM kept;
+  RETURN parked;
 END
 $fn$;
 

@@ -1,8 +1,8 @@
 /**
  * @module store/postgres/telemetry-writer
- * Writes telemetry and late reference values into PostgreSQL. A batch is one call of
- * edgeloop_insert_telemetry (telemetry-sql.ts: exactly-once, waiting reference values), with one
- * array per column; numeric arrays are sent as array literals built with one join.
+ * Writes telemetry and late reference values into PostgreSQL. A batch of either is one call of a
+ * function of telemetry-sql.ts (exactly-once, waiting reference values), with one array per
+ * column; numeric arrays are sent as array literals built with one join.
  */
 import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
@@ -85,20 +85,7 @@ function numbers(values: ReadonlyArray<number | null>): string {
   return out + '}';
 }
 
-const UPDATE_REFERENCES = `
-WITH u AS (
-  SELECT * FROM unnest($3::bigint[], $4::double precision[]) AS u(seq, reference)
-), updated AS (
-  UPDATE telemetry t SET reference = u.reference FROM u
-   WHERE t.device_id = $1 AND t.stream = $2 AND t.seq = u.seq
-  RETURNING t.seq
-), parked AS (
-  INSERT INTO pending_references (device_id, stream, seq, reference, received_at)
-  SELECT $1, $2, u.seq, u.reference, $5 FROM u WHERE u.seq NOT IN (SELECT seq FROM updated)
-  ON CONFLICT (device_id, stream, seq) DO UPDATE SET reference = excluded.reference, received_at = excluded.received_at
-  RETURNING seq
-)
-SELECT (SELECT count(DISTINCT seq) FROM updated) AS applied, (SELECT count(*) FROM parked) AS pending`;
+const UPDATE_REFERENCES = 'SELECT edgeloop_update_references($1::text, $2::text, $3::bigint[], $4::double precision[], $5::bigint) AS pending';
 
 export interface ReferenceUpdateResult {
   /** Stored records that got their reference value. */
@@ -109,7 +96,8 @@ export interface ReferenceUpdateResult {
 
 /**
  * Sets late reference values on stored records; values for records not stored yet wait for
- * them. When one batch names a seq twice, the later value wins (it is the newer reading).
+ * them (edgeloop_update_references, one call per batch). When one batch names a seq twice, the
+ * later value wins (it is the newer reading).
  */
 export async function updateReferences(
   run: SqlRunner, deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now(),
@@ -117,8 +105,9 @@ export async function updateReferences(
   if (updates.length === 0) return { applied: 0, pending: 0 };
   const latest = new Map<number, number>();
   for (const u of updates) latest.set(u.seq, u.reference);
-  const { rows } = await run<ReferenceUpdateResult>(UPDATE_REFERENCES, [deviceId, stream, numbers([...latest.keys()]), numbers([...latest.values()]), now]);
-  return { applied: Number(rows[0]!.applied), pending: Number(rows[0]!.pending) };
+  const { rows } = await run<{ pending: number }>(UPDATE_REFERENCES, [deviceId, stream, numbers([...latest.keys()]), numbers([...latest.values()]), now]);
+  const pending = Number(rows[0]!.pending);
+  return { applied: latest.size - pending, pending };
 }
 
 export interface PendingSweep {
