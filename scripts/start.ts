@@ -64,13 +64,13 @@ say(`fleet server up
     try in another terminal:  npx edgeloop devices   ·   npx edgeloop telemetry --limit 5`);
 
 const metadata = JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) as unknown;
-const v1 = server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata });
+const v1 = await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata });
 say(`registered model distance v${v1.version} (sha256 ${v1.sha256.slice(0, 12)}, signed by ${v1.keyId})`);
 
 /** Enrolls a simulated device as a real one would: a one-use enrollment token traded for credentials. */
-function enroll(deviceId: string): { username: string; password: string } {
-  const { token } = server.identity.enrollmentTokens.create({ uses: 1, group: 'demo', tags: { hw: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4' } }, 'npm-start');
-  const { username, password } = server.identity.enroll({ token, deviceId });
+async function enroll(deviceId: string): Promise<{ username: string; password: string }> {
+  const { token } = await server.identity.enrollmentTokens.create({ uses: 1, group: 'demo', tags: { hw: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4' } }, 'npm-start');
+  const { username, password } = await server.identity.enroll({ token, deviceId });
   return { username, password };
 }
 
@@ -83,7 +83,7 @@ for (const deviceId of DEVICES) {
     dataDir: join(dataDir, 'devices', deviceId),
     hardware: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4',
     api: { port: 0 },
-    fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], ...enroll(deviceId) },
+    fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], ...(await enroll(deviceId)) },
     runtime: { intraOpThreads: 1 },
   });
   agents.push(await startAgent(config, log.child({ part: 'agent' })));
@@ -92,7 +92,8 @@ for (const deviceId of DEVICES) {
 
 // Devices become assignable once their birth has arrived.
 const until = Date.now() + 10_000;
-while (DEVICES.some((d) => !server.devices.get(d)?.online) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+const allOnline = async () => (await Promise.all(DEVICES.map((d) => server.devices.get(d)))).every((d) => d?.online);
+while (!(await allOnline()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 await server.deployments.assign('distance', v1.version, DEVICES);
 say(`deployed distance v${v1.version} to ${DEVICES.join(', ')}`);
 
@@ -113,7 +114,7 @@ const loops = agents.map(async (agent, index) => {
 const canaryAfter = (num(values['canary-after'], 'canary-after') ?? 25) * 1000;
 let rolloutId: string | undefined;
 const canaryTimer = setTimeout(async () => {
-  const v2 = server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v2), metadata: { ...(metadata as object), lineage: { parent: v1.version, trigger: 'demo' } } });
+  const v2 = await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v2), metadata: { ...(metadata as object), lineage: { parent: v1.version, trigger: 'demo' } } });
   // A canary rollout as an operator would start it (edgeloop rollouts create distance@2 --strategy
   // canary …): one device first, and after a short soak with no failures, the rest.
   const request = parseCreateRollout({
@@ -127,14 +128,15 @@ const canaryTimer = setTimeout(async () => {
     watch it:  npx edgeloop rollouts status ${rollout.id} --watch`);
 }, canaryAfter);
 
-const summary = setInterval(() => {
-  const line = server.devices
-    .list()
+const summary = setInterval(() => void summarize().catch((err: Error) => say(`status unavailable: ${err.message}`)), 3000);
+
+async function summarize(): Promise<void> {
+  const line = (await server.devices.list())
     .map((d) => `${d.id} ${d.online ? '●' : '○'} ${d.models.map((m) => `${m.name} v${m.version}`).join(',') || '(no model)'} ${d.records} rec`)
     .join('  |  ');
-  const rollout = rolloutId ? server.rollouts.store.get(rolloutId) : undefined;
+  const rollout = rolloutId ? await server.rollouts.store.get(rolloutId) : undefined;
   say(rollout ? `${line}  |  rollout ${rollout.state}, wave ${rollout.currentWave + 1}/${rollout.waves.length}` : line);
-}, 3000);
+}
 
 async function shutdown(reason: string) {
   if (stopping) return;

@@ -134,7 +134,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     // Read at scrape time; the sensors unit starts after the predictor below.
     sensors: () => sensors && { ...sensors.link.stats, models: sensors.inputs?.statsByModel() ?? [], references: references?.joiner.stats },
   });
-  // reportSeq restarts in every session: the server bounds it per session (device-store.ts).
+  // reportSeq restarts in every session: the server bounds it per session (fleet-server deploy/update-reports.ts).
   let reportCounter = { session: -1, seq: 0 };
   const report = (r: Omit<UpdateReport, 'v' | 'ts' | 'session' | 'reportSeq'>) => {
     metrics.updateReported(r);

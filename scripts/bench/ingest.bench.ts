@@ -8,8 +8,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
-import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
+import { openFleetStore } from '../../fleet-server/src/store/open-fleet-store.js';
 import { startTestFleet, until } from '../../test/support/in-process-fleet.js';
 import type { Bench } from './figure.js';
 import { benchRecord } from './bench-records.js';
@@ -26,16 +25,16 @@ export const ingestBench: Bench = {
     const h = await startTestFleet();
     try {
       progress(`baseline: multi-row inserts of ${total} records straight into a fleet store`);
-      const baseDb = openFleetDb(join(h.dir, 'baseline.db'));
-      const store = new TelemetryStore(baseDb);
+      const store = await openFleetStore({ sqlitePath: join(h.dir, 'baseline.db') });
       const batches = Array.from({ length: BATCHES }, (_, b) => Array.from({ length: RECORDS_PER_BATCH }, (_, i) => benchRecord(b * RECORDS_PER_BATCH + i)));
       let t0 = performance.now();
-      for (let d = 0; d < DEVICES; d++) for (const batch of batches) store.insertBatch(`dev-${d}`, 's', batch);
+      for (let d = 0; d < DEVICES; d++) for (const batch of batches) await store.telemetry.insertBatch(`dev-${d}`, 's', batch);
       const baseRate = total / ((performance.now() - t0) / 1000);
-      baseDb.close();
+      await store.close();
 
       progress(`enrolling ${DEVICES} devices; each sends ${BATCHES} batches of ${RECORDS_PER_BATCH} (window ${WINDOW}) from a child process`);
-      const devices = Array.from({ length: DEVICES }, (_, d) => ({ id: `ingest-${d}`, password: h.enroll(`ingest-${d}`).password }));
+      const devices: Array<{ id: string; password: string }> = [];
+      for (let d = 0; d < DEVICES; d++) devices.push({ id: `ingest-${d}`, password: (await h.enroll(`ingest-${d}`)).password });
       const plan = { mqttUrl: h.server.mqttUrl, devices, batches: BATCHES, recordsPerBatch: RECORDS_PER_BATCH, window: WINDOW };
       const script = fileURLToPath(new URL('./ingest-devices.ts', import.meta.url));
       const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -39,12 +39,13 @@ export const rolloutBench: Bench = {
     try {
       // ~1 MiB: the reference model with a wider hidden layer (same input, same preprocessing).
       const bytes = buildReferenceModel({ seed: 1000, hidden: 453 });
-      const model = h.server.registry.register({ name: 'bench', bytes, metadata: sample.metadata });
+      const model = await h.server.registry.register({ name: 'bench', bytes, metadata: sample.metadata });
       progress(`enrolling ${DEVICES} devices`);
-      const devices = Array.from({ length: DEVICES }, (_, i) => {
+      const devices: Array<{ deviceId: string; username: string; password: string }> = [];
+      for (let i = 0; i < DEVICES; i++) {
         const deviceId = `sim-${String(i).padStart(4, '0')}`;
-        return { deviceId, ...h.enroll(deviceId) };
-      });
+        devices.push({ deviceId, ...(await h.enroll(deviceId)) });
+      }
       const configPath = join(h.dir, 'simulated-fleet.json');
       writeFileSync(configPath, JSON.stringify({ mqttUrl: h.server.mqttUrl, trustedKeys: [h.server.publicKey], transport: TRANSPORT, devices }));
 
@@ -64,7 +65,7 @@ export const rolloutBench: Bench = {
       await until('simulated devices connected', () => ready || child!.exitCode !== null, 120_000);
       if (!ready) throw new Error('the simulated fleet exited before it was ready');
       const ids = devices.map((d) => d.deviceId);
-      await until('every device announced', () => h.server.devices.list().filter((d) => d.online).length >= DEVICES, 60_000);
+      await until('every device announced', async () => (await h.server.devices.list()).filter((d) => d.online).length >= DEVICES, 60_000);
 
       progress(`assigning ${model.name} v${model.version} (${bytes.length} bytes) to ${DEVICES} devices`);
       const t0 = Date.now();
@@ -72,10 +73,10 @@ export const rolloutBench: Bench = {
       const request = parseCreateRollout({ model: model.name, version: model.version, strategy: 'direct', target: { devices: ids }, reason: 'fleet.rollout_1000 benchmark' });
       if (!request.ok) throw new Error(request.reason);
       const rollout = await h.server.rollouts.create(request.value, 'bench');
-      const activeAt = () => {
+      const activeAt = async () => {
         let last = 0;
         let n = 0;
-        for (const d of h.server.devices.list()) {
+        for (const d of await h.server.devices.list()) {
           const a = d.assignments.find((x) => x.model === model.name && x.version === model.version && x.state === 'active');
           if (a) { n++; last = Math.max(last, a.updatedAt); }
         }
@@ -84,11 +85,11 @@ export const rolloutBench: Bench = {
       await until(`all ${DEVICES} devices active`, async () => {
         if (errors.length) throw new Error(`simulated devices failed: ${errors.slice(0, 3).join('; ')}`);
         await new Promise((r) => setTimeout(r, 250));
-        return activeAt().n >= DEVICES;
+        return (await activeAt()).n >= DEVICES;
       }, 300_000);
-      const seconds = (activeAt().last - t0) / 1000;
-      h.server.transfer.counters.flush();
-      const perDevice = h.server.devices.list().filter((d) => ids.includes(d.id)).map((d) => d.bytesSent / bytes.length);
+      const seconds = ((await activeAt()).last - t0) / 1000;
+      await h.server.transfer.counters.flush();
+      const perDevice = (await h.server.devices.list()).filter((d) => ids.includes(d.id)).map((d) => d.bytesSent / bytes.length);
       const mean = perDevice.reduce((a, b) => a + b, 0) / perDevice.length;
       const max = Math.max(...perDevice);
       const slots = h.server.transfer.slots.stats();

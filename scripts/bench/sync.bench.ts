@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { encodeMessage, encodeTelemetryBatch, type TelemetryRecord } from '@edgeloop/protocol';
 import { openAgentDb } from '../../agent/src/store/agent-db.js';
 import { RecordBuffer, type NewRecord } from '../../agent/src/store/record-buffer.js';
-import { openFleetDb } from '../../fleet-server/src/store/fleet-db.js';
-import { TelemetryStore } from '../../fleet-server/src/store/telemetry-store.js';
+import { openFleetStore } from '../../fleet-server/src/store/open-fleet-store.js';
 import type { Bench } from './figure.js';
 import { benchRecord } from './bench-records.js';
 import { buildAgentBundle } from './agent-bundle.js';
@@ -39,13 +38,12 @@ export const syncBench: Bench = {
       db.close();
 
       progress('baseline: direct inserts into the server store');
-      const baseDb = openFleetDb(join(h.dir, 'baseline.db'));
-      const store = new TelemetryStore(baseDb);
+      const store = await openFleetStore({ sqlitePath: join(h.dir, 'baseline.db') });
       const all: TelemetryRecord[] = Array.from({ length: N }, (_, i) => benchRecord(i));
       let t0 = performance.now();
-      for (let i = 0; i < N; i += 500) store.insertBatch('base', 's', all.slice(i, i + 500));
+      for (let i = 0; i < N; i += 500) await store.telemetry.insertBatch('base', 's', all.slice(i, i + 500));
       const baseRate = N / ((performance.now() - t0) / 1000);
-      baseDb.close();
+      await store.close();
 
       progress('agent process → MQTT → fleet store (this process)');
       // The agent runs in its own process as on a device (the bundle, with the unit's node flags):

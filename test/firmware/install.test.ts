@@ -183,7 +183,7 @@ test('a second install keeps the config; --force-config rewrites it', (t) => {
 test('install --fleet --token enrolls the device: the config gets its credentials and the fleet\'s broker and keys', { timeout: 120_000 }, async (t) => {
   const fleet = await startTestFleet();
   t.after(() => fleet.close());
-  const { token } = fleet.server.identity.enrollmentTokens.create({ uses: 1, group: 'line-3' }, 'test');
+  const { token } = await fleet.server.identity.enrollmentTokens.create({ uses: 1, group: 'line-3' }, 'test');
   const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
   const base = ['--root', s.root, '--no-deps', '--source', REPO, '--device-id', 'test-pi', '--fleet', fleet.server.httpUrl];
   const r = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
@@ -198,9 +198,9 @@ test('install --fleet --token enrolls the device: the config gets its credential
   assert.equal(config.fleet.mqttUrl, fleet.server.mqttUrl);
   assert.deepEqual(config.fleet.trustedKeys, [fleet.server.publicKey]);
   assert.equal(config.fleet.username, 'test-pi');
-  assert.deepEqual(fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'the written password is the one the fleet accepts');
+  assert.deepEqual(await fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'the written password is the one the fleet accepts');
   assert.equal(mode(configPath) & ~0o640, 0, `config mode ${mode(configPath).toString(8)} is 0640 or stricter`);
-  assert.equal(fleet.server.devices.get('test-pi')?.group, 'line-3', 'the token\'s group is applied');
+  assert.equal((await fleet.server.devices.get('test-pi'))?.group, 'line-3', 'the token\'s group is applied');
 
   const again = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
   assertOk(again);
@@ -208,7 +208,7 @@ test('install --fleet --token enrolls the device: the config gets its credential
   const reused = await runAsync(INSTALL, [...base, '--token', token, '--force-config'], { EDGELOOP_SYSROOT: s.sysroot });
   assert.notEqual(reused.code, 0);
   assert.match(reused.out, /enrollment failed: the fleet server refused the enrollment: this enrollment token has been used up .*edgeloop tokens create/);
-  assert.deepEqual(fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'a refused re-enrollment leaves the credential alone');
+  assert.deepEqual(await fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'a refused re-enrollment leaves the credential alone');
 
   const noFleet = run(INSTALL, ['--root', s.root, '--no-deps', '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
   assert.notEqual(noFleet.code, 0);
@@ -222,7 +222,7 @@ test('install --fleet https://… --ca-fingerprint pins the fleet CA: fleet.ca b
     await fleet.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const { token } = fleet.identity.enrollmentTokens.create({ uses: 1 }, 'test');
+  const { token } = await fleet.identity.enrollmentTokens.create({ uses: 1 }, 'test');
   const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
   const base = ['--root', s.root, '--no-deps', '--source', REPO, '--device-id', 'tls-pi', '--fleet', fleet.httpUrl, '--token', token];
   const r = await runAsync(INSTALL, [...base, '--ca-fingerprint', fleet.tls.caFingerprint], { EDGELOOP_SYSROOT: s.sysroot });

@@ -46,16 +46,16 @@ async function cuttableProxy(target: string): Promise<{ url: string; connections
   };
 }
 
-function fleetSection(h: TestFleet, deviceId: string, mqttUrl = h.server.mqttUrl) {
-  return { mqttUrl, httpUrl: h.server.httpUrl, trustedKeys: [h.server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 500, ...h.enroll(deviceId) };
+async function fleetSection(h: TestFleet, deviceId: string, mqttUrl = h.server.mqttUrl) {
+  return { mqttUrl, httpUrl: h.server.httpUrl, trustedKeys: [h.server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 500, ...(await h.enroll(deviceId)) };
 }
 
-const activeVersion = (h: TestFleet, deviceId: string) => h.server.devices.get(deviceId)?.models.find((m) => m.name === 'big')?.version;
+const activeVersion = async (h: TestFleet, deviceId: string) => (await h.server.devices.get(deviceId))?.models.find((m) => m.name === 'big')?.version;
 
 test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
-  const big = h.server.registry.register({ name: 'big', bytes: BIG, metadata: sample.metadata });
+  const big = await h.server.registry.register({ name: 'big', bytes: BIG, metadata: sample.metadata });
   assert.ok(big.manifest.artifact.chunks && big.manifest.artifact.chunks.length > 8, 'the artifact has signed chunk hashes');
   const size = BIG.length;
   const bytesSent = (d: string) => h.server.transfer.counters.bytesSent(d);
@@ -64,30 +64,31 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
     const proxy = await cuttableProxy(h.server.mqttUrl);
     t.after(() => proxy.close());
     const device = 'mqtt-drop-1';
-    await h.startAgent(device, { fleet: fleetSection(h, device, proxy.url), updates: { transport: 'mqtt', maxBytesPerSecond: 256 * 1024 } });
+    await h.startAgent(device, { fleet: await fleetSection(h, device, proxy.url), updates: { transport: 'mqtt', maxBytesPerSecond: 256 * 1024 } });
     await waitFor('agent birth', () => h.server.devices.exists(device));
     await h.server.deployments.assign('big', big.version, [device]);
-    const atCut = await waitFor('half the artifact sent', () => { const n = bytesSent(device); return n >= size / 2 ? n : undefined; });
+    const atCut = await waitFor('half the artifact sent', async () => { const n = await bytesSent(device); return n >= size / 2 ? n : undefined; });
     proxy.cut();
-    await waitFor('active after the link came back', () => activeVersion(h, device) === big.version, 60_000);
+    await waitFor('active after the link came back', async () => (await activeVersion(h, device)) === big.version, 60_000);
     assert.ok(proxy.connections() >= 2, 'the agent reconnected');
-    const total = bytesSent(device);
+    const total = await bytesSent(device);
     assert.ok(total < atCut + size, `resumed, not restarted: ${total} bytes sent for a ${size}-byte artifact (${atCut} before the cut)`);
   });
 
   await t.test('an agent restarted mid-transfer continues from its partial file', async () => {
     const device = 'mqtt-restart-1';
-    const overrides = { fleet: fleetSection(h, device), updates: { transport: 'mqtt' as const, maxBytesPerSecond: 256 * 1024 } };
+    const overrides = { fleet: await fleetSection(h, device), updates: { transport: 'mqtt' as const, maxBytesPerSecond: 256 * 1024 } };
     const first = await h.startAgent(device, overrides);
     await waitFor('agent birth', () => h.server.devices.exists(device));
     await h.server.deployments.assign('big', big.version, [device]);
-    await waitFor('a third of the artifact sent', () => bytesSent(device) >= size / 3);
+    await waitFor('a third of the artifact sent', async () => (await bytesSent(device)) >= size / 3);
     await first.close();
     await h.startAgent(device, overrides);
-    await waitFor('active after the restart', () => activeVersion(h, device) === big.version, 60_000);
-    const resumed = h.server.devices.events(device).find((e) => e.state === 'downloading' && /resumed at/.test(String(e.reason)));
+    await waitFor('active after the restart', async () => (await activeVersion(h, device)) === big.version, 60_000);
+    const resumed = (await h.server.devices.events(device)).find((e) => e.state === 'downloading' && /resumed at/.test(String(e.reason)));
     assert.ok(resumed, 'the download resumed at the verified offset');
-    assert.ok(bytesSent(device) < 1.6 * size, `resumed, not restarted: ${bytesSent(device)} bytes for ${size}`);
+    const afterRestart = await bytesSent(device);
+    assert.ok(afterRestart < 1.6 * size, `resumed, not restarted: ${afterRestart} bytes for ${size}`);
   });
 
   await t.test('a corrupted chunk is refused and fetched again; persistent corruption rejects the update', async () => {
@@ -97,37 +98,37 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
     const bad = Buffer.from(good);
     bad[3 * 65536 + 7]! ^= 0xff; // inside chunk 3
     writeFileSync(file, bad);
-    await h.startAgent(device, { fleet: fleetSection(h, device), updates: { transport: 'mqtt' } });
+    await h.startAgent(device, { fleet: await fleetSection(h, device), updates: { transport: 'mqtt' } });
     await waitFor('agent birth', () => h.server.devices.exists(device));
     await h.server.deployments.assign('big', big.version, [device]);
-    const rejected = await waitFor('the update rejected', () => h.server.devices.get(device)?.assignments.find((a) => a.model === 'big' && a.state === 'rejected'), 60_000);
+    const rejected = await waitFor('the update rejected', async () => (await h.server.devices.get(device))?.assignments.find((a) => a.model === 'big' && a.state === 'rejected'), 60_000);
     assert.equal(rejected.code, 'chunk-mismatch');
-    const afterRejection = bytesSent(device);
+    const afterRejection = await bytesSent(device);
     writeFileSync(file, good);
     await h.server.deployments.publishDesired(device); // the same desired state again: the agent retries
-    await waitFor('active once the server copy is good', () => activeVersion(h, device) === big.version, 60_000);
+    await waitFor('active once the server copy is good', async () => (await activeVersion(h, device)) === big.version, 60_000);
     // The verified chunks before the bad one were kept: the retry fetched only the rest.
-    assert.ok(bytesSent(device) - afterRejection < size - 3 * 65536 + 1, 'the retry resumed after the verified chunks');
+    assert.ok((await bytesSent(device)) - afterRejection < size - 3 * 65536 + 1, 'the retry resumed after the verified chunks');
   });
 
   await t.test('bytes sent per device ≈ the model size, over MQTT and over HTTP', async () => {
     for (const transport of ['mqtt', 'http'] as const) {
       const device = `bytes-${transport}-1`;
-      await h.startAgent(device, { fleet: fleetSection(h, device), updates: { transport } });
+      await h.startAgent(device, { fleet: await fleetSection(h, device), updates: { transport } });
       await waitFor('agent birth', () => h.server.devices.exists(device));
       await h.server.deployments.assign('big', big.version, [device]);
-      await waitFor(`active over ${transport}`, () => activeVersion(h, device) === big.version, 60_000);
-      await waitFor('bytes flushed to the device view', () => (h.server.devices.get(device)?.bytesSent ?? 0) >= size);
-      const sent = h.server.devices.get(device)!.bytesSent;
+      await waitFor(`active over ${transport}`, async () => (await activeVersion(h, device)) === big.version, 60_000);
+      await waitFor('bytes flushed to the device view', async () => ((await h.server.devices.get(device))?.bytesSent ?? 0) >= size);
+      const sent = (await h.server.devices.get(device))!.bytesSent;
       assert.ok(sent >= size && sent <= 1.1 * size, `${transport}: ${sent} bytes sent for a ${size}-byte model`);
-      const detail = h.server.transfer.counters.detail(device);
+      const detail = await h.server.transfer.counters.detail(device);
       assert.deepEqual(detail.map((d) => [d.sha256, d.transport]), [[big.sha256, transport]]);
     }
   });
 
   await t.test('a device is refused artifacts not assigned to it', async () => {
     const device = 'mqtt-nosy-1';
-    const creds = h.enroll(device);
+    const creds = await h.enroll(device);
     const nosy = await mqtt.connectAsync(h.server.mqttUrl, { clientId: device, ...creds });
     t.after(() => nosy.endAsync());
     const answer = new Promise<Buffer>((resolve) => nosy.on('message', (_topic, payload) => resolve(payload)));

@@ -59,7 +59,7 @@ test('metadata, lineage and status through the API; revoking removes the version
   assert.deepEqual(revoked.body.removedFrom, [DEVICE]);
   await reported(server, DEVICE, 1, 'removed');
   assert.deepEqual(await loaded(agent), {}, 'the revoked version no longer runs');
-  assert.deepEqual(server.devices.get(DEVICE)?.assignments, []);
+  assert.deepEqual((await server.devices.get(DEVICE))?.assignments, []);
 
   const again = await api('POST', '/deployments', { model: 'distance', version: 1, devices: [DEVICE] });
   assert.equal(again.status, 409);
@@ -67,6 +67,6 @@ test('metadata, lineage and status through the API; revoking removes the version
   const undo = await api('PUT', '/models/distance/versions/1/status', { status: 'approved' });
   assert.equal(undo.status, 409, 'revoked is final');
 
-  const actions = server.audit.list({ action: 'model' }).map((e) => `${e.action} ${e.target}`);
+  const actions = (await server.audit.list({ action: 'model' })).map((e) => `${e.action} ${e.target}`);
   for (const a of ['model.push distance@2', 'model.approve distance@2', 'model.deprecate distance@1', 'model.revoke distance@1']) assert.ok(actions.includes(a), `${a} audited (${actions.join('; ')})`);
 });

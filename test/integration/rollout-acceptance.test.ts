@@ -96,15 +96,15 @@ async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<Setup
   });
 
   // The baseline earns its live error first: reference-joined records of v1 on every device.
-  await waitFor('baseline records with reference values on every device', () =>
-    DEVICES.every((d) => fleet.server.telemetry.query({ device: d, version: 1, limit: 1000 }).filter((r) => r.reference !== null).length >= 15) || undefined,
+  await waitFor('baseline records with reference values on every device', async () =>
+    (await Promise.all(DEVICES.map((d) => fleet.server.telemetry.query({ device: d, version: 1, limit: 1000 })))).every((rows) => rows.filter((r) => r.reference !== null).length >= 15) || undefined,
   60_000);
   return { fleet, api, stopFeeding, answeredBy };
 }
 
 /** Registers a candidate: the reference model with another offset (seed 1 keeps the shape). */
-function registerCandidate(fleet: TestFleet, bias: number): number {
-  return fleet.server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1, bias }), metadata: sample.metadata }).version;
+async function registerCandidate(fleet: TestFleet, bias: number): Promise<number> {
+  return (await fleet.server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1, bias }), metadata: sample.metadata })).version;
 }
 
 const PARAMETERS = {
@@ -131,7 +131,7 @@ const settled = (r: RolloutDetail) => !r.devices.some((d) => ['assigned', 'downl
 
 test('a staged rollout of a worse candidate stops on its first wave and rolls back by itself', { timeout: 180_000 }, async (t) => {
   const s = await setUp(t);
-  const candidate = registerCandidate(s.fleet, 200); // reads ~70 mm long: more than twice v1's error
+  const candidate = await registerCandidate(s.fleet, 200); // reads ~70 mm long: more than twice v1's error
   const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
     model: 'distance', version: candidate, strategy: 'staged', target: { all: true }, parameters: PARAMETERS, reason: 'acceptance: worse candidate',
   });
@@ -148,29 +148,29 @@ test('a staged rollout of a worse candidate stops on its first wave and rolls ba
   assert.equal(waveDevice.state, 'rolled-back');
   const rerelease = end.rollout.rollbackVersions['1']!;
   assert.ok(rerelease > candidate, 'the baseline came back as a new, higher version');
-  const v1 = s.fleet.server.models.get('distance', 1)!;
-  const again = s.fleet.server.models.get('distance', rerelease)!;
+  const v1 = (await s.fleet.server.models.get('distance', 1))!;
+  const again = (await s.fleet.server.models.get('distance', rerelease))!;
   assert.equal(again.sha256, v1.sha256, 'the re-release carries the baseline artifact');
   assert.equal(again.lineage.trigger, 'rollback');
   assert.equal(again.lineage.parent, 1);
 
   // The wave device activates the re-release (anti-rollback accepts it: its number is higher).
-  await waitFor('the wave device serving the re-release', () =>
-    s.fleet.server.devices.get(waveDevice.deviceId)?.models.find((m) => m.name === 'distance')?.version === rerelease || undefined, 60_000);
+  await waitFor('the wave device serving the re-release', async () =>
+    (await s.fleet.server.devices.get(waveDevice.deviceId))?.models.find((m) => m.name === 'distance')?.version === rerelease || undefined, 60_000);
   for (const d of others) {
-    const device = s.fleet.server.devices.get(d)!;
+    const device = (await s.fleet.server.devices.get(d))!;
     assert.deepEqual(device.models.map((m) => m.version), [1], `${d} still serves v1`);
-    assert.ok(!s.fleet.server.devices.events(d, 1000).some((e) => e.version === candidate), `${d} never heard of v${candidate}`);
+    assert.ok(!(await s.fleet.server.devices.events(d, 1000)).some((e) => e.version === candidate), `${d} never heard of v${candidate}`);
     assert.equal(end.devices.find((x) => x.deviceId === d)!.state, 'pending');
   }
-  const decision = s.fleet.server.audit.list({ target: id, action: 'rollout.rollback' })[0]!;
+  const decision = (await s.fleet.server.audit.list({ target: id, action: 'rollout.rollback' }))[0]!;
   assert.equal(decision.actor, 'system');
   assert.equal(decision.details.gate, 'live-error');
 });
 
 test('a staged rollout of a better candidate proceeds to 100 %', { timeout: 180_000 }, async (t) => {
   const s = await setUp(t);
-  const candidate = registerCandidate(s.fleet, 130); // on the true distance
+  const candidate = await registerCandidate(s.fleet, 130); // on the true distance
   const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
     model: 'distance', version: candidate, strategy: 'staged', target: { all: true }, parameters: PARAMETERS,
   });
@@ -183,15 +183,15 @@ test('a staged rollout of a better candidate proceeds to 100 %', { timeout: 180_
   assert.deepEqual(end.waves.map((w) => w.size), [1, 3]);
   for (const d of DEVICES) {
     assert.ok(['active', 'healthy'].includes(end.devices.find((x) => x.deviceId === d)!.state));
-    assert.deepEqual(s.fleet.server.devices.get(d)!.models.map((m) => m.version), [candidate], `${d} serves the candidate`);
+    assert.deepEqual((await s.fleet.server.devices.get(d))!.models.map((m) => m.version), [candidate], `${d} serves the candidate`);
   }
-  const actions = s.fleet.server.audit.list({ target: id }).map((a) => `${a.actor}:${a.action}`).reverse();
+  const actions = (await s.fleet.server.audit.list({ target: id })).map((a) => `${a.actor}:${a.action}`).reverse();
   assert.deepEqual(actions.filter((a) => a.startsWith('system:')), ['system:rollout.advance', 'system:rollout.complete']);
 });
 
 test('a shadow rollout measures the candidate without it answering, then promote rolls it out', { timeout: 180_000 }, async (t) => {
   const s = await setUp(t);
-  const candidate = registerCandidate(s.fleet, 130);
+  const candidate = await registerCandidate(s.fleet, 130);
   const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
     model: 'distance', version: candidate, strategy: 'shadow', target: { all: true },
     parameters: { waitMs: 0, healthyAfterMs: 0, liveError: { minRecords: 10 }, promoteTo: { strategy: 'direct' } },
@@ -205,7 +205,7 @@ test('a shadow rollout measures the candidate without it answering, then promote
   assert.equal(holding.rollout.role, 'shadow');
   assert.ok(holding.liveError.candidate.records >= 10 && holding.liveError.baseline.records >= 10, JSON.stringify(holding.liveError));
   assert.ok(holding.liveError.candidate.mae! < holding.liveError.baseline.mae!, 'the shadow is closer to the sensor than v1');
-  for (const d of DEVICES) assert.deepEqual(s.fleet.server.devices.get(d)!.models.map((m) => m.version), [1], `${d} serves v1 only`);
+  for (const d of DEVICES) assert.deepEqual((await s.fleet.server.devices.get(d))!.models.map((m) => m.version), [1], `${d} serves v1 only`);
   const duringShadow = s.answeredBy.slice(answeredBefore);
   assert.ok(duringShadow.length > 0 && duringShadow.every((v) => v === 1), 'not a single request was answered by the shadow');
 
@@ -214,6 +214,6 @@ test('a shadow rollout measures the candidate without it answering, then promote
   const end = await rolloutUntil(s, id, 'completed', (r) => r.rollout.state !== 'running' && settled(r));
   assert.equal(end.rollout.state, 'completed', end.rollout.reason ?? '');
   assert.equal(end.rollout.strategy, 'direct');
-  for (const d of DEVICES) assert.deepEqual(s.fleet.server.devices.get(d)!.models.map((m) => m.version), [candidate]);
-  assert.ok(s.fleet.server.audit.list({ target: id, action: 'rollout.promote' }).length === 1);
+  for (const d of DEVICES) assert.deepEqual((await s.fleet.server.devices.get(d))!.models.map((m) => m.version), [candidate]);
+  assert.ok((await s.fleet.server.audit.list({ target: id, action: 'rollout.promote' })).length === 1);
 });

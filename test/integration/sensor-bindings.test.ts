@@ -35,7 +35,7 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
     tmp.cleanup();
   });
   for (const name of ['labelled', 'plain']) {
-    h.server.registry.register({ name, bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
+    await h.server.registry.register({ name, bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
   }
   const agent = await h.startAgent(DEVICE, {
     sync: { flushIntervalMs: 20 },
@@ -54,12 +54,12 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
   await h.deploySample(DEVICE);
   await h.server.deployments.assign('labelled', 1, [DEVICE]);
   await h.server.deployments.assign('plain', 1, [DEVICE]);
-  await until('three models active', () => (h.server.devices.get(DEVICE)?.models.length ?? 0) === 3);
+  await until('three models active', async () => ((await h.server.devices.get(DEVICE))?.models.length ?? 0) === 3);
   const predict = (model: string, requestId: string) => postJson(`${agent.apiUrl}/v1/models/${model}/predict`, greyTensor(0.5, requestId));
   const metric = async (outcome: string) => Number(new RegExp(`edgeloop_sensor_reference_values_total\\{outcome="${outcome}"\\} (\\d+)`).exec(await (await fetch(`${agent.apiUrl}/metrics`)).text())?.[1] ?? NaN);
   await waitFor('sensor broker subscription', () => broker.child.exitCode === null || undefined);
   await new Promise((r) => setTimeout(r, 300)); // let the agent's sensor client subscribe
-  const stored = async (requestId: string) => h.server.telemetry.query({ device: DEVICE, limit: 1000 }).find((r) => r.requestId === requestId);
+  const stored = async (requestId: string) => (await h.server.telemetry.query({ device: DEVICE, limit: 1000 })).find((r) => r.requestId === requestId);
 
   // 1. Timestamp join: the sensor reading is 100 ms after the prediction.
   const p1 = await predict('distance', 'ts-join');

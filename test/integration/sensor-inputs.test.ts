@@ -43,7 +43,7 @@ test('sensor values feed a model: it runs on each change, records them as featur
     await broker.stop();
     tmp.cleanup();
   });
-  h.server.registry.register({ name: 'comfort', bytes: comfortModel(), metadata: { preprocessing: { kind: 'none' }, postprocessing: { kind: 'regression', output: 'comfort' } } });
+  await h.server.registry.register({ name: 'comfort', bytes: comfortModel(), metadata: { preprocessing: { kind: 'none' }, postprocessing: { kind: 'regression', output: 'comfort' } } });
   const agent = await h.startAgent(DEVICE, {
     sync: { flushIntervalMs: 20 },
     sensors: {
@@ -57,25 +57,25 @@ test('sensor values feed a model: it runs on each change, records them as featur
       triggers: { comfort: { on: 'change', maxAgeMs: 60_000 } },
     },
   });
-  await until('agent birth', () => h.server.devices.get(DEVICE)?.online === true);
+  await until('agent birth', async () => (await h.server.devices.get(DEVICE))?.online === true);
   await h.server.deployments.assign('comfort', 1, [DEVICE]);
-  await until('comfort model active', () => (h.server.devices.get(DEVICE)?.models.length ?? 0) > 0);
-  const records = () => h.server.telemetry.query({ device: DEVICE, limit: 1000 }).filter((r) => r.model === 'comfort');
+  await until('comfort model active', async () => ((await h.server.devices.get(DEVICE))?.models.length ?? 0) > 0);
+  const records = async () => (await h.server.telemetry.query({ device: DEVICE, limit: 1000 })).filter((r) => r.model === 'comfort');
 
   // Only one sensor has spoken: nothing to predict yet. Retained, as many sensors publish, so the
   // value reaches the agent whenever its subscription is in place.
   await mosquittoPub(broker.port, 'site/room1/temp', '20', { retain: true });
   await waitFor('the agent took the first sensor value', async () => /edgeloop_sensor_messages_total\{outcome="accepted"\} 1\n/.test(await (await fetch(`${agent.apiUrl}/metrics`)).text()) || undefined);
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(records().length, 0);
+  assert.equal((await records()).length, 0);
   // The second completes the input.
   await mosquittoPub(broker.port, 'site/room1/env', JSON.stringify({ rh: 0.4 }));
   await mosquittoPub(broker.port, 'site/room1/felt', '60.5');
   const first = await waitFor('first sensor-fed record at the fleet, joined to its reference', async () => {
-    const r = records()[0];
+    const r = (await records())[0];
     return r && r.reference !== null ? r : undefined;
   }, 20_000);
-  assert.equal(records().length, 1, 'one sensor alone did not run the model');
+  assert.equal((await records()).length, 1, 'one sensor alone did not run the model');
   assert.equal(first.prediction, 2 * 20 + 0.5 * 40 + 1);
   assert.equal(first.features.temperature, 20);
   assert.equal(first.features.humidity, 40);
@@ -84,9 +84,9 @@ test('sensor values feed a model: it runs on each change, records them as featur
   // A garbage reading is rejected and changes nothing; the next good one runs the model again.
   await mosquittoPub(broker.port, 'site/room1/temp', 'warm');
   await mosquittoPub(broker.port, 'site/room1/temp', '22.5');
-  const second = await waitFor('second record after the temperature changed', async () => records().find((r) => r.features.temperature === 22.5), 20_000);
+  const second = await waitFor('second record after the temperature changed', async () => (await records()).find((r) => r.features.temperature === 22.5), 20_000);
   assert.equal(second.prediction, 2 * 22.5 + 0.5 * 40 + 1);
-  assert.equal(records().length, 2, 'the rejected payload did not run the model');
+  assert.equal((await records()).length, 2, 'the rejected payload did not run the model');
 
   // Operators see the runs and the rejected payload in /metrics.
   const metrics = await (await fetch(`${agent.apiUrl}/metrics`)).text();

@@ -33,7 +33,7 @@ test('a shadow candidate records its live error without answering a single reque
     await site.stop();
     tmp.cleanup();
   });
-  h.server.registry.register({ name: 'distance', bytes: sample.v2, metadata: sample.metadata });
+  await h.server.registry.register({ name: 'distance', bytes: sample.v2, metadata: sample.metadata });
   const agent = await h.startAgent(DEVICE, {
     sync: { flushIntervalMs: 20 },
     sensors: {
@@ -43,8 +43,8 @@ test('a shadow candidate records its live error without answering a single reque
   });
   await h.deploySample(DEVICE);
   await h.server.deployments.assign('distance', 2, [DEVICE], { role: 'shadow' });
-  await waitFor('v2 loaded in shadow', () => h.server.devices.get(DEVICE)?.shadows.find((s) => s.version === 2 && s.state === 'active'));
-  const device = h.server.devices.get(DEVICE)!;
+  await waitFor('v2 loaded in shadow', async () => (await h.server.devices.get(DEVICE))?.shadows.find((s) => s.version === 2 && s.state === 'active'));
+  const device = (await h.server.devices.get(DEVICE))!;
   assert.deepEqual(device.models.map((m) => m.version), [1], 'the device still runs v1 only');
   assert.equal(device.assignments.find((a) => a.model === 'distance')?.version, 1);
   await new Promise((r) => setTimeout(r, 300)); // the agent's sensor client subscribes
@@ -61,12 +61,12 @@ test('a shadow candidate records its live error without answering a single reque
   assert.deepEqual([...new Set(answered)], [1], `every answer from v1, got versions ${answered.join(',')}`);
 
   const ids = new Set(Array.from({ length: N }, (_, i) => `shadow-${i}`));
-  const withReference = (shadow: boolean) =>
-    h.server.telemetry.query({ device: DEVICE, shadow, limit: 1000 }).filter((r) => r.requestId !== null && ids.has(r.requestId) && r.reference !== null);
-  await waitFor('served and shadow records with references at the fleet', () => withReference(false).length === N && withReference(true).length === N, 60_000);
+  const withReference = async (shadow: boolean) =>
+    (await h.server.telemetry.query({ device: DEVICE, shadow, limit: 1000 })).filter((r) => r.requestId !== null && ids.has(r.requestId) && r.reference !== null);
+  await waitFor('served and shadow records with references at the fleet', async () => (await withReference(false)).length === N && (await withReference(true)).length === N, 60_000);
 
-  const served = withReference(false);
-  const shadow = withReference(true);
+  const served = await withReference(false);
+  const shadow = await withReference(true);
   assert.ok(served.every((r) => r.version === 1 && !r.shadow));
   assert.ok(shadow.every((r) => r.version === 2 && r.shadow));
   for (const s of shadow) {
@@ -77,8 +77,8 @@ test('a shadow candidate records its live error without answering a single reque
   }
   assert.ok(shadow.some((s) => s.prediction !== served.find((r) => r.requestId === s.requestId)!.prediction), 'v2 predicts differently from v1');
 
-  const [v1] = h.server.telemetry.liveError({ model: 'distance', version: 1, shadow: false, devices: [DEVICE] });
-  const [v2] = h.server.telemetry.liveError({ model: 'distance', version: 2, shadow: true, devices: [DEVICE] });
+  const [v1] = await h.server.telemetry.liveError({ model: 'distance', version: 1, shadow: false, devices: [DEVICE] });
+  const [v2] = await h.server.telemetry.liveError({ model: 'distance', version: 2, shadow: true, devices: [DEVICE] });
   assert.equal(v1!.n, N);
   assert.equal(v2!.n, N);
   assert.ok(v1!.mae !== null && v2!.mae !== null && Math.abs(v1!.mae - v2!.mae) > 1e-6, `live errors differ: v1 ${v1!.mae}, v2 ${v2!.mae}`);
@@ -101,19 +101,19 @@ test('a shadow candidate records its live error without answering a single reque
 
   // Removing the shadow unloads it: new requests make served records only.
   await h.server.deployments.removeShadow('distance', [DEVICE]);
-  await waitFor('shadow removal reported', () => h.server.devices.events(DEVICE).find((e) => e.version === 2 && e.state === 'removed'));
+  await waitFor('shadow removal reported', async () => (await h.server.devices.events(DEVICE)).find((e) => e.version === 2 && e.state === 'removed'));
   assert.equal((await postJson(`${agent.apiUrl}/v1/predict`, greyTensor(0.5, 'after-removal'))).body.version, 1);
-  await waitFor('the served record', () => h.server.telemetry.query({ device: DEVICE, limit: 10 }).find((r) => r.requestId === 'after-removal'));
-  assert.equal(h.server.telemetry.query({ device: DEVICE, shadow: true, limit: 10 }).find((r) => r.requestId === 'after-removal'), undefined);
+  await waitFor('the served record', async () => (await h.server.telemetry.query({ device: DEVICE, limit: 10 })).find((r) => r.requestId === 'after-removal'));
+  assert.equal((await h.server.telemetry.query({ device: DEVICE, shadow: true, limit: 10 })).find((r) => r.requestId === 'after-removal'), undefined);
 
   // Shadow again, then promote the same version: it serves, from the artifact already downloaded.
   await h.server.deployments.assign('distance', 2, [DEVICE], { role: 'shadow' });
-  await waitFor('v2 back in shadow', () => h.server.devices.get(DEVICE)?.shadows.find((s) => s.version === 2 && s.state === 'active'));
-  const bytesBefore = h.server.transfer.counters.bytesSent(DEVICE);
+  await waitFor('v2 back in shadow', async () => (await h.server.devices.get(DEVICE))?.shadows.find((s) => s.version === 2 && s.state === 'active'));
+  const bytesBefore = await h.server.transfer.counters.bytesSent(DEVICE);
   await h.server.deployments.assign('distance', 2, [DEVICE]);
-  await waitFor('v2 serving', () => h.server.devices.get(DEVICE)?.models.find((m) => m.version === 2));
-  assert.deepEqual(h.server.devices.get(DEVICE)!.shadows, [], 'promotion drops the shadow assignment');
+  await waitFor('v2 serving', async () => (await h.server.devices.get(DEVICE))?.models.find((m) => m.version === 2));
+  assert.deepEqual((await h.server.devices.get(DEVICE))!.shadows, [], 'promotion drops the shadow assignment');
   const promoted = await postJson(`${agent.apiUrl}/v1/predict`, greyTensor(0.5, 'promoted'));
   assert.equal(promoted.body.version, 2);
-  assert.equal(h.server.transfer.counters.bytesSent(DEVICE), bytesBefore, 'promotion downloads nothing');
+  assert.equal(await h.server.transfer.counters.bytesSent(DEVICE), bytesBefore, 'promotion downloads nothing');
 });

@@ -66,7 +66,7 @@ test('a third-party detector answers through the agent exactly as in bare onnxru
     tmp.cleanup();
   });
 
-  server.registry.register({ name: MODEL, bytes, metadata: { preprocessing: DETECTOR_PREPROCESSING, postprocessing: { kind: 'raw' } } });
+  await server.registry.register({ name: MODEL, bytes, metadata: { preprocessing: DETECTOR_PREPROCESSING, postprocessing: { kind: 'raw' } } });
 
   const jpeg = await sceneJpeg();
   const bare = await ort.InferenceSession.create(bytes);
@@ -85,16 +85,16 @@ test('a third-party detector answers through the agent exactly as in bare onnxru
           dataDir: join(tmp.dir, deviceId),
           api: { port: 0 },
           // Enrolled in-process: the broker admits only devices with credentials.
-          fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], username: deviceId, password: server.identity.issueCredential(deviceId) },
+          fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], username: deviceId, password: await server.identity.issueCredential(deviceId) },
           runtime: { backend },
         }),
         silent,
       );
       agents.push(agent);
-      await waitFor('agent birth', () => server.devices.get(deviceId)?.online);
-      assert.equal(server.devices.get(deviceId)?.runtime?.name, backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web');
+      await waitFor('agent birth', async () => (await server.devices.get(deviceId))?.online);
+      assert.equal((await server.devices.get(deviceId))?.runtime?.name, backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web');
       await server.deployments.assign(MODEL, 1, [deviceId]);
-      await waitFor(`${MODEL} active on ${deviceId}`, () => server.devices.get(deviceId)?.models.some((m) => m.name === MODEL), 60_000);
+      await waitFor(`${MODEL} active on ${deviceId}`, async () => (await server.devices.get(deviceId))?.models.some((m) => m.name === MODEL), 60_000);
 
       const res = await fetch(`${agent.apiUrl}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array(jpeg) });
       const body = (await res.json()) as { model: string; version: number; outputs: Record<string, { shape: number[]; data: number[] }> };

@@ -39,7 +39,7 @@ async function subscribeCodes(client: MqttClient, filters: string[]): Promise<nu
 }
 
 async function device(h: TestFleet, id: string, extra: { clientId?: string; password?: string } = {}): Promise<MqttClient> {
-  const { username, password } = h.enroll(id);
+  const { username, password } = await h.enroll(id);
   return connectOrThrow(h.server.mqttUrl, { clientId: extra.clientId ?? id, username, password: extra.password ?? password });
 }
 
@@ -53,18 +53,18 @@ test('devices publish and subscribe only their own topics', { timeout: 60_000 },
   await t.test('a device writing into another device\'s telemetry is cut off and nothing is stored', async () => {
     // Positive control: the same kind of batch on A's own topic is stored.
     await a.publishAsync(deviceTopic('acl-a', 'telemetry'), batch('stream-a', 1), { qos: 1 });
-    await waitFor('A\'s own batch stored', () => h.server.telemetry.query({ device: 'acl-a' }).length === 1 || undefined);
+    await waitFor('A\'s own batch stored', async () => (await h.server.telemetry.query({ device: 'acl-a' })).length === 1 || undefined);
 
     const refusedBefore = h.server.broker!.refusals.publish;
     void a.publishAsync(deviceTopic('acl-b', 'telemetry'), batch('stream-forged', 1), { qos: 1 }).catch(() => undefined);
     // Whichever comes first: the broker cutting A off, or (protection gone) the forged batch stored.
-    await waitFor('A cut off, or the forged batch stored', () => !a.connected || h.server.telemetry.query({ device: 'acl-b' }).length > 0 || undefined);
+    await waitFor('A cut off, or the forged batch stored', async () => !a.connected || (await h.server.telemetry.query({ device: 'acl-b' })).length > 0 || undefined);
     assert.equal(a.connected, false, 'the broker closed the connection of the device that published outside its topics');
     assert.equal(h.server.broker!.refusals.publish, refusedBefore + 1);
     // The store is the witness: B has no records, not even after the server handled later traffic.
     await b.publishAsync(deviceTopic('acl-b', 'telemetry'), batch('stream-b', 7), { qos: 1 });
-    await waitFor('B\'s own batch stored', () => h.server.telemetry.query({ device: 'acl-b' }).length === 1 || undefined);
-    assert.deepEqual(h.server.telemetry.query({ device: 'acl-b' }).map((r) => r.stream), ['stream-b'], 'the forged batch never reached the store');
+    await waitFor('B\'s own batch stored', async () => (await h.server.telemetry.query({ device: 'acl-b' })).length === 1 || undefined);
+    assert.deepEqual((await h.server.telemetry.query({ device: 'acl-b' })).map((r) => r.stream), ['stream-b'], 'the forged batch never reached the store');
   });
 
   await t.test('a device cannot read another device\'s assignments (SUBACK 0x80, no message)', async () => {
@@ -92,8 +92,8 @@ test('devices publish and subscribe only their own topics', { timeout: 60_000 },
 test('unknown devices, wrong passwords and borrowed client ids are refused at CONNECT', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
-  const { password } = h.enroll('auth-a');
-  h.enroll('auth-b');
+  const { password } = await h.enroll('auth-a');
+  await h.enroll('auth-b');
   const url = h.server.mqttUrl;
 
   const anonymous = await connectOnce(url, { clientId: 'auth-a' });
@@ -117,7 +117,7 @@ test('unknown devices, wrong passwords and borrowed client ids are refused at CO
 test('a disabled or revoked device is disconnected at once and cannot come back; enable restores it', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
-  const { username, password } = h.enroll('kick-me');
+  const { username, password } = await h.enroll('kick-me');
   const connect = () => connectOnce(h.server.mqttUrl, { clientId: 'kick-me', username, password });
 
   const first = await connect();
@@ -129,7 +129,7 @@ test('a disabled or revoked device is disconnected at once and cannot come back;
   assert.ok(!whileDisabled.ok && /not authorized/i.test(whileDisabled.reason), JSON.stringify(whileDisabled));
   const reenroll = await fetch(`${h.server.httpUrl}/api/v1/enroll`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token: h.server.identity.enrollmentTokens.create({}, 'test').token, deviceId: 'kick-me' }),
+    body: JSON.stringify({ token: (await h.server.identity.enrollmentTokens.create({}, 'test')).token, deviceId: 'kick-me' }),
   });
   assert.equal(reenroll.status, 403, 'a disabled device cannot enroll itself back');
   assert.match(((await reenroll.json()) as { error: string }).error, /disabled.*edgeloop devices enable kick-me/);
@@ -153,12 +153,12 @@ test('a replayed update report (same reportSeq over real MQTT) is ignored', { ti
   const topic = deviceTopic('replay-pi', 'update');
 
   await dev.publishAsync(topic, report(5, 'downloading'), { qos: 1 });
-  await waitFor('first report stored', () => h.server.devices.events('replay-pi').length === 1 || undefined);
+  await waitFor('first report stored', async () => (await h.server.devices.events('replay-pi')).length === 1 || undefined);
   // The replay, then a fresh report: messages of one client arrive in order, so once seq 6 is
   // stored the replay has been handled too.
   await dev.publishAsync(topic, report(5, 'active'), { qos: 1 });
   await dev.publishAsync(topic, report(6, 'verified'), { qos: 1 });
-  await waitFor('seq 6 stored', () => h.server.devices.events('replay-pi').some((e) => e.reportSeq === 6) || undefined);
-  const events = h.server.devices.events('replay-pi');
+  await waitFor('seq 6 stored', async () => (await h.server.devices.events('replay-pi')).some((e) => e.reportSeq === 6) || undefined);
+  const events = await h.server.devices.events('replay-pi');
   assert.deepEqual(events.map((e) => [e.reportSeq, e.state]), [[6, 'verified'], [5, 'downloading']], 'the replayed seq 5 ("active") was dropped');
 });

@@ -33,7 +33,7 @@ async function attempt(url: string, username: string, password: string, localAdd
 test('2,000 connects with a wrong password: refused by rate after the burst, counted, logged in a few lines', { timeout: 120_000 }, async (t) => {
   const h = await startBrokerFleet({ connectRate: { burst: 50, perSecond: 5 } });
   t.after(() => h.close());
-  const { username, password } = h.enroll('flood-pi');
+  const { username, password } = await h.enroll('flood-pi');
   const url = h.server.mqttUrl;
 
   const outcomes: Array<number | undefined> = [];

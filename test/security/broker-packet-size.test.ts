@@ -61,7 +61,7 @@ test('two anonymous connections announcing 256 MB CONNECT packets are closed fro
   assert.equal(big.connack(), undefined, 'no CONNACK: the packet never reached aedes');
   assert.equal(refused(await metrics(h.server.httpUrl), 'pre_auth_packet_too_large'), 3);
   // … and a device with real credentials still gets in (positive control).
-  const { username, password } = h.enroll('honest-pi');
+  const { username, password } = await h.enroll('honest-pi');
   const ok = await connectOnce(h.server.mqttUrl, { clientId: 'honest-pi', username, password });
   assert.ok(ok.ok, 'an honest device connects');
   if (ok.ok) ok.client.end(true);
@@ -71,7 +71,7 @@ test('two anonymous connections announcing 256 MB CONNECT packets are closed fro
 test('an enrolled device publishing 50 MB of telemetry is cut off from the fixed header: no PUBACK, nothing stored', { timeout: 120_000 }, async (t) => {
   const h = await startBrokerFleet();
   t.after(() => h.close());
-  const { username, password } = h.enroll('big-pi');
+  const { username, password } = await h.enroll('big-pi');
   const topic = deviceTopic('big-pi', 'telemetry');
 
   // Positive control: after authentication a 1 MB publish (64× the pre-authentication limit) is accepted.
@@ -99,13 +99,13 @@ test('an enrolled device publishing 50 MB of telemetry is cut off from the fixed
   t.after(() => client.end(true));
   const batch: TelemetryBatch = { v: 1, stream: 's1', backlog: 0, records: [{ seq: 1, ts: Date.now(), model: 'distance', version: 1, output: [1], prediction: 1, latencyMs: 1, features: {} }] };
   await client.publishAsync(topic, encodeMessage(batch), { qos: 1 });
-  await waitFor('the valid batch stored', () => h.server.telemetry.query({ device: 'big-pi' }).length === 1 || undefined);
+  await waitFor('the valid batch stored', async () => (await h.server.telemetry.query({ device: 'big-pi' })).length === 1 || undefined);
 });
 
 test('a client that sends packets after its CONNECT without waiting to be authenticated is cut off (aedes would queue them)', { timeout: 60_000 }, async (t) => {
   const h = await startBrokerFleet();
   t.after(() => h.close());
-  const { username, password } = h.enroll('eager-pi');
+  const { username, password } = await h.enroll('eager-pi');
   const eager = await rawClient(h.server.mqttUrl);
   // 15 packets of 4 KiB, each under the 16 KiB pre-authentication packet limit, 60 KiB in all.
   const burst = Array.from({ length: 15 }, () => publishPacket(deviceTopic('eager-pi', 'update'), Buffer.alloc(4096)));

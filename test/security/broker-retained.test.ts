@@ -46,13 +46,13 @@ async function cutOffBy(client: MqttClient, topic: string, payload: Buffer): Pro
 test('a device cannot retain messages except its presence; nothing else is kept', { timeout: 60_000 }, async (t) => {
   const h = await startBrokerFleet();
   t.after(() => h.close());
-  const { username, password } = h.enroll('ret-pi');
+  const { username, password } = await h.enroll('ret-pi');
   const connect = () => connectOrThrow(h.server.mqttUrl, { clientId: 'ret-pi', username, password });
 
   // Positive control: the retained birth is accepted (agents publish it on every connect).
   const first = await connect();
   await first.publishAsync(deviceTopic('ret-pi', 'presence'), encodeMessage(birth('ret-pi')), { qos: 1, retain: true });
-  await waitFor('birth recorded', () => h.server.devices.get('ret-pi')?.online || undefined);
+  await waitFor('birth recorded', async () => (await h.server.devices.get('ret-pi'))?.online || undefined);
 
   // The attack, scaled down: retained messages on the device's own other channels.
   const channels = ['telemetry', 'update', 'reference', 'sample', 'fetch'] as const;

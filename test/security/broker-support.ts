@@ -20,7 +20,7 @@ export interface BrokerFleet {
   server: RunningFleetServer;
   /** Every log line the server wrote, parsed. */
   logs: Array<{ level: number; msg: string } & Record<string, unknown>>;
-  enroll(deviceId: string): { username: string; password: string };
+  enroll(deviceId: string): Promise<{ username: string; password: string }>;
   close(): Promise<void>;
 }
 
@@ -42,9 +42,9 @@ export async function startBrokerFleet(mqtt: Partial<Omit<EmbeddedMqtt, 'mode'>>
   return {
     server,
     logs,
-    enroll(deviceId) {
-      const { token } = server.identity.enrollmentTokens.create({ uses: 1 }, 'test');
-      const e = server.identity.enroll({ token, deviceId });
+    async enroll(deviceId) {
+      const { token } = await server.identity.enrollmentTokens.create({ uses: 1 }, 'test');
+      const e = await server.identity.enroll({ token, deviceId });
       return { username: e.username, password: e.password };
     },
     async close() {

@@ -39,7 +39,7 @@ test('artifact URLs on a foreign host never get the device credentials', { timeo
   const { server } = fleet;
   const agent = await fleet.startAgent(DEVICE);
   await fleet.deploySample(DEVICE);
-  const v2 = server.registry.register({ name: 'distance', bytes: sample.v2, metadata });
+  const v2 = await server.registry.register({ name: 'distance', bytes: sample.v2, metadata });
   const foreignUrl = `${foreignBase}/api/v1/artifacts/${v2.sha256}`;
 
   await t.test('an unsigned desired state naming a foreign host is not acted on', async () => {
@@ -61,12 +61,12 @@ test('artifact URLs on a foreign host never get the device credentials', { timeo
   });
 
   await t.test('a device enrolled before fleet.httpUrl existed sends its credentials to no HTTP server', async () => {
-    const legacy = await fleet.startAgent(LEGACY, { fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...fleet.enroll(LEGACY), httpUrl: undefined } });
+    const legacy = await fleet.startAgent(LEGACY, { fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...(await fleet.enroll(LEGACY)), httpUrl: undefined } });
     // The fleet's own artifact still arrives: over the fleet link.
     await fleet.deploySample(LEGACY);
     assert.equal(await servingVersion(legacy), 1);
     await inject(server, LEGACY, [{ manifest: v2.envelope, artifactUrl: foreignUrl }]);
-    await waitFor('v2 given up', () => events(server, LEGACY).find((e) => e.version === 2 && ['rejected', 'failed'].includes(e.state)));
+    await waitFor('v2 given up', async () => (await events(server, LEGACY)).find((e) => e.version === 2 && ['rejected', 'failed'].includes(e.state)));
     assert.equal(requests.filter((h) => h.authorization).length, 0, 'no request with credentials');
     assert.equal(requests.length, 0, 'in fact no request at all');
     assert.equal(await servingVersion(legacy), 1);

@@ -35,13 +35,14 @@ test('forged desired states are refused and the device keeps serving', { timeout
     const before = await desiredRefusals(agent, code);
     await server.publish(topic, payload, true);
     // Whichever comes first: the refusal counted, or (protection gone) the model removed.
-    await waitFor(`desired state refused as ${code}`, async () => (await desiredRefusals(agent, code)) > before || count(server, DEVICE, 1, 'removed') > 0 || undefined);
+    await waitFor(`desired state refused as ${code}`, async () => (await desiredRefusals(agent, code)) > before || await count(server, DEVICE, 1, 'removed') > 0 || undefined);
     assert.equal(await servingVersion(agent), 1, 'the model keeps answering');
-    assert.equal(count(server, DEVICE, 1, 'removed'), 0, 'nothing was removed');
+    assert.equal(await count(server, DEVICE, 1, 'removed'), 0, 'nothing was removed');
   };
   /** A desired state removing every model, as the attacker would like it. */
+  const keyset = (await server.keys.keysetEnvelope())!;
   const removeAll = (over: Partial<DesiredState> = {}): DesiredState => ({
-    v: 2, deviceId: DEVICE, counter: Date.now() * 10, issuedAt: Date.now(), models: [], keys: server.keys.keysetEnvelope()!, ...over,
+    v: 2, deviceId: DEVICE, counter: Date.now() * 10, issuedAt: Date.now(), models: [], keys: keyset, ...over,
   });
 
   await t.test('unsigned {"models": []}', async () => {
@@ -60,7 +61,7 @@ test('forged desired states are refused and the device keeps serving', { timeout
   });
 
   await t.test('one field changed after signing', async () => {
-    const genuine = server.deployments.issue(DEVICE, { models: [] });
+    const genuine = await server.deployments.issue(DEVICE, { models: [] });
     const payload = Buffer.from(genuine.payload, 'base64').toString('utf8');
     const tampered = payload.replace(/"counter":(\d+)/, (_, n: string) => `"counter":${Number(n) + 1}`);
     assert.notEqual(tampered, payload);
@@ -68,12 +69,12 @@ test('forged desired states are refused and the device keeps serving', { timeout
   });
 
   await t.test("a validly signed state for another device", async () => {
-    fleet.enroll(OTHER);
-    await refusedAs('wrong-device', encodeMessage(server.deployments.issue(OTHER, { models: [] })));
+    await fleet.enroll(OTHER);
+    await refusedAs('wrong-device', encodeMessage(await server.deployments.issue(OTHER, { models: [] })));
   });
 
   await t.test('the fleet itself is still obeyed afterwards', async () => {
-    server.registry.register({ name: 'distance', bytes: sample.v2, metadata });
+    await server.registry.register({ name: 'distance', bytes: sample.v2, metadata });
     await server.deployments.assign('distance', 2, [DEVICE]);
     await reported(server, DEVICE, 2, 'active');
     assert.equal(await servingVersion(agent), 2);

@@ -71,9 +71,9 @@ test('API calls without a token, with a wrong one or a revoked one get 401 with 
 test('artifact downloads need device credentials (HTTP Basic) or an admin token', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
-  const sha = h.server.models.get('distance', 1)!.sha256;
+  const sha = (await h.server.models.get('distance', 1))!.sha256;
   const url = `${h.server.httpUrl}/api/v1/artifacts/${sha}`;
-  const { username, password } = h.enroll('dl-pi');
+  const { username, password } = await h.enroll('dl-pi');
   const status = async (headers: Record<string, string> = {}) => (await fetch(url, { headers: { range: 'bytes=0-15', ...headers } })).status;
 
   assert.equal(await status(), 401);

@@ -37,7 +37,7 @@ test('edgeloop tokens, devices, admin-tokens and audit against a live server', {
   const token = created.stdout.trim();
   assert.match(token, /^ele_[A-Za-z0-9_-]{20,}$/, 'stdout is just the token, for scripts');
   assert.match(created.stderr, /2 uses, expires .*group plant-7, tags hw=pi4,site=south.*shown only now.*edgeloop-agent enroll --fleet http/s);
-  h.server.identity.enroll({ token, deviceId: 'cli-pi' });
+  await h.server.identity.enroll({ token, deviceId: 'cli-pi' });
 
   const list = await cli(['tokens', 'list']);
   assert.match(list.stdout, /enr_[0-9a-f]+\s+active\s+1\/2 .*plant-7\s+hw=pi4,site=south\s+admin/);

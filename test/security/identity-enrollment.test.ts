@@ -44,7 +44,7 @@ test('enrollment tokens: limited uses, expiry and revocation are enforced', { ti
   const third = await enroll(url, twice.token, 'tok-3');
   assert.equal(third.status, 401, 'a third device cannot use a 2-use token');
   assert.match(third.body.error!, /used up \(2 uses\).*edgeloop tokens create/);
-  assert.equal(h.server.devices.get('tok-3'), undefined, 'nothing was created for the refused device');
+  assert.equal(await h.server.devices.get('tok-3'), undefined, 'nothing was created for the refused device');
 
   // Concurrent last use: exactly one of several simultaneous enrollments gets it.
   const once = await create({});
@@ -52,7 +52,7 @@ test('enrollment tokens: limited uses, expiry and revocation are enforced', { ti
   assert.deepEqual(racers.map((r) => r.status).sort(), [200, 401, 401, 401]);
 
   // Expired: made 25 h ago with the default 24 h lifetime.
-  const old = h.server.identity.enrollmentTokens.create({}, 'test', Date.now() - 25 * 3_600_000);
+  const old = await h.server.identity.enrollmentTokens.create({}, 'test', Date.now() - 25 * 3_600_000);
   const expired = await enroll(url, old.token, 'late-1');
   assert.equal(expired.status, 401);
   assert.match(expired.body.error!, /expired at .*edgeloop tokens create/);
@@ -73,24 +73,24 @@ test('enrollment tokens: limited uses, expiry and revocation are enforced', { ti
   assert.deepEqual(byGroup.devices.map((d) => [d.id, d.group, d.tags]), [['tok-1', 'plant-1', { hw: 'pi4', site: 'north' }], ['tok-2', 'plant-1', { hw: 'pi4', site: 'north' }]]);
   const relabel = await fetch(`${url}/api/v1/devices/tok-2`, { method: 'PUT', headers: admin, body: JSON.stringify({ group: 'plant-2', tags: { hw: 'pi5' } }) });
   assert.equal(relabel.status, 200);
-  assert.deepEqual(h.server.devices.selectDevices({ group: 'plant-2' }), ['tok-2']);
-  assert.deepEqual(h.server.devices.selectDevices({ tags: { site: 'north' } }), ['tok-1']);
+  assert.deepEqual(await h.server.devices.selectDevices({ group: 'plant-2' }), ['tok-2']);
+  assert.deepEqual(await h.server.devices.selectDevices({ tags: { site: 'north' } }), ['tok-1']);
 
-  const actions = h.server.audit.list({ action: 'device' }).map((e) => `${e.actor} ${e.action} ${e.target}`);
+  const actions = (await h.server.audit.list({ action: 'device' })).map((e) => `${e.actor} ${e.action} ${e.target}`);
   assert.ok(actions.includes('device:tok-1 device.enroll tok-1') && actions.includes('admin device.label tok-2'), actions.join('\n'));
 });
 
 test('a token cannot take over an enrolled device; after a revoke it enrolls again with a new secret', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
-  const token = () => h.server.identity.enrollmentTokens.create({}, 'test').token;
-  const first = await enroll(h.server.httpUrl, token(), 'rotate-pi');
+  const token = async () => (await h.server.identity.enrollmentTokens.create({}, 'test')).token;
+  const first = await enroll(h.server.httpUrl, await token(), 'rotate-pi');
   const connect = (password: string) => connectOnce(h.server.mqttUrl, { clientId: 'rotate-pi', username: 'rotate-pi', password });
   const session = await connect(first.body.password);
   assert.ok(session.ok);
 
   // Someone holding any other token tries to enroll as the device: refused, nothing changes.
-  const spare = token();
+  const spare = await token();
   const takeover = await enroll(h.server.httpUrl, spare, 'rotate-pi');
   assert.equal(takeover.status, 409);
   assert.match(takeover.body.error ?? '', /already enrolled.*edgeloop devices revoke rotate-pi/);
@@ -113,7 +113,7 @@ test('a token cannot take over an enrolled device; after a revoke it enrolls aga
   const fresh = await connect(second.body.password);
   assert.ok(fresh.ok);
   fresh.client.end(true);
-  assert.deepEqual(h.server.audit.list({ target: 'rotate-pi' }).map((e) => e.action), ['device.reenroll', 'device.revoke', 'device.enroll']);
+  assert.deepEqual((await h.server.audit.list({ target: 'rotate-pi' })).map((e) => e.action), ['device.reenroll', 'device.revoke', 'device.enroll']);
   const db = readFileSync(join(h.dir, 'fleet', 'fleet.db'));
   assert.ok(!db.includes(Buffer.from(second.body.password)), 'device passwords are stored hashed');
 });
@@ -126,7 +126,7 @@ test('edgeloop-agent enroll writes a 0600 config with which the agent connects a
     await started.agent?.close();
     await h.close();
   });
-  const { token } = h.server.identity.enrollmentTokens.create({ tags: { line: '3' } }, 'test');
+  const { token } = await h.server.identity.enrollmentTokens.create({ tags: { line: '3' } }, 'test');
   const configPath = join(h.dir, 'enrolled-pi.json');
   const out: string[] = [];
   const err: string[] = [];
@@ -149,5 +149,5 @@ test('edgeloop-agent enroll writes a 0600 config with which the agent connects a
   const config = loadAgentConfig(configPath);
   started.agent = await startAgent({ ...config, sync: { ...config.sync, flushIntervalMs: 10 } }, pino({ level: 'silent' }));
   await h.deploySample('enrolled-pi'); // birth over MQTT with its credentials, artifact over HTTP Basic
-  assert.deepEqual(h.server.devices.get('enrolled-pi')?.tags, { line: '3' });
+  assert.deepEqual((await h.server.devices.get('enrolled-pi'))?.tags, { line: '3' });
 });

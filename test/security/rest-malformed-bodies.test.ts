@@ -45,15 +45,15 @@ const MALFORMED: Array<{ label: string; body: string; contentType?: string; stat
 test('every JSON route refuses null, arrays, strings, numbers, invalid JSON, wrong types and a wrong content-type', { timeout: 120_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
-  h.enroll(DEVICE);
+  await h.enroll(DEVICE);
   const routes = OPERATIONS.filter((op) => op.body && !('multipart' in op.body));
   assert.deepEqual(routes.map((op) => `${op.method} ${op.path}`).sort(), Object.keys(WRONG_TYPES).sort(), 'a row per JSON route of the API');
-  const tokensBefore = h.server.identity.enrollmentTokens.list().length;
-  const adminsBefore = h.server.identity.adminTokens.list().length;
+  const tokensBefore = (await h.server.identity.enrollmentTokens.list()).length;
+  const adminsBefore = (await h.server.identity.adminTokens.list()).length;
   // The reported hole first: the body `null` used to create an enrollment token.
   const nullBody = await fetch(`${h.server.httpUrl}/api/v1/enrollment-tokens`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: 'null' });
   assert.equal(nullBody.status, 400, 'POST /enrollment-tokens with the body null is refused');
-  assert.equal(h.server.identity.enrollmentTokens.list().length, tokensBefore, 'and creates no token');
+  assert.equal((await h.server.identity.enrollmentTokens.list()).length, tokensBefore, 'and creates no token');
 
   for (const op of routes) {
     const route = `${op.method.toUpperCase()} ${op.path}`;
@@ -72,8 +72,8 @@ test('every JSON route refuses null, arrays, strings, numbers, invalid JSON, wro
       assert.match(r.body.error ?? '', c.error, `${route} with ${c.label}`);
     }
   }
-  assert.equal(h.server.identity.enrollmentTokens.list().length, tokensBefore, 'no malformed body created an enrollment token');
-  assert.equal(h.server.identity.adminTokens.list().length, adminsBefore, 'nor an admin token');
+  assert.equal((await h.server.identity.enrollmentTokens.list()).length, tokensBefore, 'no malformed body created an enrollment token');
+  assert.equal((await h.server.identity.adminTokens.list()).length, adminsBefore, 'nor an admin token');
 
   // Positive control: an empty body still means the defaults where a body is optional.
   const empty = await fetch(`${h.server.httpUrl}/api/v1/enrollment-tokens`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
@@ -83,7 +83,7 @@ test('every JSON route refuses null, arrays, strings, numbers, invalid JSON, wro
 test('401 and 403 answers never name server paths, and say how to get a token', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
-  const creds = h.enroll(DEVICE);
+  const creds = await h.enroll(DEVICE);
   const secretPaths = [h.dir, h.server.adminTokenFile];
   const refusals: string[] = [];
   for (const op of OPERATIONS.filter((o) => (o.auth ?? 'admin') !== 'public')) {
@@ -98,7 +98,7 @@ test('401 and 403 answers never name server paths, and say how to get a token', 
     }
   }
   // A device asking for an artifact it was not assigned: 403.
-  const sha = h.server.models.get('distance', 1)!.sha256;
+  const sha = (await h.server.models.get('distance', 1))!.sha256;
   const forbidden = await fetch(`${h.server.httpUrl}/api/v1/artifacts/${sha}`, { headers: { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } });
   assert.equal(forbidden.status, 403);
   refusals.push(await forbidden.text());

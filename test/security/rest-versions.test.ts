@@ -82,7 +82,7 @@ test('edgeloop models push: --version is checked locally, a big jump needs --for
   const typo = await cli('models', 'push', SAMPLE_MODELS.v2, '--name', 'distance', '--version', '1e3');
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /--version must be a whole number written in plain decimal digits .*got "1e3"/);
-  assert.equal(h.server.models.latestVersion('distance'), 1, 'nothing was uploaded');
+  assert.equal(await h.server.models.latestVersion('distance'), 1, 'nothing was uploaded');
 
   const jump = await cli('models', 'push', SAMPLE_MODELS.v2, '--name', 'distance', '--version', '2000');
   assert.equal(jump.code, 1);
@@ -102,6 +102,6 @@ test('the jump limit is the server setting registry.maxVersionJump', { timeout: 
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  assert.throws(() => server.registry.register({ name: 'distance', bytes: model, version: 6 }), /more than 5 is refused/);
-  assert.equal(server.registry.register({ name: 'distance', bytes: model, version: 5 }).version, 5);
+  await assert.rejects(() => server.registry.register({ name: 'distance', bytes: model, version: 6 }), /more than 5 is refused/);
+  assert.equal((await server.registry.register({ name: 'distance', bytes: model, version: 5 })).version, 5);
 });

@@ -44,14 +44,14 @@ test('a device refuses forged, tampered, oversized, replayed, expired and foreig
   // The v1 manifest a device that once ran v1 was sent: delivered again later in a fresh, validly
   // signed desired state (a captured old desired state itself is refused by its counter, see
   // desired-replay.test.ts; this is the manifest's own anti-rollback).
-  const v1Manifest = server.deployments.desiredState(DEVICE)!.models[0]!.manifest;
+  const v1Manifest = (await server.deployments.desiredState(DEVICE))!.models[0]!.manifest;
   const v1Sha = sha256Hex(sample.v1);
   const artifactPath = (sha: string) => join(fleet.dir, 'fleet', 'artifacts', sha);
 
   await t.test('unknown signing key', async () => {
     const attacker = generateKeyPair();
     const forged = signManifest(manifestFor(90, sample.v2), attacker);
-    const v2sha = server.registry.register({ name: 'distance', bytes: sample.v2, metadata }).sha256;
+    const v2sha = (await server.registry.register({ name: 'distance', bytes: sample.v2, metadata })).sha256;
     await inject(server, DEVICE, [{ manifest: forged, sha256: v2sha }]);
     const refused = await reported(server, DEVICE, 90, 'rejected');
     assert.equal(refused.code, 'unknown-key');
@@ -78,7 +78,7 @@ test('a device refuses forged, tampered, oversized, replayed, expired and foreig
 
   await t.test('artifact longer than the signed length', async () => {
     const v3 = buildReferenceModel({ seed: 3 });
-    const row = server.registry.register({ name: 'distance', bytes: v3, metadata });
+    const row = await server.registry.register({ name: 'distance', bytes: v3, metadata });
     appendFileSync(artifactPath(row.sha256), Buffer.alloc(4096, 7));
     await server.deployments.assign('distance', row.version, [DEVICE]);
     const refused = await reported(server, DEVICE, row.version, 'rejected');
@@ -97,16 +97,16 @@ test('a device refuses forged, tampered, oversized, replayed, expired and foreig
     await agent.close();
     agent = await fleet.startAgent(DEVICE, { hardware: 'raspberrypi4' });
     assert.equal(await servingVersion(agent), 2, 'v2 restored after the restart');
-    await until('the restarted agent online', () => server.devices.get(DEVICE)?.online === true);
-    const before = count(server, DEVICE, 1, 'rejected');
+    await until('the restarted agent online', async () => (await server.devices.get(DEVICE))?.online === true);
+    const before = await count(server, DEVICE, 1, 'rejected');
     await inject(server, DEVICE, [{ manifest: v1Manifest, sha256: v1Sha }]);
-    await until('the replay refused again', () => count(server, DEVICE, 1, 'rejected') > before);
-    assert.equal(server.devices.events(DEVICE, 1)[0]?.code, 'rollback');
+    await until('the replay refused again', async () => await count(server, DEVICE, 1, 'rejected') > before);
+    assert.equal((await server.devices.events(DEVICE, 1))[0]?.code, 'rollback');
     assert.equal(await servingVersion(agent), 2);
   });
 
   await t.test('expired manifest signed by the fleet key: refused, the current model keeps serving', async () => {
-    const expired = signManifest(manifestFor(91, sample.v1, { created: '2026-01-01T00:00:00Z', expires: '2026-02-01T00:00:00Z' }), server.keys.signingKey());
+    const expired = signManifest(manifestFor(91, sample.v1, { created: '2026-01-01T00:00:00Z', expires: '2026-02-01T00:00:00Z' }), await server.keys.signingKey());
     await inject(server, DEVICE, [{ manifest: expired, sha256: sha256Hex(sample.v1) }]);
     const refused = await reported(server, DEVICE, 91, 'rejected');
     assert.equal(refused.code, 'expired');
@@ -114,7 +114,7 @@ test('a device refuses forged, tampered, oversized, replayed, expired and foreig
   });
 
   await t.test('manifest for another hardware target', async () => {
-    const row = server.registry.register({ name: 'distance', bytes: sample.v1, metadata: { ...metadata, targets: { hardware: ['jetson-orin'] } } });
+    const row = await server.registry.register({ name: 'distance', bytes: sample.v1, metadata: { ...metadata, targets: { hardware: ['jetson-orin'] } } });
     await server.deployments.assign('distance', row.version, [DEVICE]);
     const refused = await reported(server, DEVICE, row.version, 'rejected');
     assert.equal(refused.code, 'wrong-target');

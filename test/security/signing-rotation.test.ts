@@ -28,33 +28,33 @@ test('rotating the signing key: devices keep serving, re-signed manifests are ac
   await fleet.deploySample(B);
 
   // Signed before the rotation: what an attacker holding the old key (or old messages) has.
-  const v2 = server.registry.register({ name: 'distance', bytes: sample.v2, metadata });
-  const v3 = server.registry.register({ name: 'distance', bytes: sample.v1, metadata });
-  const oldKey = server.keys.signingKey().keyId;
-  const oldKeyset = server.keys.keysetEnvelope()!;
+  const v2 = await server.registry.register({ name: 'distance', bytes: sample.v2, metadata });
+  const v3 = await server.registry.register({ name: 'distance', bytes: sample.v1, metadata });
+  const oldKey = (await server.keys.signingKey()).keyId;
+  const oldKeyset = (await server.keys.keysetEnvelope())!;
   assert.equal(manifestOf(v2.envelope).keyid, oldKey);
 
   await t.test('a normal rotation keeps devices serving and they accept the re-signed manifests', async () => {
     const result = await server.rotation.rotate('test');
     assert.equal(result.state, 'done');
     assert.equal(result.keyset?.version, 2);
-    const newKey = server.keys.signingKey().keyId;
+    const newKey = (await server.keys.signingKey()).keyId;
     assert.notEqual(newKey, oldKey);
     assert.deepEqual(result.keyset?.keyIds, [newKey], 'the new keyset lists only the new key');
-    assert.equal(manifestOf(server.models.get('distance', 1)!.envelope).keyid, newKey, 'registered manifests are re-signed');
+    assert.equal(manifestOf((await server.models.get('distance', 1))!.envelope).keyid, newKey, 'registered manifests are re-signed');
     assert.ok((result.devices ?? 0) >= 2);
 
     // A model signed only by the new key activates: the devices took keyset v2. The desired state
     // carrying it lists the re-signed v1 first, so its envelope was stored before.
-    const marker = server.registry.register({ name: 'marker', bytes: sample.v1, metadata });
+    const marker = await server.registry.register({ name: 'marker', bytes: sample.v1, metadata });
     assert.equal(manifestOf(marker.envelope).keyid, newKey);
     await server.deployments.assign('marker', 1, [A, B]);
     await reported(server, A, 1, 'active', 'marker');
     await reported(server, B, 1, 'active', 'marker');
     assert.equal(await servingVersion(agentA), 1);
     assert.equal(await servingVersion(agentB), 1);
-    assert.equal(count(server, A, 1, 'active'), 1, 'v1 was not reloaded (or re-downloaded) for its new signature');
-    assert.equal(count(server, A, 1, 'rejected'), 0);
+    assert.equal(await count(server, A, 1, 'active'), 1, 'v1 was not reloaded (or re-downloaded) for its new signature');
+    assert.equal(await count(server, A, 1, 'rejected'), 0);
 
     // Restart with no fleet in reach: only what is on the device decides what is restored.
     await agentA.close();
@@ -65,7 +65,7 @@ test('rotating the signing key: devices keep serving, re-signed manifests are ac
 
   await t.test('a manifest signed by the old signing key after rotation is refused', async () => {
     // The fleet database hands out v2 as it was signed before the rotation.
-    server.models.replaceEnvelope('distance', 2, v2.envelope, v2.manifest, oldKey);
+    (await server.models.replaceEnvelope('distance', 2, v2.envelope, v2.manifest, oldKey));
     await server.deployments.assign('distance', 2, [B]);
     const refused = await reported(server, B, 2, 'rejected');
     assert.equal(refused.code, 'unknown-key');
@@ -74,13 +74,13 @@ test('rotating the signing key: devices keep serving, re-signed manifests are ac
   });
 
   await t.test('the old keyset, replayed with an old-key manifest, is refused', async () => {
-    await until('B online', () => server.devices.get(B)?.online === true);
+    await until('B online', async () => (await server.devices.get(B))?.online === true);
     const before = await desiredRefusals(agentB, 'bad-keyset');
     // Even signed by the current key, a desired state that carries the old keyset is refused
     // whole: the device holds keyset v2 and never goes back to v1.
     await inject(server, B, [{ manifest: v3.envelope, sha256: v3.sha256 }], oldKeyset);
     await waitFor('the desired state with the old keyset refused', async () => (await desiredRefusals(agentB, 'bad-keyset')) > before || undefined);
-    assert.equal(count(server, B, 3, 'rejected') + count(server, B, 3, 'active'), 0, 'nothing in it was acted on');
+    assert.equal(await count(server, B, 3, 'rejected') + await count(server, B, 3, 'active'), 0, 'nothing in it was acted on');
     assert.equal(await servingVersion(agentB), 1);
     assert.equal(keyId(Buffer.from(server.publicKey, 'base64')), server.keys.root.keyId, 'devices trust the root, not a signing key');
   });

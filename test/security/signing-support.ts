@@ -22,18 +22,18 @@ export interface UpdateEvent {
   reason: string | null;
 }
 
-export function events(server: RunningFleetServer, deviceId: string): UpdateEvent[] {
-  return server.devices.events(deviceId, 500) as unknown as UpdateEvent[];
+export async function events(server: RunningFleetServer, deviceId: string): Promise<UpdateEvent[]> {
+  return (await server.devices.events(deviceId, 500)) as unknown as UpdateEvent[];
 }
 
 /** Waits for the device's report that `model` v`version` reached `state` (and returns it). */
 export function reported(server: RunningFleetServer, deviceId: string, version: number, state: string, model = 'distance'): Promise<UpdateEvent> {
-  return waitFor(`${deviceId}: ${model} v${version} ${state}`, () => events(server, deviceId).find((e) => e.model === model && e.version === version && e.state === state));
+  return waitFor(`${deviceId}: ${model} v${version} ${state}`, async () => (await events(server, deviceId)).find((e) => e.model === model && e.version === version && e.state === state));
 }
 
 /** How many reports of this kind the device has made so far. */
-export function count(server: RunningFleetServer, deviceId: string, version: number, state: string, model = 'distance'): number {
-  return events(server, deviceId).filter((e) => e.model === model && e.version === version && e.state === state).length;
+export async function count(server: RunningFleetServer, deviceId: string, version: number, state: string, model = 'distance'): Promise<number> {
+  return (await events(server, deviceId)).filter((e) => e.model === model && e.version === version && e.state === state).length;
 }
 
 /** The version that answers a prediction right now (the request itself must succeed). */
@@ -58,9 +58,10 @@ export async function inject(
   server: RunningFleetServer,
   deviceId: string,
   models: Array<Omit<DesiredModel, 'artifactUrl'> & { artifactUrl?: string; sha256?: string }>,
-  keys: SignedEnvelope | undefined = server.keys.keysetEnvelope(),
+  given?: SignedEnvelope,
 ): Promise<void> {
-  const signed = server.deployments.issue(deviceId, {
+  const keys = given ?? (await server.keys.keysetEnvelope());
+  const signed = await server.deployments.issue(deviceId, {
     ...(keys ? { keys } : {}),
     models: models.map((m) => ({ manifest: m.manifest, artifactUrl: m.artifactUrl ?? `${server.httpUrl}/api/v1/artifacts/${m.sha256 ?? '0'.repeat(64)}` })),
   });

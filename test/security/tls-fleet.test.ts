@@ -70,22 +70,22 @@ test('an agent enrolled over HTTPS with the pinned CA predicts, syncs over mqtts
   // A sensor on the fleet broker: the agent's second connection (sensor link) also uses the pinned CA.
   const sensors = { brokers: {}, bindings: [{ name: 'labels', broker: 'fleet', topic: 'site/labels', payload: { format: 'json', valuePath: 'mm', correlationPath: 'request' }, model: 'distance', join: { by: 'correlation' }, holdMs: 0 }] };
   const agent = (running.agent = await startAgent(parseAgentConfig({ ...config, sync: { ...config.sync, flushIntervalMs: 10 }, sensors }), memoryLogger('silent').log));
-  await waitFor('the agent online over mqtts', () => server.devices.get(DEVICE)?.online === true || undefined);
+  await waitFor('the agent online over mqtts', async () => (await server.devices.get(DEVICE))?.online === true || undefined);
   await server.deployments.assign('distance', 1, [DEVICE]);
-  await waitFor('v1 active', () => server.devices.get(DEVICE)?.models.some((m) => m.version === 1) || undefined);
+  await waitFor('v1 active', async () => (await server.devices.get(DEVICE))?.models.some((m) => m.version === 1) || undefined);
 
   const answer = await postJson(`${agent.apiUrl}/v1/predict`, greyTensor(0.5, 'over-tls'));
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  const synced = await waitFor('the record synced over mqtts', () => server.telemetry.query({ device: DEVICE, limit: 10 }).find((r) => r.requestId === 'over-tls'));
+  const synced = await waitFor('the record synced over mqtts', async () => (await server.telemetry.query({ device: DEVICE, limit: 10 })).find((r) => r.requestId === 'over-tls'));
   assert.equal(synced.version, 1);
   await server.publish('site/labels', Buffer.from(JSON.stringify({ request: 'over-tls', mm: 123 })), true);
-  await waitFor('the sensor value joined over the sensor link\'s mqtts connection', () => server.telemetry.query({ device: DEVICE, limit: 10 }).find((r) => r.requestId === 'over-tls' && r.reference === 123));
+  await waitFor('the sensor value joined over the sensor link\'s mqtts connection', async () => (await server.telemetry.query({ device: DEVICE, limit: 10 })).find((r) => r.requestId === 'over-tls' && r.reference === 123));
 
   // A signed v2, downloaded over HTTPS (bytes served by the HTTPS listener) and activated.
   const servedBefore = await artifactBytesServed(server.httpUrl, server.tls.caFile);
-  server.registry.register({ name: 'distance', bytes: sample.v2, metadata: sample.metadata as never });
+  await server.registry.register({ name: 'distance', bytes: sample.v2, metadata: sample.metadata as never });
   await server.deployments.assign('distance', 2, [DEVICE]);
-  await waitFor('v2 active', () => server.devices.get(DEVICE)?.models.some((m) => m.version === 2) || undefined, 60_000);
+  await waitFor('v2 active', async () => (await server.devices.get(DEVICE))?.models.some((m) => m.version === 2) || undefined, 60_000);
   assert.ok((await artifactBytesServed(server.httpUrl, server.tls.caFile)) - servedBefore >= sample.v2.length, 'v2 came over HTTPS');
   const after = await postJson(`${agent.apiUrl}/v1/predict`, greyTensor(0.5, 'v2-over-tls'));
   assert.equal(after.body.version, 2);
@@ -98,15 +98,15 @@ test('a wrong CA fingerprint is refused before the token is sent; plain http to 
     await server.close();
     tmp.cleanup();
   });
-  const { token, enrollmentToken } = server.identity.enrollmentTokens.create({}, 'test');
+  const { token, enrollmentToken } = await server.identity.enrollmentTokens.create({}, 'test');
   const configPath = join(tmp.dir, 'device.json');
   const wrong = `sha256:${'ab'.repeat(32)}`;
   const refused = await agentEnroll(['--fleet', server.httpUrl, '--token', token, '--ca-fingerprint', wrong, '--device-id', 'pin-pi', '--config', configPath]);
   assert.equal(refused.code, 2);
   assert.match(refused.err, new RegExp(`the server's certificate chain does not contain the CA ${wrong} \\(it presents sha256:[0-9a-f]{64}, ${server.tls.caFingerprint}\\); check the fingerprint printed by "edgeloop tokens create"`));
   assert.equal(existsSync(configPath), false, 'no config written');
-  assert.equal(server.identity.enrollmentTokens.get(enrollmentToken.id)?.usesLeft, 1, 'the token never reached the server');
-  assert.equal(server.devices.get('pin-pi'), undefined);
+  assert.equal((await server.identity.enrollmentTokens.get(enrollmentToken.id))?.usesLeft, 1, 'the token never reached the server');
+  assert.equal(await server.devices.get('pin-pi'), undefined);
 
   const malformed = await agentEnroll(['--fleet', server.httpUrl, '--token', token, '--ca-fingerprint', 'ab12', '--config', configPath]);
   assert.equal(malformed.code, 2);
@@ -120,7 +120,7 @@ test('a wrong CA fingerprint is refused before the token is sent; plain http to 
   const plain = await agentEnroll(['--fleet', 'http://192.0.2.10:8460', '--token', token, '--device-id', 'pin-pi', '--config', configPath]);
   assert.equal(plain.code, 2);
   assert.match(plain.err, /plain http to another machine.*--insecure/);
-  assert.equal(server.identity.enrollmentTokens.get(enrollmentToken.id)?.usesLeft, 1);
+  assert.equal((await server.identity.enrollmentTokens.get(enrollmentToken.id))?.usesLeft, 1);
 });
 
 test('an enrolled agent refuses a fleet server that comes back with a certificate from another CA', { timeout: 90_000 }, async (t) => {
@@ -134,7 +134,7 @@ test('an enrolled agent refuses a fleet server that comes back with a certificat
     await server.close();
     tmp.cleanup();
   });
-  const { token } = server.identity.enrollmentTokens.create({}, 'test');
+  const { token } = await server.identity.enrollmentTokens.create({}, 'test');
   const configPath = join(tmp.dir, 'device.json');
   const enrolled = await agentEnroll(['--fleet', server.httpUrl, '--token', token, '--ca-fingerprint', server.tls.caFingerprint, '--device-id', 'swap-pi', '--config', configPath, '--data', join(tmp.dir, 'swap-data'), '--api-port', '0']);
   assert.equal(enrolled.code, 0, enrolled.err);
@@ -152,7 +152,7 @@ test('an enrolled agent refuses a fleet server that comes back with a certificat
   await waitFor('the refusal in the agent log', () => logs.text().includes('not signed by the CA pinned at enrollment') || undefined);
   assert.match(logs.text(), new RegExp(`TLS: the fleet broker's certificate is not signed by the CA pinned at enrollment \\(fleet.ca=${config.fleet.ca!.replaceAll('/', '\\/')}; [A-Z_]+\\): re-enroll`));
   assert.equal(agent.isConnected(), false);
-  assert.notEqual(server.devices.get('swap-pi')?.online, true, 'the device never reached the impostor broker');
+  assert.notEqual((await server.devices.get('swap-pi'))?.online, true, 'the device never reached the impostor broker');
 });
 
 test('edgeloop serve: --tls-self-signed serves https and mqtts; plain text beyond loopback needs --insecure', { timeout: 90_000 }, async (t) => {

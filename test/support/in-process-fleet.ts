@@ -22,7 +22,7 @@ export interface TestFleet {
   /** Admin token for the REST API (TEST_ADMIN_TOKEN). */
   adminToken: string;
   /** Enrolls the device (once per fleet; later calls return the same credentials). */
-  enroll(deviceId: string, labels?: { group?: string; tags?: Record<string, string> }): { username: string; password: string };
+  enroll(deviceId: string, labels?: { group?: string; tags?: Record<string, string> }): Promise<{ username: string; password: string }>;
   /**
    * Starts an enrolled agent. `overrides.fleet` is merged over the fleet section; with a
    * `password` of its own the device is not enrolled here (credentials for another broker).
@@ -38,14 +38,14 @@ const silent = pino({ level: 'silent' });
 export async function startTestFleet(): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-fleet-'));
   const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password }, adminToken: TEST_ADMIN_TOKEN }, silent);
-  server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
+  await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
   const agents: RunningAgent[] = [];
   const enrolled = new Map<string, { username: string; password: string }>();
-  const enroll: TestFleet['enroll'] = (deviceId, labels = {}) => {
+  const enroll: TestFleet['enroll'] = async (deviceId, labels = {}) => {
     let creds = enrolled.get(deviceId);
     if (!creds) {
-      const { token } = server.identity.enrollmentTokens.create({ uses: 1, group: labels.group, tags: labels.tags }, 'test-support');
-      const e = server.identity.enroll({ token, deviceId });
+      const { token } = await server.identity.enrollmentTokens.create({ uses: 1, group: labels.group, tags: labels.tags }, 'test-support');
+      const e = await server.identity.enroll({ token, deviceId });
       creds = { username: e.username, password: e.password };
       enrolled.set(deviceId, creds);
     }
@@ -57,7 +57,7 @@ export async function startTestFleet(): Promise<TestFleet> {
     adminToken: TEST_ADMIN_TOKEN,
     enroll,
     async startAgent(deviceId, overrides = {}) {
-      const creds = overrides.fleet?.password ? {} : enroll(deviceId);
+      const creds = overrides.fleet?.password ? {} : await enroll(deviceId);
       const config = parseAgentConfig({
         deviceId,
         dataDir: join(dir, deviceId),
@@ -71,9 +71,9 @@ export async function startTestFleet(): Promise<TestFleet> {
       return agent;
     },
     async deploySample(deviceId) {
-      await until('agent birth', () => server.devices.get(deviceId)?.online === true);
+      await until('agent birth', async () => (await server.devices.get(deviceId))?.online === true);
       await server.deployments.assign('distance', 1, [deviceId]);
-      await until('model active', () => (server.devices.get(deviceId)?.models.length ?? 0) > 0);
+      await until('model active', async () => ((await server.devices.get(deviceId))?.models.length ?? 0) > 0);
     },
     async close() {
       for (const a of agents) await a.close();

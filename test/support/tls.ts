@@ -21,8 +21,8 @@ export async function startTlsFleet(dataDir: string, ports: { http?: number; mqt
     tls: { mode: 'self-signed' },
   }, log);
   if (!server.tls) throw new Error('the fleet server started without TLS');
-  if (!server.models.get('distance', 1)) {
-    server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
+  if (!(await server.models.get('distance', 1))) {
+    await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
   }
   return server as RunningFleetServer & { tls: NonNullable<RunningFleetServer['tls']> };
 }

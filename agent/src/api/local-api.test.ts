@@ -230,8 +230,8 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
 
 async function waitForRecord(fleet: TestFleet, requestId: string) {
   let found: { features: Record<string, number> } | undefined;
-  await until(`record ${requestId} at the fleet server`, () => {
-    found = fleet.server.telemetry.query({ device: DEVICE, limit: 500 }).find((r) => r.requestId === requestId);
+  await until(`record ${requestId} at the fleet server`, async () => {
+    found = (await fleet.server.telemetry.query({ device: DEVICE, limit: 500 })).find((r) => r.requestId === requestId);
     return found !== undefined;
   });
   return found!;

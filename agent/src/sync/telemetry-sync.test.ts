@@ -109,8 +109,8 @@ test('thousands of buffered records reach the fleet store exactly once through t
   const agent = await h.startAgent('sync-1', { sync: { batchSize: 100, window: 8, flushIntervalMs: 10 } });
   const n = 3000;
   await Promise.all(Array.from({ length: n }, (_, i) => agent.buffer.append(rec(i))));
-  await until('all records stored and acknowledged', () => h.server.telemetry.count('sync-1') >= n && agent.buffer.count() === 0, 60_000);
-  const rows = h.server.telemetry.query({ device: 'sync-1', order: 'oldest', limit: 10_000 });
+  await until('all records stored and acknowledged', async () => await h.server.telemetry.count('sync-1') >= n && agent.buffer.count() === 0, 60_000);
+  const rows = await h.server.telemetry.query({ device: 'sync-1', order: 'oldest', limit: 10_000 });
   assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: n }, (_, i) => i + 1), 'every record once, none twice');
   assert.deepEqual(rows.map((r) => r.prediction), Array.from({ length: n }, (_, i) => i));
 });

@@ -23,7 +23,7 @@ test('keys API: a local root rotates in one call; the health endpoint names the 
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  s.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1) });
+  await s.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1) });
 
   const health = (await call('GET', '/health')).body;
   const before = (await call('GET', '/keys')).body as unknown as KeysResponse;
@@ -42,8 +42,8 @@ test('keys API: a local root rotates in one call; the health endpoint names the 
   const after = (await call('GET', '/keys')).body as unknown as KeysResponse;
   assert.notEqual(after.signingKey?.keyId, before.signingKey?.keyId);
   assert.deepEqual(after.retired.map((r) => r.keyId), [before.signingKey?.keyId]);
-  assert.equal(s.models.get('distance', 1)?.keyId, after.signingKey?.keyId);
-  assert.ok(s.audit.list({ action: 'key.rotate' }).length >= 1);
+  assert.equal((await s.models.get('distance', 1))?.keyId, after.signingKey?.keyId);
+  assert.ok((await s.audit.list({ action: 'key.rotate' })).length >= 1);
 
   // Nothing pending: an uploaded keyset is refused with what to do.
   const stray = await call('POST', '/keys/keyset', { envelope: signKeyset(buildKeyset(3, [generateKeyPair().publicKey]), generateKeyPair()) });

@@ -18,7 +18,7 @@ async function server(t: { after: (fn: () => Promise<void>) => void }) {
     await s.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const row = s.registry.register({ name: 'distance', bytes: v1 });
+  const row = await s.registry.register({ name: 'distance', bytes: v1 });
   const url = `${s.httpUrl}/api/v1/artifacts/${row.sha256}`;
   const get = async (range?: string) => {
     const res = await fetch(url, { headers: { authorization: `Bearer ${s.adminToken}`, ...(range === undefined ? {} : { range }) } });

@@ -4,44 +4,44 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { openFleetDb } from '../store/fleet-db.js';
+import { openFleetStore } from '../store/open-fleet-store.js';
 import { AdminTokens } from './admin-tokens.js';
 
 const log = pino({ level: 'silent' });
 
-function scratch(t: { after: (fn: () => void) => void }) {
+async function scratch(t: { after: (fn: () => Promise<void>) => void }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-admin-'));
-  const db = openFleetDb(join(dir, 'fleet.db'));
-  t.after(() => {
-    db.close();
+  const store = await openFleetStore({ sqlitePath: join(dir, 'fleet.db') });
+  t.after(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { dir, tokens: new AdminTokens(db) };
+  return { dir, tokens: new AdminTokens(store) };
 }
 
-test('the first start writes a bootstrap token 0600 and later starts read it back', (t) => {
-  const { dir, tokens } = scratch(t);
-  const first = tokens.bootstrap({ dataDir: dir, log });
+test('the first start writes a bootstrap token 0600 and later starts read it back', async (t) => {
+  const { dir, tokens } = await scratch(t);
+  const first = await tokens.bootstrap({ dataDir: dir, log });
   assert.ok(first.token?.startsWith('ela_'));
   assert.equal(statSync(first.file).mode & 0o777, 0o600);
   assert.equal(readFileSync(first.file, 'utf8').trim(), first.token);
-  assert.equal(tokens.verify(first.token!)?.name, 'admin');
-  const again = tokens.bootstrap({ dataDir: dir, log });
+  assert.equal((await tokens.verify(first.token!))?.name, 'admin');
+  const again = await tokens.bootstrap({ dataDir: dir, log });
   assert.equal(again.token, first.token, 'no second token; the file still names the active one');
-  assert.equal(tokens.list().length, 1);
+  assert.equal((await tokens.list()).length, 1);
 });
 
-test('a configured token is accepted as "admin"; once revoked it stays revoked', (t) => {
-  const { dir, tokens } = scratch(t);
+test('a configured token is accepted as "admin"; once revoked it stays revoked', async (t) => {
+  const { dir, tokens } = await scratch(t);
   const configured = 'a-long-configured-admin-token';
-  assert.equal(tokens.bootstrap({ dataDir: dir, configured, log }).token, configured);
-  const row = tokens.verify(configured)!;
+  assert.equal((await tokens.bootstrap({ dataDir: dir, configured, log })).token, configured);
+  const row = (await tokens.verify(configured))!;
   assert.equal(row.name, 'admin');
-  tokens.bootstrap({ dataDir: dir, configured, log });
-  assert.equal(tokens.list().length, 1, 'idempotent across restarts');
-  tokens.create('other', 'admin');
-  tokens.revoke(row.id);
-  assert.equal(tokens.bootstrap({ dataDir: dir, configured, log }).token, undefined);
-  assert.equal(tokens.verify(configured), undefined);
-  assert.equal(tokens.isRevoked(configured), true);
+  await tokens.bootstrap({ dataDir: dir, configured, log });
+  assert.equal((await tokens.list()).length, 1, 'idempotent across restarts');
+  await tokens.create('other', 'admin');
+  await tokens.revoke(row.id);
+  assert.equal((await tokens.bootstrap({ dataDir: dir, configured, log })).token, undefined);
+  assert.equal(await tokens.verify(configured), undefined);
+  assert.equal(await tokens.isRevoked(configured), true);
 });

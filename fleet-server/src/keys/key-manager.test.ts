@@ -5,73 +5,73 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { generateKeyPair, keyId, signKeysetPayload, trustedKeyMap, verifyKeyset } from '@edgeloop/protocol';
-import { openFleetDb } from '../store/fleet-db.js';
+import { openFleetStore } from '../store/open-fleet-store.js';
 import { KeyManager } from './key-manager.js';
 import type { RegistryError } from '../registry/model-registry.js';
 
 const silent = pino({ level: 'silent' });
 
-function setup(t: { after: (fn: () => void) => void }) {
+async function setup(t: { after: (fn: () => Promise<void>) => void }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-keymgr-'));
-  const db = openFleetDb(join(dir, 'fleet.db'));
-  t.after(() => {
-    db.close();
+  const store = await openFleetStore({ sqlitePath: join(dir, 'fleet.db') });
+  t.after(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { dir, db, keysDir: join(dir, 'keys') };
+  return { dir, store, keysDir: join(dir, 'keys') };
 }
 
-test('a local root bootstraps keyset v1; rotating retires the old key (file deleted) and lists only the new one', (t) => {
-  const { db, keysDir } = setup(t);
-  const keys = new KeyManager({ db, keysDir, log: silent });
-  assert.equal(keys.bootstrap().state, 'activated');
+test('a local root bootstraps keyset v1; rotating retires the old key (file deleted) and lists only the new one', async (t) => {
+  const { store, keysDir } = await setup(t);
+  const keys = new KeyManager({ store, keysDir, log: silent });
+  assert.equal((await keys.bootstrap()).state, 'activated');
   assert.equal(statSync(join(keysDir, 'root.key')).mode & 0o777, 0o600);
-  const first = keys.signingKey();
+  const first = await keys.signingKey();
   assert.equal(statSync(join(keysDir, `signing-${first.keyId}.key`)).mode & 0o777, 0o600);
-  const v1 = verifyKeyset(keys.keysetEnvelope(), { rootKeys: trustedKeyMap([keys.root.publicKey]) });
+  const v1 = verifyKeyset(await keys.keysetEnvelope(), { rootKeys: trustedKeyMap([keys.root.publicKey]) });
   assert.ok(v1.ok);
   assert.deepEqual(v1.value.keys.map((k) => k.keyid), [first.keyId]);
-  assert.equal(keys.bootstrap().state, 'ready', 'a second start changes nothing');
+  assert.equal((await keys.bootstrap()).state, 'ready', 'a second start changes nothing');
 
-  const v2 = keys.rotateLocally();
+  const v2 = await keys.rotateLocally();
   assert.equal(v2.version, 2);
-  const second = keys.signingKey();
+  const second = await keys.signingKey();
   assert.notEqual(second.keyId, first.keyId);
   assert.deepEqual(v2.keys.map((k) => k.keyid), [second.keyId]);
   assert.equal(existsSync(join(keysDir, `signing-${first.keyId}.key`)), false, 'nothing can sign with a retired key');
-  assert.deepEqual(keys.view().retired.map((r) => r.keyId), [first.keyId]);
+  assert.deepEqual((await keys.view()).retired.map((r) => r.keyId), [first.keyId]);
 });
 
-test('offline root: nothing signs until the operator signs the pending keyset; only that exact payload, signed by the root, activates', (t) => {
-  const { db, keysDir } = setup(t);
+test('offline root: nothing signs until the operator signs the pending keyset; only that exact payload, signed by the root, activates', async (t) => {
+  const { store, keysDir } = await setup(t);
   const root = generateKeyPair();
-  const keys = new KeyManager({ db, keysDir, rootPublicKey: root.publicKey, log: silent });
-  assert.equal(keys.bootstrap().state, 'pending');
+  const keys = new KeyManager({ store, keysDir, rootPublicKey: root.publicKey, log: silent });
+  assert.equal((await keys.bootstrap()).state, 'pending');
   assert.equal(existsSync(join(keysDir, 'root.key')), false, 'no root secret on the server');
-  assert.throws(() => keys.signingKey(), (e: RegistryError) => e.status === 409 && /keys rotate --root-key/.test(e.message));
-  assert.throws(() => keys.rotateLocally(), /offline/);
+  await assert.rejects(async () => await keys.signingKey(), (e: RegistryError) => e.status === 409 && /keys rotate --root-key/.test(e.message));
+  await assert.rejects(async () => await keys.rotateLocally(), /offline/);
 
-  const pending = keys.prepare();
-  assert.deepEqual(keys.prepare(), pending, 'asking again returns the same pending keyset');
-  assert.throws(() => keys.complete(signKeysetPayload(pending.payload, generateKeyPair())), (e: RegistryError) => e.status === 400 && /unknown-root/.test(e.message));
+  const pending = await keys.prepare();
+  assert.deepEqual(await keys.prepare(), pending, 'asking again returns the same pending keyset');
+  await assert.rejects(async () => await keys.complete(signKeysetPayload(pending.payload, generateKeyPair())), (e: RegistryError) => e.status === 400 && /unknown-root/.test(e.message));
   const other = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(pending.payload, 'base64').toString()), created: '2020-01-01T00:00:00.000Z' })).toString('base64');
-  assert.throws(() => keys.complete(signKeysetPayload(other, root)), (e: RegistryError) => e.status === 409 && /not the pending one/.test(e.message));
+  await assert.rejects(async () => await keys.complete(signKeysetPayload(other, root)), (e: RegistryError) => e.status === 409 && /not the pending one/.test(e.message));
 
-  const { keyset } = keys.complete(signKeysetPayload(pending.payload, root));
+  const { keyset } = await keys.complete(signKeysetPayload(pending.payload, root));
   assert.equal(keyset.version, 1);
-  assert.equal(keys.signingKey().keyId, pending.keyId);
-  assert.equal(keys.view().root.local, false);
-  assert.throws(() => keys.complete(signKeysetPayload(pending.payload, root)), /no key rotation is pending/);
+  assert.equal((await keys.signingKey()).keyId, pending.keyId);
+  assert.equal((await keys.view()).root.local, false);
+  await assert.rejects(async () => await keys.complete(signKeysetPayload(pending.payload, root)), /no key rotation is pending/);
 });
 
-test('a data directory from before the root adopts its signing.key as the root, so devices configured with it keep trusting the fleet', (t) => {
-  const { db, keysDir } = setup(t);
+test('a data directory from before the root adopts its signing.key as the root, so devices configured with it keep trusting the fleet', async (t) => {
+  const { store, keysDir } = await setup(t);
   const legacy = generateKeyPair();
   mkdirSync(keysDir, { recursive: true });
   writeFileSync(join(keysDir, 'signing.key'), `${Buffer.from(legacy.secretKey).toString('base64')}\n`, { mode: 0o600 });
-  const keys = new KeyManager({ db, keysDir, log: silent });
+  const keys = new KeyManager({ store, keysDir, log: silent });
   assert.equal(keys.root.keyId, keyId(legacy.publicKey));
   assert.equal(existsSync(join(keysDir, 'signing.key')), false);
-  assert.equal(keys.bootstrap().state, 'activated');
-  assert.notEqual(keys.signingKey().keyId, keys.root.keyId, 'the root signs keysets only');
+  assert.equal((await keys.bootstrap()).state, 'activated');
+  assert.notEqual((await keys.signingKey()).keyId, keys.root.keyId, 'the root signs keysets only');
 });

@@ -25,8 +25,8 @@ test('models show prints metadata and the lineage chain; approve, deprecate and 
     const code = await main([...argv, '--server', s.httpUrl], { out: (x) => out.push(x), err: (x) => err.push(x) });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
-  s.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: { lineage: { datasetId: 'ds-1', trigger: 'manual' } } });
-  s.registry.register({
+  await s.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: { lineage: { datasetId: 'ds-1', trigger: 'manual' } } });
+  await s.registry.register({
     name: 'distance',
     bytes: readFileSync(SAMPLE_MODELS.v2),
     metadata: { description: 'winter retrain', labels: { site: 'garage' }, metrics: { mae_mm: 9.5 }, lineage: { parent: 1, trainingRunId: 'run-42', trigger: 'drift' } },

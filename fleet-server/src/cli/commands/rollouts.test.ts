@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildReferenceModel } from '@edgeloop/models';
+import { recordUpdateReport } from '../../deploy/update-reports.js';
 import { startFleetServer } from '../../server.js';
 import { main } from '../edgeloop.js';
 import { createRequest, parseWaves, progressBar } from './rollouts.js';
@@ -49,14 +50,14 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1 }) });
-  server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 2 }) });
-  const sha = server.models.get('distance', 1)!.sha256;
+  await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1 }) });
+  await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 2 }) });
+  const sha = (await server.models.get('distance', 1))!.sha256;
   let reportSeq = 0;
   const report = (id: string, version: number, state: 'active' | 'failed') =>
-    server.devices.recordUpdateReport(id, { v: 1, model: 'distance', version, state, ts: Date.now(), session: 1, reportSeq: ++reportSeq });
+    recordUpdateReport(server.store, id, { v: 1, model: 'distance', version, state, ts: Date.now(), session: 1, reportSeq: ++reportSeq });
   for (const id of ['cli-1', 'cli-2']) {
-    server.devices.recordBirth({
+    await server.store.devices.recordBirth({
       v: 1, type: 'birth', deviceId: id, session: 1, ts: Date.now(), agentVersion: 't', arch: 'x64', platform: 'linux', cpus: 1, memTotalMb: 1,
       runtime: { name: 't', version: '0' }, models: [{ name: 'distance', version: 1, sha256: sha }], stream: 's', backlog: 0,
     });
@@ -91,7 +92,7 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
   const listed = await cli(['rollouts', 'list', ...s]);
   assert.match(listed.out, new RegExp(`${id}\\s+distance v2\\s+staged\\s+running\\s+1/2`));
 
-  report('cli-1', 2, 'active');
+  await report('cli-1', 2, 'active');
   const status = await cli(['rollouts', 'status', id, ...s]);
   assert.equal(status.code, 0, status.err);
   assert.match(status.out, /wave 1 {2}\[[#.]{24}\] \d\/1 active/);
@@ -106,6 +107,6 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
   const final = await cli(['rollouts', 'status', id, '--watch', ...s]);
   assert.match(final.out, /reason: changed my mind/);
   assert.match(final.out, /rolled back: v1 re-released as v3/);
-  const byOperator = server.audit.list({ target: id }).filter((a) => a.actor !== 'system').map((a) => a.action).reverse();
+  const byOperator = (await server.audit.list({ target: id })).filter((a) => a.actor !== 'system').map((a) => a.action).reverse();
   assert.deepEqual(byOperator, ['rollout.create', 'rollout.pause', 'rollout.resume', 'rollout.rollback']);
 });

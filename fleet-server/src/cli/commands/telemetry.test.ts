@@ -32,19 +32,19 @@ test('samples capture opens a capture window in the device\'s desired state', { 
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  server.devices.recordBirth({
+  await server.store.devices.recordBirth({
     v: 1, type: 'birth', deviceId: 'cam-1', session: 1, ts: Date.now(), agentVersion: 't', arch: 'x64', platform: 'linux', cpus: 1, memTotalMb: 1,
     runtime: { name: 't', version: '0' }, models: [], stream: 's', backlog: 0,
   });
-  server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1 }) });
+  await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1 }) });
   const s = ['--server', server.httpUrl];
 
-  assert.equal(server.deployments.desiredState('cam-1')!.sampleCapture, undefined);
+  assert.equal((await server.deployments.desiredState('cam-1'))!.sampleCapture, undefined);
   const before = Date.now();
   const ok = await cli(['samples', 'capture', '--device', 'cam-1', '--model', 'distance', '--minutes', '10', '--every-n', '5', ...s]);
   assert.equal(ok.code, 0, ok.err);
   assert.match(ok.out, /asked cam-1 to keep inputs of distance \(one in 5\) until .* sampling\.captureOnRequest/);
-  const desired = server.deployments.desiredState('cam-1')!;
+  const desired = (await server.deployments.desiredState('cam-1'))!;
   assert.equal(desired.sampleCapture?.everyN, 5);
   assert.deepEqual(desired.sampleCapture?.models, ['distance']);
   assert.ok(desired.sampleCapture!.until >= before + 10 * 60_000 && desired.sampleCapture!.until <= Date.now() + 10 * 60_000);
@@ -53,7 +53,7 @@ test('samples capture opens a capture window in the device\'s desired state', { 
   const stop = await cli(['samples', 'capture', '--device', 'cam-1', '--stop', ...s]);
   assert.equal(stop.code, 0, stop.err);
   assert.match(stop.out, /closed the capture window of cam-1/);
-  assert.equal(server.deployments.desiredState('cam-1')!.sampleCapture, undefined);
+  assert.equal((await server.deployments.desiredState('cam-1'))!.sampleCapture, undefined);
   assert.match((await cli(['samples', 'capture', '--device', 'cam-1', '--stop', ...s])).out, /had no open capture window/);
 
   const usage = await cli(['samples', 'capture', '--minutes', '10', ...s]);
@@ -74,7 +74,7 @@ test('samples capture opens a capture window in the device\'s desired state', { 
   const post = (path: string, body: string) => fetch(`${server.httpUrl}/api/v1/devices/cam-1/samples/${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
   assert.equal((await post('capture', '{"minutes": 1.00001}')).status, 200);
   assert.equal((await post('request', '{"minutes": 2.5}')).status, 200);
-  assert.ok(desiredStateSchema.safeParse(server.deployments.desiredState('cam-1')).success);
+  assert.ok(desiredStateSchema.safeParse(await server.deployments.desiredState('cam-1')).success);
   const broken = await post('capture', '{"minutes": 5');
   assert.equal(broken.status, 400);
   assert.match(((await broken.json()) as { error: string }).error, /not valid JSON/);
