@@ -10,11 +10,11 @@
  *
  * Exactly-once on (device, stream, seq), as in SQLite, though the table's unique key must also
  * hold the partition key ts: telemetry_streams keeps the highest seq stored per stream. A record
- * above it is new — the common case, and it costs nothing more. A record at or below it (a
- * re-send, or one the device held back for its reference value) is looked up with its own ts
- * first (one partition: a re-send carries the ts it was made with), then by seq alone across the
- * partitions; it is stored only if neither finds it. ON CONFLICT on the unique key stays the last
- * guard.
+ * above it is new. A record at or below it (a re-send, or one the device held back for its
+ * reference value) is looked up with its own ts first (one partition: a re-send carries the ts it
+ * was made with), then by seq alone across the partitions; it is stored only if neither finds
+ * it. ON CONFLICT on the unique key stays the last guard. The usual batch — all of it above the
+ * highest seq, no reference value waiting for it — takes a plain INSERT with none of that.
  *
  * Late reference values: edgeloop_update_references sets a batch of them in one call (one UPDATE
  * with the seq numbers as an index condition, where one UPDATE per value would be planned over
@@ -44,40 +44,56 @@ CREATE FUNCTION edgeloop_insert_telemetry(
 ) RETURNS bigint LANGUAGE plpgsql AS $fn$
 DECLARE
   added bigint;
+  highest bigint;
 BEGIN
   PERFORM pg_advisory_xact_lock(${REFERENCE_LOCK_CLASS}, hashtext(p_device || '/' || p_stream));
-  WITH r AS (
-    SELECT * FROM unnest(p_seq, p_ts, p_model, p_version, p_request_id, p_output, p_prediction, p_latency_ms, p_features, p_reference, p_shadow)
-      AS r(seq, ts, model, version, request_id, output, prediction, latency_ms, features, reference, shadow)
-  ), seen AS (
-    SELECT coalesce(max(s.max_seq), 0) AS max_seq FROM telemetry_streams s WHERE s.device_id = p_device AND s.stream = p_stream
-  ), fresh AS (
-    SELECT r.* FROM r, seen
-     WHERE CASE
-             WHEN r.seq > seen.max_seq THEN true
-             WHEN EXISTS (SELECT 1 FROM telemetry t WHERE t.device_id = p_device AND t.stream = p_stream AND t.seq = r.seq AND t.ts = r.ts) THEN false
-             ELSE NOT EXISTS (SELECT 1 FROM telemetry t WHERE t.device_id = p_device AND t.stream = p_stream AND t.seq = r.seq)
-           END
-  ), waiting AS (
-    SELECT p.seq, p.reference FROM pending_references p
-     WHERE p.device_id = p_device AND p.stream = p_stream AND p.seq BETWEEN p_min_seq AND p_max_seq
-  ), inserted AS (
+  SELECT s.max_seq INTO highest FROM telemetry_streams s WHERE s.device_id = p_device AND s.stream = p_stream;
+  highest := coalesce(highest, 0);
+  IF p_min_seq > highest AND NOT EXISTS (
+    SELECT 1 FROM pending_references p WHERE p.device_id = p_device AND p.stream = p_stream AND p.seq BETWEEN p_min_seq AND p_max_seq
+  ) THEN
+    -- The usual batch: every record above the highest seq, no value waiting for any of them.
     INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction,
                            latency_ms, features, reference, historical, shadow)
-    SELECT p_device, p_stream, f.seq, f.ts, p_received_at, f.model, f.version, f.request_id, f.output, f.prediction,
-           f.latency_ms, f.features, coalesce(w.reference, f.reference), p_historical, f.shadow
-      FROM fresh f LEFT JOIN waiting w ON w.seq = f.seq
-    ON CONFLICT (device_id, stream, seq, ts) DO NOTHING
-    RETURNING telemetry.seq
-  ), taken AS (
-    DELETE FROM pending_references p
-     WHERE p.device_id = p_device AND p.stream = p_stream AND p.seq BETWEEN p_min_seq AND p_max_seq
-       AND p.seq IN (SELECT i.seq FROM inserted i)
-  ), high AS (
+    SELECT p_device, p_stream, r.seq, r.ts, p_received_at, r.model, r.version, r.request_id, r.output, r.prediction,
+           r.latency_ms, r.features, r.reference, p_historical, r.shadow
+      FROM unnest(p_seq, p_ts, p_model, p_version, p_request_id, p_output, p_prediction, p_latency_ms, p_features, p_reference, p_shadow)
+        AS r(seq, ts, model, version, request_id, output, prediction, latency_ms, features, reference, shadow)
+    ON CONFLICT (device_id, stream, seq, ts) DO NOTHING;
+    GET DIAGNOSTICS added = ROW_COUNT;
+  ELSE
+    WITH r AS (
+      SELECT * FROM unnest(p_seq, p_ts, p_model, p_version, p_request_id, p_output, p_prediction, p_latency_ms, p_features, p_reference, p_shadow)
+        AS r(seq, ts, model, version, request_id, output, prediction, latency_ms, features, reference, shadow)
+    ), fresh AS (
+      SELECT r.* FROM r
+       WHERE CASE
+               WHEN r.seq > highest THEN true
+               WHEN EXISTS (SELECT 1 FROM telemetry t WHERE t.device_id = p_device AND t.stream = p_stream AND t.seq = r.seq AND t.ts = r.ts) THEN false
+               ELSE NOT EXISTS (SELECT 1 FROM telemetry t WHERE t.device_id = p_device AND t.stream = p_stream AND t.seq = r.seq)
+             END
+    ), waiting AS (
+      SELECT p.seq, p.reference FROM pending_references p
+       WHERE p.device_id = p_device AND p.stream = p_stream AND p.seq BETWEEN p_min_seq AND p_max_seq
+    ), inserted AS (
+      INSERT INTO telemetry (device_id, stream, seq, ts, received_at, model, version, request_id, output, prediction,
+                             latency_ms, features, reference, historical, shadow)
+      SELECT p_device, p_stream, f.seq, f.ts, p_received_at, f.model, f.version, f.request_id, f.output, f.prediction,
+             f.latency_ms, f.features, coalesce(w.reference, f.reference), p_historical, f.shadow
+        FROM fresh f LEFT JOIN waiting w ON w.seq = f.seq
+      ON CONFLICT (device_id, stream, seq, ts) DO NOTHING
+      RETURNING telemetry.seq
+    ), taken AS (
+      DELETE FROM pending_references p
+       WHERE p.device_id = p_device AND p.stream = p_stream AND p.seq BETWEEN p_min_seq AND p_max_seq
+         AND p.seq IN (SELECT i.seq FROM inserted i)
+    )
+    SELECT count(*) INTO added FROM inserted;
+  END IF;
+  IF p_max_seq > highest THEN
     INSERT INTO telemetry_streams AS s (device_id, stream, max_seq) VALUES (p_device, p_stream, p_max_seq)
-    ON CONFLICT (device_id, stream) DO UPDATE SET max_seq = excluded.max_seq WHERE s.max_seq < excluded.max_seq
-  )
-  SELECT count(*) INTO added FROM inserted;
+    ON CONFLICT (device_id, stream) DO UPDATE SET max_seq = excluded.max_seq WHERE s.max_seq < excluded.max_seq;
+  END IF;
   RETURN added;
 END
 $fn$;
