@@ -27,6 +27,8 @@ export interface PostgresStoreOptions {
   onMaintenance?: (pass: PartitionPass | Error) => void;
   /** Maintenance interval (default one hour). */
   maintenanceIntervalMs?: number;
+  /** An idle pooled connection failed (the next query opens a new one); default: console.warn. */
+  onIdleError?: (err: Error) => void;
 }
 
 function retentionFromEnv(): number | undefined {
@@ -44,7 +46,10 @@ function warnOnTrouble(pass: PartitionPass | Error): void {
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const policy = checkPartitionPolicy({ retentionDays: options.telemetryRetentionDays ?? retentionFromEnv() });
-  const pool = openPostgresPool(url, { max: options.maxConnections ?? 10 });
+  const pool = openPostgresPool(url, {
+    max: options.maxConnections ?? 10,
+    onIdleError: options.onIdleError ?? ((err) => console.warn(`fleet store: an idle PostgreSQL connection failed (${err.message}); the next query reconnects`)),
+  });
   let maintenance: Awaited<ReturnType<typeof startPartitionMaintenance>> | undefined;
   try {
     await migratePostgres(pool);
