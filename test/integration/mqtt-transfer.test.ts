@@ -137,6 +137,6 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
     const chunk = decodeChunk(await answer);
     assert.ok(chunk.ok && chunk.value.kind === 'refused', 'refused, not served');
     assert.match(chunk.value.kind === 'refused' ? chunk.value.reason : '', /not assigned/);
-    assert.equal(bytesSent(device), 0);
+    assert.equal(await bytesSent(device), 0);
   });
 });

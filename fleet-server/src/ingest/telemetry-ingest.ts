@@ -111,10 +111,7 @@ export function telemetryIngest(deps: {
 
   async function insert({ deviceId, batch }: Decoded): Promise<number> {
     const { devices, telemetry } = deps.store;
-    if (!(await devices.exists(deviceId))) {
-      deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registering it');
-      await devices.ensure(deviceId);
-    }
+    if (await devices.ensure(deviceId)) deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registered it');
     const added = await telemetry.insertBatch(deviceId, batch.stream, batch.records, Date.now(), batch.historical ?? false);
     await devices.touch(deviceId, batch.backlog, added, batch.dropped);
     return added;

@@ -67,8 +67,8 @@ export interface DeviceRepository {
   recordDeath(deviceId: string, session: number): Promise<boolean>;
   /** After stored telemetry: last seen, backlog (if given), records added, dropped (never down). */
   touch(deviceId: string, backlog: number | undefined, addedRecords: number, dropped?: number, now?: number): Promise<void>;
-  /** Makes the device known if it is not (telemetry before any birth). */
-  ensure(deviceId: string, now?: number): Promise<void>;
+  /** Makes the device known if it is not (telemetry before any birth); true when it was not. */
+  ensure(deviceId: string, now?: number): Promise<boolean>;
   exists(deviceId: string): Promise<boolean>;
   get(deviceId: string): Promise<DeviceRecord | undefined>;
   /** The devices among `ids` that exist, by id. */

@@ -156,8 +156,10 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
     await s.devices.touch('pi-1', undefined, 5, 1, 400);
     d = await s.devices.get('pi-1');
     assert.deepEqual([d?.backlog, d?.records, d?.dropped, d?.lastSeen], [7, 35, 9, 400]);
-    await s.devices.ensure('pi-1');
+    assert.equal(await s.devices.ensure('pi-1'), false);
     assert.equal((await s.devices.get('pi-1'))?.records, 35, 'ensure leaves a known device alone');
+    assert.equal(await s.devices.ensure('pi-2', 500), true);
+    assert.deepEqual([(await s.devices.get('pi-2'))?.firstSeen, (await s.devices.get('pi-2'))?.online], [500, false]);
     await s.devices.setRunningModel('pi-1', { name: 'm', version: 2, sha256: 'y' });
     await s.devices.setRunningModel('pi-1', { name: 'n', version: 1, sha256: 'z' });
     assert.deepEqual((await s.devices.get('pi-1'))?.running.map((m) => `${m.name}@${m.version}`), ['m@2', 'n@1']);

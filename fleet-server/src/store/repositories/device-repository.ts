@@ -81,8 +81,9 @@ export class KyselyDeviceRepository implements DeviceRepository {
       .execute();
   }
 
-  async ensure(deviceId: string, now = Date.now()): Promise<void> {
-    await this.ctx.db().insertInto('devices').values({ id: deviceId, first_seen: now, last_seen: now }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  async ensure(deviceId: string, now = Date.now()): Promise<boolean> {
+    const r = await this.ctx.db().insertInto('devices').values({ id: deviceId, first_seen: now, last_seen: now }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    return count(r.numInsertedOrUpdatedRows) > 0;
   }
 
   async exists(deviceId: string): Promise<boolean> {
