@@ -12,10 +12,11 @@ import { syncBench } from './bench/sync.bench.js';
 import { rssBench } from './bench/rss.bench.js';
 import { rolloutBench } from './bench/rollout.bench.js';
 import { ingestBench } from './bench/ingest.bench.js';
+import { ingestPostgresBench } from './bench/ingest-postgres.bench.js';
 import { idleBench } from './bench/idle.bench.js';
 import { installSizeBench } from './bench/install-size.bench.js';
 
-const BENCHES: Bench[] = [predictBench, rssBench, idleBench, bufferBench, syncBench, ingestBench, rolloutBench, installSizeBench];
+const BENCHES: Bench[] = [predictBench, rssBench, idleBench, bufferBench, syncBench, ingestBench, ingestPostgresBench, rolloutBench, installSizeBench];
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 if (values.help) {

@@ -25,7 +25,7 @@ test('the fleet store lives at <data>/fleet.db unless db (or EDGELOOP_DB_URL) na
   const saved = process.env.EDGELOOP_DB_URL;
   process.env.EDGELOOP_DB_URL = 'postgres://fleet:s3cret@127.0.0.1:1/fleet';
   try {
-    await assert.rejects(startFleetServer(base(join(dir, 'data')), silent), (e: Error) => /PostgreSQL store not available/.test(e.message) && !e.message.includes('s3cret'));
+    await assert.rejects(startFleetServer(base(join(dir, 'data')), silent), (e: Error) => /cannot open the PostgreSQL fleet store at postgres:\/\/fleet:\*\*\*@127\.0\.0\.1:1\/fleet/.test(e.message) && !e.message.includes('s3cret'));
   } finally {
     if (saved === undefined) delete process.env.EDGELOOP_DB_URL;
     else process.env.EDGELOOP_DB_URL = saved;

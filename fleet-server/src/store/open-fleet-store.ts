@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { FleetStore, FleetStoreLocation } from './fleet-store.js';
+import { openPostgresStore } from './postgres/open-postgres-store.js';
 import { openSqliteStore } from './sqlite/open-sqlite-store.js';
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
@@ -18,10 +19,7 @@ export function parseStoreLocation(text: string): FleetStoreLocation {
 
 export async function openFleetStore(location: FleetStoreLocation): Promise<FleetStore> {
   if ('sqlitePath' in location) return openSqliteStore(location.sqlitePath);
-  if (POSTGRES_URL.test(location.url)) {
-    // The PostgreSQL store plugs in here (store/postgres/).
-    throw new Error(`PostgreSQL store not available in this build (${redact(location.url)}); use a SQLite file path`);
-  }
+  if (POSTGRES_URL.test(location.url)) return openPostgresStore(location.url);
   throw new Error(`unsupported database URL "${redact(location.url)}": give a SQLite file path or a postgres:// URL`);
 }
 

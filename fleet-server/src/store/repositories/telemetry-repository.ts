@@ -19,6 +19,8 @@ import { count, type RepositoryContext } from './context.js';
 /** Writes new telemetry rows and returns how many were new; a database may bring a faster one. */
 export interface TelemetryWriter {
   insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number>;
+  /** A database's own way to set a batch of late reference values at once (default: one UPDATE per value). */
+  setReferences?(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now: number): Promise<{ applied: number; pending: number }>;
 }
 
 export const telemetryRow = (deviceId: string, stream: string, r: TelemetryRecord, now: number, historical: boolean): Insertable<TelemetryTable> => ({
@@ -119,6 +121,8 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
   }
 
   updateReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now()): Promise<{ applied: number; pending: number }> {
+    const { writer } = this;
+    if (writer.setReferences) return this.ctx.atomic(() => writer.setReferences!(deviceId, stream, updates, now));
     return this.ctx.atomic(async () => {
       const db = this.ctx.db();
       let applied = 0;

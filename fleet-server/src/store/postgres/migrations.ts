@@ -1,0 +1,78 @@
+/**
+ * @module store/postgres/migrations
+ * Numbered migrations of the PostgreSQL fleet store, recorded in `schema_migrations` (one row
+ * per applied migration, with its name, so a database made by a different build is recognised).
+ *
+ * Several fleet servers may start against one database at once: each takes the same
+ * transaction-independent advisory lock before looking at `schema_migrations`, so exactly one
+ * applies what is missing and the others then find nothing left to do. Each migration runs in
+ * its own transaction (PostgreSQL DDL is transactional): it is applied entirely or not at all.
+ */
+import type pg from 'pg';
+import { FLEET_SCHEMA_SQL } from './schema-sql.js';
+
+export interface Migration {
+  /** Stable name, recorded beside the version number. */
+  name: string;
+  sql: string;
+}
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  { name: 'fleet-schema', sql: FLEET_SCHEMA_SQL },
+];
+
+/** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */
+export const MIGRATION_LOCK_KEY = 0x6564_6765_6c6f_6f70n;
+
+export interface MigrationResult {
+  /** Names of the migrations this call applied (empty when the schema was current). */
+  applied: string[];
+  /** Schema version now. */
+  version: number;
+}
+
+export async function migratePostgres(pool: pg.Pool, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<MigrationResult> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+      const { rows } = await client.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version');
+      const current = rows.length === 0 ? 0 : rows[rows.length - 1]!.version;
+      if (current > migrations.length) {
+        throw new Error(`fleet database schema v${current} is newer than this version understands (v${migrations.length}); upgrade EdgeLoop`);
+      }
+      for (const row of rows) {
+        const expected = migrations[row.version - 1];
+        if (expected?.name !== row.name) {
+          throw new Error(`fleet database migration ${row.version} is "${row.name}", this version expects "${expected?.name}": the database was made by a different build`);
+        }
+      }
+      const applied: string[] = [];
+      for (let v = current; v < migrations.length; v++) {
+        const m = migrations[v]!;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [v + 1, m.name, Date.now()]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw new Error(`fleet database migration ${v + 1} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+        }
+        applied.push(m.name);
+      }
+      return { applied, version: migrations.length };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
+    }
+  } catch (err) {
+    broken = err as Error;
+    throw err;
+  } finally {
+    // A connection whose unlock or rollback failed is not handed to anyone else.
+    client.release(broken);
+  }
+}

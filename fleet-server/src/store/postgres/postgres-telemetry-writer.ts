@@ -1,0 +1,34 @@
+/**
+ * @module store/postgres/postgres-telemetry-writer
+ * The telemetry hot path of the PostgreSQL store: telemetry-writer.ts's one-call batch insert and
+ * batch of reference values, run through Kysely on the connection of the unit of work in
+ * progress, so they commit (or roll back) with everything else done in that transaction.
+ */
+import { CompiledQuery } from 'kysely';
+import type { TelemetryRecord } from '@edgeloop/protocol';
+import type { RepositoryContext } from '../repositories/context.js';
+import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
+import { insertTelemetry, updateReferences, type ReferenceUpdateResult, type SqlRunner } from './telemetry-writer.js';
+
+export function kyselyRunner(ctx: RepositoryContext): SqlRunner {
+  return async <R extends object>(text: string, values: unknown[]) => {
+    const res = await ctx.db().executeQuery<R>(CompiledQuery.raw(text, values));
+    return { rows: res.rows, rowCount: Number(res.numAffectedRows ?? 0) };
+  };
+}
+
+export class PostgresTelemetryWriter implements TelemetryWriter {
+  private readonly run: SqlRunner;
+
+  constructor(ctx: RepositoryContext) {
+    this.run = kyselyRunner(ctx);
+  }
+
+  insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number> {
+    return insertTelemetry(this.run, deviceId, stream, records, now, historical);
+  }
+
+  setReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now: number): Promise<ReferenceUpdateResult> {
+    return updateReferences(this.run, deviceId, stream, updates, now);
+  }
+}
