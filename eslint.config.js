@@ -18,14 +18,40 @@ export default tseslint.config(
     files: ['fleet-server/src/**/*.ts'],
     ignores: ['fleet-server/src/store/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [
-          { name: 'better-sqlite3', message: 'use the FleetStore (fleet-server/src/store/fleet-store.ts); only store/ talks to a database' },
-          { name: 'pg', message: 'use the FleetStore (fleet-server/src/store/fleet-store.ts); only store/ talks to a database' },
-          { name: 'kysely', message: 'use the FleetStore (fleet-server/src/store/fleet-store.ts); only store/ builds SQL' },
-        ],
-        patterns: [{ group: ['kysely/*', 'pg-*', '**/store/sqlite/*', '**/store/postgres/*', '**/store/repositories/*', '**/store/kysely-fleet-store.js', '**/store/schema.js', '**/store/sql-dialect.js'], message: 'open a store with openFleetStore and use the FleetStore interface' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'better-sqlite3',
+              message: 'use the FleetStore (fleet-server/src/store/fleet-store.ts); only store/ talks to a database',
+            },
+            {
+              name: 'pg',
+              message: 'use the FleetStore (fleet-server/src/store/fleet-store.ts); only store/ talks to a database',
+            },
+            {
+              name: 'kysely',
+              message: 'use the FleetStore (fleet-server/src/store/fleet-store.ts); only store/ builds SQL',
+            },
+          ],
+          patterns: [
+            {
+              group: [
+                'kysely/*',
+                'pg-*',
+                '**/store/sqlite/*',
+                '**/store/postgres/*',
+                '**/store/repositories/*',
+                '**/store/kysely-fleet-store.js',
+                '**/store/schema.js',
+                '**/store/sql-dialect.js',
+              ],
+              message: 'open a store with openFleetStore and use the FleetStore interface',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -13,7 +13,9 @@ import { parseArgs } from 'node:util';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const { values } = parseArgs({ options: { outfile: { type: 'string' }, esbuild: { type: 'string' } } });
-const { build } = values.esbuild ? createRequire(join(resolve(values.esbuild), 'package.json'))('esbuild') : await import('esbuild');
+const { build } = values.esbuild
+  ? createRequire(join(resolve(values.esbuild), 'package.json'))('esbuild')
+  : await import('esbuild');
 const outfile = values.outfile ? resolve(values.outfile) : `${here}dist/edgeloop-agent.mjs`;
 const started = Date.now();
 await build({
@@ -32,12 +34,17 @@ await build({
   minifyWhitespace: true,
   external: ['onnxruntime-node', 'onnxruntime-web', 'sharp', 'better-sqlite3'],
   // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __edgeloopRequire } from 'node:module'; const require = __edgeloopRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __edgeloopRequire } from 'node:module'; const require = __edgeloopRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 // esbuild escapes non-ASCII in strings and identifiers (charset "ascii"), not in legal comments:
 // fail here rather than ship a bundle that silently costs twice its size in memory.
 const bytes = readFileSync(outfile);
 const at = bytes.findIndex((b) => b > 0x7f);
-if (at >= 0) throw new Error(`${outfile} has a non-ASCII byte at offset ${at} (${JSON.stringify(bytes.subarray(Math.max(0, at - 40), at + 20).toString())}); V8 would keep the whole bundle as a two-byte string`);
+if (at >= 0)
+  throw new Error(
+    `${outfile} has a non-ASCII byte at offset ${at} (${JSON.stringify(bytes.subarray(Math.max(0, at - 40), at + 20).toString())}); V8 would keep the whole bundle as a two-byte string`,
+  );
 console.log(`built ${outfile} in ${Date.now() - started} ms`);

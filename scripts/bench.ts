@@ -16,9 +16,21 @@ import { ingestPostgresBench } from './bench/ingest-postgres.bench.js';
 import { idleBench } from './bench/idle.bench.js';
 import { installSizeBench } from './bench/install-size.bench.js';
 
-const BENCHES: Bench[] = [predictBench, rssBench, idleBench, bufferBench, syncBench, ingestBench, ingestPostgresBench, rolloutBench, installSizeBench];
+const BENCHES: Bench[] = [
+  predictBench,
+  rssBench,
+  idleBench,
+  bufferBench,
+  syncBench,
+  ingestBench,
+  ingestPostgresBench,
+  rolloutBench,
+  installSizeBench,
+];
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({
+  options: { json: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
 if (values.help) {
   console.log(`usage: npm run bench -- [--json] [--only PREFIX]\nbenchmarks: ${BENCHES.map((b) => b.name).join(', ')}`);
   process.exit(0);
@@ -31,7 +43,18 @@ if (selected.length === 0) {
 for (const bench of selected) {
   const progress = (msg: string) => process.stderr.write(`[bench ${bench.name}] ${msg}\n`);
   for (const f of await bench.run(progress)) {
-    if (values.json) console.log(JSON.stringify({ name: f.name, value: +f.value.toPrecision(6), unit: f.unit, baseline: f.baseline === null ? null : +f.baseline.toPrecision(6) }));
-    else console.log(`${f.name.padEnd(30)} ${f.value.toPrecision(4).padStart(10)} ${f.unit.padEnd(10)} baseline ${f.baseline === null ? '—' : f.baseline.toPrecision(4)}  (${f.note})`);
+    if (values.json)
+      console.log(
+        JSON.stringify({
+          name: f.name,
+          value: +f.value.toPrecision(6),
+          unit: f.unit,
+          baseline: f.baseline === null ? null : +f.baseline.toPrecision(6),
+        }),
+      );
+    else
+      console.log(
+        `${f.name.padEnd(30)} ${f.value.toPrecision(4).padStart(10)} ${f.unit.padEnd(10)} baseline ${f.baseline === null ? '—' : f.baseline.toPrecision(4)}  (${f.note})`,
+      );
   }
 }

@@ -24,14 +24,21 @@ function walk(dir, out) {
   return out;
 }
 
-const files = roots.flatMap((r) => walk(join(root, r), [])).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const files = roots
+  .flatMap((r) => walk(join(root, r), []))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(', ')}`);
   process.exit(1);
 }
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...passThrough, ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { EDGELOOP_VALIDATE_RESPONSES: '1', ...process.env },
-});
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...passThrough, ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { EDGELOOP_VALIDATE_RESPONSES: '1', ...process.env },
+  },
+);
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -11,7 +11,13 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { readFileSync } from 'node:fs';
 import { startAgent, parseAgentConfig, type RunningAgent } from '@edgeloop/agent';
-import { startFleetServer, writeServerInfo, parseCreateRollout, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '@edgeloop/fleet-server';
+import {
+  startFleetServer,
+  writeServerInfo,
+  parseCreateRollout,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MQTT_PORT,
+} from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { preferredPort } from './demo/ports.js';
 import { encodeFrames, frameAt } from './demo/sensor-scene.js';
@@ -21,12 +27,19 @@ const CANARY = 'demo-jetson-1';
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string' }, 'http-port': { type: 'string' }, 'mqtt-port': { type: 'string' },
-    'canary-after': { type: 'string' }, data: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    duration: { type: 'string' },
+    'http-port': { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    'canary-after': { type: 'string' },
+    data: { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log(`usage: npm start -- [--http-port N] [--mqtt-port N] [--duration SECONDS] [--canary-after SECONDS] [--data DIR] [--log-level warn]`);
+  console.log(
+    `usage: npm start -- [--http-port N] [--mqtt-port N] [--duration SECONDS] [--canary-after SECONDS] [--data DIR] [--log-level warn]`,
+  );
   process.exit(0);
 }
 const num = (v: string | undefined, name: string) => {
@@ -50,9 +63,23 @@ rmSync(dataDir, { recursive: true, force: true });
 
 const httpPort = num(values['http-port'], 'http-port') ?? (await preferredPort(DEFAULT_HTTP_PORT));
 const mqttPort = num(values['mqtt-port'], 'mqtt-port') ?? (await preferredPort(DEFAULT_MQTT_PORT));
-const server = await startFleetServer({ dataDir: join(dataDir, 'fleet'), http: { port: httpPort }, mqtt: { mode: 'embedded', port: mqttPort } }, log.child({ part: 'fleet' }));
+const server = await startFleetServer(
+  { dataDir: join(dataDir, 'fleet'), http: { port: httpPort }, mqtt: { mode: 'embedded', port: mqttPort } },
+  log.child({ part: 'fleet' }),
+);
 // The token goes into server.json (0600) so `npx edgeloop …` in this directory is authorised.
-writeServerInfo(join(dataDir, 'fleet'), { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, pid: process.pid, ...(server.adminToken ? { token: server.adminToken } : {}) }, values.data === undefined);
+writeServerInfo(
+  join(dataDir, 'fleet'),
+  {
+    httpUrl: server.httpUrl,
+    mqttUrl: server.mqttUrl,
+    publicKey: server.publicKey,
+    keyId: server.keyId,
+    pid: process.pid,
+    ...(server.adminToken ? { token: server.adminToken } : {}),
+  },
+  values.data === undefined,
+);
 say(`fleet server up
     status page  ${server.httpUrl}/
                  with the admin token: ${server.httpUrl}/#token=${server.adminToken ?? `(see ${server.adminTokenFile})`}
@@ -67,7 +94,10 @@ say(`registered model distance v${v1.version} (sha256 ${v1.sha256.slice(0, 12)},
 
 /** Enrolls a simulated device as a real one would: a one-use enrollment token traded for credentials. */
 async function enroll(deviceId: string): Promise<{ username: string; password: string }> {
-  const { token } = await server.identity.enrollmentTokens.create({ uses: 1, group: 'demo', tags: { hw: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4' } }, 'npm-start');
+  const { token } = await server.identity.enrollmentTokens.create(
+    { uses: 1, group: 'demo', tags: { hw: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4' } },
+    'npm-start',
+  );
   const { username, password } = await server.identity.enroll({ token, deviceId });
   return { username, password };
 }
@@ -81,7 +111,12 @@ for (const deviceId of DEVICES) {
     dataDir: join(dataDir, 'devices', deviceId),
     hardware: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4',
     api: { port: 0 },
-    fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], ...(await enroll(deviceId)) },
+    fleet: {
+      mqttUrl: server.mqttUrl,
+      httpUrl: server.httpUrl,
+      trustedKeys: [server.publicKey],
+      ...(await enroll(deviceId)),
+    },
     runtime: { intraOpThreads: 1 },
   });
   agents.push(await startAgent(config, log.child({ part: 'agent' })));
@@ -101,7 +136,11 @@ const loops = agents.map(async (agent, index) => {
   while (!stopping) {
     const frame = frames[frameAt(index, (Date.now() - started) / 1000)]!;
     try {
-      await fetch(`${agent.apiUrl}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'x-request-id': `${agent.deviceId}-${++n}` }, body: new Uint8Array(frame) });
+      await fetch(`${agent.apiUrl}/v1/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg', 'x-request-id': `${agent.deviceId}-${++n}` },
+        body: new Uint8Array(frame),
+      });
     } catch {
       // agent not ready or stopping
     }
@@ -112,12 +151,20 @@ const loops = agents.map(async (agent, index) => {
 const canaryAfter = (num(values['canary-after'], 'canary-after') ?? 25) * 1000;
 let rolloutId: string | undefined;
 const canaryTimer = setTimeout(async () => {
-  const v2 = await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v2), metadata: { ...(metadata as object), lineage: { parent: v1.version, trigger: 'demo' } } });
+  const v2 = await server.registry.register({
+    name: 'distance',
+    bytes: readFileSync(SAMPLE_MODELS.v2),
+    metadata: { ...(metadata as object), lineage: { parent: v1.version, trigger: 'demo' } },
+  });
   // A canary rollout as an operator would start it (edgeloop rollouts create distance@2 --strategy
   // canary …): one device first, and after a short soak with no failures, the rest.
   const request = parseCreateRollout({
-    model: 'distance', version: v2.version, strategy: 'canary', target: { devices: [CANARY, ...DEVICES.filter((d) => d !== CANARY)] },
-    parameters: { canary: { count: 1 }, waitMs: 20_000, healthyAfterMs: 5_000 }, reason: 'npm start demo',
+    model: 'distance',
+    version: v2.version,
+    strategy: 'canary',
+    target: { devices: [CANARY, ...DEVICES.filter((d) => d !== CANARY)] },
+    parameters: { canary: { count: 1 }, waitMs: 20_000, healthyAfterMs: 5_000 },
+    reason: 'npm start demo',
   });
   if (!request.ok) throw new Error(request.reason);
   const rollout = await server.rollouts.create(request.value, 'npm-start');
@@ -126,11 +173,17 @@ const canaryTimer = setTimeout(async () => {
     watch it:  npx edgeloop rollouts status ${rollout.id} --watch`);
 }, canaryAfter);
 
-const summary = setInterval(() => void summarize().catch((err: Error) => say(`status unavailable: ${err.message}`)), 3000);
+const summary = setInterval(
+  () => void summarize().catch((err: Error) => say(`status unavailable: ${err.message}`)),
+  3000,
+);
 
 async function summarize(): Promise<void> {
   const line = (await server.devices.list())
-    .map((d) => `${d.id} ${d.online ? '●' : '○'} ${d.models.map((m) => `${m.name} v${m.version}`).join(',') || '(no model)'} ${d.records} rec`)
+    .map(
+      (d) =>
+        `${d.id} ${d.online ? '●' : '○'} ${d.models.map((m) => `${m.name} v${m.version}`).join(',') || '(no model)'} ${d.records} rec`,
+    )
     .join('  |  ');
   const rollout = rolloutId ? await server.rollouts.store.get(rolloutId) : undefined;
   say(rollout ? `${line}  |  rollout ${rollout.state}, wave ${rollout.currentWave + 1}/${rollout.waves.length}` : line);

@@ -25,7 +25,9 @@ if (wantBundle && existsSync(bundle)) {
   process.argv[1] = bundle;
   await import(bundle);
 } else if (!tsx) {
-  console.error(`edgeloop-agent: ${bundle} is missing and tsx is not installed, so there is nothing to run; re-run firmware-scripts/install.sh (it builds the bundle), or in a checkout run npm ci and npm run build`);
+  console.error(
+    `edgeloop-agent: ${bundle} is missing and tsx is not installed, so there is nothing to run; re-run firmware-scripts/install.sh (it builds the bundle), or in a checkout run npm ci and npm run build`,
+  );
   process.exitCode = 1;
 } else {
   if (wantBundle) console.error(`edgeloop-agent: ${bundle} is missing (run npm run build); running from sources`);

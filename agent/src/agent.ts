@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import sharp from 'sharp';
-import { answerClientErrorsWithJson, decodePublicKey, deviceTopic, encodeMessage, trustedKeyMap, type Birth } from '@edgeloop/protocol';
+import {
+  answerClientErrorsWithJson,
+  decodePublicKey,
+  deviceTopic,
+  encodeMessage,
+  trustedKeyMap,
+  type Birth,
+} from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import type { AgentConfig } from './config.js';
 import { createLocalApi } from './api/local-api.js';
@@ -70,7 +77,11 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   } catch (err) {
     throw new Error(`fleet.trustedKeys: ${(err as Error).message}`, { cause: err });
   }
-  const lock = lockStateDir(config.dataDir, 'agent', 'stop it first (systemctl stop edgeloop-agent), or give this one its own dataDir');
+  const lock = lockStateDir(
+    config.dataDir,
+    'agent',
+    'stop it first (systemctl stop edgeloop-agent), or give this one its own dataDir',
+  );
   const db = openAgentDb(join(config.dataDir, 'agent.db'));
   const kv = new KeyValue(db);
   const stream = kv.get('stream') ?? (kv.set('stream', `s${randomBytes(8).toString('hex')}`), kv.get('stream')!);
@@ -80,7 +91,11 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     db,
     kv,
     config.dataDir,
-    { maxBytes: config.buffer.maxBytes, maxAgeMs: config.buffer.maxAgeDays * 86_400_000, minFreeDiskBytes: config.buffer.minFreeDiskMb * 1048576 },
+    {
+      maxBytes: config.buffer.maxBytes,
+      maxAgeMs: config.buffer.maxAgeDays * 86_400_000,
+      minFreeDiskBytes: config.buffer.minFreeDiskMb * 1048576,
+    },
     log,
   );
   limits.enforce();
@@ -103,13 +118,27 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     ...(references ? { references: references.store } : {}),
     ...(samples ? { samples: { store: samples.store, upload: config.sampling.upload } } : {}),
     session: () => linkRef.current?.announcedSession,
-    publish: (kind, payload) => (linkRef.current ? linkRef.current.publish(deviceTopic(config.deviceId, kind), payload) : Promise.reject(new Error('the fleet link is not up yet'))),
+    publish: (kind, payload) =>
+      linkRef.current
+        ? linkRef.current.publish(deviceTopic(config.deviceId, kind), payload)
+        : Promise.reject(new Error('the fleet link is not up yet')),
     log,
   });
   const { outbox } = sending;
   if (samples) {
     buffer.onStored((seq, r) => {
-      if (r.input) samples.offer({ seq, model: r.model, version: r.version, ts: r.ts, prediction: r.prediction ?? null, reference: r.reference ?? null, contentType: r.input.contentType, data: r.input.data, ...(r.input.confidence !== undefined ? { confidence: r.input.confidence } : {}) });
+      if (r.input)
+        samples.offer({
+          seq,
+          model: r.model,
+          version: r.version,
+          ts: r.ts,
+          prediction: r.prediction ?? null,
+          reference: r.reference ?? null,
+          contentType: r.input.contentType,
+          data: r.input.data,
+          ...(r.input.confidence !== undefined ? { confidence: r.input.confidence } : {}),
+        });
     });
     if (references) references.store.onApplied = (seq, value) => samples.onReference(seq, value);
   }
@@ -117,7 +146,10 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   const models = new ActiveModels();
   // Artifact ranges over the fleet link (updates.transport mqtt, or auto when the artifact URL is unreachable).
   const chunks = new MqttChunkClient(
-    (req) => (linkRef.current ? linkRef.current.publish(deviceTopic(config.deviceId, 'fetch'), encodeMessage(req)) : Promise.reject(new Error('the fleet link is not up yet'))),
+    (req) =>
+      linkRef.current
+        ? linkRef.current.publish(deviceTopic(config.deviceId, 'fetch'), encodeMessage(req))
+        : Promise.reject(new Error('the fleet link is not up yet')),
     log.child({ part: 'mqtt-transfer' }),
   );
   // Shadow slots: candidates run beside the serving models, never answering (runtime/shadow-runner.ts).
@@ -131,7 +163,12 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     models: () => models.list().map((r) => r.manifest),
     backend: backend.name,
     // Read at scrape time; the sensors unit starts after the predictor below.
-    sensors: () => sensors && { ...sensors.link.stats, models: sensors.inputs?.statsByModel() ?? [], references: references?.joiner.stats },
+    sensors: () =>
+      sensors && {
+        ...sensors.link.stats,
+        models: sensors.inputs?.statsByModel() ?? [],
+        references: references?.joiner.stats,
+      },
     outbox: () => outbox.stats(),
   });
   const report = (r: UpdateReportBody) => {
@@ -139,7 +176,13 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     sending.report(r);
   };
   const trust = new TrustStore(rootKeys, kv, log);
-  const desiredGate = new DesiredStateGate({ deviceId: config.deviceId, trust, kv, log, onRefused: (code) => metrics.desiredRefused(code) });
+  const desiredGate = new DesiredStateGate({
+    deviceId: config.deviceId,
+    trust,
+    kv,
+    log,
+    onRefused: (code) => metrics.desiredRefused(code),
+  });
   const updates = new UpdateManager({
     modelsDir: join(config.dataDir, 'models'),
     trust,
@@ -153,15 +196,28 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     options: config.updates,
     shadows,
     chunks,
-    ...(config.fleet.username && config.fleet.password ? { downloadAuth: { username: config.fleet.username, password: config.fleet.password, ...(fleetCa ? { ca: fleetCa } : {}) } } : {}),
+    ...(config.fleet.username && config.fleet.password
+      ? {
+          downloadAuth: {
+            username: config.fleet.username,
+            password: config.fleet.password,
+            ...(fleetCa ? { ca: fleetCa } : {}),
+          },
+        }
+      : {}),
     ...(config.fleet.httpUrl ? { fleetHttpUrl: config.fleet.httpUrl } : {}),
   });
   await updates.restore();
 
-  const shadowRunner = new ShadowRunner(shadows, (r) => buffer.append(r), (m, outputs) => {
-    const { output, prediction } = recordBody(m, outputs);
-    return { output, prediction };
-  }, { observer: metrics, log });
+  const shadowRunner = new ShadowRunner(
+    shadows,
+    (r) => buffer.append(r),
+    (m, outputs) => {
+      const { output, prediction } = recordBody(m, outputs);
+      return { output, prediction };
+    },
+    { observer: metrics, log },
+  );
   const predictor = new Predictor(models, buffer, stream, {
     shadow: shadowRunner,
     featuresFor: (model) => config.features.models[model] ?? config.features.default,
@@ -178,7 +234,9 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     log,
   });
   const runningModels = () =>
-    models.list().map((r) => ({ name: r.manifest.name, version: r.manifest.version, sha256: r.manifest.artifact.sha256 }));
+    models
+      .list()
+      .map((r) => ({ name: r.manifest.name, version: r.manifest.version, sha256: r.manifest.artifact.sha256 }));
 
   // Bounded buffer and bounded WAL: check limits on a timer and after bursts of appends; a
   // PASSIVE checkpoint never blocks writers, so running it often keeps the WAL file small.
@@ -244,7 +302,11 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       const s = serve({ fetch: api.fetch, hostname: config.api.host, port: config.api.port }, () => resolve(s));
       answerClientErrorsWithJson(s as HttpServer);
       s.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set api.port (0 = any free port)`)),
+        reject(
+          new Error(
+            `cannot listen on ${config.api.host}:${config.api.port}: ${err.message}; set api.port (0 = any free port)`,
+          ),
+        ),
       );
     });
   } catch (err) {

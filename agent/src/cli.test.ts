@@ -41,7 +41,10 @@ test('status and models ask the running agent; a stopped agent gets advice', { t
     dataDir: join(dir, 'data'),
     api: { port: 0 },
     // Nothing listens there: the agent serves anyway and keeps retrying in the background.
-    fleet: { mqttUrl: `mqtt://127.0.0.1:${await closedPort()}`, trustedKeys: [encodePublicKey(generateKeyPair().publicKey)] },
+    fleet: {
+      mqttUrl: `mqtt://127.0.0.1:${await closedPort()}`,
+      trustedKeys: [encodePublicKey(generateKeyPair().publicKey)],
+    },
   };
   const agent = await startAgent(parseAgentConfig(base), pino({ level: 'silent' }));
   t.after(async () => {
@@ -78,7 +81,12 @@ test('status and models ask the running agent; a stopped agent gets advice', { t
     const port = await closedPort();
     const res = await cli(['status', '--config', writeConfig(dir, { ...base, api: { port } })]);
     assert.equal(res.code, 1);
-    assert.match(res.err, new RegExp(`no agent answers at http://127\\.0\\.0\\.1:${port}.*start it with edgeloop-agent run \\(or systemctl start edgeloop-agent\\)`));
+    assert.match(
+      res.err,
+      new RegExp(
+        `no agent answers at http://127\\.0\\.0\\.1:${port}.*start it with edgeloop-agent run \\(or systemctl start edgeloop-agent\\)`,
+      ),
+    );
   });
 
   await t.test('usage and config problems exit 2', async () => {
@@ -90,23 +98,54 @@ test('status and models ask the running agent; a stopped agent gets advice', { t
     assert.equal((await cli(['frobnicate'])).code, 2);
   });
 
-  await t.test('enroll refuses a bad command line with what to pass (the real enrollment: test/security/identity-enrollment.test.ts)', async () => {
-    const noFleet = await cli(['enroll', '--token', 't0k3n']);
-    assert.equal(noFleet.code, 2);
-    assert.match(noFleet.err, /--fleet URL is required/);
-    const noToken = await cli(['enroll', '--fleet', 'https://fleet.example']);
-    assert.equal(noToken.code, 2);
-    assert.match(noToken.err, /--token T is required.*edgeloop tokens create/);
-    const mqttUrl = await cli(['enroll', '--fleet', 'mqtt://fleet.example:18830', '--token', 't', '--device-id', 'pi-1', '--config', join(dir, 'new.json')]);
-    assert.equal(mqttUrl.code, 2);
-    assert.match(mqttUrl.err, /http:\/\/ or https:\/\/ address/);
-    const exists = await cli(['enroll', '--fleet', 'http://127.0.0.1:1', '--token', 't', '--config', writeConfig(dir, base)]);
-    assert.equal(exists.code, 2);
-    assert.match(exists.err, /exists; pass --force/);
-    const unreachable = await cli(['enroll', '--fleet', `http://127.0.0.1:${await closedPort()}`, '--token', 't', '--device-id', 'pi-1', '--config', join(dir, 'new.json')]);
-    assert.equal(unreachable.code, 1);
-    assert.match(unreachable.err, /cannot reach the fleet server .*ECONNREFUSED.*check --fleet/);
-  });
+  await t.test(
+    'enroll refuses a bad command line with what to pass (the real enrollment: test/security/identity-enrollment.test.ts)',
+    async () => {
+      const noFleet = await cli(['enroll', '--token', 't0k3n']);
+      assert.equal(noFleet.code, 2);
+      assert.match(noFleet.err, /--fleet URL is required/);
+      const noToken = await cli(['enroll', '--fleet', 'https://fleet.example']);
+      assert.equal(noToken.code, 2);
+      assert.match(noToken.err, /--token T is required.*edgeloop tokens create/);
+      const mqttUrl = await cli([
+        'enroll',
+        '--fleet',
+        'mqtt://fleet.example:18830',
+        '--token',
+        't',
+        '--device-id',
+        'pi-1',
+        '--config',
+        join(dir, 'new.json'),
+      ]);
+      assert.equal(mqttUrl.code, 2);
+      assert.match(mqttUrl.err, /http:\/\/ or https:\/\/ address/);
+      const exists = await cli([
+        'enroll',
+        '--fleet',
+        'http://127.0.0.1:1',
+        '--token',
+        't',
+        '--config',
+        writeConfig(dir, base),
+      ]);
+      assert.equal(exists.code, 2);
+      assert.match(exists.err, /exists; pass --force/);
+      const unreachable = await cli([
+        'enroll',
+        '--fleet',
+        `http://127.0.0.1:${await closedPort()}`,
+        '--token',
+        't',
+        '--device-id',
+        'pi-1',
+        '--config',
+        join(dir, 'new.json'),
+      ]);
+      assert.equal(unreachable.code, 1);
+      assert.match(unreachable.err, /cannot reach the fleet server .*ECONNREFUSED.*check --fleet/);
+    },
+  );
 });
 
 test('status and models show the deployed model', { timeout: 60_000 }, async (t) => {
@@ -128,14 +167,24 @@ test('every command prints its own usage for --help, -h and help <command>, list
   assert.deepEqual(Object.keys(COMMANDS).sort(), ['enroll', 'init', 'models', 'run', 'status']);
   for (const [name, command] of Object.entries(COMMANDS)) {
     // The flags parseArgs accepts and the flags the help explains are the same set.
-    assert.deepEqual(Object.keys(command.help).sort(), Object.keys(command.options).sort(), `${name}: help and options agree`);
-    for (const argv of [[name, '--help'], [name, '-h'], ['help', name], [name, '--config', 'x.json', '--help']]) {
+    assert.deepEqual(
+      Object.keys(command.help).sort(),
+      Object.keys(command.options).sort(),
+      `${name}: help and options agree`,
+    );
+    for (const argv of [
+      [name, '--help'],
+      [name, '-h'],
+      ['help', name],
+      [name, '--config', 'x.json', '--help'],
+    ]) {
       const res = await cli(argv);
       assert.equal(res.code, 0, `${argv.join(' ')}: ${res.err}`);
       assert.equal(res.err, '', argv.join(' '));
       assert.match(res.out, new RegExp(`^usage: edgeloop-agent ${name} `), `${argv.join(' ')} names its command`);
       assert.ok(res.out.includes(command.summary), `${name} says what it does`);
-      for (const flag of Object.keys(command.options)) assert.match(res.out, new RegExp(`^  --${flag}\\b.* \\S`, 'm'), `${name} --help explains --${flag}`);
+      for (const flag of Object.keys(command.options))
+        assert.match(res.out, new RegExp(`^  --${flag}\\b.* \\S`, 'm'), `${name} --help explains --${flag}`);
     }
   }
   const overview = await cli(['--help']);
@@ -143,7 +192,7 @@ test('every command prints its own usage for --help, -h and help <command>, list
   for (const name of Object.keys(COMMANDS)) assert.match(overview.out, new RegExp(`^  ${name} `, 'm'));
 });
 
-test('an unknown flag points at the command\'s --help', async () => {
+test("an unknown flag points at the command's --help", async () => {
   const res = await cli(['run', '--verbose']);
   assert.equal(res.code, 2);
   assert.match(res.err, /Unknown option '--verbose'/);

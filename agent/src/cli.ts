@@ -17,7 +17,8 @@ import { startAgent } from './agent.js';
 import { getLocal, localApiUrl } from './api/local-client.js';
 import { enroll as enrollDevice, EnrollUsageError } from './enroll/enroll.js';
 
-const ENV_NOTE = 'Environment overrides: EDGELOOP_DEVICE_ID, EDGELOOP_MQTT_URL, EDGELOOP_DATA_DIR, EDGELOOP_API_PORT, EDGELOOP_LOG_LEVEL';
+const ENV_NOTE =
+  'Environment overrides: EDGELOOP_DEVICE_ID, EDGELOOP_MQTT_URL, EDGELOOP_DATA_DIR, EDGELOOP_API_PORT, EDGELOOP_LOG_LEVEL';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean };
 
@@ -31,20 +32,33 @@ interface AgentCommand {
 }
 
 const ENROLL_OPTIONS = {
-  fleet: { type: 'string' }, token: { type: 'string' }, 'device-id': { type: 'string' }, config: { type: 'string' },
-  data: { type: 'string' }, hardware: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' },
-  'ca-fingerprint': { type: 'string' }, insecure: { type: 'boolean' },
+  fleet: { type: 'string' },
+  token: { type: 'string' },
+  'device-id': { type: 'string' },
+  config: { type: 'string' },
+  data: { type: 'string' },
+  hardware: { type: 'string' },
+  'api-port': { type: 'string' },
+  force: { type: 'boolean' },
+  'ca-fingerprint': { type: 'string' },
+  insecure: { type: 'boolean' },
 } as const;
 const INIT_OPTIONS = {
-  'device-id': { type: 'string' }, 'mqtt-url': { type: 'string' }, 'trusted-key': { type: 'string', multiple: true },
-  data: { type: 'string' }, config: { type: 'string' }, 'api-port': { type: 'string' }, force: { type: 'boolean' }, ca: { type: 'string' },
+  'device-id': { type: 'string' },
+  'mqtt-url': { type: 'string' },
+  'trusted-key': { type: 'string', multiple: true },
+  data: { type: 'string' },
+  config: { type: 'string' },
+  'api-port': { type: 'string' },
+  force: { type: 'boolean' },
+  ca: { type: 'string' },
 } as const;
 const RUN_OPTIONS = { config: { type: 'string' }, json: { type: 'boolean' } } as const;
 const QUERY_OPTIONS = { config: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 const QUERY_HELP: Record<string, [string, string]> = {
   config: ['FILE', 'agent config to read the local API port from (default ./edgeloop-agent.json)'],
-  url: ['URL', 'the running agent\'s local API, as printed by edgeloop-agent run (instead of --config)'],
+  url: ['URL', "the running agent's local API, as printed by edgeloop-agent run (instead of --config)"],
   json: ['', 'print the raw JSON answer'],
 };
 
@@ -54,12 +68,13 @@ const QUERY_HELP: Record<string, [string, string]> = {
  */
 export const COMMANDS: Record<string, AgentCommand> = {
   enroll: {
-    summary: 'enroll with the fleet server (token and CA fingerprint from: edgeloop tokens create) and write the config with this device\'s credentials',
+    summary:
+      "enroll with the fleet server (token and CA fingerprint from: edgeloop tokens create) and write the config with this device's credentials",
     help: {
-      fleet: ['URL', 'the fleet server\'s address, e.g. https://fleet.local:8460 (required)'],
+      fleet: ['URL', "the fleet server's address, e.g. https://fleet.local:8460 (required)"],
       token: ['T', 'enrollment token from edgeloop tokens create (or env EDGELOOP_ENROLL_TOKEN; required)'],
-      'ca-fingerprint': ['sha256:…', 'pin the fleet\'s CA (saved beside the config; or env EDGELOOP_CA_FINGERPRINT)'],
-      'device-id': ['ID', 'this device\'s id (default: the existing config\'s, else the hostname)'],
+      'ca-fingerprint': ['sha256:…', "pin the fleet's CA (saved beside the config; or env EDGELOOP_CA_FINGERPRINT)"],
+      'device-id': ['ID', "this device's id (default: the existing config's, else the hostname)"],
       config: ['FILE', 'config file to write (default ./edgeloop-agent.json)'],
       data: ['DIR', 'state directory (default ./edgeloop-agent-data)'],
       hardware: ['H', 'hardware name the fleet shows, e.g. pi4'],
@@ -73,10 +88,10 @@ export const COMMANDS: Record<string, AgentCommand> = {
   init: {
     summary: 'write a validated config file by hand (default ./edgeloop-agent.json)',
     help: {
-      'device-id': ['ID', 'this device\'s id (required)'],
-      'mqtt-url': ['URL', 'the fleet\'s MQTT broker, e.g. mqtts://fleet.local:8883 (required)'],
+      'device-id': ['ID', "this device's id (required)"],
+      'mqtt-url': ['URL', "the fleet's MQTT broker, e.g. mqtts://fleet.local:8883 (required)"],
       'trusted-key': ['KEY', 'root public key models must be signed under (repeatable; required)'],
-      ca: ['FILE', 'PEM file of the CA that signed the fleet\'s certificates'],
+      ca: ['FILE', "PEM file of the CA that signed the fleet's certificates"],
       data: ['DIR', 'state directory (default ./edgeloop-agent-data)'],
       config: ['FILE', 'config file to write (default ./edgeloop-agent.json)'],
       'api-port': ['PORT', 'local API port (0 = any free port)'],
@@ -114,7 +129,9 @@ function flagText(flag: string, [value]: [string, string]): string {
 
 function synopsis(name: string): string {
   const { help } = COMMANDS[name]!;
-  return `${name} ${Object.entries(help).map(([flag, entry]) => `[${flagText(flag, entry)}]`).join(' ')}`;
+  return `${name} ${Object.entries(help)
+    .map(([flag, entry]) => `[${flagText(flag, entry)}]`)
+    .join(' ')}`;
 }
 
 /** `edgeloop-agent <command> --help`: the command, what it does and every flag it takes. */
@@ -128,7 +145,9 @@ export function commandUsage(name: string): string {
 }
 
 export const USAGE = `usage: edgeloop-agent <command> [options]
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join('\n')}
 "edgeloop-agent <command> --help" lists a command's options.
 ${ENV_NOTE}`;
 
@@ -164,8 +183,13 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
   } catch (err) {
     io.err(`error: ${(err as Error).message}`);
     // 2 = fix the command line or the config first: the systemd unit does not restart on it.
-    const usage = err instanceof UsageError || err instanceof ConfigError || err instanceof EnrollUsageError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS');
-    if (usage && String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) io.err(`"edgeloop-agent ${command} --help" lists its options.`);
+    const usage =
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      err instanceof EnrollUsageError ||
+      String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS');
+    if (usage && String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS'))
+      io.err(`"edgeloop-agent ${command} --help" lists its options.`);
     return usage ? 2 : 1;
   }
 }
@@ -173,14 +197,21 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
 function init(argv: string[], io: CliIo): number {
   const { values } = parseArgs({ args: argv, options: INIT_OPTIONS });
   const path = resolve(values.config ?? DEFAULT_CONFIG);
-  if (values.ca && !existsSync(values.ca)) throw new UsageError(`--ca ${values.ca} does not exist: give the PEM file of the CA that signed the fleet's certificates`);
+  if (values.ca && !existsSync(values.ca))
+    throw new UsageError(
+      `--ca ${values.ca} does not exist: give the PEM file of the CA that signed the fleet's certificates`,
+    );
   if (existsSync(path) && !values.force) throw new UsageError(`${path} exists; pass --force to overwrite it`);
   const config = parseAgentConfig(
     {
       deviceId: values['device-id'],
       dataDir: resolve(values.data ?? 'edgeloop-agent-data'),
       api: values['api-port'] ? { port: Number(values['api-port']) } : {},
-      fleet: { mqttUrl: values['mqtt-url'], trustedKeys: values['trusted-key'] ?? [], ...(values.ca ? { ca: resolve(values.ca) } : {}) },
+      fleet: {
+        mqttUrl: values['mqtt-url'],
+        trustedKeys: values['trusted-key'] ?? [],
+        ...(values.ca ? { ca: resolve(values.ca) } : {}),
+      },
     },
     'the init options',
   );
@@ -200,7 +231,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());
   });
-  if (values.json) io.out(JSON.stringify({ event: 'ready', deviceId: agent.deviceId, apiUrl: agent.apiUrl, stream: agent.stream }));
+  if (values.json)
+    io.out(JSON.stringify({ event: 'ready', deviceId: agent.deviceId, apiUrl: agent.apiUrl, stream: agent.stream }));
   else io.err(`EdgeLoop agent ${agent.deviceId}: local API ${agent.apiUrl} — Ctrl-C to stop`);
   await stopRequested;
   await agent.close();
@@ -214,7 +246,9 @@ function agentUrl(argv: string[]): { url: string; json: boolean } {
   const path = resolve(values.config ?? DEFAULT_CONFIG);
   const config = loadAgentConfig(path);
   if (config.api.port === 0) {
-    throw new UsageError(`${path} sets api.port 0 (any free port), so the agent's address is not known here; pass --url http://HOST:PORT as printed by edgeloop-agent run`);
+    throw new UsageError(
+      `${path} sets api.port 0 (any free port), so the agent's address is not known here; pass --url http://HOST:PORT as printed by edgeloop-agent run`,
+    );
   }
   return { url: localApiUrl(config.api), json: values.json ?? false };
 }
@@ -241,7 +275,12 @@ async function status(argv: string[], io: CliIo): Promise<number> {
     ['device', `${health.deviceId}${health.agentVersion ? ` (agent ${health.agentVersion})` : ''}`],
     ['local API', url],
     ['fleet', health.connected ? 'connected' : 'not connected (predictions are buffered until the link is back)'],
-    ['models', health.models.length ? health.models.map((m) => `${m.name} v${m.version}`).join(', ') : 'none active; deploy one: edgeloop deploy NAME@VERSION --device ' + health.deviceId],
+    [
+      'models',
+      health.models.length
+        ? health.models.map((m) => `${m.name} v${m.version}`).join(', ')
+        : 'none active; deploy one: edgeloop deploy NAME@VERSION --device ' + health.deviceId,
+    ],
     ['backlog', `${health.backlog} record${health.backlog === 1 ? '' : 's'} waiting for the fleet server`],
     ['dropped', `${health.dropped} record${health.dropped === 1 ? '' : 's'} (buffer limits)`],
     ['stream', health.stream],
@@ -261,27 +300,49 @@ async function models(argv: string[], io: CliIo): Promise<number> {
     io.out('no active models; deploy one from the fleet server: edgeloop deploy NAME@VERSION --device ID');
     return 0;
   }
-  const rows = [['MODEL', 'VERSION', 'SHA256'], ...body.models.map((m) => [m.name, String(m.version), m.sha256.slice(0, 12)])];
+  const rows = [
+    ['MODEL', 'VERSION', 'SHA256'],
+    ...body.models.map((m) => [m.name, String(m.version), m.sha256.slice(0, 12)]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  io.out(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n'));
+  io.out(
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n'),
+  );
   return 0;
 }
 
 async function enroll(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: ENROLL_OPTIONS });
-  if (!values.fleet) throw new UsageError('--fleet URL is required: the fleet server\'s address, e.g. --fleet https://fleet.local:8460');
+  if (!values.fleet)
+    throw new UsageError("--fleet URL is required: the fleet server's address, e.g. --fleet https://fleet.local:8460");
   const token = values.token ?? process.env.EDGELOOP_ENROLL_TOKEN;
-  if (!token) throw new UsageError('--token T is required: an enrollment token from the fleet operator (edgeloop tokens create)');
+  if (!token)
+    throw new UsageError('--token T is required: an enrollment token from the fleet operator (edgeloop tokens create)');
   let apiPort: number | undefined;
   if (values['api-port'] !== undefined) {
     apiPort = Number(values['api-port']);
-    if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) throw new UsageError(`--api-port must be a port number 0-65535, got "${values['api-port']}"`);
+    if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
+      throw new UsageError(`--api-port must be a port number 0-65535, got "${values['api-port']}"`);
   }
   await enrollDevice(
     {
-      fleetUrl: values.fleet, token, deviceId: values['device-id'], configPath: values.config ?? DEFAULT_CONFIG,
-      dataDir: values.data, hardware: values.hardware, apiPort, force: values.force,
-      caFingerprint: values['ca-fingerprint'] ?? process.env.EDGELOOP_CA_FINGERPRINT, insecure: values.insecure,
+      fleetUrl: values.fleet,
+      token,
+      deviceId: values['device-id'],
+      configPath: values.config ?? DEFAULT_CONFIG,
+      dataDir: values.data,
+      hardware: values.hardware,
+      apiPort,
+      force: values.force,
+      caFingerprint: values['ca-fingerprint'] ?? process.env.EDGELOOP_CA_FINGERPRINT,
+      insecure: values.insecure,
     },
     (line) => io.out(line),
   );

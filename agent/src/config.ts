@@ -49,7 +49,11 @@ export const agentConfigSchema = z.object({
      * fleet can rotate its signing key without touching the device.
      */
     trustedKeys: z
-      .array(z.string().refine(isPublicKey, 'must be a base64 ed25519 public key (32 bytes), as printed by "edgeloop serve"'))
+      .array(
+        z
+          .string()
+          .refine(isPublicKey, 'must be a base64 ed25519 public key (32 bytes), as printed by "edgeloop serve"'),
+      )
       .min(1, 'at least one trusted fleet public key is needed (printed by "edgeloop serve", also at /api/v1/health)'),
     /**
      * PEM file of the fleet's CA, pinned at enrollment (--ca-fingerprint): the only CA the MQTT
@@ -76,7 +80,10 @@ export const agentConfigSchema = z.object({
       /** Uplink cap for telemetry payloads; 0 = unlimited. */
       maxBytesPerSecond: z.number().int().min(0).default(0),
     })
-    .refine((s) => s.backoffMinMs <= s.backoffMaxMs, { message: 'backoffMaxMs must not be below backoffMinMs', path: ['backoffMaxMs'] })
+    .refine((s) => s.backoffMinMs <= s.backoffMaxMs, {
+      message: 'backoffMaxMs must not be below backoffMinMs',
+      path: ['backoffMaxMs'],
+    })
     .prefault({}),
   /** Existing sensors that publish reference values (ground truth) over MQTT. */
   sensors: sensorsConfigSchema,
@@ -85,7 +92,11 @@ export const agentConfigSchema = z.object({
   /** Drop-oldest limits of the record buffer; drops are counted and reported. */
   buffer: z
     .object({
-      maxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+      maxBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .default(256 * 1024 * 1024),
       maxAgeDays: z.number().min(0).default(30),
       minFreeDiskMb: z.number().min(0).default(100),
       /** How often limits are checked (also every few thousand appends). */
@@ -101,7 +112,9 @@ export const agentConfigSchema = z.object({
     .prefault({}),
   /** Model downloads (chunk size, bandwidth cap, retries) and the crash-loop guard. */
   updates: updateOptionsSchema,
-  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  log: z
+    .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
   /** Monitoring features recorded per image input: `default` for every model, `models` by model name. */
   features: z
     .object({
@@ -128,7 +141,9 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
   try {
     raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError(`cannot read agent config ${path}: ${(err as Error).message}; create one with edgeloop-agent init`);
+    throw new ConfigError(
+      `cannot read agent config ${path}: ${(err as Error).message}; create one with edgeloop-agent init`,
+    );
   }
   const fleet = { ...(raw.fleet as object | undefined) } as Record<string, unknown>;
   const api = { ...(raw.api as object | undefined) } as Record<string, unknown>;

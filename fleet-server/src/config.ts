@@ -20,7 +20,10 @@ export const fleetConfigSchema = z.object({
    */
   db: z.string().min(1).optional(),
   http: z
-    .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(DEFAULT_HTTP_PORT) })
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(DEFAULT_HTTP_PORT),
+    })
     .prefault({}),
   mqtt: z
     .discriminatedUnion('mode', [
@@ -40,25 +43,32 @@ export const fleetConfigSchema = z.object({
          * and connections that never authenticate come back at `perSecond`. Authenticated ones
          * cost nothing (broker/connect-limiter.ts). Behind a TCP proxy every client shares its address.
          */
-        connectRate: z.object({ burst: z.number().int().min(1).max(1_000_000).default(100), perSecond: z.number().positive().max(1_000_000).default(10) }).prefault({}),
+        connectRate: z
+          .object({
+            burst: z.number().int().min(1).max(1_000_000).default(100),
+            perSecond: z.number().positive().max(1_000_000).default(10),
+          })
+          .prefault({}),
         /** Connections accepted but not yet authenticated, over all addresses; more are closed at once. */
         maxPendingConnections: z.number().int().min(1).max(1_000_000).default(1000),
         /** A connection that has not authenticated this long after it was accepted is closed. */
         connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
       }),
-      z.object({
-        mode: z.literal('external'),
-        url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
-        username: z.string().optional(),
-        password: z.string().optional(),
-        /** PEM file of the CA that signed an mqtts:// broker's certificate (default: the `tls` CA, else the system's). */
-        caFile: z.string().min(1).optional(),
-        /** Keep this Mosquitto's password and ACL files in step with device identity (docs/external-broker.md). */
-        mosquitto: mosquittoSettingsSchema.optional(),
-      }).refine((m) => !m.mosquitto || m.password, {
-        message: 'managing Mosquitto needs the fleet server\'s own MQTT password: set mqtt.password (--mqtt-password)',
-        path: ['password'],
-      }),
+      z
+        .object({
+          mode: z.literal('external'),
+          url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+          username: z.string().optional(),
+          password: z.string().optional(),
+          /** PEM file of the CA that signed an mqtts:// broker's certificate (default: the `tls` CA, else the system's). */
+          caFile: z.string().min(1).optional(),
+          /** Keep this Mosquitto's password and ACL files in step with device identity (docs/external-broker.md). */
+          mosquitto: mosquittoSettingsSchema.optional(),
+        })
+        .refine((m) => !m.mosquitto || m.password, {
+          message: "managing Mosquitto needs the fleet server's own MQTT password: set mqtt.password (--mqtt-password)",
+          path: ['password'],
+        }),
     ])
     .prefault({ mode: 'embedded' }),
   /** HTTPS and MQTT over TLS (tls/tls-settings.ts). */
@@ -68,15 +78,28 @@ export const fleetConfigSchema = z.object({
   /** Base URL devices use to download artifacts; defaults to the HTTP listen address. */
   publicUrl: z.url().optional(),
   /** Broker URL handed to enrolling devices; defaults to the broker's listen address (or mqtt.url). */
-  publicMqttUrl: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').optional(),
+  publicMqttUrl: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
+    .optional(),
   /**
    * The bootstrap admin token (also env EDGELOOP_ADMIN_TOKEN), for tests and scripts. Without it a
    * server with no admin token creates one and writes it to <dataDir>/admin.token (0600).
    */
-  adminToken: z.string().min(MIN_ADMIN_TOKEN_LENGTH, `adminToken must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (it is stored as a fast hash)`).max(256).optional(),
+  adminToken: z
+    .string()
+    .min(
+      MIN_ADMIN_TOKEN_LENGTH,
+      `adminToken must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (it is stored as a fast hash)`,
+    )
+    .max(256)
+    .optional(),
   /** Artifact delivery (HTTP and MQTT): devices downloading at once (the rest queue), and when an idle one loses its slot. */
   transfer: z
-    .object({ maxConcurrentDownloads: z.number().int().min(1).max(100_000).default(64), slotIdleMs: z.number().int().min(100).default(15_000) })
+    .object({
+      maxConcurrentDownloads: z.number().int().min(1).max(100_000).default(64),
+      slotIdleMs: z.number().int().min(100).default(15_000),
+    })
     .prefault({}),
   /**
    * A push naming a version more than maxVersionJump above the latest of that name is refused
@@ -84,9 +107,17 @@ export const fleetConfigSchema = z.object({
    */
   registry: z.object({ maxVersionJump: z.number().int().min(1).max(MAX_MODEL_VERSION).default(1000) }).prefault({}),
   /** Agents refuse manifests after this; the re-signer renews them while an assignment is still wanted. */
-  manifestTtlDays: z.number().min(1 / 24).max(3650).default(30),
+  manifestTtlDays: z
+    .number()
+    .min(1 / 24)
+    .max(3650)
+    .default(30),
   /** How often assigned manifests expiring within half their TTL are re-signed (capped at TTL/4). */
-  resignIntervalMinutes: z.number().min(1 / 60).max(7 * 24 * 60).default(60),
+  resignIntervalMinutes: z
+    .number()
+    .min(1 / 60)
+    .max(7 * 24 * 60)
+    .default(60),
   /**
    * The root public key (base64) when the root's private half is kept offline; then rotations are
    * signed with `edgeloop keys rotate --root-key FILE`. Absent: <dataDir>/keys/root.key (0600).
@@ -94,7 +125,9 @@ export const fleetConfigSchema = z.object({
   rootPublicKey: z.string().optional(),
   /** The rollout engine re-reads every active rollout from the database this often (rollouts/rollout-engine.ts). */
   rollouts: z.object({ tickMs: z.number().int().min(10).max(60_000).default(1000) }).prefault({}),
-  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  log: z
+    .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
   /**
    * Check every API answer against the REST contract (api/response-contract.ts) and answer 500
    * instead of one that breaks it; also env EDGELOOP_VALIDATE_RESPONSES=1. For tests and API work:

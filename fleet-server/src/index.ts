@@ -3,7 +3,14 @@
  * Fleet server: start it with settings; the CLI (`edgeloop`) talks to its REST API.
  */
 export { startFleetServer, SERVER_VERSION, type RunningFleetServer } from './server.js';
-export { parseFleetConfig, fleetConfigSchema, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, type FleetConfig, type FleetConfigInput } from './config.js';
+export {
+  parseFleetConfig,
+  fleetConfigSchema,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MQTT_PORT,
+  type FleetConfig,
+  type FleetConfigInput,
+} from './config.js';
 /** The file through which `edgeloop` commands find a running server (written by `edgeloop serve`, and by the demo). */
 export { writeServerInfo } from './cli/serve.js';
 /** Validates a rollout request as POST /api/v1/rollouts does, for callers that create one in-process. */

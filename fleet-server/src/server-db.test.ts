@@ -7,7 +7,12 @@ import pino from 'pino';
 import { startFleetServer } from './server.js';
 
 const silent = pino({ level: 'silent' });
-const base = (dataDir: string) => ({ dataDir, http: { port: 0 }, mqtt: { mode: 'embedded' as const, port: 0 }, adminToken: 'a-long-enough-admin-token' });
+const base = (dataDir: string) => ({
+  dataDir,
+  http: { port: 0 },
+  mqtt: { mode: 'embedded' as const, port: 0 },
+  adminToken: 'a-long-enough-admin-token',
+});
 
 test('the fleet store lives at <data>/fleet.db unless db (or EDGELOOP_DB_URL) names another place', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-db-setting-'));
@@ -25,7 +30,12 @@ test('the fleet store lives at <data>/fleet.db unless db (or EDGELOOP_DB_URL) na
   const saved = process.env.EDGELOOP_DB_URL;
   process.env.EDGELOOP_DB_URL = 'postgres://fleet:s3cret@127.0.0.1:1/fleet';
   try {
-    await assert.rejects(startFleetServer(base(join(dir, 'data')), silent), (e: Error) => /cannot open the PostgreSQL fleet store at postgres:\/\/fleet:\*\*\*@127\.0\.0\.1:1\/fleet/.test(e.message) && !e.message.includes('s3cret'));
+    await assert.rejects(
+      startFleetServer(base(join(dir, 'data')), silent),
+      (e: Error) =>
+        /cannot open the PostgreSQL fleet store at postgres:\/\/fleet:\*\*\*@127\.0\.0\.1:1\/fleet/.test(e.message) &&
+        !e.message.includes('s3cret'),
+    );
   } finally {
     if (saved === undefined) delete process.env.EDGELOOP_DB_URL;
     else process.env.EDGELOOP_DB_URL = saved;

@@ -95,7 +95,11 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const log = logger ?? pino({ level: config.log.level });
   // Before anything is opened: a second server would run its own rollout engine and re-signer on
   // the same database and point server.json at itself.
-  const lock = lockStateDir(config.dataDir, 'fleet server', 'stop it first, or give this one another directory with --data');
+  const lock = lockStateDir(
+    config.dataDir,
+    'fleet server',
+    'stop it first, or give this one another directory with --data',
+  );
   let store: FleetStore;
   let tls: Awaited<ReturnType<typeof loadTlsMaterial>> | undefined;
   const location = parseStoreLocation(config.db ?? join(config.dataDir, 'fleet.db'));
@@ -123,10 +127,21 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     try {
       return config.rootPublicKey ? decodePublicKey(config.rootPublicKey) : undefined;
     } catch (err) {
-      throw new Error(`rootPublicKey: ${(err as Error).message}; give the base64 printed by "edgeloop keys init-root"`, { cause: err });
+      throw new Error(
+        `rootPublicKey: ${(err as Error).message}; give the base64 printed by "edgeloop keys init-root"`,
+        { cause: err },
+      );
     }
   });
-  const keys = await orRelease(() => new KeyManager({ store, keysDir: join(config.dataDir, 'keys'), ...(rootPublicKey ? { rootPublicKey } : {}), log }));
+  const keys = await orRelease(
+    () =>
+      new KeyManager({
+        store,
+        keysDir: join(config.dataDir, 'keys'),
+        ...(rootPublicKey ? { rootPublicKey } : {}),
+        log,
+      }),
+  );
   const boot = await orRelease(() => keys.bootstrap());
   const audit = new AuditLog(store);
   const devices = new DeviceDirectory(store);
@@ -134,7 +149,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const endpoints = { mqttUrl: '', httpUrl: '' };
   // The root key never changes while the server runs: devices are told to trust it at enrollment.
   const identity = new IdentityService(store, () => ({ ...endpoints, trustedKeys: [keys.root.publicKeyBase64] }));
-  const admin = await orRelease(() => identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }));
+  const admin = await orRelease(() =>
+    identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }),
+  );
   // The server's own bus client logs in to the embedded broker with a secret that lives only in this process.
   const configuredMqttPassword = config.mqtt.mode === 'embedded' ? config.mqtt.serverPassword : undefined;
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
@@ -143,13 +160,20 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const artifacts = await orRelease(() => new ArtifactStore(join(config.dataDir, 'artifacts')));
   const sampleFiles = await orRelease(() => new ArtifactStore(join(config.dataDir, 'samples')));
   const samples = new SampleStore(store, sampleFiles);
-  const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000, config.registry);
+  const registry = new ModelRegistry(
+    models,
+    artifacts,
+    () => keys.signingKey(),
+    config.manifestTtlDays * 86_400_000,
+    config.registry,
+  );
   const cleanups: Array<() => Promise<void>> = [async () => lock.release(), () => store.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
   let stopped: Promise<void> | undefined;
   const runCleanups = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((err: Error) => log.warn({ err: err.message }, 'error during shutdown'));
+    for (const fn of cleanups.reverse())
+      await fn().catch((err: Error) => log.warn({ err: err.message }, 'error during shutdown'));
   };
 
   try {
@@ -157,26 +181,52 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     let mqttUrl: string;
     if (config.mqtt.mode === 'embedded') {
       const mqttPort = config.mqtt.port ?? (tls ? DEFAULT_MQTTS_PORT : DEFAULT_MQTT_PORT);
-      broker = await startEmbeddedBroker(config.mqtt.host, mqttPort, log, { identity, serverPassword: serverMqttPassword }, config.mqtt, tls);
+      broker = await startEmbeddedBroker(
+        config.mqtt.host,
+        mqttPort,
+        log,
+        { identity, serverPassword: serverMqttPassword },
+        config.mqtt,
+        tls,
+      );
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     } else {
       mqttUrl = config.mqtt.url;
     }
-    const mosquitto = config.mqtt.mode === 'external' && config.mqtt.mosquitto ? new MosquittoSync(config.mqtt.mosquitto, { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME, password: config.mqtt.password ?? '' }, join(config.dataDir, 'mosquitto-users.json'), log, (id) => {
-      // Mosquitto drops the session on reload without its last will: record the death ourselves.
-      void store.devices.get(id)
-        .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
-        .catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'));
-    }) : undefined;
+    const mosquitto =
+      config.mqtt.mode === 'external' && config.mqtt.mosquitto
+        ? new MosquittoSync(
+            config.mqtt.mosquitto,
+            { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME, password: config.mqtt.password ?? '' },
+            join(config.dataDir, 'mosquitto-users.json'),
+            log,
+            (id) => {
+              // Mosquitto drops the session on reload without its last will: record the death ourselves.
+              void store.devices
+                .get(id)
+                .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
+                .catch((err: Error) =>
+                  log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'),
+                );
+            },
+          )
+        : undefined;
     if (mosquitto) {
       // Align with identity first (a crash may have lost an event), then follow its events.
       const known: Array<{ deviceId: string; enabled: boolean }> = [];
-      for (const d of await store.devices.list()) if (await identity.credentials.has(d.id)) known.push({ deviceId: d.id, enabled: !d.disabled });
+      for (const d of await store.devices.list())
+        if (await identity.credentials.has(d.id)) known.push({ deviceId: d.id, enabled: !d.disabled });
       await mosquitto.start(known);
       mosquitto.attach(identity);
     }
-    const auth = config.mqtt.mode === 'external' ? { ...(config.mqtt.username || mosquitto ? { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME } : {}), ...(config.mqtt.password ? { password: config.mqtt.password } : {}) } : { username: SERVER_MQTT_USERNAME, password: serverMqttPassword };
+    const auth =
+      config.mqtt.mode === 'external'
+        ? {
+            ...(config.mqtt.username || mosquitto ? { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME } : {}),
+            ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
+          }
+        : { username: SERVER_MQTT_USERNAME, password: serverMqttPassword };
     // A Mosquitto we just told to reload may still refuse our own user for a moment.
     const busAuth = { ...auth, ...busTlsOptions(config, tls, mqttUrl) };
     if (mosquitto) await untilBrokerAccepts(mqttUrl, busAuth);
@@ -186,7 +236,15 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     cleanups.push(() => transfer.close());
 
     let publicUrl = '';
-    const deployments = new Deployments(store, () => publicUrl, (t, p, r) => bus.publish(t, p, r), log, (d) => samples.requests(d), () => keys.keysetEnvelope(), () => keys.signingKey());
+    const deployments = new Deployments(
+      store,
+      () => publicUrl,
+      (t, p, r) => bus.publish(t, p, r),
+      log,
+      (d) => samples.requests(d),
+      () => keys.keysetEnvelope(),
+      () => keys.signingKey(),
+    );
     const rotation = new KeyRotation({ keys, registry, store, deployments, audit, log });
     const resigner = new ExpiryResigner({ registry, store, deployments, audit, log });
     const rollouts = new RolloutEngine({ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });
@@ -216,17 +274,35 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
       ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
       health: async () => ({
-        status: 'ok', version: SERVER_VERSION, mqttUrl, ...(await keyHealth(keys)),
-        ingest: stats, artifactBytesServed: artifactStats.bytesServed, transfer: { ...transfer.slots.stats(), ...transfer.stats }, ...(mosquitto ? { mosquitto: mosquitto.status() } : {}) }),
+        status: 'ok',
+        version: SERVER_VERSION,
+        mqttUrl,
+        ...(await keyHealth(keys)),
+        ingest: stats,
+        artifactBytesServed: artifactStats.bytesServed,
+        transfer: { ...transfer.slots.stats(), ...transfer.stats },
+        ...(mosquitto ? { mosquitto: mosquitto.status() } : {}),
+      }),
       log,
       ...(config.validateResponses || process.env.EDGELOOP_VALIDATE_RESPONSES === '1' ? { onContractViolation } : {}),
     });
     const http: ServerType = await new Promise((resolve, reject) => {
-      const https = tls ? { createServer: createHttpsServer, serverOptions: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const } } : {};
-      const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port, ...https }, () => resolve(s));
+      const https = tls
+        ? {
+            createServer: createHttpsServer,
+            serverOptions: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const },
+          }
+        : {};
+      const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port, ...https }, () =>
+        resolve(s),
+      );
       answerClientErrorsWithJson(s as HttpServer);
       s.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(`cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --http-port (0 = any free port)`)),
+        reject(
+          new Error(
+            `cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --http-port (0 = any free port)`,
+          ),
+        ),
       );
     });
     cleanups.push(
@@ -248,14 +324,21 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     // embedded broker keeps retained messages in memory only (lost when the server restarts), and
     // a device offline while its last assignment was removed would otherwise never hear of it.
     const sendDesired = (id: string) =>
-      void deployments.publishDesired(id).catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'could not publish desired state on birth'));
+      void deployments
+        .publishDesired(id)
+        .catch((err: Error) =>
+          log.warn({ deviceId: id, err: err.message }, 'could not publish desired state on birth'),
+        );
     bus.on('presence', presenceIngest({ devices: store.devices, log, onBirth: sendDesired }));
     bus.on('telemetry', telemetryIngest({ store, publish: (t, p) => bus.publish(t, p), log, stats }));
     bus.on('update', updateIngest({ store, publish: (t, p) => bus.publish(t, p), log }));
     // A reference value may arrive before its record: the store keeps it until the record is stored.
     bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
     bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));
-    bus.on('fetch', transfer.fetchHandler((t, p) => bus.publish(t, p)));
+    bus.on(
+      'fetch',
+      transfer.fetchHandler((t, p) => bus.publish(t, p)),
+    );
 
     // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
     // re-signed by its key and the devices told; once the artifact URL is known.
@@ -267,7 +350,10 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
 
     const keyInfo = await keyHealth(keys);
     lock.describe({ http: httpUrl, mqtt: mqttUrl });
-    log.info({ httpUrl, mqttUrl, rootKeyId: keyInfo.rootKeyId, signingKeyId: keyInfo.signingKeyId }, 'fleet server ready');
+    log.info(
+      { httpUrl, mqttUrl, rootKeyId: keyInfo.rootKeyId, signingKeyId: keyInfo.signingKeyId },
+      'fleet server ready',
+    );
     return {
       httpUrl,
       mqttUrl,
@@ -325,8 +411,13 @@ function withEnvSecrets(input: FleetConfigInput, env: NodeJS.ProcessEnv): FleetC
   const adminToken = input.adminToken ?? (env.EDGELOOP_ADMIN_TOKEN || undefined);
   const db = input.db ?? (env.EDGELOOP_DB_URL || undefined);
   const serverPassword = env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined;
-  const mqtt = input.mqtt?.mode === 'embedded' || input.mqtt === undefined
-    ? { mode: 'embedded' as const, ...input.mqtt, ...(serverPassword && !input.mqtt?.serverPassword ? { serverPassword } : {}) }
-    : input.mqtt;
+  const mqtt =
+    input.mqtt?.mode === 'embedded' || input.mqtt === undefined
+      ? {
+          mode: 'embedded' as const,
+          ...input.mqtt,
+          ...(serverPassword && !input.mqtt?.serverPassword ? { serverPassword } : {}),
+        }
+      : input.mqtt;
   return { ...input, ...(adminToken ? { adminToken } : {}), ...(db ? { db } : {}), mqtt };
 }

@@ -28,7 +28,9 @@ function samplePath(version: SampleVersion): string {
 }
 
 /** Preprocessing/postprocessing metadata for the samples, as `edgeloop models push --meta` takes it. */
-export const SAMPLE_METADATA_PATH: string = fileURLToPath(new URL('../sample/edgeloop-distance.meta.json', import.meta.url));
+export const SAMPLE_METADATA_PATH: string = fileURLToPath(
+  new URL('../sample/edgeloop-distance.meta.json', import.meta.url),
+);
 
 /** Absolute paths of the committed sample models. */
 export const SAMPLE_MODELS: Readonly<Record<SampleVersion, string>> = {

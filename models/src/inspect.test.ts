@@ -12,7 +12,11 @@ test('inspects the sample model: inputs, outputs, symbolic batch dimension', () 
 });
 
 test('files that are not ONNX models are refused with a reason', () => {
-  for (const bytes of [Buffer.from('hello, I am a text file'), Buffer.alloc(0), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])]) {
+  for (const bytes of [
+    Buffer.from('hello, I am a text file'),
+    Buffer.alloc(0),
+    Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]),
+  ]) {
     assert.throws(() => inspectOnnx(bytes), NotAnOnnxModelError);
   }
 });

@@ -50,9 +50,16 @@ export function inspectOnnx(bytes: Uint8Array): InspectedModel {
   const toTensor = (v: pb.IValueInfoProto): InspectedTensor => {
     const tensorType = v.type?.tensorType;
     const dtype = DTYPES[tensorType?.elemType ?? -1];
-    if (!v.name || !dtype) throw new NotAnOnnxModelError(`tensor "${v.name ?? '?'}" has an unsupported element type ${tensorType?.elemType}`);
+    if (!v.name || !dtype)
+      throw new NotAnOnnxModelError(
+        `tensor "${v.name ?? '?'}" has an unsupported element type ${tensorType?.elemType}`,
+      );
     const shape = (tensorType?.shape?.dim ?? []).map((d) =>
-      d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1,
+      d.dimParam
+        ? d.dimParam
+        : d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0
+          ? Number(d.dimValue)
+          : -1,
     );
     return { name: v.name, dtype, shape };
   };

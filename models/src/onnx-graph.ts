@@ -52,7 +52,6 @@ export function floatTensor(name: string, dims: readonly number[], values: Array
   return { name, dims: [...dims], dataType: DATA_TYPE.float32, rawData: new Uint8Array(view.buffer) };
 }
 
-
 /**
  * Attribute values are tagged explicitly because a JS number cannot tell ONNX whether it is an
  * INT or a FLOAT attribute, and operators reject the wrong one (e.g. Gemm's `transB` must be INT).

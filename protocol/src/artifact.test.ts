@@ -1,12 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseChunkSize, chunkBounds, chunkHashes, MIN_ARTIFACT_CHUNK_SIZE, sha256Hex, TARGET_ARTIFACT_CHUNKS, verifyChunk } from './artifact.js';
+import {
+  chooseChunkSize,
+  chunkBounds,
+  chunkHashes,
+  MIN_ARTIFACT_CHUNK_SIZE,
+  sha256Hex,
+  TARGET_ARTIFACT_CHUNKS,
+  verifyChunk,
+} from './artifact.js';
 import type { Manifest } from './manifest.js';
 
 const bytes = new Uint8Array(10_000).map((_, i) => (i * 31) % 251);
 
 function artifact(chunkSize: number): Manifest['artifact'] {
-  return { sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/onnx', chunkSize, chunks: chunkHashes(bytes, chunkSize) };
+  return {
+    sha256: sha256Hex(bytes),
+    size: bytes.length,
+    mediaType: 'application/onnx',
+    chunkSize,
+    chunks: chunkHashes(bytes, chunkSize),
+  };
 }
 
 test('chunk hashes cover the artifact in order; the last chunk may be shorter', () => {
@@ -27,7 +41,10 @@ test('a chunk with one flipped byte, the wrong length or no signed hash is a chu
   const r = verifyChunk(a, 1, flipped);
   assert.equal(!r.ok && r.code, 'chunk-mismatch');
   assert.match(!r.ok ? r.reason : '', /chunk 1 \(bytes 4096-8191\) has sha256 [0-9a-f]{64}, the manifest signed/);
-  assert.match((((x) => (!x.ok ? x.reason : ''))(verifyChunk(a, 2, bytes.subarray(8192, 9000)))), /808 bytes, expected 1808/);
+  assert.match(
+    ((x) => (!x.ok ? x.reason : ''))(verifyChunk(a, 2, bytes.subarray(8192, 9000))),
+    /808 bytes, expected 1808/,
+  );
   assert.equal(verifyChunk(a, 3, bytes.subarray(0, 1)).ok, false);
   assert.equal(verifyChunk({ ...a, chunks: undefined, chunkSize: undefined }, 0, bytes.subarray(0, 4096)).ok, false);
 });

@@ -67,25 +67,38 @@ export function chooseChunkSize(size: number): number | undefined {
 /** sha256 of each consecutive `chunkSize` slice of `bytes` (the last one may be shorter). */
 export function chunkHashes(bytes: Uint8Array, chunkSize: number): string[] {
   const hashes: string[] = [];
-  for (let start = 0; start < bytes.length; start += chunkSize) hashes.push(sha256Hex(bytes.subarray(start, start + chunkSize)));
+  for (let start = 0; start < bytes.length; start += chunkSize)
+    hashes.push(sha256Hex(bytes.subarray(start, start + chunkSize)));
   return hashes;
 }
 
 /** Byte range [start, end) of chunk `index`, per the manifest's chunkSize. */
-export function chunkBounds(artifact: Pick<Manifest['artifact'], 'size'> & { chunkSize: number }, index: number): { start: number; end: number } {
+export function chunkBounds(
+  artifact: Pick<Manifest['artifact'], 'size'> & { chunkSize: number },
+  index: number,
+): { start: number; end: number } {
   const start = index * artifact.chunkSize;
   return { start, end: Math.min(start + artifact.chunkSize, artifact.size) };
 }
 
 /** Checks one chunk against its signed hash; the manifest must carry chunk hashes. */
-export function verifyChunk(artifact: Manifest['artifact'], index: number, bytes: Uint8Array): Result<number, 'chunk-mismatch'> {
+export function verifyChunk(
+  artifact: Manifest['artifact'],
+  index: number,
+  bytes: Uint8Array,
+): Result<number, 'chunk-mismatch'> {
   const expected = artifact.chunks?.[index];
-  if (!expected || artifact.chunkSize === undefined) return fail('chunk-mismatch', `the manifest has no hash for chunk ${index}`);
+  if (!expected || artifact.chunkSize === undefined)
+    return fail('chunk-mismatch', `the manifest has no hash for chunk ${index}`);
   const { start, end } = chunkBounds({ size: artifact.size, chunkSize: artifact.chunkSize }, index);
-  if (bytes.length !== end - start) return fail('chunk-mismatch', `chunk ${index} has ${bytes.length} bytes, expected ${end - start}`);
+  if (bytes.length !== end - start)
+    return fail('chunk-mismatch', `chunk ${index} has ${bytes.length} bytes, expected ${end - start}`);
   const digest = sha256Hex(bytes);
   if (digest !== expected) {
-    return fail('chunk-mismatch', `chunk ${index} (bytes ${start}-${end - 1}) has sha256 ${digest}, the manifest signed ${expected}`);
+    return fail(
+      'chunk-mismatch',
+      `chunk ${index} (bytes ${start}-${end - 1}) has sha256 ${digest}, the manifest signed ${expected}`,
+    );
   }
   return ok(index);
 }

@@ -12,7 +12,8 @@ const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
 
 /** `sha256:<hex>` of the certificate's public key (SPKI DER); `cert` is PEM text or DER bytes. */
 export function caFingerprint(cert: string | Uint8Array | X509Certificate): string {
-  const x509 = cert instanceof X509Certificate ? cert : new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
+  const x509 =
+    cert instanceof X509Certificate ? cert : new X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
   const spki = x509.publicKey.export({ type: 'spki', format: 'der' });
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
@@ -25,16 +26,24 @@ export function parseCaFingerprint(text: string): string {
   const trimmed = text.trim();
   const colon = trimmed.indexOf(':');
   const algorithm = colon === -1 ? '' : trimmed.slice(0, colon).toLowerCase();
-  const normalised = `${algorithm}:${trimmed.slice(colon + 1).replaceAll(':', '').toLowerCase()}`;
+  const normalised = `${algorithm}:${trimmed
+    .slice(colon + 1)
+    .replaceAll(':', '')
+    .toLowerCase()}`;
   if (!FINGERPRINT.test(normalised)) {
-    throw new Error(`"${text}" is not a CA fingerprint; give "sha256:" followed by 64 hex digits, as printed by "edgeloop tokens create"`);
+    throw new Error(
+      `"${text}" is not a CA fingerprint; give "sha256:" followed by 64 hex digits, as printed by "edgeloop tokens create"`,
+    );
   }
   return normalised;
 }
 
 /** PEM text of one certificate (DER bytes in). */
 export function certificatePem(der: Uint8Array): string {
-  const body = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 }
 

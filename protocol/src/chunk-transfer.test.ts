@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blocksOf, decodeChunk, encodeChunk, encodeChunkNotice, fetchRequestSchema, MAX_CHUNK_BLOCK_BYTES, MAX_CHUNK_PAYLOAD_BYTES } from './chunk-transfer.js';
+import {
+  blocksOf,
+  decodeChunk,
+  encodeChunk,
+  encodeChunkNotice,
+  fetchRequestSchema,
+  MAX_CHUNK_BLOCK_BYTES,
+  MAX_CHUNK_PAYLOAD_BYTES,
+} from './chunk-transfer.js';
 
 const SHA = 'ab'.repeat(32);
 
@@ -22,7 +30,12 @@ test('oversized, truncated and unknown chunk messages are refused with a reason'
   const tooLarge = decodeChunk(big);
   assert.ok(!tooLarge.ok && tooLarge.code === 'too-large');
   assert.throws(() => encodeChunk(SHA, 0, new Uint8Array(MAX_CHUNK_BLOCK_BYTES + 1)));
-  for (const bad of [Buffer.alloc(10), Buffer.from('{"json":true}'), Buffer.concat([Buffer.from([0xec, 9]), Buffer.alloc(40)]), encodeChunk(SHA, 0, new Uint8Array(1)).subarray(0, 42)]) {
+  for (const bad of [
+    Buffer.alloc(10),
+    Buffer.from('{"json":true}'),
+    Buffer.concat([Buffer.from([0xec, 9]), Buffer.alloc(40)]),
+    encodeChunk(SHA, 0, new Uint8Array(1)).subarray(0, 42),
+  ]) {
     const res = decodeChunk(bad);
     assert.ok(!res.ok && res.code === 'malformed' && res.reason.length > 0);
   }
@@ -32,5 +45,9 @@ test('fetch requests are bounded; blocks cover the range exactly', () => {
   assert.ok(fetchRequestSchema.safeParse({ v: 1, sha256: SHA, offset: 0, length: 65536 }).success);
   assert.ok(!fetchRequestSchema.safeParse({ v: 1, sha256: SHA, offset: 0, length: 64 * 1024 * 1024 }).success);
   assert.ok(!fetchRequestSchema.safeParse({ v: 1, sha256: 'x', offset: 0, length: 1 }).success);
-  assert.deepEqual(blocksOf(100, 65536 * 2 + 5), [{ offset: 100, length: 65536 }, { offset: 65636, length: 65536 }, { offset: 131172, length: 5 }]);
+  assert.deepEqual(blocksOf(100, 65536 * 2 + 5), [
+    { offset: 100, length: 65536 },
+    { offset: 65636, length: 65536 },
+    { offset: 131172, length: 5 },
+  ]);
 });

@@ -63,7 +63,8 @@ function header(kind: Chunk['kind'], sha256: string, offset: number): Buffer {
 }
 
 export function encodeChunk(sha256: string, offset: number, bytes: Uint8Array): Buffer {
-  if (bytes.length === 0 || bytes.length > MAX_CHUNK_BLOCK_BYTES) throw new Error(`a chunk carries 1-${MAX_CHUNK_BLOCK_BYTES} bytes, got ${bytes.length}`);
+  if (bytes.length === 0 || bytes.length > MAX_CHUNK_BLOCK_BYTES)
+    throw new Error(`a chunk carries 1-${MAX_CHUNK_BLOCK_BYTES} bytes, got ${bytes.length}`);
   return Buffer.concat([header('data', sha256, offset), bytes]);
 }
 
@@ -74,9 +75,13 @@ export function encodeChunkNotice(kind: 'refused' | 'queued', sha256: string, of
 
 export function decodeChunk(payload: Uint8Array): Result<Chunk, 'too-large' | 'malformed'> {
   if (payload.length > MAX_CHUNK_PAYLOAD_BYTES) {
-    return fail('too-large', `chunk message of ${payload.length} bytes exceeds the ${MAX_CHUNK_PAYLOAD_BYTES}-byte limit (blocks are at most ${MAX_CHUNK_BLOCK_BYTES} bytes)`);
+    return fail(
+      'too-large',
+      `chunk message of ${payload.length} bytes exceeds the ${MAX_CHUNK_PAYLOAD_BYTES}-byte limit (blocks are at most ${MAX_CHUNK_BLOCK_BYTES} bytes)`,
+    );
   }
-  if (payload.length < HEADER_BYTES || payload[0] !== MARKER) return fail('malformed', 'not a chunk message (bad marker or shorter than the header)');
+  if (payload.length < HEADER_BYTES || payload[0] !== MARKER)
+    return fail('malformed', 'not a chunk message (bad marker or shorter than the header)');
   const kind = KIND_NAMES[payload[1]!];
   if (!kind) return fail('malformed', `unknown chunk kind ${payload[1]}`);
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
@@ -92,8 +97,13 @@ export function decodeChunk(payload: Uint8Array): Result<Chunk, 'too-large' | 'm
 }
 
 /** The blocks a server sends for a fetch: [offset, length) pairs of at most CHUNK_BLOCK_BYTES. */
-export function blocksOf(offset: number, length: number, blockBytes = CHUNK_BLOCK_BYTES): Array<{ offset: number; length: number }> {
+export function blocksOf(
+  offset: number,
+  length: number,
+  blockBytes = CHUNK_BLOCK_BYTES,
+): Array<{ offset: number; length: number }> {
   const blocks: Array<{ offset: number; length: number }> = [];
-  for (let at = offset; at < offset + length; at += blockBytes) blocks.push({ offset: at, length: Math.min(blockBytes, offset + length - at) });
+  for (let at = offset; at < offset + length; at += blockBytes)
+    blocks.push({ offset: at, length: Math.min(blockBytes, offset + length - at) });
   return blocks;
 }

@@ -17,7 +17,8 @@ export function decodeMessage<S extends z.ZodType>(
   payload: Uint8Array,
   maxBytes = MAX_PAYLOAD_BYTES,
 ): Result<z.infer<S>, 'too-large' | 'not-json' | 'invalid'> {
-  if (payload.length > maxBytes) return fail('too-large', `payload of ${payload.length} bytes exceeds the ${maxBytes}-byte limit`);
+  if (payload.length > maxBytes)
+    return fail('too-large', `payload of ${payload.length} bytes exceeds the ${maxBytes}-byte limit`);
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'));

@@ -41,7 +41,8 @@ export function unpackColumn(bytes: Uint8Array, kind: 'f32', expected: number): 
 export function unpackColumn(bytes: Uint8Array, kind: 'i32', expected: number): Int32Array;
 export function unpackColumn(bytes: Uint8Array, kind: 'u32', expected: number): Uint32Array;
 export function unpackColumn(bytes: Uint8Array, kind: ColumnKind, expected: number): NumericColumn {
-  if (bytes.length !== expected * WIDTH) throw new Error(`column holds ${bytes.length} bytes, expected ${expected * WIDTH}`);
+  if (bytes.length !== expected * WIDTH)
+    throw new Error(`column holds ${bytes.length} bytes, expected ${expected * WIDTH}`);
   const n = expected;
   const column = newColumn(kind, n);
   const plain = new Uint8Array(column.buffer);

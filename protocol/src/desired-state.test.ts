@@ -18,7 +18,15 @@ const root = generateKeyPair();
 const key = generateKeyPair();
 const keys = signKeyset(buildKeyset(1, [key.publicKey]), root);
 const signingKeys = manifestKeysOf(buildKeyset(1, [key.publicKey]));
-const state = (over: Partial<DesiredState> = {}): DesiredState => ({ v: 2, deviceId: 'pi-1', counter: 10, issuedAt: 1, models: [], keys, ...over });
+const state = (over: Partial<DesiredState> = {}): DesiredState => ({
+  v: 2,
+  deviceId: 'pi-1',
+  counter: 10,
+  issuedAt: 1,
+  models: [],
+  keys,
+  ...over,
+});
 const wire = (x: unknown) => Buffer.from(JSON.stringify(x));
 
 test('a signed desired state opens for its device with a key of the keyset it carries', () => {
@@ -43,15 +51,28 @@ test('unsigned states, tampering and other document types are refused', () => {
 
   const envelope = signDesiredState(state(), key);
   const payload = Buffer.from(envelope.payload, 'base64').toString().replace('"counter":10', '"counter":11');
-  const tampered = openDesiredState({ ...envelope, payload: Buffer.from(payload).toString('base64') }, signingKeys, 'pi-1');
+  const tampered = openDesiredState(
+    { ...envelope, payload: Buffer.from(payload).toString('base64') },
+    signingKeys,
+    'pi-1',
+  );
   assert.equal(tampered.ok ? 'opened' : tampered.code, 'bad-signature');
 
   // A manifest signature cannot pass as a desired state, nor the other way round.
-  const manifest = signManifest({
-    schema: MANIFEST_SCHEMA, name: 'm', version: 1, artifact: { sha256: '0'.repeat(64), size: 1, mediaType: 'application/onnx' },
-    created: new Date().toISOString(), expires: new Date(Date.now() + 86_400_000).toISOString(), targets: { arch: ['x64'] },
-    inputs: [{ name: 'x', dtype: 'float32', shape: [1] }], outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
-  }, key);
+  const manifest = signManifest(
+    {
+      schema: MANIFEST_SCHEMA,
+      name: 'm',
+      version: 1,
+      artifact: { sha256: '0'.repeat(64), size: 1, mediaType: 'application/onnx' },
+      created: new Date().toISOString(),
+      expires: new Date(Date.now() + 86_400_000).toISOString(),
+      targets: { arch: ['x64'] },
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
+    },
+    key,
+  );
   const asDesired = decodeSignedDesiredState(wire(manifest));
   assert.equal(asDesired.ok ? 'decoded' : asDesired.code, 'malformed');
   const asManifest = verifyManifest(envelope, { trustedKeys: signingKeys });
@@ -70,14 +91,24 @@ test('the counter must grow; the identical state again is not a replay', () => {
 });
 
 test('an invalid state is never signed', () => {
-  assert.throws(() => signDesiredState({ ...state(), deviceId: 'no spaces allowed' }, key), /refusing to sign an invalid desired state/);
+  assert.throws(
+    () => signDesiredState({ ...state(), deviceId: 'no spaces allowed' }, key),
+    /refusing to sign an invalid desired state/,
+  );
 });
 
 test('a desired state larger than devices accept is refused at signing, so it is never sent', () => {
   // Manifests of image models with health-check tensors come close to the 256 KiB envelope cap.
   const manifest = signPayload('application/vnd.edgeloop.manifest+json', Buffer.alloc(180 * 1024, 0x61), key);
-  const models = Array.from({ length: 16 }, () => ({ manifest, artifactUrl: 'https://fleet.local/api/v1/artifacts/x', role: 'serve' as const }));
-  assert.throws(() => signDesiredState(state({ models }), key), (err: unknown) => err instanceof DesiredStateTooLargeError && /16 models.*assign fewer models/.test(err.message));
+  const models = Array.from({ length: 16 }, () => ({
+    manifest,
+    artifactUrl: 'https://fleet.local/api/v1/artifacts/x',
+    role: 'serve' as const,
+  }));
+  assert.throws(
+    () => signDesiredState(state({ models }), key),
+    (err: unknown) => err instanceof DesiredStateTooLargeError && /16 models.*assign fewer models/.test(err.message),
+  );
   const fits = signDesiredState(state({ models: models.slice(0, 4) }), key);
   assert.ok(decodeSignedDesiredState(wire(fits)).ok, 'four such models still fit');
 });

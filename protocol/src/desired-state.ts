@@ -24,7 +24,13 @@ import { z } from 'zod';
 import { decodeMessage } from './codec.js';
 import { describeZodError, fail, ok, type Result } from './errors.js';
 import { desiredStateSchema, type DesiredState } from './messages.js';
-import { openEnvelope, signPayload, signedEnvelopeSchema, type SignedEnvelope, type SigningKeyPair } from './signing.js';
+import {
+  openEnvelope,
+  signPayload,
+  signedEnvelopeSchema,
+  type SignedEnvelope,
+  type SigningKeyPair,
+} from './signing.js';
 
 export const DESIRED_STATE_PAYLOAD_TYPE = 'application/vnd.edgeloop.desired-state+json';
 
@@ -37,14 +43,20 @@ export const DESIRED_STATE_PAYLOAD_TYPE = 'application/vnd.edgeloop.desired-stat
  */
 export const MAX_DESIRED_STATE_PAYLOAD = 3 * 1024 * 1024;
 
-export const signedDesiredStateSchema = signedEnvelopeSchema.extend({ payload: z.base64().max(MAX_DESIRED_STATE_PAYLOAD) });
+export const signedDesiredStateSchema = signedEnvelopeSchema.extend({
+  payload: z.base64().max(MAX_DESIRED_STATE_PAYLOAD),
+});
 
-export type DesiredStateRejection = 'unsigned' | 'malformed' | 'bad-keyset' | 'unknown-key' | 'bad-signature' | 'wrong-device' | 'replay';
+export type DesiredStateRejection =
+  'unsigned' | 'malformed' | 'bad-keyset' | 'unknown-key' | 'bad-signature' | 'wrong-device' | 'replay';
 
 /** Validates and signs; throws on an invalid state (a bug on the signer's side, never sent). */
 export function signDesiredState(state: DesiredState, key: SigningKeyPair): SignedEnvelope {
   const parsed = desiredStateSchema.safeParse(state);
-  if (!parsed.success) throw new Error(`refusing to sign an invalid desired state for ${state.deviceId}: ${describeZodError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(
+      `refusing to sign an invalid desired state for ${state.deviceId}: ${describeZodError(parsed.error)}`,
+    );
   const envelope = signPayload(DESIRED_STATE_PAYLOAD_TYPE, Buffer.from(JSON.stringify(parsed.data)), key);
   if (envelope.payload.length > MAX_DESIRED_STATE_PAYLOAD) {
     throw new DesiredStateTooLargeError(
@@ -64,7 +76,11 @@ export function decodeSignedDesiredState(payload: Uint8Array): Result<SignedEnve
   const decoded = decodeMessage(signedDesiredStateSchema, payload);
   if (!decoded.ok) {
     const bare = decodeMessage(z.record(z.string(), z.unknown()), payload);
-    if (bare.ok && !('signatures' in bare.value)) return fail('unsigned', 'the desired state is not signed; this device applies only desired states signed by its fleet');
+    if (bare.ok && !('signatures' in bare.value))
+      return fail(
+        'unsigned',
+        'the desired state is not signed; this device applies only desired states signed by its fleet',
+      );
     return fail('malformed', `not a signed desired state: ${decoded.reason}`);
   }
   if (decoded.value.payloadType !== DESIRED_STATE_PAYLOAD_TYPE) {
@@ -96,13 +112,19 @@ export function openDesiredState(
       case 'wrong-type':
       case 'not-json':
         return fail('malformed', `signed desired state is malformed: ${opened.reason}`);
-      case 'unknown-key': return fail('unknown-key', `desired state is signed by key(s) ${opened.reason}, none of which its keyset authorises`);
-      case 'bad-signature': return fail('bad-signature', 'desired state signature does not verify (tampered, or signed by another key)');
+      case 'unknown-key':
+        return fail(
+          'unknown-key',
+          `desired state is signed by key(s) ${opened.reason}, none of which its keyset authorises`,
+        );
+      case 'bad-signature':
+        return fail('bad-signature', 'desired state signature does not verify (tampered, or signed by another key)');
     }
   }
   const parsed = desiredStateSchema.safeParse(opened.value);
   if (!parsed.success) return fail('malformed', `signed desired state is invalid: ${describeZodError(parsed.error)}`);
-  if (parsed.data.deviceId !== deviceId) return fail('wrong-device', `desired state is for device ${parsed.data.deviceId}, this is ${deviceId}`);
+  if (parsed.data.deviceId !== deviceId)
+    return fail('wrong-device', `desired state is for device ${parsed.data.deviceId}, this is ${deviceId}`);
   return ok(parsed.data);
 }
 
@@ -120,9 +142,17 @@ export interface AcceptedDesiredState {
  * Anti-replay: `new` when the counter is above the last accepted one, `same` for the identical
  * state again (a retained redelivery), `replay` otherwise.
  */
-export function checkDesiredCounter(counter: number, digest: string, last: AcceptedDesiredState | undefined): Result<'new' | 'same', 'replay'> {
+export function checkDesiredCounter(
+  counter: number,
+  digest: string,
+  last: AcceptedDesiredState | undefined,
+): Result<'new' | 'same', 'replay'> {
   if (!last || counter > last.counter) return ok('new');
   if (counter === last.counter && digest === last.digest) return ok('same');
-  if (counter === last.counter) return fail('replay', `desired state #${counter} differs from the #${counter} already accepted; a new desired state needs a higher counter`);
+  if (counter === last.counter)
+    return fail(
+      'replay',
+      `desired state #${counter} differs from the #${counter} already accepted; a new desired state needs a higher counter`,
+    );
   return fail('replay', `desired state #${counter} is older than #${last.counter}, which this device already accepted`);
 }

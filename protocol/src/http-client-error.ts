@@ -8,7 +8,12 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+};
 
 interface ParserError extends Error {
   code?: string;
@@ -26,11 +31,21 @@ export function describeClientError(err: ParserError): { status: number; error: 
     case 'HPE_INVALID_HEADER_VALUE':
     case 'HPE_LF_EXPECTED':
     case 'HPE_CR_EXPECTED':
-      return { status: 400, error: 'a request header holds a character HTTP does not allow (a control character such as CR, LF or NUL, or a bad header name); remove it and send the request again' };
+      return {
+        status: 400,
+        error:
+          'a request header holds a character HTTP does not allow (a control character such as CR, LF or NUL, or a bad header name); remove it and send the request again',
+      };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return { status: 413, error: 'the chunked body carries too much chunk-extension data; send a plain chunked or Content-Length body' };
+      return {
+        status: 413,
+        error: 'the chunked body carries too much chunk-extension data; send a plain chunked or Content-Length body',
+      };
     default:
-      return { status: 400, error: `the HTTP request is malformed (${err.code ?? 'parse error'}: ${err.message}); check the client sending it` };
+      return {
+        status: 400,
+        error: `the HTTP request is malformed (${err.code ?? 'parse error'}: ${err.message}); check the client sending it`,
+      };
   }
 }
 

@@ -20,7 +20,15 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeZodError, fail, ok, type Result } from './errors.js';
-import { decodePublicKey, encodePublicKey, keyId, openEnvelope, signPayload, type SignedEnvelope, type SigningKeyPair } from './signing.js';
+import {
+  decodePublicKey,
+  encodePublicKey,
+  keyId,
+  openEnvelope,
+  signPayload,
+  type SignedEnvelope,
+  type SigningKeyPair,
+} from './signing.js';
 
 export const KEYSET_SCHEMA = 'edgeloop.keyset/v1';
 export const KEYSET_PAYLOAD_TYPE = 'application/vnd.edgeloop.keyset+json';
@@ -41,7 +49,10 @@ export const keysetKeySchema = z
     /** What the key may sign: "manifest" = the online signing key, which signs manifests and desired states. */
     role: z.literal('manifest'),
   })
-  .refine((k) => keyId(decodePublicKey(k.publicKey)) === k.keyid, { message: 'keyid does not match the public key', path: ['keyid'] });
+  .refine((k) => keyId(decodePublicKey(k.publicKey)) === k.keyid, {
+    message: 'keyid does not match the public key',
+    path: ['keyid'],
+  });
 
 export const keysetSchema = z.object({
   schema: z.literal(KEYSET_SCHEMA),
@@ -108,11 +119,19 @@ export function verifyKeyset(envelope: unknown, opts: VerifyKeysetOptions): Resu
   const opened = openEnvelope(envelope, KEYSET_PAYLOAD_TYPE, opts.rootKeys);
   if (!opened.ok) {
     switch (opened.code) {
-      case 'malformed': return fail('bad-keyset', `keyset envelope is malformed: ${opened.reason}`);
-      case 'wrong-type': return fail('bad-keyset', opened.reason);
-      case 'unknown-key': return fail('unknown-root', `keyset is signed by key(s) ${opened.reason}, none of which is a trusted root key (fleet.trustedKeys)`);
-      case 'bad-signature': return fail('bad-signature', 'keyset signature does not verify (tampered, or signed by another key)');
-      case 'not-json': return fail('bad-keyset', 'signed keyset payload is not JSON');
+      case 'malformed':
+        return fail('bad-keyset', `keyset envelope is malformed: ${opened.reason}`);
+      case 'wrong-type':
+        return fail('bad-keyset', opened.reason);
+      case 'unknown-key':
+        return fail(
+          'unknown-root',
+          `keyset is signed by key(s) ${opened.reason}, none of which is a trusted root key (fleet.trustedKeys)`,
+        );
+      case 'bad-signature':
+        return fail('bad-signature', 'keyset signature does not verify (tampered, or signed by another key)');
+      case 'not-json':
+        return fail('bad-keyset', 'signed keyset payload is not JSON');
     }
   }
   const json = opened.value;
@@ -120,9 +139,17 @@ export function verifyKeyset(envelope: unknown, opts: VerifyKeysetOptions): Resu
   if (!parsed.success) return fail('bad-keyset', `signed keyset is invalid: ${describeZodError(parsed.error)}`);
   const ks = parsed.data;
   if (opts.lastVersion !== undefined) {
-    if (ks.version < opts.lastVersion) return fail('rollback', `keyset v${ks.version} is older than v${opts.lastVersion}, which was already accepted`);
-    if (ks.version === opts.lastVersion && opts.lastPayload !== undefined && !samePayload(opts.lastPayload, (envelope as SignedEnvelope).payload)) {
-      return fail('rollback', `keyset v${ks.version} differs from the v${ks.version} already accepted; a new keyset needs a higher version`);
+    if (ks.version < opts.lastVersion)
+      return fail('rollback', `keyset v${ks.version} is older than v${opts.lastVersion}, which was already accepted`);
+    if (
+      ks.version === opts.lastVersion &&
+      opts.lastPayload !== undefined &&
+      !samePayload(opts.lastPayload, (envelope as SignedEnvelope).payload)
+    ) {
+      return fail(
+        'rollback',
+        `keyset v${ks.version} differs from the v${ks.version} already accepted; a new keyset needs a higher version`,
+      );
     }
   }
   return ok(ks);

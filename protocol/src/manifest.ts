@@ -45,9 +45,14 @@ export const modelVersionSchema = z.number().int().min(1).max(MAX_MODEL_VERSION)
  * "1.0", "+5", " 5" and "0x10" are refused rather than read as some other number.
  */
 export function parseModelVersion(text: string): { ok: true; value: number } | { ok: false; reason: string } {
-  if (!/^[1-9][0-9]*$/.test(text)) return { ok: false, reason: `version must be a whole number written in plain decimal digits (1 to ${MAX_MODEL_VERSION}), got "${text}"` };
+  if (!/^[1-9][0-9]*$/.test(text))
+    return {
+      ok: false,
+      reason: `version must be a whole number written in plain decimal digits (1 to ${MAX_MODEL_VERSION}), got "${text}"`,
+    };
   const value = Number(text);
-  if (text.length > 10 || value > MAX_MODEL_VERSION) return { ok: false, reason: `version ${text} is above the highest allowed version ${MAX_MODEL_VERSION}` };
+  if (text.length > 10 || value > MAX_MODEL_VERSION)
+    return { ok: false, reason: `version ${text} is above the highest allowed version ${MAX_MODEL_VERSION}` };
   return { ok: true, value };
 }
 
@@ -57,11 +62,19 @@ export const artifactSchema = z
     size: z.number().int().min(1),
     mediaType: z.literal('application/onnx'),
     /** Bytes covered by each entry of `chunks` (the last chunk may be shorter). */
-    chunkSize: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+    chunkSize: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .optional(),
     /** sha256 of each chunk, in order: lets a device reject a bad chunk instead of the whole file. */
     chunks: z.array(sha256Hex).min(1).max(MAX_ARTIFACT_CHUNKS).optional(),
   })
-  .refine((a) => (a.chunkSize === undefined) === (a.chunks === undefined), { message: 'chunkSize and chunks must be given together', path: ['chunks'] })
+  .refine((a) => (a.chunkSize === undefined) === (a.chunks === undefined), {
+    message: 'chunkSize and chunks must be given together',
+    path: ['chunks'],
+  })
   .refine((a) => a.chunks === undefined || a.chunks.length === Math.ceil(a.size / a.chunkSize!), {
     message: 'chunks must hold exactly ceil(size / chunkSize) hashes',
     path: ['chunks'],
@@ -69,14 +82,19 @@ export const artifactSchema = z
 
 const goldenInputSchema = z
   .object({ shape: z.array(z.number().int().min(0)).max(8), data: z.array(z.number()).max(MAX_HEALTH_CHECK_ELEMENTS) })
-  .refine((t) => t.data.length === t.shape.reduce((a, b) => a * b, 1), { message: 'data must hold exactly as many values as the shape has elements', path: ['data'] });
+  .refine((t) => t.data.length === t.shape.reduce((a, b) => a * b, 1), {
+    message: 'data must hold exactly as many values as the shape has elements',
+    path: ['data'],
+  });
 
 /**
  * Golden pairs: feeding `inputs` must produce `outputs` (element-wise, within the absolute
  * `tolerance`, all finite). JSON cannot carry NaN or Infinity, so expected values are finite.
  */
 export const healthCheckSchema = z.object({
-  inputs: z.record(z.string().min(1).max(256), goldenInputSchema).refine((r) => Object.keys(r).length > 0, 'at least one input is needed'),
+  inputs: z
+    .record(z.string().min(1).max(256), goldenInputSchema)
+    .refine((r) => Object.keys(r).length > 0, 'at least one input is needed'),
   outputs: z
     .record(z.string().min(1).max(256), z.object({ data: z.array(z.number()).min(1).max(MAX_HEALTH_CHECK_ELEMENTS) }))
     .refine((r) => Object.keys(r).length > 0, 'at least one expected output is needed'),
@@ -103,7 +121,10 @@ export const manifestSchema = z
     postprocessing: postprocessingSchema.default({ kind: 'raw' }),
     healthCheck: healthCheckSchema.optional(),
   })
-  .refine((m) => Date.parse(m.expires) > Date.parse(m.created), { message: 'expires must be after created', path: ['expires'] });
+  .refine((m) => Date.parse(m.expires) > Date.parse(m.created), {
+    message: 'expires must be after created',
+    path: ['expires'],
+  });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;

@@ -111,7 +111,10 @@ export const referenceUpdateBatchSchema = z
   .object({
     v: z.literal(1),
     stream: id,
-    updates: z.array(z.object({ id: seq, seq, reference: z.number() })).min(1).max(MAX_BATCH_RECORDS),
+    updates: z
+      .array(z.object({ id: seq, seq, reference: z.number() }))
+      .min(1)
+      .max(MAX_BATCH_RECORDS),
   })
   .refine((b) => b.updates.every((u, i) => i === 0 || u.id > (b.updates[i - 1]?.id ?? 0)), {
     message: 'updates must be in strictly increasing id order',

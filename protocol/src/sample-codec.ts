@@ -32,7 +32,9 @@ export const sampleSchema = z.object({
   prediction: z.number().nullable(),
   reference: z.number().nullable(),
   contentType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+$/, 'must be a MIME type such as image/jpeg'),
-  data: z.instanceof(Uint8Array).refine((d) => d.length > 0 && d.length <= MAX_SAMPLE_BYTES, `must be 1..${MAX_SAMPLE_BYTES} bytes`),
+  data: z
+    .instanceof(Uint8Array)
+    .refine((d) => d.length > 0 && d.length <= MAX_SAMPLE_BYTES, `must be 1..${MAX_SAMPLE_BYTES} bytes`),
 });
 export type Sample = z.infer<typeof sampleSchema>;
 
@@ -41,8 +43,10 @@ export function encodeSample(sample: Sample): Buffer {
 }
 
 export function decodeSample(payload: Uint8Array): Result<Sample, 'too-large' | 'bad-encoding' | 'invalid'> {
-  if (payload.length > MAX_SAMPLE_BYTES + 64 * 1024) return fail('too-large', `sample payload of ${payload.length} bytes is too large`);
-  if (payload[0] !== MARKER || payload[1] !== FORMAT) return fail('bad-encoding', 'not an EdgeLoop sample payload (expected marker 0xE1 0x03)');
+  if (payload.length > MAX_SAMPLE_BYTES + 64 * 1024)
+    return fail('too-large', `sample payload of ${payload.length} bytes is too large`);
+  if (payload[0] !== MARKER || payload[1] !== FORMAT)
+    return fail('bad-encoding', 'not an EdgeLoop sample payload (expected marker 0xE1 0x03)');
   let raw: unknown;
   try {
     raw = unpack(payload.subarray(2));

@@ -53,7 +53,10 @@ test('a tampered manifest is rejected: bad-signature', () => {
 
 test('a signature forged under a trusted keyid is rejected: bad-signature', () => {
   const env = signManifest(manifest(), stranger);
-  const forged: SignedEnvelope = { ...env, signatures: [{ keyid: keyId(trusted.publicKey), sig: env.signatures[0]!.sig }] };
+  const forged: SignedEnvelope = {
+    ...env,
+    signatures: [{ keyid: keyId(trusted.publicKey), sig: env.signatures[0]!.sig }],
+  };
   const res = verifyManifest(forged, opts);
   assert.equal(!res.ok && res.code, 'bad-signature');
 });
@@ -72,9 +75,9 @@ test('an expired manifest is rejected: expired', () => {
 
 test('a manifest for another arch or hardware is rejected: wrong-target', () => {
   const armOnly = signManifest(manifest({ targets: { arch: ['arm'] } }), trusted);
-  assert.equal((r => !r.ok && r.code)(verifyManifest(armOnly, opts)), 'wrong-target');
+  assert.equal(((r) => !r.ok && r.code)(verifyManifest(armOnly, opts)), 'wrong-target');
   const jetson = signManifest(manifest({ targets: { arch: ['x64'], hardware: ['jetson-orin'] } }), trusted);
-  assert.equal((r => !r.ok && r.code)(verifyManifest(jetson, { ...opts, hardware: 'raspberrypi4' })), 'wrong-target');
+  assert.equal(((r) => !r.ok && r.code)(verifyManifest(jetson, { ...opts, hardware: 'raspberrypi4' })), 'wrong-target');
 });
 
 test('garbage envelopes are rejected with a reason, never thrown', () => {
@@ -94,11 +97,11 @@ test('artifact: exact bytes pass; one flipped byte, extra or missing bytes fail'
   assert.ok(verifyArtifact(m, artifact).ok);
   const flipped = artifact.slice();
   flipped[5] = flipped[5]! ^ 0x01;
-  assert.equal((r => !r.ok && r.code)(verifyArtifact(m, flipped)), 'hash-mismatch');
-  assert.equal((r => !r.ok && r.code)(verifyArtifact(m, artifact.slice(0, -1))), 'size-mismatch');
+  assert.equal(((r) => !r.ok && r.code)(verifyArtifact(m, flipped)), 'hash-mismatch');
+  assert.equal(((r) => !r.ok && r.code)(verifyArtifact(m, artifact.slice(0, -1))), 'size-mismatch');
   const v = new ArtifactVerifier(m);
   assert.ok(v.update(artifact).ok);
-  assert.equal((r => !r.ok && r.code)(v.update(new Uint8Array([1]))), 'too-long');
+  assert.equal(((r) => !r.ok && r.code)(v.update(new Uint8Array([1]))), 'too-long');
 });
 
 test('anti-rollback: older versions and reused version numbers are refused', () => {
@@ -106,6 +109,9 @@ test('anti-rollback: older versions and reused version numbers are refused', () 
   assert.deepEqual(checkVersionCounter(m, undefined), { ok: true, value: 'new' });
   assert.deepEqual(checkVersionCounter(m, { version: 2, sha256: 'b'.repeat(64) }), { ok: true, value: 'new' });
   assert.deepEqual(checkVersionCounter(m, { version: 3, sha256: 'a'.repeat(64) }), { ok: true, value: 'same' });
-  assert.equal((r => !r.ok && r.code)(checkVersionCounter(m, { version: 4, sha256: 'c'.repeat(64) })), 'rollback');
-  assert.equal((r => !r.ok && r.code)(checkVersionCounter(m, { version: 3, sha256: 'c'.repeat(64) })), 'version-reuse');
+  assert.equal(((r) => !r.ok && r.code)(checkVersionCounter(m, { version: 4, sha256: 'c'.repeat(64) })), 'rollback');
+  assert.equal(
+    ((r) => !r.ok && r.code)(checkVersionCounter(m, { version: 3, sha256: 'c'.repeat(64) })),
+    'version-reuse',
+  );
 });

@@ -62,7 +62,11 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, secretKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, secretKey.subarray(0, 32)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return new Uint8Array(cryptoSign(null, message, key));
 }
 
@@ -134,7 +138,8 @@ export function openEnvelope(
 ): Result<unknown, EnvelopeRejection> {
   const env = schema.safeParse(envelope);
   if (!env.success) return fail('malformed', describeZodError(env.error));
-  if (env.data.payloadType !== payloadType) return fail('wrong-type', `payload type "${env.data.payloadType}" is not ${payloadType}`);
+  if (env.data.payloadType !== payloadType)
+    return fail('wrong-type', `payload type "${env.data.payloadType}" is not ${payloadType}`);
   const payload = new Uint8Array(Buffer.from(env.data.payload, 'base64'));
   const message = pae(env.data.payloadType, payload);
   let sawTrustedKey = false;
@@ -163,11 +168,16 @@ export function verifyManifest(envelope: unknown, opts: VerifyManifestOptions): 
   const opened = openEnvelope(envelope, MANIFEST_PAYLOAD_TYPE, opts.trustedKeys);
   if (!opened.ok) {
     switch (opened.code) {
-      case 'malformed': return fail('bad-envelope', `signed envelope is malformed: ${opened.reason}`);
-      case 'wrong-type': return fail('bad-envelope', opened.reason);
-      case 'unknown-key': return fail('unknown-key', `manifest is signed by key(s) ${opened.reason}, none of which this device trusts`);
-      case 'bad-signature': return fail('bad-signature', 'signature does not match the manifest (tampered or signed by another key)');
-      case 'not-json': return fail('bad-manifest', opened.reason);
+      case 'malformed':
+        return fail('bad-envelope', `signed envelope is malformed: ${opened.reason}`);
+      case 'wrong-type':
+        return fail('bad-envelope', opened.reason);
+      case 'unknown-key':
+        return fail('unknown-key', `manifest is signed by key(s) ${opened.reason}, none of which this device trusts`);
+      case 'bad-signature':
+        return fail('bad-signature', 'signature does not match the manifest (tampered or signed by another key)');
+      case 'not-json':
+        return fail('bad-manifest', opened.reason);
     }
   }
   const json = opened.value;
@@ -176,7 +186,8 @@ export function verifyManifest(envelope: unknown, opts: VerifyManifestOptions): 
   const m = manifest.data;
 
   const now = (opts.now ?? new Date()).getTime();
-  if (Date.parse(m.expires) <= now) return fail('expired', `manifest for ${m.name} v${m.version} expired at ${m.expires}`);
+  if (Date.parse(m.expires) <= now)
+    return fail('expired', `manifest for ${m.name} v${m.version} expired at ${m.expires}`);
   if (Date.parse(m.created) > now + (opts.clockSkewMs ?? 24 * 3600_000)) {
     return fail('not-yet-valid', `manifest for ${m.name} v${m.version} is created in the future (${m.created})`);
   }
@@ -184,7 +195,10 @@ export function verifyManifest(envelope: unknown, opts: VerifyManifestOptions): 
     return fail('wrong-target', `manifest targets arch ${m.targets.arch.join('/')}, this device is ${opts.arch}`);
   }
   if (opts.hardware && m.targets.hardware.length > 0 && !m.targets.hardware.includes(opts.hardware)) {
-    return fail('wrong-target', `manifest targets hardware ${m.targets.hardware.join('/')}, this device is ${opts.hardware}`);
+    return fail(
+      'wrong-target',
+      `manifest targets hardware ${m.targets.hardware.join('/')}, this device is ${opts.hardware}`,
+    );
   }
   return ok(m);
 }
@@ -199,10 +213,16 @@ export function checkVersionCounter(
 ): Result<'new' | 'same', 'rollback' | 'version-reuse'> {
   if (!lastAccepted || manifest.version > lastAccepted.version) return ok('new');
   if (manifest.version < lastAccepted.version) {
-    return fail('rollback', `${manifest.name} v${manifest.version} is older than v${lastAccepted.version}, which this device already accepted`);
+    return fail(
+      'rollback',
+      `${manifest.name} v${manifest.version} is older than v${lastAccepted.version}, which this device already accepted`,
+    );
   }
   if (manifest.artifact.sha256 !== lastAccepted.sha256) {
-    return fail('version-reuse', `${manifest.name} v${manifest.version} was already accepted with a different artifact`);
+    return fail(
+      'version-reuse',
+      `${manifest.name} v${manifest.version} was already accepted with a different artifact`,
+    );
   }
   return ok('same');
 }

@@ -13,7 +13,9 @@ export interface MigratableDb {
 export function applyMigrations(db: MigratableDb, migrations: readonly string[], what: string): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length) {
-    throw new Error(`${what} schema v${current} is newer than this version understands (v${migrations.length}); upgrade EdgeLoop`);
+    throw new Error(
+      `${what} schema v${current} is newer than this version understands (v${migrations.length}); upgrade EdgeLoop`,
+    );
   }
   for (let v = current; v < migrations.length; v++) {
     db.transaction(() => {

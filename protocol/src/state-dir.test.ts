@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
-import { ensureDirForPrivateFile, ensurePrivateDir, lockStateDir, preparePrivateSqlite, StateDirLockedError } from './state-dir.js';
+import {
+  ensureDirForPrivateFile,
+  ensurePrivateDir,
+  lockStateDir,
+  preparePrivateSqlite,
+  StateDirLockedError,
+} from './state-dir.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
@@ -16,7 +22,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-test('a shared sticky folder like /tmp is never narrowed, and a database file\'s existing folder is left as it is', (t) => {
+test("a shared sticky folder like /tmp is never narrowed, and a database file's existing folder is left as it is", (t) => {
   const dir = tempDir(t);
   const shared = join(dir, 'shared');
   mkdirSync(shared);
@@ -93,21 +99,37 @@ test('a second owner of a state folder is refused with the first one named, and 
   second.release();
 });
 
-test('the lock of a process killed with SIGKILL is free at once: nothing stale to clean up', { timeout: 30_000 }, async (t) => {
-  const dir = tempDir(t);
-  const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `
+test(
+  'the lock of a process killed with SIGKILL is free at once: nothing stale to clean up',
+  { timeout: 30_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
     import { lockStateDir } from ${JSON.stringify(new URL('./state-dir.ts', import.meta.url).pathname)};
     lockStateDir(${JSON.stringify(dir)}, 'agent', 'stop it');
     console.log('locked');
     setInterval(() => {}, 1000);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => holder.once('exit', resolve));
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: holder.stdout! }).on('line', (line) => line === 'locked' && resolve());
-    void exited.then(() => reject(new Error('the lock holder exited early')));
-  });
-  assert.throws(() => lockStateDir(dir, 'agent', 'stop it'), (err: unknown) => err instanceof StateDirLockedError && err.message.includes(`pid ${holder.pid}`));
-  holder.kill('SIGKILL');
-  await exited;
-  lockStateDir(dir, 'agent', 'stop it').release();
-});
+  `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: holder.stdout! }).on('line', (line) => line === 'locked' && resolve());
+      void exited.then(() => reject(new Error('the lock holder exited early')));
+    });
+    assert.throws(
+      () => lockStateDir(dir, 'agent', 'stop it'),
+      (err: unknown) => err instanceof StateDirLockedError && err.message.includes(`pid ${holder.pid}`),
+    );
+    holder.kill('SIGKILL');
+    await exited;
+    lockStateDir(dir, 'agent', 'stop it').release();
+  },
+);

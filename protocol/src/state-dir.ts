@@ -13,7 +13,17 @@
  * so there is no stale lock to clean up and no pid-reuse guesswork. Who holds it (pid, addresses)
  * is written beside it in `<name>.lock.json`, so the refusal can name the running instance.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -98,7 +108,10 @@ export function lockStateDir(dir: string, what: string, hint: string, name = 'ow
     db.close();
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
     const holder = readHolder(infoPath);
-    throw new StateDirLockedError(`another ${what} is already running on ${dir}${describeHolder(holder)}; ${hint}`, holder);
+    throw new StateDirLockedError(
+      `another ${what} is already running on ${dir}${describeHolder(holder)}; ${hint}`,
+      holder,
+    );
   }
   let released = false;
   const base = { pid: process.pid, startedAt: new Date().toISOString() };

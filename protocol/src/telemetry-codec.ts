@@ -102,7 +102,10 @@ export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
     if (outputIsPrediction && (x.output.length !== 1 || p !== x.output[0])) outputIsPrediction = false;
     const ref = x.reference;
     if (ref === null || ref === undefined) reference[i] = NaN;
-    else { reference[i] = ref; hasReference = true; }
+    else {
+      reference[i] = ref;
+      hasReference = true;
+    }
     latency[i] = x.latencyMs;
     if (x.requestId !== undefined) hasRequestId = true;
     if (x.shadow) hasShadow = true;
@@ -151,10 +154,14 @@ export function encodeTelemetryBatch(batch: TelemetryBatch): Buffer {
   return Buffer.concat([Buffer.from([MARKER, FORMAT]), deflateRawSync(pack(cols))]);
 }
 
-export function decodeTelemetryPayload(payload: Uint8Array): Result<TelemetryBatch, 'too-large' | 'not-json' | 'invalid' | 'bad-encoding'> {
-  if (payload.length > MAX_PAYLOAD_BYTES) return fail('too-large', `payload of ${payload.length} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit`);
+export function decodeTelemetryPayload(
+  payload: Uint8Array,
+): Result<TelemetryBatch, 'too-large' | 'not-json' | 'invalid' | 'bad-encoding'> {
+  if (payload.length > MAX_PAYLOAD_BYTES)
+    return fail('too-large', `payload of ${payload.length} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit`);
   if (payload[0] !== MARKER) return decodeMessage(telemetryBatchSchema, payload);
-  if (payload[1] !== FORMAT) return fail('bad-encoding', `unknown telemetry format ${payload[1]}; upgrade the fleet server`);
+  if (payload[1] !== FORMAT)
+    return fail('bad-encoding', `unknown telemetry format ${payload[1]}; upgrade the fleet server`);
   let raw: unknown;
   try {
     raw = unpack(inflateRawSync(payload.subarray(2), { maxOutputLength: MAX_INFLATED_BYTES }));
@@ -184,7 +191,10 @@ const columnsSchema = z.object({
   seqStep: bytes.optional(),
   ts0: z.number().int().min(0),
   tsStep: bytes,
-  models: z.array(z.tuple([z.string().refine(isValidId, 'invalid model name'), z.number().int().min(1)])).min(1).max(255),
+  models: z
+    .array(z.tuple([z.string().refine(isValidId, 'invalid model name'), z.number().int().min(1)]))
+    .min(1)
+    .max(255),
   modelIdx: bytes.optional(),
   prediction: bytes,
   reference: bytes.optional(),
@@ -201,15 +211,24 @@ function columnsToBatch(c: Columns): TelemetryBatch {
   const n = c.n;
   if (c.features.length !== c.featureNames.length) throw new Error('feature names and columns differ in number');
   if (c.requestIds && c.requestIds.length !== n) throw new Error(`${c.requestIds.length} request ids for ${n} records`);
-  if (c.shadow && (c.shadow.length !== n || c.shadow.some((x) => x > 1))) throw new Error('shadow column is inconsistent');
-  if (c.modelIdx && (c.modelIdx.length !== n || c.modelIdx.some((m) => m >= c.models.length))) throw new Error('model index column is inconsistent');
+  if (c.shadow && (c.shadow.length !== n || c.shadow.some((x) => x > 1)))
+    throw new Error('shadow column is inconsistent');
+  if (c.modelIdx && (c.modelIdx.length !== n || c.modelIdx.some((m) => m >= c.models.length)))
+    throw new Error('model index column is inconsistent');
   const seqStep = c.seqStep ? unpackColumn(c.seqStep, 'u32', n) : undefined;
   const tsStep = unpackColumn(c.tsStep, 'i32', n);
   const prediction = unpackColumn(c.prediction, 'f32', n);
   const reference = c.reference ? unpackColumn(c.reference, 'f32', n) : undefined;
   const latency = unpackColumn(c.latency, 'f32', n);
   const outputLen = c.outputLen ? unpackColumn(c.outputLen, 'u32', n) : undefined;
-  const output = c.output && outputLen ? unpackColumn(c.output, 'f32', outputLen.reduce((a, b) => a + b, 0)) : undefined;
+  const output =
+    c.output && outputLen
+      ? unpackColumn(
+          c.output,
+          'f32',
+          outputLen.reduce((a, b) => a + b, 0),
+        )
+      : undefined;
   const features = c.featureNames.map((_, j) => unpackColumn(c.features[j]!, 'f32', n));
   const records: TelemetryRecord[] = [];
   let seq = c.seq0;
@@ -228,11 +247,24 @@ function columnsToBatch(c: Columns): TelemetryBatch {
     const [model, version] = c.models[c.modelIdx ? c.modelIdx[i]! : 0] ?? ['', 0];
     const pred = nullIfNan(prediction[i]!);
     let out: number[];
-    if (output && outputLen) { out = Array.from(output.subarray(outAt, outAt + outputLen[i]!)); outAt += outputLen[i]!; } else out = pred === null ? [] : [pred];
+    if (output && outputLen) {
+      out = Array.from(output.subarray(outAt, outAt + outputLen[i]!));
+      outAt += outputLen[i]!;
+    } else out = pred === null ? [] : [pred];
     const feats: Record<string, number> = {};
-    for (let j = 0; j < features.length; j++) { const v = features[j]![i]!; if (!Number.isNaN(v)) feats[c.featureNames[j]!] = v; }
+    for (let j = 0; j < features.length; j++) {
+      const v = features[j]![i]!;
+      if (!Number.isNaN(v)) feats[c.featureNames[j]!] = v;
+    }
     const record: TelemetryRecord = {
-      seq, ts, model, version, output: out, prediction: pred, latencyMs: latency[i]!, features: feats,
+      seq,
+      ts,
+      model,
+      version,
+      output: out,
+      prediction: pred,
+      latencyMs: latency[i]!,
+      features: feats,
       reference: reference ? nullIfNan(reference[i]!) : null,
     };
     const requestId = c.requestIds?.[i];
@@ -240,5 +272,12 @@ function columnsToBatch(c: Columns): TelemetryBatch {
     if (c.shadow?.[i] === 1) record.shadow = true;
     records.push(record);
   }
-  return { v: 1, stream: c.stream, records, backlog: c.backlog, ...(c.historical ? { historical: true } : {}), ...(c.dropped ? { dropped: c.dropped } : {}) };
+  return {
+    v: 1,
+    stream: c.stream,
+    records,
+    backlog: c.backlog,
+    ...(c.historical ? { historical: true } : {}),
+    ...(c.dropped ? { dropped: c.dropped } : {}),
+  };
 }

@@ -49,12 +49,20 @@ export const imagePreprocessingSchema = z
   // Strict: a field this agent does not know changes what the model is fed, so a manifest from a
   // newer registry is refused (and reported) rather than run with the field silently dropped.
   .strict()
-  .refine((p) => p.crop === undefined || p.resize !== 'contain', { message: 'crop does not go with resize "contain" (a letterbox keeps the whole image)', path: ['crop'] })
-  .refine((p) => p.pad === undefined || p.resize === 'contain', { message: 'pad colours the letterbox bars: it needs resize "contain"', path: ['pad'] });
+  .refine((p) => p.crop === undefined || p.resize !== 'contain', {
+    message: 'crop does not go with resize "contain" (a letterbox keeps the whole image)',
+    path: ['crop'],
+  })
+  .refine((p) => p.pad === undefined || p.resize === 'contain', {
+    message: 'pad colours the letterbox bars: it needs resize "contain"',
+    path: ['pad'],
+  });
 export type ImagePreprocessing = z.infer<typeof imagePreprocessingSchema>;
 
 /** The tensor shape an image preprocessing produces: one image, its channels, in its layout. */
-export function imageTensorShape(pre: Pick<ImagePreprocessing, 'layout' | 'colorOrder' | 'width' | 'height'>): number[] {
+export function imageTensorShape(
+  pre: Pick<ImagePreprocessing, 'layout' | 'colorOrder' | 'width' | 'height'>,
+): number[] {
   const channels = pre.colorOrder === 'GRAY' ? 1 : 3;
   return pre.layout === 'NCHW' ? [1, channels, pre.height, pre.width] : [1, pre.height, pre.width, channels];
 }

@@ -17,8 +17,16 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 const VERIFY_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_UNTRUSTED',
 ]);
 
 /** localhost, ::1 or 127.x.x.x: where plain HTTP/MQTT does not leave the machine. */
@@ -57,22 +65,40 @@ export async function fetchWithCa(input: string, init: RequestInit, ca: string):
   if (url.protocol !== 'https:') return fetch(request);
   const body = typeof init.body === 'string' ? Buffer.from(init.body) : undefined;
   const headers: Record<string, string> = {};
-  request.headers.forEach((value, name) => { headers[name] = value; });
+  request.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
   if (body) headers['content-length'] = String(body.length);
   return new Promise<Response>((resolve, reject) => {
-    const req = httpsRequest(url, { method: request.method, headers, ca, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
-      const responseHeaders = new Headers();
-      for (const [name, value] of Object.entries(res.headers)) {
-        if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
-        else if (value !== undefined) responseHeaders.set(name, value);
-      }
-      const status = res.statusCode ?? 502;
-      const stream = NULL_BODY.has(status) || request.method === 'HEAD' ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
-      if (!stream) res.resume();
-      resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
-    });
-    req.once('error', (err) => reject(err.name === 'AbortError' ? (init.signal?.reason ?? err) : Object.assign(new TypeError('fetch failed'), { cause: err })));
+    const req = httpsRequest(
+      url,
+      { method: request.method, headers, ca, ...(init.signal ? { signal: init.signal } : {}) },
+      (res) => {
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
+          else if (value !== undefined) responseHeaders.set(name, value);
+        }
+        const status = res.statusCode ?? 502;
+        const stream =
+          NULL_BODY.has(status) || request.method === 'HEAD'
+            ? null
+            : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+        if (!stream) res.resume();
+        resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers: responseHeaders }));
+      },
+    );
+    req.once('error', (err) =>
+      reject(
+        err.name === 'AbortError'
+          ? (init.signal?.reason ?? err)
+          : Object.assign(new TypeError('fetch failed'), { cause: err }),
+      ),
+    );
     if (body || !request.body) req.end(body);
-    else Readable.fromWeb(request.body as WebReadableStream<Uint8Array>).once('error', (err) => req.destroy(err)).pipe(req);
+    else
+      Readable.fromWeb(request.body as WebReadableStream<Uint8Array>)
+        .once('error', (err) => req.destroy(err))
+        .pipe(req);
   });
 }

@@ -17,7 +17,12 @@ test('ids that would break topic levels or file names are refused', () => {
 });
 
 test('unknown topics are rejected with a reason', () => {
-  for (const topic of ['edgeloop/v2/devices/a/telemetry', 'edgeloop/v1/devices/a/firmware', 'other/topic', 'edgeloop/v1/devices/a/telemetry/extra']) {
+  for (const topic of [
+    'edgeloop/v2/devices/a/telemetry',
+    'edgeloop/v1/devices/a/firmware',
+    'other/topic',
+    'edgeloop/v1/devices/a/telemetry/extra',
+  ]) {
     const parsed = parseDeviceTopic(topic);
     assert.equal(parsed.ok, false);
     assert.ok(!parsed.ok && parsed.reason.length > 0);

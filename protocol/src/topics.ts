@@ -17,11 +17,28 @@
 
 export const TOPIC_PREFIX = 'edgeloop/v1';
 
-export const DEVICE_CHANNELS = ['presence', 'telemetry', 'ack', 'desired', 'update', 'reference', 'sample', 'fetch', 'chunk'] as const;
+export const DEVICE_CHANNELS = [
+  'presence',
+  'telemetry',
+  'ack',
+  'desired',
+  'update',
+  'reference',
+  'sample',
+  'fetch',
+  'chunk',
+] as const;
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
 
 /** Channels a device publishes on; the rest it only subscribes to. */
-export const DEVICE_PUBLISHES: readonly DeviceChannel[] = ['presence', 'telemetry', 'update', 'reference', 'sample', 'fetch'];
+export const DEVICE_PUBLISHES: readonly DeviceChannel[] = [
+  'presence',
+  'telemetry',
+  'update',
+  'reference',
+  'sample',
+  'fetch',
+];
 /** Channels a device subscribes to. Broker ACLs (embedded and Mosquitto) are derived from these two lists. */
 export const DEVICE_SUBSCRIBES: readonly DeviceChannel[] = ['ack', 'desired', 'chunk'];
 
@@ -61,7 +78,10 @@ export function parseDeviceTopic(topic: string): ParsedTopic {
   const channel = parts[4] ?? '';
   if (!isValidId(deviceId)) return { ok: false, reason: `topic "${topic}" has an invalid device id` };
   if (!(DEVICE_CHANNELS as readonly string[]).includes(channel)) {
-    return { ok: false, reason: `topic "${topic}" has unknown channel "${channel}" (known: ${DEVICE_CHANNELS.join(', ')})` };
+    return {
+      ok: false,
+      reason: `topic "${topic}" has unknown channel "${channel}" (known: ${DEVICE_CHANNELS.join(', ')})`,
+    };
   }
   return { ok: true, deviceId, channel: channel as DeviceChannel };
 }

@@ -20,13 +20,22 @@ export function buildAgentBundle(progress: (msg: string) => void): void {
  * Runs `measure` on the pid of an agent process serving the sample model, connected to an
  * in-process fleet (one ORT thread, warn-level logs), and stops both afterwards.
  */
-export async function withServingAgent<T>(deviceId: string, bundle: boolean, measure: (pid: number) => Promise<T>): Promise<T> {
+export async function withServingAgent<T>(
+  deviceId: string,
+  bundle: boolean,
+  measure: (pid: number) => Promise<T>,
+): Promise<T> {
   const h = await startTestFleet();
   try {
-    const config = await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, {
-      runtime: { intraOpThreads: 1 },
-      log: { level: 'warn' },
-    });
+    const config = await writeAgentConfig(
+      { httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken },
+      h.dir,
+      deviceId,
+      {
+        runtime: { intraOpThreads: 1 },
+        log: { level: 'warn' },
+      },
+    );
     const agent = await startAgentProcess(config, { bundle });
     try {
       await h.deploySample(deviceId);

@@ -10,7 +10,13 @@ import { openAgentDb, RecordBuffer, type NewRecord } from '@edgeloop/agent/testi
 import type { Bench } from './figure.js';
 
 const record = (i: number): NewRecord => ({
-  ts: Date.now(), model: 'distance', version: 1, requestId: `r${i}`, output: [123.4], prediction: 123.4, latencyMs: 2.1,
+  ts: Date.now(),
+  model: 'distance',
+  version: 1,
+  requestId: `r${i}`,
+  output: [123.4],
+  prediction: 123.4,
+  latencyMs: 2.1,
   features: { mean_r: 0.4, mean_g: 0.41, mean_b: 0.38, brightness: 0.4, saturation: 0.1, contrast: 0.2 },
 });
 
@@ -42,7 +48,15 @@ export const bufferBench: Bench = {
       );
       const rate = total / ((performance.now() - t0) / 1000);
       db.close();
-      return [{ name: 'agent.buffer_rate', value: rate, unit: 'records/s', baseline: baseRate, note: 'fsynced (WAL, synchronous=FULL); baseline = one commit per record' }];
+      return [
+        {
+          name: 'agent.buffer_rate',
+          value: rate,
+          unit: 'records/s',
+          baseline: baseRate,
+          note: 'fsynced (WAL, synchronous=FULL); baseline = one commit per record',
+        },
+      ];
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -22,7 +22,8 @@ function windowSeconds(): number {
   const raw = process.env.EDGELOOP_BENCH_IDLE_SECONDS;
   if (raw === undefined || raw === '') return DEFAULT_WINDOW_S;
   const s = Number(raw);
-  if (!Number.isFinite(s) || s <= 0) throw new Error(`EDGELOOP_BENCH_IDLE_SECONDS must be a positive number of seconds, got "${raw}"`);
+  if (!Number.isFinite(s) || s <= 0)
+    throw new Error(`EDGELOOP_BENCH_IDLE_SECONDS must be a positive number of seconds, got "${raw}"`);
   return s;
 }
 
@@ -47,11 +48,15 @@ async function idleCpuPct(pid: number, seconds: number): Promise<number> {
 async function bareIdle(seconds: number): Promise<number> {
   const device = deviceRuntime();
   // A bare process needs one handle to stay alive; an hourly timer wakes it as good as never.
-  const bare = spawn(process.execPath, [...device.nodeFlags, '-e', 'setInterval(() => {}, 3_600_000); console.log("ready")'], {
-    cwd: REPO,
-    env: { ...process.env, ...device.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const bare = spawn(
+    process.execPath,
+    [...device.nodeFlags, '-e', 'setInterval(() => {}, 3_600_000); console.log("ready")'],
+    {
+      cwd: REPO,
+      env: { ...process.env, ...device.env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       bare.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
@@ -72,11 +77,19 @@ export const idleBench: Bench = {
   async run(progress) {
     const seconds = windowSeconds();
     buildAgentBundle(progress);
-    progress(`bare Node process idling ${seconds} s, then the bundled agent (model loaded, fleet connected) ${seconds} s`);
+    progress(
+      `bare Node process idling ${seconds} s, then the bundled agent (model loaded, fleet connected) ${seconds} s`,
+    );
     const bare = await bareIdle(seconds);
     const agent = await agentIdle(seconds);
     return [
-      { name: 'agent.idle_cpu_pct', value: agent, unit: '% core', baseline: bare, note: `idle bundled agent over ${seconds} s vs a bare Node process with the same flags; target ≤ 0.5` },
+      {
+        name: 'agent.idle_cpu_pct',
+        value: agent,
+        unit: '% core',
+        baseline: bare,
+        note: `idle bundled agent over ${seconds} s vs a bare Node process with the same flags; target ≤ 0.5`,
+      },
     ];
   },
 };

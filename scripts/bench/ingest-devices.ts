@@ -10,14 +10,35 @@ import mqtt from 'mqtt';
 import { deviceTopic, encodeTelemetryBatch } from '@edgeloop/protocol';
 import { benchRecord } from './bench-records.js';
 
-interface Plan { mqttUrl: string; devices: Array<{ id: string; password: string }>; batches: number; recordsPerBatch: number; window: number }
+interface Plan {
+  mqttUrl: string;
+  devices: Array<{ id: string; password: string }>;
+  batches: number;
+  recordsPerBatch: number;
+  window: number;
+}
 const plan = JSON.parse(process.argv[2]!) as Plan;
 
 async function runDevice(device: Plan['devices'][number]): Promise<void> {
-  const stream = `s${device.id.replace(/[^a-z0-9]/g, '').padEnd(16, '0').slice(0, 16)}`;
+  const stream = `s${device.id
+    .replace(/[^a-z0-9]/g, '')
+    .padEnd(16, '0')
+    .slice(0, 16)}`;
   const payloads = Array.from({ length: plan.batches }, (_, b) =>
-    encodeTelemetryBatch({ v: 1, stream, records: Array.from({ length: plan.recordsPerBatch }, (_, i) => benchRecord(b * plan.recordsPerBatch + i)), backlog: 0 }));
-  const client = await mqtt.connectAsync(plan.mqttUrl, { clientId: device.id, username: device.id, password: device.password, reconnectPeriod: 0, writeCache: false });
+    encodeTelemetryBatch({
+      v: 1,
+      stream,
+      records: Array.from({ length: plan.recordsPerBatch }, (_, i) => benchRecord(b * plan.recordsPerBatch + i)),
+      backlog: 0,
+    }),
+  );
+  const client = await mqtt.connectAsync(plan.mqttUrl, {
+    clientId: device.id,
+    username: device.id,
+    password: device.password,
+    reconnectPeriod: 0,
+    writeCache: false,
+  });
   const acked = new Set<number>();
   let wake: (() => void) | undefined;
   client.on('message', (_topic, payload) => {

@@ -39,10 +39,31 @@ const BATCHES = Number(process.env.EDGELOOP_BENCH_INGEST_BATCHES ?? 10);
 const BATCHES_PER_GROUP = Math.max(1, Math.floor(MAX_GROUP_RECORDS / RECORDS_PER_BATCH));
 const WINDOW = 8;
 
-type Insert = (db: pg.PoolClient, deviceId: string, records: readonly TelemetryRecord[], now: number) => Promise<unknown>;
+type Insert = (
+  db: pg.PoolClient,
+  deviceId: string,
+  records: readonly TelemetryRecord[],
+  now: number,
+) => Promise<unknown>;
 type Job = readonly [deviceId: string, records: TelemetryRecord[]];
 
-const COLUMNS = ['device_id', 'stream', 'seq', 'ts', 'received_at', 'model', 'version', 'request_id', 'output', 'prediction', 'latency_ms', 'features', 'reference', 'historical', 'shadow'];
+const COLUMNS = [
+  'device_id',
+  'stream',
+  'seq',
+  'ts',
+  'received_at',
+  'model',
+  'version',
+  'request_id',
+  'output',
+  'prediction',
+  'latency_ms',
+  'features',
+  'reference',
+  'historical',
+  'shadow',
+];
 
 /** The baseline: INSERT … VALUES ($1, …), (…), … ON CONFLICT DO NOTHING, one statement per batch. */
 function valuesInsert(rows: number): Insert {
@@ -51,8 +72,23 @@ function valuesInsert(rows: number): Insert {
   return (db, deviceId, records, now) => {
     const values: unknown[] = [];
     for (const r of records) {
-      values.push(deviceId, 's', r.seq, r.ts, now, r.model, r.version, r.requestId ?? null, JSON.stringify(r.output), r.prediction ?? null, r.latencyMs,
-        JSON.stringify(r.features), r.reference ?? null, 0, r.shadow ? 1 : 0);
+      values.push(
+        deviceId,
+        's',
+        r.seq,
+        r.ts,
+        now,
+        r.model,
+        r.version,
+        r.requestId ?? null,
+        JSON.stringify(r.output),
+        r.prediction ?? null,
+        r.latencyMs,
+        JSON.stringify(r.features),
+        r.reference ?? null,
+        0,
+        r.shadow ? 1 : 0,
+      );
     }
     return db.query({ name: `bench_values_${rows}`, text, values });
   };
@@ -74,11 +110,15 @@ async function measureValues(url: string, jobs: readonly Job[]): Promise<number>
       const t0 = performance.now();
       for (let i = 0; i < jobs.length; i += BATCHES_PER_GROUP) {
         await client.query('BEGIN');
-        for (const [deviceId, batch] of jobs.slice(i, i + BATCHES_PER_GROUP)) await insert(client, deviceId, batch, Date.now());
+        for (const [deviceId, batch] of jobs.slice(i, i + BATCHES_PER_GROUP))
+          await insert(client, deviceId, batch, Date.now());
         await client.query('COMMIT');
       }
       const seconds = (performance.now() - t0) / 1000;
-      expectStored(await client.query<{ n: number }>('SELECT count(*) AS n FROM telemetry').then((r) => r.rows[0]!.n), jobs.length);
+      expectStored(
+        await client.query<{ n: number }>('SELECT count(*) AS n FROM telemetry').then((r) => r.rows[0]!.n),
+        jobs.length,
+      );
       return (jobs.length * RECORDS_PER_BATCH) / seconds;
     } finally {
       client.release();
@@ -95,7 +135,8 @@ async function measureStore(url: string, jobs: readonly Job[]): Promise<number> 
     const t0 = performance.now();
     for (let i = 0; i < jobs.length; i += BATCHES_PER_GROUP) {
       await store.transaction(async (tx) => {
-        for (const [deviceId, batch] of jobs.slice(i, i + BATCHES_PER_GROUP)) await tx.telemetry.insertBatch(deviceId, 's', batch);
+        for (const [deviceId, batch] of jobs.slice(i, i + BATCHES_PER_GROUP))
+          await tx.telemetry.insertBatch(deviceId, 's', batch);
       });
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -114,7 +155,12 @@ async function measureMqtt(url: string): Promise<number> {
   const total = DEVICES * BATCHES * RECORDS_PER_BATCH;
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-pg-'));
   const server = await startFleetServer(
-    { dataDir: join(dir, 'fleet'), db: url, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: randomBytes(18).toString('base64url') } },
+    {
+      dataDir: join(dir, 'fleet'),
+      db: url,
+      http: { port: 0 },
+      mqtt: { mode: 'embedded', port: 0, serverPassword: randomBytes(18).toString('base64url') },
+    },
     pino({ level: 'silent' }),
   );
   try {
@@ -124,9 +170,17 @@ async function measureMqtt(url: string): Promise<number> {
       const enrolled = await server.identity.enroll({ token, deviceId: `ingest-${d}` });
       devices.push({ id: `ingest-${d}`, password: enrolled.password });
     }
-    const plan = { mqttUrl: server.mqttUrl, devices, batches: BATCHES, recordsPerBatch: RECORDS_PER_BATCH, window: WINDOW };
+    const plan = {
+      mqttUrl: server.mqttUrl,
+      devices,
+      batches: BATCHES,
+      recordsPerBatch: RECORDS_PER_BATCH,
+      window: WINDOW,
+    };
     const script = fileURLToPath(new URL('./ingest-devices.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(plan)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       await waitFor('first tenth stored', () => server.stats.stored >= total / 10, 120_000, exited);
@@ -134,7 +188,8 @@ async function measureMqtt(url: string): Promise<number> {
       await waitFor('all records stored', () => server.stats.stored >= total, 300_000, exited);
       return (0.9 * total) / ((performance.now() - t0) / 1000);
     } finally {
-      if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'timeout'))])) === 'timeout') child.kill('SIGKILL');
+      if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'timeout'))])) === 'timeout')
+        child.kill('SIGKILL');
     }
   } finally {
     await server.close();
@@ -142,7 +197,12 @@ async function measureMqtt(url: string): Promise<number> {
   }
 }
 
-async function waitFor(what: string, done: () => boolean, timeoutMs: number, exited: Promise<number | null>): Promise<void> {
+async function waitFor(
+  what: string,
+  done: () => boolean,
+  timeoutMs: number,
+  exited: Promise<number | null>,
+): Promise<void> {
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + timeoutMs;
@@ -157,7 +217,8 @@ async function waitFor(what: string, done: () => boolean, timeoutMs: number, exi
 }
 
 function expectStored(stored: number, batches: number): void {
-  if (stored !== batches * RECORDS_PER_BATCH) throw new Error(`stored ${stored} records, expected ${batches * RECORDS_PER_BATCH}`);
+  if (stored !== batches * RECORDS_PER_BATCH)
+    throw new Error(`stored ${stored} records, expected ${batches * RECORDS_PER_BATCH}`);
 }
 
 export const ingestPostgresBench: Bench = {
@@ -167,17 +228,26 @@ export const ingestPostgresBench: Bench = {
     // Records of the last hour, so they land in today's partition as live telemetry does.
     const start = Date.now() - 3_600_000;
     const batches = Array.from({ length: BATCHES }, (_, b) =>
-      Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ ...benchRecord(b * RECORDS_PER_BATCH + i), ts: start + b * RECORDS_PER_BATCH + i })));
+      Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({
+        ...benchRecord(b * RECORDS_PER_BATCH + i),
+        ts: start + b * RECORDS_PER_BATCH + i,
+      })),
+    );
     const jobs = jobsOf(batches);
     const figures: number[] = [];
-    for (const [label, measure] of [['multi-row VALUES straight into the schema (baseline)', measureValues], ['FleetStore insertBatch', measureStore]] as const) {
+    for (const [label, measure] of [
+      ['multi-row VALUES straight into the schema (baseline)', measureValues],
+      ['FleetStore insertBatch', measureStore],
+    ] as const) {
       const db = await startTestPostgres({ durable: true });
       if ('skip' in db) {
         progress(db.skip);
         return [];
       }
       try {
-        progress(`${label}: ${total} records from ${DEVICES} devices, ${BATCHES_PER_GROUP} batches of ${RECORDS_PER_BATCH} per transaction, fsync on`);
+        progress(
+          `${label}: ${total} records from ${DEVICES} devices, ${BATCHES_PER_GROUP} batches of ${RECORDS_PER_BATCH} per transaction, fsync on`,
+        );
         figures.push(await measure(db.url, jobs));
       } finally {
         await db.stop();
@@ -188,18 +258,26 @@ export const ingestPostgresBench: Bench = {
     if ('skip' in db) return [];
     let mqttRate: number;
     try {
-      progress(`MQTT: ${DEVICES} enrolled devices each send ${BATCHES} batches of ${RECORDS_PER_BATCH} (window ${WINDOW}) from a child process to a server on PostgreSQL`);
+      progress(
+        `MQTT: ${DEVICES} enrolled devices each send ${BATCHES} batches of ${RECORDS_PER_BATCH} (window ${WINDOW}) from a child process to a server on PostgreSQL`,
+      );
       mqttRate = await measureMqtt(db.url);
     } finally {
       await db.stop();
     }
     return [
       {
-        name: 'fleet.ingest_rate_postgres', value: mqttRate, unit: 'records/s', baseline: rate,
+        name: 'fleet.ingest_rate_postgres',
+        value: mqttRate,
+        unit: 'records/s',
+        baseline: rate,
         note: `${DEVICES} devices over loopback MQTT (embedded broker), compact batches of ${RECORDS_PER_BATCH}, PostgreSQL store (fsync on), steady state; baseline = the same batches through the store's insertBatch`,
       },
       {
-        name: 'fleet.ingest_rate_postgres_store', value: rate, unit: 'records/s', baseline,
+        name: 'fleet.ingest_rate_postgres_store',
+        value: rate,
+        unit: 'records/s',
+        baseline,
         note: `PostgreSQL FleetStore insertBatch (one unnest INSERT per batch of ${RECORDS_PER_BATCH}, dedup, waiting references), ${BATCHES_PER_GROUP} batches per unit of work, fsync on; baseline = multi-row INSERT … VALUES of the same batches through pg`,
       },
     ];

@@ -26,18 +26,32 @@ export const ingestBench: Bench = {
     try {
       progress(`baseline: multi-row inserts of ${total} records straight into a fleet store`);
       const store = await openFleetStore({ sqlitePath: join(h.dir, 'baseline.db') });
-      const batches = Array.from({ length: BATCHES }, (_, b) => Array.from({ length: RECORDS_PER_BATCH }, (_, i) => benchRecord(b * RECORDS_PER_BATCH + i)));
+      const batches = Array.from({ length: BATCHES }, (_, b) =>
+        Array.from({ length: RECORDS_PER_BATCH }, (_, i) => benchRecord(b * RECORDS_PER_BATCH + i)),
+      );
       let t0 = performance.now();
-      for (let d = 0; d < DEVICES; d++) for (const batch of batches) await store.telemetry.insertBatch(`dev-${d}`, 's', batch);
+      for (let d = 0; d < DEVICES; d++)
+        for (const batch of batches) await store.telemetry.insertBatch(`dev-${d}`, 's', batch);
       const baseRate = total / ((performance.now() - t0) / 1000);
       await store.close();
 
-      progress(`enrolling ${DEVICES} devices; each sends ${BATCHES} batches of ${RECORDS_PER_BATCH} (window ${WINDOW}) from a child process`);
+      progress(
+        `enrolling ${DEVICES} devices; each sends ${BATCHES} batches of ${RECORDS_PER_BATCH} (window ${WINDOW}) from a child process`,
+      );
       const devices: Array<{ id: string; password: string }> = [];
-      for (let d = 0; d < DEVICES; d++) devices.push({ id: `ingest-${d}`, password: (await h.enroll(`ingest-${d}`)).password });
-      const plan = { mqttUrl: h.server.mqttUrl, devices, batches: BATCHES, recordsPerBatch: RECORDS_PER_BATCH, window: WINDOW };
+      for (let d = 0; d < DEVICES; d++)
+        devices.push({ id: `ingest-${d}`, password: (await h.enroll(`ingest-${d}`)).password });
+      const plan = {
+        mqttUrl: h.server.mqttUrl,
+        devices,
+        batches: BATCHES,
+        recordsPerBatch: RECORDS_PER_BATCH,
+        window: WINDOW,
+      };
       const script = fileURLToPath(new URL('./ingest-devices.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(plan)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       let seconds: number;
       try {
@@ -47,11 +61,18 @@ export const ingestBench: Bench = {
         await until('all records stored', () => h.server.stats.stored >= total, 300_000);
         seconds = (performance.now() - t0) / 1000;
       } finally {
-        if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'timeout'))])) === 'timeout') child.kill('SIGKILL');
+        if ((await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000, 'timeout'))])) === 'timeout')
+          child.kill('SIGKILL');
       }
       const rate = (0.9 * total) / seconds;
       return [
-        { name: 'fleet.ingest_rate', value: rate, unit: 'records/s', baseline: baseRate, note: `${DEVICES} devices over loopback MQTT (embedded broker), compact batches of ${RECORDS_PER_BATCH}, SQLite store, steady state; baseline = multi-row inserts straight into the store` },
+        {
+          name: 'fleet.ingest_rate',
+          value: rate,
+          unit: 'records/s',
+          baseline: baseRate,
+          note: `${DEVICES} devices over loopback MQTT (embedded broker), compact batches of ${RECORDS_PER_BATCH}, SQLite store, steady state; baseline = multi-row inserts straight into the store`,
+        },
       ];
     } finally {
       await h.close();

@@ -22,7 +22,18 @@ const UNPRUNED = /node_modules: ([\d.]+) MB as npm ci laid it down/;
 
 /** Runs install.sh, forwarding its progress lines; resolves with its stdout. */
 function runInstaller(root: string, progress: (msg: string) => void): Promise<string> {
-  const args = ['--root', root, '--source', REPO, '--device-id', 'bench-install', '--mqtt-url', 'mqtt://127.0.0.1:1', '--trusted-key', encodePublicKey(generateKeyPair().publicKey)];
+  const args = [
+    '--root',
+    root,
+    '--source',
+    REPO,
+    '--device-id',
+    'bench-install',
+    '--mqtt-url',
+    'mqtt://127.0.0.1:1',
+    '--trusted-key',
+    encodePublicKey(generateKeyPair().publicKey),
+  ];
   // This machine as it is: no faked board or CPU.
   const { EDGELOOP_MACHINE: _machine, EDGELOOP_SYSROOT: _sysroot, ...env } = process.env;
   const child = spawn(join(REPO, 'firmware-scripts/install.sh'), args, { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -32,10 +43,14 @@ function runInstaller(root: string, progress: (msg: string) => void): Promise<st
     stdout += `${line}\n`;
     progress(line);
   });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`install.sh exited with ${code}:\n${stderr.slice(-4000)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`install.sh exited with ${code}:\n${stderr.slice(-4000)}`)),
+    );
   });
 }
 
@@ -51,7 +66,8 @@ export const installSizeBench: Bench = {
       progress(`staging install.sh with its npm ci into ${dir} (needs the npm registry; a few minutes)`);
       const out = await runInstaller(join(dir, 'root'), progress);
       const unpruned = UNPRUNED.exec(out);
-      if (!unpruned) throw new Error(`install.sh did not report the size before pruning ("${UNPRUNED.source}"):\n${out}`);
+      if (!unpruned)
+        throw new Error(`install.sh did not report the size before pruning ("${UNPRUNED.source}"):\n${out}`);
       const installed = duMb(join(dir, 'root', APP_DIR, 'node_modules'));
       return [
         {

@@ -22,7 +22,9 @@ const session = await ort.InferenceSession.create(readFileSync(modelPath), { int
 const db = new Database(join(dataDir, 'floor.db'));
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
-db.exec('CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, output TEXT NOT NULL)');
+db.exec(
+  'CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, output TEXT NOT NULL)',
+);
 const insert = db.prepare('INSERT INTO records (ts, output) VALUES (?, ?)');
 
 async function predict(jpeg: Buffer): Promise<string> {

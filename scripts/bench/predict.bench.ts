@@ -36,9 +36,24 @@ const PER_ROUND = 50;
 
 /** A frame with texture (noise + shapes), so JPEG decoding costs what a real camera frame costs. */
 async function frame(width: number, height: number): Promise<Buffer> {
-  const noise = await sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 110, sigma: 30 } } }).png().toBuffer();
-  const shapes = Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${height / 4}" fill="white"/><rect x="20" y="20" width="${width / 5}" height="${height / 6}" fill="#305080"/></svg>`);
-  return sharp(noise).composite([{ input: shapes }]).jpeg({ quality: 85 }).toBuffer();
+  const noise = await sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: { r: 0, g: 0, b: 0 },
+      noise: { type: 'gaussian', mean: 110, sigma: 30 },
+    },
+  })
+    .png()
+    .toBuffer();
+  const shapes = Buffer.from(
+    `<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${height / 4}" fill="white"/><rect x="20" y="20" width="${width / 5}" height="${height / 6}" fill="#305080"/></svg>`,
+  );
+  return sharp(noise)
+    .composite([{ input: shapes }])
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 function bareRunner(session: ort.InferenceSession, jpeg: Buffer) {
@@ -56,7 +71,14 @@ function httpPredict(predictUrl: string, jpeg: Buffer, agent: http.Agent) {
   return () =>
     new Promise<void>((resolve, reject) => {
       const req = http.request(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'image/jpeg', 'content-length': jpeg.length } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'image/jpeg', 'content-length': jpeg.length },
+        },
         (res) => {
           if (res.statusCode !== 200) reject(new Error(`predict answered ${res.statusCode}`));
           res.resume();
@@ -70,13 +92,27 @@ function httpPredict(predictUrl: string, jpeg: Buffer, agent: http.Agent) {
 
 /** The floor server (predict-floor-server.ts) in its own process, with the agent's node flags. */
 async function startFloorServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', '--import', 'tsx', join(REPO, 'scripts/bench/predict-floor-server.ts'), SAMPLE_MODELS.v1, dataDir], {
-    cwd: REPO,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=1',
+      '--import',
+      'tsx',
+      join(REPO, 'scripts/bench/predict-floor-server.ts'),
+      SAMPLE_MODELS.v1,
+      dataDir,
+    ],
+    {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
-      const line = d.toString().split('\n').find((l) => l.startsWith('{'));
+      const line = d
+        .toString()
+        .split('\n')
+        .find((l) => l.startsWith('{'));
       if (line) resolve((JSON.parse(line) as { port: number }).port);
     });
     child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
@@ -106,10 +142,15 @@ export const predictBench: Bench = {
     const session = await ort.InferenceSession.create(readFileSync(SAMPLE_MODELS.v1), { intraOpNumThreads: 1 });
     const h = await startTestFleet();
     const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const config = await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, 'bench-predict', {
-      runtime: { intraOpThreads: 1 },
-      log: { level: 'warn' },
-    });
+    const config = await writeAgentConfig(
+      { httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken },
+      h.dir,
+      'bench-predict',
+      {
+        runtime: { intraOpThreads: 1 },
+        log: { level: 'warn' },
+      },
+    );
     const agentProcess = await startAgentProcess(config, { bundle: true });
     try {
       const agent = agentProcess.ready;
@@ -124,7 +165,11 @@ export const predictBench: Bench = {
       try {
         for (const [size, jpeg] of Object.entries(frames)) {
           progress(`${size}: bare sharp + onnxruntime-node, floor server, agent (${ROUNDS} interleaved rounds)`);
-          const runners = { bare: bareRunner(session, jpeg), floor: httpPredict(`${floor.url}/v1/predict`, jpeg, keepAlive), agent: httpPredict(`${agent.apiUrl}/v1/predict`, jpeg, keepAlive) };
+          const runners = {
+            bare: bareRunner(session, jpeg),
+            floor: httpPredict(`${floor.url}/v1/predict`, jpeg, keepAlive),
+            agent: httpPredict(`${agent.apiUrl}/v1/predict`, jpeg, keepAlive),
+          };
           const samples = { bare: [] as number[], floor: [] as number[], agent: [] as number[] };
           for (const fn of Object.values(runners)) await timeEach(30, fn);
           // Interleaved rounds, so all three see the same machine load.
@@ -144,11 +189,41 @@ export const predictBench: Bench = {
           const p50 = percentile(samples.agent, 50);
           const suffix = size === '1280x720' ? '' : `_${size}`;
           figures.push(
-            { name: `agent.predict_overhead${suffix}`, value: p50 / bare, unit: 'ratio', baseline: 1, note: `agent HTTP predict p50 ${p50.toFixed(2)} ms vs bare sharp+ORT p50 ${bare.toFixed(2)} ms (${size} JPEG)` },
-            { name: `agent.predict_fixed_overhead_ms${suffix}`, value: p50 - bare, unit: 'ms', baseline: bare, note: `HTTP + validation + features + fsynced record per request (${size}); baseline = bare p50 ms` },
-            { name: `agent.predict_floor${suffix}`, value: floorP50 / bare, unit: 'ratio', baseline: 1, note: `plain node:http + bare calls + one fsynced INSERT, own process: p50 ${floorP50.toFixed(2)} ms (${size})` },
-            { name: `agent.predict_over_floor_ms${suffix}`, value: p50 - floorP50, unit: 'ms', baseline: floorP50, note: `what the agent adds beyond the floor server (${size}); baseline = floor p50 ms` },
-            { name: `agent.predict_cpu_ms${suffix}`, value: perRequest(cpuMs.agent), unit: 'ms', baseline: perRequest(cpuMs.floor), note: `CPU time (all threads) of the agent process per prediction (${size}); baseline = the floor server's` },
+            {
+              name: `agent.predict_overhead${suffix}`,
+              value: p50 / bare,
+              unit: 'ratio',
+              baseline: 1,
+              note: `agent HTTP predict p50 ${p50.toFixed(2)} ms vs bare sharp+ORT p50 ${bare.toFixed(2)} ms (${size} JPEG)`,
+            },
+            {
+              name: `agent.predict_fixed_overhead_ms${suffix}`,
+              value: p50 - bare,
+              unit: 'ms',
+              baseline: bare,
+              note: `HTTP + validation + features + fsynced record per request (${size}); baseline = bare p50 ms`,
+            },
+            {
+              name: `agent.predict_floor${suffix}`,
+              value: floorP50 / bare,
+              unit: 'ratio',
+              baseline: 1,
+              note: `plain node:http + bare calls + one fsynced INSERT, own process: p50 ${floorP50.toFixed(2)} ms (${size})`,
+            },
+            {
+              name: `agent.predict_over_floor_ms${suffix}`,
+              value: p50 - floorP50,
+              unit: 'ms',
+              baseline: floorP50,
+              note: `what the agent adds beyond the floor server (${size}); baseline = floor p50 ms`,
+            },
+            {
+              name: `agent.predict_cpu_ms${suffix}`,
+              value: perRequest(cpuMs.agent),
+              unit: 'ms',
+              baseline: perRequest(cpuMs.floor),
+              note: `CPU time (all threads) of the agent process per prediction (${size}); baseline = the floor server's`,
+            },
           );
         }
       } finally {

@@ -47,10 +47,23 @@ export const rolloutBench: Bench = {
         devices.push({ deviceId, ...(await h.enroll(deviceId)) });
       }
       const configPath = join(h.dir, 'simulated-fleet.json');
-      writeFileSync(configPath, JSON.stringify({ mqttUrl: h.server.mqttUrl, trustedKeys: [h.server.publicKey], transport: TRANSPORT, devices }));
+      writeFileSync(
+        configPath,
+        JSON.stringify({ mqttUrl: h.server.mqttUrl, trustedKeys: [h.server.publicKey], transport: TRANSPORT, devices }),
+      );
 
       progress(`starting ${DEVICES} simulated devices in a child process (${TRANSPORT})`);
-      child = spawn(process.execPath, [...(process.env.EDGELOOP_BENCH_CHILD_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(REPO, 'scripts/bench/simulated-fleet.ts'), configPath], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+      child = spawn(
+        process.execPath,
+        [
+          ...(process.env.EDGELOOP_BENCH_CHILD_FLAGS?.split(' ').filter(Boolean) ?? []),
+          '--import',
+          'tsx',
+          join(REPO, 'scripts/bench/simulated-fleet.ts'),
+          configPath,
+        ],
+        { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       const errors: string[] = [];
       let ready = false;
       createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -65,35 +78,58 @@ export const rolloutBench: Bench = {
       await until('simulated devices connected', () => ready || child!.exitCode !== null, 120_000);
       if (!ready) throw new Error('the simulated fleet exited before it was ready');
       const ids = devices.map((d) => d.deviceId);
-      await until('every device announced', async () => (await h.server.devices.list()).filter((d) => d.online).length >= DEVICES, 60_000);
+      await until(
+        'every device announced',
+        async () => (await h.server.devices.list()).filter((d) => d.online).length >= DEVICES,
+        60_000,
+      );
 
       progress(`assigning ${model.name} v${model.version} (${bytes.length} bytes) to ${DEVICES} devices`);
       const t0 = Date.now();
       // The rollout engine's direct strategy: one wave, every device assigned at once.
-      const request = parseCreateRollout({ model: model.name, version: model.version, strategy: 'direct', target: { devices: ids }, reason: 'fleet.rollout_1000 benchmark' });
+      const request = parseCreateRollout({
+        model: model.name,
+        version: model.version,
+        strategy: 'direct',
+        target: { devices: ids },
+        reason: 'fleet.rollout_1000 benchmark',
+      });
       if (!request.ok) throw new Error(request.reason);
       const rollout = await h.server.rollouts.create(request.value, 'bench');
       const activeAt = async () => {
         let last = 0;
         let n = 0;
         for (const d of await h.server.devices.list()) {
-          const a = d.assignments.find((x) => x.model === model.name && x.version === model.version && x.state === 'active');
-          if (a) { n++; last = Math.max(last, a.updatedAt); }
+          const a = d.assignments.find(
+            (x) => x.model === model.name && x.version === model.version && x.state === 'active',
+          );
+          if (a) {
+            n++;
+            last = Math.max(last, a.updatedAt);
+          }
         }
         return { n, last };
       };
-      await until(`all ${DEVICES} devices active`, async () => {
-        if (errors.length) throw new Error(`simulated devices failed: ${errors.slice(0, 3).join('; ')}`);
-        await new Promise((r) => setTimeout(r, 250));
-        return (await activeAt()).n >= DEVICES;
-      }, 300_000);
+      await until(
+        `all ${DEVICES} devices active`,
+        async () => {
+          if (errors.length) throw new Error(`simulated devices failed: ${errors.slice(0, 3).join('; ')}`);
+          await new Promise((r) => setTimeout(r, 250));
+          return (await activeAt()).n >= DEVICES;
+        },
+        300_000,
+      );
       const seconds = ((await activeAt()).last - t0) / 1000;
       await h.server.transfer.counters.flush();
-      const perDevice = (await h.server.devices.list()).filter((d) => ids.includes(d.id)).map((d) => d.bytesSent / bytes.length);
+      const perDevice = (await h.server.devices.list())
+        .filter((d) => ids.includes(d.id))
+        .map((d) => d.bytesSent / bytes.length);
       const mean = perDevice.reduce((a, b) => a + b, 0) / perDevice.length;
       const max = Math.max(...perDevice);
       const slots = h.server.transfer.slots.stats();
-      progress(`rollout ${rollout.id}: all active after ${seconds.toFixed(1)} s; bytes/device ${mean.toFixed(3)}× the model (max ${max.toFixed(3)}×)`);
+      progress(
+        `rollout ${rollout.id}: all active after ${seconds.toFixed(1)} s; bytes/device ${mean.toFixed(3)}× the model (max ${max.toFixed(3)}×)`,
+      );
       return [
         {
           name: 'fleet.rollout_1000',

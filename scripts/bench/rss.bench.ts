@@ -18,7 +18,11 @@ import { buildAgentBundle, withServingAgent } from './agent-bundle.js';
 import { REPO, deviceRuntime } from '@edgeloop/test/support/processes';
 
 /** VmRSS and its anonymous (heaps) and file-backed (code of node and native libraries) parts, MB. */
-interface Rss { total: number; anon: number; file: number }
+interface Rss {
+  total: number;
+  anon: number;
+  file: number;
+}
 
 function rssMb(pid: number): Rss {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -52,11 +56,15 @@ async function bareRss(viaTsx: boolean): Promise<Rss> {
   // The bundled agent runs with the unit's flags and environment (startAgentProcess); so does its
   // bare counterpart. The tsx pair runs both with node's defaults.
   const device = viaTsx ? { nodeFlags: [], env: {} } : deviceRuntime();
-  const bare = spawn(process.execPath, [...device.nodeFlags, ...(viaTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', BARE, SAMPLE_MODELS.v1], {
-    cwd: REPO,
-    env: { ...process.env, ...device.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const bare = spawn(
+    process.execPath,
+    [...device.nodeFlags, ...(viaTsx ? ['--import', 'tsx'] : []), '--input-type=module', '-e', BARE, SAMPLE_MODELS.v1],
+    {
+      cwd: REPO,
+      env: { ...process.env, ...device.env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       bare.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
@@ -83,9 +91,20 @@ export const rssBench: Bench = {
     const bareTsx = await bareRss(true);
     const agentTsx = await agentRss(false, 'bench-rss-tsx');
     return [
-      { name: 'agent.rss_overhead_mb', value: agent.total - bare.total, unit: 'MB', baseline: bare.total, note: `idle bundled agent ${fmt(agent)} vs bare ORT session ${fmt(bare)}` },
-      { name: 'agent.rss_overhead_mb_tsx', value: agentTsx.total - bareTsx.total, unit: 'MB', baseline: bareTsx.total, note: `idle agent from sources under tsx ${fmt(agentTsx)} vs bare under tsx ${fmt(bareTsx)}` },
+      {
+        name: 'agent.rss_overhead_mb',
+        value: agent.total - bare.total,
+        unit: 'MB',
+        baseline: bare.total,
+        note: `idle bundled agent ${fmt(agent)} vs bare ORT session ${fmt(bare)}`,
+      },
+      {
+        name: 'agent.rss_overhead_mb_tsx',
+        value: agentTsx.total - bareTsx.total,
+        unit: 'MB',
+        baseline: bareTsx.total,
+        note: `idle agent from sources under tsx ${fmt(agentTsx)} vs bare under tsx ${fmt(bareTsx)}`,
+      },
     ];
   },
 };
-

@@ -72,7 +72,8 @@ export class VerifyCache {
   }
 }
 
-const envelopeKey = (kind: string, e: { payload: string; signatures: unknown }) => `${kind}\u0000${e.payload}\u0000${JSON.stringify(e.signatures)}`;
+const envelopeKey = (kind: string, e: { payload: string; signatures: unknown }) =>
+  `${kind}\u0000${e.payload}\u0000${JSON.stringify(e.signatures)}`;
 
 const MQTT_RANGE_BYTES = 256 * 1024;
 /** One connection per simulated device: its birth and every update report carry this session number. */
@@ -91,18 +92,31 @@ export class SimulatedDevice {
   async start(): Promise<void> {
     const { deviceId } = this.opts;
     const client = await mqtt.connectAsync(this.opts.mqttUrl, {
-      clientId: deviceId, username: this.opts.username, password: this.opts.password, clean: true, reconnectPeriod: 1000, connectTimeout: 30_000, keepalive: 60,
+      clientId: deviceId,
+      username: this.opts.username,
+      password: this.opts.password,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 30_000,
+      keepalive: 60,
     });
     this.client = client;
-    this.chunks = new MqttChunkClient((req) => client.publishAsync(deviceTopic(deviceId, 'fetch'), encodeMessage(req), { qos: 1 }).then(() => undefined));
+    this.chunks = new MqttChunkClient((req) =>
+      client.publishAsync(deviceTopic(deviceId, 'fetch'), encodeMessage(req), { qos: 1 }).then(() => undefined),
+    );
     client.on('message', (topic, payload) => {
       if (topic.endsWith('/chunk')) return this.chunks!.handle(payload);
       if (payload.length === 0) return;
       const signed = decodeSignedDesiredState(payload);
       if (!signed.ok) return this.opts.onError?.(deviceId, `desired state refused (${signed.code}): ${signed.reason}`);
-      this.work = this.work.then(() => this.admit(signed.value)).catch((err: Error) => this.opts.onError?.(deviceId, err.message));
+      this.work = this.work
+        .then(() => this.admit(signed.value))
+        .catch((err: Error) => this.opts.onError?.(deviceId, err.message));
     });
-    const topics = [deviceTopic(deviceId, 'desired'), ...(this.opts.transport === 'mqtt' ? [deviceTopic(deviceId, 'chunk')] : [])];
+    const topics = [
+      deviceTopic(deviceId, 'desired'),
+      ...(this.opts.transport === 'mqtt' ? [deviceTopic(deviceId, 'chunk')] : []),
+    ];
     await client.subscribeAsync(topics, { qos: 1 });
     this.chunks.setConnected(true);
     await client.publishAsync(deviceTopic(deviceId, 'presence'), encodeMessage(this.birth()), { qos: 1, retain: true });
@@ -114,8 +128,20 @@ export class SimulatedDevice {
 
   private birth(): Birth {
     return {
-      v: 1, type: 'birth', deviceId: this.opts.deviceId, session: SESSION, ts: Date.now(), agentVersion: 'simulated', arch: arch(), platform: 'linux',
-      cpus: 1, memTotalMb: 1, runtime: { name: 'none', version: '0' }, models: [], stream: `sim${this.opts.deviceId.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 64), backlog: 0,
+      v: 1,
+      type: 'birth',
+      deviceId: this.opts.deviceId,
+      session: SESSION,
+      ts: Date.now(),
+      agentVersion: 'simulated',
+      arch: arch(),
+      platform: 'linux',
+      cpus: 1,
+      memTotalMb: 1,
+      runtime: { name: 'none', version: '0' },
+      models: [],
+      stream: `sim${this.opts.deviceId.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 64),
+      backlog: 0,
     };
   }
 
@@ -139,7 +165,9 @@ export class SimulatedDevice {
     for (const entry of desired.models) {
       if (entry.role === 'shadow') continue;
       const check = () => verifyManifest(entry.manifest, { trustedKeys, arch: arch() });
-      const verdict = this.opts.cache ? this.opts.cache.get(envelopeKey(`manifest:${[...trustedKeys.keys()].join(',')}`, entry.manifest), check) : check();
+      const verdict = this.opts.cache
+        ? this.opts.cache.get(envelopeKey(`manifest:${[...trustedKeys.keys()].join(',')}`, entry.manifest), check)
+        : check();
       if (!verdict.ok) throw new Error(`manifest refused (${verdict.code}): ${verdict.reason}`);
       const m = verdict.value;
       const current = this.active.get(m.name);
@@ -174,13 +202,27 @@ export class SimulatedDevice {
     const res = await fetch(entry.artifactUrl, { headers: { authorization: auth } });
     if (res.status !== 200) throw new Error(`artifact download answered HTTP ${res.status}: ${await res.text()}`);
     const declared = Number(res.headers.get('content-length') ?? NaN);
-    if (declared > m.artifact.size) throw new Error(`server offers ${declared} bytes, the manifest signed ${m.artifact.size}`);
+    if (declared > m.artifact.size)
+      throw new Error(`server offers ${declared} bytes, the manifest signed ${m.artifact.size}`);
     return new Uint8Array(await res.arrayBuffer());
   }
 
-  private async report(m: Pick<Manifest, 'name' | 'version'>, state: UpdateReport['state'], code?: string, reason?: string): Promise<void> {
+  private async report(
+    m: Pick<Manifest, 'name' | 'version'>,
+    state: UpdateReport['state'],
+    code?: string,
+    reason?: string,
+  ): Promise<void> {
     const report: UpdateReport = {
-      v: 1, model: m.name, version: m.version, state, ts: Date.now(), session: SESSION, reportSeq: ++this.reportSeq, ...(code ? { code } : {}), ...(reason ? { reason: reason.slice(0, 2000) } : {}),
+      v: 1,
+      model: m.name,
+      version: m.version,
+      state,
+      ts: Date.now(),
+      session: SESSION,
+      reportSeq: ++this.reportSeq,
+      ...(code ? { code } : {}),
+      ...(reason ? { reason: reason.slice(0, 2000) } : {}),
     };
     await this.client!.publishAsync(deviceTopic(this.opts.deviceId, 'update'), encodeMessage(report), { qos: 1 });
   }

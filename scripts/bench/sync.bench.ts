@@ -32,7 +32,8 @@ export const syncBench: Bench = {
       const deviceId = 'bench-sync';
       const db = openAgentDb(join(h.dir, deviceId, 'agent.db'));
       const buffer = new RecordBuffer(db);
-      for (let i = 0; i < N; i += 1000) await Promise.all(Array.from({ length: 1000 }, (_, j) => buffer.append(newRecord(i + j))));
+      for (let i = 0; i < N; i += 1000)
+        await Promise.all(Array.from({ length: 1000 }, (_, j) => buffer.append(newRecord(i + j))));
       const sample = buffer.readAfter(0, 500);
       db.close();
 
@@ -48,7 +49,17 @@ export const syncBench: Bench = {
       // The agent runs in its own process as on a device (the bundle, with the unit's node flags):
       // agent and server each get a core.
       const agent = await startAgentProcess(
-        await writeAgentConfig({ httpUrl: h.server.httpUrl, mqttUrl: h.server.mqttUrl, publicKey: h.server.publicKey, adminToken: h.adminToken }, h.dir, deviceId, { log: { level: 'warn' } }),
+        await writeAgentConfig(
+          {
+            httpUrl: h.server.httpUrl,
+            mqttUrl: h.server.mqttUrl,
+            publicKey: h.server.publicKey,
+            adminToken: h.adminToken,
+          },
+          h.dir,
+          deviceId,
+          { log: { level: 'warn' } },
+        ),
         { bundle: true },
       );
       let seconds: number;
@@ -65,11 +76,25 @@ export const syncBench: Bench = {
       }
       const rate = (0.9 * N) / seconds;
 
-      const wire = encodeTelemetryBatch({ v: 1, stream: 's0123456789abcdef', records: sample, backlog: 0 }).length / sample.length;
-      const wireJson = encodeMessage({ v: 1, stream: 's0123456789abcdef', records: sample, backlog: 0 }).length / sample.length;
+      const wire =
+        encodeTelemetryBatch({ v: 1, stream: 's0123456789abcdef', records: sample, backlog: 0 }).length / sample.length;
+      const wireJson =
+        encodeMessage({ v: 1, stream: 's0123456789abcdef', records: sample, backlog: 0 }).length / sample.length;
       return [
-        { name: 'agent.sync_rate', value: rate, unit: 'records/s', baseline: baseRate, note: 'steady state (after the first 10 %), agent in its own process; baseline = direct batched inserts into the server store' },
-        { name: 'agent.wire_bytes_per_record', value: wire, unit: 'bytes', baseline: wireJson, note: 'compact batches of 500 (scalar output, reference, 6 varying features); baseline = the same as JSON' },
+        {
+          name: 'agent.sync_rate',
+          value: rate,
+          unit: 'records/s',
+          baseline: baseRate,
+          note: 'steady state (after the first 10 %), agent in its own process; baseline = direct batched inserts into the server store',
+        },
+        {
+          name: 'agent.wire_bytes_per_record',
+          value: wire,
+          unit: 'bytes',
+          baseline: wireJson,
+          note: 'compact batches of 500 (scalar output, reference, 6 varying features); baseline = the same as JSON',
+        },
       ];
     } finally {
       await h.close();

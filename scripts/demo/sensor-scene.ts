@@ -12,7 +12,18 @@ export async function encodeFrames(): Promise<Buffer[]> {
   const frames: Buffer[] = [];
   for (let i = 0; i < FRAME_LEVELS; i++) {
     const v = Math.round(40 + (i / (FRAME_LEVELS - 1)) * 180);
-    frames.push(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: v, g: Math.round(v * 0.95), b: Math.round(v * 0.85) } } }).jpeg({ quality: 80 }).toBuffer());
+    frames.push(
+      await sharp({
+        create: {
+          width: 320,
+          height: 240,
+          channels: 3,
+          background: { r: v, g: Math.round(v * 0.95), b: Math.round(v * 0.85) },
+        },
+      })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+    );
   }
   return frames;
 }

@@ -10,49 +10,75 @@ import { tempDir, waitFor } from '../support/fixtures.js';
 import { REPO } from '../support/processes.js';
 import { fleet, TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 
-test('npm start: 3 devices with model versions and growing telemetry within 15 s, clean Ctrl-C', { timeout: 90_000 }, async (t) => {
-  const tmp = tempDir('npm-start');
-  const started = Date.now();
-  // Same entry point as `npm start`, with free ports and a private state dir so it never
-  // collides with a demo the developer is running.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'scripts/start.ts'), '--http-port', '0', '--mqtt-port', '0', '--data', tmp.dir], {
-    cwd: REPO,
-    env: { ...process.env, EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.after(() => {
-    child.kill('SIGKILL');
-    tmp.cleanup();
-  });
+test(
+  'npm start: 3 devices with model versions and growing telemetry within 15 s, clean Ctrl-C',
+  { timeout: 90_000 },
+  async (t) => {
+    const tmp = tempDir('npm-start');
+    const started = Date.now();
+    // Same entry point as `npm start`, with free ports and a private state dir so it never
+    // collides with a demo the developer is running.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'scripts/start.ts'), '--http-port', '0', '--mqtt-port', '0', '--data', tmp.dir],
+      {
+        cwd: REPO,
+        env: { ...process.env, EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    t.after(() => {
+      child.kill('SIGKILL');
+      tmp.cleanup();
+    });
 
-  const httpUrl = await waitFor('the status page URL', () => /status page\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1], 15_000);
-  const page = await fetch(`${httpUrl}/`);
-  assert.equal(page.status, 200);
-  assert.match(await page.text(), /EdgeLoop fleet/);
+    const httpUrl = await waitFor(
+      'the status page URL',
+      () => /status page\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1],
+      15_000,
+    );
+    const page = await fetch(`${httpUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /EdgeLoop fleet/);
 
-  const api = fleet(httpUrl);
-  const first = await waitFor(
-    '3 devices running a model version with telemetry',
-    async () => {
-      const devices = await api.devices();
-      return devices.length === 3 && devices.every((d) => d.online && d.models.length === 1 && d.records > 0) ? devices : undefined;
-    },
-    15_000 - (Date.now() - started),
-    200,
-  );
-  assert.ok(Date.now() - started <= 15_000, `took ${Date.now() - started} ms`);
-  assert.deepEqual(first.map((d) => d.models[0]!.version), [1, 1, 1]);
+    const api = fleet(httpUrl);
+    const first = await waitFor(
+      '3 devices running a model version with telemetry',
+      async () => {
+        const devices = await api.devices();
+        return devices.length === 3 && devices.every((d) => d.online && d.models.length === 1 && d.records > 0)
+          ? devices
+          : undefined;
+      },
+      15_000 - (Date.now() - started),
+      200,
+    );
+    assert.ok(Date.now() - started <= 15_000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(
+      first.map((d) => d.models[0]!.version),
+      [1, 1, 1],
+    );
 
-  await waitFor('telemetry growing on every device', async () => {
-    const now = await api.devices();
-    return now.every((d) => d.records > first.find((f) => f.id === d.id)!.records) || undefined;
-  }, 10_000, 200);
+    await waitFor(
+      'telemetry growing on every device',
+      async () => {
+        const now = await api.devices();
+        return now.every((d) => d.records > first.find((f) => f.id === d.id)!.records) || undefined;
+      },
+      10_000,
+      200,
+    );
 
-  child.kill('SIGINT');
-  assert.equal(await exited, 0, out);
-  assert.match(out, /stopped cleanly/);
-});
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+    assert.match(out, /stopped cleanly/);
+  },
+);

@@ -16,7 +16,9 @@ test('no answered prediction is lost or duplicated when the agent is killed -9',
   const server = await startServerProcess(join(tmp.dir, 'fleet'));
   const api = fleet(server.ready.httpUrl);
   // Small batches and a short flush interval keep sync busy, so the kill lands mid-sync too.
-  const config = await writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 5, batchSize: 5, window: 1 } });
+  const config = await writeAgentConfig(server.ready, tmp.dir, DEVICE, {
+    sync: { flushIntervalMs: 5, batchSize: 5, window: 1 },
+  });
   let agent = await startAgentProcess(config);
   t.after(async () => {
     await agent.kill('SIGKILL');
@@ -25,7 +27,15 @@ test('no answered prediction is lost or duplicated when the agent is killed -9',
   });
 
   await waitFor('agent online', async () => (await api.devices()).find((d) => d.id === DEVICE));
-  assert.equal((await runCli(['models', 'push', sample.v1Path, '--name', 'distance', '--meta', sample.metadataPath], server.ready.httpUrl)).code, 0);
+  assert.equal(
+    (
+      await runCli(
+        ['models', 'push', sample.v1Path, '--name', 'distance', '--meta', sample.metadataPath],
+        server.ready.httpUrl,
+      )
+    ).code,
+    0,
+  );
   assert.equal((await runCli(['deploy', 'distance@1', '--device', DEVICE], server.ready.httpUrl)).code, 0);
   await waitFor('v1 active', async () => (await api.device(DEVICE)).device.models.some((m) => m.version === 1));
 
@@ -62,7 +72,10 @@ test('no answered prediction is lost or duplicated when the agent is killed -9',
   await Promise.all(workers);
   const answeredBeforeKill = answered.size;
   const storedBeforeRestart = (await api.telemetry(DEVICE)).length;
-  assert.ok(storedBeforeRestart < answeredBeforeKill, `the kill must leave records unsynced (stored ${storedBeforeRestart} of ${answeredBeforeKill}); otherwise this test proves nothing`);
+  assert.ok(
+    storedBeforeRestart < answeredBeforeKill,
+    `the kill must leave records unsynced (stored ${storedBeforeRestart} of ${answeredBeforeKill}); otherwise this test proves nothing`,
+  );
 
   agent = await startAgentProcess(config);
   const records = await waitFor(
@@ -83,6 +96,11 @@ test('no answered prediction is lost or duplicated when the agent is killed -9',
   const missing = [...answered].filter((id) => !counts.has(id));
   assert.deepEqual(missing, [], 'no answered prediction lost');
   // Records beyond the answered ones are allowed: requests whose answer was cut off by the kill.
-  assert.ok(records.length - answered.size <= 64, `at most one group commit of unanswered records, got ${records.length - answered.size}`);
-  t.diagnostic(`answered ${answered.size}, stored before restart ${storedBeforeRestart}, stored after ${records.length}, client errors at kill ${failedAfterKill}`);
+  assert.ok(
+    records.length - answered.size <= 64,
+    `at most one group commit of unanswered records, got ${records.length - answered.size}`,
+  );
+  t.diagnostic(
+    `answered ${answered.size}, stored before restart ${storedBeforeRestart}, stored after ${records.length}, client errors at kill ${failedAfterKill}`,
+  );
 });

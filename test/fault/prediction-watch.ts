@@ -29,8 +29,13 @@ export function watchPredictions(apiUrl: string, everyMs = 25): PredictionWatch 
     versions: [],
     errors: [],
     refusedWhileDown: 0,
-    down: () => { isDown = true; },
-    up: (next) => { url = next; isDown = false; },
+    down: () => {
+      isDown = true;
+    },
+    up: (next) => {
+      url = next;
+      isDown = false;
+    },
     stop: async () => {
       stopped = true;
       await loop;
@@ -41,7 +46,11 @@ export function watchPredictions(apiUrl: string, everyMs = 25): PredictionWatch 
     for (let i = 0; !stopped; i++) {
       const wasDown = isDown;
       try {
-        const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': `watch-${i}` }, body });
+        const res = await fetch(`${url}/v1/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': `watch-${i}` },
+          body,
+        });
         const json = (await res.json()) as { version?: number; error?: string };
         if (res.status === 200 && typeof json.version === 'number') watch.versions.push(json.version);
         else watch.errors.push(`HTTP ${res.status}: ${JSON.stringify(json)}`);

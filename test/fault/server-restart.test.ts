@@ -18,7 +18,9 @@ test('an outage of the fleet server loses nothing and duplicates nothing', { tim
   const dataDir = join(tmp.dir, 'fleet');
   let server = await startServerProcess(dataDir);
   const ports = { http: portOf(server.ready.httpUrl), mqtt: portOf(server.ready.mqttUrl) };
-  const agent = await startAgentProcess(await writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 } }));
+  const agent = await startAgentProcess(
+    await writeAgentConfig(server.ready, tmp.dir, DEVICE, { sync: { flushIntervalMs: 20 } }),
+  );
   t.after(async () => {
     await agent.kill('SIGKILL');
     await server.kill('SIGKILL');
@@ -27,7 +29,15 @@ test('an outage of the fleet server loses nothing and duplicates nothing', { tim
   const T0 = Date.now();
   let api = fleet(server.ready.httpUrl);
   await waitFor('agent online', async () => (await api.devices()).find((d) => d.id === DEVICE));
-  assert.equal((await runCli(['models', 'push', sample.v1Path, '--name', 'distance', '--meta', sample.metadataPath], server.ready.httpUrl)).code, 0);
+  assert.equal(
+    (
+      await runCli(
+        ['models', 'push', sample.v1Path, '--name', 'distance', '--meta', sample.metadataPath],
+        server.ready.httpUrl,
+      )
+    ).code,
+    0,
+  );
   assert.equal((await runCli(['deploy', 'distance@1', '--device', DEVICE], server.ready.httpUrl)).code, 0);
   await waitFor('v1 active', async () => (await api.device(DEVICE)).device.models.some((m) => m.version === 1));
 
@@ -47,7 +57,10 @@ test('an outage of the fleet server loses nothing and duplicates nothing', { tim
 
   await server.kill('SIGKILL');
   for (let i = 0; i < 300; i++) await predict(`during-${i}`);
-  const health = (await (await fetch(`${agent.ready.apiUrl}/v1/health`)).json()) as { connected: boolean; backlog: number };
+  const health = (await (await fetch(`${agent.ready.apiUrl}/v1/health`)).json()) as {
+    connected: boolean;
+    backlog: number;
+  };
   assert.equal(health.connected, false, 'the agent noticed the outage');
   assert.equal(health.backlog, 300, 'everything answered during the outage is buffered');
 
@@ -55,15 +68,30 @@ test('an outage of the fleet server loses nothing and duplicates nothing', { tim
   server = await startServerProcess(dataDir, [], ports);
   t.diagnostic(`server back at ${Date.now() - T0} ms`);
   api = fleet(server.ready.httpUrl);
-  const records = await waitFor('all records after the outage', async () => {
-    const recs = await api.telemetry(DEVICE);
-    return recs.length >= answered.length ? recs : undefined;
-  }, 60_000, 100);
+  const records = await waitFor(
+    'all records after the outage',
+    async () => {
+      const recs = await api.telemetry(DEVICE);
+      return recs.length >= answered.length ? recs : undefined;
+    },
+    60_000,
+    100,
+  );
   t.diagnostic(`all records at ${Date.now() - T0} ms`);
-  assert.deepEqual(records.map((r) => r.requestId), answered, 'each answered prediction exactly once, in order');
+  assert.deepEqual(
+    records.map((r) => r.requestId),
+    answered,
+    'each answered prediction exactly once, in order',
+  );
   assert.ok(records.every((r, i) => i === 0 || r.seq > records[i - 1]!.seq));
-  assert.ok(records.filter((r) => r.requestId!.startsWith('during-')).every((r) => r.historical), 'outage records are flagged historical');
-  assert.ok(records.filter((r) => r.requestId!.startsWith('before-')).every((r) => !r.historical), 'live records are not');
+  assert.ok(
+    records.filter((r) => r.requestId!.startsWith('during-')).every((r) => r.historical),
+    'outage records are flagged historical',
+  );
+  assert.ok(
+    records.filter((r) => r.requestId!.startsWith('before-')).every((r) => !r.historical),
+    'live records are not',
+  );
   const device = await waitFor('device online again with no backlog', async () => {
     const d = (await api.device(DEVICE)).device;
     return d.online && d.backlog === 0 ? d : undefined;

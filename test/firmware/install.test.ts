@@ -8,7 +8,16 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +33,8 @@ const PRUNE = join(REPO, 'firmware-scripts/prune-node-modules.sh');
 const KEY = encodePublicKey(generateKeyPair().publicKey);
 const MQTT_URL = 'mqtt://fleet.example:18830';
 const PI_MODEL = 'Raspberry Pi 4 Model B Rev 1.4';
-const JETSON_RELEASE = '# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023\n';
+const JETSON_RELEASE =
+  '# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023\n';
 
 interface Run {
   code: number | null;
@@ -34,7 +44,10 @@ interface Run {
 }
 
 /** A temp dir with `sysroot/` (files given relative to it) and `root/` (the --root target). */
-function scratch(t: TestContext, sysrootFiles: Record<string, string> = {}): { dir: string; sysroot: string; root: string } {
+function scratch(
+  t: TestContext,
+  sysrootFiles: Record<string, string> = {},
+): { dir: string; sysroot: string; root: string } {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-install-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const sysroot = join(dir, 'sysroot');
@@ -48,7 +61,11 @@ function scratch(t: TestContext, sysrootFiles: Record<string, string> = {}): { d
 
 /** Runs the script directly, so its shebang and executable bit are tested too. */
 function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const r = spawnSync(script, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, EDGELOOP_MACHINE: 'aarch64', ...env } });
+  const r = spawnSync(script, args, {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, EDGELOOP_MACHINE: 'aarch64', ...env },
+  });
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, out: r.stdout + r.stderr };
 }
@@ -59,8 +76,12 @@ function runAsync(script: string, args: string[], env: NodeJS.ProcessEnv = {}): 
     const child = spawn(script, args, { env: { ...process.env, EDGELOOP_MACHINE: 'aarch64', ...env } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code, stdout, out: stdout + stderr }));
   });
@@ -119,23 +140,57 @@ test('install on a Raspberry Pi lays down the agent, config, state dir and unit'
   assertOk(r);
 
   const lines = r.stdout.trim().split('\n');
-  assert.ok(lines.every((l) => l.startsWith('[edgeloop install] ')), `every line is a progress line:\n${r.stdout}`);
-  for (const expected of [`platform: ${PI_MODEL}`, 'architecture: arm64', 'copying the agent', 'wrote ', 'would run: useradd', 'would run: usermod -aG video', 'installed the systemd unit', 'would run: systemctl']) {
+  assert.ok(
+    lines.every((l) => l.startsWith('[edgeloop install] ')),
+    `every line is a progress line:\n${r.stdout}`,
+  );
+  for (const expected of [
+    `platform: ${PI_MODEL}`,
+    'architecture: arm64',
+    'copying the agent',
+    'wrote ',
+    'would run: useradd',
+    'would run: usermod -aG video',
+    'installed the systemd unit',
+    'would run: systemctl',
+  ]) {
     assert.ok(r.stdout.includes(expected), `output mentions "${expected}":\n${r.stdout}`);
   }
 
   const app = join(s.root, 'opt/edgeloop/agent');
-  for (const file of ['agent/src/cli.ts', 'agent/bin/edgeloop-agent.js', 'protocol/src/index.ts', 'package.json', 'package-lock.json']) {
+  for (const file of [
+    'agent/src/cli.ts',
+    'agent/bin/edgeloop-agent.js',
+    'protocol/src/index.ts',
+    'package.json',
+    'package-lock.json',
+  ]) {
     assert.ok(existsSync(join(app, file)), `${file} is installed`);
   }
   // npm ci would install the dependencies of any workspace present (models: protobufjs).
-  assert.deepEqual(readdirSync(app).sort(), ['agent', 'package-lock.json', 'package.json', 'protocol'], 'only the agent, the protocol and the workspace root');
+  assert.deepEqual(
+    readdirSync(app).sort(),
+    ['agent', 'package-lock.json', 'package.json', 'protocol'],
+    'only the agent, the protocol and the workspace root',
+  );
   const files = walk(app);
-  assert.deepEqual(files.filter((f) => f.endsWith('.test.ts')), [], 'no tests are installed');
-  assert.deepEqual(files.filter((f) => f.endsWith('/node_modules')), [], 'no node_modules are copied');
+  assert.deepEqual(
+    files.filter((f) => f.endsWith('.test.ts')),
+    [],
+    'no tests are installed',
+  );
+  assert.deepEqual(
+    files.filter((f) => f.endsWith('/node_modules')),
+    [],
+    'no node_modules are copied',
+  );
 
   const configPath = join(s.root, 'etc/edgeloop/agent.json');
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { deviceId: string; dataDir: string; fleet: { mqttUrl: string; trustedKeys: string[] } };
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
+    deviceId: string;
+    dataDir: string;
+    fleet: { mqttUrl: string; trustedKeys: string[] };
+  };
   assert.equal(config.deviceId, 'test-pi');
   assert.equal(config.dataDir, '/var/lib/edgeloop', 'the path as the device sees it, not the staging path');
   assert.equal(config.fleet.mqttUrl, MQTT_URL);
@@ -144,10 +199,19 @@ test('install on a Raspberry Pi lays down the agent, config, state dir and unit'
   assert.equal(mode(join(s.root, 'var/lib/edgeloop')), 0o750);
 
   const unit = readFileSync(join(s.root, 'etc/systemd/system/edgeloop-agent.service'), 'utf8');
-  for (const line of [/^User=edgeloop$/m, /^SupplementaryGroups=video$/m, /^Restart=on-failure$/m, /^ProtectSystem=strict$/m, /^(StateDirectory=edgeloop|ReadWritePaths=.*\/var\/lib\/edgeloop)$/m]) {
+  for (const line of [
+    /^User=edgeloop$/m,
+    /^SupplementaryGroups=video$/m,
+    /^Restart=on-failure$/m,
+    /^ProtectSystem=strict$/m,
+    /^(StateDirectory=edgeloop|ReadWritePaths=.*\/var\/lib\/edgeloop)$/m,
+  ]) {
     assert.match(unit, line);
   }
-  assert.match(unit, /^ExecStart=.* \/opt\/edgeloop\/agent\/agent\/bin\/edgeloop-agent\.js run --config \/etc\/edgeloop\/agent\.json$/m);
+  assert.match(
+    unit,
+    /^ExecStart=.* \/opt\/edgeloop\/agent\/agent\/bin\/edgeloop-agent\.js run --config \/etc\/edgeloop\/agent\.json$/m,
+  );
   assert.doesNotMatch(unit, /^MemoryDenyWriteExecute=/m, 'V8 needs writable+executable memory');
 });
 
@@ -159,7 +223,9 @@ test('install recognises a Jetson and an armv7 board', async (t) => {
     assert.match(r.stdout, /would run: usermod -aG video edgeloop/);
   });
   await t.test('32-bit Pi OS: the WASM backend is announced', (t) => {
-    const r = install(scratch(t, { 'proc/device-tree/model': 'Raspberry Pi 3 Model B Rev 1.2\0' }), [], { EDGELOOP_MACHINE: 'armv7l' });
+    const r = install(scratch(t, { 'proc/device-tree/model': 'Raspberry Pi 3 Model B Rev 1.2\0' }), [], {
+      EDGELOOP_MACHINE: 'armv7l',
+    });
     assertOk(r);
     assert.match(r.stdout, /architecture: armv7/);
     assert.match(r.stdout, /WASM backend/);
@@ -171,10 +237,24 @@ test('install recognises a Jetson and an armv7 board', async (t) => {
 test('each CPU gets only the ONNX Runtime package it can run', async (t) => {
   const cases: Array<{ machine: string; extra?: string[]; announced: RegExp; backends: string[] }> = [
     { machine: 'armv7l', announced: /ONNX Runtime backend: onnxruntime-web \(WASM\)/, backends: ['wasm'] },
-    { machine: 'aarch64', announced: /ONNX Runtime backend: onnxruntime-node \(native; --with-wasm adds the WASM one\)/, backends: ['native'] },
+    {
+      machine: 'aarch64',
+      announced: /ONNX Runtime backend: onnxruntime-node \(native; --with-wasm adds the WASM one\)/,
+      backends: ['native'],
+    },
     { machine: 'x86_64', announced: /ONNX Runtime backend: onnxruntime-node \(native/, backends: ['native'] },
-    { machine: 'aarch64', extra: ['--with-wasm'], announced: /ONNX Runtime backends: onnxruntime-node \(native\) and onnxruntime-web \(WASM, --with-wasm\)/, backends: ['native', 'wasm'] },
-    { machine: 'armv7l', extra: ['--with-wasm'], announced: /ONNX Runtime backend: onnxruntime-web \(WASM\)/, backends: ['wasm'] },
+    {
+      machine: 'aarch64',
+      extra: ['--with-wasm'],
+      announced: /ONNX Runtime backends: onnxruntime-node \(native\) and onnxruntime-web \(WASM, --with-wasm\)/,
+      backends: ['native', 'wasm'],
+    },
+    {
+      machine: 'armv7l',
+      extra: ['--with-wasm'],
+      announced: /ONNX Runtime backend: onnxruntime-web \(WASM\)/,
+      backends: ['wasm'],
+    },
   ];
   for (const c of cases) {
     await t.test(`${c.machine} ${c.extra?.join(' ') ?? ''}`.trim(), (t) => {
@@ -204,67 +284,120 @@ test('a second install keeps the config; --force-config rewrites it', (t) => {
   assert.match(readFileSync(configPath, 'utf8'), /mqtt:\/\/other\.example:1883/);
 });
 
-test('install --fleet --token enrolls the device: the config gets its credentials and the fleet\'s broker and keys', { timeout: 120_000 }, async (t) => {
-  const fleet = await startTestFleet();
-  t.after(() => fleet.close());
-  const { token } = await fleet.server.identity.enrollmentTokens.create({ uses: 1, group: 'line-3' }, 'test');
-  const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
-  const base = ['--root', s.root, '--no-deps', '--source', REPO, '--device-id', 'test-pi', '--fleet', fleet.server.httpUrl];
-  const r = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
-  assertOk(r);
-  assert.match(r.stdout, /\[edgeloop install\] enrolling device test-pi with http/);
-  assert.doesNotMatch(r.out, /"password"|password:/, 'the password is never printed');
+test(
+  "install --fleet --token enrolls the device: the config gets its credentials and the fleet's broker and keys",
+  { timeout: 120_000 },
+  async (t) => {
+    const fleet = await startTestFleet();
+    t.after(() => fleet.close());
+    const { token } = await fleet.server.identity.enrollmentTokens.create({ uses: 1, group: 'line-3' }, 'test');
+    const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
+    const base = [
+      '--root',
+      s.root,
+      '--no-deps',
+      '--source',
+      REPO,
+      '--device-id',
+      'test-pi',
+      '--fleet',
+      fleet.server.httpUrl,
+    ];
+    const r = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
+    assertOk(r);
+    assert.match(r.stdout, /\[edgeloop install\] enrolling device test-pi with http/);
+    assert.doesNotMatch(r.out, /"password"|password:/, 'the password is never printed');
 
-  const configPath = join(s.root, 'etc/edgeloop/agent.json');
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as { deviceId: string; dataDir: string; fleet: { mqttUrl: string; username: string; password: string; trustedKeys: string[] } };
-  assert.equal(config.deviceId, 'test-pi');
-  assert.equal(config.dataDir, '/var/lib/edgeloop');
-  assert.equal(config.fleet.mqttUrl, fleet.server.mqttUrl);
-  assert.deepEqual(config.fleet.trustedKeys, [fleet.server.publicKey]);
-  assert.equal(config.fleet.username, 'test-pi');
-  assert.deepEqual(await fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'the written password is the one the fleet accepts');
-  assert.equal(mode(configPath) & ~0o640, 0, `config mode ${mode(configPath).toString(8)} is 0640 or stricter`);
-  assert.equal((await fleet.server.devices.get('test-pi'))?.group, 'line-3', 'the token\'s group is applied');
+    const configPath = join(s.root, 'etc/edgeloop/agent.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
+      deviceId: string;
+      dataDir: string;
+      fleet: { mqttUrl: string; username: string; password: string; trustedKeys: string[] };
+    };
+    assert.equal(config.deviceId, 'test-pi');
+    assert.equal(config.dataDir, '/var/lib/edgeloop');
+    assert.equal(config.fleet.mqttUrl, fleet.server.mqttUrl);
+    assert.deepEqual(config.fleet.trustedKeys, [fleet.server.publicKey]);
+    assert.equal(config.fleet.username, 'test-pi');
+    assert.deepEqual(
+      await fleet.server.identity.authenticateDevice('test-pi', config.fleet.password),
+      { ok: true },
+      'the written password is the one the fleet accepts',
+    );
+    assert.equal(mode(configPath) & ~0o640, 0, `config mode ${mode(configPath).toString(8)} is 0640 or stricter`);
+    assert.equal((await fleet.server.devices.get('test-pi'))?.group, 'line-3', "the token's group is applied");
 
-  const again = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
-  assertOk(again);
-  assert.match(again.stdout, /keeping the existing config .* --token is not used/);
-  const reused = await runAsync(INSTALL, [...base, '--token', token, '--force-config'], { EDGELOOP_SYSROOT: s.sysroot });
-  assert.notEqual(reused.code, 0);
-  assert.match(reused.out, /enrollment failed: the fleet server refused the enrollment: this enrollment token has been used up .*edgeloop tokens create/);
-  assert.deepEqual(await fleet.server.identity.authenticateDevice('test-pi', config.fleet.password), { ok: true }, 'a refused re-enrollment leaves the credential alone');
+    const again = await runAsync(INSTALL, [...base, '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
+    assertOk(again);
+    assert.match(again.stdout, /keeping the existing config .* --token is not used/);
+    const reused = await runAsync(INSTALL, [...base, '--token', token, '--force-config'], {
+      EDGELOOP_SYSROOT: s.sysroot,
+    });
+    assert.notEqual(reused.code, 0);
+    assert.match(
+      reused.out,
+      /enrollment failed: the fleet server refused the enrollment: this enrollment token has been used up .*edgeloop tokens create/,
+    );
+    assert.deepEqual(
+      await fleet.server.identity.authenticateDevice('test-pi', config.fleet.password),
+      { ok: true },
+      'a refused re-enrollment leaves the credential alone',
+    );
 
-  const noFleet = run(INSTALL, ['--root', s.root, '--no-deps', '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
-  assert.notEqual(noFleet.code, 0);
-  assert.match(noFleet.out, /--token needs --fleet URL/);
-});
+    const noFleet = run(INSTALL, ['--root', s.root, '--no-deps', '--token', token], { EDGELOOP_SYSROOT: s.sysroot });
+    assert.notEqual(noFleet.code, 0);
+    assert.match(noFleet.out, /--token needs --fleet URL/);
+  },
+);
 
-test('install --fleet https://… --ca-fingerprint pins the fleet CA: fleet.ca beside the config, readable by the agent\'s group only', { timeout: 120_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-install-tls-'));
-  const fleet = await startTlsFleet(join(dir, 'fleet'));
-  t.after(async () => {
-    await fleet.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const { token } = await fleet.identity.enrollmentTokens.create({ uses: 1 }, 'test');
-  const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
-  const base = ['--root', s.root, '--no-deps', '--source', REPO, '--device-id', 'tls-pi', '--fleet', fleet.httpUrl, '--token', token];
-  const r = await runAsync(INSTALL, [...base, '--ca-fingerprint', fleet.tls.caFingerprint], { EDGELOOP_SYSROOT: s.sysroot });
-  assertOk(r);
-  assert.match(r.stdout, /pinned the fleet CA/);
-  const config = JSON.parse(readFileSync(join(s.root, 'etc/edgeloop/agent.json'), 'utf8')) as { fleet: { mqttUrl: string; ca: string } };
-  assert.equal(config.fleet.mqttUrl, fleet.mqttUrl);
-  // Relative to the config, so the staged image finds it at /etc/edgeloop/fleet-ca.pem on the device.
-  assert.equal(config.fleet.ca, 'fleet-ca.pem');
-  const caFile = loadAgentConfig(join(s.root, 'etc/edgeloop/agent.json')).fleet.ca!;
-  assert.equal(caFile, join(s.root, 'etc/edgeloop/fleet-ca.pem'));
-  assert.equal(mode(caFile), 0o640);
-  assert.equal(readFileSync(caFile, 'utf8').trim(), readFileSync(fleet.tls.caFile, 'utf8').trim());
+test(
+  "install --fleet https://… --ca-fingerprint pins the fleet CA: fleet.ca beside the config, readable by the agent's group only",
+  { timeout: 120_000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeloop-install-tls-'));
+    const fleet = await startTlsFleet(join(dir, 'fleet'));
+    t.after(async () => {
+      await fleet.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const { token } = await fleet.identity.enrollmentTokens.create({ uses: 1 }, 'test');
+    const s = scratch(t, { 'proc/device-tree/model': `${PI_MODEL}\0` });
+    const base = [
+      '--root',
+      s.root,
+      '--no-deps',
+      '--source',
+      REPO,
+      '--device-id',
+      'tls-pi',
+      '--fleet',
+      fleet.httpUrl,
+      '--token',
+      token,
+    ];
+    const r = await runAsync(INSTALL, [...base, '--ca-fingerprint', fleet.tls.caFingerprint], {
+      EDGELOOP_SYSROOT: s.sysroot,
+    });
+    assertOk(r);
+    assert.match(r.stdout, /pinned the fleet CA/);
+    const config = JSON.parse(readFileSync(join(s.root, 'etc/edgeloop/agent.json'), 'utf8')) as {
+      fleet: { mqttUrl: string; ca: string };
+    };
+    assert.equal(config.fleet.mqttUrl, fleet.mqttUrl);
+    // Relative to the config, so the staged image finds it at /etc/edgeloop/fleet-ca.pem on the device.
+    assert.equal(config.fleet.ca, 'fleet-ca.pem');
+    const caFile = loadAgentConfig(join(s.root, 'etc/edgeloop/agent.json')).fleet.ca!;
+    assert.equal(caFile, join(s.root, 'etc/edgeloop/fleet-ca.pem'));
+    assert.equal(mode(caFile), 0o640);
+    assert.equal(readFileSync(caFile, 'utf8').trim(), readFileSync(fleet.tls.caFile, 'utf8').trim());
 
-  const orphan = run(INSTALL, ['--root', s.root, '--no-deps', '--ca-fingerprint', fleet.tls.caFingerprint], { EDGELOOP_SYSROOT: s.sysroot });
-  assert.notEqual(orphan.code, 0);
-  assert.match(orphan.out, /--ca-fingerprint goes with --fleet https:\/\/… --token T/);
-});
+    const orphan = run(INSTALL, ['--root', s.root, '--no-deps', '--ca-fingerprint', fleet.tls.caFingerprint], {
+      EDGELOOP_SYSROOT: s.sysroot,
+    });
+    assert.notEqual(orphan.code, 0);
+    assert.match(orphan.out, /--ca-fingerprint goes with --fleet https:\/\/… --token T/);
+  },
+);
 
 test('install refuses bad input with a message that says what to do', async (t) => {
   await t.test('--help', () => {
@@ -279,14 +412,17 @@ test('install refuses bad input with a message that says what to do', async (t) 
     assert.match(r.out, /--mqtt-url URL is required/);
     assert.ok(!existsSync(join(s.root, 'opt/edgeloop')), 'nothing is laid down');
   });
-  await t.test('invalid trusted key: the agent config validation\'s message', (t) => {
+  await t.test("invalid trusted key: the agent config validation's message", (t) => {
     const s = scratch(t);
     const r = install(s, ['--trusted-key', 'bm90LWEta2V5']);
     assert.notEqual(r.code, 0);
-    assert.match(r.out, /the agent refused the settings: .*fleet\.trustedKeys\.0: must be a base64 ed25519 public key \(32 bytes\)/);
+    assert.match(
+      r.out,
+      /the agent refused the settings: .*fleet\.trustedKeys\.0: must be a base64 ed25519 public key \(32 bytes\)/,
+    );
     assert.ok(!existsSync(join(s.root, 'etc/edgeloop/agent.json')), 'no config is written');
   });
-  await t.test('invalid broker URL: the agent config validation\'s message', (t) => {
+  await t.test("invalid broker URL: the agent config validation's message", (t) => {
     const s = scratch(t);
     const r = install(s, ['--mqtt-url', 'http://fleet.example']);
     assert.notEqual(r.code, 0);

@@ -70,24 +70,36 @@ function prune(modules: string, arch: string) {
   return spawnSync(PRUNE, [modules, arch], { encoding: 'utf8' });
 }
 
-test('the prune keeps what the agent loads and removes build leftovers and other platforms\' binaries', (t) => {
+test("the prune keeps what the agent loads and removes build leftovers and other platforms' binaries", (t) => {
   const modules = tree(t, [...KEPT, ...REMOVED]);
   const r = prune(modules, 'arm64');
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.deepEqual(files(modules), [...KEPT].sort());
-  assert.ok(!existsSync(join(modules, 'onnxruntime-node/bin/napi-v6/darwin')), 'no empty folders of other platforms are left');
+  assert.ok(
+    !existsSync(join(modules, 'onnxruntime-node/bin/napi-v6/darwin')),
+    'no empty folders of other platforms are left',
+  );
   const sizes = /node_modules: ([\d.]+) MB as npm ci laid it down, ([\d.]+) MB after removing/.exec(r.stdout);
   assert.ok(sizes, r.stdout);
   assert.ok(Number(sizes[2]) < Number(sizes[1]), r.stdout);
 });
 
 test('on x64 the x64 ONNX Runtime binaries are the ones kept', (t) => {
-  const modules = tree(t, ['onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'onnxruntime-node/bin/napi-v6/linux/arm64/onnxruntime_binding.node']);
+  const modules = tree(t, [
+    'onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
+    'onnxruntime-node/bin/napi-v6/linux/arm64/onnxruntime_binding.node',
+  ]);
   assert.equal(prune(modules, 'x64').status, 0);
   assert.deepEqual(files(modules), ['onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']);
 });
 
-const WASM_RUNTIME = ['onnxruntime-web/package.json', 'onnxruntime-web/dist/ort.node.min.mjs', 'onnxruntime-web/dist/ort.node.min.js', 'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', 'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm'];
+const WASM_RUNTIME = [
+  'onnxruntime-web/package.json',
+  'onnxruntime-web/dist/ort.node.min.mjs',
+  'onnxruntime-web/dist/ort.node.min.js',
+  'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
+  'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm',
+];
 
 test('onnxruntime-web keeps its Node entry and the WASM runtime the agent names, nothing for browsers', (t) => {
   const browserBuilds = [
@@ -99,14 +111,27 @@ test('onnxruntime-web keeps its Node entry and the WASM runtime the agent names,
     'onnxruntime-web/lib/backend-wasm.ts',
     'onnxruntime-web/docs/webgl-operators.md',
   ];
-  const modules = tree(t, [...WASM_RUNTIME, ...browserBuilds, 'onnxruntime-web/node_modules/long/index.js', 'sharp/lib/index.js']);
+  const modules = tree(t, [
+    ...WASM_RUNTIME,
+    ...browserBuilds,
+    'onnxruntime-web/node_modules/long/index.js',
+    'sharp/lib/index.js',
+  ]);
   const r = prune(modules, 'arm');
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(files(modules), [...WASM_RUNTIME, 'onnxruntime-web/node_modules/long/index.js', 'sharp/lib/index.js'].sort());
+  assert.deepEqual(
+    files(modules),
+    [...WASM_RUNTIME, 'onnxruntime-web/node_modules/long/index.js', 'sharp/lib/index.js'].sort(),
+  );
 });
 
 test('an onnxruntime-web whose files are named otherwise is left whole, with a warning', (t) => {
-  const renamed = ['onnxruntime-web/package.json', 'onnxruntime-web/dist/ort.node.mjs', 'onnxruntime-web/dist/ort-wasm.wasm', 'onnxruntime-web/dist/ort.all.min.mjs'];
+  const renamed = [
+    'onnxruntime-web/package.json',
+    'onnxruntime-web/dist/ort.node.mjs',
+    'onnxruntime-web/dist/ort-wasm.wasm',
+    'onnxruntime-web/dist/ort.all.min.mjs',
+  ];
   const modules = tree(t, renamed);
   const r = prune(modules, 'arm');
   assert.equal(r.status, 0, r.stderr);
@@ -115,7 +140,11 @@ test('an onnxruntime-web whose files are named otherwise is left whole, with a w
 });
 
 test('a better-sqlite3 without its binary fails the prune and nothing is removed', (t) => {
-  const modules = tree(t, ['better-sqlite3/lib/index.js', 'better-sqlite3/build/Release/obj.target/better_sqlite3/src/better_sqlite3.o', 'better-sqlite3/src/better_sqlite3.cpp']);
+  const modules = tree(t, [
+    'better-sqlite3/lib/index.js',
+    'better-sqlite3/build/Release/obj.target/better_sqlite3/src/better_sqlite3.o',
+    'better-sqlite3/src/better_sqlite3.cpp',
+  ]);
   const r = prune(modules, 'arm64');
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /better_sqlite3\.node is missing: better-sqlite3 did not build; nothing was pruned/);

@@ -22,7 +22,9 @@ import { startTestFleet, type TestFleet } from '../support/in-process-fleet.js';
 const BIG = buildReferenceModel({ seed: 41, hidden: 453 });
 
 /** A TCP proxy in front of the broker whose connections the test can cut. */
-async function cuttableProxy(target: string): Promise<{ url: string; connections: () => number; cut: () => void; close: () => Promise<void> }> {
+async function cuttableProxy(
+  target: string,
+): Promise<{ url: string; connections: () => number; cut: () => void; close: () => Promise<void> }> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
   let connections = 0;
@@ -32,7 +34,11 @@ async function cuttableProxy(target: string): Promise<{ url: string; connections
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => undefined);
-      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); });
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.pipe(upstream).pipe(client);
   });
@@ -41,22 +47,39 @@ async function cuttableProxy(target: string): Promise<{ url: string; connections
   return {
     url: `mqtt://127.0.0.1:${address.port}`,
     connections: () => connections,
-    cut: () => { for (const s of sockets) s.destroy(); },
-    close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    cut: () => {
+      for (const s of sockets) s.destroy();
+    },
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
 async function fleetSection(h: TestFleet, deviceId: string, mqttUrl = h.server.mqttUrl) {
-  return { mqttUrl, httpUrl: h.server.httpUrl, trustedKeys: [h.server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 500, ...(await h.enroll(deviceId)) };
+  return {
+    mqttUrl,
+    httpUrl: h.server.httpUrl,
+    trustedKeys: [h.server.publicKey],
+    reconnectMinMs: 200,
+    reconnectMaxMs: 500,
+    ...(await h.enroll(deviceId)),
+  };
 }
 
-const activeVersion = async (h: TestFleet, deviceId: string) => (await h.server.devices.get(deviceId))?.models.find((m) => m.name === 'big')?.version;
+const activeVersion = async (h: TestFleet, deviceId: string) =>
+  (await h.server.devices.get(deviceId))?.models.find((m) => m.name === 'big')?.version;
 
 test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
   const h = await startTestFleet();
   t.after(() => h.close());
   const big = await h.server.registry.register({ name: 'big', bytes: BIG, metadata: sample.metadata });
-  assert.ok(big.manifest.artifact.chunks && big.manifest.artifact.chunks.length > 8, 'the artifact has signed chunk hashes');
+  assert.ok(
+    big.manifest.artifact.chunks && big.manifest.artifact.chunks.length > 8,
+    'the artifact has signed chunk hashes',
+  );
   const size = BIG.length;
   const bytesSent = (d: string) => h.server.transfer.counters.bytesSent(d);
 
@@ -64,20 +87,36 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
     const proxy = await cuttableProxy(h.server.mqttUrl);
     t.after(() => proxy.close());
     const device = 'mqtt-drop-1';
-    await h.startAgent(device, { fleet: await fleetSection(h, device, proxy.url), updates: { transport: 'mqtt', maxBytesPerSecond: 256 * 1024 } });
+    await h.startAgent(device, {
+      fleet: await fleetSection(h, device, proxy.url),
+      updates: { transport: 'mqtt', maxBytesPerSecond: 256 * 1024 },
+    });
     await waitFor('agent birth', () => h.server.devices.exists(device));
     await h.server.deployments.assign('big', big.version, [device]);
-    const atCut = await waitFor('half the artifact sent', async () => { const n = await bytesSent(device); return n >= size / 2 ? n : undefined; });
+    const atCut = await waitFor('half the artifact sent', async () => {
+      const n = await bytesSent(device);
+      return n >= size / 2 ? n : undefined;
+    });
     proxy.cut();
-    await waitFor('active after the link came back', async () => (await activeVersion(h, device)) === big.version, 60_000);
+    await waitFor(
+      'active after the link came back',
+      async () => (await activeVersion(h, device)) === big.version,
+      60_000,
+    );
     assert.ok(proxy.connections() >= 2, 'the agent reconnected');
     const total = await bytesSent(device);
-    assert.ok(total < atCut + size, `resumed, not restarted: ${total} bytes sent for a ${size}-byte artifact (${atCut} before the cut)`);
+    assert.ok(
+      total < atCut + size,
+      `resumed, not restarted: ${total} bytes sent for a ${size}-byte artifact (${atCut} before the cut)`,
+    );
   });
 
   await t.test('an agent restarted mid-transfer continues from its partial file', async () => {
     const device = 'mqtt-restart-1';
-    const overrides = { fleet: await fleetSection(h, device), updates: { transport: 'mqtt' as const, maxBytesPerSecond: 256 * 1024 } };
+    const overrides = {
+      fleet: await fleetSection(h, device),
+      updates: { transport: 'mqtt' as const, maxBytesPerSecond: 256 * 1024 },
+    };
     const first = await h.startAgent(device, overrides);
     await waitFor('agent birth', () => h.server.devices.exists(device));
     await h.server.deployments.assign('big', big.version, [device]);
@@ -85,7 +124,9 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
     await first.close();
     await h.startAgent(device, overrides);
     await waitFor('active after the restart', async () => (await activeVersion(h, device)) === big.version, 60_000);
-    const resumed = (await h.server.devices.events(device)).find((e) => e.state === 'downloading' && /resumed at/.test(String(e.reason)));
+    const resumed = (await h.server.devices.events(device)).find(
+      (e) => e.state === 'downloading' && /resumed at/.test(String(e.reason)),
+    );
     assert.ok(resumed, 'the download resumed at the verified offset');
     const afterRestart = await bytesSent(device);
     assert.ok(afterRestart < 1.6 * size, `resumed, not restarted: ${afterRestart} bytes for ${size}`);
@@ -101,14 +142,26 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
     await h.startAgent(device, { fleet: await fleetSection(h, device), updates: { transport: 'mqtt' } });
     await waitFor('agent birth', () => h.server.devices.exists(device));
     await h.server.deployments.assign('big', big.version, [device]);
-    const rejected = await waitFor('the update rejected', async () => (await h.server.devices.get(device))?.assignments.find((a) => a.model === 'big' && a.state === 'rejected'), 60_000);
+    const rejected = await waitFor(
+      'the update rejected',
+      async () =>
+        (await h.server.devices.get(device))?.assignments.find((a) => a.model === 'big' && a.state === 'rejected'),
+      60_000,
+    );
     assert.equal(rejected.code, 'chunk-mismatch');
     const afterRejection = await bytesSent(device);
     writeFileSync(file, good);
     await h.server.deployments.publishDesired(device); // the same desired state again: the agent retries
-    await waitFor('active once the server copy is good', async () => (await activeVersion(h, device)) === big.version, 60_000);
+    await waitFor(
+      'active once the server copy is good',
+      async () => (await activeVersion(h, device)) === big.version,
+      60_000,
+    );
     // The verified chunks before the bad one were kept: the retry fetched only the rest.
-    assert.ok((await bytesSent(device)) - afterRejection < size - 3 * 65536 + 1, 'the retry resumed after the verified chunks');
+    assert.ok(
+      (await bytesSent(device)) - afterRejection < size - 3 * 65536 + 1,
+      'the retry resumed after the verified chunks',
+    );
   });
 
   await t.test('bytes sent per device ≈ the model size, over MQTT and over HTTP', async () => {
@@ -118,11 +171,17 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
       await waitFor('agent birth', () => h.server.devices.exists(device));
       await h.server.deployments.assign('big', big.version, [device]);
       await waitFor(`active over ${transport}`, async () => (await activeVersion(h, device)) === big.version, 60_000);
-      await waitFor('bytes flushed to the device view', async () => ((await h.server.devices.get(device))?.bytesSent ?? 0) >= size);
+      await waitFor(
+        'bytes flushed to the device view',
+        async () => ((await h.server.devices.get(device))?.bytesSent ?? 0) >= size,
+      );
       const sent = (await h.server.devices.get(device))!.bytesSent;
       assert.ok(sent >= size && sent <= 1.1 * size, `${transport}: ${sent} bytes sent for a ${size}-byte model`);
       const detail = await h.server.transfer.counters.detail(device);
-      assert.deepEqual(detail.map((d) => [d.sha256, d.transport]), [[big.sha256, transport]]);
+      assert.deepEqual(
+        detail.map((d) => [d.sha256, d.transport]),
+        [[big.sha256, transport]],
+      );
     }
   });
 
@@ -133,7 +192,11 @@ test('model transfer over MQTT', { timeout: 240_000 }, async (t) => {
     t.after(() => nosy.endAsync());
     const answer = new Promise<Buffer>((resolve) => nosy.on('message', (_topic, payload) => resolve(payload)));
     await nosy.subscribeAsync(deviceTopic(device, 'chunk'), { qos: 1 });
-    await nosy.publishAsync(deviceTopic(device, 'fetch'), encodeMessage({ v: 1, sha256: big.sha256, offset: 0, length: 65536 }), { qos: 1 });
+    await nosy.publishAsync(
+      deviceTopic(device, 'fetch'),
+      encodeMessage({ v: 1, sha256: big.sha256, offset: 0, length: 65536 }),
+      { qos: 1 },
+    );
     const chunk = decodeChunk(await answer);
     assert.ok(chunk.ok && chunk.value.kind === 'refused', 'refused, not served');
     assert.match(chunk.value.kind === 'refused' ? chunk.value.reason : '', /not assigned/);

@@ -8,7 +8,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RolloutDetail } from '@edgeloop/protocol';
 import { sample, tempDir, waitFor } from '../support/fixtures.js';
-import { adminJson, portOf, runCli, startAgentProcess, startServerProcess, writeAgentConfig, type Proc, type AgentReady } from '../support/processes.js';
+import {
+  adminJson,
+  portOf,
+  runCli,
+  startAgentProcess,
+  startServerProcess,
+  writeAgentConfig,
+  type Proc,
+  type AgentReady,
+} from '../support/processes.js';
 import { fleet } from '../support/fleet-client.js';
 
 test('a rollout carries on after the fleet server is killed mid-way', { timeout: 180_000 }, async (t) => {
@@ -16,8 +25,14 @@ test('a rollout carries on after the fleet server is killed mid-way', { timeout:
   const dataDir = `${tmp.dir}/fleet`;
   let server = await startServerProcess(dataDir);
   const ports = { http: portOf(server.ready.httpUrl), mqtt: portOf(server.ready.mqttUrl) };
-  const configs = { early: await writeAgentConfig(server.ready, tmp.dir, 'restart-pi-1'), late: await writeAgentConfig(server.ready, tmp.dir, 'restart-pi-2') };
-  const agents: Array<Proc<AgentReady>> = [await startAgentProcess(configs.early), await startAgentProcess(configs.late)];
+  const configs = {
+    early: await writeAgentConfig(server.ready, tmp.dir, 'restart-pi-1'),
+    late: await writeAgentConfig(server.ready, tmp.dir, 'restart-pi-2'),
+  };
+  const agents: Array<Proc<AgentReady>> = [
+    await startAgentProcess(configs.early),
+    await startAgentProcess(configs.late),
+  ];
   t.after(async () => {
     for (const a of agents) await a.kill('SIGKILL');
     await server.kill('SIGKILL');
@@ -32,18 +47,40 @@ test('a rollout carries on after the fleet server is killed mid-way', { timeout:
   await cli(['models', 'push', sample.v1Path, '--name', 'distance', '--meta', sample.metadataPath]);
   await cli(['models', 'push', sample.v2Path, '--name', 'distance', '--meta', sample.metadataPath]);
   await cli(['deploy', 'distance@1', '--device', 'restart-pi-1', '--device', 'restart-pi-2']);
-  await waitFor('v1 active on both devices', async () => (await api.devices()).filter((d) => d.models.some((m) => m.version === 1)).length === 2 || undefined);
+  await waitFor(
+    'v1 active on both devices',
+    async () => (await api.devices()).filter((d) => d.models.some((m) => m.version === 1)).length === 2 || undefined,
+  );
 
   // restart-pi-2 goes offline: the rollout orders online devices first, so it lands in wave 2.
   await agents[1]!.kill('SIGTERM');
-  await waitFor('restart-pi-2 offline', async () => (await api.device('restart-pi-2')).device.online === false || undefined);
-  const created = await cli(['rollouts', 'create', 'distance@2', '--strategy', 'staged', '--waves', '1,100%', '--wait', '0s']);
+  await waitFor(
+    'restart-pi-2 offline',
+    async () => (await api.device('restart-pi-2')).device.online === false || undefined,
+  );
+  const created = await cli([
+    'rollouts',
+    'create',
+    'distance@2',
+    '--strategy',
+    'staged',
+    '--waves',
+    '1,100%',
+    '--wait',
+    '0s',
+  ]);
   const id = /rollout (ro-[0-9a-f]+)/.exec(created)![1]!;
   const get = () => adminJson<RolloutDetail>(server.ready, 'GET', `/api/v1/rollouts/${id}`);
-  const midway = await waitFor('wave 2 started with its device offline', async () => {
-    const r = await get();
-    return r.rollout.currentWave === 1 && r.devices.find((d) => d.deviceId === 'restart-pi-2')?.state === 'assigned' ? r : undefined;
-  }, 60_000);
+  const midway = await waitFor(
+    'wave 2 started with its device offline',
+    async () => {
+      const r = await get();
+      return r.rollout.currentWave === 1 && r.devices.find((d) => d.deviceId === 'restart-pi-2')?.state === 'assigned'
+        ? r
+        : undefined;
+    },
+    60_000,
+  );
   assert.equal(midway.devices.find((d) => d.deviceId === 'restart-pi-1')?.state, 'active');
 
   await server.kill('SIGKILL');
@@ -51,12 +88,21 @@ test('a rollout carries on after the fleet server is killed mid-way', { timeout:
   api = fleet(server.ready.httpUrl);
   agents.push(await startAgentProcess(configs.late));
 
-  const done = await waitFor('rollout completed after the restart', async () => {
-    const r = await get();
-    return r.rollout.state === 'completed' ? r : undefined;
-  }, 90_000, 200);
+  const done = await waitFor(
+    'rollout completed after the restart',
+    async () => {
+      const r = await get();
+      return r.rollout.state === 'completed' ? r : undefined;
+    },
+    90_000,
+    200,
+  );
   assert.deepEqual(done.devices.map((d) => d.state).sort(), ['active', 'active']);
-  for (const id of ['restart-pi-1', 'restart-pi-2']) assert.deepEqual((await api.device(id)).device.models.map((m) => m.version), [2]);
+  for (const id of ['restart-pi-1', 'restart-pi-2'])
+    assert.deepEqual(
+      (await api.device(id)).device.models.map((m) => m.version),
+      [2],
+    );
   const status = await cli(['rollouts', 'status', id]);
   assert.match(status, /completed/);
   assert.match(status, /wave 2 {2}\[#{24}\] 1\/1 active/);

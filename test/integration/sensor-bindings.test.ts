@@ -35,7 +35,11 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
     tmp.cleanup();
   });
   for (const name of ['labelled', 'plain']) {
-    await h.server.registry.register({ name, bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
+    await h.server.registry.register({
+      name,
+      bytes: readFileSync(SAMPLE_MODELS.v1),
+      metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
+    });
   }
   const agent = await h.startAgent(DEVICE, {
     sync: { flushIntervalMs: 20 },
@@ -43,11 +47,37 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
       brokers: { site: { url: broker.url } },
       bindings: [
         // A time-of-flight sensor publishing JSON with its own timestamp.
-        { name: 'tof', broker: 'site', topic: 'site/tof/+', payload: { format: 'json', valuePath: 'data.distance_mm', timestampPath: 'ts' }, model: 'distance', join: { by: 'timestamp', windowMs: 1000 }, holdMs: 3000 },
+        {
+          name: 'tof',
+          broker: 'site',
+          topic: 'site/tof/+',
+          payload: { format: 'json', valuePath: 'data.distance_mm', timestampPath: 'ts' },
+          model: 'distance',
+          join: { by: 'timestamp', windowMs: 1000 },
+          holdMs: 3000,
+        },
         // Labels that name the prediction they belong to, in metres.
-        { name: 'labels', broker: 'site', topic: 'site/labels', payload: { format: 'json', valuePath: 'metres', correlationPath: 'request' }, scale: 1000, model: 'labelled', join: { by: 'correlation' }, holdMs: 0 },
+        {
+          name: 'labels',
+          broker: 'site',
+          topic: 'site/labels',
+          payload: { format: 'json', valuePath: 'metres', correlationPath: 'request' },
+          scale: 1000,
+          model: 'labelled',
+          join: { by: 'correlation' },
+          holdMs: 0,
+        },
         // A bare numeric payload with an offset, timed by arrival.
-        { name: 'plain', broker: 'site', topic: 'site/plain', payload: { format: 'number' }, offset: 10, model: 'plain', join: { by: 'timestamp', windowMs: 2000 }, holdMs: 3000 },
+        {
+          name: 'plain',
+          broker: 'site',
+          topic: 'site/plain',
+          payload: { format: 'number' },
+          offset: 10,
+          model: 'plain',
+          join: { by: 'timestamp', windowMs: 2000 },
+          holdMs: 3000,
+        },
       ],
     },
   });
@@ -55,17 +85,28 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
   await h.server.deployments.assign('labelled', 1, [DEVICE]);
   await h.server.deployments.assign('plain', 1, [DEVICE]);
   await until('three models active', async () => ((await h.server.devices.get(DEVICE))?.models.length ?? 0) === 3);
-  const predict = (model: string, requestId: string) => postJson(`${agent.apiUrl}/v1/models/${model}/predict`, greyTensor(0.5, requestId));
-  const metric = async (outcome: string) => Number(new RegExp(`edgeloop_sensor_reference_values_total\\{outcome="${outcome}"\\} (\\d+)`).exec(await (await fetch(`${agent.apiUrl}/metrics`)).text())?.[1] ?? NaN);
+  const predict = (model: string, requestId: string) =>
+    postJson(`${agent.apiUrl}/v1/models/${model}/predict`, greyTensor(0.5, requestId));
+  const metric = async (outcome: string) =>
+    Number(
+      new RegExp(`edgeloop_sensor_reference_values_total\\{outcome="${outcome}"\\} (\\d+)`).exec(
+        await (await fetch(`${agent.apiUrl}/metrics`)).text(),
+      )?.[1] ?? NaN,
+    );
   await waitFor('sensor broker subscription', () => broker.child.exitCode === null || undefined);
   await new Promise((r) => setTimeout(r, 300)); // let the agent's sensor client subscribe
-  const stored = async (requestId: string) => (await h.server.telemetry.query({ device: DEVICE, limit: 1000 })).find((r) => r.requestId === requestId);
+  const stored = async (requestId: string) =>
+    (await h.server.telemetry.query({ device: DEVICE, limit: 1000 })).find((r) => r.requestId === requestId);
 
   // 1. Timestamp join: the sensor reading is 100 ms after the prediction.
   const p1 = await predict('distance', 'ts-join');
   assert.equal(p1.status, 200);
   const predictedAt = Date.now();
-  await mosquittoPub(broker.port, 'site/tof/rear', JSON.stringify({ data: { distance_mm: 152.5 }, ts: predictedAt + 100 }));
+  await mosquittoPub(
+    broker.port,
+    'site/tof/rear',
+    JSON.stringify({ data: { distance_mm: 152.5 }, ts: predictedAt + 100 }),
+  );
   const r1 = await waitFor('record with its timestamp-joined reference', async () => {
     const r = await stored('ts-join');
     return r?.reference !== null && r?.reference !== undefined ? r : undefined;
@@ -77,7 +118,11 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
   const requestedAt = Date.now();
   assert.equal((await predict('distance', 'nearest')).status, 200);
   const answeredAt = Date.now();
-  await mosquittoPub(broker.port, 'site/tof/rear', JSON.stringify({ data: { distance_mm: 700 }, ts: requestedAt - 700 }));
+  await mosquittoPub(
+    broker.port,
+    'site/tof/rear',
+    JSON.stringify({ data: { distance_mm: 700 }, ts: requestedAt - 700 }),
+  );
   await mosquittoPub(broker.port, 'site/tof/front', JSON.stringify({ data: { distance_mm: 30 }, ts: answeredAt + 30 }));
   const r1b = await waitFor('record joined to its nearest reading', async () => {
     const r = await stored('nearest');
@@ -110,10 +155,14 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
   // 4. Very late value: the record left the agent's buffer entirely (acked and deleted), so the
   //    value goes through the reference outbox as an update of the stored record.
   assert.equal((await predict('labelled', 'very-late')).status, 200);
-  await waitFor('record synced and acked', async () => {
-    const health = (await (await fetch(`${agent.apiUrl}/v1/health`)).json()) as { backlog: number };
-    return health.backlog === 0 && (await stored('very-late')) ? true : undefined;
-  }, 20_000);
+  await waitFor(
+    'record synced and acked',
+    async () => {
+      const health = (await (await fetch(`${agent.apiUrl}/v1/health`)).json()) as { backlog: number };
+      return health.backlog === 0 && (await stored('very-late')) ? true : undefined;
+    },
+    20_000,
+  );
   await mosquittoPub(broker.port, 'site/labels', JSON.stringify({ request: 'very-late', metres: 0.25 }));
   const r4 = await waitFor('very late reference applied at the server', async () => {
     const r = await stored('very-late');
@@ -134,10 +183,17 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
   assert.ok(joinedBefore >= 5, `joined ${joinedBefore}`);
   for (let i = 0; i < 3; i++) {
     assert.equal((await predict('distance', `skewed-${i}`)).status, 200);
-    await mosquittoPub(broker.port, 'site/tof/rear', JSON.stringify({ data: { distance_mm: 1 }, ts: Date.now() + 2000 }));
+    await mosquittoPub(
+      broker.port,
+      'site/tof/rear',
+      JSON.stringify({ data: { distance_mm: 1 }, ts: Date.now() + 2000 }),
+    );
   }
   await mosquittoPub(broker.port, 'site/labels', JSON.stringify({ metres: 1 }));
-  await waitFor('skewed and unmatched values counted', async () => ((await metric('skewed')) === 3 && (await metric('unmatched')) === 1) || undefined);
+  await waitFor(
+    'skewed and unmatched values counted',
+    async () => ((await metric('skewed')) === 3 && (await metric('unmatched')) === 1) || undefined,
+  );
   assert.equal(await metric('joined'), joinedBefore, 'skewed readings joined nothing');
   const skewed = await waitFor('skewed-2 synced', async () => stored('skewed-2'), 20_000);
   assert.equal(skewed.reference, null);

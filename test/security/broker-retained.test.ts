@@ -16,14 +16,30 @@ import { metrics, refused, startBrokerFleet } from './broker-support.js';
 
 function birth(deviceId: string, models: Birth['models'] = []): Birth {
   return {
-    v: 1, type: 'birth', deviceId, session: 1, ts: Date.now(), agentVersion: 'test', arch: 'arm64', platform: 'linux',
-    cpus: 4, memTotalMb: 4096, runtime: { name: 'onnxruntime', version: '1' }, models, stream: 'stream-1', backlog: 0,
+    v: 1,
+    type: 'birth',
+    deviceId,
+    session: 1,
+    ts: Date.now(),
+    agentVersion: 'test',
+    arch: 'arm64',
+    platform: 'linux',
+    cpus: 4,
+    memTotalMb: 4096,
+    runtime: { name: 'onnxruntime', version: '1' },
+    models,
+    stream: 'stream-1',
+    backlog: 0,
   };
 }
 
 /** Every retained message a fresh subscriber to the device's topics is sent, by topic. */
 async function retainedUnder(url: string, deviceId: string, settleMs = 500): Promise<Map<string, number>> {
-  const watcher = await mqtt.connectAsync(url, { clientId: `watch-${deviceId}-${Date.now()}`, ...TEST_MQTT_SERVER, reconnectPeriod: 0 });
+  const watcher = await mqtt.connectAsync(url, {
+    clientId: `watch-${deviceId}-${Date.now()}`,
+    ...TEST_MQTT_SERVER,
+    reconnectPeriod: 0,
+  });
   const got = new Map<string, number>();
   watcher.on('message', (topic, payload, packet) => {
     if (packet.retain) got.set(topic, payload.length);
@@ -71,7 +87,11 @@ test('a device cannot retain messages except its presence; nothing else is kept'
   const retained = await retainedUnder(h.server.mqttUrl, 'ret-pi');
   // The server retains the device's desired state on its birth; that one is the server's.
   retained.delete(deviceTopic('ret-pi', 'desired'));
-  assert.deepEqual([...retained.keys()], [deviceTopic('ret-pi', 'presence')], 'of the device\'s channels, only presence holds a retained message');
+  assert.deepEqual(
+    [...retained.keys()],
+    [deviceTopic('ret-pi', 'presence')],
+    "of the device's channels, only presence holds a retained message",
+  );
   assert.ok(retained.get(deviceTopic('ret-pi', 'presence'))! < 1024, 'and it is still the small birth');
   assert.equal(refused(await metrics(h.server.httpUrl), 'retained'), channels.length + 1);
 
@@ -83,7 +103,18 @@ test('a device cannot retain messages except its presence; nothing else is kept'
 });
 
 test('a birth with the most models the schema allows fits under the retained presence limit', () => {
-  const models = Array.from({ length: 64 }, (_, i) => ({ name: `m${String(i).padStart(63, '0')}`, version: Number.MAX_SAFE_INTEGER, sha256: 'f'.repeat(64) }));
-  const largest = encodeMessage({ ...birth('d'.repeat(64), models), stream: 's'.repeat(64), agentVersion: 'v'.repeat(64), hardware: 'h'.repeat(64), dropped: Number.MAX_SAFE_INTEGER, backlog: Number.MAX_SAFE_INTEGER });
+  const models = Array.from({ length: 64 }, (_, i) => ({
+    name: `m${String(i).padStart(63, '0')}`,
+    version: Number.MAX_SAFE_INTEGER,
+    sha256: 'f'.repeat(64),
+  }));
+  const largest = encodeMessage({
+    ...birth('d'.repeat(64), models),
+    stream: 's'.repeat(64),
+    agentVersion: 'v'.repeat(64),
+    hardware: 'h'.repeat(64),
+    dropped: Number.MAX_SAFE_INTEGER,
+    backlog: Number.MAX_SAFE_INTEGER,
+  });
   assert.ok(largest.length < 16 * 1024, `${largest.length} bytes`);
 });

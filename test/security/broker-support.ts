@@ -31,12 +31,19 @@ export async function startBrokerFleet(mqtt: Partial<Omit<EmbeddedMqtt, 'mode'>>
   const logs: BrokerFleet['logs'] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as BrokerFleet['logs'][number]);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        logs.push(JSON.parse(line) as BrokerFleet['logs'][number]);
       done();
     },
   });
   const server = await startFleetServer(
-    { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password, ...mqtt }, adminToken: TEST_ADMIN_TOKEN, validateResponses: true },
+    {
+      dataDir: join(dir, 'fleet'),
+      http: { port: 0 },
+      mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password, ...mqtt },
+      adminToken: TEST_ADMIN_TOKEN,
+      validateResponses: true,
+    },
     pino({ level: 'info' }, sink),
   );
   return {
@@ -57,7 +64,6 @@ export async function startBrokerFleet(mqtt: Partial<Omit<EmbeddedMqtt, 'mode'>>
 /** pino's warn level. */
 export const WARN = 40;
 
-
 function utf8(s: string): Buffer {
   const b = Buffer.from(s);
   return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
@@ -66,19 +72,34 @@ function utf8(s: string): Buffer {
 /** §3.1 CONNECT, protocol level 4, clean session, keep alive 60 s. */
 export function connectPacket(clientId: string, username?: string, password?: string): Buffer {
   const flags = 0x02 | (username !== undefined ? 0x80 : 0) | (password !== undefined ? 0x40 : 0);
-  const body = Buffer.concat([utf8('MQTT'), Buffer.from([4, flags, 0, 60]), utf8(clientId), ...(username !== undefined ? [utf8(username)] : []), ...(password !== undefined ? [utf8(password)] : [])]);
+  const body = Buffer.concat([
+    utf8('MQTT'),
+    Buffer.from([4, flags, 0, 60]),
+    utf8(clientId),
+    ...(username !== undefined ? [utf8(username)] : []),
+    ...(password !== undefined ? [utf8(password)] : []),
+  ]);
   return Buffer.concat([Buffer.from([0x10]), encodeRemainingLength(body.length), body]);
 }
 
 /** The fixed header of a CONNECT announcing `bodyBytes`, and the start of a plausible body. */
 export function hugeConnectStart(bodyBytes: number): Buffer {
-  return Buffer.concat([Buffer.from([0x10]), encodeRemainingLength(bodyBytes), utf8('MQTT'), Buffer.from([4, 0x02, 0, 60])]);
+  return Buffer.concat([
+    Buffer.from([0x10]),
+    encodeRemainingLength(bodyBytes),
+    utf8('MQTT'),
+    Buffer.from([4, 0x02, 0, 60]),
+  ]);
 }
 
 /** §3.3 PUBLISH at QoS 1 (packet id 1): the fixed header and variable header; the payload follows. */
 export function publishHead(topic: string, payloadBytes: number, opts: { retain?: boolean } = {}): Buffer {
   const variable = Buffer.concat([utf8(topic), Buffer.from([0, 1])]);
-  return Buffer.concat([Buffer.from([0x32 | (opts.retain ? 1 : 0)]), encodeRemainingLength(variable.length + payloadBytes), variable]);
+  return Buffer.concat([
+    Buffer.from([0x32 | (opts.retain ? 1 : 0)]),
+    encodeRemainingLength(variable.length + payloadBytes),
+    variable,
+  ]);
 }
 
 export function publishPacket(topic: string, payload: Buffer, opts: { retain?: boolean } = {}): Buffer {
@@ -103,7 +124,12 @@ export async function rawClient(mqttUrl: string, localAddress?: string): Promise
   let isClosed = false;
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.on('error', () => undefined);
-  const closed = new Promise<number>((resolve) => socket.once('close', () => { isClosed = true; resolve(Date.now()); }));
+  const closed = new Promise<number>((resolve) =>
+    socket.once('close', () => {
+      isClosed = true;
+      resolve(Date.now());
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -157,11 +183,17 @@ export async function streamZeros(client: RawClient, total: number): Promise<num
 }
 
 /** Logs in a raw client with the given credentials and waits for the CONNACK. */
-export async function rawLogin(mqttUrl: string, clientId: string, username: string, password: string): Promise<RawClient> {
+export async function rawLogin(
+  mqttUrl: string,
+  clientId: string,
+  username: string,
+  password: string,
+): Promise<RawClient> {
   const client = await rawClient(mqttUrl);
   client.socket.write(connectPacket(clientId, username, password));
   const deadline = Date.now() + 5000;
-  while (client.connack() === undefined && !client.isClosed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  while (client.connack() === undefined && !client.isClosed() && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
   if (client.connack() !== 0) throw new Error(`login as ${username} refused: CONNACK ${client.connack()}`);
   return client;
 }
@@ -179,7 +211,8 @@ export async function metrics(httpUrl: string): Promise<Map<string, number>> {
   return samples;
 }
 
-export const refused = (m: Map<string, number>, reason: string) => m.get(`edgeloop_broker_refused_total{reason="${reason}"}`) ?? 0;
+export const refused = (m: Map<string, number>, reason: string) =>
+  m.get(`edgeloop_broker_refused_total{reason="${reason}"}`) ?? 0;
 
 export function rssMb(): number {
   return process.memoryUsage().rss / 1024 / 1024;

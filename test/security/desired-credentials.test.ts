@@ -44,29 +44,49 @@ test('artifact URLs on a foreign host never get the device credentials', { timeo
 
   await t.test('an unsigned desired state naming a foreign host is not acted on', async () => {
     const before = await desiredRefusals(agent, 'unsigned');
-    await server.publish(deviceTopic(DEVICE, 'desired'), encodeMessage({ v: 1, deviceId: DEVICE, issuedAt: Date.now(), models: [{ manifest: v2.envelope, artifactUrl: foreignUrl }] }));
+    await server.publish(
+      deviceTopic(DEVICE, 'desired'),
+      encodeMessage({
+        v: 1,
+        deviceId: DEVICE,
+        issuedAt: Date.now(),
+        models: [{ manifest: v2.envelope, artifactUrl: foreignUrl }],
+      }),
+    );
     await waitFor('refused', async () => (await desiredRefusals(agent, 'unsigned')) > before || undefined);
     assert.equal(requests.length, 0);
     assert.equal(await servingVersion(agent), 1);
   });
 
-  await t.test('a fleet-signed desired state naming a foreign host: refused as foreign-origin, nothing fetched', async () => {
-    await inject(server, DEVICE, [{ manifest: v2.envelope, artifactUrl: foreignUrl }]);
-    const refused = await reported(server, DEVICE, 2, 'rejected');
-    assert.equal(requests.filter((h) => h.authorization).length, 0, 'no request with credentials');
-    assert.equal(requests.length, 0, 'in fact no request at all');
-    assert.equal(refused.code, 'foreign-origin');
-    assert.match(refused.reason ?? '', /not on the fleet's origin/);
-    assert.equal(await servingVersion(agent), 1);
-  });
+  await t.test(
+    'a fleet-signed desired state naming a foreign host: refused as foreign-origin, nothing fetched',
+    async () => {
+      await inject(server, DEVICE, [{ manifest: v2.envelope, artifactUrl: foreignUrl }]);
+      const refused = await reported(server, DEVICE, 2, 'rejected');
+      assert.equal(requests.filter((h) => h.authorization).length, 0, 'no request with credentials');
+      assert.equal(requests.length, 0, 'in fact no request at all');
+      assert.equal(refused.code, 'foreign-origin');
+      assert.match(refused.reason ?? '', /not on the fleet's origin/);
+      assert.equal(await servingVersion(agent), 1);
+    },
+  );
 
   await t.test('a device enrolled before fleet.httpUrl existed sends its credentials to no HTTP server', async () => {
-    const legacy = await fleet.startAgent(LEGACY, { fleet: { mqttUrl: server.mqttUrl, trustedKeys: [server.publicKey], ...(await fleet.enroll(LEGACY)), httpUrl: undefined } });
+    const legacy = await fleet.startAgent(LEGACY, {
+      fleet: {
+        mqttUrl: server.mqttUrl,
+        trustedKeys: [server.publicKey],
+        ...(await fleet.enroll(LEGACY)),
+        httpUrl: undefined,
+      },
+    });
     // The fleet's own artifact still arrives: over the fleet link.
     await fleet.deploySample(LEGACY);
     assert.equal(await servingVersion(legacy), 1);
     await inject(server, LEGACY, [{ manifest: v2.envelope, artifactUrl: foreignUrl }]);
-    await waitFor('v2 given up', async () => (await events(server, LEGACY)).find((e) => e.version === 2 && ['rejected', 'failed'].includes(e.state)));
+    await waitFor('v2 given up', async () =>
+      (await events(server, LEGACY)).find((e) => e.version === 2 && ['rejected', 'failed'].includes(e.state)),
+    );
     assert.equal(requests.filter((h) => h.authorization).length, 0, 'no request with credentials');
     assert.equal(requests.length, 0, 'in fact no request at all');
     assert.equal(await servingVersion(legacy), 1);

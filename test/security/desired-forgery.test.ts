@@ -13,7 +13,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildKeyset, deviceTopic, encodeMessage, generateKeyPair, signDesiredState, signKeyset, type DesiredState } from '@edgeloop/protocol';
+import {
+  buildKeyset,
+  deviceTopic,
+  encodeMessage,
+  generateKeyPair,
+  signDesiredState,
+  signKeyset,
+  type DesiredState,
+} from '@edgeloop/protocol';
 import { sample, waitFor } from '../support/fixtures.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 import { count, desiredRefusals, metadata, reported, servingVersion } from './signing-support.js';
@@ -35,14 +43,24 @@ test('forged desired states are refused and the device keeps serving', { timeout
     const before = await desiredRefusals(agent, code);
     await server.publish(topic, payload, true);
     // Whichever comes first: the refusal counted, or (protection gone) the model removed.
-    await waitFor(`desired state refused as ${code}`, async () => (await desiredRefusals(agent, code)) > before || await count(server, DEVICE, 1, 'removed') > 0 || undefined);
+    await waitFor(
+      `desired state refused as ${code}`,
+      async () =>
+        (await desiredRefusals(agent, code)) > before || (await count(server, DEVICE, 1, 'removed')) > 0 || undefined,
+    );
     assert.equal(await servingVersion(agent), 1, 'the model keeps answering');
     assert.equal(await count(server, DEVICE, 1, 'removed'), 0, 'nothing was removed');
   };
   /** A desired state removing every model, as the attacker would like it. */
   const keyset = (await server.keys.keysetEnvelope())!;
   const removeAll = (over: Partial<DesiredState> = {}): DesiredState => ({
-    v: 2, deviceId: DEVICE, counter: Date.now() * 10, issuedAt: Date.now(), models: [], keys: keyset, ...over,
+    v: 2,
+    deviceId: DEVICE,
+    counter: Date.now() * 10,
+    issuedAt: Date.now(),
+    models: [],
+    keys: keyset,
+    ...over,
   });
 
   await t.test('unsigned {"models": []}', async () => {
@@ -68,7 +86,7 @@ test('forged desired states are refused and the device keeps serving', { timeout
     await refusedAs('bad-signature', encodeMessage({ ...genuine, payload: Buffer.from(tampered).toString('base64') }));
   });
 
-  await t.test("a validly signed state for another device", async () => {
+  await t.test('a validly signed state for another device', async () => {
     await fleet.enroll(OTHER);
     await refusedAs('wrong-device', encodeMessage(await server.deployments.issue(OTHER, { models: [] })));
   });
@@ -78,6 +96,6 @@ test('forged desired states are refused and the device keeps serving', { timeout
     await server.deployments.assign('distance', 2, [DEVICE]);
     await reported(server, DEVICE, 2, 'active');
     assert.equal(await servingVersion(agent), 2);
-    assert.equal(await desiredRefusals(agent, 'replay'), 0, 'the fleet\'s own states were never taken for replays');
+    assert.equal(await desiredRefusals(agent, 'replay'), 0, "the fleet's own states were never taken for replays");
   });
 });

@@ -18,7 +18,10 @@ test('edgeloop tokens, devices, admin-tokens and audit against a live server', {
   const cli = async (args: string[], token: string | null = TEST_ADMIN_TOKEN) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(['--server', url, ...(token === null ? [] : ['--token', token]), ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+    const code = await main(['--server', url, ...(token === null ? [] : ['--token', token]), ...args], {
+      out: (s) => out.push(s),
+      err: (s) => err.push(s),
+    });
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   };
 
@@ -32,11 +35,27 @@ test('edgeloop tokens, devices, admin-tokens and audit against a live server', {
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
   assert.match(viaEnv.stdout, /no enrollment tokens/);
 
-  const created = await cli(['tokens', 'create', '--uses', '2', '--ttl', '2h', '--group', 'plant-7', '--tag', 'hw=pi4', '--tag', 'site=south']);
+  const created = await cli([
+    'tokens',
+    'create',
+    '--uses',
+    '2',
+    '--ttl',
+    '2h',
+    '--group',
+    'plant-7',
+    '--tag',
+    'hw=pi4',
+    '--tag',
+    'site=south',
+  ]);
   assert.equal(created.code, 0, created.stderr);
   const token = created.stdout.trim();
   assert.match(token, /^ele_[A-Za-z0-9_-]{20,}$/, 'stdout is just the token, for scripts');
-  assert.match(created.stderr, /2 uses, expires .*group plant-7, tags hw=pi4,site=south.*shown only now.*edgeloop-agent enroll --fleet http/s);
+  assert.match(
+    created.stderr,
+    /2 uses, expires .*group plant-7, tags hw=pi4,site=south.*shown only now.*edgeloop-agent enroll --fleet http/s,
+  );
   await h.server.identity.enroll({ token, deviceId: 'cli-pi' });
 
   const list = await cli(['tokens', 'list']);
@@ -65,9 +84,22 @@ test('edgeloop tokens, devices, admin-tokens and audit against a live server', {
   const auditLog = await cli(['audit', '--limit', '20']);
   assert.equal(auditLog.code, 0, auditLog.stderr);
   const lines = auditLog.stdout.split('\n');
-  for (const expected of [/ops-laptop\s+device\.revoke\s+cli-pi/, /admin\s+device\.enable\s+cli-pi/, /admin\s+device\.disable\s+cli-pi/, /admin\s+device\.label\s+cli-pi/, /admin\s+enrollment-token\.create\s+enr_/, /admin\s+admin-token\.create/]) {
-    assert.ok(lines.some((l) => expected.test(l)), `audit shows ${expected}:\n${auditLog.stdout}`);
+  for (const expected of [
+    /ops-laptop\s+device\.revoke\s+cli-pi/,
+    /admin\s+device\.enable\s+cli-pi/,
+    /admin\s+device\.disable\s+cli-pi/,
+    /admin\s+device\.label\s+cli-pi/,
+    /admin\s+enrollment-token\.create\s+enr_/,
+    /admin\s+admin-token\.create/,
+  ]) {
+    assert.ok(
+      lines.some((l) => expected.test(l)),
+      `audit shows ${expected}:\n${auditLog.stdout}`,
+    );
   }
   const byActor = await cli(['audit', '--actor', 'ops-laptop', '--json']);
-  assert.deepEqual((JSON.parse(byActor.stdout) as { entries: Array<{ action: string }> }).entries.map((e) => e.action), ['device.revoke']);
+  assert.deepEqual(
+    (JSON.parse(byActor.stdout) as { entries: Array<{ action: string }> }).entries.map((e) => e.action),
+    ['device.revoke'],
+  );
 });

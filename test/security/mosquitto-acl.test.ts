@@ -34,7 +34,13 @@ async function setup(t: { after(fn: () => Promise<void>): void; skip(msg: string
   const pidFile = join(tmp.dir, 'mosquitto.pid');
   // The files exist before Mosquitto starts, as an operator would set it up.
   const closedSessions: string[] = [];
-  const sync = new MosquittoSync({ passwordFile, aclFile, reload: { pidFile }, fileMode: 0o640 }, SERVER, join(tmp.dir, 'state.json'), pino({ level: 'silent' }), (id) => closedSessions.push(id));
+  const sync = new MosquittoSync(
+    { passwordFile, aclFile, reload: { pidFile }, fileMode: 0o640 },
+    SERVER,
+    join(tmp.dir, 'state.json'),
+    pino({ level: 'silent' }),
+    (id) => closedSessions.push(id),
+  );
   await sync.start();
   for (const [id, pw] of Object.entries(PASSWORDS)) sync.issue(id, pw);
   const broker = await startMosquitto(tmp.dir, { passwordFile, aclFile, usernameAsClientId: true });
@@ -45,51 +51,67 @@ async function setup(t: { after(fn: () => Promise<void>): void; skip(msg: string
     tmp.cleanup();
   });
   const as = async (username: keyof typeof PASSWORDS | 'edgeloop-server') => {
-    const c = await connectOrThrow(broker.url, { username, password: username === 'edgeloop-server' ? SERVER.password : PASSWORDS[username], clientId: username });
+    const c = await connectOrThrow(broker.url, {
+      username,
+      password: username === 'edgeloop-server' ? SERVER.password : PASSWORDS[username],
+      clientId: username,
+    });
     clients.push(c);
     return c;
   };
   return { broker, sync, as, clients, closedSessions, logs: () => broker.logs() };
 }
 
-test('Mosquitto accepts the $7$ hashes we write and refuses wrong, unknown and anonymous logins', { timeout: 60_000 }, async (t) => {
-  const h = await setup(t);
-  if (!h) return;
-  const server = await h.as('edgeloop-server');
-  const alice = await h.as('pi-alice');
-  assert.ok(server.connected && alice.connected);
-  for (const [what, opts] of [
-    ['wrong password', { username: 'pi-alice', password: 'alice-password-0123456789abcdeX' }],
-    ['another device\'s password', { username: 'pi-alice', password: PASSWORDS['pi-bob'] }],
-    ['unknown user', { username: 'pi-mallory', password: 'whatever-0123456789' }],
-    ['no credentials', {}],
-  ] as const) {
-    const outcome = await connectOnce(h.broker.url, opts);
-    assert.equal(outcome.ok, false, `${what} must be refused`);
-    assert.match(outcome.ok ? '' : outcome.reason, /not authori[sz]ed|bad user name or password/i, what);
-  }
-});
+test(
+  'Mosquitto accepts the $7$ hashes we write and refuses wrong, unknown and anonymous logins',
+  { timeout: 60_000 },
+  async (t) => {
+    const h = await setup(t);
+    if (!h) return;
+    const server = await h.as('edgeloop-server');
+    const alice = await h.as('pi-alice');
+    assert.ok(server.connected && alice.connected);
+    for (const [what, opts] of [
+      ['wrong password', { username: 'pi-alice', password: 'alice-password-0123456789abcdeX' }],
+      ["another device's password", { username: 'pi-alice', password: PASSWORDS['pi-bob'] }],
+      ['unknown user', { username: 'pi-mallory', password: 'whatever-0123456789' }],
+      ['no credentials', {}],
+    ] as const) {
+      const outcome = await connectOnce(h.broker.url, opts);
+      assert.equal(outcome.ok, false, `${what} must be refused`);
+      assert.match(outcome.ok ? '' : outcome.reason, /not authori[sz]ed|bad user name or password/i, what);
+    }
+  },
+);
 
-test('a device cannot publish on another device\'s topics: Mosquitto drops it before the server sees it', { timeout: 60_000 }, async (t) => {
-  const h = await setup(t);
-  if (!h) return;
-  const server = await h.as('edgeloop-server');
-  const seen = collect(server);
-  await server.subscribeAsync('edgeloop/v1/#', { qos: 1 });
-  const bob = await h.as('pi-bob');
-  // Bob forges Alice's telemetry, presence and update report, and writes to her desired state.
-  for (const channel of ['telemetry', 'presence', 'update', 'desired', 'ack'] as const) {
-    await bob.publishAsync(deviceTopic('pi-alice', channel), `forged by bob on ${channel}`, { qos: 1 });
-  }
-  // ... and to a topic outside the device tree, and one of its own subscribe-only channels.
-  await bob.publishAsync('edgeloop/v1/fleet/broadcast', 'forged', { qos: 1 });
-  await bob.publishAsync(deviceTopic('pi-bob', 'desired'), 'forged desired for itself', { qos: 1 });
-  await bob.publishAsync(deviceTopic('pi-bob', 'telemetry'), 'sentinel', { qos: 1 });
-  await waitFor('bob\'s own telemetry at the server', () => seen.some((m) => m.payload === 'sentinel'));
-  assert.deepEqual(seen.map((m) => m.topic), [deviceTopic('pi-bob', 'telemetry')], 'only the allowed message arrived');
-});
+test(
+  "a device cannot publish on another device's topics: Mosquitto drops it before the server sees it",
+  { timeout: 60_000 },
+  async (t) => {
+    const h = await setup(t);
+    if (!h) return;
+    const server = await h.as('edgeloop-server');
+    const seen = collect(server);
+    await server.subscribeAsync('edgeloop/v1/#', { qos: 1 });
+    const bob = await h.as('pi-bob');
+    // Bob forges Alice's telemetry, presence and update report, and writes to her desired state.
+    for (const channel of ['telemetry', 'presence', 'update', 'desired', 'ack'] as const) {
+      await bob.publishAsync(deviceTopic('pi-alice', channel), `forged by bob on ${channel}`, { qos: 1 });
+    }
+    // ... and to a topic outside the device tree, and one of its own subscribe-only channels.
+    await bob.publishAsync('edgeloop/v1/fleet/broadcast', 'forged', { qos: 1 });
+    await bob.publishAsync(deviceTopic('pi-bob', 'desired'), 'forged desired for itself', { qos: 1 });
+    await bob.publishAsync(deviceTopic('pi-bob', 'telemetry'), 'sentinel', { qos: 1 });
+    await waitFor("bob's own telemetry at the server", () => seen.some((m) => m.payload === 'sentinel'));
+    assert.deepEqual(
+      seen.map((m) => m.topic),
+      [deviceTopic('pi-bob', 'telemetry')],
+      'only the allowed message arrived',
+    );
+  },
+);
 
-test('a device cannot read another device\'s assignments, not even with wildcards', { timeout: 60_000 }, async (t) => {
+test("a device cannot read another device's assignments, not even with wildcards", { timeout: 60_000 }, async (t) => {
   const h = await setup(t);
   if (!h) return;
   const server = await h.as('edgeloop-server');
@@ -97,21 +119,30 @@ test('a device cannot read another device\'s assignments, not even with wildcard
   await server.publishAsync(deviceTopic('pi-alice', 'desired'), 'alice assignment', { qos: 1, retain: true });
   const bob = await h.as('pi-bob');
   const got = collect(bob);
-  await bob.subscribeAsync([deviceTopic('pi-alice', 'desired'), deviceTopic('pi-alice', 'ack'), 'edgeloop/v1/devices/+/desired', 'edgeloop/v1/#', '#'], { qos: 1 });
+  await bob.subscribeAsync(
+    [
+      deviceTopic('pi-alice', 'desired'),
+      deviceTopic('pi-alice', 'ack'),
+      'edgeloop/v1/devices/+/desired',
+      'edgeloop/v1/#',
+      '#',
+    ],
+    { qos: 1 },
+  );
   await server.publishAsync(deviceTopic('pi-alice', 'desired'), 'alice assignment 2', { qos: 1, retain: true });
   await server.publishAsync(deviceTopic('pi-alice', 'ack'), 'alice ack', { qos: 1 });
   await server.publishAsync(deviceTopic('pi-bob', 'desired'), 'bob assignment', { qos: 1, retain: true });
-  await waitFor('bob\'s own assignment', () => got.some((m) => m.payload === 'bob assignment'));
+  await waitFor("bob's own assignment", () => got.some((m) => m.payload === 'bob assignment'));
   assert.deepEqual([...new Set(got.map((m) => m.payload))], ['bob assignment'], 'bob saw only his own assignment');
 
   // Alice, subscribing the same way, does get hers: the rules isolate, they do not just deny.
   const alice = await h.as('pi-alice');
   const aliceGot = collect(alice);
   await alice.subscribeAsync(deviceTopic('pi-alice', 'desired'), { qos: 1 });
-  await waitFor('alice\'s retained assignment', () => aliceGot.some((m) => m.payload === 'alice assignment 2'));
+  await waitFor("alice's retained assignment", () => aliceGot.some((m) => m.payload === 'alice assignment 2'));
 });
 
-test('a device cannot take over another device\'s session by reusing its client id', { timeout: 60_000 }, async (t) => {
+test("a device cannot take over another device's session by reusing its client id", { timeout: 60_000 }, async (t) => {
   const h = await setup(t);
   if (!h) return;
   const server = await h.as('edgeloop-server');
@@ -119,49 +150,82 @@ test('a device cannot take over another device\'s session by reusing its client 
   const aliceGot = collect(alice);
   await alice.subscribeAsync(deviceTopic('pi-alice', 'ack'), { qos: 1 });
   // Bob connects claiming Alice's client id (the agent uses its device id as client id).
-  const bob = await connectOrThrow(h.broker.url, { username: 'pi-bob', password: PASSWORDS['pi-bob'], clientId: 'pi-alice' });
+  const bob = await connectOrThrow(h.broker.url, {
+    username: 'pi-bob',
+    password: PASSWORDS['pi-bob'],
+    clientId: 'pi-alice',
+  });
   h.clients.push(bob);
   await server.publishAsync(deviceTopic('pi-alice', 'ack'), 'still alice', { qos: 1 });
   await waitFor('alice still connected and receiving', () => aliceGot.some((m) => m.payload === 'still alice'));
   assert.ok(alice.connected, 'alice was not kicked');
 });
 
-test('disabling a device closes its live session on reload and it cannot log in again; enabling restores it', { timeout: 60_000 }, async (t) => {
-  const h = await setup(t);
-  if (!h) return;
-  const alice = await h.as('pi-alice');
-  const bob = await h.as('pi-bob');
-  h.sync.setEnabled('pi-alice', false);
-  await closed(alice);
-  const again = await connectOnce(h.broker.url, { username: 'pi-alice', password: PASSWORDS['pi-alice'], clientId: 'pi-alice' });
-  assert.equal(again.ok, false, 'a disabled device is refused');
-  assert.ok(bob.connected, 'the other device is untouched');
+test(
+  'disabling a device closes its live session on reload and it cannot log in again; enabling restores it',
+  { timeout: 60_000 },
+  async (t) => {
+    const h = await setup(t);
+    if (!h) return;
+    const alice = await h.as('pi-alice');
+    const bob = await h.as('pi-bob');
+    h.sync.setEnabled('pi-alice', false);
+    await closed(alice);
+    const again = await connectOnce(h.broker.url, {
+      username: 'pi-alice',
+      password: PASSWORDS['pi-alice'],
+      clientId: 'pi-alice',
+    });
+    assert.equal(again.ok, false, 'a disabled device is refused');
+    assert.ok(bob.connected, 'the other device is untouched');
 
-  h.sync.setEnabled('pi-alice', true);
-  const back = await waitFor('alice accepted again', async () => {
-    const o = await connectOnce(h.broker.url, { username: 'pi-alice', password: PASSWORDS['pi-alice'], clientId: 'pi-alice' });
-    if (o.ok) h.clients.push(o.client);
-    return o.ok || undefined;
-  });
-  assert.equal(back, true);
+    h.sync.setEnabled('pi-alice', true);
+    const back = await waitFor('alice accepted again', async () => {
+      const o = await connectOnce(h.broker.url, {
+        username: 'pi-alice',
+        password: PASSWORDS['pi-alice'],
+        clientId: 'pi-alice',
+      });
+      if (o.ok) h.clients.push(o.client);
+      return o.ok || undefined;
+    });
+    assert.equal(back, true);
 
-  h.sync.revoke('pi-bob');
-  await closed(bob);
-  assert.equal((await connectOnce(h.broker.url, { username: 'pi-bob', password: PASSWORDS['pi-bob'], clientId: 'pi-bob' })).ok, false, 'a revoked credential is refused');
-  assert.equal(h.sync.status().lastError, null);
-  // The server is told which sessions ended (Mosquitto sends no last will for them).
-  assert.deepEqual(h.closedSessions, ['pi-alice', 'pi-bob']);
-});
+    h.sync.revoke('pi-bob');
+    await closed(bob);
+    assert.equal(
+      (await connectOnce(h.broker.url, { username: 'pi-bob', password: PASSWORDS['pi-bob'], clientId: 'pi-bob' })).ok,
+      false,
+      'a revoked credential is refused',
+    );
+    assert.equal(h.sync.status().lastError, null);
+    // The server is told which sessions ended (Mosquitto sends no last will for them).
+    assert.deepEqual(h.closedSessions, ['pi-alice', 'pi-bob']);
+  },
+);
 
-test('re-issuing a credential (re-enrollment) closes the session opened with the old password', { timeout: 60_000 }, async (t) => {
-  const h = await setup(t);
-  if (!h) return;
-  const alice = await h.as('pi-alice');
-  h.sync.issue('pi-alice', 'alice-rotated-password-0123456789');
-  await closed(alice);
-  assert.equal((await connectOnce(h.broker.url, { username: 'pi-alice', password: PASSWORDS['pi-alice'], clientId: 'pi-alice' })).ok, false, 'the old password is refused');
-  const fresh = await connectOnce(h.broker.url, { username: 'pi-alice', password: 'alice-rotated-password-0123456789', clientId: 'pi-alice' });
-  assert.ok(fresh.ok, 'the new password works');
-  if (fresh.ok) h.clients.push(fresh.client);
-  assert.deepEqual(h.closedSessions, ['pi-alice']);
-});
+test(
+  're-issuing a credential (re-enrollment) closes the session opened with the old password',
+  { timeout: 60_000 },
+  async (t) => {
+    const h = await setup(t);
+    if (!h) return;
+    const alice = await h.as('pi-alice');
+    h.sync.issue('pi-alice', 'alice-rotated-password-0123456789');
+    await closed(alice);
+    assert.equal(
+      (await connectOnce(h.broker.url, { username: 'pi-alice', password: PASSWORDS['pi-alice'], clientId: 'pi-alice' }))
+        .ok,
+      false,
+      'the old password is refused',
+    );
+    const fresh = await connectOnce(h.broker.url, {
+      username: 'pi-alice',
+      password: 'alice-rotated-password-0123456789',
+      clientId: 'pi-alice',
+    });
+    assert.ok(fresh.ok, 'the new password works');
+    if (fresh.ok) h.clients.push(fresh.client);
+    assert.deepEqual(h.closedSessions, ['pi-alice']);
+  },
+);

@@ -28,7 +28,9 @@ function rawRequest(url: string, raw: string): Promise<RawAnswer> {
       const text = Buffer.concat(parts).toString('utf8');
       const [head = '', body = ''] = text.split('\r\n\r\n', 2);
       const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
     });
   });
@@ -47,7 +49,12 @@ const CASES: Array<{ label: string; raw: (path: string) => string; status: numbe
     status: 431,
     error: /request headers are too large/,
   },
-  { label: 'a garbled request line', raw: () => 'THIS IS NOT HTTP\r\n\r\n', status: 400, error: /HTTP request is malformed/ },
+  {
+    label: 'a garbled request line',
+    raw: () => 'THIS IS NOT HTTP\r\n\r\n',
+    status: 400,
+    error: /HTTP request is malformed/,
+  },
 ];
 
 async function assertJsonRefusals(url: string, path: string, who: string): Promise<void> {
@@ -60,17 +67,24 @@ async function assertJsonRefusals(url: string, path: string, who: string): Promi
   }
 }
 
-test('the agent local API and the fleet server answer requests Node refuses with a JSON error', { timeout: 90_000 }, async (t) => {
-  const h = await startTestFleet();
-  t.after(() => h.close());
-  const agent = await h.startAgent('pi-1');
-  // Positive control: a well-formed request with an x-request-id is served.
-  const ok = await rawRequest(agent.apiUrl, 'GET /v1/health/live HTTP/1.1\r\nHost: localhost\r\nx-request-id: abc-def\r\nConnection: close\r\n\r\n');
-  assert.equal(ok.status, 200);
+test(
+  'the agent local API and the fleet server answer requests Node refuses with a JSON error',
+  { timeout: 90_000 },
+  async (t) => {
+    const h = await startTestFleet();
+    t.after(() => h.close());
+    const agent = await h.startAgent('pi-1');
+    // Positive control: a well-formed request with an x-request-id is served.
+    const ok = await rawRequest(
+      agent.apiUrl,
+      'GET /v1/health/live HTTP/1.1\r\nHost: localhost\r\nx-request-id: abc-def\r\nConnection: close\r\n\r\n',
+    );
+    assert.equal(ok.status, 200);
 
-  await assertJsonRefusals(agent.apiUrl, '/v1/health', 'agent local API');
-  await assertJsonRefusals(h.server.httpUrl, '/api/v1/health', 'fleet server');
-  // Both keep serving.
-  assert.equal((await fetch(`${agent.apiUrl}/v1/health/live`)).status, 200);
-  assert.equal((await fetch(`${h.server.httpUrl}/api/v1/health`)).status, 200);
-});
+    await assertJsonRefusals(agent.apiUrl, '/v1/health', 'agent local API');
+    await assertJsonRefusals(h.server.httpUrl, '/api/v1/health', 'fleet server');
+    // Both keep serving.
+    assert.equal((await fetch(`${agent.apiUrl}/v1/health/live`)).status, 200);
+    assert.equal((await fetch(`${h.server.httpUrl}/api/v1/health`)).status, 200);
+  },
+);

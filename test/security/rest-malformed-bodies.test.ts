@@ -14,8 +14,16 @@ import { TEST_ADMIN_TOKEN } from '../support/fleet-client.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
 
 const DEVICE = 'pi-1';
-const PATH_VALUES: Record<string, string> = { id: DEVICE, name: 'distance', model: 'distance', version: '1', verb: 'pause', sha256: 'a'.repeat(64) };
-const fill = (path: string, values: Record<string, string> = PATH_VALUES) => path.replace(/\{([^}]+)\}/g, (_m, k: string) => values[k] ?? 'x');
+const PATH_VALUES: Record<string, string> = {
+  id: DEVICE,
+  name: 'distance',
+  model: 'distance',
+  version: '1',
+  verb: 'pause',
+  sha256: 'a'.repeat(64),
+};
+const fill = (path: string, values: Record<string, string> = PATH_VALUES) =>
+  path.replace(/\{([^}]+)\}/g, (_m, k: string) => values[k] ?? 'x');
 const ROUTES = (Object.values(REST_ROUTES) as RouteSpec[]).map((r) => ({ ...r, method: r.method.toLowerCase() }));
 
 /** Per JSON route: a body with the right shape but wrong-typed values. */
@@ -40,47 +48,90 @@ const MALFORMED: Array<{ label: string; body: string; contentType?: string; stat
   { label: 'a string', body: '"hello"', status: 400, error: /must be a JSON object, got a string/ },
   { label: 'a number', body: '42', status: 400, error: /must be a JSON object, got a number/ },
   { label: 'invalid JSON', body: '{"broken', status: 400, error: /not valid JSON/ },
-  { label: 'wrong content-type', body: '{}', contentType: 'text/plain', status: 415, error: /content-type must be application\/json \(got "text\/plain"\)/ },
-  { label: 'form content-type', body: 'name=x', contentType: 'application/x-www-form-urlencoded', status: 415, error: /content-type must be application\/json/ },
+  {
+    label: 'wrong content-type',
+    body: '{}',
+    contentType: 'text/plain',
+    status: 415,
+    error: /content-type must be application\/json \(got "text\/plain"\)/,
+  },
+  {
+    label: 'form content-type',
+    body: 'name=x',
+    contentType: 'application/x-www-form-urlencoded',
+    status: 415,
+    error: /content-type must be application\/json/,
+  },
 ];
 
-test('every JSON route refuses null, arrays, strings, numbers, invalid JSON, wrong types and a wrong content-type', { timeout: 120_000 }, async (t) => {
-  const h = await startTestFleet();
-  t.after(() => h.close());
-  await h.enroll(DEVICE);
-  const routes = ROUTES.filter((op) => op.body && !isMultipartBody(op.body));
-  assert.deepEqual(routes.map((op) => `${op.method} ${op.path}`).sort(), Object.keys(WRONG_TYPES).sort(), 'a row per JSON route of the API');
-  const tokensBefore = (await h.server.identity.enrollmentTokens.list()).length;
-  const adminsBefore = (await h.server.identity.adminTokens.list()).length;
-  // The reported hole first: the body `null` used to create an enrollment token.
-  const nullBody = await fetch(`${h.server.httpUrl}/api/v1/enrollment-tokens`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: 'null' });
-  assert.equal(nullBody.status, 400, 'POST /enrollment-tokens with the body null is refused');
-  assert.equal((await h.server.identity.enrollmentTokens.list()).length, tokensBefore, 'and creates no token');
+test(
+  'every JSON route refuses null, arrays, strings, numbers, invalid JSON, wrong types and a wrong content-type',
+  { timeout: 120_000 },
+  async (t) => {
+    const h = await startTestFleet();
+    t.after(() => h.close());
+    await h.enroll(DEVICE);
+    const routes = ROUTES.filter((op) => op.body && !isMultipartBody(op.body));
+    assert.deepEqual(
+      routes.map((op) => `${op.method} ${op.path}`).sort(),
+      Object.keys(WRONG_TYPES).sort(),
+      'a row per JSON route of the API',
+    );
+    const tokensBefore = (await h.server.identity.enrollmentTokens.list()).length;
+    const adminsBefore = (await h.server.identity.adminTokens.list()).length;
+    // The reported hole first: the body `null` used to create an enrollment token.
+    const nullBody = await fetch(`${h.server.httpUrl}/api/v1/enrollment-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: 'null',
+    });
+    assert.equal(nullBody.status, 400, 'POST /enrollment-tokens with the body null is refused');
+    assert.equal((await h.server.identity.enrollmentTokens.list()).length, tokensBefore, 'and creates no token');
 
-  for (const op of routes) {
-    const route = `${op.method.toUpperCase()} ${op.path}`;
-    const send = async (body: string, contentType: string) => {
-      const res = await fetch(`${h.server.httpUrl}${fill(op.path)}`, {
-        method: op.method.toUpperCase(),
-        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': contentType },
-        body,
-      });
-      return { status: res.status, type: res.headers.get('content-type') ?? '', body: (await res.json()) as { error?: string } };
-    };
-    for (const c of [...MALFORMED, { label: 'wrong value types', body: JSON.stringify(WRONG_TYPES[`${op.method} ${op.path}`]), status: 400, error: /./ }]) {
-      const r = await send(c.body, c.contentType ?? 'application/json');
-      assert.equal(r.status, c.status, `${route} with ${c.label}: ${JSON.stringify(r.body)}`);
-      assert.match(r.type, /^application\/json/, `${route} with ${c.label}`);
-      assert.match(r.body.error ?? '', c.error, `${route} with ${c.label}`);
+    for (const op of routes) {
+      const route = `${op.method.toUpperCase()} ${op.path}`;
+      const send = async (body: string, contentType: string) => {
+        const res = await fetch(`${h.server.httpUrl}${fill(op.path)}`, {
+          method: op.method.toUpperCase(),
+          headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': contentType },
+          body,
+        });
+        return {
+          status: res.status,
+          type: res.headers.get('content-type') ?? '',
+          body: (await res.json()) as { error?: string },
+        };
+      };
+      for (const c of [
+        ...MALFORMED,
+        {
+          label: 'wrong value types',
+          body: JSON.stringify(WRONG_TYPES[`${op.method} ${op.path}`]),
+          status: 400,
+          error: /./,
+        },
+      ]) {
+        const r = await send(c.body, c.contentType ?? 'application/json');
+        assert.equal(r.status, c.status, `${route} with ${c.label}: ${JSON.stringify(r.body)}`);
+        assert.match(r.type, /^application\/json/, `${route} with ${c.label}`);
+        assert.match(r.body.error ?? '', c.error, `${route} with ${c.label}`);
+      }
     }
-  }
-  assert.equal((await h.server.identity.enrollmentTokens.list()).length, tokensBefore, 'no malformed body created an enrollment token');
-  assert.equal((await h.server.identity.adminTokens.list()).length, adminsBefore, 'nor an admin token');
+    assert.equal(
+      (await h.server.identity.enrollmentTokens.list()).length,
+      tokensBefore,
+      'no malformed body created an enrollment token',
+    );
+    assert.equal((await h.server.identity.adminTokens.list()).length, adminsBefore, 'nor an admin token');
 
-  // Positive control: an empty body still means the defaults where a body is optional.
-  const empty = await fetch(`${h.server.httpUrl}/api/v1/enrollment-tokens`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
-  assert.equal(empty.status, 201);
-});
+    // Positive control: an empty body still means the defaults where a body is optional.
+    const empty = await fetch(`${h.server.httpUrl}/api/v1/enrollment-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+    });
+    assert.equal(empty.status, 201);
+  },
+);
 
 test('401 and 403 answers never name server paths, and say how to get a token', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
@@ -101,7 +152,9 @@ test('401 and 403 answers never name server paths, and say how to get a token', 
   }
   // A device asking for an artifact it was not assigned: 403.
   const sha = (await h.server.models.get('distance', 1))!.sha256;
-  const forbidden = await fetch(`${h.server.httpUrl}/api/v1/artifacts/${sha}`, { headers: { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } });
+  const forbidden = await fetch(`${h.server.httpUrl}/api/v1/artifacts/${sha}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` },
+  });
   assert.equal(forbidden.status, 403);
   refusals.push(await forbidden.text());
 
@@ -110,5 +163,8 @@ test('401 and 403 answers never name server paths, and say how to get a token', 
     assert.doesNotMatch(text, /admin\.token|\/tmp\/|server\.json/, text);
   }
   const anonymous = JSON.parse(refusals[0]!) as { error: string };
-  assert.match(anonymous.error, /Authorization: Bearer <admin token>.*where the fleet server printed it at its first start.*edgeloop admin-tokens create/);
+  assert.match(
+    anonymous.error,
+    /Authorization: Bearer <admin token>.*where the fleet server printed it at its first start.*edgeloop admin-tokens create/,
+  );
 });

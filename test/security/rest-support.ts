@@ -19,7 +19,13 @@ export interface Pushed {
  * Sends up to `total` bytes as a chunked body (no content-length) in 1 MiB writes, and stops
  * as soon as the server answers or drops the connection, like a well-behaved client would.
  */
-export function pushChunked(url: string, path: string, total: number, headers: Record<string, string>, prefix = ''): Promise<Pushed> {
+export function pushChunked(
+  url: string,
+  path: string,
+  total: number,
+  headers: Record<string, string>,
+  prefix = '',
+): Promise<Pushed> {
   return new Promise((resolve, reject) => {
     const chunk = Buffer.alloc(MiB, 0x20);
     let sent = 0;
@@ -31,7 +37,12 @@ export function pushChunked(url: string, path: string, total: number, headers: R
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('end', () => {
-        response = { status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8'), contentType: String(res.headers['content-type'] ?? ''), sent };
+        response = {
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(parts).toString('utf8'),
+          contentType: String(res.headers['content-type'] ?? ''),
+          sent,
+        };
         req.destroy();
         resolve(response);
       });

@@ -21,54 +21,76 @@ import { main } from '@edgeloop/fleet-server/cli';
 
 const model = readFileSync(SAMPLE_MODELS.v2);
 
-test('push: versions are plain decimal integers within the bound; errors say what was wrong', { timeout: 60_000 }, async (t) => {
-  const h = await startTestFleet(); // "distance" v1 is registered
-  t.after(() => h.close());
-  const push = async (fields: Record<string, string>) => {
-    const form = new FormData();
-    form.append('file', new Blob([model]), 'distance.onnx');
-    for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    const res = await fetch(`${h.server.httpUrl}/api/v1/models`, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, body: form });
-    return { status: res.status, body: (await res.json()) as { error?: string; model?: { version: number } } };
-  };
+test(
+  'push: versions are plain decimal integers within the bound; errors say what was wrong',
+  { timeout: 60_000 },
+  async (t) => {
+    const h = await startTestFleet(); // "distance" v1 is registered
+    t.after(() => h.close());
+    const push = async (fields: Record<string, string>) => {
+      const form = new FormData();
+      form.append('file', new Blob([model]), 'distance.onnx');
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      const res = await fetch(`${h.server.httpUrl}/api/v1/models`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+        body: form,
+      });
+      return { status: res.status, body: (await res.json()) as { error?: string; model?: { version: number } } };
+    };
 
-  for (const version of ['1e3', '1.0', '+5', ' 5', '0x10', '0', '-2']) {
-    const r = await push({ name: 'distance', version });
-    assert.equal(r.status, 400, version);
-    assert.match(r.body.error!, /field "version": version must be a whole number written in plain decimal digits/, version);
-    assert.ok(r.body.error!.includes(`"${version}"`), `names what was sent: ${r.body.error}`);
-  }
-  for (const version of ['9007199254740991', String(MAX_MODEL_VERSION + 1)]) {
-    const r = await push({ name: 'distance', version, force: 'true' });
-    assert.equal(r.status, 400, version);
-    assert.match(r.body.error!, new RegExp(`version ${version} is above the highest allowed version ${MAX_MODEL_VERSION}`));
-  }
-  const badForce = await push({ name: 'distance', version: '2', force: 'yes' });
-  assert.equal(badForce.status, 400);
-  assert.match(badForce.body.error!, /field "force" must be "true" or "false", got "yes"/);
+    for (const version of ['1e3', '1.0', '+5', ' 5', '0x10', '0', '-2']) {
+      const r = await push({ name: 'distance', version });
+      assert.equal(r.status, 400, version);
+      assert.match(
+        r.body.error!,
+        /field "version": version must be a whole number written in plain decimal digits/,
+        version,
+      );
+      assert.ok(r.body.error!.includes(`"${version}"`), `names what was sent: ${r.body.error}`);
+    }
+    for (const version of ['9007199254740991', String(MAX_MODEL_VERSION + 1)]) {
+      const r = await push({ name: 'distance', version, force: 'true' });
+      assert.equal(r.status, 400, version);
+      assert.match(
+        r.body.error!,
+        new RegExp(`version ${version} is above the highest allowed version ${MAX_MODEL_VERSION}`),
+      );
+    }
+    const badForce = await push({ name: 'distance', version: '2', force: 'yes' });
+    assert.equal(badForce.status, 400);
+    assert.match(badForce.body.error!, /field "force" must be "true" or "false", got "yes"/);
 
-  // A jump over the limit: refused with the current version and --force named; forced it works.
-  const jump = await push({ name: 'distance', version: '5000' });
-  assert.equal(jump.status, 409);
-  assert.match(jump.body.error!, /distance v5000 is 4999 above the current version \(the latest is v1\); more than 1000 .*--force \(API field force=true\)/);
-  const forced = await push({ name: 'distance', version: '5000', force: 'true' });
-  assert.equal(forced.status, 201, forced.body.error);
-  assert.equal(forced.body.model!.version, 5000);
-  // The name keeps taking pushes: the next one is 5001, nothing is locked.
-  const next = await push({ name: 'distance' });
-  assert.equal(next.status, 201, next.body.error);
-  assert.equal(next.body.model!.version, 5001);
+    // A jump over the limit: refused with the current version and --force named; forced it works.
+    const jump = await push({ name: 'distance', version: '5000' });
+    assert.equal(jump.status, 409);
+    assert.match(
+      jump.body.error!,
+      /distance v5000 is 4999 above the current version \(the latest is v1\); more than 1000 .*--force \(API field force=true\)/,
+    );
+    const forced = await push({ name: 'distance', version: '5000', force: 'true' });
+    assert.equal(forced.status, 201, forced.body.error);
+    assert.equal(forced.body.model!.version, 5000);
+    // The name keeps taking pushes: the next one is 5001, nothing is locked.
+    const next = await push({ name: 'distance' });
+    assert.equal(next.status, 201, next.body.error);
+    assert.equal(next.body.model!.version, 5001);
 
-  // Path and query versions follow the same rule.
-  const show = await fetch(`${h.server.httpUrl}/api/v1/models/distance/versions/1e3`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
-  assert.equal(show.status, 400);
-  assert.match(((await show.json()) as { error: string }).error, /plain decimal digits.*"1e3"/);
-  for (const query of ['telemetry?version=1e3', 'telemetry/error?model=distance&version=0x10']) {
-    const res = await fetch(`${h.server.httpUrl}/api/v1/${query}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
-    assert.equal(res.status, 400, query);
-    assert.match(((await res.json()) as { error: string }).error, /version must be plain decimal digits/, query);
-  }
-});
+    // Path and query versions follow the same rule.
+    const show = await fetch(`${h.server.httpUrl}/api/v1/models/distance/versions/1e3`, {
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+    });
+    assert.equal(show.status, 400);
+    assert.match(((await show.json()) as { error: string }).error, /plain decimal digits.*"1e3"/);
+    for (const query of ['telemetry?version=1e3', 'telemetry/error?model=distance&version=0x10']) {
+      const res = await fetch(`${h.server.httpUrl}/api/v1/${query}`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+      });
+      assert.equal(res.status, 400, query);
+      assert.match(((await res.json()) as { error: string }).error, /version must be plain decimal digits/, query);
+    }
+  },
+);
 
 test('edgeloop models push: --version is checked locally, a big jump needs --force', { timeout: 60_000 }, async (t) => {
   const h = await startTestFleet();
@@ -76,7 +98,10 @@ test('edgeloop models push: --version is checked locally, a big jump needs --for
   const cli = async (...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(['--server', h.server.httpUrl, '--token', TEST_ADMIN_TOKEN, ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
+    const code = await main(['--server', h.server.httpUrl, '--token', TEST_ADMIN_TOKEN, ...args], {
+      out: (s) => out.push(s),
+      err: (s) => err.push(s),
+    });
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   };
   const typo = await cli('models', 'push', SAMPLE_MODELS.v2, '--name', 'distance', '--version', '1e3');
@@ -97,11 +122,23 @@ test('edgeloop models push: --version is checked locally, a big jump needs --for
 
 test('the jump limit is the server setting registry.maxVersionJump', { timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-jump-'));
-  const server = await startFleetServer({ dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, adminToken: TEST_ADMIN_TOKEN, registry: { maxVersionJump: 5 } }, pino({ level: 'silent' }));
+  const server = await startFleetServer(
+    {
+      dataDir: dir,
+      http: { port: 0 },
+      mqtt: { mode: 'embedded', port: 0 },
+      adminToken: TEST_ADMIN_TOKEN,
+      registry: { maxVersionJump: 5 },
+    },
+    pino({ level: 'silent' }),
+  );
   t.after(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  await assert.rejects(() => server.registry.register({ name: 'distance', bytes: model, version: 6 }), /more than 5 is refused/);
+  await assert.rejects(
+    () => server.registry.register({ name: 'distance', bytes: model, version: 6 }),
+    /more than 5 is refused/,
+  );
   assert.equal((await server.registry.register({ name: 'distance', bytes: model, version: 5 })).version, 5);
 });

@@ -27,13 +27,28 @@ export async function events(server: RunningFleetServer, deviceId: string): Prom
 }
 
 /** Waits for the device's report that `model` v`version` reached `state` (and returns it). */
-export function reported(server: RunningFleetServer, deviceId: string, version: number, state: string, model = 'distance'): Promise<UpdateEvent> {
-  return waitFor(`${deviceId}: ${model} v${version} ${state}`, async () => (await events(server, deviceId)).find((e) => e.model === model && e.version === version && e.state === state));
+export function reported(
+  server: RunningFleetServer,
+  deviceId: string,
+  version: number,
+  state: string,
+  model = 'distance',
+): Promise<UpdateEvent> {
+  return waitFor(`${deviceId}: ${model} v${version} ${state}`, async () =>
+    (await events(server, deviceId)).find((e) => e.model === model && e.version === version && e.state === state),
+  );
 }
 
 /** How many reports of this kind the device has made so far. */
-export async function count(server: RunningFleetServer, deviceId: string, version: number, state: string, model = 'distance'): Promise<number> {
-  return (await events(server, deviceId)).filter((e) => e.model === model && e.version === version && e.state === state).length;
+export async function count(
+  server: RunningFleetServer,
+  deviceId: string,
+  version: number,
+  state: string,
+  model = 'distance',
+): Promise<number> {
+  return (await events(server, deviceId)).filter((e) => e.model === model && e.version === version && e.state === state)
+    .length;
 }
 
 /** The version that answers a prediction right now (the request itself must succeed). */
@@ -45,7 +60,9 @@ export async function servingVersion(agent: RunningAgent, model = 'distance'): P
 
 /** Models the agent has loaded, by name → version. */
 export async function loaded(agent: RunningAgent): Promise<Record<string, number>> {
-  const body = (await (await fetch(`${agent.apiUrl}/v1/models`)).json()) as { models: Array<{ name: string; version: number }> };
+  const body = (await (await fetch(`${agent.apiUrl}/v1/models`)).json()) as {
+    models: Array<{ name: string; version: number }>;
+  };
   return Object.fromEntries(body.models.map((m) => [m.name, m.version]));
 }
 
@@ -63,13 +80,19 @@ export async function inject(
   const keys = given ?? (await server.keys.keysetEnvelope());
   const signed = await server.deployments.issue(deviceId, {
     ...(keys ? { keys } : {}),
-    models: models.map((m) => ({ manifest: m.manifest, artifactUrl: m.artifactUrl ?? `${server.httpUrl}/api/v1/artifacts/${m.sha256 ?? '0'.repeat(64)}` })),
+    models: models.map((m) => ({
+      manifest: m.manifest,
+      artifactUrl: m.artifactUrl ?? `${server.httpUrl}/api/v1/artifacts/${m.sha256 ?? '0'.repeat(64)}`,
+    })),
   });
   await server.publish(deviceTopic(deviceId, 'desired'), encodeMessage(signed));
 }
 
 export function manifestOf(envelope: SignedEnvelope): { version: number; keyid: string; expires: string } {
-  const m = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { version: number; expires: string };
+  const m = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+    version: number;
+    expires: string;
+  };
   return { version: m.version, expires: m.expires, keyid: envelope.signatures[0]!.keyid };
 }
 

@@ -14,7 +14,10 @@ export const TEST_ADMIN_TOKEN = 'edgeloop-test-admin-token-not-secret';
  * (replaying a desired state, publishing malformed input, a sensor on the fleet broker).
  * Spread it into mqtt.connect options: `mqtt.connectAsync(url, { ...TEST_MQTT_SERVER })`.
  */
-export const TEST_MQTT_SERVER = { username: 'edgeloop-server', password: 'edgeloop-test-mqtt-server-not-secret' } as const;
+export const TEST_MQTT_SERVER = {
+  username: 'edgeloop-server',
+  password: 'edgeloop-test-mqtt-server-not-secret',
+} as const;
 
 export async function getJson<T>(url: string, token: string = TEST_ADMIN_TOKEN): Promise<T> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
@@ -28,6 +31,7 @@ export const fleet = (httpUrl: string, token: string = TEST_ADMIN_TOKEN) => {
   return {
     devices: async () => (await client.listDevices()).devices,
     device: async (id: string) => client.getDevice({ params: { id } }),
-    telemetry: async (device: string, limit = 10_000) => (await client.listTelemetry({ query: { device, limit, order: 'oldest' } })).records,
+    telemetry: async (device: string, limit = 10_000) =>
+      (await client.listTelemetry({ query: { device, limit, order: 'oldest' } })).records,
   };
 };

@@ -24,7 +24,10 @@ export interface TestFleet {
   /** Admin token for the REST API (TEST_ADMIN_TOKEN). */
   adminToken: string;
   /** Enrolls the device (once per fleet; later calls return the same credentials). */
-  enroll(deviceId: string, labels?: { group?: string; tags?: Record<string, string> }): Promise<{ username: string; password: string }>;
+  enroll(
+    deviceId: string,
+    labels?: { group?: string; tags?: Record<string, string> },
+  ): Promise<{ username: string; password: string }>;
   /**
    * Starts an enrolled agent. `overrides.fleet` is merged over the fleet section; with a
    * `password` of its own the device is not enrolled here (credentials for another broker).
@@ -39,14 +42,30 @@ const silent = pino({ level: 'silent' });
 
 export async function startTestFleet(): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-fleet-'));
-  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password }, adminToken: TEST_ADMIN_TOKEN, validateResponses: true }, silent);
-  await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) });
+  const server = await startFleetServer(
+    {
+      dataDir: join(dir, 'fleet'),
+      http: { port: 0 },
+      mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password },
+      adminToken: TEST_ADMIN_TOKEN,
+      validateResponses: true,
+    },
+    silent,
+  );
+  await server.registry.register({
+    name: 'distance',
+    bytes: readFileSync(SAMPLE_MODELS.v1),
+    metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
+  });
   const agents: RunningAgent[] = [];
   const enrolled = new Map<string, { username: string; password: string }>();
   const enroll: TestFleet['enroll'] = async (deviceId, labels = {}) => {
     let creds = enrolled.get(deviceId);
     if (!creds) {
-      const { token } = await server.identity.enrollmentTokens.create({ uses: 1, group: labels.group, tags: labels.tags }, 'test-support');
+      const { token } = await server.identity.enrollmentTokens.create(
+        { uses: 1, group: labels.group, tags: labels.tags },
+        'test-support',
+      );
       const e = await server.identity.enroll({ token, deviceId });
       creds = { username: e.username, password: e.password };
       enrolled.set(deviceId, creds);
@@ -66,7 +85,13 @@ export async function startTestFleet(): Promise<TestFleet> {
         api: { port: 0 },
         sync: { flushIntervalMs: 10 },
         ...overrides,
-        fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], ...creds, ...overrides.fleet },
+        fleet: {
+          mqttUrl: server.mqttUrl,
+          httpUrl: server.httpUrl,
+          trustedKeys: [server.publicKey],
+          ...creds,
+          ...overrides.fleet,
+        },
       });
       const agent = await startAgent(config, silent);
       agents.push(agent);

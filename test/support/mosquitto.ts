@@ -60,26 +60,44 @@ export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): 
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
   const pidFile = join(dir, 'mosquitto.pid');
-  const lines = [`listener ${port} 127.0.0.1`, `allow_anonymous ${opts.passwordFile ? 'false' : 'true'}`, 'persistence false', `pid_file ${pidFile}`];
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    `allow_anonymous ${opts.passwordFile ? 'false' : 'true'}`,
+    'persistence false',
+    `pid_file ${pidFile}`,
+  ];
   if (opts.passwordFile) lines.push(`password_file ${opts.passwordFile}`);
   if (opts.aclFile) lines.push(`acl_file ${opts.aclFile}`);
   if (opts.usernameAsClientId) lines.push('use_username_as_clientid true');
-  if (opts.tls) lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`, 'require_certificate false', 'tls_version tlsv1.2');
+  if (opts.tls)
+    lines.push(
+      `cafile ${opts.tls.cafile}`,
+      `certfile ${opts.tls.certfile}`,
+      `keyfile ${opts.tls.keyfile}`,
+      'require_certificate false',
+      'tls_version tlsv1.2',
+    );
   // Started as root, Mosquitto drops to the "mosquitto" user and then cannot write its pid file
   // or read files in our temp dir; stay the user we are (no effect when not root).
   lines.push(`user ${userInfo().username}`, 'log_dest stderr', 'log_type all');
   writeFileSync(conf, `${lines.join('\n')}\n`);
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const up = await new Promise<boolean>((resolve) => {
-      const sock = connect(port, '127.0.0.1', () => { sock.end(); resolve(true); });
+      const sock = connect(port, '127.0.0.1', () => {
+        sock.end();
+        resolve(true);
+      });
       sock.once('error', () => resolve(false));
     });
     if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   await waitForFile(pidFile, () => stderr);
@@ -89,11 +107,12 @@ export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): 
     child,
     pidFile,
     logs: () => stderr,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -107,8 +126,25 @@ async function waitForFile(path: string, logs: () => string): Promise<void> {
 
 /** Publishes like a sensor would: the real mosquitto_pub client. */
 /** `retain`: the broker keeps the message for subscribers that are not there yet (as many sensors publish). */
-export async function mosquittoPub(port: number, topic: string, message: string, opts: { retain?: boolean } = {}): Promise<void> {
-  await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message, ...(opts.retain ? ['-r'] : [])]);
+export async function mosquittoPub(
+  port: number,
+  topic: string,
+  message: string,
+  opts: { retain?: boolean } = {},
+): Promise<void> {
+  await run('mosquitto_pub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-q',
+    '1',
+    '-t',
+    topic,
+    '-m',
+    message,
+    ...(opts.retain ? ['-r'] : []),
+  ]);
 }
 
 export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; reason: string };

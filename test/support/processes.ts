@@ -25,16 +25,28 @@ export interface Proc<Ready> {
 }
 
 /** `nodeFlags` undefined = run the script through tsx; otherwise plain node with these flags. */
-async function start<Ready>(script: string, args: string[], what: string, env: NodeJS.ProcessEnv = {}, nodeFlags?: string[]): Promise<Proc<Ready>> {
+async function start<Ready>(
+  script: string,
+  args: string[],
+  what: string,
+  env: NodeJS.ProcessEnv = {},
+  nodeFlags?: string[],
+): Promise<Proc<Ready>> {
   const child = spawn(process.execPath, [...(nodeFlags ?? ['--import', 'tsx']), script, ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stdout!.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+  );
   const ready = await new Promise<Ready>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not become ready in 30 s:\n${output}`)), 30_000);
     const lines = createInterface({ input: child.stdout! });
@@ -69,35 +81,66 @@ async function start<Ready>(script: string, args: string[], what: string, env: N
 export { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER };
 
 export interface ServerReady {
-  httpUrl: string; mqttUrl: string; publicKey: string; keyId: string;
+  httpUrl: string;
+  mqttUrl: string;
+  publicKey: string;
+  keyId: string;
   /** Admin token for the REST API (TEST_ADMIN_TOKEN). */
   adminToken: string;
   /** Full-access MQTT login of the embedded broker (TEST_MQTT_SERVER). */
   mqttAdmin: { username: string; password: string };
 }
-export interface AgentReady { deviceId: string; apiUrl: string; stream: string }
+export interface AgentReady {
+  deviceId: string;
+  apiUrl: string;
+  stream: string;
+}
 
 /**
  * Ports default to 0 (any free one); a restart test passes the ports of the first run. The
  * server accepts TEST_ADMIN_TOKEN (`ready.adminToken`); runCli sends it. It checks its answers
  * against the REST contract (EDGELOOP_VALIDATE_RESPONSES).
  */
-export async function startServerProcess(dataDir: string, extra: string[] = [], ports: { http?: number; mqtt?: number } = {}): Promise<Proc<ServerReady>> {
-  const args = ['serve', '--data', dataDir, '--http-port', String(ports.http ?? 0), '--mqtt-port', String(ports.mqtt ?? 0), '--json', ...extra];
+export async function startServerProcess(
+  dataDir: string,
+  extra: string[] = [],
+  ports: { http?: number; mqtt?: number } = {},
+): Promise<Proc<ServerReady>> {
+  const args = [
+    'serve',
+    '--data',
+    dataDir,
+    '--http-port',
+    String(ports.http ?? 0),
+    '--mqtt-port',
+    String(ports.mqtt ?? 0),
+    '--json',
+    ...extra,
+  ];
   // Every answer is checked against the REST contract; one that breaks it is answered 500.
-  const env = { EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN, EDGELOOP_MQTT_SERVER_PASSWORD: TEST_MQTT_SERVER.password, EDGELOOP_VALIDATE_RESPONSES: '1' };
+  const env = {
+    EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    EDGELOOP_MQTT_SERVER_PASSWORD: TEST_MQTT_SERVER.password,
+    EDGELOOP_VALIDATE_RESPONSES: '1',
+  };
   const proc = await start<Omit<ServerReady, 'adminToken' | 'mqttAdmin'>>(SERVER_CLI, args, 'fleet server', env);
   return { ...proc, ready: { ...proc.ready, adminToken: TEST_ADMIN_TOKEN, mqttAdmin: { ...TEST_MQTT_SERVER } } };
 }
 
 /** Where a fleet server is and how to call its API as an admin (ServerReady or an in-process server). */
-export interface FleetAccess { httpUrl: string; adminToken?: string | undefined }
+export interface FleetAccess {
+  httpUrl: string;
+  adminToken?: string | undefined;
+}
 
 /** fetch with the admin token; throws with the server's reason on a non-2xx answer. */
 export async function adminJson<T>(server: FleetAccess, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${server.adminToken ?? TEST_ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${server.adminToken ?? TEST_ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -109,9 +152,20 @@ export async function adminJson<T>(server: FleetAccess, method: string, path: st
  * Enrolls a device the way a real one does: an admin creates a one-use enrollment token, the
  * device trades it at POST /api/v1/enroll. Returns its credentials and the fleet's addresses.
  */
-export async function enrollDevice(server: FleetAccess, deviceId: string, opts: { group?: string; tags?: Record<string, string> } = {}): Promise<EnrollResponse> {
-  const { token } = await adminJson<{ token: string }>(server, 'POST', '/api/v1/enrollment-tokens', { uses: 1, ...opts });
-  const res = await fetch(`${server.httpUrl}/api/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, deviceId }) });
+export async function enrollDevice(
+  server: FleetAccess,
+  deviceId: string,
+  opts: { group?: string; tags?: Record<string, string> } = {},
+): Promise<EnrollResponse> {
+  const { token } = await adminJson<{ token: string }>(server, 'POST', '/api/v1/enrollment-tokens', {
+    uses: 1,
+    ...opts,
+  });
+  const res = await fetch(`${server.httpUrl}/api/v1/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, deviceId }),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`enrolling ${deviceId} → ${res.status} ${text}`);
   return JSON.parse(text) as EnrollResponse;
@@ -129,15 +183,23 @@ export function portOf(url: string): number {
  * for another broker). Reconnect backoff is capped at 1 s so outage tests do not wait for the
  * production ceiling (60 s).
  */
-export async function writeAgentConfig(server: ServerReady | (FleetAccess & { mqttUrl: string; publicKey: string }), dir: string, deviceId: string, extra: Record<string, unknown> = {}): Promise<string> {
+export async function writeAgentConfig(
+  server: ServerReady | (FleetAccess & { mqttUrl: string; publicKey: string }),
+  dir: string,
+  deviceId: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const path = join(dir, `${deviceId}.json`);
   const extraFleet = (extra.fleet ?? {}) as Record<string, unknown>;
   let creds: { username: string; password: string } | undefined;
   if (typeof extraFleet.password !== 'string') {
-    const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { fleet?: { username?: string; password?: string } }).fleet : undefined;
-    creds = previous?.username && previous.password
-      ? { username: previous.username, password: previous.password }
-      : await enrollDevice(server, deviceId);
+    const previous = existsSync(path)
+      ? (JSON.parse(readFileSync(path, 'utf8')) as { fleet?: { username?: string; password?: string } }).fleet
+      : undefined;
+    creds =
+      previous?.username && previous.password
+        ? { username: previous.username, password: previous.password }
+        : await enrollDevice(server, deviceId);
   }
   const config = {
     deviceId,
@@ -145,7 +207,11 @@ export async function writeAgentConfig(server: ServerReady | (FleetAccess & { mq
     api: { port: 0 },
     ...extra,
     fleet: {
-      mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey], reconnectMinMs: 200, reconnectMaxMs: 1000,
+      mqttUrl: server.mqttUrl,
+      httpUrl: server.httpUrl,
+      trustedKeys: [server.publicKey],
+      reconnectMinMs: 200,
+      reconnectMaxMs: 1000,
       ...(creds ? { username: creds.username, password: creds.password } : {}),
       ...extraFleet,
     },
@@ -162,7 +228,8 @@ export async function writeAgentConfig(server: ServerReady | (FleetAccess & { mq
 export function deviceRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
   const unit = readFileSync(join(REPO, 'firmware-scripts/systemd/edgeloop-agent.service'), 'utf8');
   const exec = /^ExecStart=\S*env node((?:\s+-\S+)*)\s+\S+\/edgeloop-agent\.js\s/m.exec(unit);
-  if (!exec) throw new Error('the systemd unit has no "ExecStart=/usr/bin/env node [flags] .../edgeloop-agent.js" line');
+  if (!exec)
+    throw new Error('the systemd unit has no "ExecStart=/usr/bin/env node [flags] .../edgeloop-agent.js" line');
   const env: Record<string, string> = {};
   for (const [, key, value] of unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/gm)) env[key!] = value!;
   return { nodeFlags: exec[1]!.trim().split(/\s+/).filter(Boolean), env };
@@ -176,21 +243,39 @@ export function startAgentProcess(configPath: string, opts: { bundle?: boolean }
   const args = ['run', '--config', configPath, '--json'];
   if (!opts.bundle) return start<AgentReady>(AGENT_CLI, args, 'agent');
   const device = deviceRuntime();
-  return start<AgentReady>(join(REPO, 'agent/dist/edgeloop-agent.mjs'), args, 'agent (bundle)', device.env, device.nodeFlags);
+  return start<AgentReady>(
+    join(REPO, 'agent/dist/edgeloop-agent.mjs'),
+    args,
+    'agent (bundle)',
+    device.env,
+    device.nodeFlags,
+  );
 }
 
 /** Runs the operator CLI to completion, as admin (EDGELOOP_TOKEN; `token: null` sends none). */
-export function runCli(args: string[], serverUrl: string, opts: { token?: string | null } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  serverUrl: string,
+  opts: { token?: string | null } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const token = opts.token === undefined ? TEST_ADMIN_TOKEN : opts.token;
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.EDGELOOP_TOKEN;
   if (token !== null) env.EDGELOOP_TOKEN = token;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_CLI, '--server', serverUrl, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_CLI, '--server', serverUrl, ...args], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -26,5 +26,7 @@ export function registerHealthRoutes(app: Hono, deps: HealthRouteDeps): void {
     return c.json({ status: 'not-ready', error: `not ready: ${reasons.join('; ')}`, reasons }, 503);
   });
   app.get('/v1/models', (c) => c.json({ models: deps.models() }));
-  app.get('/metrics', async (c) => c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.contentType }));
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.contentType }),
+  );
 }

@@ -10,13 +10,21 @@ interface Json {
   [key: string]: unknown;
 }
 
-async function call(agent: RunningAgent, path: string, init?: RequestInit): Promise<{ status: number; body: Json; headers: Headers }> {
+async function call(
+  agent: RunningAgent,
+  path: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const res = await fetch(`${agent.apiUrl}${path}`, init);
   return { status: res.status, body: (await res.json()) as Json, headers: res.headers };
 }
 
 const postJson = (agent: RunningAgent, path: string, body: unknown, headers: Record<string, string> = {}) =>
-  call(agent, path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  call(agent, path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 const postForm = (agent: RunningAgent, path: string, fields: Record<string, string | Blob>) => {
   const form = new FormData();
@@ -35,7 +43,9 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
   const fleet: TestFleet = await startTestFleet();
   t.after(() => fleet.close());
   // Per-model feature selection: the sample model records only brightness and sharpness.
-  const agent = await fleet.startAgent(DEVICE, { features: { default: ['mean_rgb'], models: { distance: ['brightness', 'sharpness'] } } });
+  const agent = await fleet.startAgent(DEVICE, {
+    features: { default: ['mean_rgb'], models: { distance: ['brightness', 'sharpness'] } },
+  });
 
   await t.test('live is 200 at once; ready is 503 with a reason until a model is active', async () => {
     assert.equal((await call(agent, '/v1/health/live')).status, 200);
@@ -43,12 +53,16 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
     assert.equal(notReady.status, 503);
     assert.match(String(notReady.body.error), /no model is active yet; deploy one/);
     const health = await call(agent, '/v1/health');
-    for (const field of ['status', 'deviceId', 'connected', 'models', 'backlog', 'dropped', 'stream']) assert.ok(field in health.body, field);
+    for (const field of ['status', 'deviceId', 'connected', 'models', 'backlog', 'dropped', 'stream'])
+      assert.ok(field in health.body, field);
 
     await fleet.deploySample(DEVICE);
     const ready = await call(agent, '/v1/health/ready');
     assert.equal(ready.status, 200);
-    assert.deepEqual((ready.body.models as Json[]).map((m) => [m.name, m.version]), [['distance', 1]]);
+    assert.deepEqual(
+      (ready.body.models as Json[]).map((m) => [m.name, m.version]),
+      [['distance', 1]],
+    );
   });
 
   await t.test('x-request-id is echoed, on success and on errors', async () => {
@@ -65,15 +79,25 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
 
   await t.test('multipart: an image file and a JSON "inputs" field both predict', async () => {
     const jpeg = await flatJpeg(128);
-    const raw = await call(agent, '/v1/predict', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array(jpeg) });
-    const image = await postForm(agent, '/v1/predict', { image: new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }), requestId: 'form-img' });
+    const raw = await call(agent, '/v1/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg' },
+      body: new Uint8Array(jpeg),
+    });
+    const image = await postForm(agent, '/v1/predict', {
+      image: new Blob([new Uint8Array(jpeg)], { type: 'image/jpeg' }),
+      requestId: 'form-img',
+    });
     assert.equal(image.status, 200, JSON.stringify(image.body));
     assert.equal(image.body.requestId, 'form-img');
     assert.equal(image.body.prediction, raw.body.prediction, 'a form upload predicts exactly like a raw body');
     const asFile = await postForm(agent, '/v1/models/distance/predict', { file: new Blob([new Uint8Array(jpeg)]) });
     assert.equal(asFile.status, 200);
 
-    const tensors = await postForm(agent, '/v1/predict', { inputs: JSON.stringify(greyInputs(0.25)), requestId: 'form-json' });
+    const tensors = await postForm(agent, '/v1/predict', {
+      inputs: JSON.stringify(greyInputs(0.25)),
+      requestId: 'form-json',
+    });
     assert.equal(tensors.status, 200, JSON.stringify(tensors.body));
     const direct = await postJson(agent, '/v1/predict', { inputs: greyInputs(0.25) });
     assert.equal(tensors.body.prediction, direct.body.prediction);
@@ -103,7 +127,11 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
       assert.equal(res.status, status, `${Object.keys(fields).join('+')}: ${JSON.stringify(res.body)}`);
       assert.match(String(res.body.error), error);
     }
-    const garbled = await call(agent, '/v1/predict', { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'no boundary' });
+    const garbled = await call(agent, '/v1/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data' },
+      body: 'no boundary',
+    });
     assert.equal(garbled.status, 400);
     assert.match(String(garbled.body.error), /not valid multipart\/form-data/);
   });
@@ -121,23 +149,36 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
     const res = await postJson(agent, '/v1/models/distance/predict/batch', { items });
     assert.equal(res.status, 200);
     const results = res.body.results as Json[];
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 422, 200, 400]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 422, 200, 400],
+    );
     assert.match(String(results[2]!.error), /shape \[1, 3, 10, 10\]/);
     assert.match(String(results[4]!.error), /invalid JSON input/);
     const good = [results[0]!, results[1]!, results[3]!];
-    assert.deepEqual(good.map((r) => r.batchSize), [3, 3, 3]);
+    assert.deepEqual(
+      good.map((r) => r.batchSize),
+      [3, 3, 3],
+    );
     assert.deepEqual([results[0]!.requestId, results[3]!.requestId], ['b-0', 'b-3']);
     const seqs = good.map((r) => (r.record as { seq: number }).seq);
     assert.equal(new Set(seqs).size, 3, 'every item is its own record');
 
     // Stacked results are the same as one-by-one predictions.
-    for (const [i, level] of [[0, 0.1], [1, 0.6], [3, 0.9]] as const) {
+    for (const [i, level] of [
+      [0, 0.1],
+      [1, 0.6],
+      [3, 0.9],
+    ] as const) {
       const single = await postJson(agent, '/v1/predict', { inputs: greyInputs(level) });
       assert.ok(Math.abs((results[i]!.prediction as number) - (single.body.prediction as number)) < 1e-3);
     }
     const after = await scrape(agent);
     // One call of 3 for the batch, then the 3 single predictions above.
-    assert.equal((metricValue(after, 'edgeloop_inference_batch_size_count', { model: 'distance' }) ?? 0) - batchCalls(), 4);
+    assert.equal(
+      (metricValue(after, 'edgeloop_inference_batch_size_count', { model: 'distance' }) ?? 0) - batchCalls(),
+      4,
+    );
     assert.equal(
       (metricValue(after, 'edgeloop_inference_batch_size_sum', { model: 'distance' }) ?? 0) -
         (metricValue(before, 'edgeloop_inference_batch_size_sum', { model: 'distance' }) ?? 0),
@@ -168,16 +209,25 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
     const url = new URL(`${agent.apiUrl}/v1/predict`);
     const send = (headers: Record<string, string | number>, write: (req: http.ClientRequest) => void) =>
       new Promise<{ status: number; body: Json }>((resolve, reject) => {
-        const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Json }));
-        });
+        const req = http.request(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Json }));
+          },
+        );
         // The agent may answer and stop reading before the upload is done.
-        req.on('error', (err) => (err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err));
+        req.on('error', (err) =>
+          (err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET'
+            ? undefined
+            : reject(err),
+        );
         write(req);
       });
-    const declared = await send({ 'content-type': 'image/jpeg', 'content-length': 33 * 1024 * 1024 }, (req) => req.write(Buffer.alloc(1024)));
+    const declared = await send({ 'content-type': 'image/jpeg', 'content-length': 33 * 1024 * 1024 }, (req) =>
+      req.write(Buffer.alloc(1024)),
+    );
     assert.equal(declared.status, 413);
     assert.match(String(declared.body.error), /exceeds 33554432 bytes; send a smaller image/);
     for (const type of ['image/jpeg', 'application/json']) {
@@ -196,7 +246,11 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
       assert.equal(chunked.status, 413, type);
       assert.match(String(chunked.body.error), /exceeds 33554432 bytes/);
     }
-    const after = await call(agent, '/v1/predict', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array(await flatJpeg(128)) });
+    const after = await call(agent, '/v1/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg' },
+      body: new Uint8Array(await flatJpeg(128)),
+    });
     assert.equal(after.status, 200);
   });
 

@@ -50,7 +50,12 @@ export function createLocalApi(deps: LocalApiDeps): Hono {
   registerHealthRoutes(app, deps);
 
   app.notFound((c) =>
-    echoRequestId(c).json({ error: `no route ${c.req.method} ${c.req.path}; see /v1/health, /v1/models, /v1/predict, /v1/predict/batch, /metrics` }, 404),
+    echoRequestId(c).json(
+      {
+        error: `no route ${c.req.method} ${c.req.path}; see /v1/health, /v1/models, /v1/predict, /v1/predict/batch, /metrics`,
+      },
+      404,
+    ),
   );
   app.onError((err, c) => {
     echoRequestId(c);

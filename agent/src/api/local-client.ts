@@ -19,7 +19,10 @@ export async function getLocal<T>(baseUrl: string, path: string, timeoutMs = 500
     res = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const inner = (err as { cause?: { code?: string; message?: string } }).cause;
-    const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (inner?.code ?? inner?.message ?? (err as Error).message);
+    const cause =
+      (err as Error).name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (inner?.code ?? inner?.message ?? (err as Error).message);
     throw new AgentUnreachable(
       `no agent answers at ${baseUrl} (${cause}): start it with edgeloop-agent run (or systemctl start edgeloop-agent)`,
     );
@@ -29,8 +32,13 @@ export async function getLocal<T>(baseUrl: string, path: string, timeoutMs = 500
   try {
     body = JSON.parse(text);
   } catch {
-    throw new AgentUnreachable(`${baseUrl}${path} answered ${res.status} with something that is not JSON; is an EdgeLoop agent listening there?`);
+    throw new AgentUnreachable(
+      `${baseUrl}${path} answered ${res.status} with something that is not JSON; is an EdgeLoop agent listening there?`,
+    );
   }
-  if (!res.ok) throw new AgentUnreachable(`${baseUrl}${path} answered ${res.status}: ${(body as { error?: string }).error ?? text}`);
+  if (!res.ok)
+    throw new AgentUnreachable(
+      `${baseUrl}${path} answered ${res.status}: ${(body as { error?: string }).error ?? text}`,
+    );
   return body as T;
 }

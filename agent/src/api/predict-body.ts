@@ -75,7 +75,10 @@ async function readRaw(c: Context, pool?: BodyPool): Promise<Body<Uint8Array>> {
     return { value: body, release: noRelease };
   }
   const declared = Number(incoming.headers['content-length'] ?? NaN);
-  const target = pool && Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_BODY_BYTES ? pool.acquire(declared) : undefined;
+  const target =
+    pool && Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_BODY_BYTES
+      ? pool.acquire(declared)
+      : undefined;
   let released = false;
   const release = () => {
     if (target && !released) {
@@ -107,11 +110,13 @@ async function readRaw(c: Context, pool?: BodyPool): Promise<Body<Uint8Array>> {
     incoming.on('data', onData);
     incoming.once('error', fail);
     incoming.once('close', () => {
-      if (!incoming.readableEnded) fail(new InputError('the client closed the connection before the whole body arrived'));
+      if (!incoming.readableEnded)
+        fail(new InputError('the client closed the connection before the whole body arrived'));
     });
     incoming.once('end', () => {
       if (target) return resolve({ value: target.subarray(0, size), release });
-      if (!pool || chunks.length === 1 || size === 0) return resolve({ value: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), release: noRelease });
+      if (!pool || chunks.length === 1 || size === 0)
+        return resolve({ value: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), release: noRelease });
       const gathered = pool.acquire(size);
       let offset = 0;
       for (const chunk of chunks) offset += chunk.copy(gathered, offset);
@@ -126,7 +131,8 @@ async function readRaw(c: Context, pool?: BodyPool): Promise<Body<Uint8Array>> {
  */
 export async function readPredictBody(c: Context, pool?: BodyPool): Promise<Body<PredictInput>> {
   const type = contentType(c);
-  if (type === 'application/json') return { value: { kind: 'json', body: await readJson(c, pool) }, release: noRelease };
+  if (type === 'application/json')
+    return { value: { kind: 'json', body: await readJson(c, pool) }, release: noRelease };
   if (type.startsWith('image/')) {
     const body = await readRaw(c, pool);
     if (body.value.length === 0) {
@@ -147,9 +153,13 @@ async function readForm(c: Context): Promise<PredictInput> {
   const body = (await readRaw(c)).value;
   let form: FormData;
   try {
-    form = await new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': c.req.header('content-type') ?? '' } }).formData();
+    form = await new Response(body as Uint8Array<ArrayBuffer>, {
+      headers: { 'content-type': c.req.header('content-type') ?? '' },
+    }).formData();
   } catch (err) {
-    throw new InputError(`body is not valid multipart/form-data (${(err as Error).message}); send fields ${FORM_FIELDS}`);
+    throw new InputError(
+      `body is not valid multipart/form-data (${(err as Error).message}); send fields ${FORM_FIELDS}`,
+    );
   }
   const files: FormFile[] = [];
   const input: Extract<PredictInput, { kind: 'form' }> = { kind: 'form', files };
@@ -158,12 +168,15 @@ async function readForm(c: Context): Promise<PredictInput> {
   form.forEach((value, field) => entries.push([field, value]));
   for (const [field, value] of entries) {
     if (field === 'inputs') {
-      if (input.inputs !== undefined) throw new InputError('the form has more than one "inputs" field; send all tensors in one JSON object');
+      if (input.inputs !== undefined)
+        throw new InputError('the form has more than one "inputs" field; send all tensors in one JSON object');
       const text = typeof value === 'string' ? value : await value.text();
       try {
         input.inputs = JSON.parse(text) as unknown;
       } catch {
-        throw new InputError('form field "inputs" is not valid JSON; send {"<input name>": {"shape": [...], "data": [...]}}');
+        throw new InputError(
+          'form field "inputs" is not valid JSON; send {"<input name>": {"shape": [...], "data": [...]}}',
+        );
       }
     } else if (field === 'requestId') {
       if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REQUEST_ID) {
@@ -171,7 +184,11 @@ async function readForm(c: Context): Promise<PredictInput> {
       }
       input.requestId = value;
     } else if (typeof value !== 'string') {
-      files.push({ field, bytes: new Uint8Array(await value.arrayBuffer()), ...(value.type ? { contentType: value.type } : {}) });
+      files.push({
+        field,
+        bytes: new Uint8Array(await value.arrayBuffer()),
+        ...(value.type ? { contentType: value.type } : {}),
+      });
     } else {
       throw new InputError(`unknown form field "${field}"; send ${FORM_FIELDS}`);
     }
@@ -185,14 +202,23 @@ const batchBodySchema = z.object({ items: z.array(z.unknown()) });
 export async function readBatchBody(c: Context, pool?: BodyPool): Promise<PredictInput[]> {
   const type = contentType(c);
   if (type !== 'application/json') {
-    throw new InputError(`unsupported content-type "${type || '(none)'}" for a batch: send application/json {"items": [{"inputs": {...}}, ...]}`, 415);
+    throw new InputError(
+      `unsupported content-type "${type || '(none)'}" for a batch: send application/json {"items": [{"inputs": {...}}, ...]}`,
+      415,
+    );
   }
   const parsed = batchBodySchema.safeParse(await readJson(c, pool));
-  if (!parsed.success) throw new InputError(`invalid batch: ${describeZodError(parsed.error)}; send {"items": [{"inputs": {...}, "requestId"?: "..."}, ...]}`);
+  if (!parsed.success)
+    throw new InputError(
+      `invalid batch: ${describeZodError(parsed.error)}; send {"items": [{"inputs": {...}, "requestId"?: "..."}, ...]}`,
+    );
   const { items } = parsed.data;
   if (items.length === 0) throw new InputError('the batch has no items; send {"items": [{"inputs": {...}}, ...]}');
   if (items.length > MAX_BATCH_ITEMS) {
-    throw new InputError(`the batch has ${items.length} items, at most ${MAX_BATCH_ITEMS} are allowed per request; split it into several requests`, 413);
+    throw new InputError(
+      `the batch has ${items.length} items, at most ${MAX_BATCH_ITEMS} are allowed per request; split it into several requests`,
+      413,
+    );
   }
   return items.map((body) => ({ kind: 'json', body }));
 }
@@ -200,6 +226,7 @@ export async function readBatchBody(c: Context, pool?: BodyPool): Promise<Predic
 /** The x-request-id header, if any; 1-128 characters. */
 export function headerRequestId(c: Context): string | undefined {
   const id = c.req.header('x-request-id');
-  if (id !== undefined && (id.length === 0 || id.length > MAX_REQUEST_ID)) throw new InputError(`x-request-id must be 1-${MAX_REQUEST_ID} characters`);
+  if (id !== undefined && (id.length === 0 || id.length > MAX_REQUEST_ID))
+    throw new InputError(`x-request-id must be 1-${MAX_REQUEST_ID} characters`);
   return id;
 }

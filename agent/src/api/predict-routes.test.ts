@@ -21,7 +21,11 @@ async function localApi() {
     metrics: { render: async () => '', contentType: 'text/plain' },
   });
   const post = async (path: string, body: unknown) => {
-    const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   return { ...models, post, errors };
@@ -30,9 +34,14 @@ async function localApi() {
 test('POST /v1/models/{name}/predict with a tensor under the wrong name answers 422 naming the model inputs, not 500', async () => {
   const api = await localApi();
   try {
-    const res = await api.post('/v1/models/classes/predict', { inputs: { image: { shape: [1, 4], data: [0, 1, 0, 0] } } });
+    const res = await api.post('/v1/models/classes/predict', {
+      inputs: { image: { shape: [1, 4], data: [0, 1, 0, 0] } },
+    });
     assert.equal(res.status, 422, JSON.stringify(res.body));
-    assert.match(String(res.body.error), /missing input "x": model classes v1 takes input\(s\) x, the request sent image/);
+    assert.match(
+      String(res.body.error),
+      /missing input "x": model classes v1 takes input\(s\) x, the request sent image/,
+    );
     assert.deepEqual(api.errors, []);
   } finally {
     await api.close();
@@ -47,10 +56,26 @@ test('POST /v1/models/{name}/predict with two samples answers 422 pointing at /v
     assert.equal(single.status, 422, JSON.stringify(single.body));
     assert.match(String(single.body.error), /2 samples.*POST \/v1\/predict\/batch/);
 
-    const batch = await api.post('/v1/models/classes/predict/batch', { items: [{ inputs: { x: { shape: [1, 4], data: [0, 1, 0, 0] } } }, { inputs: { x: { shape: [1, 4], data: [0, 0, 0, 9] } } }] });
+    const batch = await api.post('/v1/models/classes/predict/batch', {
+      items: [
+        { inputs: { x: { shape: [1, 4], data: [0, 1, 0, 0] } } },
+        { inputs: { x: { shape: [1, 4], data: [0, 0, 0, 9] } } },
+      ],
+    });
     assert.equal(batch.status, 200);
-    const results = batch.body.results as Array<{ status: number; prediction: number; label: string; record: { seq: number } }>;
-    assert.deepEqual(results.map((r) => [r.status, r.prediction, r.label]), [[200, 1, 'dog'], [200, 3, 'owl']]);
+    const results = batch.body.results as Array<{
+      status: number;
+      prediction: number;
+      label: string;
+      record: { seq: number };
+    }>;
+    assert.deepEqual(
+      results.map((r) => [r.status, r.prediction, r.label]),
+      [
+        [200, 1, 'dog'],
+        [200, 3, 'owl'],
+      ],
+    );
     assert.equal(new Set(results.map((r) => r.record.seq)).size, 2);
     assert.equal(api.buffer.count(), 2);
   } finally {

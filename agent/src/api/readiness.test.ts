@@ -31,7 +31,10 @@ test('a read-only or closed database fails the probe with the reason', (t) => {
 });
 
 test('ready needs an active model and a writable buffer; each missing piece says what to do', () => {
-  assert.deepEqual(checkReadiness(1, () => undefined), { ready: true, reasons: [] });
+  assert.deepEqual(
+    checkReadiness(1, () => undefined),
+    { ready: true, reasons: [] },
+  );
   const neither = checkReadiness(0, () => 'disk I/O error');
   assert.equal(neither.ready, false);
   assert.match(neither.reasons[0]!, /no model is active yet; deploy one/);

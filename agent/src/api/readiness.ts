@@ -21,7 +21,9 @@ export function bufferWriteProbe(db: AgentDb): () => string | undefined {
     // better-sqlite3 is synchronous: a transaction open here belongs to the caller's own stack.
     if (db.inTransaction) return undefined;
     try {
-      db.exec("BEGIN IMMEDIATE; INSERT INTO kv (key, value) VALUES ('ready-probe', '1') ON CONFLICT(key) DO UPDATE SET value = excluded.value; ROLLBACK");
+      db.exec(
+        "BEGIN IMMEDIATE; INSERT INTO kv (key, value) VALUES ('ready-probe', '1') ON CONFLICT(key) DO UPDATE SET value = excluded.value; ROLLBACK",
+      );
       return undefined;
     } catch (err) {
       try {
@@ -36,8 +38,10 @@ export function bufferWriteProbe(db: AgentDb): () => string | undefined {
 
 export function checkReadiness(activeModels: number, probeBuffer: () => string | undefined): Readiness {
   const reasons: string[] = [];
-  if (activeModels === 0) reasons.push('no model is active yet; deploy one from the fleet server (edgeloop deploy NAME@VERSION --device ID)');
+  if (activeModels === 0)
+    reasons.push('no model is active yet; deploy one from the fleet server (edgeloop deploy NAME@VERSION --device ID)');
   const bufferError = probeBuffer();
-  if (bufferError !== undefined) reasons.push(`the record buffer is not writable (${bufferError}); check the data directory's disk and permissions`);
+  if (bufferError !== undefined)
+    reasons.push(`the record buffer is not writable (${bufferError}); check the data directory's disk and permissions`);
   return { ready: reasons.length === 0, reasons };
 }

@@ -10,7 +10,9 @@ export { startTestFleet, until, type TestFleet } from '@edgeloop/test/support/in
 
 /** A JPEG of the sample model's input size (or any) with a flat colour. */
 export function flatJpeg(level: number, width = 160, height = 120): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: level, g: level, b: level } } }).jpeg().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: level, g: level, b: level } } })
+    .jpeg()
+    .toBuffer();
 }
 
 /** The JSON tensor input for the sample model: one grey image at `level` (0..1). */

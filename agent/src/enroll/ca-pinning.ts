@@ -18,7 +18,9 @@ export class CaPinMismatchError extends Error {}
 export function presentedChain(host: string, port: number, timeoutMs = 15_000): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, ...(isIP(host) ? {} : { servername: host }), rejectUnauthorized: false });
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no TLS answer within ${Math.round(timeoutMs / 1000)} s`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`no TLS answer within ${Math.round(timeoutMs / 1000)} s`)),
+    );
     socket.once('error', reject);
     socket.once('secureConnect', () => {
       const chain: Buffer[] = [];
@@ -38,13 +40,18 @@ export function presentedChain(host: string, port: number, timeoutMs = 15_000): 
  * The PEM of the certificate in the server's chain whose public key has `fingerprint`
  * (normalised `sha256:<hex>`). Throws CaPinMismatchError, naming what the server presents, if none.
  */
-export async function pinFleetCa(fleetUrl: string, fingerprint: string, timeoutMs?: number): Promise<{ pem: string; subject: string }> {
+export async function pinFleetCa(
+  fleetUrl: string,
+  fingerprint: string,
+  timeoutMs?: number,
+): Promise<{ pem: string; subject: string }> {
   const url = new URL(fleetUrl);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const chain = await presentedChain(host, Number(url.port || 443), timeoutMs);
   for (const der of chain) {
     const cert = new X509Certificate(der);
-    if (caFingerprint(cert) === fingerprint) return { pem: certificatePem(der), subject: cert.subject.replaceAll('\n', ', ') };
+    if (caFingerprint(cert) === fingerprint)
+      return { pem: certificatePem(der), subject: cert.subject.replaceAll('\n', ', ') };
   }
   const seen = chain.map((der) => caFingerprint(der)).join(', ') || 'no certificate';
   throw new CaPinMismatchError(

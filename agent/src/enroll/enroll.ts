@@ -9,7 +9,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { arch, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fetchWithCa, isLoopbackHost, isPlainTextBeyondLoopback, isTlsVerifyError, isValidId, parseCaFingerprint, type EnrollRequest, type EnrollResponse } from '@edgeloop/protocol';
+import {
+  fetchWithCa,
+  isLoopbackHost,
+  isPlainTextBeyondLoopback,
+  isTlsVerifyError,
+  isValidId,
+  parseCaFingerprint,
+  type EnrollRequest,
+  type EnrollResponse,
+} from '@edgeloop/protocol';
 import { writePrivateFile } from '@edgeloop/protocol/state-dir';
 import { ConfigError, parseAgentConfig, type AgentConfig } from '../config.js';
 import { CaPinMismatchError, pinFleetCa } from './ca-pinning.js';
@@ -44,10 +53,14 @@ function fleetBase(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new EnrollUsageError(`--fleet "${raw}" is not a URL; give the fleet server's HTTP address, e.g. --fleet http://fleet.local:8460`);
+    throw new EnrollUsageError(
+      `--fleet "${raw}" is not a URL; give the fleet server's HTTP address, e.g. --fleet http://fleet.local:8460`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new EnrollUsageError(`--fleet must be the fleet server's http:// or https:// address (not ${url.protocol}//…), e.g. --fleet http://fleet.local:8460`);
+    throw new EnrollUsageError(
+      `--fleet must be the fleet server's http:// or https:// address (not ${url.protocol}//…), e.g. --fleet http://fleet.local:8460`,
+    );
   }
   return raw.replace(/\/+$/, '');
 }
@@ -59,11 +72,21 @@ function networkCause(err: unknown): string {
 }
 
 /** POST /api/v1/enroll; every failure says what to do next. `ca`: the only CA to trust (PEM). */
-export async function requestEnrollment(fleetUrl: string, body: EnrollRequest, timeoutMs = 15_000, ca?: string): Promise<EnrollResponse> {
+export async function requestEnrollment(
+  fleetUrl: string,
+  body: EnrollRequest,
+  timeoutMs = 15_000,
+  ca?: string,
+): Promise<EnrollResponse> {
   const base = fleetBase(fleetUrl);
   // Loaded on use: the client carries the whole API contract, which a running agent never needs.
-  const { createRestClient, RestContractError, RestError, RestNetworkError } = await import('@edgeloop/protocol/client');
-  const client = createRestClient({ baseUrl: base, timeoutMs, ...(ca ? { fetch: (url: string, init: RequestInit) => fetchWithCa(url, init, ca) } : {}) });
+  const { createRestClient, RestContractError, RestError, RestNetworkError } =
+    await import('@edgeloop/protocol/client');
+  const client = createRestClient({
+    baseUrl: base,
+    timeoutMs,
+    ...(ca ? { fetch: (url: string, init: RequestInit) => fetchWithCa(url, init, ca) } : {}),
+  });
   try {
     return await client.enroll({ body });
   } catch (err) {
@@ -72,20 +95,35 @@ export async function requestEnrollment(fleetUrl: string, body: EnrollRequest, t
       if (isTlsVerifyError(cause)) {
         throw new EnrollUsageError(
           `TLS: the fleet server at ${base} presented a certificate that does not verify (${cause.code}: ${cause.message}); ` +
-            (ca ? 'its certificate must be signed by the pinned CA and name the host in --fleet' : 'give --ca-fingerprint (printed by "edgeloop tokens create") for a fleet with its own CA'),
+            (ca
+              ? 'its certificate must be signed by the pinned CA and name the host in --fleet'
+              : 'give --ca-fingerprint (printed by "edgeloop tokens create") for a fleet with its own CA'),
           { cause: err },
         );
       }
-      throw new Error(`cannot reach the fleet server at ${base} (${networkCause(err.cause)}); check --fleet and that the server runs (edgeloop serve), then retry`, { cause: err });
+      throw new Error(
+        `cannot reach the fleet server at ${base} (${networkCause(err.cause)}); check --fleet and that the server runs (edgeloop serve), then retry`,
+        { cause: err },
+      );
     }
     if (err instanceof RestError) {
-      const why = typeof (err.body as { error?: unknown } | undefined)?.error === 'string' ? err.reason : `HTTP ${err.status}`;
-      if (err.status === 404) throw new Error(`${base} has no enrollment endpoint (${why}); is --fleet the EdgeLoop fleet server's HTTP address?`, { cause: err });
+      const why =
+        typeof (err.body as { error?: unknown } | undefined)?.error === 'string' ? err.reason : `HTTP ${err.status}`;
+      if (err.status === 404)
+        throw new Error(
+          `${base} has no enrollment endpoint (${why}); is --fleet the EdgeLoop fleet server's HTTP address?`,
+          { cause: err },
+        );
       // 400/401/403/409: a bad token or device id; retrying the same command cannot help.
-      if (err.status >= 400 && err.status < 500) throw new EnrollUsageError(`the fleet server refused the enrollment: ${why}`, { cause: err });
+      if (err.status >= 400 && err.status < 500)
+        throw new EnrollUsageError(`the fleet server refused the enrollment: ${why}`, { cause: err });
       throw new Error(`the fleet server failed to enroll this device (${why}); retry later`, { cause: err });
     }
-    if (err instanceof RestContractError) throw new Error(`the fleet server's answer is not an enrollment (${err.problem}); is --fleet an EdgeLoop fleet server of this version?`, { cause: err });
+    if (err instanceof RestContractError)
+      throw new Error(
+        `the fleet server's answer is not an enrollment (${err.problem}); is --fleet an EdgeLoop fleet server of this version?`,
+        { cause: err },
+      );
     throw err;
   }
 }
@@ -94,7 +132,9 @@ function readExisting(path: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new EnrollUsageError(`cannot read the existing config ${path} (${(err as Error).message}); move it away or fix it, then retry`);
+    throw new EnrollUsageError(
+      `cannot read the existing config ${path} (${(err as Error).message}); move it away or fix it, then retry`,
+    );
   }
 }
 
@@ -103,22 +143,35 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
   const path = resolve(opts.configPath);
   const exists = existsSync(path);
   if (exists && !opts.force) {
-    throw new EnrollUsageError(`${path} exists; pass --force to enroll again (the device gets a new password, the old one stops working) or --config to write elsewhere`);
+    throw new EnrollUsageError(
+      `${path} exists; pass --force to enroll again (the device gets a new password, the old one stops working) or --config to write elsewhere`,
+    );
   }
   const existing = exists ? readExisting(path) : {};
   const deviceId = opts.deviceId ?? (typeof existing.deviceId === 'string' ? existing.deviceId : hostname());
   if (!isValidId(deviceId)) {
-    throw new EnrollUsageError(`device id "${deviceId}"${opts.deviceId ? '' : ' (the hostname)'} is not valid: use 1-64 characters from A-Z a-z 0-9 _ . - and pass it with --device-id`);
+    throw new EnrollUsageError(
+      `device id "${deviceId}"${opts.deviceId ? '' : ' (the hostname)'} is not valid: use 1-64 characters from A-Z a-z 0-9 _ . - and pass it with --device-id`,
+    );
   }
   const hardware = opts.hardware ?? (typeof existing.hardware === 'string' ? existing.hardware : undefined);
   const base = fleetBase(opts.fleetUrl);
   const ca = await fleetTrust(base, opts, progress);
 
   progress(`enrolling device ${deviceId} with ${base}`);
-  const answer = await requestEnrollment(base, { token: opts.token, deviceId, arch: arch(), ...(hardware ? { hardware } : {}) }, opts.timeoutMs, ca?.pem);
-  progress(`enrolled: broker ${answer.mqttUrl} as ${answer.username}, ${answer.trustedKeys.length} trusted key${answer.trustedKeys.length === 1 ? '' : 's'}`);
+  const answer = await requestEnrollment(
+    base,
+    { token: opts.token, deviceId, arch: arch(), ...(hardware ? { hardware } : {}) },
+    opts.timeoutMs,
+    ca?.pem,
+  );
+  progress(
+    `enrolled: broker ${answer.mqttUrl} as ${answer.username}, ${answer.trustedKeys.length} trusted key${answer.trustedKeys.length === 1 ? '' : 's'}`,
+  );
   if (isPlainTextBeyondLoopback(answer.mqttUrl)) {
-    progress(`warning: the fleet hands out a plain-text broker (${answer.mqttUrl}): the device password and every record cross the network unencrypted; run the fleet server with TLS`);
+    progress(
+      `warning: the fleet hands out a plain-text broker (${answer.mqttUrl}): the device password and every record cross the network unencrypted; run the fleet server with TLS`,
+    );
   }
   const caPath = ca ? join(dirname(path), FLEET_CA_FILE) : undefined;
 
@@ -127,12 +180,25 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
   const input = {
     ...existing,
     deviceId: answer.deviceId,
-    dataDir: opts.dataDir !== undefined ? resolve(opts.dataDir) : typeof existing.dataDir === 'string' ? existing.dataDir : resolve('edgeloop-agent-data'),
+    dataDir:
+      opts.dataDir !== undefined
+        ? resolve(opts.dataDir)
+        : typeof existing.dataDir === 'string'
+          ? existing.dataDir
+          : resolve('edgeloop-agent-data'),
     ...(hardware ? { hardware } : {}),
     api: { ...existingApi, ...(opts.apiPort !== undefined ? { port: opts.apiPort } : {}) },
     // Named relative to the config ("beside it"), so a config written into a staged image root
     // still finds its CA on the device: loadAgentConfig resolves it against the config's folder.
-    fleet: { ...withoutCa(existingFleet), mqttUrl: answer.mqttUrl, httpUrl: answer.httpUrl, username: answer.username, password: answer.password, trustedKeys: answer.trustedKeys, ...(caPath ? { ca: FLEET_CA_FILE } : {}) },
+    fleet: {
+      ...withoutCa(existingFleet),
+      mqttUrl: answer.mqttUrl,
+      httpUrl: answer.httpUrl,
+      username: answer.username,
+      password: answer.password,
+      trustedKeys: answer.trustedKeys,
+      ...(caPath ? { ca: FLEET_CA_FILE } : {}),
+    },
   };
   let config: AgentConfig;
   try {
@@ -147,7 +213,9 @@ export async function enroll(opts: EnrollOptions, progress: (line: string) => vo
     progress(`pinned the fleet CA "${ca.subject}" in ${caPath}`);
   }
   writePrivateFile(path, `${JSON.stringify(config, null, 2)}\n`);
-  progress(`wrote ${path} (0600, it holds the broker password); start the agent with: edgeloop-agent run --config ${path}`);
+  progress(
+    `wrote ${path} (0600, it holds the broker password); start the agent with: edgeloop-agent run --config ${path}`,
+  );
   return config;
 }
 
@@ -160,15 +228,26 @@ function withoutCa(fleet: Record<string, unknown>): Record<string, unknown> {
  * Which CA the enrollment trusts: with --ca-fingerprint the one found in the server's chain;
  * https without it, the system's trust store; plain http only to this machine or with --insecure.
  */
-async function fleetTrust(base: string, opts: EnrollOptions, progress: (line: string) => void): Promise<{ pem: string; subject: string } | undefined> {
+async function fleetTrust(
+  base: string,
+  opts: EnrollOptions,
+  progress: (line: string) => void,
+): Promise<{ pem: string; subject: string } | undefined> {
   const url = new URL(base);
   if (url.protocol === 'http:') {
-    if (opts.caFingerprint) throw new EnrollUsageError(`--ca-fingerprint needs an https:// --fleet address (got ${base}); the fleet server serves HTTPS with --tls-self-signed or --tls-cert`);
+    if (opts.caFingerprint)
+      throw new EnrollUsageError(
+        `--ca-fingerprint needs an https:// --fleet address (got ${base}); the fleet server serves HTTPS with --tls-self-signed or --tls-cert`,
+      );
     if (isLoopbackHost(url.hostname)) return undefined;
     if (!opts.insecure) {
-      throw new EnrollUsageError(`--fleet ${base} is plain http to another machine: the enrollment token and the device password would cross the network in clear text; use the fleet's https:// address with --ca-fingerprint, or accept the risk with --insecure`);
+      throw new EnrollUsageError(
+        `--fleet ${base} is plain http to another machine: the enrollment token and the device password would cross the network in clear text; use the fleet's https:// address with --ca-fingerprint, or accept the risk with --insecure`,
+      );
     }
-    progress(`warning: enrolling over plain http (--insecure): the token and the device password cross the network unencrypted`);
+    progress(
+      `warning: enrolling over plain http (--insecure): the token and the device password cross the network unencrypted`,
+    );
     return undefined;
   }
   if (!opts.caFingerprint) return undefined;
@@ -184,6 +263,9 @@ async function fleetTrust(base: string, opts: EnrollOptions, progress: (line: st
     return ca;
   } catch (err) {
     if (err instanceof CaPinMismatchError) throw new EnrollUsageError(err.message);
-    throw new Error(`cannot reach the fleet server at ${base} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check --fleet and that the server runs (edgeloop serve), then retry`, { cause: err });
+    throw new Error(
+      `cannot reach the fleet server at ${base} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check --fleet and that the server runs (edgeloop serve), then retry`,
+      { cause: err },
+    );
   }
 }

@@ -7,7 +7,17 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { ackSchema, decodeMessage, deviceTopic, encodeMessage, isTlsVerifyError, parseDeviceTopic, type Ack, type Birth, type Presence } from '@edgeloop/protocol';
+import {
+  ackSchema,
+  decodeMessage,
+  deviceTopic,
+  encodeMessage,
+  isTlsVerifyError,
+  parseDeviceTopic,
+  type Ack,
+  type Birth,
+  type Presence,
+} from '@edgeloop/protocol';
 import { untrustedServerMessage, type PinnedCa } from './fleet-tls.js';
 
 export interface FleetLinkOptions {
@@ -80,7 +90,11 @@ export class FleetLink {
       if (this.client.options.will) this.client.options.will.payload = this.deathPayload();
     });
     this.client.on('error', (err) => {
-      if (isTlsVerifyError(err)) opts.log.error({ mqttUrl: opts.mqttUrl, code: err.code }, untrustedServerMessage('fleet broker', err.code!, opts.ca));
+      if (isTlsVerifyError(err))
+        opts.log.error(
+          { mqttUrl: opts.mqttUrl, code: err.code },
+          untrustedServerMessage('fleet broker', err.code!, opts.ca),
+        );
       else opts.log.warn({ err: err.message, mqttUrl: opts.mqttUrl }, 'fleet link error; retrying');
     });
     this.client.on('message', (topic, payload) => this.handleMessage(topic, payload));
@@ -93,15 +107,24 @@ export class FleetLink {
    */
   private backOff(): void {
     this.failedAttempts++;
-    const ceiling = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** Math.min(this.failedAttempts, 16));
-    this.client.options.reconnectPeriod = Math.round(this.opts.reconnectMinMs + Math.random() * (ceiling - this.opts.reconnectMinMs));
+    const ceiling = Math.min(
+      this.opts.reconnectMaxMs,
+      this.opts.reconnectMinMs * 2 ** Math.min(this.failedAttempts, 16),
+    );
+    this.client.options.reconnectPeriod = Math.round(
+      this.opts.reconnectMinMs + Math.random() * (ceiling - this.opts.reconnectMinMs),
+    );
   }
 
   private handleConnect(): void {
     this.failedAttempts = 0;
     this.client.options.reconnectPeriod = this.opts.reconnectMinMs;
     const id = this.opts.deviceId;
-    const topics = [deviceTopic(id, 'ack'), deviceTopic(id, 'desired'), ...(this.opts.onChunk ? [deviceTopic(id, 'chunk')] : [])];
+    const topics = [
+      deviceTopic(id, 'ack'),
+      deviceTopic(id, 'desired'),
+      ...(this.opts.onChunk ? [deviceTopic(id, 'chunk')] : []),
+    ];
     this.client.subscribe(topics, { qos: 1 }, (err) => {
       if (err) this.opts.log.error({ err: err.message }, 'subscribe failed');
     });
@@ -157,7 +180,9 @@ export class FleetLink {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         this.publish(deviceTopic(this.opts.deviceId, 'presence'), this.deathPayload(), true).catch(() => undefined),
-        new Promise((r) => { timer = setTimeout(r, 1000); }),
+        new Promise((r) => {
+          timer = setTimeout(r, 1000);
+        }),
       ]);
       // A pending timer would keep the process alive for the rest of the second after shutdown.
       clearTimeout(timer);

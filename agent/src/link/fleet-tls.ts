@@ -18,13 +18,18 @@ export interface PinnedCa {
 /** Reads fleet.ca (a ConfigError if it cannot) and warns when the fleet link would be plain text beyond this machine. */
 export function loadFleetCa(config: AgentConfig, log: Logger): PinnedCa | undefined {
   if (isPlainTextBeyondLoopback(config.fleet.mqttUrl)) {
-    log.warn({ mqttUrl: config.fleet.mqttUrl }, 'the fleet link is plain MQTT to another machine: the device password and every record cross the network unencrypted; enroll with the fleet\'s https:// address and --ca-fingerprint');
+    log.warn(
+      { mqttUrl: config.fleet.mqttUrl },
+      "the fleet link is plain MQTT to another machine: the device password and every record cross the network unencrypted; enroll with the fleet's https:// address and --ca-fingerprint",
+    );
   }
   if (!config.fleet.ca) return undefined;
   try {
     return { pem: readFileSync(config.fleet.ca, 'utf8'), file: config.fleet.ca };
   } catch (err) {
-    throw new ConfigError(`cannot read fleet.ca ${config.fleet.ca} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), the fleet CA pinned at enrollment; restore it or enroll again with --ca-fingerprint`);
+    throw new ConfigError(
+      `cannot read fleet.ca ${config.fleet.ca} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}), the fleet CA pinned at enrollment; restore it or enroll again with --ca-fingerprint`,
+    );
   }
 }
 

@@ -24,7 +24,16 @@ test('the process metrics do not wake an idle agent more than a few times a seco
     db.close();
     tmp.cleanup();
   });
-  const metrics = new AgentMetrics({ db, bufferRecords: () => 0, bufferBytes: () => 0, dropped: () => 0, connected: () => true, models: () => [], backend: 'onnxruntime-node', processMetrics: true });
+  const metrics = new AgentMetrics({
+    db,
+    bufferRecords: () => 0,
+    bufferBytes: () => 0,
+    dropped: () => 0,
+    connected: () => true,
+    models: () => [],
+    backend: 'onnxruntime-node',
+    processMetrics: true,
+  });
   assert.equal(histograms.length, 1, 'the process metrics monitor the event loop delay');
   await new Promise((r) => setTimeout(r, 2000));
   // Over two idle seconds: 2 samples at the agent's period, about 200 at prom-client's default.

@@ -129,13 +129,30 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
     });
 
     const oldestTs = sources.db.prepare<[], { ts: number }>('SELECT ts FROM records ORDER BY seq LIMIT 1');
-    gauge(registers, 'edgeloop_buffer_records', 'Records in the buffer not yet acknowledged by the fleet server', sources.bufferRecords);
-    gauge(registers, 'edgeloop_buffer_bytes', 'Bytes used by the agent database (records dominate); buffer.maxBytes caps this', sources.bufferBytes);
-    gauge(registers, 'edgeloop_sync_lag_seconds', 'Age of the oldest record not yet acknowledged by the fleet server (0 when none)', () => {
-      const oldest = oldestTs.get();
-      return oldest ? Math.max(0, (Date.now() - oldest.ts) / 1000) : 0;
-    });
-    gauge(registers, 'edgeloop_fleet_connected', '1 while the MQTT link to the fleet is up', () => (sources.connected() ? 1 : 0));
+    gauge(
+      registers,
+      'edgeloop_buffer_records',
+      'Records in the buffer not yet acknowledged by the fleet server',
+      sources.bufferRecords,
+    );
+    gauge(
+      registers,
+      'edgeloop_buffer_bytes',
+      'Bytes used by the agent database (records dominate); buffer.maxBytes caps this',
+      sources.bufferBytes,
+    );
+    gauge(
+      registers,
+      'edgeloop_sync_lag_seconds',
+      'Age of the oldest record not yet acknowledged by the fleet server (0 when none)',
+      () => {
+        const oldest = oldestTs.get();
+        return oldest ? Math.max(0, (Date.now() - oldest.ts) / 1000) : 0;
+      },
+    );
+    gauge(registers, 'edgeloop_fleet_connected', '1 while the MQTT link to the fleet is up', () =>
+      sources.connected() ? 1 : 0,
+    );
     new Counter({
       name: 'edgeloop_buffer_dropped_total',
       help: 'Records dropped by the buffer limits since the buffer was created (persisted)',
@@ -153,7 +170,8 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
       registers,
       collect() {
         this.reset();
-        for (const m of sources.models()) this.set({ model: m.name, version: String(m.version), backend: sources.backend }, 1);
+        for (const m of sources.models())
+          this.set({ model: m.name, version: String(m.version), backend: sources.backend }, 1);
       },
     });
     const outbox = sources.outbox;
@@ -175,14 +193,15 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
       });
       new Counter({
         name: 'edgeloop_sensor_reference_values_total',
-        help: 'Reference values by what became of them: joined (to a prediction), expired (no prediction in the window), unmatched (no or unknown request id), skewed (stamped ahead of this device\'s clock; not joined)',
+        help: "Reference values by what became of them: joined (to a prediction), expired (no prediction in the window), unmatched (no or unknown request id), skewed (stamped ahead of this device's clock; not joined)",
         labelNames: ['outcome'] as const,
         registers,
         collect() {
           this.reset();
           const r = sensors()?.references;
           if (!r) return;
-          for (const outcome of ['joined', 'expired', 'unmatched', 'skewed'] as const) this.inc({ outcome }, r[outcome]);
+          for (const outcome of ['joined', 'expired', 'unmatched', 'skewed'] as const)
+            this.inc({ outcome }, r[outcome]);
         },
       });
       new Counter({
@@ -200,10 +219,17 @@ export class AgentMetrics implements PredictObserver, ShadowObserver {
         },
       });
     }
-    if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    if (sources.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 
-  prediction(e: { model: string; version: number; outcome: PredictOutcome; latencyMs?: number; preprocessMs?: number }): void {
+  prediction(e: {
+    model: string;
+    version: number;
+    outcome: PredictOutcome;
+    latencyMs?: number;
+    preprocessMs?: number;
+  }): void {
     const labels = { model: e.model, version: String(e.version) };
     this.predictions.inc({ ...labels, outcome: e.outcome });
     if (e.latencyMs !== undefined) this.predictSeconds.observe(labels, e.latencyMs / 1000);

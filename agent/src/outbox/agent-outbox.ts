@@ -78,7 +78,10 @@ export function startAgentOutbox(deps: AgentOutboxDeps): AgentOutbox {
   outbox.add(new UpdateReportStream(reports, deps.stream, deps.session, log), lane({ window: 4 }));
 
   if (deps.references) {
-    outbox.add(new ReferenceStream(deps.references, deps.stream, REFERENCE_BATCH, log), lane({ window: 2, coalesceMs: 100 }));
+    outbox.add(
+      new ReferenceStream(deps.references, deps.stream, REFERENCE_BATCH, log),
+      lane({ window: 2, coalesceMs: 100 }),
+    );
     deps.references.onUpdatesQueued = () => outbox.wake('reference');
   }
 

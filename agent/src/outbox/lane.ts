@@ -111,7 +111,10 @@ export class OutboxLane {
   handleAck(ack: Ack): void {
     if (ack.seqFrom > ack.seqTo || ack.seqTo > this.highestSent) {
       this.stats.ignoredAcks++;
-      this.log.warn({ stream: this.kind, seqFrom: ack.seqFrom, seqTo: ack.seqTo, highestSent: this.highestSent }, 'ignored an ack for items this device did not send');
+      this.log.warn(
+        { stream: this.kind, seqFrom: ack.seqFrom, seqTo: ack.seqTo, highestSent: this.highestSent },
+        'ignored an ack for items this device did not send',
+      );
       return;
     }
     for (const [from, { to }] of this.inFlight) {
@@ -122,7 +125,10 @@ export class OutboxLane {
     } else {
       const n = this.stream.reject(ack.seqFrom, ack.seqTo, ack.reason ?? 'rejected');
       this.stats.rejected += n;
-      this.log.error({ stream: this.kind, seqFrom: ack.seqFrom, seqTo: ack.seqTo, items: n, reason: ack.reason }, 'the fleet refused items; they do not block the stream');
+      this.log.error(
+        { stream: this.kind, seqFrom: ack.seqFrom, seqTo: ack.seqTo, items: n, reason: ack.reason },
+        'the fleet refused items; they do not block the stream',
+      );
     }
     // The fleet answers: whatever pause a timeout started is over.
     this.failures = 0;
@@ -240,11 +246,14 @@ export class OutboxLane {
     const oldest = this.inFlight.values().next();
     if (oldest.done) return;
     const due = oldest.value.sentAt + this.opts.ackTimeoutMs - Date.now();
-    this.ackTimer = setTimeout(() => {
-      this.ackTimer = undefined;
-      this.stats.timeouts++;
-      this.fail(`no ack within ${this.opts.ackTimeoutMs} ms`);
-    }, Math.max(0, due));
+    this.ackTimer = setTimeout(
+      () => {
+        this.ackTimer = undefined;
+        this.stats.timeouts++;
+        this.fail(`no ack within ${this.opts.ackTimeoutMs} ms`);
+      },
+      Math.max(0, due),
+    );
     this.ackTimer.unref();
   }
 
@@ -253,7 +262,10 @@ export class OutboxLane {
     if (!this.connected) return;
     this.failures++;
     const pauseMs = backoffDelay(this.failures, this.opts.backoff, this.random);
-    this.log.warn({ stream: this.kind, inFlight: this.inFlight.size, attempt: this.failures, pauseMs }, `${why}; re-sending what is unacknowledged after a pause`);
+    this.log.warn(
+      { stream: this.kind, inFlight: this.inFlight.size, attempt: this.failures, pauseMs },
+      `${why}; re-sending what is unacknowledged after a pause`,
+    );
     this.rewind();
     this.resumeAt = Date.now() + pauseMs;
     clearTimeout(this.pumpTimer);

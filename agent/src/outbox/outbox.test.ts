@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, decodeTelemetryPayload, updateReportSchema, type AckKind, type Birth } from '@edgeloop/protocol';
+import {
+  decodeMessage,
+  decodeTelemetryPayload,
+  updateReportSchema,
+  type AckKind,
+  type Birth,
+} from '@edgeloop/protocol';
 import { FleetLink } from '../link/fleet-link.js';
 import { RecordBuffer, type NewRecord } from '../store/record-buffer.js';
 import { UpdateReportStore } from '../store/update-report-store.js';
@@ -12,9 +18,23 @@ import { UpdateReportStream } from './update-report-stream.js';
 import { fleetPeer, inProcessBroker, recordingLogger, silent, tempAgentDb } from './test-support.js';
 
 const STREAM = 'st';
-const rec = (i: number): NewRecord => ({ ts: 1_700_000_000_000 + i, model: 'm', version: 1, output: [i], prediction: i, latencyMs: 1, features: { f: i } });
+const rec = (i: number): NewRecord => ({
+  ts: 1_700_000_000_000 + i,
+  model: 'm',
+  version: 1,
+  output: [i],
+  prediction: i,
+  latencyMs: 1,
+  features: { f: i },
+});
 const lane = (o: Partial<LaneOptions> = {}): LaneOptions => ({
-  window: 2, ackTimeoutMs: 60_000, coalesceMs: 0, maxBytesPerSecond: 0, backoff: { minMs: 1000, maxMs: 60_000 }, waitPollMs: 250, ...o,
+  window: 2,
+  ackTimeoutMs: 60_000,
+  coalesceMs: 0,
+  maxBytesPerSecond: 0,
+  backoff: { minMs: 1000, maxMs: 60_000 },
+  waitPollMs: 250,
+  ...o,
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,11 +46,13 @@ interface Sent {
 
 /** Telemetry ranges [first seq, last seq] of what went out. */
 const ranges = (sent: Sent[]) =>
-  sent.filter((s) => s.kind === 'telemetry').map((s) => {
-    const b = decodeTelemetryPayload(s.payload);
-    assert.ok(b.ok);
-    return [b.value.records[0]!.seq, b.value.records.at(-1)!.seq];
-  });
+  sent
+    .filter((s) => s.kind === 'telemetry')
+    .map((s) => {
+      const b = decodeTelemetryPayload(s.payload);
+      assert.ok(b.ok);
+      return [b.value.records[0]!.seq, b.value.records.at(-1)!.seq];
+    });
 
 /** An outbox whose payloads land in `sent` (the test plays the fleet), over a buffer of `n` records. */
 async function harness(t: { after: (fn: () => void) => void }, n: number, db?: AgentDb) {
@@ -39,12 +61,23 @@ async function harness(t: { after: (fn: () => void) => void }, n: number, db?: A
   await Promise.all(Array.from({ length: n }, (_, i) => buffer.append(rec(i))));
   const sent: Sent[] = [];
   const log = recordingLogger();
-  const outbox = new Outbox({ stream: STREAM, publish: async (kind, payload) => void sent.push({ kind, payload, at: Date.now() }), log: log.log, random: () => 0.5 });
+  const outbox = new Outbox({
+    stream: STREAM,
+    publish: async (kind, payload) => void sent.push({ kind, payload, at: Date.now() }),
+    log: log.log,
+    random: () => 0.5,
+  });
   t.after(() => outbox.close());
-  const telemetry = (o: Partial<LaneOptions> = {}) => outbox.add(new TelemetryStream(buffer, STREAM, { batchSize: 10, encoding: 'compact' }), lane(o));
+  const telemetry = (o: Partial<LaneOptions> = {}) =>
+    outbox.add(new TelemetryStream(buffer, STREAM, { batchSize: 10, encoding: 'compact' }), lane(o));
   /** Waits until `count` payloads of `kind` went out, then a little longer to see that no more do. */
   const sentExactly = async (count: number, kind: AckKind = 'telemetry') => {
-    await waitFor(`${count} ${kind} payloads sent`, () => sent.filter((s) => s.kind === kind).length >= count || undefined, 10_000, 5);
+    await waitFor(
+      `${count} ${kind} payloads sent`,
+      () => sent.filter((s) => s.kind === kind).length >= count || undefined,
+      10_000,
+      5,
+    );
     await sleep(60);
     assert.equal(sent.filter((s) => s.kind === kind).length, count);
   };
@@ -56,20 +89,29 @@ test('at most `window` batches wait for their ack; a cumulative ack frees every 
   const l = telemetry({ window: 2 });
   outbox.setConnected(true);
   await sentExactly(2);
-  assert.deepEqual(ranges(sent), [[1, 10], [11, 20]]);
+  assert.deepEqual(ranges(sent), [
+    [1, 10],
+    [11, 20],
+  ]);
   assert.equal(l.inFlightCount, 2);
 
   outbox.handleAck({ v: 1, stream: STREAM, seqFrom: 1, seqTo: 20, status: 'stored' });
   assert.equal(buffer.count(), 25, 'acknowledged records are deleted, nothing else');
   await sentExactly(4);
-  assert.deepEqual(ranges(sent).slice(2), [[21, 30], [31, 40]]);
+  assert.deepEqual(ranges(sent).slice(2), [
+    [21, 30],
+    [31, 40],
+  ]);
 
   outbox.handleAck({ v: 1, kind: 'telemetry', stream: STREAM, seqFrom: 21, seqTo: 30, status: 'stored' });
   await sentExactly(5);
   assert.deepEqual(ranges(sent)[4], [41, 45]);
   outbox.handleAck({ v: 1, stream: STREAM, seqFrom: 31, seqTo: 45, status: 'stored' });
   assert.equal(buffer.count(), 0);
-  assert.deepEqual(outbox.stats().map((s) => [s.kind, s.pending, s.inFlight, s.sent, s.resent, s.acked]), [['telemetry', 0, 0, 5, 0, 45]]);
+  assert.deepEqual(
+    outbox.stats().map((s) => [s.kind, s.pending, s.inFlight, s.sent, s.resent, s.acked]),
+    [['telemetry', 0, 0, 5, 0, 45]],
+  );
 });
 
 test('an ack timeout pauses before the re-send: longer each time in a row, never beyond the cap, from the start again after an ack', async (t) => {
@@ -80,7 +122,12 @@ test('an ack timeout pauses before the re-send: longer each time in a row, never
   outbox.handleAck({ v: 1, stream: STREAM, seqFrom: 1, seqTo: 1, status: 'stored' });
   const pauses = () => log.lines.filter((l) => l.pauseMs !== undefined).map((l) => [l.attempt, l.pauseMs]);
   // Equal jitter with the random half pinned to 0.5: ¾ of 100, 200, 400, then the 400 cap.
-  assert.deepEqual(pauses().slice(0, 4), [[1, 75], [2, 150], [3, 300], [4, 300]]);
+  assert.deepEqual(pauses().slice(0, 4), [
+    [1, 75],
+    [2, 150],
+    [3, 300],
+    [4, 300],
+  ]);
   // Timers never fire early: each re-send came at least ack timeout + pause after the one before.
   for (let i = 1; i < 5; i++) {
     const gap = sent[i]!.at - sent[i - 1]!.at;
@@ -101,26 +148,62 @@ test('a reconnect re-sends everything unacknowledged at once, through a real bro
   const peer = await fleetPeer(t, broker.url, device);
   const { buffer } = await harness(t, 20);
   const birth = (session: number): Birth => ({
-    v: 1, type: 'birth', deviceId: device, session, ts: Date.now(), agentVersion: 'test', arch: 'x64', platform: 'linux', cpus: 1, memTotalMb: 1,
-    runtime: { name: 'test', version: '0' }, models: [], stream: STREAM, backlog: buffer.count(),
+    v: 1,
+    type: 'birth',
+    deviceId: device,
+    session,
+    ts: Date.now(),
+    agentVersion: 'test',
+    arch: 'x64',
+    platform: 'linux',
+    cpus: 1,
+    memTotalMb: 1,
+    runtime: { name: 'test', version: '0' },
+    models: [],
+    stream: STREAM,
+    backlog: buffer.count(),
   });
   // The outbox publishes through the real fleet link this time.
   const link: { current?: FleetLink } = {};
-  const linked = new Outbox({ stream: STREAM, publish: (kind, payload) => link.current!.publish(`edgeloop/v1/devices/${device}/${kind}`, payload), log: silent });
+  const linked = new Outbox({
+    stream: STREAM,
+    publish: (kind, payload) => link.current!.publish(`edgeloop/v1/devices/${device}/${kind}`, payload),
+    log: silent,
+  });
   t.after(() => linked.close());
   linked.add(new TelemetryStream(buffer, STREAM, { batchSize: 10, encoding: 'compact' }), lane({ window: 2 }));
   link.current = new FleetLink({
-    mqttUrl: broker.url, deviceId: device, boot: 1, birth, onAck: (a) => linked.handleAck(a), onDesired: () => undefined,
-    onConnectionChange: (c) => linked.setConnected(c), reconnectMinMs: 50, reconnectMaxMs: 100, log: silent,
+    mqttUrl: broker.url,
+    deviceId: device,
+    boot: 1,
+    birth,
+    onAck: (a) => linked.handleAck(a),
+    onDesired: () => undefined,
+    onConnectionChange: (c) => linked.setConnected(c),
+    reconnectMinMs: 50,
+    reconnectMaxMs: 100,
+    log: silent,
   });
   t.after(() => link.current!.close());
 
-  const telemetryRanges = () => ranges((peer.received.get('telemetry') ?? []).map((payload) => ({ kind: 'telemetry' as const, payload, at: 0 })));
+  const telemetryRanges = () =>
+    ranges((peer.received.get('telemetry') ?? []).map((payload) => ({ kind: 'telemetry' as const, payload, at: 0 })));
   await waitFor('two batches at the fleet', () => telemetryRanges().length >= 2 || undefined);
-  assert.deepEqual(telemetryRanges(), [[1, 10], [11, 20]]);
+  assert.deepEqual(telemetryRanges(), [
+    [1, 10],
+    [11, 20],
+  ]);
   broker.cut(device);
   await waitFor('both batches again after the reconnect', () => telemetryRanges().length >= 4 || undefined);
-  assert.deepEqual(telemetryRanges().slice(2).sort((a, b) => a[0]! - b[0]!), [[1, 10], [11, 20]]);
+  assert.deepEqual(
+    telemetryRanges()
+      .slice(2)
+      .sort((a, b) => a[0]! - b[0]!),
+    [
+      [1, 10],
+      [11, 20],
+    ],
+  );
   assert.equal(linked.stats()[0]!.resent, 2);
 
   await peer.ack({ v: 1, stream: STREAM, seqFrom: 1, seqTo: 20, status: 'stored' });
@@ -148,17 +231,35 @@ test('after a restart, what was acked stays deleted and what was not is sent aga
   const db = store.reopen();
 
   const sent: Sent[] = [];
-  const outbox = new Outbox({ stream: STREAM, publish: async (kind, payload) => void sent.push({ kind, payload, at: Date.now() }), log: silent });
+  const outbox = new Outbox({
+    stream: STREAM,
+    publish: async (kind, payload) => void sent.push({ kind, payload, at: Date.now() }),
+    log: silent,
+  });
   t.after(() => outbox.close());
-  outbox.add(new TelemetryStream(new RecordBuffer(db), STREAM, { batchSize: 10, encoding: 'compact' }), lane({ window: 3 }));
+  outbox.add(
+    new TelemetryStream(new RecordBuffer(db), STREAM, { batchSize: 10, encoding: 'compact' }),
+    lane({ window: 3 }),
+  );
   outbox.add(new UpdateReportStream(new UpdateReportStore(db), STREAM, () => 42, silent), lane({ window: 1 }));
   outbox.setConnected(true);
-  await waitFor('the unacknowledged part sent again', () => (ranges(sent).length >= 2 && sent.some((s) => s.kind === 'update')) || undefined);
+  await waitFor(
+    'the unacknowledged part sent again',
+    () => (ranges(sent).length >= 2 && sent.some((s) => s.kind === 'update')) || undefined,
+  );
   await sleep(60);
-  assert.deepEqual(ranges(sent), [[11, 20], [21, 30]]);
-  const resentReports = sent.filter((s) => s.kind === 'update').map((s) => decodeMessage(updateReportSchema, s.payload));
-  assert.deepEqual(resentReports.map((r) => r.ok && [r.value.id, r.value.state, r.value.session, r.value.reportSeq]), [[2, 'verified', 42, 1]],
-    'the unacked report, stamped for the new session');
+  assert.deepEqual(ranges(sent), [
+    [11, 20],
+    [21, 30],
+  ]);
+  const resentReports = sent
+    .filter((s) => s.kind === 'update')
+    .map((s) => decodeMessage(updateReportSchema, s.payload));
+  assert.deepEqual(
+    resentReports.map((r) => r.ok && [r.value.id, r.value.state, r.value.session, r.value.reportSeq]),
+    [[2, 'verified', 42, 1]],
+    'the unacked report, stamped for the new session',
+  );
 });
 
 test('acks for positions never sent, repeated acks and acks for another stream change nothing', async (t) => {
@@ -183,7 +284,11 @@ test('acks for positions never sent, repeated acks and acks for another stream c
   assert.equal(l.stats.acked, 10, 'a repeated ack deletes nothing more');
   assert.equal(l.inFlightCount, 2, 'and frees no other batch');
   await sentExactly(3);
-  assert.deepEqual(ranges(sent), [[1, 10], [11, 20], [21, 30]]);
+  assert.deepEqual(ranges(sent), [
+    [1, 10],
+    [11, 20],
+    [21, 30],
+  ]);
 });
 
 test('a refused batch is set aside and frees its place in the window', async (t) => {
@@ -222,16 +327,22 @@ test('a stuck stream holds up no other: reports flow while telemetry gets no ack
     outbox.wake('update');
   }
   await waitFor('three reports sent', () => sent.filter((s) => s.kind === 'update').length >= 3 || undefined);
-  const ids = sent.filter((s) => s.kind === 'update').map((s) => {
-    const r = decodeMessage(updateReportSchema, s.payload);
-    assert.ok(r.ok);
-    return r.value.id!;
-  });
-  for (const id of ids) outbox.handleAck({ v: 1, kind: 'update', stream: STREAM, seqFrom: id, seqTo: id, status: 'stored' });
+  const ids = sent
+    .filter((s) => s.kind === 'update')
+    .map((s) => {
+      const r = decodeMessage(updateReportSchema, s.payload);
+      assert.ok(r.ok);
+      return r.value.id!;
+    });
+  for (const id of ids)
+    outbox.handleAck({ v: 1, kind: 'update', stream: STREAM, seqFrom: id, seqTo: id, status: 'stored' });
   assert.equal(reports.count(), 0, 'every report acked and deleted');
 
   // The resend follows each timeout only after its pause, so wait for the sends themselves.
-  await waitFor('telemetry timed out twice and the broken stream failed twice', () => (tl.stats.timeouts >= 2 && bl.stats.readErrors >= 2) || undefined);
+  await waitFor(
+    'telemetry timed out twice and the broken stream failed twice',
+    () => (tl.stats.timeouts >= 2 && bl.stats.readErrors >= 2) || undefined,
+  );
   await waitFor('the unacked telemetry batch goes again after each pause', () => ranges(sent).length >= 3 || undefined);
   assert.ok(reads >= 2);
 });

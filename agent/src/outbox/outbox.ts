@@ -47,7 +47,13 @@ export class Outbox {
   /** Adds a stream; it starts sending at once if the link is up. */
   add(stream: OutboxStream, opts: LaneOptions): OutboxLane {
     if (this.lanes.has(stream.kind)) throw new Error(`the outbox already has a ${stream.kind} stream`);
-    const lane = new OutboxLane(stream, (payload) => this.deps.publish(stream.kind, payload), opts, this.deps.log, this.deps.random);
+    const lane = new OutboxLane(
+      stream,
+      (payload) => this.deps.publish(stream.kind, payload),
+      opts,
+      this.deps.log,
+      this.deps.random,
+    );
     this.lanes.set(stream.kind, lane);
     if (this.connected) lane.setConnected(true, this.connectedSince);
     return lane;
@@ -79,7 +85,12 @@ export class Outbox {
   }
 
   stats(): OutboxStreamStats[] {
-    return [...this.lanes.values()].map((lane) => ({ kind: lane.kind, pending: lane.stream.pending(), inFlight: lane.inFlightCount, ...lane.stats }));
+    return [...this.lanes.values()].map((lane) => ({
+      kind: lane.kind,
+      pending: lane.stream.pending(),
+      inFlight: lane.inFlightCount,
+      ...lane.stats,
+    }));
   }
 
   close(): void {

@@ -27,9 +27,25 @@ test('on request, samples go one at a time only while the fleet asks; an unreada
   });
   t.after(() => outbox.close());
   const samples = new SampleStream(store, 'st', 'on-request', silent);
-  outbox.add(samples, { window: 1, ackTimeoutMs: 60_000, coalesceMs: 0, maxBytesPerSecond: 0, backoff: { minMs: 1000, maxMs: 60_000 }, waitPollMs: 250 });
+  outbox.add(samples, {
+    window: 1,
+    ackTimeoutMs: 60_000,
+    coalesceMs: 0,
+    maxBytesPerSecond: 0,
+    backoff: { minMs: 1000, maxMs: 60_000 },
+    waitPollMs: 250,
+  });
   store.onKept(() => outbox.wake('sample'));
-  const meta = (seq: number) => ({ seq, model: 'm', version: 1, ts: Date.now(), reason: 'every-nth' as const, prediction: 1, reference: null, contentType: 'application/json' });
+  const meta = (seq: number) => ({
+    seq,
+    model: 'm',
+    version: 1,
+    ts: Date.now(),
+    reason: 'every-nth' as const,
+    prediction: 1,
+    reference: null,
+    contentType: 'application/json',
+  });
   store.keep(meta(1), Buffer.from('{"n":1}'));
   store.keep(meta(2), Buffer.from('{"n":2}'));
   store.keep(meta(3), Buffer.from('{"n":3}'));

@@ -39,8 +39,18 @@ export class SampleStream implements OutboxStream {
         continue;
       }
       const payload = encodeSample({
-        v: 1, stream: this.streamId, id: sample.id, seq: sample.seq, model: sample.model, version: sample.version, ts: sample.ts,
-        reason: sample.reason, prediction: sample.prediction, reference: sample.reference, contentType: sample.contentType, data: new Uint8Array(data),
+        v: 1,
+        stream: this.streamId,
+        id: sample.id,
+        seq: sample.seq,
+        model: sample.model,
+        version: sample.version,
+        ts: sample.ts,
+        reason: sample.reason,
+        prediction: sample.prediction,
+        reference: sample.reference,
+        contentType: sample.contentType,
+        data: new Uint8Array(data),
       });
       return { from: sample.id, to: sample.id, payload };
     }

@@ -8,14 +8,33 @@ import { Outbox, type LaneOptions } from './outbox.js';
 import { TelemetryStream } from './telemetry-stream.js';
 import { silent, tempAgentDb } from './test-support.js';
 
-const rec = (i: number, ts = 1_700_000_000_000 + i): NewRecord => ({ ts, model: 'm', version: 1, output: [i], prediction: i, latencyMs: 1, features: { f: i } });
+const rec = (i: number, ts = 1_700_000_000_000 + i): NewRecord => ({
+  ts,
+  model: 'm',
+  version: 1,
+  output: [i],
+  prediction: i,
+  latencyMs: 1,
+  features: { f: i },
+});
 const lane = (o: Partial<LaneOptions> = {}): LaneOptions => ({
-  window: 2, ackTimeoutMs: 60_000, coalesceMs: 0, maxBytesPerSecond: 0, backoff: { minMs: 1000, maxMs: 60_000 }, waitPollMs: 250, ...o,
+  window: 2,
+  ackTimeoutMs: 60_000,
+  coalesceMs: 0,
+  maxBytesPerSecond: 0,
+  backoff: { minMs: 1000, maxMs: 60_000 },
+  waitPollMs: 250,
+  ...o,
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A buffer of records and a telemetry stream whose batches land in `sent` (the test plays the fleet). */
-async function harness(t: { after: (fn: () => void) => void }, records: NewRecord[], o: Partial<LaneOptions> = {}, dropped = () => 0) {
+async function harness(
+  t: { after: (fn: () => void) => void },
+  records: NewRecord[],
+  o: Partial<LaneOptions> = {},
+  dropped = () => 0,
+) {
   const { db } = tempAgentDb(t);
   const buffer = new RecordBuffer(db);
   await Promise.all(records.map((r) => buffer.append(r)));
@@ -49,9 +68,19 @@ test('records made before the connection leave flagged historical, never in a ba
   await sentExactly(2);
   await buffer.append(rec(100, Date.now() + 5));
   await sentExactly(3);
-  assert.deepEqual(sent.map(range), [[1, 10], [11, 15], [16, 16]]);
-  assert.deepEqual(sent.map((b) => b.historical ?? false), [true, true, false]);
-  assert.deepEqual(sent.map((b) => b.dropped), [3, 3, 3]);
+  assert.deepEqual(sent.map(range), [
+    [1, 10],
+    [11, 15],
+    [16, 16],
+  ]);
+  assert.deepEqual(
+    sent.map((b) => b.historical ?? false),
+    [true, true, false],
+  );
+  assert.deepEqual(
+    sent.map((b) => b.dropped),
+    [3, 3, 3],
+  );
   assert.equal(sent[0]!.backlog, 5, 'the first batch carries the counted backlog');
 });
 
@@ -79,7 +108,11 @@ test('an idle stream leaves the buffer alone; a record on hold is polled for unt
 
 test('the byte-rate cap spaces batches out', async (t) => {
   const rate = 300;
-  const { outbox, sent, sentExactly } = await harness(t, Array.from({ length: 40 }, (_, i) => rec(i)), { window: 8, maxBytesPerSecond: rate });
+  const { outbox, sent, sentExactly } = await harness(
+    t,
+    Array.from({ length: 40 }, (_, i) => rec(i)),
+    { window: 8, maxBytesPerSecond: rate },
+  );
   outbox.setConnected(true);
   await sentExactly(4);
   const bytes = sent.reduce((n, b) => n + b.bytes, 0);
@@ -95,8 +128,19 @@ test('thousands of buffered records reach the fleet store exactly once through t
   const agent = await h.startAgent('sync-1', { sync: { batchSize: 100, window: 8, flushIntervalMs: 10 } });
   const n = 3000;
   await Promise.all(Array.from({ length: n }, (_, i) => agent.buffer.append(rec(i))));
-  await until('all records stored and acknowledged', async () => (await h.server.telemetry.count('sync-1')) >= n && agent.buffer.count() === 0, 60_000);
+  await until(
+    'all records stored and acknowledged',
+    async () => (await h.server.telemetry.count('sync-1')) >= n && agent.buffer.count() === 0,
+    60_000,
+  );
   const rows = await h.server.telemetry.query({ device: 'sync-1', order: 'oldest', limit: 10_000 });
-  assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: n }, (_, i) => i + 1), 'every record once, none twice');
-  assert.deepEqual(rows.map((r) => r.prediction), Array.from({ length: n }, (_, i) => i));
+  assert.deepEqual(
+    rows.map((r) => r.seq),
+    Array.from({ length: n }, (_, i) => i + 1),
+    'every record once, none twice',
+  );
+  assert.deepEqual(
+    rows.map((r) => r.prediction),
+    Array.from({ length: n }, (_, i) => i),
+  );
 });

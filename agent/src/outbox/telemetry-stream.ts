@@ -43,8 +43,12 @@ export class TelemetryStream implements OutboxStream {
     const to = records[records.length - 1]!.seq;
     const dropped = this.dropped();
     const batch: TelemetryBatch = {
-      v: 1, stream: this.streamId, records, backlog: this.backlogAfter(to, records.length),
-      ...(historical ? { historical: true } : {}), ...(dropped ? { dropped } : {}),
+      v: 1,
+      stream: this.streamId,
+      records,
+      backlog: this.backlogAfter(to, records.length),
+      ...(historical ? { historical: true } : {}),
+      ...(dropped ? { dropped } : {}),
     };
     return { from, to, payload: this.opts.encoding === 'compact' ? encodeTelemetryBatch(batch) : encodeMessage(batch) };
   }

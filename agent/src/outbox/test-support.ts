@@ -24,7 +24,8 @@ export function recordingLogger(): { log: Logger; lines: Array<Record<string, un
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -67,7 +68,9 @@ export async function inProcessBroker(t: After): Promise<TestBroker> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     cut(clientId) {
-      const client = (broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients[clientId];
+      const client = (broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients[
+        clientId
+      ];
       if (!client) throw new Error(`no client ${clientId} on the broker`);
       client.conn.destroy();
     },
@@ -90,7 +93,10 @@ export async function fleetPeer(t: After, url: string, deviceId: string): Promis
     if (!parsed.ok) return;
     received.set(parsed.channel, [...(received.get(parsed.channel) ?? []), payload]);
   });
-  await client.subscribeAsync((['telemetry', 'reference', 'sample', 'update'] as const).map((c) => deviceTopic(deviceId, c)), { qos: 1 });
+  await client.subscribeAsync(
+    (['telemetry', 'reference', 'sample', 'update'] as const).map((c) => deviceTopic(deviceId, c)),
+    { qos: 1 },
+  );
   const peer: FleetPeer = {
     received,
     ack: async (ack) => void (await client.publishAsync(deviceTopic(deviceId, 'ack'), encodeMessage(ack), { qos: 1 })),

@@ -45,7 +45,15 @@ export class UpdateReportStream implements OutboxStream {
       reportSeq = ++this.lastReportSeq;
       this.stamps.set(queued.id, reportSeq);
     }
-    const report: UpdateReport = { v: 1, ...queued.body, ts: queued.ts, session, reportSeq, stream: this.streamId, id: queued.id };
+    const report: UpdateReport = {
+      v: 1,
+      ...queued.body,
+      ts: queued.ts,
+      session,
+      reportSeq,
+      stream: this.streamId,
+      id: queued.id,
+    };
     return { from: queued.id, to: queued.id, payload: encodeMessage(report) };
   }
 

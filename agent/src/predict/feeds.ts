@@ -52,8 +52,16 @@ export interface PreparedInput {
 
 const IMAGE_ALIASES = ['image', 'file'];
 
-export async function prepareInput(manifest: Manifest, input: PredictInput, features: readonly ImageFeature[]): Promise<PreparedInput> {
-  if (input.kind === 'image') return { ...(await imageInput(manifest, input.body, undefined, features)), raw: rawImage(input.body, input.contentType) };
+export async function prepareInput(
+  manifest: Manifest,
+  input: PredictInput,
+  features: readonly ImageFeature[],
+): Promise<PreparedInput> {
+  if (input.kind === 'image')
+    return {
+      ...(await imageInput(manifest, input.body, undefined, features)),
+      raw: rawImage(input.body, input.contentType),
+    };
   if (input.kind === 'json') {
     const parsed = jsonInputSchema.safeParse(input.body);
     if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
@@ -67,28 +75,50 @@ export async function prepareInput(manifest: Manifest, input: PredictInput, feat
   let tensors: TensorInputs | undefined;
   if (input.inputs !== undefined) {
     const parsed = tensorInputsSchema.safeParse(input.inputs);
-    if (!parsed.success) throw new InputError(`invalid "inputs" form field: ${describeZodError(parsed.error)}; send {"<input name>": {"shape": [...], "data": [...]}}`);
+    if (!parsed.success)
+      throw new InputError(
+        `invalid "inputs" form field: ${describeZodError(parsed.error)}; send {"<input name>": {"shape": [...], "data": [...]}}`,
+      );
     tensors = parsed.data;
   }
   const requestId = input.requestId ? { requestId: input.requestId } : {};
   if (input.files.length === 0) {
-    if (!tensors) throw new InputError('the form has no image file and no "inputs" field; send the image as a file field named "image", or JSON tensors in "inputs"');
+    if (!tensors)
+      throw new InputError(
+        'the form has no image file and no "inputs" field; send the image as a file field named "image", or JSON tensors in "inputs"',
+      );
     const feeds = tensorFeeds(manifest, tensors);
-    return { feeds, features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data), ...requestId, raw: jsonBytes(tensors) };
+    return {
+      feeds,
+      features: tensorFeatures(tensors[manifest.inputs[0]!.name]!.data),
+      ...requestId,
+      raw: jsonBytes(tensors),
+    };
   }
   if (input.files.length > 1) {
-    throw new InputError(`the form has ${input.files.length} files (${input.files.map((f) => f.field).join(', ')}); model ${manifest.name} takes one image: send one file field named "image"`);
+    throw new InputError(
+      `the form has ${input.files.length} files (${input.files.map((f) => f.field).join(', ')}); model ${manifest.name} takes one image: send one file field named "image"`,
+    );
   }
   const file = input.files[0]!;
   const pre = manifest.preprocessing;
   if (pre.kind === 'image') {
-    const isImageInput = file.field === pre.input || (IMAGE_ALIASES.includes(file.field) && !manifest.inputs.some((i) => i.name === file.field));
+    const isImageInput =
+      file.field === pre.input ||
+      (IMAGE_ALIASES.includes(file.field) && !manifest.inputs.some((i) => i.name === file.field));
     if (!isImageInput) {
-      throw new InputError(`file field "${file.field}" is not the image input of model ${manifest.name} v${manifest.version}; name it "image" (or "${pre.input}")`, 422);
+      throw new InputError(
+        `file field "${file.field}" is not the image input of model ${manifest.name} v${manifest.version}; name it "image" (or "${pre.input}")`,
+        422,
+      );
     }
   }
   if (file.bytes.length === 0) throw new InputError(`file field "${file.field}" is empty`);
-  return { ...(await imageInput(manifest, file.bytes, tensors, features)), ...requestId, raw: rawImage(file.bytes, file.contentType) };
+  return {
+    ...(await imageInput(manifest, file.bytes, tensors, features)),
+    ...requestId,
+    raw: rawImage(file.bytes, file.contentType),
+  };
 }
 
 /**
@@ -104,10 +134,18 @@ function rawImage(data: Uint8Array, contentType: string | undefined): PreparedIn
 }
 
 /** The image feeds the manifest's image input; any other input must come as JSON tensors. */
-async function imageInput(manifest: Manifest, bytes: Uint8Array, tensors: TensorInputs | undefined, features: readonly ImageFeature[]): Promise<PreparedInput> {
+async function imageInput(
+  manifest: Manifest,
+  bytes: Uint8Array,
+  tensors: TensorInputs | undefined,
+  features: readonly ImageFeature[],
+): Promise<PreparedInput> {
   const pre = manifest.preprocessing;
   if (pre.kind !== 'image') {
-    throw new InputError(`model ${manifest.name} v${manifest.version} takes tensors, not images; send JSON {"inputs": {...}}`, 415);
+    throw new InputError(
+      `model ${manifest.name} v${manifest.version} takes tensors, not images; send JSON {"inputs": {...}}`,
+      415,
+    );
   }
   const spec = manifest.inputs.find((i) => i.name === pre.input) ?? manifest.inputs[0]!;
   const others = manifest.inputs.filter((i) => i !== spec);
@@ -117,7 +155,8 @@ async function imageInput(manifest: Manifest, bytes: Uint8Array, tensors: Tensor
       422,
     );
   }
-  if (tensors?.[spec.name]) throw new InputError(`input "${spec.name}" is given twice: as the image file and in "inputs"; send it once`);
+  if (tensors?.[spec.name])
+    throw new InputError(`input "${spec.name}" is given twice: as the image file and in "inputs"; send it once`);
   const img = await imageToTensor(bytes, pre, features);
   const feeds = tensors ? tensorFeeds(manifest, tensors, spec.name) : {};
   feeds[spec.name] = makeTensor(spec.dtype, img.data, img.shape);
@@ -134,15 +173,22 @@ function tensorFeeds(manifest: Manifest, inputs: TensorInputs, skip?: string): R
       const sent = Object.keys(inputs);
       throw new InputError(
         `missing input "${spec.name}": model ${manifest.name} v${manifest.version} takes input(s) ${manifest.inputs.map((i) => i.name).join(', ')}` +
-          (sent.length ? `, the request sent ${sent.join(', ')}` : '') + '; name each tensor after the model input it feeds',
+          (sent.length ? `, the request sent ${sent.join(', ')}` : '') +
+          '; name each tensor after the model input it feeds',
         422,
       );
     }
     if (!shapeMatches(spec.shape, given.shape)) {
-      throw new InputError(`input "${spec.name}" has shape [${given.shape.join(', ')}], model expects [${spec.shape.join(', ')}]`, 422);
+      throw new InputError(
+        `input "${spec.name}" has shape [${given.shape.join(', ')}], model expects [${spec.shape.join(', ')}]`,
+        422,
+      );
     }
     if (elementCount(given.shape) !== given.data.length) {
-      throw new InputError(`input "${spec.name}": shape [${given.shape.join(', ')}] needs ${elementCount(given.shape)} values, got ${given.data.length}`, 422);
+      throw new InputError(
+        `input "${spec.name}": shape [${given.shape.join(', ')}] needs ${elementCount(given.shape)} values, got ${given.data.length}`,
+        422,
+      );
     }
     if (hasBatchDimension(spec.shape) && given.shape[0] !== 1) {
       throw new InputError(
@@ -154,7 +200,11 @@ function tensorFeeds(manifest: Manifest, inputs: TensorInputs, skip?: string): R
     feeds[spec.name] = makeTensor(spec.dtype, given.data, given.shape);
   }
   const unknown = Object.keys(inputs).filter((k) => !manifest.inputs.some((i) => i.name === k));
-  if (unknown.length) throw new InputError(`unknown input(s) ${unknown.join(', ')}; model expects ${manifest.inputs.map((i) => i.name).join(', ')}`, 422);
+  if (unknown.length)
+    throw new InputError(
+      `unknown input(s) ${unknown.join(', ')}; model expects ${manifest.inputs.map((i) => i.name).join(', ')}`,
+      422,
+    );
   return feeds;
 }
 
@@ -172,8 +222,16 @@ function hasBatchDimension(shape: readonly (number | string)[]): boolean {
 /** Features of a tensor input (the manifest's first input): mean, std, min, max. */
 export function tensorFeatures(data: readonly number[]): Record<string, number> {
   if (data.length === 0) return {};
-  let sum = 0, sq = 0, min = Infinity, max = -Infinity;
-  for (const v of data) { sum += v; sq += v * v; if (v < min) min = v; if (v > max) max = v; }
+  let sum = 0,
+    sq = 0,
+    min = Infinity,
+    max = -Infinity;
+  for (const v of data) {
+    sum += v;
+    sq += v * v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
   const mean = sum / data.length;
   return { mean, std: Math.sqrt(Math.max(0, sq / data.length - mean * mean)), min, max };
 }

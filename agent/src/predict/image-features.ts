@@ -36,16 +36,26 @@ let scratch = new Float64Array(0);
  * computed, each in as few passes as it allows: channel sums (+ saturation) in one, luma and its
  * spread in a second (only for contrast or sharpness), the Laplacian in a third (sharpness).
  */
-export function imageFeatures(rgb: Uint8Array, width: number, height: number, wanted: readonly ImageFeature[]): Record<string, number> {
+export function imageFeatures(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  wanted: readonly ImageFeature[],
+): Record<string, number> {
   const pixels = width * height;
   const features: Record<string, number> = {};
   if (pixels === 0 || wanted.length === 0) return features;
   const want = new Set(wanted);
 
-  let sumR = 0, sumG = 0, sumB = 0, sumSat = 0;
+  let sumR = 0,
+    sumG = 0,
+    sumB = 0,
+    sumSat = 0;
   if (want.has('saturation')) {
     for (let i = 0; i < pixels * 3; i += 3) {
-      const r = rgb[i]!, g = rgb[i + 1]!, b = rgb[i + 2]!;
+      const r = rgb[i]!,
+        g = rgb[i + 1]!,
+        b = rgb[i + 2]!;
       const max = Math.max(r, g, b);
       sumSat += (max - Math.min(r, g, b)) * INVERSE[max]!;
       sumR += r;
@@ -60,7 +70,9 @@ export function imageFeatures(rgb: Uint8Array, width: number, height: number, wa
       sumB += rgb[i + 2]!;
     }
   }
-  const meanR = sumR / pixels / 255, meanG = sumG / pixels / 255, meanB = sumB / pixels / 255;
+  const meanR = sumR / pixels / 255,
+    meanG = sumG / pixels / 255,
+    meanB = sumB / pixels / 255;
   if (want.has('mean_rgb')) Object.assign(features, { mean_r: meanR, mean_g: meanG, mean_b: meanB });
   // Luma is linear in R, G, B, so its mean follows from the channel means.
   if (want.has('brightness')) features.brightness = 0.299 * meanR + 0.587 * meanG + 0.114 * meanB;
@@ -71,7 +83,8 @@ export function imageFeatures(rgb: Uint8Array, width: number, height: number, wa
     // Sums of deviations from the first pixel (shifted data): one pass, and no cancellation on
     // near-flat images, where the variance is tiny next to the squared mean.
     const shift = rgb[0]! * KR + rgb[1]! * KG + rgb[2]! * KB;
-    let sum = 0, sq = 0;
+    let sum = 0,
+      sq = 0;
     for (let p = 0, i = 0; p < pixels; p++, i += 3) {
       const y = rgb[i]! * KR + rgb[i + 1]! * KG + rgb[i + 2]! * KB;
       luma[p] = y;
@@ -88,7 +101,8 @@ export function imageFeatures(rgb: Uint8Array, width: number, height: number, wa
 /** Variance of the 4-neighbour Laplacian over interior pixels: high for crisp edges, 0 for a flat image. */
 function laplacianVariance(luma: Float64Array, width: number, height: number): number {
   if (width < 3 || height < 3) return 0;
-  let sum = 0, sq = 0;
+  let sum = 0,
+    sq = 0;
   for (let y = 1; y < height - 1; y++) {
     for (let x = 1, i = y * width + 1; x < width - 1; x++, i++) {
       const l = luma[i - 1]! + luma[i + 1]! + luma[i - width]! + luma[i + width]! - 4 * luma[i]!;

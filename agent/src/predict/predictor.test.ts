@@ -25,10 +25,20 @@ test('a JSON tensor under a wrong or missing input name is a 422 that names the 
   const s = await setupEchoModels();
   try {
     // The README example's name, sent to a model whose input is "x".
-    await assert.rejects(s.predictor.predict('classes', json({ image: { shape: [1, 4], data: [0, 1, 0, 0] } })), refusedWith(422, /missing input "x".*takes input\(s\) x.*sent image/));
-    await assert.rejects(s.predictor.predict('classes', json({})), refusedWith(422, /missing input "x".*takes input\(s\) x/));
     await assert.rejects(
-      s.predictor.predict('classes', { kind: 'form', files: [], inputs: { image: { shape: [1, 4], data: [0, 1, 0, 0] } } }),
+      s.predictor.predict('classes', json({ image: { shape: [1, 4], data: [0, 1, 0, 0] } })),
+      refusedWith(422, /missing input "x".*takes input\(s\) x.*sent image/),
+    );
+    await assert.rejects(
+      s.predictor.predict('classes', json({})),
+      refusedWith(422, /missing input "x".*takes input\(s\) x/),
+    );
+    await assert.rejects(
+      s.predictor.predict('classes', {
+        kind: 'form',
+        files: [],
+        inputs: { image: { shape: [1, 4], data: [0, 1, 0, 0] } },
+      }),
       refusedWith(422, /missing input "x".*takes input\(s\) x/),
     );
     assert.equal(s.buffer.count(), 0);
@@ -42,9 +52,16 @@ test('a batch of several samples in one /v1/predict request is refused for argma
   try {
     const two = { x: { shape: [2, 4], data: [0, 1, 0, 0, 0, 0, 0, 9] } };
     for (const model of ['classes', 'level', 'echo']) {
-      await assert.rejects(s.predictor.predict(model, json(two)), refusedWith(422, /input "x" has shape \[2, 4\]: 2 samples.*\/v1\/predict\/batch/), model);
+      await assert.rejects(
+        s.predictor.predict(model, json(two)),
+        refusedWith(422, /input "x" has shape \[2, 4\]: 2 samples.*\/v1\/predict\/batch/),
+        model,
+      );
     }
-    await assert.rejects(s.predictor.predict('classes', json({ x: { shape: [0, 4], data: [] } })), refusedWith(422, /0 samples/));
+    await assert.rejects(
+      s.predictor.predict('classes', json({ x: { shape: [0, 4], data: [] } })),
+      refusedWith(422, /0 samples/),
+    );
     assert.equal(s.buffer.count(), 0);
   } finally {
     await s.close();
@@ -57,7 +74,10 @@ test('one sample per request still predicts with its label, and each batch item 
     const one = await s.predictor.predict('classes', json({ x: { shape: [1, 4], data: [0, 0, 5, 1] } }));
     assert.equal(one.prediction, 2);
     assert.equal(one.label, 'fox');
-    assert.equal((await s.predictor.predict('level', json({ x: { shape: [1, 4], data: [7, 0, 0, 0] } }))).prediction, 7);
+    assert.equal(
+      (await s.predictor.predict('level', json({ x: { shape: [1, 4], data: [7, 0, 0, 0] } }))).prediction,
+      7,
+    );
     assert.equal(s.buffer.count(), 2);
 
     const items = await s.predictor.predictBatch('classes', [
@@ -65,8 +85,14 @@ test('one sample per request still predicts with its label, and each batch item 
       json({ x: { shape: [2, 4], data: [0, 1, 0, 0, 0, 0, 0, 9] } }),
       json({ x: { shape: [1, 4], data: [0, 0, 0, 9] } }),
     ]);
-    assert.deepEqual(items.map((r) => r.status), [200, 422, 200]);
-    assert.deepEqual(items.map((r) => ('result' in r ? r.result.label : undefined)), ['cat', undefined, 'owl']);
+    assert.deepEqual(
+      items.map((r) => r.status),
+      [200, 422, 200],
+    );
+    assert.deepEqual(
+      items.map((r) => ('result' in r ? r.result.label : undefined)),
+      ['cat', undefined, 'owl'],
+    );
     assert.equal(s.buffer.count(), 4);
   } finally {
     await s.close();

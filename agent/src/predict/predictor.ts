@@ -47,13 +47,28 @@ export type PredictOutcome = 'ok' | 'invalid_input' | 'error';
 /** What the metrics module hears about; called synchronously, must not throw. */
 export interface PredictObserver {
   /** One per item that reached a model: `latencyMs` and `preprocessMs` only for outcome ok. */
-  prediction(e: { model: string; version: number; outcome: PredictOutcome; latencyMs?: number; preprocessMs?: number }): void;
+  prediction(e: {
+    model: string;
+    version: number;
+    outcome: PredictOutcome;
+    latencyMs?: number;
+    preprocessMs?: number;
+  }): void;
   /** One per ONNX Runtime call. */
   inference(e: { model: string; version: number; batchSize: number; ms: number }): void;
 }
 
 /** The record fields a model's raw outputs become (also used for shadow records). */
-export function recordBody(manifest: Manifest, outputs: Record<string, TensorData>): { output: number[]; prediction: number | null; label?: string; confidence?: number; outputs: PredictResult['outputs'] } {
+export function recordBody(
+  manifest: Manifest,
+  outputs: Record<string, TensorData>,
+): {
+  output: number[];
+  prediction: number | null;
+  label?: string;
+  confidence?: number;
+  outputs: PredictResult['outputs'];
+} {
   const out: PredictResult['outputs'] = {};
   for (const spec of manifest.outputs) {
     const t = outputs[spec.name];
@@ -61,7 +76,13 @@ export function recordBody(manifest: Manifest, outputs: Record<string, TensorDat
   }
   const { prediction, label, confidence } = postprocess(manifest, out);
   const firstOutput = out[manifest.outputs[0]!.name]?.data ?? [];
-  return { output: firstOutput.slice(0, MAX_RECORDED_OUTPUT), prediction, ...(label !== undefined ? { label } : {}), ...(confidence !== undefined ? { confidence } : {}), outputs: out };
+  return {
+    output: firstOutput.slice(0, MAX_RECORDED_OUTPUT),
+    prediction,
+    ...(label !== undefined ? { label } : {}),
+    ...(confidence !== undefined ? { confidence } : {}),
+    outputs: out,
+  };
 }
 
 export interface PredictorOptions {
@@ -103,12 +124,20 @@ export class Predictor {
   /** The model addressed by name, or the only one when exactly one is active. */
   resolveModel(name: string | undefined): string {
     if (name !== undefined) {
-      if (!this.models.get(name)) throw new InputError(`no active model named "${name}" (active: ${this.models.names().join(', ') || 'none'})`, 404);
+      if (!this.models.get(name))
+        throw new InputError(
+          `no active model named "${name}" (active: ${this.models.names().join(', ') || 'none'})`,
+          404,
+        );
       return name;
     }
     const names = this.models.names();
     if (names.length === 1) return names[0]!;
-    if (names.length === 0) throw new InputError('no model is active yet; deploy one from the fleet server (edgeloop deploy NAME@VERSION --device ID)', 404);
+    if (names.length === 0)
+      throw new InputError(
+        'no model is active yet; deploy one from the fleet server (edgeloop deploy NAME@VERSION --device ID)',
+        404,
+      );
     throw new InputError(`several models are active (${names.join(', ')}); use /v1/models/{name}/predict`, 400);
   }
 
@@ -152,10 +181,16 @@ export class Predictor {
       );
       ok.sort((a, b) => a.index - b.index);
       const ran = new Map<number, Ran>();
-      for (const group of batchGroups(manifest, ok.map((o) => o.prepared.feeds))) {
+      for (const group of batchGroups(
+        manifest,
+        ok.map((o) => o.prepared.feeds),
+      )) {
         const members = group.map((g) => ok[g]!);
         try {
-          const out = await this.runGroup(runner, members.map((m) => m.prepared));
+          const out = await this.runGroup(
+            runner,
+            members.map((m) => m.prepared),
+          );
           members.forEach((m, i) => ran.set(m.index, out[i]!));
         } catch (err) {
           if (members.length === 1) {
@@ -180,9 +215,19 @@ export class Predictor {
     await Promise.all(
       [...done.ran].map(async ([index, r]) => {
         try {
-          done.results[index] = { index, status: 200, result: await this.record(done.manifest, r), batchSize: r.batchSize };
+          done.results[index] = {
+            index,
+            status: 200,
+            result: await this.record(done.manifest, r),
+            batchSize: r.batchSize,
+          };
         } catch (err) {
-          done.results[index] = { index, status: 500, error: `the record could not be buffered: ${(err as Error).message}`, cause: err };
+          done.results[index] = {
+            index,
+            status: 500,
+            error: `the record could not be buffered: ${(err as Error).message}`,
+            cause: err,
+          };
         }
       }),
     );
@@ -200,7 +245,13 @@ export class Predictor {
     if (items.length > 1) {
       const { outputs, ms } = await this.infer(runner, stackFeeds(items.map((p) => p.feeds)), items.length);
       const split = unstackOutputs(outputs, items.length);
-      if (split) return items.map((prepared, i) => ({ prepared, outputs: split[i]!, inferenceMs: ms / items.length, batchSize: items.length }));
+      if (split)
+        return items.map((prepared, i) => ({
+          prepared,
+          outputs: split[i]!,
+          inferenceMs: ms / items.length,
+          batchSize: items.length,
+        }));
     }
     const ran: Ran[] = [];
     for (const prepared of items) {
@@ -226,25 +277,40 @@ export class Predictor {
     const ts = Date.now();
     const seq = await this.buffer
       .append({
-      ts,
-      model: manifest.name,
-      version: manifest.version,
-      ...(requestId ? { requestId } : {}),
-      output,
-      prediction,
-      latencyMs,
+        ts,
+        model: manifest.name,
+        version: manifest.version,
+        ...(requestId ? { requestId } : {}),
+        output,
+        prediction,
+        latencyMs,
         features: ran.prepared.features,
         // Handed to input sampling after the commit, never stored in the buffer.
-        ...(ran.prepared.raw ? { input: { ...ran.prepared.raw, ...(confidence !== undefined ? { confidence } : {}) } } : {}),
+        ...(ran.prepared.raw
+          ? { input: { ...ran.prepared.raw, ...(confidence !== undefined ? { confidence } : {}) } }
+          : {}),
       })
       .catch((err: unknown) => {
         this.failed(manifest, err);
         throw err;
       });
-    this.observer?.prediction({ model: manifest.name, version: manifest.version, outcome: 'ok', latencyMs, preprocessMs: ran.prepared.preprocessMs });
+    this.observer?.prediction({
+      model: manifest.name,
+      version: manifest.version,
+      outcome: 'ok',
+      latencyMs,
+      preprocessMs: ran.prepared.preprocessMs,
+    });
     // Only enqueued here; it runs after this answer went out (shadow-runner.ts).
     if (this.shadow?.has(manifest.name)) {
-      this.shadow.submit({ model: manifest.name, served: manifest, feeds: ran.prepared.feeds, features: ran.prepared.features, ts, ...(requestId ? { requestId } : {}) });
+      this.shadow.submit({
+        model: manifest.name,
+        served: manifest,
+        feeds: ran.prepared.feeds,
+        features: ran.prepared.features,
+        ts,
+        ...(requestId ? { requestId } : {}),
+      });
     }
     return {
       model: manifest.name,
@@ -259,7 +325,11 @@ export class Predictor {
   }
 
   private failed(manifest: Manifest, err: unknown): void {
-    this.observer?.prediction({ model: manifest.name, version: manifest.version, outcome: err instanceof InputError ? 'invalid_input' : 'error' });
+    this.observer?.prediction({
+      model: manifest.name,
+      version: manifest.version,
+      outcome: err instanceof InputError ? 'invalid_input' : 'error',
+    });
   }
 
   private itemError(manifest: Manifest, index: number, err: unknown): BatchItemResult {
@@ -270,13 +340,18 @@ export class Predictor {
 }
 
 /** The prediction, its label, and (argmax) the top output value as the confidence input sampling uses. */
-function postprocess(manifest: Manifest, out: PredictResult['outputs']): { prediction: number | null; label?: string; confidence?: number } {
+function postprocess(
+  manifest: Manifest,
+  out: PredictResult['outputs'],
+): { prediction: number | null; label?: string; confidence?: number } {
   const post = manifest.postprocessing;
   if (post.kind === 'regression') return { prediction: out[post.output]?.data[0] ?? null };
   if (post.kind === 'argmax') {
     const data = out[post.output]?.data ?? [];
     let best = -1;
-    data.forEach((v, i) => { if (best < 0 || v > data[best]!) best = i; });
+    data.forEach((v, i) => {
+      if (best < 0 || v > data[best]!) best = i;
+    });
     if (best < 0) return { prediction: null };
     const label = post.labels?.[best];
     return { prediction: best, confidence: data[best]!, ...(label !== undefined ? { label } : {}) };

@@ -29,12 +29,21 @@ function echoModel(shape: readonly Dim[]): Uint8Array {
   });
 }
 
-function manifestFor(name: string, shape: Array<number | string>, postprocessing: Postprocessing, size: number): Manifest {
+function manifestFor(
+  name: string,
+  shape: Array<number | string>,
+  postprocessing: Postprocessing,
+  size: number,
+): Manifest {
   const spec: TensorSpec = { name: 'x', dtype: 'float32', shape };
   return {
-    schema: MANIFEST_SCHEMA, name, version: 1,
+    schema: MANIFEST_SCHEMA,
+    name,
+    version: 1,
     artifact: { sha256: '0'.repeat(64), size, mediaType: 'application/onnx' },
-    created: new Date(0).toISOString(), expires: new Date(1e13).toISOString(), targets: { arch: ['x64', 'arm64', 'arm'], hardware: [] },
+    created: new Date(0).toISOString(),
+    expires: new Date(1e13).toISOString(),
+    targets: { arch: ['x64', 'arm64', 'arm'], hardware: [] },
     inputs: [spec],
     outputs: [{ ...spec, name: 'y' }],
     preprocessing: { kind: 'none' },
@@ -52,8 +61,12 @@ export async function setupEchoModels() {
   const models = new ActiveModels();
   const batched = echoModel(['batch', 4]);
   const sequence = echoModel(['length']);
-  const load = async (m: Manifest, bytes: Uint8Array) => models.swap(await ModelRunner.load(m, bytes, { intraOpThreads: 1 }));
-  await load(manifestFor('classes', ['batch', 4], { kind: 'argmax', output: 'y', labels: LABELS }, batched.length), batched);
+  const load = async (m: Manifest, bytes: Uint8Array) =>
+    models.swap(await ModelRunner.load(m, bytes, { intraOpThreads: 1 }));
+  await load(
+    manifestFor('classes', ['batch', 4], { kind: 'argmax', output: 'y', labels: LABELS }, batched.length),
+    batched,
+  );
   await load(manifestFor('level', [-1, 4], { kind: 'regression', output: 'y' }, batched.length), batched);
   await load(manifestFor('echo', ['batch', 4], { kind: 'raw' }, batched.length), batched);
   await load(manifestFor('seq', ['length'], { kind: 'regression', output: 'y' }, sequence.length), sequence);
@@ -68,4 +81,3 @@ export async function setupEchoModels() {
     },
   };
 }
-

@@ -39,17 +39,36 @@ console.log(JSON.stringify({ backend: backend.name, logs, distance: tensorToNumb
 `;
 
 test('an armv7 device runs models on WASM and never touches onnxruntime-node', { timeout: 60_000 }, async () => {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], { encoding: 'utf8', timeout: 50_000 });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+    encoding: 'utf8',
+    timeout: 50_000,
+  });
   assert.equal(child.status, 0, child.stderr);
-  const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { backend: string; logs: string[]; distance: number[]; nativeError: string | null };
+  const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as {
+    backend: string;
+    logs: string[];
+    distance: number[];
+    nativeError: string | null;
+  };
 
   assert.equal(result.backend, 'onnxruntime-web');
   assert.deepEqual(result.logs, ['info: no native ONNX Runtime for arm; using the WASM backend']);
-  assert.match(result.nativeError ?? 'onnxruntime-node loaded', /Cannot find module .*\/arm\/onnxruntime_binding\.node/);
+  assert.match(
+    result.nativeError ?? 'onnxruntime-node loaded',
+    /Cannot find module .*\/arm\/onnxruntime_binding\.node/,
+  );
 
-  const native = await (await selectBackend('native')).createSession(readFileSync(SAMPLE_MODELS.v1), { intraOpThreads: 1 });
-  const expected = tensorToNumbers((await native.run({ image: makeTensor('float32', new Array<number>(3 * 48 * 64).fill(0.25), [1, 3, 48, 64]) })).distance!);
+  const native = await (
+    await selectBackend('native')
+  ).createSession(readFileSync(SAMPLE_MODELS.v1), { intraOpThreads: 1 });
+  const expected = tensorToNumbers(
+    (await native.run({ image: makeTensor('float32', new Array<number>(3 * 48 * 64).fill(0.25), [1, 3, 48, 64]) }))
+      .distance!,
+  );
   await native.release();
   assert.equal(result.distance.length, 1);
-  assert.ok(Math.abs(result.distance[0]! - expected[0]!) <= 1e-4, `wasm ${result.distance[0]} vs native ${expected[0]}`);
+  assert.ok(
+    Math.abs(result.distance[0]! - expected[0]!) <= 1e-4,
+    `wasm ${result.distance[0]} vs native ${expected[0]}`,
+  );
 });

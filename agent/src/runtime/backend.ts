@@ -48,12 +48,16 @@ const ARRAY_TYPE: Record<TensorDtype, new (length: number) => TensorData['data']
 /** Throws a readable error instead of letting a runtime fail deep inside with a generic one. */
 function checkTensorData(name: string, t: TensorData): void {
   const expected = ARRAY_TYPE[t.dtype];
-  if (!expected) throw new Error(`input "${name}": dtype ${String(t.dtype)} is not supported (use one of ${TENSOR_DTYPES.join(', ')})`);
+  if (!expected)
+    throw new Error(
+      `input "${name}": dtype ${String(t.dtype)} is not supported (use one of ${TENSOR_DTYPES.join(', ')})`,
+    );
   if (!(t.data instanceof expected)) {
     throw new Error(`input "${name}": dtype ${t.dtype} needs a ${expected.name}, got ${t.data.constructor.name}`);
   }
   const count = t.dims.reduce((n, d) => n * d, 1);
-  if (count !== t.data.length) throw new Error(`input "${name}": dims [${t.dims.join(', ')}] need ${count} values, got ${t.data.length}`);
+  if (count !== t.data.length)
+    throw new Error(`input "${name}": dims [${t.dims.join(', ')}] need ${count} values, got ${t.data.length}`);
 }
 
 /** The subset of an ort.Tensor (from either package) that we read; structural so neither is imported here. */
@@ -71,7 +75,9 @@ function fromOrtTensor(name: string, t: OrtTensorLike): TensorData {
   const dtype = t.type as TensorDtype;
   const expected = ARRAY_TYPE[dtype];
   if (!expected || !(t.data instanceof expected)) {
-    throw new Error(`output "${name}" has ONNX type ${t.type}, which EdgeLoop does not support (supported: ${TENSOR_DTYPES.join(', ')})`);
+    throw new Error(
+      `output "${name}" has ONNX type ${t.type}, which EdgeLoop does not support (supported: ${TENSOR_DTYPES.join(', ')})`,
+    );
   }
   return { dtype, data: t.data, dims: [...t.dims] };
 }
@@ -85,7 +91,10 @@ export interface OrtSessionLike<OrtTensor> {
 }
 
 /** Adapts a package's session to BackendSession; `toOrt` builds that package's own Tensor. */
-export function wrapOrtSession<OrtTensor>(session: OrtSessionLike<OrtTensor>, toOrt: (t: TensorData) => OrtTensor): BackendSession {
+export function wrapOrtSession<OrtTensor>(
+  session: OrtSessionLike<OrtTensor>,
+  toOrt: (t: TensorData) => OrtTensor,
+): BackendSession {
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,

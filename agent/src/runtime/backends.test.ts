@@ -32,13 +32,17 @@ function floats(n: number, seed: number, lo = 0, hi = 1): Float32Array {
 function maxAbsDiff(a: TensorData, b: TensorData): number {
   assert.deepEqual(a.dims, b.dims);
   assert.equal(a.dtype, b.dtype);
-  const x = tensorToNumbers(a), y = tensorToNumbers(b);
+  const x = tensorToNumbers(a),
+    y = tensorToNumbers(b);
   return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
 }
 
 /** Runs the same feeds on both backends; returns the largest difference over all outputs. */
 async function compareBackends(model: Uint8Array, feedSets: Array<Record<string, TensorData>>) {
-  const [n, w] = await Promise.all([native.createSession(model, { intraOpThreads: 1 }), wasm.createSession(model, { intraOpThreads: 0 })]);
+  const [n, w] = await Promise.all([
+    native.createSession(model, { intraOpThreads: 1 }),
+    wasm.createSession(model, { intraOpThreads: 0 }),
+  ]);
   try {
     assert.deepEqual(w.inputNames, n.inputNames);
     assert.deepEqual(w.outputNames, n.outputNames);
@@ -85,14 +89,21 @@ test('the WASM runtime loads from node_modules without any network access', asyn
 describe('native and WASM give the same results', () => {
   test('the sample reference model', async (t) => {
     const model = readFileSync(SAMPLE_MODELS.v1);
-    const feeds = [1, 2, 3].map((seed) => ({ image: makeTensor('float32', floats(2 * 3 * 48 * 64, seed), [2, 3, 48, 64]) }));
+    const feeds = [1, 2, 3].map((seed) => ({
+      image: makeTensor('float32', floats(2 * 3 * 48 * 64, seed), [2, 3, 48, 64]),
+    }));
     const worst = await compareBackends(model, feeds);
     t.diagnostic(`sample model: max |native - wasm| = ${worst.toExponential(2)}`);
     assert.ok(worst <= TOLERANCE, `max abs diff ${worst}`);
 
-    const [n, w] = await Promise.all([native.createSession(model, { intraOpThreads: 1 }), wasm.createSession(model, { intraOpThreads: 0 })]);
+    const [n, w] = await Promise.all([
+      native.createSession(model, { intraOpThreads: 1 }),
+      wasm.createSession(model, { intraOpThreads: 0 }),
+    ]);
     const one = { image: makeTensor('float32', floats(3 * 48 * 64, 9), [1, 3, 48, 64]) };
-    t.diagnostic(`sample model p50 (1 thread): native ${(await p50Ms(() => n.run(one))).toFixed(3)} ms, wasm ${(await p50Ms(() => w.run(one))).toFixed(3)} ms`);
+    t.diagnostic(
+      `sample model p50 (1 thread): native ${(await p50Ms(() => n.run(one))).toFixed(3)} ms, wasm ${(await p50Ms(() => w.run(one))).toFixed(3)} ms`,
+    );
     await Promise.all([n.release(), w.release()]);
   });
 
@@ -104,7 +115,9 @@ describe('native and WASM give the same results', () => {
     }
     const shape = [1, 3, DETECTOR.height, DETECTOR.width];
     // Normalised pixels span roughly -2.1..2.6 after ImageNet mean/std.
-    const feeds = [1, 2].map((seed) => ({ [DETECTOR.input]: makeTensor('float32', floats(3 * DETECTOR.height * DETECTOR.width, seed, -2.1, 2.6), shape) }));
+    const feeds = [1, 2].map((seed) => ({
+      [DETECTOR.input]: makeTensor('float32', floats(3 * DETECTOR.height * DETECTOR.width, seed, -2.1, 2.6), shape),
+    }));
     const worst = await compareBackends(readFileSync(path), feeds);
     t.diagnostic(`PP-OCRv4 det: max |native - wasm| = ${worst.toExponential(2)}`);
     assert.ok(worst <= TOLERANCE, `max abs diff ${worst}`);
@@ -113,12 +126,27 @@ describe('native and WASM give the same results', () => {
   test('through ModelRunner (manifest check, warm-up at the preprocessing size, run)', async () => {
     const bytes = readFileSync(SAMPLE_MODELS.v1);
     const manifest: Manifest = {
-      schema: MANIFEST_SCHEMA, name: 'distance', version: 1,
+      schema: MANIFEST_SCHEMA,
+      name: 'distance',
+      version: 1,
       artifact: { sha256: '0'.repeat(64), size: bytes.length, mediaType: 'application/onnx' },
-      created: new Date(0).toISOString(), expires: new Date(1e13).toISOString(), targets: { arch: ['x64', 'arm64', 'arm'], hardware: [] },
+      created: new Date(0).toISOString(),
+      expires: new Date(1e13).toISOString(),
+      targets: { arch: ['x64', 'arm64', 'arm'], hardware: [] },
       inputs: [{ name: 'image', dtype: 'float32', shape: ['batch', 3, 48, 64] }],
       outputs: [{ name: 'distance', dtype: 'float32', shape: ['batch', 1] }],
-      preprocessing: { kind: 'image', input: 'image', width: 64, height: 48, layout: 'NCHW', colorOrder: 'RGB', resize: 'fill', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
+      preprocessing: {
+        kind: 'image',
+        input: 'image',
+        width: 64,
+        height: 48,
+        layout: 'NCHW',
+        colorOrder: 'RGB',
+        resize: 'fill',
+        scale: 1 / 255,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+      },
       postprocessing: { kind: 'regression', output: 'distance' },
     };
     const feeds = { image: makeTensor('float32', new Array<number>(3 * 48 * 64).fill(0.5), [1, 3, 48, 64]) };
@@ -136,14 +164,22 @@ describe('native and WASM give the same results', () => {
 /** A graph that echoes one input of every supported dtype, plus uint8 + int64 computed in-graph. */
 function dtypeEchoModel(): Uint8Array {
   const ELEM = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 } as const;
-  const info = (name: string, dtype: keyof typeof ELEM) => ({ name, type: { tensorType: { elemType: ELEM[dtype], shape: { dim: [{ dimValue: 4 }] } } } });
+  const info = (name: string, dtype: keyof typeof ELEM) => ({
+    name,
+    type: { tensorType: { elemType: ELEM[dtype], shape: { dim: [{ dimValue: 4 }] } } },
+  });
   const dtypes = Object.keys(ELEM) as Array<keyof typeof ELEM>;
   return serializeModel({
     graph: {
       name: 'dtype_echo',
       nodes: [
         ...dtypes.map((d) => node({ opType: 'Identity', inputs: [`in_${d}`], outputs: [`out_${d}`] })),
-        node({ opType: 'Cast', inputs: ['in_uint8'], outputs: ['uint8_as_int64'], attributes: { to: { int: ELEM.int64 } } }),
+        node({
+          opType: 'Cast',
+          inputs: ['in_uint8'],
+          outputs: ['uint8_as_int64'],
+          attributes: { to: { int: ELEM.int64 } },
+        }),
         node({ opType: 'Add', inputs: ['uint8_as_int64', 'in_int64'], outputs: ['sum_int64'] }),
       ],
       initializers: [],
@@ -173,15 +209,27 @@ test('every supported dtype survives the TensorData round trip on both backends'
       const echoed = out[name.replace('in_', 'out_')]!;
       assert.equal(echoed.dtype, input.dtype, `${backend.name} ${name}`);
       assert.equal(echoed.data.constructor, input.data.constructor, `${backend.name} ${name}`);
-      assert.deepEqual(Array.from(echoed.data as ArrayLike<number | bigint>), Array.from(input.data as ArrayLike<number | bigint>), `${backend.name} ${name}`);
+      assert.deepEqual(
+        Array.from(echoed.data as ArrayLike<number | bigint>),
+        Array.from(input.data as ArrayLike<number | bigint>),
+        `${backend.name} ${name}`,
+      );
       assert.deepEqual(echoed.dims, [4]);
     }
-    assert.deepEqual(Array.from(out.sum_int64!.data as BigInt64Array), [-(2n ** 62n), 0n, 2n ** 53n + 129n, 2n ** 62n + 255n]);
+    assert.deepEqual(Array.from(out.sum_int64!.data as BigInt64Array), [
+      -(2n ** 62n),
+      0n,
+      2n ** 53n + 129n,
+      2n ** 62n + 255n,
+    ]);
     // Outputs belong to JS: a later run must not overwrite an earlier result (WASM heap reuse).
     await session.run({ ...feeds, in_uint8: makeTensor('uint8', [9, 9, 9, 9], [4]) });
     assert.deepEqual(Array.from(out.out_uint8!.data as Uint8Array), [0, 1, 128, 255], backend.name);
     const mislabelled: TensorData = { dtype: 'int64', data: Float32Array.of(1, 2, 3, 4), dims: [4] };
-    await assert.rejects(session.run({ ...feeds, in_int64: mislabelled }), /input "in_int64": dtype int64 needs a BigInt64Array, got Float32Array/);
+    await assert.rejects(
+      session.run({ ...feeds, in_int64: mislabelled }),
+      /input "in_int64": dtype int64 needs a BigInt64Array, got Float32Array/,
+    );
     await session.release();
   }
   assert.deepEqual(tensorToNumbers(makeTensor('int64', [1, -2, 3], [3])), [1, -2, 3]);
@@ -200,17 +248,28 @@ describe('selectBackend', () => {
     assert.match(native.version, /^1\.\d+\.\d+/);
   });
 
-  test('"auto" picks native on this machine', { skip: !NATIVE_ARCHES.includes(process.arch) && `no native binary for ${process.arch}` }, async () => {
-    assert.equal((await selectBackend('auto', quiet)).name, 'onnxruntime-node');
-  });
+  test(
+    '"auto" picks native on this machine',
+    { skip: !NATIVE_ARCHES.includes(process.arch) && `no native binary for ${process.arch}` },
+    async () => {
+      assert.equal((await selectBackend('auto', quiet)).name, 'onnxruntime-node');
+    },
+  );
 
   test('"auto" on 32-bit ARM goes to WASM without touching onnxruntime-node, and says why', async () => {
     const logged: string[] = [];
     let nativeTried = false;
-    const backend = await selectBackend('auto', { info: (_d, msg) => logged.push(msg), warn: quiet.warn }, {
-      arch: 'arm',
-      loadNative: async () => { nativeTried = true; return native; },
-    });
+    const backend = await selectBackend(
+      'auto',
+      { info: (_d, msg) => logged.push(msg), warn: quiet.warn },
+      {
+        arch: 'arm',
+        loadNative: async () => {
+          nativeTried = true;
+          return native;
+        },
+      },
+    );
     assert.equal(backend.name, 'onnxruntime-web');
     assert.equal(nativeTried, false);
     assert.match(logged.join('\n'), /no native ONNX Runtime for arm; using the WASM backend/);
@@ -218,7 +277,11 @@ describe('selectBackend', () => {
 
   test('"auto" falls back to WASM when the native binding does not load', async () => {
     const warned: Array<{ details: object; msg: string }> = [];
-    const backend = await selectBackend('auto', { info: quiet.info, warn: (details, msg) => warned.push({ details, msg }) }, { arch: 'x64', loadNative: failingNative });
+    const backend = await selectBackend(
+      'auto',
+      { info: quiet.info, warn: (details, msg) => warned.push({ details, msg }) },
+      { arch: 'x64', loadNative: failingNative },
+    );
     assert.equal(backend.name, 'onnxruntime-web');
     assert.match(warned[0]!.msg, /did not load; using the WASM backend/);
     assert.match(JSON.stringify(warned[0]!.details), /Cannot find module/);

@@ -43,7 +43,9 @@ export class ModelRunner {
 
   private checkSpec(): void {
     const missingIn = this.manifest.inputs.filter((i) => !this.session.inputNames.includes(i.name)).map((i) => i.name);
-    const missingOut = this.manifest.outputs.filter((o) => !this.session.outputNames.includes(o.name)).map((o) => o.name);
+    const missingOut = this.manifest.outputs
+      .filter((o) => !this.session.outputNames.includes(o.name))
+      .map((o) => o.name);
     if (missingIn.length || missingOut.length) {
       throw new Error(
         `model does not match its manifest: missing inputs [${missingIn.join(', ')}], outputs [${missingOut.join(', ')}]; ` +
@@ -91,7 +93,11 @@ function imageInputShape(manifest: Manifest, input: string): number[] | undefine
 
 type TypedArray = TensorData['data'];
 
-export function makeTensor(dtype: TensorDtype, data: ArrayLike<number> | TypedArray, shape: readonly number[]): TensorData {
+export function makeTensor(
+  dtype: TensorDtype,
+  data: ArrayLike<number> | TypedArray,
+  shape: readonly number[],
+): TensorData {
   const dims = [...shape];
   const numbers = data as ArrayLike<number>;
   switch (dtype) {
@@ -106,7 +112,12 @@ export function makeTensor(dtype: TensorDtype, data: ArrayLike<number> | TypedAr
     case 'int32':
       return { dtype, dims, data: Int32Array.from(numbers) };
     case 'int64':
-      return { dtype, dims, data: data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(numbers, (v) => BigInt(Math.trunc(v)))) };
+      return {
+        dtype,
+        dims,
+        data:
+          data instanceof BigInt64Array ? data : BigInt64Array.from(Array.from(numbers, (v) => BigInt(Math.trunc(v)))),
+      };
     case 'bool':
       return { dtype, dims, data: Uint8Array.from(numbers, (v) => (v ? 1 : 0)) };
   }

@@ -61,7 +61,11 @@ function isInstalled(pkg: BackendName): boolean {
 const importNative = async () => (await import('./native-backend.js')).createNativeBackend();
 const importWasm = async (log?: BackendSelectionLog) => (await import('./wasm-backend.js')).createWasmBackend(log);
 
-export async function selectBackend(choice: BackendChoice, log?: BackendSelectionLog, env: BackendSelectionEnv = {}): Promise<InferenceBackend> {
+export async function selectBackend(
+  choice: BackendChoice,
+  log?: BackendSelectionLog,
+  env: BackendSelectionEnv = {},
+): Promise<InferenceBackend> {
   const arch = env.arch ?? process.arch;
   const loadNative = env.loadNative ?? importNative;
   const installed = env.installed ?? isInstalled;
@@ -92,15 +96,24 @@ export async function selectBackend(choice: BackendChoice, log?: BackendSelectio
     return backend;
   }
   if (!installed('onnxruntime-node')) {
-    if (!installed('onnxruntime-web')) throw new BackendNotInstalledError('onnxruntime-node', `runtime.backend "auto" on ${arch} found neither ONNX Runtime package`);
-    log?.warn({ arch, backend: 'onnxruntime-web' }, `onnxruntime-node is not installed although ${arch} has a native build; using the WASM backend`);
+    if (!installed('onnxruntime-web'))
+      throw new BackendNotInstalledError(
+        'onnxruntime-node',
+        `runtime.backend "auto" on ${arch} found neither ONNX Runtime package`,
+      );
+    log?.warn(
+      { arch, backend: 'onnxruntime-web' },
+      `onnxruntime-node is not installed although ${arch} has a native build; using the WASM backend`,
+    );
     return importWasm(log);
   }
   try {
     return await loadNative();
   } catch (err) {
     const reason = firstLine(err);
-    const backend = wasm(`onnxruntime-node did not load on ${process.platform}/${arch} (${reason}), so the agent needs the WASM fallback`);
+    const backend = wasm(
+      `onnxruntime-node did not load on ${process.platform}/${arch} (${reason}), so the agent needs the WASM fallback`,
+    );
     // warn, not info: on these CPUs the binding should load, so this is a broken install.
     log?.warn({ arch, backend: 'onnxruntime-web', reason }, 'native ONNX Runtime did not load; using the WASM backend');
     return backend;

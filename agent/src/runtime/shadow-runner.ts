@@ -34,7 +34,10 @@ export interface ShadowObserver {
 }
 
 /** Turns the shadow model's raw outputs into a record body (the predictor's post-processing). */
-export type ShadowRecordBuilder = (manifest: Manifest, outputs: Record<string, TensorData>) => Pick<NewRecord, 'output' | 'prediction'>;
+export type ShadowRecordBuilder = (
+  manifest: Manifest,
+  outputs: Record<string, TensorData>,
+) => Pick<NewRecord, 'output' | 'prediction'>;
 
 export interface ShadowRunnerOptions {
   /** Jobs waiting at most; more are dropped. */
@@ -119,7 +122,8 @@ export class ShadowRunner {
       if (why) {
         this.stats.incompatible++;
         this.opts.observer?.shadow({ model: manifest.name, version: manifest.version, outcome: 'incompatible' });
-        if (this.stats.incompatible === 1) this.opts.log?.warn({ model: manifest.name, version: manifest.version, reason: why }, 'shadow model skipped');
+        if (this.stats.incompatible === 1)
+          this.opts.log?.warn({ model: manifest.name, version: manifest.version, reason: why }, 'shadow model skipped');
         return;
       }
       const started = performance.now();
@@ -141,7 +145,10 @@ export class ShadowRunner {
       } catch (err) {
         this.stats.failed++;
         this.opts.observer?.shadow({ model: manifest.name, version: manifest.version, outcome: 'error' });
-        this.opts.log?.warn({ model: manifest.name, version: manifest.version, err: (err as Error).message }, 'shadow inference failed; the served answer is unaffected');
+        this.opts.log?.warn(
+          { model: manifest.name, version: manifest.version, err: (err as Error).message },
+          'shadow inference failed; the served answer is unaffected',
+        );
       }
     });
   }

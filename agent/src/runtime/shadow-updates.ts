@@ -66,12 +66,28 @@ export class ShadowUpdates {
     if (loaded && loaded.version === manifest.version && loaded.artifact.sha256 === manifest.artifact.sha256) return;
 
     const failed = ctx.state.failedVersion(manifest.name, manifest.version);
-    if (failed) return reports.report(manifest, 'failed', failed.code, `${failed.reason}; this version is not tried again on this device`);
+    if (failed)
+      return reports.report(
+        manifest,
+        'failed',
+        failed.code,
+        `${failed.reason}; this version is not tried again on this device`,
+      );
     // Same anti-rollback rule as for serving versions, except that a shadow must be strictly newer
     // (the accepted version itself is what serves); it never raises the counter.
     const counter = checkVersionCounter(manifest, ctx.state.lastAccepted(manifest.name));
-    if (!counter.ok) return reports.reject(manifest, counter.code, `a shadow must be newer than the version this device accepted: ${counter.reason}`);
-    if (counter.value === 'same') return reports.reject(manifest, 'rollback', `a shadow must be newer than the version this device accepted; v${manifest.version} is that version`);
+    if (!counter.ok)
+      return reports.reject(
+        manifest,
+        counter.code,
+        `a shadow must be newer than the version this device accepted: ${counter.reason}`,
+      );
+    if (counter.value === 'same')
+      return reports.reject(
+        manifest,
+        'rollback',
+        `a shadow must be newer than the version this device accepted; v${manifest.version} is that version`,
+      );
     const serving = ctx.serving.get(manifest.name)?.manifest;
     const incompatible = serving && shadowIncompatibility(serving, manifest);
     if (incompatible) return reports.reject(manifest, 'shadow-incompatible', incompatible);
@@ -81,26 +97,45 @@ export class ShadowUpdates {
     const bytes = await readFile(path);
     if (sha256Hex(bytes) !== manifest.artifact.sha256) {
       rmSync(path, { force: true });
-      return reports.reject(manifest, 'hash-mismatch', 'artifact on disk changed after download; it is downloaded again with the next desired state');
+      return reports.reject(
+        manifest,
+        'hash-mismatch',
+        'artifact on disk changed after download; it is downloaded again with the next desired state',
+      );
     }
     reports.report(manifest, 'verified');
     let runner: ModelRunner;
     try {
       runner = await ModelRunner.load(manifest, bytes, ctx.runner);
     } catch (err) {
-      return reports.report(manifest, 'failed', 'load-failed', `shadow model would not load: ${(err as Error).message}`);
+      return reports.report(
+        manifest,
+        'failed',
+        'load-failed',
+        `shadow model would not load: ${(err as Error).message}`,
+      );
     }
     const health = await runHealthCheck(runner, manifest.healthCheck);
     if (!health.ok) {
       await runner.release();
       // The same artifact would fail again as a serving version: refuse it for good, as there.
-      ctx.state.markFailed(manifest.name, { version: manifest.version, sha256: manifest.artifact.sha256, code: health.code, reason: health.reason });
+      ctx.state.markFailed(manifest.name, {
+        version: manifest.version,
+        sha256: manifest.artifact.sha256,
+        code: health.code,
+        reason: health.reason,
+      });
       rmSync(path, { force: true });
       return reports.report(manifest, 'failed', health.code, `shadow health check failed: ${health.reason}`);
     }
     const previous = ctx.slots.swap(runner);
     if (previous) this.deleteArtifact(previous.manifest);
-    reports.report(manifest, 'active', undefined, `running in shadow beside ${serving ? `v${serving.version}` : 'no serving version'}; it answers no requests`);
+    reports.report(
+      manifest,
+      'active',
+      undefined,
+      `running in shadow beside ${serving ? `v${serving.version}` : 'no serving version'}; it answers no requests`,
+    );
     ctx.log.info({ model: manifest.name, version: manifest.version, serving: serving?.version }, 'shadow model loaded');
   }
 
@@ -115,8 +150,12 @@ export class ShadowUpdates {
       this.deleteArtifact(runner.manifest);
       const promoted = servingVersion === version;
       // A promoted shadow's "active" as the serving version says it all; no separate removal report.
-      if (!promoted) ctx.reports.report(runner.manifest, 'removed', undefined, 'shadow no longer assigned to this device');
-      ctx.log.info({ model: name, version, promoted }, promoted ? 'shadow promoted to serving' : 'shadow model unloaded');
+      if (!promoted)
+        ctx.reports.report(runner.manifest, 'removed', undefined, 'shadow no longer assigned to this device');
+      ctx.log.info(
+        { model: name, version, promoted },
+        promoted ? 'shadow promoted to serving' : 'shadow model unloaded',
+      );
     }
   }
 

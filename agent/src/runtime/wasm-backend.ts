@@ -40,7 +40,10 @@ export async function createWasmBackend(log?: WasmBackendLog): Promise<Inference
         configureRuntime(ort, threads);
         initialisedThreads = threads;
       } else if (threads !== initialisedThreads) {
-        log?.warn({ requested: threads, running: initialisedThreads }, 'WASM runtime already runs with another thread count; it cannot change until the agent restarts');
+        log?.warn(
+          { requested: threads, running: initialisedThreads },
+          'WASM runtime already runs with another thread count; it cannot change until the agent restarts',
+        );
       }
       const session = await ort.InferenceSession.create(model, {
         // "wasm" by name: with onnxruntime-node loaded too (tests), "cpu" would mean the native one.

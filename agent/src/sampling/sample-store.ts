@@ -26,7 +26,12 @@ export interface KeptSample {
   bytes: number;
 }
 
-const EXT: Record<string, string> = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'application/json': 'json' };
+const EXT: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'application/json': 'json',
+};
 
 export class SampleStore {
   private readonly keptListeners = new Set<() => void>();
@@ -48,7 +53,18 @@ export class SampleStore {
           `INSERT INTO samples (seq, model, version, ts, reason, prediction, reference, content_type, file, bytes)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(meta.seq, meta.model, meta.version, meta.ts, meta.reason, meta.prediction, meta.reference, meta.contentType, file, data.length).lastInsertRowid,
+        .run(
+          meta.seq,
+          meta.model,
+          meta.version,
+          meta.ts,
+          meta.reason,
+          meta.prediction,
+          meta.reference,
+          meta.contentType,
+          file,
+          data.length,
+        ).lastInsertRowid,
     );
     this.enforceBudget();
     for (const l of this.keptListeners) l();
@@ -64,7 +80,11 @@ export class SampleStore {
   private enforceBudget(): void {
     let total = (this.db.prepare('SELECT coalesce(sum(bytes), 0) AS b FROM samples').get() as { b: number }).b;
     if (total <= this.maxBytes) return;
-    const oldest = this.db.prepare('SELECT id, file, bytes FROM samples ORDER BY id').iterate() as Iterable<{ id: number; file: string; bytes: number }>;
+    const oldest = this.db.prepare('SELECT id, file, bytes FROM samples ORDER BY id').iterate() as Iterable<{
+      id: number;
+      file: string;
+      bytes: number;
+    }>;
     const gone: number[] = [];
     for (const s of oldest) {
       if (total <= this.maxBytes) break;
@@ -77,12 +97,21 @@ export class SampleStore {
   }
 
   next(afterId: number): KeptSample | undefined {
-    const r = this.db.prepare('SELECT * FROM samples WHERE id > ? ORDER BY id LIMIT 1').get(afterId) as Record<string, unknown> | undefined;
+    const r = this.db.prepare('SELECT * FROM samples WHERE id > ? ORDER BY id LIMIT 1').get(afterId) as
+      Record<string, unknown> | undefined;
     return r
       ? {
-          id: r.id as number, seq: r.seq as number, model: r.model as string, version: r.version as number, ts: r.ts as number,
-          reason: r.reason as SampleReason, prediction: r.prediction as number | null, reference: r.reference as number | null,
-          contentType: r.content_type as string, file: r.file as string, bytes: r.bytes as number,
+          id: r.id as number,
+          seq: r.seq as number,
+          model: r.model as string,
+          version: r.version as number,
+          ts: r.ts as number,
+          reason: r.reason as SampleReason,
+          prediction: r.prediction as number | null,
+          reference: r.reference as number | null,
+          contentType: r.content_type as string,
+          file: r.file as string,
+          bytes: r.bytes as number,
         }
       : undefined;
   }
@@ -93,13 +122,19 @@ export class SampleStore {
 
   /** After the fleet stored them, the local copies go. Returns how many samples went. */
   remove(idFrom: number, idTo = idFrom): number {
-    const gone = this.db.prepare('SELECT id, file FROM samples WHERE id BETWEEN ? AND ?').all(idFrom, idTo) as Array<{ id: number; file: string }>;
+    const gone = this.db.prepare('SELECT id, file FROM samples WHERE id BETWEEN ? AND ?').all(idFrom, idTo) as Array<{
+      id: number;
+      file: string;
+    }>;
     for (const r of gone) rmSync(join(this.dir, r.file), { force: true });
     return this.db.prepare('DELETE FROM samples WHERE id BETWEEN ? AND ?').run(idFrom, idTo).changes;
   }
 
   count(): { samples: number; bytes: number } {
-    const r = this.db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM samples').get() as { n: number; b: number };
+    const r = this.db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM samples').get() as {
+      n: number;
+      b: number;
+    };
     return { samples: r.n, bytes: r.b };
   }
 }

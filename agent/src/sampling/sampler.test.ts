@@ -19,7 +19,16 @@ function setup(config: object) {
   const sampler = new Sampler(samplingConfigSchema.parse(config), store, log);
   let seq = 0;
   const offer = (model: string, now = Date.now(), data?: SampleInput['data']) => {
-    const input: SampleInput = { seq: ++seq, model, version: 1, ts: now, prediction: 1, reference: null, contentType: 'application/json', data: data ?? Buffer.from(`{"n":${seq}}`) };
+    const input: SampleInput = {
+      seq: ++seq,
+      model,
+      version: 1,
+      ts: now,
+      prediction: 1,
+      reference: null,
+      contentType: 'application/json',
+      data: data ?? Buffer.from(`{"n":${seq}}`),
+    };
     sampler.offer(input, now);
   };
   const kept = () => {
@@ -27,7 +36,14 @@ function setup(config: object) {
     for (let s = store.next(0); s; s = store.next(s.id)) out.push({ seq: s.seq, model: s.model, reason: s.reason });
     return out;
   };
-  return { sampler, store, offer, kept, warnings, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
+  return {
+    sampler,
+    store,
+    offer,
+    kept,
+    warnings,
+    cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })),
+  };
 }
 
 test('a capture window keeps every Nth input of the named models until it closes', (t) => {
@@ -77,7 +93,10 @@ test('JSON inputs are serialised only when kept; inputs the fleet would refuse a
   assert.equal(serialised, 1);
   s.offer('distance', Date.now(), lazy(10));
   s.offer('distance', Date.now(), lazy(MAX_SAMPLE_BYTES + 1)); // 4th: kept by policy, too large
-  assert.deepEqual(s.kept().map((k) => k.seq), [2]);
+  assert.deepEqual(
+    s.kept().map((k) => k.seq),
+    [2],
+  );
   assert.equal(s.sampler.stats.tooLarge, 1);
   assert.match(s.warnings.join(), /too large to keep/);
 });
@@ -88,5 +107,13 @@ test('a capture window counts every input of the model, also those the local pol
   s.sampler.setCapture({ until: Date.now() + 60_000, everyN: 3 });
   for (let i = 0; i < 6; i++) s.offer('distance');
   // every-nth keeps 2, 4, 6; the window's 1st and 4th inputs are 1 and 4 (4 is every-nth already).
-  assert.deepEqual(s.kept().map((k) => [k.seq, k.reason]), [[1, 'capture'], [2, 'every-nth'], [4, 'every-nth'], [6, 'every-nth']]);
+  assert.deepEqual(
+    s.kept().map((k) => [k.seq, k.reason]),
+    [
+      [1, 'capture'],
+      [2, 'every-nth'],
+      [4, 'every-nth'],
+      [6, 'every-nth'],
+    ],
+  );
 });

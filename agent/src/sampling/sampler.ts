@@ -36,7 +36,10 @@ export function captureRefusal(log: Logger): (capture: SampleCapture) => void {
   return (capture) => {
     if (refusedUntil === capture.until) return;
     refusedUntil = capture.until;
-    log.warn({ until: new Date(capture.until).toISOString() }, 'the fleet asked this device to capture inputs, but sampling.captureOnRequest is off in its config: not capturing');
+    log.warn(
+      { until: new Date(capture.until).toISOString() },
+      'the fleet asked this device to capture inputs, but sampling.captureOnRequest is off in its config: not capturing',
+    );
   };
 }
 
@@ -63,7 +66,10 @@ export class Sampler {
     this.captureWindow = capture;
     if (changed && capture) {
       this.captureCounters.clear();
-      this.log.info({ until: new Date(capture.until).toISOString(), models: capture.models ?? 'all', everyN: capture.everyN }, 'capture window open: keeping inputs for the fleet');
+      this.log.info(
+        { until: new Date(capture.until).toISOString(), models: capture.models ?? 'all', everyN: capture.everyN },
+        'capture window open: keeping inputs for the fleet',
+      );
     }
   }
 
@@ -83,7 +89,11 @@ export class Sampler {
     const capture = this.capturing(input.model, now);
     if (this.config.everyN > 0 && n % this.config.everyN === 0) return this.keep(input, 'every-nth');
     if (capture) return this.keep(input, 'capture');
-    if (this.config.lowConfidenceBelow !== undefined && input.confidence !== undefined && input.confidence < this.config.lowConfidenceBelow) {
+    if (
+      this.config.lowConfidenceBelow !== undefined &&
+      input.confidence !== undefined &&
+      input.confidence < this.config.lowConfidenceBelow
+    ) {
       return this.keep(input, 'low-confidence');
     }
     if (this.config.largeErrorAbove === undefined || input.prediction === null) return;
@@ -122,12 +132,30 @@ export class Sampler {
       if (data.length > MAX_SAMPLE_BYTES) {
         this.stats.tooLarge++;
         if (this.stats.tooLarge === 1 || this.stats.tooLarge % 100 === 0) {
-          this.log.warn({ seq: input.seq, model: input.model, bytes: data.length, limit: MAX_SAMPLE_BYTES, skipped: this.stats.tooLarge }, 'input too large to keep as a sample; skipped');
+          this.log.warn(
+            {
+              seq: input.seq,
+              model: input.model,
+              bytes: data.length,
+              limit: MAX_SAMPLE_BYTES,
+              skipped: this.stats.tooLarge,
+            },
+            'input too large to keep as a sample; skipped',
+          );
         }
         return;
       }
       this.store.keep(
-        { seq: input.seq, model: input.model, version: input.version, ts: input.ts, reason, prediction: input.prediction, reference: input.reference, contentType: input.contentType },
+        {
+          seq: input.seq,
+          model: input.model,
+          version: input.version,
+          ts: input.ts,
+          reason,
+          prediction: input.prediction,
+          reference: input.reference,
+          contentType: input.contentType,
+        },
         data,
       );
       this.stats.kept++;

@@ -14,7 +14,11 @@ export const samplingConfigSchema = z
     /** Keep inputs whose confidence (argmax models: top output value) is below this; unset = off. */
     lowConfidenceBelow: z.number().optional(),
     /** Disk budget for kept inputs; oldest go first. */
-    maxBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(64 * 1024 * 1024),
     /** with-sync: upload whenever connected; on-request: only while the fleet asks (edgeloop samples request). */
     upload: z.enum(['with-sync', 'on-request']).default('on-request'),
     /**

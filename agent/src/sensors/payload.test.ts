@@ -9,8 +9,18 @@ const ARRIVAL = Date.parse('2027-01-01T00:00:00Z');
 const b = (s: string) => Buffer.from(s);
 
 test('JSON payloads: nested value path, scale/offset, epoch ms / s / ISO timestamps, correlation id', () => {
-  const spec = { format: 'json' as const, valuePath: 'data.readings.0.mm', timestampPath: 'at', correlationPath: 'req' };
-  const ms = readSensorPayload(b('{"data":{"readings":[{"mm":"151.5"}]},"at":1795000000123,"req":"r-9"}'), spec, { scale: 2, offset: 1 }, ARRIVAL);
+  const spec = {
+    format: 'json' as const,
+    valuePath: 'data.readings.0.mm',
+    timestampPath: 'at',
+    correlationPath: 'req',
+  };
+  const ms = readSensorPayload(
+    b('{"data":{"readings":[{"mm":"151.5"}]},"at":1795000000123,"req":"r-9"}'),
+    spec,
+    { scale: 2, offset: 1 },
+    ARRIVAL,
+  );
   assert.deepEqual(ms, { ok: true, value: { value: 304, ts: 1795000000123, correlationId: 'r-9' } });
   const s = readSensorPayload(b('{"data":{"readings":[{"mm":1}]},"at":1795000000.5}'), spec, none, ARRIVAL);
   assert.equal(s.ok && s.value.ts, 1795000000500);
@@ -19,12 +29,16 @@ test('JSON payloads: nested value path, scale/offset, epoch ms / s / ISO timesta
 });
 
 test('plain numbers use the arrival time', () => {
-  assert.deepEqual(readSensorPayload(b(' 42.5\n'), { format: 'number' }, { scale: 1, offset: -2.5 }, 77), { ok: true, value: { value: 40, ts: 77 } });
+  assert.deepEqual(readSensorPayload(b(' 42.5\n'), { format: 'number' }, { scale: 1, offset: -2.5 }, 77), {
+    ok: true,
+    value: { value: 40, ts: 77 },
+  });
 });
 
 test('unusable payloads are rejected with a reason', () => {
   const spec = { format: 'json' as const, valuePath: 'v', timestampPath: 't' };
-  const code = (payload: string, s: Parameters<typeof readSensorPayload>[1] = spec) => (r => !r.ok && r.code)(readSensorPayload(b(payload), s, none, 1));
+  const code = (payload: string, s: Parameters<typeof readSensorPayload>[1] = spec) =>
+    ((r) => !r.ok && r.code)(readSensorPayload(b(payload), s, none, 1));
   assert.equal(code('{nope'), 'not-json');
   assert.equal(code('{"t": 1}'), 'no-value');
   assert.equal(code('{"v": "abc", "t": 1}'), 'no-value');
@@ -54,12 +68,16 @@ test('a timestamp far ahead of the device clock is refused, so it cannot outrank
 });
 
 test('sensor numbers are decimal: hex, binary and octal literals are refused, not read as other values', () => {
-  const code = (payload: string) => (r => (r.ok ? r.value.value : r.code))(readSensorPayload(b(payload), { format: 'number' }, none, 1));
+  const code = (payload: string) =>
+    ((r) => (r.ok ? r.value.value : r.code))(readSensorPayload(b(payload), { format: 'number' }, none, 1));
   assert.equal(code('0x10'), 'no-value');
   assert.equal(code('0b11'), 'no-value');
   assert.equal(code('0o17'), 'no-value');
   assert.equal(code('Infinity'), 'no-value');
-  const json = (v: string) => (r => (r.ok ? r.value.value : r.code))(readSensorPayload(b(`{"v": ${v}}`), { format: 'json', valuePath: 'v' }, none, 1));
+  const json = (v: string) =>
+    ((r) => (r.ok ? r.value.value : r.code))(
+      readSensorPayload(b(`{"v": ${v}}`), { format: 'json', valuePath: 'v' }, none, 1),
+    );
   assert.equal(json('"0x10"'), 'no-value');
   assert.equal(json('"1e3"'), 1000);
   assert.equal(code('-.5'), -0.5);

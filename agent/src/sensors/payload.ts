@@ -55,12 +55,15 @@ export function readSensorPayload(
   transform: { scale: number; offset: number },
   arrivedAt: number,
 ): Result<SensorReading, 'too-large' | 'not-json' | 'no-value' | 'bad-timestamp'> {
-  if (payload.length > MAX_PAYLOAD) return fail('too-large', `sensor payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  if (payload.length > MAX_PAYLOAD)
+    return fail('too-large', `sensor payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
   const text = Buffer.from(payload).toString('utf8');
   const scaled = (v: number) => v * transform.scale + transform.offset;
   if (spec.format === 'number') {
     const v = toNumber(text);
-    return v === undefined ? fail('no-value', `payload "${text.slice(0, 40)}" is not a decimal number`) : ok({ value: scaled(v), ts: arrivedAt });
+    return v === undefined
+      ? fail('no-value', `payload "${text.slice(0, 40)}" is not a decimal number`)
+      : ok({ value: scaled(v), ts: arrivedAt });
   }
   let json: unknown;
   try {
@@ -73,14 +76,23 @@ export function readSensorPayload(
   let ts = arrivedAt;
   if (spec.timestampPath) {
     const t = toTimestamp(atPath(json, spec.timestampPath));
-    if (t === undefined) return fail('bad-timestamp', `no usable timestamp at "${spec.timestampPath}" (epoch ms, epoch s or ISO 8601)`);
+    if (t === undefined)
+      return fail('bad-timestamp', `no usable timestamp at "${spec.timestampPath}" (epoch ms, epoch s or ISO 8601)`);
     // A reading from the future would outrank every real one after it (and never go stale).
     if (t > arrivedAt + MAX_CLOCK_AHEAD_MS) {
-      return fail('bad-timestamp', `timestamp at "${spec.timestampPath}" is ${Math.round((t - arrivedAt) / 1000)} s ahead of this device's clock: check the sensor's clock, and that it sends epoch ms, epoch s or ISO 8601 (not µs)`);
+      return fail(
+        'bad-timestamp',
+        `timestamp at "${spec.timestampPath}" is ${Math.round((t - arrivedAt) / 1000)} s ahead of this device's clock: check the sensor's clock, and that it sends epoch ms, epoch s or ISO 8601 (not µs)`,
+      );
     }
     ts = t;
   }
   const corr = spec.correlationPath ? atPath(json, spec.correlationPath) : undefined;
-  const correlationId = typeof corr === 'string' && corr.length > 0 && corr.length <= 128 ? corr : typeof corr === 'number' ? String(corr) : undefined;
+  const correlationId =
+    typeof corr === 'string' && corr.length > 0 && corr.length <= 128
+      ? corr
+      : typeof corr === 'number'
+        ? String(corr)
+        : undefined;
   return ok({ value: scaled(v), ts, ...(correlationId ? { correlationId } : {}) });
 }

@@ -19,19 +19,43 @@ function setup(binding: Record<string, unknown>) {
   const buffer = new RecordBuffer(db);
   const warnings: string[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
-  const b = referenceBindings(sensorsConfigSchema.parse({ bindings: [{ name: 'tof', topic: 't', model: 'distance', ...binding }] }))[0]! as ReferenceBinding;
+  const b = referenceBindings(
+    sensorsConfigSchema.parse({ bindings: [{ name: 'tof', topic: 't', model: 'distance', ...binding }] }),
+  )[0]! as ReferenceBinding;
   const joiner = new ReferenceJoiner(new ReferenceStore(db), [b], log);
   const clock = { now: T0 };
   buffer.setAppendHook((r) => joiner.onAppend(r, clock.now));
   buffer.onStored((seq, r) => joiner.onStored(seq, r));
   buffer.trackSent();
   const predict = (ts: number, requestId?: string): Promise<number> =>
-    buffer.append({ ts, model: 'distance', version: 1, output: [0], prediction: 0, latencyMs: 1, features: {}, ...(requestId ? { requestId } : {}) });
-  const reading = (value: number, ts: number, correlationId?: string) => joiner.accept(b, { value, ts, ...(correlationId ? { correlationId } : {}) }, clock.now);
+    buffer.append({
+      ts,
+      model: 'distance',
+      version: 1,
+      output: [0],
+      prediction: 0,
+      latencyMs: 1,
+      features: {},
+      ...(requestId ? { requestId } : {}),
+    });
+  const reading = (value: number, ts: number, correlationId?: string) =>
+    joiner.accept(b, { value, ts, ...(correlationId ? { correlationId } : {}) }, clock.now);
   /** What would leave for the fleet at the current clock: held records stop the batch. */
   const leaving = () => buffer.readAfter(0, 1000, clock.now);
   const all = () => buffer.readAfter(0, 1000, Number.MAX_SAFE_INTEGER);
-  return { joiner, clock, predict, reading, leaving, all, warnings, close: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    joiner,
+    clock,
+    predict,
+    reading,
+    leaving,
+    all,
+    warnings,
+    close: () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const tsJson = { format: 'json', valuePath: 'v', timestampPath: 't' };
@@ -59,7 +83,11 @@ test('timestamp join: each prediction gets the nearest reading, whether it came 
     assert.equal(records.length, predictionTs.length);
     for (const r of records) {
       const nearest = readingTs.reduce((best, ts) => (Math.abs(ts - r.ts) < Math.abs(best - r.ts) ? ts : best));
-      assert.equal(r.reference, nearest - T0, `prediction at +${r.ts - T0} ms joined the reading at +${r.reference} ms, the nearest is at +${nearest - T0} ms`);
+      assert.equal(
+        r.reference,
+        nearest - T0,
+        `prediction at +${r.ts - T0} ms joined the reading at +${r.reference} ms, the nearest is at +${nearest - T0} ms`,
+      );
     }
     assert.equal(j.joiner.stats.skewed, 0);
   } finally {
@@ -105,7 +133,10 @@ test('a reading may be the nearest for several predictions: it joins each', asyn
     j.reading(7, T0);
     j.clock.now = T0 + 100;
     await j.predict(T0 + 100);
-    assert.deepEqual(j.all().map((r) => r.reference), [7, 7, 7]);
+    assert.deepEqual(
+      j.all().map((r) => r.reference),
+      [7, 7, 7],
+    );
     assert.equal(j.joiner.stats.joined, 1, 'counted per reading');
   } finally {
     j.close();
@@ -121,7 +152,13 @@ test('correlation join: only predictions with a request id are held', async () =
     // The one without a request id can never be joined: it leaves at once, but after the held one (seq order).
     assert.equal(j.leaving().length, 0);
     j.reading(42, T0, 'req-1');
-    assert.deepEqual(j.leaving().map((r) => [r.requestId, r.reference]), [['req-1', 42], [undefined, null]]);
+    assert.deepEqual(
+      j.leaving().map((r) => [r.requestId, r.reference]),
+      [
+        ['req-1', 42],
+        [undefined, null],
+      ],
+    );
   } finally {
     j.close();
   }
@@ -165,7 +202,11 @@ test('readings stamped ahead of the device clock are not joined, counted as skew
     }
     assert.equal(j.joiner.stats.skewed, 5);
     assert.equal(j.joiner.stats.joined, 0);
-    assert.deepEqual(j.all().map((r) => r.reference), [null, null, null, null, null], 'no prediction got a reading from another time');
+    assert.deepEqual(
+      j.all().map((r) => r.reference),
+      [null, null, null, null, null],
+      'no prediction got a reading from another time',
+    );
     assert.equal(j.warnings.filter((w) => /stamped ahead of this device's clock/.test(w)).length, 1);
     // A reading within tolerance is joined again.
     j.clock.now = T0 + 4100;
@@ -198,7 +239,10 @@ test('a reading that arrives while its prediction is being committed is joined t
     j.clock.now = T0 + 100;
     assert.equal(j.reading(7, T0 + 100), 'waiting');
     await stored;
-    assert.deepEqual(j.all().map((r) => r.reference), [7]);
+    assert.deepEqual(
+      j.all().map((r) => r.reference),
+      [7],
+    );
     assert.equal(j.leaving().length, 1, 'joined to a later reading: final, no longer held');
   } finally {
     j.close();
@@ -211,7 +255,10 @@ test('a correlated value that arrives while its prediction is being committed is
     const stored = j.predict(T0, 'req-1');
     assert.equal(j.reading(9, T0, 'req-1'), 'waiting');
     await stored;
-    assert.deepEqual(j.all().map((r) => r.reference), [9]);
+    assert.deepEqual(
+      j.all().map((r) => r.reference),
+      [9],
+    );
   } finally {
     j.close();
   }

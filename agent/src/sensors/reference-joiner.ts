@@ -47,7 +47,8 @@ export const MAX_SKEW_MS = 1000;
 /** Skewed readings in a row before the warning: one odd timestamp is not a clock problem. */
 const SKEW_WARN_AFTER = 3;
 
-const twinKey = (r: { model: string; ts: number; requestId?: string | undefined }) => `${r.model}\u0000${r.ts}\u0000${r.requestId ?? ''}`;
+const twinKey = (r: { model: string; ts: number; requestId?: string | undefined }) =>
+  `${r.model}\u0000${r.ts}\u0000${r.requestId ?? ''}`;
 /** How long a correlated value waits for a prediction with its request id. */
 const CORRELATION_WAIT_MS = 60_000;
 
@@ -118,7 +119,9 @@ export class ReferenceJoiner {
     const taken = this.takeWaiting(binding, record);
     if (!taken) return;
     if (taken.before) this.keepProvisional(seq, taken.before);
-    const key = this.store.apply({ seq, ts: record.ts, synced: false }, taken.value, { keepHold: taken.before !== undefined });
+    const key = this.store.apply({ seq, ts: record.ts, synced: false }, taken.value, {
+      keepHold: taken.before !== undefined,
+    });
     if (key) this.rememberTwinValue(twinKey(key), taken.value);
   }
 
@@ -127,7 +130,10 @@ export class ReferenceJoiner {
    * timestamped reading stays (later predictions may be nearer to it). `before` is set when the
    * reading is from before the record and the record is held, so a nearer one may replace it.
    */
-  private takeWaiting(binding: ReferenceBinding, record: NewRecord): { value: number; before?: Provisional } | undefined {
+  private takeWaiting(
+    binding: ReferenceBinding,
+    record: NewRecord,
+  ): { value: number; before?: Provisional } | undefined {
     if (binding.join.by === 'correlation') {
       const i = this.waiting.findIndex((w) => w.binding === binding && w.reading.correlationId === record.requestId);
       if (i < 0) return undefined;
@@ -171,7 +177,8 @@ export class ReferenceJoiner {
     if (record.shadow) {
       // A shadow record twins a served one (same ts, request id): it takes the served record's
       // value if it has one already, else waits like it; ReferenceStore.apply sets both later.
-      const served = this.store.servedReferenceOf(record.model, record.ts, record.requestId) ?? this.twinValues.get(twinKey(record));
+      const served =
+        this.store.servedReferenceOf(record.model, record.ts, record.requestId) ?? this.twinValues.get(twinKey(record));
       return served !== undefined ? { ...record, reference: served } : held;
     }
     this.expire(now);
@@ -192,7 +199,13 @@ export class ReferenceJoiner {
       if (w.binding !== binding) continue;
       const d = Math.abs(w.reading.ts - ts);
       // Ties go to the later reading: it settles the record, no hold needed.
-      if (d <= binding.join.windowMs && (!best || d < Math.abs(best.reading.ts - ts) || (d === Math.abs(best.reading.ts - ts) && w.reading.ts > best.reading.ts))) best = w;
+      if (
+        d <= binding.join.windowMs &&
+        (!best ||
+          d < Math.abs(best.reading.ts - ts) ||
+          (d === Math.abs(best.reading.ts - ts) && w.reading.ts > best.reading.ts))
+      )
+        best = w;
     }
     return best;
   }
@@ -206,10 +219,16 @@ export class ReferenceJoiner {
       const run = (this.skewRun.get(binding.name) ?? 0) + 1;
       this.skewRun.set(binding.name, run);
       if (run >= SKEW_WARN_AFTER) {
-        this.warnOnce(`skew:${binding.name}`, { binding: binding.name, aheadMs: ahead, inARow: run },
-          'sensor readings are stamped ahead of this device\'s clock, so they would join the wrong predictions; they are not joined: sync both clocks (NTP), or drop timestampPath to time readings by arrival');
+        this.warnOnce(
+          `skew:${binding.name}`,
+          { binding: binding.name, aheadMs: ahead, inARow: run },
+          "sensor readings are stamped ahead of this device's clock, so they would join the wrong predictions; they are not joined: sync both clocks (NTP), or drop timestampPath to time readings by arrival",
+        );
       }
-      this.log.debug({ binding: binding.name, aheadMs: ahead }, 'sensor reading stamped ahead of this device\'s clock: not joined');
+      this.log.debug(
+        { binding: binding.name, aheadMs: ahead },
+        "sensor reading stamped ahead of this device's clock: not joined",
+      );
       return 'skewed';
     }
     this.skewRun.delete(binding.name);
@@ -297,18 +316,27 @@ export class ReferenceJoiner {
   private leave(w: Waiting): void {
     if (w.joined) return;
     if (w.binding.join.by === 'correlation') {
-      this.unmatched(w.binding, `no prediction with request id "${w.reading.correlationId}" within ${CORRELATION_WAIT_MS / 1000} s`);
+      this.unmatched(
+        w.binding,
+        `no prediction with request id "${w.reading.correlationId}" within ${CORRELATION_WAIT_MS / 1000} s`,
+      );
       return;
     }
     this.stats.expired++;
-    this.log.debug({ binding: w.binding.name, ts: w.reading.ts }, 'reference value expired without a prediction in its window');
+    this.log.debug(
+      { binding: w.binding.name, ts: w.reading.ts },
+      'reference value expired without a prediction in its window',
+    );
   }
 
   private unmatched(binding: ReferenceBinding, why: string): void {
     this.stats.unmatched++;
     this.log.debug({ binding: binding.name, why }, 'reference value can never join');
-    this.warnOnce(`unmatched:${binding.name}`, { binding: binding.name, why },
-      'a reference value can never join a prediction: a label must carry the request id (x-request-id) of a prediction of its model made on this device; such values are counted in edgeloop_sensor_reference_values_total{outcome="unmatched"} and logged at debug level');
+    this.warnOnce(
+      `unmatched:${binding.name}`,
+      { binding: binding.name, why },
+      'a reference value can never join a prediction: a label must carry the request id (x-request-id) of a prediction of its model made on this device; such values are counted in edgeloop_sensor_reference_values_total{outcome="unmatched"} and logged at debug level',
+    );
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {

@@ -129,15 +129,28 @@ export const sensorsConfigSchema = z
     const names = new Set<string>();
     s.bindings.forEach((b, i) => {
       // Input values are kept and recorded under the binding's name.
-      if (names.has(b.name)) ctx.addIssue({ code: 'custom', path: ['bindings', i, 'name'], message: `binding name "${b.name}" is used twice; names must be unique` });
+      if (names.has(b.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bindings', i, 'name'],
+          message: `binding name "${b.name}" is used twice; names must be unique`,
+        });
       names.add(b.name);
       if (b.role === 'input' && TENSOR_FEATURE_NAMES.includes(b.name)) {
-        ctx.addIssue({ code: 'custom', path: ['bindings', i, 'name'], message: `"${b.name}" is the name of a feature every tensor record carries (${TENSOR_FEATURE_NAMES.join(', ')}); name the binding after its sensor` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bindings', i, 'name'],
+          message: `"${b.name}" is the name of a feature every tensor record carries (${TENSOR_FEATURE_NAMES.join(', ')}); name the binding after its sensor`,
+        });
       }
     });
     s.bindings.forEach((b, i) => {
       if (b.broker !== 'fleet' && !(b.broker in s.brokers)) {
-        ctx.addIssue({ code: 'custom', path: ['bindings', i, 'broker'], message: `broker "${b.broker}" is not defined under sensors.brokers` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bindings', i, 'broker'],
+          message: `broker "${b.broker}" is not defined under sensors.brokers`,
+        });
       }
     });
     // A record carries one reference value: a second binding would silently overwrite the first.
@@ -146,7 +159,12 @@ export const sensorsConfigSchema = z
       if (b.role !== 'reference') return;
       const other = referenceOf.get(b.model);
       if (other === undefined) referenceOf.set(b.model, b.name);
-      else ctx.addIssue({ code: 'custom', path: ['bindings', i, 'model'], message: `model "${b.model}" already has reference binding "${other}", and a record carries one reference value: keep one binding per model (several sensors measuring the same quantity can share one binding with a topic wildcard such as "site/tof/+")` });
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bindings', i, 'model'],
+          message: `model "${b.model}" already has reference binding "${other}", and a record carries one reference value: keep one binding per model (several sensors measuring the same quantity can share one binding with a topic wildcard such as "site/tof/+")`,
+        });
     });
     const inputs = s.bindings.filter((b): b is InputBinding => b.role === 'input');
     const slots = new Map<string, string>();
@@ -154,20 +172,31 @@ export const sensorsConfigSchema = z
       if (b.role !== 'input') return;
       const slot = `${b.model} ${b.input ?? '(first input)'} [${b.index}]`;
       const other = slots.get(slot);
-      if (other) ctx.addIssue({ code: 'custom', path: ['bindings', i, 'index'], message: `${slot} is already fed by binding "${other}"` });
+      if (other)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bindings', i, 'index'],
+          message: `${slot} is already fed by binding "${other}"`,
+        });
       else slots.set(slot, b.name);
     });
     for (const model of Object.keys(s.triggers)) {
       if (!inputs.some((b) => b.model === model)) {
-        ctx.addIssue({ code: 'custom', path: ['triggers', model], message: `no binding with role "input" feeds model "${model}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['triggers', model],
+          message: `no binding with role "input" feeds model "${model}"`,
+        });
       }
     }
   })
   .prefault({});
 export type SensorsConfig = z.infer<typeof sensorsConfigSchema>;
 
-export const referenceBindings = (c: SensorsConfig): ReferenceBinding[] => c.bindings.filter((b): b is ReferenceBinding => b.role === 'reference');
-export const inputBindings = (c: SensorsConfig): InputBinding[] => c.bindings.filter((b): b is InputBinding => b.role === 'input');
+export const referenceBindings = (c: SensorsConfig): ReferenceBinding[] =>
+  c.bindings.filter((b): b is ReferenceBinding => b.role === 'reference');
+export const inputBindings = (c: SensorsConfig): InputBinding[] =>
+  c.bindings.filter((b): b is InputBinding => b.role === 'input');
 
 export function holdMsOf(binding: ReferenceBinding): number {
   if (binding.holdMs !== undefined) return binding.holdMs;

@@ -12,9 +12,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const manifest = (inputs: Manifest['inputs']) => ({ name: 'hvac', version: 3, inputs }) as unknown as Manifest;
 const VECTOR = manifest([{ name: 'x', dtype: 'float32', shape: ['batch', 2] }]);
 
-interface Run { model: string; inputs: Record<string, { shape: number[]; data: number[] }>; features: Record<string, number> }
+interface Run {
+  model: string;
+  inputs: Record<string, { shape: number[]; data: number[] }>;
+  features: Record<string, number>;
+}
 
-function setup(opts: { trigger?: Partial<Trigger>; manifest?: Manifest | undefined; predictMs?: number; fail?: string; extra?: object[] } = {}) {
+function setup(
+  opts: {
+    trigger?: Partial<Trigger>;
+    manifest?: Manifest | undefined;
+    predictMs?: number;
+    fail?: string;
+    extra?: object[];
+  } = {},
+) {
   const config = sensorsConfigSchema.parse({
     bindings: [
       { name: 'temp', topic: 't', payload: { format: 'number' }, role: 'input', model: 'hvac', index: 0 },
@@ -55,7 +67,13 @@ test('change trigger: the model runs once every input has a value, on each chang
   await sleep(5);
   s.send('temp', 22);
   await sleep(5);
-  assert.deepEqual(s.runs.map((r) => r.inputs.x), [{ shape: [1, 2], data: [21.5, 40] }, { shape: [1, 2], data: [22, 40] }]);
+  assert.deepEqual(
+    s.runs.map((r) => r.inputs.x),
+    [
+      { shape: [1, 2], data: [21.5, 40] },
+      { shape: [1, 2], data: [22, 40] },
+    ],
+  );
   assert.deepEqual(s.runs[1]!.features, { temp: 22, hum: 40 });
   assert.equal(s.inputs.stats.predictions, 2);
 });
@@ -70,7 +88,10 @@ test('minIntervalMs: a burst of values makes one run now and one trailing run wi
   await sleep(50);
   assert.equal(s.runs.length, 1);
   await sleep(200);
-  assert.deepEqual(s.runs.map((r) => r.inputs.x!.data[0]), [1, 9]);
+  assert.deepEqual(
+    s.runs.map((r) => r.inputs.x!.data[0]),
+    [1, 9],
+  );
 });
 
 test('values taken in one turn of the event loop (one MQTT message feeding two bindings) make one run with both', async (t) => {
@@ -82,11 +103,22 @@ test('values taken in one turn of the event loop (one MQTT message feeding two b
   s.send('temp', 30);
   s.send('hum', 50);
   await sleep(5);
-  assert.deepEqual(s.runs.map((r) => r.inputs.x!.data), [[20, 40], [30, 50]], 'never [30, 40]: a new temperature with the old humidity');
+  assert.deepEqual(
+    s.runs.map((r) => r.inputs.x!.data),
+    [
+      [20, 40],
+      [30, 50],
+    ],
+    'never [30, 40]: a new temperature with the old humidity',
+  );
 });
 
 test('two bindings on one position, one naming the first input and one leaving it out, are reported', async (t) => {
-  const s = setup({ extra: [{ name: 'temp2', topic: 't2', payload: { format: 'number' }, role: 'input', model: 'hvac', input: 'x', index: 0 }] });
+  const s = setup({
+    extra: [
+      { name: 'temp2', topic: 't2', payload: { format: 'number' }, role: 'input', model: 'hvac', input: 'x', index: 0 },
+    ],
+  });
   t.after(() => s.inputs.close());
   s.send('temp', 1);
   s.send('hum', 2);
@@ -105,7 +137,10 @@ test('a value arriving while a prediction runs is not lost: the model runs again
   s.send('temp', 2);
   s.send('temp', 3);
   await sleep(200);
-  assert.deepEqual(s.runs.map((r) => r.inputs.x!.data[0]), [1, 3]);
+  assert.deepEqual(
+    s.runs.map((r) => r.inputs.x!.data[0]),
+    [1, 3],
+  );
 });
 
 test('an older measurement than the one held is ignored', async (t) => {
@@ -135,7 +170,10 @@ test('stale values stop the model until every sensor reports again; the state is
   assert.equal(s.warnings.length, 1, 'the same state is not logged again');
   s.send('hum', 41);
   await sleep(5);
-  assert.deepEqual(s.runs.map((r) => r.inputs.x!.data), [[3, 41]]);
+  assert.deepEqual(
+    s.runs.map((r) => r.inputs.x!.data),
+    [[3, 41]],
+  );
 });
 
 test('interval trigger: runs on the clock with the latest values, not on changes', async (t) => {
@@ -147,7 +185,10 @@ test('interval trigger: runs on the clock with the latest values, not on changes
   assert.equal(s.runs.length, 0, 'a change does not run an interval model');
   for (let i = 0; i < 100 && s.runs.length < 2; i++) await sleep(20);
   assert.ok(s.runs.length >= 2, 'the clock runs the model repeatedly');
-  assert.deepEqual(s.runs.map((r) => r.inputs.x!.data), s.runs.map(() => [1, 2]));
+  assert.deepEqual(
+    s.runs.map((r) => r.inputs.x!.data),
+    s.runs.map(() => [1, 2]),
+  );
   await s.inputs.close();
   const after = s.runs.length;
   await sleep(100);
@@ -157,10 +198,36 @@ test('interval trigger: runs on the clock with the latest values, not on changes
 test('bindings that do not fit the serving model are reported, not run', async () => {
   const cases: Array<[Manifest | undefined, RegExp, object[]?]> = [
     [undefined, /model "hvac" is not active on this device yet/],
-    [manifest([{ name: 'x', dtype: 'float32', shape: [1, 3] }]), /positions 2 of input "x" \(shape \[1, 3\]\) of hvac v3 have no binding/],
-    [manifest([{ name: 'x', dtype: 'float32', shape: [1, 1] }]), /binding "hum" fills position 1 of input "x", which has 1/],
-    [manifest([{ name: 'x', dtype: 'float32', shape: [1, 2] }, { name: 'mask', dtype: 'float32', shape: [1] }]), /input "mask" of hvac v3 has no sensor binding/],
-    [VECTOR, /bindings name input\(s\) y, but hvac v3 has x/, [{ name: 'other', topic: 'o', payload: { format: 'number' }, role: 'input', model: 'hvac', input: 'y', index: 0 }]],
+    [
+      manifest([{ name: 'x', dtype: 'float32', shape: [1, 3] }]),
+      /positions 2 of input "x" \(shape \[1, 3\]\) of hvac v3 have no binding/,
+    ],
+    [
+      manifest([{ name: 'x', dtype: 'float32', shape: [1, 1] }]),
+      /binding "hum" fills position 1 of input "x", which has 1/,
+    ],
+    [
+      manifest([
+        { name: 'x', dtype: 'float32', shape: [1, 2] },
+        { name: 'mask', dtype: 'float32', shape: [1] },
+      ]),
+      /input "mask" of hvac v3 has no sensor binding/,
+    ],
+    [
+      VECTOR,
+      /bindings name input\(s\) y, but hvac v3 has x/,
+      [
+        {
+          name: 'other',
+          topic: 'o',
+          payload: { format: 'number' },
+          role: 'input',
+          model: 'hvac',
+          input: 'y',
+          index: 0,
+        },
+      ],
+    ],
   ];
   for (const [m, reason, extra] of cases) {
     const s = setup({ manifest: m, ...(extra ? { extra } : {}) });

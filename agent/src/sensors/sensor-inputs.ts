@@ -171,7 +171,12 @@ export class SensorInputs {
   }
 
   /** The model's input tensors from the latest values, or why they cannot be built now. */
-  private compose(feed: ModelFeed, now: number): { ok: true; inputs: Record<string, { shape: number[]; data: number[] }>; features: Record<string, number> } | { ok: false; reason: string } {
+  private compose(
+    feed: ModelFeed,
+    now: number,
+  ):
+    | { ok: true; inputs: Record<string, { shape: number[]; data: number[] }>; features: Record<string, number> }
+    | { ok: false; reason: string } {
     const manifest = this.deps.manifestOf(feed.model);
     if (!manifest) return { ok: false, reason: `model "${feed.model}" is not active on this device yet` };
     const byInput = new Map<string, InputBinding[]>();
@@ -180,7 +185,11 @@ export class SensorInputs {
       byInput.set(input, [...(byInput.get(input) ?? []), b]);
     }
     const unknown = [...byInput.keys()].filter((name) => !manifest.inputs.some((i) => i.name === name));
-    if (unknown.length) return { ok: false, reason: `bindings name input(s) ${unknown.join(', ')}, but ${describe(manifest)} has ${manifest.inputs.map((i) => i.name).join(', ')}` };
+    if (unknown.length)
+      return {
+        ok: false,
+        reason: `bindings name input(s) ${unknown.join(', ')}, but ${describe(manifest)} has ${manifest.inputs.map((i) => i.name).join(', ')}`,
+      };
 
     const inputs: Record<string, { shape: number[]; data: number[] }> = {};
     const features: Record<string, number> = {};
@@ -188,7 +197,11 @@ export class SensorInputs {
     const stale: string[] = [];
     for (const spec of manifest.inputs) {
       const bindings = byInput.get(spec.name);
-      if (!bindings) return { ok: false, reason: `input "${spec.name}" of ${describe(manifest)} has no sensor binding; every input of a sensor-fed model needs bindings` };
+      if (!bindings)
+        return {
+          ok: false,
+          reason: `input "${spec.name}" of ${describe(manifest)} has no sensor binding; every input of a sensor-fed model needs bindings`,
+        };
       // Dynamic dimensions (batch, sequence) are one sample of one step.
       const shape = spec.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 1));
       const size = elementCount(shape);
@@ -196,9 +209,17 @@ export class SensorInputs {
       const taken = new Map<number, string>();
       for (const b of bindings) {
         const other = taken.get(b.index);
-        if (other) return { ok: false, reason: `bindings "${other}" and "${b.name}" both fill position ${b.index} of input "${spec.name}" (the model's first input, named or not)` };
+        if (other)
+          return {
+            ok: false,
+            reason: `bindings "${other}" and "${b.name}" both fill position ${b.index} of input "${spec.name}" (the model's first input, named or not)`,
+          };
         taken.set(b.index, b.name);
-        if (b.index >= size) return { ok: false, reason: `binding "${b.name}" fills position ${b.index} of input "${spec.name}", which has ${size} (shape [${shape.join(', ')}]) in ${describe(manifest)}` };
+        if (b.index >= size)
+          return {
+            ok: false,
+            reason: `binding "${b.name}" fills position ${b.index} of input "${spec.name}", which has ${size} (shape [${shape.join(', ')}]) in ${describe(manifest)}`,
+          };
         const v = this.latest.get(b.name);
         if (!v) {
           missing.push(b.name);
@@ -209,11 +230,19 @@ export class SensorInputs {
         features[b.name] = v.value;
       }
       const unbound = data.flatMap((v, i) => (Number.isNaN(v) && !bindings.some((b) => b.index === i) ? [i] : []));
-      if (unbound.length) return { ok: false, reason: `positions ${unbound.slice(0, 10).join(', ')}${unbound.length > 10 ? ', …' : ''} of input "${spec.name}" (shape [${shape.join(', ')}]) of ${describe(manifest)} have no binding` };
+      if (unbound.length)
+        return {
+          ok: false,
+          reason: `positions ${unbound.slice(0, 10).join(', ')}${unbound.length > 10 ? ', …' : ''} of input "${spec.name}" (shape [${shape.join(', ')}]) of ${describe(manifest)} have no binding`,
+        };
       inputs[spec.name] = { shape, data };
     }
     if (missing.length) return { ok: false, reason: `waiting for a first value from ${missing.join(', ')}` };
-    if (stale.length) return { ok: false, reason: `no value for more than maxAgeMs (${feed.trigger.maxAgeMs} ms) from ${stale.join(', ')}` };
+    if (stale.length)
+      return {
+        ok: false,
+        reason: `no value for more than maxAgeMs (${feed.trigger.maxAgeMs} ms) from ${stale.join(', ')}`,
+      };
     return { ok: true, inputs, features };
   }
 

@@ -60,11 +60,17 @@ export class SensorLink {
       });
       client.on('connect', () => {
         log.info({ broker, url: conn.url, topics: bindings.map((b) => b.topic) }, 'sensor broker connected');
-        client.subscribe(bindings.map((b) => b.topic), { qos: 1 }, (err) => {
-          if (err) log.error({ broker, err: err.message }, 'cannot subscribe to sensor topics');
-        });
+        client.subscribe(
+          bindings.map((b) => b.topic),
+          { qos: 1 },
+          (err) => {
+            if (err) log.error({ broker, err: err.message }, 'cannot subscribe to sensor topics');
+          },
+        );
       });
-      client.on('error', (err) => log.warn({ broker, url: conn.url, err: err.message }, 'sensor broker error; retrying'));
+      client.on('error', (err) =>
+        log.warn({ broker, url: conn.url, err: err.message }, 'sensor broker error; retrying'),
+      );
       client.on('message', (topic, payload) => this.handle(bindings, topic, payload));
       this.clients.push(client);
     }
@@ -81,15 +87,24 @@ export class SensorLink {
       const reading = readSensorPayload(payload, binding.payload, binding, now);
       if (!reading.ok) {
         rejected = true;
-        this.log.warn({ binding: binding.name, topic, code: reading.code, reason: reading.reason }, 'rejected sensor message');
+        this.log.warn(
+          { binding: binding.name, topic, code: reading.code, reason: reading.reason },
+          'rejected sensor message',
+        );
         continue;
       }
       try {
         const outcome = this.sink(binding, reading.value, now);
-        this.log.debug({ binding: binding.name, role: binding.role, topic, value: reading.value.value, outcome }, 'sensor value');
+        this.log.debug(
+          { binding: binding.name, role: binding.role, topic, value: reading.value.value, outcome },
+          'sensor value',
+        );
       } catch (err) {
         rejected = true;
-        this.log.error({ binding: binding.name, role: binding.role, err: (err as Error).message }, 'could not take a sensor value');
+        this.log.error(
+          { binding: binding.name, role: binding.role, err: (err as Error).message },
+          'could not take a sensor value',
+        );
       }
     }
     if (matched) this.stats.messages++;
@@ -105,6 +120,8 @@ function readSiteCa(path: string, broker: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`sensors.brokers.${broker}.ca: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the PEM file of the CA that signed the broker's certificate`);
+    throw new ConfigError(
+      `sensors.brokers.${broker}.ca: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the PEM file of the CA that signed the broker's certificate`,
+    );
   }
 }

@@ -32,13 +32,25 @@ export function startSensors(deps: {
   const log = deps.log.child({ part: 'sensors' });
   const bindings = inputBindings(deps.config);
   const inputs = bindings.length
-    ? new SensorInputs({ bindings, triggers: deps.config.triggers, manifestOf: deps.manifestOf, predict: deps.predict, log })
+    ? new SensorInputs({
+        bindings,
+        triggers: deps.config.triggers,
+        manifestOf: deps.manifestOf,
+        predict: deps.predict,
+        log,
+      })
     : undefined;
-  const link = new SensorLink(deps.config, deps.fleet, deps.deviceId, (binding, reading, now) => {
-    if (binding.role === 'input') return inputs!.accept(binding, reading, now);
-    if (!deps.references) throw new Error('reference values are not running'); // cannot happen: a reference binding starts them
-    return deps.references.accept(binding, reading, now);
-  }, log);
+  const link = new SensorLink(
+    deps.config,
+    deps.fleet,
+    deps.deviceId,
+    (binding, reading, now) => {
+      if (binding.role === 'input') return inputs!.accept(binding, reading, now);
+      if (!deps.references) throw new Error('reference values are not running'); // cannot happen: a reference binding starts them
+      return deps.references.accept(binding, reading, now);
+    },
+    log,
+  );
   return {
     link,
     inputs,

@@ -40,7 +40,9 @@ export class BufferLimits {
     this.dropOldestStmt = db.prepare('DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT ?)');
     // Only the oldest prefix (by seq, the primary key) is looked at, so an age check costs little
     // however large the buffer is; seq order is arrival order, which is nearly ts order.
-    this.dropOlderThanStmt = db.prepare('DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT 5000) AND ts < ?');
+    this.dropOlderThanStmt = db.prepare(
+      'DELETE FROM records WHERE seq IN (SELECT seq FROM records ORDER BY seq LIMIT 5000) AND ts < ?',
+    );
   }
 
   /** Bytes in use by the database's live pages. */
@@ -57,7 +59,7 @@ export class BufferLimits {
   enforce(now = Date.now()): number {
     let dropped = 0;
     if (this.opts.maxAgeMs > 0) {
-      for (let n = 1; n > 0; ) {
+      for (let n = 1; n > 0;) {
         n = this.dropOlderThanStmt.run(now - this.opts.maxAgeMs).changes;
         dropped += n;
       }
@@ -74,7 +76,10 @@ export class BufferLimits {
     if (this.freeDiskBytes() < this.opts.minFreeDiskBytes) dropped += this.dropFraction(0.1, 'disk almost full');
     if (dropped > 0) {
       this.kv.set('dropped', String(this.dropped() + dropped));
-      this.log.warn({ dropped, total: this.dropped(), usedBytes: this.usedBytes() }, 'buffer limit reached: dropped the oldest records');
+      this.log.warn(
+        { dropped, total: this.dropped(), usedBytes: this.usedBytes() },
+        'buffer limit reached: dropped the oldest records',
+      );
     }
     return dropped;
   }

@@ -50,7 +50,12 @@ export class ModelState {
 
   active(): ActiveModelRow[] {
     const rows = this.db.prepare('SELECT * FROM models ORDER BY name').all() as Array<{
-      name: string; version: number; sha256: string; path: string; envelope: string; activated_at: number;
+      name: string;
+      version: number;
+      sha256: string;
+      path: string;
+      envelope: string;
+      activated_at: number;
     }>;
     return rows.map((r) => ({
       name: r.name,
@@ -64,8 +69,7 @@ export class ModelState {
 
   lastAccepted(name: string): { version: number; sha256: string } | undefined {
     return this.db.prepare('SELECT version, sha256 FROM accepted_versions WHERE name = ?').get(name) as
-      | { version: number; sha256: string }
-      | undefined;
+      { version: number; sha256: string } | undefined;
   }
 
   /**
@@ -104,7 +108,9 @@ export class ModelState {
     const text = JSON.stringify(envelope);
     return (
       this.db
-        .prepare('UPDATE models SET envelope = ?, activated_at = ? WHERE name = ? AND version = ? AND sha256 = ? AND envelope != ?')
+        .prepare(
+          'UPDATE models SET envelope = ?, activated_at = ? WHERE name = ? AND version = ? AND sha256 = ? AND envelope != ?',
+        )
         .run(text, now, name, version, sha256, text).changes > 0
     );
   }
@@ -146,7 +152,9 @@ export class ModelState {
       const p = this.probation(name);
       if (!p) return undefined;
       if (p.previousAccepted) {
-        this.db.prepare('UPDATE accepted_versions SET version = ?, sha256 = ? WHERE name = ?').run(p.previousAccepted.version, p.previousAccepted.sha256, name);
+        this.db
+          .prepare('UPDATE accepted_versions SET version = ?, sha256 = ? WHERE name = ?')
+          .run(p.previousAccepted.version, p.previousAccepted.sha256, name);
       } else {
         this.db.prepare('DELETE FROM accepted_versions WHERE name = ?').run(name);
       }
@@ -191,7 +199,9 @@ export class ModelState {
   }
 
   private setKv(key: string, value: string): void {
-    this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 
   private deleteKv(key: string): void {

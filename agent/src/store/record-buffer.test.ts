@@ -8,7 +8,14 @@ import { RecordBuffer, type NewRecord } from './record-buffer.js';
 import { ModelState } from './model-state.js';
 
 const rec = (i: number): NewRecord => ({
-  ts: 1_700_000_000_000 + i, model: 'm', version: 1, requestId: `r${i}`, output: [i], prediction: i, latencyMs: 1, features: { f: i },
+  ts: 1_700_000_000_000 + i,
+  model: 'm',
+  version: 1,
+  requestId: `r${i}`,
+  output: [i],
+  prediction: i,
+  latencyMs: 1,
+  features: { f: i },
 });
 
 function tempDb() {
@@ -22,7 +29,10 @@ test('concurrent appends commit as one group with increasing seqs and survive re
     const db = openAgentDb(path);
     const buffer = new RecordBuffer(db);
     const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => buffer.append(rec(i))));
-    assert.deepEqual(seqs, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     db.close();
 
     const reopened = new RecordBuffer(openAgentDb(path));

@@ -34,8 +34,17 @@ interface Pending {
 
 /** A records row as read for sending, in column order (raw mode skips building a row object). */
 type RecordRow = [
-  seq: number, ts: number, model: string, version: number, requestId: string | null, output: string,
-  prediction: number | null, latencyMs: number, features: string, reference: number | null, shadow: number,
+  seq: number,
+  ts: number,
+  model: string,
+  version: number,
+  requestId: string | null,
+  output: string,
+  prediction: number | null,
+  latencyMs: number,
+  features: string,
+  reference: number | null,
+  shadow: number,
 ];
 
 export class RecordBuffer {

@@ -72,8 +72,12 @@ export class ReferenceStore {
   private queued = false;
 
   constructor(private readonly db: AgentDb) {
-    this.byRequestBuffered = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
-    this.byRequestSynced = db.prepare<[string], { seq: number; ts: number }>('SELECT seq, ts FROM recent_records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1');
+    this.byRequestBuffered = db.prepare<[string], { seq: number; ts: number }>(
+      'SELECT seq, ts FROM records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1',
+    );
+    this.byRequestSynced = db.prepare<[string], { seq: number; ts: number }>(
+      'SELECT seq, ts FROM recent_records WHERE request_id = ? AND shadow = 0 ORDER BY seq DESC LIMIT 1',
+    );
     this.keyOf = db.prepare<[number, number], TwinKey>(
       'SELECT model, ts, request_id FROM records WHERE seq = ? UNION ALL SELECT model, ts, request_id FROM recent_records WHERE seq = ? LIMIT 1',
     );
@@ -88,7 +92,9 @@ export class ReferenceStore {
     );
     this.setBuffered = db.prepare('UPDATE records SET reference = ?, hold_until = NULL WHERE seq = ?');
     this.setKeepingHold = db.prepare('UPDATE records SET reference = ? WHERE seq = ?');
-    this.replaceBuffered = db.prepare<[number, number, number]>('UPDATE records SET reference = ?, hold_until = CASE WHEN ? THEN NULL ELSE hold_until END WHERE seq = ?');
+    this.replaceBuffered = db.prepare<[number, number, number]>(
+      'UPDATE records SET reference = ?, hold_until = CASE WHEN ? THEN NULL ELSE hold_until END WHERE seq = ?',
+    );
     this.bufferedNear = db.prepare<[string, number, number], HeldRecord>(
       `SELECT seq, ts, reference IS NULL AS open, sent FROM records WHERE model = ? AND ts BETWEEN ? AND ? AND shadow = 0 ORDER BY seq LIMIT ${NEAR_LIMIT}`,
     );
@@ -104,7 +110,9 @@ export class ReferenceStore {
     this.wasSent = db.prepare<[number], { sent: number }>('SELECT sent FROM records WHERE seq = ?');
     this.markSynced = db.prepare('UPDATE recent_records SET has_reference = 1 WHERE seq = ?');
     this.addUpdate = db.prepare('INSERT INTO reference_updates (seq, reference) VALUES (?, ?)');
-    this.readUpdates = db.prepare<[number, number], ReferenceUpdate>('SELECT id, seq, reference FROM reference_updates WHERE id > ? ORDER BY id LIMIT ?');
+    this.readUpdates = db.prepare<[number, number], ReferenceUpdate>(
+      'SELECT id, seq, reference FROM reference_updates WHERE id > ? ORDER BY id LIMIT ?',
+    );
     this.deleteUpdates = db.prepare('DELETE FROM reference_updates WHERE id BETWEEN ? AND ?');
     this.countUpdates = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM reference_updates');
     this.rememberSynced = db.prepare(
@@ -112,7 +120,9 @@ export class ReferenceStore {
        SELECT seq, ts, model, request_id, reference IS NOT NULL, shadow FROM records WHERE seq BETWEEN ? AND ? AND model IN (SELECT value FROM json_each(?))`,
     );
     // Oldest prefix by seq only (seq order is nearly ts order), so pruning stays cheap.
-    this.pruneSynced = db.prepare('DELETE FROM recent_records WHERE seq IN (SELECT seq FROM recent_records ORDER BY seq LIMIT 5000) AND ts < ?');
+    this.pruneSynced = db.prepare(
+      'DELETE FROM recent_records WHERE seq IN (SELECT seq FROM recent_records ORDER BY seq LIMIT 5000) AND ts < ?',
+    );
   }
 
   /** Served records of `model` still in the buffer within ±windowMs of `ts`, with or without a reference. */
@@ -137,13 +147,19 @@ export class ReferenceStore {
    * shadow twins too. Returns the record's (model, ts, requestId), so a shadow twin stored later
    * can still be given the value (reference-joiner.ts).
    */
-  apply(target: ReferenceTarget, reference: number, opts: { keepHold?: boolean } = {}): { model: string; ts: number; requestId: string | undefined } | undefined {
+  apply(
+    target: ReferenceTarget,
+    reference: number,
+    opts: { keepHold?: boolean } = {},
+  ): { model: string; ts: number; requestId: string | undefined } | undefined {
     const key = this.db.transaction(() => {
       const k = this.keyOf.get(target.seq, target.seq);
       this.applyOne(target, reference, opts.keepHold ?? false);
       if (!k) return undefined;
-      for (const twin of this.bufferedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: false }, reference);
-      for (const twin of this.syncedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: true }, reference);
+      for (const twin of this.bufferedTwins.all(k.model, k.ts, k.request_id))
+        this.applyOne({ ...twin, synced: false }, reference);
+      for (const twin of this.syncedTwins.all(k.model, k.ts, k.request_id))
+        this.applyOne({ ...twin, synced: true }, reference);
       return k;
     })();
     this.afterCommit();
@@ -160,13 +176,19 @@ export class ReferenceStore {
    * A nearer value replaces the one a record still held got earlier (timestamp join); shadow
    * twins follow, as updates if they left already. `release` ends the hold: no nearer value can come.
    */
-  replace(seq: number, reference: number, release: boolean): { model: string; ts: number; requestId: string | undefined } | undefined {
+  replace(
+    seq: number,
+    reference: number,
+    release: boolean,
+  ): { model: string; ts: number; requestId: string | undefined } | undefined {
     const key = this.db.transaction(() => {
       const k = this.keyOf.get(seq, seq);
       this.replaceBuffered.run(reference, release ? 1 : 0, seq);
       if (!k) return undefined;
-      for (const twin of this.allBufferedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: false }, reference);
-      for (const twin of this.allSyncedTwins.all(k.model, k.ts, k.request_id)) this.applyOne({ ...twin, synced: true }, reference);
+      for (const twin of this.allBufferedTwins.all(k.model, k.ts, k.request_id))
+        this.applyOne({ ...twin, synced: false }, reference);
+      for (const twin of this.allSyncedTwins.all(k.model, k.ts, k.request_id))
+        this.applyOne({ ...twin, synced: true }, reference);
       return k;
     })();
     this.afterCommit();

@@ -29,7 +29,9 @@ export class UpdateReportStore {
 
   constructor(db: AgentDb) {
     this.insert = db.prepare<[number, string]>('INSERT INTO update_reports (ts, body) VALUES (?, ?)');
-    this.selectAfter = db.prepare<[number], { id: number; ts: number; body: string }>('SELECT id, ts, body FROM update_reports WHERE id > ? ORDER BY id LIMIT 1');
+    this.selectAfter = db.prepare<[number], { id: number; ts: number; body: string }>(
+      'SELECT id, ts, body FROM update_reports WHERE id > ? ORDER BY id LIMIT 1',
+    );
     this.deleteRange = db.prepare<[number, number]>('DELETE FROM update_reports WHERE id BETWEEN ? AND ?');
     this.countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM update_reports');
     this.trim = db.prepare<[number]>(`DELETE FROM update_reports WHERE id <= ? - ${MAX_QUEUED_REPORTS}`);

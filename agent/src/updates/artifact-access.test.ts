@@ -12,20 +12,35 @@ const FLEET = 'https://fleet.example:8460';
 test('credentials go only to the fleet origin; other origins are refused before any request', () => {
   const same = artifactAccess(`${FLEET}/api/v1/artifacts/abc`, `${FLEET}/`, auth, 'auto', true);
   assert.deepEqual(same, { ok: true, transport: 'auto', auth });
-  for (const url of ['https://evil.example:8460/a', 'http://fleet.example:8460/a', 'https://fleet.example:8461/a', 'https://fleet.example.evil.example:8460/a', 'https://fleet.example:8460@evil.example/a']) {
+  for (const url of [
+    'https://evil.example:8460/a',
+    'http://fleet.example:8460/a',
+    'https://fleet.example:8461/a',
+    'https://fleet.example.evil.example:8460/a',
+    'https://fleet.example:8460@evil.example/a',
+  ]) {
     const verdict = artifactAccess(url, FLEET, auth, 'auto', true);
     assert.equal(verdict.ok ? 'allowed' : verdict.code, 'foreign-origin', url);
   }
 });
 
 test('without fleet.httpUrl no credentials go over HTTP: the fleet link is used, or the update is refused', () => {
-  assert.deepEqual(artifactAccess('https://anywhere.example/a', undefined, auth, 'auto', true), { ok: true, transport: 'mqtt' });
-  assert.deepEqual(artifactAccess('https://anywhere.example/a', undefined, auth, 'mqtt', true), { ok: true, transport: 'mqtt' });
+  assert.deepEqual(artifactAccess('https://anywhere.example/a', undefined, auth, 'auto', true), {
+    ok: true,
+    transport: 'mqtt',
+  });
+  assert.deepEqual(artifactAccess('https://anywhere.example/a', undefined, auth, 'mqtt', true), {
+    ok: true,
+    transport: 'mqtt',
+  });
   const http = artifactAccess('https://anywhere.example/a', undefined, auth, 'http', true);
   assert.equal(http.ok ? 'allowed' : http.code, 'no-fleet-origin');
   assert.match(http.ok ? '' : http.reason, /fleet\.httpUrl/);
   // No credentials configured: nothing to protect, the URL is fetched as it is.
-  assert.deepEqual(artifactAccess('https://anywhere.example/a', undefined, undefined, 'http', false), { ok: true, transport: 'http' });
+  assert.deepEqual(artifactAccess('https://anywhere.example/a', undefined, undefined, 'http', false), {
+    ok: true,
+    transport: 'http',
+  });
 });
 
 test('a redirect is not followed: the server it points to sees no request', async (t) => {
@@ -42,7 +57,11 @@ test('a redirect is not followed: the server it points to sees no request', asyn
     t.after(() => fleet.close());
     const url = `http://127.0.0.1:${(fleet.address() as AddressInfo).port}/api/v1/artifacts/x`;
     await assert.rejects(
-      fetchRange(url, { sha256: '0'.repeat(64), size: 4, mediaType: 'application/onnx' }, 0, 3, { requestTimeoutMs: 5000, throttle: new Throttle(0), auth }),
+      fetchRange(url, { sha256: '0'.repeat(64), size: 4, mediaType: 'application/onnx' }, 0, 3, {
+        requestTimeoutMs: 5000,
+        throttle: new Throttle(0),
+        auth,
+      }),
       (err: unknown) => err instanceof DownloadError && /redirect/.test(err.message),
       `HTTP ${status}`,
     );

@@ -32,7 +32,13 @@ export function originOf(url: string): string | undefined {
  * refused when a fleet origin is known and this is another one, over MQTT (no credentials over
  * HTTP) when the config names no fleet origin.
  */
-export function artifactAccess(artifactUrl: string, fleetHttpUrl: string | undefined, auth: DownloadAuth | undefined, transport: Transport, hasFleetLink: boolean): ArtifactAccess {
+export function artifactAccess(
+  artifactUrl: string,
+  fleetHttpUrl: string | undefined,
+  auth: DownloadAuth | undefined,
+  transport: Transport,
+  hasFleetLink: boolean,
+): ArtifactAccess {
   if (fleetHttpUrl !== undefined) {
     const fleet = originOf(fleetHttpUrl);
     const target = originOf(artifactUrl);
@@ -51,6 +57,7 @@ export function artifactAccess(artifactUrl: string, fleetHttpUrl: string | undef
   return {
     ok: false,
     code: 'no-fleet-origin',
-    reason: 'fleet.httpUrl is not set, so this device sends its credentials to no HTTP server; add the fleet\'s HTTP address as fleet.httpUrl in the agent config (edgeloop-agent enroll writes it; the fleet\'s /api/v1/health shows it) or set updates.transport to "auto" or "mqtt"',
+    reason:
+      'fleet.httpUrl is not set, so this device sends its credentials to no HTTP server; add the fleet\'s HTTP address as fleet.httpUrl in the agent config (edgeloop-agent enroll writes it; the fleet\'s /api/v1/health shows it) or set updates.transport to "auto" or "mqtt"',
   };
 }

@@ -61,22 +61,40 @@ export class ArtifactFetcher implements ArtifactPort {
       const now = Date.now();
       if (lastReport !== 0 && (now - lastReport < PROGRESS_REPORT_MS || p.received >= p.total)) return;
       lastReport = now;
-      reports.report(manifest, 'downloading', undefined, describeProgress(p), { bytesReceived: p.received, bytesTotal: p.total });
+      reports.report(manifest, 'downloading', undefined, describeProgress(p), {
+        bytesReceived: p.received,
+        bytesTotal: p.total,
+      });
     };
     const { deps } = this;
     const log = deps.log.child({ model: manifest.name, version: manifest.version });
-    const access = artifactAccess(entry.artifactUrl, deps.fleetHttpUrl, deps.downloadAuth, entry.transfer ?? deps.options.transport, deps.chunks !== undefined);
+    const access = artifactAccess(
+      entry.artifactUrl,
+      deps.fleetHttpUrl,
+      deps.downloadAuth,
+      entry.transfer ?? deps.options.transport,
+      deps.chunks !== undefined,
+    );
     if (!access.ok) {
       reports.reject(manifest, access.code, access.reason);
       return false;
     }
     if (deps.downloadAuth && deps.fleetHttpUrl === undefined && !this.warnedNoFleetOrigin) {
       this.warnedNoFleetOrigin = true;
-      log.warn('fleet.httpUrl is not set: artifacts are fetched over the fleet link (MQTT) and the device credentials go to no HTTP server; add fleet.httpUrl (the fleet\'s HTTP address, as edgeloop-agent enroll writes it) to download over HTTP');
+      log.warn(
+        "fleet.httpUrl is not set: artifacts are fetched over the fleet link (MQTT) and the device credentials go to no HTTP server; add fleet.httpUrl (the fleet's HTTP address, as edgeloop-agent enroll writes it) to download over HTTP",
+      );
     }
     try {
       const source = chooseSource(access.transport, entry.artifactUrl, deps.chunks, log);
-      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, { ...deps.options, source, signal: deps.signal, onProgress, log, ...(access.auth ? { auth: access.auth } : {}) });
+      const outcome = await downloadArtifactChunked(entry.artifactUrl, manifest.artifact, path, {
+        ...deps.options,
+        source,
+        signal: deps.signal,
+        onProgress,
+        log,
+        ...(access.auth ? { auth: access.auth } : {}),
+      });
       log.info(outcome, 'artifact downloaded and verified');
       return true;
     } catch (err) {

@@ -22,7 +22,15 @@ import { ArtifactVerifier, chunkBounds, verifyChunk, type Manifest } from '@edge
 import { PRIVATE_FILE_MODE } from '@edgeloop/protocol/state-dir';
 import { DownloadProgress } from './download-progress.js';
 import { commitVerified, DownloadError, saveVerifiedStream } from './download.js';
-import { fetchRange, sleep, Throttle, TransientError, type DownloadAuth, type RangeAnswer, type RangeFetchOptions } from './range-fetch.js';
+import {
+  fetchRange,
+  sleep,
+  Throttle,
+  TransientError,
+  type DownloadAuth,
+  type RangeAnswer,
+  type RangeFetchOptions,
+} from './range-fetch.js';
 import type { UpdateOptions } from './update-options.js';
 
 export interface DownloadProgressEvent {
@@ -42,7 +50,10 @@ export function httpSource(url: string): RangeSource {
   return { label: url, fetch: (artifact, start, end, opts) => fetchRange(url, artifact, start, end, opts) };
 }
 
-export interface ChunkedDownloadOptions extends Pick<UpdateOptions, 'chunkSize' | 'maxBytesPerSecond' | 'chunkRetries' | 'networkRetries' | 'requestTimeoutMs'> {
+export interface ChunkedDownloadOptions extends Pick<
+  UpdateOptions,
+  'chunkSize' | 'maxBytesPerSecond' | 'chunkRetries' | 'networkRetries' | 'requestTimeoutMs'
+> {
   /** Default: HTTP Range requests to the url. */
   source?: RangeSource;
   /** Device credentials for HTTP downloads (HTTP Basic). */
@@ -62,7 +73,12 @@ export interface DownloadOutcome {
 /** Integrity failures: the partial file is no longer a trustworthy starting point. */
 const DISCARD_ON = new Set(['too-long', 'size-mismatch', 'hash-mismatch']);
 
-export async function downloadArtifactChunked(url: string, artifact: Manifest['artifact'], destination: string, opts: ChunkedDownloadOptions): Promise<DownloadOutcome> {
+export async function downloadArtifactChunked(
+  url: string,
+  artifact: Manifest['artifact'],
+  destination: string,
+  opts: ChunkedDownloadOptions,
+): Promise<DownloadOutcome> {
   const download = new ChunkedDownload(url, artifact, destination, opts);
   try {
     return await download.run();
@@ -103,7 +119,11 @@ class ChunkedDownload {
 
   async run(): Promise<DownloadOutcome> {
     this.offset = this.resumedFrom = await this.progress.resumePoint();
-    if (this.resumedFrom > 0) this.opts.log?.info({ url: this.url, resumedFrom: this.resumedFrom, size: this.artifact.size }, 'resuming artifact download from the last verified chunk');
+    if (this.resumedFrom > 0)
+      this.opts.log?.info(
+        { url: this.url, resumedFrom: this.resumedFrom, size: this.artifact.size },
+        'resuming artifact download from the last verified chunk',
+      );
     this.emit();
     const fh = await open(this.progress.partialPath, constants.O_RDWR | constants.O_CREAT, PRIVATE_FILE_MODE);
     let answer: RangeAnswer | undefined;
@@ -127,7 +147,12 @@ class ChunkedDownload {
     this.opts.log?.debug({ url: this.url, start: this.offset, end }, 'requesting artifact range');
     this.requests++;
     try {
-      return await this.source.fetch(this.artifact, this.offset, end, { requestTimeoutMs: this.opts.requestTimeoutMs, throttle: this.throttle, ...(this.opts.signal ? { signal: this.opts.signal } : {}), ...(this.opts.auth ? { auth: this.opts.auth } : {}) });
+      return await this.source.fetch(this.artifact, this.offset, end, {
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        throttle: this.throttle,
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        ...(this.opts.auth ? { auth: this.opts.auth } : {}),
+      });
     } catch (err) {
       if (!(err instanceof TransientError)) throw err;
       await this.backOff(err.message);
@@ -175,7 +200,10 @@ class ChunkedDownload {
           `The ${this.offset} verified bytes are kept; if this persists, re-register the model on the fleet server`,
       );
     }
-    this.opts.log?.warn({ url: this.url, chunk: index, attempts, reason }, 'chunk does not match its signed hash; discarded, fetching it again');
+    this.opts.log?.warn(
+      { url: this.url, chunk: index, attempts, reason },
+      'chunk does not match its signed hash; discarded, fetching it again',
+    );
   }
 
   private async backOff(reason: string): Promise<void> {
@@ -188,13 +216,19 @@ class ChunkedDownload {
       );
     }
     const delayMs = Math.min(500 * 2 ** (this.networkFailures - 1), 10_000);
-    this.opts.log?.warn({ url: this.url, reason, attempt: this.networkFailures, delayMs, offset: this.offset }, 'artifact download interrupted; retrying from the last verified chunk');
+    this.opts.log?.warn(
+      { url: this.url, reason, attempt: this.networkFailures, delayMs, offset: this.offset },
+      'artifact download interrupted; retrying from the last verified chunk',
+    );
     await sleep(delayMs, this.opts.signal);
   }
 
   /** The server ignored Range: stream the whole file through the length-capped verifier. */
   private async fallback(answer: Extract<RangeAnswer, { kind: 'full' }>): Promise<DownloadOutcome> {
-    this.opts.log?.info({ url: this.url }, 'server does not support Range requests; downloading the whole artifact in one stream');
+    this.opts.log?.info(
+      { url: this.url },
+      'server does not support Range requests; downloading the whole artifact in one stream',
+    );
     await this.progress.discard();
     this.resumedFrom = 0;
     try {

@@ -29,8 +29,14 @@ test('after 3 starts that never ran 60 s, the agent reverts to the previous mode
   const reverted = harness(t, first.dir);
   await reverted.manager.restore();
   assert.equal(reverted.models.get('distance')?.manifest.version, 1, 'start 4 reverts to v1 instead of loading v2');
-  assert.deepEqual(reverted.reports.map((r) => [r.version, r.state, r.code]), [[2, 'failed', 'crash-loop'], [1, 'active', undefined]],
-    'the fleet hears of the revert, after any report of v2 still waiting in the outbox');
+  assert.deepEqual(
+    reverted.reports.map((r) => [r.version, r.state, r.code]),
+    [
+      [2, 'failed', 'crash-loop'],
+      [1, 'active', undefined],
+    ],
+    'the fleet hears of the revert, after any report of v2 still waiting in the outbox',
+  );
   assert.equal(reverted.state.active()[0]?.version, 1);
   assert.equal(reverted.state.probation('distance'), undefined);
   assert.equal(reverted.state.lastAccepted('distance')?.version, 1, 'the counter is back at the version that serves');
@@ -40,7 +46,10 @@ test('after 3 starts that never ran 60 s, the agent reverts to the previous mode
   const downloads = files.hits.length;
   await reverted.manager.apply(desired([{ m: manifest(2, v2), url: `${files.url}/v2` }]));
   assert.deepEqual([reverted.reports.at(-1)?.state, reverted.reports.at(-1)?.code], ['failed', 'crash-loop']);
-  assert.match(reverted.reports.at(-1)?.reason ?? '', /v2 did not stay up 60 s in 3 consecutive starts .*reverted to v1/);
+  assert.match(
+    reverted.reports.at(-1)?.reason ?? '',
+    /v2 did not stay up 60 s in 3 consecutive starts .*reverted to v1/,
+  );
   assert.equal(files.hits.length, downloads);
   assert.equal(reverted.models.get('distance')?.manifest.version, 1);
 

@@ -36,7 +36,10 @@ export class CrashGuard {
     }
     if (p.starts >= this.opts.crashLoopStarts) return { action: 'revert', starts: p.starts };
     const starts = this.state.countStart(row.name);
-    this.log.info({ model: row.name, version: row.version, starts, limit: this.opts.crashLoopStarts }, 'new model still on probation: start counted');
+    this.log.info(
+      { model: row.name, version: row.version, starts, limit: this.opts.crashLoopStarts },
+      'new model still on probation: start counted',
+    );
     return { action: 'load' };
   }
 
@@ -50,7 +53,10 @@ export class CrashGuard {
         this.state.endProbation(name, version);
         this.log.info({ model: name, version }, `model ran ${this.opts.healthyAfterMs / 1000} s: probation over`);
       } catch (err) {
-        this.log.warn({ model: name, err: (err as Error).message }, 'could not end the probation of a model; it is retried at the next start');
+        this.log.warn(
+          { model: name, err: (err as Error).message },
+          'could not end the probation of a model; it is retried at the next start',
+        );
       }
     }, this.opts.healthyAfterMs);
     timer.unref();

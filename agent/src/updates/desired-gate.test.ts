@@ -4,14 +4,29 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildKeyset, generateKeyPair, signDesiredState, signKeyset, trustedKeyMap, type DesiredState } from '@edgeloop/protocol';
+import {
+  buildKeyset,
+  generateKeyPair,
+  signDesiredState,
+  signKeyset,
+  trustedKeyMap,
+  type DesiredState,
+} from '@edgeloop/protocol';
 import { KeyValue, openAgentDb } from '../store/agent-db.js';
 import { DesiredStateGate } from './desired-gate.js';
 import { TrustStore } from './trust-store.js';
 import { testKey, testKeyset, testRoot } from './test-support.js';
 
 const silent = pino({ level: 'silent' });
-const state = (counter: number, over: Partial<DesiredState> = {}): DesiredState => ({ v: 2, deviceId: 'pi-1', counter, issuedAt: counter, models: [], keys: testKeyset, ...over });
+const state = (counter: number, over: Partial<DesiredState> = {}): DesiredState => ({
+  v: 2,
+  deviceId: 'pi-1',
+  counter,
+  issuedAt: counter,
+  models: [],
+  keys: testKeyset,
+  ...over,
+});
 const wire = (s: DesiredState, key = testKey) => Buffer.from(JSON.stringify(signDesiredState(s, key)));
 
 function gate(t: { after: (fn: () => void) => void }, dir = mkdtempSync(join(tmpdir(), 'edgeloop-gate-'))) {
@@ -41,14 +56,17 @@ test('newer states pass, the same one passes again, older ones are refused, also
   assert.equal(restarted.gate.admit(wire(state(8)))?.counter, 8);
 });
 
-test('a state that is not the fleet\'s changes nothing, not even the keyset', (t) => {
+test("a state that is not the fleet's changes nothing, not even the keyset", (t) => {
   const g = gate(t);
   t.after(g.cleanup);
   const rogueRoot = generateKeyPair();
   const rogueKey = generateKeyPair();
   assert.equal(g.gate.admit(Buffer.from('{"models":[]}')), undefined);
   assert.equal(g.gate.admit(wire(state(9), rogueKey)), undefined);
-  assert.equal(g.gate.admit(wire(state(9, { keys: signKeyset(buildKeyset(5, [rogueKey.publicKey]), rogueRoot) }), rogueKey)), undefined);
+  assert.equal(
+    g.gate.admit(wire(state(9, { keys: signKeyset(buildKeyset(5, [rogueKey.publicKey]), rogueRoot) }), rogueKey)),
+    undefined,
+  );
   assert.equal(g.gate.admit(wire(state(9, { deviceId: 'pi-2' }))), undefined);
   assert.deepEqual(g.refused, ['unsigned', 'unknown-key', 'bad-keyset', 'wrong-device']);
   assert.equal(g.trust.version(), undefined, 'no keyset was taken from a refused state');

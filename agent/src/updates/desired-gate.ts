@@ -46,7 +46,8 @@ export class DesiredStateGate {
     if (!decoded.ok) return this.refuse(decoded.code, decoded.reason);
     const envelope = decoded.value;
     const keyset = this.deps.trust.check(peekDesiredKeyset(envelope));
-    if (!keyset.ok) return this.refuse('bad-keyset', `the keyset it carries is refused (${keyset.code}): ${keyset.reason}`);
+    if (!keyset.ok)
+      return this.refuse('bad-keyset', `the keyset it carries is refused (${keyset.code}): ${keyset.reason}`);
     const opened = openDesiredState(envelope, keyset.keys, this.deps.deviceId);
     if (!opened.ok) return this.refuse(opened.code, opened.reason);
     const state = opened.value;
@@ -66,12 +67,16 @@ export class DesiredStateGate {
     if (!text) return undefined;
     try {
       const value = JSON.parse(text) as Partial<AcceptedDesiredState>;
-      if (Number.isSafeInteger(value.counter) && typeof value.digest === 'string') return { counter: value.counter!, digest: value.digest };
+      if (Number.isSafeInteger(value.counter) && typeof value.digest === 'string')
+        return { counter: value.counter!, digest: value.digest };
     } catch {
       // fall through
     }
     // A damaged record must not open the door to replays: nothing older than now-ish is taken.
-    this.deps.log.warn({ stored: text.slice(0, 200) }, 'the stored desired-state counter is unreadable; only states issued from now on are accepted');
+    this.deps.log.warn(
+      { stored: text.slice(0, 200) },
+      'the stored desired-state counter is unreadable; only states issued from now on are accepted',
+    );
     return { counter: Date.now(), digest: '' };
   }
 

@@ -23,7 +23,10 @@ export class DownloadProgress {
   readonly partialPath: string;
   readonly sidecarPath: string;
 
-  constructor(destination: string, private readonly artifact: Manifest['artifact']) {
+  constructor(
+    destination: string,
+    private readonly artifact: Manifest['artifact'],
+  ) {
     this.partialPath = `${destination}.partial`;
     this.sidecarPath = `${destination}.partial.json`;
   }
@@ -33,7 +36,10 @@ export class DownloadProgress {
    * after the last verified chunk (possibly torn) is fetched again.
    */
   async resumePoint(): Promise<number> {
-    const onDisk = await stat(this.partialPath).then((s) => s.size, () => undefined);
+    const onDisk = await stat(this.partialPath).then(
+      (s) => s.size,
+      () => undefined,
+    );
     if (onDisk === undefined) {
       await rm(this.sidecarPath, { force: true });
       return 0;
@@ -79,7 +85,12 @@ export class DownloadProgress {
   private async read(): Promise<ProgressRecord | undefined> {
     try {
       const r = JSON.parse(await readFile(this.sidecarPath, 'utf8')) as Partial<ProgressRecord>;
-      const valid = r.v === 1 && r.sha256 === this.artifact.sha256 && r.size === this.artifact.size && Number.isSafeInteger(r.verifiedBytes) && r.verifiedBytes! >= 0;
+      const valid =
+        r.v === 1 &&
+        r.sha256 === this.artifact.sha256 &&
+        r.size === this.artifact.size &&
+        Number.isSafeInteger(r.verifiedBytes) &&
+        r.verifiedBytes! >= 0;
       return valid ? (r as ProgressRecord) : undefined;
     } catch {
       return undefined;

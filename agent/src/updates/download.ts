@@ -13,7 +13,10 @@ import { ArtifactVerifier, type Manifest } from '@edgeloop/protocol';
 import { PRIVATE_FILE_MODE } from '@edgeloop/protocol/state-dir';
 
 export class DownloadError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -56,7 +59,10 @@ export async function saveVerifiedStream(
     await response.body.cancel().catch(() => undefined);
     await rm(partial, { force: true });
     if (err instanceof DownloadError) throw err;
-    throw new DownloadError('download-failed', `download of ${url} broke off: ${(err as Error).message}; it starts again when the desired state is delivered again`);
+    throw new DownloadError(
+      'download-failed',
+      `download of ${url} broke off: ${(err as Error).message}; it starts again when the desired state is delivered again`,
+    );
   }
 }
 

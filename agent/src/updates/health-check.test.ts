@@ -22,7 +22,11 @@ async function goldenFor(bytes: Uint8Array): Promise<number[]> {
   }
 }
 
-const check = (distance: number[], tolerance = 0.01): HealthCheck => ({ inputs: { image: grey }, outputs: { distance: { data: distance } }, tolerance });
+const check = (distance: number[], tolerance = 0.01): HealthCheck => ({
+  inputs: { image: grey },
+  outputs: { distance: { data: distance } },
+  tolerance,
+});
 
 test('runHealthCheck: within tolerance passes; off, non-finite, missing or throwing fails with the output named', async (t) => {
   const runner = await ModelRunner.load(manifestSchema.parse(manifest(1, v1)), v1, { intraOpThreads: 1 });
@@ -34,14 +38,24 @@ test('runHealthCheck: within tolerance passes; off, non-finite, missing or throw
 
   const off = await runHealthCheck(runner, check([expected! + 40]));
   assert.equal(off.ok, false);
-  assert.match(!off.ok ? off.reason : '', /output "distance"\[0\] is [\d.]+, the golden value is [\d.]+: off by 40(\.\d+)? \(tolerance 0\.01\)/);
+  assert.match(
+    !off.ok ? off.reason : '',
+    /output "distance"\[0\] is [\d.]+, the golden value is [\d.]+: off by 40(\.\d+)? \(tolerance 0\.01\)/,
+  );
 
   // float32 overflow: the brightness term becomes Infinity (or NaN), whatever the golden value.
-  const huge = { inputs: { image: { shape: grey.shape, data: grey.data.map(() => 3e38) } }, outputs: { distance: { data: [0] } }, tolerance: 1e9 };
+  const huge = {
+    inputs: { image: { shape: grey.shape, data: grey.data.map(() => 3e38) } },
+    outputs: { distance: { data: [0] } },
+    tolerance: 1e9,
+  };
   const nonFinite = await runHealthCheck(runner, huge);
   assert.match(!nonFinite.ok ? nonFinite.reason : '', /output "distance"\[0\] is (NaN|-?Infinity)/);
 
-  const wrongShape = await runHealthCheck(runner, { ...check([expected!]), inputs: { image: { shape: [1, 3, 4, 4], data: new Array<number>(48).fill(0) } } });
+  const wrongShape = await runHealthCheck(runner, {
+    ...check([expected!]),
+    inputs: { image: { shape: [1, 3, 4, 4], data: new Array<number>(48).fill(0) } },
+  });
   assert.match(!wrongShape.ok ? wrongShape.reason : '', /the model threw on the golden input/);
 
   const noSuchOutput = await runHealthCheck(runner, { ...check([expected!]), outputs: { logits: { data: [1] } } });
@@ -64,11 +78,26 @@ test('a version that fails its health check never serves, is not accepted, canno
   const bad = manifest(2, v2, { healthCheck: check([golden2! + 250]) });
   h.reports.length = 0;
   await h.manager.apply(desired([{ m: bad, url: `${files.url}/v2` }]));
-  assert.deepEqual(h.reports.map((r) => [r.state, r.code]), [['downloading', undefined], ['verified', undefined], ['failed', 'health-check-failed']]);
+  assert.deepEqual(
+    h.reports.map((r) => [r.state, r.code]),
+    [
+      ['downloading', undefined],
+      ['verified', undefined],
+      ['failed', 'health-check-failed'],
+    ],
+  );
   assert.match(h.reports.at(-1)?.reason ?? '', /previous model keeps serving: output "distance"\[0\] .* off by 250/);
   assert.equal(h.models.get('distance')?.manifest.version, 1, 'v1 never stopped serving');
-  assert.deepEqual(h.state.lastAccepted('distance')?.version, 1, 'the failed version did not raise the anti-rollback counter');
-  assert.equal(readdirSync(join(h.dir, 'models')).some((f) => f.startsWith('distance-v2-')), false, 'the failed artifact is deleted');
+  assert.deepEqual(
+    h.state.lastAccepted('distance')?.version,
+    1,
+    'the failed version did not raise the anti-rollback counter',
+  );
+  assert.equal(
+    readdirSync(join(h.dir, 'models')).some((f) => f.startsWith('distance-v2-')),
+    false,
+    'the failed artifact is deleted',
+  );
 
   // Replaying the same signed desired state: refused at once, no download.
   const downloads = files.hits.length;

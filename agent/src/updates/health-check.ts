@@ -11,13 +11,20 @@ import { makeTensor, tensorToNumbers, type ModelRunner, type TensorData } from '
 export type HealthCheckFailure = 'health-check-failed';
 
 /** ok when there is nothing to check or every expected output is finite and within tolerance. */
-export async function runHealthCheck(runner: ModelRunner, check: HealthCheck | undefined): Promise<Result<string, HealthCheckFailure>> {
+export async function runHealthCheck(
+  runner: ModelRunner,
+  check: HealthCheck | undefined,
+): Promise<Result<string, HealthCheckFailure>> {
   if (!check) return ok('no health check in the manifest');
   const { manifest } = runner;
   const feeds: Record<string, TensorData> = {};
   for (const spec of manifest.inputs) {
     const golden = check.inputs[spec.name];
-    if (!golden) return fail('health-check-failed', `the health check has no golden data for input "${spec.name}"; re-register the model with a complete healthCheck`);
+    if (!golden)
+      return fail(
+        'health-check-failed',
+        `the health check has no golden data for input "${spec.name}"; re-register the model with a complete healthCheck`,
+      );
     feeds[spec.name] = makeTensor(spec.dtype, golden.data, golden.shape);
   }
 
@@ -34,16 +41,24 @@ export async function runHealthCheck(runner: ModelRunner, check: HealthCheck | u
     if (!tensor) continue;
     const values = tensorToNumbers(tensor);
     const bad = values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) return fail('health-check-failed', `output "${spec.name}"[${bad}] is ${values[bad]} on the golden input`);
+    if (bad >= 0)
+      return fail('health-check-failed', `output "${spec.name}"[${bad}] is ${values[bad]} on the golden input`);
   }
 
   let checked = 0;
   for (const [name, expected] of Object.entries(check.outputs)) {
     const tensor = outputs[name];
-    if (!tensor) return fail('health-check-failed', `the model produced no output "${name}" (it produced ${Object.keys(outputs).join(', ')})`);
+    if (!tensor)
+      return fail(
+        'health-check-failed',
+        `the model produced no output "${name}" (it produced ${Object.keys(outputs).join(', ')})`,
+      );
     const actual = tensorToNumbers(tensor);
     if (actual.length !== expected.data.length) {
-      return fail('health-check-failed', `output "${name}" has ${actual.length} values, the golden output has ${expected.data.length}`);
+      return fail(
+        'health-check-failed',
+        `output "${name}" has ${actual.length} values, the golden output has ${expected.data.length}`,
+      );
     }
     let worst = 0;
     for (let i = 1; i < actual.length; i++) {

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_BLOCK_BYTES, encodeChunk, encodeChunkNotice, MAX_CHUNK_BLOCK_BYTES, sha256Hex, type FetchRequest } from '@edgeloop/protocol';
+import {
+  CHUNK_BLOCK_BYTES,
+  encodeChunk,
+  encodeChunkNotice,
+  MAX_CHUNK_BLOCK_BYTES,
+  sha256Hex,
+  type FetchRequest,
+} from '@edgeloop/protocol';
 import { MqttChunkClient } from './mqtt-chunk-source.js';
 import { DownloadError } from './download.js';
 import { Throttle } from './range-fetch.js';
@@ -8,7 +15,8 @@ import { Throttle } from './range-fetch.js';
 const bytes = Uint8Array.from({ length: CHUNK_BLOCK_BYTES * 3 - 100 }, (_, i) => (i * 31) % 256);
 const artifact = { sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/onnx' as const };
 const opts = { requestTimeoutMs: 5000, throttle: new Throttle(0) };
-const block = (offset: number, length = Math.min(CHUNK_BLOCK_BYTES, bytes.length - offset)) => encodeChunk(artifact.sha256, offset, bytes.subarray(offset, offset + length));
+const block = (offset: number, length = Math.min(CHUNK_BLOCK_BYTES, bytes.length - offset)) =>
+  encodeChunk(artifact.sha256, offset, bytes.subarray(offset, offset + length));
 
 function client(retryMs = 60_000) {
   const sent: FetchRequest[] = [];
@@ -47,7 +55,12 @@ test('missing blocks are re-requested, alone, after a quiet spell and after a re
   const before = sent.length;
   c.setConnected(false);
   c.setConnected(true);
-  assert.deepEqual(sent[before], { v: 1, sha256: artifact.sha256, offset: CHUNK_BLOCK_BYTES, length: CHUNK_BLOCK_BYTES });
+  assert.deepEqual(sent[before], {
+    v: 1,
+    sha256: artifact.sha256,
+    offset: CHUNK_BLOCK_BYTES,
+    length: CHUNK_BLOCK_BYTES,
+  });
   c.handle(block(CHUNK_BLOCK_BYTES));
   const got = await answer;
   assert.ok(got.kind === 'range' && got.complete);
@@ -58,7 +71,10 @@ test('a refusal ends the download with its reason; a range beyond the signed siz
   const answer = c.fetch(artifact, 0, 999, opts);
   c.handle(encodeChunkNotice('refused', artifact.sha256, 0, 'not assigned to this device'));
   await assert.rejects(answer, (err: Error) => err instanceof DownloadError && /not assigned/.test(err.message));
-  await assert.rejects(c.fetch(artifact, 0, bytes.length, opts), (err: Error) => err instanceof DownloadError && err.code === 'too-long');
+  await assert.rejects(
+    c.fetch(artifact, 0, bytes.length, opts),
+    (err: Error) => err instanceof DownloadError && err.code === 'too-long',
+  );
 });
 
 test('with nothing arriving, the range gives up after requestTimeoutMs with what it has', async () => {
@@ -77,7 +93,13 @@ test('transport auto: HTTP while it answers; an unreachable artifact URL switche
   const calls: string[] = [];
   const answer = { kind: 'range' as const, bytes: new Uint8Array(1), complete: true };
   const mqttSource = { label: 'mqtt', fetch: async () => (calls.push('mqtt'), answer) };
-  const down = { label: 'http://down', fetch: async () => { calls.push('http'); throw new TransientError('connect ECONNREFUSED'); } };
+  const down = {
+    label: 'http://down',
+    fetch: async () => {
+      calls.push('http');
+      throw new TransientError('connect ECONNREFUSED');
+    },
+  };
   const auto = autoSource(down, mqttSource);
   await auto.fetch(artifact, 0, 0, opts);
   await auto.fetch(artifact, 1, 1, opts);
@@ -86,7 +108,13 @@ test('transport auto: HTTP while it answers; an unreachable artifact URL switche
 
   // Once HTTP has worked, a later network error is retried over HTTP (the downloader backs off), not switched.
   let n = 0;
-  const flaky = { label: 'http://flaky', fetch: async () => { if (n++ === 0) return answer; throw new TransientError('reset'); } };
+  const flaky = {
+    label: 'http://flaky',
+    fetch: async () => {
+      if (n++ === 0) return answer;
+      throw new TransientError('reset');
+    },
+  };
   const auto2 = autoSource(flaky, mqttSource);
   await auto2.fetch(artifact, 0, 0, opts);
   await assert.rejects(auto2.fetch(artifact, 1, 1, opts), TransientError);

@@ -47,26 +47,38 @@ class PendingRange {
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.timer = setInterval(() => this.tick(), Math.min(500, opts.retryMs));
     this.timer.unref();
-    opts.signal?.addEventListener('abort', () => this.finish(() => this.settle.reject(opts.signal!.reason as Error)), { once: true });
+    opts.signal?.addEventListener('abort', () => this.finish(() => this.settle.reject(opts.signal!.reason as Error)), {
+      once: true,
+    });
   }
 
   /** True when this range took the chunk (even if it then refused it as malformed). */
   offer(chunk: Chunk): boolean {
     if (chunk.sha256 !== this.sha256 || chunk.offset < this.start || chunk.offset > this.end) return false;
     if (chunk.kind === 'refused') {
-      this.finish(() => this.settle.reject(new DownloadError('download-failed', `the fleet server refused the MQTT download: ${chunk.reason}`)));
+      this.finish(() =>
+        this.settle.reject(
+          new DownloadError('download-failed', `the fleet server refused the MQTT download: ${chunk.reason}`),
+        ),
+      );
       return true;
     }
     if (chunk.kind === 'queued') {
       this.queued = true;
       this.lastData = Date.now();
-      this.client.log?.info({ sha256: this.sha256, note: chunk.reason }, 'artifact download queued by the fleet server');
+      this.client.log?.info(
+        { sha256: this.sha256, note: chunk.reason },
+        'artifact download queued by the fleet server',
+      );
       return true;
     }
     const block = this.blocks.find((b) => b.offset === chunk.offset);
     if (!block || block.bytes || chunk.bytes.length !== block.length) {
       this.client.stats.rejected++;
-      this.client.log?.warn({ sha256: this.sha256, offset: chunk.offset, length: chunk.bytes.length, expected: block?.length }, 'dropped an unexpected chunk (not asked for, duplicate, or wrong length)');
+      this.client.log?.warn(
+        { sha256: this.sha256, offset: chunk.offset, length: chunk.bytes.length, expected: block?.length },
+        'dropped an unexpected chunk (not asked for, duplicate, or wrong length)',
+      );
       return true;
     }
     // Copy: the payload buffer belongs to the MQTT client.
@@ -74,7 +86,10 @@ class PendingRange {
     this.client.stats.blocks++;
     this.queued = false;
     this.lastData = Date.now();
-    if (this.blocks.every((b) => b.bytes)) this.finish(() => this.settle.resolve({ kind: 'range', bytes: Buffer.concat(this.blocks.map((b) => b.bytes!)), complete: true }));
+    if (this.blocks.every((b) => b.bytes))
+      this.finish(() =>
+        this.settle.resolve({ kind: 'range', bytes: Buffer.concat(this.blocks.map((b) => b.bytes!)), complete: true }),
+      );
     return true;
   }
 
@@ -99,7 +114,9 @@ class PendingRange {
   private tick(): void {
     const now = Date.now();
     if (now - this.lastData >= this.opts.requestTimeoutMs) {
-      this.finish(() => this.settle.resolve(this.partial(`no artifact data over MQTT for ${this.opts.requestTimeoutMs} ms`)));
+      this.finish(() =>
+        this.settle.resolve(this.partial(`no artifact data over MQTT for ${this.opts.requestTimeoutMs} ms`)),
+      );
       return;
     }
     if (!this.queued && now - this.lastData >= this.opts.retryMs && now - this.lastAsk >= this.opts.retryMs) {
@@ -149,7 +166,10 @@ export class MqttChunkClient {
     }
     for (const p of this.pending) if (p.offer(decoded.value)) return;
     // Late duplicates of blocks already received are normal after a re-request.
-    this.log?.debug({ sha256: decoded.value.sha256, offset: decoded.value.offset }, 'chunk for no waiting range; dropped');
+    this.log?.debug(
+      { sha256: decoded.value.sha256, offset: decoded.value.offset },
+      'chunk for no waiting range; dropped',
+    );
   }
 
   /** After a reconnect the server has forgotten what was in flight: ask again at once. */
@@ -166,13 +186,16 @@ export class MqttChunkClient {
 
   fetch(artifact: Manifest['artifact'], start: number, end: number, opts: RangeFetchOptions): Promise<RangeAnswer> {
     if (end >= artifact.size || start > end) {
-      return Promise.reject(new DownloadError('too-long', `range ${start}-${end} is outside the signed ${artifact.size} bytes`));
+      return Promise.reject(
+        new DownloadError('too-long', `range ${start}-${end} is outside the signed ${artifact.size} bytes`),
+      );
     }
     const range = new PendingRange(artifact.sha256, start, end, this, { ...opts, retryMs: this.retryMs });
     this.pending.add(range);
     range.ask();
     return range.done.then(async (answer) => {
-      if (answer.kind === 'range' && answer.bytes.length === 0) throw new TransientError(answer.error ?? 'no data over MQTT');
+      if (answer.kind === 'range' && answer.bytes.length === 0)
+        throw new TransientError(answer.error ?? 'no data over MQTT');
       if (answer.kind === 'range') await opts.throttle.consume(answer.bytes.length);
       return answer;
     });
@@ -225,7 +248,12 @@ export function autoSource(http: RangeSource, mqtt: RangeSource, log?: Logger): 
  * The source for one download: the desired entry's `transfer` hint, else the config's
  * `updates.transport`. Without an MQTT client (no fleet link) everything is HTTP.
  */
-export function chooseSource(transport: 'auto' | 'http' | 'mqtt', url: string, chunks: MqttChunkClient | undefined, log?: Logger): RangeSource {
+export function chooseSource(
+  transport: 'auto' | 'http' | 'mqtt',
+  url: string,
+  chunks: MqttChunkClient | undefined,
+  log?: Logger,
+): RangeSource {
   const http = httpSource(url);
   if (!chunks || transport === 'http') return http;
   if (transport === 'mqtt') return chunks.source();

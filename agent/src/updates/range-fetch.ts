@@ -23,7 +23,10 @@ export class IdleTimeout {
   private timer: NodeJS.Timeout;
   readonly signal: AbortSignal;
 
-  constructor(private readonly ms: number, outer?: AbortSignal) {
+  constructor(
+    private readonly ms: number,
+    outer?: AbortSignal,
+  ) {
     this.signal = outer ? AbortSignal.any([this.controller.signal, outer]) : this.controller.signal;
     this.timer = this.arm();
   }
@@ -49,7 +52,10 @@ export class Throttle {
   private readonly started = Date.now();
   private bytes = 0;
 
-  constructor(private readonly bytesPerSecond: number, private readonly signal?: AbortSignal) {}
+  constructor(
+    private readonly bytesPerSecond: number,
+    private readonly signal?: AbortSignal,
+  ) {}
 
   async consume(n: number): Promise<void> {
     if (this.bytesPerSecond <= 0) return;
@@ -102,7 +108,13 @@ export function basicAuthHeader(auth: DownloadAuth): string {
 }
 
 /** Fetches bytes [start, end] (inclusive) of the artifact at `url`. */
-export async function fetchRange(url: string, artifact: Manifest['artifact'], start: number, end: number, opts: RangeFetchOptions): Promise<RangeAnswer> {
+export async function fetchRange(
+  url: string,
+  artifact: Manifest['artifact'],
+  start: number,
+  end: number,
+  opts: RangeFetchOptions,
+): Promise<RangeAnswer> {
   const idle = new IdleTimeout(opts.requestTimeoutMs, opts.signal);
   let response: Response;
   try {
@@ -111,12 +123,17 @@ export async function fetchRange(url: string, artifact: Manifest['artifact'], st
     const ca = opts.auth?.ca;
     // Never followed: a redirect would carry the request (and, on the same origin, the
     // credentials) to wherever the answer points; the fleet serves artifacts itself.
-    response = await (ca ? fetchWithCa(url, { headers, signal: idle.signal }, ca.pem) : fetch(url, { headers, signal: idle.signal, redirect: 'manual' }));
+    response = await (ca
+      ? fetchWithCa(url, { headers, signal: idle.signal }, ca.pem)
+      : fetch(url, { headers, signal: idle.signal, redirect: 'manual' }));
   } catch (err) {
     idle.clear();
     if (opts.signal?.aborted) throw err;
     const cause = (err as { cause?: unknown }).cause;
-    if (isTlsVerifyError(cause)) throw new TransientError(`cannot fetch ${url}: ${untrustedServerMessage('fleet server', cause.code!, opts.auth?.ca)}`);
+    if (isTlsVerifyError(cause))
+      throw new TransientError(
+        `cannot fetch ${url}: ${untrustedServerMessage('fleet server', cause.code!, opts.auth?.ca)}`,
+      );
     throw new TransientError(`cannot fetch ${url}: ${(err as Error).message}`);
   }
   if (response.status === 200) return { kind: 'full', response, idle };
@@ -128,34 +145,71 @@ export async function fetchRange(url: string, artifact: Manifest['artifact'], st
 }
 
 async function readRange(
-  url: string, response: Response, artifact: Manifest['artifact'], start: number, end: number, idle: IdleTimeout, opts: RangeFetchOptions,
+  url: string,
+  response: Response,
+  artifact: Manifest['artifact'],
+  start: number,
+  end: number,
+  idle: IdleTimeout,
+  opts: RangeFetchOptions,
 ): Promise<RangeAnswer> {
   const status = response.status;
   if (status !== 206) {
     await response.body?.cancel().catch(() => undefined);
     if (status === 416) {
-      throw new DownloadError('size-mismatch', `${url} cannot serve bytes ${start}-${end}: the server's copy is shorter than the signed ${artifact.size} bytes`);
+      throw new DownloadError(
+        'size-mismatch',
+        `${url} cannot serve bytes ${start}-${end}: the server's copy is shorter than the signed ${artifact.size} bytes`,
+      );
     }
     if (status >= 300 && status < 400) {
-      throw new DownloadError('download-failed', `fetching ${url} answered HTTP ${status} (a redirect to ${response.headers.get('location') ?? 'nowhere'}), which is not followed; the artifact URL must name the fleet server's artifact itself`);
+      throw new DownloadError(
+        'download-failed',
+        `fetching ${url} answered HTTP ${status} (a redirect to ${response.headers.get('location') ?? 'nowhere'}), which is not followed; the artifact URL must name the fleet server's artifact itself`,
+      );
     }
-    if (status >= 500 || status === 408 || status === 429) throw new TransientError(`fetching ${url} answered HTTP ${status}`);
-    throw new DownloadError('download-failed', `fetching ${url} answered HTTP ${status}; check that the artifact is still registered on the fleet server`);
+    if (status >= 500 || status === 408 || status === 429)
+      throw new TransientError(`fetching ${url} answered HTTP ${status}`);
+    throw new DownloadError(
+      'download-failed',
+      `fetching ${url} answered HTTP ${status}; check that the artifact is still registered on the fleet server`,
+    );
   }
   const range = parseContentRange(response.headers.get('content-range'));
   const fail = async (code: string, reason: string) => {
     await response.body?.cancel().catch(() => undefined);
     return new DownloadError(code, reason);
   };
-  if (!range) throw await fail('download-failed', `${url} answered 206 without a valid Content-Range (got "${response.headers.get('content-range')}"); the server's Range support is broken`);
-  if (range.total > artifact.size) throw await fail('too-long', `${url} says the artifact has ${range.total} bytes, the manifest signed ${artifact.size}; download aborted`);
-  if (range.total < artifact.size) throw await fail('size-mismatch', `${url} says the artifact has ${range.total} bytes, the manifest signed ${artifact.size}`);
-  if (range.start !== start) throw await fail('download-failed', `${url} answered bytes ${range.start}-${range.end} to a request for ${start}-${end}; the server's Range support is broken`);
+  if (!range)
+    throw await fail(
+      'download-failed',
+      `${url} answered 206 without a valid Content-Range (got "${response.headers.get('content-range')}"); the server's Range support is broken`,
+    );
+  if (range.total > artifact.size)
+    throw await fail(
+      'too-long',
+      `${url} says the artifact has ${range.total} bytes, the manifest signed ${artifact.size}; download aborted`,
+    );
+  if (range.total < artifact.size)
+    throw await fail(
+      'size-mismatch',
+      `${url} says the artifact has ${range.total} bytes, the manifest signed ${artifact.size}`,
+    );
+  if (range.start !== start)
+    throw await fail(
+      'download-failed',
+      `${url} answered bytes ${range.start}-${range.end} to a request for ${start}-${end}; the server's Range support is broken`,
+    );
   // Never accept more than was asked for: a server streaming extra bytes is cut off here.
-  if (range.end > end) throw await fail('too-long', `${url} answered bytes ${range.start}-${range.end}, more than the requested ${start}-${end}; download aborted`);
+  if (range.end > end)
+    throw await fail(
+      'too-long',
+      `${url} answered bytes ${range.start}-${range.end}, more than the requested ${start}-${end}; download aborted`,
+    );
   const expected = range.end - range.start + 1;
   const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > expected) throw await fail('too-long', `${url} announces ${declared} bytes for a ${expected}-byte range; download aborted`);
+  if (Number.isFinite(declared) && declared > expected)
+    throw await fail('too-long', `${url} announces ${declared} bytes for a ${expected}-byte range; download aborted`);
   if (!response.body) throw new TransientError(`${url} answered 206 without a body`);
 
   const pieces: Uint8Array[] = [];
@@ -163,7 +217,11 @@ async function readRange(
   try {
     for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
       received += piece.length;
-      if (received > expected) throw new DownloadError('too-long', `${url} sent more than the ${expected} bytes of range ${start}-${range.end}; download aborted`);
+      if (received > expected)
+        throw new DownloadError(
+          'too-long',
+          `${url} sent more than the ${expected} bytes of range ${start}-${range.end}; download aborted`,
+        );
       pieces.push(piece);
       await opts.throttle.consume(piece.length);
       idle.touch();
@@ -174,5 +232,7 @@ async function readRange(
     return { kind: 'range', bytes: Buffer.concat(pieces), complete: false, error: (err as Error).message };
   }
   const bytes = Buffer.concat(pieces);
-  return received === expected ? { kind: 'range', bytes, complete: true } : { kind: 'range', bytes, complete: false, error: `connection closed after ${received} of ${expected} bytes` };
+  return received === expected
+    ? { kind: 'range', bytes, complete: true }
+    : { kind: 'range', bytes, complete: false, error: `connection closed after ${received} of ${expected} bytes` };
 }

@@ -10,7 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import {
-  MANIFEST_SCHEMA, buildKeyset, chunkHashes, generateKeyPair, sha256Hex, signKeyset, signManifest, trustedKeyMap, type DesiredState, type ManifestInput, type UpdateReport,
+  MANIFEST_SCHEMA,
+  buildKeyset,
+  chunkHashes,
+  generateKeyPair,
+  sha256Hex,
+  signKeyset,
+  signManifest,
+  trustedKeyMap,
+  type DesiredState,
+  type ManifestInput,
+  type UpdateReport,
 } from '@edgeloop/protocol';
 import { KeyValue, openAgentDb } from '../store/agent-db.js';
 import { ModelState } from '../store/model-state.js';
@@ -54,12 +64,18 @@ export async function artifactServer(files: Record<string, ServedFile>): Promise
   return {
     url: `http://127.0.0.1:${address.port}`,
     hits,
-    starts: (name) => hits.filter((h) => h.name === name && h.range).map((h) => Number(/^bytes=(\d+)-/.exec(h.range!)![1])),
+    starts: (name) =>
+      hits.filter((h) => h.name === name && h.range).map((h) => Number(/^bytes=(\d+)-/.exec(h.range!)![1])),
     server,
   };
 }
 
-function serve(files: Record<string, ServedFile>, hits: ArtifactServer['hits'], req: IncomingMessage, res: ServerResponse): void {
+function serve(
+  files: Record<string, ServedFile>,
+  hits: ArtifactServer['hits'],
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const name = (req.url ?? '').slice(1);
   const range = req.headers.range;
   hits.push({ name, range });
@@ -78,24 +94,37 @@ function serve(files: Record<string, ServedFile>, hits: ArtifactServer['hits'], 
   const body = Buffer.from(f.bytes.subarray(start, end + 1));
   const flip = f.corruptAt?.(start, n);
   if (flip !== undefined && flip >= start && flip <= end) body[flip - start] = body[flip - start]! ^ 0xff;
-  res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-range': `bytes ${start}-${end}/${f.bytes.length}` });
+  res.writeHead(206, {
+    'content-type': 'application/octet-stream',
+    'content-range': `bytes ${start}-${end}/${f.bytes.length}`,
+  });
   const cut = f.cutAfter?.(start, n);
-  if (cut !== undefined) return void res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 20));
+  if (cut !== undefined)
+    return void res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 20));
   res.write(body);
   if (f.extra) res.write(Buffer.alloc(f.extra, 7));
   res.end();
 }
 
 /** A manifest for the reference model's tensor spec; `chunkSize` adds per-chunk hashes. */
-export function manifest(version: number, bytes: Uint8Array, overrides: Partial<ManifestInput> & { chunkSize?: number } = {}): ManifestInput {
+export function manifest(
+  version: number,
+  bytes: Uint8Array,
+  overrides: Partial<ManifestInput> & { chunkSize?: number } = {},
+): ManifestInput {
   const { chunkSize, ...rest } = overrides;
   return {
-    schema: MANIFEST_SCHEMA, name: 'distance', version,
+    schema: MANIFEST_SCHEMA,
+    name: 'distance',
+    version,
     artifact: {
-      sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/onnx',
+      sha256: sha256Hex(bytes),
+      size: bytes.length,
+      mediaType: 'application/onnx',
       ...(chunkSize ? { chunkSize, chunks: chunkHashes(bytes, chunkSize) } : {}),
     },
-    created: new Date(Date.now() - 60_000).toISOString(), expires: new Date(Date.now() + 86_400_000).toISOString(),
+    created: new Date(Date.now() - 60_000).toISOString(),
+    expires: new Date(Date.now() + 86_400_000).toISOString(),
     targets: { arch: ['x64', 'arm64', 'arm'] },
     inputs: [{ name: 'image', dtype: 'float32', shape: ['batch', 3, 48, 64] }],
     outputs: [{ name: 'distance', dtype: 'float32', shape: ['batch', 1] }],
@@ -104,20 +133,37 @@ export function manifest(version: number, bytes: Uint8Array, overrides: Partial<
 }
 
 export const desired = (entries: Array<{ m: ManifestInput; url: string }>): DesiredState => ({
-  v: 2, deviceId: 'pi-1', counter: 1, issuedAt: Date.now(), keys: testKeyset, models: entries.map((e) => ({ manifest: signManifest(e.m, testKey), artifactUrl: e.url })),
+  v: 2,
+  deviceId: 'pi-1',
+  counter: 1,
+  issuedAt: Date.now(),
+  keys: testKeyset,
+  models: entries.map((e) => ({ manifest: signManifest(e.m, testKey), artifactUrl: e.url })),
 });
 
 export type Report = Omit<UpdateReport, 'v' | 'ts' | 'session' | 'reportSeq'>;
 
 /** An UpdateManager on a fresh (or, with `dir`, an existing) data directory, closed after the test. */
-export function harness(t: { after: (fn: () => void | Promise<void>) => void }, dir = mkdtempSync(join(tmpdir(), 'edgeloop-updates-')), options: UpdateOptionsInput = {}) {
+export function harness(
+  t: { after: (fn: () => void | Promise<void>) => void },
+  dir = mkdtempSync(join(tmpdir(), 'edgeloop-updates-')),
+  options: UpdateOptionsInput = {},
+) {
   const db = openAgentDb(join(dir, 'agent.db'));
   const models = new ActiveModels();
   const reports: Report[] = [];
   const state = new ModelState(db);
   const manager = new UpdateManager({
-    modelsDir: join(dir, 'models'), trust: new TrustStore(trustedKeyMap([testRoot.publicKey]), new KeyValue(db), pino({ level: 'silent' })), arch: 'x64', hardware: 'raspberrypi4', runner: { intraOpThreads: 1 },
-    models, state, report: (r) => reports.push(r), log: pino({ level: 'silent' }), options,
+    modelsDir: join(dir, 'models'),
+    trust: new TrustStore(trustedKeyMap([testRoot.publicKey]), new KeyValue(db), pino({ level: 'silent' })),
+    arch: 'x64',
+    hardware: 'raspberrypi4',
+    runner: { intraOpThreads: 1 },
+    models,
+    state,
+    report: (r) => reports.push(r),
+    log: pino({ level: 'silent' }),
+    options,
   });
   let closed = false;
   const close = async () => {

@@ -13,12 +13,20 @@
  * manifests signed by keys outside it are refused (`unknown-key`) by the update manager.
  */
 import type { Logger } from 'pino';
-import { manifestKeysOf, verifyKeyset, type Keyset, type KeysetRejection, type SignedEnvelope } from '@edgeloop/protocol';
+import {
+  manifestKeysOf,
+  verifyKeyset,
+  type Keyset,
+  type KeysetRejection,
+  type SignedEnvelope,
+} from '@edgeloop/protocol';
 import type { KeyValue } from '../store/agent-db.js';
 
 const KV_KEY = 'trust.keyset';
 
-export type KeysetVerdict = { state: 'none' | 'same' | 'accepted'; version?: number } | { state: 'refused'; code: KeysetRejection; reason: string };
+export type KeysetVerdict =
+  | { state: 'none' | 'same' | 'accepted'; version?: number }
+  | { state: 'refused'; code: KeysetRejection; reason: string };
 
 export class TrustStore {
   private keyset: Keyset | undefined;
@@ -43,15 +51,22 @@ export class TrustStore {
     });
     if (!verdict.ok) {
       this.lastRefusal = `keyset refused (${verdict.code}): ${verdict.reason}`;
-      this.log.warn({ code: verdict.code, reason: verdict.reason, held: this.keyset?.version }, 'keyset refused; the keys trusted so far stay in force');
+      this.log.warn(
+        { code: verdict.code, reason: verdict.reason, held: this.keyset?.version },
+        'keyset refused; the keys trusted so far stay in force',
+      );
       return { state: 'refused', code: verdict.code, reason: verdict.reason };
     }
-    if (this.keyset && verdict.value.version === this.keyset.version) return { state: 'same', version: this.keyset.version };
+    if (this.keyset && verdict.value.version === this.keyset.version)
+      return { state: 'same', version: this.keyset.version };
     this.kv.set(KV_KEY, JSON.stringify(envelope));
     const before = this.keyset?.version;
     this.use(verdict.value, envelope);
     this.lastRefusal = undefined;
-    this.log.info({ version: verdict.value.version, previous: before, keyIds: verdict.value.keys.map((k) => k.keyid) }, 'accepted a new keyset');
+    this.log.info(
+      { version: verdict.value.version, previous: before, keyIds: verdict.value.keys.map((k) => k.keyid) },
+      'accepted a new keyset',
+    );
     return { state: 'accepted', version: verdict.value.version };
   }
 
@@ -59,7 +74,11 @@ export class TrustStore {
    * The signing keys `envelope` would bring, without accepting it: a desired state's signature is
    * checked against the keyset it carries before anything in it (that keyset included) is taken.
    */
-  check(envelope: unknown): { ok: true; keys: ReadonlyMap<string, Uint8Array>; version: number } | { ok: false; code: KeysetRejection; reason: string } {
+  check(
+    envelope: unknown,
+  ):
+    | { ok: true; keys: ReadonlyMap<string, Uint8Array>; version: number }
+    | { ok: false; code: KeysetRejection; reason: string } {
     const verdict = verifyKeyset(envelope, {
       rootKeys: this.rootKeys,
       ...(this.keyset ? { lastVersion: this.keyset.version, lastPayload: this.envelope!.payload } : {}),
@@ -97,7 +116,10 @@ export class TrustStore {
     // Re-verified on every start: if the configured roots changed, the stored keyset no longer counts.
     const verdict = verifyKeyset(envelope, { rootKeys: this.rootKeys });
     if (!verdict.ok) {
-      this.log.warn({ code: verdict.code, reason: verdict.reason }, 'the stored keyset is not signed by a configured root key; waiting for one from the fleet');
+      this.log.warn(
+        { code: verdict.code, reason: verdict.reason },
+        'the stored keyset is not signed by a configured root key; waiting for one from the fleet',
+      );
       return;
     }
     this.use(verdict.value, envelope as SignedEnvelope);

@@ -13,7 +13,10 @@ test('a valid update goes downloading → verified → active and serves', async
   t.after(() => files.server.close());
   const h = harness(t);
   await h.manager.apply(desired([{ m: manifest(1, v1), url: `${files.url}/v1` }]));
-  assert.deepEqual(h.reports.map((r) => r.state), ['downloading', 'verified', 'active']);
+  assert.deepEqual(
+    h.reports.map((r) => r.state),
+    ['downloading', 'verified', 'active'],
+  );
   assert.equal(h.models.get('distance')?.manifest.version, 1);
   // Re-delivery of the same desired state is a no-op (no second download).
   await h.manager.apply(desired([{ m: manifest(1, v1), url: `${files.url}/v1` }]));
@@ -37,7 +40,11 @@ test('expired manifests and manifests for other hardware are refused before any 
   const expired = manifest(1, v1, { created: '2020-01-01T00:00:00Z', expires: '2020-02-01T00:00:00Z' });
   await h.manager.apply(desired([{ m: expired, url: `${files.url}/v1` }]));
   assert.equal(h.reports.at(-1)?.code, 'expired');
-  await h.manager.apply(desired([{ m: manifest(1, v1, { targets: { arch: ['x64'], hardware: ['jetson-orin'] } }), url: `${files.url}/v1` }]));
+  await h.manager.apply(
+    desired([
+      { m: manifest(1, v1, { targets: { arch: ['x64'], hardware: ['jetson-orin'] } }), url: `${files.url}/v1` },
+    ]),
+  );
   assert.equal(h.reports.at(-1)?.code, 'wrong-target');
   assert.equal(files.hits.length, 0);
 });
@@ -88,14 +95,27 @@ test('a shadow entry is fetched through the same port and reported with role sha
   const h = harness(t);
   await h.manager.apply(desired([{ m: manifest(1, v1), url: `${files.url}/v1` }]));
   const before = h.reports.length;
-  const withShadow = desired([{ m: manifest(1, v1), url: `${files.url}/v1` }, { m: manifest(2, v2), url: `${files.url}/v2` }]);
+  const withShadow = desired([
+    { m: manifest(1, v1), url: `${files.url}/v1` },
+    { m: manifest(2, v2), url: `${files.url}/v2` },
+  ]);
   withShadow.models[1] = { ...withShadow.models[1]!, role: 'shadow' };
   await h.manager.apply(withShadow);
-  assert.deepEqual(h.reports.slice(before).map((r) => [r.version, r.state, r.role]), [[2, 'downloading', 'shadow'], [2, 'verified', 'shadow'], [2, 'active', 'shadow']]);
+  assert.deepEqual(
+    h.reports.slice(before).map((r) => [r.version, r.state, r.role]),
+    [
+      [2, 'downloading', 'shadow'],
+      [2, 'verified', 'shadow'],
+      [2, 'active', 'shadow'],
+    ],
+  );
   assert.equal(h.models.get('distance')?.manifest.version, 1, 'the shadow never serves');
 
   // Dropped from the desired state: unloaded and reported as a shadow removal, not a serving one.
   await h.manager.apply(desired([{ m: manifest(1, v1), url: `${files.url}/v1` }]));
-  assert.deepEqual(h.reports.slice(-1).map((r) => [r.version, r.state, r.role]), [[2, 'removed', 'shadow']]);
+  assert.deepEqual(
+    h.reports.slice(-1).map((r) => [r.version, r.state, r.role]),
+    [[2, 'removed', 'shadow']],
+  );
   assert.equal(h.models.get('distance')?.manifest.version, 1);
 });

@@ -119,7 +119,10 @@ export class UpdateManager {
         this.guard.watch(row.name, row.version);
         this.deps.log.info({ model: row.name, version: row.version }, 'restored active model');
       } catch (err) {
-        this.deps.log.error({ model: row.name, version: row.version, err: (err as Error).message }, 'could not restore model; it stays inactive until the fleet re-sends it');
+        this.deps.log.error(
+          { model: row.name, version: row.version, err: (err as Error).message },
+          'could not restore model; it stays inactive until the fleet re-sends it',
+        );
         this.deps.state.deactivate(row.name);
       }
     }
@@ -128,9 +131,11 @@ export class UpdateManager {
   /** Serialised: one desired state is applied fully before the next starts. */
   apply(desired: DesiredState): Promise<void> {
     if (this.shutdown.signal.aborted) return Promise.resolve();
-    this.queue = this.queue.then(() => this.applyNow(desired)).catch((err: Error) => {
-      this.deps.log.error({ err: err.message }, 'applying desired state failed');
-    });
+    this.queue = this.queue
+      .then(() => this.applyNow(desired))
+      .catch((err: Error) => {
+        this.deps.log.error({ err: err.message }, 'applying desired state failed');
+      });
     return this.queue;
   }
 
@@ -165,10 +170,18 @@ export class UpdateManager {
   /** Returns the model name the entry is about when known, so it is not removed as unassigned. */
   private async applyModel(entry: DesiredModel): Promise<string | undefined> {
     const { trust, arch, hardware } = this.deps;
-    const verdict = verifyManifest(entry.manifest, { trustedKeys: trust.manifestKeys(), arch, ...(hardware ? { hardware } : {}) });
+    const verdict = verifyManifest(entry.manifest, {
+      trustedKeys: trust.manifestKeys(),
+      arch,
+      ...(hardware ? { hardware } : {}),
+    });
     if (!verdict.ok) {
       const claimed = peekUnverified(entry.manifest.payload);
-      this.reports.reject(claimed, verdict.code, verdict.code === 'unknown-key' ? `${verdict.reason}; ${trust.explain()}` : verdict.reason);
+      this.reports.reject(
+        claimed,
+        verdict.code,
+        verdict.code === 'unknown-key' ? `${verdict.reason}; ${trust.explain()}` : verdict.reason,
+      );
       return claimed?.name;
     }
     const manifest = verdict.value;
@@ -180,7 +193,10 @@ export class UpdateManager {
     if (current && current.version === manifest.version && current.artifact.sha256 === manifest.artifact.sha256) {
       // Re-signed (expiry, key rotation): keep the fresh envelope for restarts; the model stays loaded.
       if (this.deps.state.refreshEnvelope(manifest.name, manifest.version, manifest.artifact.sha256, entry.manifest)) {
-        this.deps.log.info({ model: manifest.name, version: manifest.version, expires: manifest.expires }, 'stored the re-signed manifest of the running version');
+        this.deps.log.info(
+          { model: manifest.name, version: manifest.version, expires: manifest.expires },
+          'stored the re-signed manifest of the running version',
+        );
       }
       return manifest.name;
     }
@@ -188,7 +204,12 @@ export class UpdateManager {
     // A version that failed here before is answered from memory: no download, no second chance.
     const failed = this.deps.state.failedVersion(manifest.name, manifest.version);
     if (failed) {
-      this.reports.report(manifest, 'failed', failed.code, `${failed.reason}; this version is not tried again on this device: release a fixed model as a new version`);
+      this.reports.report(
+        manifest,
+        'failed',
+        failed.code,
+        `${failed.reason}; this version is not tried again on this device: release a fixed model as a new version`,
+      );
       return manifest.name;
     }
     const counter = checkVersionCounter(manifest, this.deps.state.lastAccepted(manifest.name));
@@ -202,7 +223,11 @@ export class UpdateManager {
     const bytes = await readFile(path);
     if (sha256Hex(bytes) !== manifest.artifact.sha256) {
       rmSync(path, { force: true });
-      this.reports.reject(manifest, 'hash-mismatch', 'artifact on disk changed after download; it is downloaded again with the next desired state');
+      this.reports.reject(
+        manifest,
+        'hash-mismatch',
+        'artifact on disk changed after download; it is downloaded again with the next desired state',
+      );
       return manifest.name;
     }
     this.reports.report(manifest, 'verified');
@@ -218,17 +243,39 @@ export class UpdateManager {
     if (!health.ok) {
       await runner.release();
       // Not accepted (the counter stays), but never again: see the module comment.
-      this.deps.state.markFailed(manifest.name, { version: manifest.version, sha256: manifest.artifact.sha256, code: health.code, reason: health.reason });
+      this.deps.state.markFailed(manifest.name, {
+        version: manifest.version,
+        sha256: manifest.artifact.sha256,
+        code: health.code,
+        reason: health.reason,
+      });
       rmSync(path, { force: true });
-      this.reports.report(manifest, 'failed', health.code, `health check failed, the previous model keeps serving: ${health.reason}`);
-      this.deps.log.warn({ model: manifest.name, version: manifest.version, reason: health.reason }, 'new model failed its health check; not activated');
+      this.reports.report(
+        manifest,
+        'failed',
+        health.code,
+        `health check failed, the previous model keeps serving: ${health.reason}`,
+      );
+      this.deps.log.warn(
+        { model: manifest.name, version: manifest.version, reason: health.reason },
+        'new model failed its health check; not activated',
+      );
       return manifest.name;
     }
-    this.deps.state.activate({ name: manifest.name, version: manifest.version, sha256: manifest.artifact.sha256, path, envelope: entry.manifest });
+    this.deps.state.activate({
+      name: manifest.name,
+      version: manifest.version,
+      sha256: manifest.artifact.sha256,
+      path,
+      envelope: entry.manifest,
+    });
     const previous = this.deps.models.swap(runner);
     this.guard.watch(manifest.name, manifest.version);
     this.reports.report(manifest, 'active');
-    this.deps.log.info({ model: manifest.name, version: manifest.version, previous: previous?.manifest.version, health: health.value }, 'model activated');
+    this.deps.log.info(
+      { model: manifest.name, version: manifest.version, previous: previous?.manifest.version, health: health.value },
+      'model activated',
+    );
     this.pruneArtifacts(manifest.name, path, previous ? this.artifacts.pathOf(previous.manifest) : undefined);
     return manifest.name;
   }
@@ -238,9 +285,14 @@ export class UpdateManager {
     const previous = this.deps.state.probation(row.name)?.previous;
     const reason =
       `v${row.version} did not stay up ${this.options.healthyAfterMs / 1000} s in ${starts} consecutive starts (crash loop); ` +
-      (previous ? `reverted to v${previous.version}` : 'there is no previous version, so the model is inactive until the fleet sends a fix');
+      (previous
+        ? `reverted to v${previous.version}`
+        : 'there is no previous version, so the model is inactive until the fleet sends a fix');
     this.deps.state.revert(row.name, { code: 'crash-loop', reason });
-    this.deps.log.warn({ model: row.name, version: row.version, starts, previous: previous?.version }, 'crash loop after a model update: reverted');
+    this.deps.log.warn(
+      { model: row.name, version: row.version, starts, previous: previous?.version },
+      'crash loop after a model update: reverted',
+    );
     // Reported, since reports outlive restarts: an "active" report of the crashing version that
     // had not left yet would otherwise be the fleet's last word on what this device runs.
     this.reports.report(row, 'failed', 'crash-loop', reason);
@@ -249,9 +301,15 @@ export class UpdateManager {
     try {
       await this.load(previous);
       this.reports.report(previous, 'active', undefined, `serving again after v${row.version} crash-looped`);
-      this.deps.log.info({ model: previous.name, version: previous.version }, 'restored the previous model after a crash loop');
+      this.deps.log.info(
+        { model: previous.name, version: previous.version },
+        'restored the previous model after a crash loop',
+      );
     } catch (err) {
-      this.deps.log.error({ model: previous.name, version: previous.version, err: (err as Error).message }, 'could not restore the previous model either; the model stays inactive until the fleet sends a fix');
+      this.deps.log.error(
+        { model: previous.name, version: previous.version, err: (err as Error).message },
+        'could not restore the previous model either; the model stays inactive until the fleet sends a fix',
+      );
       this.deps.state.deactivate(previous.name);
     }
   }
@@ -259,10 +317,17 @@ export class UpdateManager {
   /** Loads a persisted row; judged as of its activation, so an expired manifest still serves after a reboot. */
   private async load(row: ActiveModelRow): Promise<void> {
     // Only keys of the held keyset count: a model signed by a key retired since is not loaded.
-    const verdict = verifyManifest(row.envelope, { trustedKeys: this.deps.trust.manifestKeys(), now: new Date(row.activatedAt) });
-    if (!verdict.ok) throw new Error(verdict.code === 'unknown-key' ? `${verdict.reason}; ${this.deps.trust.explain()}` : verdict.reason);
+    const verdict = verifyManifest(row.envelope, {
+      trustedKeys: this.deps.trust.manifestKeys(),
+      now: new Date(row.activatedAt),
+    });
+    if (!verdict.ok)
+      throw new Error(
+        verdict.code === 'unknown-key' ? `${verdict.reason}; ${this.deps.trust.explain()}` : verdict.reason,
+      );
     const bytes = await readFile(row.path);
-    if (sha256Hex(bytes) !== verdict.value.artifact.sha256) throw new Error(`artifact ${row.path} no longer matches its signed sha256`);
+    if (sha256Hex(bytes) !== verdict.value.artifact.sha256)
+      throw new Error(`artifact ${row.path} no longer matches its signed sha256`);
     this.deps.models.swap(await ModelRunner.load(verdict.value, bytes, this.deps.runner));
   }
 
@@ -271,7 +336,8 @@ export class UpdateManager {
     const shadows = this.shadow.paths();
     for (const file of readdirSync(this.deps.modelsDir)) {
       const full = join(this.deps.modelsDir, file);
-      if (file.startsWith(`${name}-v`) && full !== keep && full !== previous && !shadows.has(full)) rmSync(full, { force: true });
+      if (file.startsWith(`${name}-v`) && full !== keep && full !== previous && !shadows.has(full))
+        rmSync(full, { force: true });
     }
   }
 }

@@ -20,7 +20,12 @@ export const updateOptionsSchema = z
      * Bytes per HTTP Range request. Rounded to a whole number of the manifest's hashed chunks, so
      * every request can be verified on arrival; also the unit of progress kept across restarts.
      */
-    chunkSize: z.number().int().min(4096).max(16 * 1024 * 1024).default(256 * 1024),
+    chunkSize: z
+      .number()
+      .int()
+      .min(4096)
+      .max(16 * 1024 * 1024)
+      .default(256 * 1024),
     /** Download bandwidth cap for metered links; 0 = unlimited. */
     maxBytesPerSecond: z.number().int().min(0).default(0),
     /** Fetches of one chunk whose hash does not match before the update is rejected (chunk-mismatch). */

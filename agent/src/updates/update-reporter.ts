@@ -12,15 +12,33 @@ import type { UpdateReportBody } from '../store/update-report-store.js';
 export type ReportedVersion = Pick<Manifest, 'name' | 'version'>;
 
 export interface UpdateReporter {
-  report(m: ReportedVersion, state: UpdateState, code?: string, reason?: string, extra?: Partial<UpdateReportBody>): void;
+  report(
+    m: ReportedVersion,
+    state: UpdateState,
+    code?: string,
+    reason?: string,
+    extra?: Partial<UpdateReportBody>,
+  ): void;
   /** Logs and reports a refusal; a manifest too broken to name its model is only logged. */
   reject(m: ReportedVersion | undefined, code: string, reason: string): void;
 }
 
-export function updateReporter(send: (report: UpdateReportBody) => void, log: Logger, role: 'serve' | 'shadow' = 'serve'): UpdateReporter {
+export function updateReporter(
+  send: (report: UpdateReportBody) => void,
+  log: Logger,
+  role: 'serve' | 'shadow' = 'serve',
+): UpdateReporter {
   const tag = role === 'shadow' ? { role } : {};
   const report: UpdateReporter['report'] = (m, state, code, reason, extra = {}) =>
-    send({ model: m.name, version: m.version, state, ...(code ? { code } : {}), ...(reason ? { reason } : {}), ...tag, ...extra });
+    send({
+      model: m.name,
+      version: m.version,
+      state,
+      ...(code ? { code } : {}),
+      ...(reason ? { reason } : {}),
+      ...tag,
+      ...extra,
+    });
   return {
     report,
     reject(m, code, reason) {

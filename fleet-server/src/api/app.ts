@@ -22,16 +22,22 @@ import { buildOpenApiDocument } from './openapi.js';
 import { responseContract, type ContractViolation } from './response-contract.js';
 import { sampleRoutes } from './sample-routes.js';
 
-
 const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
 export function createFleetApi(
-  deps: Parameters<typeof modelRoutes>[0] & Parameters<typeof fleetRoutes>[0] & Parameters<typeof sampleRoutes>[0] & Parameters<typeof keyRoutes>[0] & Parameters<typeof identityRoutes>[0] & Parameters<typeof apiAuth>[0] & Parameters<typeof rolloutRoutes>[0] & Parameters<typeof metricsRoutes>[0] & {
-    health: () => Promise<HealthResponse>;
-    log: Logger;
-    /** Check every answer against the REST contract; called for each one that breaks it (answered 500). */
-    onContractViolation?: (violation: ContractViolation) => void;
-  },
+  deps: Parameters<typeof modelRoutes>[0] &
+    Parameters<typeof fleetRoutes>[0] &
+    Parameters<typeof sampleRoutes>[0] &
+    Parameters<typeof keyRoutes>[0] &
+    Parameters<typeof identityRoutes>[0] &
+    Parameters<typeof apiAuth>[0] &
+    Parameters<typeof rolloutRoutes>[0] &
+    Parameters<typeof metricsRoutes>[0] & {
+      health: () => Promise<HealthResponse>;
+      log: Logger;
+      /** Check every answer against the REST contract; called for each one that breaks it (answered 500). */
+      onContractViolation?: (violation: ContractViolation) => void;
+    },
 ): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   if (deps.onContractViolation) app.use('*', responseContract(deps.onContractViolation));
@@ -42,7 +48,9 @@ export function createFleetApi(
   app.get('/', (c) => c.html(STATUS_PAGE));
   app.get('/api/v1/health', async (c) => c.json(await deps.health()));
   let openApi: Record<string, unknown> | undefined;
-  app.get('/api/v1/openapi.json', async (c) => c.json((openApi ??= buildOpenApiDocument((await deps.health()).version))));
+  app.get('/api/v1/openapi.json', async (c) =>
+    c.json((openApi ??= buildOpenApiDocument((await deps.health()).version))),
+  );
   app.route('/api/v1', modelRoutes(deps));
   app.route('/api/v1', keyRoutes(deps));
   app.route('/api/v1', fleetRoutes(deps));

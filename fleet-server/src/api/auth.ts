@@ -58,7 +58,12 @@ export function apiAuth(deps: AuthDeps): MiddlewareHandler<ApiEnv> {
       const creds = basic(header);
       if (creds) {
         const result = await deps.identity.authenticateDevice(creds.user, creds.password);
-        if (!result.ok) return unauthorized(c, `device credentials refused (${result.reason}); re-enroll the device (edgeloop-agent enroll) or ask the operator`, 'Basic realm="edgeloop artifacts"');
+        if (!result.ok)
+          return unauthorized(
+            c,
+            `device credentials refused (${result.reason}); re-enroll the device (edgeloop-agent enroll) or ask the operator`,
+            'Basic realm="edgeloop artifacts"',
+          );
         c.set('actor', `device:${creds.user}`);
         return next();
       }
@@ -66,15 +71,23 @@ export function apiAuth(deps: AuthDeps): MiddlewareHandler<ApiEnv> {
 
     const token = bearer(header);
     if (!token) {
-      const what = artifact ? 'artifact downloads need device credentials (HTTP Basic deviceId:password from enrollment) or an admin token' : 'this route needs an admin token';
-      return unauthorized(c, `${what}: ${HOW_TO_AUTHENTICATE}`, artifact ? 'Basic realm="edgeloop artifacts", Bearer realm="edgeloop"' : 'Bearer realm="edgeloop"');
+      const what = artifact
+        ? 'artifact downloads need device credentials (HTTP Basic deviceId:password from enrollment) or an admin token'
+        : 'this route needs an admin token';
+      return unauthorized(
+        c,
+        `${what}: ${HOW_TO_AUTHENTICATE}`,
+        artifact ? 'Basic realm="edgeloop artifacts", Bearer realm="edgeloop"' : 'Bearer realm="edgeloop"',
+      );
     }
     const admin = await deps.identity.adminTokens.verify(token);
     if (!admin) {
       const revoked = await deps.identity.adminTokens.isRevoked(token);
       return unauthorized(
         c,
-        revoked ? `this admin token was revoked; use another one (an admin can create one: edgeloop admin-tokens create --name NAME)` : `admin token not recognised; ${HOW_TO_AUTHENTICATE}`,
+        revoked
+          ? `this admin token was revoked; use another one (an admin can create one: edgeloop admin-tokens create --name NAME)`
+          : `admin token not recognised; ${HOW_TO_AUTHENTICATE}`,
         'Bearer realm="edgeloop", error="invalid_token"',
       );
     }

@@ -21,7 +21,9 @@ export interface BodyLimitOptions {
 }
 
 export function tooLarge(c: Context<ApiEnv>, limit: number, what: string): Response {
-  return c.json({ error: `request body exceeds ${limit} bytes, the limit for ${what}; send a smaller body` }, 413, { connection: 'close' });
+  return c.json({ error: `request body exceeds ${limit} bytes, the limit for ${what}; send a smaller body` }, 413, {
+    connection: 'close',
+  });
 }
 
 export function bodyLimits(opts: BodyLimitOptions): MiddlewareHandler<ApiEnv> {
@@ -36,7 +38,8 @@ export function bodyLimits(opts: BodyLimitOptions): MiddlewareHandler<ApiEnv> {
         : [MAX_JSON_BODY_BYTES, 'JSON requests'];
     const declared = c.req.header('content-length');
     if (declared !== undefined && !c.req.header('transfer-encoding')) {
-      if (!/^\d{1,15}$/.test(declared.trim())) return c.json({ error: `content-length "${declared}" is not a byte count` }, 400, { connection: 'close' });
+      if (!/^\d{1,15}$/.test(declared.trim()))
+        return c.json({ error: `content-length "${declared}" is not a byte count` }, 400, { connection: 'close' });
       if (Number(declared) > limit) return tooLarge(c, limit, what);
     }
     const body = c.req.raw.body;
@@ -49,7 +52,9 @@ export function bodyLimits(opts: BodyLimitOptions): MiddlewareHandler<ApiEnv> {
     // body is answered with 413, not with a route's "not JSON" 400.
     const read = await readCapped(body, limit);
     if (read === undefined) return tooLarge(c, limit, what);
-    c.req.raw = new Request(c.req.raw, { body: new Uint8Array(read.buffer, read.byteOffset, read.byteLength) as Uint8Array<ArrayBuffer> });
+    c.req.raw = new Request(c.req.raw, {
+      body: new Uint8Array(read.buffer, read.byteOffset, read.byteLength) as Uint8Array<ArrayBuffer>,
+    });
     return next();
   };
 }

@@ -12,29 +12,45 @@ import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
 import { describeZodError } from '@edgeloop/protocol';
 import {
-  deploymentRequestSchema, deviceListQuerySchema, liveErrorQuerySchema, removeShadowRequestSchema, telemetryQuerySchema,
+  deploymentRequestSchema,
+  deviceListQuerySchema,
+  liveErrorQuerySchema,
+  removeShadowRequestSchema,
+  telemetryQuerySchema,
 } from '@edgeloop/protocol/rest';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceDirectory } from '../devices/device-directory.js';
 import type { TelemetryRepository } from '../store/fleet-store.js';
 import { RegistryError } from '../registry/model-registry.js';
 
-export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceDirectory; telemetry: TelemetryRepository; audit: AuditLog; identity: { credentials: DeviceCredentials } }): Hono<ApiEnv> {
+export function fleetRoutes(deps: {
+  deployments: Deployments;
+  devices: DeviceDirectory;
+  telemetry: TelemetryRepository;
+  audit: AuditLog;
+  identity: { credentials: DeviceCredentials };
+}): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.post('/deployments', async (c) => {
-    const parsed = deploymentRequestSchema.safeParse(await readJsonObject(c, { example: '{"model": "distance", "version": 3, "devices": ["pi-1"]}' }));
+    const parsed = deploymentRequestSchema.safeParse(
+      await readJsonObject(c, { example: '{"model": "distance", "version": 3, "devices": ["pi-1"]}' }),
+    );
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { model, version, devices, role } = parsed.data;
     await deps.deployments.assign(model, version, devices, role ? { role } : {});
-    await deps.audit.record(actorOf(c), 'deployment.create', `${model}@${version}`, { devices, ...(role ? { role } : {}) });
+    await deps.audit.record(actorOf(c), 'deployment.create', `${model}@${version}`, {
+      devices,
+      ...(role ? { role } : {}),
+    });
     return c.json({ deployment: { model, version, devices, ...(role ? { role } : {}) } });
   });
 
   // Stops a shadow on these devices (they unload it); the serving assignment is untouched.
   app.delete('/deployments/shadow/:model', async (c) => {
     const parsed = removeShadowRequestSchema.safeParse(await readJsonObject(c, { example: '{"devices": ["pi-1"]}' }));
-    if (!parsed.success) return c.json({ error: `body must be JSON {"devices": ["..."]}: ${describeZodError(parsed.error)}` }, 400);
+    if (!parsed.success)
+      return c.json({ error: `body must be JSON {"devices": ["..."]}: ${describeZodError(parsed.error)}` }, 400);
     const removed = await deps.deployments.removeShadow(c.req.param('model'), parsed.data.devices);
     await deps.audit.record(actorOf(c), 'deployment.shadow-remove', c.req.param('model'), { devices: removed });
     return c.json({ removed });
@@ -44,8 +60,16 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceDir
     const parsed = deviceListQuerySchema.safeParse({ ...c.req.query(), tag: c.req.queries('tag') });
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { group, tag, disabled } = parsed.data;
-    const tags = tag ? Object.fromEntries(tag.map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)])) : undefined;
-    return c.json({ devices: await deps.devices.list({ ...(group ? { group } : {}), ...(tags ? { tags } : {}), ...(disabled !== undefined ? { disabled } : {}) }) });
+    const tags = tag
+      ? Object.fromEntries(tag.map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]))
+      : undefined;
+    return c.json({
+      devices: await deps.devices.list({
+        ...(group ? { group } : {}),
+        ...(tags ? { tags } : {}),
+        ...(disabled !== undefined ? { disabled } : {}),
+      }),
+    });
   });
 
   app.get('/devices/:id', async (c) => {
@@ -53,7 +77,9 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceDir
     if (!device) throw new RegistryError(404, `no device "${c.req.param('id')}"`);
     const issuedAt = await deps.identity.credentials.issuedAt(device.id);
     return c.json({
-      device, events: await deps.devices.events(device.id), desired: (await deps.deployments.desiredState(device.id)) ?? null,
+      device,
+      events: await deps.devices.events(device.id),
+      desired: (await deps.deployments.desiredState(device.id)) ?? null,
       credential: issuedAt === undefined ? null : { username: device.id, issuedAt },
     });
   });
@@ -67,7 +93,8 @@ export function fleetRoutes(deps: { deployments: Deployments; devices: DeviceDir
   // Live error vs reference values per (version, shadow): how a shadow candidate compares with the serving version.
   app.get('/telemetry/error', async (c) => {
     const parsed = liveErrorQuerySchema.safeParse(c.req.query());
-    if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; e.g. ?model=distance&version=2&shadow=true` }, 400);
+    if (!parsed.success)
+      return c.json({ error: `${describeZodError(parsed.error)}; e.g. ?model=distance&version=2&shadow=true` }, 400);
     const { device, ...q } = parsed.data;
     return c.json({ errors: await deps.telemetry.liveError({ ...q, ...(device ? { devices: [device] } : {}) }) });
   });

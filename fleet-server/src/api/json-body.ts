@@ -34,7 +34,10 @@ export async function readJsonObject(c: Context, opts: JsonBodyOptions): Promise
   }
   const type = c.req.header('content-type');
   if (type === undefined || !isJsonType(type)) {
-    throw new RegistryError(415, `content-type must be application/json (got ${type === undefined ? 'none' : `"${type}"`}); send JSON, e.g. ${opts.example}`);
+    throw new RegistryError(
+      415,
+      `content-type must be application/json (got ${type === undefined ? 'none' : `"${type}"`}); send JSON, e.g. ${opts.example}`,
+    );
   }
   let value: unknown;
   try {
@@ -43,7 +46,10 @@ export async function readJsonObject(c: Context, opts: JsonBodyOptions): Promise
     throw new RegistryError(400, `the body is not valid JSON (${(err as Error).message}); send e.g. ${opts.example}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RegistryError(400, `the body must be a JSON object, got ${describeValue(value)}; send e.g. ${opts.example}`);
+    throw new RegistryError(
+      400,
+      `the body must be a JSON object, got ${describeValue(value)}; send e.g. ${opts.example}`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -10,7 +10,10 @@ import { startFleetServer } from '../server.js';
 
 test('keys API: a local root rotates in one call; the health endpoint names the root devices trust', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-keyroutes-'));
-  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
+  const s = await startFleetServer(
+    { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true },
+    pino({ level: 'silent' }),
+  );
   t.after(async () => {
     await s.close();
     rmSync(dir, { recursive: true, force: true });
@@ -18,7 +21,10 @@ test('keys API: a local root rotates in one call; the health endpoint names the 
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${s.httpUrl}/api/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${s.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${s.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -41,12 +47,17 @@ test('keys API: a local root rotates in one call; the health endpoint names the 
   assert.equal(result.resigned, 1);
   const after = (await call('GET', '/keys')).body as unknown as KeysResponse;
   assert.notEqual(after.signingKey?.keyId, before.signingKey?.keyId);
-  assert.deepEqual(after.retired.map((r) => r.keyId), [before.signingKey?.keyId]);
+  assert.deepEqual(
+    after.retired.map((r) => r.keyId),
+    [before.signingKey?.keyId],
+  );
   assert.equal((await s.models.get('distance', 1))?.keyId, after.signingKey?.keyId);
   assert.ok((await s.audit.list({ action: 'key.rotate' })).length >= 1);
 
   // Nothing pending: an uploaded keyset is refused with what to do.
-  const stray = await call('POST', '/keys/keyset', { envelope: signKeyset(buildKeyset(3, [generateKeyPair().publicKey]), generateKeyPair()) });
+  const stray = await call('POST', '/keys/keyset', {
+    envelope: signKeyset(buildKeyset(3, [generateKeyPair().publicKey]), generateKeyPair()),
+  });
   assert.equal(stray.status, 409);
   assert.match(String(stray.body.error), /no key rotation is pending/);
   assert.equal((await call('POST', '/keys/keyset', { nope: 1 })).status, 400);

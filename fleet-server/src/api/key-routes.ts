@@ -26,9 +26,16 @@ export function keyRoutes(deps: { keys: KeyManager; rotation: KeyRotation }): Ho
   });
 
   app.post('/keys/keyset', async (c) => {
-    const body = await readJsonObject(c, { example: '{"envelope": <the pending keyset signed with the root key>} ("edgeloop keys rotate --root-key FILE" does this)' });
+    const body = await readJsonObject(c, {
+      example:
+        '{"envelope": <the pending keyset signed with the root key>} ("edgeloop keys rotate --root-key FILE" does this)',
+    });
     const parsed = keysetUploadSchema.safeParse(body);
-    if (!parsed.success) throw new RegistryError(400, `invalid keyset upload: ${describeZodError(parsed.error)}; "edgeloop keys rotate --root-key FILE" builds it`);
+    if (!parsed.success)
+      throw new RegistryError(
+        400,
+        `invalid keyset upload: ${describeZodError(parsed.error)}; "edgeloop keys rotate --root-key FILE" builds it`,
+      );
     return c.json(await deps.rotation.complete(actorOf(c), parsed.data.envelope));
   });
 

@@ -22,7 +22,9 @@ export interface MetricsDeps extends AuthDeps {
 export function metricsRoutes(deps: MetricsDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.use('/metrics', apiAuth(deps));
-  app.get('/metrics', (c) => c.body(renderMetrics(deps), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get('/metrics', (c) =>
+    c.body(renderMetrics(deps), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+  );
   return app;
 }
 

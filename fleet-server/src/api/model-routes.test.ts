@@ -13,7 +13,10 @@ const size = v1.length;
 
 async function server(t: { after: (fn: () => Promise<void>) => void }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-routes-'));
-  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
+  const s = await startFleetServer(
+    { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true },
+    pino({ level: 'silent' }),
+  );
   t.after(async () => {
     await s.close();
     rmSync(dir, { recursive: true, force: true });
@@ -21,10 +24,13 @@ async function server(t: { after: (fn: () => Promise<void>) => void }) {
   const row = await s.registry.register({ name: 'distance', bytes: v1 });
   const url = `${s.httpUrl}/api/v1/artifacts/${row.sha256}`;
   const get = async (range?: string) => {
-    const res = await fetch(url, { headers: { authorization: `Bearer ${s.adminToken}`, ...(range === undefined ? {} : { range }) } });
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${s.adminToken}`, ...(range === undefined ? {} : { range }) },
+    });
     return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
   };
-  const served = async () => ((await (await fetch(`${s.httpUrl}/api/v1/health`)).json()) as { artifactBytesServed: number }).artifactBytesServed;
+  const served = async () =>
+    ((await (await fetch(`${s.httpUrl}/api/v1/health`)).json()) as { artifactBytesServed: number }).artifactBytesServed;
   return { s, url, get, served };
 }
 
@@ -37,7 +43,17 @@ test('parseByteRange: single ranges, suffixes, clamping; malformed headers are i
   assert.equal(parseByteRange('bytes=1000-1001', 1000), 'unsatisfiable');
   assert.equal(parseByteRange('bytes=99999999999999999999-', 1000), 'unsatisfiable');
   assert.equal(parseByteRange('bytes=-0', 1000), 'unsatisfiable');
-  for (const bad of [undefined, '', 'bytes=', 'bytes=-', 'bytes=5-2', 'items=0-1', 'bytes=0-1,5-9', 'bytes=a-b', 'bytes=1.5-2']) {
+  for (const bad of [
+    undefined,
+    '',
+    'bytes=',
+    'bytes=-',
+    'bytes=5-2',
+    'items=0-1',
+    'bytes=0-1,5-9',
+    'bytes=a-b',
+    'bytes=1.5-2',
+  ]) {
     assert.equal(parseByteRange(bad, 1000), undefined, `${bad} is ignored`);
   }
 });
@@ -84,7 +100,9 @@ test('GET /api/v1/artifacts/:sha256 answers Range with 206 + Content-Range, ever
 test('unknown or malformed artifact names are 404', async (t) => {
   const { s } = await server(t);
   for (const name of ['0'.repeat(64), '..%2Ffleet.db', 'abc']) {
-    const res = await fetch(`${s.httpUrl}/api/v1/artifacts/${name}`, { headers: { range: 'bytes=0-1', authorization: `Bearer ${s.adminToken}` } });
+    const res = await fetch(`${s.httpUrl}/api/v1/artifacts/${name}`, {
+      headers: { range: 'bytes=0-1', authorization: `Bearer ${s.adminToken}` },
+    });
     assert.equal(res.status, 404, name);
     assert.match(((await res.json()) as { error: string }).error, /no artifact/);
   }

@@ -19,7 +19,12 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { ModelVersionRepository } from '../store/fleet-store.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
-import { RegistryError, type ModelRegistry, type ModelVersionRow, type RegisterRequest } from '../registry/model-registry.js';
+import {
+  RegistryError,
+  type ModelRegistry,
+  type ModelVersionRow,
+  type RegisterRequest,
+} from '../registry/model-registry.js';
 import { ancestry, changeStatus, lineageOf } from '../registry/model-status.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { readJsonObject } from './json-body.js';
@@ -79,7 +84,13 @@ function uploadRequest(upload: ReceivedUpload): RegisterRequest {
       throw new RegistryError(400, `field "metadata" is not valid JSON: ${(err as Error).message}`);
     }
   }
-  return { name: fields.name, ...(version !== undefined ? { version } : {}), bytes: file, metadata, force: fields.force === 'true' };
+  return {
+    name: fields.name,
+    ...(version !== undefined ? { version } : {}),
+    bytes: file,
+    metadata,
+    force: fields.force === 'true',
+  };
 }
 
 /** Bytes the artifact route has sent, for /api/v1/health (and tests proving a download resumed). */
@@ -92,7 +103,10 @@ export interface ArtifactStats {
  * One `bytes=` range (RFC 9110 §14.1.2) against an artifact of `size` bytes. `undefined` means
  * "ignore the header and send everything": the RFC's answer to malformed or multi-range headers.
  */
-export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+export function parseByteRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
   if (header === undefined) return undefined;
   const m = /^bytes=(\d{0,20})-(\d{0,20})$/i.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
@@ -117,7 +131,11 @@ function fileSize(path: string): number | undefined {
 }
 
 /** Counts bytes as they leave, so aborted downloads count what was actually sent. */
-function counted(stream: ReadableStream<Uint8Array>, stats: ArtifactStats | undefined, onBytes?: (n: number) => void): ReadableStream<Uint8Array> {
+function counted(
+  stream: ReadableStream<Uint8Array>,
+  stats: ArtifactStats | undefined,
+  onBytes?: (n: number) => void,
+): ReadableStream<Uint8Array> {
   if (!stats && !onBytes) return stream;
   return stream.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -145,7 +163,13 @@ export function modelRoutes(deps: {
   app.post('/models', async (c) => {
     const type = c.req.header('content-type') ?? '';
     if (!type.startsWith('multipart/form-data')) {
-      return c.json({ error: 'send multipart/form-data with fields file (the .onnx), name, and optionally version, metadata (JSON) and force ("true")' }, 415);
+      return c.json(
+        {
+          error:
+            'send multipart/form-data with fields file (the .onnx), name, and optionally version, metadata (JSON) and force ("true")',
+        },
+        415,
+      );
     }
     const upload = await receiveModelUpload(c.req.raw.body, type, deps.artifacts);
     let row: ModelVersionRow;
@@ -154,7 +178,12 @@ export function modelRoutes(deps: {
     } finally {
       await upload.discard();
     }
-    await deps.audit.record(actorOf(c), 'model.push', `${row.name}@${row.version}`, { sha256: row.sha256, size: row.size, keyId: row.keyId, lineage: row.lineage });
+    await deps.audit.record(actorOf(c), 'model.push', `${row.name}@${row.version}`, {
+      sha256: row.sha256,
+      size: row.size,
+      keyId: row.keyId,
+      lineage: row.lineage,
+    });
     return c.json({ model: modelView(row) }, 201);
   });
 
@@ -164,21 +193,39 @@ export function modelRoutes(deps: {
     const row = await deps.models.get(c.req.param('name'), versionParam(c.req.param('version')));
     if (!row) throw new RegistryError(404, `no model ${c.req.param('name')} v${c.req.param('version')}`);
     const chain = (await ancestry(deps.models, row.name, row.version)).slice(1).map(modelView);
-    return c.json({ model: modelView(row), envelope: row.envelope, trainingSummary: row.trainingSummary, ancestry: chain });
+    return c.json({
+      model: modelView(row),
+      envelope: row.envelope,
+      trainingSummary: row.trainingSummary,
+      ancestry: chain,
+    });
   });
 
   app.put('/models/:name/versions/:version/status', async (c) => {
     const name = c.req.param('name');
     const version = versionParam(c.req.param('version'));
-    const parsed = statusChangeSchema.safeParse(await readJsonObject(c, { example: '{"status": "approved" | "deprecated" | "revoked", "reason": "…"}' }));
-    if (!parsed.success) throw new RegistryError(400, `invalid status change: ${describeZodError(parsed.error)}; send {"status": "approved" | "deprecated" | "revoked", "reason"?: "…"}`);
+    const parsed = statusChangeSchema.safeParse(
+      await readJsonObject(c, { example: '{"status": "approved" | "deprecated" | "revoked", "reason": "…"}' }),
+    );
+    if (!parsed.success)
+      throw new RegistryError(
+        400,
+        `invalid status change: ${describeZodError(parsed.error)}; send {"status": "approved" | "deprecated" | "revoked", "reason"?: "…"}`,
+      );
     const { row, previous, changed } = await changeStatus(deps.models, name, version, parsed.data);
     let removedFrom: string[] = [];
     if (changed && row.status === 'revoked') removedFrom = await deps.deployments.removeVersion(name, version);
     if (changed) {
-      await deps.audit.record(actorOf(c), `model.${row.status === 'approved' ? 'approve' : row.status === 'deprecated' ? 'deprecate' : 'revoke'}`, `${name}@${version}`, {
-        from: previous, reason: row.statusReason, ...(row.status === 'revoked' ? { removedFrom } : {}),
-      });
+      await deps.audit.record(
+        actorOf(c),
+        `model.${row.status === 'approved' ? 'approve' : row.status === 'deprecated' ? 'deprecate' : 'revoke'}`,
+        `${name}@${version}`,
+        {
+          from: previous,
+          reason: row.statusReason,
+          ...(row.status === 'revoked' ? { removedFrom } : {}),
+        },
+      );
     }
     return c.json({ model: modelView(row), changed, removedFrom });
   });
@@ -188,9 +235,13 @@ export function modelRoutes(deps: {
   app.get('/artifacts/:sha256', async (c) => {
     const sha = c.req.param('sha256');
     // Only registered artifacts are served, under a name that must be a sha256 (no path tricks).
-    const path = /^[0-9a-f]{64}$/.test(sha) && (await deps.models.withArtifact(sha)).length > 0 ? deps.artifacts.path(sha) : undefined;
+    const path =
+      /^[0-9a-f]{64}$/.test(sha) && (await deps.models.withArtifact(sha)).length > 0
+        ? deps.artifacts.path(sha)
+        : undefined;
     const size = path === undefined ? undefined : fileSize(path);
-    if (path === undefined || size === undefined) return c.json({ error: `no artifact ${sha}: register the model first (edgeloop models push)` }, 404);
+    if (path === undefined || size === undefined)
+      return c.json({ error: `no artifact ${sha}: register the model first (edgeloop models push)` }, 404);
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'accept-ranges': 'bytes',
@@ -198,27 +249,46 @@ export function modelRoutes(deps: {
     };
     const range = parseByteRange(c.req.header('range'), size);
     if (range === 'unsatisfiable') {
-      return c.json({ error: `range ${c.req.header('range')} starts beyond the artifact's ${size} bytes` }, 416, { 'content-range': `bytes */${size}` });
+      return c.json({ error: `range ${c.req.header('range')} starts beyond the artifact's ${size} bytes` }, 416, {
+        'content-range': `bytes */${size}`,
+      });
     }
     // A device (authenticated as device:<id>) gets only its assigned artifacts, within the download cap, counted.
     const actor = c.get('actor');
     const deviceId = actor?.startsWith('device:') ? actor.slice('device:'.length) : undefined;
     const transfer = deviceId !== undefined ? deps.transfer : undefined;
     if (transfer && deviceId !== undefined) {
-      if ((await transfer.assignedSize(deviceId, sha)) === undefined) return c.json({ error: `artifact ${sha} is not assigned to device ${deviceId}; only artifacts in its desired state are served` }, 403);
+      if ((await transfer.assignedSize(deviceId, sha)) === undefined)
+        return c.json(
+          {
+            error: `artifact ${sha} is not assigned to device ${deviceId}; only artifacts in its desired state are served`,
+          },
+          403,
+        );
       const admission = transfer.enter(deviceId);
       if (!admission.admitted) await admission.ready;
     }
     if (deps.artifactStats) deps.artifactStats.requests++;
     const { start, end } = range ?? { start: 0, end: size - 1 };
     let sent = 0;
-    const onBytes = transfer && deviceId !== undefined
-      ? (n: number) => { sent += n; transfer.sent(deviceId, sha, 'http', n, sent === n, start + sent === size); }
-      : undefined;
-    const body = counted(Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream<Uint8Array>, deps.artifactStats, onBytes);
+    const onBytes =
+      transfer && deviceId !== undefined
+        ? (n: number) => {
+            sent += n;
+            transfer.sent(deviceId, sha, 'http', n, sent === n, start + sent === size);
+          }
+        : undefined;
+    const body = counted(
+      Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream<Uint8Array>,
+      deps.artifactStats,
+      onBytes,
+    );
     headers['content-length'] = String(end - start + 1);
     if (!range) return new Response(body, { status: 200, headers });
-    return new Response(body, { status: 206, headers: { ...headers, 'content-range': `bytes ${start}-${end}/${size}` } });
+    return new Response(body, {
+      status: 206,
+      headers: { ...headers, 'content-range': `bytes ${start}-${end}/${size}` },
+    });
   });
 
   return app;

@@ -45,7 +45,11 @@ test('fields and file come through whatever the chunking, the file hashed on its
   const { bytes, contentType } = await encode(form);
   for (const size of [1, 2, 3, 7, 64, 4096, bytes.length]) {
     const upload = await receiveModelUpload(chunked(bytes, size), contentType, artifacts);
-    assert.deepEqual(upload.fields, { name: 'distance', version: '3', metadata: '{"description": "ünïcode"}' }, `chunks of ${size}`);
+    assert.deepEqual(
+      upload.fields,
+      { name: 'distance', version: '3', metadata: '{"description": "ünïcode"}' },
+      `chunks of ${size}`,
+    );
     assert.equal(upload.file?.size, content.length);
     assert.equal(upload.file?.sha256, createHash('sha256').update(content).digest('hex'));
     assert.deepEqual(readFileSync(upload.file!.path), content);
@@ -57,7 +61,11 @@ test('fields and file come through whatever the chunking, the file hashed on its
 test('malformed or oversized forms are refused with a reason and leave no staging file', async (t) => {
   const { dir, artifacts } = store(t);
   const refuse = async (label: string, bytes: Buffer, contentType: string, status: number, reason: RegExp) => {
-    await assert.rejects(receiveModelUpload(chunked(bytes, 1000), contentType, artifacts), (e: RegistryError) => e.status === status && reason.test(e.message), label);
+    await assert.rejects(
+      receiveModelUpload(chunked(bytes, 1000), contentType, artifacts),
+      (e: RegistryError) => e.status === status && reason.test(e.message),
+      label,
+    );
   };
   const withFile = new FormData();
   withFile.append('file', new Blob([Buffer.alloc(3000, 1)]), 'm.onnx');

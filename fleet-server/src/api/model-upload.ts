@@ -30,18 +30,30 @@ export interface ReceivedUpload {
 function boundaryOf(contentType: string): string {
   const m = /;\s*boundary=(?:"([^"]{1,70})"|([^;\s]{1,70}))/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
-  if (!boundary) throw new RegistryError(400, 'the multipart content-type has no boundary; let your HTTP client build the form (curl -F, FormData)');
+  if (!boundary)
+    throw new RegistryError(
+      400,
+      'the multipart content-type has no boundary; let your HTTP client build the form (curl -F, FormData)',
+    );
   return boundary;
 }
 
 function partName(headerText: string): { name: string; isFile: boolean } {
   const disposition = headerText.split('\r\n').find((line) => /^content-disposition:/i.test(line));
   const name = disposition ? /;\s*name="([^"]*)"/i.exec(disposition)?.[1] : undefined;
-  if (name === undefined) throw new RegistryError(400, 'a multipart part has no Content-Disposition name; send form fields file, name, version, metadata, force');
+  if (name === undefined)
+    throw new RegistryError(
+      400,
+      'a multipart part has no Content-Disposition name; send form fields file, name, version, metadata, force',
+    );
   return { name, isFile: /;\s*filename\*?=/i.test(disposition!) };
 }
 
-export async function receiveModelUpload(body: ReadableStream<Uint8Array> | null, contentType: string, artifacts: ArtifactStore): Promise<ReceivedUpload> {
+export async function receiveModelUpload(
+  body: ReadableStream<Uint8Array> | null,
+  contentType: string,
+  artifacts: ArtifactStore,
+): Promise<ReceivedUpload> {
   const delimiter = Buffer.from(`\r\n--${boundaryOf(contentType)}`);
   if (!body) throw new RegistryError(400, 'the multipart body is empty; send fields file and name');
   const reader = body.getReader();
@@ -58,14 +70,17 @@ export async function receiveModelUpload(body: ReadableStream<Uint8Array> | null
     if (bytes.length === 0 || !part) return;
     if (part.name === 'file') return staging!.write(bytes);
     fieldBytes += bytes.length;
-    if (fieldBytes > MAX_FIELD_BYTES) throw new RegistryError(413, `the form's text fields exceed ${MAX_FIELD_BYTES} bytes; make the metadata smaller`);
+    if (fieldBytes > MAX_FIELD_BYTES)
+      throw new RegistryError(413, `the form's text fields exceed ${MAX_FIELD_BYTES} bytes; make the metadata smaller`);
     part.text.push(Buffer.from(bytes));
   };
   const startPart = async (headerText: string) => {
     const { name, isFile } = partName(headerText);
-    if (!(UPLOAD_FIELDS as readonly string[]).includes(name)) throw new RegistryError(400, `unexpected form field "${name}"; send ${UPLOAD_FIELDS.join(', ')}`);
+    if (!(UPLOAD_FIELDS as readonly string[]).includes(name))
+      throw new RegistryError(400, `unexpected form field "${name}"; send ${UPLOAD_FIELDS.join(', ')}`);
     const field = name as UploadField;
-    if (field === 'file' ? staging !== undefined : fields[field] !== undefined) throw new RegistryError(400, `form field "${name}" is sent twice; send it once`);
+    if (field === 'file' ? staging !== undefined : fields[field] !== undefined)
+      throw new RegistryError(400, `form field "${name}" is sent twice; send it once`);
     if (field === 'file') {
       if (!isFile) throw new RegistryError(400, 'form field "file" must be a file upload (curl -F file=@model.onnx)');
       staging = await artifacts.stage();
@@ -105,13 +120,18 @@ export async function receiveModelUpload(body: ReadableStream<Uint8Array> | null
         if (pending.length < 2) return false;
         if (pending[0] === 0x2d && pending[1] === 0x2d) state = 'done';
         else if (pending[0] === 0x0d && pending[1] === 0x0a) state = 'headers';
-        else throw new RegistryError(400, 'the multipart body is malformed (bad boundary line); let your HTTP client build the form');
+        else
+          throw new RegistryError(
+            400,
+            'the multipart body is malformed (bad boundary line); let your HTTP client build the form',
+          );
         pending = pending.subarray(2);
         return true;
       case 'headers': {
         const at = pending.indexOf(HEADER_END);
         if (at < 0) {
-          if (pending.length > MAX_PART_HEADER_BYTES) throw new RegistryError(400, `a multipart part's headers exceed ${MAX_PART_HEADER_BYTES} bytes`);
+          if (pending.length > MAX_PART_HEADER_BYTES)
+            throw new RegistryError(400, `a multipart part's headers exceed ${MAX_PART_HEADER_BYTES} bytes`);
           return false;
         }
         await startPart(pending.subarray(0, at).toString('latin1'));
@@ -128,17 +148,23 @@ export async function receiveModelUpload(body: ReadableStream<Uint8Array> | null
     let ended = false;
     while (state !== 'done') {
       if (await step()) continue;
-      if (ended) throw new RegistryError(400, 'the multipart body ended before its closing boundary; send the whole form');
+      if (ended)
+        throw new RegistryError(400, 'the multipart body ended before its closing boundary; send the whole form');
       const { done, value } = await reader.read();
       if (done) ended = true;
-      else pending = pending.length === 0 ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.concat([pending, value]);
+      else
+        pending =
+          pending.length === 0
+            ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+            : Buffer.concat([pending, value]);
     }
     // Whatever follows the closing boundary is an epilogue that carries nothing.
     void reader.cancel().catch(() => {});
   } catch (err) {
     void reader.cancel().catch(() => {});
     await staging?.discard();
-    if (err instanceof BodyTooLargeError) throw new RegistryError(413, `the upload exceeds ${err.limit} bytes, the limit for model files`);
+    if (err instanceof BodyTooLargeError)
+      throw new RegistryError(413, `the upload exceeds ${err.limit} bytes, the limit for model files`);
     // The disk (full, unwritable) is the server's problem, not the caller's: a 500 with the reason.
     if (err instanceof RegistryError || (err as NodeJS.ErrnoException).syscall !== undefined) throw err;
     throw new RegistryError(400, `cannot read the multipart body: ${(err as Error).message}`);

@@ -16,7 +16,14 @@ import { startFleetServer } from '../server.js';
 import { createFleetApi } from './app.js';
 import { buildOpenApiDocument } from './openapi.js';
 
-type Doc = { openapi: string; paths: Record<string, Record<string, { operationId: string; security: unknown[]; responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> } };
+type Doc = {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<string, { operationId: string; security: unknown[]; responses: Record<string, unknown> }>
+  >;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+};
 
 /**
  * Dependencies that accept anything: route modules only store them at registration, so the app
@@ -47,7 +54,8 @@ function registeredRoutes(): Set<string> {
 
 function documentedRoutes(doc: Doc): Set<string> {
   const out = new Set<string>();
-  for (const [path, ops] of Object.entries(doc.paths)) for (const method of Object.keys(ops)) out.add(`${method} ${path}`);
+  for (const [path, ops] of Object.entries(doc.paths))
+    for (const method of Object.keys(ops)) out.add(`${method} ${path}`);
   return out;
 }
 
@@ -59,14 +67,39 @@ test('every registered route is in the route table, and every route of the table
   const extra = [...table].filter((r) => !registered.has(r)).sort();
   assert.deepEqual(missing, [], `routes missing from protocol/src/rest/routes.ts:\n  ${missing.join('\n  ')}`);
   assert.deepEqual(extra, [], `the route table lists routes the app does not have:\n  ${extra.join('\n  ')}`);
-  assert.deepEqual(documentedRoutes(buildOpenApiDocument('test') as Doc), table, 'the document has exactly the table\'s routes');
+  assert.deepEqual(
+    documentedRoutes(buildOpenApiDocument('test') as Doc),
+    table,
+    "the document has exactly the table's routes",
+  );
 });
 
 test('the document carries the contract: component schemas, parameters typed as the server parses them, request sides named apart', () => {
-  const doc = buildOpenApiDocument('test') as Doc & { paths: Record<string, Record<string, { parameters?: Array<{ name: string; required: boolean; schema: Record<string, unknown> }> }>> };
-  const schemas = doc.components.schemas as Record<string, { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: unknown }>;
-  for (const name of ['Device', 'ModelVersion', 'TelemetryRow', 'RolloutDetail', 'Health', 'Error', 'CreateRollout', 'ModelMetadata']) assert.ok(schemas[name], `component ${name}`);
-  assert.deepEqual(Object.keys(schemas.Device!.properties!).sort(), Object.keys(REST_ROUTES.listDevices.responses[200].shape.devices.element.shape).sort());
+  const doc = buildOpenApiDocument('test') as Doc & {
+    paths: Record<
+      string,
+      Record<string, { parameters?: Array<{ name: string; required: boolean; schema: Record<string, unknown> }> }>
+    >;
+  };
+  const schemas = doc.components.schemas as Record<
+    string,
+    { properties?: Record<string, unknown>; required?: string[]; additionalProperties?: unknown }
+  >;
+  for (const name of [
+    'Device',
+    'ModelVersion',
+    'TelemetryRow',
+    'RolloutDetail',
+    'Health',
+    'Error',
+    'CreateRollout',
+    'ModelMetadata',
+  ])
+    assert.ok(schemas[name], `component ${name}`);
+  assert.deepEqual(
+    Object.keys(schemas.Device!.properties!).sort(),
+    Object.keys(REST_ROUTES.listDevices.responses[200].shape.devices.element.shape).sort(),
+  );
   assert.equal(schemas.Device!.additionalProperties, undefined, 'answers may grow');
   // Defaults: optional when sent, always present in an answer, so the two sides are two components.
   assert.ok(!schemas.RolloutParametersInput!.required?.includes('successThreshold'));
@@ -86,12 +119,21 @@ test('the document is well-formed: 3.1, resolvable $refs, unique operation ids, 
   }
   assert.doesNotMatch(text, /"\$ref":"(?!#\/components\/schemas\/)/, 'only component refs');
   const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
-  assert.equal(new Set(ids).size, ids.length, `duplicate operationIds: ${ids.filter((x, i) => ids.indexOf(x) !== i).join(', ')}`);
+  assert.equal(
+    new Set(ids).size,
+    ids.length,
+    `duplicate operationIds: ${ids.filter((x, i) => ids.indexOf(x) !== i).join(', ')}`,
+  );
   assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['admin', 'device']);
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
-      for (const s of op.security as Array<Record<string, unknown>>) for (const k of Object.keys(s)) assert.ok(k in doc.components.securitySchemes, `${method} ${path}: unknown scheme ${k}`);
-      assert.ok(Object.keys(op.responses).some((s) => s.startsWith('2')), `${method} ${path} has a success response`);
+      for (const s of op.security as Array<Record<string, unknown>>)
+        for (const k of Object.keys(s))
+          assert.ok(k in doc.components.securitySchemes, `${method} ${path}: unknown scheme ${k}`);
+      assert.ok(
+        Object.keys(op.responses).some((s) => s.startsWith('2')),
+        `${method} ${path} has a success response`,
+      );
     }
   }
   // Spot checks of the security model the auth middleware implements.
@@ -102,7 +144,10 @@ test('the document is well-formed: 3.1, resolvable $refs, unique operation ids, 
 
 test('GET /api/v1/openapi.json is served without a token', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-openapi-'));
-  const server = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
+  const server = await startFleetServer(
+    { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true },
+    pino({ level: 'silent' }),
+  );
   t.after(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

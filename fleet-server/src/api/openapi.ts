@@ -13,7 +13,14 @@
 import { z } from 'zod';
 import type { RawResponse, RouteSpec } from '@edgeloop/protocol';
 import {
-  errorResponseSchema, errorStatuses, isMultipartBody, isRawResponse, modelMetadataSchema, modelUploadSchema, REST_ROUTES, uploadFileSchema,
+  errorResponseSchema,
+  errorStatuses,
+  isMultipartBody,
+  isRawResponse,
+  modelMetadataSchema,
+  modelUploadSchema,
+  REST_ROUTES,
+  uploadFileSchema,
 } from '@edgeloop/protocol/rest';
 
 type Schema = Record<string, unknown>;
@@ -38,9 +45,15 @@ class SchemaCollector {
   private readonly defs: Record<Io, Map<string, Schema>> = { input: new Map(), output: new Map() };
 
   convert(schema: z.ZodType, io: Io): Schema {
-    const json = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any', override: (ctx) => adjust(ctx, io) }) as Schema;
+    const json = z.toJSONSchema(schema, {
+      io,
+      target: 'draft-2020-12',
+      unrepresentable: 'any',
+      override: (ctx) => adjust(ctx, io),
+    }) as Schema;
     const { $schema: _dialect, $defs, ...rest } = json;
-    for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, Schema>)) this.defs[io].set(id, markRefs(def, io));
+    for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, Schema>))
+      this.defs[io].set(id, markRefs(def, io));
     return markRefs(rest, io);
   }
 
@@ -55,7 +68,8 @@ class SchemaCollector {
     for (const [id, def] of this.defs.input) {
       const output = this.defs.output.get(id);
       // Same JSON apart from the side its own refs point to: one component serves both.
-      const same = output !== undefined && JSON.stringify(def).replaceAll('"input:', '"output:') === JSON.stringify(output);
+      const same =
+        output !== undefined && JSON.stringify(def).replaceAll('"input:', '"output:') === JSON.stringify(output);
       const name = output === undefined || same ? id : `${id}Input`;
       names.input.set(id, name);
       if (!same) schemas[name] = def;
@@ -65,16 +79,25 @@ class SchemaCollector {
 }
 
 function adjust(ctx: { zodSchema: unknown; jsonSchema: Schema }, io: Io): void {
-  if (ctx.zodSchema === uploadFileSchema) Object.assign(ctx.jsonSchema, { type: 'string', contentMediaType: 'application/octet-stream' });
+  if (ctx.zodSchema === uploadFileSchema)
+    Object.assign(ctx.jsonSchema, { type: 'string', contentMediaType: 'application/octet-stream' });
   if (ctx.zodSchema === modelUploadSchema.shape.metadata.unwrap()) {
-    Object.assign(ctx.jsonSchema, { contentMediaType: 'application/json', contentSchema: { $ref: '#/$defs/ModelMetadata' } });
+    Object.assign(ctx.jsonSchema, {
+      contentMediaType: 'application/json',
+      contentSchema: { $ref: '#/$defs/ModelMetadata' },
+    });
   }
   // Integers are bounded by JSON's safe range anyway; saying so on every field is noise.
   if (ctx.jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema.minimum;
   if (ctx.jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete ctx.jsonSchema.maximum;
   // zod closes every object of an answer; only explicitly strict ones are closed here.
   const def = (ctx.zodSchema as { _zod?: { def?: { type?: string; catchall?: unknown } } })._zod?.def;
-  if (io === 'output' && def?.type === 'object' && def.catchall === undefined && ctx.jsonSchema.additionalProperties === false) {
+  if (
+    io === 'output' &&
+    def?.type === 'object' &&
+    def.catchall === undefined &&
+    ctx.jsonSchema.additionalProperties === false
+  ) {
     delete ctx.jsonSchema.additionalProperties;
   }
 }
@@ -84,7 +107,10 @@ function markRefs(schema: Schema, io: Io): Schema {
 }
 
 function rawContent(r: RawResponse): Schema {
-  const binary = r.raw === 'text/html' || r.raw === 'text/plain' ? {} : { schema: { type: 'string', contentMediaType: 'application/octet-stream' } };
+  const binary =
+    r.raw === 'text/html' || r.raw === 'text/plain'
+      ? {}
+      : { schema: { type: 'string', contentMediaType: 'application/octet-stream' } };
   return {
     description: r.description,
     ...(r.headers ? { headers: Object.fromEntries(r.headers.map((h) => [h, { schema: { type: 'string' } }])) } : {}),
@@ -94,12 +120,21 @@ function rawContent(r: RawResponse): Schema {
 
 function parameters(spec: RouteSpec, schemas: SchemaCollector): Schema[] {
   const list: Schema[] = [];
-  for (const [where, object] of [['path', spec.params], ['query', spec.query]] as const) {
+  for (const [where, object] of [
+    ['path', spec.params],
+    ['query', spec.query],
+  ] as const) {
     if (!object) continue;
     const json = schemas.convert(object, 'output') as { properties?: Record<string, Schema>; required?: string[] };
     for (const [name, schema] of Object.entries(json.properties ?? {})) {
       const { description, ...rest } = schema;
-      list.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), ...(description ? { description } : {}), schema: rest });
+      list.push({
+        name,
+        in: where,
+        required: where === 'path' || (json.required ?? []).includes(name),
+        ...(description ? { description } : {}),
+        schema: rest,
+      });
     }
   }
   return list;
@@ -108,10 +143,15 @@ function parameters(spec: RouteSpec, schemas: SchemaCollector): Schema[] {
 function operation(name: string, spec: RouteSpec, schemas: SchemaCollector): Schema {
   const responses: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries(spec.responses)) {
-    responses[status] = isRawResponse(answer) ? rawContent(answer) : { description: 'OK', content: { 'application/json': { schema: schemas.convert(answer, 'output') } } };
+    responses[status] = isRawResponse(answer)
+      ? rawContent(answer)
+      : { description: 'OK', content: { 'application/json': { schema: schemas.convert(answer, 'output') } } };
   }
   for (const status of errorStatuses(spec)) {
-    responses[status] = { description: ERROR_TEXT[status] ?? 'error', content: { 'application/json': { schema: { $ref: `${COMPONENT_PREFIX}output:Error` } } } };
+    responses[status] = {
+      description: ERROR_TEXT[status] ?? 'error',
+      content: { 'application/json': { schema: { $ref: `${COMPONENT_PREFIX}output:Error` } } },
+    };
   }
   const params = parameters(spec, schemas);
   const body = spec.body
@@ -146,22 +186,35 @@ export function buildOpenApiDocument(serverVersion: string): Record<string, unkn
     info: {
       title: 'EdgeLoop fleet server',
       version: serverVersion,
-      description: 'Devices, enrollment, models (registry, lineage, signing keys), rollouts, telemetry and the audit log. Errors are JSON {"error": reason} saying what to do next.',
+      description:
+        'Devices, enrollment, models (registry, lineage, signing keys), rollouts, telemetry and the audit log. Errors are JSON {"error": reason} saying what to do next.',
     },
     paths,
     components: {
       schemas: components,
       securitySchemes: {
-        admin: { type: 'http', scheme: 'bearer', description: 'an admin token (the first is written to <data>/admin.token on first start; edgeloop admin-tokens create makes more)' },
-        device: { type: 'http', scheme: 'basic', description: 'device credentials from enrollment (deviceId:password); artifact downloads only' },
+        admin: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'an admin token (the first is written to <data>/admin.token on first start; edgeloop admin-tokens create makes more)',
+        },
+        device: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'device credentials from enrollment (deviceId:password); artifact downloads only',
+        },
       },
     },
     security: [{ admin: [] }],
   };
-  const text = JSON.stringify(document).replace(/"#\/components\/schemas\/(input|output):([^"]+)"/g, (_m, io: Io, id: string) => {
-    const name = names[io].get(id);
-    if (name === undefined) throw new Error(`OpenAPI: no component ${id} for the ${io} side`);
-    return JSON.stringify(`${COMPONENT_PREFIX}${name}`);
-  });
+  const text = JSON.stringify(document).replace(
+    /"#\/components\/schemas\/(input|output):([^"]+)"/g,
+    (_m, io: Io, id: string) => {
+      const name = names[io].get(id);
+      if (name === undefined) throw new Error(`OpenAPI: no component ${id} for the ${io} side`);
+      return JSON.stringify(`${COMPONENT_PREFIX}${name}`);
+    },
+  );
   return JSON.parse(text) as Record<string, unknown>;
 }

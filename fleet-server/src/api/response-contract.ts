@@ -35,7 +35,12 @@ function compile(): CompiledRoute[] {
     name,
     spec,
     params: (spec.path.match(/\{/g) ?? []).length,
-    pattern: new RegExp(`^${spec.path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}$`),
+    pattern: new RegExp(
+      `^${spec.path
+        .split(/\{[^}]+\}/)
+        .map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
+        .join('[^/]+')}$`,
+    ),
   }));
   // A literal segment wins over a parameter in the same place.
   return routes.sort((a, b) => a.params - b.params);
@@ -49,14 +54,18 @@ export function findRoute(method: string, path: string): CompiledRoute | undefin
 
 /** Dotted paths of fields the answer carries and the schema's output dropped (not declared). */
 export function undeclaredFields(sent: unknown, parsed: unknown, at: string[] = []): string[] {
-  if (Array.isArray(sent) && Array.isArray(parsed)) return sent.flatMap((v, i) => undeclaredFields(v, parsed[i], [...at, String(i)]));
+  if (Array.isArray(sent) && Array.isArray(parsed))
+    return sent.flatMap((v, i) => undeclaredFields(v, parsed[i], [...at, String(i)]));
   if (typeof sent !== 'object' || sent === null || typeof parsed !== 'object' || parsed === null) return [];
   const out = parsed as Record<string, unknown>;
-  return Object.entries(sent).flatMap(([key, value]) => (key in out ? undeclaredFields(value, out[key], [...at, key]) : [[...at, key].join('.')]));
+  return Object.entries(sent).flatMap(([key, value]) =>
+    key in out ? undeclaredFields(value, out[key], [...at, key]) : [[...at, key].join('.')],
+  );
 }
 
 async function jsonProblem(res: Response, check: (body: unknown) => string | undefined): Promise<string | undefined> {
-  if (!/^application\/(?:[a-z0-9.+-]+\+)?json/.test(res.headers.get('content-type') ?? '')) return `content-type is "${res.headers.get('content-type') ?? 'none'}", not JSON`;
+  if (!/^application\/(?:[a-z0-9.+-]+\+)?json/.test(res.headers.get('content-type') ?? ''))
+    return `content-type is "${res.headers.get('content-type') ?? 'none'}", not JSON`;
   let body: unknown;
   try {
     body = JSON.parse(await res.clone().text());
@@ -70,24 +79,38 @@ function schemaProblem(schema: z.ZodType, body: unknown): string | undefined {
   const parsed = schema.safeParse(body);
   if (!parsed.success) return describeZodError(parsed.error);
   const extra = undeclaredFields(body, parsed.data);
-  return extra.length ? `fields the contract does not declare: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}` : undefined;
+  return extra.length
+    ? `fields the contract does not declare: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`
+    : undefined;
 }
 
 /** What is wrong with an answer to `method path`, or undefined when it keeps the contract. */
-export async function contractProblem(method: string, path: string, res: Response): Promise<{ route: string; problem: string } | undefined> {
+export async function contractProblem(
+  method: string,
+  path: string,
+  res: Response,
+): Promise<{ route: string; problem: string } | undefined> {
   const found = findRoute(method, path);
   const route = found ? describeRoute(found.name, found.spec) : `${method} ${path} (no route)`;
   const failed = (problem: string | undefined) => (problem === undefined ? undefined : { route, problem });
   if (res.status >= 400) {
-    if (found && !errorStatuses(found.spec).includes(res.status)) return failed(`status ${res.status} is not among the route's error statuses (${errorStatuses(found.spec).join(', ')})`);
+    if (found && !errorStatuses(found.spec).includes(res.status))
+      return failed(
+        `status ${res.status} is not among the route's error statuses (${errorStatuses(found.spec).join(', ')})`,
+      );
     return failed(await jsonProblem(res, (body) => schemaProblem(errorResponseSchema, body)));
   }
   if (!found) return failed(`answered ${res.status} but the route table has no ${method} route for this path`);
   const answer = found.spec.responses[res.status];
-  if (answer === undefined) return failed(`status ${res.status} is not among the route's answers (${Object.keys(found.spec.responses).join(', ')})`);
+  if (answer === undefined)
+    return failed(
+      `status ${res.status} is not among the route's answers (${Object.keys(found.spec.responses).join(', ')})`,
+    );
   if (isRawResponse(answer)) {
     const type = res.headers.get('content-type') ?? '';
-    return answer.raw === '*/*' || type.startsWith(answer.raw) ? undefined : failed(`content-type is "${type}", the route answers ${answer.raw}`);
+    return answer.raw === '*/*' || type.startsWith(answer.raw)
+      ? undefined
+      : failed(`content-type is "${type}", the route answers ${answer.raw}`);
   }
   return failed(await jsonProblem(res, (body) => schemaProblem(answer, body)));
 }
@@ -103,6 +126,11 @@ export function responseContract(onViolation: (violation: ContractViolation) => 
     onViolation(violation);
     // Unset first: Hono would copy the refused answer's headers (content-length, range) onto this one.
     c.res = undefined;
-    c.res = c.json({ error: `answer outside the API contract: ${violation.route} answered ${violation.status}: ${violation.problem}` }, 500);
+    c.res = c.json(
+      {
+        error: `answer outside the API contract: ${violation.route} answered ${violation.status}: ${violation.problem}`,
+      },
+      500,
+    );
   };
 }

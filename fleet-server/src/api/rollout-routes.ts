@@ -47,8 +47,11 @@ export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
     if (!(OPERATOR_VERBS as readonly string[]).includes(verb)) {
       return c.json({ error: `unknown rollout action "${verb}"; use one of ${OPERATOR_VERBS.join(', ')}` }, 404);
     }
-    const parsed = rolloutActionRequestSchema.safeParse(await readJsonObject(c, { example: '{"reason": "why"} (or no body)', optional: true }));
-    if (!parsed.success) return c.json({ error: `${describeZodError(parsed.error)}; send {"reason": "why"} or nothing` }, 400);
+    const parsed = rolloutActionRequestSchema.safeParse(
+      await readJsonObject(c, { example: '{"reason": "why"} (or no body)', optional: true }),
+    );
+    if (!parsed.success)
+      return c.json({ error: `${describeZodError(parsed.error)}; send {"reason": "why"} or nothing` }, 400);
     const r = await engine.operate(verb as OperatorVerb, c.req.param('id'), actorOf(c), parsed.data.reason);
     return c.json({ rollout: summaryOf(r, await engine.store.devices(r.id)) });
   });

@@ -18,7 +18,14 @@ import type { Deployments } from '../deploy/deployments.js';
 import type { ModelVersionRepository } from '../store/fleet-store.js';
 import type { SampleStore } from '../samples/sample-store.js';
 
-export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: ArtifactStore; devices: { exists(deviceId: string): Promise<boolean> }; models: ModelVersionRepository; deployments: Deployments; audit: AuditLog }): Hono<ApiEnv> {
+export function sampleRoutes(deps: {
+  samples: SampleStore;
+  sampleFiles: ArtifactStore;
+  devices: { exists(deviceId: string): Promise<boolean> };
+  models: ModelVersionRepository;
+  deployments: Deployments;
+  audit: AuditLog;
+}): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.get('/samples', async (c) => {
@@ -31,12 +38,16 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
     const row = await deps.samples.get(Number(c.req.param('id')));
     const file = row ? deps.sampleFiles.open(row.sha256) : undefined;
     if (!row || !file) throw new RegistryError(404, `no sample ${c.req.param('id')}`);
-    return new Response(Readable.toWeb(file.stream) as ReadableStream, { headers: { 'content-type': row.contentType, 'content-length': String(file.size) } });
+    return new Response(Readable.toWeb(file.stream) as ReadableStream, {
+      headers: { 'content-type': row.contentType, 'content-length': String(file.size) },
+    });
   });
 
   app.post('/devices/:id/samples/request', async (c) => {
     const deviceId = await knownDevice(c.req.param('id'));
-    const parsed = sampleUploadRequestSchema.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
+    const parsed = sampleUploadRequestSchema.safeParse(
+      await readJsonObject(c, { example: '{"minutes": 30}', optional: true }),
+    );
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     // Whole milliseconds: the desired state's schema takes integers only, and a device drops a
     // desired state that does not parse (with its models and keys).
@@ -49,17 +60,26 @@ export function sampleRoutes(deps: { samples: SampleStore; sampleFiles: Artifact
 
   app.post('/devices/:id/samples/capture', async (c) => {
     const deviceId = await knownDevice(c.req.param('id'));
-    const parsed = sampleCaptureRequestSchema.safeParse(await readJsonObject(c, { example: '{"minutes": 30}', optional: true }));
+    const parsed = sampleCaptureRequestSchema.safeParse(
+      await readJsonObject(c, { example: '{"minutes": 30}', optional: true }),
+    );
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
     const { minutes, models, everyN } = parsed.data;
     // A misspelt model would capture nothing while the call reports success.
     const unknown: string[] = [];
     for (const m of models ?? []) if ((await deps.models.latestVersion(m)) === 0) unknown.push(m);
-    if (unknown.length) throw new RegistryError(404, `no model named ${unknown.map((m) => `"${m}"`).join(', ')} is registered (edgeloop models list)`);
+    if (unknown.length)
+      throw new RegistryError(
+        404,
+        `no model named ${unknown.map((m) => `"${m}"`).join(', ')} is registered (edgeloop models list)`,
+      );
     const capture = { until: Math.round(Date.now() + minutes * 60_000), everyN, ...(models ? { models } : {}) };
     await deps.samples.setCapture(deviceId, capture);
     // What is captured is wanted here: upload through the window and a little after it.
-    const uploadUntil = Math.max((await deps.samples.uploadUntil(deviceId)) ?? 0, capture.until + CAPTURE_UPLOAD_GRACE_MS);
+    const uploadUntil = Math.max(
+      (await deps.samples.uploadUntil(deviceId)) ?? 0,
+      capture.until + CAPTURE_UPLOAD_GRACE_MS,
+    );
     await deps.samples.setUploadUntil(deviceId, uploadUntil);
     await deps.audit.record(actorOf(c), 'samples.capture', deviceId, { minutes, everyN, models, until: capture.until });
     await deps.deployments.publishDesired(deviceId);

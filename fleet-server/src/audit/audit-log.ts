@@ -13,7 +13,13 @@ export type { AuditQuery };
 export class AuditLog {
   constructor(private readonly store: FleetStore) {}
 
-  record(actor: string, action: string, target: string | null, details: Record<string, unknown> = {}, now = Date.now()): Promise<void> {
+  record(
+    actor: string,
+    action: string,
+    target: string | null,
+    details: Record<string, unknown> = {},
+    now = Date.now(),
+  ): Promise<void> {
     return this.store.audit.append({ ts: now, actor, action, target, details });
   }
 

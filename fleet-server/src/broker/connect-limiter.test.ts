@@ -7,7 +7,7 @@ function clock() {
   return { now: () => t, advance: (ms: number) => void (t += ms) };
 }
 
-test('connections that fail to authenticate spend the address\'s tokens; it waits for the refill', () => {
+test("connections that fail to authenticate spend the address's tokens; it waits for the refill", () => {
   const c = clock();
   const limiter = new ConnectLimiter({ burst: 5, perSecond: 2, maxPending: 1000 }, c.now);
   for (let i = 0; i < 5; i++) {

@@ -60,18 +60,28 @@ export class ConnectionGate {
     const address = socket.remoteAddress ?? 'unknown';
     const admission = limiter.admit(address);
     if (!admission.ok) {
-      refusals.refuse(admission.reason, { address }, admission.reason === 'connect_rate'
-        ? 'mqtt connection refused: too many connections from this address failed to authenticate; it may try again in a few seconds'
-        : 'mqtt connection refused: too many connections are waiting to authenticate');
+      refusals.refuse(
+        admission.reason,
+        { address },
+        admission.reason === 'connect_rate'
+          ? 'mqtt connection refused: too many connections from this address failed to authenticate; it may try again in a few seconds'
+          : 'mqtt connection refused: too many connections are waiting to authenticate',
+      );
       socket.on('error', () => undefined);
       socket.destroy();
       return;
     }
     const client: { address: string; username?: string } = { address };
     let settled = false;
-    const guard = new PacketSizeGuard(socket, PRE_AUTH_MAX_PACKET_BYTES, PRE_AUTH_MAX_BYTES, (v) => this.violation(v, client));
+    const guard = new PacketSizeGuard(socket, PRE_AUTH_MAX_PACKET_BYTES, PRE_AUTH_MAX_BYTES, (v) =>
+      this.violation(v, client),
+    );
     const timer = setTimeout(() => {
-      refusals.refuse('connect_timeout', { address, timeoutMs: this.opts.connectTimeoutMs }, 'mqtt connection closed: no authenticated CONNECT in time');
+      refusals.refuse(
+        'connect_timeout',
+        { address, timeoutMs: this.opts.connectTimeoutMs },
+        'mqtt connection closed: no authenticated CONNECT in time',
+      );
       guard.destroy();
     }, this.opts.connectTimeoutMs);
     timer.unref();
@@ -101,11 +111,18 @@ export class ConnectionGate {
       return;
     }
     if (v.reason === 'too_much_before_auth') {
-      refusals.refuse('pre_auth_packet_too_large', { ...client, bytes: v.bytes, limit: v.limit }, `mqtt connection closed: ${v.bytes} bytes sent before authenticating exceed the ${v.limit}-byte limit`);
+      refusals.refuse(
+        'pre_auth_packet_too_large',
+        { ...client, bytes: v.bytes, limit: v.limit },
+        `mqtt connection closed: ${v.bytes} bytes sent before authenticating exceed the ${v.limit}-byte limit`,
+      );
       return;
     }
     const authenticated = client.username !== undefined;
-    refusals.refuse(authenticated ? 'packet_too_large' : 'pre_auth_packet_too_large', { ...client, packetBytes: v.packetBytes, limit: v.limit, packetType: v.packetType },
-      `mqtt connection closed: a packet of ${v.packetBytes} bytes exceeds the ${v.limit}-byte limit${authenticated ? '' : ' before authentication'}`);
+    refusals.refuse(
+      authenticated ? 'packet_too_large' : 'pre_auth_packet_too_large',
+      { ...client, packetBytes: v.packetBytes, limit: v.limit, packetType: v.packetType },
+      `mqtt connection closed: a packet of ${v.packetBytes} bytes exceeds the ${v.limit}-byte limit${authenticated ? '' : ' before authentication'}`,
+    );
   }
 }

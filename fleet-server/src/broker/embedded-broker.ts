@@ -108,21 +108,40 @@ function sameSecret(a: string, b: string): boolean {
 const principal = new WeakMap<Client, string>();
 
 /** A device's publish: its ACL, then the retain rule (module comment). */
-function devicePublishDecision(deviceId: string, packet: { topic: string; retain?: boolean; payload: Buffer | string }): AclDecision & { retained?: boolean } {
+function devicePublishDecision(
+  deviceId: string,
+  packet: { topic: string; retain?: boolean; payload: Buffer | string },
+): AclDecision & { retained?: boolean } {
   const acl = deviceMayPublish(deviceId, packet.topic);
   if (!acl.ok) return acl;
   const parsed = parseDeviceTopic(packet.topic);
   const presence = parsed.ok && parsed.channel === 'presence';
-  if (packet.retain && !presence) return { ok: false, retained: true, reason: 'devices may retain only their presence message; publish without the retain flag' };
+  if (packet.retain && !presence)
+    return {
+      ok: false,
+      retained: true,
+      reason: 'devices may retain only their presence message; publish without the retain flag',
+    };
   const bytes = Buffer.byteLength(packet.payload);
   if (presence && bytes > MAX_RETAINED_PRESENCE_BYTES) {
-    return { ok: false, retained: true, reason: `presence message of ${bytes} bytes exceeds the ${MAX_RETAINED_PRESENCE_BYTES}-byte limit` };
+    return {
+      ok: false,
+      retained: true,
+      reason: `presence message of ${bytes} bytes exceeds the ${MAX_RETAINED_PRESENCE_BYTES}-byte limit`,
+    };
   }
   return { ok: true };
 }
 
 /** `tls`: listen for MQTT over TLS only (key and certificate chain, PEM). */
-export async function startEmbeddedBroker(host: string, port: number, log: Logger, auth: BrokerAuth, limits: BrokerLimits = DEFAULT_BROKER_LIMITS, tls?: { key: string; cert: string }): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(
+  host: string,
+  port: number,
+  log: Logger,
+  auth: BrokerAuth,
+  limits: BrokerLimits = DEFAULT_BROKER_LIMITS,
+  tls?: { key: string; cert: string },
+): Promise<EmbeddedBroker> {
   const refusals: BrokerRefusals = { connect: 0, publish: 0, subscribe: 0 };
   const refusalLog = new RefusalLog(log);
   // Hands connections to aedes only once it exists (the server listens after createBroker).
@@ -151,16 +170,27 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
         done(null, true);
       };
       const secret = password?.toString('utf8') ?? '';
-      if (!username) return refuse(BAD_USERNAME_OR_PASSWORD, 'no username: devices log in with their device id and enrollment password');
+      if (!username)
+        return refuse(
+          BAD_USERNAME_OR_PASSWORD,
+          'no username: devices log in with their device id and enrollment password',
+        );
       if (username === SERVER_MQTT_USERNAME) {
-        if (!sameSecret(secret, auth.serverPassword)) return refuse(BAD_USERNAME_OR_PASSWORD, 'wrong password for the server user');
+        if (!sameSecret(secret, auth.serverPassword))
+          return refuse(BAD_USERNAME_OR_PASSWORD, 'wrong password for the server user');
         return accept(username);
       }
       if (client.id !== username && !client.id.startsWith(`${username}:`)) {
-        return refuse(IDENTIFIER_REJECTED, `client id "${client.id}" must be the username (the device id) or start with "<device id>:"`);
+        return refuse(
+          IDENTIFIER_REJECTED,
+          `client id "${client.id}" must be the username (the device id) or start with "<device id>:"`,
+        );
       }
       auth.identity.authenticateDevice(username, secret).then(
-        (result) => (result.ok ? accept(username) : refuse(result.reason === 'device is disabled' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason)),
+        (result) =>
+          result.ok
+            ? accept(username)
+            : refuse(result.reason === 'device is disabled' ? NOT_AUTHORIZED : BAD_USERNAME_OR_PASSWORD, result.reason),
         (err: Error) => {
           log.error({ clientId: client.id, err: err.message }, 'device credentials could not be checked');
           done(refusal(SERVER_UNAVAILABLE, 'credentials could not be checked; try again'), false);
@@ -175,7 +205,11 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
       const decision = user ? devicePublishDecision(user, packet) : { ok: false as const, reason: 'not authenticated' };
       if (decision.ok) return done(null);
       refusals.publish++;
-      refusalLog.refuse('retained' in decision && decision.retained ? 'retained' : 'acl_publish', { clientId: client.id, topic: packet.topic, detail: decision.reason }, 'mqtt publish refused; closing the connection');
+      refusalLog.refuse(
+        'retained' in decision && decision.retained ? 'retained' : 'acl_publish',
+        { clientId: client.id, topic: packet.topic, detail: decision.reason },
+        'mqtt publish refused; closing the connection',
+      );
       done(new Error(`publish to ${packet.topic} refused: ${decision.reason}`));
     },
     authorizeSubscribe(client, sub, done) {
@@ -184,19 +218,25 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
       const decision = user ? deviceMaySubscribe(user, sub.topic) : { ok: false as const, reason: 'not authenticated' };
       if (decision.ok) return done(null, sub);
       refusals.subscribe++;
-      refusalLog.refuse('acl_subscribe', { clientId: client.id, topic: sub.topic, detail: decision.reason }, 'mqtt subscription refused');
+      refusalLog.refuse(
+        'acl_subscribe',
+        { clientId: client.id, topic: sub.topic, detail: decision.reason },
+        'mqtt subscription refused',
+      );
       // null = SUBACK 0x80 for this filter; the connection stays up.
       done(null, null);
     },
   });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error'));
-  aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'));
+  aedes.on('connectionError', (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'),
+  );
 
   const disconnect = (deviceId: string, reason: string) => {
     const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
     for (const [id, client] of Object.entries(clients)) {
       if (!client || principal.get(client) !== deviceId) continue;
-      log.warn({ clientId: id, reason }, 'closing the device\'s mqtt session');
+      log.warn({ clientId: id, reason }, "closing the device's mqtt session");
       client.close();
     }
   };
@@ -208,12 +248,19 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   // A TLS socket reaches the gate only after its handshake ('secureConnection'); the handshake
   // itself gets the connect timeout, so a client that never finishes it holds nothing for long.
   const server: Server = tls
-    ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: limits.connectTimeoutMs }, (socket) => gate.accept(socket))
+    ? createTlsServer(
+        { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: limits.connectTimeoutMs },
+        (socket) => gate.accept(socket),
+      )
     : createServer((socket) => gate.accept(socket));
   server.on('tlsClientError', (err: Error) => log.debug({ err: err.message }, 'mqtt tls handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`cannot start the MQTT broker on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --mqtt-port (0 = any free port)`)),
+      reject(
+        new Error(
+          `cannot start the MQTT broker on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --mqtt-port (0 = any free port)`,
+        ),
+      ),
     );
     server.listen(port, host, () => resolve());
   });

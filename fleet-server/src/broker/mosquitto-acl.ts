@@ -28,7 +28,8 @@ export interface AclOptions {
 export function devicePatternLines(): string[] {
   const both = DEVICE_PUBLISHES.filter((c) => DEVICE_SUBSCRIBES.includes(c));
   const lines: string[] = [];
-  for (const c of DEVICE_PUBLISHES) lines.push(`pattern ${both.includes(c) ? 'readwrite' : 'write'} ${TOPIC_PREFIX}/devices/%u/${c}`);
+  for (const c of DEVICE_PUBLISHES)
+    lines.push(`pattern ${both.includes(c) ? 'readwrite' : 'write'} ${TOPIC_PREFIX}/devices/%u/${c}`);
   for (const c of DEVICE_SUBSCRIBES) if (!both.includes(c)) lines.push(`pattern read ${TOPIC_PREFIX}/devices/%u/${c}`);
   return lines;
 }

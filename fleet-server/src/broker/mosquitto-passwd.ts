@@ -18,7 +18,9 @@ const USERNAME = /^[^:\s#+/]{1,128}$/;
 
 export function assertMosquittoUsername(username: string): void {
   if (!USERNAME.test(username)) {
-    throw new Error(`"${username}" cannot be a Mosquitto username: use 1-128 characters without ':', '/', '+', '#' or whitespace`);
+    throw new Error(
+      `"${username}" cannot be a Mosquitto username: use 1-128 characters without ':', '/', '+', '#' or whitespace`,
+    );
   }
 }
 
@@ -35,7 +37,13 @@ export function verifyMosquittoPassword(password: string, encoded: string): bool
   const m = /^\$7\$(\d{1,7})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(encoded);
   if (!m) return false;
   const expected = Buffer.from(m[3]!, 'base64');
-  const actual = pbkdf2Sync(password, Buffer.from(m[2]!, 'base64'), Number(m[1]), expected.length || HASH_BYTES, 'sha512');
+  const actual = pbkdf2Sync(
+    password,
+    Buffer.from(m[2]!, 'base64'),
+    Number(m[1]),
+    expected.length || HASH_BYTES,
+    'sha512',
+  );
   return expected.length > 0 && timingSafeEqual(actual, expected);
 }
 

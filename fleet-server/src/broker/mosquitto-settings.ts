@@ -15,7 +15,9 @@ export const mosquittoSettingsSchema = z
     /** The file named by `acl_file`; EdgeLoop owns it and rewrites it whole. */
     aclFile: z.string().min(1),
     /** How Mosquitto learns of a change. Neither: the files are written and the operator reloads. */
-    reload: z.union([z.object({ pidFile: z.string().min(1) }).strict(), z.object({ command: z.string().min(1) }).strict()]).optional(),
+    reload: z
+      .union([z.object({ pidFile: z.string().min(1) }).strict(), z.object({ command: z.string().min(1) }).strict()])
+      .optional(),
     /** Operator-owned `user:hash` lines copied into the password file (other applications' users). */
     includePasswordFile: z.string().min(1).optional(),
     /** Operator-owned ACL lines copied into the ACL file. */

@@ -20,8 +20,19 @@ const silent = pino({ level: 'silent' });
 
 function setup(extra: Partial<MosquittoSettings> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-mosq-sync-'));
-  const settings: MosquittoSettings = { passwordFile: join(dir, 'etc', 'passwd'), aclFile: join(dir, 'etc', 'acl'), fileMode: 0o640, ...extra };
-  const make = () => new MosquittoSync(settings, { username: 'edgeloop-server', password: 'server-secret' }, join(dir, 'state', 'mosquitto-users.json'), silent);
+  const settings: MosquittoSettings = {
+    passwordFile: join(dir, 'etc', 'passwd'),
+    aclFile: join(dir, 'etc', 'acl'),
+    fileMode: 0o640,
+    ...extra,
+  };
+  const make = () =>
+    new MosquittoSync(
+      settings,
+      { username: 'edgeloop-server', password: 'server-secret' },
+      join(dir, 'state', 'mosquitto-users.json'),
+      silent,
+    );
   const users = () => parsePasswordFile(readFileSync(settings.passwordFile, 'utf8'));
   return { dir, settings, make, users, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -38,8 +49,16 @@ test('$7$ hashes verify with the right password only, and every hash has its own
 test('the ACL is derived from the protocol lists: every channel once, writes for publishes, reads for subscribes', () => {
   const lines = devicePatternLines();
   assert.equal(lines.length, new Set([...DEVICE_PUBLISHES, ...DEVICE_SUBSCRIBES]).size);
-  for (const c of DEVICE_PUBLISHES) assert.ok(lines.some((l) => /^pattern (write|readwrite) edgeloop\/v1\/devices\/%u\//.test(l) && l.endsWith(`/${c}`)), c);
-  for (const c of DEVICE_SUBSCRIBES) assert.ok(lines.some((l) => /^pattern (read|readwrite) edgeloop\/v1\/devices\/%u\//.test(l) && l.endsWith(`/${c}`)), c);
+  for (const c of DEVICE_PUBLISHES)
+    assert.ok(
+      lines.some((l) => /^pattern (write|readwrite) edgeloop\/v1\/devices\/%u\//.test(l) && l.endsWith(`/${c}`)),
+      c,
+    );
+  for (const c of DEVICE_SUBSCRIBES)
+    assert.ok(
+      lines.some((l) => /^pattern (read|readwrite) edgeloop\/v1\/devices\/%u\//.test(l) && l.endsWith(`/${c}`)),
+      c,
+    );
   const acl = formatAclFile({ serverUsername: 'edgeloop-server', extra: 'user sensors\ntopic read site/#' });
   // Operator lines first; the server's block last so it cannot swallow them.
   assert.ok(acl.indexOf('user sensors') < acl.indexOf('pattern '));
@@ -70,7 +89,10 @@ test('issue, disable, enable, revoke: the password file follows; the plaintext i
   identity.emit('device-disabled', { deviceId: 'pi-1' });
   assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-2']);
   identity.emit('device-enabled', { deviceId: 'pi-1' });
-  assert.ok(verifyMosquittoPassword('device-one-password', h.users().get('pi-1')!), 'enabled again with the same credential');
+  assert.ok(
+    verifyMosquittoPassword('device-one-password', h.users().get('pi-1')!),
+    'enabled again with the same credential',
+  );
   identity.emit('credential-revoked', { deviceId: 'pi-1' });
   identity.emit('device-enabled', { deviceId: 'pi-1' });
   assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-2'], 'a revoked credential does not come back');
@@ -92,7 +114,11 @@ test('a restart keeps credentials and the server line; reconcile drops devices i
   const second = h.make();
   await second.start();
   assert.equal(h.users().get('edgeloop-server'), serverLine, 'unchanged password, unchanged line');
-  second.reconcile([{ deviceId: 'pi-1', enabled: true }, { deviceId: 'pi-2', enabled: false }, { deviceId: 'pi-4', enabled: true }]);
+  second.reconcile([
+    { deviceId: 'pi-1', enabled: true },
+    { deviceId: 'pi-2', enabled: false },
+    { deviceId: 'pi-4', enabled: true },
+  ]);
   assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-1']);
   assert.deepEqual(second.status(), { devices: 2, enabled: 1, writes: 2, reloads: 0, lastError: null });
 });
@@ -102,11 +128,19 @@ test('include files are merged, existing mode and group are kept, and a reload c
   t.after(h.cleanup);
   const includePasswords = join(h.dir, 'others.passwd');
   const includeAcl = join(h.dir, 'others.acl');
-  writeFileSync(includePasswords, `# other apps\nsensors:${hashMosquittoPassword('s')}\npi-1:${hashMosquittoPassword('stolen')}\n`);
+  writeFileSync(
+    includePasswords,
+    `# other apps\nsensors:${hashMosquittoPassword('s')}\npi-1:${hashMosquittoPassword('stolen')}\n`,
+  );
   writeFileSync(includeAcl, 'user sensors\ntopic write site/#\n');
   const marker = join(h.dir, 'reloads');
   const sync = new MosquittoSync(
-    { ...h.settings, includePasswordFile: includePasswords, includeAclFile: includeAcl, reload: { command: `echo x >> ${marker}` } },
+    {
+      ...h.settings,
+      includePasswordFile: includePasswords,
+      includeAclFile: includeAcl,
+      reload: { command: `echo x >> ${marker}` },
+    },
     { username: 'edgeloop-server', password: 'server-secret' },
     join(h.dir, 'state.json'),
     silent,
@@ -114,7 +148,10 @@ test('include files are merged, existing mode and group are kept, and a reload c
   await sync.start();
   sync.issue('pi-1', 'real');
   await sync.settled();
-  assert.ok(verifyMosquittoPassword('real', h.users().get('pi-1')!), 'an include line cannot override a managed device');
+  assert.ok(
+    verifyMosquittoPassword('real', h.users().get('pi-1')!),
+    'an include line cannot override a managed device',
+  );
   assert.ok(h.users().has('sensors'));
   assert.match(readFileSync(h.settings.aclFile, 'utf8'), /user sensors\ntopic write site\/#/);
 
@@ -124,7 +161,7 @@ test('include files are merged, existing mode and group are kept, and a reload c
   sync.issue('pi-3', 'three');
   sync.issue('pi-4', 'four');
   await sync.settled();
-  assert.equal(statSync(h.settings.passwordFile).mode & 0o777, 0o600, 'the operator\'s mode survives a rewrite');
+  assert.equal(statSync(h.settings.passwordFile).mode & 0o777, 0o600, "the operator's mode survives a rewrite");
   const reloads = readFileSync(marker, 'utf8').trim().split('\n').length;
   assert.ok(reloads >= 3 && reloads < 6, `reloads coalesced: ${reloads} for 5 changes`);
 });
@@ -138,13 +175,22 @@ test('a reload that cannot be done is reported with what to check, and the files
   assert.ok(h.users().has('edgeloop-server'));
 });
 
-test('a stale pid file naming another process is not signalled', { skip: process.platform !== 'linux' && 'needs /proc' }, async (t) => {
-  const h = setup();
-  t.after(h.cleanup);
-  const pidFile = join(h.dir, 'stale.pid');
-  writeFileSync(pidFile, `${process.pid}\n`); // this test runner: SIGHUP would kill it
-  const sync = new MosquittoSync({ ...h.settings, reload: { pidFile } }, { username: 'edgeloop-server', password: 'server-secret' }, join(h.dir, 'state.json'), silent);
-  await sync.start();
-  assert.match(sync.status().lastError ?? '', /not mosquitto \(a stale pid file\?\)/);
-  assert.equal(sync.status().reloads, 0);
-});
+test(
+  'a stale pid file naming another process is not signalled',
+  { skip: process.platform !== 'linux' && 'needs /proc' },
+  async (t) => {
+    const h = setup();
+    t.after(h.cleanup);
+    const pidFile = join(h.dir, 'stale.pid');
+    writeFileSync(pidFile, `${process.pid}\n`); // this test runner: SIGHUP would kill it
+    const sync = new MosquittoSync(
+      { ...h.settings, reload: { pidFile } },
+      { username: 'edgeloop-server', password: 'server-secret' },
+      join(h.dir, 'state.json'),
+      silent,
+    );
+    await sync.start();
+    assert.match(sync.status().lastError ?? '', /not mosquitto \(a stale pid file\?\)/);
+    assert.equal(sync.status().reloads, 0);
+  },
+);

@@ -16,20 +16,41 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import mqtt from 'mqtt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatAclFile } from './mosquitto-acl.js';
 import type { MosquittoSettings } from './mosquitto-settings.js';
-import { assertMosquittoUsername, formatPasswordFile, hashMosquittoPassword, parsePasswordFile, verifyMosquittoPassword } from './mosquitto-passwd.js';
-
+import {
+  assertMosquittoUsername,
+  formatPasswordFile,
+  hashMosquittoPassword,
+  parsePasswordFile,
+  verifyMosquittoPassword,
+} from './mosquitto-passwd.js';
 
 /** What identity hands us; the identity service emits these (see identity/). */
 export interface IdentityEventSource {
   on(event: 'credential-issued', listener: (e: { deviceId: string; password: string }) => void): unknown;
-  on(event: 'credential-revoked' | 'device-disabled' | 'device-enabled', listener: (e: { deviceId: string }) => void): unknown;
+  on(
+    event: 'credential-revoked' | 'device-disabled' | 'device-enabled',
+    listener: (e: { deviceId: string }) => void,
+  ): unknown;
 }
 
 const stateSchema = z.object({
@@ -38,7 +59,8 @@ const stateSchema = z.object({
 });
 type State = z.infer<typeof stateSchema>;
 
-const HEADER = '# Written by the EdgeLoop fleet server: edits are overwritten. Add your own lines to the include file\n# named in mqtt.external.mosquitto (see docs/external-broker.md).\n';
+const HEADER =
+  '# Written by the EdgeLoop fleet server: edits are overwritten. Add your own lines to the include file\n# named in mqtt.external.mosquitto (see docs/external-broker.md).\n';
 
 export interface MosquittoSyncStatus {
   devices: number;
@@ -70,12 +92,20 @@ export class MosquittoSync {
     private readonly onSessionClosed?: (deviceId: string) => void,
   ) {
     assertMosquittoUsername(server.username);
-    if (!server.password) throw new Error('the fleet server needs its own MQTT password for Mosquitto: set mqtt.password (--mqtt-password)');
+    if (!server.password)
+      throw new Error(
+        'the fleet server needs its own MQTT password for Mosquitto: set mqtt.password (--mqtt-password)',
+      );
     this.state = this.loadState();
     // Keep the server's line unchanged across restarts when the password did not change: no
     // needless rewrite of a file other tools may watch.
-    const existing = existsSync(settings.passwordFile) ? parsePasswordFile(readFileSync(settings.passwordFile, 'utf8')).get(server.username) : undefined;
-    this.serverHash = existing && verifyMosquittoPassword(server.password, existing) ? existing : hashMosquittoPassword(server.password);
+    const existing = existsSync(settings.passwordFile)
+      ? parsePasswordFile(readFileSync(settings.passwordFile, 'utf8')).get(server.username)
+      : undefined;
+    this.serverHash =
+      existing && verifyMosquittoPassword(server.password, existing)
+        ? existing
+        : hashMosquittoPassword(server.password);
   }
 
   /**
@@ -94,22 +124,41 @@ export class MosquittoSync {
    * itself has already been committed).
    */
   attach(identity: IdentityEventSource): void {
-    const guarded = <E extends { deviceId: string }>(what: string, fn: (e: E) => void) => (e: E) => {
-      try {
-        fn(e);
-      } catch (err) {
-        this.fail(`cannot mirror ${what} for device ${e.deviceId} into Mosquitto: ${(err as Error).message}`);
-      }
-    };
-    identity.on('credential-issued', guarded('a new credential', ({ deviceId, password }: { deviceId: string; password: string }) => this.issue(deviceId, password)));
-    identity.on('credential-revoked', guarded('a revocation', ({ deviceId }) => this.revoke(deviceId)));
-    identity.on('device-disabled', guarded('disabling', ({ deviceId }) => this.setEnabled(deviceId, false)));
-    identity.on('device-enabled', guarded('enabling', ({ deviceId }) => this.setEnabled(deviceId, true)));
+    const guarded =
+      <E extends { deviceId: string }>(what: string, fn: (e: E) => void) =>
+      (e: E) => {
+        try {
+          fn(e);
+        } catch (err) {
+          this.fail(`cannot mirror ${what} for device ${e.deviceId} into Mosquitto: ${(err as Error).message}`);
+        }
+      };
+    identity.on(
+      'credential-issued',
+      guarded('a new credential', ({ deviceId, password }: { deviceId: string; password: string }) =>
+        this.issue(deviceId, password),
+      ),
+    );
+    identity.on(
+      'credential-revoked',
+      guarded('a revocation', ({ deviceId }) => this.revoke(deviceId)),
+    );
+    identity.on(
+      'device-disabled',
+      guarded('disabling', ({ deviceId }) => this.setEnabled(deviceId, false)),
+    );
+    identity.on(
+      'device-enabled',
+      guarded('enabling', ({ deviceId }) => this.setEnabled(deviceId, true)),
+    );
   }
 
   issue(deviceId: string, password: string): void {
     assertMosquittoUsername(deviceId);
-    if (deviceId === this.server.username) throw new Error(`device id "${deviceId}" is the fleet server's own MQTT username; enroll the device under another id`);
+    if (deviceId === this.server.username)
+      throw new Error(
+        `device id "${deviceId}" is the fleet server's own MQTT username; enroll the device under another id`,
+      );
     const previous = this.state.devices[deviceId];
     if (previous?.enabled) this.closing.add(deviceId); // a session opened with the old password ends
     this.state.devices[deviceId] = { hash: hashMosquittoPassword(password), enabled: previous?.enabled ?? true };
@@ -126,7 +175,11 @@ export class MosquittoSync {
   setEnabled(deviceId: string, enabled: boolean): void {
     const entry = this.state.devices[deviceId];
     if (!entry) {
-      if (enabled) this.log.warn({ deviceId }, 'device enabled but the broker has no credential for it; issue a new credential so it can connect to Mosquitto');
+      if (enabled)
+        this.log.warn(
+          { deviceId },
+          'device enabled but the broker has no credential for it; issue a new credential so it can connect to Mosquitto',
+        );
       return;
     }
     if (entry.enabled === enabled) return;
@@ -158,7 +211,11 @@ export class MosquittoSync {
       }
     }
     const missing = devices.filter((d) => d.enabled && !(d.deviceId in this.state.devices)).map((d) => d.deviceId);
-    if (missing.length) this.log.warn({ devices: missing.slice(0, 20), count: missing.length }, 'enrolled devices without a Mosquitto credential (enrolled before external mode was set up); issue them new credentials');
+    if (missing.length)
+      this.log.warn(
+        { devices: missing.slice(0, 20), count: missing.length },
+        'enrolled devices without a Mosquitto credential (enrolled before external mode was set up); issue them new credentials',
+      );
     return changed;
   }
 
@@ -177,22 +234,33 @@ export class MosquittoSync {
     try {
       writeAtomic(this.statePath, `${JSON.stringify(this.state, null, 1)}\n`, 0o600, false);
       const entries = [{ username: this.server.username, hash: this.serverHash }];
-      for (const [username, { hash, enabled }] of Object.entries(this.state.devices)) if (enabled) entries.push({ username, hash });
+      for (const [username, { hash, enabled }] of Object.entries(this.state.devices))
+        if (enabled) entries.push({ username, hash });
       if (this.settings.includePasswordFile) {
         for (const [username, hash] of parsePasswordFile(readInclude(this.settings.includePasswordFile))) {
           if (username === this.server.username || username in this.state.devices) {
-            this.log.warn({ username, file: this.settings.includePasswordFile }, 'include file repeats a user EdgeLoop manages; ignoring that line');
+            this.log.warn(
+              { username, file: this.settings.includePasswordFile },
+              'include file repeats a user EdgeLoop manages; ignoring that line',
+            );
           } else entries.push({ username, hash });
         }
       }
       writeAtomic(this.settings.passwordFile, formatPasswordFile(entries, HEADER), this.settings.fileMode, true);
       const extra = this.settings.includeAclFile ? readInclude(this.settings.includeAclFile) : undefined;
-      writeAtomic(this.settings.aclFile, formatAclFile({ serverUsername: this.server.username, header: HEADER, ...(extra ? { extra } : {}) }), this.settings.fileMode, true);
+      writeAtomic(
+        this.settings.aclFile,
+        formatAclFile({ serverUsername: this.server.username, header: HEADER, ...(extra ? { extra } : {}) }),
+        this.settings.fileMode,
+        true,
+      );
       this.stats.writes++;
       this.stats.lastError = null;
       this.log.info({ why, users: entries.length }, 'mosquitto password and ACL files written');
     } catch (err) {
-      this.fail(`cannot write the Mosquitto files (${why}): ${(err as Error).message}; check that the fleet server may write ${dirname(this.settings.passwordFile)} and ${dirname(this.settings.aclFile)}`);
+      this.fail(
+        `cannot write the Mosquitto files (${why}): ${(err as Error).message}; check that the fleet server may write ${dirname(this.settings.passwordFile)} and ${dirname(this.settings.aclFile)}`,
+      );
       return;
     }
     this.reload();
@@ -209,7 +277,9 @@ export class MosquittoSync {
         process.kill(pid, 'SIGHUP');
         this.reloaded();
       } catch (err) {
-        this.fail(`cannot signal Mosquitto to reload: ${(err as Error).message}; check pid_file in mosquitto.conf matches ${how.pidFile} and that the fleet server runs as the same user (or use a reload command)`);
+        this.fail(
+          `cannot signal Mosquitto to reload: ${(err as Error).message}; check pid_file in mosquitto.conf matches ${how.pidFile} and that the fleet server runs as the same user (or use a reload command)`,
+        );
       }
       return;
     }
@@ -220,7 +290,10 @@ export class MosquittoSync {
     }
     this.reloadRunning = new Promise<void>((resolve) => {
       execFile('/bin/sh', ['-c', how.command], { timeout: 30_000 }, (err, _stdout, stderr) => {
-        if (err) this.fail(`Mosquitto reload command failed: ${stderr.trim() || err.message}; run "${how.command}" by hand to see why`);
+        if (err)
+          this.fail(
+            `Mosquitto reload command failed: ${stderr.trim() || err.message}; run "${how.command}" by hand to see why`,
+          );
         else this.reloaded();
         this.reloadRunning = undefined;
         resolve();
@@ -253,7 +326,10 @@ export class MosquittoSync {
   private loadState(): State {
     if (!existsSync(this.statePath)) return { v: 1, devices: {} };
     const parsed = stateSchema.safeParse(JSON.parse(readFileSync(this.statePath, 'utf8')));
-    if (!parsed.success) throw new Error(`${this.statePath} is not a valid Mosquitto credential store; restore it from a backup or delete it and re-issue device credentials`);
+    if (!parsed.success)
+      throw new Error(
+        `${this.statePath} is not a valid Mosquitto credential store; restore it from a backup or delete it and re-issue device credentials`,
+      );
     return parsed.data;
   }
 }
@@ -263,10 +339,19 @@ export class MosquittoSync {
  * files on its next loop turn, so the first connect can still be refused. Gives up with the
  * broker's last answer after `timeoutMs`.
  */
-export async function untilBrokerAccepts(url: string, auth: { username?: string; password?: string }, timeoutMs = 10_000): Promise<void> {
+export async function untilBrokerAccepts(
+  url: string,
+  auth: { username?: string; password?: string },
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
-    const client = mqtt.connect(url, { ...auth, clientId: `edgeloop-probe-${randomBytes(4).toString('hex')}`, reconnectPeriod: 0, connectTimeout: 5000 });
+    const client = mqtt.connect(url, {
+      ...auth,
+      clientId: `edgeloop-probe-${randomBytes(4).toString('hex')}`,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
     const outcome = await new Promise<Error | undefined>((resolve) => {
       client.once('connect', () => resolve(undefined));
       client.once('error', (err) => resolve(err));
@@ -294,10 +379,12 @@ function assertIsMosquitto(pid: number, pidFile: string): void {
   try {
     comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
-    if (existsSync('/proc/self/comm')) throw new Error(`no process ${pid} (from ${pidFile}) is running; is Mosquitto running?`);
+    if (existsSync('/proc/self/comm'))
+      throw new Error(`no process ${pid} (from ${pidFile}) is running; is Mosquitto running?`);
     return; // no /proc: cannot tell, signal as configured
   }
-  if (!comm.includes('mosquitto')) throw new Error(`process ${pid} named in ${pidFile} is "${comm}", not mosquitto (a stale pid file?)`);
+  if (!comm.includes('mosquitto'))
+    throw new Error(`process ${pid} named in ${pidFile} is "${comm}", not mosquitto (a stale pid file?)`);
 }
 
 function readInclude(path: string): string {

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
-import { encodeRemainingLength, FixedHeaderScanner, PacketSizeGuard, type PacketViolation } from './packet-size-guard.js';
+import {
+  encodeRemainingLength,
+  FixedHeaderScanner,
+  PacketSizeGuard,
+  type PacketViolation,
+} from './packet-size-guard.js';
 
 /** A packet of `type` with a body of `bodyBytes` zero bytes. */
 function packet(type: number, bodyBytes: number): Buffer {
@@ -26,8 +31,20 @@ function bytewise(buf: Buffer): Buffer[] {
 
 test('packet boundaries are tracked whatever the chunking: one byte at a time, merged, split across headers', () => {
   // Remaining Lengths of 1, 2, 3 and 0 bytes (§2.2.3 table: 127, 128, 16 384 are the edges).
-  const stream = Buffer.concat([packet(CONNECT, 40), packet(PUBLISH, 127), packet(PUBLISH, 128), packet(PUBLISH, 16_384), packet(PINGREQ, 0), packet(PUBLISH, 3)]);
-  for (const chunks of [[stream], bytewise(stream), [stream.subarray(0, 43), stream.subarray(43, 44), stream.subarray(44)], [stream.subarray(0, 1), stream.subarray(1, 200), stream.subarray(200)]]) {
+  const stream = Buffer.concat([
+    packet(CONNECT, 40),
+    packet(PUBLISH, 127),
+    packet(PUBLISH, 128),
+    packet(PUBLISH, 16_384),
+    packet(PINGREQ, 0),
+    packet(PUBLISH, 3),
+  ]);
+  for (const chunks of [
+    [stream],
+    bytewise(stream),
+    [stream.subarray(0, 43), stream.subarray(43, 44), stream.subarray(44)],
+    [stream.subarray(0, 1), stream.subarray(1, 200), stream.subarray(200)],
+  ]) {
     const scanner = new FixedHeaderScanner(20_000);
     assert.equal(scanAll(scanner, chunks), undefined);
     assert.equal(scanner.packets, 6, `${chunks.length} chunks`);
@@ -40,7 +57,12 @@ test('a packet over the limit is refused from its fixed header, before any of it
   // 256 MB announced (the largest a 4-byte Remaining Length can say), no body sent at all.
   const header = Buffer.from([PUBLISH << 4, ...encodeRemainingLength(268_435_455)]);
   const violation = scanAll(scanner, bytewise(header));
-  assert.deepEqual(violation, { reason: 'packet_too_large', packetBytes: 268_435_460, limit: 16 * 1024, packetType: PUBLISH });
+  assert.deepEqual(violation, {
+    reason: 'packet_too_large',
+    packetBytes: 268_435_460,
+    limit: 16 * 1024,
+    packetType: PUBLISH,
+  });
   assert.deepEqual(scanner.scan(Buffer.alloc(10)), violation, 'stays failed');
 
   // The limit counts the whole packet: exactly at it passes, one byte more does not.
@@ -61,14 +83,20 @@ test('the limit can be raised between packets (after authentication)', () => {
 test('malformed input: a 5th Remaining Length byte, reserved types, a first packet other than CONNECT', () => {
   const fiveBytes = new FixedHeaderScanner(Number.MAX_SAFE_INTEGER);
   assert.equal(fiveBytes.scan(packet(CONNECT, 2)), undefined);
-  assert.match((fiveBytes.scan(Buffer.from([PUBLISH << 4, 0xff, 0xff, 0xff, 0xff, 0x7f])) as { detail: string }).detail, /longer than 4 bytes/);
+  assert.match(
+    (fiveBytes.scan(Buffer.from([PUBLISH << 4, 0xff, 0xff, 0xff, 0xff, 0x7f])) as { detail: string }).detail,
+    /longer than 4 bytes/,
+  );
   for (const type of [0, 15]) {
     const s = new FixedHeaderScanner(1000);
     s.scan(packet(CONNECT, 2));
     assert.match((s.scan(packet(type, 0)) as { detail: string }).detail, /reserved packet type/);
   }
   // An HTTP request sent to the MQTT port: 'G' is 0x47, type 4.
-  assert.match((new FixedHeaderScanner(1000).scan(Buffer.from('GET / HTTP/1.1\r\n')) as { detail: string }).detail, /not CONNECT \[MQTT-3\.1\.0-1\]/);
+  assert.match(
+    (new FixedHeaderScanner(1000).scan(Buffer.from('GET / HTTP/1.1\r\n')) as { detail: string }).detail,
+    /not CONNECT \[MQTT-3\.1\.0-1\]/,
+  );
 });
 
 /** A connected pair of TCP sockets on loopback: [client side, server side]. */
@@ -89,7 +117,9 @@ test('before authentication the bytes of all packets together are capped; afterw
   const violations: PacketViolation[] = [];
   const guard = new PacketSizeGuard(socket, 1024, 2048, (v) => violations.push(v));
   let passed = 0;
-  guard.on('data', (c: Buffer) => { passed += c.length; });
+  guard.on('data', (c: Buffer) => {
+    passed += c.length;
+  });
   client.write(packet(CONNECT, 1000));
   while (passed < 1003) await new Promise((r) => setTimeout(r, 5));
   guard.setAuthenticated(1024);
@@ -125,14 +155,18 @@ test('the guard passes bytes through both ways and destroys the socket on a viol
   guard.write(Buffer.from('to the client'));
   const ok = packet(CONNECT, 100);
   client.write(ok);
-  while (Buffer.concat(received).length < ok.length || Buffer.concat(echoed).length < 13) await new Promise((r) => setTimeout(r, 5));
+  while (Buffer.concat(received).length < ok.length || Buffer.concat(echoed).length < 13)
+    await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(Buffer.concat(received), ok);
   assert.equal(Buffer.concat(echoed).toString(), 'to the client');
 
   const closed = new Promise((resolve) => client.once('close', resolve));
   client.write(Buffer.concat([Buffer.from([PUBLISH << 4, ...encodeRemainingLength(50_000_000)]), Buffer.alloc(4096)]));
   await closed;
-  assert.deepEqual(violations.map((v) => v.reason), ['packet_too_large']);
+  assert.deepEqual(
+    violations.map((v) => v.reason),
+    ['packet_too_large'],
+  );
   assert.deepEqual(Buffer.concat(received), ok, 'none of the oversized packet reached the reader');
   assert.ok(guard.destroyed && accepted[0]!.destroyed);
 });

@@ -72,8 +72,13 @@ export class FixedHeaderScanner {
       if (this.phase === 'type') {
         this.packetType = byte >> 4;
         // §2.2.1: 0 and 15 are reserved (aedes speaks 3.1 and 3.1.1 only, so 15 is not AUTH).
-        if (this.packetType === 0 || this.packetType === 15) return this.fail({ reason: 'malformed', detail: `reserved packet type ${this.packetType}` });
-        if (this.packets === 0 && this.packetType !== CONNECT) return this.fail({ reason: 'malformed', detail: `first packet is type ${this.packetType}, not CONNECT [MQTT-3.1.0-1]` });
+        if (this.packetType === 0 || this.packetType === 15)
+          return this.fail({ reason: 'malformed', detail: `reserved packet type ${this.packetType}` });
+        if (this.packets === 0 && this.packetType !== CONNECT)
+          return this.fail({
+            reason: 'malformed',
+            detail: `first packet is type ${this.packetType}, not CONNECT [MQTT-3.1.0-1]`,
+          });
         this.phase = 'length';
         this.length = 0;
         this.multiplier = 1;
@@ -84,13 +89,19 @@ export class FixedHeaderScanner {
       this.length += (byte & 0x7f) * this.multiplier;
       this.lengthBytes++;
       if (byte & 0x80) {
-        if (this.lengthBytes === 4) return this.fail({ reason: 'malformed', detail: 'Remaining Length longer than 4 bytes (§2.2.3)' });
+        if (this.lengthBytes === 4)
+          return this.fail({ reason: 'malformed', detail: 'Remaining Length longer than 4 bytes (§2.2.3)' });
         this.multiplier *= 128;
         continue;
       }
       const packetBytes = 1 + this.lengthBytes + this.length;
       if (packetBytes > this.maxPacketBytes) {
-        return this.fail({ reason: 'packet_too_large', packetBytes, limit: this.maxPacketBytes, packetType: this.packetType });
+        return this.fail({
+          reason: 'packet_too_large',
+          packetBytes,
+          limit: this.maxPacketBytes,
+          packetType: this.packetType,
+        });
       }
       this.packets++;
       this.bodyLeft = this.length;
@@ -127,9 +138,10 @@ export class PacketSizeGuard extends Duplex {
     socket.on('data', (chunk: Buffer) => {
       if (this.destroyed) return;
       if (!this.authenticated) this.bytesBeforeAuth += chunk.length;
-      const violation = !this.authenticated && this.bytesBeforeAuth > this.maxBytesBeforeAuth
-        ? { reason: 'too_much_before_auth' as const, bytes: this.bytesBeforeAuth, limit: this.maxBytesBeforeAuth }
-        : this.scanner.scan(chunk);
+      const violation =
+        !this.authenticated && this.bytesBeforeAuth > this.maxBytesBeforeAuth
+          ? { reason: 'too_much_before_auth' as const, bytes: this.bytesBeforeAuth, limit: this.maxBytesBeforeAuth }
+          : this.scanner.scan(chunk);
       if (violation) {
         this.onViolation(violation);
         this.destroy();

@@ -27,14 +27,20 @@ export interface RefusalLogOptions {
 }
 
 export class RefusalLog {
-  readonly totals: Record<RefusalReason, number> = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
+  readonly totals: Record<RefusalReason, number> = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<
+    RefusalReason,
+    number
+  >;
   private readonly detailed: number;
   private readonly intervalMs: number;
   private loggedThisInterval = 0;
   private suppressed: Partial<Record<RefusalReason, number>> = {};
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly log: Logger, opts: RefusalLogOptions = {}) {
+  constructor(
+    private readonly log: Logger,
+    opts: RefusalLogOptions = {},
+  ) {
     this.detailed = opts.detailed ?? 5;
     this.intervalMs = opts.intervalMs ?? 60_000;
   }
@@ -70,7 +76,9 @@ export class RefusalLog {
     const seconds = Math.round(this.intervalMs / 1000);
     this.log.warn(
       { refused: suppressed, intervalSeconds: seconds },
-      `${count} more mqtt refusals in the last ${seconds} s, not logged one by one (${Object.entries(suppressed).map(([r, n]) => `${r}: ${n}`).join(', ')}); totals are on /metrics`,
+      `${count} more mqtt refusals in the last ${seconds} s, not logged one by one (${Object.entries(suppressed)
+        .map(([r, n]) => `${r}: ${n}`)
+        .join(', ')}); totals are on /metrics`,
     );
   }
 }

@@ -17,8 +17,15 @@ test('resolveCa: --ca, then EDGELOOP_CA, then the CA server.json names, only for
   mkdirSync(join(cwd, '.edgeloop'));
   writeFileSync(join(cwd, '.edgeloop', 'server.json'), JSON.stringify({ httpUrl: url, ca: file('lab.crt') }));
   assert.equal(resolveCa({}, {}, cwd, url), 'lab.crt-pem');
-  assert.equal(resolveCa({}, {}, cwd, 'https://fleet.example:8460'), undefined, 'the local CA is not trusted for another server');
+  assert.equal(
+    resolveCa({}, {}, cwd, 'https://fleet.example:8460'),
+    undefined,
+    'the local CA is not trusted for another server',
+  );
   assert.equal(resolveCa({}, { EDGELOOP_CA: file('env.crt') }, cwd, url), 'env.crt-pem');
   assert.equal(resolveCa({ ca: file('flag.crt') }, { EDGELOOP_CA: file('env.crt') }, cwd, url), 'flag.crt-pem');
-  assert.throws(() => resolveCa({ ca: join(cwd, 'missing.crt') }, {}, cwd, url), /cannot read the CA certificate .*missing\.crt \(--ca\).*pass the fleet's CA with --ca FILE/);
+  assert.throws(
+    () => resolveCa({ ca: join(cwd, 'missing.crt') }, {}, cwd, url),
+    /cannot read the CA certificate .*missing\.crt \(--ca\).*pass the fleet's CA with --ca FILE/,
+  );
 });

@@ -16,7 +16,11 @@ test('resolveToken: --token, then EDGELOOP_TOKEN, then server.json / admin.token
   assert.equal(resolveToken({}, {}, cwd, url), 'from-file');
   writeFileSync(join(cwd, '.edgeloop', 'server.json'), JSON.stringify({ httpUrl: url, token: 'from-server-json' }));
   assert.equal(resolveToken({}, {}, cwd, url), 'from-server-json');
-  assert.equal(resolveToken({}, {}, cwd, 'http://other.example:8460'), undefined, 'a local token never goes to another server');
+  assert.equal(
+    resolveToken({}, {}, cwd, 'http://other.example:8460'),
+    undefined,
+    'a local token never goes to another server',
+  );
   assert.equal(resolveToken({}, { EDGELOOP_TOKEN: 'from-env' }, cwd, url), 'from-env');
   assert.equal(resolveToken({ token: 'from-flag' }, { EDGELOOP_TOKEN: 'from-env' }, cwd, url), 'from-flag');
 });

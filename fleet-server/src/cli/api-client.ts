@@ -11,7 +11,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchWithCa, isTlsVerifyError } from '@edgeloop/protocol';
-import { createRestClient, RestContractError, RestError, RestNetworkError, ROUTE_NAMES, type CallOptions, type RestClient } from '@edgeloop/protocol/client';
+import {
+  createRestClient,
+  RestContractError,
+  RestError,
+  RestNetworkError,
+  ROUTE_NAMES,
+  type CallOptions,
+  type RestClient,
+} from '@edgeloop/protocol/client';
 import { DEFAULT_HTTP_PORT } from '../config.js';
 import { describeFileError } from './format.js';
 
@@ -59,15 +67,26 @@ export function resolveToken(
  * Precedence: --ca FILE, $EDGELOOP_CA, then the `ca` file ./.edgeloop/server.json names, only
  * for the server it describes. undefined: the system's trust store.
  */
-export function resolveCa(flags: { ca?: string | undefined }, env: Record<string, string | undefined>, cwd: string, serverUrl: string): string | undefined {
-  const [path, source] = flags.ca ? [flags.ca, '--ca'] : env.EDGELOOP_CA ? [env.EDGELOOP_CA, 'EDGELOOP_CA'] : [undefined, ''];
+export function resolveCa(
+  flags: { ca?: string | undefined },
+  env: Record<string, string | undefined>,
+  cwd: string,
+  serverUrl: string,
+): string | undefined {
+  const [path, source] = flags.ca
+    ? [flags.ca, '--ca']
+    : env.EDGELOOP_CA
+      ? [env.EDGELOOP_CA, 'EDGELOOP_CA']
+      : [undefined, ''];
   const info = path === undefined ? readServerInfoFile(join(cwd, SERVER_INFO_PATH)) : undefined;
   const file = path ?? (info?.ca && info.httpUrl.replace(/\/+$/, '') === serverUrl ? info.ca : undefined);
   if (file === undefined) return undefined;
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read the CA certificate ${file}${source ? ` (${source})` : ` (named by ${SERVER_INFO_PATH})`}: ${describeFileError(error)}; pass the fleet's CA with --ca FILE`);
+    throw new CliError(
+      `cannot read the CA certificate ${file}${source ? ` (${source})` : ` (named by ${SERVER_INFO_PATH})`}: ${describeFileError(error)}; pass the fleet's CA with --ca FILE`,
+    );
   }
 }
 
@@ -101,7 +120,11 @@ export function resolveServer(
   if (fromEnv !== undefined && fromEnv !== '') return { url: validateServerUrl(fromEnv, 'EDGELOOP_SERVER') };
   const infoPath = join(cwd, SERVER_INFO_PATH);
   const info = readServerInfoFile(infoPath);
-  if (info !== undefined) return { url: validateServerUrl(info.httpUrl, infoPath), file: { path: infoPath, ...(info.pid ? { pid: info.pid } : {}) } };
+  if (info !== undefined)
+    return {
+      url: validateServerUrl(info.httpUrl, infoPath),
+      file: { path: infoPath, ...(info.pid ? { pid: info.pid } : {}) },
+    };
   return { url: DEFAULT_SERVER_URL };
 }
 
@@ -119,7 +142,12 @@ function readServerInfoFile(path: string): { httpUrl: string; token?: string; ca
   } catch (error) {
     throw new CliError(`${path} is not valid JSON (${(error as Error).message}); delete it or pass --server`);
   }
-  const { httpUrl, token, ca, pid } = (info ?? {}) as { httpUrl?: unknown; token?: unknown; ca?: unknown; pid?: unknown };
+  const { httpUrl, token, ca, pid } = (info ?? {}) as {
+    httpUrl?: unknown;
+    token?: unknown;
+    ca?: unknown;
+    pid?: unknown;
+  };
   if (typeof httpUrl !== 'string') {
     throw new CliError(`${path} has no "httpUrl" string; delete it or pass --server`);
   }
@@ -170,7 +198,12 @@ export type ApiClient = RestClient;
  */
 export function createApiClient(
   serverUrl: string,
-  options: { timeoutMs?: number; token?: string | undefined; ca?: string | undefined; serverFile?: ServerFileSource | undefined } = {},
+  options: {
+    timeoutMs?: number;
+    token?: string | undefined;
+    ca?: string | undefined;
+    serverFile?: ServerFileSource | undefined;
+  } = {},
 ): ApiClient {
   // Trailing slashes are dropped so a server mounted under a path prefix keeps that prefix.
   const baseUrl = serverUrl.replace(/\/+$/, '');
@@ -188,16 +221,25 @@ export function createApiClient(
     const method = rest[name] as (input?: unknown, call?: CallOptions) => Promise<unknown>;
     client[name] = (input?: unknown, call?: CallOptions) =>
       method(input, call).catch((error: unknown) => {
-        throw asCliError(error, { baseUrl, timeoutMs: call?.timeoutMs ?? timeoutMs, sentToken: token !== undefined, serverFile: options.serverFile });
+        throw asCliError(error, {
+          baseUrl,
+          timeoutMs: call?.timeoutMs ?? timeoutMs,
+          sentToken: token !== undefined,
+          serverFile: options.serverFile,
+        });
       });
   }
   return client as unknown as ApiClient;
 }
 
 /** What went wrong, in one line an operator can act on. */
-function asCliError(error: unknown, context: { baseUrl: string; timeoutMs: number; sentToken: boolean; serverFile: ServerFileSource | undefined }): unknown {
+function asCliError(
+  error: unknown,
+  context: { baseUrl: string; timeoutMs: number; sentToken: boolean; serverFile: ServerFileSource | undefined },
+): unknown {
   const { baseUrl } = context;
-  if (error instanceof RestNetworkError) return unreachable(baseUrl, describeNetworkFailure(error.cause, context.timeoutMs), context.serverFile);
+  if (error instanceof RestNetworkError)
+    return unreachable(baseUrl, describeNetworkFailure(error.cause, context.timeoutMs), context.serverFile);
   if (error instanceof RestError) {
     if (error.status === 401) {
       return new CliError(
@@ -208,20 +250,29 @@ function asCliError(error: unknown, context: { baseUrl: string; timeoutMs: numbe
   }
   if (error instanceof RestContractError) {
     return error.kind === 'not-json'
-      ? new CliError(`the server at ${baseUrl} answered ${error.route} with something that is not JSON; check that --server / EDGELOOP_SERVER points at an EdgeLoop fleet server`)
-      : new CliError(`the server at ${baseUrl} answered ${error.route} outside the API contract (${error.problem}); is it an EdgeLoop fleet server of the same version as this CLI?`);
+      ? new CliError(
+          `the server at ${baseUrl} answered ${error.route} with something that is not JSON; check that --server / EDGELOOP_SERVER points at an EdgeLoop fleet server`,
+        )
+      : new CliError(
+          `the server at ${baseUrl} answered ${error.route} outside the API contract (${error.problem}); is it an EdgeLoop fleet server of the same version as this CLI?`,
+        );
   }
   return error;
 }
 
 function unreachable(baseUrl: string, cause: string, serverFile?: ServerFileSource): CliError {
   if (isTlsVerifyError({ code: cause })) {
-    return new CliError(`the fleet server at ${baseUrl} presented a certificate the CLI does not trust (${cause}); pass its CA with --ca FILE or EDGELOOP_CA (edgeloop serve --tls-self-signed keeps it in <data>/tls/ca.crt)`);
+    return new CliError(
+      `the fleet server at ${baseUrl} presented a certificate the CLI does not trust (${cause}); pass its CA with --ca FILE or EDGELOOP_CA (edgeloop serve --tls-self-signed keeps it in <data>/tls/ca.crt)`,
+    );
   }
   if (serverFile !== undefined) {
     // The file outlives a server that crashed or was killed: say where the address came from.
     const { pid } = serverFile;
-    const writer = pid === undefined ? '' : `, written by pid ${pid}${isRunning(pid) ? '' : ', which is no longer running: the file is stale'}`;
+    const writer =
+      pid === undefined
+        ? ''
+        : `, written by pid ${pid}${isRunning(pid) ? '' : ', which is no longer running: the file is stale'}`;
     return new CliError(
       `cannot reach the fleet server at ${baseUrl} (${cause}), the address in ${serverFile.path}${writer}. ` +
         `Start the server again ("npm start" or "edgeloop serve" in this directory), delete ${serverFile.path}, or point --server / EDGELOOP_SERVER at a running server.`,

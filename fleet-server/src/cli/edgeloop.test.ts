@@ -67,7 +67,10 @@ describe('argument errors exit 2 with usage', () => {
   test('parseModelRef splits at the last @', () => {
     assert.deepEqual(parseModelRef('distance@12'), { name: 'distance', version: 12 });
     assert.deepEqual(parseModelRef('@team/model@2'), { name: '@team/model', version: 2 });
-    assert.throws(() => parseModelRef('distance@'), (error: unknown) => (error as CliError).exitCode === 2);
+    assert.throws(
+      () => parseModelRef('distance@'),
+      (error: unknown) => (error as CliError).exitCode === 2,
+    );
   });
 });
 
@@ -76,7 +79,10 @@ describe('resolveServerUrl', () => {
   before(async () => {
     dir = await makeTempDir();
     await mkdir(join(dir, '.edgeloop'));
-    await writeFile(join(dir, '.edgeloop', 'server.json'), JSON.stringify({ httpUrl: 'http://127.0.0.1:5555', mqttUrl: 'x' }));
+    await writeFile(
+      join(dir, '.edgeloop', 'server.json'),
+      JSON.stringify({ httpUrl: 'http://127.0.0.1:5555', mqttUrl: 'x' }),
+    );
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -107,9 +113,12 @@ describe('resolveServerUrl', () => {
     try {
       await mkdir(join(broken, '.edgeloop'));
       await writeFile(join(broken, '.edgeloop', 'server.json'), '{ nope');
-      assert.throws(() => resolveServerUrl({}, {}, broken), (error: unknown) => {
-        return error instanceof CliError && /server\.json is not valid JSON/.test(error.message);
-      });
+      assert.throws(
+        () => resolveServerUrl({}, {}, broken),
+        (error: unknown) => {
+          return error instanceof CliError && /server\.json is not valid JSON/.test(error.message);
+        },
+      );
       assert.throws(() => resolveServerUrl({ server: 'localhost:8460' }, {}, broken), /invalid server URL/);
     } finally {
       await rm(broken, { recursive: true, force: true });
@@ -126,7 +135,10 @@ test('an unreachable server exits 1 with a hint on how to start it', async () =>
   const url = `http://127.0.0.1:${port}`;
   const result = await runCli(['devices', '--server', url]);
   assert.equal(result.code, 1);
-  assert.match(result.err, new RegExp(`^error: cannot reach the fleet server at ${url} \\(ECONNREFUSED\\)\\. Start it with "npm start"`));
+  assert.match(
+    result.err,
+    new RegExp(`^error: cannot reach the fleet server at ${url} \\(ECONNREFUSED\\)\\. Start it with "npm start"`),
+  );
   assert.equal(result.err.split('\n').length, 1, 'one line, no stack trace');
 });
 
@@ -172,7 +184,9 @@ const DEVICE: DeviceSummary = {
   hardware: null,
   runtime: null,
   models: [{ name: 'distance', version: 2, sha256: 'ff' }],
-  assignments: [{ model: 'distance', version: 3, state: 'rejected', code: 'rollback', reason: 'error rose', updatedAt: 0 }],
+  assignments: [
+    { model: 'distance', version: 3, state: 'rejected', code: 'rollback', reason: 'error rose', updatedAt: 0 },
+  ],
   backlog: 4,
   dropped: 0,
   records: 120,
@@ -268,7 +282,19 @@ describe('against a real HTTP server', () => {
     await writeFile(modelPath, Buffer.from([1, 2, 3, 4, 5]));
     await writeFile(metaPath, '{"postprocessing": {"kind": "raw"}}');
 
-    const result = await runCli(['models', 'push', modelPath, '--name', 'distance', '--version', '3', '--meta', metaPath, '--server', url]);
+    const result = await runCli([
+      'models',
+      'push',
+      modelPath,
+      '--name',
+      'distance',
+      '--version',
+      '3',
+      '--meta',
+      metaPath,
+      '--server',
+      url,
+    ]);
     assert.equal(result.err, '');
     assert.equal(result.code, 0);
     assert.equal(
@@ -329,7 +355,11 @@ describe('against a real HTTP server', () => {
     assert.equal(result.code, 0);
     assert.equal(lastRequest().method, 'POST');
     assert.match(lastRequest().contentType, /^application\/json/);
-    assert.deepEqual(JSON.parse(lastRequest().body.toString('utf8')), { model: 'distance', version: 3, devices: ['pi-1', 'pi-2'] });
+    assert.deepEqual(JSON.parse(lastRequest().body.toString('utf8')), {
+      model: 'distance',
+      version: 3,
+      devices: ['pi-1', 'pi-2'],
+    });
     assert.equal(result.out, 'assigned distance v3 to 2 device(s): pi-1, pi-2\nwatch it with: edgeloop devices');
   });
 
@@ -348,7 +378,17 @@ describe('against a real HTTP server', () => {
   });
 
   test('telemetry passes filters as query parameters, limit 20 by default', async () => {
-    const filtered = await runCli(['telemetry', '--device', 'pi-1', '--model', 'distance', '--limit', '5', '--server', url]);
+    const filtered = await runCli([
+      'telemetry',
+      '--device',
+      'pi-1',
+      '--model',
+      'distance',
+      '--limit',
+      '5',
+      '--server',
+      url,
+    ]);
     assert.equal(filtered.code, 0);
     assert.equal(lastRequest().url, '/api/v1/telemetry?device=pi-1&model=distance&limit=5');
     assert.match(filtered.out.split('\n')[1] ?? '', /\s+pi-1\s+distance\s+2\s+1\.235\s+-\s+-\s+3\.3$/);
@@ -376,7 +416,16 @@ describe('format', () => {
   });
 
   test('renderTable pads columns and trims trailing space', () => {
-    assert.equal(renderTable(['A', 'LONG'], [['xyz', ''], ['1', '2']]), 'A    LONG\nxyz\n1    2');
+    assert.equal(
+      renderTable(
+        ['A', 'LONG'],
+        [
+          ['xyz', ''],
+          ['1', '2'],
+        ],
+      ),
+      'A    LONG\nxyz\n1    2',
+    );
   });
 });
 

@@ -9,7 +9,16 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CliError, DEFAULT_SERVER_URL, SERVER_INFO_PATH, createApiClient, resolveCa, resolveServer, resolveServerUrl, resolveToken } from './api-client.js';
+import {
+  CliError,
+  DEFAULT_SERVER_URL,
+  SERVER_INFO_PATH,
+  createApiClient,
+  resolveCa,
+  resolveServer,
+  resolveServerUrl,
+  resolveToken,
+} from './api-client.js';
 import { UsageError, type CliCommand, type CliIo, type Flags, type OptionSpec } from './command.js';
 import { COMMAND_TABLES } from './commands/index.js';
 
@@ -94,12 +103,16 @@ function resolveCommand(positionals: string[]): { name: string; operands: string
   const [first, second, ...rest] = positionals;
   if (first === undefined) throw new UsageError('missing command');
   if (second !== undefined && COMMANDS[`${first} ${second}`]) return { name: `${first} ${second}`, operands: rest };
-  const subs = Object.keys(COMMANDS).filter((n) => n.startsWith(`${first} `)).map((n) => n.slice(first.length + 1));
+  const subs = Object.keys(COMMANDS)
+    .filter((n) => n.startsWith(`${first} `))
+    .map((n) => n.slice(first.length + 1));
   if (COMMANDS[first] && (subs.length === 0 || second === undefined || !subs.some((s) => s.startsWith(second)))) {
     return { name: first, operands: positionals.slice(1) };
   }
   if (subs.length > 0) {
-    throw new UsageError(second === undefined ? `${first} needs ${subs.join(' or ')}` : `unknown ${first} command "${second}"`);
+    throw new UsageError(
+      second === undefined ? `${first} needs ${subs.join(' or ')}` : `unknown ${first} command "${second}"`,
+    );
   }
   throw new UsageError(`unknown command "${first}"`);
 }
@@ -118,11 +131,16 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   const command = COMMANDS[name]!;
   const known = [...Object.keys(GLOBAL_OPTIONS), ...Object.keys(command.options ?? {})];
   for (const [flag, value] of Object.entries(flags)) {
-    if (value !== undefined && !known.includes(flag)) throw new UsageError(`--${flag} is not an option of "edgeloop ${name}"`);
+    if (value !== undefined && !known.includes(flag))
+      throw new UsageError(`--${flag} is not an option of "edgeloop ${name}"`);
   }
 
   const connect = () => {
-    const { url: serverUrl, file: serverFile } = resolveServer(flags as { server?: string }, process.env, process.cwd());
+    const { url: serverUrl, file: serverFile } = resolveServer(
+      flags as { server?: string },
+      process.env,
+      process.cwd(),
+    );
     return createApiClient(serverUrl, {
       serverFile,
       token: resolveToken(flags as { token?: string }, process.env, process.cwd(), serverUrl),
@@ -156,7 +174,9 @@ function optionText(flag: string, spec: OptionSpec, synopsis: string): string {
 export function commandUsage(name: string): string {
   const command = COMMANDS[name];
   if (!command) throw new Error(`no command "${name}"`);
-  const own = Object.entries(command.options ?? {}).map(([flag, spec]) => `  ${optionText(flag, spec, command.synopsis ?? '')}`);
+  const own = Object.entries(command.options ?? {}).map(
+    ([flag, spec]) => `  ${optionText(flag, spec, command.synopsis ?? '')}`,
+  );
   return `Usage: edgeloop ${name}${command.synopsis ? ` ${command.synopsis}` : ''}
 
 ${command.summary}

@@ -141,7 +141,10 @@ export function renderTelemetryTable(records: readonly TelemetryRow[]): string {
     record.latencyMs.toFixed(1),
   ]);
   // Reference and request id show the join: which predictions got ground truth, and from what.
-  return renderTable(['TIME', 'DEVICE', 'MODEL', 'VERSION', 'PREDICTION', 'REFERENCE', 'REQUEST ID', 'LATENCY ms'], rows);
+  return renderTable(
+    ['TIME', 'DEVICE', 'MODEL', 'VERSION', 'PREDICTION', 'REFERENCE', 'REQUEST ID', 'LATENCY ms'],
+    rows,
+  );
 }
 
 export function renderSamplesTable(samples: readonly SampleSummary[]): string {

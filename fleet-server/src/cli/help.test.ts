@@ -27,11 +27,19 @@ test('every command prints its own usage for --help, -h and help <command>', asy
   assert.ok(COMMAND_NAMES.length > 20, 'the walk sees the whole table');
   for (const name of COMMAND_NAMES.filter((n) => n !== 'serve')) {
     const command = COMMANDS[name]!;
-    for (const argv of [[...name.split(' '), '--help'], [...name.split(' '), '-h'], ['help', ...name.split(' ')]]) {
+    for (const argv of [
+      [...name.split(' '), '--help'],
+      [...name.split(' '), '-h'],
+      ['help', ...name.split(' ')],
+    ]) {
       const result = await runCli(argv);
       assert.equal(result.code, 0, `${argv.join(' ')}: ${result.err}`);
       assert.equal(result.err, '', argv.join(' '));
-      assert.match(result.out, new RegExp(`^Usage: edgeloop ${escape(name)}\\b`), `${argv.join(' ')} names its command`);
+      assert.match(
+        result.out,
+        new RegExp(`^Usage: edgeloop ${escape(name)}\\b`),
+        `${argv.join(' ')} names its command`,
+      );
       assert.doesNotMatch(result.out, /Usage: edgeloop <command>/, `${argv.join(' ')} is not the overview`);
       assert.ok(command.summary.length > 0 && result.out.includes(command.summary), `${name} says what it does`);
       for (const flag of Object.keys(command.options ?? {})) {
@@ -50,7 +58,8 @@ test('--help after operands or another flag still prints that command, not an er
 test('a command group prints its subcommands; an unknown one is a usage error', async () => {
   const group = await runCli(['models', '--help']);
   assert.equal(group.code, 0, group.err);
-  for (const name of COMMAND_NAMES.filter((n) => n.startsWith('models '))) assert.ok(group.out.includes(name), `models --help lists ${name}`);
+  for (const name of COMMAND_NAMES.filter((n) => n.startsWith('models ')))
+    assert.ok(group.out.includes(name), `models --help lists ${name}`);
   const unknown = await runCli(['help', 'frobnicate']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /unknown command "frobnicate"/);
@@ -60,9 +69,14 @@ test('edgeloop serve --help and edgeloop help serve print the serve options', as
   const shim = fileURLToPath(new URL('../../bin/edgeloop.js', import.meta.url));
   const run = (args: string[]) =>
     new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, [shim, ...args], (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }));
+      execFile(process.execPath, [shim, ...args], (error, stdout) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout }),
+      );
     });
-  for (const args of [['serve', '--help'], ['help', 'serve']]) {
+  for (const args of [
+    ['serve', '--help'],
+    ['help', 'serve'],
+  ]) {
     const result = await run(args);
     assert.equal(result.code, 0, args.join(' '));
     assert.match(result.stdout, /^usage: edgeloop serve \[options\]/, args.join(' '));

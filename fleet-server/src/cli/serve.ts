@@ -79,12 +79,22 @@ export function removeServerInfo(file: string | undefined, pid = process.pid): v
 }
 
 /** The mqtt.mosquitto settings from the --mosquitto-* flags; undefined when none is given. */
-function mosquittoFlags(v: Record<string, string | boolean | string[] | undefined>): MosquittoSettingsInput | undefined {
+function mosquittoFlags(
+  v: Record<string, string | boolean | string[] | undefined>,
+): MosquittoSettingsInput | undefined {
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-  const [passwordFile, aclFile, pidFile, command] = [str('mosquitto-password-file'), str('mosquitto-acl-file'), str('mosquitto-pid-file'), str('mosquitto-reload-command')];
+  const [passwordFile, aclFile, pidFile, command] = [
+    str('mosquitto-password-file'),
+    str('mosquitto-acl-file'),
+    str('mosquitto-pid-file'),
+    str('mosquitto-reload-command'),
+  ];
   const [includePasswords, includeAcl] = [str('mosquitto-include-passwords'), str('mosquitto-include-acl')];
   if (![passwordFile, aclFile, pidFile, command, includePasswords, includeAcl].some(Boolean)) return undefined;
-  if (!passwordFile || !aclFile) throw new Error('give both --mosquitto-password-file and --mosquitto-acl-file (the files named by password_file and acl_file in mosquitto.conf)');
+  if (!passwordFile || !aclFile)
+    throw new Error(
+      'give both --mosquitto-password-file and --mosquitto-acl-file (the files named by password_file and acl_file in mosquitto.conf)',
+    );
   if (pidFile && command) throw new Error('give either --mosquitto-pid-file or --mosquitto-reload-command, not both');
   return {
     passwordFile: resolve(passwordFile),
@@ -98,13 +108,17 @@ function mosquittoFlags(v: Record<string, string | boolean | string[] | undefine
 /** The tls settings from --tls-* flags; undefined when none is given. */
 function tlsFlags(v: Record<string, string | boolean | string[] | undefined>): TlsSettingsInput | undefined {
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-  const sans = ((v['tls-san'] as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const sans = ((v['tls-san'] as string[] | undefined) ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   const [cert, key, ca] = [str('tls-cert'), str('tls-key'), str('tls-ca')];
   if (v['tls-self-signed']) {
     if (cert || key || ca) throw new Error('give either --tls-self-signed or --tls-cert/--tls-key, not both');
     return { mode: 'self-signed', subjectAltNames: sans };
   }
-  if (sans.length) throw new Error('--tls-san goes with --tls-self-signed (a certificate you bring already names its hosts)');
+  if (sans.length)
+    throw new Error('--tls-san goes with --tls-self-signed (a certificate you bring already names its hosts)');
   if (!cert && !key && !ca) return undefined;
   if (!cert || !key) throw new Error('give both --tls-cert FILE (certificate, then its chain) and --tls-key FILE');
   return { mode: 'files', certFile: resolve(cert), keyFile: resolve(key), ...(ca ? { caFile: resolve(ca) } : {}) };
@@ -116,14 +130,34 @@ export async function runServe(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        data: { type: 'string' }, db: { type: 'string' }, 'http-host': { type: 'string' }, 'http-port': { type: 'string' },
-        'mqtt-host': { type: 'string' }, 'mqtt-port': { type: 'string' }, 'mqtt-url': { type: 'string' },
-        'mqtt-username': { type: 'string' }, 'mqtt-password': { type: 'string' }, 'public-url': { type: 'string' }, 'root-public-key': { type: 'string' },
-        'log-level': { type: 'string' }, 'max-version-jump': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        'mosquitto-password-file': { type: 'string' }, 'mosquitto-acl-file': { type: 'string' }, 'mosquitto-pid-file': { type: 'string' },
-        'mosquitto-reload-command': { type: 'string' }, 'mosquitto-include-passwords': { type: 'string' }, 'mosquitto-include-acl': { type: 'string' },
-        'tls-self-signed': { type: 'boolean' }, 'tls-san': { type: 'string', multiple: true }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-        'tls-ca': { type: 'string' }, 'mqtt-ca': { type: 'string' }, insecure: { type: 'boolean' },
+        data: { type: 'string' },
+        db: { type: 'string' },
+        'http-host': { type: 'string' },
+        'http-port': { type: 'string' },
+        'mqtt-host': { type: 'string' },
+        'mqtt-port': { type: 'string' },
+        'mqtt-url': { type: 'string' },
+        'mqtt-username': { type: 'string' },
+        'mqtt-password': { type: 'string' },
+        'public-url': { type: 'string' },
+        'root-public-key': { type: 'string' },
+        'log-level': { type: 'string' },
+        'max-version-jump': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        'mosquitto-password-file': { type: 'string' },
+        'mosquitto-acl-file': { type: 'string' },
+        'mosquitto-pid-file': { type: 'string' },
+        'mosquitto-reload-command': { type: 'string' },
+        'mosquitto-include-passwords': { type: 'string' },
+        'mosquitto-include-acl': { type: 'string' },
+        'tls-self-signed': { type: 'boolean' },
+        'tls-san': { type: 'string', multiple: true },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'mqtt-ca': { type: 'string' },
+        insecure: { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -137,7 +171,8 @@ export async function runServe(argv: string[]): Promise<number> {
   const port = (v: string | undefined, name: string) => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number 0-65535, got "${v}"`);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new Error(`--${name} must be a port number 0-65535, got "${v}"`);
     return n;
   };
   const positive = (v: string, name: string) => {
@@ -149,19 +184,39 @@ export async function runServe(argv: string[]): Promise<number> {
   try {
     const mqttPassword = values['mqtt-password'] ?? process.env.EDGELOOP_MQTT_PASSWORD;
     const mosquitto = mosquittoFlags(values);
-    if (mosquitto && !values['mqtt-url']) throw new Error('--mosquitto-* flags need --mqtt-url (the Mosquitto the files belong to)');
-    if (values['mqtt-ca'] && !values['mqtt-url']) throw new Error('--mqtt-ca needs --mqtt-url (the broker whose CA it is)');
+    if (mosquitto && !values['mqtt-url'])
+      throw new Error('--mosquitto-* flags need --mqtt-url (the Mosquitto the files belong to)');
+    if (values['mqtt-ca'] && !values['mqtt-url'])
+      throw new Error('--mqtt-ca needs --mqtt-url (the broker whose CA it is)');
     const tls = tlsFlags(values);
     config = {
       dataDir,
       ...(values.db ? { db: values.db } : {}),
-      http: { ...(values['http-host'] ? { host: values['http-host'] } : {}), ...(values['http-port'] ? { port: port(values['http-port'], 'http-port') } : {}) },
+      http: {
+        ...(values['http-host'] ? { host: values['http-host'] } : {}),
+        ...(values['http-port'] ? { port: port(values['http-port'], 'http-port') } : {}),
+      },
       mqtt: values['mqtt-url']
-        ? { mode: 'external', url: values['mqtt-url'], ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}), ...(mqttPassword ? { password: mqttPassword } : {}), ...(mosquitto ? { mosquitto } : {}), ...(values['mqtt-ca'] ? { caFile: resolve(values['mqtt-ca']) } : {}) }
-        : { mode: 'embedded', ...(values['mqtt-host'] ? { host: values['mqtt-host'] } : {}), ...(values['mqtt-port'] ? { port: port(values['mqtt-port'], 'mqtt-port') } : {}) },
+        ? {
+            mode: 'external',
+            url: values['mqtt-url'],
+            ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}),
+            ...(mqttPassword ? { password: mqttPassword } : {}),
+            ...(mosquitto ? { mosquitto } : {}),
+            ...(values['mqtt-ca'] ? { caFile: resolve(values['mqtt-ca']) } : {}),
+          }
+        : {
+            mode: 'embedded',
+            ...(values['mqtt-host'] ? { host: values['mqtt-host'] } : {}),
+            ...(values['mqtt-port'] ? { port: port(values['mqtt-port'], 'mqtt-port') } : {}),
+          },
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
-      ...(values['root-public-key'] ? { rootPublicKey: encodePublicKey(readPublicKeyArg(values['root-public-key'])) } : {}),
-      ...(values['max-version-jump'] ? { registry: { maxVersionJump: positive(values['max-version-jump'], 'max-version-jump') } } : {}),
+      ...(values['root-public-key']
+        ? { rootPublicKey: encodePublicKey(readPublicKeyArg(values['root-public-key'])) }
+        : {}),
+      ...(values['max-version-jump']
+        ? { registry: { maxVersionJump: positive(values['max-version-jump'], 'max-version-jump') } }
+        : {}),
       ...(values['log-level'] ? { log: { level: values['log-level'] as 'info' } } : {}),
       ...(tls ? { tls } : {}),
       ...(values.insecure ? { insecure: true } : {}),
@@ -180,7 +235,15 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   // `ca` lets the CLI verify this server's certificate (api-client.ts); the fingerprint is for devices.
   const tlsInfo = server.tls ? { ca: server.tls.caFile, caFingerprint: server.tls.caFingerprint } : {};
-  const info = { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl, publicKey: server.publicKey, keyId: server.keyId, rootKeyId: server.rootKeyId, ...tlsInfo, pid: process.pid };
+  const info = {
+    httpUrl: server.httpUrl,
+    mqttUrl: server.mqttUrl,
+    publicKey: server.publicKey,
+    keyId: server.keyId,
+    rootKeyId: server.rootKeyId,
+    ...tlsInfo,
+    pid: process.pid,
+  };
   // Before "ready" is announced: a SIGTERM sent the moment it is read must find the handler, or
   // the default action kills the process without a clean stop.
   const stopRequested = new Promise<void>((resolveStop) => {
@@ -188,10 +251,16 @@ export async function runServe(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  const cliServerFile = writeServerInfo(dataDir, { ...info, ...(server.adminToken ? { token: server.adminToken } : {}) }, values.data === undefined);
+  const cliServerFile = writeServerInfo(
+    dataDir,
+    { ...info, ...(server.adminToken ? { token: server.adminToken } : {}) },
+    values.data === undefined,
+  );
   if (values.json) console.log(JSON.stringify({ event: 'ready', ...info }));
   else {
-    console.error(`\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/${server.adminToken ? `#token=${server.adminToken}` : ` (admin token: ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\n${server.tls ? `  TLS CA        ${server.tls.caFile}\n                devices enroll with --ca-fingerprint ${server.tls.caFingerprint}\n` : ''}Ctrl-C to stop.\n`);
+    console.error(
+      `\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/${server.adminToken ? `#token=${server.adminToken}` : ` (admin token: ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\n${server.tls ? `  TLS CA        ${server.tls.caFile}\n                devices enroll with --ca-fingerprint ${server.tls.caFingerprint}\n` : ''}Ctrl-C to stop.\n`,
+    );
   }
 
   await stopRequested;

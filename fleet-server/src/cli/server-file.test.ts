@@ -32,31 +32,48 @@ async function deadPid(): Promise<number> {
 
 function runCliIn(cwd: string, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SHIM, ...args], { cwd, env: { ...process.env, EDGELOOP_SERVER: '', EDGELOOP_TOKEN: '' } }, (error, _stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stderr });
-    });
+    execFile(
+      process.execPath,
+      [SHIM, ...args],
+      { cwd, env: { ...process.env, EDGELOOP_SERVER: '', EDGELOOP_TOKEN: '' } },
+      (error, _stdout, stderr) => {
+        resolve({ code: error ? Number(error.code) : 0, stderr });
+      },
+    );
   });
 }
 
-test('a stale server file: the error names the file, says its server is gone and what to do', { timeout: 60_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-stale-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, '.edgeloop', 'server.json');
-  mkdirSync(join(dir, '.edgeloop'));
-  const url = `http://127.0.0.1:${await closedPort()}`;
-  const pid = await deadPid();
-  writeFileSync(file, JSON.stringify({ httpUrl: url, mqttUrl: 'mqtt://127.0.0.1:1', pid, token: 'stale' }));
+test(
+  'a stale server file: the error names the file, says its server is gone and what to do',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeloop-stale-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, '.edgeloop', 'server.json');
+    mkdirSync(join(dir, '.edgeloop'));
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const pid = await deadPid();
+    writeFileSync(file, JSON.stringify({ httpUrl: url, mqttUrl: 'mqtt://127.0.0.1:1', pid, token: 'stale' }));
 
-  const result = await runCliIn(dir, ['devices']);
-  assert.equal(result.code, 1, result.stderr);
-  assert.ok(result.stderr.includes(`cannot reach the fleet server at ${url} (ECONNREFUSED)`), result.stderr);
-  assert.ok(result.stderr.includes(`the address in ${file}, written by pid ${pid}, which is no longer running: the file is stale. Start the server again`), result.stderr);
-  assert.ok(result.stderr.includes(`delete ${file}, or point --server / EDGELOOP_SERVER at a running server`), result.stderr);
-  assert.equal(result.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+    const result = await runCliIn(dir, ['devices']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(result.stderr.includes(`cannot reach the fleet server at ${url} (ECONNREFUSED)`), result.stderr);
+    assert.ok(
+      result.stderr.includes(
+        `the address in ${file}, written by pid ${pid}, which is no longer running: the file is stale. Start the server again`,
+      ),
+      result.stderr,
+    );
+    assert.ok(
+      result.stderr.includes(`delete ${file}, or point --server / EDGELOOP_SERVER at a running server`),
+      result.stderr,
+    );
+    assert.equal(result.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
 
-  // Without a recorded pid the file is still named.
-  writeFileSync(file, JSON.stringify({ httpUrl: url }));
-  const noPid = await runCliIn(dir, ['devices']);
-  assert.equal(noPid.code, 1);
-  assert.ok(noPid.stderr.includes(`the address in ${file}. Start the server again`), noPid.stderr);
-});
+    // Without a recorded pid the file is still named.
+    writeFileSync(file, JSON.stringify({ httpUrl: url }));
+    const noPid = await runCliIn(dir, ['devices']);
+    assert.equal(noPid.code, 1);
+    assert.ok(noPid.stderr.includes(`the address in ${file}. Start the server again`), noPid.stderr);
+  },
+);

@@ -10,7 +10,8 @@ const union = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
 /** Every (model, version) assigned to at least one device, in any role. */
 export async function assignedVersions(store: FleetStore): Promise<Array<{ name: string; version: number }>> {
   const seen = new Map<string, { name: string; version: number }>();
-  for (const v of [...(await store.assignments.versions()), ...(await store.shadows.versions())]) seen.set(`${v.name}\u0000${v.version}`, v);
+  for (const v of [...(await store.assignments.versions()), ...(await store.shadows.versions())])
+    seen.set(`${v.name}\u0000${v.version}`, v);
   return [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version - b.version));
 }
 
@@ -26,5 +27,7 @@ export async function devicesWithAssignments(store: FleetStore): Promise<string[
 
 /** Drops this version from every device, serving and shadow; returns the devices it was on. */
 export function removeVersionEverywhere(store: FleetStore, name: string, version: number): Promise<string[]> {
-  return store.transaction(async (tx) => union(await tx.assignments.removeVersion(name, version), await tx.shadows.removeVersion(name, version)));
+  return store.transaction(async (tx) =>
+    union(await tx.assignments.removeVersion(name, version), await tx.shadows.removeVersion(name, version)),
+  );
 }

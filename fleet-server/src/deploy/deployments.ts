@@ -7,7 +7,17 @@
  * so a device applies only what this server issued, and nothing older than what it applied.
  */
 import type { Logger } from 'pino';
-import { DesiredStateTooLargeError, deviceTopic, encodeMessage, signDesiredState, type DesiredModel, type DesiredState, type SampleCapture, type SignedEnvelope, type SigningKeyPair } from '@edgeloop/protocol';
+import {
+  DesiredStateTooLargeError,
+  deviceTopic,
+  encodeMessage,
+  signDesiredState,
+  type DesiredModel,
+  type DesiredState,
+  type SampleCapture,
+  type SignedEnvelope,
+  type SigningKeyPair,
+} from '@edgeloop/protocol';
 import type { FleetStore } from '../store/fleet-store.js';
 import { devicesWithAssignments, removeVersionEverywhere } from './assigned-versions.js';
 import { RegistryError } from '../registry/model-registry.js';
@@ -21,7 +31,9 @@ export class Deployments {
     private readonly publish: (topic: string, payload: Buffer, retain: boolean) => Promise<void>,
     private readonly log: Logger,
     /** What the fleet asked of this device's retraining samples: upload until, capture window. */
-    private readonly sampleRequests: (deviceId: string) => Promise<{ uploadUntil?: number | undefined; capture?: SampleCapture | undefined }> = async () => ({}),
+    private readonly sampleRequests: (
+      deviceId: string,
+    ) => Promise<{ uploadUntil?: number | undefined; capture?: SampleCapture | undefined }> = async () => ({}),
     /** The current root-signed keyset; every desired state carries it (keys/key-manager.ts). */
     private readonly keyset: () => Promise<SignedEnvelope | undefined> = async () => undefined,
     /** The online signing key (throws before the first keyset is signed: nothing can be sent then). */
@@ -35,28 +47,43 @@ export class Deployments {
    * version is dropped (promotion: the device activates the shadow's already-downloaded artifact).
    * role shadow: the devices run it beside the version they serve and never answer with it.
    */
-  async assign(model: string, version: number, deviceIds: readonly string[], opts: { role?: 'serve' | 'shadow' } = {}): Promise<void> {
+  async assign(
+    model: string,
+    version: number,
+    deviceIds: readonly string[],
+    opts: { role?: 'serve' | 'shadow' } = {},
+  ): Promise<void> {
     const row = await this.store.models.get(model, version);
     const blocked = row && assignmentBlocker(row);
     if (blocked) throw new RegistryError(409, blocked);
     if (!row) {
       const latest = await this.store.models.latestVersion(model);
-      throw new RegistryError(404, latest ? `${model} has no v${version} (latest is v${latest})` : `no model named "${model}" is registered; push it first (edgeloop models push)`);
+      throw new RegistryError(
+        404,
+        latest
+          ? `${model} has no v${version} (latest is v${latest})`
+          : `no model named "${model}" is registered; push it first (edgeloop models push)`,
+      );
     }
     const known = await this.store.devices.getMany(deviceIds);
     const unknown = deviceIds.filter((d) => !known.has(d));
     if (unknown.length) {
-      throw new RegistryError(404, `unknown device(s) ${unknown.join(', ')}: a device appears once its agent has connected (edgeloop devices lists them)`);
+      throw new RegistryError(
+        404,
+        `unknown device(s) ${unknown.join(', ')}: a device appears once its agent has connected (edgeloop devices lists them)`,
+      );
     }
-    await this.send(await this.signAll(deviceIds, async (deviceId) => {
-      if (opts.role === 'shadow') {
-        await this.store.shadows.set(deviceId, model, version);
-      } else {
-        await this.store.assignments.set(deviceId, model, version);
-        const shadow = await this.store.shadows.get(deviceId, model);
-        if (shadow && shadow.version <= version) await this.store.shadows.remove(deviceId, model);
-      }
-    }));
+    await this.send(
+      await this.signAll(deviceIds, async (deviceId) => {
+        if (opts.role === 'shadow') {
+          await this.store.shadows.set(deviceId, model, version);
+        } else {
+          await this.store.assignments.set(deviceId, model, version);
+          const shadow = await this.store.shadows.get(deviceId, model);
+          if (shadow && shadow.version <= version) await this.store.shadows.remove(deviceId, model);
+        }
+      }),
+    );
     this.log.info({ model, version, devices: deviceIds, role: opts.role ?? 'serve' }, 'assigned model version');
   }
 
@@ -74,10 +101,14 @@ export class Deployments {
    */
   async desiredState(deviceId: string, counter?: number): Promise<DesiredState | undefined> {
     const content = await this.content(deviceId);
-    return content && { v: 2, deviceId, counter: counter ?? (await this.store.devices.desiredCounter(deviceId)), ...content };
+    return (
+      content && { v: 2, deviceId, counter: counter ?? (await this.store.devices.desiredCounter(deviceId)), ...content }
+    );
   }
 
-  private async content(deviceId: string): Promise<(Pick<DesiredState, 'models' | 'keys' | 'issuedAt'> & Partial<DesiredState>) | undefined> {
+  private async content(
+    deviceId: string,
+  ): Promise<(Pick<DesiredState, 'models' | 'keys' | 'issuedAt'> & Partial<DesiredState>) | undefined> {
     const keys = await this.keyset();
     if (!keys) return undefined;
     const now = Date.now();
@@ -96,11 +127,21 @@ export class Deployments {
     for (const a of await this.store.assignments.listForDevice(deviceId)) {
       const row = await this.store.models.get(a.model, a.version);
       // A revoked version never leaves the server again, even if an assignment lingered.
-      if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'serve' });
+      if (row && row.status !== 'revoked')
+        models.push({
+          manifest: row.envelope,
+          artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`,
+          role: 'serve',
+        });
     }
     for (const s of await this.store.shadows.listForDevice(deviceId)) {
       const row = await this.store.models.get(s.model, s.version);
-      if (row && row.status !== 'revoked') models.push({ manifest: row.envelope, artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`, role: 'shadow' });
+      if (row && row.status !== 'revoked')
+        models.push({
+          manifest: row.envelope,
+          artifactUrl: `${this.publicUrl()}/api/v1/artifacts/${row.sha256}`,
+          role: 'shadow',
+        });
     }
     return models;
   }
@@ -110,10 +151,17 @@ export class Deployments {
    * content names one). Throws when it cannot be signed: a state the device would refuse is
    * never sent.
    */
-  async issue(deviceId: string, content: Pick<DesiredState, 'models'> & Partial<Omit<DesiredState, 'v' | 'deviceId' | 'counter'>>): Promise<SignedEnvelope> {
+  async issue(
+    deviceId: string,
+    content: Pick<DesiredState, 'models'> & Partial<Omit<DesiredState, 'v' | 'deviceId' | 'counter'>>,
+  ): Promise<SignedEnvelope> {
     const key = await this.signingKey();
     const keys = content.keys ?? (await this.keyset());
-    if (!keys) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
+    if (!keys)
+      throw new RegistryError(
+        409,
+        'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")',
+      );
     const counter = await this.store.devices.nextDesiredCounter(deviceId);
     try {
       return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter }, key);
@@ -140,13 +188,20 @@ export class Deployments {
    * they announce): the counters are stored durably before anything is sent, and a thousand
    * devices cost one commit rather than a thousand.
    */
-  private signAll(deviceIds: readonly string[], write?: (deviceId: string) => Promise<void>): Promise<Array<[string, Buffer]>> {
+  private signAll(
+    deviceIds: readonly string[],
+    write?: (deviceId: string) => Promise<void>,
+  ): Promise<Array<[string, Buffer]>> {
     return this.store.transaction(async () => {
       const signed: Array<[string, Buffer]> = [];
       for (const deviceId of deviceIds) {
         await write?.(deviceId);
         const content = await this.content(deviceId);
-        if (!content) throw new RegistryError(409, 'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")');
+        if (!content)
+          throw new RegistryError(
+            409,
+            'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")',
+          );
         signed.push([deviceId, encodeMessage(await this.issue(deviceId, content))]);
       }
       return signed;

@@ -13,22 +13,52 @@ import type { FleetStore } from '../store/fleet-store.js';
 
 export type ReportRefusal = 'wrong-session' | 'replay' | 'seq-jump';
 
-export function recordUpdateReport(store: FleetStore, deviceId: string, report: UpdateReport, now = Date.now()): Promise<Result<true, ReportRefusal>> {
+export function recordUpdateReport(
+  store: FleetStore,
+  deviceId: string,
+  report: UpdateReport,
+  now = Date.now(),
+): Promise<Result<true, ReportRefusal>> {
   return store.transaction(async (tx): Promise<Result<true, ReportRefusal>> => {
     const cursor = await tx.devices.reportCursor(deviceId);
     const current = cursor?.session ?? 0;
     // Birth and reports travel on one connection with QoS 1, so the birth is always seen first.
-    if (report.session !== current) return fail('wrong-session', `report is for session ${report.session}, the device's current session is ${current}`);
+    if (report.session !== current)
+      return fail(
+        'wrong-session',
+        `report is for session ${report.session}, the device's current session is ${current}`,
+      );
     const last = cursor?.reportSession === current ? cursor.reportSeq : 0;
-    if (report.reportSeq <= last) return fail('replay', `reportSeq ${report.reportSeq} is not above ${last}, the last one taken in session ${current}`);
+    if (report.reportSeq <= last)
+      return fail(
+        'replay',
+        `reportSeq ${report.reportSeq} is not above ${last}, the last one taken in session ${current}`,
+      );
     if (report.reportSeq > last + MAX_REPORT_SEQ_STEP) {
-      return fail('seq-jump', `reportSeq ${report.reportSeq} is more than ${MAX_REPORT_SEQ_STEP} beyond ${last}, the last one taken in session ${current}`);
+      return fail(
+        'seq-jump',
+        `reportSeq ${report.reportSeq} is more than ${MAX_REPORT_SEQ_STEP} beyond ${last}, the last one taken in session ${current}`,
+      );
     }
     await tx.devices.setReportCursor(deviceId, current, report.reportSeq);
     const outcome = { state: report.state, code: report.code ?? null, reason: report.reason ?? null };
-    await tx.updateEvents.append(deviceId, { model: report.model, version: report.version, ...outcome, session: report.session, reportSeq: report.reportSeq, ts: report.ts, receivedAt: now });
+    await tx.updateEvents.append(deviceId, {
+      model: report.model,
+      version: report.version,
+      ...outcome,
+      session: report.session,
+      reportSeq: report.reportSeq,
+      ts: report.ts,
+      receivedAt: now,
+    });
     // A report about the shadow slot moves the shadow assignment; the serving one is untouched.
-    await (report.role === 'shadow' ? tx.shadows : tx.assignments).setReportedState(deviceId, report.model, report.version, outcome, now);
+    await (report.role === 'shadow' ? tx.shadows : tx.assignments).setReportedState(
+      deviceId,
+      report.model,
+      report.version,
+      outcome,
+      now,
+    );
     if (report.state === 'active' && report.role !== 'shadow') {
       const sha256 = (await tx.models.get(report.model, report.version))?.sha256 ?? '';
       await tx.devices.setRunningModel(deviceId, { name: report.model, version: report.version, sha256 });

@@ -42,7 +42,10 @@ export class DeviceDirectory {
   }
 
   private async view(r: DeviceRecord): Promise<DeviceView> {
-    const [assignments, shadows] = await Promise.all([this.store.assignments.listForDevice(r.id), this.store.shadows.listForDevice(r.id)]);
+    const [assignments, shadows] = await Promise.all([
+      this.store.assignments.listForDevice(r.id),
+      this.store.shadows.listForDevice(r.id),
+    ]);
     return {
       id: r.id,
       online: r.online,

@@ -28,7 +28,11 @@ export class AdminTokens {
   constructor(private readonly store: FleetStore) {}
 
   /** A new random token; the plaintext is returned here only. */
-  async create(name: string, createdBy: string, now = Date.now()): Promise<{ token: string; adminToken: AdminTokenView }> {
+  async create(
+    name: string,
+    createdBy: string,
+    now = Date.now(),
+  ): Promise<{ token: string; adminToken: AdminTokenView }> {
     const token = `${TOKEN_PREFIX}${newSecret(32)}`;
     return { token, adminToken: await this.insert(name, token, createdBy, now) };
   }
@@ -46,7 +50,8 @@ export class AdminTokens {
   async verify(token: string, now = Date.now()): Promise<AdminTokenView | undefined> {
     const row = await this.store.adminTokens.byHash(hashSecret(token));
     if (!row || row.revokedAt !== null) return undefined;
-    if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_RESOLUTION_MS) await this.store.adminTokens.setLastUsed(row.id, now);
+    if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_RESOLUTION_MS)
+      await this.store.adminTokens.setLastUsed(row.id, now);
     return row;
   }
 
@@ -80,12 +85,18 @@ export class AdminTokens {
    * configured one, or the one in the file while it is still active — for `edgeloop serve` to
    * hand to the CLI and to print the status page URL.
    */
-  async bootstrap(opts: { dataDir: string; configured?: string | undefined; log: Logger }): Promise<{ token?: string; file: string }> {
+  async bootstrap(opts: {
+    dataDir: string;
+    configured?: string | undefined;
+    log: Logger;
+  }): Promise<{ token?: string; file: string }> {
     const file = join(opts.dataDir, ADMIN_TOKEN_FILE);
     if (opts.configured !== undefined) {
       const token = opts.configured;
       if (await this.isRevoked(token)) {
-        opts.log.warn('the configured adminToken (EDGELOOP_ADMIN_TOKEN) was revoked and stays revoked; use another admin token');
+        opts.log.warn(
+          'the configured adminToken (EDGELOOP_ADMIN_TOKEN) was revoked and stays revoked; use another admin token',
+        );
         return { file };
       }
       if (!(await this.verify(token))) {
@@ -98,7 +109,10 @@ export class AdminTokens {
       const { token } = await this.create('admin', 'system');
       writeFileSync(file, `${token}\n`, { mode: 0o600 });
       chmodSync(file, 0o600); // an existing file keeps its mode on write
-      opts.log.info({ file }, `created the admin token "admin"; it is in ${file} (send it as "Authorization: Bearer <token>"; the CLI reads it from there)`);
+      opts.log.info(
+        { file },
+        `created the admin token "admin"; it is in ${file} (send it as "Authorization: Bearer <token>"; the CLI reads it from there)`,
+      );
       return { token, file };
     }
     let fromFile: string | undefined;

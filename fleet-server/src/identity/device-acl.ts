@@ -10,16 +10,28 @@
  * filters whose first level is a literal other than `edgeloop` (and not `$…`): such a filter can
  * never match a fleet topic, wildcards below it included. Devices can never publish there.
  */
-import { DEVICE_PUBLISHES, DEVICE_SUBSCRIBES, TOPIC_PREFIX, parseDeviceTopic, type DeviceChannel } from '@edgeloop/protocol';
+import {
+  DEVICE_PUBLISHES,
+  DEVICE_SUBSCRIBES,
+  TOPIC_PREFIX,
+  parseDeviceTopic,
+  type DeviceChannel,
+} from '@edgeloop/protocol';
 
 export type AclDecision = { ok: true } | { ok: false; reason: string };
 
 function check(deviceId: string, topic: string, allowed: readonly DeviceChannel[], verb: string): AclDecision {
-  if (topic.includes('+') || topic.includes('#')) return { ok: false, reason: `wildcards are not allowed (${verb} exact topics of your own device)` };
+  if (topic.includes('+') || topic.includes('#'))
+    return { ok: false, reason: `wildcards are not allowed (${verb} exact topics of your own device)` };
   const parsed = parseDeviceTopic(topic);
   if (!parsed.ok) return { ok: false, reason: `not a device topic: ${parsed.reason}` };
-  if (parsed.deviceId !== deviceId) return { ok: false, reason: `topic belongs to device "${parsed.deviceId}", not "${deviceId}"` };
-  if (!allowed.includes(parsed.channel)) return { ok: false, reason: `devices may not ${verb} channel "${parsed.channel}" (allowed: ${allowed.join(', ')})` };
+  if (parsed.deviceId !== deviceId)
+    return { ok: false, reason: `topic belongs to device "${parsed.deviceId}", not "${deviceId}"` };
+  if (!allowed.includes(parsed.channel))
+    return {
+      ok: false,
+      reason: `devices may not ${verb} channel "${parsed.channel}" (allowed: ${allowed.join(', ')})`,
+    };
   return { ok: true };
 }
 

@@ -23,7 +23,8 @@ export interface NewEnrollmentToken {
 }
 
 function view(r: EnrollmentTokenRow, now: number): EnrollmentTokenView {
-  const status = r.revokedAt !== null ? 'revoked' : r.usesLeft <= 0 ? 'used-up' : r.expiresAt <= now ? 'expired' : 'active';
+  const status =
+    r.revokedAt !== null ? 'revoked' : r.usesLeft <= 0 ? 'used-up' : r.expiresAt <= now ? 'expired' : 'active';
   return { ...r, status };
 }
 
@@ -32,12 +33,23 @@ export type ConsumeResult = { ok: true; token: EnrollmentTokenView } | { ok: fal
 export class EnrollmentTokens {
   constructor(private readonly store: FleetStore) {}
 
-  async create(opts: NewEnrollmentToken, createdBy: string, now = Date.now()): Promise<{ token: string; enrollmentToken: EnrollmentTokenView }> {
+  async create(
+    opts: NewEnrollmentToken,
+    createdBy: string,
+    now = Date.now(),
+  ): Promise<{ token: string; enrollmentToken: EnrollmentTokenView }> {
     const token = `${TOKEN_PREFIX}${newSecret(24)}`;
     const uses = opts.uses ?? DEFAULT_TOKEN_USES;
     const row: EnrollmentTokenRow = {
-      id: newId('enr'), uses, usesLeft: uses, expiresAt: now + (opts.ttlMs ?? DEFAULT_TOKEN_TTL_MS), group: opts.group ?? null, tags: opts.tags ?? {},
-      createdAt: now, createdBy, revokedAt: null,
+      id: newId('enr'),
+      uses,
+      usesLeft: uses,
+      expiresAt: now + (opts.ttlMs ?? DEFAULT_TOKEN_TTL_MS),
+      group: opts.group ?? null,
+      tags: opts.tags ?? {},
+      createdAt: now,
+      createdBy,
+      revokedAt: null,
     };
     await this.store.enrollmentTokens.insert({ ...row, tokenHash: hashSecret(token) });
     return { token, enrollmentToken: view(row, now) };
@@ -64,11 +76,26 @@ export class EnrollmentTokens {
   async consume(token: string, now = Date.now()): Promise<ConsumeResult> {
     const row = await this.store.enrollmentTokens.byHash(hashSecret(token));
     // One message for unknown tokens, so the endpoint does not tell guessers which tokens exist.
-    if (!row) return { ok: false, reason: 'unknown enrollment token; ask the fleet operator for a new one (edgeloop tokens create)' };
-    if (row.revokedAt !== null) return { ok: false, reason: 'this enrollment token was revoked; ask the fleet operator for a new one (edgeloop tokens create)' };
-    if (row.expiresAt <= now) return { ok: false, reason: `this enrollment token expired at ${new Date(row.expiresAt).toISOString()}; ask the fleet operator for a new one (edgeloop tokens create)` };
+    if (!row)
+      return {
+        ok: false,
+        reason: 'unknown enrollment token; ask the fleet operator for a new one (edgeloop tokens create)',
+      };
+    if (row.revokedAt !== null)
+      return {
+        ok: false,
+        reason: 'this enrollment token was revoked; ask the fleet operator for a new one (edgeloop tokens create)',
+      };
+    if (row.expiresAt <= now)
+      return {
+        ok: false,
+        reason: `this enrollment token expired at ${new Date(row.expiresAt).toISOString()}; ask the fleet operator for a new one (edgeloop tokens create)`,
+      };
     if (!(await this.store.enrollmentTokens.takeUse(row.id))) {
-      return { ok: false, reason: `this enrollment token has been used up (${row.uses} use${row.uses === 1 ? '' : 's'}); ask the fleet operator for a new one (edgeloop tokens create --uses N)` };
+      return {
+        ok: false,
+        reason: `this enrollment token has been used up (${row.uses} use${row.uses === 1 ? '' : 's'}); ask the fleet operator for a new one (edgeloop tokens create --uses N)`,
+      };
     }
     return { ok: true, token: (await this.get(row.id, now))! };
   }

@@ -46,7 +46,10 @@ export interface EnrollRequest {
 
 /** A refusal with the HTTP status the API answers. */
 export class IdentityError extends Error {
-  constructor(readonly status: 400 | 401 | 403 | 404 | 409, message: string) {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409,
+    message: string,
+  ) {
     super(message);
     this.name = 'IdentityError';
   }
@@ -90,11 +93,22 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
    * revoked its old credential (`edgeloop devices revoke`), which is audited.
    */
   async enroll(req: EnrollRequest, now = Date.now()): Promise<Enrollment & { reenrolled: boolean; tokenId: string }> {
-    if (!isValidId(req.deviceId)) throw new IdentityError(400, `invalid device id "${req.deviceId}": use 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit`);
-    if (isReservedDeviceId(req.deviceId)) throw new IdentityError(400, `device id "${req.deviceId}" is reserved for the fleet server; choose another (--device-id)`);
+    if (!isValidId(req.deviceId))
+      throw new IdentityError(
+        400,
+        `invalid device id "${req.deviceId}": use 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit`,
+      );
+    if (isReservedDeviceId(req.deviceId))
+      throw new IdentityError(
+        400,
+        `device id "${req.deviceId}" is reserved for the fleet server; choose another (--device-id)`,
+      );
     const result = await this.store.transaction(async (tx) => {
       if (await tx.devices.isDisabled(req.deviceId)) {
-        throw new IdentityError(403, `device "${req.deviceId}" is disabled and cannot enroll; an operator can re-enable it: edgeloop devices enable ${req.deviceId}`);
+        throw new IdentityError(
+          403,
+          `device "${req.deviceId}" is disabled and cannot enroll; an operator can re-enable it: edgeloop devices enable ${req.deviceId}`,
+        );
       }
       const consumed = await this.enrollmentTokens.consume(req.token, now);
       if (!consumed.ok) throw new IdentityError(401, consumed.reason);
@@ -108,14 +122,25 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
       // The device row may exist from before (a revoked credential): that is a re-enrollment.
       const reenrolled = await tx.devices.exists(req.deviceId);
       const password = await this.credentials.issue(req.deviceId, consumed.token.id, now);
-      await tx.devices.registerEnrolled(req.deviceId, { group: consumed.token.group, tags: consumed.token.tags }, { ...(req.arch ? { arch: req.arch } : {}), ...(req.hardware ? { hardware: req.hardware } : {}) }, now);
+      await tx.devices.registerEnrolled(
+        req.deviceId,
+        { group: consumed.token.group, tags: consumed.token.tags },
+        { ...(req.arch ? { arch: req.arch } : {}), ...(req.hardware ? { hardware: req.hardware } : {}) },
+        now,
+      );
       return { password, reenrolled, tokenId: consumed.token.id };
     });
     this.emit('credential-issued', { deviceId: req.deviceId, password: result.password });
     const ep = this.endpoints();
     return {
-      deviceId: req.deviceId, username: req.deviceId, password: result.password, mqttUrl: ep.mqttUrl, httpUrl: ep.httpUrl, trustedKeys: ep.trustedKeys,
-      reenrolled: result.reenrolled, tokenId: result.tokenId,
+      deviceId: req.deviceId,
+      username: req.deviceId,
+      password: result.password,
+      mqttUrl: ep.mqttUrl,
+      httpUrl: ep.httpUrl,
+      trustedKeys: ep.trustedKeys,
+      reenrolled: result.reenrolled,
+      tokenId: result.tokenId,
     };
   }
 
@@ -123,8 +148,13 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
    * Issues a credential without a token: for in-process tests and simulated fleets (benchmarks)
    * that need many devices fast. Not exposed over the API.
    */
-  async issueCredential(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> } = {}, now = Date.now()): Promise<string> {
-    if (!isValidId(deviceId) || isReservedDeviceId(deviceId)) throw new IdentityError(400, `invalid or reserved device id "${deviceId}"`);
+  async issueCredential(
+    deviceId: string,
+    labels: { group?: string | null; tags?: Record<string, string> } = {},
+    now = Date.now(),
+  ): Promise<string> {
+    if (!isValidId(deviceId) || isReservedDeviceId(deviceId))
+      throw new IdentityError(400, `invalid or reserved device id "${deviceId}"`);
     const password = await this.store.transaction(async (tx) => {
       const pw = await this.credentials.issue(deviceId, null, now);
       await tx.devices.registerEnrolled(deviceId, { group: labels.group ?? null, tags: labels.tags ?? {} }, {}, now);
@@ -138,7 +168,12 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   async authenticateDevice(deviceId: string, password: string): Promise<DeviceAuthResult> {
     if (!isValidId(deviceId)) return { ok: false, reason: 'username is not a valid device id' };
     if (!(await this.credentials.verify(deviceId, password))) {
-      return { ok: false, reason: (await this.credentials.has(deviceId)) ? 'wrong password' : 'no credential for this device (enroll it, or it was revoked)' };
+      return {
+        ok: false,
+        reason: (await this.credentials.has(deviceId))
+          ? 'wrong password'
+          : 'no credential for this device (enroll it, or it was revoked)',
+      };
     }
     if (await this.store.devices.isDisabled(deviceId)) return { ok: false, reason: 'device is disabled' };
     return { ok: true };

@@ -16,13 +16,24 @@ export class FleetBus {
   private readonly handlers = new Map<DeviceChannel, ChannelHandler>();
   rejected = 0;
 
-  private constructor(client: MqttClient, private readonly log: Logger) {
+  private constructor(
+    client: MqttClient,
+    private readonly log: Logger,
+  ) {
     this.client = client;
     client.on('message', (topic, payload) => void this.dispatch(topic, payload));
   }
 
   /** `auth` also carries the TLS client options (ca, rejectUnauthorized) for an mqtts:// broker. */
-  static async connect(url: string, log: Logger, auth: { username?: string; password?: string } & { ca?: string; rejectUnauthorized?: boolean; checkServerIdentity?: () => undefined } = {}): Promise<FleetBus> {
+  static async connect(
+    url: string,
+    log: Logger,
+    auth: { username?: string; password?: string } & {
+      ca?: string;
+      rejectUnauthorized?: boolean;
+      checkServerIdentity?: () => undefined;
+    } = {},
+  ): Promise<FleetBus> {
     const client = mqtt.connect(url, {
       clientId: `edgeloop-fleet-${randomBytes(4).toString('hex')}`,
       clean: true,

@@ -17,12 +17,25 @@ export function referenceIngest(deps: {
 }): ChannelHandler {
   return async (deviceId, payload) => {
     const decoded = decodeMessage(referenceUpdateBatchSchema, payload);
-    if (!decoded.ok) return void deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected reference update batch');
+    if (!decoded.ok)
+      return void deps.log.warn(
+        { deviceId, code: decoded.code, reason: decoded.reason },
+        'rejected reference update batch',
+      );
     const batch = decoded.value;
     const { pending } = await deps.telemetry.updateReferences(deviceId, batch.stream, batch.updates);
-    if (pending > 0) deps.log.debug({ deviceId, stream: batch.stream, pending }, 'reference values for records not stored yet wait for them');
+    if (pending > 0)
+      deps.log.debug(
+        { deviceId, stream: batch.stream, pending },
+        'reference values for records not stored yet wait for them',
+      );
     const ack: Ack = {
-      v: 1, kind: 'reference', stream: batch.stream, seqFrom: batch.updates[0]!.id, seqTo: batch.updates[batch.updates.length - 1]!.id, status: 'stored',
+      v: 1,
+      kind: 'reference',
+      stream: batch.stream,
+      seqFrom: batch.updates[0]!.id,
+      seqTo: batch.updates[batch.updates.length - 1]!.id,
+      status: 'stored',
     };
     await deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack));
   };

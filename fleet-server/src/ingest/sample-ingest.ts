@@ -7,10 +7,15 @@ import { decodeSample, deviceTopic, encodeMessage, type Ack } from '@edgeloop/pr
 import type { SampleStore } from '../samples/sample-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
 
-export function sampleIngest(deps: { samples: SampleStore; publish: (topic: string, payload: Buffer) => Promise<void>; log: Logger }): ChannelHandler {
+export function sampleIngest(deps: {
+  samples: SampleStore;
+  publish: (topic: string, payload: Buffer) => Promise<void>;
+  log: Logger;
+}): ChannelHandler {
   return async (deviceId, payload) => {
     const decoded = decodeSample(payload);
-    if (!decoded.ok) return void deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected sample');
+    if (!decoded.ok)
+      return void deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected sample');
     const s = decoded.value;
     const fresh = await deps.samples.insert(deviceId, s);
     deps.log.debug({ deviceId, seq: s.seq, reason: s.reason, bytes: s.data.length, fresh }, 'sample stored');

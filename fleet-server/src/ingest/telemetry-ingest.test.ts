@@ -4,7 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ackSchema, decodeMessage, encodeMessage, encodeTelemetryBatch, type Ack, type ReferenceUpdateBatch, type TelemetryRecord } from '@edgeloop/protocol';
+import {
+  ackSchema,
+  decodeMessage,
+  encodeMessage,
+  encodeTelemetryBatch,
+  type Ack,
+  type ReferenceUpdateBatch,
+  type TelemetryRecord,
+} from '@edgeloop/protocol';
 import type { FleetStore, TelemetryRepository } from '../store/fleet-store.js';
 import { openFleetStore } from '../store/open-fleet-store.js';
 import { referenceIngest } from './reference-ingest.js';
@@ -16,7 +24,9 @@ const silent = pino({ level: 'silent' });
 function poisoned(store: FleetStore): FleetStore {
   const telemetry: TelemetryRepository = Object.assign(Object.create(store.telemetry) as TelemetryRepository, {
     insertBatch: (deviceId: string, stream: string, ...rest: [readonly TelemetryRecord[], number?, boolean?]) =>
-      stream === 'poison' ? Promise.reject(new Error('disk says no')) : store.telemetry.insertBatch(deviceId, stream, ...rest),
+      stream === 'poison'
+        ? Promise.reject(new Error('disk says no'))
+        : store.telemetry.insertBatch(deviceId, stream, ...rest),
   });
   return Object.assign(Object.create(store) as FleetStore, { telemetry });
 }
@@ -24,7 +34,10 @@ function poisoned(store: FleetStore): FleetStore {
 async function setup(t: { after: (fn: () => Promise<void>) => void }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-ingest-'));
   const store = await openFleetStore({ sqlitePath: join(dir, 'fleet.db') });
-  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
   /** Each ack with the number of records stored when it was published. */
   const acks: Array<{ device: string; ack: Ack; storedThen: number }> = [];
@@ -49,21 +62,50 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }) {
 }
 
 const records = (from: number, n: number): TelemetryRecord[] =>
-  Array.from({ length: n }, (_, i) => ({ seq: from + i, ts: 1_000 + from + i, model: 'm', version: 1, output: [i], prediction: i, latencyMs: 1, features: { f: i } }));
-const batch = (stream: string, from: number, n: number) => encodeTelemetryBatch({ v: 1, stream, records: records(from, n), backlog: 0 });
+  Array.from({ length: n }, (_, i) => ({
+    seq: from + i,
+    ts: 1_000 + from + i,
+    model: 'm',
+    version: 1,
+    output: [i],
+    prediction: i,
+    latencyMs: 1,
+    features: { f: i },
+  }));
+const batch = (stream: string, from: number, n: number) =>
+  encodeTelemetryBatch({ v: 1, stream, records: records(from, n), backlog: 0 });
 const referenceUpdate = (stream: string, seq: number, reference: number) =>
   encodeMessage({ v: 1, stream, updates: [{ id: seq, seq, reference }] } satisfies ReferenceUpdateBatch);
 
 test('batches that arrive together are committed together, then each is acked', async (t) => {
   const { store, published, ingest } = await setup(t);
-  await Promise.all([ingest('pi-1', batch('s1', 1, 100)), ingest('pi-2', batch('s2', 1, 50)), ingest('pi-1', batch('s1', 101, 100))]);
+  await Promise.all([
+    ingest('pi-1', batch('s1', 1, 100)),
+    ingest('pi-2', batch('s2', 1, 50)),
+    ingest('pi-1', batch('s1', 101, 100)),
+  ]);
   const acks = await published();
   assert.equal(await store.telemetry.count(), 250);
-  assert.deepEqual(acks.map((a) => [a.device, a.ack.stream, a.ack.seqFrom, a.ack.seqTo, a.ack.status]), [
-    ['pi-1', 's1', 1, 100, 'stored'], ['pi-2', 's2', 1, 50, 'stored'], ['pi-1', 's1', 101, 200, 'stored'],
-  ]);
-  assert.ok(acks.every((a) => a.storedThen === 250), 'no ack went out before the whole group was committed');
-  assert.deepEqual((await store.devices.list()).map((d) => [d.id, d.records]), [['pi-1', 200], ['pi-2', 50]], 'devices without a birth are registered and counted');
+  assert.deepEqual(
+    acks.map((a) => [a.device, a.ack.stream, a.ack.seqFrom, a.ack.seqTo, a.ack.status]),
+    [
+      ['pi-1', 's1', 1, 100, 'stored'],
+      ['pi-2', 's2', 1, 50, 'stored'],
+      ['pi-1', 's1', 101, 200, 'stored'],
+    ],
+  );
+  assert.ok(
+    acks.every((a) => a.storedThen === 250),
+    'no ack went out before the whole group was committed',
+  );
+  assert.deepEqual(
+    (await store.devices.list()).map((d) => [d.id, d.records]),
+    [
+      ['pi-1', 200],
+      ['pi-2', 50],
+    ],
+    'devices without a birth are registered and counted',
+  );
 });
 
 test('a group stays under MAX_GROUP_RECORDS, so the first acks do not wait for a whole window', async (t) => {
@@ -71,32 +113,61 @@ test('a group stays under MAX_GROUP_RECORDS, so the first acks do not wait for a
   const size = Math.ceil(MAX_GROUP_RECORDS / 2);
   await Promise.all([1, 2, 3].map((k) => ingest('pi-1', batch('s1', 1 + (k - 1) * size, size))));
   const acks = await published();
-  assert.deepEqual(acks.map((a) => a.storedThen), [2 * size, 2 * size, 3 * size]);
+  assert.deepEqual(
+    acks.map((a) => a.storedThen),
+    [2 * size, 2 * size, 3 * size],
+  );
 });
 
 test('a refused batch is nacked and the batches around it are stored', async (t) => {
   const { store, stats, acks, ingest } = await setup(t);
   const invalid = encodeMessage({ v: 1, stream: 's1', records: [{ ...records(11, 1)[0], latencyMs: -1 }], backlog: 0 });
-  await Promise.all([ingest('pi-1', batch('s1', 1, 10)), ingest('pi-1', invalid), ingest('pi-1', Buffer.from([0xe1, 2, 1])), ingest('pi-1', batch('s1', 12, 10))]);
+  await Promise.all([
+    ingest('pi-1', batch('s1', 1, 10)),
+    ingest('pi-1', invalid),
+    ingest('pi-1', Buffer.from([0xe1, 2, 1])),
+    ingest('pi-1', batch('s1', 12, 10)),
+  ]);
   assert.equal(await store.telemetry.count(), 20);
   assert.equal(stats.rejected, 2);
-  const answers = acks.map((a) => [a.ack.seqFrom, a.ack.seqTo, a.ack.status]).sort((a, b) => (a[0] as number) - (b[0] as number));
-  assert.deepEqual(answers, [[1, 10, 'stored'], [11, 11, 'rejected'], [12, 21, 'stored']]);
+  const answers = acks
+    .map((a) => [a.ack.seqFrom, a.ack.seqTo, a.ack.status])
+    .sort((a, b) => (a[0] as number) - (b[0] as number));
+  assert.deepEqual(answers, [
+    [1, 10, 'stored'],
+    [11, 11, 'rejected'],
+    [12, 21, 'stored'],
+  ]);
 });
 
 test('a batch the store refuses does not take the rest of its group down', async (t) => {
   const { store, acks, ingest } = await setup(t);
-  const results = await Promise.allSettled([ingest('pi-1', batch('s1', 1, 10)), ingest('pi-2', batch('poison', 1, 10)), ingest('pi-3', batch('s3', 1, 10))]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  const results = await Promise.allSettled([
+    ingest('pi-1', batch('s1', 1, 10)),
+    ingest('pi-2', batch('poison', 1, 10)),
+    ingest('pi-3', batch('s3', 1, 10)),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.equal(await store.telemetry.count(), 20);
-  assert.deepEqual(acks.map((a) => a.device), ['pi-1', 'pi-3'], 'the refused batch is not acked: the device re-sends it');
+  assert.deepEqual(
+    acks.map((a) => a.device),
+    ['pi-1', 'pi-3'],
+    'the refused batch is not acked: the device re-sends it',
+  );
 });
 
 test('a late reference value finds its record whichever of the two reaches the server first', async (t) => {
   const { store, acks, ingest, references } = await setup(t);
   // Reference first: the record's batch is still on its way (or re-sent after a reconnect).
   await references('pi-1', referenceUpdate('s1', 3, 42));
-  assert.deepEqual(acks.map((a) => [a.ack.kind, a.ack.status]), [['reference', 'stored']], 'acked at once: the value is kept');
+  assert.deepEqual(
+    acks.map((a) => [a.ack.kind, a.ack.status]),
+    [['reference', 'stored']],
+    'acked at once: the value is kept',
+  );
   await ingest('pi-1', batch('s1', 1, 5));
   // Telemetry first, then its reference; and a re-sent update changes nothing.
   await references('pi-1', referenceUpdate('s1', 5, 7));

@@ -9,7 +9,14 @@
  * server stores one group the device keeps filling the rest of its window.
  */
 import type { Logger } from 'pino';
-import { decodeTelemetryPayload, deviceTopic, encodeMessage, isValidId, type Ack, type TelemetryBatch } from '@edgeloop/protocol';
+import {
+  decodeTelemetryPayload,
+  deviceTopic,
+  encodeMessage,
+  isValidId,
+  type Ack,
+  type TelemetryBatch,
+} from '@edgeloop/protocol';
 import type { FleetStore } from '../store/fleet-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
 
@@ -27,7 +34,11 @@ interface Settle {
   resolve: () => void;
   reject: (err: Error) => void;
 }
-interface BatchJob extends Settle { deviceId: string; payload: Buffer; batch?: TelemetryBatch }
+interface BatchJob extends Settle {
+  deviceId: string;
+  payload: Buffer;
+  batch?: TelemetryBatch;
+}
 type Decoded = BatchJob & { batch: TelemetryBatch };
 
 export function telemetryIngest(deps: {
@@ -102,17 +113,34 @@ export function telemetryIngest(deps: {
       deps.stats.batches++;
       deps.stats.stored += added[i]!;
       deps.stats.duplicates += batch.records.length - added[i]!;
-      const ack: Ack = { v: 1, stream: batch.stream, seqFrom: batch.records[0]!.seq, seqTo: batch.records[batch.records.length - 1]!.seq, status: 'stored' };
+      const ack: Ack = {
+        v: 1,
+        stream: batch.stream,
+        seqFrom: batch.records[0]!.seq,
+        seqTo: batch.records[batch.records.length - 1]!.seq,
+        status: 'stored',
+      };
       // Not awaited: the next group need not wait for the broker's PUBACK of this ack.
-      deps.publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack)).catch((err: Error) => deps.log.warn({ deviceId, err: err.message }, 'ack not published; the device will re-send'));
+      deps
+        .publish(deviceTopic(deviceId, 'ack'), encodeMessage(ack))
+        .catch((err: Error) =>
+          deps.log.warn({ deviceId, err: err.message }, 'ack not published; the device will re-send'),
+        );
       job.resolve();
     });
   }
 
   async function insert({ deviceId, batch }: Decoded): Promise<number> {
     const { devices, telemetry } = deps.store;
-    if (await devices.ensure(deviceId)) deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registered it');
-    const added = await telemetry.insertBatch(deviceId, batch.stream, batch.records, Date.now(), batch.historical ?? false);
+    if (await devices.ensure(deviceId))
+      deps.log.info({ deviceId }, 'telemetry from a device without a birth yet; registered it');
+    const added = await telemetry.insertBatch(
+      deviceId,
+      batch.stream,
+      batch.records,
+      Date.now(),
+      batch.historical ?? false,
+    );
     await devices.touch(deviceId, batch.backlog, added, batch.dropped);
     return added;
   }
@@ -123,7 +151,9 @@ export function telemetryIngest(deps: {
     const range = identifiableRange(job.payload);
     if (range) {
       const nack: Ack = { v: 1, ...range, status: 'rejected', reason: reason.slice(0, 1000) };
-      deps.publish(deviceTopic(job.deviceId, 'ack'), encodeMessage(nack)).catch((err: Error) => deps.log.warn({ deviceId: job.deviceId, err: err.message }, 'nack not published'));
+      deps
+        .publish(deviceTopic(job.deviceId, 'ack'), encodeMessage(nack))
+        .catch((err: Error) => deps.log.warn({ deviceId: job.deviceId, err: err.message }, 'nack not published'));
     }
     job.resolve();
   }
@@ -135,8 +165,14 @@ function identifiableRange(payload: Buffer): { stream: string; seqFrom: number; 
     const raw = JSON.parse(payload.toString('utf8')) as { stream?: unknown; records?: Array<{ seq?: unknown }> };
     const first = raw.records?.[0]?.seq;
     const last = raw.records?.[raw.records.length - 1]?.seq;
-    if (typeof raw.stream === 'string' && isValidId(raw.stream) &&
-        Number.isSafeInteger(first) && Number.isSafeInteger(last) && (first as number) >= 1 && (last as number) >= (first as number)) {
+    if (
+      typeof raw.stream === 'string' &&
+      isValidId(raw.stream) &&
+      Number.isSafeInteger(first) &&
+      Number.isSafeInteger(last) &&
+      (first as number) >= 1 &&
+      (last as number) >= (first as number)
+    ) {
       return { stream: raw.stream, seqFrom: first as number, seqTo: last as number };
     }
   } catch {

@@ -15,17 +15,30 @@ import { recordUpdateReport } from '../deploy/update-reports.js';
 import type { FleetStore } from '../store/fleet-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
 
-export function updateIngest(deps: { store: FleetStore; publish: (topic: string, payload: Buffer) => Promise<void>; log: Logger }): ChannelHandler {
+export function updateIngest(deps: {
+  store: FleetStore;
+  publish: (topic: string, payload: Buffer) => Promise<void>;
+  log: Logger;
+}): ChannelHandler {
   return async (deviceId, payload) => {
     const decoded = decodeMessage(updateReportSchema, payload, 64 * 1024);
-    if (!decoded.ok) return void deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected update report');
+    if (!decoded.ok)
+      return void deps.log.warn({ deviceId, code: decoded.code, reason: decoded.reason }, 'rejected update report');
     const r = decoded.value;
-    if (!(await deps.store.devices.exists(deviceId))) return void deps.log.warn({ deviceId }, 'rejected update report from a device that never announced itself');
+    if (!(await deps.store.devices.exists(deviceId)))
+      return void deps.log.warn({ deviceId }, 'rejected update report from a device that never announced itself');
     const taken = await recordUpdateReport(deps.store, deviceId, r);
-    if (!taken.ok) deps.log.warn({ deviceId, session: r.session, reportSeq: r.reportSeq, code: taken.code, reason: taken.reason }, 'rejected update report');
+    if (!taken.ok)
+      deps.log.warn(
+        { deviceId, session: r.session, reportSeq: r.reportSeq, code: taken.code, reason: taken.reason },
+        'rejected update report',
+      );
     else {
       const level = r.state === 'rejected' || r.state === 'failed' ? 'warn' : 'info';
-      deps.log[level]({ deviceId, model: r.model, version: r.version, state: r.state, code: r.code, reason: r.reason }, `device update ${r.state}`);
+      deps.log[level](
+        { deviceId, model: r.model, version: r.version, state: r.state, code: r.code, reason: r.reason },
+        `device update ${r.state}`,
+      );
     }
     if (r.stream === undefined || r.id === undefined || (!taken.ok && taken.code !== 'replay')) return;
     const ack: Ack = { v: 1, kind: 'update', stream: r.stream, seqFrom: r.id, seqTo: r.id, status: 'stored' };

@@ -30,16 +30,25 @@ test('a local root bootstraps keyset v1; rotating retires the old key (file dele
   assert.equal(statSync(join(keysDir, `signing-${first.keyId}.key`)).mode & 0o777, 0o600);
   const v1 = verifyKeyset(await keys.keysetEnvelope(), { rootKeys: trustedKeyMap([keys.root.publicKey]) });
   assert.ok(v1.ok);
-  assert.deepEqual(v1.value.keys.map((k) => k.keyid), [first.keyId]);
+  assert.deepEqual(
+    v1.value.keys.map((k) => k.keyid),
+    [first.keyId],
+  );
   assert.equal((await keys.bootstrap()).state, 'ready', 'a second start changes nothing');
 
   const v2 = await keys.rotateLocally();
   assert.equal(v2.version, 2);
   const second = await keys.signingKey();
   assert.notEqual(second.keyId, first.keyId);
-  assert.deepEqual(v2.keys.map((k) => k.keyid), [second.keyId]);
+  assert.deepEqual(
+    v2.keys.map((k) => k.keyid),
+    [second.keyId],
+  );
   assert.equal(existsSync(join(keysDir, `signing-${first.keyId}.key`)), false, 'nothing can sign with a retired key');
-  assert.deepEqual((await keys.view()).retired.map((r) => r.keyId), [first.keyId]);
+  assert.deepEqual(
+    (await keys.view()).retired.map((r) => r.keyId),
+    [first.keyId],
+  );
 });
 
 test('offline root: nothing signs until the operator signs the pending keyset; only that exact payload, signed by the root, activates', async (t) => {
@@ -48,20 +57,37 @@ test('offline root: nothing signs until the operator signs the pending keyset; o
   const keys = new KeyManager({ store, keysDir, rootPublicKey: root.publicKey, log: silent });
   assert.equal((await keys.bootstrap()).state, 'pending');
   assert.equal(existsSync(join(keysDir, 'root.key')), false, 'no root secret on the server');
-  await assert.rejects(async () => await keys.signingKey(), (e: RegistryError) => e.status === 409 && /keys rotate --root-key/.test(e.message));
+  await assert.rejects(
+    async () => await keys.signingKey(),
+    (e: RegistryError) => e.status === 409 && /keys rotate --root-key/.test(e.message),
+  );
   await assert.rejects(async () => await keys.rotateLocally(), /offline/);
 
   const pending = await keys.prepare();
   assert.deepEqual(await keys.prepare(), pending, 'asking again returns the same pending keyset');
-  await assert.rejects(async () => await keys.complete(signKeysetPayload(pending.payload, generateKeyPair())), (e: RegistryError) => e.status === 400 && /unknown-root/.test(e.message));
-  const other = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(pending.payload, 'base64').toString()), created: '2020-01-01T00:00:00.000Z' })).toString('base64');
-  await assert.rejects(async () => await keys.complete(signKeysetPayload(other, root)), (e: RegistryError) => e.status === 409 && /not the pending one/.test(e.message));
+  await assert.rejects(
+    async () => await keys.complete(signKeysetPayload(pending.payload, generateKeyPair())),
+    (e: RegistryError) => e.status === 400 && /unknown-root/.test(e.message),
+  );
+  const other = Buffer.from(
+    JSON.stringify({
+      ...JSON.parse(Buffer.from(pending.payload, 'base64').toString()),
+      created: '2020-01-01T00:00:00.000Z',
+    }),
+  ).toString('base64');
+  await assert.rejects(
+    async () => await keys.complete(signKeysetPayload(other, root)),
+    (e: RegistryError) => e.status === 409 && /not the pending one/.test(e.message),
+  );
 
   const { keyset } = await keys.complete(signKeysetPayload(pending.payload, root));
   assert.equal(keyset.version, 1);
   assert.equal((await keys.signingKey()).keyId, pending.keyId);
   assert.equal((await keys.view()).root.local, false);
-  await assert.rejects(async () => await keys.complete(signKeysetPayload(pending.payload, root)), /no key rotation is pending/);
+  await assert.rejects(
+    async () => await keys.complete(signKeysetPayload(pending.payload, root)),
+    /no key rotation is pending/,
+  );
 });
 
 test('a data directory from before the root adopts its signing.key as the root, so devices configured with it keep trusting the fleet', async (t) => {

@@ -74,10 +74,17 @@ export class KeyManager {
   async bootstrap(): Promise<{ state: 'ready' | 'pending' | 'activated'; keyset?: Keyset }> {
     const current = await this.store.latestKeyset();
     if (current && this.verifiesUnderRoot(current.envelope) && (await this.active())) return { state: 'ready' };
-    if (current) this.opts.log.warn({ keysetVersion: current.version, root: this.root.keyId }, 'the current keyset is not signed by the configured root key; a new keyset is needed');
+    if (current)
+      this.opts.log.warn(
+        { keysetVersion: current.version, root: this.root.keyId },
+        'the current keyset is not signed by the configured root key; a new keyset is needed',
+      );
     if (this.root.pair) return { state: 'activated', keyset: await this.rotateLocally() };
     const pending = await this.prepare();
-    this.opts.log.warn({ keyId: pending.keyId, version: pending.version }, 'no keyset signed by the offline root yet: run "edgeloop keys rotate --root-key FILE" to sign it');
+    this.opts.log.warn(
+      { keyId: pending.keyId, version: pending.version },
+      'no keyset signed by the offline root yet: run "edgeloop keys rotate --root-key FILE" to sign it',
+    );
     return { state: 'pending' };
   }
 
@@ -93,9 +100,13 @@ export class KeyManager {
   async signingKey(): Promise<FleetSigningKey> {
     const row = await this.active();
     if (!row) {
-      throw new RegistryError(409, 'there is no active signing key yet: the offline root must sign the first keyset; run "edgeloop keys rotate --root-key FILE"');
+      throw new RegistryError(
+        409,
+        'there is no active signing key yet: the offline root must sign the first keyset; run "edgeloop keys rotate --root-key FILE"',
+      );
     }
-    if (this.activeKey?.keyId !== row.keyId) this.activeKey = loadOrCreateSigningKey(this.keyPath(row.keyId), this.opts.log);
+    if (this.activeKey?.keyId !== row.keyId)
+      this.activeKey = loadOrCreateSigningKey(this.keyPath(row.keyId), this.opts.log);
     return this.activeKey;
   }
 
@@ -118,7 +129,9 @@ export class KeyManager {
     if (existing && existsSync(this.keyPath(existing.keyId))) {
       let payload = existing.pendingKeyset;
       if (!payload || peekVersion(payload) !== version) {
-        payload = Buffer.from(keysetPayload(buildKeyset(version, [decodePublicKey(existing.publicKey)], now))).toString('base64');
+        payload = Buffer.from(keysetPayload(buildKeyset(version, [decodePublicKey(existing.publicKey)], now))).toString(
+          'base64',
+        );
         await this.store.setPendingKeyset(existing.keyId, payload);
       }
       return { keyId: existing.keyId, version, payloadType: KEYSET_PAYLOAD_TYPE, payload };
@@ -128,7 +141,10 @@ export class KeyManager {
     createKeyFile(this.keyPath(id), pair);
     const payload = Buffer.from(keysetPayload(buildKeyset(version, [pair.publicKey], now))).toString('base64');
     await this.store.addPending(id, encodePublicKey(pair.publicKey), payload, now.getTime());
-    this.opts.log.info({ keyId: id, version }, 'new signing key created; waiting for its keyset to be signed by the root');
+    this.opts.log.info(
+      { keyId: id, version },
+      'new signing key created; waiting for its keyset to be signed by the root',
+    );
     return { keyId: id, version, payloadType: KEYSET_PAYLOAD_TYPE, payload };
   }
 
@@ -138,26 +154,47 @@ export class KeyManager {
    */
   async complete(envelope: unknown, now = Date.now()): Promise<{ keyset: Keyset; retired: string[] }> {
     const pending = await this.pending();
-    if (!pending?.pendingKeyset) throw new RegistryError(409, 'no key rotation is pending; start one with "edgeloop keys rotate"');
+    if (!pending?.pendingKeyset)
+      throw new RegistryError(409, 'no key rotation is pending; start one with "edgeloop keys rotate"');
     const last = await this.store.latestKeyset();
-    const verdict = verifyKeyset(envelope, { rootKeys: trustedKeyMap([this.root.publicKey]), ...(last ? { lastVersion: last.version } : {}) });
-    if (!verdict.ok) throw new RegistryError(400, `keyset refused (${verdict.code}): ${verdict.reason}; sign the pending payload with the root key (edgeloop keys rotate --root-key FILE)`);
+    const verdict = verifyKeyset(envelope, {
+      rootKeys: trustedKeyMap([this.root.publicKey]),
+      ...(last ? { lastVersion: last.version } : {}),
+    });
+    if (!verdict.ok)
+      throw new RegistryError(
+        400,
+        `keyset refused (${verdict.code}): ${verdict.reason}; sign the pending payload with the root key (edgeloop keys rotate --root-key FILE)`,
+      );
     const env = envelope as SignedEnvelope;
     if (env.payload !== pending.pendingKeyset) {
-      throw new RegistryError(409, `the signed keyset is not the pending one (key ${pending.keyId}, v${peekVersion(pending.pendingKeyset)}); fetch it again with "edgeloop keys rotate" and sign that`);
+      throw new RegistryError(
+        409,
+        `the signed keyset is not the pending one (key ${pending.keyId}, v${peekVersion(pending.pendingKeyset)}); fetch it again with "edgeloop keys rotate" and sign that`,
+      );
     }
-    const envelopeToStore: SignedEnvelope = { payloadType: env.payloadType, payload: env.payload, signatures: env.signatures };
+    const envelopeToStore: SignedEnvelope = {
+      payloadType: env.payloadType,
+      payload: env.payload,
+      signatures: env.signatures,
+    };
     const retired = await this.store.activate(pending.keyId, verdict.value.version, envelopeToStore, now);
     for (const id of retired) rmSync(this.keyPath(id), { force: true });
     this.activeKey = undefined;
-    this.opts.log.info({ keyId: pending.keyId, keysetVersion: verdict.value.version, retired }, 'signing key activated');
+    this.opts.log.info(
+      { keyId: pending.keyId, keysetVersion: verdict.value.version, retired },
+      'signing key activated',
+    );
     return { keyset: verdict.value, retired };
   }
 
   /** prepare + sign with the local root + complete. */
   async rotateLocally(now = new Date()): Promise<Keyset> {
     if (!this.root.pair) {
-      throw new RegistryError(409, 'the root key is offline (the server has only its public half); sign the pending keyset with "edgeloop keys rotate --root-key FILE"');
+      throw new RegistryError(
+        409,
+        'the root key is offline (the server has only its public half); sign the pending keyset with "edgeloop keys rotate --root-key FILE"',
+      );
     }
     const pending = await this.prepare(now);
     return (await this.complete(signKeysetPayload(pending.payload, this.root.pair), now.getTime())).keyset;
@@ -172,7 +209,12 @@ export class KeyManager {
       root: { keyId: this.root.keyId, publicKey: this.root.publicKeyBase64, local: this.root.pair !== undefined },
       signingKey: active ? { keyId: active.keyId, publicKey: active.publicKey, activatedAt: active.activatedAt } : null,
       pending: pending?.pendingKeyset
-        ? { keyId: pending.keyId, version: peekVersion(pending.pendingKeyset), payloadType: KEYSET_PAYLOAD_TYPE, payload: pending.pendingKeyset }
+        ? {
+            keyId: pending.keyId,
+            version: peekVersion(pending.pendingKeyset),
+            payloadType: KEYSET_PAYLOAD_TYPE,
+            payload: pending.pendingKeyset,
+          }
         : null,
       keyset: ks ? { version: ks.version, keyIds: ks.keys.map((k) => k.keyid), created: ks.created } : null,
       retired: (await this.store.keys('retired')).map((k) => ({ keyId: k.keyId, retiredAt: k.retiredAt })),
@@ -200,14 +242,25 @@ function peekVersion(payloadBase64: string): number {
 function loadRoot(opts: KeyManagerOptions): RootKey {
   const rootPath = join(opts.keysDir, 'root.key');
   if (opts.rootPublicKey) {
-    if (existsSync(rootPath)) opts.log.warn({ path: rootPath }, 'a local root key exists but --root-public-key was given: the local file is not used');
-    return { keyId: keyId(opts.rootPublicKey), publicKey: opts.rootPublicKey, publicKeyBase64: encodePublicKey(opts.rootPublicKey) };
+    if (existsSync(rootPath))
+      opts.log.warn(
+        { path: rootPath },
+        'a local root key exists but --root-public-key was given: the local file is not used',
+      );
+    return {
+      keyId: keyId(opts.rootPublicKey),
+      publicKey: opts.rootPublicKey,
+      publicKeyBase64: encodePublicKey(opts.rootPublicKey),
+    };
   }
   const legacy = join(opts.keysDir, 'signing.key');
   if (!existsSync(rootPath) && existsSync(legacy)) {
     // Devices were configured with this key's public half: keeping it as the root keeps them.
     renameSync(legacy, rootPath);
-    opts.log.info({ path: rootPath }, 'adopted the existing fleet signing key as the root key (devices trust it already)');
+    opts.log.info(
+      { path: rootPath },
+      'adopted the existing fleet signing key as the root key (devices trust it already)',
+    );
   }
   const pair = loadOrCreateSigningKey(rootPath, opts.log);
   return { keyId: pair.keyId, publicKey: pair.publicKey, publicKeyBase64: pair.publicKeyBase64, pair };

@@ -36,7 +36,12 @@ export class KeyRotation {
     if (!this.deps.keys.root.pair) return this.begin(actor);
     const before = (await this.deps.keys.view()).signingKey?.keyId ?? null;
     const keyset = await this.deps.keys.rotateLocally();
-    return this.afterActivation(actor, before, keyset.version, keyset.keys.map((k) => k.keyid));
+    return this.afterActivation(
+      actor,
+      before,
+      keyset.version,
+      keyset.keys.map((k) => k.keyid),
+    );
   }
 
   async begin(actor: string): Promise<RotateResponse> {
@@ -49,7 +54,12 @@ export class KeyRotation {
   async complete(actor: string, envelope: unknown): Promise<RotateResponse> {
     const before = (await this.deps.keys.view()).signingKey?.keyId ?? null;
     const { keyset } = await this.deps.keys.complete(envelope);
-    return this.afterActivation(actor, before, keyset.version, keyset.keys.map((k) => k.keyid));
+    return this.afterActivation(
+      actor,
+      before,
+      keyset.version,
+      keyset.keys.map((k) => k.keyid),
+    );
   }
 
   /** After the server made a keyset at start-up: re-sign what the old key signed, tell devices. */
@@ -58,7 +68,12 @@ export class KeyRotation {
     return this.afterActivation('system', null, ks?.version ?? 0, ks?.keyIds ?? []);
   }
 
-  private async afterActivation(actor: string, previousKey: string | null, version: number, keyIds: string[]): Promise<RotateResponse> {
+  private async afterActivation(
+    actor: string,
+    previousKey: string | null,
+    version: number,
+    keyIds: string[],
+  ): Promise<RotateResponse> {
     const now = new Date();
     let resigned = 0;
     for (const row of await this.deps.store.models.list()) {
@@ -68,7 +83,12 @@ export class KeyRotation {
       resigned++;
     }
     const devices = await this.deps.deployments.republishAll();
-    await this.deps.audit.record(actor, 'key.rotate', keyIds.join(','), { keysetVersion: version, previousKey, resigned, devices });
+    await this.deps.audit.record(actor, 'key.rotate', keyIds.join(','), {
+      keysetVersion: version,
+      previousKey,
+      resigned,
+      devices,
+    });
     this.deps.log.info({ keysetVersion: version, keyIds, previousKey, resigned, devices }, 'signing key rotated');
     return { state: 'done', keyset: { version, keyIds }, resigned, devices };
   }

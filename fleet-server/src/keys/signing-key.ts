@@ -7,7 +7,14 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { decodePublicKey, encodePublicKey, generateKeyPair, keyId, keyPairFromSecretKey, type SigningKeyPair } from '@edgeloop/protocol';
+import {
+  decodePublicKey,
+  encodePublicKey,
+  generateKeyPair,
+  keyId,
+  keyPairFromSecretKey,
+  type SigningKeyPair,
+} from '@edgeloop/protocol';
 
 export interface FleetSigningKey extends SigningKeyPair {
   keyId: string;
@@ -23,7 +30,10 @@ export function loadOrCreateSigningKey(path: string, log?: Logger): FleetSigning
       chmodSync(path, 0o600);
     }
     const secret = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
-    if (secret.length !== 64) throw new Error(`signing key ${path} is not a base64 ed25519 secret key (64 bytes); move it away to generate a new one`);
+    if (secret.length !== 64)
+      throw new Error(
+        `signing key ${path} is not a base64 ed25519 secret key (64 bytes); move it away to generate a new one`,
+      );
     pair = keyPairFromSecretKey(new Uint8Array(secret));
   } else {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -41,7 +51,8 @@ export function describeKey(pair: SigningKeyPair): FleetSigningKey {
 
 /** Reads an existing key file (tightening loose permissions); throws with what to do when it is not one. */
 export function readKeyFile(path: string, log?: Logger): FleetSigningKey {
-  if (!existsSync(path)) throw new Error(`key file ${path} does not exist; create one with "edgeloop keys init-root --out ${path}"`);
+  if (!existsSync(path))
+    throw new Error(`key file ${path} does not exist; create one with "edgeloop keys init-root --out ${path}"`);
   return loadOrCreateSigningKey(path, log);
 }
 
@@ -51,7 +62,8 @@ export function createKeyFile(path: string, pair: SigningKeyPair = generateKeyPa
   try {
     writeFileSync(path, `${Buffer.from(pair.secretKey).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${path} already exists; refusing to overwrite a key (move it away first)`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new Error(`${path} already exists; refusing to overwrite a key (move it away first)`, { cause: err });
     throw err;
   }
   return describeKey(pair);
@@ -63,6 +75,9 @@ export function readPublicKeyArg(value: string): Uint8Array {
   try {
     return decodePublicKey(text);
   } catch (err) {
-    throw new Error(`root public key "${value}": ${(err as Error).message}; pass the base64 printed by "edgeloop keys init-root", or a file holding it`, { cause: err });
+    throw new Error(
+      `root public key "${value}": ${(err as Error).message}; pass the base64 printed by "edgeloop keys init-root", or a file holding it`,
+      { cause: err },
+    );
   }
 }

@@ -9,7 +9,16 @@
  * the next start removes; never a half-written artifact under a hash name.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReadStream } from 'node:fs';
@@ -31,7 +40,10 @@ export class StagingFile {
   private size = 0;
   private closed = false;
 
-  private constructor(readonly path: string, private readonly file: FileHandle) {}
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+  ) {}
 
   static async create(path: string): Promise<StagingFile> {
     return new StagingFile(path, await open(path, 'wx', PRIVATE_FILE_MODE));

@@ -26,7 +26,13 @@ export class ExpiryResigner {
   private running: Promise<ResignOutcome> | undefined;
 
   constructor(
-    private readonly deps: { registry: ModelRegistry; store: FleetStore; deployments: Deployments; audit: AuditLog; log: Logger },
+    private readonly deps: {
+      registry: ModelRegistry;
+      store: FleetStore;
+      deployments: Deployments;
+      audit: AuditLog;
+      log: Logger;
+    },
   ) {}
 
   /** One pass; concurrent callers share it. */
@@ -42,7 +48,9 @@ export class ExpiryResigner {
     this.stop();
     const every = Math.max(1000, Math.min(intervalMs, this.deps.registry.manifestTtlMs / 4));
     this.timer = setInterval(() => {
-      this.runOnce().catch((err: Error) => this.deps.log.error({ err: err.message }, 're-signing expiring manifests failed; retried next interval'));
+      this.runOnce().catch((err: Error) =>
+        this.deps.log.error({ err: err.message }, 're-signing expiring manifests failed; retried next interval'),
+      );
     }, every);
     this.timer.unref();
   }
@@ -65,7 +73,11 @@ export class ExpiryResigner {
     }
     if (resigned.length === 0) return { resigned, devices: 0 };
     const n = await this.deps.deployments.republish(devices);
-    await this.deps.audit.record('system', 'model.resign', null, { versions: resigned, devices: n, reason: 'manifest expiry' });
+    await this.deps.audit.record('system', 'model.resign', null, {
+      versions: resigned,
+      devices: n,
+      reason: 'manifest expiry',
+    });
     this.deps.log.info({ versions: resigned, devices: n }, 're-signed manifests that were about to expire');
     return { resigned, devices: n };
   }

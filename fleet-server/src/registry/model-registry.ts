@@ -39,7 +39,10 @@ import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 export type ModelVersionRow = ModelVersionRecord;
 
 export class RegistryError extends Error {
-  constructor(readonly status: 400 | 404 | 409 | 413 | 415, message: string) {
+  constructor(
+    readonly status: 400 | 404 | 409 | 413 | 415,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -79,9 +82,11 @@ export class ModelRegistry {
   }
 
   async register(req: RegisterRequest, now = new Date()): Promise<ModelVersionRow> {
-    if (!isValidId(req.name)) throw new RegistryError(400, `invalid model name "${req.name}": use 1-64 characters from A-Z a-z 0-9 _ . -`);
+    if (!isValidId(req.name))
+      throw new RegistryError(400, `invalid model name "${req.name}": use 1-64 characters from A-Z a-z 0-9 _ . -`);
     const staged = req.bytes instanceof Uint8Array ? undefined : req.bytes;
-    if ((staged ? staged.size : (req.bytes as Uint8Array).length) === 0) throw new RegistryError(400, 'the uploaded model file is empty');
+    if ((staged ? staged.size : (req.bytes as Uint8Array).length) === 0)
+      throw new RegistryError(400, 'the uploaded model file is empty');
     const meta = modelMetadataSchema.safeParse(req.metadata ?? {});
     if (!meta.success) throw new RegistryError(400, `invalid metadata: ${describeZodError(meta.error)}`);
     const version = await this.checkedVersion(req);
@@ -98,8 +103,14 @@ export class ModelRegistry {
     }
 
     const m = meta.data;
-    if (m.lineage?.parent !== undefined && (m.lineage.parent >= version || !(await this.store.get(req.name, m.lineage.parent)))) {
-      throw new RegistryError(400, `lineage.parent v${m.lineage.parent} is not an earlier registered version of ${req.name}; name an existing version (edgeloop models list)`);
+    if (
+      m.lineage?.parent !== undefined &&
+      (m.lineage.parent >= version || !(await this.store.get(req.name, m.lineage.parent)))
+    ) {
+      throw new RegistryError(
+        400,
+        `lineage.parent v${m.lineage.parent} is not an earlier registered version of ${req.name}; name an existing version (edgeloop models list)`,
+      );
     }
     // Before anything is stored: without an active key (offline root not yet signed) nothing can be.
     const key = await this.signer();
@@ -117,18 +128,36 @@ export class ModelRegistry {
       ...(m.postprocessing ? { postprocessing: m.postprocessing } : {}),
       ...(m.healthCheck ? { healthCheck: m.healthCheck } : {}),
     };
-    this.checkConsistency(candidate, inspected.inputs.map((i) => i.name), inspected.outputs.map((o) => o.name));
+    this.checkConsistency(
+      candidate,
+      inspected.inputs.map((i) => i.name),
+      inspected.outputs.map((o) => o.name),
+    );
 
     const { sha256, size } = staged ? this.artifacts.adopt(staged) : this.artifacts.put(bytes);
     candidate.artifact.sha256 = sha256;
     const chunkSize = chooseChunkSize(size);
-    const artifact = { ...candidate.artifact, ...(chunkSize ? { chunkSize, chunks: chunkHashes(bytes, chunkSize) } : {}) };
+    const artifact = {
+      ...candidate.artifact,
+      ...(chunkSize ? { chunkSize, chunks: chunkHashes(bytes, chunkSize) } : {}),
+    };
     const parsed = manifestSchema.safeParse({ ...candidate, artifact });
     if (!parsed.success) throw new RegistryError(400, `manifest would be invalid: ${describeZodError(parsed.error)}`);
     const envelope = this.sign(parsed.data, key);
     const row: NewModelVersion = {
-      name: req.name, version, sha256, size, envelope, manifest: parsed.data, keyId: key.keyId, createdAt: now.getTime(),
-      description: m.description ?? null, labels: m.labels ?? {}, metrics: m.metrics ?? {}, trainingSummary: m.trainingSummary ?? null, lineage: m.lineage ?? {},
+      name: req.name,
+      version,
+      sha256,
+      size,
+      envelope,
+      manifest: parsed.data,
+      keyId: key.keyId,
+      createdAt: now.getTime(),
+      description: m.description ?? null,
+      labels: m.labels ?? {},
+      metrics: m.metrics ?? {},
+      trainingSummary: m.trainingSummary ?? null,
+      lineage: m.lineage ?? {},
     };
     return this.insert(row);
   }
@@ -147,7 +176,10 @@ export class ModelRegistry {
       throw new RegistryError(400, `version must be a whole number from 1 to ${MAX_MODEL_VERSION}, got ${version}`);
     }
     if (version <= latest) {
-      throw new RegistryError(409, `${req.name} v${version} is not newer than the latest registered v${latest}; versions only go up (agents refuse older ones) — omit --version to get v${latest + 1}`);
+      throw new RegistryError(
+        409,
+        `${req.name} v${version} is not newer than the latest registered v${latest}; versions only go up (agents refuse older ones) — omit --version to get v${latest + 1}`,
+      );
     }
     if (version - latest > this.maxVersionJump && !req.force) {
       throw new RegistryError(
@@ -161,7 +193,11 @@ export class ModelRegistry {
 
   private async nextVersion(name: string, known?: number): Promise<number> {
     const latest = known ?? (await this.store.latestVersion(name));
-    if (latest >= MAX_MODEL_VERSION) throw new RegistryError(409, `${name} is at v${latest}, the highest allowed version (${MAX_MODEL_VERSION}); register the model under a new name`);
+    if (latest >= MAX_MODEL_VERSION)
+      throw new RegistryError(
+        409,
+        `${name} is at v${latest}, the highest allowed version (${MAX_MODEL_VERSION}); register the model under a new name`,
+      );
     return latest + 1;
   }
 
@@ -173,7 +209,11 @@ export class ModelRegistry {
     const row = await this.store.get(name, version);
     if (!row) throw new RegistryError(404, `no model ${name} v${version}`);
     const key = await this.signer();
-    const manifest = manifestSchema.parse({ ...row.manifest, created: now.toISOString(), expires: new Date(now.getTime() + this.manifestTtlMs).toISOString() });
+    const manifest = manifestSchema.parse({
+      ...row.manifest,
+      created: now.toISOString(),
+      expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
+    });
     await this.store.replaceEnvelope(name, version, this.sign(manifest, key), manifest, key.keyId, now.getTime());
     return (await this.store.get(name, version))!;
   }
@@ -183,28 +223,52 @@ export class ModelRegistry {
    * devices never accept a lower version number, so going back means releasing the old model
    * forward. Lineage records where it came from (parent = fromVersion unless given).
    */
-  async rerelease(name: string, fromVersion: number, lineage: ModelLineage = {}, now = new Date()): Promise<ModelVersionRow> {
+  async rerelease(
+    name: string,
+    fromVersion: number,
+    lineage: ModelLineage = {},
+    now = new Date(),
+  ): Promise<ModelVersionRow> {
     const from = await this.store.get(name, fromVersion);
     if (!from) throw new RegistryError(404, `no model ${name} v${fromVersion} to re-release`);
     // A revoked version was judged unfit to run anywhere: no path (rollback included) brings it back.
-    if (from.status === 'revoked') throw new RegistryError(409, `${name} v${fromVersion} is revoked and is not re-released; deploy another version`);
+    if (from.status === 'revoked')
+      throw new RegistryError(409, `${name} v${fromVersion} is revoked and is not re-released; deploy another version`);
     const parsedLineage = lineageSchema.safeParse({ parent: fromVersion, trigger: 'rollback', ...lineage });
-    if (!parsedLineage.success) throw new RegistryError(400, `invalid lineage: ${describeZodError(parsedLineage.error)}`);
+    if (!parsedLineage.success)
+      throw new RegistryError(400, `invalid lineage: ${describeZodError(parsedLineage.error)}`);
     const version = await this.nextVersion(name);
     const manifest = manifestSchema.parse({
-      ...from.manifest, version, created: now.toISOString(), expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
+      ...from.manifest,
+      version,
+      created: now.toISOString(),
+      expires: new Date(now.getTime() + this.manifestTtlMs).toISOString(),
     });
     const key = await this.signer();
     return this.insert({
-      name, version, sha256: from.sha256, size: from.size, envelope: this.sign(manifest, key), manifest, keyId: key.keyId, createdAt: now.getTime(),
-      description: from.description, labels: from.labels, metrics: from.metrics, trainingSummary: from.trainingSummary, lineage: parsedLineage.data,
+      name,
+      version,
+      sha256: from.sha256,
+      size: from.size,
+      envelope: this.sign(manifest, key),
+      manifest,
+      keyId: key.keyId,
+      createdAt: now.getTime(),
+      description: from.description,
+      labels: from.labels,
+      metrics: from.metrics,
+      trainingSummary: from.trainingSummary,
+      lineage: parsedLineage.data,
     });
   }
 
   private sign(manifest: Manifest, key: FleetSigningKey) {
     const envelope = signManifest(manifest, key);
     if (!signedEnvelopeSchema.safeParse(envelope).success) {
-      throw new RegistryError(413, 'the signed manifest would exceed the 256 KiB envelope limit devices accept; make the healthCheck tensors smaller');
+      throw new RegistryError(
+        413,
+        'the signed manifest would exceed the 256 KiB envelope limit devices accept; make the healthCheck tensors smaller',
+      );
     }
     return envelope;
   }
@@ -216,7 +280,8 @@ export class ModelRegistry {
   }
 
   private checkConsistency(
-    m: Pick<Manifest, 'inputs' | 'outputs'> & Partial<Pick<Manifest, 'preprocessing' | 'postprocessing' | 'healthCheck'>>,
+    m: Pick<Manifest, 'inputs' | 'outputs'> &
+      Partial<Pick<Manifest, 'preprocessing' | 'postprocessing' | 'healthCheck'>>,
     modelInputs: string[],
     modelOutputs: string[],
   ): void {
@@ -225,12 +290,19 @@ export class ModelRegistry {
       ...m.outputs.filter((o) => !modelOutputs.includes(o.name)).map((o) => `output "${o.name}"`),
     ];
     if (missing.length) {
-      throw new RegistryError(400, `metadata names ${missing.join(', ')} which the model does not have (inputs: ${modelInputs.join(', ')}; outputs: ${modelOutputs.join(', ')})`);
+      throw new RegistryError(
+        400,
+        `metadata names ${missing.join(', ')} which the model does not have (inputs: ${modelInputs.join(', ')}; outputs: ${modelOutputs.join(', ')})`,
+      );
     }
     const pre = m.preprocessing;
     if (pre?.kind === 'image') {
       const input = m.inputs.find((i) => i.name === pre.input);
-      if (!input) throw new RegistryError(400, `preprocessing.input "${pre.input}" is not a model input (${m.inputs.map((i) => i.name).join(', ')})`);
+      if (!input)
+        throw new RegistryError(
+          400,
+          `preprocessing.input "${pre.input}" is not a model input (${m.inputs.map((i) => i.name).join(', ')})`,
+        );
       // Caught here, not on every device at the first request.
       const produced = imageTensorShape(pre);
       if (!shapeMatches(input.shape, produced)) {
@@ -243,7 +315,10 @@ export class ModelRegistry {
     }
     const post = m.postprocessing;
     if (post && post.kind !== 'raw' && !m.outputs.some((o) => o.name === post.output)) {
-      throw new RegistryError(400, `postprocessing.output "${post.output}" is not a model output (${m.outputs.map((o) => o.name).join(', ')})`);
+      throw new RegistryError(
+        400,
+        `postprocessing.output "${post.output}" is not a model output (${m.outputs.map((o) => o.name).join(', ')})`,
+      );
     }
     const check = m.healthCheck;
     if (check) {
@@ -261,7 +336,10 @@ export class ModelRegistry {
       for (const spec of m.inputs) {
         const golden = check.inputs[spec.name]!;
         if (!shapeMatches(spec.shape, golden.shape)) {
-          throw new RegistryError(400, `healthCheck input "${spec.name}" has shape [${golden.shape.join(', ')}], the model takes [${spec.shape.join(', ')}]`);
+          throw new RegistryError(
+            400,
+            `healthCheck input "${spec.name}" has shape [${golden.shape.join(', ')}], the model takes [${spec.shape.join(', ')}]`,
+          );
         }
       }
     }

@@ -18,12 +18,21 @@ export function canChangeStatus(from: ModelStatus, to: ModelStatus): boolean {
 }
 
 /** Applies a status change; returns the updated row and whether anything changed. */
-export async function changeStatus(store: ModelVersionRepository, name: string, version: number, change: StatusChange, now = Date.now()): Promise<{ row: ModelVersionRow; previous: ModelStatus; changed: boolean }> {
+export async function changeStatus(
+  store: ModelVersionRepository,
+  name: string,
+  version: number,
+  change: StatusChange,
+  now = Date.now(),
+): Promise<{ row: ModelVersionRow; previous: ModelStatus; changed: boolean }> {
   const row = await store.get(name, version);
   if (!row) throw new RegistryError(404, `no model ${name} v${version}; see edgeloop models list`);
   if (row.status === change.status) return { row, previous: row.status, changed: false };
   if (!canChangeStatus(row.status, change.status)) {
-    throw new RegistryError(409, `${name} v${version} is revoked, which is final; re-release its artifact as a new version if it is needed again`);
+    throw new RegistryError(
+      409,
+      `${name} v${version} is revoked, which is final; re-release its artifact as a new version if it is needed again`,
+    );
   }
   await store.setStatus(name, version, change.status, change.reason ?? null, now);
   return { row: (await store.get(name, version))!, previous: row.status, changed: true };
@@ -37,12 +46,26 @@ export function assignmentBlocker(row: ModelVersionRow): string | undefined {
 
 export async function lineageOf(store: ModelVersionRepository, name: string): Promise<LineageResponse> {
   const versions = await store.versionsOf(name);
-  if (versions.length === 0) throw new RegistryError(404, `no model named "${name}" is registered; see edgeloop models list`);
-  return { name, versions: versions.map((v) => ({ version: v.version, sha256: v.sha256, createdAt: v.createdAt, status: v.status, lineage: v.lineage })) };
+  if (versions.length === 0)
+    throw new RegistryError(404, `no model named "${name}" is registered; see edgeloop models list`);
+  return {
+    name,
+    versions: versions.map((v) => ({
+      version: v.version,
+      sha256: v.sha256,
+      createdAt: v.createdAt,
+      status: v.status,
+      lineage: v.lineage,
+    })),
+  };
 }
 
 /** The version and its ancestors through `lineage.parent`, newest first (cycles cannot occur: parents are older). */
-export async function ancestry(store: ModelVersionRepository, name: string, version: number): Promise<ModelVersionRow[]> {
+export async function ancestry(
+  store: ModelVersionRepository,
+  name: string,
+  version: number,
+): Promise<ModelVersionRow[]> {
   const chain: ModelVersionRow[] = [];
   let next: number | undefined = version;
   while (next !== undefined && chain.length < 1000) {

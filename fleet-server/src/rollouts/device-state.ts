@@ -41,7 +41,16 @@ export interface DerivedState {
 
 export const ENGINE_OWNED: ReadonlySet<RolloutDeviceState> = new Set(['pending', 'skipped', 'rolled-back']);
 /** The device was given the candidate (these go back on rollback). */
-export const GIVEN: ReadonlySet<RolloutDeviceState> = new Set(['assigned', 'downloading', 'verified', 'active', 'healthy', 'failed', 'rejected', 'timed-out']);
+export const GIVEN: ReadonlySet<RolloutDeviceState> = new Set([
+  'assigned',
+  'downloading',
+  'verified',
+  'active',
+  'healthy',
+  'failed',
+  'rejected',
+  'timed-out',
+]);
 export const IN_PROGRESS: ReadonlySet<RolloutDeviceState> = new Set(['assigned', 'downloading', 'verified']);
 export const SUCCEEDED: ReadonlySet<RolloutDeviceState> = new Set(['active', 'healthy']);
 export const FAILED: ReadonlySet<RolloutDeviceState> = new Set(['failed', 'rejected', 'timed-out']);
@@ -55,7 +64,8 @@ export function deriveDeviceState(
   if (ENGINE_OWNED.has(f.stored)) return { state: f.stored, reason: null };
   const a = f.assignment;
   if (!a) return { state: 'skipped', reason: 'the model was unassigned from the device outside this rollout' };
-  if (a.version !== candidate) return { state: 'skipped', reason: `reassigned outside this rollout (now v${a.version})` };
+  if (a.version !== candidate)
+    return { state: 'skipped', reason: `reassigned outside this rollout (now v${a.version})` };
   switch (a.state) {
     case 'active': {
       const since = f.activeSince ?? now;
@@ -69,7 +79,10 @@ export function deriveDeviceState(
     default: {
       const state: RolloutDeviceState = a.state === 'downloading' || a.state === 'verified' ? a.state : 'assigned';
       if (f.assignedAt !== null && now - f.assignedAt > p.deviceTimeoutMs) {
-        return { state: 'timed-out', reason: `still ${state} ${Math.round((now - f.assignedAt) / 1000)} s after assignment (deviceTimeoutMs ${p.deviceTimeoutMs})` };
+        return {
+          state: 'timed-out',
+          reason: `still ${state} ${Math.round((now - f.assignedAt) / 1000)} s after assignment (deviceTimeoutMs ${p.deviceTimeoutMs})`,
+        };
       }
       return { state, reason: null };
     }
@@ -77,7 +90,11 @@ export function deriveDeviceState(
 }
 
 /** Records the first time each state was entered. */
-function withTime(times: Partial<Record<RolloutDeviceState, number>>, state: RolloutDeviceState, now: number): Partial<Record<RolloutDeviceState, number>> {
+function withTime(
+  times: Partial<Record<RolloutDeviceState, number>>,
+  state: RolloutDeviceState,
+  now: number,
+): Partial<Record<RolloutDeviceState, number>> {
   return times[state] === undefined ? { ...times, [state]: now } : times;
 }
 

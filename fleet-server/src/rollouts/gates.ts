@@ -25,13 +25,20 @@ export interface WaveTally {
   offline: number;
 }
 
-export interface FailureVerdict { judged: boolean; decided: number; failures: number; rate: number | null; tripped: boolean }
+export interface FailureVerdict {
+  judged: boolean;
+  decided: number;
+  failures: number;
+  rate: number | null;
+  tripped: boolean;
+}
 
 export function judgeFailures(t: WaveTally, p: { errorThreshold: number; minDevices: number }): FailureVerdict {
   const failures = t.failed + t.offline;
   const decided = t.succeeded + failures;
   const needed = Math.min(p.minDevices, t.size);
-  if (decided === 0 || decided < needed) return { judged: false, decided, failures, rate: decided ? failures / decided : null, tripped: false };
+  if (decided === 0 || decided < needed)
+    return { judged: false, decided, failures, rate: decided ? failures / decided : null, tripped: false };
   const rate = failures / decided;
   return { judged: true, decided, failures, rate, tripped: rate > p.errorThreshold };
 }
@@ -43,7 +50,12 @@ export function judgeSuccess(t: WaveTally, p: { successThreshold: number }): { r
 
 export type LiveErrorStatus = 'pass' | 'fail' | 'insufficient';
 
-export interface LiveErrorVerdict { status: LiveErrorStatus; ratio: number | null; required: boolean; detail: string }
+export interface LiveErrorVerdict {
+  status: LiveErrorStatus;
+  ratio: number | null;
+  required: boolean;
+  detail: string;
+}
 
 export function judgeLiveError(
   candidate: ErrorArm,
@@ -52,8 +64,20 @@ export function judgeLiveError(
 ): LiveErrorVerdict {
   // auto: a model whose serving version gets reference values must show the candidate's too.
   const required = p.required === 'always' || (p.required === 'auto' && baseline.records >= p.minRecords);
-  const ratio = candidate.mae !== null && baseline.mae !== null ? (baseline.mae === 0 ? (candidate.mae === 0 ? 1 : Infinity) : candidate.mae / baseline.mae) : null;
-  if (candidate.records < p.minRecords || baseline.records < p.minRecords || candidate.mae === null || baseline.mae === null) {
+  const ratio =
+    candidate.mae !== null && baseline.mae !== null
+      ? baseline.mae === 0
+        ? candidate.mae === 0
+          ? 1
+          : Infinity
+        : candidate.mae / baseline.mae
+      : null;
+  if (
+    candidate.records < p.minRecords ||
+    baseline.records < p.minRecords ||
+    candidate.mae === null ||
+    baseline.mae === null
+  ) {
     return {
       status: 'insufficient',
       ratio,
@@ -73,7 +97,8 @@ export function psi(expected: readonly number[], actual: readonly number[], bins
   if (expected.length === 0 || actual.length === 0) return null;
   const sorted = [...expected].sort((a, b) => a - b);
   const edges: number[] = [];
-  for (let i = 1; i < bins; i++) edges.push(sorted[Math.min(sorted.length - 1, Math.floor((i * sorted.length) / bins))]!);
+  for (let i = 1; i < bins; i++)
+    edges.push(sorted[Math.min(sorted.length - 1, Math.floor((i * sorted.length) / bins))]!);
   const hist = (xs: readonly number[]) => {
     const h = new Array<number>(bins).fill(0);
     for (const x of xs) {
@@ -98,7 +123,10 @@ export interface WaveDecisionInput {
 }
 
 /** May this wave be called done? Returns the readings that say why (not). */
-export function waveGates(input: WaveDecisionInput, p: { successThreshold: number }): { done: boolean; readings: GateReading[] } {
+export function waveGates(
+  input: WaveDecisionInput,
+  p: { successThreshold: number },
+): { done: boolean; readings: GateReading[] } {
   const { tally, startedAt, waitMs, now, liveError } = input;
   const success = judgeSuccess(tally, p);
   const waited = startedAt === null ? 0 : now - startedAt;

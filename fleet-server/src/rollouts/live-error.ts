@@ -30,7 +30,10 @@ export class LiveErrorQueries {
   constructor(private readonly telemetry: TelemetryRepository) {}
 
   async arms(q: ArmQuery): Promise<{ candidate: ErrorArm; baseline: ErrorArm }> {
-    const [c, b] = await Promise.all([this.telemetry.rolloutArm({ ...q, arm: 'candidate' }), this.telemetry.rolloutArm({ ...q, arm: 'baseline' })]);
+    const [c, b] = await Promise.all([
+      this.telemetry.rolloutArm({ ...q, arm: 'candidate' }),
+      this.telemetry.rolloutArm({ ...q, arm: 'baseline' }),
+    ]);
     return {
       candidate: { version: q.candidate, records: c.records, mae: c.mae },
       baseline: { version: q.baselineVersion, records: b.records, mae: b.mae },

@@ -35,7 +35,14 @@ export class RolloutActions {
   }
 
   /** An operator verb on a rollout read and refreshed by the engine; throws 409 with what to do instead. */
-  async apply(verb: OperatorVerb, r: Rollout, devs: RolloutDevice[], actor: string, reason: string | undefined, now: number): Promise<void> {
+  async apply(
+    verb: OperatorVerb,
+    r: Rollout,
+    devs: RolloutDevice[],
+    actor: string,
+    reason: string | undefined,
+    now: number,
+  ): Promise<void> {
     const why = reason ?? `by ${actor}`;
     const details = { reason: reason ?? null, model: r.model, version: r.version };
     switch (verb) {
@@ -46,17 +53,20 @@ export class RolloutActions {
         if (r.state !== 'paused') throw conflict(r, 'resume', 'only a paused rollout can be resumed');
         return this.resume(r, devs, actor, reason ?? null, details, now);
       case 'abort':
-        if (r.state !== 'running' && r.state !== 'paused') throw conflict(r, 'abort', 'only a running or paused rollout can be aborted');
+        if (r.state !== 'running' && r.state !== 'paused')
+          throw conflict(r, 'abort', 'only a running or paused rollout can be aborted');
         await this.finish(r, 'aborted', actor, why, details, now);
         return this.returnDevices(r, devs, now);
       case 'rollback': {
         if (r.state === 'rolled-back') throw conflict(r, 'rollback', 'it is already rolled back');
         const active = await this.store.activeFor(r.model);
-        if (active && active.id !== r.id) throw conflict(r, 'rollback', `rollout ${active.id} of ${r.model} is ${active.state}; abort it first`);
+        if (active && active.id !== r.id)
+          throw conflict(r, 'rollback', `rollout ${active.id} of ${r.model} is ${active.state}; abort it first`);
         return this.rollback(r, devs, actor, why, details, now);
       }
       case 'promote':
-        if (r.state !== 'running' && r.state !== 'paused') throw conflict(r, 'promote', 'only a running or paused rollout can be promoted');
+        if (r.state !== 'running' && r.state !== 'paused')
+          throw conflict(r, 'promote', 'only a running or paused rollout can be promoted');
         return this.promote(r, devs, actor, details, now);
     }
   }
@@ -69,7 +79,14 @@ export class RolloutActions {
     await this.ports.audit.record(actor, 'rollout.pause', r.id, { reason, ...details });
   }
 
-  private async resume(r: Rollout, devs: RolloutDevice[], actor: string, reason: string | null, details: Record<string, unknown>, now: number): Promise<void> {
+  private async resume(
+    r: Rollout,
+    devs: RolloutDevice[],
+    actor: string,
+    reason: string | null,
+    details: Record<string, unknown>,
+    now: number,
+  ): Promise<void> {
     let acknowledged = 0;
     for (const d of devs) {
       if (!d.acknowledged && (d.state === 'failed' || d.state === 'rejected' || d.state === 'timed-out')) {
@@ -86,18 +103,35 @@ export class RolloutActions {
     await this.ports.audit.record(actor, 'rollout.resume', r.id, { ...details, acknowledgedFailures: acknowledged });
   }
 
-  async finish(r: Rollout, state: 'completed' | 'aborted', actor: string, reason: string, details: Record<string, unknown>, now: number): Promise<void> {
+  async finish(
+    r: Rollout,
+    state: 'completed' | 'aborted',
+    actor: string,
+    reason: string,
+    details: Record<string, unknown>,
+    now: number,
+  ): Promise<void> {
     r.state = state;
     r.reason = reason;
     r.holding = false;
     r.finishedAt = now;
     r.updatedAt = now;
     await this.store.update(r);
-    await this.ports.audit.record(actor, state === 'completed' ? 'rollout.complete' : 'rollout.abort', r.id, { reason, ...details });
+    await this.ports.audit.record(actor, state === 'completed' ? 'rollout.complete' : 'rollout.abort', r.id, {
+      reason,
+      ...details,
+    });
     this.ports.log.info({ rollout: r.id, state, reason }, `rollout ${state}`);
   }
 
-  async rollback(r: Rollout, devs: RolloutDevice[], actor: string, reason: string, details: Record<string, unknown>, now: number): Promise<void> {
+  async rollback(
+    r: Rollout,
+    devs: RolloutDevice[],
+    actor: string,
+    reason: string,
+    details: Record<string, unknown>,
+    now: number,
+  ): Promise<void> {
     r.state = 'rolled-back';
     r.reason = reason;
     r.holding = false;
@@ -118,7 +152,10 @@ export class RolloutActions {
     const given = devs.filter((d) => GIVEN.has(d.state));
     if (given.length === 0) return;
     if (r.role === 'shadow') {
-      await this.ports.deployments.removeShadow(r.model, given.map((d) => d.deviceId));
+      await this.ports.deployments.removeShadow(
+        r.model,
+        given.map((d) => d.deviceId),
+      );
       for (const d of given) await this.mark(d, 'shadow removed', now);
       return;
     }
@@ -127,12 +164,21 @@ export class RolloutActions {
     for (const d of given) byPrevious.set(d.previousVersion, [...(byPrevious.get(d.previousVersion) ?? []), d]);
     for (const [previous, group] of byPrevious) {
       // Nothing to go back to: no earlier version, or it was revoked since (never re-released).
-      const revoked = previous !== null && r.rollbackVersions[String(previous)] === undefined && (await isRevoked(this.ports.models, r.model, previous));
+      const revoked =
+        previous !== null &&
+        r.rollbackVersions[String(previous)] === undefined &&
+        (await isRevoked(this.ports.models, r.model, previous));
       if (previous === null || revoked) {
         for (const d of group) {
           await this.store.removeAssignment(d.deviceId, r.model, r.version);
           await this.ports.deployments.publishDesired(d.deviceId);
-          await this.mark(d, revoked ? `v${r.version} removed (the previous v${previous} is revoked)` : `v${r.version} removed (the device served no version of ${r.model} before)`, now);
+          await this.mark(
+            d,
+            revoked
+              ? `v${r.version} removed (the previous v${previous} is revoked)`
+              : `v${r.version} removed (the device served no version of ${r.model} before)`,
+            now,
+          );
         }
         continue;
       }
@@ -143,7 +189,13 @@ export class RolloutActions {
         r.rollbackVersions[String(previous)] = target;
         r.updatedAt = now;
         await this.store.update(r);
-        await this.ports.audit.record(SYSTEM, 'rollout.rerelease', r.id, { model: r.model, from: previous, as: target, sha256: row.sha256, trigger: 'rollback' });
+        await this.ports.audit.record(SYSTEM, 'rollout.rerelease', r.id, {
+          model: r.model,
+          from: previous,
+          as: target,
+          sha256: row.sha256,
+          trigger: 'rollback',
+        });
       }
       for (const d of group) {
         await this.ports.deployments.assign(r.model, target, [d.deviceId]);
@@ -158,7 +210,13 @@ export class RolloutActions {
     await this.store.updateDevice(d);
   }
 
-  private async promote(r: Rollout, devs: RolloutDevice[], actor: string, details: Record<string, unknown>, now: number): Promise<void> {
+  private async promote(
+    r: Rollout,
+    devs: RolloutDevice[],
+    actor: string,
+    details: Record<string, unknown>,
+    now: number,
+  ): Promise<void> {
     const eligible = devs.filter((d) => d.wave >= 0);
     if (r.strategy === 'ab' && r.promotedAt === null) {
       r.waves = extendToAll(r.waves, eligible.length, r.params.waitMs ?? r.waves[0]?.waitMs ?? 0);
@@ -182,14 +240,22 @@ export class RolloutActions {
         await this.store.updateDevice(d);
       }
     } else {
-      throw conflict(r, 'promote', r.promotedAt !== null ? 'it was promoted already' : 'promote applies to ab and shadow rollouts');
+      throw conflict(
+        r,
+        'promote',
+        r.promotedAt !== null ? 'it was promoted already' : 'promote applies to ab and shadow rollouts',
+      );
     }
     r.promotedAt = now;
     r.holding = false;
     r.state = 'running';
     r.updatedAt = now;
     await this.store.update(r);
-    await this.ports.audit.record(actor, 'rollout.promote', r.id, { ...details, strategy: r.strategy, waves: r.waves.length });
+    await this.ports.audit.record(actor, 'rollout.promote', r.id, {
+      ...details,
+      strategy: r.strategy,
+      waves: r.waves.length,
+    });
   }
 }
 

@@ -11,9 +11,15 @@ import { rolloutParametersSchema } from '@edgeloop/protocol/rest';
 import type { CreateRollout } from './rollout-params.js';
 import { openKit, seedFleet, type Kit } from './rollout-test-kit.js';
 
-function request(over: Partial<Omit<CreateRollout, 'parameters'>> & { parameters?: z.input<typeof rolloutParametersSchema> }): CreateRollout {
+function request(
+  over: Partial<Omit<CreateRollout, 'parameters'>> & { parameters?: z.input<typeof rolloutParametersSchema> },
+): CreateRollout {
   return {
-    model: 'distance', version: 2, strategy: 'staged', target: { all: true }, ...over,
+    model: 'distance',
+    version: 2,
+    strategy: 'staged',
+    target: { all: true },
+    ...over,
     parameters: rolloutParametersSchema.parse(over.parameters ?? {}),
   };
 }
@@ -25,8 +31,14 @@ test('update failures in the first wave roll back exactly the devices given the 
   const k = await openKit();
   t.after(() => k.close());
   const ids = await seedFleet(k, 10);
-  const r = await k.engine.create(request({ parameters: { waves: [{ percent: 20 }, { percent: 100 }], waitMs: 0, minDevices: 2 } }), 'alice');
-  assert.deepEqual(r.waves.map((w) => w.size), [2, 8]);
+  const r = await k.engine.create(
+    request({ parameters: { waves: [{ percent: 20 }, { percent: 100 }], waitMs: 0, minDevices: 2 } }),
+    'alice',
+  );
+  assert.deepEqual(
+    r.waves.map((w) => w.size),
+    [2, 8],
+  );
   const wave1 = (await k.engine.store.devices(r.id)).filter((d) => d.state === 'assigned').map((d) => d.deviceId);
   assert.deepEqual(wave1, ids.slice(0, 2), 'only the first wave is assigned');
 
@@ -64,7 +76,11 @@ test('a candidate with worse live error than the baseline is rolled back, with t
   const r = await k.engine.create(request({ parameters: params }), 'op');
   await k.report(ids[0]!, 2, 'active');
   await k.tick();
-  assert.equal((await k.engine.store.get(r.id))!.currentWave, 0, 'waits for the candidate\'s reference-joined records (baseline has them)');
+  assert.equal(
+    (await k.engine.store.get(r.id))!.currentWave,
+    0,
+    "waits for the candidate's reference-joined records (baseline has them)",
+  );
   await k.records(ids[0]!, 2, 10, 9); // MAE 9 vs 5: ratio 1.8
   await k.tick();
   const after = (await k.engine.store.get(r.id))!;
@@ -80,12 +96,26 @@ test('a rollout carries on after a restart and completes; downloads stay under m
   t.after(() => k.close());
   const ids = await seedFleet(k, 5);
   for (const id of ids) await k.records(id, 1, 10, 5);
-  const r = await k.engine.create(request({ parameters: { waves: [{ count: 1 }, { percent: 100 }], waitMs: 0, maxConcurrentDownloads: 2, liveError: { minRecords: 10 } } }), 'op');
+  const r = await k.engine.create(
+    request({
+      parameters: {
+        waves: [{ count: 1 }, { percent: 100 }],
+        waitMs: 0,
+        maxConcurrentDownloads: 2,
+        liveError: { minRecords: 10 },
+      },
+    }),
+    'op',
+  );
   await k.report(ids[0]!, 2, 'active');
   await k.records(ids[0]!, 2, 10, 4); // better than the baseline
   await k.tick();
   assert.equal((await k.engine.store.get(r.id))!.currentWave, 1);
-  assert.deepEqual(await stateOf(k, r.id), ['active', 'assigned', 'assigned', 'pending', 'pending'], 'two downloads at a time');
+  assert.deepEqual(
+    await stateOf(k, r.id),
+    ['active', 'assigned', 'assigned', 'pending', 'pending'],
+    'two downloads at a time',
+  );
 
   k = await k.reopen(); // the server restarts mid-rollout
   await k.tick();
@@ -93,7 +123,11 @@ test('a rollout carries on after a restart and completes; downloads stay under m
   await k.report(ids[1]!, 2, 'downloading');
   await k.report(ids[2]!, 2, 'verified');
   await k.tick();
-  assert.deepEqual(await stateOf(k, r.id), ['active', 'downloading', 'verified', 'assigned', 'pending'], 'a verified device frees its download slot');
+  assert.deepEqual(
+    await stateOf(k, r.id),
+    ['active', 'downloading', 'verified', 'assigned', 'pending'],
+    'a verified device frees its download slot',
+  );
   for (const id of ids.slice(1, 4)) await k.report(id, 2, 'active');
   await k.tick();
   assert.deepEqual(await stateOf(k, r.id), ['active', 'active', 'active', 'active', 'assigned']);
@@ -103,8 +137,13 @@ test('a rollout carries on after a restart and completes; downloads stay under m
   assert.equal(done.state, 'completed', done.reason ?? '');
   for (const id of ids) assert.equal(await assignedVersion(k, id), 2);
   const times = (await k.engine.store.devices(r.id))[1]!.times;
-  assert.ok(times.pending! <= times.assigned! && times.assigned! <= times.downloading! && times.downloading! <= times.active!, JSON.stringify(times));
-  assert.ok((await k.audit.list({ target: r.id })).some((a) => a.action === 'rollout.complete' && a.actor === 'system'));
+  assert.ok(
+    times.pending! <= times.assigned! && times.assigned! <= times.downloading! && times.downloading! <= times.active!,
+    JSON.stringify(times),
+  );
+  assert.ok(
+    (await k.audit.list({ target: r.id })).some((a) => a.action === 'rollout.complete' && a.actor === 'system'),
+  );
 });
 
 test('one active rollout per model, revoked candidates refused, operator pause/resume/abort', async (t) => {
@@ -112,7 +151,10 @@ test('one active rollout per model, revoked candidates refused, operator pause/r
   t.after(() => k.close());
   const ids = await seedFleet(k, 3);
   const r = await k.engine.create(request({ strategy: 'direct', target: { devices: [ids[0]!] } }), 'op');
-  await assert.rejects(k.engine.create(request({ strategy: 'direct' }), 'op'), (e: RegistryError) => e.status === 409 && /still running/.test(e.message));
+  await assert.rejects(
+    k.engine.create(request({ strategy: 'direct' }), 'op'),
+    (e: RegistryError) => e.status === 409 && /still running/.test(e.message),
+  );
   await assert.rejects(k.engine.operate('resume', r.id, 'op', undefined), (e: RegistryError) => e.status === 409);
   await k.engine.operate('pause', r.id, 'op', 'looks odd');
   await k.report(ids[0]!, 2, 'failed', { code: 'load-failed' });
@@ -124,17 +166,28 @@ test('one active rollout per model, revoked candidates refused, operator pause/r
   await k.engine.operate('abort', r.id, 'op', 'enough');
   assert.equal((await k.engine.store.get(r.id))!.state, 'aborted');
   assert.equal(await assignedVersion(k, ids[0]!), 2, 'abort leaves devices as they are');
-  assert.deepEqual((await k.audit.list({ target: r.id })).map((a) => `${a.actor}:${a.action}`).reverse(), ['op:rollout.create', 'op:rollout.pause', 'op:rollout.resume', 'op:rollout.abort']);
+  assert.deepEqual((await k.audit.list({ target: r.id })).map((a) => `${a.actor}:${a.action}`).reverse(), [
+    'op:rollout.create',
+    'op:rollout.pause',
+    'op:rollout.resume',
+    'op:rollout.abort',
+  ]);
 
   await k.store.models.setStatus('distance', 2, 'revoked', 'bad');
-  await assert.rejects(k.engine.create(request({ strategy: 'direct' }), 'op'), (e: RegistryError) => e.status === 409 && /revoked/.test(e.message));
+  await assert.rejects(
+    k.engine.create(request({ strategy: 'direct' }), 'op'),
+    (e: RegistryError) => e.status === 409 && /revoked/.test(e.message),
+  );
 });
 
 test('ab holds at its share until promoted, then goes to 100 %', async (t) => {
   const k = await openKit();
   t.after(() => k.close());
   const ids = await seedFleet(k, 4);
-  const r = await k.engine.create(request({ strategy: 'ab', parameters: { abPercent: 50, waitMs: 0, liveError: { required: 'never' } } }), 'op');
+  const r = await k.engine.create(
+    request({ strategy: 'ab', parameters: { abPercent: 50, waitMs: 0, liveError: { required: 'never' } } }),
+    'op',
+  );
   for (const id of ids.slice(0, 2)) await k.report(id, 2, 'active');
   await k.tick();
   await k.tick();
@@ -173,14 +226,22 @@ test('shadow: the candidate runs as a shadow, its error is compared on the same 
   assert.deepEqual(await stateOf(k, r.id), ['rolled-back', 'rolled-back']);
 });
 
-test('drift of the candidate\'s predictions pauses the rollout when maxPsi is set', async (t) => {
+test("drift of the candidate's predictions pauses the rollout when maxPsi is set", async (t) => {
   const k = await openKit();
   t.after(() => k.close());
   const ids = await seedFleet(k, 3);
   for (const id of ids) await k.records(id, 1, 20, 5);
-  const r = await k.engine.create(request({
-    parameters: { waves: [{ count: 1 }, { percent: 100 }], waitMs: 0, drift: { maxPsi: 0.25, minRecords: 10, action: 'pause' }, liveError: { maxErrorRatio: 1000 } },
-  }), 'op');
+  const r = await k.engine.create(
+    request({
+      parameters: {
+        waves: [{ count: 1 }, { percent: 100 }],
+        waitMs: 0,
+        drift: { maxPsi: 0.25, minRecords: 10, action: 'pause' },
+        liveError: { maxErrorRatio: 1000 },
+      },
+    }),
+    'op',
+  );
   await k.report(ids[0]!, 2, 'active');
   await k.records(ids[0]!, 2, 20, 300); // predictions far outside the baseline's range
   await k.tick();

@@ -45,7 +45,11 @@ export class RolloutEngine {
     this.store = new RolloutStore(deps.store);
     this.queries = new LiveErrorQueries(deps.store.telemetry);
     this.actions = new RolloutActions({
-      store: this.store, models: deps.store.models, deployments: deps.deployments, audit: deps.audit, log: deps.log,
+      store: this.store,
+      models: deps.store.models,
+      deployments: deps.deployments,
+      audit: deps.audit,
+      log: deps.log,
       rerelease: (model, fromVersion, rolloutId) => rereleaseVersion(deps.registry, model, fromVersion, rolloutId),
     });
   }
@@ -90,16 +94,30 @@ export class RolloutEngine {
     return this.serial(async () => {
       const r = await this.plan(req, actor, now);
       await this.deps.audit.record(actor, 'rollout.create', r.id, {
-        model: r.model, version: r.version, strategy: r.strategy, target: r.target, devices: r.waves.at(-1)?.cumulative ?? 0, reason: req.reason ?? null,
+        model: r.model,
+        version: r.version,
+        strategy: r.strategy,
+        target: r.target,
+        devices: r.waves.at(-1)?.cumulative ?? 0,
+        reason: req.reason ?? null,
       });
-      this.deps.log.info({ rollout: r.id, model: r.model, version: r.version, strategy: r.strategy }, 'rollout created');
+      this.deps.log.info(
+        { rollout: r.id, model: r.model, version: r.version, strategy: r.strategy },
+        'rollout created',
+      );
       await this.step(r, now);
       return (await this.store.get(r.id))!;
     });
   }
 
   /** An operator action by rollout id, queued like every decision; throws 404/409 with what to do instead. */
-  operate(verb: OperatorVerb, id: string, actor: string, reason: string | undefined, now = Date.now()): Promise<Rollout> {
+  operate(
+    verb: OperatorVerb,
+    id: string,
+    actor: string,
+    reason: string | undefined,
+    now = Date.now(),
+  ): Promise<Rollout> {
     return this.serial(async () => {
       const r = await this.store.get(id);
       if (!r) throw new RegistryError(404, `no rollout "${id}"; edgeloop rollouts list shows them`);
@@ -114,13 +132,25 @@ export class RolloutEngine {
     const models = this.deps.store.models;
     if (!(await models.get(model, version))) {
       const latest = await models.latestVersion(model);
-      throw new RegistryError(404, latest ? `${model} has no v${version} (latest is v${latest})` : `no model named "${model}"; push it first (edgeloop models push)`);
+      throw new RegistryError(
+        404,
+        latest
+          ? `${model} has no v${version} (latest is v${latest})`
+          : `no model named "${model}"; push it first (edgeloop models push)`,
+      );
     }
-    if (await isRevoked(models, model, version)) throw new RegistryError(409, `${model} v${version} is revoked and cannot be rolled out; push a fixed version`);
+    if (await isRevoked(models, model, version))
+      throw new RegistryError(409, `${model} v${version} is revoked and cannot be rolled out; push a fixed version`);
     const active = await this.store.activeFor(model);
-    if (active) throw new RegistryError(409, `rollout ${active.id} of ${model} v${active.version} is still ${active.state}; finish, abort or roll it back first`);
-    if (p.waves && !['staged', 'canary'].includes(strategy)) throw new RegistryError(400, `waves apply to staged and canary rollouts, not ${strategy}`);
-    if (p.canary && strategy !== 'canary') throw new RegistryError(400, `canary settings apply to canary rollouts, not ${strategy}`);
+    if (active)
+      throw new RegistryError(
+        409,
+        `rollout ${active.id} of ${model} v${active.version} is still ${active.state}; finish, abort or roll it back first`,
+      );
+    if (p.waves && !['staged', 'canary'].includes(strategy))
+      throw new RegistryError(400, `waves apply to staged and canary rollouts, not ${strategy}`);
+    if (p.canary && strategy !== 'canary')
+      throw new RegistryError(400, `canary settings apply to canary rollouts, not ${strategy}`);
     if (p.promoteTo && strategy !== 'shadow') throw new RegistryError(400, 'promoteTo applies to shadow rollouts only');
     const role = strategy === 'shadow' ? 'shadow' : 'serve';
     const ids = await selectTargets(this.deps.store.devices, req.target);
@@ -128,19 +158,32 @@ export class RolloutEngine {
     const presence = await this.store.presence(model, ids);
     const assignments = await this.store.assignments(model, ids);
     // Online devices first: the first wave should not wait on devices that cannot download.
-    const ordered = [...ids].sort((a, b) => Number(presence.get(b)?.online ?? false) - Number(presence.get(a)?.online ?? false) || (a < b ? -1 : a > b ? 1 : 0));
+    const ordered = [...ids].sort(
+      (a, b) =>
+        Number(presence.get(b)?.online ?? false) - Number(presence.get(a)?.online ?? false) ||
+        (a < b ? -1 : a > b ? 1 : 0),
+    );
     const eligible: Array<{ id: string; previous: number | null }> = [];
     const skipped: Array<{ id: string; previous: number | null; reason: string }> = [];
     for (const id of ordered) {
       const running = presence.get(id)?.running ?? null;
       const a = assignments.get(id);
       const previous = running ?? (a?.state === 'active' ? a.version : null);
-      if (previous !== null && previous >= version) skipped.push({ id, previous, reason: `already serves v${previous}` });
+      if (previous !== null && previous >= version)
+        skipped.push({ id, previous, reason: `already serves v${previous}` });
       else if (a && a.version > version) skipped.push({ id, previous, reason: `assigned the newer v${a.version}` });
-      else if (role === 'shadow' && previous === null) skipped.push({ id, previous, reason: `serves no version of ${model} to compare the shadow with` });
+      else if (role === 'shadow' && previous === null)
+        skipped.push({ id, previous, reason: `serves no version of ${model} to compare the shadow with` });
       else eligible.push({ id, previous });
     }
-    if (eligible.length === 0) throw new RegistryError(400, `no device of the target can take ${model} v${version}: ${skipped.slice(0, 3).map((s) => `${s.id} ${s.reason}`).join('; ')}`);
+    if (eligible.length === 0)
+      throw new RegistryError(
+        400,
+        `no device of the target can take ${model} v${version}: ${skipped
+          .slice(0, 3)
+          .map((s) => `${s.id} ${s.reason}`)
+          .join('; ')}`,
+      );
 
     const waves = planForStrategy(strategy, p, eligible.length);
     const counts = new Map<number, number>();
@@ -148,14 +191,33 @@ export class RolloutEngine {
     const baselineVersion = [...counts.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0] ?? null;
     const id = `ro-${randomBytes(4).toString('hex')}`;
     const r: Rollout = {
-      id, model, version, baselineVersion, strategy, role, target: req.target, params: p, waves, state: 'running', reason: req.reason ?? null,
-      createdBy: actor, createdAt: now, updatedAt: now, finishedAt: null, currentWave: 0, holding: false, promotedAt: null, judgedSince: now, rollbackVersions: {},
+      id,
+      model,
+      version,
+      baselineVersion,
+      strategy,
+      role,
+      target: req.target,
+      params: p,
+      waves,
+      state: 'running',
+      reason: req.reason ?? null,
+      createdBy: actor,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+      currentWave: 0,
+      holding: false,
+      promotedAt: null,
+      judgedSince: now,
+      rollbackVersions: {},
     };
     const devices: RolloutDevice[] = [
       ...eligible.map((e, i) => row(id, e.id, waveOf(waves, i), i, 'pending', e.previous, null, now)),
       ...skipped.map((s, j) => row(id, s.id, -1, eligible.length + j, 'skipped', s.previous, s.reason, now)),
     ];
-    if (!(await this.store.insert(r, devices))) throw new RegistryError(409, `another rollout of ${model} started at the same time; see edgeloop rollouts list`);
+    if (!(await this.store.insert(r, devices)))
+      throw new RegistryError(409, `another rollout of ${model} started at the same time; see edgeloop rollouts list`);
     return r;
   }
 
@@ -167,14 +229,28 @@ export class RolloutEngine {
     if (await isRevoked(this.deps.store.models, r.model, r.version)) {
       return this.actions.finish(r, 'aborted', SYSTEM, `${r.model} v${r.version} was revoked`, {}, now);
     }
-    const e = await evaluate(r, devs, await this.store.presence(r.model, devs.map((d) => d.deviceId)), this.queries, now, false);
+    const e = await evaluate(
+      r,
+      devs,
+      await this.store.presence(
+        r.model,
+        devs.map((d) => d.deviceId),
+      ),
+      this.queries,
+      now,
+      false,
+    );
     if (e.trip) return this.onTrip(r, devs, e.trip, now);
     await this.assignPending(r, devs, now);
     if (!e.waveDone) return;
 
     const cw = r.currentWave;
     const wave = r.waves[cw]!;
-    const numbers = { wave: cw + 1, ...e.tallies[cw], liveError: { candidate: e.liveError.candidate, baseline: e.liveError.baseline, ratio: e.liveError.verdict.ratio } };
+    const numbers = {
+      wave: cw + 1,
+      ...e.tallies[cw],
+      liveError: { candidate: e.liveError.candidate, baseline: e.liveError.baseline, ratio: e.liveError.verdict.ratio },
+    };
     const hold = (r.strategy === 'ab' || r.strategy === 'shadow') && r.promotedAt === null && cw === r.waves.length - 1;
     if (hold) {
       if (r.holding) return;
@@ -182,7 +258,10 @@ export class RolloutEngine {
       r.holding = true;
       r.updatedAt = now;
       await this.store.update(r);
-      await this.deps.audit.record(SYSTEM, 'rollout.hold', r.id, { ...numbers, note: 'candidate at its share; promote or abort' });
+      await this.deps.audit.record(SYSTEM, 'rollout.hold', r.id, {
+        ...numbers,
+        note: 'candidate at its share; promote or abort',
+      });
       return;
     }
     if (cw === r.waves.length - 1) {
@@ -200,7 +279,10 @@ export class RolloutEngine {
   }
 
   private async onTrip(r: Rollout, devs: RolloutDevice[], trip: Trip, now: number): Promise<void> {
-    this.deps.log.warn({ rollout: r.id, gate: trip.gate, action: trip.action, reason: trip.reason }, 'rollout gate tripped');
+    this.deps.log.warn(
+      { rollout: r.id, gate: trip.gate, action: trip.action, reason: trip.reason },
+      'rollout gate tripped',
+    );
     const details = { gate: trip.gate, ...trip.numbers };
     if (trip.action === 'pause') return this.actions.pause(r, SYSTEM, trip.reason, details, now);
     return this.actions.rollback(r, devs, SYSTEM, trip.reason, details, now);
@@ -215,7 +297,13 @@ export class RolloutEngine {
     for (const d of devs) {
       if (ENGINE_OWNED.has(d.state)) continue;
       const next = deriveDeviceState(
-        { stored: d.state, assignedAt: d.assignedAt, activeSince: d.times.active, assignment: assignments.get(d.deviceId), online: presence.get(d.deviceId)?.online ?? false },
+        {
+          stored: d.state,
+          assignedAt: d.assignedAt,
+          activeSince: d.times.active,
+          assignment: assignments.get(d.deviceId),
+          online: presence.get(d.deviceId)?.online ?? false,
+        },
         r.version,
         now,
         r.params,
@@ -280,6 +368,27 @@ export class RolloutEngine {
   }
 }
 
-function row(rolloutId: string, deviceId: string, wave: number, position: number, state: RolloutDeviceState, previous: number | null, reason: string | null, now: number): RolloutDevice {
-  return { rolloutId, deviceId, wave, position, state, previousVersion: previous, assignedAt: null, stateAt: now, times: { [state]: now }, reason, acknowledged: false };
+function row(
+  rolloutId: string,
+  deviceId: string,
+  wave: number,
+  position: number,
+  state: RolloutDeviceState,
+  previous: number | null,
+  reason: string | null,
+  now: number,
+): RolloutDevice {
+  return {
+    rolloutId,
+    deviceId,
+    wave,
+    position,
+    state,
+    previousVersion: previous,
+    assignedAt: null,
+    stateAt: now,
+    times: { [state]: now },
+    reason,
+    acknowledged: false,
+  };
 }

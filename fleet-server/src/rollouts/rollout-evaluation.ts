@@ -6,7 +6,16 @@
  */
 import type { ErrorArm, GateReading, RolloutDeviceState } from '@edgeloop/protocol';
 import { FAILED, IN_PROGRESS, SUCCEEDED } from './device-state.js';
-import { fmt, judgeFailures, judgeLiveError, pct, psi, waveGates, type LiveErrorVerdict, type WaveTally } from './gates.js';
+import {
+  fmt,
+  judgeFailures,
+  judgeLiveError,
+  pct,
+  psi,
+  waveGates,
+  type LiveErrorVerdict,
+  type WaveTally,
+} from './gates.js';
 import type { LiveErrorQueries } from './live-error.js';
 import { driftAction, liveErrorAction } from './rollout-params.js';
 import type { DevicePresence, Rollout, RolloutDevice } from './rollout-store.js';
@@ -31,15 +40,32 @@ export interface Evaluation {
   trip: Trip | undefined;
 }
 
-export function isOfflineTooLong(d: RolloutDevice, p: DevicePresence | undefined, now: number, graceMs: number): boolean {
+export function isOfflineTooLong(
+  d: RolloutDevice,
+  p: DevicePresence | undefined,
+  now: number,
+  graceMs: number,
+): boolean {
   if (p?.online) return false;
   const since = Math.max(p?.lastSeen ?? 0, d.assignedAt ?? 0);
   return now - since > graceMs;
 }
 
-export function tallyWaves(r: Rollout, devs: readonly RolloutDevice[], presence: Map<string, DevicePresence>, now: number) {
+export function tallyWaves(
+  r: Rollout,
+  devs: readonly RolloutDevice[],
+  presence: Map<string, DevicePresence>,
+  now: number,
+) {
   const waveCount = Math.max(r.waves.length, 1 + Math.max(-1, ...devs.map((d) => d.wave)));
-  const tallies: WaveTally[] = Array.from({ length: waveCount }, () => ({ size: 0, pending: 0, inProgress: 0, succeeded: 0, failed: 0, offline: 0 }));
+  const tallies: WaveTally[] = Array.from({ length: waveCount }, () => ({
+    size: 0,
+    pending: 0,
+    inProgress: 0,
+    succeeded: 0,
+    failed: 0,
+    offline: 0,
+  }));
   const counts: Array<Partial<Record<RolloutDeviceState, number>>> = Array.from({ length: waveCount }, () => ({}));
   for (const d of devs) {
     if (d.wave < 0) continue;
@@ -50,7 +76,12 @@ export function tallyWaves(r: Rollout, devs: readonly RolloutDevice[], presence:
     t.size++;
     if (d.state === 'pending') t.pending++;
     else if (FAILED.has(d.state)) t.failed += d.acknowledged ? 0 : 1;
-    else if (d.state !== 'rolled-back' && !d.acknowledged && isOfflineTooLong(d, presence.get(d.deviceId), now, r.params.offlineGraceMs)) t.offline++;
+    else if (
+      d.state !== 'rolled-back' &&
+      !d.acknowledged &&
+      isOfflineTooLong(d, presence.get(d.deviceId), now, r.params.offlineGraceMs)
+    )
+      t.offline++;
     else if (SUCCEEDED.has(d.state)) t.succeeded++;
     else if (IN_PROGRESS.has(d.state)) t.inProgress++;
   }
@@ -68,8 +99,14 @@ export async function evaluate(
   const p = r.params;
   const { tallies, counts } = tallyWaves(r, devs, presence, now);
   const armQuery = {
-    rolloutId: r.id, model: r.model, candidate: r.version, baselineVersion: r.baselineVersion, createdAt: r.createdAt,
-    judgedSince: r.judgedSince, lookbackMs: p.liveError.baselineLookbackMs, shadow: r.role === 'shadow',
+    rolloutId: r.id,
+    model: r.model,
+    candidate: r.version,
+    baselineVersion: r.baselineVersion,
+    createdAt: r.createdAt,
+    judgedSince: r.judgedSince,
+    lookbackMs: p.liveError.baselineLookbackMs,
+    shadow: r.role === 'shadow',
   };
   const arms = await queries.arms(armQuery);
   const verdict = judgeLiveError(arms.candidate, arms.baseline, p.liveError);
@@ -89,7 +126,14 @@ export async function evaluate(
         gate: 'failures',
         action: p.errorAction,
         reason: `wave ${w + 1}: ${f.failures} of ${f.decided} decided devices failed or went offline (${pct(f.rate!)}), more than errorThreshold ${pct(p.errorThreshold)}`,
-        numbers: { wave: w + 1, failures: f.failures, decided: f.decided, rate: f.rate, errorThreshold: p.errorThreshold, ...tallies[w] },
+        numbers: {
+          wave: w + 1,
+          failures: f.failures,
+          decided: f.decided,
+          rate: f.rate,
+          errorThreshold: p.errorThreshold,
+          ...tallies[w],
+        },
       };
     }
   }
@@ -98,10 +142,20 @@ export async function evaluate(
       gate: 'live-error',
       action: liveErrorAction(p),
       reason: `live error: ${verdict.detail}`,
-      numbers: { candidate: arms.candidate, baseline: arms.baseline, ratio: verdict.ratio, maxErrorRatio: p.liveError.maxErrorRatio, minDelta: p.liveError.minDelta },
+      numbers: {
+        candidate: arms.candidate,
+        baseline: arms.baseline,
+        ratio: verdict.ratio,
+        maxErrorRatio: p.liveError.maxErrorRatio,
+        minDelta: p.liveError.minDelta,
+      },
     };
   }
-  const driftJudged = p.drift.maxPsi !== undefined && drift.psi !== null && drift.candidate >= p.drift.minRecords && drift.baseline >= p.drift.minRecords;
+  const driftJudged =
+    p.drift.maxPsi !== undefined &&
+    drift.psi !== null &&
+    drift.candidate >= p.drift.minRecords &&
+    drift.baseline >= p.drift.minRecords;
   if (!trip && driftJudged && drift.psi! > p.drift.maxPsi!) {
     trip = {
       gate: 'drift',
@@ -136,10 +190,20 @@ export async function evaluate(
     },
     {
       gate: 'drift',
-      status: p.drift.maxPsi === undefined ? 'off' : !driftJudged ? 'insufficient' : drift.psi! > p.drift.maxPsi ? 'fail' : 'pass',
+      status:
+        p.drift.maxPsi === undefined
+          ? 'off'
+          : !driftJudged
+            ? 'insufficient'
+            : drift.psi! > p.drift.maxPsi
+              ? 'fail'
+              : 'pass',
       value: drift.psi,
       threshold: p.drift.maxPsi ?? null,
-      detail: drift.psi === null ? 'no predictions to compare yet' : `PSI ${fmt(drift.psi)} over ${drift.candidate} candidate and ${drift.baseline} baseline predictions`,
+      detail:
+        drift.psi === null
+          ? 'no predictions to compare yet'
+          : `PSI ${fmt(drift.psi)} over ${drift.candidate} candidate and ${drift.baseline} baseline predictions`,
     },
   ];
   const inProgress = tallies.reduce((n, t) => n + t.inProgress, 0);

@@ -17,7 +17,12 @@ import type { DeviceRepository, ModelVersionRepository } from '../store/fleet-st
 import type { RolloutStore } from './rollout-store.js';
 
 export interface DeploymentsPort {
-  assign(model: string, version: number, deviceIds: readonly string[], opts?: { role?: 'serve' | 'shadow' }): Promise<void>;
+  assign(
+    model: string,
+    version: number,
+    deviceIds: readonly string[],
+    opts?: { role?: 'serve' | 'shadow' },
+  ): Promise<void>;
   removeShadow(model: string, deviceIds: readonly string[]): Promise<string[]>;
   publishDesired(deviceId: string): Promise<void>;
 }
@@ -46,15 +51,27 @@ export async function selectTargets(devices: DeviceRepository, target: RolloutTa
   if ('devices' in target) {
     const missing = target.devices.filter((d) => !found.includes(d));
     if (missing.length) {
-      throw new RegistryError(404, `unknown or disabled device(s) ${missing.join(', ')}: a device appears once it has enrolled and connected (edgeloop devices lists them)`);
+      throw new RegistryError(
+        404,
+        `unknown or disabled device(s) ${missing.join(', ')}: a device appears once it has enrolled and connected (edgeloop devices lists them)`,
+      );
     }
   }
   return [...new Set(found)];
 }
 
 /** Registers the artifact of `name` v`fromVersion` again under a new, higher version. */
-export function rereleaseVersion(registry: ModelRegistry, name: string, fromVersion: number, rolloutId: string): Promise<ModelVersionRow> {
-  return registry.rerelease(name, fromVersion, { parent: fromVersion, trigger: 'rollback', notes: `automatic re-release by rollout ${rolloutId}` });
+export function rereleaseVersion(
+  registry: ModelRegistry,
+  name: string,
+  fromVersion: number,
+  rolloutId: string,
+): Promise<ModelVersionRow> {
+  return registry.rerelease(name, fromVersion, {
+    parent: fromVersion,
+    trigger: 'rollback',
+    notes: `automatic re-release by rollout ${rolloutId}`,
+  });
 }
 
 export async function isRevoked(models: ModelVersionRepository, name: string, version: number): Promise<boolean> {

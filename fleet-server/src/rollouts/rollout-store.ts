@@ -5,19 +5,40 @@
  * devices' presence and what they run, and their serving or shadow assignment rows. The engine
  * keeps no state of its own beyond this, which is what makes rollouts survive a restart.
  */
-import type { AssignmentStatus, RolloutDeviceState, RolloutDeviceView, RolloutState, RolloutStrategy, RolloutSummary, RolloutTarget } from '@edgeloop/protocol';
+import type {
+  AssignmentStatus,
+  RolloutDeviceState,
+  RolloutDeviceView,
+  RolloutState,
+  RolloutStrategy,
+  RolloutSummary,
+  RolloutTarget,
+} from '@edgeloop/protocol';
 import type { FleetStore, RolloutDeviceRecord, RolloutRecord } from '../store/fleet-store.js';
 import type { AssignmentFact } from './device-state.js';
 import { parseStoredParams, type RolloutParams } from './rollout-params.js';
 import type { Wave } from './wave-plan.js';
 
 /** The stored rollout: the REST summary's fields plus what only the engine needs. */
-export interface Rollout
-  extends Pick<
-    RolloutSummary,
-    | 'id' | 'model' | 'version' | 'baselineVersion' | 'strategy' | 'role' | 'target' | 'state' | 'reason'
-    | 'createdBy' | 'createdAt' | 'updatedAt' | 'finishedAt' | 'currentWave' | 'holding' | 'rollbackVersions'
-  > {
+export interface Rollout extends Pick<
+  RolloutSummary,
+  | 'id'
+  | 'model'
+  | 'version'
+  | 'baselineVersion'
+  | 'strategy'
+  | 'role'
+  | 'target'
+  | 'state'
+  | 'reason'
+  | 'createdBy'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'finishedAt'
+  | 'currentWave'
+  | 'holding'
+  | 'rollbackVersions'
+> {
   params: RolloutParams;
   waves: Wave[];
   promotedAt: number | null;
@@ -39,7 +60,16 @@ export interface DevicePresence {
 }
 
 /** Device states that still hold the candidate: a finished rollout with such devices has work left. */
-const RETURNING: readonly RolloutDeviceState[] = ['assigned', 'downloading', 'verified', 'active', 'healthy', 'failed', 'rejected', 'timed-out'];
+const RETURNING: readonly RolloutDeviceState[] = [
+  'assigned',
+  'downloading',
+  'verified',
+  'active',
+  'healthy',
+  'failed',
+  'rejected',
+  'timed-out',
+];
 
 const toRollout = (r: RolloutRecord): Rollout => ({
   ...r,
@@ -50,11 +80,21 @@ const toRollout = (r: RolloutRecord): Rollout => ({
   state: r.state as RolloutState,
 });
 
-const toDevice = (d: RolloutDeviceRecord): RolloutDevice => ({ ...d, state: d.state as RolloutDeviceState, times: d.times as RolloutDevice['times'] });
+const toDevice = (d: RolloutDeviceRecord): RolloutDevice => ({
+  ...d,
+  state: d.state as RolloutDeviceState,
+  times: d.times as RolloutDevice['times'],
+});
 
 const toRecord = (d: RolloutDevice): RolloutDeviceRecord => ({ ...d, times: d.times as Record<string, number> });
 
-const fact = (a: AssignmentStatus): AssignmentFact & { updatedAt: number } => ({ version: a.version, state: a.state, code: a.code, reason: a.reason, updatedAt: a.updatedAt });
+const fact = (a: AssignmentStatus): AssignmentFact & { updatedAt: number } => ({
+  version: a.version,
+  state: a.state,
+  code: a.code,
+  reason: a.reason,
+  updatedAt: a.updatedAt,
+});
 
 export class RolloutStore {
   constructor(readonly store: FleetStore) {}
@@ -100,13 +140,20 @@ export class RolloutStore {
   async presence(model: string, deviceIds: readonly string[]): Promise<Map<string, DevicePresence>> {
     const out = new Map<string, DevicePresence>();
     for (const [id, d] of await this.store.devices.getMany(deviceIds)) {
-      out.set(id, { online: d.online, lastSeen: d.lastSeen, running: d.running.find((m) => m.name === model)?.version ?? null });
+      out.set(id, {
+        online: d.online,
+        lastSeen: d.lastSeen,
+        running: d.running.find((m) => m.name === model)?.version ?? null,
+      });
     }
     return out;
   }
 
   /** The devices' serving assignment rows for the model. */
-  async assignments(model: string, deviceIds: readonly string[]): Promise<Map<string, AssignmentFact & { updatedAt: number }>> {
+  async assignments(
+    model: string,
+    deviceIds: readonly string[],
+  ): Promise<Map<string, AssignmentFact & { updatedAt: number }>> {
     return new Map([...(await this.store.assignments.forDevices(model, deviceIds))].map(([id, a]) => [id, fact(a)]));
   }
 

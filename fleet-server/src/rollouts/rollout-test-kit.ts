@@ -33,7 +33,12 @@ export interface Kit {
   published: string[];
   /** One engine pass, queued like the engine's own timer would run it. */
   tick(now?: number): Promise<void>;
-  report(deviceId: string, version: number, state: UpdateState, extra?: { code?: string; reason?: string; role?: 'serve' | 'shadow' }): Promise<void>;
+  report(
+    deviceId: string,
+    version: number,
+    state: UpdateState,
+    extra?: { code?: string; reason?: string; role?: 'serve' | 'shadow' },
+  ): Promise<void>;
   /** Predictions with reference values, received now; `error` is |prediction − reference|. */
   records(deviceId: string, version: number, n: number, error: number, shadow?: boolean): Promise<void>;
   /** The version of `distance` the device is assigned (serve role). */
@@ -42,29 +47,64 @@ export interface Kit {
   close(): Promise<void>;
 }
 
-export async function openKit(dir = mkdtempSync(join(tmpdir(), 'edgeloop-rollouts-')), owner = true, firstSeq = 0): Promise<Kit> {
+export async function openKit(
+  dir = mkdtempSync(join(tmpdir(), 'edgeloop-rollouts-')),
+  owner = true,
+  firstSeq = 0,
+): Promise<Kit> {
   const store = await openFleetStore({ sqlitePath: join(dir, 'fleet.db') });
   const key = loadOrCreateSigningKey(join(dir, 'signing.key'));
   const registry = new ModelRegistry(store.models, new ArtifactStore(join(dir, 'artifacts')), key, 30 * 86_400_000);
   const published: string[] = [];
   // The kit's key is its own root: desired states need a keyset, and nothing here verifies it.
   const keyset = signKeyset(buildKeyset(1, [key.publicKey]), key);
-  const deployments = new Deployments(store, () => 'http://127.0.0.1:1', async (topic) => void published.push(topic), silent, undefined, async () => keyset, async () => key);
+  const deployments = new Deployments(
+    store,
+    () => 'http://127.0.0.1:1',
+    async (topic) => void published.push(topic),
+    silent,
+    undefined,
+    async () => keyset,
+    async () => key,
+  );
   const audit = new AuditLog(store);
   const engine = new RolloutEngine({ store, registry, deployments, audit, log: silent, tickMs: 1000 });
   let seq = firstSeq;
   const kit: Kit = {
-    store, registry, deployments, audit, engine, published,
+    store,
+    registry,
+    deployments,
+    audit,
+    engine,
+    published,
     tick: (now) => engine.serial(() => engine.tick(now)),
     async report(deviceId, version, state, extra = {}) {
       const cursor = await store.devices.reportCursor(deviceId);
       const last = cursor?.reportSession === cursor?.session ? (cursor?.reportSeq ?? 0) : 0;
-      const taken = await recordUpdateReport(store, deviceId, { v: 1, model: 'distance', version, state, ts: Date.now(), session: cursor?.session ?? 0, reportSeq: last + 1, ...extra });
+      const taken = await recordUpdateReport(store, deviceId, {
+        v: 1,
+        model: 'distance',
+        version,
+        state,
+        ts: Date.now(),
+        session: cursor?.session ?? 0,
+        reportSeq: last + 1,
+        ...extra,
+      });
       if (!taken.ok) throw new Error(`kit report refused: ${taken.reason}`);
     },
     async records(deviceId, version, n, error, shadow = false) {
       const recs: TelemetryRecord[] = Array.from({ length: n }, (_, i) => ({
-        seq: ++seq, ts: Date.now(), model: 'distance', version, output: [200 + i], prediction: 200 + i + error, reference: 200 + i, latencyMs: 1, features: {}, ...(shadow ? { shadow } : {}),
+        seq: ++seq,
+        ts: Date.now(),
+        model: 'distance',
+        version,
+        output: [200 + i],
+        prediction: 200 + i + error,
+        reference: 200 + i,
+        latencyMs: 1,
+        features: {},
+        ...(shadow ? { shadow } : {}),
       }));
       await store.telemetry.insertBatch(deviceId, 'stream-1', recs);
     },
@@ -93,8 +133,20 @@ export async function seedFleet(kit: Kit, n: number): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `dev-${String(i).padStart(2, '0')}`);
   for (const id of ids) {
     await kit.store.devices.recordBirth({
-      v: 1, type: 'birth', deviceId: id, session: 1, ts: Date.now(), agentVersion: 'test', arch: 'x64', platform: 'linux', cpus: 1, memTotalMb: 1,
-      runtime: { name: 'test', version: '0' }, models: [{ name: 'distance', version: 1, sha256: sha }], stream: 'stream-1', backlog: 0,
+      v: 1,
+      type: 'birth',
+      deviceId: id,
+      session: 1,
+      ts: Date.now(),
+      agentVersion: 'test',
+      arch: 'x64',
+      platform: 'linux',
+      cpus: 1,
+      memTotalMb: 1,
+      runtime: { name: 'test', version: '0' },
+      models: [{ name: 'distance', version: 1, sha256: sha }],
+      stream: 'stream-1',
+      backlog: 0,
     });
     await kit.store.assignments.set(id, 'distance', 1);
     await kit.report(id, 1, 'active');

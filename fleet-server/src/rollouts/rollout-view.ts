@@ -35,7 +35,10 @@ export function summaryOf(r: Rollout, devs: readonly RolloutDevice[]): RolloutSu
   };
 }
 
-export async function listView(engine: RolloutEngine, q: { model?: string; state?: string; limit?: number }): Promise<RolloutSummary[]> {
+export async function listView(
+  engine: RolloutEngine,
+  q: { model?: string; state?: string; limit?: number },
+): Promise<RolloutSummary[]> {
   const out: RolloutSummary[] = [];
   for (const r of await engine.store.list(q)) out.push(summaryOf(r, await engine.store.devices(r.id)));
   return out;
@@ -43,7 +46,10 @@ export async function listView(engine: RolloutEngine, q: { model?: string; state
 
 export async function detailView(engine: RolloutEngine, r: Rollout, now = Date.now()): Promise<RolloutDetail> {
   const devs = await engine.store.devices(r.id);
-  const presence = await engine.store.presence(r.model, devs.map((d) => d.deviceId));
+  const presence = await engine.store.presence(
+    r.model,
+    devs.map((d) => d.deviceId),
+  );
   const e = await evaluate(r, devs, presence, engine.queries, now, true);
   const waves: WaveProgress[] = r.waves.map((w, index) => ({
     index,
@@ -53,8 +59,14 @@ export async function detailView(engine: RolloutEngine, r: Rollout, now = Date.n
     startedAt: w.startedAt,
     passedAt: w.passedAt,
     counts: e.counts[index] ?? {},
-    offline: devs.filter((d) => d.wave === index && d.state !== 'pending' && d.state !== 'skipped' && d.state !== 'rolled-back'
-      && isOfflineTooLong(d, presence.get(d.deviceId), now, r.params.offlineGraceMs)).length,
+    offline: devs.filter(
+      (d) =>
+        d.wave === index &&
+        d.state !== 'pending' &&
+        d.state !== 'skipped' &&
+        d.state !== 'rolled-back' &&
+        isOfflineTooLong(d, presence.get(d.deviceId), now, r.params.offlineGraceMs),
+    ).length,
   }));
   return {
     rollout: summaryOf(r, devs),
@@ -64,7 +76,14 @@ export async function detailView(engine: RolloutEngine, r: Rollout, now = Date.n
     liveError: { candidate: e.liveError.candidate, baseline: e.liveError.baseline, ratio: e.liveError.verdict.ratio },
     drift: { psi: e.drift.psi, records: { candidate: e.drift.candidate, baseline: e.drift.baseline } },
     devices: devs.map((d) => ({
-      deviceId: d.deviceId, wave: d.wave, state: d.state, previousVersion: d.previousVersion, assignedAt: d.assignedAt, stateAt: d.stateAt, times: d.times, reason: d.reason,
+      deviceId: d.deviceId,
+      wave: d.wave,
+      state: d.state,
+      previousVersion: d.previousVersion,
+      assignedAt: d.assignedAt,
+      stateAt: d.stateAt,
+      times: d.times,
+      reason: d.reason,
     })),
   };
 }

@@ -31,7 +31,10 @@ export function waveSpecs(strategy: string, p: Pick<RolloutParams, 'waves' | 'ca
     case 'staged':
       return p.waves ?? DEFAULT_STAGED_WAVES;
     case 'canary': {
-      const first: WaveSpec = p.canary?.count !== undefined ? { count: p.canary.count } : { percent: p.canary?.percent ?? DEFAULT_CANARY_PERCENT };
+      const first: WaveSpec =
+        p.canary?.count !== undefined
+          ? { count: p.canary.count }
+          : { percent: p.canary?.percent ?? DEFAULT_CANARY_PERCENT };
       // A canary with explicit later waves is staged with a small first wave.
       return [first, ...(p.waves ?? [{ percent: 100 }])];
     }
@@ -50,10 +53,19 @@ export function planWaves(specs: readonly WaveSpec[], n: number, defaultWait: nu
   const waves: Wave[] = [];
   let done = 0;
   for (const spec of specs) {
-    const target = spec.count !== undefined ? Math.min(spec.count, n) : Math.min(n, Math.ceil(((spec.percent ?? 100) / 100) * n - 1e-9));
+    const target =
+      spec.count !== undefined
+        ? Math.min(spec.count, n)
+        : Math.min(n, Math.ceil(((spec.percent ?? 100) / 100) * n - 1e-9));
     const cumulative = Math.max(target, done === 0 && n > 0 ? 1 : 0);
     if (cumulative <= done) continue;
-    waves.push({ size: cumulative - done, cumulative, waitMs: spec.waitMs ?? defaultWait, startedAt: null, passedAt: null });
+    waves.push({
+      size: cumulative - done,
+      cumulative,
+      waitMs: spec.waitMs ?? defaultWait,
+      startedAt: null,
+      passedAt: null,
+    });
     done = cumulative;
   }
   if (reachAll && done < n) {
@@ -71,7 +83,9 @@ export function planForStrategy(strategy: string, p: RolloutParams, n: number): 
 /** ab promote: one more wave with every remaining device. */
 export function extendToAll(waves: readonly Wave[], n: number, waitMs: number): Wave[] {
   const done = waves.at(-1)?.cumulative ?? 0;
-  return done >= n ? [...waves] : [...waves, { size: n - done, cumulative: n, waitMs, startedAt: null, passedAt: null }];
+  return done >= n
+    ? [...waves]
+    : [...waves, { size: n - done, cumulative: n, waitMs, startedAt: null, passedAt: null }];
 }
 
 /** Which wave the device at `position` (0-based, in rollout order) belongs to. */

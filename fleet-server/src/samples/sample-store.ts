@@ -20,8 +20,19 @@ export class SampleStore {
   insert(deviceId: string, sample: Sample, now = Date.now()): Promise<boolean> {
     const { sha256, size } = this.files.put(sample.data);
     return this.store.samples.insert({
-      deviceId, stream: sample.stream, seq: sample.seq, model: sample.model, version: sample.version, ts: sample.ts, reason: sample.reason,
-      prediction: sample.prediction, reference: sample.reference, contentType: sample.contentType, sha256, bytes: size, receivedAt: now,
+      deviceId,
+      stream: sample.stream,
+      seq: sample.seq,
+      model: sample.model,
+      version: sample.version,
+      ts: sample.ts,
+      reason: sample.reason,
+      prediction: sample.prediction,
+      reference: sample.reference,
+      contentType: sample.contentType,
+      sha256,
+      bytes: size,
+      receivedAt: now,
     });
   }
 

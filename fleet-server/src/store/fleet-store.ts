@@ -43,7 +43,17 @@ import type {
   TelemetryRecord,
   TelemetryRow,
 } from '@edgeloop/protocol';
-import type { DeviceInfo, DeviceRecord, KeysetRecord, ModelVersionRecord, NewModelVersion, RolloutDeviceRecord, RolloutRecord, SigningKeyRecord, SigningKeyState } from './store-types.js';
+import type {
+  DeviceInfo,
+  DeviceRecord,
+  KeysetRecord,
+  ModelVersionRecord,
+  NewModelVersion,
+  RolloutDeviceRecord,
+  RolloutRecord,
+  SigningKeyRecord,
+  SigningKeyState,
+} from './store-types.js';
 
 export type * from './store-types.js';
 
@@ -72,7 +82,13 @@ export interface DeviceRepository {
   /** Offline, unless a newer session started since (a late will); false when nothing changed. */
   recordDeath(deviceId: string, session: number): Promise<boolean>;
   /** After stored telemetry: last seen, backlog (if given), records added, dropped (never down). */
-  touch(deviceId: string, backlog: number | undefined, addedRecords: number, dropped?: number, now?: number): Promise<void>;
+  touch(
+    deviceId: string,
+    backlog: number | undefined,
+    addedRecords: number,
+    dropped?: number,
+    now?: number,
+  ): Promise<void>;
   /** Makes the device known if it is not (telemetry before any birth); true when it was not. */
   ensure(deviceId: string, now?: number): Promise<boolean>;
   exists(deviceId: string): Promise<boolean>;
@@ -87,11 +103,18 @@ export interface DeviceRepository {
   setDisabled(deviceId: string, disabled: boolean): Promise<boolean>;
   isDisabled(deviceId: string): Promise<boolean>;
   /** Enrollment: known, not yet seen; keeps its group unless one is given; tags are merged in. */
-  registerEnrolled(deviceId: string, labels: { group: string | null; tags: Record<string, string> }, info?: Partial<Pick<DeviceInfo, 'arch' | 'hardware'>>, now?: number): Promise<void>;
+  registerEnrolled(
+    deviceId: string,
+    labels: { group: string | null; tags: Record<string, string> },
+    info?: Partial<Pick<DeviceInfo, 'arch' | 'hardware'>>,
+    now?: number,
+  ): Promise<void>;
   /** Replaces the entry of `model.name` in what the device runs. */
   setRunningModel(deviceId: string, model: RunningModel): Promise<void>;
   /** The session of the last birth and the report cursor (session, seq) last taken. */
-  reportCursor(deviceId: string): Promise<{ session: number; reportSession: number | null; reportSeq: number } | undefined>;
+  reportCursor(
+    deviceId: string,
+  ): Promise<{ session: number; reportSession: number | null; reportSeq: number } | undefined>;
   setReportCursor(deviceId: string, session: number, reportSeq: number): Promise<void>;
   /** Above every counter issued before and never below `now`; throws for an unknown device. */
   nextDesiredCounter(deviceId: string, now?: number): Promise<number>;
@@ -113,7 +136,13 @@ export interface AssignmentRepository {
   /** Each listed device's row for the model. */
   forDevices(model: string, deviceIds: readonly string[]): Promise<Map<string, AssignmentStatus>>;
   /** What the device reported about that exact version; false when there is no such row. */
-  setReportedState(deviceId: string, model: string, version: number, report: { state: string; code: string | null; reason: string | null }, now?: number): Promise<boolean>;
+  setReportedState(
+    deviceId: string,
+    model: string,
+    version: number,
+    report: { state: string; code: string | null; reason: string | null },
+    now?: number,
+  ): Promise<boolean>;
   /** Removes the device's row of the model (only of that version, when given). */
   remove(deviceId: string, model: string, version?: number): Promise<boolean>;
   /** Removes the version from every device; returns those devices, sorted. */
@@ -152,8 +181,21 @@ export interface ModelVersionRepository {
   versionsOf(name: string): Promise<ModelVersionRecord[]>;
   /** Versions whose artifact has this hash. */
   withArtifact(sha256: string): Promise<Array<{ name: string; version: number; size: number }>>;
-  replaceEnvelope(name: string, version: number, envelope: SignedEnvelope, manifest: ModelVersionRecord['manifest'], keyId: string, now?: number): Promise<void>;
-  setStatus(name: string, version: number, status: ModelVersionRecord['status'], reason: string | null, now?: number): Promise<void>;
+  replaceEnvelope(
+    name: string,
+    version: number,
+    envelope: SignedEnvelope,
+    manifest: ModelVersionRecord['manifest'],
+    keyId: string,
+    now?: number,
+  ): Promise<void>;
+  setStatus(
+    name: string,
+    version: number,
+    status: ModelVersionRecord['status'],
+    reason: string | null,
+    now?: number,
+  ): Promise<void>;
 }
 
 export interface TelemetryQuery {
@@ -200,14 +242,25 @@ export interface TelemetryRepository {
    * ones are skipped and keep their first receive time. A late reference value waiting for one of
    * these records (updateReferences) is applied in the same step.
    */
-  insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now?: number, historical?: boolean): Promise<number>;
+  insertBatch(
+    deviceId: string,
+    stream: string,
+    records: readonly TelemetryRecord[],
+    now?: number,
+    historical?: boolean,
+  ): Promise<number>;
   /**
    * Sets late reference values. A value for a record not stored yet waits (at most
    * PENDING_REFERENCE_TTL_MS: the record may never come, e.g. dropped by the device's buffer cap)
    * and is applied when it is; applying the same update again changes nothing. Returns how many
    * matched stored records and how many wait.
    */
-  updateReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now?: number): Promise<{ applied: number; pending: number }>;
+  updateReferences(
+    deviceId: string,
+    stream: string,
+    updates: ReadonlyArray<{ seq: number; reference: number }>,
+    now?: number,
+  ): Promise<{ applied: number; pending: number }>;
   query(q?: TelemetryQuery): Promise<TelemetryRow[]>;
   /** MAE and RMSE per (version, shadow) over records with a prediction and a reference. */
   liveError(q: LiveErrorQuery): Promise<LiveError[]>;

@@ -12,11 +12,20 @@ import type { FleetStore } from './fleet-store.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { KyselyAssignmentRepository } from './repositories/assignment-repository.js';
 import { KyselyDeviceRepository } from './repositories/device-repository.js';
-import { KyselyAdminTokenRepository, KyselyCredentialRepository, KyselyEnrollmentTokenRepository } from './repositories/identity-repositories.js';
+import {
+  KyselyAdminTokenRepository,
+  KyselyCredentialRepository,
+  KyselyEnrollmentTokenRepository,
+} from './repositories/identity-repositories.js';
 import { KyselyKeyRepository } from './repositories/key-repository.js';
 import { KyselyModelVersionRepository } from './repositories/model-version-repository.js';
 import { KyselyRolloutRepository } from './repositories/rollout-repository.js';
-import { KyselyAuditRepository, KyselySampleRepository, KyselyTransferRepository, KyselyUpdateEventRepository } from './repositories/small-repositories.js';
+import {
+  KyselyAuditRepository,
+  KyselySampleRepository,
+  KyselyTransferRepository,
+  KyselyUpdateEventRepository,
+} from './repositories/small-repositories.js';
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
 import type { SqlDialect } from './sql-dialect.js';

@@ -10,7 +10,10 @@ test('a path is a SQLite file, a postgres URL a database URL; other URLs are ref
   assert.deepEqual(parseStoreLocation(':memory:'), { sqlitePath: ':memory:' });
   assert.deepEqual(parseStoreLocation('postgres://u:p@db.local/fleet'), { url: 'postgres://u:p@db.local/fleet' });
   assert.deepEqual(parseStoreLocation('postgresql://db.local/fleet'), { url: 'postgresql://db.local/fleet' });
-  assert.throws(() => parseStoreLocation('mysql://root:secret@db/fleet'), (e: Error) => /SQLite file path or a postgres:\/\/ URL/.test(e.message) && !e.message.includes('secret'));
+  assert.throws(
+    () => parseStoreLocation('mysql://root:secret@db/fleet'),
+    (e: Error) => /SQLite file path or a postgres:\/\/ URL/.test(e.message) && !e.message.includes('secret'),
+  );
   assert.equal(redact('postgres://fleet:s3cret@db:5432/fleet'), 'postgres://fleet:***@db:5432/fleet');
 });
 
@@ -25,5 +28,10 @@ test('openFleetStore opens a SQLite file where asked, and says when a PostgreSQL
   const reopened = await openFleetStore({ sqlitePath: path });
   assert.equal(await reopened.devices.exists('pi-1'), true);
   await reopened.close();
-  await assert.rejects(openFleetStore({ url: 'postgres://fleet:s3cret@127.0.0.1:1/fleet' }), (e: Error) => /cannot open the PostgreSQL fleet store at postgres:\/\/fleet:\*\*\*@127\.0\.0\.1:1\/fleet/.test(e.message) && !e.message.includes('s3cret'));
+  await assert.rejects(
+    openFleetStore({ url: 'postgres://fleet:s3cret@127.0.0.1:1/fleet' }),
+    (e: Error) =>
+      /cannot open the PostgreSQL fleet store at postgres:\/\/fleet:\*\*\*@127\.0\.0\.1:1\/fleet/.test(e.message) &&
+      !e.message.includes('s3cret'),
+  );
 });

@@ -13,7 +13,8 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 /** `postgres://…` (or postgresql://) is a database URL; anything else is a SQLite file path. */
 export function parseStoreLocation(text: string): FleetStoreLocation {
   if (POSTGRES_URL.test(text)) return { url: text };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new Error(`unsupported database URL "${redact(text)}": give a SQLite file path or a postgres:// URL`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+    throw new Error(`unsupported database URL "${redact(text)}": give a SQLite file path or a postgres:// URL`);
   return { sqlitePath: text === ':memory:' ? text : resolve(text) };
 }
 

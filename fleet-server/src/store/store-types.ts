@@ -4,7 +4,14 @@
  * JSON the store does not interpret (rollout plans and parameters) stays `unknown` here; the
  * feature that owns its meaning checks it (rollouts/rollout-store.ts).
  */
-import type { Manifest, ModelLineage, ModelStatus, RunningModel, SignedEnvelope, TrainingSummary } from '@edgeloop/protocol';
+import type {
+  Manifest,
+  ModelLineage,
+  ModelStatus,
+  RunningModel,
+  SignedEnvelope,
+  TrainingSummary,
+} from '@edgeloop/protocol';
 
 /** What a device said about itself in its birth (or at enrollment: arch and hardware only). */
 export interface DeviceInfo {

@@ -23,14 +23,22 @@ test('the lab CA and server certificate: P-256, 0600 keys in a 0700 folder, the 
   const lab = await ensureLabCertificates(data, names);
   assert.equal(lab.created, 'ca');
   assert.equal(statSync(lab.paths.dir).mode & 0o777, 0o700);
-  for (const f of [lab.paths.caKey, lab.paths.serverKey, lab.paths.caCert, lab.paths.serverCert]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+  for (const f of [lab.paths.caKey, lab.paths.serverKey, lab.paths.caCert, lab.paths.serverCert])
+    assert.equal(statSync(f).mode & 0o777, 0o600, f);
   const ca = new X509Certificate(readFileSync(lab.paths.caCert));
   const server = new X509Certificate(readFileSync(lab.paths.serverCert));
   assert.ok(ca.ca, 'the CA is a CA');
   assert.ok(!server.ca);
   assert.ok(server.verify(ca.publicKey));
   assert.equal(ca.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
-  for (const name of ['DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1', 'DNS:fleet.lab', 'IP Address:10.0.0.5']) assert.ok(server.subjectAltName?.includes(name), `${name} in ${server.subjectAltName}`);
+  for (const name of [
+    'DNS:localhost',
+    'IP Address:127.0.0.1',
+    'IP Address:0:0:0:0:0:0:0:1',
+    'DNS:fleet.lab',
+    'IP Address:10.0.0.5',
+  ])
+    assert.ok(server.subjectAltName?.includes(name), `${name} in ${server.subjectAltName}`);
   assert.ok(server.checkHost('fleet.lab') && server.checkIP('10.0.0.5'));
   assert.ok(Date.parse(server.validTo) - Date.now() > (SERVER_VALID_DAYS - 2) * DAY);
 });
@@ -65,11 +73,22 @@ test('TLS material: the lab chain carries the CA; bring-your-own certificates ge
   assert.ok(lab.cert.trimEnd().endsWith(caPem.trimEnd()));
 
   // The same files as an operator's --tls-cert (leaf only) and --tls-ca.
-  const files = { mode: 'files' as const, certFile: join(data, 'tls', 'server.crt'), keyFile: join(data, 'tls', 'server.key') };
+  const files = {
+    mode: 'files' as const,
+    certFile: join(data, 'tls', 'server.crt'),
+    keyFile: join(data, 'tls', 'server.key'),
+  };
   const withCa = await loadTlsMaterial({ ...files, caFile: join(data, 'tls', 'ca.crt') }, data, log);
   assert.equal(withCa.caFingerprint, lab.caFingerprint);
   assert.ok(withCa.cert.trimEnd().endsWith(caPem.trimEnd()), 'the CA is appended to the presented chain');
   const leafOnly = await loadTlsMaterial(files, data, log);
-  assert.equal(leafOnly.caFingerprint, caFingerprint(readFileSync(files.certFile, 'utf8')), 'without --tls-ca: the top of the chain given');
-  await assert.rejects(loadTlsMaterial({ ...files, keyFile: join(data, 'missing.key') }, data, log), /cannot read the TLS key .*missing\.key \(ENOENT\); check --tls-cert\/--tls-key\/--tls-ca/);
+  assert.equal(
+    leafOnly.caFingerprint,
+    caFingerprint(readFileSync(files.certFile, 'utf8')),
+    'without --tls-ca: the top of the chain given',
+  );
+  await assert.rejects(
+    loadTlsMaterial({ ...files, keyFile: join(data, 'missing.key') }, data, log),
+    /cannot read the TLS key .*missing\.key \(ENOENT\); check --tls-cert\/--tls-key\/--tls-ca/,
+  );
 });

@@ -38,7 +38,13 @@ export interface LabCertificatePaths {
 
 export function labCertificatePaths(dataDir: string): LabCertificatePaths {
   const dir = join(dataDir, 'tls');
-  return { dir, caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key') };
+  return {
+    dir,
+    caCert: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+  };
 }
 
 /** Names every lab certificate carries, then the operator's (--tls-san), without duplicates. */
@@ -53,7 +59,11 @@ export interface LabCertificates {
 }
 
 /** Makes (or reuses) the lab CA and server certificate in `<dataDir>/tls/` for these names. */
-export async function ensureLabCertificates(dataDir: string, names: string[], now = Date.now()): Promise<LabCertificates> {
+export async function ensureLabCertificates(
+  dataDir: string,
+  names: string[],
+  now = Date.now(),
+): Promise<LabCertificates> {
   const paths = labCertificatePaths(dataDir);
   ensurePrivateDir(paths.dir);
   let created: LabCertificates['created'] = 'none';
@@ -90,7 +100,9 @@ function serverCertificateStale(paths: LabCertificatePaths, names: string[], now
     const ca = new X509Certificate(readFileSync(paths.caCert));
     if (!cert.verify(ca.publicKey)) return true;
     if (Date.parse(cert.validTo) - now < RENEW_BEFORE_DAYS * DAY) return true;
-    const present = new Set((cert.subjectAltName ?? '').split(', ').map((entry) => entry.replace(/^(DNS|IP Address):/, '').toLowerCase()));
+    const present = new Set(
+      (cert.subjectAltName ?? '').split(', ').map((entry) => entry.replace(/^(DNS|IP Address):/, '').toLowerCase()),
+    );
     return names.some((n) => !present.has(canonicalIp(n).toLowerCase()));
   } catch {
     return true;
@@ -99,7 +111,13 @@ function serverCertificateStale(paths: LabCertificatePaths, names: string[], now
 
 async function issueServerCertificate(paths: LabCertificatePaths, names: string[], now: number): Promise<void> {
   const ca = new x509.X509Certificate(readFileSync(paths.caCert, 'utf8'));
-  const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(readFileSync(paths.caKey, 'utf8')), ALGORITHM, false, ['sign']);
+  const caKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    pemBody(readFileSync(paths.caKey, 'utf8')),
+    ALGORITHM,
+    false,
+    ['sign'],
+  );
   const keys = await generateKeys();
   const sans = names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }));
   const cert = await x509.X509CertificateGenerator.create({
@@ -129,7 +147,9 @@ function canonicalIp(name: string): string {
   const [head = '', tail = ''] = name.split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = name.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  const groups = name.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
   return groups.map((g) => g.replace(/^0+(?=.)/, '')).join(':');
 }
 
@@ -139,7 +159,10 @@ function generateKeys(): Promise<CryptoKeyPair> {
 
 async function privateKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
 }
 
 function pemBody(pem: string): Buffer {

@@ -7,22 +7,26 @@
 import { z } from 'zod';
 
 export const tlsSettingsSchema = z.discriminatedUnion('mode', [
-  z.object({
-    mode: z.literal('files'),
-    /** PEM: the server certificate, optionally followed by its intermediates (sent as the chain). */
-    certFile: z.string().min(1),
-    keyFile: z.string().min(1),
-    /**
-     * PEM of the CA devices pin (its fingerprint is printed by `edgeloop tokens create`).
-     * Default: the last certificate of certFile, the top of the chain the server presents.
-     */
-    caFile: z.string().min(1).optional(),
-  }).strict(),
-  z.object({
-    mode: z.literal('self-signed'),
-    /** Names beyond localhost, 127.0.0.1, ::1 and the hostname that devices use to reach the server. */
-    subjectAltNames: z.array(z.string().min(1).max(253)).default([]),
-  }).strict(),
+  z
+    .object({
+      mode: z.literal('files'),
+      /** PEM: the server certificate, optionally followed by its intermediates (sent as the chain). */
+      certFile: z.string().min(1),
+      keyFile: z.string().min(1),
+      /**
+       * PEM of the CA devices pin (its fingerprint is printed by `edgeloop tokens create`).
+       * Default: the last certificate of certFile, the top of the chain the server presents.
+       */
+      caFile: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      mode: z.literal('self-signed'),
+      /** Names beyond localhost, 127.0.0.1, ::1 and the hostname that devices use to reach the server. */
+      subjectAltNames: z.array(z.string().min(1).max(253)).default([]),
+    })
+    .strict(),
 ]);
 export type TlsSettings = z.infer<typeof tlsSettingsSchema>;
 export type TlsSettingsInput = z.input<typeof tlsSettingsSchema>;

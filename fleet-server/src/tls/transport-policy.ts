@@ -18,10 +18,18 @@ import type { TlsMaterial } from './tls-material.js';
 export function checkPlainTransport(config: FleetConfig, log: Logger): void {
   const exposed = [
     ...(!config.tls && !isLoopbackHost(config.http.host) ? [`HTTP on ${config.http.host}`] : []),
-    ...(!config.tls && config.mqtt.mode === 'embedded' && !isLoopbackHost(config.mqtt.host) ? [`MQTT on ${config.mqtt.host}`] : []),
-    ...(config.mqtt.mode === 'external' && isPlainTextBeyondLoopback(config.mqtt.url) ? [`devices to the plain-text broker ${config.mqtt.url}`] : []),
-    ...(config.publicUrl && isPlainTextBeyondLoopback(config.publicUrl) ? [`devices to the plain-text public URL ${config.publicUrl}`] : []),
-    ...(config.publicMqttUrl && isPlainTextBeyondLoopback(config.publicMqttUrl) ? [`devices to the plain-text public broker URL ${config.publicMqttUrl}`] : []),
+    ...(!config.tls && config.mqtt.mode === 'embedded' && !isLoopbackHost(config.mqtt.host)
+      ? [`MQTT on ${config.mqtt.host}`]
+      : []),
+    ...(config.mqtt.mode === 'external' && isPlainTextBeyondLoopback(config.mqtt.url)
+      ? [`devices to the plain-text broker ${config.mqtt.url}`]
+      : []),
+    ...(config.publicUrl && isPlainTextBeyondLoopback(config.publicUrl)
+      ? [`devices to the plain-text public URL ${config.publicUrl}`]
+      : []),
+    ...(config.publicMqttUrl && isPlainTextBeyondLoopback(config.publicMqttUrl)
+      ? [`devices to the plain-text public broker URL ${config.publicMqttUrl}`]
+      : []),
   ];
   if (exposed.length && !config.insecure) {
     throw new Error(
@@ -29,12 +37,23 @@ export function checkPlainTransport(config: FleetConfig, log: Logger): void {
         'Start with --tls-self-signed (a lab CA) or --tls-cert FILE --tls-key FILE (and an mqtts:// broker, docs/external-broker.md), or bind to 127.0.0.1, or accept the risk with --insecure',
     );
   }
-  if (exposed.length) log.warn({ exposed }, 'plain HTTP/MQTT beyond this machine (--insecure): anyone on the network can read tokens, passwords and models; use --tls-self-signed or --tls-cert/--tls-key');
-  else if (!config.tls) log.warn('plain HTTP/MQTT on loopback only: devices on other machines cannot reach this server; use --tls-self-signed or --tls-cert/--tls-key to serve them');
+  if (exposed.length)
+    log.warn(
+      { exposed },
+      'plain HTTP/MQTT beyond this machine (--insecure): anyone on the network can read tokens, passwords and models; use --tls-self-signed or --tls-cert/--tls-key',
+    );
+  else if (!config.tls)
+    log.warn(
+      'plain HTTP/MQTT on loopback only: devices on other machines cannot reach this server; use --tls-self-signed or --tls-cert/--tls-key to serve them',
+    );
 }
 
 /** TLS client options of the server's bus client for its broker URL (empty for plain mqtt://). */
-export function busTlsOptions(config: FleetConfig, material: TlsMaterial | undefined, brokerUrl: string): { ca?: string; rejectUnauthorized?: boolean; checkServerIdentity?: () => undefined } {
+export function busTlsOptions(
+  config: FleetConfig,
+  material: TlsMaterial | undefined,
+  brokerUrl: string,
+): { ca?: string; rejectUnauthorized?: boolean; checkServerIdentity?: () => undefined } {
   if (!/^(mqtts|wss):/.test(brokerUrl)) return {};
   if (config.mqtt.mode === 'embedded') {
     // Our own listener over loopback, by address: the chain is checked, the name need not match

@@ -44,7 +44,8 @@ export class DownloadSlots {
       return { admitted: true };
     }
     const queued = this.waiting.get(deviceId);
-    if (queued) return { admitted: false, position: [...this.waiting.keys()].indexOf(deviceId) + 1, ready: queued.ready };
+    if (queued)
+      return { admitted: false, position: [...this.waiting.keys()].indexOf(deviceId) + 1, ready: queued.ready };
     if (this.active.size < this.opts.maxConcurrent && this.waiting.size === 0) {
       this.admit(deviceId, now);
       return { admitted: true };
@@ -66,7 +67,12 @@ export class DownloadSlots {
   }
 
   stats(): { active: number; waiting: number; maxConcurrent: number; admissions: number } {
-    return { active: this.active.size, waiting: this.waiting.size, maxConcurrent: this.opts.maxConcurrent, admissions: this.admissions };
+    return {
+      active: this.active.size,
+      waiting: this.waiting.size,
+      maxConcurrent: this.opts.maxConcurrent,
+      admissions: this.admissions,
+    };
   }
 
   close(): void {

@@ -31,7 +31,11 @@ export class TransferCounters {
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: FleetStore, flushMs = 500, private readonly onError: (err: Error) => void = () => {}) {
+  constructor(
+    private readonly store: FleetStore,
+    flushMs = 500,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {
     this.timer = setInterval(() => void this.flush().catch(this.onError), flushMs);
     this.timer.unref();
   }

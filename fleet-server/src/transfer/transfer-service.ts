@@ -54,13 +54,18 @@ export class TransferService {
   ) {
     const o = { ...DEFAULT_TRANSFER_OPTIONS, ...opts };
     this.slots = new DownloadSlots({ maxConcurrent: o.maxConcurrentDownloads, idleMs: o.slotIdleMs });
-    this.counters = new TransferCounters(store, 500, (err) => this.log.warn({ err: err.message }, 'transfer counters not written; retried on the next flush'));
+    this.counters = new TransferCounters(store, 500, (err) =>
+      this.log.warn({ err: err.message }, 'transfer counters not written; retried on the next flush'),
+    );
   }
 
   /** The artifact's size if it is assigned to the device (serving or shadow), else undefined. */
   async assignedSize(deviceId: string, sha256: string): Promise<number | undefined> {
     for (const v of await this.store.models.withArtifact(sha256)) {
-      const [serve, shadow] = await Promise.all([this.store.assignments.get(deviceId, v.name), this.store.shadows.get(deviceId, v.name)]);
+      const [serve, shadow] = await Promise.all([
+        this.store.assignments.get(deviceId, v.name),
+        this.store.shadows.get(deviceId, v.name),
+      ]);
       if (serve?.version === v.version || shadow?.version === v.version) return v.size;
     }
     return undefined;
@@ -72,14 +77,23 @@ export class TransferService {
   }
 
   /** After sending bytes [start, end] of an artifact of `size` bytes to the device. */
-  sent(deviceId: string, sha256: string, transport: 'http' | 'mqtt', bytes: number, newRequest: boolean, reachedEnd: boolean): void {
+  sent(
+    deviceId: string,
+    sha256: string,
+    transport: 'http' | 'mqtt',
+    bytes: number,
+    newRequest: boolean,
+    reachedEnd: boolean,
+  ): void {
     this.counters.add(deviceId, sha256, transport, bytes, newRequest ? 1 : 0);
     if (reachedEnd) this.slots.release(deviceId);
     else this.slots.touch(deviceId);
   }
 
   /** The `fetch` channel handler: each device's fetches are answered in order, devices in parallel. */
-  fetchHandler(publish: (topic: string, payload: Buffer) => Promise<void>): (deviceId: string, payload: Buffer) => Promise<void> {
+  fetchHandler(
+    publish: (topic: string, payload: Buffer) => Promise<void>,
+  ): (deviceId: string, payload: Buffer) => Promise<void> {
     return async (deviceId, payload) => {
       const decoded = decodeMessage(fetchRequestSchema, payload, MAX_FETCH_MESSAGE_BYTES);
       if (!decoded.ok) {
@@ -90,14 +104,25 @@ export class TransferService {
       const q = this.queues.get(deviceId) ?? { tail: Promise.resolve(), size: 0 };
       if (q.size >= MAX_QUEUED_FETCHES) {
         this.stats.refused++;
-        await this.notice(publish, deviceId, decoded.value, 'refused', `more than ${MAX_QUEUED_FETCHES} fetches outstanding; wait for the answers before asking again`);
+        await this.notice(
+          publish,
+          deviceId,
+          decoded.value,
+          'refused',
+          `more than ${MAX_QUEUED_FETCHES} fetches outstanding; wait for the answers before asking again`,
+        );
         return;
       }
       q.size++;
       this.queues.set(deviceId, q);
-      const run = q.tail.then(() => this.answer(publish, deviceId, decoded.value)).catch((err: Error) => {
-        this.log.warn({ deviceId, sha256: decoded.value.sha256, err: err.message }, 'artifact fetch failed; the device re-requests what it is missing');
-      });
+      const run = q.tail
+        .then(() => this.answer(publish, deviceId, decoded.value))
+        .catch((err: Error) => {
+          this.log.warn(
+            { deviceId, sha256: decoded.value.sha256, err: err.message },
+            'artifact fetch failed; the device re-requests what it is missing',
+          );
+        });
       q.tail = run.finally(() => {
         if (--q.size === 0 && this.queues.get(deviceId) === q) this.queues.delete(deviceId);
       });
@@ -110,20 +135,42 @@ export class TransferService {
     return this.counters.close();
   }
 
-  private async answer(publish: (topic: string, payload: Buffer) => Promise<void>, deviceId: string, req: FetchRequest): Promise<void> {
+  private async answer(
+    publish: (topic: string, payload: Buffer) => Promise<void>,
+    deviceId: string,
+    req: FetchRequest,
+  ): Promise<void> {
     const size = await this.assignedSize(deviceId, req.sha256);
     if (size === undefined) {
       this.stats.refused++;
       this.log.warn({ deviceId, sha256: req.sha256 }, 'refused artifact fetch: not assigned to this device');
-      return this.notice(publish, deviceId, req, 'refused', `artifact ${req.sha256} is not assigned to device ${deviceId}; only artifacts in its desired state are sent`);
+      return this.notice(
+        publish,
+        deviceId,
+        req,
+        'refused',
+        `artifact ${req.sha256} is not assigned to device ${deviceId}; only artifacts in its desired state are sent`,
+      );
     }
     if (req.offset + req.length > size) {
       this.stats.refused++;
-      return this.notice(publish, deviceId, req, 'refused', `bytes ${req.offset}-${req.offset + req.length - 1} lie beyond the artifact's ${size} bytes`);
+      return this.notice(
+        publish,
+        deviceId,
+        req,
+        'refused',
+        `bytes ${req.offset}-${req.offset + req.length - 1} lie beyond the artifact's ${size} bytes`,
+      );
     }
     const admission = this.slots.enter(deviceId);
     if (!admission.admitted) {
-      await this.notice(publish, deviceId, req, 'queued', `${this.slots.opts.maxConcurrent} devices are downloading; this device is number ${admission.position} in line`);
+      await this.notice(
+        publish,
+        deviceId,
+        req,
+        'queued',
+        `${this.slots.opts.maxConcurrent} devices are downloading; this device is number ${admission.position} in line`,
+      );
       await admission.ready;
     }
     this.stats.fetches++;
@@ -134,7 +181,8 @@ export class TransferService {
       for (const block of blocksOf(req.offset, req.length)) {
         const bytes = Buffer.allocUnsafe(block.length);
         const { bytesRead } = await fh.read(bytes, 0, block.length, block.offset);
-        if (bytesRead !== block.length) throw new Error(`artifact file ${req.sha256} is shorter than its registered ${size} bytes`);
+        if (bytesRead !== block.length)
+          throw new Error(`artifact file ${req.sha256} is shorter than its registered ${size} bytes`);
         await publish(topic, encodeChunk(req.sha256, block.offset, bytes));
         this.stats.blocks++;
         this.sent(deviceId, req.sha256, 'mqtt', block.length, first, block.offset + block.length === size);
@@ -145,7 +193,15 @@ export class TransferService {
     }
   }
 
-  private async notice(publish: (topic: string, payload: Buffer) => Promise<void>, deviceId: string, req: FetchRequest, kind: 'refused' | 'queued', reason: string): Promise<void> {
-    await publish(deviceTopic(deviceId, 'chunk'), encodeChunkNotice(kind, req.sha256, req.offset, reason)).catch(() => undefined);
+  private async notice(
+    publish: (topic: string, payload: Buffer) => Promise<void>,
+    deviceId: string,
+    req: FetchRequest,
+    kind: 'refused' | 'queued',
+    reason: string,
+  ): Promise<void> {
+    await publish(deviceTopic(deviceId, 'chunk'), encodeChunkNotice(kind, req.sha256, req.offset, reason)).catch(
+      () => undefined,
+    );
   }
 }

@@ -35,7 +35,11 @@ interface CallInput {
 export function createRestClient(options: RestClientOptions): RestClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const methods = Object.fromEntries(
-    ROUTE_NAMES.map((name) => [name, (input: CallInput = {}, callOptions: CallOptions = {}) => callRoute(name, input, callOptions, { ...options, baseUrl })]),
+    ROUTE_NAMES.map((name) => [
+      name,
+      (input: CallInput = {}, callOptions: CallOptions = {}) =>
+        callRoute(name, input, callOptions, { ...options, baseUrl }),
+    ]),
   );
   return { baseUrl, ...methods } as RestClient;
 }
@@ -44,7 +48,8 @@ export function createRestClient(options: RestClientOptions): RestClient {
 export function fillPath(path: string, params: Record<string, unknown> = {}): string {
   return path.replace(/\{([^}]+)\}/g, (_m, key: string) => {
     const value = params[key];
-    if (value === undefined || value === null || value === '') throw new TypeError(`path parameter "${key}" of ${path} is missing`);
+    if (value === undefined || value === null || value === '')
+      throw new TypeError(`path parameter "${key}" of ${path} is missing`);
     return encodeURIComponent(String(value));
   });
 }
@@ -65,7 +70,8 @@ function requestBody(spec: RouteSpec, body: unknown): { body?: BodyInit; content
   const form = new FormData();
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (value === undefined) continue;
-    if (value instanceof Blob) form.append(key, value, typeof File !== 'undefined' && value instanceof File ? value.name : key);
+    if (value instanceof Blob)
+      form.append(key, value, typeof File !== 'undefined' && value instanceof File ? value.name : key);
     else form.append(key, String(value));
   }
   // fetch sets the multipart content type with its boundary.
@@ -74,7 +80,9 @@ function requestBody(spec: RouteSpec, body: unknown): { body?: BodyInit; content
 
 function timeoutSignal(options: CallOptions, defaults: RestClientOptions): AbortSignal | undefined {
   const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
-  const signals = [options.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+  const signals = [options.signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter(
+    (s): s is AbortSignal => s !== undefined,
+  );
   return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
 }
 
@@ -94,14 +102,24 @@ function errorReason(body: unknown): string | undefined {
   return typeof error === 'string' && error.length > 0 ? error : undefined;
 }
 
-async function callRoute(name: RouteName, input: CallInput, options: CallOptions, defaults: RestClientOptions): Promise<unknown> {
+async function callRoute(
+  name: RouteName,
+  input: CallInput,
+  options: CallOptions,
+  defaults: RestClientOptions,
+): Promise<unknown> {
   const spec: RouteSpec = REST_ROUTES[name];
   const route = describeRoute(name, spec);
   const { body, contentType } = requestBody(spec, input.body);
   const signal = timeoutSignal(options, defaults);
   const init: RequestInit = {
     method: spec.method,
-    headers: { accept: 'application/json', ...defaults.headers, ...(contentType ? { 'content-type': contentType } : {}), ...options.headers },
+    headers: {
+      accept: 'application/json',
+      ...defaults.headers,
+      ...(contentType ? { 'content-type': contentType } : {}),
+      ...options.headers,
+    },
     ...(body !== undefined ? { body } : {}),
     ...(signal ? { signal } : {}),
   };
@@ -118,10 +136,21 @@ async function callRoute(name: RouteName, input: CallInput, options: CallOptions
     throw new RestNetworkError(route, error);
   }
   const json = parseJson(text);
-  if (!response.ok) throw new RestError(route, response.status, errorReason(json) ?? (response.statusText || 'request failed'), json === NOT_JSON ? text : json);
+  if (!response.ok)
+    throw new RestError(
+      route,
+      response.status,
+      errorReason(json) ?? (response.statusText || 'request failed'),
+      json === NOT_JSON ? text : json,
+    );
   const answer = spec.responses[response.status];
   if (answer === undefined) {
-    throw new RestContractError(route, response.status, `status ${response.status} is not one the route answers (${Object.keys(spec.responses).join(', ')})`, 'status');
+    throw new RestContractError(
+      route,
+      response.status,
+      `status ${response.status} is not one the route answers (${Object.keys(spec.responses).join(', ')})`,
+      'status',
+    );
   }
   if (isRawResponse(answer)) return response;
   if (json === NOT_JSON) throw new RestContractError(route, response.status, 'the body is not JSON', 'not-json');

@@ -23,7 +23,17 @@ export type RolloutState = (typeof ROLLOUT_STATES)[number];
  * after all (already on the candidate or newer, or reassigned outside the rollout).
  */
 export const ROLLOUT_DEVICE_STATES = [
-  'pending', 'assigned', 'downloading', 'verified', 'active', 'healthy', 'failed', 'rejected', 'timed-out', 'rolled-back', 'skipped',
+  'pending',
+  'assigned',
+  'downloading',
+  'verified',
+  'active',
+  'healthy',
+  'failed',
+  'rejected',
+  'timed-out',
+  'rolled-back',
+  'skipped',
 ] as const;
 export type RolloutDeviceState = (typeof ROLLOUT_DEVICE_STATES)[number];
 

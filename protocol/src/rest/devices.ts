@@ -10,21 +10,29 @@ import { ID_PATTERN } from '../topics.js';
 import { booleanTextSchema, epochMsSchema, restIdSchema, stringMapSchema } from './shared.js';
 
 /** Tag keys as every boundary accepts them (enrollment tokens, device labels, rollout targets). */
-export const tagKeySchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'tag keys are 1-64 characters from A-Z a-z 0-9 _ . -');
+export const tagKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'tag keys are 1-64 characters from A-Z a-z 0-9 _ . -');
 
 /** Operator labels, e.g. {"site": "plant-1", "hw": "pi4"}: what can be set can also be selected. */
 export const tagsSchema = z
   .record(tagKeySchema, z.string().min(1).max(128))
   .refine((t) => Object.keys(t).length <= 32, 'at most 32 tags');
 
-export const groupSchema = z.string().regex(ID_PATTERN, 'a group is 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit');
+export const groupSchema = z
+  .string()
+  .regex(ID_PATTERN, 'a group is 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit');
 
 export const assignmentStatusSchema = z
   .object({
     model: z.string(),
     version: z.number().int(),
     /** assigned, then whatever the device last reported: downloading, verified, active, rejected, failed, removed. */
-    state: z.string().describe('assigned, then what the device last reported: downloading, verified, active, rejected, failed, removed'),
+    state: z
+      .string()
+      .describe(
+        'assigned, then what the device last reported: downloading, verified, active, rejected, failed, removed',
+      ),
     code: z.string().nullable(),
     reason: z.string().nullable(),
     updatedAt: epochMsSchema,
@@ -97,14 +105,20 @@ export type DeviceDetail = z.infer<typeof deviceDetailSchema>;
 
 export const deviceListQuerySchema = z.object({
   group: groupSchema.optional(),
-  tag: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}=.{1,128}$/, 'tag filters look like key=value')).optional().describe('key=value; repeat for several (all must match)'),
+  tag: z
+    .array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}=.{1,128}$/, 'tag filters look like key=value'))
+    .optional()
+    .describe('key=value; repeat for several (all must match)'),
   disabled: booleanTextSchema.optional(),
 });
 
 /** PUT /api/v1/devices/{id}: tags replace the device's whole tag set; group null clears it. */
 export const deviceLabelsRequestSchema = z
   .object({ group: groupSchema.nullable().optional(), tags: tagsSchema.optional() })
-  .refine((b) => b.group !== undefined || b.tags !== undefined, 'send "group" (null clears it) and/or "tags" (replaces them)')
+  .refine(
+    (b) => b.group !== undefined || b.tags !== undefined,
+    'send "group" (null clears it) and/or "tags" (replaces them)',
+  )
   .meta({ id: 'DeviceLabels' });
 export type DeviceLabelsRequest = z.input<typeof deviceLabelsRequestSchema>;
 
@@ -122,7 +136,12 @@ export const deploymentRequestSchema = z.object({
 export type DeploymentRequest = z.input<typeof deploymentRequestSchema>;
 
 export const deploymentResponseSchema = z.object({
-  deployment: z.object({ model: z.string(), version: z.number().int(), devices: z.array(z.string()), role: z.enum(['serve', 'shadow']).optional() }),
+  deployment: z.object({
+    model: z.string(),
+    version: z.number().int(),
+    devices: z.array(z.string()),
+    role: z.enum(['serve', 'shadow']).optional(),
+  }),
 });
 export type DeploymentResponse = z.infer<typeof deploymentResponseSchema>;
 

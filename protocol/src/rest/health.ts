@@ -20,13 +20,26 @@ export const healthResponseSchema = z
     signingKeyId: z.string().nullable().optional(),
     keysetVersion: z.number().int().optional(),
     /** Telemetry batches and records taken since start. */
-    ingest: z.object({ batches: z.number().int(), stored: z.number().int(), duplicates: z.number().int(), rejected: z.number().int() }).optional(),
+    ingest: z
+      .object({
+        batches: z.number().int(),
+        stored: z.number().int(),
+        duplicates: z.number().int(),
+        rejected: z.number().int(),
+      })
+      .optional(),
     artifactBytesServed: z.number().int().optional(),
     /** Download slots (active, waiting) and MQTT transfer counters. */
     transfer: z.record(z.string(), z.number()).optional(),
     /** With a managed external Mosquitto: devices mirrored, writes, reloads, the last error. */
     mosquitto: z
-      .object({ devices: z.number().int(), enabled: z.number().int(), writes: z.number().int(), reloads: z.number().int(), lastError: z.string().nullable() })
+      .object({
+        devices: z.number().int(),
+        enabled: z.number().int(),
+        writes: z.number().int(),
+        reloads: z.number().int(),
+        lastError: z.string().nullable(),
+      })
       .optional(),
   })
   .meta({ id: 'Health' });

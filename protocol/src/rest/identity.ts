@@ -55,7 +55,13 @@ export type EnrollmentTokenSummary = z.infer<typeof enrollmentTokenSummarySchema
 export const enrollmentTokenRequestSchema = z
   .object({
     uses: z.number().int().min(1).max(100_000).optional().describe('default 1'),
-    ttlSeconds: z.number().int().min(60).max(365 * 86_400).optional().describe('default 86400'),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(365 * 86_400)
+      .optional()
+      .describe('default 86400'),
     group: groupSchema.optional(),
     tags: tagsSchema.optional(),
   })
@@ -67,7 +73,10 @@ export const createdEnrollmentTokenSchema = z.object({
   token: z.string(),
   enrollmentToken: enrollmentTokenSummarySchema,
   /** With TLS: `sha256:<hex>` of the CA's public key, for `edgeloop-agent enroll --ca-fingerprint`. */
-  caFingerprint: z.string().optional().describe('with TLS: sha256:<hex> of the CA public key, for edgeloop-agent enroll --ca-fingerprint'),
+  caFingerprint: z
+    .string()
+    .optional()
+    .describe('with TLS: sha256:<hex> of the CA public key, for edgeloop-agent enroll --ca-fingerprint'),
 });
 export type CreatedEnrollmentToken = z.infer<typeof createdEnrollmentTokenSchema>;
 
@@ -88,7 +97,9 @@ export const adminTokenSummarySchema = z
 export type AdminTokenSummary = z.infer<typeof adminTokenSummarySchema>;
 
 /** POST /api/v1/admin-tokens: `name` is who uses the token (the audit log's actor). */
-export const adminTokenRequestSchema = z.object({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'name: 1-64 characters from A-Z a-z 0-9 _ . @ -') });
+export const adminTokenRequestSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'name: 1-64 characters from A-Z a-z 0-9 _ . @ -'),
+});
 
 /** Answer of POST /api/v1/admin-tokens: the plaintext token appears here only. */
 export const createdAdminTokenSchema = z.object({ token: z.string(), adminToken: adminTokenSummarySchema });

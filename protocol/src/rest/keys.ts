@@ -8,7 +8,12 @@ import { epochMsSchema, restEnvelopeSchema } from './shared.js';
 
 /** An unsigned keyset for the offline root: sign `payload` (base64) with payloadType, POST the envelope. */
 export const pendingKeysetSchema = z
-  .object({ keyId: z.string(), version: z.number().int(), payloadType: z.string(), payload: z.string().meta({ contentEncoding: 'base64' }) })
+  .object({
+    keyId: z.string(),
+    version: z.number().int(),
+    payloadType: z.string(),
+    payload: z.string().meta({ contentEncoding: 'base64' }),
+  })
   .meta({ id: 'PendingKeyset' });
 export type PendingKeyset = z.infer<typeof pendingKeysetSchema>;
 
@@ -18,7 +23,9 @@ export const keysResponseSchema = z
     /** Root keys (what devices list in fleet.trustedKeys); `local` = the private half is on this server. */
     root: z.object({ keyId: z.string(), publicKey: z.string(), local: z.boolean() }),
     /** The key that signs manifests now, if any (none before an offline root signed the first keyset). */
-    signingKey: z.object({ keyId: z.string(), publicKey: z.string(), activatedAt: epochMsSchema.nullable() }).nullable(),
+    signingKey: z
+      .object({ keyId: z.string(), publicKey: z.string(), activatedAt: epochMsSchema.nullable() })
+      .nullable(),
     /** A key waiting for its keyset to be signed by the offline root. */
     pending: pendingKeysetSchema.nullable(),
     keyset: z.object({ version: z.number().int(), keyIds: z.array(z.string()), created: z.string() }).nullable(),

@@ -39,7 +39,12 @@ export const modelMetadataSchema = z
     outputs: z.array(tensorSpecSchema).min(1).optional(),
     preprocessing: preprocessingSchema.optional(),
     postprocessing: postprocessingSchema.optional(),
-    targets: z.object({ arch: z.array(z.enum(ARCHES)).min(1).optional(), hardware: z.array(z.string().min(1).max(64)).optional() }).optional(),
+    targets: z
+      .object({
+        arch: z.array(z.enum(ARCHES)).min(1).optional(),
+        hardware: z.array(z.string().min(1).max(64)).optional(),
+      })
+      .optional(),
     /** Golden input → output pairs the device checks before the version serves. */
     healthCheck: healthCheckSchema.optional(),
     description: z.string().max(4096).optional(),
@@ -63,13 +68,19 @@ export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
  * The model file of an upload. Any Blob will do (a browser File, Node's fs.openAsBlob); it is
  * streamed as it is sent. A File's name is the name the server records.
  */
-export const uploadFileSchema = z.custom<Blob>((v) => typeof Blob !== 'undefined' && v instanceof Blob, 'must be a file (Blob)');
+export const uploadFileSchema = z.custom<Blob>(
+  (v) => typeof Blob !== 'undefined' && v instanceof Blob,
+  'must be a file (Blob)',
+);
 
 /** POST /api/v1/models, multipart/form-data: the ONNX file and the fields beside it. */
 export const modelUploadSchema = z.object({
   file: uploadFileSchema,
   name: restIdSchema,
-  version: z.string().regex(/^[1-9][0-9]*$/, 'version must be plain decimal digits').optional(),
+  version: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, 'version must be plain decimal digits')
+    .optional(),
   /** JSON text of {@link ModelMetadata}; sent as written so the server reports its own positions. */
   metadata: z.string().optional(),
   /** "true": accept a version far above the latest (the registry's max version jump). */
@@ -140,7 +151,15 @@ export type StatusChangeResponse = z.infer<typeof statusChangeResponseSchema>;
 export const lineageResponseSchema = z
   .object({
     name: z.string(),
-    versions: z.array(z.object({ version: z.number().int(), sha256: z.string(), createdAt: epochMsSchema, status: z.enum(MODEL_STATUSES), lineage: lineageSchema })),
+    versions: z.array(
+      z.object({
+        version: z.number().int(),
+        sha256: z.string(),
+        createdAt: epochMsSchema,
+        status: z.enum(MODEL_STATUSES),
+        lineage: lineageSchema,
+      }),
+    ),
   })
   .meta({ id: 'LineageResponse' });
 export type LineageResponse = z.infer<typeof lineageResponseSchema>;

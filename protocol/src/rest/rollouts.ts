@@ -32,7 +32,11 @@ import { ROLLOUT_DEVICE_STATES, ROLLOUT_STATES, ROLLOUT_STRATEGIES } from './con
 import { tagsSchema } from './devices.js';
 import { epochMsSchema, integerText, restIdSchema } from './shared.js';
 
-const ms = z.number().int().min(0).max(30 * 86_400_000);
+const ms = z
+  .number()
+  .int()
+  .min(0)
+  .max(30 * 86_400_000);
 const share = z.number().min(0).max(1);
 const gateAction = z.enum(['pause', 'rollback']);
 
@@ -45,13 +49,17 @@ export const waveSpecSchema = z
     waitMs: ms.optional(),
   })
   .strict()
-  .refine((w) => (w.percent === undefined) !== (w.count === undefined), { message: 'give a wave either percent or count' });
+  .refine((w) => (w.percent === undefined) !== (w.count === undefined), {
+    message: 'give a wave either percent or count',
+  });
 export type WaveSpec = z.input<typeof waveSpecSchema>;
 
 const canarySchema = z
   .object({ percent: z.number().gt(0).max(100).optional(), count: z.number().int().min(1).optional() })
   .strict()
-  .refine((c) => !(c.percent !== undefined && c.count !== undefined), { message: 'give the canary either percent or count' });
+  .refine((c) => !(c.percent !== undefined && c.count !== undefined), {
+    message: 'give the canary either percent or count',
+  });
 
 /** Tunables; every field has a default (table above), applied when the rollout is created. */
 export const rolloutParametersSchema = z
@@ -89,7 +97,11 @@ export const rolloutParametersSchema = z
       .prefault({}),
     /** Shadow only: what `promote` turns the rollout into. */
     promoteTo: z
-      .object({ strategy: z.enum(['direct', 'staged', 'canary']), waves: z.array(waveSpecSchema).min(1).max(20).optional(), canary: canarySchema.optional() })
+      .object({
+        strategy: z.enum(['direct', 'staged', 'canary']),
+        waves: z.array(waveSpecSchema).min(1).max(20).optional(),
+        canary: canarySchema.optional(),
+      })
       .strict()
       .optional(),
   })
@@ -221,7 +233,10 @@ export const rolloutDetailSchema = z
     waves: z.array(waveProgressSchema),
     gates: z.array(gateReadingSchema),
     liveError: z.object({ candidate: errorArmSchema, baseline: errorArmSchema, ratio: z.number().nullable() }),
-    drift: z.object({ psi: z.number().nullable(), records: z.object({ candidate: z.number().int(), baseline: z.number().int() }) }),
+    drift: z.object({
+      psi: z.number().nullable(),
+      records: z.object({ candidate: z.number().int(), baseline: z.number().int() }),
+    }),
     devices: z.array(rolloutDeviceViewSchema),
   })
   .meta({ id: 'RolloutDetail' });

@@ -36,15 +36,29 @@ export const sampleListQuerySchema = z.object({
 export const sampleListResponseSchema = z.object({ samples: z.array(sampleSummarySchema) });
 
 /** POST /api/v1/devices/{id}/samples/request: upload kept samples for this many minutes. */
-export const sampleUploadRequestSchema = z.object({ minutes: z.number().min(1).max(7 * 24 * 60).default(60) });
+export const sampleUploadRequestSchema = z.object({
+  minutes: z
+    .number()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
+});
 export const sampleUploadResponseSchema = z.object({ deviceId: z.string(), uploadUntil: epochMsSchema });
 
 /** POST /api/v1/devices/{id}/samples/capture: keep (and upload) inputs for a while, whatever the local policies say. */
 export const sampleCaptureRequestSchema = z.object({
-  minutes: z.number().min(1).max(7 * 24 * 60).default(30),
+  minutes: z
+    .number()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(30),
   models: z.array(restIdSchema).min(1).max(16).optional(),
   everyN: z.number().int().min(1).max(100_000).default(1),
 });
 export type SampleCaptureRequest = z.input<typeof sampleCaptureRequestSchema>;
-export const sampleCaptureResponseSchema = z.object({ deviceId: z.string(), capture: sampleCaptureSchema, uploadUntil: epochMsSchema });
+export const sampleCaptureResponseSchema = z.object({
+  deviceId: z.string(),
+  capture: sampleCaptureSchema,
+  uploadUntil: epochMsSchema,
+});
 export const sampleCaptureStopResponseSchema = z.object({ deviceId: z.string(), stopped: z.boolean() });

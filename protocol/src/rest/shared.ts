@@ -13,7 +13,9 @@ import { modelVersionSchema } from '../manifest.js';
 import { ID_PATTERN } from '../topics.js';
 
 /** A device, model, group or stream id in a request: 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit. */
-export const restIdSchema = z.string().regex(ID_PATTERN, 'must be 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit');
+export const restIdSchema = z
+  .string()
+  .regex(ID_PATTERN, 'must be 1-64 characters from A-Z a-z 0-9 _ . - starting with a letter or digit');
 
 export const epochMsSchema = z.number().int().describe('milliseconds since the Unix epoch');
 
@@ -31,7 +33,10 @@ export const versionTextSchema = z
   .pipe(modelVersionSchema);
 
 /** `true` or `false` in a query string. */
-export const booleanTextSchema = z.enum(['true', 'false']).transform((v) => v === 'true').pipe(z.boolean());
+export const booleanTextSchema = z
+  .enum(['true', 'false'])
+  .transform((v) => v === 'true')
+  .pipe(z.boolean());
 
 /** A whole number in a query string, within bounds. */
 export function integerText(min: number, max = Number.MAX_SAFE_INTEGER) {

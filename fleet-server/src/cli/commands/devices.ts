@@ -3,7 +3,15 @@
  * The device list: what each device runs and what it was assigned, optionally narrowed to a
  * group or to devices carrying given tags (commands/identity.ts changes single devices).
  */
-import { listFlag, parseTags, printJson, rejectOperands, stringFlag, type CommandContext, type CommandTable } from '../command.js';
+import {
+  listFlag,
+  parseTags,
+  printJson,
+  rejectOperands,
+  stringFlag,
+  type CommandContext,
+  type CommandTable,
+} from '../command.js';
 import { renderDevicesTable } from '../format.js';
 
 async function listDevices({ operands, flags, io, connect }: CommandContext): Promise<void> {

@@ -6,7 +6,16 @@
  */
 import type { DeviceLabelsRequest } from '@edgeloop/protocol';
 import {
-  UsageError, listFlag, parseDuration, parsePositiveInt, parseTags, printJson, rejectOperands, stringFlag, type CommandContext, type CommandTable,
+  UsageError,
+  listFlag,
+  parseDuration,
+  parsePositiveInt,
+  parseTags,
+  printJson,
+  rejectOperands,
+  stringFlag,
+  type CommandContext,
+  type CommandTable,
 } from '../command.js';
 import { EMPTY_CELL, formatAssignment, formatRelativeTime, formatTimestamp, renderTable } from '../format.js';
 
@@ -17,7 +26,10 @@ function oneId(operands: string[], command: string, what: string): string {
   return id;
 }
 
-const tagText = (tags: Record<string, string>) => Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(',') || EMPTY_CELL;
+const tagText = (tags: Record<string, string>) =>
+  Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',') || EMPTY_CELL;
 
 async function createToken({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'tokens create');
@@ -52,9 +64,20 @@ async function listTokens({ operands, flags, io, connect }: CommandContext): Pro
   const body = await connect().listEnrollmentTokens();
   if (flags.json) return printJson(io, body);
   if (!body.enrollmentTokens.length) return io.out('no enrollment tokens; create one with: edgeloop tokens create');
-  io.out(renderTable(['ID', 'STATUS', 'USES LEFT', 'EXPIRES', 'GROUP', 'TAGS', 'CREATED BY'], body.enrollmentTokens.map((t) => [
-    t.id, t.status, `${t.usesLeft}/${t.uses}`, formatTimestamp(t.expiresAt), t.group ?? EMPTY_CELL, tagText(t.tags), t.createdBy,
-  ])));
+  io.out(
+    renderTable(
+      ['ID', 'STATUS', 'USES LEFT', 'EXPIRES', 'GROUP', 'TAGS', 'CREATED BY'],
+      body.enrollmentTokens.map((t) => [
+        t.id,
+        t.status,
+        `${t.usesLeft}/${t.uses}`,
+        formatTimestamp(t.expiresAt),
+        t.group ?? EMPTY_CELL,
+        tagText(t.tags),
+        t.createdBy,
+      ]),
+    ),
+  );
 }
 
 async function revokeToken({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -71,16 +94,28 @@ async function createAdmin({ operands, flags, io, connect }: CommandContext): Pr
   const body = await connect().createAdminToken({ body: { name } });
   if (flags.json) return printJson(io, body);
   io.out(body.token);
-  io.err(`admin token ${body.adminToken.id} "${body.adminToken.name}". It is shown only now; use it with --token or EDGELOOP_TOKEN.`);
+  io.err(
+    `admin token ${body.adminToken.id} "${body.adminToken.name}". It is shown only now; use it with --token or EDGELOOP_TOKEN.`,
+  );
 }
 
 async function listAdmins({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'admin-tokens list');
   const body = await connect().listAdminTokens();
   if (flags.json) return printJson(io, body);
-  io.out(renderTable(['ID', 'NAME', 'STATUS', 'CREATED', 'CREATED BY', 'LAST USED'], body.adminTokens.map((a) => [
-    a.id, a.name, a.revokedAt === null ? 'active' : 'revoked', formatTimestamp(a.createdAt), a.createdBy, formatRelativeTime(a.lastUsedAt),
-  ])));
+  io.out(
+    renderTable(
+      ['ID', 'NAME', 'STATUS', 'CREATED', 'CREATED BY', 'LAST USED'],
+      body.adminTokens.map((a) => [
+        a.id,
+        a.name,
+        a.revokedAt === null ? 'active' : 'revoked',
+        formatTimestamp(a.createdAt),
+        a.createdBy,
+        formatRelativeTime(a.lastUsedAt),
+      ]),
+    ),
+  );
 }
 
 async function revokeAdmin({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -97,9 +132,21 @@ async function showDevice({ operands, flags, io, connect }: CommandContext): Pro
   const d = body.device;
   const rows: Array<[string, string]> = [
     ['device', d.id],
-    ['status', d.disabled ? 'disabled (refused by the broker; edgeloop devices enable to allow it again)' : d.online ? 'online' : 'offline'],
+    [
+      'status',
+      d.disabled
+        ? 'disabled (refused by the broker; edgeloop devices enable to allow it again)'
+        : d.online
+          ? 'online'
+          : 'offline',
+    ],
     ['last seen', formatRelativeTime(d.lastSeen)],
-    ['credential', body.credential ? `issued ${formatTimestamp(body.credential.issuedAt)} (username ${body.credential.username})` : 'none: enroll the device (edgeloop tokens create, then edgeloop-agent enroll)'],
+    [
+      'credential',
+      body.credential
+        ? `issued ${formatTimestamp(body.credential.issuedAt)} (username ${body.credential.username})`
+        : 'none: enroll the device (edgeloop tokens create, then edgeloop-agent enroll)',
+    ],
     ['group', d.group ?? EMPTY_CELL],
     ['tags', tagText(d.tags)],
     ['agent', `${d.agentVersion ?? EMPTY_CELL} on ${d.arch ?? '?'}${d.hardware ? ` (${d.hardware})` : ''}`],
@@ -109,9 +156,19 @@ async function showDevice({ operands, flags, io, connect }: CommandContext): Pro
   ];
   io.out(rows.map(([k, v]) => `${k.padEnd(11)} ${v}`).join('\n'));
   if (body.events.length) {
-    io.out(`\nrecent update reports:\n${renderTable(['WHEN', 'MODEL', 'STATE', 'REASON'], body.events.slice(0, 10).map((e) => [
-      formatRelativeTime(e.receivedAt), `${e.model} v${e.version}`, e.code ? `${e.state} (${e.code})` : e.state, e.reason ?? '',
-    ]))}`);
+    io.out(
+      `\nrecent update reports:\n${renderTable(
+        ['WHEN', 'MODEL', 'STATE', 'REASON'],
+        body.events
+          .slice(0, 10)
+          .map((e) => [
+            formatRelativeTime(e.receivedAt),
+            `${e.model} v${e.version}`,
+            e.code ? `${e.state} (${e.code})` : e.state,
+            e.reason ?? '',
+          ]),
+      )}`,
+    );
   }
 }
 
@@ -119,8 +176,12 @@ async function setDevice({ operands, flags, io, connect }: CommandContext): Prom
   const id = oneId(operands, 'devices set', 'device id');
   const group = stringFlag(flags, 'group');
   const tags = listFlag(flags, 'tag');
-  if (group === undefined && tags.length === 0) throw new UsageError('give --group G (empty "" clears it) and/or --tag k=v (replaces all tags)');
-  const body: DeviceLabelsRequest = { ...(group !== undefined ? { group: group === '' ? null : group } : {}), ...(tags.length ? { tags: parseTags(tags) } : {}) };
+  if (group === undefined && tags.length === 0)
+    throw new UsageError('give --group G (empty "" clears it) and/or --tag k=v (replaces all tags)');
+  const body: DeviceLabelsRequest = {
+    ...(group !== undefined ? { group: group === '' ? null : group } : {}),
+    ...(tags.length ? { tags: parseTags(tags) } : {}),
+  };
   const res = await connect().setDeviceLabels({ params: { id }, body });
   if (flags.json) return printJson(io, res);
   io.out(`${id}: group ${res.device.group ?? EMPTY_CELL}, tags ${tagText(res.device.tags)}`);
@@ -152,25 +213,75 @@ async function audit({ operands, flags, io, connect }: CommandContext): Promise<
   });
   if (flags.json) return printJson(io, body);
   if (!body.entries.length) return io.out('no audit entries match');
-  io.out(renderTable(['ID', 'WHEN', 'WHO', 'WHAT', 'TARGET', 'DETAILS'], body.entries.map((e) => [
-    String(e.id), formatTimestamp(e.ts), e.actor, e.action, e.target ?? EMPTY_CELL, Object.keys(e.details).length ? JSON.stringify(e.details).slice(0, 80) : '',
-  ])));
+  io.out(
+    renderTable(
+      ['ID', 'WHEN', 'WHO', 'WHAT', 'TARGET', 'DETAILS'],
+      body.entries.map((e) => [
+        String(e.id),
+        formatTimestamp(e.ts),
+        e.actor,
+        e.action,
+        e.target ?? EMPTY_CELL,
+        Object.keys(e.details).length ? JSON.stringify(e.details).slice(0, 80) : '',
+      ]),
+    ),
+  );
 }
 
 const str = { type: 'string' } as const;
 const tag = { type: 'string', multiple: true } as const;
 
 export const identityCommands: CommandTable = {
-  'tokens create': { synopsis: '[--uses N] [--ttl 24h] [--group G] [--tag k=v]', summary: 'an enrollment token for devices (printed once)', options: { uses: str, ttl: str, group: str, tag }, run: createToken },
+  'tokens create': {
+    synopsis: '[--uses N] [--ttl 24h] [--group G] [--tag k=v]',
+    summary: 'an enrollment token for devices (printed once)',
+    options: { uses: str, ttl: str, group: str, tag },
+    run: createToken,
+  },
   'tokens list': { summary: 'enrollment tokens: uses left, expiry, status (never the secret)', run: listTokens },
-  'tokens revoke': { synopsis: '<id>', summary: 'stop an enrollment token from enrolling more devices', run: revokeToken },
-  'admin-tokens create': { synopsis: '--name N', summary: 'an admin API token (printed once; N is the audit log\'s "who")', options: { name: str }, run: createAdmin },
+  'tokens revoke': {
+    synopsis: '<id>',
+    summary: 'stop an enrollment token from enrolling more devices',
+    run: revokeToken,
+  },
+  'admin-tokens create': {
+    synopsis: '--name N',
+    summary: 'an admin API token (printed once; N is the audit log\'s "who")',
+    options: { name: str },
+    run: createAdmin,
+  },
   'admin-tokens list': { summary: 'admin tokens and when they were last used', run: listAdmins },
   'admin-tokens revoke': { synopsis: '<id>', summary: 'revoke an admin token', run: revokeAdmin },
-  'devices show': { synopsis: '<id>', summary: 'one device: status, credential, group, tags, models, recent reports', run: showDevice },
-  'devices set': { synopsis: '<id> [--group G] [--tag k=v]', summary: 'set the device\'s group and/or replace its tags', options: { group: str, tag }, run: setDevice },
-  'devices disable': { synopsis: '<id>', summary: 'refuse the device at the broker and close its session', run: deviceVerb('disable', 'disabled; its broker session was closed and it cannot connect or re-enroll') },
-  'devices enable': { synopsis: '<id>', summary: 'allow a disabled device again', run: deviceVerb('enable', 'enabled; it can connect with its credentials again') },
-  'devices revoke': { synopsis: '<id>', summary: 'delete the device\'s credential (it must enroll again)', run: deviceVerb('revoke', 'credential revoked; the device must enroll again (edgeloop tokens create)') },
-  audit: { synopsis: '[--actor A] [--action X] [--target T] [--limit N]', summary: 'who changed what, newest first', options: { actor: str, action: str, target: str, before: str, limit: str }, run: audit },
+  'devices show': {
+    synopsis: '<id>',
+    summary: 'one device: status, credential, group, tags, models, recent reports',
+    run: showDevice,
+  },
+  'devices set': {
+    synopsis: '<id> [--group G] [--tag k=v]',
+    summary: "set the device's group and/or replace its tags",
+    options: { group: str, tag },
+    run: setDevice,
+  },
+  'devices disable': {
+    synopsis: '<id>',
+    summary: 'refuse the device at the broker and close its session',
+    run: deviceVerb('disable', 'disabled; its broker session was closed and it cannot connect or re-enroll'),
+  },
+  'devices enable': {
+    synopsis: '<id>',
+    summary: 'allow a disabled device again',
+    run: deviceVerb('enable', 'enabled; it can connect with its credentials again'),
+  },
+  'devices revoke': {
+    synopsis: '<id>',
+    summary: "delete the device's credential (it must enroll again)",
+    run: deviceVerb('revoke', 'credential revoked; the device must enroll again (edgeloop tokens create)'),
+  },
+  audit: {
+    synopsis: '[--actor A] [--action X] [--target T] [--limit N]',
+    summary: 'who changed what, newest first',
+    options: { actor: str, action: str, target: str, before: str, limit: str },
+    run: audit,
+  },
 };

@@ -8,7 +8,14 @@
 import { existsSync } from 'node:fs';
 import { KEYSET_PAYLOAD_TYPE, keyId, peekKeyset, signKeysetPayload } from '@edgeloop/protocol';
 import { CliError } from '../api-client.js';
-import { UsageError, printJson, rejectOperands, stringFlag, type CommandContext, type CommandTable } from '../command.js';
+import {
+  UsageError,
+  printJson,
+  rejectOperands,
+  stringFlag,
+  type CommandContext,
+  type CommandTable,
+} from '../command.js';
 import { formatTimestamp } from '../format.js';
 import { createKeyFile, readKeyFile } from '../../keys/signing-key.js';
 
@@ -22,8 +29,14 @@ async function showKeys({ operands, flags, io, connect }: CommandContext): Promi
       `  public      ${body.root.publicKey}   ← devices list this in fleet.trustedKeys`,
       `signing key   ${body.signingKey ? `${body.signingKey.keyId}${body.signingKey.activatedAt ? `, active since ${formatTimestamp(body.signingKey.activatedAt)}` : ''}` : 'none yet: sign the first keyset with "edgeloop keys rotate --root-key FILE"'}`,
       `keyset        ${body.keyset ? `v${body.keyset.version}, lists ${body.keyset.keyIds.join(', ')}` : 'none'}`,
-      ...(body.pending ? [`pending       key ${body.pending.keyId} for keyset v${body.pending.version}: sign it with "edgeloop keys rotate --root-key FILE"`] : []),
-      ...(body.retired.length ? [`retired       ${body.retired.map((r) => r.keyId).join(', ')} (manifests they signed are refused)`] : []),
+      ...(body.pending
+        ? [
+            `pending       key ${body.pending.keyId} for keyset v${body.pending.version}: sign it with "edgeloop keys rotate --root-key FILE"`,
+          ]
+        : []),
+      ...(body.retired.length
+        ? [`retired       ${body.retired.map((r) => r.keyId).join(', ')} (manifests they signed are refused)`]
+        : []),
     ].join('\n'),
   );
 }
@@ -44,21 +57,36 @@ async function rotate({ operands, flags, io, connect }: CommandContext): Promise
     const pending = result.pending!;
     if (!root) {
       if (flags.json) return printJson(io, result);
-      io.out(`new signing key ${pending.keyId} waits for keyset v${pending.version} to be signed by the offline root key.`);
-      io.out('run this where the root key is: edgeloop keys rotate --root-key <root.key> (it signs the pending keyset and uploads it)');
+      io.out(
+        `new signing key ${pending.keyId} waits for keyset v${pending.version} to be signed by the offline root key.`,
+      );
+      io.out(
+        'run this where the root key is: edgeloop keys rotate --root-key <root.key> (it signs the pending keyset and uploads it)',
+      );
       return;
     }
-    if (pending.payloadType !== KEYSET_PAYLOAD_TYPE) throw new CliError(`the server sent an unexpected payload type "${pending.payloadType}"; is it a compatible version?`);
-    const keyset = peekKeyset({ payloadType: pending.payloadType, payload: pending.payload, signatures: [{ keyid: root.keyId, sig: '' }] });
+    if (pending.payloadType !== KEYSET_PAYLOAD_TYPE)
+      throw new CliError(
+        `the server sent an unexpected payload type "${pending.payloadType}"; is it a compatible version?`,
+      );
+    const keyset = peekKeyset({
+      payloadType: pending.payloadType,
+      payload: pending.payload,
+      signatures: [{ keyid: root.keyId, sig: '' }],
+    });
     if (!keyset || keyset.keys.length !== 1 || keyset.keys[0]!.keyid !== pending.keyId) {
-      throw new CliError('the pending keyset does not list exactly the pending key; refusing to sign it (check the server)');
+      throw new CliError(
+        'the pending keyset does not list exactly the pending key; refusing to sign it (check the server)',
+      );
     }
     result = await client.uploadKeyset({ body: { envelope: signKeysetPayload(pending.payload, root) } });
   } else if (root) {
     io.err('note: the server holds its root key itself; --root-key was not needed');
   }
   if (flags.json) return printJson(io, result);
-  io.out(`rotated: keyset v${result.keyset?.version} lists ${result.keyset?.keyIds.join(', ')}; ${result.resigned ?? 0} manifest(s) re-signed, ${result.devices ?? 0} device(s) updated`);
+  io.out(
+    `rotated: keyset v${result.keyset?.version} lists ${result.keyset?.keyIds.join(', ')}; ${result.resigned ?? 0} manifest(s) re-signed, ${result.devices ?? 0} device(s) updated`,
+  );
 }
 
 async function initRoot({ operands, flags, io }: CommandContext): Promise<void> {
@@ -71,7 +99,9 @@ async function initRoot({ operands, flags, io }: CommandContext): Promise<void> 
   io.out(`root key ${keyId(key.publicKey)} written to ${out} (0600); keep it offline.`);
   io.out(`public key: ${key.publicKeyBase64}`);
   io.out(`run the server with: edgeloop serve --root-public-key ${key.publicKeyBase64}`);
-  io.out('devices list the public key in fleet.trustedKeys; then sign the first keyset: edgeloop keys rotate --root-key FILE');
+  io.out(
+    'devices list the public key in fleet.trustedKeys; then sign the first keyset: edgeloop keys rotate --root-key FILE',
+  );
 }
 
 export const keyCommands: CommandTable = {
@@ -82,5 +112,10 @@ export const keyCommands: CommandTable = {
     options: { 'root-key': { type: 'string' } },
     run: rotate,
   },
-  'keys init-root': { synopsis: '--out FILE', summary: 'create a root key pair for an offline root (no server needed)', options: { out: { type: 'string' } }, run: initRoot },
+  'keys init-root': {
+    synopsis: '--out FILE',
+    summary: 'create a root key pair for an offline root (no server needed)',
+    options: { out: { type: 'string' } },
+    run: initRoot,
+  },
 };

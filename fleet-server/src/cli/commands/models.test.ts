@@ -10,7 +10,10 @@ import { main } from '../edgeloop.js';
 
 test('models show prints metadata and the lineage chain; approve, deprecate and revoke change the status', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-cli-models-'));
-  const s = await startFleetServer({ dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true }, pino({ level: 'silent' }));
+  const s = await startFleetServer(
+    { dataDir: join(dir, 'fleet'), http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, validateResponses: true },
+    pino({ level: 'silent' }),
+  );
   const savedToken = process.env.EDGELOOP_TOKEN;
   process.env.EDGELOOP_TOKEN = s.adminToken;
   t.after(async () => {
@@ -25,11 +28,20 @@ test('models show prints metadata and the lineage chain; approve, deprecate and 
     const code = await main([...argv, '--server', s.httpUrl], { out: (x) => out.push(x), err: (x) => err.push(x) });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
-  await s.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata: { lineage: { datasetId: 'ds-1', trigger: 'manual' } } });
+  await s.registry.register({
+    name: 'distance',
+    bytes: readFileSync(SAMPLE_MODELS.v1),
+    metadata: { lineage: { datasetId: 'ds-1', trigger: 'manual' } },
+  });
   await s.registry.register({
     name: 'distance',
     bytes: readFileSync(SAMPLE_MODELS.v2),
-    metadata: { description: 'winter retrain', labels: { site: 'garage' }, metrics: { mae_mm: 9.5 }, lineage: { parent: 1, trainingRunId: 'run-42', trigger: 'drift' } },
+    metadata: {
+      description: 'winter retrain',
+      labels: { site: 'garage' },
+      metrics: { mae_mm: 9.5 },
+      lineage: { parent: 1, trainingRunId: 'run-42', trigger: 'drift' },
+    },
   });
 
   const shown = await cli('models', 'show', 'distance');
@@ -37,10 +49,16 @@ test('models show prints metadata and the lineage chain; approve, deprecate and 
   assert.match(shown.out, /^distance v2 {2}registered/);
   assert.match(shown.out, /description {2}winter retrain/);
   assert.match(shown.out, /metrics {6}mae_mm=9.5/);
-  assert.match(shown.out, /• v2 registered — trigger drift, run run-42\n {4}↳ v1 registered — trigger manual, dataset ds-1/);
+  assert.match(
+    shown.out,
+    /• v2 registered — trigger drift, run run-42\n {4}↳ v1 registered — trigger manual, dataset ds-1/,
+  );
 
   assert.match((await cli('models', 'approve', 'distance@2')).out, /distance v2 is now approved/);
-  assert.match((await cli('models', 'deprecate', 'distance@1', '--reason', 'old')).out, /distance v1 is now deprecated \(old\)/);
+  assert.match(
+    (await cli('models', 'deprecate', 'distance@1', '--reason', 'old')).out,
+    /distance v1 is now deprecated \(old\)/,
+  );
   const revoked = await cli('models', 'revoke', 'distance@1', '--reason', 'bad labels');
   assert.match(revoked.out, /now revoked \(bad labels\)\nit was not assigned to any device/);
   const again = await cli('models', 'approve', 'distance@1');

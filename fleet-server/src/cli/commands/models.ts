@@ -24,7 +24,9 @@ import { describeFileError, formatBytes, formatRelativeIso, renderTable, shortHa
 async function pushModel({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const [filePath, ...extra] = operands;
   if (filePath === undefined || extra.length > 0) {
-    throw new UsageError('models push takes exactly one model file, e.g. edgeloop models push model.onnx --name distance');
+    throw new UsageError(
+      'models push takes exactly one model file, e.g. edgeloop models push model.onnx --name distance',
+    );
   }
   const name = stringFlag(flags, 'name');
   if (name === undefined || name === '') throw new UsageError('models push needs --name <model name>');
@@ -51,7 +53,9 @@ async function pushModel({ operands, flags, io, connect }: CommandContext): Prom
   );
   if (flags.json) return printJson(io, body);
   const { model } = body;
-  io.out(`registered ${model.name} v${model.version} sha256 ${shortHash(model.sha256)} (${model.size} bytes), signed by key ${model.keyId}`);
+  io.out(
+    `registered ${model.name} v${model.version} sha256 ${shortHash(model.sha256)} (${model.size} bytes), signed by key ${model.keyId}`,
+  );
 }
 
 function parseVersionFlag(raw: string): number {
@@ -103,7 +107,13 @@ async function listModels({ operands, flags, io, connect }: CommandContext): Pro
     return io.out('no models registered yet; push one with: edgeloop models push <file.onnx> --name <name>');
   }
   const rows = body.models.map((m) => [
-    m.name, String(m.version), m.status ?? '', shortHash(m.sha256), formatBytes(m.size), formatRelativeIso(m.createdAt), m.lineage?.parent ? `v${m.lineage.parent}` : '',
+    m.name,
+    String(m.version),
+    m.status ?? '',
+    shortHash(m.sha256),
+    formatBytes(m.size),
+    formatRelativeIso(m.createdAt),
+    m.lineage?.parent ? `v${m.lineage.parent}` : '',
   ]);
   io.out(renderTable(['NAME', 'VERSION', 'STATUS', 'SHA256', 'SIZE', 'CREATED', 'PARENT'], rows));
 }
@@ -115,7 +125,8 @@ function parseNameOrRef(ref: string): { name: string; version?: number } {
 
 async function showModel({ operands, flags, io, connect }: CommandContext): Promise<void> {
   const [ref, ...extra] = operands;
-  if (ref === undefined || extra.length > 0) throw new UsageError('models show takes one <name> or <name>@<version>, e.g. edgeloop models show distance@3');
+  if (ref === undefined || extra.length > 0)
+    throw new UsageError('models show takes one <name> or <name>@<version>, e.g. edgeloop models show distance@3');
   const { name, version: asked } = parseNameOrRef(ref);
   const client = connect();
   const lineage = await client.getLineage({ params: { name } });
@@ -129,14 +140,28 @@ async function showModel({ operands, flags, io, connect }: CommandContext): Prom
     `  sha256       ${m.sha256} (${formatBytes(m.size)})`,
     `  created      ${m.createdAt}, manifest expires ${m.expiresAt}, signed by key ${m.keyId}`,
     ...(m.description ? [`  description  ${m.description}`] : []),
-    ...(Object.keys(m.labels ?? {}).length ? [`  labels       ${Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
-    ...(Object.keys(m.metrics ?? {}).length ? [`  metrics      ${Object.entries(m.metrics).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(Object.keys(m.labels ?? {}).length
+      ? [
+          `  labels       ${Object.entries(m.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        ]
+      : []),
+    ...(Object.keys(m.metrics ?? {}).length
+      ? [
+          `  metrics      ${Object.entries(m.metrics)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        ]
+      : []),
     `  inputs       ${m.inputs.map((i) => `${i.name} ${i.dtype}[${i.shape.join(', ')}]`).join('; ')}`,
     `  outputs      ${m.outputs.map((o) => `${o.name} ${o.dtype}[${o.shape.join(', ')}]`).join('; ')}`,
     `  targets      arch ${m.targets.arch.join('/')}${m.targets.hardware.length ? `, hardware ${m.targets.hardware.join('/')}` : ''}`,
     `  training     ${detail.trainingSummary ? `${detail.trainingSummary.count} rows; baseline histograms for ${Object.keys(detail.trainingSummary.features).join(', ') || 'no features'}` : 'no summary (no drift baseline)'}`,
     '  lineage',
-    ...[m, ...detail.ancestry].map((v, i) => `    ${i === 0 ? '•' : '↳'} v${v.version} ${v.status}${describeLineage(v)}`),
+    ...[m, ...detail.ancestry].map(
+      (v, i) => `    ${i === 0 ? '•' : '↳'} v${v.version} ${v.status}${describeLineage(v)}`,
+    ),
   ];
   io.out(lines.join('\n'));
 }
@@ -144,7 +169,10 @@ async function showModel({ operands, flags, io, connect }: CommandContext): Prom
 function describeLineage(v: ModelVersionSummary): string {
   const l = v.lineage ?? {};
   const parts = [
-    l.trigger ? `trigger ${l.trigger}` : '', l.datasetId ? `dataset ${l.datasetId}` : '', l.trainingRunId ? `run ${l.trainingRunId}` : '', l.notes ? `"${l.notes}"` : '',
+    l.trigger ? `trigger ${l.trigger}` : '',
+    l.datasetId ? `dataset ${l.datasetId}` : '',
+    l.trainingRunId ? `run ${l.trainingRunId}` : '',
+    l.notes ? `"${l.notes}"` : '',
   ].filter(Boolean);
   return parts.length ? ` — ${parts.join(', ')}` : '';
 }
@@ -153,15 +181,23 @@ function statusCommand(status: 'approved' | 'deprecated' | 'revoked') {
   return async ({ operands, flags, io, connect }: CommandContext): Promise<void> => {
     const verb = status === 'approved' ? 'approve' : status === 'deprecated' ? 'deprecate' : 'revoke';
     const [ref, ...extra] = operands;
-    if (ref === undefined || extra.length > 0) throw new UsageError(`models ${verb} takes one <name>@<version>, e.g. edgeloop models ${verb} distance@3`);
+    if (ref === undefined || extra.length > 0)
+      throw new UsageError(`models ${verb} takes one <name>@<version>, e.g. edgeloop models ${verb} distance@3`);
     const { name, version } = parseModelRef(ref);
     const reason = stringFlag(flags, 'reason');
-    const body = await connect().setModelStatus({ params: { name, version }, body: { status, ...(reason ? { reason } : {}) } });
+    const body = await connect().setModelStatus({
+      params: { name, version },
+      body: { status, ...(reason ? { reason } : {}) },
+    });
     if (flags.json) return printJson(io, body);
     if (!body.changed) return io.out(`${name} v${version} is already ${status}`);
     io.out(`${name} v${version} is now ${status}${reason ? ` (${reason})` : ''}`);
     if (status === 'revoked') {
-      io.out(body.removedFrom.length ? `removed from ${body.removedFrom.length} device(s): ${body.removedFrom.join(', ')}; deploy another version to them` : 'it was not assigned to any device');
+      io.out(
+        body.removedFrom.length
+          ? `removed from ${body.removedFrom.length} device(s): ${body.removedFrom.join(', ')}; deploy another version to them`
+          : 'it was not assigned to any device',
+      );
     }
   };
 }
@@ -179,21 +215,43 @@ async function deploy({ operands, flags, io, connect }: CommandContext): Promise
   const body = await connect().deploy({ body: { model: name, version, devices } });
   if (flags.json) return printJson(io, body);
   const { deployment } = body;
-  io.out(`assigned ${deployment.model} v${deployment.version} to ${deployment.devices.length} device(s): ${deployment.devices.join(', ')}`);
+  io.out(
+    `assigned ${deployment.model} v${deployment.version} to ${deployment.devices.length} device(s): ${deployment.devices.join(', ')}`,
+  );
   io.out('watch it with: edgeloop devices');
 }
 
 export const modelCommands: CommandTable = {
   'models push': {
     synopsis: '<file.onnx> --name N [--version V [--force]] [--meta meta.json]',
-    summary: 'register and sign a model version (meta.json: tensor spec, pre/postprocessing, targets, healthCheck, description, labels, metrics, trainingSummary, lineage); --force allows a version far above the latest',
-    options: { name: { type: 'string' }, version: { type: 'string' }, meta: { type: 'string' }, force: { type: 'boolean' } },
+    summary:
+      'register and sign a model version (meta.json: tensor spec, pre/postprocessing, targets, healthCheck, description, labels, metrics, trainingSummary, lineage); --force allows a version far above the latest',
+    options: {
+      name: { type: 'string' },
+      version: { type: 'string' },
+      meta: { type: 'string' },
+      force: { type: 'boolean' },
+    },
     run: pushModel,
   },
   'models list': { summary: 'list registered model versions', run: listModels },
-  'models show': { synopsis: '<name>[@<version>]', summary: 'metadata, status and lineage of a version (default: the latest)', run: showModel },
-  'models approve': { synopsis: '<name>@<version> [--reason R]', summary: 'mark a version approved', options: { reason: { type: 'string' } }, run: statusCommand('approved') },
-  'models deprecate': { synopsis: '<name>@<version> [--reason R]', summary: 'mark a version deprecated (still assignable)', options: { reason: { type: 'string' } }, run: statusCommand('deprecated') },
+  'models show': {
+    synopsis: '<name>[@<version>]',
+    summary: 'metadata, status and lineage of a version (default: the latest)',
+    run: showModel,
+  },
+  'models approve': {
+    synopsis: '<name>@<version> [--reason R]',
+    summary: 'mark a version approved',
+    options: { reason: { type: 'string' } },
+    run: statusCommand('approved'),
+  },
+  'models deprecate': {
+    synopsis: '<name>@<version> [--reason R]',
+    summary: 'mark a version deprecated (still assignable)',
+    options: { reason: { type: 'string' } },
+    run: statusCommand('deprecated'),
+  },
   'models revoke': {
     synopsis: '<name>@<version> [--reason R]',
     summary: 'revoke a version for good: it is removed from every device and cannot be assigned again',

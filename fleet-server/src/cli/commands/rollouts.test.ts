@@ -25,11 +25,28 @@ async function cli(argv: string[]) {
 }
 
 test('flags become a create request; everything else is left to server defaults', () => {
-  assert.deepEqual(createRequest(['distance@3'], { strategy: 'canary', canary: '2', 'max-error-ratio': '1.5', tag: ['site=a'], wait: '30s' }), {
-    model: 'distance', version: 3, strategy: 'canary', target: { tags: { site: 'a' } },
-    parameters: { canary: { count: 2 }, waitMs: 30_000, liveError: { maxErrorRatio: 1.5 } },
+  assert.deepEqual(
+    createRequest(['distance@3'], {
+      strategy: 'canary',
+      canary: '2',
+      'max-error-ratio': '1.5',
+      tag: ['site=a'],
+      wait: '30s',
+    }),
+    {
+      model: 'distance',
+      version: 3,
+      strategy: 'canary',
+      target: { tags: { site: 'a' } },
+      parameters: { canary: { count: 2 }, waitMs: 30_000, liveError: { maxErrorRatio: 1.5 } },
+    },
+  );
+  assert.deepEqual(createRequest(['distance@3'], {}), {
+    model: 'distance',
+    version: 3,
+    strategy: 'staged',
+    target: { all: true },
   });
-  assert.deepEqual(createRequest(['distance@3'], {}), { model: 'distance', version: 3, strategy: 'staged', target: { all: true } });
   assert.deepEqual(parseWaves('1,10%,100%'), [{ count: 1 }, { percent: 10 }, { percent: 100 }]);
   assert.throws(() => parseWaves('10%,half'), /"half" is neither/);
   assert.throws(() => createRequest(['distance@3'], { group: 'g', device: ['d'] }), /choose one target/);
@@ -40,7 +57,14 @@ test('flags become a create request; everything else is left to server defaults'
 test('rollouts create, list, status, pause, resume and rollback through the CLI', { timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-rollout-cli-'));
   const server = await startFleetServer(
-    { dataDir: dir, http: { port: 0 }, mqtt: { mode: 'embedded', port: 0 }, adminToken: TOKEN, rollouts: { tickMs: 20 }, validateResponses: true },
+    {
+      dataDir: dir,
+      http: { port: 0 },
+      mqtt: { mode: 'embedded', port: 0 },
+      adminToken: TOKEN,
+      rollouts: { tickMs: 20 },
+      validateResponses: true,
+    },
     pino({ level: 'silent' }),
   );
   const saved = process.env.EDGELOOP_TOKEN;
@@ -55,23 +79,59 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
   const sha = (await server.models.get('distance', 1))!.sha256;
   let reportSeq = 0;
   const report = (id: string, version: number, state: 'active' | 'failed') =>
-    recordUpdateReport(server.store, id, { v: 1, model: 'distance', version, state, ts: Date.now(), session: 1, reportSeq: ++reportSeq });
+    recordUpdateReport(server.store, id, {
+      v: 1,
+      model: 'distance',
+      version,
+      state,
+      ts: Date.now(),
+      session: 1,
+      reportSeq: ++reportSeq,
+    });
   for (const id of ['cli-1', 'cli-2']) {
     await server.store.devices.recordBirth({
-      v: 1, type: 'birth', deviceId: id, session: 1, ts: Date.now(), agentVersion: 't', arch: 'x64', platform: 'linux', cpus: 1, memTotalMb: 1,
-      runtime: { name: 't', version: '0' }, models: [{ name: 'distance', version: 1, sha256: sha }], stream: 's', backlog: 0,
+      v: 1,
+      type: 'birth',
+      deviceId: id,
+      session: 1,
+      ts: Date.now(),
+      agentVersion: 't',
+      arch: 'x64',
+      platform: 'linux',
+      cpus: 1,
+      memTotalMb: 1,
+      runtime: { name: 't', version: '0' },
+      models: [{ name: 'distance', version: 1, sha256: sha }],
+      stream: 's',
+      backlog: 0,
     });
   }
   const s = ['--server', server.httpUrl];
 
   const post = async (path: string, body: string) => {
-    const res = await fetch(`${server.httpUrl}/api/v1/rollouts${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+    const res = await fetch(`${server.httpUrl}/api/v1/rollouts${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body,
+    });
     return { status: res.status, error: ((await res.json()) as { error?: string }).error ?? '' };
   };
-  assert.deepEqual(await post('', '{"model": "distance", "version": 2, "strategy": "sideways", "target": {"all": true}}'), {
-    status: 400, error: 'invalid rollout: strategy: Invalid option: expected one of "direct"|"staged"|"canary"|"ab"|"shadow"',
-  });
-  assert.match((await post('', '{"model": "distance", "version": 2, "strategy": "direct", "target": {"all": true}, "parameters": {"waves": [{"percent": 50}]}}')).error, /waves apply to staged and canary/);
+  assert.deepEqual(
+    await post('', '{"model": "distance", "version": 2, "strategy": "sideways", "target": {"all": true}}'),
+    {
+      status: 400,
+      error: 'invalid rollout: strategy: Invalid option: expected one of "direct"|"staged"|"canary"|"ab"|"shadow"',
+    },
+  );
+  assert.match(
+    (
+      await post(
+        '',
+        '{"model": "distance", "version": 2, "strategy": "direct", "target": {"all": true}, "parameters": {"waves": [{"percent": 50}]}}',
+      )
+    ).error,
+    /waves apply to staged and canary/,
+  );
   assert.match((await post('', 'nope')).error, /body is not valid JSON/);
   assert.equal((await post('/ro-x/explode', '')).status, 404);
   assert.match((await post('/ro-x/pause', '{"why": 1}')).error, /send \{"reason": "why"\} or nothing/);
@@ -80,7 +140,24 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
   assert.equal(bad.code, 1);
   assert.match(bad.err, /distance has no v9 \(latest is v2\)/);
 
-  const created = await cli(['rollouts', 'create', 'distance@2', '--strategy', 'staged', '--waves', '50%,100%', '--wait', '0s', '--device', 'cli-1', '--device', 'cli-2', '--reason', 'try v2', ...s]);
+  const created = await cli([
+    'rollouts',
+    'create',
+    'distance@2',
+    '--strategy',
+    'staged',
+    '--waves',
+    '50%,100%',
+    '--wait',
+    '0s',
+    '--device',
+    'cli-1',
+    '--device',
+    'cli-2',
+    '--reason',
+    'try v2',
+    ...s,
+  ]);
   assert.equal(created.code, 0, created.err);
   const id = /rollout (ro-[0-9a-f]+)/.exec(created.out)![1]!;
   assert.match(created.out, /distance v2 \(staged\) to 2 device\(s\) in 2 wave\(s\), running/);
@@ -99,7 +176,10 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
   assert.match(status.out, /live error: candidate v2 MAE n\/a \(0 records\)/);
 
   assert.match((await cli(['rollouts', 'pause', id, '--reason', 'lunch', ...s])).out, /is now paused/);
-  assert.match((await cli(['rollouts', 'pause', id, ...s])).err, /cannot pause rollout .* only a running rollout can be paused/);
+  assert.match(
+    (await cli(['rollouts', 'pause', id, ...s])).err,
+    /cannot pause rollout .* only a running rollout can be paused/,
+  );
   assert.match((await cli(['rollouts', 'resume', id, ...s])).out, /is now running/);
   const back = await cli(['rollouts', 'rollback', id, '--reason', 'changed my mind', ...s]);
   assert.equal(back.code, 0, back.err);
@@ -107,6 +187,9 @@ test('rollouts create, list, status, pause, resume and rollback through the CLI'
   const final = await cli(['rollouts', 'status', id, '--watch', ...s]);
   assert.match(final.out, /reason: changed my mind/);
   assert.match(final.out, /rolled back: v1 re-released as v3/);
-  const byOperator = (await server.audit.list({ target: id })).filter((a) => a.actor !== 'system').map((a) => a.action).reverse();
+  const byOperator = (await server.audit.list({ target: id }))
+    .filter((a) => a.actor !== 'system')
+    .map((a) => a.action)
+    .reverse();
   assert.deepEqual(byOperator, ['rollout.create', 'rollout.pause', 'rollout.resume', 'rollout.rollback']);
 });

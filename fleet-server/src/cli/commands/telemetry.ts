@@ -25,7 +25,9 @@ async function listTelemetry({ operands, flags, io, connect }: CommandContext): 
   const limit = rawLimit === undefined ? DEFAULT_TELEMETRY_LIMIT : parsePositiveInt(rawLimit, '--limit');
   const version = rawVersion === undefined ? undefined : parsePositiveInt(rawVersion, '--version');
 
-  const body = await connect().listTelemetry({ query: { device: devices[0], model: stringFlag(flags, 'model'), version, limit } });
+  const body = await connect().listTelemetry({
+    query: { device: devices[0], model: stringFlag(flags, 'model'), version, limit },
+  });
   if (flags.json) return printJson(io, body);
   if (body.records.length === 0) return io.out('no telemetry records match');
   io.out(renderTelemetryTable(body.records));
@@ -39,7 +41,10 @@ async function listSamples({ operands, flags, io, connect }: CommandContext): Pr
   const limit = rawLimit === undefined ? DEFAULT_TELEMETRY_LIMIT : parsePositiveInt(rawLimit, '--limit');
   const body = await connect().listSamples({ query: { device: devices[0], model: stringFlag(flags, 'model'), limit } });
   if (flags.json) return printJson(io, body);
-  if (body.samples.length === 0) return io.out('no samples yet; devices keep some when sampling is configured, and upload them on request (edgeloop samples request)');
+  if (body.samples.length === 0)
+    return io.out(
+      'no samples yet; devices keep some when sampling is configured, and upload them on request (edgeloop samples request)',
+    );
   io.out(renderSamplesTable(body.samples));
 }
 
@@ -51,7 +56,9 @@ async function requestSamples({ operands, flags, io, connect }: CommandContext):
   const minutes = rawMinutes === undefined ? 60 : parsePositiveInt(rawMinutes, '--minutes');
   const body = await connect().requestSamples({ params: { id: devices[0]! }, body: { minutes } });
   if (flags.json) return printJson(io, body);
-  io.out(`asked ${body.deviceId} to upload its samples until ${new Date(body.uploadUntil).toISOString()}; list them with: edgeloop samples list --device ${body.deviceId}`);
+  io.out(
+    `asked ${body.deviceId} to upload its samples until ${new Date(body.uploadUntil).toISOString()}; list them with: edgeloop samples list --device ${body.deviceId}`,
+  );
 }
 
 async function captureSamples({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -61,11 +68,18 @@ async function captureSamples({ operands, flags, io, connect }: CommandContext):
   if (flags.stop) {
     const stopped = await connect().stopSampleCapture({ params: { id: devices[0]! } });
     if (flags.json) return printJson(io, stopped);
-    return io.out(stopped.stopped ? `closed the capture window of ${stopped.deviceId}` : `${stopped.deviceId} had no open capture window`);
+    return io.out(
+      stopped.stopped
+        ? `closed the capture window of ${stopped.deviceId}`
+        : `${stopped.deviceId} had no open capture window`,
+    );
   }
   const rawMinutes = stringFlag(flags, 'minutes');
   const rawEveryN = stringFlag(flags, 'every-n');
-  const models = (stringFlag(flags, 'model') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const models = (stringFlag(flags, 'model') ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const body = await connect().startSampleCapture({
     params: { id: devices[0]! },
     body: {
@@ -106,8 +120,15 @@ export const telemetryCommands: CommandTable = {
   },
   'samples capture': {
     synopsis: '--device ID [--model N[,N…]] [--minutes N] [--every-n N] | --device ID --stop',
-    summary: 'ask a device to keep and upload its inputs for a while (default 30 minutes, every input); --stop closes the window',
-    options: { device, model: { type: 'string' }, minutes: { type: 'string' }, 'every-n': { type: 'string' }, stop: { type: 'boolean' } },
+    summary:
+      'ask a device to keep and upload its inputs for a while (default 30 minutes, every input); --stop closes the window',
+    options: {
+      device,
+      model: { type: 'string' },
+      minutes: { type: 'string' },
+      'every-n': { type: 'string' },
+      stop: { type: 'boolean' },
+    },
     run: captureSamples,
   },
 };

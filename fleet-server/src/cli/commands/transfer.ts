@@ -32,7 +32,9 @@ async function deployShadow({ operands, flags, io, connect }: CommandContext): P
   const devices = devicesFlag(flags, 'shadow deploy');
   const body = await connect().deploy({ body: { model: name, version, devices, role: 'shadow' } });
   if (flags.json) return printJson(io, body);
-  io.out(`${name} v${version} runs in shadow on ${devices.length} device(s); it answers no requests. Compare: edgeloop live-error --model ${name}`);
+  io.out(
+    `${name} v${version} runs in shadow on ${devices.length} device(s); it answers no requests. Compare: edgeloop live-error --model ${name}`,
+  );
 }
 
 async function removeShadow({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -40,7 +42,11 @@ async function removeShadow({ operands, flags, io, connect }: CommandContext): P
   const devices = devicesFlag(flags, 'shadow remove');
   const body = await connect().removeShadow({ params: { model: name }, body: { devices } });
   if (flags.json) return printJson(io, body);
-  io.out(body.removed.length ? `shadow of ${name} removed from ${body.removed.join(', ')}` : `none of these devices ran ${name} in shadow`);
+  io.out(
+    body.removed.length
+      ? `shadow of ${name} removed from ${body.removed.join(', ')}`
+      : `none of these devices ran ${name} in shadow`,
+  );
 }
 
 async function liveError({ operands, flags, io, connect }: CommandContext): Promise<void> {
@@ -51,18 +57,48 @@ async function liveError({ operands, flags, io, connect }: CommandContext): Prom
   const devices = listFlag(flags, 'device');
   if (devices.length > 1) throw new UsageError('live-error takes at most one --device');
   const body = await connect().liveError({
-    query: { model, version: version === undefined ? undefined : parsePositiveInt(version, '--version'), device: devices[0] || undefined },
+    query: {
+      model,
+      version: version === undefined ? undefined : parsePositiveInt(version, '--version'),
+      device: devices[0] || undefined,
+    },
   });
   if (flags.json) return printJson(io, body);
-  if (body.errors.length === 0) return io.out(`no ${model} records with reference values yet; bind a sensor to the model on the devices (agent config sensors.bindings)`);
-  io.out(renderTable(['version', 'role', 'records', 'mae', 'rmse'], body.errors.map((e) => [`v${e.version}`, e.shadow ? 'shadow' : 'served', String(e.n), formatNumber(e.mae), formatNumber(e.rmse)])));
+  if (body.errors.length === 0)
+    return io.out(
+      `no ${model} records with reference values yet; bind a sensor to the model on the devices (agent config sensors.bindings)`,
+    );
+  io.out(
+    renderTable(
+      ['version', 'role', 'records', 'mae', 'rmse'],
+      body.errors.map((e) => [
+        `v${e.version}`,
+        e.shadow ? 'shadow' : 'served',
+        String(e.n),
+        formatNumber(e.mae),
+        formatNumber(e.rmse),
+      ]),
+    ),
+  );
 }
 
 async function transfers({ operands, flags, io, connect }: CommandContext): Promise<void> {
   rejectOperands(operands, 'transfers');
   const body = await connect().listDevices();
-  if (flags.json) return printJson(io, { devices: body.devices.map((d) => ({ id: d.id, bytesSent: d.bytesSent, shadows: d.shadows })) });
-  io.out(renderTable(['device', 'bytes sent', 'shadow'], body.devices.map((d) => [d.id, formatBytes(d.bytesSent ?? 0), (d.shadows ?? []).map((s) => `${s.model} v${s.version} ${s.state}`).join(', ') || '—'])));
+  if (flags.json)
+    return printJson(io, {
+      devices: body.devices.map((d) => ({ id: d.id, bytesSent: d.bytesSent, shadows: d.shadows })),
+    });
+  io.out(
+    renderTable(
+      ['device', 'bytes sent', 'shadow'],
+      body.devices.map((d) => [
+        d.id,
+        formatBytes(d.bytesSent ?? 0),
+        (d.shadows ?? []).map((s) => `${s.model} v${s.version} ${s.state}`).join(', ') || '—',
+      ]),
+    ),
+  );
 }
 
 const device = { type: 'string', multiple: true } as const;

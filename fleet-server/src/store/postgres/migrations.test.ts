@@ -11,11 +11,19 @@ const skip = await testPostgresSkip();
 function sqliteSchema(): Map<string, Map<string, boolean>> {
   const db = openSqliteDatabase(':memory:');
   try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>;
-    return new Map(tables.map(({ name }) => {
-      const cols = db.prepare(`PRAGMA table_info(${name})`).all() as Array<{ name: string; notnull: number; pk: number }>;
-      return [name, new Map(cols.map((c) => [c.name, c.notnull === 0 && c.pk === 0]))];
-    }));
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all() as Array<{ name: string }>;
+    return new Map(
+      tables.map(({ name }) => {
+        const cols = db.prepare(`PRAGMA table_info(${name})`).all() as Array<{
+          name: string;
+          notnull: number;
+          pk: number;
+        }>;
+        return [name, new Map(cols.map((c) => [c.name, c.notnull === 0 && c.pk === 0]))];
+      }),
+    );
   } finally {
     db.close();
   }
@@ -23,7 +31,10 @@ function sqliteSchema(): Map<string, Map<string, boolean>> {
 
 test('the PostgreSQL schema has every SQLite table and column, with the same nullability', { skip }, async (t) => {
   const { pool } = await openTestPool(t);
-  assert.deepEqual(await migratePostgres(pool), { applied: POSTGRES_MIGRATIONS.map((m) => m.name), version: POSTGRES_MIGRATIONS.length });
+  assert.deepEqual(await migratePostgres(pool), {
+    applied: POSTGRES_MIGRATIONS.map((m) => m.name),
+    version: POSTGRES_MIGRATIONS.length,
+  });
   const { rows } = await pool.query<{ table_name: string; column_name: string; is_nullable: string }>(
     `SELECT c.table_name, c.column_name, c.is_nullable FROM information_schema.columns c
        JOIN pg_class k ON k.relname = c.table_name AND NOT k.relispartition
@@ -44,7 +55,10 @@ test('the PostgreSQL schema has every SQLite table and column, with the same nul
   }
   // Beyond SQLite: the record of applied migrations (SQLite keeps it in user_version) and each
   // stream's highest seq (telemetry's unique key alone does the job in SQLite).
-  assert.deepEqual([...pgSchema.keys()].filter((t) => !sqlite.has(t)).sort(), ['schema_migrations', 'telemetry_streams']);
+  assert.deepEqual([...pgSchema.keys()].filter((t) => !sqlite.has(t)).sort(), [
+    'schema_migrations',
+    'telemetry_streams',
+  ]);
 });
 
 test('servers starting together migrate once; a second run applies nothing', { skip }, async (t) => {
@@ -63,20 +77,37 @@ test('servers starting together migrate once; a second run applies nothing', { s
 test('a later migration is applied on top; a failing one leaves nothing behind', { skip }, async (t) => {
   const { pool } = await openTestPool(t);
   await migratePostgres(pool);
-  const next: Migration[] = [...POSTGRES_MIGRATIONS, { name: 'devices-note', sql: 'ALTER TABLE devices ADD COLUMN note text' }];
+  const next: Migration[] = [
+    ...POSTGRES_MIGRATIONS,
+    { name: 'devices-note', sql: 'ALTER TABLE devices ADD COLUMN note text' },
+  ];
   assert.deepEqual((await migratePostgres(pool, next)).applied, ['devices-note']);
 
-  const broken: Migration[] = [...next, { name: 'half-done', sql: 'CREATE TABLE half (x int); SELECT no_such_function()' }];
+  const broken: Migration[] = [
+    ...next,
+    { name: 'half-done', sql: 'CREATE TABLE half (x int); SELECT no_such_function()' },
+  ];
   await assert.rejects(migratePostgres(pool, broken), /migration 3 \(half-done\) failed: .*no_such_function/);
-  const { rows } = await pool.query("SELECT to_regclass('half') AS half, (SELECT max(version) FROM schema_migrations) AS v");
+  const { rows } = await pool.query(
+    "SELECT to_regclass('half') AS half, (SELECT max(version) FROM schema_migrations) AS v",
+  );
   assert.deepEqual(rows[0], { half: null, v: 2 }, 'the failed migration rolled back entirely');
 });
 
 test('a database from a newer or a different build is refused', { skip }, async (t) => {
   const { pool } = await openTestPool(t);
-  const next: Migration[] = [...POSTGRES_MIGRATIONS, { name: 'devices-note', sql: 'ALTER TABLE devices ADD COLUMN note text' }];
+  const next: Migration[] = [
+    ...POSTGRES_MIGRATIONS,
+    { name: 'devices-note', sql: 'ALTER TABLE devices ADD COLUMN note text' },
+  ];
   await migratePostgres(pool, next);
-  await assert.rejects(migratePostgres(pool), /schema v2 is newer than this version understands \(v1\); upgrade EdgeLoop/);
+  await assert.rejects(
+    migratePostgres(pool),
+    /schema v2 is newer than this version understands \(v1\); upgrade EdgeLoop/,
+  );
   const other: Migration[] = [...POSTGRES_MIGRATIONS, { name: 'something-else', sql: 'SELECT 1' }];
-  await assert.rejects(migratePostgres(pool, other), /migration 2 is "devices-note", this version expects "something-else"/);
+  await assert.rejects(
+    migratePostgres(pool, other),
+    /migration 2 is "devices-note", this version expects "something-else"/,
+  );
 });

@@ -17,9 +17,7 @@ export interface Migration {
   sql: string;
 }
 
-export const POSTGRES_MIGRATIONS: readonly Migration[] = [
-  { name: 'fleet-schema', sql: FLEET_SCHEMA_SQL },
-];
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [{ name: 'fleet-schema', sql: FLEET_SCHEMA_SQL }];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x6564_6765_6c6f_6f70n;
@@ -31,7 +29,10 @@ export interface MigrationResult {
   version: number;
 }
 
-export async function migratePostgres(pool: pg.Pool, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<MigrationResult> {
+export async function migratePostgres(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = POSTGRES_MIGRATIONS,
+): Promise<MigrationResult> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
@@ -39,15 +40,21 @@ export async function migratePostgres(pool: pg.Pool, migrations: readonly Migrat
     try {
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
-      const { rows } = await client.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version');
+      const { rows } = await client.query<{ version: number; name: string }>(
+        'SELECT version, name FROM schema_migrations ORDER BY version',
+      );
       const current = rows.length === 0 ? 0 : rows[rows.length - 1]!.version;
       if (current > migrations.length) {
-        throw new Error(`fleet database schema v${current} is newer than this version understands (v${migrations.length}); upgrade EdgeLoop`);
+        throw new Error(
+          `fleet database schema v${current} is newer than this version understands (v${migrations.length}); upgrade EdgeLoop`,
+        );
       }
       for (const row of rows) {
         const expected = migrations[row.version - 1];
         if (expected?.name !== row.name) {
-          throw new Error(`fleet database migration ${row.version} is "${row.name}", this version expects "${expected?.name}": the database was made by a different build`);
+          throw new Error(
+            `fleet database migration ${row.version} is "${row.name}", this version expects "${expected?.name}": the database was made by a different build`,
+          );
         }
       }
       const applied: string[] = [];
@@ -56,11 +63,17 @@ export async function migratePostgres(pool: pg.Pool, migrations: readonly Migrat
         await client.query('BEGIN');
         try {
           await client.query(m.sql);
-          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [v + 1, m.name, Date.now()]);
+          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+            v + 1,
+            m.name,
+            Date.now(),
+          ]);
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK');
-          throw new Error(`fleet database migration ${v + 1} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+          throw new Error(`fleet database migration ${v + 1} (${m.name}) failed: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         applied.push(m.name);
       }

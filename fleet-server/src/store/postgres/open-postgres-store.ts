@@ -35,33 +35,50 @@ function retentionFromEnv(): number | undefined {
   const text = process.env.EDGELOOP_TELEMETRY_RETENTION_DAYS;
   if (text === undefined || text === '') return undefined;
   const days = Number(text);
-  if (!/^\d+$/.test(text.trim())) throw new Error(`EDGELOOP_TELEMETRY_RETENTION_DAYS must be a whole number of days, got "${text}"`);
+  if (!/^\d+$/.test(text.trim()))
+    throw new Error(`EDGELOOP_TELEMETRY_RETENTION_DAYS must be a whole number of days, got "${text}"`);
   return days;
 }
 
 function warnOnTrouble(pass: PartitionPass | Error): void {
-  if (pass instanceof Error) console.warn(`telemetry partition maintenance failed (retried next pass): ${pass.message}`);
-  else if (pass.pruned > 0) console.warn(`telemetry retention removed ${pass.pruned} records whose device time was already past retention (device clocks behind?)`);
+  if (pass instanceof Error)
+    console.warn(`telemetry partition maintenance failed (retried next pass): ${pass.message}`);
+  else if (pass.pruned > 0)
+    console.warn(
+      `telemetry retention removed ${pass.pruned} records whose device time was already past retention (device clocks behind?)`,
+    );
 }
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const policy = checkPartitionPolicy({ retentionDays: options.telemetryRetentionDays ?? retentionFromEnv() });
   const pool = openPostgresPool(url, {
     max: options.maxConnections ?? 10,
-    onIdleError: options.onIdleError ?? ((err) => console.warn(`fleet store: an idle PostgreSQL connection failed (${err.message}); the next query reconnects`)),
+    onIdleError:
+      options.onIdleError ??
+      ((err) =>
+        console.warn(`fleet store: an idle PostgreSQL connection failed (${err.message}); the next query reconnects`)),
   });
   let maintenance: Awaited<ReturnType<typeof startPartitionMaintenance>> | undefined;
   try {
     await migratePostgres(pool);
-    maintenance = await startPartitionMaintenance(pool, policy, options.onMaintenance ?? warnOnTrouble, options.maintenanceIntervalMs);
+    maintenance = await startPartitionMaintenance(
+      pool,
+      policy,
+      options.onMaintenance ?? warnOnTrouble,
+      options.maintenanceIntervalMs,
+    );
   } catch (err) {
     await pool.end();
-    throw new Error(`cannot open the PostgreSQL fleet store at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot open the PostgreSQL fleet store at ${redactUrl(url)}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const running = maintenance;
   // Kysely ends its pool on destroy, before the store's onClose; the pool is ended here instead,
   // once maintenance has stopped, so a pass in progress never meets an ended pool.
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: async () => undefined } }) });
+  const kysely = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: async () => undefined } }),
+  });
   return new KyselyFleetStore(kysely, postgresDialect, {
     telemetryWriter: (ctx) => new PostgresTelemetryWriter(ctx),
     onClose: async () => {

@@ -47,7 +47,8 @@ export interface PostgresPoolOptions {
 }
 
 export function openPostgresPool(url: string, options: PostgresPoolOptions = {}): pg.Pool {
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`not a PostgreSQL URL (postgres://user:password@host:port/database): ${redactUrl(url)}`);
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new Error(`not a PostgreSQL URL (postgres://user:password@host:port/database): ${redactUrl(url)}`);
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,

@@ -18,52 +18,87 @@ async function freshDatabase(): Promise<string> {
 
 // The contract every store passes. Two days of retention: fewer partitions to make per test.
 if (skip) test('postgres: the FleetStore contract suite', { skip }, () => undefined);
-else runFleetStoreSuite('postgres', async () => openPostgresStore(await freshDatabase(), { telemetryRetentionDays: 2 }));
+else
+  runFleetStoreSuite('postgres', async () => openPostgresStore(await freshDatabase(), { telemetryRetentionDays: 2 }));
 
-test('openFleetStore opens a postgres:// URL as the PostgreSQL store, and refuses a bad retention setting', { skip }, async (t) => {
-  const url = await freshDatabase();
-  const store = await openFleetStore({ url });
-  t.after(() => store.close());
-  assert.equal(await store.telemetry.insertBatch('pi-1', 's1', [{ seq: 1, ts: Date.now(), model: 'm', version: 1, output: [1], latencyMs: 1, features: {} }]), 1);
-  assert.equal(await store.telemetry.count(), 1);
-  await assert.rejects(openPostgresStore(url, { telemetryRetentionDays: 0 }), /telemetryRetentionDays must be a whole number of days from 1 to 3650/);
-});
+test(
+  'openFleetStore opens a postgres:// URL as the PostgreSQL store, and refuses a bad retention setting',
+  { skip },
+  async (t) => {
+    const url = await freshDatabase();
+    const store = await openFleetStore({ url });
+    t.after(() => store.close());
+    assert.equal(
+      await store.telemetry.insertBatch('pi-1', 's1', [
+        { seq: 1, ts: Date.now(), model: 'm', version: 1, output: [1], latencyMs: 1, features: {} },
+      ]),
+      1,
+    );
+    assert.equal(await store.telemetry.count(), 1);
+    await assert.rejects(
+      openPostgresStore(url, { telemetryRetentionDays: 0 }),
+      /telemetryRetentionDays must be a whole number of days from 1 to 3650/,
+    );
+  },
+);
 
 test('a server that cannot reach its database says where it tried, without the password', { skip }, async () => {
   const url = new URL(await freshDatabase());
   url.password = 'wrong-password';
-  await assert.rejects(openPostgresStore(url.toString()), (err: Error) =>
-    /cannot open the PostgreSQL fleet store at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/.test(err.message) && !err.message.includes('wrong-password'));
+  await assert.rejects(
+    openPostgresStore(url.toString()),
+    (err: Error) =>
+      /cannot open the PostgreSQL fleet store at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/.test(err.message) &&
+      !err.message.includes('wrong-password'),
+  );
 });
 
 /** Resolves once `promise` has settled, or with 'pending' after ms. */
-const within = <T>(promise: Promise<T>, ms: number) => Promise.race([promise, new Promise<'pending'>((r) => setTimeout(r, ms, 'pending'))]);
+const within = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise, new Promise<'pending'>((r) => setTimeout(r, ms, 'pending'))]);
 
-test('a reference value sent while its record\'s insert is still uncommitted is applied, not left waiting', { skip }, async (t) => {
-  const store = await openPostgresStore(await freshDatabase(), { telemetryRetentionDays: 2 });
-  t.after(() => store.close());
-  const record = { seq: 10, ts: Date.now(), model: 'm', version: 1, output: [1], prediction: 1, latencyMs: 1, features: {} };
-  let commit!: () => void;
-  let inserted!: () => void;
-  const insertedYet = new Promise<void>((r) => (inserted = r));
-  const group = store.transaction(async (tx) => {
-    await tx.telemetry.insertBatch('pi-1', 's1', [record]);
-    inserted();
-    await new Promise<void>((r) => (commit = r));
-  });
-  await insertedYet;
-  // Another connection: the record is not visible to it yet.
-  const update = store.telemetry.updateReferences('pi-1', 's1', [{ seq: 10, reference: 42 }]);
-  try {
-    assert.equal(await within(update, 300), 'pending', 'parking the value waits for the insert of its stream to commit');
-  } finally {
-    commit();
-    await group;
-    await update;
-  }
-  const [row] = await store.telemetry.query({ device: 'pi-1' });
-  assert.equal(row!.reference, 42);
-});
+test(
+  "a reference value sent while its record's insert is still uncommitted is applied, not left waiting",
+  { skip },
+  async (t) => {
+    const store = await openPostgresStore(await freshDatabase(), { telemetryRetentionDays: 2 });
+    t.after(() => store.close());
+    const record = {
+      seq: 10,
+      ts: Date.now(),
+      model: 'm',
+      version: 1,
+      output: [1],
+      prediction: 1,
+      latencyMs: 1,
+      features: {},
+    };
+    let commit!: () => void;
+    let inserted!: () => void;
+    const insertedYet = new Promise<void>((r) => (inserted = r));
+    const group = store.transaction(async (tx) => {
+      await tx.telemetry.insertBatch('pi-1', 's1', [record]);
+      inserted();
+      await new Promise<void>((r) => (commit = r));
+    });
+    await insertedYet;
+    // Another connection: the record is not visible to it yet.
+    const update = store.telemetry.updateReferences('pi-1', 's1', [{ seq: 10, reference: 42 }]);
+    try {
+      assert.equal(
+        await within(update, 300),
+        'pending',
+        'parking the value waits for the insert of its stream to commit',
+      );
+    } finally {
+      commit();
+      await group;
+      await update;
+    }
+    const [row] = await store.telemetry.query({ device: 'pi-1' });
+    assert.equal(row!.reference, 42);
+  },
+);
 
 test('a record inserted while its reference value is being parked takes the value', { skip }, async (t) => {
   const store = await openPostgresStore(await freshDatabase(), { telemetryRetentionDays: 2 });
@@ -72,12 +107,17 @@ test('a record inserted while its reference value is being parked takes the valu
   let parked!: () => void;
   const parkedYet = new Promise<void>((r) => (parked = r));
   const park = store.transaction(async (tx) => {
-    assert.deepEqual(await tx.telemetry.updateReferences('pi-1', 's1', [{ seq: 10, reference: 42 }]), { applied: 0, pending: 1 });
+    assert.deepEqual(await tx.telemetry.updateReferences('pi-1', 's1', [{ seq: 10, reference: 42 }]), {
+      applied: 0,
+      pending: 1,
+    });
     parked();
     await new Promise<void>((r) => (commit = r));
   });
   await parkedYet;
-  const insert = store.telemetry.insertBatch('pi-1', 's1', [{ seq: 10, ts: Date.now(), model: 'm', version: 1, output: [1], prediction: 1, latencyMs: 1, features: {} }]);
+  const insert = store.telemetry.insertBatch('pi-1', 's1', [
+    { seq: 10, ts: Date.now(), model: 'm', version: 1, output: [1], prediction: 1, latencyMs: 1, features: {} },
+  ]);
   try {
     assert.equal(await within(insert, 300), 'pending', 'the insert waits for the park of its stream to commit');
   } finally {

@@ -24,11 +24,22 @@ export class PostgresTelemetryWriter implements TelemetryWriter {
     this.run = kyselyRunner(ctx);
   }
 
-  insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number> {
+  insertRows(
+    deviceId: string,
+    stream: string,
+    records: readonly TelemetryRecord[],
+    now: number,
+    historical: boolean,
+  ): Promise<number> {
     return insertTelemetry(this.run, deviceId, stream, records, now, historical);
   }
 
-  setReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now: number): Promise<ReferenceUpdateResult> {
+  setReferences(
+    deviceId: string,
+    stream: string,
+    updates: ReadonlyArray<{ seq: number; reference: number }>,
+    now: number,
+  ): Promise<ReferenceUpdateResult> {
     return updateReferences(this.run, deviceId, stream, updates, now);
   }
 }

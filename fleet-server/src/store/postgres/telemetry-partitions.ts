@@ -55,12 +55,20 @@ export interface PartitionPass {
 
 /** Checks a policy; throws with the reason when a value is out of range. */
 export function checkPartitionPolicy(policy: PartitionPolicy): Required<PartitionPolicy> {
-  const { retentionDays = DEFAULT_TELEMETRY_RETENTION_DAYS, aheadDays = DEFAULT_TELEMETRY_AHEAD_DAYS, lockTimeoutMs = 5000 } = policy;
+  const {
+    retentionDays = DEFAULT_TELEMETRY_RETENTION_DAYS,
+    aheadDays = DEFAULT_TELEMETRY_AHEAD_DAYS,
+    lockTimeoutMs = 5000,
+  } = policy;
   if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > MAX_TELEMETRY_RETENTION_DAYS) {
-    throw new Error(`telemetryRetentionDays must be a whole number of days from 1 to ${MAX_TELEMETRY_RETENTION_DAYS}, got ${retentionDays}`);
+    throw new Error(
+      `telemetryRetentionDays must be a whole number of days from 1 to ${MAX_TELEMETRY_RETENTION_DAYS}, got ${retentionDays}`,
+    );
   }
-  if (!Number.isInteger(aheadDays) || aheadDays < 1 || aheadDays > 31) throw new Error(`telemetry partition aheadDays must be 1..31, got ${aheadDays}`);
-  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1) throw new Error(`lockTimeoutMs must be a positive whole number, got ${lockTimeoutMs}`);
+  if (!Number.isInteger(aheadDays) || aheadDays < 1 || aheadDays > 31)
+    throw new Error(`telemetry partition aheadDays must be 1..31, got ${aheadDays}`);
+  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1)
+    throw new Error(`lockTimeoutMs must be a positive whole number, got ${lockTimeoutMs}`);
   return { retentionDays, aheadDays, lockTimeoutMs };
 }
 
@@ -68,7 +76,11 @@ export function partitionName(dayStart: number): string {
   return `telemetry_p${new Date(dayStart).toISOString().slice(0, 10).replaceAll('-', '')}`;
 }
 
-interface Partition { name: string; from: number; to: number }
+interface Partition {
+  name: string;
+  from: number;
+  to: number;
+}
 
 /** The daily partitions attached to telemetry now (the default partition excluded). */
 export async function listTelemetryPartitions(db: pg.Pool | pg.PoolClient): Promise<Partition[]> {
@@ -85,13 +97,27 @@ export async function listTelemetryPartitions(db: pg.Pool | pg.PoolClient): Prom
   return parts.sort((a, b) => a.from - b.from);
 }
 
-export async function maintainTelemetryPartitions(pool: pg.Pool, policy: PartitionPolicy = {}, now = Date.now()): Promise<PartitionPass> {
+export async function maintainTelemetryPartitions(
+  pool: pg.Pool,
+  policy: PartitionPolicy = {},
+  now = Date.now(),
+): Promise<PartitionPass> {
   const { retentionDays, aheadDays, lockTimeoutMs } = checkPartitionPolicy(policy);
-  const pass: PartitionPass = { ran: false, created: [], dropped: [], moved: 0, pruned: 0, appliedReferences: 0, prunedReferences: 0 };
+  const pass: PartitionPass = {
+    ran: false,
+    created: [],
+    dropped: [],
+    moved: 0,
+    pruned: 0,
+    appliedReferences: 0,
+    prunedReferences: 0,
+  };
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PARTITION_LOCK_KEY.toString()]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      PARTITION_LOCK_KEY.toString(),
+    ]);
     if (!rows[0]!.locked) return pass;
     pass.ran = true;
     try {
@@ -106,7 +132,9 @@ export async function maintainTelemetryPartitions(pool: pg.Pool, policy: Partiti
         await inTransaction(client, lockTimeoutMs, () => client.query(`DROP TABLE ${ident(p.name)}`));
         pass.dropped.push(p.name);
       }
-      const pruned = await inTransaction(client, lockTimeoutMs, () => client.query('DELETE FROM telemetry_default WHERE ts < $1', [cutoff]));
+      const pruned = await inTransaction(client, lockTimeoutMs, () =>
+        client.query('DELETE FROM telemetry_default WHERE ts < $1', [cutoff]),
+      );
       pass.pruned = pruned.rowCount ?? 0;
       const sweep = await sweepPendingReferences(pgRunner(client), cutoff);
       pass.appliedReferences = sweep.applied;
@@ -185,7 +213,9 @@ export async function startPartitionMaintenance(
   report(await maintainTelemetryPartitions(pool, policy));
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
-    running ??= maintainTelemetryPartitions(pool, policy).then(report, report).finally(() => (running = undefined));
+    running ??= maintainTelemetryPartitions(pool, policy)
+      .then(report, report)
+      .finally(() => (running = undefined));
   }, intervalMs);
   timer.unref();
   return {

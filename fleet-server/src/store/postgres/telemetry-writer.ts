@@ -31,7 +31,12 @@ const INSERT_TELEMETRY = `SELECT edgeloop_insert_telemetry($1::text, $2::text, $
  * inside a transaction: the (device, stream) lock it takes lasts until that commits.
  */
 export async function insertTelemetry(
-  run: SqlRunner, deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false,
+  run: SqlRunner,
+  deviceId: string,
+  stream: string,
+  records: readonly TelemetryRecord[],
+  now = Date.now(),
+  historical = false,
 ): Promise<number> {
   const n = records.length;
   if (n === 0) return 0;
@@ -65,8 +70,23 @@ export async function insertTelemetry(
     if (r.seq > maxSeq) maxSeq = r.seq;
   }
   const { rows } = await run<{ added: number }>(INSERT_TELEMETRY, [
-    deviceId, stream, numbers(seq), numbers(ts), model, numbers(version), requestId, output, numbers(prediction), numbers(latency), features,
-    numbers(reference), numbers(shadow), minSeq, maxSeq, now, historical ? 1 : 0,
+    deviceId,
+    stream,
+    numbers(seq),
+    numbers(ts),
+    model,
+    numbers(version),
+    requestId,
+    output,
+    numbers(prediction),
+    numbers(latency),
+    features,
+    numbers(reference),
+    numbers(shadow),
+    minSeq,
+    maxSeq,
+    now,
+    historical ? 1 : 0,
   ]);
   return Number(rows[0]!.added);
 }
@@ -85,7 +105,8 @@ function numbers(values: ReadonlyArray<number | null>): string {
   return out + '}';
 }
 
-const UPDATE_REFERENCES = 'SELECT edgeloop_update_references($1::text, $2::text, $3::bigint[], $4::double precision[], $5::bigint) AS pending';
+const UPDATE_REFERENCES =
+  'SELECT edgeloop_update_references($1::text, $2::text, $3::bigint[], $4::double precision[], $5::bigint) AS pending';
 
 export interface ReferenceUpdateResult {
   /** Stored records that got their reference value. */
@@ -100,12 +121,22 @@ export interface ReferenceUpdateResult {
  * later value wins (it is the newer reading).
  */
 export async function updateReferences(
-  run: SqlRunner, deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now(),
+  run: SqlRunner,
+  deviceId: string,
+  stream: string,
+  updates: ReadonlyArray<{ seq: number; reference: number }>,
+  now = Date.now(),
 ): Promise<ReferenceUpdateResult> {
   if (updates.length === 0) return { applied: 0, pending: 0 };
   const latest = new Map<number, number>();
   for (const u of updates) latest.set(u.seq, u.reference);
-  const { rows } = await run<{ pending: number }>(UPDATE_REFERENCES, [deviceId, stream, numbers([...latest.keys()]), numbers([...latest.values()]), now]);
+  const { rows } = await run<{ pending: number }>(UPDATE_REFERENCES, [
+    deviceId,
+    stream,
+    numbers([...latest.keys()]),
+    numbers([...latest.values()]),
+    now,
+  ]);
   const pending = Number(rows[0]!.pending);
   return { applied: latest.size - pending, pending };
 }
@@ -124,14 +155,17 @@ export interface PendingSweep {
  * restored dump, a session with triggers off).
  */
 export async function sweepPendingReferences(run: SqlRunner, cutoff: number): Promise<PendingSweep> {
-  const applied = await run(`
+  const applied = await run(
+    `
     WITH applied AS (
       UPDATE telemetry t SET reference = p.reference FROM pending_references p
        WHERE t.device_id = p.device_id AND t.stream = p.stream AND t.seq = p.seq
       RETURNING p.device_id, p.stream, p.seq
     )
     DELETE FROM pending_references p USING applied a
-     WHERE p.device_id = a.device_id AND p.stream = a.stream AND p.seq = a.seq`, []);
+     WHERE p.device_id = a.device_id AND p.stream = a.stream AND p.seq = a.seq`,
+    [],
+  );
   const pruned = await run('DELETE FROM pending_references WHERE received_at < $1', [cutoff]);
   return { applied: applied.rowCount, pruned: pruned.rowCount };
 }

@@ -25,11 +25,14 @@ test('each caller gets its own database on a private server, dropped by stop()',
   assert.ok('url' in a && 'url' in b);
   assert.notEqual(a.url, b.url);
   const port = new URL(a.url).port;
-  assert.notEqual(port, '5432', 'never the machine\'s own PostgreSQL port');
+  assert.notEqual(port, '5432', "never the machine's own PostgreSQL port");
   assert.equal(new URL(a.url).hostname, '127.0.0.1');
 
   await query(a.url, 'CREATE TABLE only_in_a (x int)');
-  const inB = await query<{ n: number }>(b.url, "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'only_in_a'");
+  const inB = await query<{ n: number }>(
+    b.url,
+    "SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'only_in_a'",
+  );
   assert.equal(inB[0]!.n, 0, 'databases are separate');
 
   await a.stop();

@@ -17,7 +17,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chownSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chownSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -66,7 +76,10 @@ async function findServer(options: TestPostgresOptions): Promise<Server | { skip
   const external = process.env.EDGELOOP_TEST_DATABASE_URL;
   if (external) {
     const adminUrl = new URL(external);
-    return { adminUrl: external, databaseUrl: (name) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString() };
+    return {
+      adminUrl: external,
+      databaseUrl: (name) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString(),
+    };
   }
   const skip =
     'PostgreSQL tests SKIPPED: no PostgreSQL server binaries (initdb, postgres) found in /usr/lib/postgresql/*/bin or on PATH, ' +
@@ -81,11 +94,16 @@ export function findPostgresBin(): string | undefined {
   const debian = '/usr/lib/postgresql';
   let versions: string[] = [];
   try {
-    versions = readdirSync(debian).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    versions = readdirSync(debian)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
   } catch {
     // Not Debian-style; PATH below.
   }
-  const candidates = [...versions.map((v) => join(debian, v, 'bin')), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
+  const candidates = [
+    ...versions.map((v) => join(debian, v, 'bin')),
+    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean),
+  ];
   return candidates.find((dir) => executable(join(dir, 'initdb')) && executable(join(dir, 'postgres')));
 }
 
@@ -112,7 +130,9 @@ function searchableByOthers(dir: string): boolean {
 
 /** uid and gid of a system user, from /etc/passwd. */
 function systemUser(name: string): { uid: number; gid: number } | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   const [, , uid, gid] = line?.split(':') ?? [];
   return uid && gid ? { uid: Number(uid), gid: Number(gid) } : undefined;
 }
@@ -173,9 +193,13 @@ async function launchServer(bin: string, options: TestPostgresOptions): Promise<
   }
   const port = await freePort();
   const runner = owner ? ['setpriv', `--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups', '--'] : [];
-  const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'edgeloop-pg-watchdog', dir, bin, String(port), options.durable ? '1' : '0', ...runner], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+  const watchdog = spawn(
+    '/bin/sh',
+    ['-c', WATCHDOG, 'edgeloop-pg-watchdog', dir, bin, String(port), options.durable ? '1' : '0', ...runner],
+    {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
   // Keep the last few KB of the server's output for error messages; reading it also keeps the pipe from filling.
   let output = '';
   watchdog.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8192)));
@@ -205,7 +229,11 @@ async function waitUntilAccepting(url: string, watchdog: ChildProcess, output: (
       return;
     } catch (err) {
       await client.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`the test PostgreSQL server did not accept connections within 60 s (${(err as Error).message}):\n${output()}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(
+          `the test PostgreSQL server did not accept connections within 60 s (${(err as Error).message}):\n${output()}`,
+          { cause: err },
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -244,7 +272,10 @@ function sharedServer(options: TestPostgresOptions): Promise<Server | { skip: st
  * For a test: a fresh database on the shared server and a pool on it (the store's own int8
  * parsing), both gone after the test. Call only when testPostgresSkip() said false.
  */
-export async function openTestPool(t: { after(fn: () => Promise<void>): void }, options: PostgresPoolOptions = {}): Promise<{ pool: pg.Pool; url: string }> {
+export async function openTestPool(
+  t: { after(fn: () => Promise<void>): void },
+  options: PostgresPoolOptions = {},
+): Promise<{ pool: pg.Pool; url: string }> {
   const db = await startTestPostgres();
   if ('skip' in db) throw new Error(db.skip);
   const pool = openPostgresPool(db.url, options);

@@ -19,4 +19,5 @@ export interface RepositoryContext {
 /** Affected-row counts come back as bigint from Kysely; they are small. */
 export const count = (n: bigint | number | undefined): number => Number(n ?? 0);
 
-export const parseJson = <T>(text: string | null | undefined, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
+export const parseJson = <T>(text: string | null | undefined, fallback: T): T =>
+  text ? (JSON.parse(text) as T) : fallback;

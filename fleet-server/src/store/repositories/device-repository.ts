@@ -38,7 +38,8 @@ export class KyselyDeviceRepository implements DeviceRepository {
     return (eb: ExpressionBuilder<Database, 'devices'>) => {
       const and = [];
       if (f.group !== undefined) and.push(eb('device_group', '=', f.group));
-      for (const [k, v] of Object.entries(f.tags ?? {})) and.push(this.ctx.dialect.jsonHasEntry(eb.ref('devices.tags'), k, v));
+      for (const [k, v] of Object.entries(f.tags ?? {}))
+        and.push(this.ctx.dialect.jsonHasEntry(eb.ref('devices.tags'), k, v));
       if (f.disabled !== undefined) and.push(eb('disabled', '=', f.disabled ? 1 : 0));
       return eb.and(and);
     };
@@ -46,30 +47,63 @@ export class KyselyDeviceRepository implements DeviceRepository {
 
   async recordBirth(birth: Birth, now = Date.now()): Promise<void> {
     const info: DeviceInfo = {
-      agentVersion: birth.agentVersion, arch: birth.arch, platform: birth.platform, hardware: birth.hardware ?? null,
-      runtime: birth.runtime, cpus: birth.cpus, memTotalMb: birth.memTotalMb, stream: birth.stream,
+      agentVersion: birth.agentVersion,
+      arch: birth.arch,
+      platform: birth.platform,
+      hardware: birth.hardware ?? null,
+      runtime: birth.runtime,
+      cpus: birth.cpus,
+      memTotalMb: birth.memTotalMb,
+      stream: birth.stream,
     };
-    await this.ctx.db()
+    await this.ctx
+      .db()
       .insertInto('devices')
       .values({
-        id: birth.deviceId, first_seen: now, last_seen: now, online: 1, session: birth.session, info: JSON.stringify(info),
-        running: JSON.stringify(birth.models), backlog: birth.backlog, dropped: birth.dropped ?? 0,
+        id: birth.deviceId,
+        first_seen: now,
+        last_seen: now,
+        online: 1,
+        session: birth.session,
+        info: JSON.stringify(info),
+        running: JSON.stringify(birth.models),
+        backlog: birth.backlog,
+        dropped: birth.dropped ?? 0,
       })
-      .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({
-        last_seen: eb.ref('excluded.last_seen'), online: 1, session: eb.ref('excluded.session'), info: eb.ref('excluded.info'),
-        running: eb.ref('excluded.running'), backlog: eb.ref('excluded.backlog'),
-        dropped: this.ctx.dialect.greatest(eb.ref('devices.dropped'), eb.ref('excluded.dropped')),
-      })))
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
+          last_seen: eb.ref('excluded.last_seen'),
+          online: 1,
+          session: eb.ref('excluded.session'),
+          info: eb.ref('excluded.info'),
+          running: eb.ref('excluded.running'),
+          backlog: eb.ref('excluded.backlog'),
+          dropped: this.ctx.dialect.greatest(eb.ref('devices.dropped'), eb.ref('excluded.dropped')),
+        })),
+      )
       .execute();
   }
 
   async recordDeath(deviceId: string, session: number): Promise<boolean> {
-    const r = await this.ctx.db().updateTable('devices').set({ online: 0 }).where('id', '=', deviceId).where('session', '<=', session).executeTakeFirst();
+    const r = await this.ctx
+      .db()
+      .updateTable('devices')
+      .set({ online: 0 })
+      .where('id', '=', deviceId)
+      .where('session', '<=', session)
+      .executeTakeFirst();
     return count(r.numUpdatedRows) > 0;
   }
 
-  async touch(deviceId: string, backlog: number | undefined, addedRecords: number, dropped?: number, now = Date.now()): Promise<void> {
-    await this.ctx.db()
+  async touch(
+    deviceId: string,
+    backlog: number | undefined,
+    addedRecords: number,
+    dropped?: number,
+    now = Date.now(),
+  ): Promise<void> {
+    await this.ctx
+      .db()
       .updateTable('devices')
       .set((eb) => ({
         last_seen: now,
@@ -82,12 +116,20 @@ export class KyselyDeviceRepository implements DeviceRepository {
   }
 
   async ensure(deviceId: string, now = Date.now()): Promise<boolean> {
-    const r = await this.ctx.db().insertInto('devices').values({ id: deviceId, first_seen: now, last_seen: now }).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    const r = await this.ctx
+      .db()
+      .insertInto('devices')
+      .values({ id: deviceId, first_seen: now, last_seen: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
     return count(r.numInsertedOrUpdatedRows) > 0;
   }
 
   async exists(deviceId: string): Promise<boolean> {
-    return (await this.ctx.db().selectFrom('devices').select('id').where('id', '=', deviceId).executeTakeFirst()) !== undefined;
+    return (
+      (await this.ctx.db().selectFrom('devices').select('id').where('id', '=', deviceId).executeTakeFirst()) !==
+      undefined
+    );
   }
 
   async get(deviceId: string): Promise<DeviceRecord | undefined> {
@@ -100,77 +142,144 @@ export class KyselyDeviceRepository implements DeviceRepository {
     for (let i = 0; i < ids.length; i += IN_CHUNK) {
       const chunk = ids.slice(i, i + IN_CHUNK);
       if (chunk.length === 0) continue;
-      for (const r of await this.ctx.db().selectFrom('devices').selectAll().where('id', 'in', chunk).execute()) out.set(r.id, toRecord(r));
+      for (const r of await this.ctx.db().selectFrom('devices').selectAll().where('id', 'in', chunk).execute())
+        out.set(r.id, toRecord(r));
     }
     return out;
   }
 
   async list(filter: DeviceListFilter = {}): Promise<DeviceRecord[]> {
-    return (await this.ctx.db().selectFrom('devices').selectAll().where(this.filter(filter)).orderBy('id').execute()).map(toRecord);
+    return (
+      await this.ctx.db().selectFrom('devices').selectAll().where(this.filter(filter)).orderBy('id').execute()
+    ).map(toRecord);
   }
 
   async select(sel: DeviceSelector): Promise<string[]> {
     if (!sel.all && sel.group === undefined && sel.tags === undefined && sel.devices === undefined) return [];
-    const f: DeviceListFilter = { ...(sel.group !== undefined ? { group: sel.group } : {}), ...(sel.tags ? { tags: sel.tags } : {}), ...(sel.includeDisabled ? {} : { disabled: false }) };
-    const ids = (await this.ctx.db().selectFrom('devices').select('id').where(this.filter(f)).orderBy('id').execute()).map((r) => r.id);
+    const f: DeviceListFilter = {
+      ...(sel.group !== undefined ? { group: sel.group } : {}),
+      ...(sel.tags ? { tags: sel.tags } : {}),
+      ...(sel.includeDisabled ? {} : { disabled: false }),
+    };
+    const ids = (
+      await this.ctx.db().selectFrom('devices').select('id').where(this.filter(f)).orderBy('id').execute()
+    ).map((r) => r.id);
     if (sel.devices === undefined) return ids;
     const wanted = new Set(sel.devices);
     return ids.filter((id) => wanted.has(id));
   }
 
-  async setLabels(deviceId: string, labels: { group?: string | null; tags?: Record<string, string> }): Promise<boolean> {
-    const set = { ...(labels.group !== undefined ? { device_group: labels.group } : {}), ...(labels.tags !== undefined ? { tags: JSON.stringify(labels.tags) } : {}) };
+  async setLabels(
+    deviceId: string,
+    labels: { group?: string | null; tags?: Record<string, string> },
+  ): Promise<boolean> {
+    const set = {
+      ...(labels.group !== undefined ? { device_group: labels.group } : {}),
+      ...(labels.tags !== undefined ? { tags: JSON.stringify(labels.tags) } : {}),
+    };
     if (Object.keys(set).length === 0) return this.exists(deviceId);
     const r = await this.ctx.db().updateTable('devices').set(set).where('id', '=', deviceId).executeTakeFirst();
     return count(r.numUpdatedRows) > 0;
   }
 
   async setDisabled(deviceId: string, disabled: boolean): Promise<boolean> {
-    const r = await this.ctx.db().updateTable('devices').set({ disabled: disabled ? 1 : 0 }).where('id', '=', deviceId).executeTakeFirst();
+    const r = await this.ctx
+      .db()
+      .updateTable('devices')
+      .set({ disabled: disabled ? 1 : 0 })
+      .where('id', '=', deviceId)
+      .executeTakeFirst();
     return count(r.numUpdatedRows) > 0;
   }
 
   async isDisabled(deviceId: string): Promise<boolean> {
-    return (await this.ctx.db().selectFrom('devices').select('disabled').where('id', '=', deviceId).executeTakeFirst())?.disabled === 1;
+    return (
+      (await this.ctx.db().selectFrom('devices').select('disabled').where('id', '=', deviceId).executeTakeFirst())
+        ?.disabled === 1
+    );
   }
 
-  registerEnrolled(deviceId: string, labels: { group: string | null; tags: Record<string, string> }, info: Partial<Pick<DeviceInfo, 'arch' | 'hardware'>> = {}, now = Date.now()): Promise<void> {
+  registerEnrolled(
+    deviceId: string,
+    labels: { group: string | null; tags: Record<string, string> },
+    info: Partial<Pick<DeviceInfo, 'arch' | 'hardware'>> = {},
+    now = Date.now(),
+  ): Promise<void> {
     return this.ctx.atomic(async () => {
       const db = this.ctx.db();
-      const existing = await db.selectFrom('devices').select(['tags', 'device_group']).where('id', '=', deviceId).executeTakeFirst();
+      const existing = await db
+        .selectFrom('devices')
+        .select(['tags', 'device_group'])
+        .where('id', '=', deviceId)
+        .executeTakeFirst();
       if (existing) {
         const tags = { ...parseJson<Record<string, string>>(existing.tags, {}), ...labels.tags };
-        await db.updateTable('devices').set({ device_group: labels.group ?? existing.device_group, tags: JSON.stringify(tags) }).where('id', '=', deviceId).execute();
+        await db
+          .updateTable('devices')
+          .set({ device_group: labels.group ?? existing.device_group, tags: JSON.stringify(tags) })
+          .where('id', '=', deviceId)
+          .execute();
         return;
       }
-      await db.insertInto('devices').values({
-        id: deviceId, first_seen: now, last_seen: null, device_group: labels.group, tags: JSON.stringify(labels.tags),
-        info: info.arch || info.hardware ? JSON.stringify({ arch: info.arch ?? null, hardware: info.hardware ?? null }) : null,
-      }).execute();
+      await db
+        .insertInto('devices')
+        .values({
+          id: deviceId,
+          first_seen: now,
+          last_seen: null,
+          device_group: labels.group,
+          tags: JSON.stringify(labels.tags),
+          info:
+            info.arch || info.hardware
+              ? JSON.stringify({ arch: info.arch ?? null, hardware: info.hardware ?? null })
+              : null,
+        })
+        .execute();
     });
   }
 
   setRunningModel(deviceId: string, model: RunningModel): Promise<void> {
     return this.ctx.atomic(async () => {
-      const row = await this.ctx.db().selectFrom('devices').select('running').where('id', '=', deviceId).executeTakeFirst();
+      const row = await this.ctx
+        .db()
+        .selectFrom('devices')
+        .select('running')
+        .where('id', '=', deviceId)
+        .executeTakeFirst();
       if (!row) return;
       const running = parseJson<RunningModel[]>(row.running, []).filter((m) => m.name !== model.name);
       running.push(model);
-      await this.ctx.db().updateTable('devices').set({ running: JSON.stringify(running) }).where('id', '=', deviceId).execute();
+      await this.ctx
+        .db()
+        .updateTable('devices')
+        .set({ running: JSON.stringify(running) })
+        .where('id', '=', deviceId)
+        .execute();
     });
   }
 
   async reportCursor(deviceId: string) {
-    const r = await this.ctx.db().selectFrom('devices').select(['session', 'report_session', 'report_seq']).where('id', '=', deviceId).executeTakeFirst();
+    const r = await this.ctx
+      .db()
+      .selectFrom('devices')
+      .select(['session', 'report_session', 'report_seq'])
+      .where('id', '=', deviceId)
+      .executeTakeFirst();
     return r && { session: r.session, reportSession: r.report_session, reportSeq: r.report_seq };
   }
 
   async setReportCursor(deviceId: string, session: number, reportSeq: number): Promise<void> {
-    await this.ctx.db().updateTable('devices').set({ report_session: session, report_seq: reportSeq }).where('id', '=', deviceId).execute();
+    await this.ctx
+      .db()
+      .updateTable('devices')
+      .set({ report_session: session, report_seq: reportSeq })
+      .where('id', '=', deviceId)
+      .execute();
   }
 
   async nextDesiredCounter(deviceId: string, now = Date.now()): Promise<number> {
-    const row = await this.ctx.db()
+    const row = await this.ctx
+      .db()
       .updateTable('devices')
       .set((eb) => ({ desired_counter: this.ctx.dialect.greatest(eb('desired_counter', '+', 1), eb.val(now)) }))
       .where('id', '=', deviceId)
@@ -181,11 +290,25 @@ export class KyselyDeviceRepository implements DeviceRepository {
   }
 
   async desiredCounter(deviceId: string): Promise<number> {
-    return (await this.ctx.db().selectFrom('devices').select('desired_counter').where('id', '=', deviceId).executeTakeFirst())?.desired_counter ?? 0;
+    return (
+      (
+        await this.ctx
+          .db()
+          .selectFrom('devices')
+          .select('desired_counter')
+          .where('id', '=', deviceId)
+          .executeTakeFirst()
+      )?.desired_counter ?? 0
+    );
   }
 
   async addBytesSent(deviceId: string, bytes: number): Promise<void> {
-    await this.ctx.db().updateTable('devices').set((eb) => ({ bytes_sent: eb('bytes_sent', '+', bytes) })).where('id', '=', deviceId).execute();
+    await this.ctx
+      .db()
+      .updateTable('devices')
+      .set((eb) => ({ bytes_sent: eb('bytes_sent', '+', bytes) }))
+      .where('id', '=', deviceId)
+      .execute();
   }
 
   async setSampleUploadUntil(deviceId: string, until: number): Promise<void> {
@@ -193,11 +316,21 @@ export class KyselyDeviceRepository implements DeviceRepository {
   }
 
   async setSampleCapture(deviceId: string, capture: unknown): Promise<void> {
-    await this.ctx.db().updateTable('devices').set({ sample_capture: capture === null || capture === undefined ? null : JSON.stringify(capture) }).where('id', '=', deviceId).execute();
+    await this.ctx
+      .db()
+      .updateTable('devices')
+      .set({ sample_capture: capture === null || capture === undefined ? null : JSON.stringify(capture) })
+      .where('id', '=', deviceId)
+      .execute();
   }
 
   async sampleRequests(deviceId: string): Promise<{ uploadUntil: number | null; capture: unknown }> {
-    const r = await this.ctx.db().selectFrom('devices').select(['sample_upload_until', 'sample_capture']).where('id', '=', deviceId).executeTakeFirst();
+    const r = await this.ctx
+      .db()
+      .selectFrom('devices')
+      .select(['sample_upload_until', 'sample_capture'])
+      .where('id', '=', deviceId)
+      .executeTakeFirst();
     return { uploadUntil: r?.sample_upload_until ?? null, capture: parseJson<unknown>(r?.sample_capture, null) };
   }
 }

@@ -50,14 +50,30 @@ const toDevice = (r: Selectable<RolloutDevicesTable>): RolloutDeviceRecord => ({
 });
 
 const mutable = (r: RolloutRecord) => ({
-  strategy: r.strategy, params: JSON.stringify(r.params), waves: JSON.stringify(r.waves), state: r.state, reason: r.reason, updated_at: r.updatedAt,
-  finished_at: r.finishedAt, current_wave: r.currentWave, holding: r.holding ? 1 : 0, promoted_at: r.promotedAt, judged_since: r.judgedSince,
-  rollback_versions: JSON.stringify(r.rollbackVersions), role: r.role,
+  strategy: r.strategy,
+  params: JSON.stringify(r.params),
+  waves: JSON.stringify(r.waves),
+  state: r.state,
+  reason: r.reason,
+  updated_at: r.updatedAt,
+  finished_at: r.finishedAt,
+  current_wave: r.currentWave,
+  holding: r.holding ? 1 : 0,
+  promoted_at: r.promotedAt,
+  judged_since: r.judgedSince,
+  rollback_versions: JSON.stringify(r.rollbackVersions),
+  role: r.role,
 });
 
 const deviceColumns = (d: RolloutDeviceRecord) => ({
-  wave: d.wave, state: d.state, previous_version: d.previousVersion, assigned_at: d.assignedAt, state_at: d.stateAt, times: JSON.stringify(d.times),
-  reason: d.reason, acknowledged: d.acknowledged ? 1 : 0,
+  wave: d.wave,
+  state: d.state,
+  previous_version: d.previousVersion,
+  assigned_at: d.assignedAt,
+  state_at: d.stateAt,
+  times: JSON.stringify(d.times),
+  reason: d.reason,
+  acknowledged: d.acknowledged ? 1 : 0,
 });
 
 /** Rows per multi-row insert of rollout devices (11 parameters each). */
@@ -71,14 +87,33 @@ export class KyselyRolloutRepository implements RolloutRepository {
       const db = this.ctx.db();
       const inserted = await db
         .insertInto('rollouts')
-        .values({ id: r.id, model: r.model, version: r.version, baseline_version: r.baselineVersion, target: JSON.stringify(r.target), created_by: r.createdBy, created_at: r.createdAt, ...mutable(r) })
+        .values({
+          id: r.id,
+          model: r.model,
+          version: r.version,
+          baseline_version: r.baselineVersion,
+          target: JSON.stringify(r.target),
+          created_by: r.createdBy,
+          created_at: r.createdAt,
+          ...mutable(r),
+        })
         // Any conflict: the id, or the one-active-rollout-per-model index.
         .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       if (count(inserted.numInsertedOrUpdatedRows) === 0) return false;
       for (let i = 0; i < devices.length; i += DEVICE_ROWS_PER_INSERT) {
         const chunk = devices.slice(i, i + DEVICE_ROWS_PER_INSERT);
-        await db.insertInto('rollout_devices').values(chunk.map((d) => ({ rollout_id: d.rolloutId, device_id: d.deviceId, position: d.position, ...deviceColumns(d) }))).execute();
+        await db
+          .insertInto('rollout_devices')
+          .values(
+            chunk.map((d) => ({
+              rollout_id: d.rolloutId,
+              device_id: d.deviceId,
+              position: d.position,
+              ...deviceColumns(d),
+            })),
+          )
+          .execute();
       }
       return true;
     });
@@ -89,7 +124,13 @@ export class KyselyRolloutRepository implements RolloutRepository {
   }
 
   async updateDevice(d: RolloutDeviceRecord): Promise<void> {
-    await this.ctx.db().updateTable('rollout_devices').set(deviceColumns(d)).where('rollout_id', '=', d.rolloutId).where('device_id', '=', d.deviceId).execute();
+    await this.ctx
+      .db()
+      .updateTable('rollout_devices')
+      .set(deviceColumns(d))
+      .where('rollout_id', '=', d.rolloutId)
+      .where('device_id', '=', d.deviceId)
+      .execute();
   }
 
   async get(id: string): Promise<RolloutRecord | undefined> {
@@ -101,15 +142,28 @@ export class KyselyRolloutRepository implements RolloutRepository {
     let query = this.ctx.db().selectFrom('rollouts').selectAll();
     if (q.model) query = query.where('model', '=', q.model);
     if (q.state) query = query.where('state', '=', q.state);
-    return (await query.orderBy('created_at', 'desc').orderBy('id').limit(Math.min(q.limit ?? 100, 1000)).execute()).map(toRollout);
+    return (
+      await query
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(Math.min(q.limit ?? 100, 1000))
+        .execute()
+    ).map(toRollout);
   }
 
   async workList(returning: readonly string[]): Promise<RolloutRecord[]> {
-    const rows = await this.ctx.db()
+    const rows = await this.ctx
+      .db()
       .selectFrom('rollouts as r')
       .selectAll('r')
       .where((eb) => {
-        const hasReturning = eb.exists(eb.selectFrom('rollout_devices as d').select('d.device_id').whereRef('d.rollout_id', '=', 'r.id').where('d.state', 'in', [...returning]));
+        const hasReturning = eb.exists(
+          eb
+            .selectFrom('rollout_devices as d')
+            .select('d.device_id')
+            .whereRef('d.rollout_id', '=', 'r.id')
+            .where('d.state', 'in', [...returning]),
+        );
         return eb.or([
           eb('r.state', 'in', ACTIVE),
           eb.and([eb('r.state', '=', 'rolled-back'), hasReturning]),
@@ -122,11 +176,25 @@ export class KyselyRolloutRepository implements RolloutRepository {
   }
 
   async activeFor(model: string): Promise<RolloutRecord | undefined> {
-    const r = await this.ctx.db().selectFrom('rollouts').selectAll().where('model', '=', model).where('state', 'in', ACTIVE).executeTakeFirst();
+    const r = await this.ctx
+      .db()
+      .selectFrom('rollouts')
+      .selectAll()
+      .where('model', '=', model)
+      .where('state', 'in', ACTIVE)
+      .executeTakeFirst();
     return r && toRollout(r);
   }
 
   async devices(rolloutId: string): Promise<RolloutDeviceRecord[]> {
-    return (await this.ctx.db().selectFrom('rollout_devices').selectAll().where('rollout_id', '=', rolloutId).orderBy('position').execute()).map(toDevice);
+    return (
+      await this.ctx
+        .db()
+        .selectFrom('rollout_devices')
+        .selectAll()
+        .where('rollout_id', '=', rolloutId)
+        .orderBy('position')
+        .execute()
+    ).map(toDevice);
   }
 }

@@ -4,23 +4,55 @@
  * samples, audit_log and transfer_bytes.
  */
 import type { AuditEntrySummary, SampleSummary } from '@edgeloop/protocol';
-import type { AuditQuery, AuditRepository, NewSample, SampleRepository, TransferRepository, TransferRow, UpdateEvent, UpdateEventRepository } from '../fleet-store.js';
+import type {
+  AuditQuery,
+  AuditRepository,
+  NewSample,
+  SampleRepository,
+  TransferRepository,
+  TransferRow,
+  UpdateEvent,
+  UpdateEventRepository,
+} from '../fleet-store.js';
 import { count, type RepositoryContext } from './context.js';
 
 export class KyselyUpdateEventRepository implements UpdateEventRepository {
   constructor(private readonly ctx: RepositoryContext) {}
 
   async append(deviceId: string, e: UpdateEvent): Promise<void> {
-    await this.ctx.db().insertInto('update_events').values({
-      device_id: deviceId, model: e.model, version: e.version, state: e.state, code: e.code, reason: e.reason, session: e.session,
-      report_seq: e.reportSeq, ts: e.ts, received_at: e.receivedAt,
-    }).execute();
+    await this.ctx
+      .db()
+      .insertInto('update_events')
+      .values({
+        device_id: deviceId,
+        model: e.model,
+        version: e.version,
+        state: e.state,
+        code: e.code,
+        reason: e.reason,
+        session: e.session,
+        report_seq: e.reportSeq,
+        ts: e.ts,
+        received_at: e.receivedAt,
+      })
+      .execute();
   }
 
   async list(deviceId: string, limit = 50): Promise<UpdateEvent[]> {
-    return this.ctx.db()
+    return this.ctx
+      .db()
       .selectFrom('update_events')
-      .select(['model', 'version', 'state', 'code', 'reason', 'session', 'report_seq as reportSeq', 'ts', 'received_at as receivedAt'])
+      .select([
+        'model',
+        'version',
+        'state',
+        'code',
+        'reason',
+        'session',
+        'report_seq as reportSeq',
+        'ts',
+        'received_at as receivedAt',
+      ])
       .where('device_id', '=', deviceId)
       .orderBy('id', 'desc')
       .limit(limit)
@@ -32,11 +64,23 @@ export class KyselySampleRepository implements SampleRepository {
   constructor(private readonly ctx: RepositoryContext) {}
 
   async insert(s: NewSample): Promise<boolean> {
-    const r = await this.ctx.db()
+    const r = await this.ctx
+      .db()
       .insertInto('samples')
       .values({
-        device_id: s.deviceId, stream: s.stream, seq: s.seq, model: s.model, version: s.version, ts: s.ts, reason: s.reason, prediction: s.prediction,
-        reference: s.reference, content_type: s.contentType, sha256: s.sha256, bytes: s.bytes, received_at: s.receivedAt,
+        device_id: s.deviceId,
+        stream: s.stream,
+        seq: s.seq,
+        model: s.model,
+        version: s.version,
+        ts: s.ts,
+        reason: s.reason,
+        prediction: s.prediction,
+        reference: s.reference,
+        content_type: s.contentType,
+        sha256: s.sha256,
+        bytes: s.bytes,
+        received_at: s.receivedAt,
       })
       .onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doNothing())
       .executeTakeFirst();
@@ -47,7 +91,12 @@ export class KyselySampleRepository implements SampleRepository {
     let query = this.ctx.db().selectFrom('samples').selectAll();
     if (q.device) query = query.where('device_id', '=', q.device);
     if (q.model) query = query.where('model', '=', q.model);
-    return (await query.orderBy('id', 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 10_000)).execute()).map(toSample);
+    return (
+      await query
+        .orderBy('id', 'desc')
+        .limit(Math.min(Math.max(q.limit ?? 100, 1), 10_000))
+        .execute()
+    ).map(toSample);
   }
 
   async get(id: number): Promise<SampleSummary | undefined> {
@@ -58,12 +107,36 @@ export class KyselySampleRepository implements SampleRepository {
 }
 
 function toSample(r: {
-  id: number; device_id: string; stream: string; seq: number; model: string; version: number; ts: number; reason: string; prediction: number | null;
-  reference: number | null; content_type: string; sha256: string; bytes: number; received_at: number;
+  id: number;
+  device_id: string;
+  stream: string;
+  seq: number;
+  model: string;
+  version: number;
+  ts: number;
+  reason: string;
+  prediction: number | null;
+  reference: number | null;
+  content_type: string;
+  sha256: string;
+  bytes: number;
+  received_at: number;
 }): SampleSummary {
   return {
-    id: Number(r.id), deviceId: r.device_id, stream: r.stream, seq: r.seq, model: r.model, version: r.version, ts: r.ts, reason: r.reason, prediction: r.prediction,
-    reference: r.reference, contentType: r.content_type, sha256: r.sha256, bytes: r.bytes, receivedAt: r.received_at,
+    id: Number(r.id),
+    deviceId: r.device_id,
+    stream: r.stream,
+    seq: r.seq,
+    model: r.model,
+    version: r.version,
+    ts: r.ts,
+    reason: r.reason,
+    prediction: r.prediction,
+    reference: r.reference,
+    contentType: r.content_type,
+    sha256: r.sha256,
+    bytes: r.bytes,
+    receivedAt: r.received_at,
   };
 }
 
@@ -71,7 +144,11 @@ export class KyselyAuditRepository implements AuditRepository {
   constructor(private readonly ctx: RepositoryContext) {}
 
   async append(e: Omit<AuditEntrySummary, 'id'>): Promise<void> {
-    await this.ctx.db().insertInto('audit_log').values({ ts: e.ts, actor: e.actor, action: e.action, target: e.target, details: JSON.stringify(e.details) }).execute();
+    await this.ctx
+      .db()
+      .insertInto('audit_log')
+      .values({ ts: e.ts, actor: e.actor, action: e.action, target: e.target, details: JSON.stringify(e.details) })
+      .execute();
   }
 
   async list(q: AuditQuery = {}): Promise<AuditEntrySummary[]> {
@@ -83,8 +160,18 @@ export class KyselyAuditRepository implements AuditRepository {
     }
     if (q.target) query = query.where('target', '=', q.target);
     if (q.before) query = query.where('id', '<', q.before);
-    const rows = await query.orderBy('id', 'desc').limit(Math.min(q.limit ?? 100, 1000)).execute();
-    return rows.map((r) => ({ id: Number(r.id), ts: r.ts, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown> }));
+    const rows = await query
+      .orderBy('id', 'desc')
+      .limit(Math.min(q.limit ?? 100, 1000))
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      ts: r.ts,
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      details: JSON.parse(r.details) as Record<string, unknown>,
+    }));
   }
 }
 
@@ -94,26 +181,43 @@ export class KyselyTransferRepository implements TransferRepository {
   add(rows: readonly TransferRow[], now = Date.now()): Promise<void> {
     return this.ctx.atomic(async () => {
       for (const p of rows) {
-        await this.ctx.db()
+        await this.ctx
+          .db()
           .insertInto('transfer_bytes')
-          .values({ device_id: p.deviceId, sha256: p.sha256, transport: p.transport, bytes: p.bytes, requests: p.requests, updated_at: now })
-          .onConflict((oc) => oc.columns(['device_id', 'sha256', 'transport']).doUpdateSet((eb) => ({
-            bytes: eb('transfer_bytes.bytes', '+', eb.ref('excluded.bytes')),
-            requests: eb('transfer_bytes.requests', '+', eb.ref('excluded.requests')),
-            updated_at: eb.ref('excluded.updated_at'),
-          })))
+          .values({
+            device_id: p.deviceId,
+            sha256: p.sha256,
+            transport: p.transport,
+            bytes: p.bytes,
+            requests: p.requests,
+            updated_at: now,
+          })
+          .onConflict((oc) =>
+            oc.columns(['device_id', 'sha256', 'transport']).doUpdateSet((eb) => ({
+              bytes: eb('transfer_bytes.bytes', '+', eb.ref('excluded.bytes')),
+              requests: eb('transfer_bytes.requests', '+', eb.ref('excluded.requests')),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
           .execute();
       }
     });
   }
 
   async detail(deviceId: string) {
-    const rows = await this.ctx.db()
+    const rows = await this.ctx
+      .db()
       .selectFrom('transfer_bytes')
       .select(['sha256', 'transport', 'bytes', 'requests', 'updated_at'])
       .where('device_id', '=', deviceId)
       .orderBy('updated_at', 'desc')
       .execute();
-    return rows.map((r) => ({ sha256: r.sha256, transport: r.transport as 'http' | 'mqtt', bytes: r.bytes, requests: r.requests, updatedAt: r.updated_at }));
+    return rows.map((r) => ({
+      sha256: r.sha256,
+      transport: r.transport as 'http' | 'mqtt',
+      bytes: r.bytes,
+      requests: r.requests,
+      updatedAt: r.updated_at,
+    }));
   }
 }

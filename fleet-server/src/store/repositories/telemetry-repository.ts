@@ -12,32 +12,83 @@
  */
 import { sql, type ExpressionBuilder, type Insertable, type Selectable } from 'kysely';
 import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
-import { PENDING_REFERENCE_TTL_MS, type LiveErrorQuery, type RolloutArmQuery, type TelemetryQuery, type TelemetryRepository } from '../fleet-store.js';
+import {
+  PENDING_REFERENCE_TTL_MS,
+  type LiveErrorQuery,
+  type RolloutArmQuery,
+  type TelemetryQuery,
+  type TelemetryRepository,
+} from '../fleet-store.js';
 import type { Database, TelemetryTable } from '../schema.js';
 import { count, type RepositoryContext } from './context.js';
 
 /** Writes new telemetry rows and returns how many were new; a database may bring a faster one. */
 export interface TelemetryWriter {
-  insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number>;
+  insertRows(
+    deviceId: string,
+    stream: string,
+    records: readonly TelemetryRecord[],
+    now: number,
+    historical: boolean,
+  ): Promise<number>;
   /** A database's own way to set a batch of late reference values at once (default: one UPDATE per value). */
-  setReferences?(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now: number): Promise<{ applied: number; pending: number }>;
+  setReferences?(
+    deviceId: string,
+    stream: string,
+    updates: ReadonlyArray<{ seq: number; reference: number }>,
+    now: number,
+  ): Promise<{ applied: number; pending: number }>;
 }
 
-export const telemetryRow = (deviceId: string, stream: string, r: TelemetryRecord, now: number, historical: boolean): Insertable<TelemetryTable> => ({
-  device_id: deviceId, stream, seq: r.seq, ts: r.ts, received_at: now, model: r.model, version: r.version, request_id: r.requestId ?? null,
-  output: JSON.stringify(r.output), prediction: r.prediction ?? null, latency_ms: r.latencyMs, features: JSON.stringify(r.features),
-  reference: r.reference ?? null, historical: historical ? 1 : 0, shadow: r.shadow ? 1 : 0,
+export const telemetryRow = (
+  deviceId: string,
+  stream: string,
+  r: TelemetryRecord,
+  now: number,
+  historical: boolean,
+): Insertable<TelemetryTable> => ({
+  device_id: deviceId,
+  stream,
+  seq: r.seq,
+  ts: r.ts,
+  received_at: now,
+  model: r.model,
+  version: r.version,
+  request_id: r.requestId ?? null,
+  output: JSON.stringify(r.output),
+  prediction: r.prediction ?? null,
+  latency_ms: r.latencyMs,
+  features: JSON.stringify(r.features),
+  reference: r.reference ?? null,
+  historical: historical ? 1 : 0,
+  shadow: r.shadow ? 1 : 0,
 });
 
 /** Plain multi-row INSERT … ON CONFLICT DO NOTHING through Kysely; 16 parameters per row. */
 export class KyselyTelemetryWriter implements TelemetryWriter {
-  constructor(private readonly ctx: RepositoryContext, private readonly rowsPerStatement = 64) {}
+  constructor(
+    private readonly ctx: RepositoryContext,
+    private readonly rowsPerStatement = 64,
+  ) {}
 
-  async insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number> {
+  async insertRows(
+    deviceId: string,
+    stream: string,
+    records: readonly TelemetryRecord[],
+    now: number,
+    historical: boolean,
+  ): Promise<number> {
     let added = 0;
     for (let i = 0; i < records.length; i += this.rowsPerStatement) {
-      const rows = records.slice(i, i + this.rowsPerStatement).map((r) => telemetryRow(deviceId, stream, r, now, historical));
-      const res = await this.ctx.db().insertInto('telemetry').values(rows).onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doNothing()).executeTakeFirst();
+      const rows = records
+        .slice(i, i + this.rowsPerStatement)
+        .map((r) => telemetryRow(deviceId, stream, r, now, historical));
+      const res = await this.ctx
+        .db()
+        .insertInto('telemetry')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doNothing())
+        .executeTakeFirst();
       added += count(res.numInsertedOrUpdatedRows);
     }
     return added;
@@ -67,9 +118,23 @@ type ArmScope = ExpressionBuilder<Database & { t: TelemetryTable; rd: Database['
 
 /** The rows of one rollout arm; `joined` also requires a reference value. */
 function armWhere(eb: ArmScope, q: RolloutArmQuery, joined: boolean) {
-  const common = [eb('t.model', '=', q.model), eb('t.prediction', 'is not', null), ...(joined ? [eb('t.reference', 'is not', null)] : [])];
-  const sinceAssigned = [eb('rd.assigned_at', 'is not', null), eb('t.received_at', '>=', eb.ref('rd.assigned_at')), eb('t.received_at', '>=', q.judgedSince)];
-  if (q.arm === 'candidate') return eb.and([...common, eb('t.version', '=', q.candidate), eb('t.shadow', '=', q.shadow ? 1 : 0), ...sinceAssigned]);
+  const common = [
+    eb('t.model', '=', q.model),
+    eb('t.prediction', 'is not', null),
+    ...(joined ? [eb('t.reference', 'is not', null)] : []),
+  ];
+  const sinceAssigned = [
+    eb('rd.assigned_at', 'is not', null),
+    eb('t.received_at', '>=', eb.ref('rd.assigned_at')),
+    eb('t.received_at', '>=', q.judgedSince),
+  ];
+  if (q.arm === 'candidate')
+    return eb.and([
+      ...common,
+      eb('t.version', '=', q.candidate),
+      eb('t.shadow', '=', q.shadow ? 1 : 0),
+      ...sinceAssigned,
+    ]);
   const baseline = [...common, eb('t.version', '=', eb.ref('rd.previous_version')), eb('t.shadow', '=', 0)];
   // Shadow: the serving version beside the candidate, over the same window.
   if (q.shadow) return eb.and([...baseline, ...sinceAssigned]);
@@ -77,7 +142,11 @@ function armWhere(eb: ArmScope, q: RolloutArmQuery, joined: boolean) {
   return eb.and([
     ...baseline,
     eb.or([
-      eb.and([eb('rd.assigned_at', 'is not', null), eb('t.received_at', '<', eb.ref('rd.assigned_at')), eb('t.received_at', '>=', eb(eb.ref('rd.assigned_at'), '-', q.lookbackMs))]),
+      eb.and([
+        eb('rd.assigned_at', 'is not', null),
+        eb('t.received_at', '<', eb.ref('rd.assigned_at')),
+        eb('t.received_at', '>=', eb(eb.ref('rd.assigned_at'), '-', q.lookbackMs)),
+      ]),
       eb.and([eb('rd.state', '=', 'pending'), eb('t.received_at', '>=', q.createdAt)]),
     ]),
   ]);
@@ -89,7 +158,13 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     private readonly writer: TelemetryWriter = new KyselyTelemetryWriter(ctx),
   ) {}
 
-  insertBatch(deviceId: string, stream: string, records: readonly TelemetryRecord[], now = Date.now(), historical = false): Promise<number> {
+  insertBatch(
+    deviceId: string,
+    stream: string,
+    records: readonly TelemetryRecord[],
+    now = Date.now(),
+    historical = false,
+  ): Promise<number> {
     if (records.length === 0) return Promise.resolve(0);
     return this.ctx.atomic(async () => {
       const added = await this.writer.insertRows(deviceId, stream, records, now, historical);
@@ -108,19 +183,39 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     }
     const db = this.ctx.db();
     const waiting = await db
-      .selectFrom('pending_references').select(['seq', 'reference'])
-      .where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '>=', lo).where('seq', '<=', hi)
+      .selectFrom('pending_references')
+      .select(['seq', 'reference'])
+      .where('device_id', '=', deviceId)
+      .where('stream', '=', stream)
+      .where('seq', '>=', lo)
+      .where('seq', '<=', hi)
       .execute();
     if (waiting.length === 0) return;
     for (const p of waiting) {
-      const res = await db.updateTable('telemetry').set({ reference: p.reference }).where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '=', p.seq).executeTakeFirst();
+      const res = await db
+        .updateTable('telemetry')
+        .set({ reference: p.reference })
+        .where('device_id', '=', deviceId)
+        .where('stream', '=', stream)
+        .where('seq', '=', p.seq)
+        .executeTakeFirst();
       if (count(res.numUpdatedRows) > 0) {
-        await db.deleteFrom('pending_references').where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '=', p.seq).execute();
+        await db
+          .deleteFrom('pending_references')
+          .where('device_id', '=', deviceId)
+          .where('stream', '=', stream)
+          .where('seq', '=', p.seq)
+          .execute();
       }
     }
   }
 
-  updateReferences(deviceId: string, stream: string, updates: ReadonlyArray<{ seq: number; reference: number }>, now = Date.now()): Promise<{ applied: number; pending: number }> {
+  updateReferences(
+    deviceId: string,
+    stream: string,
+    updates: ReadonlyArray<{ seq: number; reference: number }>,
+    now = Date.now(),
+  ): Promise<{ applied: number; pending: number }> {
     const { writer } = this;
     if (writer.setReferences) return this.ctx.atomic(() => writer.setReferences!(deviceId, stream, updates, now));
     return this.ctx.atomic(async () => {
@@ -128,7 +223,13 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
       let applied = 0;
       let pending = 0;
       for (const u of updates) {
-        const res = await db.updateTable('telemetry').set({ reference: u.reference }).where('device_id', '=', deviceId).where('stream', '=', stream).where('seq', '=', u.seq).executeTakeFirst();
+        const res = await db
+          .updateTable('telemetry')
+          .set({ reference: u.reference })
+          .where('device_id', '=', deviceId)
+          .where('stream', '=', stream)
+          .where('seq', '=', u.seq)
+          .executeTakeFirst();
         if (count(res.numUpdatedRows) > 0) {
           applied++;
           continue;
@@ -136,11 +237,20 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
         await db
           .insertInto('pending_references')
           .values({ device_id: deviceId, stream, seq: u.seq, reference: u.reference, received_at: now })
-          .onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doUpdateSet((eb) => ({ reference: eb.ref('excluded.reference'), received_at: eb.ref('excluded.received_at') })))
+          .onConflict((oc) =>
+            oc.columns(['device_id', 'stream', 'seq']).doUpdateSet((eb) => ({
+              reference: eb.ref('excluded.reference'),
+              received_at: eb.ref('excluded.received_at'),
+            })),
+          )
           .execute();
         pending++;
       }
-      if (pending > 0) await db.deleteFrom('pending_references').where('received_at', '<', now - PENDING_REFERENCE_TTL_MS).execute();
+      if (pending > 0)
+        await db
+          .deleteFrom('pending_references')
+          .where('received_at', '<', now - PENDING_REFERENCE_TTL_MS)
+          .execute();
       return { applied, pending };
     });
   }
@@ -152,21 +262,31 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     if (q.version !== undefined) query = query.where('version', '=', q.version);
     if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
     if (q.shadow !== undefined) query = query.where('shadow', '=', q.shadow ? 1 : 0);
-    const rows = await query.orderBy('id', q.order === 'oldest' ? 'asc' : 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 10_000)).execute();
+    const rows = await query
+      .orderBy('id', q.order === 'oldest' ? 'asc' : 'desc')
+      .limit(Math.min(Math.max(q.limit ?? 100, 1), 10_000))
+      .execute();
     return rows.map(toRow);
   }
 
   async liveError(q: LiveErrorQuery): Promise<LiveError[]> {
-    if (q.devices && q.devices.length === 0) return q.version !== undefined && q.shadow !== undefined ? [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }] : [];
-    let query = this.ctx.db()
+    if (q.devices && q.devices.length === 0)
+      return q.version !== undefined && q.shadow !== undefined
+        ? [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }]
+        : [];
+    let query = this.ctx
+      .db()
       .selectFrom('telemetry')
       .select([
-        'version', 'shadow',
+        'version',
+        'shadow',
         (eb) => eb.fn.countAll().as('n'),
         sql<number | null>`avg(abs(prediction - reference))`.as('mae'),
         sql<number | null>`avg((prediction - reference) * (prediction - reference))`.as('mse'),
       ])
-      .where('model', '=', q.model).where('prediction', 'is not', null).where('reference', 'is not', null);
+      .where('model', '=', q.model)
+      .where('prediction', 'is not', null)
+      .where('reference', 'is not', null);
     if (q.version !== undefined) query = query.where('version', '=', q.version);
     if (q.shadow !== undefined) query = query.where('shadow', '=', q.shadow ? 1 : 0);
     if (q.since !== undefined) query = query.where('ts', '>=', q.since);
@@ -174,21 +294,35 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     const rows = await query.groupBy(['version', 'shadow']).orderBy('version').orderBy('shadow').execute();
     const found = rows.map((r) => {
       const mse = r.mse === null ? null : Number(r.mse);
-      return { model: q.model, version: r.version, shadow: r.shadow === 1, n: Number(r.n), mae: r.mae === null ? null : Number(r.mae), rmse: mse === null ? null : Math.sqrt(mse) };
+      return {
+        model: q.model,
+        version: r.version,
+        shadow: r.shadow === 1,
+        n: Number(r.n),
+        mae: r.mae === null ? null : Number(r.mae),
+        rmse: mse === null ? null : Math.sqrt(mse),
+      };
     });
     // Asked for one exact (version, shadow) pair: say "no data" explicitly rather than returning nothing.
-    if (found.length === 0 && q.version !== undefined && q.shadow !== undefined) return [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }];
+    if (found.length === 0 && q.version !== undefined && q.shadow !== undefined)
+      return [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }];
     return found;
   }
 
   async count(deviceId?: string): Promise<number> {
-    let query = this.ctx.db().selectFrom('telemetry').select((eb) => eb.fn.countAll().as('n'));
+    let query = this.ctx
+      .db()
+      .selectFrom('telemetry')
+      .select((eb) => eb.fn.countAll().as('n'));
     if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
     return Number((await query.executeTakeFirst())?.n ?? 0);
   }
 
   private armFrom() {
-    return this.ctx.db().selectFrom('telemetry as t').innerJoin('rollout_devices as rd', (j) => j.onRef('rd.device_id', '=', 't.device_id'));
+    return this.ctx
+      .db()
+      .selectFrom('telemetry as t')
+      .innerJoin('rollout_devices as rd', (j) => j.onRef('rd.device_id', '=', 't.device_id'));
   }
 
   async rolloutArm(q: RolloutArmQuery): Promise<{ records: number; mae: number | null }> {

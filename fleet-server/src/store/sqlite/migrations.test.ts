@@ -23,12 +23,21 @@ test('a fleet.db made by the previous migration list opens, migrates and keeps i
   const store = await openSqliteStore(path);
   try {
     const device = await store.devices.get('pi-old');
-    assert.deepEqual([device?.session, device?.group, device?.tags, device?.running.map((m) => m.version)], [4, 'site-a', { hw: 'pi4' }, [1]]);
+    assert.deepEqual(
+      [device?.session, device?.group, device?.tags, device?.running.map((m) => m.version)],
+      [4, 'site-a', { hw: 'pi4' }, [1]],
+    );
     assert.equal(await store.devices.desiredCounter('pi-old'), 5000);
     assert.equal((await store.assignments.get('pi-old', 'distance'))?.version, 1);
     assert.equal(await store.telemetry.count('pi-old'), 1);
     // The new table works on the migrated file.
-    assert.deepEqual(await store.telemetry.updateReferences('pi-old', 's1', [{ seq: 1, reference: 99 }, { seq: 2, reference: 98 }]), { applied: 1, pending: 1 });
+    assert.deepEqual(
+      await store.telemetry.updateReferences('pi-old', 's1', [
+        { seq: 1, reference: 99 },
+        { seq: 2, reference: 98 },
+      ]),
+      { applied: 1, pending: 1 },
+    );
   } finally {
     await store.close();
   }

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { SqlDialect } from '../sql-dialect.js';
 
 export const sqliteDialect: SqlDialect = {
-  jsonHasEntry: (column, key, value) => sql`EXISTS (SELECT 1 FROM json_each(${column}) AS j WHERE j.key = ${key} AND j.value = ${value})`,
+  jsonHasEntry: (column, key, value) =>
+    sql`EXISTS (SELECT 1 FROM json_each(${column}) AS j WHERE j.key = ${key} AND j.value = ${value})`,
   greatest: (a, b) => sql<number>`max(${a}, ${b})`,
 };

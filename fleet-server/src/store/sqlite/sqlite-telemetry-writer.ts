@@ -11,7 +11,23 @@ import type Database from 'better-sqlite3';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
 
-const COLUMNS = ['device_id', 'stream', 'seq', 'ts', 'received_at', 'model', 'version', 'request_id', 'output', 'prediction', 'latency_ms', 'features', 'reference', 'historical', 'shadow'];
+const COLUMNS = [
+  'device_id',
+  'stream',
+  'seq',
+  'ts',
+  'received_at',
+  'model',
+  'version',
+  'request_id',
+  'output',
+  'prediction',
+  'latency_ms',
+  'features',
+  'reference',
+  'historical',
+  'shadow',
+];
 /** Rows per statement: 64 × 15 parameters stays far below SQLite's limit of 32766. */
 const ROWS_PER_INSERT = 64;
 
@@ -22,7 +38,15 @@ function insertSql(rows: number): string {
 }
 
 /** Fills one row's parameters, in COLUMNS order, at args[at]. */
-function setRow(args: unknown[], at: number, deviceId: string, stream: string, r: TelemetryRecord, now: number, historical: number): void {
+function setRow(
+  args: unknown[],
+  at: number,
+  deviceId: string,
+  stream: string,
+  r: TelemetryRecord,
+  now: number,
+  historical: number,
+): void {
   args[at] = deviceId;
   args[at + 1] = stream;
   args[at + 2] = r.seq;
@@ -51,12 +75,19 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     this.many = db.prepare(insertSql(ROWS_PER_INSERT));
   }
 
-  async insertRows(deviceId: string, stream: string, records: readonly TelemetryRecord[], now: number, historical: boolean): Promise<number> {
+  async insertRows(
+    deviceId: string,
+    stream: string,
+    records: readonly TelemetryRecord[],
+    now: number,
+    historical: boolean,
+  ): Promise<number> {
     const flag = historical ? 1 : 0;
     let added = 0;
     let i = 0;
     for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
-      for (let j = 0; j < ROWS_PER_INSERT; j++) setRow(this.manyArgs, j * COLUMNS.length, deviceId, stream, records[i + j]!, now, flag);
+      for (let j = 0; j < ROWS_PER_INSERT; j++)
+        setRow(this.manyArgs, j * COLUMNS.length, deviceId, stream, records[i + j]!, now, flag);
       added += this.many.run(this.manyArgs).changes;
     }
     for (; i < records.length; i++) {
