@@ -217,7 +217,12 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     now = Date.now(),
   ): Promise<{ applied: number; pending: number }> {
     const { writer } = this;
-    if (writer.setReferences) return this.ctx.atomic(() => writer.setReferences!(deviceId, stream, updates, now));
+    if (writer.setReferences)
+      return this.ctx.atomic(async () => {
+        const result = await writer.setReferences!(deviceId, stream, updates, now);
+        if (result.pending > 0) await this.dropExpiredPending(now);
+        return result;
+      });
     return this.ctx.atomic(async () => {
       const db = this.ctx.db();
       let applied = 0;
@@ -246,13 +251,18 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
           .execute();
         pending++;
       }
-      if (pending > 0)
-        await db
-          .deleteFrom('pending_references')
-          .where('received_at', '<', now - PENDING_REFERENCE_TTL_MS)
-          .execute();
+      if (pending > 0) await this.dropExpiredPending(now);
       return { applied, pending };
     });
+  }
+
+  /** A waiting value whose record never came (dropped by the device's buffer cap) must not wait forever. */
+  private async dropExpiredPending(now: number): Promise<void> {
+    await this.ctx
+      .db()
+      .deleteFrom('pending_references')
+      .where('received_at', '<', now - PENDING_REFERENCE_TTL_MS)
+      .execute();
   }
 
   async query(q: TelemetryQuery = {}): Promise<TelemetryRow[]> {
