@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { describeZodError, MAX_MODEL_VERSION } from '@edgeloop/protocol';
 import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './identity/admin-tokens.js';
+import { MAX_TELEMETRY_RETENTION_DAYS } from './store/open-fleet-store.js';
 import { tlsSettingsSchema } from './tls/tls-settings.js';
 
 export const DEFAULT_HTTP_PORT = 8460;
@@ -19,6 +20,17 @@ export const fleetConfigSchema = z.object({
    * EDGELOOP_DB_URL). Default: <dataDir>/fleet.db.
    */
   db: z.string().min(1).optional(),
+  /**
+   * Days of telemetry the PostgreSQL store keeps, by the records' own time (whole daily partitions
+   * are dropped hourly). Default: env EDGELOOP_TELEMETRY_RETENTION_DAYS, else 30. The SQLite store
+   * keeps telemetry until it is deleted; setting this with a SQLite store is refused.
+   */
+  telemetryRetentionDays: z
+    .number()
+    .int('telemetryRetentionDays must be a whole number of days')
+    .min(1)
+    .max(MAX_TELEMETRY_RETENTION_DAYS)
+    .optional(),
   http: z
     .object({
       host: z.string().default('127.0.0.1'),

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { parseFleetConfig } from './config.js';
 import { startFleetServer } from './server.js';
 
 const silent = pino({ level: 'silent' });
@@ -44,4 +45,18 @@ test('the fleet store lives at <data>/fleet.db unless db (or EDGELOOP_DB_URL) na
   const again = await startFleetServer(base(join(dir, 'data')), silent);
   assert.equal(again.storeLocation, join(dir, 'data', 'fleet.db'));
   await again.close();
+});
+
+test('telemetryRetentionDays is validated, and refused with a SQLite store (which keeps telemetry until deleted)', async (t) => {
+  assert.equal(parseFleetConfig({ dataDir: '/d', telemetryRetentionDays: 7 }).telemetryRetentionDays, 7);
+  assert.equal(parseFleetConfig({ dataDir: '/d' }).telemetryRetentionDays, undefined);
+  for (const days of [0, 1.5, 3651])
+    assert.throws(() => parseFleetConfig({ dataDir: '/d', telemetryRetentionDays: days }), /telemetryRetentionDays/);
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-retention-setting-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await assert.rejects(
+    startFleetServer({ ...base(join(dir, 'data')), telemetryRetentionDays: 7 }, silent),
+    /telemetryRetentionDays applies to a PostgreSQL fleet store only/,
+  );
+  assert.equal(existsSync(join(dir, 'data', 'fleet.db')), false, 'refused before the store was opened');
 });

@@ -107,7 +107,14 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   try {
     checkPlainTransport(config, log);
     tls = config.tls ? await loadTlsMaterial(config.tls, config.dataDir, log) : undefined;
-    store = await openFleetStore(location);
+    if ('sqlitePath' in location && config.telemetryRetentionDays !== undefined)
+      throw new Error(
+        'telemetryRetentionDays applies to a PostgreSQL fleet store only (the SQLite store keeps telemetry until it is deleted): remove it or set db to a postgres:// URL',
+      );
+    store = await openFleetStore(
+      location,
+      config.telemetryRetentionDays === undefined ? {} : { telemetryRetentionDays: config.telemetryRetentionDays },
+    );
   } catch (err) {
     lock.release();
     throw err;

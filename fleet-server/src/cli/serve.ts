@@ -22,6 +22,8 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
                        ./.edgeloop/server.json, where the other edgeloop commands find this server)
   --db PATH|URL        the fleet store: a SQLite file, or a postgres://user:pass@host/db URL
                        (or env EDGELOOP_DB_URL; default <data>/fleet.db)
+  --telemetry-retention-days N  PostgreSQL store: days of telemetry kept (or env
+                       EDGELOOP_TELEMETRY_RETENTION_DAYS; default 30; SQLite keeps it until deleted)
   --http-host HOST     REST API / status page address (default 127.0.0.1)
   --http-port PORT     (default ${DEFAULT_HTTP_PORT}; 0 = any free port)
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)
@@ -143,6 +145,7 @@ export async function runServe(argv: string[]): Promise<number> {
         'root-public-key': { type: 'string' },
         'log-level': { type: 'string' },
         'max-version-jump': { type: 'string' },
+        'telemetry-retention-days': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         'mosquitto-password-file': { type: 'string' },
@@ -213,6 +216,9 @@ export async function runServe(argv: string[]): Promise<number> {
       ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
       ...(values['root-public-key']
         ? { rootPublicKey: encodePublicKey(readPublicKeyArg(values['root-public-key'])) }
+        : {}),
+      ...(values['telemetry-retention-days']
+        ? { telemetryRetentionDays: positive(values['telemetry-retention-days'], 'telemetry-retention-days') }
         : {}),
       ...(values['max-version-jump']
         ? { registry: { maxVersionJump: positive(values['max-version-jump'], 'max-version-jump') } }

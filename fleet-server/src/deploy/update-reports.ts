@@ -7,19 +7,30 @@
  * connection it came on. A taken report is appended to the history and moves the assignment of
  * exactly that version (the shadow one for role "shadow"); "active" on the serving slot also
  * updates what the device runs.
+ *
+ * A report that names its outbox position (`stream`, `id`) is stored at most once per device:
+ * after a reconnect the same report can arrive twice, once as MQTT's own redelivery under the old
+ * session and once restamped by the outbox under the new one. The second is taken as a
+ * `duplicate`: nothing changes, but the caller acks it so the device stops sending it.
  */
 import { MAX_REPORT_SEQ_STEP, fail, ok, type Result, type UpdateReport } from '@edgeloop/protocol';
 import type { FleetStore } from '../store/fleet-store.js';
 
 export type ReportRefusal = 'wrong-session' | 'replay' | 'seq-jump';
+/** stored: appended and applied; duplicate: its outbox position was already stored, nothing changed. */
+export type ReportTaken = 'stored' | 'duplicate';
 
 export function recordUpdateReport(
   store: FleetStore,
   deviceId: string,
   report: UpdateReport,
   now = Date.now(),
-): Promise<Result<true, ReportRefusal>> {
-  return store.transaction(async (tx): Promise<Result<true, ReportRefusal>> => {
+): Promise<Result<ReportTaken, ReportRefusal>> {
+  return store.transaction(async (tx): Promise<Result<ReportTaken, ReportRefusal>> => {
+    const outbox =
+      report.stream !== undefined && report.id !== undefined ? { stream: report.stream, id: report.id } : undefined;
+    // Before the session checks: a stored report is safe whatever session its copy claims.
+    if (outbox && (await tx.updateEvents.hasOutboxReport(deviceId, outbox))) return ok('duplicate');
     const cursor = await tx.devices.reportCursor(deviceId);
     const current = cursor?.session ?? 0;
     // Birth and reports travel on one connection with QoS 1, so the birth is always seen first.
@@ -40,17 +51,23 @@ export function recordUpdateReport(
         `reportSeq ${report.reportSeq} is more than ${MAX_REPORT_SEQ_STEP} beyond ${last}, the last one taken in session ${current}`,
       );
     }
-    await tx.devices.setReportCursor(deviceId, current, report.reportSeq);
     const outcome = { state: report.state, code: report.code ?? null, reason: report.reason ?? null };
-    await tx.updateEvents.append(deviceId, {
-      model: report.model,
-      version: report.version,
-      ...outcome,
-      session: report.session,
-      reportSeq: report.reportSeq,
-      ts: report.ts,
-      receivedAt: now,
-    });
+    const appended = await tx.updateEvents.append(
+      deviceId,
+      {
+        model: report.model,
+        version: report.version,
+        ...outcome,
+        session: report.session,
+        reportSeq: report.reportSeq,
+        ts: report.ts,
+        receivedAt: now,
+      },
+      outbox,
+    );
+    // A copy taken by a concurrent transaction since the check above (PostgreSQL, several servers).
+    if (!appended) return ok('duplicate');
+    await tx.devices.setReportCursor(deviceId, current, report.reportSeq);
     // A report about the shadow slot moves the shadow assignment; the serving one is untouched.
     await (report.role === 'shadow' ? tx.shadows : tx.assignments).setReportedState(
       deviceId,
@@ -63,6 +80,6 @@ export function recordUpdateReport(
       const sha256 = (await tx.models.get(report.model, report.version))?.sha256 ?? '';
       await tx.devices.setRunningModel(deviceId, { name: report.model, version: report.version, sha256 });
     }
-    return ok(true);
+    return ok('stored');
   });
 }

@@ -6,8 +6,9 @@
  *
  * A report that names its outbox position (`stream`, `id`) is acked (kind "update") once taken,
  * and also when it repeats a reportSeq already taken in the session: that is the device sending
- * again a report whose ack it missed. A report for another session gets no ack: the device sends
- * it again on its current session.
+ * again a report whose ack it missed. A report whose outbox position is already stored (a second
+ * copy after a reconnect, whatever its session) is not stored again, and is acked. A report for
+ * another session gets no ack: the device sends it again on its current session.
  */
 import type { Logger } from 'pino';
 import { decodeMessage, deviceTopic, encodeMessage, updateReportSchema, type Ack } from '@edgeloop/protocol';
@@ -32,6 +33,11 @@ export function updateIngest(deps: {
       deps.log.warn(
         { deviceId, session: r.session, reportSeq: r.reportSeq, code: taken.code, reason: taken.reason },
         'rejected update report',
+      );
+    else if (taken.value === 'duplicate')
+      deps.log.info(
+        { deviceId, session: r.session, reportSeq: r.reportSeq, stream: r.stream, id: r.id },
+        'update report already stored (sent again after a reconnect); acked, not stored again',
       );
     else {
       const level = r.state === 'rejected' || r.state === 'failed' ? 'warn' : 'info';

@@ -164,8 +164,20 @@ export interface UpdateEvent {
   receivedAt: number;
 }
 
+/** Where a report sat in the device's outbox: (device, stream, id) names one report for good. */
+export interface OutboxPosition {
+  stream: string;
+  id: number;
+}
+
 export interface UpdateEventRepository {
-  append(deviceId: string, event: UpdateEvent): Promise<void>;
+  /**
+   * Stores the event; false, storing nothing, when an event of the same device and outbox
+   * position is already stored (an event without a position is always stored).
+   */
+  append(deviceId: string, event: UpdateEvent, outbox?: OutboxPosition): Promise<boolean>;
+  /** Whether the device's report at this outbox position is already stored. */
+  hasOutboxReport(deviceId: string, outbox: OutboxPosition): Promise<boolean>;
   /** Newest first. */
   list(deviceId: string, limit?: number): Promise<UpdateEvent[]>;
 }

@@ -8,6 +8,9 @@ import type { FleetStore, FleetStoreLocation } from './fleet-store.js';
 import { openPostgresStore } from './postgres/open-postgres-store.js';
 import { openSqliteStore } from './sqlite/open-sqlite-store.js';
 
+/** The longest telemetry retention a store accepts, for settings checked before a store is opened. */
+export { MAX_TELEMETRY_RETENTION_DAYS } from './postgres/telemetry-partitions.js';
+
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
 /** `postgres://…` (or postgresql://) is a database URL; anything else is a SQLite file path. */
@@ -18,9 +21,24 @@ export function parseStoreLocation(text: string): FleetStoreLocation {
   return { sqlitePath: text === ':memory:' ? text : resolve(text) };
 }
 
-export async function openFleetStore(location: FleetStoreLocation): Promise<FleetStore> {
+export interface FleetStoreOptions {
+  /**
+   * PostgreSQL only: days of telemetry kept (default EDGELOOP_TELEMETRY_RETENTION_DAYS, else 30).
+   * The SQLite store keeps telemetry until it is deleted and ignores it.
+   */
+  telemetryRetentionDays?: number;
+}
+
+export async function openFleetStore(
+  location: FleetStoreLocation,
+  options: FleetStoreOptions = {},
+): Promise<FleetStore> {
   if ('sqlitePath' in location) return openSqliteStore(location.sqlitePath);
-  if (POSTGRES_URL.test(location.url)) return openPostgresStore(location.url);
+  if (POSTGRES_URL.test(location.url))
+    return openPostgresStore(
+      location.url,
+      options.telemetryRetentionDays === undefined ? {} : { telemetryRetentionDays: options.telemetryRetentionDays },
+    );
   throw new Error(`unsupported database URL "${redact(location.url)}": give a SQLite file path or a postgres:// URL`);
 }
 

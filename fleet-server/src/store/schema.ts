@@ -81,6 +81,8 @@ export interface UpdateEventsTable {
   report_seq: number;
   ts: number;
   received_at: number;
+  outbox_stream: string | null;
+  outbox_id: number | null;
 }
 
 export interface TelemetryTable {

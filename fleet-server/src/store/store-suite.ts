@@ -509,6 +509,64 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
     assert.deepEqual(await s.updateEvents.list('other'), []);
   });
 
+  withStore(
+    'an update event is stored once per (device, outbox stream, outbox id); events without one always',
+    async (s) => {
+      const event = (session: number, reportSeq: number) => ({
+        model: 'm',
+        version: 2,
+        state: 'downloading',
+        code: null,
+        reason: null,
+        session,
+        reportSeq,
+        ts: 1,
+        receivedAt: 10,
+      });
+      const at = { stream: 's1', id: 7 };
+      assert.equal(await s.updateEvents.hasOutboxReport('pi-1', at), false);
+      assert.equal(await s.updateEvents.append('pi-1', event(1, 3), at), true);
+      assert.equal(await s.updateEvents.hasOutboxReport('pi-1', at), true);
+      assert.equal(await s.updateEvents.append('pi-1', event(2, 1), at), false, 'same position, new session');
+      assert.equal(await s.updateEvents.append('pi-1', event(2, 2), { stream: 's1', id: 8 }), true, 'next id');
+      assert.equal(await s.updateEvents.append('pi-1', event(2, 3), { stream: 's2', id: 7 }), true, 'other stream');
+      assert.equal(await s.updateEvents.append('pi-2', event(1, 1), at), true, 'other device');
+      assert.equal(await s.updateEvents.hasOutboxReport('pi-2', { stream: 's1', id: 8 }), false);
+      assert.equal(await s.updateEvents.append('pi-1', event(3, 1)), true, 'no position');
+      assert.equal(await s.updateEvents.append('pi-1', event(3, 1)), true, 'no position, again');
+      assert.deepEqual(
+        (await s.updateEvents.list('pi-1')).map((e) => [e.session, e.reportSeq]),
+        [
+          [3, 1],
+          [3, 1],
+          [2, 3],
+          [2, 2],
+          [1, 3],
+        ],
+      );
+    },
+  );
+
+  withStore('a duplicate appended inside a transaction leaves the transaction usable', async (s) => {
+    const event = {
+      model: 'm',
+      version: 1,
+      state: 'active',
+      code: null,
+      reason: null,
+      session: 1,
+      reportSeq: 1,
+      ts: 1,
+      receivedAt: 1,
+    };
+    await s.updateEvents.append('pi-1', event, { stream: 's1', id: 1 });
+    await s.transaction(async (tx) => {
+      assert.equal(await tx.updateEvents.append('pi-1', event, { stream: 's1', id: 1 }), false);
+      assert.equal(await tx.updateEvents.append('pi-1', event, { stream: 's1', id: 2 }), true);
+    });
+    assert.equal((await s.updateEvents.list('pi-1')).length, 2);
+  });
+
   withStore('model versions: (name, version) is unique; status, envelope and artifact lookups', async (s) => {
     assert.equal(await s.models.latestVersion('m'), 0);
     assert.equal(await s.models.insert(modelVersion('m', 1)), true);

@@ -17,7 +17,17 @@ export interface Migration {
   sql: string;
 }
 
-export const POSTGRES_MIGRATIONS: readonly Migration[] = [{ name: 'fleet-schema', sql: FLEET_SCHEMA_SQL }];
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  { name: 'fleet-schema', sql: FLEET_SCHEMA_SQL },
+  // An update report's outbox position, stored once per device (a report sent again under a new
+  // session after a reconnect is recognised by it). NULLs never collide: older agents' reports stay.
+  {
+    name: 'update-events-outbox',
+    sql: `ALTER TABLE update_events ADD COLUMN outbox_stream text COLLATE "C";
+          ALTER TABLE update_events ADD COLUMN outbox_id bigint;
+          CREATE UNIQUE INDEX update_events_outbox ON update_events (device_id, outbox_stream, outbox_id);`,
+  },
+];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x6564_6765_6c6f_6f70n;

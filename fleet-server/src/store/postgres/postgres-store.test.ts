@@ -1,8 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runFleetStoreSuite } from '../store-suite.js';
-import { openFleetStore } from '../open-fleet-store.js';
+import { openFleetStore, type FleetStoreOptions } from '../open-fleet-store.js';
 import { openPostgresStore } from './open-postgres-store.js';
+import { openPostgresPool } from './pg-pool.js';
+import { listTelemetryPartitions } from './telemetry-partitions.js';
 import { startTestPostgres, testPostgresSkip, type TestDatabase } from './test-postgres.js';
 
 const skip = await testPostgresSkip();
@@ -39,6 +41,36 @@ test(
       openPostgresStore(url, { telemetryRetentionDays: 0 }),
       /telemetryRetentionDays must be a whole number of days from 1 to 3650/,
     );
+  },
+);
+
+test(
+  'openFleetStore keeps telemetryRetentionDays of partitions; without it EDGELOOP_TELEMETRY_RETENTION_DAYS, else 30',
+  { skip },
+  async (t) => {
+    /** Daily partitions made by the first maintenance pass: the cutoff's day through two days ahead. */
+    const partitionsKept = async (options: FleetStoreOptions) => {
+      const url = await freshDatabase();
+      const store = await openFleetStore({ url }, options);
+      const pool = openPostgresPool(url, { max: 1 });
+      try {
+        return (await listTelemetryPartitions(pool)).length;
+      } finally {
+        await pool.end();
+        await store.close();
+      }
+    };
+    const saved = process.env.EDGELOOP_TELEMETRY_RETENTION_DAYS;
+    t.after(() => {
+      if (saved === undefined) delete process.env.EDGELOOP_TELEMETRY_RETENTION_DAYS;
+      else process.env.EDGELOOP_TELEMETRY_RETENTION_DAYS = saved;
+    });
+    delete process.env.EDGELOOP_TELEMETRY_RETENTION_DAYS;
+    assert.equal(await partitionsKept({}), 30 + 3);
+    assert.equal(await partitionsKept({ telemetryRetentionDays: 5 }), 5 + 3);
+    process.env.EDGELOOP_TELEMETRY_RETENTION_DAYS = '4';
+    assert.equal(await partitionsKept({}), 4 + 3, 'the environment, when the setting is absent');
+    assert.equal(await partitionsKept({ telemetryRetentionDays: 6 }), 6 + 3, 'the setting wins');
   },
 );
 

@@ -8,6 +8,7 @@ import type {
   AuditQuery,
   AuditRepository,
   NewSample,
+  OutboxPosition,
   SampleRepository,
   TransferRepository,
   TransferRow,
@@ -19,8 +20,8 @@ import { count, type RepositoryContext } from './context.js';
 export class KyselyUpdateEventRepository implements UpdateEventRepository {
   constructor(private readonly ctx: RepositoryContext) {}
 
-  async append(deviceId: string, e: UpdateEvent): Promise<void> {
-    await this.ctx
+  async append(deviceId: string, e: UpdateEvent, outbox?: OutboxPosition): Promise<boolean> {
+    const result = await this.ctx
       .db()
       .insertInto('update_events')
       .values({
@@ -34,8 +35,27 @@ export class KyselyUpdateEventRepository implements UpdateEventRepository {
         report_seq: e.reportSeq,
         ts: e.ts,
         received_at: e.receivedAt,
+        outbox_stream: outbox?.stream ?? null,
+        outbox_id: outbox?.id ?? null,
       })
-      .execute();
+      // The unique index on (device_id, outbox_stream, outbox_id) is the only one that can
+      // conflict, and only for a report with a position (NULLs never collide).
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  async hasOutboxReport(deviceId: string, outbox: OutboxPosition): Promise<boolean> {
+    const row = await this.ctx
+      .db()
+      .selectFrom('update_events')
+      .select('id')
+      .where('device_id', '=', deviceId)
+      .where('outbox_stream', '=', outbox.stream)
+      .where('outbox_id', '=', outbox.id)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async list(deviceId: string, limit = 50): Promise<UpdateEvent[]> {

@@ -247,4 +247,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (device_id, stream, seq)
    );
    CREATE INDEX pending_references_received ON pending_references (received_at);`,
+  // 12: an update report's outbox position, stored once per device (a report sent again under a
+  // new session after a reconnect is recognised by it).
+  `ALTER TABLE update_events ADD COLUMN outbox_stream TEXT;
+   ALTER TABLE update_events ADD COLUMN outbox_id INTEGER;
+   CREATE UNIQUE INDEX update_events_outbox ON update_events (device_id, outbox_stream, outbox_id);`,
 ];
