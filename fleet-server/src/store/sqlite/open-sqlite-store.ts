@@ -5,11 +5,12 @@
  * directory private to the user. Migrates the schema on open.
  */
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import { dirname } from 'node:path';
 import { applyMigrations } from '@edgeloop/protocol';
-import { ensurePrivateDir, preparePrivateSqlite } from '@edgeloop/protocol/state-dir';
+import { ensureDirForPrivateFile, preparePrivateSqlite } from '@edgeloop/protocol/state-dir';
 import { KyselyFleetStore } from '../kysely-fleet-store.js';
+import { BetterSqlite3Dialect } from './better-sqlite3-dialect.js';
 import type { Database as Schema } from '../schema.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { sqliteDialect } from './sqlite-dialect.js';
@@ -18,7 +19,7 @@ import { SqliteTelemetryWriter } from './sqlite-telemetry-writer.js';
 /** Opens (creating and migrating as needed) the SQLite database at `path`; ':memory:' for a throwaway one. */
 export function openSqliteDatabase(path: string): Database.Database {
   if (path !== ':memory:') {
-    ensurePrivateDir(dirname(path));
+    ensureDirForPrivateFile(dirname(path));
     preparePrivateSqlite(path);
   }
   const db = new Database(path);
@@ -36,6 +37,6 @@ export function openSqliteDatabase(path: string): Database.Database {
 
 export async function openSqliteStore(path: string): Promise<KyselyFleetStore> {
   const db = openSqliteDatabase(path);
-  const kysely = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
+  const kysely = new Kysely<Schema>({ dialect: new BetterSqlite3Dialect(db) });
   return new KyselyFleetStore(kysely, sqliteDialect, { telemetryWriter: () => new SqliteTelemetryWriter(db) });
 }
