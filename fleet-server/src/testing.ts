@@ -8,7 +8,12 @@ export { openFleetStore } from './store/open-fleet-store.js';
 export type { FleetStore } from './store/fleet-store.js';
 // The test PostgreSQL server is test harness, not a way around the FleetStore: the server never imports it.
 // eslint-disable-next-line no-restricted-imports
-export { startTestPostgres, testPostgresSkip, type TestPostgres } from './store/postgres/test-postgres.js';
+export {
+  findPostgresBin,
+  startTestPostgres,
+  testPostgresSkip,
+  type TestPostgres,
+} from './store/postgres/test-postgres.js';
 export { ensureLabCertificates, labSubjectAltNames } from './tls/lab-ca.js';
 export { MosquittoSync } from './broker/mosquitto-sync.js';
 export { encodeRemainingLength } from './broker/packet-size-guard.js';

@@ -8,7 +8,11 @@
  *   for (const store of STORES)
  *     test(`… (${store})`, { skip: await storeSkip(store) }, async (t) => { … { store } … });
  */
-import { startTestPostgres, testPostgresSkip } from '@edgeloop/fleet-server/testing';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { findPostgresBin, startTestPostgres, testPostgresSkip } from '@edgeloop/fleet-server/testing';
 
 export const STORES = ['sqlite', 'postgres'] as const;
 export type StoreKind = (typeof STORES)[number];
@@ -25,4 +29,21 @@ export async function freshDatabase(store: StoreKind): Promise<{ url: string; dr
   // storeSkip() said so before the test started; reaching here without a server is a harness misuse.
   if ('skip' in db) throw new Error(db.skip);
   return { url: db.url, drop: db.stop };
+}
+
+/**
+ * Everything a store holds at rest, as bytes to search for a secret: the SQLite file with its
+ * write-ahead log, or a data-only pg_dump of the PostgreSQL database.
+ */
+export async function bytesAtRest(db: { sqlitePath: string } | { url: string }): Promise<Buffer> {
+  if ('sqlitePath' in db)
+    return Buffer.concat(
+      [db.sqlitePath, `${db.sqlitePath}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)),
+    );
+  const bin = findPostgresBin();
+  const { stdout } = await promisify(execFile)(bin ? join(bin, 'pg_dump') : 'pg_dump', ['--data-only', db.url], {
+    encoding: 'buffer',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return stdout;
 }
