@@ -23,6 +23,7 @@ import { referenceIngest } from './ingest/reference-ingest.js';
 import { sampleIngest } from './ingest/sample-ingest.js';
 import { SampleStore } from './samples/sample-store.js';
 import { telemetryIngest, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
+import { deviceOrder } from './ingest/device-order.js';
 import { updateIngest } from './ingest/update-ingest.js';
 import { answerClientErrorsWithJson, decodePublicKey } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
@@ -336,9 +337,11 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
         .catch((err: Error) =>
           log.warn({ deviceId: id, err: err.message }, 'could not publish desired state on birth'),
         );
-    bus.on('presence', presenceIngest({ devices: store.devices, log, onBirth: sendDesired }));
+    // A device's birth and update reports are taken in the order it sent them (ingest/device-order.ts).
+    const inDeviceOrder = deviceOrder();
+    bus.on('presence', inDeviceOrder(presenceIngest({ devices: store.devices, log, onBirth: sendDesired })));
     bus.on('telemetry', telemetryIngest({ store, publish: (t, p) => bus.publish(t, p), log, stats }));
-    bus.on('update', updateIngest({ store, publish: (t, p) => bus.publish(t, p), log }));
+    bus.on('update', inDeviceOrder(updateIngest({ store, publish: (t, p) => bus.publish(t, p), log })));
     // A reference value may arrive before its record: the store keeps it until the record is stored.
     bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
     bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));

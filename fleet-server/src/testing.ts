@@ -1,11 +1,19 @@
 /**
  * @module @edgeloop/fleet-server/testing
  * The fleet server's internals that tests and benchmarks outside this workspace use directly
- * (opening a fleet store, the lab CA, the broker's guards and the Mosquitto sync), so that they import a declared entry point instead of reaching into src/ by
+ * (opening a fleet store, a private PostgreSQL server, the lab CA, the broker's guards and the Mosquitto sync), so that they import a declared entry point instead of reaching into src/ by
  * relative path. Not used by the server itself.
  */
 export { openFleetStore } from './store/open-fleet-store.js';
 export type { FleetStore } from './store/fleet-store.js';
+// The test PostgreSQL server is test harness, not a way around the FleetStore: the server never imports it.
+// eslint-disable-next-line no-restricted-imports
+export {
+  findPostgresBin,
+  startTestPostgres,
+  testPostgresSkip,
+  type TestPostgres,
+} from './store/postgres/test-postgres.js';
 export { ensureLabCertificates, labSubjectAltNames } from './tls/lab-ca.js';
 export { MosquittoSync } from './broker/mosquitto-sync.js';
 export { encodeRemainingLength } from './broker/packet-size-guard.js';

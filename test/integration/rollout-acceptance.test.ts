@@ -9,6 +9,7 @@
  * (b) A better candidate proceeds to 100 %.
  * (c) Shadow: the candidate runs beside v1 on every device; its live error is measured against
  *     v1's on the same requests while v1 answers every one; promote rolls it out for real.
+ * Each once on each store.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { buildReferenceModel } from '@edgeloop/models';
 import type { RolloutDetail, RolloutSummary } from '@edgeloop/protocol';
 import { greyTensor, postJson, sample, waitFor } from '../support/fixtures.js';
 import { startTestFleet, type TestFleet } from '../support/in-process-fleet.js';
+import { STORES, storeSkip, type StoreKind } from '../support/stores.js';
 
 const DEVICES = ['ro-pi-1', 'ro-pi-2', 'ro-pi-3', 'ro-pi-4'];
 /** The true distance for a grey level: v1 (bias 100, gain 200) reads ~30 mm short of it. */
@@ -50,9 +52,9 @@ interface Setup {
   answeredBy: number[];
 }
 
-async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<Setup> {
+async function setUp(t: { after(fn: () => Promise<void>): void }, store: StoreKind): Promise<Setup> {
   const site = await startSiteBroker();
-  const fleet = await startTestFleet();
+  const fleet = await startTestFleet({ store });
   const sensor: MqttClient = await mqtt.connectAsync(site.url, { reconnectPeriod: 200 });
   const agents = await Promise.all(
     DEVICES.map(async (id) => {
@@ -169,158 +171,161 @@ async function rolloutUntil(
 
 const settled = (r: RolloutDetail) => !r.devices.some((d) => ['assigned', 'downloading', 'verified'].includes(d.state));
 
-test(
-  'a staged rollout of a worse candidate stops on its first wave and rolls back by itself',
-  { timeout: 180_000 },
-  async (t) => {
-    const s = await setUp(t);
-    const candidate = await registerCandidate(s.fleet, 200); // reads ~70 mm long: more than twice v1's error
+for (const store of STORES) {
+  const skip = await storeSkip(store);
+  test(
+    `a staged rollout of a worse candidate stops on its first wave and rolls back by itself (${store})`,
+    { timeout: 180_000, skip },
+    async (t) => {
+      const s = await setUp(t, store);
+      const candidate = await registerCandidate(s.fleet, 200); // reads ~70 mm long: more than twice v1's error
+      const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
+        model: 'distance',
+        version: candidate,
+        strategy: 'staged',
+        target: { all: true },
+        parameters: PARAMETERS,
+        reason: 'acceptance: worse candidate',
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.rollout.id;
+
+      const end = await rolloutUntil(
+        s,
+        id,
+        'rolled back',
+        (r) => r.rollout.state !== 'running' && !r.devices.some((d) => ['active', 'healthy'].includes(d.state)),
+      );
+      assert.equal(end.rollout.state, 'rolled-back', `${end.rollout.state}: ${end.rollout.reason}`);
+      assert.match(end.rollout.reason!, /live error: candidate MAE [\d.]+ \(\d+ records\) vs baseline MAE/);
+      assert.ok(end.liveError.candidate.mae! > 1.5 * end.liveError.baseline.mae!, JSON.stringify(end.liveError));
+
+      const waveDevice = end.devices.find((d) => d.wave === 0)!;
+      const others = DEVICES.filter((d) => d !== waveDevice.deviceId);
+      assert.equal(waveDevice.state, 'rolled-back');
+      const rerelease = end.rollout.rollbackVersions['1']!;
+      assert.ok(rerelease > candidate, 'the baseline came back as a new, higher version');
+      const v1 = (await s.fleet.server.models.get('distance', 1))!;
+      const again = (await s.fleet.server.models.get('distance', rerelease))!;
+      assert.equal(again.sha256, v1.sha256, 'the re-release carries the baseline artifact');
+      assert.equal(again.lineage.trigger, 'rollback');
+      assert.equal(again.lineage.parent, 1);
+
+      // The wave device activates the re-release (anti-rollback accepts it: its number is higher).
+      await waitFor(
+        'the wave device serving the re-release',
+        async () =>
+          (await s.fleet.server.devices.get(waveDevice.deviceId))?.models.find((m) => m.name === 'distance')
+            ?.version === rerelease || undefined,
+        60_000,
+      );
+      for (const d of others) {
+        const device = (await s.fleet.server.devices.get(d))!;
+        assert.deepEqual(
+          device.models.map((m) => m.version),
+          [1],
+          `${d} still serves v1`,
+        );
+        assert.ok(
+          !(await s.fleet.server.devices.events(d, 1000)).some((e) => e.version === candidate),
+          `${d} never heard of v${candidate}`,
+        );
+        assert.equal(end.devices.find((x) => x.deviceId === d)!.state, 'pending');
+      }
+      const decision = (await s.fleet.server.audit.list({ target: id, action: 'rollout.rollback' }))[0]!;
+      assert.equal(decision.actor, 'system');
+      assert.equal(decision.details.gate, 'live-error');
+    },
+  );
+
+  test(`a staged rollout of a better candidate proceeds to 100 % (${store})`, { timeout: 180_000, skip }, async (t) => {
+    const s = await setUp(t, store);
+    const candidate = await registerCandidate(s.fleet, 130); // on the true distance
     const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
       model: 'distance',
       version: candidate,
       strategy: 'staged',
       target: { all: true },
       parameters: PARAMETERS,
-      reason: 'acceptance: worse candidate',
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const id = created.body.rollout.id;
 
-    const end = await rolloutUntil(
-      s,
-      id,
-      'rolled back',
-      (r) => r.rollout.state !== 'running' && !r.devices.some((d) => ['active', 'healthy'].includes(d.state)),
-    );
-    assert.equal(end.rollout.state, 'rolled-back', `${end.rollout.state}: ${end.rollout.reason}`);
-    assert.match(end.rollout.reason!, /live error: candidate MAE [\d.]+ \(\d+ records\) vs baseline MAE/);
-    assert.ok(end.liveError.candidate.mae! > 1.5 * end.liveError.baseline.mae!, JSON.stringify(end.liveError));
-
-    const waveDevice = end.devices.find((d) => d.wave === 0)!;
-    const others = DEVICES.filter((d) => d !== waveDevice.deviceId);
-    assert.equal(waveDevice.state, 'rolled-back');
-    const rerelease = end.rollout.rollbackVersions['1']!;
-    assert.ok(rerelease > candidate, 'the baseline came back as a new, higher version');
-    const v1 = (await s.fleet.server.models.get('distance', 1))!;
-    const again = (await s.fleet.server.models.get('distance', rerelease))!;
-    assert.equal(again.sha256, v1.sha256, 'the re-release carries the baseline artifact');
-    assert.equal(again.lineage.trigger, 'rollback');
-    assert.equal(again.lineage.parent, 1);
-
-    // The wave device activates the re-release (anti-rollback accepts it: its number is higher).
-    await waitFor(
-      'the wave device serving the re-release',
-      async () =>
-        (await s.fleet.server.devices.get(waveDevice.deviceId))?.models.find((m) => m.name === 'distance')?.version ===
-          rerelease || undefined,
-      60_000,
-    );
-    for (const d of others) {
-      const device = (await s.fleet.server.devices.get(d))!;
-      assert.deepEqual(
-        device.models.map((m) => m.version),
-        [1],
-        `${d} still serves v1`,
-      );
-      assert.ok(
-        !(await s.fleet.server.devices.events(d, 1000)).some((e) => e.version === candidate),
-        `${d} never heard of v${candidate}`,
-      );
-      assert.equal(end.devices.find((x) => x.deviceId === d)!.state, 'pending');
-    }
-    const decision = (await s.fleet.server.audit.list({ target: id, action: 'rollout.rollback' }))[0]!;
-    assert.equal(decision.actor, 'system');
-    assert.equal(decision.details.gate, 'live-error');
-  },
-);
-
-test('a staged rollout of a better candidate proceeds to 100 %', { timeout: 180_000 }, async (t) => {
-  const s = await setUp(t);
-  const candidate = await registerCandidate(s.fleet, 130); // on the true distance
-  const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
-    model: 'distance',
-    version: candidate,
-    strategy: 'staged',
-    target: { all: true },
-    parameters: PARAMETERS,
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id = created.body.rollout.id;
-
-  const end = await rolloutUntil(s, id, 'completed', (r) => r.rollout.state !== 'running' && settled(r));
-  assert.equal(end.rollout.state, 'completed', `${end.rollout.state}: ${end.rollout.reason}`);
-  assert.ok(end.liveError.candidate.mae! < end.liveError.baseline.mae!, JSON.stringify(end.liveError));
-  assert.deepEqual(
-    end.waves.map((w) => w.size),
-    [1, 3],
-  );
-  for (const d of DEVICES) {
-    assert.ok(['active', 'healthy'].includes(end.devices.find((x) => x.deviceId === d)!.state));
-    assert.deepEqual(
-      (await s.fleet.server.devices.get(d))!.models.map((m) => m.version),
-      [candidate],
-      `${d} serves the candidate`,
-    );
-  }
-  const actions = (await s.fleet.server.audit.list({ target: id })).map((a) => `${a.actor}:${a.action}`).reverse();
-  assert.deepEqual(
-    actions.filter((a) => a.startsWith('system:')),
-    ['system:rollout.advance', 'system:rollout.complete'],
-  );
-});
-
-test(
-  'a shadow rollout measures the candidate without it answering, then promote rolls it out',
-  { timeout: 180_000 },
-  async (t) => {
-    const s = await setUp(t);
-    const candidate = await registerCandidate(s.fleet, 130);
-    const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
-      model: 'distance',
-      version: candidate,
-      strategy: 'shadow',
-      target: { all: true },
-      parameters: { waitMs: 0, healthyAfterMs: 0, liveError: { minRecords: 10 }, promoteTo: { strategy: 'direct' } },
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const id = created.body.rollout.id;
-    const answeredBefore = s.answeredBy.length;
-
-    const holding = await rolloutUntil(s, id, 'holding', (r) => r.rollout.holding || r.rollout.state !== 'running');
-    assert.equal(holding.rollout.state, 'running', holding.rollout.reason ?? '');
-    assert.equal(holding.rollout.role, 'shadow');
-    assert.ok(
-      holding.liveError.candidate.records >= 10 && holding.liveError.baseline.records >= 10,
-      JSON.stringify(holding.liveError),
-    );
-    assert.ok(
-      holding.liveError.candidate.mae! < holding.liveError.baseline.mae!,
-      'the shadow is closer to the sensor than v1',
-    );
-    for (const d of DEVICES)
-      assert.deepEqual(
-        (await s.fleet.server.devices.get(d))!.models.map((m) => m.version),
-        [1],
-        `${d} serves v1 only`,
-      );
-    const duringShadow = s.answeredBy.slice(answeredBefore);
-    assert.ok(
-      duringShadow.length > 0 && duringShadow.every((v) => v === 1),
-      'not a single request was answered by the shadow',
-    );
-
-    const promoted = await s.api<{ rollout: RolloutSummary }>('POST', `/api/v1/rollouts/${id}/promote`, {
-      reason: 'shadow beats v1',
-    });
-    assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
     const end = await rolloutUntil(s, id, 'completed', (r) => r.rollout.state !== 'running' && settled(r));
-    assert.equal(end.rollout.state, 'completed', end.rollout.reason ?? '');
-    assert.equal(end.rollout.strategy, 'direct');
-    for (const d of DEVICES)
+    assert.equal(end.rollout.state, 'completed', `${end.rollout.state}: ${end.rollout.reason}`);
+    assert.ok(end.liveError.candidate.mae! < end.liveError.baseline.mae!, JSON.stringify(end.liveError));
+    assert.deepEqual(
+      end.waves.map((w) => w.size),
+      [1, 3],
+    );
+    for (const d of DEVICES) {
+      assert.ok(['active', 'healthy'].includes(end.devices.find((x) => x.deviceId === d)!.state));
       assert.deepEqual(
         (await s.fleet.server.devices.get(d))!.models.map((m) => m.version),
         [candidate],
+        `${d} serves the candidate`,
       );
-    assert.ok((await s.fleet.server.audit.list({ target: id, action: 'rollout.promote' })).length === 1);
-  },
-);
+    }
+    const actions = (await s.fleet.server.audit.list({ target: id })).map((a) => `${a.actor}:${a.action}`).reverse();
+    assert.deepEqual(
+      actions.filter((a) => a.startsWith('system:')),
+      ['system:rollout.advance', 'system:rollout.complete'],
+    );
+  });
+
+  test(
+    `a shadow rollout measures the candidate without it answering, then promote rolls it out (${store})`,
+    { timeout: 180_000, skip },
+    async (t) => {
+      const s = await setUp(t, store);
+      const candidate = await registerCandidate(s.fleet, 130);
+      const created = await s.api<{ rollout: RolloutSummary }>('POST', '/api/v1/rollouts', {
+        model: 'distance',
+        version: candidate,
+        strategy: 'shadow',
+        target: { all: true },
+        parameters: { waitMs: 0, healthyAfterMs: 0, liveError: { minRecords: 10 }, promoteTo: { strategy: 'direct' } },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.rollout.id;
+      const answeredBefore = s.answeredBy.length;
+
+      const holding = await rolloutUntil(s, id, 'holding', (r) => r.rollout.holding || r.rollout.state !== 'running');
+      assert.equal(holding.rollout.state, 'running', holding.rollout.reason ?? '');
+      assert.equal(holding.rollout.role, 'shadow');
+      assert.ok(
+        holding.liveError.candidate.records >= 10 && holding.liveError.baseline.records >= 10,
+        JSON.stringify(holding.liveError),
+      );
+      assert.ok(
+        holding.liveError.candidate.mae! < holding.liveError.baseline.mae!,
+        'the shadow is closer to the sensor than v1',
+      );
+      for (const d of DEVICES)
+        assert.deepEqual(
+          (await s.fleet.server.devices.get(d))!.models.map((m) => m.version),
+          [1],
+          `${d} serves v1 only`,
+        );
+      const duringShadow = s.answeredBy.slice(answeredBefore);
+      assert.ok(
+        duringShadow.length > 0 && duringShadow.every((v) => v === 1),
+        'not a single request was answered by the shadow',
+      );
+
+      const promoted = await s.api<{ rollout: RolloutSummary }>('POST', `/api/v1/rollouts/${id}/promote`, {
+        reason: 'shadow beats v1',
+      });
+      assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+      const end = await rolloutUntil(s, id, 'completed', (r) => r.rollout.state !== 'running' && settled(r));
+      assert.equal(end.rollout.state, 'completed', end.rollout.reason ?? '');
+      assert.equal(end.rollout.strategy, 'direct');
+      for (const d of DEVICES)
+        assert.deepEqual(
+          (await s.fleet.server.devices.get(d))!.models.map((m) => m.version),
+          [candidate],
+        );
+      assert.ok((await s.fleet.server.audit.list({ target: id, action: 'rollout.promote' })).length === 1);
+    },
+  );
+}

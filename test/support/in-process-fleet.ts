@@ -5,7 +5,8 @@
  * no process boundary, and benchmarks. Logs are silent. The server accepts TEST_ADMIN_TOKEN;
  * every agent is enrolled (an enrollment token traded in-process) before it starts. Every API
  * answer is checked against the REST contract (validateResponses): one that breaks it is answered
- * 500, and close() fails listing them.
+ * 500, and close() fails listing them. The store is SQLite in the temp directory unless
+ * `{ store: 'postgres' }` asks for a fresh PostgreSQL database (support/stores.ts), dropped by close().
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { startFleetServer, type RunningFleetServer } from '@edgeloop/fleet-serve
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { waitFor } from './fixtures.js';
 import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from './fleet-client.js';
+import { bytesAtRest, freshDatabase, type StoreKind } from './stores.js';
 
 export interface TestFleet {
   /** Temp directory holding the fleet's and the agents' state; removed by close(). */
@@ -33,6 +35,8 @@ export interface TestFleet {
    * `password` of its own the device is not enrolled here (credentials for another broker).
    */
   startAgent(deviceId: string, overrides?: Partial<AgentConfigInput>): Promise<RunningAgent>;
+  /** Everything the fleet store holds at rest (support/stores.ts bytesAtRest), to search for secrets. */
+  bytesAtRest(): Promise<Buffer>;
   /** Deploys the sample model "distance" v1 to the device and waits until it serves. */
   deploySample(deviceId: string): Promise<void>;
   close(): Promise<void>;
@@ -40,11 +44,20 @@ export interface TestFleet {
 
 const silent = pino({ level: 'silent' });
 
-export async function startTestFleet(): Promise<TestFleet> {
+export interface TestFleetOptions {
+  /** Default 'sqlite'. A test on 'postgres' must be skipped when storeSkip('postgres') says so. */
+  store?: StoreKind;
+}
+
+export async function startTestFleet(options: TestFleetOptions = {}): Promise<TestFleet> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-fleet-'));
+  const database = await freshDatabase(options.store ?? 'sqlite');
+  const sqlitePath = join(dir, 'fleet', 'fleet.db');
   const server = await startFleetServer(
     {
       dataDir: join(dir, 'fleet'),
+      // Always explicit: an EDGELOOP_DB_URL in the developer's environment must not pick the store.
+      db: database?.url ?? sqlitePath,
       http: { port: 0 },
       mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password },
       adminToken: TEST_ADMIN_TOKEN,
@@ -97,6 +110,7 @@ export async function startTestFleet(): Promise<TestFleet> {
       agents.push(agent);
       return agent;
     },
+    bytesAtRest: () => bytesAtRest(database ? { url: database.url } : { sqlitePath }),
     async deploySample(deviceId) {
       await until('agent birth', async () => (await server.devices.get(deviceId))?.online === true);
       await server.deployments.assign('distance', 1, [deviceId]);
@@ -105,6 +119,7 @@ export async function startTestFleet(): Promise<TestFleet> {
     async close() {
       for (const a of agents) await a.close();
       await server.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
       assertKeptContract(server);
     },

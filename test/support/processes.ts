@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { EnrollResponse } from '@edgeloop/protocol';
 import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from './fleet-client.js';
+import { freshDatabase, type StoreKind } from './stores.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_CLI = join(REPO, 'fleet-server/src/cli/edgeloop.ts');
@@ -97,19 +98,39 @@ export interface AgentReady {
 }
 
 /**
+ * PostgreSQL database per data directory, so that a server restarted on the same data directory
+ * finds the same store. The databases go with the test process's PostgreSQL server.
+ */
+const databases = new Map<string, Promise<{ url: string } | undefined>>();
+
+/**
  * Ports default to 0 (any free one); a restart test passes the ports of the first run. The
+ * store defaults to SQLite in the data directory; `store: 'postgres'` gives the data directory a
+ * fresh PostgreSQL database (`--db`) on its first start and the same one on every later start,
+ * and needs a test skipped when storeSkip('postgres') says so (support/stores.ts). The
  * server accepts TEST_ADMIN_TOKEN (`ready.adminToken`); runCli sends it. It checks its answers
  * against the REST contract (EDGELOOP_VALIDATE_RESPONSES).
  */
 export async function startServerProcess(
   dataDir: string,
   extra: string[] = [],
-  ports: { http?: number; mqtt?: number } = {},
+  options: { http?: number; mqtt?: number; store?: StoreKind } = {},
 ): Promise<Proc<ServerReady>> {
+  const ports = options;
+  const store = options.store ?? 'sqlite';
+  let database = databases.get(dataDir);
+  if (!database) {
+    database = freshDatabase(store);
+    databases.set(dataDir, database);
+  }
+  const db = await database;
+  if ((db !== undefined) !== (store === 'postgres'))
+    throw new Error(`${dataDir} was first started on another store than ${store}: a restart keeps its store`);
   const args = [
     'serve',
     '--data',
     dataDir,
+    ...(db ? ['--db', db.url] : []),
     '--http-port',
     String(ports.http ?? 0),
     '--mqtt-port',
@@ -122,6 +143,8 @@ export async function startServerProcess(
     EDGELOOP_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     EDGELOOP_MQTT_SERVER_PASSWORD: TEST_MQTT_SERVER.password,
     EDGELOOP_VALIDATE_RESPONSES: '1',
+    // The store is the test's choice, never an EDGELOOP_DB_URL in the developer's environment.
+    EDGELOOP_DB_URL: '',
   };
   const proc = await start<Omit<ServerReady, 'adminToken' | 'mqttAdmin'>>(SERVER_CLI, args, 'fleet server', env);
   return { ...proc, ready: { ...proc.ready, adminToken: TEST_ADMIN_TOKEN, mqttAdmin: { ...TEST_MQTT_SERVER } } };
