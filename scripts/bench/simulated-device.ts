@@ -76,7 +76,7 @@ const envelopeKey = (kind: string, e: { payload: string; signatures: unknown }) 
   `${kind}\u0000${e.payload}\u0000${JSON.stringify(e.signatures)}`;
 
 const MQTT_RANGE_BYTES = 256 * 1024;
-/** One connection per simulated device: its birth and every update report carry this session number. */
+/** A simulated device connects once, so its birth and every update report carry the same session number. */
 const SESSION = 1;
 
 export class SimulatedDevice {

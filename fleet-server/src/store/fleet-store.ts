@@ -77,7 +77,7 @@ export interface DeviceListFilter {
 }
 
 export interface DeviceRepository {
-  /** Birth: online with this session, running exactly what it says; `dropped` never goes down. */
+  /** A birth message: the device is online with that session and runs exactly what it lists; `dropped` never goes down. */
   recordBirth(birth: Birth, now?: number): Promise<void>;
   /** Offline, unless a newer session started since (a late will); false when nothing changed. */
   recordDeath(deviceId: string, session: number): Promise<boolean>;

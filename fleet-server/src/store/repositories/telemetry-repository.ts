@@ -10,7 +10,7 @@
  * Live error is computed per (model, version, shadow) over rows with both a prediction and a
  * reference; the rollout arms join rollout_devices read-only for each device's time window.
  */
-import { sql, type ExpressionBuilder, type Insertable, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
 import {
   PENDING_REFERENCE_TTL_MS,
@@ -38,61 +38,6 @@ export interface TelemetryWriter {
     updates: ReadonlyArray<{ seq: number; reference: number }>,
     now: number,
   ): Promise<{ applied: number; pending: number }>;
-}
-
-export const telemetryRow = (
-  deviceId: string,
-  stream: string,
-  r: TelemetryRecord,
-  now: number,
-  historical: boolean,
-): Insertable<TelemetryTable> => ({
-  device_id: deviceId,
-  stream,
-  seq: r.seq,
-  ts: r.ts,
-  received_at: now,
-  model: r.model,
-  version: r.version,
-  request_id: r.requestId ?? null,
-  output: JSON.stringify(r.output),
-  prediction: r.prediction ?? null,
-  latency_ms: r.latencyMs,
-  features: JSON.stringify(r.features),
-  reference: r.reference ?? null,
-  historical: historical ? 1 : 0,
-  shadow: r.shadow ? 1 : 0,
-});
-
-/** Plain multi-row INSERT … ON CONFLICT DO NOTHING through Kysely; 16 parameters per row. */
-export class KyselyTelemetryWriter implements TelemetryWriter {
-  constructor(
-    private readonly ctx: RepositoryContext,
-    private readonly rowsPerStatement = 64,
-  ) {}
-
-  async insertRows(
-    deviceId: string,
-    stream: string,
-    records: readonly TelemetryRecord[],
-    now: number,
-    historical: boolean,
-  ): Promise<number> {
-    let added = 0;
-    for (let i = 0; i < records.length; i += this.rowsPerStatement) {
-      const rows = records
-        .slice(i, i + this.rowsPerStatement)
-        .map((r) => telemetryRow(deviceId, stream, r, now, historical));
-      const res = await this.ctx
-        .db()
-        .insertInto('telemetry')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doNothing())
-        .executeTakeFirst();
-      added += count(res.numInsertedOrUpdatedRows);
-    }
-    return added;
-  }
 }
 
 const toRow = (r: Selectable<TelemetryTable>): TelemetryRow => ({
@@ -155,7 +100,7 @@ function armWhere(eb: ArmScope, q: RolloutArmQuery, joined: boolean) {
 export class KyselyTelemetryRepository implements TelemetryRepository {
   constructor(
     private readonly ctx: RepositoryContext,
-    private readonly writer: TelemetryWriter = new KyselyTelemetryWriter(ctx),
+    private readonly writer: TelemetryWriter,
   ) {}
 
   insertBatch(
