@@ -70,8 +70,8 @@ export class OutboxLane {
   private pumpTimer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  /** Token bucket for the byte-rate cap. */
-  private tokens = 0;
+  /** Token bucket for the byte-rate cap; it starts full, so one second's worth may go at once. */
+  private tokens = Number.POSITIVE_INFINITY;
   private tokensAt = 0;
   readonly stats: LaneStats = { sent: 0, resent: 0, acked: 0, rejected: 0, timeouts: 0, readErrors: 0, ignoredAcks: 0 };
 
@@ -277,14 +277,15 @@ export class OutboxLane {
   private async throttle(bytes: number): Promise<void> {
     const rate = this.opts.maxBytesPerSecond;
     if (rate <= 0) return;
-    const now = Date.now();
-    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
-    this.tokensAt = now;
     const need = Math.min(bytes, rate);
-    if (this.tokens < need) {
-      await new Promise((r) => setTimeout(r, ((need - this.tokens) / rate) * 1000));
-      this.tokens = need;
-      this.tokensAt = Date.now();
+    // Timers may fire a little early and clocks tick in whole milliseconds, so the wait is
+    // rounded up and the bucket refilled from the clock again until it really holds enough.
+    for (;;) {
+      const now = performance.now();
+      this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
+      this.tokensAt = now;
+      if (this.tokens >= need) break;
+      await new Promise((r) => setTimeout(r, Math.ceil(((need - this.tokens) / rate) * 1000)));
     }
     this.tokens -= bytes;
   }
