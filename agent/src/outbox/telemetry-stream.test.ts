@@ -20,6 +20,7 @@ const rec = (i: number, ts = 1_700_000_000_000 + i): NewRecord => ({
 const lane = (o: Partial<LaneOptions> = {}): LaneOptions => ({
   window: 2,
   ackTimeoutMs: 60_000,
+  ackTimeoutMaxMs: 300_000,
   coalesceMs: 0,
   maxBytesPerSecond: 0,
   backoff: { minMs: 1000, maxMs: 60_000 },
@@ -127,7 +128,10 @@ test('thousands of buffered records reach the fleet store exactly once through t
   t.after(() => h.close());
   const agent = await h.startAgent('sync-1', { sync: { batchSize: 100, window: 8, flushIntervalMs: 10 } });
   const n = 3000;
-  await Promise.all(Array.from({ length: n }, (_, i) => agent.buffer.append(rec(i))));
+  // Recent timestamps: records older than buffer.maxAgeDays (30) are dropped by housekeeping,
+  // which on a busy machine could run before the last of them were sent.
+  const now = Date.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => agent.buffer.append(rec(i, now - n + i))));
   await until(
     'all records stored and acknowledged',
     async () => (await h.server.telemetry.count('sync-1')) >= n && agent.buffer.count() === 0,
