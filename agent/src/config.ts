@@ -70,8 +70,12 @@ export const agentConfigSchema = z.object({
       batchSize: z.number().int().min(1).max(5000).default(2000),
       window: z.number().int().min(1).max(64).default(8),
       flushIntervalMs: z.number().int().min(0).default(200),
-      /** A batch (of any outbox stream) not acked within this is sent again, after a pause. */
+      /**
+       * The shortest wait for an ack (of any outbox stream). The wait is learnt from how late acks
+       * come (srtt + 4·rttvar) and doubles with each expiry in a row, up to ackTimeoutMaxMs.
+       */
       ackTimeoutMs: z.number().int().min(100).default(15_000),
+      ackTimeoutMaxMs: z.number().int().min(100).default(300_000),
       /** Pause after an ack timeout: doubles from min to max with jitter for timeouts in a row, reset by an ack. */
       backoffMinMs: z.number().int().min(10).default(1000),
       backoffMaxMs: z.number().int().min(10).default(60_000),
@@ -83,6 +87,10 @@ export const agentConfigSchema = z.object({
     .refine((s) => s.backoffMinMs <= s.backoffMaxMs, {
       message: 'backoffMaxMs must not be below backoffMinMs',
       path: ['backoffMaxMs'],
+    })
+    .refine((s) => s.ackTimeoutMs <= s.ackTimeoutMaxMs, {
+      message: 'ackTimeoutMaxMs must not be below ackTimeoutMs',
+      path: ['ackTimeoutMaxMs'],
     })
     .prefault({}),
   /** Existing sensors that publish reference values (ground truth) over MQTT. */

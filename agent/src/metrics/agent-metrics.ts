@@ -318,13 +318,43 @@ function outboxMetrics(registers: Registry[], read: () => OutboxStreamStats[]): 
     },
   });
   new Counter({
+    name: 'edgeloop_outbox_items_resent_total',
+    help: 'Items in batches published again, per stream (the fleet drops them as duplicates if it had them)',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.inc({ kind: s.kind }, s.resentItems);
+    },
+  });
+  new Counter({
     name: 'edgeloop_outbox_ack_timeouts_total',
-    help: 'Times a stream got no ack in time (sync.ackTimeoutMs) and paused before sending again',
+    help: 'Times a stream got no ack within its ack timeout and sent a probe after a pause',
     labelNames: ['kind'] as const,
     registers,
     collect() {
       this.reset();
       for (const s of read()) this.inc({ kind: s.kind }, s.timeouts);
+    },
+  });
+  new Gauge({
+    name: 'edgeloop_outbox_ack_timeout_seconds',
+    help: 'How long a stream waits for an ack now: learnt from ack latency, at least sync.ackTimeoutMs, doubled per timeout in a row',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.set({ kind: s.kind }, s.ackTimeoutMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'edgeloop_outbox_window_batches',
+    help: 'Batches a stream lets wait for their ack now: halved by an ack timeout, grown back by acks',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.set({ kind: s.kind }, s.window);
     },
   });
 }

@@ -9,7 +9,8 @@
  * - samples: one at a time (each can be megabytes);
  * - update reports: one report per message, a few in flight, in the order they were made.
  *
- * All share `sync.ackTimeoutMs` and the backoff after a timeout (`sync.backoffMinMs`/`MaxMs`).
+ * All share the ack timeout's bounds (`sync.ackTimeoutMs`, `sync.ackTimeoutMaxMs`; each lane learns
+ * its own within them) and the backoff after a timeout (`sync.backoffMinMs`/`MaxMs`).
  */
 import type { Logger } from 'pino';
 import type { AckKind } from '@edgeloop/protocol';
@@ -61,6 +62,7 @@ export function startAgentOutbox(deps: AgentOutboxDeps): AgentOutbox {
   const outbox = new Outbox({ stream: deps.stream, publish: deps.publish, log: log.child({ part: 'outbox' }) });
   const lane = (o: Pick<LaneOptions, 'window'> & Partial<LaneOptions>): LaneOptions => ({
     ackTimeoutMs: sync.ackTimeoutMs,
+    ackTimeoutMaxMs: sync.ackTimeoutMaxMs,
     backoff: { minMs: sync.backoffMinMs, maxMs: sync.backoffMaxMs },
     coalesceMs: 0,
     maxBytesPerSecond: 0,

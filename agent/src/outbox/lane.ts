@@ -1,14 +1,27 @@
 /**
  * @module outbox/lane
  * One outbox stream on the wire. A lane reads batches from its stream in position order while the
- * link is up and fewer than `window` batches wait for their ack; each ack deletes exactly its
+ * link is up and fewer batches than its window wait for their ack; each ack deletes exactly its
  * range from the stream's store and frees every batch inside it (an ack may be cumulative).
  *
- * Re-sends come from the store, never from memory: after a reconnect or an ack timeout the lane
- * forgets what it had sent (rewind) and reads again from the first unacknowledged item; after a
- * restart it starts that way. The fleet deduplicates on the positions, so an item is stored once.
- * After an ack timeout the lane pauses before it sends again (backoff.ts), longer after each
- * timeout in a row, until an ack shows the fleet is back; a reconnect sends again at once.
+ * A slow fleet server must not be answered with re-sends: every re-sent batch is work for a
+ * server that is already behind. So the lane re-sends only what it has reason to think was lost:
+ *
+ * - The ack timeout is learnt from the acks (ack-timeout.ts) and runs from the later of the oldest
+ *   batch's send and the last ack that freed the oldest batch: a server that keeps acknowledging,
+ *   however late, is making progress and is left to it.
+ * - When it runs out, the lane re-sends one batch, the newest on the wire (a probe), after a
+ *   pause (backoff.ts), halves its window and waits twice as long for the next expiry.
+ * - The fleet handles a device's batches in the order they arrive, so an ack for a batch means
+ *   every batch sent before its first copy has been answered too. While recovering from a
+ *   timeout, batches sent before an acknowledged one and still unanswered were lost: only those
+ *   are sent again. Acks of the originals that were only late count like any other.
+ * - The window grows back by one batch per window of acks. A smaller window means fewer, larger
+ *   batches (records pile up while it is full), which is what a saturated server needs.
+ *
+ * Re-sends come from the store, never from memory. After a reconnect the lane forgets what it
+ * had sent (rewind) and reads again from the first unacknowledged item, a window at a time;
+ * after a restart it starts that way. The fleet deduplicates on the positions.
  *
  * Acks that name positions this lane never sent are ignored: deleting on such an ack would lose
  * items the fleet never saw. Acks for ranges already acknowledged delete nothing and free nothing.
@@ -16,13 +29,18 @@
  */
 import type { Logger } from 'pino';
 import type { Ack } from '@edgeloop/protocol';
+import { AckTimeout } from './ack-timeout.js';
+import { ByteRate } from './byte-rate.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { OutboxBatch, OutboxStream } from './stream.js';
 
 export interface LaneOptions {
   /** Batches sent and not yet acknowledged, at most. */
   window: number;
+  /** The shortest ack timeout, and the one used before any ack latency was measured. */
   ackTimeoutMs: number;
+  /** The longest ack timeout, however slow the acks and however many expired in a row. */
+  ackTimeoutMaxMs: number;
   /** Wait after a wake-up (new items stored) before reading, so items stored together leave together. */
   coalesceMs: number;
   /** Payload bytes per second on this stream; 0 = unlimited. A single larger batch goes alone. */
@@ -38,16 +56,29 @@ export interface LaneStats {
   sent: number;
   /** Batches sent again (after a reconnect, a timeout or a restart of this lane's reading). */
   resent: number;
+  /** Items in the batches sent again. */
+  resentItems: number;
   /** Items the fleet acknowledged as stored (and the store deleted). */
   acked: number;
   /** Items the fleet refused. */
   rejected: number;
-  /** Ack timeouts (each followed by a pause and a re-send). */
+  /** Ack timeouts (each followed by a pause and a probe). */
   timeouts: number;
   /** Reads from the stream's store that threw (each followed by a pause). */
   readErrors: number;
   /** Acks naming positions this lane never sent. */
   ignoredAcks: number;
+}
+
+interface Flight {
+  to: number;
+  /** Send order (the lane's count of sends) of the first and the last copy: it orders the wire exactly. */
+  firstSend: number;
+  lastSend: number;
+  sentAt: number;
+  sends: number;
+  /** Thought lost (or the probe): to be sent again. */
+  resend: boolean;
 }
 
 export class OutboxLane {
@@ -57,12 +88,21 @@ export class OutboxLane {
   private cursor = 0;
   /** Highest position sent by this process: an ack beyond it names nothing we sent. */
   private highestSent = 0;
-  /** Batches on the wire by first position, in send order (Map keeps insertion order). */
-  private readonly inFlight = new Map<number, { to: number; sentAt: number }>();
-  /** Ack timeouts in a row; any ack resets it. */
+  /** Batches on the wire by first position, in position order (Map keeps insertion order). */
+  private readonly inFlight = new Map<number, Flight>();
+  private readonly ackTimeout: AckTimeout;
+  /** The ack timer runs from no earlier than this: the oldest batch's last ack, a re-send, a pause's end. */
+  private timerFrom = 0;
+  /** Batches up to this position were on the wire at the last timeout; 0 = not recovering. */
+  private recoverTo = 0;
+  /** The window now: halved by a timeout, grown by acks, at most `opts.window`. */
+  private cwnd: number;
+  /** Ack timeouts or read errors in a row; any ack resets it. */
   private failures = 0;
   /** No sending before this time (epoch ms): the backoff pause. */
   private resumeAt = 0;
+  /** Sends so far on this lane, first or again: the order batches went on the wire. */
+  private sendCount = 0;
   /** Bumped by every rewind: a batch read before it is stale and is not sent. */
   private epoch = 0;
   private pumping = false;
@@ -70,10 +110,17 @@ export class OutboxLane {
   private pumpTimer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  /** Token bucket for the byte-rate cap; it starts full, so one second's worth may go at once. */
-  private tokens = Number.POSITIVE_INFINITY;
-  private tokensAt = 0;
-  readonly stats: LaneStats = { sent: 0, resent: 0, acked: 0, rejected: 0, timeouts: 0, readErrors: 0, ignoredAcks: 0 };
+  private readonly byteRate: ByteRate;
+  readonly stats: LaneStats = {
+    sent: 0,
+    resent: 0,
+    resentItems: 0,
+    acked: 0,
+    rejected: 0,
+    timeouts: 0,
+    readErrors: 0,
+    ignoredAcks: 0,
+  };
 
   constructor(
     readonly stream: OutboxStream,
@@ -81,7 +128,14 @@ export class OutboxLane {
     private readonly opts: LaneOptions,
     private readonly log: Logger,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.ackTimeout = new AckTimeout({
+      minMs: opts.ackTimeoutMs,
+      maxMs: Math.max(opts.ackTimeoutMs, opts.ackTimeoutMaxMs),
+    });
+    this.cwnd = opts.window;
+    this.byteRate = new ByteRate(opts.maxBytesPerSecond);
+  }
 
   get kind(): OutboxStream['kind'] {
     return this.stream.kind;
@@ -92,6 +146,16 @@ export class OutboxLane {
     return this.inFlight.size;
   }
 
+  /** How long the lane waits for an ack now (learnt, backed off, clamped). */
+  get ackTimeoutMs(): number {
+    return this.ackTimeout.currentMs;
+  }
+
+  /** Batches the lane lets wait for their ack now (its window after timeouts shrank it). */
+  get window(): number {
+    return Math.max(1, Math.floor(this.cwnd));
+  }
+
   setConnected(connected: boolean, since = Date.now()): void {
     this.connected = connected;
     if (connected) this.connectedSince = since;
@@ -99,6 +163,7 @@ export class OutboxLane {
     // A new connection is a new chance: no pause left over from the old one.
     this.failures = 0;
     this.resumeAt = 0;
+    this.ackTimeout.resetBackoff();
     if (connected) this.schedule(0);
     else this.stopTimers();
   }
@@ -117,8 +182,18 @@ export class OutboxLane {
       );
       return;
     }
-    for (const [from, { to }] of this.inFlight) {
-      if (from >= ack.seqFrom && to <= ack.seqTo) this.inFlight.delete(from);
+    const now = Date.now();
+    const head = this.inFlight.keys().next().value;
+    let freed = 0;
+    /** The fleet has seen everything sent before this send (the latest first send among the freed). */
+    let answeredBefore = 0;
+    for (const [from, flight] of this.inFlight) {
+      if (from < ack.seqFrom || flight.to > ack.seqTo) continue;
+      this.inFlight.delete(from);
+      freed++;
+      if (flight.sends === 1) this.ackTimeout.sample(now - flight.sentAt);
+      answeredBefore = Math.max(answeredBefore, flight.firstSend);
+      if (from === head) this.timerFrom = now;
     }
     if (ack.status === 'stored') {
       this.stats.acked += this.stream.acknowledge(ack.seqFrom, ack.seqTo);
@@ -129,6 +204,10 @@ export class OutboxLane {
         { stream: this.kind, seqFrom: ack.seqFrom, seqTo: ack.seqTo, items: n, reason: ack.reason },
         'the fleet refused items; they do not block the stream',
       );
+    }
+    if (freed > 0) {
+      this.cwnd = Math.min(this.opts.window, this.cwnd + freed / this.cwnd);
+      if (this.recoverTo > 0) this.markLost(answeredBefore);
     }
     // The fleet answers: whatever pause a timeout started is over.
     this.failures = 0;
@@ -142,10 +221,27 @@ export class OutboxLane {
     this.stopTimers();
   }
 
+  /** While recovering: what went out before an answered batch and is unanswered was lost. */
+  private markLost(answeredBefore: number): void {
+    let recovering = false;
+    for (const [from, flight] of this.inFlight) {
+      if (from > this.recoverTo) break;
+      recovering = true;
+      if (flight.lastSend < answeredBefore) flight.resend = true;
+    }
+    if (!recovering) this.recoverTo = 0;
+  }
+
+  private firstLost(): [number, Flight] | undefined {
+    for (const entry of this.inFlight) if (entry[1].resend) return entry;
+    return undefined;
+  }
+
   /** Forget what was sent but not acknowledged; the next pump reads it again from the store. */
   private rewind(): void {
     this.inFlight.clear();
     this.cursor = 0;
+    this.recoverTo = 0;
     this.epoch++;
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
@@ -179,7 +275,7 @@ export class OutboxLane {
     }
     this.pumping = true;
     try {
-      while (this.connected && this.inFlight.size < this.opts.window) {
+      while (this.connected) {
         const pause = this.resumeAt - Date.now();
         if (pause > 0) {
           this.pumpTimer ??= setTimeout(() => {
@@ -188,33 +284,35 @@ export class OutboxLane {
           }, pause);
           break;
         }
+        const lost = this.firstLost();
+        if (!lost && this.inFlight.size >= this.window) break;
         const epoch = this.epoch;
         let batch: OutboxBatch | undefined;
         try {
-          batch = await this.stream.next(this.cursor, { connectedSince: this.connectedSince });
+          batch = await this.stream.next(lost ? lost[0] - 1 : this.cursor, {
+            connectedSince: this.connectedSince,
+            ...(lost ? { until: lost[1].to } : {}),
+          });
         } catch (err) {
           this.stats.readErrors++;
-          this.fail(`reading the ${this.kind} outbox failed: ${(err as Error).message}`);
+          this.pauseAfterFailure(`reading the ${this.kind} outbox failed: ${(err as Error).message}`);
           continue;
         }
         if (epoch !== this.epoch) continue;
-        if (!batch) {
+        if (lost) {
+          if (batch?.from !== lost[0] || batch.to !== lost[1].to) {
+            // The store no longer holds that batch as it went out: send all again from the store.
+            this.log.debug({ stream: this.kind, from: lost[0], to: lost[1].to }, 'batch changed; re-reading all');
+            this.rewind();
+            continue;
+          }
+        } else if (!batch) {
           this.watchHeld();
           break;
         }
-        await this.throttle(batch.payload.length);
+        await this.byteRate.take(batch.payload.length);
         if (epoch !== this.epoch) continue;
-        this.cursor = batch.to;
-        if (batch.from <= this.highestSent) this.stats.resent++;
-        else this.stats.sent++;
-        this.highestSent = Math.max(this.highestSent, batch.to);
-        this.stream.sent?.(batch);
-        this.inFlight.set(batch.from, { to: batch.to, sentAt: Date.now() });
-        if (!this.ackTimer) this.rearmAckTimer();
-        this.send(batch.payload).catch((err: Error) => {
-          // The link dropped: setConnected(false) rewinds, the reconnect sends again.
-          this.log.debug({ stream: this.kind, err: err.message }, 'outbox publish failed');
-        });
+        this.transmit(batch, lost?.[1]);
         // Let acks and other I/O in between batches, so sending and acknowledging overlap.
         await new Promise((r) => setImmediate(r));
       }
@@ -225,6 +323,43 @@ export class OutboxLane {
         this.schedule(0);
       }
     }
+  }
+
+  /** Puts a batch on the wire: a first send, a re-read after a rewind, or a batch thought lost. */
+  private transmit(batch: OutboxBatch, again: Flight | undefined): void {
+    const now = Date.now();
+    const sendNo = ++this.sendCount;
+    if (batch.from <= this.highestSent) {
+      this.stats.resent++;
+      this.stats.resentItems += batch.items ?? 1;
+    } else this.stats.sent++;
+    if (again) {
+      again.resend = false;
+      again.sends++;
+      again.sentAt = now;
+      again.lastSend = sendNo;
+      this.timerFrom = now;
+      this.rearmAckTimer();
+    } else {
+      this.cursor = batch.to;
+      // A batch read again after a rewind may have gone out on the old connection: not measured.
+      const sends = batch.from <= this.highestSent ? 2 : 1;
+      this.inFlight.set(batch.from, {
+        to: batch.to,
+        firstSend: sendNo,
+        lastSend: sendNo,
+        sentAt: now,
+        sends,
+        resend: false,
+      });
+      if (!this.ackTimer) this.rearmAckTimer();
+    }
+    this.highestSent = Math.max(this.highestSent, batch.to);
+    this.stream.sent?.(batch);
+    this.send(batch.payload).catch((err: Error) => {
+      // The link dropped: setConnected(false) rewinds, the reconnect sends again.
+      this.log.debug({ stream: this.kind, err: err.message }, 'outbox publish failed');
+    });
   }
 
   /** Held items become sendable with no event (their hold runs out): poll only while there are some. */
@@ -239,54 +374,62 @@ export class OutboxLane {
     }
   }
 
-  /** One timer, due when the oldest batch on the wire runs out of time; none while nothing is. */
+  /**
+   * One timer, due an ack timeout after the oldest batch on the wire went out, or after the last
+   * sign of progress if that is later; none while nothing is on the wire.
+   */
   private rearmAckTimer(): void {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     const oldest = this.inFlight.values().next();
     if (oldest.done) return;
-    const due = oldest.value.sentAt + this.opts.ackTimeoutMs - Date.now();
+    const timeoutMs = this.ackTimeout.currentMs;
+    const due = Math.max(oldest.value.sentAt, this.timerFrom) + timeoutMs - Date.now();
     this.ackTimer = setTimeout(
       () => {
         this.ackTimer = undefined;
-        this.stats.timeouts++;
-        this.fail(`no ack within ${this.opts.ackTimeoutMs} ms`);
+        this.timedOut(timeoutMs);
       },
       Math.max(0, due),
     );
     this.ackTimer.unref();
   }
 
-  /** Rewind, then pause before sending again: longer with every failure in a row. */
-  private fail(why: string): void {
+  /** No ack in time: probe with the newest batch after a pause, with a smaller window and a longer timeout. */
+  private timedOut(timeoutMs: number): void {
+    if (!this.connected) return;
+    let newest: [number, Flight] | undefined;
+    for (const entry of this.inFlight) newest = entry;
+    if (!newest) return;
+    this.stats.timeouts++;
+    this.ackTimeout.expired();
+    this.cwnd = Math.max(1, this.cwnd / 2);
+    this.recoverTo = newest[0];
+    newest[1].resend = true;
+    this.pauseAfterFailure(`no ack within ${timeoutMs} ms`);
+  }
+
+  /** Pause before sending again: longer with every failure in a row. */
+  private pauseAfterFailure(why: string): void {
     if (!this.connected) return;
     this.failures++;
     const pauseMs = backoffDelay(this.failures, this.opts.backoff, this.random);
     this.log.warn(
-      { stream: this.kind, inFlight: this.inFlight.size, attempt: this.failures, pauseMs },
-      `${why}; re-sending what is unacknowledged after a pause`,
+      {
+        stream: this.kind,
+        inFlight: this.inFlight.size,
+        attempt: this.failures,
+        pauseMs,
+        window: this.window,
+        ackTimeoutMs: this.ackTimeout.currentMs,
+      },
+      `${why}; sending again after a pause`,
     );
-    this.rewind();
     this.resumeAt = Date.now() + pauseMs;
+    this.timerFrom = this.resumeAt;
+    this.rearmAckTimer();
     clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
     this.schedule(pauseMs);
-  }
-
-  /** Waits until the byte-rate cap allows `bytes` more; a single oversized batch goes alone. */
-  private async throttle(bytes: number): Promise<void> {
-    const rate = this.opts.maxBytesPerSecond;
-    if (rate <= 0) return;
-    const need = Math.min(bytes, rate);
-    // Timers may fire a little early and clocks tick in whole milliseconds, so the wait is
-    // rounded up and the bucket refilled from the clock again until it really holds enough.
-    for (;;) {
-      const now = performance.now();
-      this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
-      this.tokensAt = now;
-      if (this.tokens >= need) break;
-      await new Promise((r) => setTimeout(r, Math.ceil(((need - this.tokens) / rate) * 1000)));
-    }
-    this.tokens -= bytes;
   }
 }

@@ -30,6 +30,7 @@ const rec = (i: number): NewRecord => ({
 const lane = (o: Partial<LaneOptions> = {}): LaneOptions => ({
   window: 2,
   ackTimeoutMs: 60_000,
+  ackTimeoutMaxMs: 300_000,
   coalesceMs: 0,
   maxBytesPerSecond: 0,
   backoff: { minMs: 1000, maxMs: 60_000 },

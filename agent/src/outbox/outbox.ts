@@ -25,6 +25,10 @@ export interface OutboxStreamStats extends LaneStats {
   pending: number;
   /** Batches on the wire. */
   inFlight: number;
+  /** The lane's window now (smaller than configured after ack timeouts, until acks grow it back). */
+  window: number;
+  /** The lane's ack timeout now, learnt from ack latency. */
+  ackTimeoutMs: number;
 }
 
 export interface OutboxDeps {
@@ -89,6 +93,8 @@ export class Outbox {
       kind: lane.kind,
       pending: lane.stream.pending(),
       inFlight: lane.inFlightCount,
+      window: lane.window,
+      ackTimeoutMs: lane.ackTimeoutMs,
       ...lane.stats,
     }));
   }

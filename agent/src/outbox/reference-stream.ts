@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { encodeMessage, type ReferenceUpdateBatch } from '@edgeloop/protocol';
 import type { ReferenceStore } from '../store/reference-store.js';
-import type { OutboxBatch, OutboxStream } from './stream.js';
+import type { OutboxBatch, OutboxStream, SendContext } from './stream.js';
 
 export class ReferenceStream implements OutboxStream {
   readonly kind = 'reference' as const;
@@ -20,11 +20,17 @@ export class ReferenceStream implements OutboxStream {
     private readonly log: Logger,
   ) {}
 
-  next(after: number): OutboxBatch | undefined {
-    const updates = this.store.updatesAfter(after, this.batchSize);
+  next(after: number, { until }: SendContext): OutboxBatch | undefined {
+    let updates = this.store.updatesAfter(after, this.batchSize);
+    if (until !== undefined) updates = updates.filter((u) => u.id <= until);
     if (updates.length === 0) return undefined;
     const batch: ReferenceUpdateBatch = { v: 1, stream: this.streamId, updates };
-    return { from: updates[0]!.id, to: updates[updates.length - 1]!.id, payload: encodeMessage(batch) };
+    return {
+      from: updates[0]!.id,
+      to: updates[updates.length - 1]!.id,
+      items: updates.length,
+      payload: encodeMessage(batch),
+    };
   }
 
   acknowledge(from: number, to: number): number {

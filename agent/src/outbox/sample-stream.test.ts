@@ -30,6 +30,7 @@ test('on request, samples go one at a time only while the fleet asks; an unreada
   outbox.add(samples, {
     window: 1,
     ackTimeoutMs: 60_000,
+    ackTimeoutMaxMs: 300_000,
     coalesceMs: 0,
     maxBytesPerSecond: 0,
     backoff: { minMs: 1000, maxMs: 60_000 },

@@ -15,11 +15,18 @@ export interface OutboxBatch {
   from: number;
   to: number;
   payload: Buffer;
+  /** Items the payload carries (counted in the re-send stats); 1 when absent. */
+  items?: number;
 }
 
 export interface SendContext {
   /** When the current connection came up (epoch ms): items made before it are historical. */
   connectedSince: number;
+  /**
+   * Set when one batch already sent is read again (a lane re-sends what it thinks was lost): no
+   * item above this position, so the copy covers exactly what the first one did.
+   */
+  until?: number;
 }
 
 export interface OutboxStream {

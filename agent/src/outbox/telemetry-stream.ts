@@ -33,8 +33,9 @@ export class TelemetryStream implements OutboxStream {
     private readonly dropped: () => number = () => 0,
   ) {}
 
-  next(after: number, { connectedSince }: SendContext): OutboxBatch | undefined {
+  next(after: number, { connectedSince, until }: SendContext): OutboxBatch | undefined {
     let records = this.buffer.readAfter(after, this.opts.batchSize);
+    if (until !== undefined) records = records.filter((r) => r.seq <= until);
     if (records.length === 0) return undefined;
     const historical = records[0]!.ts < connectedSince;
     const boundary = records.findIndex((r) => r.ts < connectedSince !== historical);
@@ -50,7 +51,12 @@ export class TelemetryStream implements OutboxStream {
       ...(historical ? { historical: true } : {}),
       ...(dropped ? { dropped } : {}),
     };
-    return { from, to, payload: this.opts.encoding === 'compact' ? encodeTelemetryBatch(batch) : encodeMessage(batch) };
+    return {
+      from,
+      to,
+      items: records.length,
+      payload: this.opts.encoding === 'compact' ? encodeTelemetryBatch(batch) : encodeMessage(batch),
+    };
   }
 
   waiting(after: number): boolean {
