@@ -163,6 +163,7 @@ export class OutboxLane {
     // A new connection is a new chance: no pause left over from the old one.
     this.failures = 0;
     this.resumeAt = 0;
+    this.timerFrom = 0;
     this.ackTimeout.resetBackoff();
     if (connected) this.schedule(0);
     else this.stopTimers();
