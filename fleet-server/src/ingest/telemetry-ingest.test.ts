@@ -13,20 +13,20 @@ import {
   type ReferenceUpdateBatch,
   type TelemetryRecord,
 } from '@edgeloop/protocol';
-import type { FleetStore, TelemetryRepository } from '../store/fleet-store.js';
+import type { FleetStore, IngestBatch, TelemetryRepository } from '../store/fleet-store.js';
 import { openFleetStore } from '../store/open-fleet-store.js';
 import { referenceIngest } from './reference-ingest.js';
 import { MAX_GROUP_RECORDS, telemetryIngest, type TelemetryIngestStats } from './telemetry-ingest.js';
 
 const silent = pino({ level: 'silent' });
 
-/** The store as the ingest sees it, with telemetry inserts of stream "poison" failing (a store that refuses a batch). */
+/** The store as the ingest sees it, with telemetry of stream "poison" failing (a store that refuses a batch). */
 function poisoned(store: FleetStore): FleetStore {
   const telemetry: TelemetryRepository = Object.assign(Object.create(store.telemetry) as TelemetryRepository, {
-    insertBatch: (deviceId: string, stream: string, ...rest: [readonly TelemetryRecord[], number?, boolean?]) =>
-      stream === 'poison'
+    storeBatches: (batches: readonly IngestBatch[], now?: number) =>
+      batches.some((b) => b.stream === 'poison')
         ? Promise.reject(new Error('disk says no'))
-        : store.telemetry.insertBatch(deviceId, stream, ...rest),
+        : store.telemetry.storeBatches(batches, now),
   });
   return Object.assign(Object.create(store) as FleetStore, { telemetry });
 }

@@ -134,3 +134,52 @@ $fn$;
 CREATE TRIGGER pending_references_park BEFORE INSERT ON pending_references
   FOR EACH ROW EXECUTE FUNCTION edgeloop_park_reference();
 `;
+
+/**
+ * The ingest's group commit in one round trip: one call for every batch of a group, whatever
+ * its devices and streams. The records of all batches arrive as one array per column, each
+ * batch's slice given by p_count; per batch, in order: the device made known (as devices.ensure),
+ * the slice stored by edgeloop_insert_telemetry (its plan kept for this connection too), the
+ * device touched (as devices.touch). Returns per batch the records added and whether the device
+ * was new. The caller passes the batches sorted by (device, stream), so concurrent groups take
+ * their locks in one order.
+ */
+export const STORE_BATCHES_FUNCTION_SQL = `
+CREATE FUNCTION edgeloop_store_batches(
+  p_device text[], p_stream text[], p_count integer[], p_min_seq bigint[], p_max_seq bigint[], p_historical integer[],
+  p_backlog bigint[], p_dropped bigint[],
+  p_seq bigint[], p_ts bigint[], p_model text[], p_version integer[], p_request_id text[],
+  p_output text[], p_prediction double precision[], p_latency_ms double precision[], p_features text[],
+  p_reference double precision[], p_shadow integer[], p_received_at bigint,
+  OUT added integer[], OUT registered boolean[]
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+  lo integer := 1;
+  hi integer;
+  n bigint;
+  k bigint;
+BEGIN
+  added := '{}';
+  registered := '{}';
+  FOR i IN 1 .. coalesce(array_length(p_device, 1), 0) LOOP
+    hi := lo + p_count[i] - 1;
+    INSERT INTO devices (id, first_seen, last_seen) VALUES (p_device[i], p_received_at, p_received_at)
+    ON CONFLICT (id) DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    registered := registered || (n > 0);
+    k := 0;
+    IF p_count[i] > 0 THEN
+      k := edgeloop_insert_telemetry(p_device[i], p_stream[i], p_seq[lo:hi], p_ts[lo:hi], p_model[lo:hi],
+        p_version[lo:hi], p_request_id[lo:hi], p_output[lo:hi], p_prediction[lo:hi], p_latency_ms[lo:hi],
+        p_features[lo:hi], p_reference[lo:hi], p_shadow[lo:hi], p_min_seq[i], p_max_seq[i], p_received_at,
+        p_historical[i]);
+    END IF;
+    added := added || k::integer;
+    UPDATE devices SET last_seen = p_received_at, backlog = coalesce(p_backlog[i], backlog), records = records + k,
+           dropped = CASE WHEN p_dropped[i] IS NULL THEN dropped ELSE greatest(dropped, p_dropped[i]) END
+     WHERE id = p_device[i];
+    lo := hi + 1;
+  END LOOP;
+END
+$fn$;
+`;
