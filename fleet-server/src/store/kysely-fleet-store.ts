@@ -72,6 +72,7 @@ export class KyselyFleetStore implements FleetStore {
         return tx?.open ? tx.db : this.root;
       },
       dialect,
+      inTransaction: () => this.inTransaction(),
       atomic: (fn) => this.transaction(() => fn()),
     };
     const ctx = this.ctx;

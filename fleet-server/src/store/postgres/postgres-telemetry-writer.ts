@@ -3,12 +3,15 @@
  * The telemetry hot path of the PostgreSQL store: telemetry-writer.ts's one-call batch insert and
  * batch of reference values, run through Kysely on the connection of the unit of work in
  * progress, so they commit (or roll back) with everything else done in that transaction; and
- * the ingest's group commit as one call.
+ * the ingest's group commit: one call inside a unit of work, else COPY in a transaction of its
+ * own (telemetry-copy.ts).
  */
 import { CompiledQuery } from 'kysely';
+import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { RepositoryContext } from '../repositories/context.js';
 import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
+import { commitBatches } from './telemetry-copy.js';
 import type { IngestBatch, StoredBatch } from '../fleet-store.js';
 import {
   insertTelemetry,
@@ -34,9 +37,14 @@ export class PostgresTelemetryWriter implements TelemetryWriter {
    */
   constructor(
     ctx: RepositoryContext,
+    private readonly pool: pg.Pool,
     readonly parallelWrites = 2,
   ) {
     this.run = kyselyRunner(ctx);
+  }
+
+  commitBatches(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
+    return commitBatches(this.pool, batches, now);
   }
 
   storeBatches(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {

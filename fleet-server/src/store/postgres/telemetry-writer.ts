@@ -109,25 +109,28 @@ export async function insertTelemetry(
 }
 
 const STORE_BATCHES = `SELECT added, registered FROM edgeloop_store_batches($1::text[], $2::text[], $3::integer[],
-  $4::bigint[], $5::bigint[], $6::integer[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[],
-  $12::integer[], $13::text[], $14::text[], $15::double precision[], $16::double precision[], $17::text[],
-  $18::double precision[], $19::integer[], $20::bigint)`;
+  $4::integer[], $5::bigint[], $6::bigint[], $7::integer[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],
+  $12::text[], $13::integer[], $14::text[], $15::text[], $16::double precision[], $17::double precision[],
+  $18::text[], $19::double precision[], $20::integer[], $21::bigint)`;
 
 /**
  * The ingest's group commit in one call (edgeloop_store_batches): every batch's device made
  * known, records stored as insertTelemetry stores them, device touched. Run it inside a
- * transaction, batches in lock order (sorted by device and stream).
+ * transaction, batches in lock order (sorted by device and stream). Batches marked in `copied`
+ * were stored by COPY in this transaction already: only their device is touched.
  */
 export async function storeBatches(
   run: SqlRunner,
   batches: readonly IngestBatch[],
   now: number,
+  copied?: readonly boolean[],
 ): Promise<StoredBatch[]> {
   if (batches.length === 0) return [];
   const n = batches.length;
   const device = new Array<string>(n);
   const stream = new Array<string>(n);
   const count = new Array<number>(n);
+  const copiedCount = new Array<number>(n);
   const minSeq = new Array<number | null>(n);
   const maxSeq = new Array<number | null>(n);
   const historical = new Array<number>(n);
@@ -136,10 +139,12 @@ export async function storeBatches(
   const columns = new RecordColumns();
   for (let i = 0; i < n; i++) {
     const b = batches[i]!;
+    const done = copied?.[i] === true;
     device[i] = b.deviceId;
     stream[i] = b.stream;
-    count[i] = b.records.length;
-    const range = columns.add(b.records);
+    count[i] = done ? 0 : b.records.length;
+    copiedCount[i] = done ? b.records.length : 0;
+    const range = done ? seqRange(b.records) : columns.add(b.records);
     minSeq[i] = b.records.length > 0 ? range.minSeq : null;
     maxSeq[i] = b.records.length > 0 ? range.maxSeq : null;
     historical[i] = b.historical ? 1 : 0;
@@ -150,6 +155,7 @@ export async function storeBatches(
     device,
     stream,
     numbers(count),
+    numbers(copiedCount),
     numbers(minSeq),
     numbers(maxSeq),
     numbers(historical),
@@ -162,11 +168,21 @@ export async function storeBatches(
   return batches.map((_, i) => ({ added: Number(added[i]), registered: registered[i] === true }));
 }
 
+export function seqRange(records: readonly TelemetryRecord[]): { minSeq: number; maxSeq: number } {
+  let minSeq = Infinity;
+  let maxSeq = -Infinity;
+  for (const r of records) {
+    if (r.seq < minSeq) minSeq = r.seq;
+    if (r.seq > maxSeq) maxSeq = r.seq;
+  }
+  return { minSeq, maxSeq };
+}
+
 /**
  * A PostgreSQL array literal of numbers. Numbers need no quoting, so this is one join instead of
  * node-postgres' per-element quoting and escaping — most of a batch's encoding time otherwise.
  */
-function numbers(values: ReadonlyArray<number | null>): string {
+export function numbers(values: ReadonlyArray<number | null>): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';

@@ -47,6 +47,12 @@ export interface TelemetryWriter {
    * the batches sorted by (device, stream), a device's in their order.
    */
   storeBatches?(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]>;
+  /**
+   * The same, in a transaction of the writer's own, committed before it resolves: called instead
+   * of storeBatches outside a unit of work, where the writer may use what a Kysely transaction
+   * cannot (PostgreSQL's COPY).
+   */
+  commitBatches?(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]>;
   /** See TelemetryRepository.parallelWrites (default 1). */
   readonly parallelWrites?: number;
 }
@@ -134,13 +140,18 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     if (batches.length === 0) return Promise.resolve([]);
     const order = lockOrder(batches);
     const sorted = order.map((i) => batches[i]!);
+    const { writer } = this;
+    const restore = (stored: StoredBatch[]) => {
+      const out = new Array<StoredBatch>(batches.length);
+      order.forEach((original, k) => (out[original] = stored[k]!));
+      return out;
+    };
+    if (writer.commitBatches && !this.ctx.inTransaction()) return writer.commitBatches(sorted, now).then(restore);
     return this.ctx.atomic(async () => {
       const stored = this.writer.storeBatches
         ? await this.writer.storeBatches(sorted, now)
         : await this.storeEach(sorted, now);
-      const out = new Array<StoredBatch>(batches.length);
-      order.forEach((original, k) => (out[original] = stored[k]!));
-      return out;
+      return restore(stored);
     });
   }
 

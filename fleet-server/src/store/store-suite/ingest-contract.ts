@@ -76,6 +76,30 @@ export function ingestContract(withStore: WithStore): void {
     assert.equal(await s.devices.exists('pi-1'), false);
   });
 
+  withStore(
+    'storeBatches stores each seq once when batches of a stream overlap in a group, text kept as sent',
+    async (s) => {
+      const odd = { requestId: 'tab\there, back\\slash, new\nline\r', features: { 'k\t\\': 1.5 } };
+      const stored = await s.telemetry.storeBatches([
+        batch('pi-1', 's1', [record(1, odd), ...range(2, 9)]),
+        batch('pi-1', 's1', range(5, 10)),
+        batch('pi-1', 's1', range(15, 5)),
+        batch('pi-1', 's1', range(1, 3)),
+      ]);
+      assert.deepEqual(
+        stored.map((b) => b.added),
+        [10, 4, 5, 0],
+      );
+      const rows = await s.telemetry.query({ device: 'pi-1', order: 'oldest', limit: 100 });
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        range(1, 19).map((r) => r.seq),
+      );
+      assert.deepEqual([rows[0]!.requestId, rows[0]!.features], [odd.requestId, odd.features]);
+      assert.equal((await s.devices.get('pi-1'))!.records, 19);
+    },
+  );
+
   withStore('concurrent storeBatches calls on distinct devices all commit', async (s) => {
     assert.ok(s.telemetry.parallelWrites >= 1);
     const groups = Array.from({ length: 4 }, (_, g) =>
