@@ -13,20 +13,20 @@ import {
   type ReferenceUpdateBatch,
   type TelemetryRecord,
 } from '@edgeloop/protocol';
-import type { FleetStore, TelemetryRepository } from '../store/fleet-store.js';
+import type { FleetStore, IngestBatch, TelemetryRepository } from '../store/fleet-store.js';
 import { openFleetStore } from '../store/open-fleet-store.js';
 import { referenceIngest } from './reference-ingest.js';
 import { MAX_GROUP_RECORDS, telemetryIngest, type TelemetryIngestStats } from './telemetry-ingest.js';
 
 const silent = pino({ level: 'silent' });
 
-/** The store as the ingest sees it, with telemetry inserts of stream "poison" failing (a store that refuses a batch). */
+/** The store as the ingest sees it, with telemetry of stream "poison" failing (a store that refuses a batch). */
 function poisoned(store: FleetStore): FleetStore {
   const telemetry: TelemetryRepository = Object.assign(Object.create(store.telemetry) as TelemetryRepository, {
-    insertBatch: (deviceId: string, stream: string, ...rest: [readonly TelemetryRecord[], number?, boolean?]) =>
-      stream === 'poison'
+    storeBatches: (batches: readonly IngestBatch[], now?: number) =>
+      batches.some((b) => b.stream === 'poison')
         ? Promise.reject(new Error('disk says no'))
-        : store.telemetry.insertBatch(deviceId, stream, ...rest),
+        : store.telemetry.storeBatches(batches, now),
   });
   return Object.assign(Object.create(store) as FleetStore, { telemetry });
 }
@@ -174,4 +174,80 @@ test('a late reference value finds its record whichever of the two reaches the s
   await references('pi-1', referenceUpdate('s1', 5, 7));
   const bySeq = new Map((await store.telemetry.query({ device: 'pi-1', limit: 10 })).map((r) => [r.seq, r.reference]));
   assert.deepEqual([bySeq.get(3), bySeq.get(5), bySeq.get(4)], [42, 7, null]);
+});
+
+test('with parallel writes, a device is never in two groups at once and its acks keep their order', async (t) => {
+  const { store, stats, published } = await setup(t);
+  const inFlight = new Set<string>();
+  let overlapped = 0;
+  let maxGroups = 0;
+  let groups = 0;
+  const telemetry: TelemetryRepository = Object.assign(Object.create(store.telemetry) as TelemetryRepository, {
+    parallelWrites: 2,
+    storeBatches: async (batches: readonly IngestBatch[], now?: number) => {
+      const devices = new Set(batches.map((b) => b.deviceId));
+      for (const d of devices) assert.ok(!inFlight.has(d), `${d} is in two groups in flight`);
+      for (const d of devices) inFlight.add(d);
+      maxGroups = Math.max(maxGroups, ++groups);
+      if (groups > 1) overlapped++;
+      try {
+        // Let the other group start before this one is stored.
+        await new Promise((r) => setTimeout(r, 5));
+        return await store.telemetry.storeBatches(batches, now);
+      } finally {
+        groups--;
+        for (const d of devices) inFlight.delete(d);
+      }
+    },
+  });
+  const acks: string[] = [];
+  const ingest = telemetryIngest({
+    store: Object.assign(Object.create(store) as FleetStore, { telemetry }),
+    stats,
+    log: silent,
+    publish: async (topic, payload) => {
+      const ack = decodeMessage(ackSchema, payload);
+      assert.ok(ack.ok);
+      acks.push(`${topic.split('/')[3]}:${ack.value.seqFrom}`);
+    },
+  });
+  const size = 3000; // three batches fill a group: later ones wait for the next
+  const sends: Array<Promise<void>> = [];
+  for (let k = 0; k < 4; k++)
+    for (const device of ['pi-1', 'pi-2', 'pi-3']) sends.push(ingest(device, batch('s1', 1 + k * size, size)));
+  await Promise.all(sends);
+  await published();
+  assert.equal(await store.telemetry.count(), 12 * size);
+  assert.equal(maxGroups, 2, 'two groups were in flight at once');
+  assert.ok(overlapped > 0);
+  for (const device of ['pi-1', 'pi-2', 'pi-3'])
+    assert.deepEqual(
+      acks.filter((a) => a.startsWith(`${device}:`)),
+      [0, 1, 2, 3].map((k) => `${device}:${1 + k * size}`),
+    );
+});
+
+test('the queue of received batches reports saturation and says when it has drained', async (t) => {
+  const { store, stats } = await setup(t);
+  const one = batch('s1', 1, 100);
+  const ingest = telemetryIngest({
+    store,
+    stats,
+    log: silent,
+    publish: async () => undefined,
+    maxQueuedBytes: one.length * 3,
+  });
+  assert.equal(ingest.saturated, false);
+  const sends = [1, 2, 3, 4].map((k) => ingest(`pi-${k}`, batch('s1', 1, 100)));
+  assert.equal(ingest.saturated, true);
+  assert.equal(ingest.queuedBytes, 4 * one.length);
+  let drained = 0;
+  ingest.onDrained(() => drained++);
+  await Promise.all(sends);
+  assert.equal(drained, 1);
+  assert.equal(ingest.saturated, false);
+  assert.equal(ingest.queuedBytes, 0);
+  ingest.onDrained(() => drained++);
+  assert.equal(drained, 2, 'called at once when not saturated');
+  assert.equal(await store.telemetry.count(), 400);
 });

@@ -248,7 +248,40 @@ export interface RolloutArmQuery {
 /** How long a reference value waits for its record before it is dropped. */
 export const PENDING_REFERENCE_TTL_MS = 7 * 86_400_000;
 
+/** One device's telemetry batch as the ingest stores it (storeBatches). */
+export interface IngestBatch {
+  deviceId: string;
+  stream: string;
+  records: readonly TelemetryRecord[];
+  historical: boolean;
+  /** The device's backlog as the batch reports it; absent keeps the stored one. */
+  backlog?: number;
+  /** Records the device dropped so far; the stored count never goes down. */
+  dropped?: number;
+}
+
+export interface StoredBatch {
+  /** Records that were new (the rest were re-sends). */
+  added: number;
+  /** The device was not known before this batch (telemetry before any birth). */
+  registered: boolean;
+}
+
 export interface TelemetryRepository {
+  /**
+   * The ingest's group commit: for each batch, in order, makes its device known (devices.ensure),
+   * stores the records as insertBatch does and touches the device (devices.touch with the added
+   * count) — all batches in one atomic step, in as few round trips as the database allows.
+   * Either every batch is stored or none is. A device's batches keep their order; batches of
+   * different devices may be written in another order (sorted, so two concurrent calls never
+   * take the same rows' locks in opposite orders).
+   */
+  storeBatches(batches: readonly IngestBatch[], now?: number): Promise<StoredBatch[]>;
+  /**
+   * How many storeBatches calls may usefully run at once (each on its own connection): 1 where
+   * the database has one writer (SQLite). Concurrent calls must not share a device.
+   */
+  readonly parallelWrites: number;
   /**
    * Stores the records that are new on (device, stream, seq) and returns how many were; re-sent
    * ones are skipped and keep their first receive time. A late reference value waiting for one of

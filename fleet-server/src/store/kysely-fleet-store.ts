@@ -72,6 +72,7 @@ export class KyselyFleetStore implements FleetStore {
         return tx?.open ? tx.db : this.root;
       },
       dialect,
+      inTransaction: () => this.inTransaction(),
       atomic: (fn) => this.transaction(() => fn()),
     };
     const ctx = this.ctx;
@@ -80,7 +81,7 @@ export class KyselyFleetStore implements FleetStore {
     this.shadows = new KyselyAssignmentRepository(ctx, 'shadow_assignments');
     this.updateEvents = new KyselyUpdateEventRepository(ctx);
     this.models = new KyselyModelVersionRepository(ctx);
-    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx));
+    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices);
     this.samples = new KyselySampleRepository(ctx);
     this.audit = new KyselyAuditRepository(ctx);
     this.credentials = new KyselyCredentialRepository(ctx);

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type { FleetStore } from './fleet-store.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
+import { ingestContract } from './store-suite/ingest-contract.js';
 import { registryContract } from './store-suite/registry-contract.js';
 import { telemetryContract } from './store-suite/telemetry-contract.js';
 
@@ -22,6 +23,7 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
       }
     });
   telemetryContract(withStore);
+  ingestContract(withStore);
   devicesContract(withStore);
   registryContract(withStore);
 }

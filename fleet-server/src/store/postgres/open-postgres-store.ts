@@ -80,7 +80,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     dialect: new PostgresDialect({ pool: { connect: () => pool.connect(), end: async () => undefined } }),
   });
   return new KyselyFleetStore(kysely, postgresDialect, {
-    telemetryWriter: (ctx) => new PostgresTelemetryWriter(ctx),
+    telemetryWriter: (ctx) => new PostgresTelemetryWriter(ctx, pool),
     onClose: async () => {
       await running.stop();
       await pool.end();

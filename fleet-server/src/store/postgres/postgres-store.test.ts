@@ -160,3 +160,34 @@ test('a record inserted while its reference value is being parked takes the valu
   const [row] = await store.telemetry.query({ device: 'pi-1' });
   assert.equal(row!.reference, 42);
 });
+
+test(
+  'storeBatches skips records already in the table even when the per-stream highest seq lags behind',
+  { skip },
+  async (t) => {
+    const url = await freshDatabase();
+    const store = await openPostgresStore(url, { telemetryRetentionDays: 2 });
+    t.after(() => store.close());
+    const records = [1, 2, 3].map((seq) => ({
+      seq,
+      ts: Date.now(),
+      model: 'm',
+      version: 1,
+      output: [seq],
+      latencyMs: 1,
+      features: {},
+    }));
+    const batch = { deviceId: 'pi-1', stream: 's1', records, historical: false };
+    assert.deepEqual(await store.telemetry.storeBatches([batch]), [{ added: 3, registered: true }]);
+    // As after restoring telemetry without telemetry_streams: the records look new to the COPY path.
+    const pool = openPostgresPool(url, { max: 1 });
+    await pool.query('DELETE FROM telemetry_streams');
+    await pool.end();
+    assert.deepEqual(await store.telemetry.storeBatches([batch, { ...batch, deviceId: 'pi-2' }]), [
+      { added: 0, registered: false },
+      { added: 3, registered: true },
+    ]);
+    assert.equal(await store.telemetry.count(), 6);
+    assert.equal((await store.devices.get('pi-1'))!.records, 3);
+  },
+);

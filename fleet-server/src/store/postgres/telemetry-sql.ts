@@ -134,3 +134,92 @@ $fn$;
 CREATE TRIGGER pending_references_park BEFORE INSERT ON pending_references
   FOR EACH ROW EXECUTE FUNCTION edgeloop_park_reference();
 `;
+
+/**
+ * The ingest's group commit. Per batch, in order: the device made known (as devices.ensure), the
+ * records stored by edgeloop_insert_telemetry (its plan kept for this connection too), the device
+ * touched (as devices.touch). The records of all batches arrive as one array per column, each
+ * batch's slice given by p_count. A batch whose records were already stored by COPY in this
+ * transaction (see edgeloop_claim_batches) has p_count 0 and p_copied its record count, and is
+ * only touched. Returns per batch the records added and whether the device was new. The caller
+ * passes the batches sorted by (device, stream), so concurrent groups take their locks in one
+ * order.
+ *
+ * edgeloop_claim_batches is the first step of the COPY path (telemetry-copy.ts): per batch it
+ * makes the device known, takes the (device, stream) lock and tells whether the batch is a plain
+ * one — every seq above the highest stored, no reference value waiting for it. Those are raised in
+ * telemetry_streams at once (a later batch of the stream in the group then sees them) and may be
+ * copied straight into telemetry: no record of them can be stored yet, and none can be stored or
+ * get a waiting value by anyone else until this transaction ends, as the lock is held till then.
+ * The other batches go through edgeloop_store_batches after the COPY, which then finds the copied
+ * rows.
+ */
+export const STORE_BATCHES_FUNCTION_SQL = `
+CREATE FUNCTION edgeloop_store_batches(
+  p_device text[], p_stream text[], p_count integer[], p_copied integer[], p_min_seq bigint[], p_max_seq bigint[],
+  p_historical integer[], p_backlog bigint[], p_dropped bigint[],
+  p_seq bigint[], p_ts bigint[], p_model text[], p_version integer[], p_request_id text[],
+  p_output text[], p_prediction double precision[], p_latency_ms double precision[], p_features text[],
+  p_reference double precision[], p_shadow integer[], p_received_at bigint,
+  OUT added integer[], OUT registered boolean[]
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+  lo integer := 1;
+  hi integer;
+  n bigint;
+  k bigint;
+BEGIN
+  added := '{}';
+  registered := '{}';
+  FOR i IN 1 .. coalesce(array_length(p_device, 1), 0) LOOP
+    hi := lo + p_count[i] - 1;
+    INSERT INTO devices (id, first_seen, last_seen) VALUES (p_device[i], p_received_at, p_received_at)
+    ON CONFLICT (id) DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    registered := registered || (n > 0);
+    k := coalesce(p_copied[i], 0);
+    IF p_count[i] > 0 THEN
+      k := k + edgeloop_insert_telemetry(p_device[i], p_stream[i], p_seq[lo:hi], p_ts[lo:hi], p_model[lo:hi],
+        p_version[lo:hi], p_request_id[lo:hi], p_output[lo:hi], p_prediction[lo:hi], p_latency_ms[lo:hi],
+        p_features[lo:hi], p_reference[lo:hi], p_shadow[lo:hi], p_min_seq[i], p_max_seq[i], p_received_at,
+        p_historical[i]);
+    END IF;
+    added := added || k::integer;
+    UPDATE devices SET last_seen = p_received_at, backlog = coalesce(p_backlog[i], backlog), records = records + k,
+           dropped = CASE WHEN p_dropped[i] IS NULL THEN dropped ELSE greatest(dropped, p_dropped[i]) END
+     WHERE id = p_device[i];
+    lo := hi + 1;
+  END LOOP;
+END
+$fn$;
+
+CREATE FUNCTION edgeloop_claim_batches(
+  p_device text[], p_stream text[], p_min_seq bigint[], p_max_seq bigint[], p_received_at bigint,
+  OUT plain boolean[], OUT registered boolean[]
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+  n bigint;
+  highest bigint;
+  ok boolean;
+BEGIN
+  plain := '{}';
+  registered := '{}';
+  FOR i IN 1 .. coalesce(array_length(p_device, 1), 0) LOOP
+    INSERT INTO devices (id, first_seen, last_seen) VALUES (p_device[i], p_received_at, p_received_at)
+    ON CONFLICT (id) DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    registered := registered || (n > 0);
+    PERFORM pg_advisory_xact_lock(${REFERENCE_LOCK_CLASS}, hashtext(p_device[i] || '/' || p_stream[i]));
+    SELECT s.max_seq INTO highest FROM telemetry_streams s WHERE s.device_id = p_device[i] AND s.stream = p_stream[i];
+    ok := p_min_seq[i] > coalesce(highest, 0) AND NOT EXISTS (
+      SELECT 1 FROM pending_references p
+       WHERE p.device_id = p_device[i] AND p.stream = p_stream[i] AND p.seq BETWEEN p_min_seq[i] AND p_max_seq[i]);
+    IF ok THEN
+      INSERT INTO telemetry_streams AS s (device_id, stream, max_seq) VALUES (p_device[i], p_stream[i], p_max_seq[i])
+      ON CONFLICT (device_id, stream) DO UPDATE SET max_seq = excluded.max_seq WHERE s.max_seq < excluded.max_seq;
+    END IF;
+    plain := plain || ok;
+  END LOOP;
+END
+$fn$;
+`;

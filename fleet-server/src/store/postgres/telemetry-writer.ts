@@ -2,10 +2,12 @@
  * @module store/postgres/telemetry-writer
  * Writes telemetry and late reference values into PostgreSQL. A batch of either is one call of a
  * function of telemetry-sql.ts (exactly-once, waiting reference values), with one array per
- * column; numeric arrays are sent as array literals built with one join.
+ * column; numeric arrays are sent as array literals built with one join. The ingest's group
+ * commit is one call too, whatever the number of batches and devices in the group.
  */
 import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
+import type { IngestBatch, StoredBatch } from '../fleet-store.js';
 
 /**
  * Runs one parameterised statement. The store runs these through Kysely, on the connection of
@@ -25,6 +27,59 @@ const INSERT_TELEMETRY = `SELECT edgeloop_insert_telemetry($1::text, $2::text, $
   $8::text[], $9::double precision[], $10::double precision[], $11::text[], $12::double precision[], $13::integer[],
   $14::bigint, $15::bigint, $16::bigint, $17::integer) AS added`;
 
+/** The records' columns as the functions take them, one array per column (in parameter order). */
+class RecordColumns {
+  readonly seq: number[] = [];
+  readonly ts: number[] = [];
+  readonly model: string[] = [];
+  readonly version: number[] = [];
+  readonly requestId: Array<string | null> = [];
+  readonly output: string[] = [];
+  readonly prediction: Array<number | null> = [];
+  readonly latency: number[] = [];
+  readonly features: string[] = [];
+  readonly reference: Array<number | null> = [];
+  readonly shadow: number[] = [];
+
+  /** Appends the records; returns their lowest and highest seq. */
+  add(records: readonly TelemetryRecord[]): { minSeq: number; maxSeq: number } {
+    let minSeq = Infinity;
+    let maxSeq = -Infinity;
+    for (const r of records) {
+      this.seq.push(r.seq);
+      this.ts.push(r.ts);
+      this.model.push(r.model);
+      this.version.push(r.version);
+      this.requestId.push(r.requestId ?? null);
+      this.output.push(JSON.stringify(r.output));
+      this.prediction.push(r.prediction ?? null);
+      this.latency.push(r.latencyMs);
+      this.features.push(JSON.stringify(r.features));
+      this.reference.push(r.reference ?? null);
+      this.shadow.push(r.shadow ? 1 : 0);
+      if (r.seq < minSeq) minSeq = r.seq;
+      if (r.seq > maxSeq) maxSeq = r.seq;
+    }
+    return { minSeq, maxSeq };
+  }
+
+  params(): unknown[] {
+    return [
+      numbers(this.seq),
+      numbers(this.ts),
+      this.model,
+      numbers(this.version),
+      this.requestId,
+      this.output,
+      numbers(this.prediction),
+      numbers(this.latency),
+      this.features,
+      numbers(this.reference),
+      numbers(this.shadow),
+    ];
+  }
+}
+
 /**
  * Stores one batch of one device's stream; returns how many records were new. A late reference
  * value waiting for one of the records is taken over (it is newer than the record's own). Run it
@@ -38,51 +93,13 @@ export async function insertTelemetry(
   now = Date.now(),
   historical = false,
 ): Promise<number> {
-  const n = records.length;
-  if (n === 0) return 0;
-  const seq = new Array<number>(n);
-  const ts = new Array<number>(n);
-  const model = new Array<string>(n);
-  const version = new Array<number>(n);
-  const requestId = new Array<string | null>(n);
-  const output = new Array<string>(n);
-  const prediction = new Array<number | null>(n);
-  const latency = new Array<number>(n);
-  const features = new Array<string>(n);
-  const reference = new Array<number | null>(n);
-  const shadow = new Array<number>(n);
-  let minSeq = Infinity;
-  let maxSeq = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    seq[i] = r.seq;
-    ts[i] = r.ts;
-    model[i] = r.model;
-    version[i] = r.version;
-    requestId[i] = r.requestId ?? null;
-    output[i] = JSON.stringify(r.output);
-    prediction[i] = r.prediction ?? null;
-    latency[i] = r.latencyMs;
-    features[i] = JSON.stringify(r.features);
-    reference[i] = r.reference ?? null;
-    shadow[i] = r.shadow ? 1 : 0;
-    if (r.seq < minSeq) minSeq = r.seq;
-    if (r.seq > maxSeq) maxSeq = r.seq;
-  }
+  if (records.length === 0) return 0;
+  const columns = new RecordColumns();
+  const { minSeq, maxSeq } = columns.add(records);
   const { rows } = await run<{ added: number }>(INSERT_TELEMETRY, [
     deviceId,
     stream,
-    numbers(seq),
-    numbers(ts),
-    model,
-    numbers(version),
-    requestId,
-    output,
-    numbers(prediction),
-    numbers(latency),
-    features,
-    numbers(reference),
-    numbers(shadow),
+    ...columns.params(),
     minSeq,
     maxSeq,
     now,
@@ -91,11 +108,81 @@ export async function insertTelemetry(
   return Number(rows[0]!.added);
 }
 
+const STORE_BATCHES = `SELECT added, registered FROM edgeloop_store_batches($1::text[], $2::text[], $3::integer[],
+  $4::integer[], $5::bigint[], $6::bigint[], $7::integer[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],
+  $12::text[], $13::integer[], $14::text[], $15::text[], $16::double precision[], $17::double precision[],
+  $18::text[], $19::double precision[], $20::integer[], $21::bigint)`;
+
+/**
+ * The ingest's group commit in one call (edgeloop_store_batches): every batch's device made
+ * known, records stored as insertTelemetry stores them, device touched. Run it inside a
+ * transaction, batches in lock order (sorted by device and stream). Batches marked in `copied`
+ * were stored by COPY in this transaction already: only their device is touched.
+ */
+export async function storeBatches(
+  run: SqlRunner,
+  batches: readonly IngestBatch[],
+  now: number,
+  copied?: readonly boolean[],
+): Promise<StoredBatch[]> {
+  if (batches.length === 0) return [];
+  const n = batches.length;
+  const device = new Array<string>(n);
+  const stream = new Array<string>(n);
+  const count = new Array<number>(n);
+  const copiedCount = new Array<number>(n);
+  const minSeq = new Array<number | null>(n);
+  const maxSeq = new Array<number | null>(n);
+  const historical = new Array<number>(n);
+  const backlog = new Array<number | null>(n);
+  const dropped = new Array<number | null>(n);
+  const columns = new RecordColumns();
+  for (let i = 0; i < n; i++) {
+    const b = batches[i]!;
+    const done = copied?.[i] === true;
+    device[i] = b.deviceId;
+    stream[i] = b.stream;
+    count[i] = done ? 0 : b.records.length;
+    copiedCount[i] = done ? b.records.length : 0;
+    const range = done ? seqRange(b.records) : columns.add(b.records);
+    minSeq[i] = b.records.length > 0 ? range.minSeq : null;
+    maxSeq[i] = b.records.length > 0 ? range.maxSeq : null;
+    historical[i] = b.historical ? 1 : 0;
+    backlog[i] = b.backlog ?? null;
+    dropped[i] = b.dropped ?? null;
+  }
+  const { rows } = await run<{ added: number[]; registered: boolean[] }>(STORE_BATCHES, [
+    device,
+    stream,
+    numbers(count),
+    numbers(copiedCount),
+    numbers(minSeq),
+    numbers(maxSeq),
+    numbers(historical),
+    numbers(backlog),
+    numbers(dropped),
+    ...columns.params(),
+    now,
+  ]);
+  const { added, registered } = rows[0]!;
+  return batches.map((_, i) => ({ added: Number(added[i]), registered: registered[i] === true }));
+}
+
+export function seqRange(records: readonly TelemetryRecord[]): { minSeq: number; maxSeq: number } {
+  let minSeq = Infinity;
+  let maxSeq = -Infinity;
+  for (const r of records) {
+    if (r.seq < minSeq) minSeq = r.seq;
+    if (r.seq > maxSeq) maxSeq = r.seq;
+  }
+  return { minSeq, maxSeq };
+}
+
 /**
  * A PostgreSQL array literal of numbers. Numbers need no quoting, so this is one join instead of
  * node-postgres' per-element quoting and escaping — most of a batch's encoding time otherwise.
  */
-function numbers(values: ReadonlyArray<number | null>): string {
+export function numbers(values: ReadonlyArray<number | null>): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';

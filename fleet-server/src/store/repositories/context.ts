@@ -12,6 +12,8 @@ export interface RepositoryContext {
   /** The current transaction's builder inside a unit of work, else the store's. */
   db(): Kysely<Database>;
   readonly dialect: SqlDialect;
+  /** Whether the caller runs inside a unit of work. */
+  inTransaction(): boolean;
   /** Runs fn atomically; inside a unit of work it simply joins it. */
   atomic<T>(fn: () => Promise<T>): Promise<T>;
 }

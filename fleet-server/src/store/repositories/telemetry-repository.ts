@@ -14,8 +14,11 @@ import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
 import {
   PENDING_REFERENCE_TTL_MS,
+  type DeviceRepository,
+  type IngestBatch,
   type LiveErrorQuery,
   type RolloutArmQuery,
+  type StoredBatch,
   type TelemetryQuery,
   type TelemetryRepository,
 } from '../fleet-store.js';
@@ -38,6 +41,31 @@ export interface TelemetryWriter {
     updates: ReadonlyArray<{ seq: number; reference: number }>,
     now: number,
   ): Promise<{ applied: number; pending: number }>;
+  /**
+   * A database's own group commit for the ingest (default: devices.ensure, insertRows, pending
+   * references and devices.touch per batch through Kysely). Called inside a unit of work, with
+   * the batches sorted by (device, stream), a device's in their order.
+   */
+  storeBatches?(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]>;
+  /**
+   * The same, in a transaction of the writer's own, committed before it resolves: called instead
+   * of storeBatches outside a unit of work, where the writer may use what a Kysely transaction
+   * cannot (PostgreSQL's COPY).
+   */
+  commitBatches?(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]>;
+  /** See TelemetryRepository.parallelWrites (default 1). */
+  readonly parallelWrites?: number;
+}
+
+/** Batch indices sorted by (device, stream), stable, so a device's batches keep their order. */
+function lockOrder(batches: readonly IngestBatch[]): number[] {
+  const order = batches.map((_, i) => i);
+  const key = (i: number) => batches[i]!.deviceId + '\u0000' + batches[i]!.stream;
+  return order.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : a - b;
+  });
 }
 
 const toRow = (r: Selectable<TelemetryTable>): TelemetryRow => ({
@@ -98,10 +126,45 @@ function armWhere(eb: ArmScope, q: RolloutArmQuery, joined: boolean) {
 }
 
 export class KyselyTelemetryRepository implements TelemetryRepository {
+  readonly parallelWrites: number;
+
   constructor(
     private readonly ctx: RepositoryContext,
     private readonly writer: TelemetryWriter,
-  ) {}
+    private readonly devices: DeviceRepository,
+  ) {
+    this.parallelWrites = writer.parallelWrites ?? 1;
+  }
+
+  storeBatches(batches: readonly IngestBatch[], now = Date.now()): Promise<StoredBatch[]> {
+    if (batches.length === 0) return Promise.resolve([]);
+    const order = lockOrder(batches);
+    const sorted = order.map((i) => batches[i]!);
+    const { writer } = this;
+    const restore = (stored: StoredBatch[]) => {
+      const out = new Array<StoredBatch>(batches.length);
+      order.forEach((original, k) => (out[original] = stored[k]!));
+      return out;
+    };
+    if (writer.commitBatches && !this.ctx.inTransaction()) return writer.commitBatches(sorted, now).then(restore);
+    return this.ctx.atomic(async () => {
+      const stored = this.writer.storeBatches
+        ? await this.writer.storeBatches(sorted, now)
+        : await this.storeEach(sorted, now);
+      return restore(stored);
+    });
+  }
+
+  private async storeEach(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
+    const out: StoredBatch[] = [];
+    for (const b of batches) {
+      const registered = await this.devices.ensure(b.deviceId, now);
+      const added = await this.insertBatch(b.deviceId, b.stream, b.records, now, b.historical);
+      await this.devices.touch(b.deviceId, b.backlog, added, b.dropped, now);
+      out.push({ added, registered });
+    }
+    return out;
+  }
 
   insertBatch(
     deviceId: string,

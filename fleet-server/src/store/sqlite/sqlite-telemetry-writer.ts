@@ -2,13 +2,16 @@
  * @module store/sqlite/sqlite-telemetry-writer
  * The telemetry hot path on SQLite. Kysely prepares every statement anew; this keeps prepared
  * multi-row INSERT statements of 1 and ROWS_PER_INSERT rows for the life of the connection, so
- * a batch of 500 records costs a handful of calls into SQLite with no SQL compiled.
+ * a batch of 500 records costs a handful of calls into SQLite with no SQL compiled. The ingest's
+ * group commit (storeBatches) adds prepared statements for the device row (ensure, touch) and
+ * for late reference values waiting for the records, so a whole group compiles nothing either.
  *
  * Safe only inside a unit of work: the repository calls it within its transaction, which holds
  * the one connection, so no other statement can slip in between these synchronous calls.
  */
 import type Database from 'better-sqlite3';
 import type { TelemetryRecord } from '@edgeloop/protocol';
+import type { IngestBatch, StoredBatch } from '../fleet-store.js';
 import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
 
 const COLUMNS = [
@@ -70,9 +73,55 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
   private readonly manyArgs = new Array<unknown>(ROWS_PER_INSERT * COLUMNS.length);
   private readonly oneArgs = new Array<unknown>(COLUMNS.length);
 
+  private readonly ensure: Database.Statement;
+  private readonly touch: Database.Statement;
+  private readonly waiting: Database.Statement;
+  private readonly applyWaiting: Database.Statement;
+  private readonly takeWaiting: Database.Statement;
+
   constructor(db: Database.Database) {
     this.one = db.prepare(insertSql(1));
     this.many = db.prepare(insertSql(ROWS_PER_INSERT));
+    this.ensure = db.prepare(
+      'INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING',
+    );
+    this.touch = db.prepare(
+      `UPDATE devices SET last_seen = ?, backlog = coalesce(?, backlog), records = records + ?,
+              dropped = CASE WHEN ? IS NULL THEN dropped ELSE max(dropped, ?) END
+        WHERE id = ?`,
+    );
+    this.waiting = db.prepare(
+      'SELECT seq, reference FROM pending_references WHERE device_id = ? AND stream = ? AND seq BETWEEN ? AND ?',
+    );
+    this.applyWaiting = db.prepare('UPDATE telemetry SET reference = ? WHERE device_id = ? AND stream = ? AND seq = ?');
+    this.takeWaiting = db.prepare('DELETE FROM pending_references WHERE device_id = ? AND stream = ? AND seq = ?');
+  }
+
+  async storeBatches(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
+    const out: StoredBatch[] = [];
+    for (const b of batches) {
+      const registered = this.ensure.run(b.deviceId, now, now).changes > 0;
+      const added = b.records.length === 0 ? 0 : this.insertSync(b.deviceId, b.stream, b.records, now, b.historical);
+      if (added > 0) this.applyPending(b.deviceId, b.stream, b.records);
+      const dropped = b.dropped ?? null;
+      this.touch.run(now, b.backlog ?? null, added, dropped, dropped, b.deviceId);
+      out.push({ added, registered });
+    }
+    return out;
+  }
+
+  /** Late reference values that waited for these records. */
+  private applyPending(deviceId: string, stream: string, records: readonly TelemetryRecord[]): void {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const r of records) {
+      if (r.seq < lo) lo = r.seq;
+      if (r.seq > hi) hi = r.seq;
+    }
+    const waiting = this.waiting.all(deviceId, stream, lo, hi) as Array<{ seq: number; reference: number }>;
+    for (const p of waiting)
+      if (this.applyWaiting.run(p.reference, deviceId, stream, p.seq).changes > 0)
+        this.takeWaiting.run(deviceId, stream, p.seq);
   }
 
   async insertRows(
@@ -82,6 +131,16 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     now: number,
     historical: boolean,
   ): Promise<number> {
+    return this.insertSync(deviceId, stream, records, now, historical);
+  }
+
+  private insertSync(
+    deviceId: string,
+    stream: string,
+    records: readonly TelemetryRecord[],
+    now: number,
+    historical: boolean,
+  ): number {
     const flag = historical ? 1 : 0;
     let added = 0;
     let i = 0;
