@@ -12,6 +12,8 @@ import { startTestPostgres } from '@edgeloop/fleet-server/testing';
 import { startMosquitto, type Mosquitto } from '@edgeloop/test/support/mosquitto';
 import { portOf, startServerProcess, type Proc, type ServerReady } from '@edgeloop/test/support/processes';
 import type { LoadOptions } from './options.js';
+import type { DeviceCredentials } from './ipc.js';
+import { cacheApplies, cachedDevices, restoreCache, saveCache } from './fleet-cache.js';
 
 const SERVER_MQTT_PASSWORD = 'edgeloop-load-server-mqtt-password';
 
@@ -24,6 +26,10 @@ export interface LoadFleet {
   store: { sqlitePath: string } | { url: string };
   /** Kills instance `i` with the signal, starts it again on the same data and ports; times in ms since epoch. */
   restart(i: number, signal: NodeJS.Signals): Promise<{ killedAt: number; readyAt: number }>;
+  /** Enrolled devices restored from the fleet cache, or null when the run must enroll. */
+  cached: DeviceCredentials[] | null;
+  /** Saves the just-enrolled fleet to the fleet cache (stops and restarts server 0 to get a consistent store). */
+  saveToCache(devices: DeviceCredentials[]): Promise<void>;
   /** Stops the servers (SIGTERM), leaving broker and database for the store check. */
   stopServers(): Promise<void>;
   /** Stops everything else and removes the temp directory. */
@@ -72,6 +78,13 @@ export async function startLoadFleet(o: LoadOptions, log: (msg: string) => void)
     }
     const extra = [...dbArgs, ...brokerArgs, '--log-level', 'warn'];
     const dataDirs = Array.from({ length: o.instances }, (_, i) => join(dir, `fleet-${i}`));
+    const useCache = cacheApplies(o);
+    if (o.fleetCache && !useCache) log('--fleet-cache ignored: it keeps one server on the embedded broker and SQLite');
+    const cached = useCache ? cachedDevices(o.fleetCache!, o.devices) : null;
+    if (cached) {
+      restoreCache(o.fleetCache!, dir, 'fleet-0');
+      log(`reusing ${o.devices} enrolled devices from ${o.fleetCache}`);
+    }
     const servers: Array<Proc<ServerReady>> = [];
     cleanups.push(async () => {
       for (const s of servers) await s.kill('SIGKILL');
@@ -89,6 +102,14 @@ export async function startLoadFleet(o: LoadOptions, log: (msg: string) => void)
       api: servers[0]!.ready,
       servers,
       store,
+      cached,
+      async saveToCache(devices) {
+        if (!useCache || cached) return;
+        await servers[0]!.kill('SIGTERM');
+        saveCache(o.fleetCache!, dir, 'fleet-0', devices);
+        servers[0] = await startServerProcess(dataDirs[0]!, extra, ports[0]);
+        log(`saved ${devices.length} enrolled devices to ${o.fleetCache}`);
+      },
       async restart(i, signal) {
         const killedAt = Date.now();
         await servers[i]!.kill(signal);

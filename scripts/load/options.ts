@@ -4,6 +4,7 @@
  * run never starts half-configured.
  */
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GENERATORS } from './record-generator.js';
 
@@ -39,6 +40,8 @@ export interface LoadOptions extends DeviceBehaviour {
   connectTimeoutS: number;
   drainTimeoutS: number;
   json: boolean;
+  /** Directory keeping an enrolled fleet between runs (load/fleet-cache.ts), or null. */
+  fleetCache: string | null;
 }
 
 export const USAGE = `usage: npm run load -- [options]
@@ -57,6 +60,8 @@ export const USAGE = `usage: npm run load -- [options]
   --restart-signal SIGKILL|SIGTERM  (default SIGKILL)
   --generator NAME     record generator (${Object.keys(GENERATORS).join(', ')}; default distance)
   --progress S         seconds between progress lines (default 5, 0 = none)
+  --fleet-cache DIR    keep the enrolled fleet in DIR and reuse it when it has enough devices
+                       (one server, embedded broker, SQLite only)
   --json               print the final report as one JSON object on stdout`;
 
 export const DEFAULTS: LoadOptions = {
@@ -82,6 +87,7 @@ export const DEFAULTS: LoadOptions = {
   connectTimeoutS: 300,
   drainTimeoutS: 120,
   json: false,
+  fleetCache: null,
 };
 
 function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
@@ -128,6 +134,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions | null {
       generator: { type: 'string' },
       progress: { type: 'string' },
       json: { type: 'boolean' },
+      'fleet-cache': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -151,5 +158,6 @@ export function parseLoadArgs(argv: string[]): LoadOptions | null {
     generator: v.generator ?? d.generator,
     progressEvery: v.progress === undefined ? d.progressEvery : Number(v.progress) || 0,
     json: v.json ?? false,
+    fleetCache: v['fleet-cache'] === undefined ? null : resolve(v['fleet-cache']),
   });
 }

@@ -123,6 +123,20 @@ function sum(workers: Worker[]): WorkerCounters {
   return t;
 }
 
+/** Enrolls `o.devices` into `o.fleetCache` (see load/fleet-cache.ts) without running them; nothing when it already holds enough. */
+export async function enrollIntoCache(o: LoadOptions, log: (msg: string) => void): Promise<void> {
+  const fleet = await startLoadFleet(o, log);
+  try {
+    if (fleet.cached) return;
+    const t0 = performance.now();
+    const creds = await enrollFleet(fleet.api, o.devices, (done) => log(`enrolled ${done}/${o.devices}`));
+    log(`enrolled ${o.devices} devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await fleet.saveToCache(creds);
+  } finally {
+    await fleet.close();
+  }
+}
+
 export async function runLoad(
   o: LoadOptions,
   out: { log(msg: string): void; progress(p: TimelinePoint): void },
@@ -130,11 +144,18 @@ export async function runLoad(
   const fleet = await startLoadFleet(o, out.log);
   const workers: Worker[] = [];
   try {
-    out.log(`enrolling ${o.devices} devices through the REST API`);
-    const t0 = performance.now();
-    const creds = await enrollFleet(fleet.api, o.devices, (done) => out.log(`enrolled ${done}/${o.devices}`));
-    const enrollS = (performance.now() - t0) / 1000;
-    out.log(`enrolled ${o.devices} devices in ${enrollS.toFixed(1)} s; starting ${o.workers} device workers`);
+    let creds = fleet.cached;
+    let enrollS: number | null = null;
+    if (!creds) {
+      out.log(`enrolling ${o.devices} devices through the REST API`);
+      const t0 = performance.now();
+      creds = await enrollFleet(fleet.api, o.devices, (done) => out.log(`enrolled ${done}/${o.devices}`));
+      enrollS = (performance.now() - t0) / 1000;
+      out.log(`enrolled ${o.devices} devices in ${enrollS.toFixed(1)} s`);
+      await fleet.saveToCache(creds);
+    }
+    const rssAtStartMb = sampleProc(fleet.servers[0]!.child.pid!)?.rssMb ?? null;
+    out.log(`starting ${o.workers} device workers`);
 
     const h: RunHistograms = {
       interval: { ack: new Histogram(), lag: new Histogram() },
@@ -267,7 +288,12 @@ export async function runLoad(
     return {
       options: { ...o },
       commit: commitOf(),
-      enroll: { devices: o.devices, seconds: enrollS, perSecond: o.devices / enrollS },
+      enroll: {
+        devices: o.devices,
+        seconds: enrollS,
+        perSecond: enrollS === null ? null : o.devices / enrollS,
+        fromCache: enrollS === null,
+      },
       connect: { allOnlineS: since(allOnlineAt, startedAt), ms: pct(h.connect), failures: c.connectFailures },
       ackMs: { ...pct(h.all.ack), steady: pct(h.steady.ack) },
       ingestLagMs: { ...pct(h.all.lag), steady: pct(h.steady.lag) },
@@ -283,6 +309,7 @@ export async function runLoad(
       disconnects: c.disconnects,
       undrained: c.pending,
       server: {
+        rssMbAtStart: rssAtStartMb,
         rssMbMax: rss.length ? Math.max(...rss) : null,
         rssMbLast: timeline.at(-1)?.rssMb[0] ?? null,
         cpuPctMean: cpu.length ? cpu.reduce((a, b) => a + b, 0) / cpu.length : null,

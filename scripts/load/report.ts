@@ -28,7 +28,8 @@ export interface LoadReport {
   options: Record<string, unknown>;
   /** The commit the harness ran from, so figures can be tied to code. */
   commit: string;
-  enroll: { devices: number; seconds: number; perSecond: number };
+  /** seconds and perSecond are null when the devices came from the fleet cache. */
+  enroll: { devices: number; seconds: number | null; perSecond: number | null; fromCache: boolean };
   connect: { allOnlineS: number | null; ms: Percentiles; failures: number };
   /** Batch sent → its ack received, over the whole run and over steady sending only. */
   ackMs: Percentiles & { steady: Percentiles };
@@ -48,7 +49,14 @@ export interface LoadReport {
   disconnects: number;
   /** Records still unacknowledged when the drain timed out (0 after a clean drain). */
   undrained: number;
-  server: { rssMbMax: number | null; rssMbLast: number | null; cpuPctMean: number | null; cpuPctMax: number | null };
+  /** rssMbAtStart: server 0 with every device enrolled and none connected. */
+  server: {
+    rssMbAtStart: number | null;
+    rssMbMax: number | null;
+    rssMbLast: number | null;
+    cpuPctMean: number | null;
+    cpuPctMax: number | null;
+  };
   workers: { count: number; cpuPctMean: number | null };
   restart: null | { signal: string; atS: number; downS: number; allBackS: number | null; drainedS: number | null };
   store: StoreCheck;
@@ -70,7 +78,12 @@ export function progressLine(p: TimelinePoint, devices: number): string {
 
 export function summaryTable(r: LoadReport): string {
   const rows: Array<[string, string]> = [
-    ['devices enrolled', `${r.enroll.devices} in ${fmt(r.enroll.seconds, 1)} s (${fmt(r.enroll.perSecond)}/s)`],
+    [
+      'devices enrolled',
+      r.enroll.fromCache
+        ? `${r.enroll.devices} (from the fleet cache)`
+        : `${r.enroll.devices} in ${fmt(r.enroll.seconds, 1)} s (${fmt(r.enroll.perSecond)}/s)`,
+    ],
     [
       'connect',
       `all online after ${fmt(r.connect.allOnlineS, 1)} s; p50 ${fmt(r.connect.ms.p50)} ms p99 ${fmt(r.connect.ms.p99)} ms; ${r.connect.failures} failed attempts`,
@@ -97,7 +110,7 @@ export function summaryTable(r: LoadReport): string {
     ],
     [
       'server',
-      `RSS max ${fmt(r.server.rssMbMax)} MB (last ${fmt(r.server.rssMbLast)}); CPU mean ${fmt(r.server.cpuPctMean)} % max ${fmt(r.server.cpuPctMax)} % of one core`,
+      `RSS ${fmt(r.server.rssMbAtStart)} MB before devices connect, max ${fmt(r.server.rssMbMax)} MB (last ${fmt(r.server.rssMbLast)}); CPU mean ${fmt(r.server.cpuPctMean)} % max ${fmt(r.server.cpuPctMax)} % of one core`,
     ],
     [
       'device workers',
