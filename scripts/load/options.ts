@@ -31,6 +31,8 @@ export interface LoadOptions extends DeviceBehaviour {
   broker: 'embedded' | 'mosquitto';
   db: 'sqlite' | 'postgres';
   workers: number;
+  /** CONNECTs in flight at once, over all workers (the server drops a login that waits over 10 s). */
+  connectConcurrency: number;
   /** Seconds after all devices are online at which the server (instance 0) is killed and restarted. */
   restartAt: number | null;
   restartSignal: 'SIGKILL' | 'SIGTERM';
@@ -56,6 +58,7 @@ export const USAGE = `usage: npm run load -- [options]
   --broker embedded|mosquitto   (default embedded)
   --db sqlite|postgres (default sqlite)
   --workers N          device processes (default: number of cores)
+  --connect-concurrency N  connection attempts in flight at once, all workers together (default 64)
   --restart-at S       kill the server S seconds into the run and start it again on the same data
   --restart-signal SIGKILL|SIGTERM  (default SIGKILL)
   --generator NAME     record generator (${Object.keys(GENERATORS).join(', ')}; default distance)
@@ -81,6 +84,7 @@ export const DEFAULTS: LoadOptions = {
   broker: 'embedded',
   db: 'sqlite',
   workers: availableParallelism(),
+  connectConcurrency: 64,
   restartAt: null,
   restartSignal: 'SIGKILL',
   progressEvery: 5,
@@ -129,6 +133,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions | null {
       broker: { type: 'string' },
       db: { type: 'string' },
       workers: { type: 'string' },
+      'connect-concurrency': { type: 'string' },
       'restart-at': { type: 'string' },
       'restart-signal': { type: 'string' },
       generator: { type: 'string' },
@@ -153,6 +158,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions | null {
     broker: oneOf('broker', v.broker, ['embedded', 'mosquitto'] as const, d.broker),
     db: oneOf('db', v.db, ['sqlite', 'postgres'] as const, d.db),
     workers: positive('workers', v.workers, d.workers),
+    connectConcurrency: positive('connect-concurrency', v['connect-concurrency'], d.connectConcurrency),
     restartAt: v['restart-at'] === undefined ? null : positive('restart-at', v['restart-at'], 0, false),
     restartSignal: oneOf('restart-signal', v['restart-signal'], ['SIGKILL', 'SIGTERM'] as const, d.restartSignal),
     generator: v.generator ?? d.generator,

@@ -17,8 +17,6 @@ import type { LoadReport, TimelinePoint } from './report.js';
 import { checkStore } from './verify-store.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-/** The server's cap on connections waiting to authenticate is 1,000 (mqtt.maxPendingConnections). */
-const CONNECTS_IN_FLIGHT = 400;
 
 interface Worker {
   child: ChildProcess;
@@ -76,7 +74,7 @@ function startWorkers(o: LoadOptions, fleet: LoadFleet, devices: DeviceCredentia
       mqttUrl: fleet.mqttUrl,
       devices: mine,
       behaviour: o,
-      connectConcurrency: Math.max(10, Math.floor(CONNECTS_IN_FLIGHT / n)),
+      connectConcurrency: Math.max(1, Math.floor(o.connectConcurrency / n)),
     };
     return worker;
   });
@@ -143,6 +141,13 @@ export async function runLoad(
 ): Promise<LoadReport> {
   const fleet = await startLoadFleet(o, out.log);
   const workers: Worker[] = [];
+  // Ctrl-C must not leave servers, brokers and thousands of connections behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    out.log(`${signal}: stopping devices and servers`);
+    for (const w of workers) w.child.kill('SIGKILL');
+    void fleet.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     let creds = fleet.cached;
     let enrollS: number | null = null;
@@ -334,6 +339,7 @@ export async function runLoad(
       timeline,
     };
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     await fleet.close();
   }
