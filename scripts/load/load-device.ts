@@ -56,6 +56,12 @@ export class LoadDevice {
   made = 0;
   private readonly pending: TelemetryRecord[] = [];
   private inFlight: InFlight[] = [];
+  /**
+   * Every batch sent and not yet acknowledged, with the time it was first sent: ack latency is
+   * measured from there, so a batch that needed an ack timeout and a re-send counts with its
+   * whole wait instead of dropping out of the figure.
+   */
+  private unacked: InFlight[] = [];
   /** Highest seq sent since the last (re)start of sending, and ever. */
   private sentUpTo = 0;
   private everSentUpTo = 0;
@@ -258,6 +264,8 @@ export class LoadDevice {
       const seqFrom = records[0]!.seq;
       const seqTo = records[records.length - 1]!.seq;
       this.inFlight.push({ seqFrom, seqTo, sentAt: now });
+      if (!this.unacked.some((b) => b.seqFrom === seqFrom && b.seqTo === seqTo))
+        this.unacked.push({ seqFrom, seqTo, sentAt: now });
       this.sentUpTo = seqTo;
       const c = this.ctx.counters;
       c.batches++;
@@ -296,12 +304,10 @@ export class LoadDevice {
     if (stored) this.ctx.counters.acked += to - from;
     else this.ctx.counters.rejected += to - from;
     this.pending.splice(from, to - from);
-    const still: InFlight[] = [];
-    for (const b of this.inFlight) {
-      if (b.seqFrom >= ack.seqFrom && b.seqTo <= ack.seqTo) this.ctx.ackMs.add(now - b.sentAt);
-      else still.push(b);
-    }
-    this.inFlight = still;
+    const covered = (b: InFlight) => b.seqFrom >= (ack.seqFrom as number) && b.seqTo <= (ack.seqTo as number);
+    for (const b of this.unacked) if (covered(b)) this.ctx.ackMs.add(now - b.sentAt);
+    this.unacked = this.unacked.filter((b) => !covered(b));
+    this.inFlight = this.inFlight.filter((b) => !covered(b));
     this.timeoutsInRow = 0;
     this.pausedUntil = 0;
     this.pump(now);

@@ -31,7 +31,7 @@ export interface LoadReport {
   /** seconds and perSecond are null when the devices came from the fleet cache. */
   enroll: { devices: number; seconds: number | null; perSecond: number | null; fromCache: boolean };
   connect: { allOnlineS: number | null; ms: Percentiles; failures: number };
-  /** Batch sent → its ack received, over the whole run and over steady sending only. */
+  /** Batch first sent → an ack covering it, over the whole run and over steady sending only. */
   ackMs: Percentiles & { steady: Percentiles };
   /** Record made → its ack received (the ack follows the commit, so it bounds stored − made). */
   ingestLagMs: Percentiles & { steady: Percentiles };
