@@ -117,7 +117,13 @@ export async function startLoadFleet(o: LoadOptions, log: (msg: string) => void)
         return { killedAt, readyAt: Date.now() };
       },
       async stopServers() {
-        for (const s of servers) await s.kill('SIGTERM');
+        // A server still working through a backlog may take long to stop; the store check
+        // needs it gone, and a SIGKILL loses nothing that was acknowledged.
+        for (const s of servers) {
+          const timer = setTimeout(() => s.child.kill('SIGKILL'), 30_000);
+          await s.kill('SIGTERM');
+          clearTimeout(timer);
+        }
       },
       close,
     };
