@@ -15,6 +15,8 @@ import { ingestBench } from './bench/ingest.bench.js';
 import { ingestPostgresBench } from './bench/ingest-postgres.bench.js';
 import { idleBench } from './bench/idle.bench.js';
 import { installSizeBench } from './bench/install-size.bench.js';
+import { scaleAckBench, scaleDevicesBench } from './bench/scale.bench.js';
+import { scaleInstancesBench } from './bench/scale-instances.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -26,6 +28,9 @@ const BENCHES: Bench[] = [
   ingestPostgresBench,
   rolloutBench,
   installSizeBench,
+  scaleAckBench,
+  scaleDevicesBench,
+  scaleInstancesBench,
 ];
 
 const { values } = parseArgs({
