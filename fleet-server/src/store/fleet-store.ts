@@ -30,6 +30,7 @@
  * (store/open-fleet-store.ts). Its schema must match store/schema.ts, and it must pass
  * runFleetStoreSuite (store/store-suite.ts).
  */
+import type { ClusterCoordination } from './leader-lease.js';
 import type {
   AdminTokenSummary,
   AssignmentStatus,
@@ -414,6 +415,8 @@ export interface FleetStore {
    * transaction again runs fn in the same one.
    */
   transaction<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>;
+  /** Leader lease and start-up turns among servers sharing this store (store/leader-lease.ts). */
+  readonly cluster: ClusterCoordination;
   close(): Promise<void>;
 }
 

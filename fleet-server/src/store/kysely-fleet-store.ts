@@ -28,6 +28,7 @@ import {
 } from './repositories/small-repositories.js';
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
+import { soleCoordination, type ClusterCoordination } from './leader-lease.js';
 import type { SqlDialect } from './sql-dialect.js';
 
 interface OpenTransaction {
@@ -40,6 +41,8 @@ export interface KyselyStoreOptions {
   telemetryWriter: (ctx: RepositoryContext) => TelemetryWriter;
   /** After the Kysely instance is destroyed (e.g. stop a partition manager). */
   onClose?: () => Promise<void> | void;
+  /** Default: the store belongs to one process, which always leads. */
+  cluster?: ClusterCoordination;
 }
 
 export class KyselyFleetStore implements FleetStore {
@@ -59,6 +62,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly keys;
   readonly rollouts;
   readonly transfers;
+  readonly cluster: ClusterCoordination;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -89,6 +93,7 @@ export class KyselyFleetStore implements FleetStore {
     this.keys = new KyselyKeyRepository(ctx);
     this.rollouts = new KyselyRolloutRepository(ctx);
     this.transfers = new KyselyTransferRepository(ctx);
+    this.cluster = opts.cluster ?? soleCoordination;
   }
 
   /** Whether the caller runs inside a unit of work. */

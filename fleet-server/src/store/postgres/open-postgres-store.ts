@@ -13,6 +13,7 @@ import { migratePostgres } from './migrations.js';
 import { openPostgresPool, redactUrl } from './pg-pool.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { PostgresTelemetryWriter } from './postgres-telemetry-writer.js';
+import { postgresCoordination } from './postgres-leader-lease.js';
 import { checkPartitionPolicy, startPartitionMaintenance, type PartitionPass } from './telemetry-partitions.js';
 
 export interface PostgresStoreOptions {
@@ -81,6 +82,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   });
   return new KyselyFleetStore(kysely, postgresDialect, {
     telemetryWriter: (ctx) => new PostgresTelemetryWriter(ctx),
+    cluster: postgresCoordination(url),
     onClose: async () => {
       await running.stop();
       await pool.end();
