@@ -155,6 +155,11 @@ export const fleetConfigSchema = z.object({
        * kept samples; setting it declares a cluster. Default: the data directory (one instance).
        */
       sharedDir: z.string().min(1).optional(),
+      /**
+       * Where artifacts and kept samples live: `folder` (sharedDir, else the data directory) or
+       * `postgres` (in the fleet database; for servers without a shared file system).
+       */
+      blobs: z.enum(['folder', 'postgres']).default('folder'),
       /** This instance's name in logs, /health and pg_stat_activity (default: host and pid). */
       instanceId: z
         .string()

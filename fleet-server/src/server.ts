@@ -37,6 +37,7 @@ import { checkClusterSettings, instanceIdOf } from './cluster/cluster-settings.j
 import { runWhileLeader } from './cluster/leader-duties.js';
 import { RolloutEngine } from './rollouts/rollout-engine.js';
 import { ArtifactStore } from './registry/artifact-store.js';
+import type { BlobNamespace, BlobStore } from './store/blobs/blob-store.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { DeviceDirectory } from './devices/device-directory.js';
 import type { FleetStore, ModelVersionRepository, TelemetryRepository } from './store/fleet-store.js';
@@ -171,8 +172,12 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
   const models = store.models;
   const telemetry = store.telemetry;
-  const artifacts = await orRelease(() => new ArtifactStore(join(sharedDir, 'artifacts')));
-  const sampleFiles = await orRelease(() => new ArtifactStore(join(sharedDir, 'samples')));
+  const blobs = (ns: BlobNamespace): BlobStore =>
+    config.cluster.blobs === 'postgres' && store.blobStore
+      ? store.blobStore(ns, join(config.dataDir, 'staging', ns))
+      : new ArtifactStore(join(sharedDir, ns), { shared: config.cluster.sharedDir !== undefined });
+  const artifacts = await orRelease(() => blobs('artifacts'));
+  const sampleFiles = await orRelease(() => blobs('samples'));
   const samples = new SampleStore(store, sampleFiles);
   const registry = new ModelRegistry(
     models,

@@ -36,6 +36,8 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
                        server gets every message (a broker without $share; one server only)
   --shared-dir DIR     several servers on one --db postgres:// URL and one --mqtt-url: the folder they
                        all reach (keys, artifacts, samples; docs/cluster.md). Default: --data
+  --blob-store folder|postgres   where artifacts and samples live: the folder (--shared-dir, else
+                       --data; default) or the --db PostgreSQL database (no shared file system needed)
   --instance-id ID     this server's name in logs, /api/v1/health and pg_stat_activity (default host-pid)
   --tls-self-signed    HTTPS and MQTT over TLS with a lab CA made in <data>/tls/ (kept, 0600);
                        devices pin its fingerprint (printed here and by "edgeloop tokens create")
@@ -170,6 +172,7 @@ export async function runServe(argv: string[]): Promise<number> {
         'mqtt-no-shared-subscriptions': { type: 'boolean' },
         'shared-dir': { type: 'string' },
         'instance-id': { type: 'string' },
+        'blob-store': { type: 'string' },
         insecure: { type: 'boolean' },
       },
     }));
@@ -243,6 +246,7 @@ export async function runServe(argv: string[]): Promise<number> {
       cluster: {
         ...(values['shared-dir'] ? { sharedDir: resolve(values['shared-dir']) } : {}),
         ...(values['instance-id'] ? { instanceId: values['instance-id'] } : {}),
+        ...(values['blob-store'] ? { blobs: values['blob-store'] as 'folder' } : {}),
       },
     };
   } catch (err) {

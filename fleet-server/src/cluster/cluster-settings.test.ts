@@ -34,6 +34,15 @@ test('a cluster needs PostgreSQL, an external broker with shared subscriptions, 
   );
 });
 
+test('blobs in PostgreSQL need a PostgreSQL store', () => {
+  assert.doesNotThrow(() => check({ cluster: { blobs: 'postgres' } }));
+  assert.throws(
+    () => check({ cluster: { blobs: 'postgres' } }, { sqlitePath: '/x/fleet.db' }),
+    /keep artifacts in a folder/,
+  );
+  assert.throws(() => parseFleetConfig({ dataDir: '/d', cluster: { blobs: 's3' } }), /blobs/);
+});
+
 test('one server keeps working as before: no shared folder, any store and broker', () => {
   assert.doesNotThrow(() => check({}, { sqlitePath: '/x/fleet.db' }));
   assert.doesNotThrow(() => check({ mqtt: external }));

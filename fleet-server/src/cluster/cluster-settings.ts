@@ -18,6 +18,10 @@ export function instanceIdOf(config: FleetConfig): string {
 
 /** Throws with what to change when the settings ask for a cluster that cannot work. */
 export function checkClusterSettings(config: FleetConfig, location: FleetStoreLocation): void {
+  if (config.cluster.blobs === 'postgres' && !('url' in location))
+    throw new Error(
+      'cluster.blobs is "postgres" but the fleet store is a SQLite file: keep artifacts in a folder, or give a postgres:// URL (--db)',
+    );
   if (config.cluster.sharedDir === undefined) return;
   const why = (what: string) =>
     new Error(`cluster.sharedDir is set (several fleet servers), but ${what}; see docs/cluster.md`);

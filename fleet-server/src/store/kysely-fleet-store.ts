@@ -29,6 +29,7 @@ import {
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
 import { soleCoordination, type ClusterCoordination } from './leader-lease.js';
+import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
 import type { SqlDialect } from './sql-dialect.js';
 
 interface OpenTransaction {
@@ -43,6 +44,8 @@ export interface KyselyStoreOptions {
   onClose?: () => Promise<void> | void;
   /** Default: the store belongs to one process, which always leads. */
   cluster?: ClusterCoordination;
+  /** Blobs kept in the database itself (FleetStore.blobStore). */
+  blobStore?: (namespace: BlobNamespace, stagingDir: string) => BlobStore;
 }
 
 export class KyselyFleetStore implements FleetStore {
@@ -63,6 +66,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly rollouts;
   readonly transfers;
   readonly cluster: ClusterCoordination;
+  readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -94,6 +98,7 @@ export class KyselyFleetStore implements FleetStore {
     this.rollouts = new KyselyRolloutRepository(ctx);
     this.transfers = new KyselyTransferRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
+    this.blobStore = opts.blobStore;
   }
 
   /** Whether the caller runs inside a unit of work. */

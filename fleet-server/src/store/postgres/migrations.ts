@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import { FLEET_SCHEMA_SQL } from './schema-sql.js';
+import { BLOB_TABLES_SQL } from './postgres-blob-store.js';
 
 export interface Migration {
   /** Stable name, recorded beside the version number. */
@@ -27,6 +28,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           ALTER TABLE update_events ADD COLUMN outbox_id bigint;
           CREATE UNIQUE INDEX update_events_outbox ON update_events (device_id, outbox_stream, outbox_id);`,
   },
+  // Artifacts and samples for a cluster without a shared file system (postgres-blob-store.ts).
+  { name: 'blobs', sql: BLOB_TABLES_SQL },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

@@ -14,6 +14,7 @@ import { openPostgresPool, redactUrl } from './pg-pool.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { PostgresTelemetryWriter } from './postgres-telemetry-writer.js';
 import { postgresCoordination } from './postgres-leader-lease.js';
+import { PostgresBlobStore } from './postgres-blob-store.js';
 import { checkPartitionPolicy, startPartitionMaintenance, type PartitionPass } from './telemetry-partitions.js';
 
 export interface PostgresStoreOptions {
@@ -83,6 +84,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   return new KyselyFleetStore(kysely, postgresDialect, {
     telemetryWriter: (ctx) => new PostgresTelemetryWriter(ctx),
     cluster: postgresCoordination(url),
+    blobStore: (namespace, stagingDir) => new PostgresBlobStore(pool, namespace, stagingDir),
     onClose: async () => {
       await running.stop();
       await pool.end();
