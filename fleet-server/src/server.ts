@@ -373,13 +373,13 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     runWhileLeader(
       lease,
       [
-        { name: 'retained presence', start: () => bus.replayRetainedPresence(), stop: () => undefined },
         {
           name: 'expiry re-signer',
           start: () => resigner.start(config.resignIntervalMinutes * 60_000),
           stop: () => resigner.stop(),
         },
         { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
+        { name: 'retained presence', start: () => bus.replayRetainedPresence(), stop: () => undefined },
       ],
       log,
     );

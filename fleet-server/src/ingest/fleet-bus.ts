@@ -76,22 +76,29 @@ export class FleetBus {
     if (!this.shared) return; // the plain subscription to everything got them on connect
     const filter = allDevicesTopic('presence');
     const marker = `${TOPIC_PREFIX}/fleet/replay-${randomBytes(8).toString('hex')}`;
+    const reached = new Promise<void>((resolve) => this.markers.set(marker, resolve));
     let timer: NodeJS.Timeout | undefined;
-    const reached = new Promise<void>((resolve) => {
-      this.markers.set(marker, resolve);
-      timer = setTimeout(() => {
-        this.log.warn({ timeoutMs }, 'retained presence replay: the marker did not come back; going on');
-        resolve();
-      }, timeoutMs);
+    // Bounded as a whole: while the broker is away a subscribe waits for the reconnect, and the
+    // leader's other duties wait for this one.
+    const gaveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    try {
+    const replay = (async () => {
       await this.client.subscribeAsync([filter, marker], { qos: 1 });
       await this.client.publishAsync(marker, Buffer.alloc(0), { qos: 1 });
       await reached;
+    })();
+    let finished = false;
+    try {
+      finished = (await Promise.race([replay, gaveUp])) !== 'timeout';
+      if (!finished) this.log.warn({ timeoutMs }, 'retained presence replay did not finish; going on without it');
     } finally {
       clearTimeout(timer);
       this.markers.delete(marker);
-      await this.client.unsubscribeAsync([filter, marker]).catch(() => undefined);
+      replay.catch(() => undefined);
+      const unsubscribed = this.client.unsubscribeAsync([filter, marker]).catch(() => undefined);
+      // Once done, live births come only through the group again when this returns.
+      if (finished) await unsubscribed;
     }
   }
 
