@@ -30,7 +30,7 @@ import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import { AuditLog } from './audit/audit-log.js';
 import { IdentityService, SERVER_MQTT_USERNAME } from './identity/identity-service.js';
 import { newSecret } from './identity/secrets.js';
-import { KeyManager } from './keys/key-manager.js';
+import { checkSharedRoot, KeyManager } from './keys/key-manager.js';
 import { KeyRotation } from './keys/rotation.js';
 import { ExpiryResigner } from './registry/expiry-resigner.js';
 import { checkClusterSettings, instanceIdOf } from './cluster/cluster-settings.js';
@@ -149,6 +149,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const sharedDir = config.cluster.sharedDir ?? config.dataDir;
   const { keys, boot } = await orRelease(() =>
     store.cluster.startupStep(async () => {
+      if (config.cluster.sharedDir !== undefined && !rootPublicKey)
+        await checkSharedRoot(store, join(sharedDir, 'keys'));
       const km = new KeyManager({
         store,
         keysDir: join(sharedDir, 'keys'),
