@@ -270,7 +270,10 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     );
     const rotation = new KeyRotation({ keys, registry, store, deployments, audit, log });
     const resigner = new ExpiryResigner({ registry, store, deployments, audit, log });
-    const rollouts = new RolloutEngine({ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });
+    const rollouts = new RolloutEngine({
+      ...{ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs },
+      turn: (fn) => store.cluster.decisionTurn(fn),
+    });
     const instance = instanceIdOf(config);
     const lease = store.cluster.leaderLease({ instanceId: instance, log, pollMs: config.cluster.leaderPollMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };

@@ -44,12 +44,21 @@ export interface ClusterCoordination {
    * later ones find the work done.
    */
   startupStep<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a decision (a rollout step or an operator action on a rollout) while no other server
+   * on this database runs one, so the leader's tick and an action served by another server
+   * never interleave.
+   */
+  decisionTurn<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
 
 /** One process owns the store (SQLite): it always leads and nobody else starts up beside it. */
 export const soleCoordination: ClusterCoordination = {
   leaderLease: () => new SoleLeader(),
   startupStep: (fn) => fn(),
+  decisionTurn: (fn) => fn(),
+  close: async () => undefined,
 };
 
 export class SoleLeader implements LeaderLease {

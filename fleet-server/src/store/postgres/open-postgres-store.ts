@@ -76,6 +76,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     });
   }
   const running = maintenance;
+  const coordination = postgresCoordination(url);
   // Kysely ends its pool on destroy, before the store's onClose; the pool is ended here instead,
   // once maintenance has stopped, so a pass in progress never meets an ended pool.
   const kysely = new Kysely<Database>({
@@ -83,9 +84,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   });
   return new KyselyFleetStore(kysely, postgresDialect, {
     telemetryWriter: (ctx) => new PostgresTelemetryWriter(ctx),
-    cluster: postgresCoordination(url),
+    cluster: coordination,
     blobStore: (namespace, stagingDir) => new PostgresBlobStore(pool, namespace, stagingDir),
     onClose: async () => {
+      await coordination.close();
       await running.stop();
       await pool.end();
     },

@@ -111,3 +111,27 @@ test('postgres start-up steps run one at a time across servers', { skip }, async
   await Promise.all([one.startupStep(step), two.startupStep(step), one.startupStep(step)]);
   assert.equal(most, 1);
 });
+
+test('postgres decisions take turns across servers; a failing one gives the turn back', { skip }, async () => {
+  const url = await database();
+  const servers = [postgresCoordination(url), postgresCoordination(url)];
+  let inside = 0;
+  let most = 0;
+  const decision = (fail: boolean) => async () => {
+    inside++;
+    most = Math.max(most, inside);
+    await new Promise((r) => setTimeout(r, 30));
+    inside--;
+    if (fail) throw new Error('step failed');
+    return 'done';
+  };
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 8 }, (_, i) => servers[i % 2]!.decisionTurn(decision(i === 2))),
+  );
+  assert.equal(most, 1, 'never two decisions at once');
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+  );
+  await Promise.all(servers.map((s) => s.close()));
+});

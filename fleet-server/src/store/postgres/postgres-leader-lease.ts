@@ -10,9 +10,14 @@ import type { ClusterCoordination, LeaderLease, LeaseOptions } from '../leader-l
 export const LEADER_LOCK_KEY = 0x6564_6765_4c45_4144n;
 /** Advisory lock key of start-up steps (the ASCII text "edgeBOOT"). */
 export const STARTUP_LOCK_KEY = 0x6564_6765_424f_4f54n;
+/** Advisory lock key of rollout decisions (the ASCII text "edgeTURN"). */
+export const DECISION_LOCK_KEY = 0x6564_6765_5455_524en;
 
 export function postgresCoordination(url: string): ClusterCoordination {
+  const turns = new DecisionTurns(url);
   return {
+    decisionTurn: (fn) => turns.run(fn),
+    close: () => turns.close(),
     leaderLease: (opts) => new PostgresLeaderLease({ ...opts, url }),
     startupStep: async (fn) => {
       const client = new pg.Client({ connectionString: url, application_name: 'edgeloop-startup' });
@@ -26,6 +31,66 @@ export function postgresCoordination(url: string): ClusterCoordination {
       }
     },
   };
+}
+
+/**
+ * One decision at a time across servers: a session advisory lock on a connection of its own,
+ * taken around each decision. Decisions of this server already come one at a time (the rollout
+ * engine's queue); this makes the queue cluster-wide. A connection that fails is dropped (its
+ * session, and the lock, with it) and the next decision opens a new one.
+ */
+class DecisionTurns {
+  private client: pg.Client | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly url: string) {}
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const turn = this.queue.then(() => this.once(fn));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.drop();
+  }
+
+  private async once<T>(fn: () => Promise<T>): Promise<T> {
+    const client = this.client ?? (await this.connect());
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [DECISION_LOCK_KEY.toString()]);
+    } catch (err) {
+      await this.drop();
+      throw err;
+    }
+    try {
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [DECISION_LOCK_KEY.toString()]).catch(() => this.drop());
+    }
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'edgeloop-decisions',
+      keepAlive: true,
+    });
+    client.on('error', () => {
+      if (this.client === client) this.client = undefined;
+      void client.end().catch(() => undefined);
+    });
+    await client.connect();
+    this.client = client;
+    return client;
+  }
+
+  private async drop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
 }
 
 export interface PostgresLeaseOptions extends LeaseOptions {
