@@ -9,6 +9,8 @@ import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './identity/admin-tokens.js';
 import { MAX_TELEMETRY_RETENTION_DAYS } from './store/open-fleet-store.js';
 import { tlsSettingsSchema } from './tls/tls-settings.js';
+import { INSTANCE_ID } from './cluster/cluster-settings.js';
+import { SHARE_GROUP } from './ingest/fleet-bus.js';
 
 export const DEFAULT_HTTP_PORT = 8460;
 export const DEFAULT_MQTT_PORT = 18830;
@@ -76,6 +78,16 @@ export const fleetConfigSchema = z.object({
           caFile: z.string().min(1).optional(),
           /** Keep this Mosquitto's password and ACL files in step with device identity (docs/external-broker.md). */
           mosquitto: mosquittoSettingsSchema.optional(),
+          /**
+           * Subscribe to device→server channels as a shared subscription (`$share/<shareGroup>/…`),
+           * so servers of one group split the messages (docs/cluster.md). Needs a broker with
+           * shared subscriptions (Mosquitto 2, EMQX, HiveMQ); off = every server gets everything.
+           */
+          sharedSubscriptions: z.boolean().default(true),
+          shareGroup: z
+            .string()
+            .regex(SHARE_GROUP, 'mqtt.shareGroup must be 1-64 letters, digits, "-" or "_"')
+            .default('edgeloop'),
         })
         .refine((m) => !m.mosquitto || m.password, {
           message: "managing Mosquitto needs the fleet server's own MQTT password: set mqtt.password (--mqtt-password)",
@@ -135,6 +147,28 @@ export const fleetConfigSchema = z.object({
    * signed with `edgeloop keys rotate --root-key FILE`. Absent: <dataDir>/keys/root.key (0600).
    */
   rootPublicKey: z.string().optional(),
+  /** Several fleet servers on one PostgreSQL database and one broker (docs/cluster.md). */
+  cluster: z
+    .object({
+      /**
+       * The folder every instance shares (NFS, a mounted volume) for signing keys, artifacts and
+       * kept samples; setting it declares a cluster. Default: the data directory (one instance).
+       */
+      sharedDir: z.string().min(1).optional(),
+      /**
+       * Where artifacts and kept samples live: `folder` (sharedDir, else the data directory) or
+       * `postgres` (in the fleet database; for servers without a shared file system).
+       */
+      blobs: z.enum(['folder', 'postgres']).default('folder'),
+      /** This instance's name in logs, /health and pg_stat_activity (default: host and pid). */
+      instanceId: z
+        .string()
+        .regex(INSTANCE_ID, 'cluster.instanceId must be 1-64 letters, digits, ".", "-" or "_"')
+        .optional(),
+      /** How often a follower tries to take the leader lease and the leader checks it (PostgreSQL). */
+      leaderPollMs: z.number().int().min(100).max(60_000).default(2000),
+    })
+    .prefault({}),
   /** The rollout engine re-reads every active rollout from the database this often (rollouts/rollout-engine.ts). */
   rollouts: z.object({ tickMs: z.number().int().min(10).max(60_000).default(1000) }).prefault({}),
   log: z

@@ -30,11 +30,14 @@ import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import { AuditLog } from './audit/audit-log.js';
 import { IdentityService, SERVER_MQTT_USERNAME } from './identity/identity-service.js';
 import { newSecret } from './identity/secrets.js';
-import { KeyManager } from './keys/key-manager.js';
+import { checkSharedRoot, KeyManager } from './keys/key-manager.js';
 import { KeyRotation } from './keys/rotation.js';
 import { ExpiryResigner } from './registry/expiry-resigner.js';
+import { checkClusterSettings, instanceIdOf } from './cluster/cluster-settings.js';
+import { runWhileLeader } from './cluster/leader-duties.js';
 import { RolloutEngine } from './rollouts/rollout-engine.js';
 import { ArtifactStore } from './registry/artifact-store.js';
+import type { BlobNamespace, BlobStore } from './store/blobs/blob-store.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { DeviceDirectory } from './devices/device-directory.js';
 import type { FleetStore, ModelVersionRepository, TelemetryRepository } from './store/fleet-store.js';
@@ -107,6 +110,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const storeLocation = 'url' in location ? redact(location.url) : location.sqlitePath;
   try {
     checkPlainTransport(config, log);
+    checkClusterSettings(config, location);
     tls = config.tls ? await loadTlsMaterial(config.tls, config.dataDir, log) : undefined;
     if ('sqlitePath' in location && config.telemetryRetentionDays !== undefined)
       throw new Error(
@@ -141,16 +145,21 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       );
     }
   });
-  const keys = await orRelease(
-    () =>
-      new KeyManager({
+  // Keys, artifacts and samples: in the folder all instances of a cluster share (docs/cluster.md).
+  const sharedDir = config.cluster.sharedDir ?? config.dataDir;
+  const { keys, boot } = await orRelease(() =>
+    store.cluster.startupStep(async () => {
+      if (config.cluster.sharedDir !== undefined && !rootPublicKey)
+        await checkSharedRoot(store, join(sharedDir, 'keys'));
+      const km = new KeyManager({
         store,
-        keysDir: join(config.dataDir, 'keys'),
+        keysDir: join(sharedDir, 'keys'),
         ...(rootPublicKey ? { rootPublicKey } : {}),
         log,
-      }),
+      });
+      return { keys: km, boot: await km.bootstrap() };
+    }),
   );
-  const boot = await orRelease(() => keys.bootstrap());
   const audit = new AuditLog(store);
   const devices = new DeviceDirectory(store);
   // Filled in once the broker and HTTP addresses are known; enrollment hands them to devices.
@@ -165,8 +174,12 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
   const models = store.models;
   const telemetry = store.telemetry;
-  const artifacts = await orRelease(() => new ArtifactStore(join(config.dataDir, 'artifacts')));
-  const sampleFiles = await orRelease(() => new ArtifactStore(join(config.dataDir, 'samples')));
+  const blobs = (ns: BlobNamespace): BlobStore =>
+    config.cluster.blobs === 'postgres' && store.blobStore
+      ? store.blobStore(ns, join(config.dataDir, 'staging', ns))
+      : new ArtifactStore(join(sharedDir, ns), { shared: config.cluster.sharedDir !== undefined });
+  const artifacts = await orRelease(() => blobs('artifacts'));
+  const sampleFiles = await orRelease(() => blobs('samples'));
   const samples = new SampleStore(store, sampleFiles);
   const registry = new ModelRegistry(
     models,
@@ -238,7 +251,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     // A Mosquitto we just told to reload may still refuse our own user for a moment.
     const busAuth = { ...auth, ...busTlsOptions(config, tls, mqttUrl) };
     if (mosquitto) await untilBrokerAccepts(mqttUrl, busAuth);
-    const bus = await FleetBus.connect(mqttUrl, log, busAuth);
+    const shareGroup =
+      config.mqtt.mode === 'external' && config.mqtt.sharedSubscriptions ? { shareGroup: config.mqtt.shareGroup } : {};
+    const bus = await FleetBus.connect(mqttUrl, log, busAuth, shareGroup);
     cleanups.push(() => bus.close());
     const transfer = new TransferService(store, artifacts, log, config.transfer);
     cleanups.push(() => transfer.close());
@@ -255,7 +270,12 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     );
     const rotation = new KeyRotation({ keys, registry, store, deployments, audit, log });
     const resigner = new ExpiryResigner({ registry, store, deployments, audit, log });
-    const rollouts = new RolloutEngine({ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs });
+    const rollouts = new RolloutEngine({
+      ...{ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs },
+      turn: (fn) => store.cluster.decisionTurn(fn),
+    });
+    const instance = instanceIdOf(config);
+    const lease = store.cluster.leaderLease({ instanceId: instance, log, pollMs: config.cluster.leaderPollMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
     const artifactStats: ArtifactStats = { requests: 0, bytesServed: 0 };
     const contractViolations: ContractViolation[] = [];
@@ -290,6 +310,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
         artifactBytesServed: artifactStats.bytesServed,
         transfer: { ...transfer.slots.stats(), ...transfer.stats },
         ...(mosquitto ? { mosquitto: mosquitto.status() } : {}),
+        cluster: { instance, leader: lease.leader },
       }),
       log,
       ...(config.validateResponses || process.env.EDGELOOP_VALIDATE_RESPONSES === '1' ? { onContractViolation } : {}),
@@ -353,10 +374,22 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
     // re-signed by its key and the devices told; once the artifact URL is known.
     if (boot.state === 'activated') await rotation.afterBootstrap();
-    resigner.start(config.resignIntervalMinutes * 60_000);
-    cleanups.push(async () => resigner.stop());
-    rollouts.start();
-    cleanups.push(() => rollouts.stop());
+    // Fleet-wide duties run on one server of a cluster at a time (cluster/leader.ts).
+    runWhileLeader(
+      lease,
+      [
+        {
+          name: 'expiry re-signer',
+          start: () => resigner.start(config.resignIntervalMinutes * 60_000),
+          stop: () => resigner.stop(),
+        },
+        { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
+        { name: 'retained presence', start: () => bus.replayRetainedPresence(), stop: () => undefined },
+      ],
+      log,
+    );
+    await lease.start();
+    cleanups.push(() => lease.close());
 
     const keyInfo = await keyHealth(keys);
     lock.describe({ http: httpUrl, mqtt: mqttUrl });

@@ -16,4 +16,5 @@ export {
 } from './store/postgres/test-postgres.js';
 export { ensureLabCertificates, labSubjectAltNames } from './tls/lab-ca.js';
 export { MosquittoSync } from './broker/mosquitto-sync.js';
+export { FleetBus, busSubscriptions } from './ingest/fleet-bus.js';
 export { encodeRemainingLength } from './broker/packet-size-guard.js';

@@ -11,14 +11,13 @@
  * stopped. Artifacts are content-addressed and immutable, so no If-Range/ETag dance is needed.
  */
 import { Hono } from 'hono';
-import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describeZodError, parseModelVersion, type ModelVersionSummary } from '@edgeloop/protocol';
 import { statusChangeSchema } from '@edgeloop/protocol/rest';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { ModelVersionRepository } from '../store/fleet-store.js';
-import type { ArtifactStore } from '../registry/artifact-store.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
 import {
   RegistryError,
   type ModelRegistry,
@@ -122,14 +121,6 @@ export function parseByteRange(
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
 }
 
-function fileSize(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Counts bytes as they leave, so aborted downloads count what was actually sent. */
 function counted(
   stream: ReadableStream<Uint8Array>,
@@ -151,7 +142,7 @@ function counted(
 export function modelRoutes(deps: {
   registry: ModelRegistry;
   models: ModelVersionRepository;
-  artifacts: ArtifactStore;
+  artifacts: BlobStore;
   artifactStats?: ArtifactStats;
   deployments: Deployments;
   audit: AuditLog;
@@ -235,12 +226,11 @@ export function modelRoutes(deps: {
   app.get('/artifacts/:sha256', async (c) => {
     const sha = c.req.param('sha256');
     // Only registered artifacts are served, under a name that must be a sha256 (no path tricks).
-    const path =
+    const size =
       /^[0-9a-f]{64}$/.test(sha) && (await deps.models.withArtifact(sha)).length > 0
-        ? deps.artifacts.path(sha)
+        ? await deps.artifacts.size(sha)
         : undefined;
-    const size = path === undefined ? undefined : fileSize(path);
-    if (path === undefined || size === undefined)
+    if (size === undefined)
       return c.json({ error: `no artifact ${sha}: register the model first (edgeloop models push)` }, 404);
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
@@ -278,11 +268,9 @@ export function modelRoutes(deps: {
             transfer.sent(deviceId, sha, 'http', n, sent === n, start + sent === size);
           }
         : undefined;
-    const body = counted(
-      Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream<Uint8Array>,
-      deps.artifactStats,
-      onBytes,
-    );
+    const stream = await deps.artifacts.stream(sha, start, end);
+    if (!stream) return c.json({ error: `artifact ${sha} is registered but its bytes are missing` }, 500);
+    const body = counted(Readable.toWeb(stream) as ReadableStream<Uint8Array>, deps.artifactStats, onBytes);
     headers['content-length'] = String(end - start + 1);
     if (!range) return new Response(body, { status: 200, headers });
     return new Response(body, {

@@ -8,7 +8,7 @@
  * Fields: file (the .onnx, required), name, version, metadata (JSON), force ("true" | "false").
  */
 import { RegistryError } from '../registry/model-registry.js';
-import type { ArtifactStore, StagedArtifact, StagingFile } from '../registry/artifact-store.js';
+import type { BlobStore, StagedArtifact, StagingFile } from '../store/blobs/blob-store.js';
 import { BodyTooLargeError } from './body-limits.js';
 
 export const UPLOAD_FIELDS = ['file', 'name', 'version', 'metadata', 'force'] as const;
@@ -52,7 +52,7 @@ function partName(headerText: string): { name: string; isFile: boolean } {
 export async function receiveModelUpload(
   body: ReadableStream<Uint8Array> | null,
   contentType: string,
-  artifacts: ArtifactStore,
+  artifacts: BlobStore,
 ): Promise<ReceivedUpload> {
   const delimiter = Buffer.from(`\r\n--${boundaryOf(contentType)}`);
   if (!body) throw new RegistryError(400, 'the multipart body is empty; send fields file and name');

@@ -12,7 +12,7 @@ import { readJsonObject } from './json-body.js';
 import { Readable } from 'node:stream';
 import { describeZodError } from '@edgeloop/protocol';
 import { sampleCaptureRequestSchema, sampleListQuerySchema, sampleUploadRequestSchema } from '@edgeloop/protocol/rest';
-import type { ArtifactStore } from '../registry/artifact-store.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
 import { RegistryError } from '../registry/model-registry.js';
 import type { Deployments } from '../deploy/deployments.js';
 import type { ModelVersionRepository } from '../store/fleet-store.js';
@@ -20,7 +20,7 @@ import type { SampleStore } from '../samples/sample-store.js';
 
 export function sampleRoutes(deps: {
   samples: SampleStore;
-  sampleFiles: ArtifactStore;
+  sampleFiles: BlobStore;
   devices: { exists(deviceId: string): Promise<boolean> };
   models: ModelVersionRepository;
   deployments: Deployments;
@@ -36,10 +36,11 @@ export function sampleRoutes(deps: {
 
   app.get('/samples/:id/content', async (c) => {
     const row = await deps.samples.get(Number(c.req.param('id')));
-    const file = row ? deps.sampleFiles.open(row.sha256) : undefined;
-    if (!row || !file) throw new RegistryError(404, `no sample ${c.req.param('id')}`);
-    return new Response(Readable.toWeb(file.stream) as ReadableStream, {
-      headers: { 'content-type': row.contentType, 'content-length': String(file.size) },
+    const size = row ? await deps.sampleFiles.size(row.sha256) : undefined;
+    const stream = row && size !== undefined ? await deps.sampleFiles.stream(row.sha256) : undefined;
+    if (!row || !stream) throw new RegistryError(404, `no sample ${c.req.param('id')}`);
+    return new Response(Readable.toWeb(stream) as ReadableStream, {
+      headers: { 'content-type': row.contentType, 'content-length': String(size) },
     });
   });
 

@@ -31,6 +31,14 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
   --mqtt-url URL       use an existing broker instead of the embedded one (mqtts://… for TLS)
   --mqtt-username U, --mqtt-password P   credentials for --mqtt-url (or env EDGELOOP_MQTT_PASSWORD)
   --mqtt-ca FILE       CA of an mqtts:// --mqtt-url broker (default: the --tls CA, else the system's)
+  --mqtt-share-group NAME   with --mqtt-url: shared-subscription group of the servers that split
+                       device messages (default edgeloop); --mqtt-no-shared-subscriptions: every
+                       server gets every message (a broker without $share; one server only)
+  --shared-dir DIR     several servers on one --db postgres:// URL and one --mqtt-url: the folder they
+                       all reach (keys, artifacts, samples; docs/cluster.md). Default: --data
+  --blob-store folder|postgres   where artifacts and samples live: the folder (--shared-dir, else
+                       --data; default) or the --db PostgreSQL database (no shared file system needed)
+  --instance-id ID     this server's name in logs, /api/v1/health and pg_stat_activity (default host-pid)
   --tls-self-signed    HTTPS and MQTT over TLS with a lab CA made in <data>/tls/ (kept, 0600);
                        devices pin its fingerprint (printed here and by "edgeloop tokens create")
   --tls-san NAMES      with --tls-self-signed: more host names/IPs devices use, comma-separated
@@ -160,6 +168,11 @@ export async function runServe(argv: string[]): Promise<number> {
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'mqtt-ca': { type: 'string' },
+        'mqtt-share-group': { type: 'string' },
+        'mqtt-no-shared-subscriptions': { type: 'boolean' },
+        'shared-dir': { type: 'string' },
+        'instance-id': { type: 'string' },
+        'blob-store': { type: 'string' },
         insecure: { type: 'boolean' },
       },
     }));
@@ -191,6 +204,8 @@ export async function runServe(argv: string[]): Promise<number> {
       throw new Error('--mosquitto-* flags need --mqtt-url (the Mosquitto the files belong to)');
     if (values['mqtt-ca'] && !values['mqtt-url'])
       throw new Error('--mqtt-ca needs --mqtt-url (the broker whose CA it is)');
+    if ((values['mqtt-share-group'] || values['mqtt-no-shared-subscriptions']) && !values['mqtt-url'])
+      throw new Error('shared subscriptions are a setting of an external broker: give --mqtt-url');
     const tls = tlsFlags(values);
     config = {
       dataDir,
@@ -207,6 +222,8 @@ export async function runServe(argv: string[]): Promise<number> {
             ...(mqttPassword ? { password: mqttPassword } : {}),
             ...(mosquitto ? { mosquitto } : {}),
             ...(values['mqtt-ca'] ? { caFile: resolve(values['mqtt-ca']) } : {}),
+            ...(values['mqtt-share-group'] ? { shareGroup: values['mqtt-share-group'] } : {}),
+            ...(values['mqtt-no-shared-subscriptions'] ? { sharedSubscriptions: false } : {}),
           }
         : {
             mode: 'embedded',
@@ -226,6 +243,11 @@ export async function runServe(argv: string[]): Promise<number> {
       ...(values['log-level'] ? { log: { level: values['log-level'] as 'info' } } : {}),
       ...(tls ? { tls } : {}),
       ...(values.insecure ? { insecure: true } : {}),
+      cluster: {
+        ...(values['shared-dir'] ? { sharedDir: resolve(values['shared-dir']) } : {}),
+        ...(values['instance-id'] ? { instanceId: values['instance-id'] } : {}),
+        ...(values['blob-store'] ? { blobs: values['blob-store'] as 'folder' } : {}),
+      },
     };
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { generateKeyPair, keyId, signKeysetPayload, trustedKeyMap, verifyKeyset } from '@edgeloop/protocol';
 import { openFleetStore } from '../store/open-fleet-store.js';
-import { KeyManager } from './key-manager.js';
+import { checkSharedRoot, KeyManager } from './key-manager.js';
 import type { RegistryError } from '../registry/model-registry.js';
 
 const silent = pino({ level: 'silent' });
@@ -100,4 +100,35 @@ test('a data directory from before the root adopts its signing.key as the root, 
   assert.equal(existsSync(join(keysDir, 'signing.key')), false);
   assert.equal((await keys.bootstrap()).state, 'activated');
   assert.notEqual((await keys.signingKey()).keyId, keys.root.keyId, 'the root signs keysets only');
+});
+
+test('a server that does not see the active key file refuses to sign instead of making up a key', async (t) => {
+  const { store, keysDir, dir } = await setup(t);
+  const first = new KeyManager({ store, keysDir, log: silent });
+  await first.bootstrap();
+  const active = await first.signingKey();
+  // Another server of the cluster, whose keys folder is not the shared one (its root copied over).
+  const otherKeys = join(dir, 'other-keys');
+  mkdirSync(otherKeys, { mode: 0o700 });
+  writeFileSync(join(otherKeys, 'root.key'), readFileSync(join(keysDir, 'root.key')), { mode: 0o600 });
+  const other = new KeyManager({ store, keysDir: otherKeys, log: silent });
+  assert.equal((await other.bootstrap()).state, 'ready');
+  await assert.rejects(other.signingKey(), /no key file at .*every fleet server must see the same keys folder/);
+  assert.ok(!existsSync(join(otherKeys, `signing-${active.keyId}.key`)), 'no key was made up under the active id');
+
+  // A file under the active name holding another key is refused too.
+  writeFileSync(
+    join(otherKeys, `signing-${active.keyId}.key`),
+    `${Buffer.from(generateKeyPair().secretKey).toString('base64')}\n`,
+    { mode: 0o600 },
+  );
+  await assert.rejects(other.signingKey(), /not the active key/);
+});
+
+test('a cluster server whose shared keys folder is empty while the fleet has a keyset refuses to start', async (t) => {
+  const { store, keysDir, dir } = await setup(t);
+  await checkSharedRoot(store, keysDir); // a new fleet: nothing to protect yet
+  await new KeyManager({ store, keysDir, log: silent }).bootstrap();
+  await checkSharedRoot(store, keysDir);
+  await assert.rejects(checkSharedRoot(store, join(dir, 'unmounted')), /holds no root key: is the shared folder/);
 });

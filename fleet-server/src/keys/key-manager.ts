@@ -105,9 +105,24 @@ export class KeyManager {
         'there is no active signing key yet: the offline root must sign the first keyset; run "edgeloop keys rotate --root-key FILE"',
       );
     }
-    if (this.activeKey?.keyId !== row.keyId)
-      this.activeKey = loadOrCreateSigningKey(this.keyPath(row.keyId), this.opts.log);
+    if (this.activeKey?.keyId !== row.keyId) this.activeKey = this.loadActive(row.keyId);
     return this.activeKey;
+  }
+
+  /**
+   * The active key's file, which prepare() wrote. Never made up on the spot: a new key under the
+   * active id would sign manifests no device accepts. Missing means this server does not see the
+   * folder the key was written to (in a cluster: the shared folder).
+   */
+  private loadActive(id: string): FleetSigningKey {
+    const path = this.keyPath(id);
+    if (!existsSync(path))
+      throw new Error(
+        `the active signing key ${id} has no key file at ${path}: every fleet server must see the same keys folder (cluster.sharedDir, docs/cluster.md)`,
+      );
+    const key = loadOrCreateSigningKey(path, this.opts.log);
+    if (key.keyId !== id) throw new Error(`${path} holds key ${key.keyId}, not the active key ${id}`);
+    return key;
   }
 
   /** The newest keyset envelope, as devices get it in their desired state. */
@@ -228,6 +243,20 @@ export class KeyManager {
   private keyPath(id: string): string {
     return join(this.opts.keysDir, `signing-${id}.key`);
   }
+}
+
+/**
+ * A cluster's servers share one keys folder. One that finds no root key there while the fleet
+ * already has a keyset is looking at the wrong folder (the share not mounted): making a new root
+ * would sign a keyset no device trusts, so it refuses to start.
+ */
+export async function checkSharedRoot(store: FleetStore, keysDir: string): Promise<void> {
+  if (existsSync(join(keysDir, 'root.key')) || existsSync(join(keysDir, 'signing.key'))) return;
+  const current = await store.keys.latestKeyset();
+  if (current)
+    throw new Error(
+      `the fleet has keyset v${current.version} but ${keysDir} holds no root key: is the shared folder (cluster.sharedDir) mounted? Every server of a cluster must see the same keys (docs/cluster.md)`,
+    );
 }
 
 /** The version a (trusted, self-made) pending keyset payload carries. */

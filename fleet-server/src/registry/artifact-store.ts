@@ -1,14 +1,17 @@
 /**
  * @module registry/artifact-store
- * Model artifacts on disk, content-addressed by sha256: the same bytes are stored once however
- * many versions or names point at them, and a file's name says what its content must hash to.
+ * The folder BlobStore (store/blobs/blob-store.ts): model artifacts and kept samples on disk,
+ * content-addressed by sha256, so the same bytes are stored once however many versions or names
+ * point at them, and a file's name says what its content must hash to. The folder may be the
+ * data directory or one every server of a cluster mounts (docs/cluster.md).
  *
  * Large uploads are not buffered while they arrive: they are written to a staging file in the
  * store's own directory (hashed as they arrive), then renamed into place, which is atomic
- * because staging and store share a file system. A crash leaves at most a staging file, which
- * the next start removes; never a half-written artifact under a hash name.
+ * because staging and store share a file system; a server reading the folder sees a complete
+ * file or none. A crash leaves at most a staging file, which the next start removes (only
+ * staging files older than a day in a shared folder: another server may be writing one now).
  */
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   createReadStream,
   existsSync,
@@ -19,106 +22,103 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { sha256Hex } from '@edgeloop/protocol';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '@edgeloop/protocol/state-dir';
+import {
+  SHA256_HEX,
+  StagingFile,
+  type BlobStore,
+  type StagedArtifact,
+  type StoredBlob,
+} from '../store/blobs/blob-store.js';
+
+export { StagingFile, type StagedArtifact } from '../store/blobs/blob-store.js';
 
 const STAGING_PREFIX = '.staging-';
+const DAY_MS = 86_400_000;
 
-/** A complete upload in the staging area, not yet part of the store. */
-export interface StagedArtifact {
-  path: string;
-  sha256: string;
-  size: number;
-}
-
-/** One upload being written: chunks go to disk and into the hash as they arrive. */
-export class StagingFile {
-  private readonly hash: Hash = createHash('sha256');
-  private size = 0;
-  private closed = false;
-
-  private constructor(
-    readonly path: string,
-    private readonly file: FileHandle,
-  ) {}
-
-  static async create(path: string): Promise<StagingFile> {
-    return new StagingFile(path, await open(path, 'wx', PRIVATE_FILE_MODE));
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    this.hash.update(chunk);
-    this.size += chunk.byteLength;
-    let offset = 0;
-    while (offset < chunk.byteLength) offset += (await this.file.write(chunk, offset)).bytesWritten;
-  }
-
-  async finish(): Promise<StagedArtifact> {
-    await this.file.sync();
-    await this.close();
-    return { path: this.path, sha256: this.hash.digest('hex'), size: this.size };
-  }
-
-  /** Drops the upload (refused, cut off, or already adopted: then there is nothing left to remove). */
-  async discard(): Promise<void> {
-    await this.close();
-    rmSync(this.path, { force: true });
-  }
-
-  private async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.file.close();
-  }
-}
-
-export class ArtifactStore {
-  constructor(private readonly dir: string) {
+export class ArtifactStore implements BlobStore {
+  /** `shared`: other servers use the folder too, so only old staging files are left-overs. */
+  constructor(
+    private readonly dir: string,
+    opts: { shared?: boolean } = {},
+  ) {
     ensurePrivateDir(dir);
-    // Left behind by a crash mid-upload; nothing refers to them.
-    for (const name of readdirSync(dir)) if (name.startsWith(STAGING_PREFIX)) rmSync(join(dir, name), { force: true });
+    const cutoff = opts.shared ? Date.now() - DAY_MS : Infinity;
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(STAGING_PREFIX)) continue;
+      const path = join(dir, name);
+      try {
+        if (statSync(path).mtimeMs < cutoff) rmSync(path, { force: true });
+      } catch {
+        // Removed meanwhile by another server.
+      }
+    }
   }
 
-  put(bytes: Uint8Array): { sha256: string; size: number } {
+  async put(bytes: Uint8Array): Promise<StoredBlob> {
     const sha256 = sha256Hex(bytes);
     const path = this.path(sha256);
     if (!existsSync(path)) {
-      const tmp = `${path}.${process.pid}.tmp`;
+      const tmp = join(this.dir, `${STAGING_PREFIX}${randomUUID()}`);
       writeFileSync(tmp, bytes, { mode: PRIVATE_FILE_MODE });
       renameSync(tmp, path);
     }
     return { sha256, size: bytes.length };
   }
 
-  /** A new staging file for an upload (api/model-upload.ts). */
   stage(): Promise<StagingFile> {
     return StagingFile.create(join(this.dir, `${STAGING_PREFIX}${randomUUID()}`));
   }
 
-  /** The staged bytes, for checks that need the whole file (ONNX inspection, chunk hashes). */
   read(staged: StagedArtifact): Buffer {
     return readFileSync(staged.path);
   }
 
   /** Moves a staged upload into the store under its hash (atomic rename; dropped if already stored). */
-  adopt(staged: StagedArtifact): { sha256: string; size: number } {
+  async adopt(staged: StagedArtifact): Promise<StoredBlob> {
     const path = this.path(staged.sha256);
     if (existsSync(path)) rmSync(staged.path, { force: true });
     else renameSync(staged.path, path);
     return { sha256: staged.sha256, size: staged.size };
   }
 
-  open(sha256: string): { size: number; stream: ReadStream } | undefined {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
-    const path = this.path(sha256);
-    if (!existsSync(path)) return undefined;
-    return { size: statSync(path).size, stream: createReadStream(path) };
+  async size(sha256: string): Promise<number | undefined> {
+    if (!SHA256_HEX.test(sha256)) return undefined;
+    try {
+      return statSync(this.path(sha256)).size;
+    } catch {
+      return undefined;
+    }
   }
 
-  path(sha256: string): string {
+  async stream(sha256: string, start = 0, end?: number): Promise<Readable | undefined> {
+    if ((await this.size(sha256)) === undefined) return undefined;
+    return createReadStream(this.path(sha256), { start, ...(end === undefined ? {} : { end }) });
+  }
+
+  async readRange(sha256: string, offset: number, length: number): Promise<Buffer> {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`"${sha256}" is not a sha256`);
+    const fh = await open(this.path(sha256), 'r');
+    try {
+      const bytes = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(bytes, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got !== length) throw new Error(`blob ${sha256} has fewer than ${offset + length} bytes`);
+      return bytes;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private path(sha256: string): string {
     return join(this.dir, sha256);
   }
 }

@@ -34,7 +34,7 @@ import { lineageSchema, modelMetadataSchema } from '@edgeloop/protocol/rest';
 import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
 import type { FleetSigningKey } from '../keys/signing-key.js';
 import type { ModelVersionRecord, ModelVersionRepository, NewModelVersion } from '../store/fleet-store.js';
-import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
+import type { BlobStore, StagedArtifact } from '../store/blobs/blob-store.js';
 
 export type ModelVersionRow = ModelVersionRecord;
 
@@ -71,7 +71,7 @@ export class ModelRegistry {
 
   constructor(
     private readonly store: ModelVersionRepository,
-    private readonly artifacts: ArtifactStore,
+    private readonly artifacts: BlobStore,
     /** The key to sign with, or how to get the active one at signing time (rotation). */
     key: FleetSigningKey | (() => FleetSigningKey | Promise<FleetSigningKey>),
     readonly manifestTtlMs: number,
@@ -134,7 +134,7 @@ export class ModelRegistry {
       inspected.outputs.map((o) => o.name),
     );
 
-    const { sha256, size } = staged ? this.artifacts.adopt(staged) : this.artifacts.put(bytes);
+    const { sha256, size } = staged ? await this.artifacts.adopt(staged) : await this.artifacts.put(bytes);
     candidate.artifact.sha256 = sha256;
     const chunkSize = chooseChunkSize(size);
     const artifact = {

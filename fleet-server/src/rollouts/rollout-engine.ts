@@ -31,6 +31,11 @@ export interface RolloutEngineDeps {
   audit: AuditPort;
   log: Logger;
   tickMs: number;
+  /**
+   * Runs each decision in the cluster's turn (FleetStore.cluster.decisionTurn), so the leader's
+   * tick and an operator action served by another server never interleave. Default: this queue only.
+   */
+  turn?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export class RolloutEngine {
@@ -56,7 +61,9 @@ export class RolloutEngine {
 
   /** Runs `fn` after everything queued before it; the queue survives a failing step. */
   serial<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const turn = this.deps.turn;
+    const inTurn = turn ? () => turn(async () => fn()) : fn;
+    const run = this.queue.then(inTurn, inTurn);
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -5,7 +5,7 @@
  * Also what the fleet asked of a device's samples: upload until, and a capture window.
  */
 import { sampleCaptureSchema, type Sample, type SampleCapture, type SampleSummary } from '@edgeloop/protocol';
-import type { ArtifactStore } from '../registry/artifact-store.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FleetStore } from '../store/fleet-store.js';
 
 export type SampleRow = SampleSummary;
@@ -13,12 +13,12 @@ export type SampleRow = SampleSummary;
 export class SampleStore {
   constructor(
     private readonly store: FleetStore,
-    private readonly files: ArtifactStore,
+    private readonly files: BlobStore,
   ) {}
 
   /** Returns false when this (device, stream, seq) was stored before (a re-send). */
-  insert(deviceId: string, sample: Sample, now = Date.now()): Promise<boolean> {
-    const { sha256, size } = this.files.put(sample.data);
+  async insert(deviceId: string, sample: Sample, now = Date.now()): Promise<boolean> {
+    const { sha256, size } = await this.files.put(sample.data);
     return this.store.samples.insert({
       deviceId,
       stream: sample.stream,

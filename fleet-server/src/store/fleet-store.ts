@@ -30,6 +30,8 @@
  * (store/open-fleet-store.ts). Its schema must match store/schema.ts, and it must pass
  * runFleetStoreSuite (store/store-suite.ts).
  */
+import type { ClusterCoordination } from './leader-lease.js';
+import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
 import type {
   AdminTokenSummary,
   AssignmentStatus,
@@ -447,6 +449,14 @@ export interface FleetStore {
    * transaction again runs fn in the same one.
    */
   transaction<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>;
+  /** Leader lease and start-up turns among servers sharing this store (store/leader-lease.ts). */
+  readonly cluster: ClusterCoordination;
+  /**
+   * Blobs in the database itself (PostgreSQL), for servers without a shared folder; undefined
+   * where the store has none (SQLite: its one server keeps blobs in its data directory).
+   * `stagingDir`: a local folder for uploads in progress.
+   */
+  readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   close(): Promise<void>;
 }
 

@@ -28,6 +28,8 @@ import {
 } from './repositories/small-repositories.js';
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
+import { soleCoordination, type ClusterCoordination } from './leader-lease.js';
+import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
 import type { SqlDialect } from './sql-dialect.js';
 
 interface OpenTransaction {
@@ -40,6 +42,10 @@ export interface KyselyStoreOptions {
   telemetryWriter: (ctx: RepositoryContext) => TelemetryWriter;
   /** After the Kysely instance is destroyed (e.g. stop a partition manager). */
   onClose?: () => Promise<void> | void;
+  /** Default: the store belongs to one process, which always leads. */
+  cluster?: ClusterCoordination;
+  /** Blobs kept in the database itself (FleetStore.blobStore). */
+  blobStore?: (namespace: BlobNamespace, stagingDir: string) => BlobStore;
 }
 
 export class KyselyFleetStore implements FleetStore {
@@ -59,6 +65,8 @@ export class KyselyFleetStore implements FleetStore {
   readonly keys;
   readonly rollouts;
   readonly transfers;
+  readonly cluster: ClusterCoordination;
+  readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -90,6 +98,8 @@ export class KyselyFleetStore implements FleetStore {
     this.keys = new KyselyKeyRepository(ctx);
     this.rollouts = new KyselyRolloutRepository(ctx);
     this.transfers = new KyselyTransferRepository(ctx);
+    this.cluster = opts.cluster ?? soleCoordination;
+    this.blobStore = opts.blobStore;
   }
 
   /** Whether the caller runs inside a unit of work. */

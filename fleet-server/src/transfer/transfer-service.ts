@@ -10,7 +10,6 @@
  * (each publish waits for the broker's PUBACK, which paces a device to what the broker takes).
  * Never beyond the signed size: a range past the end of the artifact is refused, not clipped.
  */
-import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
   blocksOf,
@@ -22,7 +21,7 @@ import {
   MAX_FETCH_MESSAGE_BYTES,
   type FetchRequest,
 } from '@edgeloop/protocol';
-import type { ArtifactStore } from '../registry/artifact-store.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FleetStore } from '../store/fleet-store.js';
 import { DownloadSlots, type Admission } from './download-slots.js';
 import { TransferCounters } from './transfer-counters.js';
@@ -48,7 +47,7 @@ export class TransferService {
 
   constructor(
     private readonly store: FleetStore,
-    private readonly artifacts: ArtifactStore,
+    private readonly artifacts: BlobStore,
     private readonly log: Logger,
     opts: Partial<TransferOptions> = {},
   ) {
@@ -175,21 +174,18 @@ export class TransferService {
     }
     this.stats.fetches++;
     const topic = deviceTopic(deviceId, 'chunk');
-    const fh = await open(this.artifacts.path(req.sha256), 'r');
-    try {
-      let first = true;
-      for (const block of blocksOf(req.offset, req.length)) {
-        const bytes = Buffer.allocUnsafe(block.length);
-        const { bytesRead } = await fh.read(bytes, 0, block.length, block.offset);
-        if (bytesRead !== block.length)
-          throw new Error(`artifact file ${req.sha256} is shorter than its registered ${size} bytes`);
-        await publish(topic, encodeChunk(req.sha256, block.offset, bytes));
-        this.stats.blocks++;
-        this.sent(deviceId, req.sha256, 'mqtt', block.length, first, block.offset + block.length === size);
-        first = false;
-      }
-    } finally {
-      await fh.close();
+    let first = true;
+    for (const block of blocksOf(req.offset, req.length)) {
+      // Block by block: a fetch may ask for MAX_FETCH_BYTES, and the device may vanish half-way.
+      const bytes = await this.artifacts.readRange(req.sha256, block.offset, block.length).catch((err: Error) => {
+        throw new Error(`artifact ${req.sha256} (${size} bytes registered) cannot be read: ${err.message}`, {
+          cause: err,
+        });
+      });
+      await publish(topic, encodeChunk(req.sha256, block.offset, bytes));
+      this.stats.blocks++;
+      this.sent(deviceId, req.sha256, 'mqtt', block.length, first, block.offset + block.length === size);
+      first = false;
     }
   }
 

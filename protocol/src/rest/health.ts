@@ -41,6 +41,8 @@ export const healthResponseSchema = z
         lastError: z.string().nullable(),
       })
       .optional(),
+    /** Which server of a cluster answered, and whether it holds the leader lease (rollouts, re-signing). */
+    cluster: z.object({ instance: z.string(), leader: z.boolean() }).optional(),
   })
   .meta({ id: 'Health' });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;

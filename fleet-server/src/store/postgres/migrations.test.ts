@@ -53,9 +53,12 @@ test('the PostgreSQL schema has every SQLite table and column, with the same nul
       `table ${table}`,
     );
   }
-  // Beyond SQLite: the record of applied migrations (SQLite keeps it in user_version) and each
-  // stream's highest seq (telemetry's unique key alone does the job in SQLite).
+  // Beyond SQLite: the record of applied migrations (SQLite keeps it in user_version), each
+  // stream's highest seq (telemetry's unique key alone does the job in SQLite), and blobs for a
+  // cluster without a shared folder (a SQLite store serves one server, whose folder suffices).
   assert.deepEqual([...pgSchema.keys()].filter((t) => !sqlite.has(t)).sort(), [
+    'blob_chunks',
+    'blobs',
     'schema_migrations',
     'telemetry_streams',
   ]);

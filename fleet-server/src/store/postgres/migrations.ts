@@ -11,6 +11,7 @@
 import type pg from 'pg';
 import { FLEET_SCHEMA_SQL } from './schema-sql.js';
 import { STORE_BATCHES_FUNCTION_SQL } from './telemetry-sql.js';
+import { BLOB_TABLES_SQL } from './postgres-blob-store.js';
 
 export interface Migration {
   /** Stable name, recorded beside the version number. */
@@ -30,6 +31,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
   // The ingest's group commit as one call (telemetry-sql.ts).
   { name: 'telemetry-store-batches', sql: STORE_BATCHES_FUNCTION_SQL },
+  // Artifacts and samples for a cluster without a shared file system (postgres-blob-store.ts).
+  { name: 'blobs', sql: BLOB_TABLES_SQL },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

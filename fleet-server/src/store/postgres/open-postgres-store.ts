@@ -13,6 +13,8 @@ import { migratePostgres } from './migrations.js';
 import { openPostgresPool, redactUrl } from './pg-pool.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { PostgresTelemetryWriter } from './postgres-telemetry-writer.js';
+import { postgresCoordination } from './postgres-leader-lease.js';
+import { PostgresBlobStore } from './postgres-blob-store.js';
 import { checkPartitionPolicy, startPartitionMaintenance, type PartitionPass } from './telemetry-partitions.js';
 
 export interface PostgresStoreOptions {
@@ -74,6 +76,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     });
   }
   const running = maintenance;
+  const coordination = postgresCoordination(url);
   // Kysely ends its pool on destroy, before the store's onClose; the pool is ended here instead,
   // once maintenance has stopped, so a pass in progress never meets an ended pool.
   const kysely = new Kysely<Database>({
@@ -81,7 +84,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   });
   return new KyselyFleetStore(kysely, postgresDialect, {
     telemetryWriter: (ctx) => new PostgresTelemetryWriter(ctx, pool),
+    cluster: coordination,
+    blobStore: (namespace, stagingDir) => new PostgresBlobStore(pool, namespace, stagingDir),
     onClose: async () => {
+      await coordination.close();
       await running.stop();
       await pool.end();
     },

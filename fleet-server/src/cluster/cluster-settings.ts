@@ -1,0 +1,42 @@
+/**
+ * @module cluster/cluster-settings
+ * What running several fleet servers side by side requires, checked before anything is opened:
+ * one PostgreSQL database and one external broker (with shared subscriptions), and the keys and
+ * artifacts in a folder every instance reaches. SQLite and the embedded broker belong to one
+ * process; a configuration that cannot work is refused with the reason.
+ */
+import { hostname } from 'node:os';
+import type { FleetConfig } from '../config.js';
+import type { FleetStoreLocation } from '../store/fleet-store.js';
+
+export const INSTANCE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** This server's name in logs, /health and pg_stat_activity: configured, else host and pid. */
+export function instanceIdOf(config: FleetConfig): string {
+  return config.cluster.instanceId ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+}
+
+/** Throws with what to change when the settings ask for a cluster that cannot work. */
+export function checkClusterSettings(config: FleetConfig, location: FleetStoreLocation): void {
+  if (config.cluster.blobs === 'postgres' && !('url' in location))
+    throw new Error(
+      'cluster.blobs is "postgres" but the fleet store is a SQLite file: keep artifacts in a folder, or give a postgres:// URL (--db)',
+    );
+  if (config.cluster.sharedDir === undefined) return;
+  const why = (what: string) =>
+    new Error(`cluster.sharedDir is set (several fleet servers), but ${what}; see docs/cluster.md`);
+  if (!('url' in location))
+    throw why(
+      'the fleet store is a SQLite file, which one process owns: give every instance the same postgres:// URL (--db)',
+    );
+  if (config.mqtt.mode !== 'external')
+    throw why(
+      'the broker is the embedded one, which lives inside one process: point every instance at the same broker (--mqtt-url)',
+    );
+  if (!config.mqtt.sharedSubscriptions)
+    throw why('mqtt.sharedSubscriptions is off: every instance would ingest, acknowledge and answer every message');
+  if (config.mqtt.mosquitto)
+    throw why(
+      "Mosquitto's password and ACL files are kept by one server from its own state: manage the broker's users outside EdgeLoop (e.g. Mosquitto's dynamic security plugin) and remove the --mosquitto-* settings",
+    );
+}
