@@ -1,7 +1,8 @@
 /**
  * @module server
  * Starts the fleet server: the fleet store (SQLite file or database URL), signing key, MQTT broker (embedded unless an external
- * one is configured), the server's bus client with its ingest handlers, and the HTTP API.
+ * one is configured), the device transport with its ingest handlers (in-process for the embedded
+ * broker, the server's MQTT client for an external one), and the HTTP API.
  */
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -16,8 +17,10 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-brok
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
 import { MosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
 import { Deployments } from './deploy/deployments.js';
+import { desiredOnBirth } from './deploy/desired-on-birth.js';
 import { TransferService } from './transfer/transfer-service.js';
 import { FleetBus } from './ingest/fleet-bus.js';
+import type { DeviceTransport } from './ingest/device-transport.js';
 import { presenceIngest } from './ingest/presence-ingest.js';
 import { referenceIngest } from './ingest/reference-ingest.js';
 import { sampleIngest } from './ingest/sample-ingest.js';
@@ -160,7 +163,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const admin = await orRelease(() =>
     identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }),
   );
-  // The server's own bus client logs in to the embedded broker with a secret that lives only in this process.
+  // The full-access user of the embedded broker (tools, sensor publishers) has a secret that lives only in this process.
   const configuredMqttPassword = config.mqtt.mode === 'embedded' ? config.mqtt.serverPassword : undefined;
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
   const models = store.models;
@@ -238,7 +241,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     // A Mosquitto we just told to reload may still refuse our own user for a moment.
     const busAuth = { ...auth, ...busTlsOptions(config, tls, mqttUrl) };
     if (mosquitto) await untilBrokerAccepts(mqttUrl, busAuth);
-    const bus = await FleetBus.connect(mqttUrl, log, busAuth);
+    const bus: DeviceTransport = broker ? broker.transport : await FleetBus.connect(mqttUrl, log, busAuth);
     cleanups.push(() => bus.close());
     const transfer = new TransferService(store, artifacts, log, config.transfer);
     cleanups.push(() => transfer.close());
@@ -328,15 +331,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
     endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
     endpoints.httpUrl = publicUrl;
-    // Every birth gets the device's desired state from the database, the source of truth: the
-    // embedded broker keeps retained messages in memory only (lost when the server restarts), and
-    // a device offline while its last assignment was removed would otherwise never hear of it.
-    const sendDesired = (id: string) =>
-      void deployments
-        .publishDesired(id)
-        .catch((err: Error) =>
-          log.warn({ deviceId: id, err: err.message }, 'could not publish desired state on birth'),
-        );
+    const sendDesired = desiredOnBirth(deployments, log);
     // A device's birth and update reports are taken in the order it sent them (ingest/device-order.ts).
     const inDeviceOrder = deviceOrder();
     bus.on('presence', inDeviceOrder(presenceIngest({ devices: store.devices, log, onBirth: sendDesired })));

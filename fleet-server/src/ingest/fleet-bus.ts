@@ -8,10 +8,12 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TOPIC_PREFIX, parseDeviceTopic, type DeviceChannel } from '@edgeloop/protocol';
+import type { ChannelHandler, DeviceTransport } from './device-transport.js';
 
-export type ChannelHandler = (deviceId: string, payload: Buffer) => void | Promise<void>;
+export type { ChannelHandler } from './device-transport.js';
 
-export class FleetBus {
+/** The transport for an external broker; the embedded one hands device traffic over in-process. */
+export class FleetBus implements DeviceTransport {
   private readonly client: MqttClient;
   private readonly handlers = new Map<DeviceChannel, ChannelHandler>();
   rejected = 0;
