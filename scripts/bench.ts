@@ -15,6 +15,7 @@ import { ingestBench } from './bench/ingest.bench.js';
 import { ingestPostgresBench } from './bench/ingest-postgres.bench.js';
 import { idleBench } from './bench/idle.bench.js';
 import { installSizeBench } from './bench/install-size.bench.js';
+import { scaleBench } from './bench/scale.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -26,6 +27,7 @@ const BENCHES: Bench[] = [
   ingestPostgresBench,
   rolloutBench,
   installSizeBench,
+  scaleBench,
 ];
 
 const { values } = parseArgs({

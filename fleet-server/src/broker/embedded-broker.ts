@@ -105,6 +105,13 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
+/**
+ * Connections the kernel may hold before the broker accepts them (capped by net.core.somaxconn).
+ * Node's default of 511 overflowed when a fleet reconnected at once: the kernel dropped the
+ * rest of the SYNs, and their clients retried only after 1, 3, 7, 15 … s of TCP back-off.
+ */
+const LISTEN_BACKLOG = 8192;
+
 /** MQTT 3.1.1 CONNACK codes. */
 const IDENTIFIER_REJECTED = 2;
 const SERVER_UNAVAILABLE = 3;
@@ -288,7 +295,7 @@ export async function startEmbeddedBroker(
         ),
       ),
     );
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
