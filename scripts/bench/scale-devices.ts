@@ -189,6 +189,6 @@ if (plan.mode === 'ack') {
     }
   }
   await new Promise((r) => setTimeout(r, 2000));
-  process.stdout.write(`${JSON.stringify({ acks })}\n`);
-  process.exit(0);
+  // Exit only once the (large) line is out: exit() would cut a pipe write short.
+  process.stdout.write(`${JSON.stringify({ acks })}\n`, () => process.exit(0));
 }
