@@ -17,6 +17,7 @@ import { idleBench } from './bench/idle.bench.js';
 import { installSizeBench } from './bench/install-size.bench.js';
 import { scaleAckBench, scaleDevicesBench } from './bench/scale.bench.js';
 import { scaleInstancesBench } from './bench/scale-instances.bench.js';
+import { scaleConnectBench } from './bench/scale-connect.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -31,6 +32,7 @@ const BENCHES: Bench[] = [
   scaleAckBench,
   scaleDevicesBench,
   scaleInstancesBench,
+  scaleConnectBench,
 ];
 
 const { values } = parseArgs({

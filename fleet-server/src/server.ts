@@ -1,7 +1,8 @@
 /**
  * @module server
  * Starts the fleet server: the fleet store (SQLite file or database URL), signing key, MQTT broker (embedded unless an external
- * one is configured), the server's bus client with its ingest handlers, and the HTTP API.
+ * one is configured), the device transport with its ingest handlers (in-process for the embedded
+ * broker, the server's MQTT client for an external one), and the HTTP API.
  */
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -16,8 +17,10 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-brok
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
 import { MosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
 import { Deployments } from './deploy/deployments.js';
+import { desiredOnBirth } from './deploy/desired-on-birth.js';
 import { TransferService } from './transfer/transfer-service.js';
 import { FleetBus } from './ingest/fleet-bus.js';
+import type { DeviceTransport } from './ingest/device-transport.js';
 import { presenceIngest } from './ingest/presence-ingest.js';
 import { referenceIngest } from './ingest/reference-ingest.js';
 import { sampleIngest } from './ingest/sample-ingest.js';
@@ -169,7 +172,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const admin = await orRelease(() =>
     identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }),
   );
-  // The server's own bus client logs in to the embedded broker with a secret that lives only in this process.
+  // The full-access user of the embedded broker (tools, sensor publishers) has a secret that lives only in this process.
   const configuredMqttPassword = config.mqtt.mode === 'embedded' ? config.mqtt.serverPassword : undefined;
   const serverMqttPassword = configuredMqttPassword ?? newSecret(32);
   const models = store.models;
@@ -200,6 +203,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   try {
     let broker: EmbeddedBroker | undefined;
     let mqttUrl: string;
+    // The embedded broker stops reading devices' sockets while the telemetry ingest is saturated;
+    // the ingest is made later, once the store and the transport are up.
+    let ingestSaturated = (): boolean => false;
     if (config.mqtt.mode === 'embedded') {
       const mqttPort = config.mqtt.port ?? (tls ? DEFAULT_MQTTS_PORT : DEFAULT_MQTT_PORT);
       broker = await startEmbeddedBroker(
@@ -209,6 +215,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
         { identity, serverPassword: serverMqttPassword },
         config.mqtt,
         tls,
+        { saturated: () => ingestSaturated() },
       );
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
@@ -253,7 +260,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     if (mosquitto) await untilBrokerAccepts(mqttUrl, busAuth);
     const shareGroup =
       config.mqtt.mode === 'external' && config.mqtt.sharedSubscriptions ? { shareGroup: config.mqtt.shareGroup } : {};
-    const bus = await FleetBus.connect(mqttUrl, log, busAuth, shareGroup);
+    const bus: DeviceTransport = broker ? broker.transport : await FleetBus.connect(mqttUrl, log, busAuth, shareGroup);
     cleanups.push(() => bus.close());
     const transfer = new TransferService(store, artifacts, log, config.transfer);
     cleanups.push(() => transfer.close());
@@ -349,19 +356,13 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
     endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
     endpoints.httpUrl = publicUrl;
-    // Every birth gets the device's desired state from the database, the source of truth: the
-    // embedded broker keeps retained messages in memory only (lost when the server restarts), and
-    // a device offline while its last assignment was removed would otherwise never hear of it.
-    const sendDesired = (id: string) =>
-      void deployments
-        .publishDesired(id)
-        .catch((err: Error) =>
-          log.warn({ deviceId: id, err: err.message }, 'could not publish desired state on birth'),
-        );
+    const sendDesired = desiredOnBirth(deployments, log);
     // A device's birth and update reports are taken in the order it sent them (ingest/device-order.ts).
     const inDeviceOrder = deviceOrder();
     bus.on('presence', inDeviceOrder(presenceIngest({ devices: store.devices, log, onBirth: sendDesired })));
-    bus.on('telemetry', telemetryIngest({ store, publish: (t, p) => bus.publish(t, p), log, stats }));
+    const ingestTelemetry = telemetryIngest({ store, publish: (t, p) => bus.publish(t, p), log, stats });
+    ingestSaturated = () => ingestTelemetry.saturated;
+    bus.on('telemetry', ingestTelemetry);
     bus.on('update', inDeviceOrder(updateIngest({ store, publish: (t, p) => bus.publish(t, p), log })));
     // A reference value may arrive before its record: the store keeps it until the record is stored.
     bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
@@ -384,7 +385,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
           stop: () => resigner.stop(),
         },
         { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
-        { name: 'retained presence', start: () => bus.replayRetainedPresence(), stop: () => undefined },
+        { name: 'retained presence', start: () => bus.replayRetainedPresence?.(), stop: () => undefined },
       ],
       log,
     );

@@ -69,17 +69,36 @@ function utf8(s: string): Buffer {
   return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
 }
 
-/** §3.1 CONNECT, protocol level 4, clean session, keep alive 60 s. */
-export function connectPacket(clientId: string, username?: string, password?: string): Buffer {
-  const flags = 0x02 | (username !== undefined ? 0x80 : 0) | (password !== undefined ? 0x40 : 0);
+/** §3.1 CONNECT, protocol level 4, clean session, keep alive 60 s; the will at QoS 1. */
+export function connectPacket(
+  clientId: string,
+  username?: string,
+  password?: string,
+  will?: { topic: string; payload: Buffer; retain?: boolean },
+): Buffer {
+  const flags =
+    0x02 |
+    (username !== undefined ? 0x80 : 0) |
+    (password !== undefined ? 0x40 : 0) |
+    (will ? 0x04 | 0x08 | (will.retain ? 0x20 : 0) : 0);
+  const willBytes = will
+    ? [utf8(will.topic), Buffer.from([will.payload.length >> 8, will.payload.length & 0xff]), will.payload]
+    : [];
   const body = Buffer.concat([
     utf8('MQTT'),
     Buffer.from([4, flags, 0, 60]),
     utf8(clientId),
+    ...willBytes,
     ...(username !== undefined ? [utf8(username)] : []),
     ...(password !== undefined ? [utf8(password)] : []),
   ]);
   return Buffer.concat([Buffer.from([0x10]), encodeRemainingLength(body.length), body]);
+}
+
+/** §3.8 SUBSCRIBE (packet id 1) to one filter at QoS 1. */
+export function subscribePacket(filter: string): Buffer {
+  const body = Buffer.concat([Buffer.from([0, 1]), utf8(filter), Buffer.from([1])]);
+  return Buffer.concat([Buffer.from([0x82]), encodeRemainingLength(body.length), body]);
 }
 
 /** The fixed header of a CONNECT announcing `bodyBytes`, and the start of a plausible body. */
@@ -114,6 +133,8 @@ export interface RawClient {
   connack(): number | undefined;
   /** Whether a PUBACK (type 4) came back. */
   gotPuback(): boolean;
+  /** How many packets of this type (§2.2.1: 4 PUBACK, 9 SUBACK, 3 PUBLISH) came back. */
+  count(type: number): number;
   closed: Promise<number>;
   isClosed(): boolean;
 }
@@ -142,29 +163,33 @@ export async function rawClient(mqttUrl: string, localAddress?: string): Promise
       const b = received();
       return b.length >= 4 && b[0] === 0x20 ? b[3] : undefined;
     },
-    gotPuback: () => {
-      // Walk the packets the broker sent: CONNACK, then anything else.
-      const b = received();
-      let i = 0;
-      while (i < b.length) {
-        if (b[i]! >> 4 === 4) return true;
-        let len = 0;
-        let mul = 1;
-        let j = i + 1;
-        for (;;) {
-          const byte = b[j++];
-          if (byte === undefined) return false;
-          len += (byte & 0x7f) * mul;
-          mul *= 128;
-          if (!(byte & 0x80)) break;
-        }
-        i = j + len;
-      }
-      return false;
-    },
+    gotPuback: () => countPackets(received(), 4) > 0,
+    count: (type) => countPackets(received(), type),
     closed,
     isClosed: () => isClosed,
   };
+}
+
+/** Walks the packets the broker sent (CONNACK, then anything else), counting those of `type`. */
+function countPackets(b: Buffer, type: number): number {
+  let n = 0;
+  let i = 0;
+  while (i < b.length) {
+    let len = 0;
+    let mul = 1;
+    let j = i + 1;
+    for (;;) {
+      const byte = b[j++];
+      if (byte === undefined) return n;
+      len += (byte & 0x7f) * mul;
+      mul *= 128;
+      if (!(byte & 0x80)) break;
+    }
+    if (j + len > b.length) return n;
+    if (b[i]! >> 4 === type) n++;
+    i = j + len;
+  }
+  return n;
 }
 
 /** Writes `total` bytes of zeros in 64 KiB chunks until done or the broker closes the socket; the bytes written. */

@@ -7,8 +7,10 @@
  * got at enrollment; their client id must equal the username, or be `<username>:<suffix>` for a
  * device's second connection (the agent's sensor link); `:` never occurs in a device id, so no
  * device can take over another's session. A disabled device is refused. The ACL (identity/device-acl.ts) lets a
- * device publish and subscribe only its own topics. The server's own bus client logs in as
- * `edgeloop-server` with a secret made for this process, and may do anything.
+ * device publish and subscribe only its own topics. The user `edgeloop-server` (a secret made
+ * for this process, or configured) may do anything: integrators' sensor publishers and tools log
+ * in with it. The server itself needs no client: device traffic reaches the ingest in-process
+ * (embedded-transport.ts) after the checks here.
  *
  * Refusals are counted by reason (/metrics) and logged through the refusal log (the first few
  * of a minute in detail, then one summary line). A refused subscription gets SUBACK 0x80 and the
@@ -23,7 +25,15 @@
  * a broken or hostile client.
  *
  * Before aedes sees a connection, the connection gate (connection-gate.ts) applies the connect
- * limiter, the packet-size guard and the connect timeout.
+ * limiter, the packet-size guard and the connect timeout. Every socket gets TCP_NODELAY: an ack
+ * is one small write the device waits for, and Nagle's algorithm held it back until the
+ * device's delayed ACK (~40 ms) of the previous write.
+ *
+ * aedes runs its message router (mqemitter) without a concurrency limit: with one, messages
+ * beyond the limit wait in a queue that is drained recursively, and thousands of wills and
+ * disconnect notices queued behind in-flight deliveries (a fleet dropping off at once)
+ * overflowed the stack (RangeError in mqemitter's `released`). Without the limit nothing is
+ * queued there; each client's unhandled read still bounds what is in flight.
  */
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -36,6 +46,9 @@ import { SERVER_MQTT_USERNAME, type IdentityService } from '../identity/identity
 import { ConnectLimiter } from './connect-limiter.js';
 import { ConnectionGate } from './connection-gate.js';
 import { RefusalLog, type RefusalReason } from './refusal-log.js';
+import { EmbeddedTransport } from './embedded-transport.js';
+import type { IntakeLimits } from './intake-flow.js';
+import { indexRetained, type RetainedTopics } from './retained-topics.js';
 
 export interface BrokerAuth {
   /** Checks device credentials; its events close sessions of disabled, revoked or re-enrolled devices. */
@@ -81,12 +94,23 @@ export const MAX_RETAINED_PRESENCE_BYTES = 16 * 1024;
 export interface EmbeddedBroker {
   url: string;
   port: number;
+  /** Device traffic, in-process: the ingest handlers and the server's publishes. */
+  transport: EmbeddedTransport;
+  /** The retained messages (presence and desired state per device), indexed by topic level. */
+  retained: RetainedTopics;
   refusals: BrokerRefusals;
   metrics(): BrokerMetrics;
   /** Closes the device's live session, if any (disabled or revoked). */
   disconnect(deviceId: string, reason: string): void;
   close(): Promise<void>;
 }
+
+/**
+ * Connections the kernel may hold before the broker accepts them (capped by net.core.somaxconn).
+ * Node's default of 511 overflowed when a fleet reconnected at once: the kernel dropped the
+ * rest of the SYNs, and their clients retried only after 1, 3, 7, 15 … s of TCP back-off.
+ */
+const LISTEN_BACKLOG = 8192;
 
 /** MQTT 3.1.1 CONNACK codes. */
 const IDENTIFIER_REJECTED = 2;
@@ -141,8 +165,10 @@ export async function startEmbeddedBroker(
   auth: BrokerAuth,
   limits: BrokerLimits = DEFAULT_BROKER_LIMITS,
   tls?: { key: string; cert: string },
+  intake?: { limits?: IntakeLimits; saturated?: () => boolean },
 ): Promise<EmbeddedBroker> {
   const refusals: BrokerRefusals = { connect: 0, publish: 0, subscribe: 0 };
+  const transport = new EmbeddedTransport(log, intake?.limits, intake?.saturated);
   const refusalLog = new RefusalLog(log);
   // Hands connections to aedes only once it exists (the server listens after createBroker).
   const gate = new ConnectionGate({
@@ -153,6 +179,9 @@ export async function startEmbeddedBroker(
   });
   const aedes = await Aedes.createBroker({
     id: 'edgeloop-embedded',
+    // 0 = no limit (module comment: the queue behind a limit is drained recursively).
+    concurrency: 0,
+    published: transport.published,
     // A device id (≤ 64) plus a `:suffix` for its second connection (the sensor link).
     maxClientsIdLength: 128,
     // The gate closes a connection not authenticated within connectTimeoutMs and counts it;
@@ -227,6 +256,10 @@ export async function startEmbeddedBroker(
       done(null, null);
     },
   });
+  transport.attach(aedes);
+  const retained = indexRetained(
+    (aedes as unknown as { persistence: Parameters<typeof indexRetained>[0] }).persistence,
+  );
   aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error'));
   aedes.on('connectionError', (client, err) =>
     log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'),
@@ -250,9 +283,9 @@ export async function startEmbeddedBroker(
   const server: Server = tls
     ? createTlsServer(
         { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: limits.connectTimeoutMs },
-        (socket) => gate.accept(socket),
+        (socket) => gate.accept(socket.setNoDelay(true)),
       )
-    : createServer((socket) => gate.accept(socket));
+    : createServer((socket) => gate.accept(socket.setNoDelay(true)));
   server.on('tlsClientError', (err: Error) => log.debug({ err: err.message }, 'mqtt tls handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
@@ -262,7 +295,7 @@ export async function startEmbeddedBroker(
         ),
       ),
     );
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
@@ -270,6 +303,8 @@ export async function startEmbeddedBroker(
   return {
     url: `${tls ? 'mqtts' : 'mqtt'}://${urlHost}:${actual}`,
     port: actual,
+    transport,
+    retained,
     refusals,
     metrics: () => ({ refused: { ...refusalLog.totals }, connections: aedes.connectedClients, pending: gate.pending }),
     disconnect,

@@ -125,6 +125,7 @@ export class PacketSizeGuard extends Duplex {
   private readonly scanner: FixedHeaderScanner;
   private bytesBeforeAuth = 0;
   private authenticated = false;
+  private held = false;
 
   /** `maxBytesBeforeAuth`: what the client may send in all before `setAuthenticated`. */
   constructor(
@@ -162,8 +163,23 @@ export class PacketSizeGuard extends Duplex {
     this.scanner.maxPacketBytes = maxPacketBytes;
   }
 
-  override _read(): void {
+  /**
+   * Reads nothing more from the socket until `resumeReading` (the intake's back-pressure): its
+   * bytes wait in the kernel, then on the client. What was read already still reaches aedes.
+   */
+  pauseReading(): void {
+    this.held = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.held) return;
+    this.held = false;
     this.socket.resume();
+  }
+
+  override _read(): void {
+    if (!this.held) this.socket.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {

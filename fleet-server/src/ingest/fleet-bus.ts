@@ -23,8 +23,9 @@ import {
   parseDeviceTopic,
   type DeviceChannel,
 } from '@edgeloop/protocol';
+import type { ChannelHandler, DeviceTransport } from './device-transport.js';
 
-export type ChannelHandler = (deviceId: string, payload: Buffer) => void | Promise<void>;
+export type { ChannelHandler } from './device-transport.js';
 
 /** A shared-subscription group name: one topic level, no wildcards (MQTT 5 §4.8.2). */
 export const SHARE_GROUP = /^[A-Za-z0-9_-]{1,64}$/;
@@ -44,7 +45,8 @@ export function busSubscriptions(shareGroup: string | undefined): string[] {
   return DEVICE_PUBLISHES.map((c) => `$share/${shareGroup}/${allDevicesTopic(c)}`);
 }
 
-export class FleetBus {
+/** The transport for an external broker; the embedded one hands device traffic over in-process. */
+export class FleetBus implements DeviceTransport {
   private readonly client: MqttClient;
   private readonly handlers = new Map<DeviceChannel, ChannelHandler>();
   private readonly markers = new Map<string, () => void>();
