@@ -178,7 +178,38 @@ for (const blobs of ['folder', 'postgres'] as const)
         },
         90_000,
         200,
-      );
+      ).catch(async (err: Error) => {
+        // The failure says why: where the rollout stands and what the new leader logged about it.
+        const r = await get().catch((e: Error) => e.message);
+        const detail =
+          typeof r === 'string'
+            ? r
+            : JSON.stringify({
+                state: r.rollout.state,
+                currentWave: r.rollout.currentWave,
+                waves: r.waves,
+                gates: r.gates,
+                devices: r.devices.map((d) => ({ id: d.deviceId, state: d.state, reason: d.reason })),
+              });
+        const lines = (p: Proc<unknown>, pattern: RegExp) =>
+          p
+            .logs()
+            .split('\n')
+            .filter((l) => pattern.test(l))
+            .slice(-40)
+            .join('\n');
+        const agentLogs = agents.map(
+          (a, i) => `${DEVICES[i]}:\n${lines(a, /update|ack|activ|model|desired|warn|error/i)}`,
+        );
+        throw new Error(
+          [
+            err.message,
+            `rollout: ${detail}`,
+            `new leader's log:\n${lines(other, /rollout|leader|duty|device update|update report/i)}`,
+            ...agentLogs,
+          ].join('\n'),
+        );
+      });
       assert.deepEqual(done.devices.map((d) => d.state).sort(), ['active', 'active']);
       assert.ok((done.waves[1]?.startedAt ?? 0) > killedAt, 'wave 2 was started after the old leader died');
 

@@ -8,6 +8,10 @@
  * exactly that version (the shadow one for role "shadow"); "active" on the serving slot also
  * updates what the device runs.
  *
+ * Several servers may take reports of one device at once (shared subscriptions): each report is
+ * judged with the device's row locked, so a report taken late by one server is judged against the
+ * cursor another server's later report left, and never writes its older state over it.
+ *
  * A report that names its outbox position (`stream`, `id`) is stored at most once per device:
  * after a reconnect the same report can arrive twice, once as MQTT's own redelivery under the old
  * session and once restamped by the outbox under the new one. The second is taken as a
@@ -29,9 +33,11 @@ export function recordUpdateReport(
   return store.transaction(async (tx): Promise<Result<ReportTaken, ReportRefusal>> => {
     const outbox =
       report.stream !== undefined && report.id !== undefined ? { stream: report.stream, id: report.id } : undefined;
+    // First, so reports of one device taken by different servers are judged one after the other:
+    // judged side by side, "verified" could be written over the "active" that followed it.
+    const cursor = await tx.devices.lockReportCursor(deviceId);
     // Before the session checks: a stored report is safe whatever session its copy claims.
     if (outbox && (await tx.updateEvents.hasOutboxReport(deviceId, outbox))) return ok('duplicate');
-    const cursor = await tx.devices.reportCursor(deviceId);
     const current = cursor?.session ?? 0;
     // Birth and reports travel on one connection with QoS 1, so the birth is always seen first.
     if (report.session !== current)

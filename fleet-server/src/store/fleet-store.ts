@@ -118,6 +118,14 @@ export interface DeviceRepository {
     deviceId: string,
   ): Promise<{ session: number; reportSession: number | null; reportSeq: number } | undefined>;
   setReportCursor(deviceId: string, session: number, reportSeq: number): Promise<void>;
+  /**
+   * reportCursor, with the device's row locked until the surrounding transaction ends: a second
+   * server taking a report of the same device waits here and then reads the cursor the first
+   * one left, so two reports are never both judged against the same old cursor.
+   */
+  lockReportCursor(
+    deviceId: string,
+  ): Promise<{ session: number; reportSession: number | null; reportSeq: number } | undefined>;
   /** Above every counter issued before and never below `now`; throws for an unknown device. */
   nextDesiredCounter(deviceId: string, now?: number): Promise<number>;
   /** The counter issued last (0: none). */

@@ -268,6 +268,19 @@ export class KyselyDeviceRepository implements DeviceRepository {
     return r && { session: r.session, reportSession: r.report_session, reportSeq: r.report_seq };
   }
 
+  async lockReportCursor(deviceId: string) {
+    // A write that changes nothing: it takes the row lock (PostgreSQL waits for a concurrent holder
+    // and returns the row as that one committed it) on both databases without dialect SQL.
+    const r = await this.ctx
+      .db()
+      .updateTable('devices')
+      .set((eb) => ({ report_seq: eb.ref('report_seq') }))
+      .where('id', '=', deviceId)
+      .returning(['session', 'report_session', 'report_seq'])
+      .executeTakeFirst();
+    return r && { session: r.session, reportSession: r.report_session, reportSeq: r.report_seq };
+  }
+
   async setReportCursor(deviceId: string, session: number, reportSeq: number): Promise<void> {
     await this.ctx
       .db()

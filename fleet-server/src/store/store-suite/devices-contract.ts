@@ -139,6 +139,12 @@ export function devicesContract(withStore: WithStore): void {
     assert.deepEqual(await s.devices.reportCursor('pi-1'), { session: 3, reportSession: null, reportSeq: 0 });
     await s.devices.setReportCursor('pi-1', 3, 4);
     assert.deepEqual(await s.devices.reportCursor('pi-1'), { session: 3, reportSession: 3, reportSeq: 4 });
+    assert.deepEqual(
+      await s.transaction((tx) => tx.devices.lockReportCursor('pi-1')),
+      { session: 3, reportSession: 3, reportSeq: 4 },
+      'locking reads the cursor and changes nothing',
+    );
+    assert.equal(await s.devices.lockReportCursor('nobody'), undefined);
     await s.devices.addBytesSent('pi-1', 100);
     await s.devices.addBytesSent('pi-1', 23);
     assert.equal((await s.devices.get('pi-1'))?.bytesSent, 123);
