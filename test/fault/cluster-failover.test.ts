@@ -206,6 +206,7 @@ for (const blobs of ['folder', 'postgres'] as const)
             err.message,
             `rollout: ${detail}`,
             `new leader's log:\n${lines(other, /rollout|leader|duty|device update|update report/i)}`,
+            `killed leader's log:\n${lines(leader, /rollout|device update|update report/i)}`,
             ...agentLogs,
           ].join('\n'),
         );
