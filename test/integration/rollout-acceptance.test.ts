@@ -114,14 +114,23 @@ async function setUp(t: { after(fn: () => Promise<void>): void }, store: StoreKi
   });
 
   // The baseline earns its live error first: reference-joined records of v1 on every device.
-  await waitFor(
-    'baseline records with reference values on every device',
-    async () =>
-      (
-        await Promise.all(DEVICES.map((d) => fleet.server.telemetry.query({ device: d, version: 1, limit: 1000 })))
-      ).every((rows) => rows.filter((r) => r.reference !== null).length >= 15) || undefined,
-    60_000,
-  );
+  const baselineRows = () =>
+    Promise.all(DEVICES.map((d) => fleet.server.telemetry.query({ device: d, version: 1, limit: 1000 })));
+  try {
+    await waitFor(
+      'baseline records with reference values on every device',
+      async () =>
+        (await baselineRows()).every((rows) => rows.filter((r) => r.reference !== null).length >= 15) || undefined,
+      60_000,
+    );
+  } catch (err) {
+    // Says which side is missing: the records, or the reference values joined to them.
+    const counts = (await baselineRows()).map(
+      (rows, i) =>
+        `${DEVICES[i]}: ${rows.length} v1 records, ${rows.filter((r) => r.reference !== null).length} with a reference`,
+    );
+    throw new Error(`${(err as Error).message} (${counts.join('; ')})`, { cause: err });
+  }
   return { fleet, api, stopFeeding, answeredBy };
 }
 
