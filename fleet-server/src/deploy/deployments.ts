@@ -154,6 +154,7 @@ export class Deployments {
   async issue(
     deviceId: string,
     content: Pick<DesiredState, 'models'> & Partial<Omit<DesiredState, 'v' | 'deviceId' | 'counter'>>,
+    counter?: number,
   ): Promise<SignedEnvelope> {
     const key = await this.signingKey();
     const keys = content.keys ?? (await this.keyset());
@@ -162,9 +163,9 @@ export class Deployments {
         409,
         'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")',
       );
-    const counter = await this.store.devices.nextDesiredCounter(deviceId);
+    const next = counter ?? (await this.store.devices.nextDesiredCounter(deviceId));
     try {
-      return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter }, key);
+      return signDesiredState({ issuedAt: Date.now(), ...content, keys, v: 2, deviceId, counter: next }, key);
     } catch (err) {
       // Inside signAll's transaction: the assignment that made the state too large is undone.
       if (err instanceof DesiredStateTooLargeError) throw new RegistryError(409, err.message);
@@ -196,13 +197,17 @@ export class Deployments {
       const signed: Array<[string, Buffer]> = [];
       for (const deviceId of deviceIds) {
         await write?.(deviceId);
+        // The counter first: taking it locks the device's row until commit, so the content read
+        // next sees every change committed before (on PostgreSQL a concurrent assignment would
+        // otherwise be missed, and the stale state would go out with the newer counter).
+        const counter = await this.store.devices.nextDesiredCounter(deviceId);
         const content = await this.content(deviceId);
         if (!content)
           throw new RegistryError(
             409,
             'there is no keyset yet: the offline root must sign the first one ("edgeloop keys rotate --root-key FILE")',
           );
-        signed.push([deviceId, encodeMessage(await this.issue(deviceId, content))]);
+        signed.push([deviceId, encodeMessage(await this.issue(deviceId, content, counter))]);
       }
       return signed;
     });
