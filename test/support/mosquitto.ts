@@ -6,7 +6,7 @@
  * report the broker's answer instead of retrying, collect what a subscription receives.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
@@ -54,12 +54,28 @@ export interface MosquittoOptions {
   usernameAsClientId?: boolean;
   /** A TLS-only listener (PEM files), as docs/external-broker.md configures it; the url is then mqtts://. */
   tls?: { cafile: string; certfile: string; keyfile: string };
+  /** Where ports come from (default: a free one each time); tests of the retry hand out a taken one. */
+  choosePort?: () => Promise<number>;
 }
 
 export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): Promise<Mosquitto> {
-  const port = await freePort();
+  // A free port can be taken by another process between our probe and Mosquitto's bind (tests run
+  // in parallel); Mosquitto then exits with "Address already in use" and we try another port.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startMosquittoOnce(dir, await (opts.choosePort ?? freePort)(), opts);
+    if ('broker' in started) return started.broker;
+    if (!started.portTaken || attempt === 5) throw new Error(started.error);
+  }
+}
+
+async function startMosquittoOnce(
+  dir: string,
+  port: number,
+  opts: MosquittoOptions,
+): Promise<{ broker: Mosquitto } | { error: string; portTaken: boolean }> {
   const conf = join(dir, 'mosquitto.conf');
   const pidFile = join(dir, 'mosquitto.pid');
+  rmSync(pidFile, { force: true });
   const lines = [
     `listener ${port} 127.0.0.1`,
     `allow_anonymous ${opts.passwordFile ? 'false' : 'true'}`,
@@ -86,7 +102,23 @@ export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): 
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
+  // Mosquitto writes its pid file only once its listeners are bound, so a connect before that
+  // could reach whoever else holds the port: wait for the pid file (or the exit) first.
   const deadline = Date.now() + 10_000;
+  while (!existsSync(pidFile)) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await new Promise((r) => setTimeout(r, 50)); // the last stderr lines
+      return {
+        error: `mosquitto did not start on port ${port}: ${stderr}`,
+        portTaken: /Address already in use/.test(stderr),
+      };
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      return { error: `mosquitto did not write its pid file ${pidFile} within 10 s: ${stderr}`, portTaken: false };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
   for (;;) {
     const up = await new Promise<boolean>((resolve) => {
       const sock = connect(port, '127.0.0.1', () => {
@@ -96,12 +128,13 @@ export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): 
       sock.once('error', () => resolve(false));
     });
     if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      return { error: `mosquitto did not accept connections on port ${port}: ${stderr}`, portTaken: false };
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
-  await waitForFile(pidFile, () => stderr);
-  return {
+  const broker: Mosquitto = {
     url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     child,
@@ -114,14 +147,7 @@ export async function startMosquitto(dir: string, opts: MosquittoOptions = {}): 
         child.kill('SIGTERM');
       }),
   };
-}
-
-async function waitForFile(path: string, logs: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`mosquitto did not write its pid file ${path}: ${logs()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return { broker };
 }
 
 /** Publishes like a sensor would: the real mosquitto_pub client. */

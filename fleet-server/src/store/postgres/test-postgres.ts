@@ -184,6 +184,25 @@ async function launchServer(bin: string, options: TestPostgresOptions): Promise<
     console.warn(`\n*** ${skip}\n`);
     return { skip };
   }
+  // A free port can be taken by another process between our probe and the server's bind (tests run
+  // in parallel): the server then cannot listen, and we start over on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(bin, base, owner, options);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt === 5) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function launchOnce(
+  bin: string,
+  base: string,
+  owner: { uid: number; gid: number } | undefined,
+  options: TestPostgresOptions,
+): Promise<Server> {
   const dir = mkdtempSync(join(base, 'edgeloop-pg-'));
   const password = randomBytes(18).toString('base64url');
   writeFileSync(join(dir, 'password'), `${password}\n`, { mode: 0o600 });
@@ -222,6 +241,8 @@ async function waitUntilAccepting(url: string, watchdog: ChildProcess, output: (
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (watchdog.exitCode !== null) throw new Error(`the test PostgreSQL server did not start:\n${output()}`);
+    if (/could not create any TCP\/IP sockets/.test(output()))
+      throw new PortTaken(`the test PostgreSQL server's port was taken:\n${output()}`);
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
     try {
       await client.connect();
