@@ -265,11 +265,25 @@ export async function startEmbeddedBroker(
     log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection error'),
   );
 
+  // A device's live sessions (its own and its sensor link), so that closing them on a credential
+  // event does not scan every client: enrolling a fleet is one such event per device.
+  const sessions = new Map<string, Set<Client>>();
+  aedes.on('client', (client) => {
+    const user = principal.get(client);
+    if (user === undefined) return;
+    let set = sessions.get(user);
+    if (!set) sessions.set(user, (set = new Set()));
+    set.add(client);
+  });
+  aedes.on('clientDisconnect', (client) => {
+    const user = principal.get(client);
+    const set = user === undefined ? undefined : sessions.get(user);
+    if (!set?.delete(client) || set.size > 0) return;
+    sessions.delete(user!);
+  });
   const disconnect = (deviceId: string, reason: string) => {
-    const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
-    for (const [id, client] of Object.entries(clients)) {
-      if (!client || principal.get(client) !== deviceId) continue;
-      log.warn({ clientId: id, reason }, "closing the device's mqtt session");
+    for (const client of [...(sessions.get(deviceId) ?? [])]) {
+      log.warn({ clientId: client.id, reason }, "closing the device's mqtt session");
       client.close();
     }
   };
