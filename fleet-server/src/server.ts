@@ -22,6 +22,7 @@ import { TransferService } from './transfer/transfer-service.js';
 import { FleetBus } from './ingest/fleet-bus.js';
 import type { DeviceTransport } from './ingest/device-transport.js';
 import { presenceIngest } from './ingest/presence-ingest.js';
+import { presenceWriter } from './ingest/presence-writer.js';
 import { referenceIngest } from './ingest/reference-ingest.js';
 import { sampleIngest } from './ingest/sample-ingest.js';
 import { SampleStore } from './samples/sample-store.js';
@@ -359,8 +360,11 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     const sendDesired = desiredOnBirth(deployments, log);
     // A device's birth and update reports are taken in the order it sent them (ingest/device-order.ts).
     const inDeviceOrder = deviceOrder();
-    bus.on('presence', inDeviceOrder(presenceIngest({ devices: store.devices, log, onBirth: sendDesired })));
-    const ingestTelemetry = telemetryIngest({ store, publish: (t, p) => bus.publish(t, p), log, stats });
+    bus.on('presence', inDeviceOrder(presenceIngest({ presence: presenceWriter(store), log, onBirth: sendDesired })));
+    // Telemetry acks at QoS 0: a QoS 1 ack cost the broker an outgoing-store entry and a PUBACK
+    // to read per batch, and bought nothing: an ack lost with its connection is not redelivered
+    // to a clean session, and the device re-sends what was not acked (duplicates are skipped).
+    const ingestTelemetry = telemetryIngest({ store, publish: (t, p) => bus.publish(t, p, false, 0), log, stats });
     ingestSaturated = () => ingestTelemetry.saturated;
     bus.on('telemetry', ingestTelemetry);
     bus.on('update', inDeviceOrder(updateIngest({ store, publish: (t, p) => bus.publish(t, p), log })));

@@ -146,7 +146,17 @@ export async function startServerProcess(
     // The store is the test's choice, never an EDGELOOP_DB_URL in the developer's environment.
     EDGELOOP_DB_URL: '',
   };
-  const proc = await start<Omit<ServerReady, 'adminToken' | 'mqttAdmin'>>(SERVER_CLI, args, 'fleet server', env);
+  // EDGELOOP_SERVER_CPU_PROF=DIR: the server writes a V8 CPU profile into DIR when it exits
+  // (load runs: where the server's CPU goes; the harness and devices stay unprofiled).
+  const profDir = process.env.EDGELOOP_SERVER_CPU_PROF;
+  const nodeFlags = profDir ? ['--import', 'tsx', '--cpu-prof', '--cpu-prof-dir', profDir] : undefined;
+  const proc = await start<Omit<ServerReady, 'adminToken' | 'mqttAdmin'>>(
+    SERVER_CLI,
+    args,
+    'fleet server',
+    env,
+    nodeFlags,
+  );
   return { ...proc, ready: { ...proc.ready, adminToken: TEST_ADMIN_TOKEN, mqttAdmin: { ...TEST_MQTT_SERVER } } };
 }
 

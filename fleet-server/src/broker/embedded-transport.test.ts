@@ -90,3 +90,17 @@ test('a device whose messages are still being handled is read no further until t
   pending.forEach((resolve) => resolve());
   await until('nothing in flight', () => broker.transport.intake.handling === 0);
 });
+
+test('a QoS 0 answer reaches a device subscribed at QoS 1 as QoS 0: nothing for it to acknowledge', async (t) => {
+  const { broker, device } = await setup(t);
+  const got: Array<{ payload: string; qos: number }> = [];
+  device.on('message', (_topic, payload, packet) => got.push({ payload: payload.toString(), qos: packet.qos }));
+  await device.subscribeAsync(deviceTopic('pi-1', 'ack'), { qos: 1 });
+  await broker.transport.publish(deviceTopic('pi-1', 'ack'), Buffer.from('cheap'), false, 0);
+  await broker.transport.publish(deviceTopic('pi-1', 'ack'), Buffer.from('acknowledged'));
+  await until('both answers', () => got.length === 2);
+  assert.deepEqual(got, [
+    { payload: 'cheap', qos: 0 },
+    { payload: 'acknowledged', qos: 1 },
+  ]);
+});

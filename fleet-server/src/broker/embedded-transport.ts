@@ -14,7 +14,12 @@
 import type { Aedes, Client } from 'aedes';
 import type { Logger } from 'pino';
 import { TOPIC_PREFIX, type DeviceChannel } from '@edgeloop/protocol';
-import { ChannelDispatch, type ChannelHandler, type DeviceTransport } from '../ingest/device-transport.js';
+import {
+  ChannelDispatch,
+  type ChannelHandler,
+  type DeviceTransport,
+  type PublishQos,
+} from '../ingest/device-transport.js';
 import { IntakeFlow, type IntakeLimits } from './intake-flow.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
@@ -62,11 +67,11 @@ export class EmbeddedTransport implements DeviceTransport {
     done(null);
   };
 
-  publish(topic: string, payload: Buffer, retain = false): Promise<void> {
+  publish(topic: string, payload: Buffer, retain = false, qos: PublishQos = 1): Promise<void> {
     const aedes = this.aedes;
     if (!aedes) return Promise.reject(new Error('the embedded broker is not running'));
     return new Promise((resolve, reject) =>
-      aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) =>
+      aedes.publish({ cmd: 'publish', topic, payload, qos, retain, dup: false }, (err) =>
         err ? reject(err) : resolve(),
       ),
     );

@@ -13,8 +13,12 @@
 import type { Logger } from 'pino';
 import type { Deployments } from './deployments.js';
 
-/** Births gathered before they are signed together. */
-const GATHER_MS = 10;
+/**
+ * Births gathered before they are signed together. Each batch is a commit (an fsync on SQLite's
+ * main thread); with a fleet reconnecting, births arrive one per event-loop turn (the broker
+ * accepts one connection per turn), and a shorter wait made batches of one or two.
+ */
+const GATHER_MS = 20;
 /** Devices per transaction: a long one would hold the store's writes up. */
 const MAX_BATCH = 200;
 

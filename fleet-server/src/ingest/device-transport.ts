@@ -11,14 +11,20 @@
 import type { Logger } from 'pino';
 import { parseDeviceTopic, type DeviceChannel } from '@edgeloop/protocol';
 
+export type PublishQos = 0 | 1;
+
 /** Resolves once the message is handled (stored and acknowledged where the channel has acks). */
 export type ChannelHandler = (deviceId: string, payload: Buffer) => void | Promise<void>;
 
 export interface DeviceTransport {
   /** The handler for one inbound channel (the last one set wins). */
   on(channel: DeviceChannel, handler: ChannelHandler): void;
-  /** QoS 1. `retain` where the broker should keep the message for later subscribers. */
-  publish(topic: string, payload: Buffer, retain?: boolean): Promise<void>;
+  /**
+   * `retain` where the broker should keep the message for later subscribers. QoS 1 unless told
+   * otherwise: QoS 0 suits a message the device asks for again when it is lost, since devices
+   * use clean sessions and a QoS 1 message lost with its connection is not redelivered anyway.
+   */
+  publish(topic: string, payload: Buffer, retain?: boolean, qos?: PublishQos): Promise<void>;
   close(): Promise<void>;
   /**
    * Takes the presence messages a broker retained while no server listened (external brokers

@@ -23,7 +23,7 @@ import {
   parseDeviceTopic,
   type DeviceChannel,
 } from '@edgeloop/protocol';
-import type { ChannelHandler, DeviceTransport } from './device-transport.js';
+import type { ChannelHandler, DeviceTransport, PublishQos } from './device-transport.js';
 
 export type { ChannelHandler } from './device-transport.js';
 
@@ -162,8 +162,13 @@ export class FleetBus implements DeviceTransport {
     }
   }
 
-  publish(topic: string, payload: Buffer, retain = false): Promise<void> {
-    return this.client.publishAsync(topic, payload, { qos: 1, retain }).then(() => undefined);
+  /**
+   * QoS 0 goes to the broker at QoS 0 too: lost only if the bus's connection drops with it in
+   * flight (a publish made while the bus is reconnecting waits in MQTT.js' offline queue), and
+   * then the device asks again (an ack: it re-sends the batch after its ack timeout).
+   */
+  publish(topic: string, payload: Buffer, retain = false, qos: PublishQos = 1): Promise<void> {
+    return this.client.publishAsync(topic, payload, { qos, retain }).then(() => undefined);
   }
 
   async close(): Promise<void> {

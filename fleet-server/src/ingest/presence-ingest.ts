@@ -1,14 +1,15 @@
 /**
  * @module ingest/presence-ingest
- * Birth and death messages: who is online, in which session, running what.
+ * Birth and death messages: who is online, in which session, running what. They are stored
+ * through the presence writer (group commits: presence-writer.ts).
  */
 import type { Logger } from 'pino';
 import { decodeMessage, presenceSchema } from '@edgeloop/protocol';
-import type { DeviceRepository } from '../store/fleet-store.js';
 import type { ChannelHandler } from './fleet-bus.js';
+import type { PresenceWriter } from './presence-writer.js';
 
 export function presenceIngest(deps: {
-  devices: DeviceRepository;
+  presence: PresenceWriter;
   log: Logger;
   onBirth?: (deviceId: string) => void;
 }): ChannelHandler {
@@ -25,13 +26,13 @@ export function presenceIngest(deps: {
       );
     }
     if (msg.type === 'birth') {
-      await deps.devices.recordBirth(msg);
+      await deps.presence.birth(msg);
       deps.log.info(
         { deviceId, session: msg.session, models: msg.models.map((m) => `${m.name}@${m.version}`) },
         'device online',
       );
       deps.onBirth?.(deviceId);
-    } else if (await deps.devices.recordDeath(deviceId, msg.session)) {
+    } else if (await deps.presence.death(deviceId, msg.session)) {
       deps.log.info({ deviceId, session: msg.session }, 'device offline');
     }
   };
