@@ -360,13 +360,19 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     const sendDesired = desiredOnBirth(deployments, log);
     // A device's birth and update reports are taken in the order it sent them (ingest/device-order.ts).
     const inDeviceOrder = deviceOrder();
-    bus.on('presence', inDeviceOrder(presenceIngest({ presence: presenceWriter(store), log, onBirth: sendDesired })));
+    const presence = presenceWriter(store);
+    bus.on('presence', inDeviceOrder(presenceIngest({ presence, log, onBirth: sendDesired })));
     // Telemetry acks at QoS 0: a QoS 1 ack cost the broker an outgoing-store entry and a PUBACK
     // to read per batch, and bought nothing: an ack lost with its connection is not redelivered
     // to a clean session, and the device re-sends what was not acked (duplicates are skipped).
     const ingestTelemetry = telemetryIngest({ store, publish: (t, p) => bus.publish(t, p, false, 0), log, stats });
     ingestSaturated = () => ingestTelemetry.saturated;
-    bus.on('telemetry', ingestTelemetry);
+    // A device's batches after its birth are stored after that birth (presence-writer.ts: written).
+    bus.on('telemetry', (deviceId, payload) => {
+      const birth = presence.written(deviceId);
+      if (!birth) return ingestTelemetry(deviceId, payload);
+      return birth.then(() => ingestTelemetry(deviceId, payload));
+    });
     bus.on('update', inDeviceOrder(updateIngest({ store, publish: (t, p) => bus.publish(t, p), log })));
     // A reference value may arrive before its record: the store keeps it until the record is stored.
     bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
