@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { FleetStore } from './fleet-store.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { KyselyAssignmentRepository } from './repositories/assignment-repository.js';
+import { KyselyBrokerUserRepository } from './repositories/broker-user-repository.js';
 import { KyselyDeviceRepository } from './repositories/device-repository.js';
 import {
   KyselyAdminTokenRepository,
@@ -60,6 +61,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly samples;
   readonly audit;
   readonly credentials;
+  readonly brokerUsers;
   readonly enrollmentTokens;
   readonly adminTokens;
   readonly keys;
@@ -93,6 +95,7 @@ export class KyselyFleetStore implements FleetStore {
     this.samples = new KyselySampleRepository(ctx);
     this.audit = new KyselyAuditRepository(ctx);
     this.credentials = new KyselyCredentialRepository(ctx);
+    this.brokerUsers = new KyselyBrokerUserRepository(ctx);
     this.enrollmentTokens = new KyselyEnrollmentTokenRepository(ctx);
     this.adminTokens = new KyselyAdminTokenRepository(ctx);
     this.keys = new KyselyKeyRepository(ctx);
