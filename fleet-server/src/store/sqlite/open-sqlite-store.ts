@@ -16,11 +16,14 @@ import type { Database as Schema } from '../schema.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 import { SqliteTelemetryWriter } from './sqlite-telemetry-writer.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync, type Fsync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /** fsync of the WAL for the ingest's group commits (tests hold it to watch acks wait). */
   fsync?: Fsync;
+  /** Checkpoint the WAL in a worker thread (default true on a database file). */
+  checkpointWorker?: boolean;
 }
 
 /** Opens (creating and migrating as needed) the SQLite database at `path`; ':memory:' for a throwaway one. */
@@ -47,10 +50,21 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
   const kysely = new Kysely<Schema>({ dialect: new BetterSqlite3Dialect(db) });
   const wal = db.memory ? undefined : new WalSync(`${resolve(path)}-wal`, opts.fsync);
   const exclusive = <T>(fn: () => T) => kysely.connection().execute(async () => fn());
+  const checkpointer =
+    wal && opts.checkpointWorker !== false
+      ? new WalCheckpointer(
+          resolve(path),
+          (pages) => db.pragma(`wal_autocheckpoint = ${pages}`),
+          (message) => process.emitWarning(message, 'EdgeLoopWalCheckpoint'),
+        )
+      : undefined;
   return new KyselyFleetStore(kysely, sqliteDialect, {
-    telemetryWriter: () => new SqliteTelemetryWriter(db, wal && { wal, exclusive }),
-    // The fsync in flight finishes (its group is acked) and our descriptor on the WAL is closed
-    // before SQLite's last connection checkpoints and deletes the file.
-    beforeClose: () => wal?.close(),
+    telemetryWriter: () => new SqliteTelemetryWriter(db, wal && { wal, exclusive, checkpointer }),
+    // The worker's checkpoint and the fsync in flight finish (its group is acked) and our
+    // descriptors on the WAL close before SQLite's last connection checkpoints and deletes it.
+    beforeClose: async () => {
+      await checkpointer?.close();
+      await wal?.close();
+    },
   });
 }

@@ -20,10 +20,18 @@ import type Database from 'better-sqlite3';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { IngestBatch, StoredBatch } from '../fleet-store.js';
 import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
+import type { WalCheckpointer } from './wal-checkpointer.js';
 import type { WalSync } from './wal-sync.js';
 
 /** Runs fn while holding the store's one connection (no Kysely transaction can be open meanwhile). */
 export type Exclusive = <T>(fn: () => T) => Promise<T>;
+
+/** What commitBatches needs: the WAL's fsync, the connection, and (optionally) checkpoints off the main thread. */
+export interface DurableCommit {
+  wal: WalSync;
+  exclusive: Exclusive;
+  checkpointer?: WalCheckpointer;
+}
 
 const COLUMNS = [
   'device_id',
@@ -101,7 +109,7 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
   /** Without `durable` (an in-memory database) the ingest's groups go through storeBatches in a unit of work. */
   constructor(
     private readonly db: Database.Database,
-    durable?: { wal: WalSync; exclusive: Exclusive },
+    durable?: DurableCommit,
   ) {
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
@@ -132,7 +140,7 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
   }
 
   private async commitDurably(
-    durable: { wal: WalSync; exclusive: Exclusive },
+    durable: DurableCommit,
     batches: readonly IngestBatch[],
     now: number,
   ): Promise<StoredBatch[]> {
@@ -146,6 +154,9 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
         try {
           const out = this.storeSync(batches, now);
           this.commit.run();
+          let records = 0;
+          for (const b of batches) records += b.records.length;
+          durable.checkpointer?.committed(records);
           return out;
         } catch (err) {
           if (this.db.inTransaction) this.rollback.run();
