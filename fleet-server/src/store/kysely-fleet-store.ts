@@ -41,6 +41,8 @@ interface OpenTransaction {
 export interface KyselyStoreOptions {
   /** The telemetry hot path: each database's own batch insert (cached statements, one unnest call). */
   telemetryWriter: (ctx: RepositoryContext) => TelemetryWriter;
+  /** Before the Kysely instance is destroyed (e.g. wait for a WAL fsync in flight). */
+  beforeClose?: () => Promise<void> | void;
   /** After the Kysely instance is destroyed (e.g. stop a partition manager). */
   onClose?: () => Promise<void> | void;
   /** Default: the store belongs to one process, which always leads. */
@@ -124,6 +126,7 @@ export class KyselyFleetStore implements FleetStore {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
+      await this.opts.beforeClose?.();
       await this.root.destroy();
       await this.opts.onClose?.();
     })();
