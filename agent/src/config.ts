@@ -71,6 +71,13 @@ export const agentConfigSchema = z.object({
       window: z.number().int().min(1).max(64).default(8),
       flushIntervalMs: z.number().int().min(0).default(200),
       /**
+       * Telemetry batches that carry every record there was (fewer than batchSize) waiting for
+       * their ack, at most; the next waits for an ack and then carries all made meanwhile, so a
+       * slow fleet gets fewer, larger batches. Full batches (a backlog) still use the window.
+       * Set it to `window` for the old behaviour (a batch per flush interval, whatever the acks).
+       */
+      partialBatchesInFlight: z.number().int().min(1).max(64).default(1),
+      /**
        * The shortest wait for an ack (of any outbox stream). The wait is learnt from how late acks
        * come (srtt + 4·rttvar) and doubles with each expiry in a row, up to ackTimeoutMaxMs.
        */

@@ -16,6 +16,7 @@ import { DEFAULT_MQTT_PORT, parseFleetConfig, type FleetConfigInput } from './co
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
 import { MosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
+import { hashMosquittoPassword } from './broker/mosquitto-passwd.js';
 import { Deployments } from './deploy/deployments.js';
 import { desiredOnBirth } from './deploy/desired-on-birth.js';
 import { TransferService } from './transfer/transfer-service.js';
@@ -169,7 +170,14 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   // Filled in once the broker and HTTP addresses are known; enrollment hands them to devices.
   const endpoints = { mqttUrl: '', httpUrl: '' };
   // The root key never changes while the server runs: devices are told to trust it at enrollment.
-  const identity = new IdentityService(store, () => ({ ...endpoints, trustedKeys: [keys.root.publicKeyBase64] }));
+  const identity = new IdentityService(
+    store,
+    () => ({ ...endpoints, trustedKeys: [keys.root.publicKeyBase64] }),
+    // An external Mosquitto checks device passwords against its own file: store its hash too.
+    config.mqtt.mode === 'external' && config.mqtt.mosquitto
+      ? { brokerPasswordHash: (password) => hashMosquittoPassword(password) }
+      : {},
+  );
   const admin = await orRelease(() =>
     identity.adminTokens.bootstrap({ dataDir: config.dataDir, configured: config.adminToken, log }),
   );
@@ -228,26 +236,34 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
         ? new MosquittoSync(
             config.mqtt.mosquitto,
             { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME, password: config.mqtt.password ?? '' },
-            join(config.dataDir, 'mosquitto-users.json'),
+            store,
             log,
-            (id) => {
-              // Mosquitto drops the session on reload without its last will: record the death ourselves.
-              void store.devices
-                .get(id)
-                .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
-                .catch((err: Error) =>
-                  log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'),
-                );
+            {
+              pollMs: config.cluster.leaderPollMs,
+              onSessionClosed: (id) => {
+                // Mosquitto drops the session on reload without its last will: record the death ourselves.
+                void store.devices
+                  .get(id)
+                  .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
+                  .catch((err: Error) =>
+                    log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'),
+                  );
+              },
             },
           )
         : undefined;
     if (mosquitto) {
-      // Align with identity first (a crash may have lost an event), then follow its events.
-      const known: Array<{ deviceId: string; enabled: boolean }> = [];
-      for (const d of await store.devices.list())
-        if (await identity.credentials.has(d.id)) known.push({ deviceId: d.id, enabled: !d.disabled });
-      await mosquitto.start(known);
+      await mosquitto.importLegacy(join(config.dataDir, 'mosquitto-users.json'));
+      // The files are the leader's to write, but the leader is chosen after the bus is up, and
+      // the bus cannot log in to a broker whose file lacks our user (a fresh setup): then one
+      // server at a time writes them once here; the leader's first pass rebuilds them anyway.
+      if (!mosquitto.serverUserWritten())
+        await store.cluster.startupStep(async () => {
+          if (!mosquitto.serverUserWritten()) await mosquitto.sync('the fleet server user is not in the file yet');
+        });
+      await mosquitto.settled();
       mosquitto.attach(identity);
+      await mosquitto.reportDevicesWithoutHash();
     }
     const auth =
       config.mqtt.mode === 'external'
@@ -389,6 +405,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     runWhileLeader(
       lease,
       [
+        ...(mosquitto
+          ? [{ name: 'mosquitto files', start: () => mosquitto.start(), stop: () => mosquitto.stop() }]
+          : []),
         {
           name: 'expiry re-signer',
           start: () => resigner.start(config.resignIntervalMinutes * 60_000),

@@ -16,5 +16,7 @@ export {
 } from './store/postgres/test-postgres.js';
 export { ensureLabCertificates, labSubjectAltNames } from './tls/lab-ca.js';
 export { MosquittoSync } from './broker/mosquitto-sync.js';
+export { hashMosquittoPassword } from './broker/mosquitto-passwd.js';
+export { IdentityService } from './identity/identity-service.js';
 export { FleetBus, busSubscriptions } from './ingest/fleet-bus.js';
 export { encodeRemainingLength } from './broker/packet-size-guard.js';

@@ -2,12 +2,15 @@
  * @module load/load-device
  * One simulated device, behaving on the wire as an agent's telemetry lane does
  * (agent/src/outbox/lane.ts): a real MQTT connection with its enrolled credentials and a death
- * will, birth on every connect, then one compact batch per flush interval holding every record
- * made since, at most `window` batches unacknowledged. When the oldest gets no ack within the ack
- * timeout, the in-flight batches are forgotten and, after an exponential pause with equal jitter,
- * everything unacknowledged is sent again; a reconnect sends it again at once. Records made while
- * offline go out flagged `historical`. What it made stays in memory until acknowledged (a real
- * agent keeps it in SQLite), so the device always knows what the store must hold.
+ * will, birth on every connect, then compact batches of every record made since, at most `window`
+ * unacknowledged. A batch that is not full (fewer than batchSize records) goes only while fewer
+ * than `partialInFlight` such batches wait for their ack, and at most one per flush interval: a
+ * slow server gets a batch per ack, holding everything made meanwhile. When the oldest gets no
+ * ack within the ack timeout, the in-flight batches are forgotten and, after an exponential
+ * pause with equal jitter, everything unacknowledged is sent again (the agent probes first and
+ * re-sends only what was lost); a reconnect sends it again at once. Records made while offline go
+ * out flagged `historical`. What it made stays in memory until acknowledged (a real agent keeps
+ * it in SQLite), so the device always knows what the store must hold.
  */
 import { createConnection } from 'node:net';
 import { arch } from 'node:os';
@@ -43,6 +46,8 @@ interface InFlight {
   seqFrom: number;
   seqTo: number;
   sentAt: number;
+  /** Held every pending record and fewer than batchSize (the agent's partial batch). */
+  partial?: boolean;
 }
 
 /** Equal jitter: half the doubled pause fixed, half random (agent/src/outbox/backoff.ts). */
@@ -72,6 +77,8 @@ export class LoadDevice {
   private makingFrom: number | null = null;
   private makingUntil = Infinity;
   private pausedUntil = 0;
+  /** When the last partial batch went out: the next goes a flush interval later at the earliest. */
+  private lastPartialAt = 0;
   private timeoutsInRow = 0;
   private reconnectAttempt = 0;
   private stopped = false;
@@ -235,13 +242,15 @@ export class LoadDevice {
   /** Forget what is in flight; the next pump sends from the first unacknowledged record. */
   private restartSending(): void {
     this.inFlight = [];
+    this.lastPartialAt = 0;
     this.sentUpTo = (this.pending[0]?.seq ?? this.made + 1) - 1;
   }
 
-  private pump(now: number): void {
+  /** `afterAck`: between ticks, so a partial batch also waits out the flush interval (ticks are that far apart). */
+  private pump(now: number, afterAck = false): void {
     const client = this.client;
     if (!client || !this.online || now < this.pausedUntil) return;
-    const { window, batchSize } = this.ctx.behaviour;
+    const { window, batchSize, partialInFlight, flushMs } = this.ctx.behaviour;
     while (this.inFlight.length < window) {
       const start = this.firstIndexAbove(this.sentUpTo);
       if (start >= this.pending.length) return;
@@ -253,6 +262,15 @@ export class LoadDevice {
         this.pending[end]!.ts < this.connectedAt === historical
       )
         end++;
+      // The tail, not full: self-clocked, as the agent's lane (lane.ts) does it.
+      const partial = end === this.pending.length && end - start < batchSize;
+      if (
+        partial &&
+        (this.inFlight.filter((b) => b.partial).length >= partialInFlight ||
+          (afterAck && now < this.lastPartialAt + flushMs))
+      )
+        return;
+      if (partial) this.lastPartialAt = now;
       const records = this.pending.slice(start, end);
       const payload = encodeTelemetryBatch({
         v: 1,
@@ -263,7 +281,7 @@ export class LoadDevice {
       });
       const seqFrom = records[0]!.seq;
       const seqTo = records[records.length - 1]!.seq;
-      this.inFlight.push({ seqFrom, seqTo, sentAt: now });
+      this.inFlight.push({ seqFrom, seqTo, sentAt: now, partial });
       if (!this.unacked.some((b) => b.seqFrom === seqFrom && b.seqTo === seqTo))
         this.unacked.push({ seqFrom, seqTo, sentAt: now });
       this.sentUpTo = seqTo;
@@ -310,6 +328,6 @@ export class LoadDevice {
     this.inFlight = this.inFlight.filter((b) => !covered(b));
     this.timeoutsInRow = 0;
     this.pausedUntil = 0;
-    this.pump(now);
+    this.pump(now, true);
   }
 }

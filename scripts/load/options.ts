@@ -14,6 +14,8 @@ export interface DeviceBehaviour {
   /** The agent's sync settings (agent/src/config.ts defaults unless given). */
   flushMs: number;
   window: number;
+  /** Batches holding every pending record (fewer than batchSize) unacknowledged, at most. */
+  partialInFlight: number;
   batchSize: number;
   ackTimeoutMs: number;
   backoffMinMs: number;
@@ -52,6 +54,7 @@ export const USAGE = `usage: npm run load -- [options]
   --duration D         seconds of sending once all devices are online (default 30)
   --flush-ms MS        batch flush interval (agent default 200)
   --window N           unacknowledged batches per device (agent default 8)
+  --partial-in-flight N  of those, batches that are not full (agent sync.partialBatchesInFlight, default 1)
   --batch-size N       records per batch at most (agent default 2000)
   --ack-timeout-ms MS  re-send after this without an ack (agent default 15000)
   --instances N        fleet server processes (default 1; >1 needs --broker mosquitto)
@@ -73,6 +76,7 @@ export const DEFAULTS: LoadOptions = {
   duration: 30,
   flushMs: 200,
   window: 8,
+  partialInFlight: 1,
   batchSize: 2000,
   ackTimeoutMs: 15_000,
   backoffMinMs: 1000,
@@ -127,6 +131,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions | null {
       duration: { type: 'string' },
       'flush-ms': { type: 'string' },
       window: { type: 'string' },
+      'partial-in-flight': { type: 'string' },
       'batch-size': { type: 'string' },
       'ack-timeout-ms': { type: 'string' },
       instances: { type: 'string' },
@@ -152,6 +157,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions | null {
     duration: positive('duration', v.duration, d.duration, false),
     flushMs: positive('flush-ms', v['flush-ms'], d.flushMs),
     window: positive('window', v.window, d.window),
+    partialInFlight: positive('partial-in-flight', v['partial-in-flight'], d.partialInFlight),
     batchSize: positive('batch-size', v['batch-size'], d.batchSize),
     ackTimeoutMs: positive('ack-timeout-ms', v['ack-timeout-ms'], d.ackTimeoutMs),
     instances: positive('instances', v.instances, d.instances),

@@ -181,11 +181,13 @@ export async function runLoad(
     const workerProc = () => workers.map((w) => sampleProc(w.child.pid!));
     let prevWorkerProc = workerProc();
     let prevAcked = 0;
+    let prevBatches = 0;
     let prevAt = Date.now();
     let allOnlineAt: number | null = null;
     let stopMakingAt: number | null = null;
     let drainDeadline = Infinity;
     let steadyAcked = 0;
+    let steadyBatches = 0;
     let steadyS = 0;
     let lastProgress = 0;
     let restart: RestartTrack | null = null;
@@ -204,6 +206,7 @@ export async function runLoad(
         t: (now - startedAt) / 1000,
         online: c.online,
         ackedPerS: (c.acked - prevAcked) / dt,
+        batchesPerS: (c.batches - prevBatches) / dt,
         ackMs: pct(h.interval.ack),
         pending: c.pending,
         rssMb: proc.map((p) => (p ? Math.round(p.rssMb * 10) / 10 : null)),
@@ -228,10 +231,12 @@ export async function runLoad(
       }
       if (steady) {
         steadyAcked += c.acked - prevAcked;
+        steadyBatches += c.batches - prevBatches;
         steadyS += dt;
       }
       prevProc = proc;
       prevAcked = c.acked;
+      prevBatches = c.batches;
       prevAt = now;
       if (o.progressEvery > 0 && now - lastProgress >= o.progressEvery * 1000 - 500) {
         out.progress(point);
@@ -310,6 +315,7 @@ export async function runLoad(
         steadyPerS: steadyS > 0 ? steadyAcked / steadyS : 0,
       },
       batches: c.batches,
+      steadyBatchesPerS: steadyS > 0 ? steadyBatches / steadyS : 0,
       ackTimeouts: c.ackTimeouts,
       disconnects: c.disconnects,
       undrained: c.pending,

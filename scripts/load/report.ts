@@ -15,6 +15,8 @@ export interface TimelinePoint {
   t: number;
   online: number;
   ackedPerS: number;
+  /** Batches published per second, all devices (re-sends included). */
+  batchesPerS: number;
   ackMs: Percentiles;
   pending: number;
   /** Per server instance. */
@@ -45,6 +47,8 @@ export interface LoadReport {
     steadyPerS: number;
   };
   batches: number;
+  /** Batches published per second while every device was online and sending. */
+  steadyBatchesPerS: number;
   ackTimeouts: number;
   disconnects: number;
   /** Records still unacknowledged when the drain timed out (0 after a clean drain). */
@@ -72,6 +76,7 @@ export function progressLine(p: TimelinePoint, devices: number): string {
   const cpu = p.cpuPct.map((c) => fmt(c)).join('/');
   return (
     `[load ${String(Math.round(p.t)).padStart(4)}s] online ${p.online}/${devices}  acks ${fmt(p.ackedPerS)} rec/s  ` +
+    `batches ${fmt(p.batchesPerS)}/s  ` +
     `ack p50 ${fmt(p.ackMs.p50)} ms p99 ${fmt(p.ackMs.p99)} ms  pending ${p.pending}  server RSS ${rss} MB CPU ${cpu} %  workers CPU ${fmt(p.workersCpuPct)} %`
   );
 }
@@ -100,9 +105,10 @@ export function summaryTable(r: LoadReport): string {
       'records',
       `made ${r.records.made}, acked ${r.records.acked}, rejected ${r.records.rejected}, stored ${r.store.stored}; steady ${fmt(r.records.steadyPerS)} rec/s`,
     ],
+    ['re-sends', `${r.records.resent} records sent again; ${r.ackTimeouts} ack timeouts; ${r.disconnects} disconnects`],
     [
-      're-sends',
-      `${r.records.resent} records sent again; ${r.ackTimeouts} ack timeouts; ${r.disconnects} disconnects; ${r.batches} batches`,
+      'batches',
+      `${r.batches} (steady ${fmt(r.steadyBatchesPerS)}/s, ${fmt(r.records.steadyPerS / r.steadyBatchesPerS || null, 1)} records per batch)`,
     ],
     [
       'store check',

@@ -1,7 +1,8 @@
 /**
  * Security (external broker): the password and ACL files the fleet server writes give a
  * real Mosquitto the same per-device isolation as the embedded broker. Mosquitto runs on a free
- * port with exactly the files MosquittoSync generates; each attack below fails if the protection
+ * port with exactly the files MosquittoSync generates (from a real SQLite store, credentials issued
+ * by the identity service); each attack below fails if the protection
  * is removed (wrong hash format, a missing `pattern` line, `%u` replaced by `+`, no reload, no
  * `use_username_as_clientid`).
  *
@@ -14,12 +15,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import pino from 'pino';
 import { deviceTopic } from '@edgeloop/protocol';
-import { MosquittoSync } from '@edgeloop/fleet-server/testing';
+import { hashMosquittoPassword, IdentityService, MosquittoSync, openFleetStore } from '@edgeloop/fleet-server/testing';
 import { tempDir, waitFor } from '../support/fixtures.js';
 import { closed, collect, connectOnce, connectOrThrow, startMosquitto, which } from '../support/mosquitto.js';
 
 const SERVER = { username: 'edgeloop-server', password: 'server-password-0123456789' };
-const PASSWORDS = { 'pi-alice': 'alice-password-0123456789abcdef', 'pi-bob': 'bob-password-0123456789abcdef' };
+const DEVICES = ['pi-alice', 'pi-bob'] as const;
+type Device = (typeof DEVICES)[number];
 
 async function setup(t: { after(fn: () => Promise<void>): void; skip(msg: string): void }) {
   if (!(await which('mosquitto'))) {
@@ -34,32 +36,40 @@ async function setup(t: { after(fn: () => Promise<void>): void; skip(msg: string
   const pidFile = join(tmp.dir, 'mosquitto.pid');
   // The files exist before Mosquitto starts, as an operator would set it up.
   const closedSessions: string[] = [];
+  const store = await openFleetStore({ sqlitePath: join(tmp.dir, 'fleet.db') });
+  const identity = new IdentityService(store, () => ({ mqttUrl: '', httpUrl: '', trustedKeys: [] }), {
+    brokerPasswordHash: (pw) => hashMosquittoPassword(pw),
+  });
   const sync = new MosquittoSync(
     { passwordFile, aclFile, reload: { pidFile }, fileMode: 0o640 },
     SERVER,
-    join(tmp.dir, 'state.json'),
+    store,
     pino({ level: 'silent' }),
-    (id) => closedSessions.push(id),
+    { onSessionClosed: (id) => closedSessions.push(id) },
   );
+  sync.attach(identity);
   await sync.start();
-  for (const [id, pw] of Object.entries(PASSWORDS)) sync.issue(id, pw);
+  const passwords = {} as Record<Device, string>;
+  for (const id of DEVICES) passwords[id] = await identity.issueCredential(id);
   const broker = await startMosquitto(tmp.dir, { passwordFile, aclFile, usernameAsClientId: true });
   const clients: Array<{ end(force?: boolean): unknown }> = [];
   t.after(async () => {
     for (const c of clients) c.end(true);
+    await sync.stop();
+    await store.close();
     await broker.stop();
     tmp.cleanup();
   });
-  const as = async (username: keyof typeof PASSWORDS | 'edgeloop-server') => {
+  const as = async (username: Device | 'edgeloop-server') => {
     const c = await connectOrThrow(broker.url, {
       username,
-      password: username === 'edgeloop-server' ? SERVER.password : PASSWORDS[username],
+      password: username === 'edgeloop-server' ? SERVER.password : passwords[username],
       clientId: username,
     });
     clients.push(c);
     return c;
   };
-  return { broker, sync, as, clients, closedSessions, logs: () => broker.logs() };
+  return { broker, sync, identity, passwords, as, clients, closedSessions, logs: () => broker.logs() };
 }
 
 test(
@@ -73,7 +83,7 @@ test(
     assert.ok(server.connected && alice.connected);
     for (const [what, opts] of [
       ['wrong password', { username: 'pi-alice', password: 'alice-password-0123456789abcdeX' }],
-      ["another device's password", { username: 'pi-alice', password: PASSWORDS['pi-bob'] }],
+      ["another device's password", { username: 'pi-alice', password: h.passwords['pi-bob'] }],
       ['unknown user', { username: 'pi-mallory', password: 'whatever-0123456789' }],
       ['no credentials', {}],
     ] as const) {
@@ -152,7 +162,7 @@ test("a device cannot take over another device's session by reusing its client i
   // Bob connects claiming Alice's client id (the agent uses its device id as client id).
   const bob = await connectOrThrow(h.broker.url, {
     username: 'pi-bob',
-    password: PASSWORDS['pi-bob'],
+    password: h.passwords['pi-bob'],
     clientId: 'pi-alice',
   });
   h.clients.push(bob);
@@ -169,21 +179,21 @@ test(
     if (!h) return;
     const alice = await h.as('pi-alice');
     const bob = await h.as('pi-bob');
-    h.sync.setEnabled('pi-alice', false);
+    await h.identity.setDisabled('pi-alice', true);
     await closed(alice);
     const again = await connectOnce(h.broker.url, {
       username: 'pi-alice',
-      password: PASSWORDS['pi-alice'],
+      password: h.passwords['pi-alice'],
       clientId: 'pi-alice',
     });
     assert.equal(again.ok, false, 'a disabled device is refused');
     assert.ok(bob.connected, 'the other device is untouched');
 
-    h.sync.setEnabled('pi-alice', true);
+    await h.identity.setDisabled('pi-alice', false);
     const back = await waitFor('alice accepted again', async () => {
       const o = await connectOnce(h.broker.url, {
         username: 'pi-alice',
-        password: PASSWORDS['pi-alice'],
+        password: h.passwords['pi-alice'],
         clientId: 'pi-alice',
       });
       if (o.ok) h.clients.push(o.client);
@@ -191,10 +201,10 @@ test(
     });
     assert.equal(back, true);
 
-    h.sync.revoke('pi-bob');
+    await h.identity.revokeCredential('pi-bob');
     await closed(bob);
     assert.equal(
-      (await connectOnce(h.broker.url, { username: 'pi-bob', password: PASSWORDS['pi-bob'], clientId: 'pi-bob' })).ok,
+      (await connectOnce(h.broker.url, { username: 'pi-bob', password: h.passwords['pi-bob'], clientId: 'pi-bob' })).ok,
       false,
       'a revoked credential is refused',
     );
@@ -211,17 +221,22 @@ test(
     const h = await setup(t);
     if (!h) return;
     const alice = await h.as('pi-alice');
-    h.sync.issue('pi-alice', 'alice-rotated-password-0123456789');
+    const rotated = await h.identity.issueCredential('pi-alice');
     await closed(alice);
     assert.equal(
-      (await connectOnce(h.broker.url, { username: 'pi-alice', password: PASSWORDS['pi-alice'], clientId: 'pi-alice' }))
-        .ok,
+      (
+        await connectOnce(h.broker.url, {
+          username: 'pi-alice',
+          password: h.passwords['pi-alice'],
+          clientId: 'pi-alice',
+        })
+      ).ok,
       false,
       'the old password is refused',
     );
     const fresh = await connectOnce(h.broker.url, {
       username: 'pi-alice',
-      password: 'alice-rotated-password-0123456789',
+      password: rotated,
       clientId: 'pi-alice',
     });
     assert.ok(fresh.ok, 'the new password works');

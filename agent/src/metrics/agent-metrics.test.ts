@@ -41,3 +41,44 @@ test('the process metrics do not wake an idle agent more than a few times a seco
   // The lag figures are still there for operators.
   assert.match(await metrics.render(), /nodejs_eventloop_lag_p99_seconds \d/);
 });
+
+test('/metrics shows items per batch: items and partial batches sent beside the batches', async (t) => {
+  const tmp = tempDir('agent-metrics-outbox');
+  const db = openAgentDb(join(tmp.dir, 'agent.db'));
+  t.after(() => {
+    db.close();
+    tmp.cleanup();
+  });
+  const stats = {
+    kind: 'telemetry' as const,
+    pending: 3,
+    inFlight: 1,
+    partialInFlight: 1,
+    window: 8,
+    ackTimeoutMs: 15_000,
+    sent: 4,
+    sentItems: 120,
+    partialSent: 3,
+    resent: 0,
+    resentItems: 0,
+    acked: 117,
+    rejected: 0,
+    timeouts: 0,
+    readErrors: 0,
+    ignoredAcks: 0,
+  };
+  const metrics = new AgentMetrics({
+    db,
+    bufferRecords: () => 0,
+    bufferBytes: () => 0,
+    dropped: () => 0,
+    connected: () => true,
+    models: () => [],
+    backend: 'onnxruntime-node',
+    outbox: () => [stats],
+  });
+  const text = await metrics.render();
+  assert.match(text, /^edgeloop_outbox_items_sent_total\{kind="telemetry"\} 120$/m);
+  assert.match(text, /^edgeloop_outbox_partial_batches_sent_total\{kind="telemetry"\} 3$/m);
+  assert.match(text, /^edgeloop_outbox_batches_sent_total\{kind="telemetry",attempt="first"\} 4$/m);
+});

@@ -305,6 +305,26 @@ function outboxMetrics(registers: Registry[], read: () => OutboxStreamStats[]): 
     },
   });
   new Counter({
+    name: 'edgeloop_outbox_items_sent_total',
+    help: 'Items in batches published for the first time, per stream (÷ batches_sent_total{attempt="first"}: items per batch, which grows while the fleet acks late)',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.inc({ kind: s.kind }, s.sentItems);
+    },
+  });
+  new Counter({
+    name: 'edgeloop_outbox_partial_batches_sent_total',
+    help: 'Batches published for the first time that carried every item there was, per stream: the next waits for their ack (sync.partialBatchesInFlight)',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of read()) this.inc({ kind: s.kind }, s.partialSent);
+    },
+  });
+  new Counter({
     name: 'edgeloop_outbox_items_total',
     help: 'Items the fleet answered for, per stream: acked (stored, deleted here) or rejected (refused; telemetry keeps them in dead_letters)',
     labelNames: ['kind', 'outcome'] as const,

@@ -4,8 +4,9 @@
  * and kept samples when those features are configured. Lane settings per stream:
  *
  * - telemetry: `sync.window` batches of up to `sync.batchSize` records, read `sync.flushIntervalMs`
- *   after an append (so a burst leaves in few batches), capped at `sync.maxBytesPerSecond`;
- * - reference values: batches of up to 1,000, a few in flight (each is small);
+ *   after an append (so a burst leaves in few batches), of which `sync.partialBatchesInFlight`
+ *   partial ones (lane.ts), capped at `sync.maxBytesPerSecond`;
+ * - reference values: batches of up to 1,000, a few in flight (each is small), one of them partial;
  * - samples: one at a time (each can be megabytes);
  * - update reports: one report per message, a few in flight, in the order they were made.
  *
@@ -72,7 +73,12 @@ export function startAgentOutbox(deps: AgentOutboxDeps): AgentOutbox {
 
   outbox.add(
     new TelemetryStream(deps.buffer, deps.stream, { batchSize: sync.batchSize, encoding: sync.encoding }, deps.dropped),
-    lane({ window: sync.window, coalesceMs: sync.flushIntervalMs, maxBytesPerSecond: sync.maxBytesPerSecond }),
+    lane({
+      window: sync.window,
+      coalesceMs: sync.flushIntervalMs,
+      maxBytesPerSecond: sync.maxBytesPerSecond,
+      partialBatchesInFlight: sync.partialBatchesInFlight,
+    }),
   );
   deps.buffer.onAppend(() => outbox.wake('telemetry'));
 
@@ -82,7 +88,7 @@ export function startAgentOutbox(deps: AgentOutboxDeps): AgentOutbox {
   if (deps.references) {
     outbox.add(
       new ReferenceStream(deps.references, deps.stream, REFERENCE_BATCH, log),
-      lane({ window: 2, coalesceMs: 100 }),
+      lane({ window: 2, coalesceMs: 100, partialBatchesInFlight: 1 }),
     );
     deps.references.onUpdatesQueued = () => outbox.wake('reference');
   }

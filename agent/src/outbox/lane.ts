@@ -19,6 +19,15 @@
  * - The window grows back by one batch per window of acks. A smaller window means fewer, larger
  *   batches (records pile up while it is full), which is what a saturated server needs.
  *
+ * Partial batches are self-clocked. A batch that carries every item there is and fewer than a
+ * batch holds (the stream marks it `partial`) goes only while fewer than `partialBatchesInFlight`
+ * partial batches (1 by default for telemetry) wait for their ack, and no sooner than
+ * `coalesceMs` after the previous one. A fast fleet acks in milliseconds, so nothing changes:
+ * a batch per flush interval. A slow one gets the next batch when it answers the last, holding
+ * every item made meanwhile: a fleet's message rate falls to devices ÷ ack latency by itself and
+ * each device has at most one partial batch queued at the server. Full batches (a backlog going
+ * out) still fill the whole window; re-sends of batches thought lost go regardless.
+ *
  * Re-sends come from the store, never from memory. After a reconnect the lane forgets what it
  * had sent (rewind) and reads again from the first unacknowledged item, a window at a time;
  * after a restart it starts that way. The fleet deduplicates on the positions.
@@ -31,55 +40,12 @@ import type { Logger } from 'pino';
 import type { Ack } from '@edgeloop/protocol';
 import { AckTimeout } from './ack-timeout.js';
 import { ByteRate } from './byte-rate.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay } from './backoff.js';
+import { InFlightBatches, type Flight } from './in-flight.js';
+import { emptyLaneStats, type LaneOptions, type LaneStats } from './lane-options.js';
 import type { OutboxBatch, OutboxStream } from './stream.js';
 
-export interface LaneOptions {
-  /** Batches sent and not yet acknowledged, at most. */
-  window: number;
-  /** The shortest ack timeout, and the one used before any ack latency was measured. */
-  ackTimeoutMs: number;
-  /** The longest ack timeout, however slow the acks and however many expired in a row. */
-  ackTimeoutMaxMs: number;
-  /** Wait after a wake-up (new items stored) before reading, so items stored together leave together. */
-  coalesceMs: number;
-  /** Payload bytes per second on this stream; 0 = unlimited. A single larger batch goes alone. */
-  maxBytesPerSecond: number;
-  /** Pause before sending again after ack timeouts. */
-  backoff: BackoffOptions;
-  /** How often to look again while the stream says items are held. */
-  waitPollMs: number;
-}
-
-export interface LaneStats {
-  /** Batches sent for the first time. */
-  sent: number;
-  /** Batches sent again (after a reconnect, a timeout or a restart of this lane's reading). */
-  resent: number;
-  /** Items in the batches sent again. */
-  resentItems: number;
-  /** Items the fleet acknowledged as stored (and the store deleted). */
-  acked: number;
-  /** Items the fleet refused. */
-  rejected: number;
-  /** Ack timeouts (each followed by a pause and a probe). */
-  timeouts: number;
-  /** Reads from the stream's store that threw (each followed by a pause). */
-  readErrors: number;
-  /** Acks naming positions this lane never sent. */
-  ignoredAcks: number;
-}
-
-interface Flight {
-  to: number;
-  /** Send order (the lane's count of sends) of the first and the last copy: it orders the wire exactly. */
-  firstSend: number;
-  lastSend: number;
-  sentAt: number;
-  sends: number;
-  /** Thought lost (or the probe): to be sent again. */
-  resend: boolean;
-}
+export type { LaneOptions, LaneStats } from './lane-options.js';
 
 export class OutboxLane {
   private connected = false;
@@ -88,8 +54,9 @@ export class OutboxLane {
   private cursor = 0;
   /** Highest position sent by this process: an ack beyond it names nothing we sent. */
   private highestSent = 0;
-  /** Batches on the wire by first position, in position order (Map keeps insertion order). */
-  private readonly inFlight = new Map<number, Flight>();
+  private readonly inFlight = new InFlightBatches();
+  /** When the last partial batch went out (first send): the next waits `coalesceMs` after it. */
+  private lastPartialAt = 0;
   private readonly ackTimeout: AckTimeout;
   /** The ack timer runs from no earlier than this: the oldest batch's last ack, a re-send, a pause's end. */
   private timerFrom = 0;
@@ -111,16 +78,7 @@ export class OutboxLane {
   private ackTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly byteRate: ByteRate;
-  readonly stats: LaneStats = {
-    sent: 0,
-    resent: 0,
-    resentItems: 0,
-    acked: 0,
-    rejected: 0,
-    timeouts: 0,
-    readErrors: 0,
-    ignoredAcks: 0,
-  };
+  readonly stats: LaneStats = emptyLaneStats();
 
   constructor(
     readonly stream: OutboxStream,
@@ -146,6 +104,11 @@ export class OutboxLane {
     return this.inFlight.size;
   }
 
+  /** Partial batches on the wire now. */
+  get partialInFlightCount(): number {
+    return this.inFlight.partialCount;
+  }
+
   /** How long the lane waits for an ack now (learnt, backed off, clamped). */
   get ackTimeoutMs(): number {
     return this.ackTimeout.currentMs;
@@ -164,6 +127,7 @@ export class OutboxLane {
     this.failures = 0;
     this.resumeAt = 0;
     this.timerFrom = 0;
+    this.lastPartialAt = 0;
     this.ackTimeout.resetBackoff();
     if (connected) this.schedule(0);
     else this.stopTimers();
@@ -184,18 +148,9 @@ export class OutboxLane {
       return;
     }
     const now = Date.now();
-    const head = this.inFlight.keys().next().value;
-    let freed = 0;
-    /** The fleet has seen everything sent before this send (the latest first send among the freed). */
-    let answeredBefore = 0;
-    for (const [from, flight] of this.inFlight) {
-      if (from < ack.seqFrom || flight.to > ack.seqTo) continue;
-      this.inFlight.delete(from);
-      freed++;
-      if (flight.sends === 1) this.ackTimeout.sample(now - flight.sentAt);
-      answeredBefore = Math.max(answeredBefore, flight.firstSend);
-      if (from === head) this.timerFrom = now;
-    }
+    const freed = this.inFlight.free(ack.seqFrom, ack.seqTo);
+    for (const flight of freed.sentOnce) this.ackTimeout.sample(now - flight.sentAt);
+    if (freed.headFreed) this.timerFrom = now;
     if (ack.status === 'stored') {
       this.stats.acked += this.stream.acknowledge(ack.seqFrom, ack.seqTo);
     } else {
@@ -206,9 +161,9 @@ export class OutboxLane {
         'the fleet refused items; they do not block the stream',
       );
     }
-    if (freed > 0) {
-      this.cwnd = Math.min(this.opts.window, this.cwnd + freed / this.cwnd);
-      if (this.recoverTo > 0) this.markLost(answeredBefore);
+    if (freed.count > 0) {
+      this.cwnd = Math.min(this.opts.window, this.cwnd + freed.count / this.cwnd);
+      if (this.recoverTo > 0 && !this.inFlight.markLost(this.recoverTo, freed.answeredBefore)) this.recoverTo = 0;
     }
     // The fleet answers: whatever pause a timeout started is over.
     this.failures = 0;
@@ -222,20 +177,13 @@ export class OutboxLane {
     this.stopTimers();
   }
 
-  /** While recovering: what went out before an answered batch and is unanswered was lost. */
-  private markLost(answeredBefore: number): void {
-    let recovering = false;
-    for (const [from, flight] of this.inFlight) {
-      if (from > this.recoverTo) break;
-      recovering = true;
-      if (flight.lastSend < answeredBefore) flight.resend = true;
-    }
-    if (!recovering) this.recoverTo = 0;
-  }
-
-  private firstLost(): [number, Flight] | undefined {
-    for (const entry of this.inFlight) if (entry[1].resend) return entry;
-    return undefined;
+  /**
+   * How long until a partial batch may go: 0 = now, Infinity = when an ack frees a partial one.
+   * Until then the lane reads only full batches.
+   */
+  private partialWait(now: number): number {
+    if (this.inFlight.partialCount >= (this.opts.partialBatchesInFlight ?? Infinity)) return Infinity;
+    return Math.max(0, this.lastPartialAt + this.opts.coalesceMs - now);
   }
 
   /** Forget what was sent but not acknowledged; the next pump reads it again from the store. */
@@ -285,14 +233,17 @@ export class OutboxLane {
           }, pause);
           break;
         }
-        const lost = this.firstLost();
+        const lost = this.inFlight.firstLost();
         if (!lost && this.inFlight.size >= this.window) break;
+        const partialWait = lost ? 0 : this.partialWait(Date.now());
+        const fullOnly = partialWait > 0;
         const epoch = this.epoch;
         let batch: OutboxBatch | undefined;
         try {
           batch = await this.stream.next(lost ? lost[0] - 1 : this.cursor, {
             connectedSince: this.connectedSince,
             ...(lost ? { until: lost[1].to } : {}),
+            ...(fullOnly ? { fullOnly } : {}),
           });
         } catch (err) {
           this.stats.readErrors++;
@@ -307,6 +258,10 @@ export class OutboxLane {
             this.rewind();
             continue;
           }
+        } else if (fullOnly && (!batch || batch.partial)) {
+          // An ack of a partial batch pumps again; a spacing wait needs a timer.
+          if (partialWait !== Infinity) this.schedule(partialWait);
+          break;
         } else if (!batch) {
           this.watchHeld();
           break;
@@ -330,10 +285,15 @@ export class OutboxLane {
   private transmit(batch: OutboxBatch, again: Flight | undefined): void {
     const now = Date.now();
     const sendNo = ++this.sendCount;
+    const partial = batch.partial === true;
     if (batch.from <= this.highestSent) {
       this.stats.resent++;
       this.stats.resentItems += batch.items ?? 1;
-    } else this.stats.sent++;
+    } else {
+      this.stats.sent++;
+      this.stats.sentItems += batch.items ?? 1;
+      if (partial) this.stats.partialSent++;
+    }
     if (again) {
       again.resend = false;
       again.sends++;
@@ -345,14 +305,16 @@ export class OutboxLane {
       this.cursor = batch.to;
       // A batch read again after a rewind may have gone out on the old connection: not measured.
       const sends = batch.from <= this.highestSent ? 2 : 1;
-      this.inFlight.set(batch.from, {
+      this.inFlight.add(batch.from, {
         to: batch.to,
         firstSend: sendNo,
         lastSend: sendNo,
         sentAt: now,
         sends,
         resend: false,
+        partial,
       });
+      if (partial) this.lastPartialAt = now;
       if (!this.ackTimer) this.rearmAckTimer();
     }
     this.highestSent = Math.max(this.highestSent, batch.to);
@@ -382,10 +344,10 @@ export class OutboxLane {
   private rearmAckTimer(): void {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    const oldest = this.inFlight.values().next();
-    if (oldest.done) return;
+    const oldest = this.inFlight.oldest;
+    if (!oldest) return;
     const timeoutMs = this.ackTimeout.currentMs;
-    const due = Math.max(oldest.value.sentAt, this.timerFrom) + timeoutMs - Date.now();
+    const due = Math.max(oldest.sentAt, this.timerFrom) + timeoutMs - Date.now();
     this.ackTimer = setTimeout(
       () => {
         this.ackTimer = undefined;
@@ -399,8 +361,7 @@ export class OutboxLane {
   /** No ack in time: probe with the newest batch after a pause, with a smaller window and a longer timeout. */
   private timedOut(timeoutMs: number): void {
     if (!this.connected) return;
-    let newest: [number, Flight] | undefined;
-    for (const entry of this.inFlight) newest = entry;
+    const newest = this.inFlight.newest();
     if (!newest) return;
     this.stats.timeouts++;
     this.ackTimeout.expired();

@@ -25,6 +25,8 @@ export interface OutboxStreamStats extends LaneStats {
   pending: number;
   /** Batches on the wire. */
   inFlight: number;
+  /** Partial batches on the wire (they carried every item there was). */
+  partialInFlight: number;
   /** The lane's window now (smaller than configured after ack timeouts, until acks grow it back). */
   window: number;
   /** The lane's ack timeout now, learnt from ack latency. */
@@ -93,6 +95,7 @@ export class Outbox {
       kind: lane.kind,
       pending: lane.stream.pending(),
       inFlight: lane.inFlightCount,
+      partialInFlight: lane.partialInFlightCount,
       window: lane.window,
       ackTimeoutMs: lane.ackTimeoutMs,
       ...lane.stats,

@@ -20,15 +20,18 @@ export class ReferenceStream implements OutboxStream {
     private readonly log: Logger,
   ) {}
 
-  next(after: number, { until }: SendContext): OutboxBatch | undefined {
+  next(after: number, { until, fullOnly }: SendContext): OutboxBatch | undefined {
     let updates = this.store.updatesAfter(after, this.batchSize);
     if (until !== undefined) updates = updates.filter((u) => u.id <= until);
     if (updates.length === 0) return undefined;
+    const partial = updates.length < this.batchSize;
+    if (fullOnly && partial) return undefined;
     const batch: ReferenceUpdateBatch = { v: 1, stream: this.streamId, updates };
     return {
       from: updates[0]!.id,
       to: updates[updates.length - 1]!.id,
       items: updates.length,
+      ...(partial ? { partial } : {}),
       payload: encodeMessage(batch),
     };
   }

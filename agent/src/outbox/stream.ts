@@ -17,6 +17,12 @@ export interface OutboxBatch {
   payload: Buffer;
   /** Items the payload carries (counted in the re-send stats); 1 when absent. */
   items?: number;
+  /**
+   * The batch carries every item that could go now, and fewer than a batch holds: a lane lets
+   * only a few of these wait for their ack (LaneOptions.partialBatchesInFlight), so a slow fleet
+   * gets fewer, larger batches. Streams that send one item per message never set it.
+   */
+  partial?: boolean;
 }
 
 export interface SendContext {
@@ -27,6 +33,11 @@ export interface SendContext {
    * item above this position, so the copy covers exactly what the first one did.
    */
   until?: number;
+  /**
+   * The lane may not send a partial batch now: a stream may answer undefined instead of reading
+   * and encoding one (a partial batch it returns anyway is not sent).
+   */
+  fullOnly?: boolean;
 }
 
 export interface OutboxStream {

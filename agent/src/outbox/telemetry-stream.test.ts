@@ -152,3 +152,27 @@ test('thousands of buffered records reach the fleet store exactly once through t
     Array.from({ length: n }, (_, i) => i),
   );
 });
+
+test('a batch is partial when it takes every record there is; asked for full batches only, the stream reads none', async (t) => {
+  const { db } = tempAgentDb(t);
+  const buffer = new RecordBuffer(db);
+  const connectedSince = 1_700_000_000_005;
+  // Five historical records (made before the connection), then three live ones.
+  await Promise.all(Array.from({ length: 8 }, (_, i) => buffer.append(rec(i))));
+  const stream = new TelemetryStream(buffer, 'st', { batchSize: 4, encoding: 'compact' });
+
+  const full = stream.next(0, { connectedSince });
+  assert.deepEqual([full?.from, full?.to, full?.partial], [1, 4, undefined]);
+  // Cut at the first live record, with live ones behind it: not the tail, so not partial.
+  const cut = stream.next(4, { connectedSince });
+  assert.deepEqual([cut?.from, cut?.to, cut?.partial], [5, 5, undefined]);
+  const tail = stream.next(5, { connectedSince });
+  assert.deepEqual([tail?.from, tail?.to, tail?.partial], [6, 8, true]);
+
+  assert.equal(stream.next(5, { connectedSince, fullOnly: true }), undefined);
+  await buffer.append(rec(8));
+  const filled = stream.next(5, { connectedSince, fullOnly: true });
+  assert.deepEqual([filled?.from, filled?.to, filled?.partial], [6, 9, undefined]);
+  // A re-send of exactly one batch reads it whatever it is.
+  assert.deepEqual(stream.next(5, { connectedSince, until: 7 })?.to, 7);
+});

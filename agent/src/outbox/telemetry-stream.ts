@@ -33,13 +33,20 @@ export class TelemetryStream implements OutboxStream {
     private readonly dropped: () => number = () => 0,
   ) {}
 
-  next(after: number, { connectedSince, until }: SendContext): OutboxBatch | undefined {
-    let records = this.buffer.readAfter(after, this.opts.batchSize);
+  next(after: number, { connectedSince, until, fullOnly }: SendContext): OutboxBatch | undefined {
+    const { batchSize } = this.opts;
+    // Asked for a full batch only (the lane waits for a partial one's ack, which happens a lot
+    // under a slow server): skip reading rows that would not go.
+    if (fullOnly && !this.buffer.hasAfter(after, batchSize)) return undefined;
+    let records = this.buffer.readAfter(after, batchSize);
     if (until !== undefined) records = records.filter((r) => r.seq <= until);
     if (records.length === 0) return undefined;
     const historical = records[0]!.ts < connectedSince;
     const boundary = records.findIndex((r) => r.ts < connectedSince !== historical);
     if (boundary > 0) records = records.slice(0, boundary);
+    // A historical batch cut at the first live record has more behind it: not the tail.
+    const partial = records.length < batchSize && boundary <= 0;
+    if (fullOnly && partial) return undefined;
     const from = records[0]!.seq;
     const to = records[records.length - 1]!.seq;
     const dropped = this.dropped();
@@ -55,6 +62,7 @@ export class TelemetryStream implements OutboxStream {
       from,
       to,
       items: records.length,
+      ...(partial ? { partial } : {}),
       payload: this.opts.encoding === 'compact' ? encodeTelemetryBatch(batch) : encodeMessage(batch),
     };
   }

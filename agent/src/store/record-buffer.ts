@@ -55,6 +55,7 @@ export class RecordBuffer {
   private readonly deleteRange;
   private readonly countStmt;
   private readonly countAfterStmt;
+  private readonly nthAfterStmt;
   private readonly moveToDeadLetter;
   private readonly listeners = new Set<() => void>();
   private readonly storedListeners = new Set<StoredListener>();
@@ -75,6 +76,9 @@ export class RecordBuffer {
     this.deleteRange = db.prepare('DELETE FROM records WHERE seq BETWEEN ? AND ?');
     this.countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM records');
     this.countAfterStmt = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM records WHERE seq > ?');
+    this.nthAfterStmt = db.prepare<[number, number], { seq: number }>(
+      'SELECT seq FROM records WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?',
+    );
     this.moveToDeadLetter = db.prepare(
       `INSERT OR REPLACE INTO dead_letters (seq, body, reason, rejected_at)
        SELECT seq, json_object('ts', ts, 'model', model, 'version', version, 'output', output, 'features', features), ?, ?
@@ -202,6 +206,11 @@ export class RecordBuffer {
   /** Records newer than `seq`: what is still to send after a batch ending at `seq`. */
   countAfter(seq: number): number {
     return this.countAfterStmt.get(seq)!.n;
+  }
+
+  /** At least `n` records (held or not) have a seq above `seq`: walks at most n index entries. */
+  hasAfter(seq: number, n: number): boolean {
+    return this.nthAfterStmt.get(seq, n - 1) !== undefined;
   }
 }
 

@@ -1,24 +1,28 @@
 /**
- * MosquittoSync without a broker: what lands in the password file, the ACL file and the
- * credential store on issue / disable / enable / revoke / reconcile, and how reloads are asked
- * for. That a real Mosquitto accepts these files is test/security/mosquitto-acl.test.ts.
+ * MosquittoSync over a real SQLite store and identity service, without a broker: what lands in
+ * the password file and the ACL file on issue / disable / enable / revoke, what the store holds,
+ * which sessions a reload closes, how changes made elsewhere (another server) are picked up, and
+ * how reloads are asked for. That a real Mosquitto accepts these files is
+ * test/security/mosquitto-acl.test.ts; two servers on one Mosquitto, test/fault/mosquitto-cluster.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { DEVICE_PUBLISHES, DEVICE_SUBSCRIBES } from '@edgeloop/protocol';
+import { IdentityService } from '../identity/identity-service.js';
+import { openFleetStore } from '../store/open-fleet-store.js';
 import { devicePatternLines, formatAclFile } from './mosquitto-acl.js';
 import { hashMosquittoPassword, parsePasswordFile, verifyMosquittoPassword } from './mosquitto-passwd.js';
-import { MosquittoSync } from './mosquitto-sync.js';
+import { MosquittoSync, type MosquittoSyncOptions } from './mosquitto-sync.js';
 import type { MosquittoSettings } from './mosquitto-settings.js';
 
 const silent = pino({ level: 'silent' });
+const SERVER = { username: 'edgeloop-server', password: 'server-secret' };
 
-function setup(extra: Partial<MosquittoSettings> = {}) {
+async function setup(t: { after(fn: () => Promise<void>): void }, extra: Partial<MosquittoSettings> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-mosq-sync-'));
   const settings: MosquittoSettings = {
     passwordFile: join(dir, 'etc', 'passwd'),
@@ -26,15 +30,27 @@ function setup(extra: Partial<MosquittoSettings> = {}) {
     fileMode: 0o640,
     ...extra,
   };
-  const make = () =>
-    new MosquittoSync(
-      settings,
-      { username: 'edgeloop-server', password: 'server-secret' },
-      join(dir, 'state', 'mosquitto-users.json'),
-      silent,
-    );
+  const store = await openFleetStore({ sqlitePath: join(dir, 'fleet.db') });
+  const identity = new IdentityService(store, () => ({ mqttUrl: '', httpUrl: '', trustedKeys: [] }), {
+    brokerPasswordHash: (pw) => hashMosquittoPassword(pw),
+  });
+  const syncs: MosquittoSync[] = [];
+  const closed: string[] = [];
+  const make = (more: Partial<MosquittoSettings> = {}, opts: MosquittoSyncOptions = {}) => {
+    const sync = new MosquittoSync({ ...settings, ...more }, SERVER, store, silent, {
+      onSessionClosed: (id) => closed.push(id),
+      ...opts,
+    });
+    syncs.push(sync);
+    return sync;
+  };
+  t.after(async () => {
+    for (const s of syncs) await s.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const users = () => parsePasswordFile(readFileSync(settings.passwordFile, 'utf8'));
-  return { dir, settings, make, users, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, settings, store, identity, make, users, closed };
 }
 
 test('$7$ hashes verify with the right password only, and every hash has its own salt', () => {
@@ -67,65 +83,122 @@ test('the ACL is derived from the protocol lists: every channel once, writes for
 });
 
 test('issue, disable, enable, revoke: the password file follows; the plaintext is never written', async (t) => {
-  const h = setup();
-  t.after(h.cleanup);
+  const h = await setup(t);
   const sync = h.make();
+  sync.attach(h.identity);
   await sync.start();
   assert.deepEqual([...h.users().keys()], ['edgeloop-server']);
   assert.ok(verifyMosquittoPassword('server-secret', h.users().get('edgeloop-server')!));
   assert.equal(statSync(h.settings.passwordFile).mode & 0o777, 0o640);
-  assert.equal(statSync(join(h.dir, 'state', 'mosquitto-users.json')).mode & 0o777, 0o600);
 
-  const identity = new EventEmitter();
-  sync.attach(identity);
-  identity.emit('credential-issued', { deviceId: 'pi-1', password: 'device-one-password' });
-  identity.emit('credential-issued', { deviceId: 'pi-2', password: 'device-two-password' });
+  // The files are written before identity answers: no waiting here.
+  const one = await h.identity.issueCredential('pi-1');
+  await h.identity.issueCredential('pi-2');
   assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-1', 'pi-2']);
-  assert.ok(verifyMosquittoPassword('device-one-password', h.users().get('pi-1')!));
-  for (const f of [h.settings.passwordFile, join(h.dir, 'state', 'mosquitto-users.json')]) {
-    assert.ok(!readFileSync(f, 'utf8').includes('device-one-password'), `${f} holds a plaintext password`);
-  }
+  assert.ok(verifyMosquittoPassword(one, h.users().get('pi-1')!));
+  assert.ok(verifyMosquittoPassword(one, (await h.store.brokerUsers.list())[0]!.passwordHash), 'the hash is stored');
+  assert.ok(!readFileSync(h.settings.passwordFile, 'utf8').includes(one), 'no plaintext password in the file');
 
-  identity.emit('device-disabled', { deviceId: 'pi-1' });
+  await h.identity.setDisabled('pi-1', true);
   assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-2']);
-  identity.emit('device-enabled', { deviceId: 'pi-1' });
-  assert.ok(
-    verifyMosquittoPassword('device-one-password', h.users().get('pi-1')!),
-    'enabled again with the same credential',
-  );
-  identity.emit('credential-revoked', { deviceId: 'pi-1' });
-  identity.emit('device-enabled', { deviceId: 'pi-1' });
+  await h.identity.setDisabled('pi-1', false);
+  assert.ok(verifyMosquittoPassword(one, h.users().get('pi-1')!), 'enabled again with the same credential');
+  await h.identity.revokeCredential('pi-1');
+  await h.identity.setDisabled('pi-1', true);
+  await h.identity.setDisabled('pi-1', false);
   assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-2'], 'a revoked credential does not come back');
-  assert.throws(() => sync.issue('edgeloop-server', 'x'), /fleet server's own MQTT username/);
+  assert.deepEqual(
+    (await h.store.brokerUsers.list()).map((u) => u.deviceId),
+    ['pi-2'],
+    'revoking removes the stored hash',
+  );
+  const rotated = await h.identity.issueCredential('pi-2');
+  assert.ok(verifyMosquittoPassword(rotated, h.users().get('pi-2')!));
+  assert.deepEqual(h.closed, [], 'no reload configured: no session is reported closed');
   assert.deepEqual(readdirSync(join(h.dir, 'etc')).sort(), ['acl', 'passwd'], 'no temp files left behind');
-  assert.equal(sync.status().lastError, null);
+  assert.deepEqual(sync.status(), { writer: true, devices: 1, enabled: 1, writes: 7, reloads: 0, lastError: null });
 });
 
-test('a restart keeps credentials and the server line; reconcile drops devices identity no longer knows', async (t) => {
-  const h = setup();
-  t.after(h.cleanup);
+test('sessions to close come from the diff: disabled, revoked and rotated devices, once each', async (t) => {
+  const h = await setup(t, { reload: { command: 'true' } });
+  const sync = h.make();
+  sync.attach(h.identity);
+  await sync.start();
+  for (const id of ['pi-1', 'pi-2', 'pi-3', 'pi-4']) await h.identity.issueCredential(id);
+  await sync.settled();
+  assert.deepEqual(h.closed, [], 'a new device closes nothing');
+  await h.identity.setDisabled('pi-1', true);
+  await h.identity.revokeCredential('pi-2');
+  await h.identity.issueCredential('pi-3');
+  await sync.settled();
+  assert.deepEqual(h.closed.sort(), ['pi-1', 'pi-2', 'pi-3']);
+  const writes = sync.status().writes;
+  await sync.sync('nothing changed');
+  assert.equal(sync.status().writes, writes, 'unchanged content is neither rewritten nor reloaded');
+});
+
+test('changes made by another server reach the files at the next poll; only the writer writes', async (t) => {
+  const h = await setup(t);
+  // "Another server": the same store, no writer attached to its identity.
+  const elsewhere = new IdentityService(h.store, () => ({ mqttUrl: '', httpUrl: '', trustedKeys: [] }), {
+    brokerPasswordHash: (pw) => hashMosquittoPassword(pw),
+  });
+  const follower = h.make({}, { pollMs: 20 });
+  follower.attach(h.identity);
+  await h.identity.issueCredential('pi-0');
+  assert.ok(!existsSync(h.settings.passwordFile), 'a server that does not lead writes nothing');
+  assert.equal(follower.status().writer, false);
+
+  const leader = h.make({}, { pollMs: 20 });
+  await leader.start();
+  assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-0'], 'the first pass rebuilds from the store');
+  const pw = await elsewhere.issueCredential('pi-5');
+  await waitUntil(() => h.users().has('pi-5'));
+  assert.ok(verifyMosquittoPassword(pw, h.users().get('pi-5')!));
+  await elsewhere.setDisabled('pi-5', true);
+  await waitUntil(() => !h.users().has('pi-5'));
+
+  // Lost the lead: a change is no longer written; the next writer's first pass catches up.
+  await leader.stop();
+  await elsewhere.setDisabled('pi-5', false);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!h.users().has('pi-5'));
+  await follower.start();
+  assert.ok(h.users().has('pi-5'));
+});
+
+test('a start from an older version imports mosquitto-users.json once and keeps the server line', async (t) => {
+  const h = await setup(t);
   const first = h.make();
   await first.start();
-  first.issue('pi-1', 'one');
-  first.issue('pi-2', 'two');
-  first.issue('pi-3', 'three');
   const serverLine = h.users().get('edgeloop-server');
-
+  await first.stop();
+  await h.identity.issueCredential('pi-1');
+  await h.identity.issueCredential('pi-2');
+  await h.store.brokerUsers.remove('pi-1'); // as stored before hashes lived in the store
+  await h.store.brokerUsers.remove('pi-2');
+  const legacy = join(h.dir, 'mosquitto-users.json');
+  const hash = hashMosquittoPassword('from-the-old-file');
+  writeFileSync(
+    legacy,
+    JSON.stringify({
+      v: 1,
+      devices: { 'pi-1': { hash, enabled: true }, 'pi-gone': { hash, enabled: true } },
+    }),
+  );
   const second = h.make();
+  assert.equal(second.serverUserWritten(), true);
+  assert.equal(await second.importLegacy(legacy), 1, 'only devices that still hold a credential');
+  assert.ok(!existsSync(legacy) && existsSync(`${legacy}.imported`));
+  assert.equal(await second.importLegacy(legacy), 0, 'read once');
   await second.start();
   assert.equal(h.users().get('edgeloop-server'), serverLine, 'unchanged password, unchanged line');
-  second.reconcile([
-    { deviceId: 'pi-1', enabled: true },
-    { deviceId: 'pi-2', enabled: false },
-    { deviceId: 'pi-4', enabled: true },
-  ]);
   assert.deepEqual([...h.users().keys()], ['edgeloop-server', 'pi-1']);
-  assert.deepEqual(second.status(), { devices: 2, enabled: 1, writes: 2, reloads: 0, lastError: null });
+  assert.equal(h.users().get('pi-1'), hash);
 });
 
 test('include files are merged, existing mode and group are kept, and a reload command runs once per burst', async (t) => {
-  const h = setup();
-  t.after(h.cleanup);
+  const h = await setup(t);
   const includePasswords = join(h.dir, 'others.passwd');
   const includeAcl = join(h.dir, 'others.acl');
   writeFileSync(
@@ -134,41 +207,30 @@ test('include files are merged, existing mode and group are kept, and a reload c
   );
   writeFileSync(includeAcl, 'user sensors\ntopic write site/#\n');
   const marker = join(h.dir, 'reloads');
-  const sync = new MosquittoSync(
-    {
-      ...h.settings,
-      includePasswordFile: includePasswords,
-      includeAclFile: includeAcl,
-      reload: { command: `echo x >> ${marker}` },
-    },
-    { username: 'edgeloop-server', password: 'server-secret' },
-    join(h.dir, 'state.json'),
-    silent,
-  );
+  const sync = h.make({
+    includePasswordFile: includePasswords,
+    includeAclFile: includeAcl,
+    reload: { command: `echo x >> ${marker}` },
+  });
+  sync.attach(h.identity);
   await sync.start();
-  sync.issue('pi-1', 'real');
+  const real = await h.identity.issueCredential('pi-1');
   await sync.settled();
-  assert.ok(
-    verifyMosquittoPassword('real', h.users().get('pi-1')!),
-    'an include line cannot override a managed device',
-  );
+  assert.ok(verifyMosquittoPassword(real, h.users().get('pi-1')!), 'an include line cannot override a managed device');
   assert.ok(h.users().has('sensors'));
   assert.match(readFileSync(h.settings.aclFile, 'utf8'), /user sensors\ntopic write site\/#/);
 
   const { chmodSync } = await import('node:fs');
   chmodSync(h.settings.passwordFile, 0o600);
-  sync.issue('pi-2', 'two');
-  sync.issue('pi-3', 'three');
-  sync.issue('pi-4', 'four');
+  await Promise.all(['pi-2', 'pi-3', 'pi-4'].map((id) => h.identity.issueCredential(id)));
   await sync.settled();
   assert.equal(statSync(h.settings.passwordFile).mode & 0o777, 0o600, "the operator's mode survives a rewrite");
   const reloads = readFileSync(marker, 'utf8').trim().split('\n').length;
-  assert.ok(reloads >= 3 && reloads < 6, `reloads coalesced: ${reloads} for 5 changes`);
+  assert.ok(reloads >= 2 && reloads < 5, `reloads coalesced: ${reloads} for 4 changes`);
 });
 
 test('a reload that cannot be done is reported with what to check, and the files are still written', async (t) => {
-  const h = setup({ reload: { pidFile: '/nonexistent/mosquitto.pid' } });
-  t.after(h.cleanup);
+  const h = await setup(t, { reload: { pidFile: '/nonexistent/mosquitto.pid' } });
   const sync = h.make();
   await sync.start();
   assert.match(sync.status().lastError ?? '', /cannot signal Mosquitto to reload.*pid_file/);
@@ -179,18 +241,20 @@ test(
   'a stale pid file naming another process is not signalled',
   { skip: process.platform !== 'linux' && 'needs /proc' },
   async (t) => {
-    const h = setup();
-    t.after(h.cleanup);
+    const h = await setup(t);
     const pidFile = join(h.dir, 'stale.pid');
     writeFileSync(pidFile, `${process.pid}\n`); // this test runner: SIGHUP would kill it
-    const sync = new MosquittoSync(
-      { ...h.settings, reload: { pidFile } },
-      { username: 'edgeloop-server', password: 'server-secret' },
-      join(h.dir, 'state.json'),
-      silent,
-    );
+    const sync = h.make({ reload: { pidFile } });
     await sync.start();
     assert.match(sync.status().lastError ?? '', /not mosquitto \(a stale pid file\?\)/);
     assert.equal(sync.status().reloads, 0);
   },
 );
+
+async function waitUntil(ok: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

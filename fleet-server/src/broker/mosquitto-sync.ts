@@ -1,40 +1,34 @@
 /**
  * @module broker/mosquitto-sync
  * Keeps an external Mosquitto's password file and ACL file in step with device identity, then
- * asks Mosquitto to reload them (SIGHUP to the pid in its pid file, or an operator's command).
+ * asks Mosquitto to reload them (broker/mosquitto-files.ts writes and reloads).
  *
  * Why files: they are what the issue asks for (`pattern` rules on the username), they work with
  * every Mosquitto 2.x without a plugin, and on reload Mosquitto 2.x re-checks every connected
  * client against the new password file and disconnects those no longer in it, so disabling a
  * device takes effect live, not only at its next reconnect (tested against a real Mosquitto).
  *
- * The server learns a device's password exactly once, when the credential is issued. It keeps
- * only Mosquitto's `$7$` hash of it, in `<dataDir>/mosquitto-users.json` (0600), so the password
- * file can be rewritten from scratch at any time, and a disabled device can be enabled again
- * without a new credential. The password file holds: the server's own user, every enabled
- * device, and the lines of an optional operator-owned include file.
+ * The server learns a device's password exactly once, when the credential is issued; identity
+ * stores Mosquitto's `$7$` hash of it in the store (`brokerUsers`) in the same transaction, on
+ * whichever server of a cluster issued it. The files are rebuilt from the store alone — the
+ * server's own user, every device with a hash that is not disabled, the lines of an optional
+ * operator-owned include file — so a disabled device can be enabled again without a new
+ * credential, and any server can take over the writing.
+ *
+ * One writer: only the leader runs `start()` (a leader duty). It rebuilds on every local identity
+ * event and, for events on other servers, whenever a poll sees the store's broker-user revision
+ * (bumped by each relevant change) or the files themselves change. It writes and reloads only
+ * when the text differs from what is on disk; the sessions to close are those of devices whose
+ * line the rewrite dropped or changed, whoever caused it.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import mqtt from 'mqtt';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { BrokerUserRepository, CredentialRepository, DeviceRepository } from '../store/fleet-store.js';
 import { formatAclFile } from './mosquitto-acl.js';
+import { HEADER, MosquittoFiles, readInclude } from './mosquitto-files.js';
 import type { MosquittoSettings } from './mosquitto-settings.js';
 import {
   assertMosquittoUsername,
@@ -44,25 +38,16 @@ import {
   verifyMosquittoPassword,
 } from './mosquitto-passwd.js';
 
-/** What identity hands us; the identity service emits these (see identity/). */
-export interface IdentityEventSource {
-  on(event: 'credential-issued', listener: (e: { deviceId: string; password: string }) => void): unknown;
-  on(
-    event: 'credential-revoked' | 'device-disabled' | 'device-enabled',
-    listener: (e: { deviceId: string }) => void,
-  ): unknown;
+export { writeAtomic } from './mosquitto-files.js';
+
+/** Identity's changes of broker users (see identity/identity-service.ts), awaited by identity. */
+export interface BrokerUserChanges {
+  followBrokerUsers(fn: (why: string) => Promise<void>): void;
 }
 
-const stateSchema = z.object({
-  v: z.literal(1),
-  devices: z.record(z.string(), z.object({ hash: z.string().regex(/^\$7\$/), enabled: z.boolean() })),
-});
-type State = z.infer<typeof stateSchema>;
-
-const HEADER =
-  '# Written by the EdgeLoop fleet server: edits are overwritten. Add your own lines to the include file\n# named in mqtt.external.mosquitto (see docs/external-broker.md).\n';
-
 export interface MosquittoSyncStatus {
+  /** Whether this server is the one writing the files (the leader). */
+  writer: boolean;
   devices: number;
   enabled: number;
   writes: number;
@@ -70,267 +55,223 @@ export interface MosquittoSyncStatus {
   lastError: string | null;
 }
 
+export interface MosquittoSyncOptions {
+  /**
+   * Called after a reload for each device whose live session Mosquitto has just closed
+   * (disabled, revoked, password rotated). Mosquitto publishes no last will for a client it
+   * drops on reload, so the server marks such devices offline itself.
+   */
+  onSessionClosed?: (deviceId: string) => void;
+  /** How often the writer checks the store for changes made on other servers (default 2000 ms). */
+  pollMs?: number;
+}
+
+/** The per-server state file of earlier versions, imported once into the store. */
+const legacyStateSchema = z.object({
+  v: z.literal(1),
+  devices: z.record(z.string(), z.object({ hash: z.string().regex(/^\$7\$/), enabled: z.boolean() })),
+});
+
 export class MosquittoSync {
-  private state: State;
+  private readonly files: MosquittoFiles;
   private serverHash: string;
-  private readonly stats: MosquittoSyncStatus = { devices: 0, enabled: 0, writes: 0, reloads: 0, lastError: null };
-  private reloadRunning: Promise<void> | undefined;
-  private reloadAgain = false;
-  /** Devices whose session the next completed reload closes. */
-  private readonly closing = new Set<string>();
+  private counts = { devices: 0, enabled: 0 };
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** Revision and file stamp the files were last built from; a poll rebuilds when either moved. */
+  private built: { revision: number; stamp: string } | undefined;
+  private pass: Promise<void> | undefined;
+  private passAgain = false;
 
   constructor(
     private readonly settings: MosquittoSettings,
     private readonly server: { username: string; password: string },
-    private readonly statePath: string,
+    private readonly store: {
+      brokerUsers: BrokerUserRepository;
+      credentials: CredentialRepository;
+      devices: DeviceRepository;
+    },
     private readonly log: Logger,
-    /**
-     * Called after a reload for each device whose live session Mosquitto has just closed
-     * (disabled, revoked, password rotated). Mosquitto publishes no last will for a client it
-     * drops on reload, so the server marks such devices offline itself.
-     */
-    private readonly onSessionClosed?: (deviceId: string) => void,
+    private readonly opts: MosquittoSyncOptions = {},
   ) {
     assertMosquittoUsername(server.username);
     if (!server.password)
       throw new Error(
         'the fleet server needs its own MQTT password for Mosquitto: set mqtt.password (--mqtt-password)',
       );
-    this.state = this.loadState();
-    // Keep the server's line unchanged across restarts when the password did not change: no
-    // needless rewrite of a file other tools may watch.
-    const existing = existsSync(settings.passwordFile)
-      ? parsePasswordFile(readFileSync(settings.passwordFile, 'utf8')).get(server.username)
-      : undefined;
-    this.serverHash =
-      existing && verifyMosquittoPassword(server.password, existing)
-        ? existing
-        : hashMosquittoPassword(server.password);
+    this.files = new MosquittoFiles(settings, log, opts.onSessionClosed);
+    this.serverHash = this.serverLineOnDisk() ?? hashMosquittoPassword(server.password);
+  }
+
+  /** Whether the password file on disk already lets this server log in. */
+  serverUserWritten(): boolean {
+    return this.serverLineOnDisk() !== undefined;
   }
 
   /**
-   * Writes both files and reloads: call once at start so the broker matches the server's state.
-   * `known`: identity's devices with a credential, to align with first (see reconcile).
+   * Imports `<dataDir>/mosquitto-users.json` of earlier versions (hashes of devices that still
+   * hold a credential, where the store has none yet), then renames it to `.imported` so it is
+   * read once. Returns how many hashes were stored.
    */
-  async start(known?: ReadonlyArray<{ deviceId: string; enabled: boolean }>): Promise<void> {
-    if (known) this.align(known);
-    this.apply('start');
-    await this.settled();
-  }
-
-  /**
-   * Subscribes to identity: every credential change is in the files before the next event.
-   * A failure is logged and kept in status(), never thrown into identity's emit (the enrollment
-   * itself has already been committed).
-   */
-  attach(identity: IdentityEventSource): void {
-    const guarded =
-      <E extends { deviceId: string }>(what: string, fn: (e: E) => void) =>
-      (e: E) => {
-        try {
-          fn(e);
-        } catch (err) {
-          this.fail(`cannot mirror ${what} for device ${e.deviceId} into Mosquitto: ${(err as Error).message}`);
-        }
-      };
-    identity.on(
-      'credential-issued',
-      guarded('a new credential', ({ deviceId, password }: { deviceId: string; password: string }) =>
-        this.issue(deviceId, password),
-      ),
-    );
-    identity.on(
-      'credential-revoked',
-      guarded('a revocation', ({ deviceId }) => this.revoke(deviceId)),
-    );
-    identity.on(
-      'device-disabled',
-      guarded('disabling', ({ deviceId }) => this.setEnabled(deviceId, false)),
-    );
-    identity.on(
-      'device-enabled',
-      guarded('enabling', ({ deviceId }) => this.setEnabled(deviceId, true)),
-    );
-  }
-
-  issue(deviceId: string, password: string): void {
-    assertMosquittoUsername(deviceId);
-    if (deviceId === this.server.username)
+  async importLegacy(path: string): Promise<number> {
+    if (!existsSync(path)) return 0;
+    const parsed = legacyStateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    if (!parsed.success)
       throw new Error(
-        `device id "${deviceId}" is the fleet server's own MQTT username; enroll the device under another id`,
+        `${path} is not a valid Mosquitto credential store; restore it from a backup or delete it and re-issue device credentials`,
       );
-    const previous = this.state.devices[deviceId];
-    if (previous?.enabled) this.closing.add(deviceId); // a session opened with the old password ends
-    this.state.devices[deviceId] = { hash: hashMosquittoPassword(password), enabled: previous?.enabled ?? true };
-    this.apply(`credential issued for ${deviceId}`);
-  }
-
-  revoke(deviceId: string): void {
-    if (!(deviceId in this.state.devices)) return;
-    delete this.state.devices[deviceId];
-    this.closing.add(deviceId);
-    this.apply(`credential revoked for ${deviceId}`);
-  }
-
-  setEnabled(deviceId: string, enabled: boolean): void {
-    const entry = this.state.devices[deviceId];
-    if (!entry) {
-      if (enabled)
-        this.log.warn(
-          { deviceId },
-          'device enabled but the broker has no credential for it; issue a new credential so it can connect to Mosquitto',
-        );
-      return;
-    }
-    if (entry.enabled === enabled) return;
-    entry.enabled = enabled;
-    if (!enabled) this.closing.add(deviceId);
-    this.apply(`device ${deviceId} ${enabled ? 'enabled' : 'disabled'}`);
+    let stored = 0;
+    for (const [deviceId, { hash }] of Object.entries(parsed.data.devices))
+      if ((await this.store.credentials.get(deviceId)) && (await this.store.brokerUsers.putIfAbsent(deviceId, hash)))
+        stored++;
+    renameSync(path, `${path}.imported`);
+    this.log.info({ stored, from: path }, 'imported Mosquitto password hashes into the fleet store');
+    return stored;
   }
 
   /**
-   * Aligns with identity's view at start-up (events missed by a crash between identity's commit
-   * and our write): devices identity does not list lose their broker credential.
+   * Logs enabled devices that hold a credential but no broker hash (enrolled before the files
+   * were managed, or a hash lost): they cannot log in to Mosquitto until issued a new credential.
    */
-  reconcile(devices: ReadonlyArray<{ deviceId: string; enabled: boolean }>): void {
-    if (this.align(devices)) this.apply('reconciled with device identity');
-  }
-
-  /** Updates the state to identity's view; true if anything changed. Does not write. */
-  private align(devices: ReadonlyArray<{ deviceId: string; enabled: boolean }>): boolean {
-    const known = new Map(devices.map((d) => [d.deviceId, d.enabled]));
-    let changed = false;
-    for (const [id, entry] of Object.entries(this.state.devices)) {
-      const enabled = known.get(id);
-      if (enabled === undefined) {
-        delete this.state.devices[id];
-        changed = true;
-      } else if (enabled !== entry.enabled) {
-        entry.enabled = enabled;
-        changed = true;
-      }
-    }
-    const missing = devices.filter((d) => d.enabled && !(d.deviceId in this.state.devices)).map((d) => d.deviceId);
+  async reportDevicesWithoutHash(): Promise<void> {
+    const hashed = new Set((await this.store.brokerUsers.list()).map((u) => u.deviceId));
+    const missing: string[] = [];
+    for (const d of await this.store.devices.list({ disabled: false }))
+      if (!hashed.has(d.id) && (await this.store.credentials.get(d.id))) missing.push(d.id);
     if (missing.length)
       this.log.warn(
         { devices: missing.slice(0, 20), count: missing.length },
         'enrolled devices without a Mosquitto credential (enrolled before external mode was set up); issue them new credentials',
       );
-    return changed;
+  }
+
+  /** Becomes the writer (leader duty): rebuilds now, then follows events and polls the store. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.sync('became the writer of the Mosquitto files');
+    this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 2000);
+    this.timer.unref();
+  }
+
+  /** Stops writing (lost the lead, shutting down); waits for a rebuild in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.built = undefined;
+    while (this.pass) await this.pass;
+  }
+
+  /**
+   * A change made on this server makes a running writer rebuild at once (identity answers once
+   * the files are written) instead of at its next poll; on other servers nothing happens here.
+   */
+  attach(identity: BrokerUserChanges): void {
+    identity.followBrokerUsers((why) => (this.running ? this.sync(why) : Promise.resolve()));
+  }
+
+  /**
+   * Rebuilds the files from the store (one pass at a time; a request during a pass runs one
+   * more after it). Failures are logged and kept in status(), never thrown.
+   */
+  sync(why: string): Promise<void> {
+    if (this.pass) {
+      this.passAgain = true;
+      return this.pass;
+    }
+    this.pass = (async () => {
+      try {
+        do {
+          this.passAgain = false;
+          try {
+            await this.rebuild(why);
+          } catch (err) {
+            this.files.fail((err as Error).message);
+          }
+        } while (this.passAgain);
+      } finally {
+        this.pass = undefined;
+      }
+    })();
+    return this.pass;
   }
 
   status(): MosquittoSyncStatus {
-    const devices = Object.values(this.state.devices);
-    return { ...this.stats, devices: devices.length, enabled: devices.filter((d) => d.enabled).length };
+    return { writer: this.running, ...this.counts, ...this.files.stats };
   }
 
-  /** Resolves when no reload command is running or queued. */
+  /** Resolves when no rebuild and no reload command is running or queued. */
   async settled(): Promise<void> {
-    while (this.reloadRunning) await this.reloadRunning;
+    while (this.pass) await this.pass;
+    await this.files.settled();
   }
 
-  /** State, password file, ACL file (each atomically), then reload. Synchronous up to the reload. */
-  private apply(why: string): void {
+  private async poll(): Promise<void> {
+    if (!this.running || this.pass) return;
     try {
-      writeAtomic(this.statePath, `${JSON.stringify(this.state, null, 1)}\n`, 0o600, false);
-      const entries = [{ username: this.server.username, hash: this.serverHash }];
-      for (const [username, { hash, enabled }] of Object.entries(this.state.devices))
-        if (enabled) entries.push({ username, hash });
-      if (this.settings.includePasswordFile) {
-        for (const [username, hash] of parsePasswordFile(readInclude(this.settings.includePasswordFile))) {
-          if (username === this.server.username || username in this.state.devices) {
-            this.log.warn(
-              { username, file: this.settings.includePasswordFile },
-              'include file repeats a user EdgeLoop manages; ignoring that line',
-            );
-          } else entries.push({ username, hash });
-        }
-      }
-      writeAtomic(this.settings.passwordFile, formatPasswordFile(entries, HEADER), this.settings.fileMode, true);
-      const extra = this.settings.includeAclFile ? readInclude(this.settings.includeAclFile) : undefined;
-      writeAtomic(
-        this.settings.aclFile,
-        formatAclFile({ serverUsername: this.server.username, header: HEADER, ...(extra ? { extra } : {}) }),
-        this.settings.fileMode,
-        true,
-      );
-      this.stats.writes++;
-      this.stats.lastError = null;
-      this.log.info({ why, users: entries.length }, 'mosquitto password and ACL files written');
+      const revision = await this.store.brokerUsers.revision();
+      if (this.built && this.built.revision === revision && this.built.stamp === this.files.stamp()) return;
     } catch (err) {
-      this.fail(
-        `cannot write the Mosquitto files (${why}): ${(err as Error).message}; check that the fleet server may write ${dirname(this.settings.passwordFile)} and ${dirname(this.settings.aclFile)}`,
-      );
+      this.files.fail(`cannot read the broker users from the fleet store: ${(err as Error).message}`);
       return;
     }
-    this.reload();
+    if (this.running) await this.sync('changed in the fleet store or on disk');
   }
 
-  private reload(): void {
-    const how = this.settings.reload;
-    if (!how) return;
-    if ('pidFile' in how) {
-      try {
-        const pid = Number(readFileSync(how.pidFile, 'utf8').trim());
-        if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${how.pidFile} does not hold a process id`);
-        assertIsMosquitto(pid, how.pidFile);
-        process.kill(pid, 'SIGHUP');
-        this.reloaded();
-      } catch (err) {
-        this.fail(
-          `cannot signal Mosquitto to reload: ${(err as Error).message}; check pid_file in mosquitto.conf matches ${how.pidFile} and that the fleet server runs as the same user (or use a reload command)`,
-        );
+  private async rebuild(why: string): Promise<void> {
+    // The revision first: a change committed after it is read bumps it again, so the next poll
+    // rebuilds once more rather than never.
+    const revision = await this.store.brokerUsers.revision();
+    const users = await this.store.brokerUsers.list();
+    const onDisk = this.files.passwords();
+    // Another server may have written our line with its own salt: keep it, no needless rewrite.
+    const ours = onDisk.get(this.server.username);
+    if (ours && ours !== this.serverHash && verifyMosquittoPassword(this.server.password, ours)) this.serverHash = ours;
+
+    const wanted = new Map<string, string>();
+    const managed = new Set<string>([this.server.username]);
+    for (const u of users) {
+      if (u.deviceId === this.server.username) {
+        this.log.warn({ deviceId: u.deviceId }, "a device uses the fleet server's MQTT username; it is left out");
+        continue;
       }
-      return;
+      managed.add(u.deviceId);
+      if (!u.disabled) wanted.set(u.deviceId, u.passwordHash);
     }
-    // A command may take a while (systemctl, docker): run one at a time, coalescing bursts.
-    if (this.reloadRunning) {
-      this.reloadAgain = true;
-      return;
-    }
-    this.reloadRunning = new Promise<void>((resolve) => {
-      execFile('/bin/sh', ['-c', how.command], { timeout: 30_000 }, (err, _stdout, stderr) => {
-        if (err)
-          this.fail(
-            `Mosquitto reload command failed: ${stderr.trim() || err.message}; run "${how.command}" by hand to see why`,
+    const others = new Map<string, string>();
+    if (this.settings.includePasswordFile)
+      for (const [username, hash] of parsePasswordFile(readInclude(this.settings.includePasswordFile))) {
+        if (managed.has(username))
+          this.log.warn(
+            { username, file: this.settings.includePasswordFile },
+            'include file repeats a user EdgeLoop manages; ignoring that line',
           );
-        else this.reloaded();
-        this.reloadRunning = undefined;
-        resolve();
-        if (this.reloadAgain) {
-          this.reloadAgain = false;
-          this.reload();
-        }
-      });
-    });
-  }
-
-  private reloaded(): void {
-    this.stats.reloads++;
-    const closed = [...this.closing];
-    this.closing.clear();
-    for (const id of closed) {
-      try {
-        this.onSessionClosed?.(id);
-      } catch (err) {
-        this.log.warn({ deviceId: id, err: (err as Error).message }, 'cannot record the closed session');
+        else others.set(username, hash);
       }
+    const entries = [{ username: this.server.username, hash: this.serverHash }];
+    for (const [username, hash] of [...wanted, ...others]) entries.push({ username, hash });
+    const extra = this.settings.includeAclFile ? readInclude(this.settings.includeAclFile) : undefined;
+    const text = {
+      passwords: formatPasswordFile(entries, HEADER),
+      acl: formatAclFile({ serverUsername: this.server.username, header: HEADER, ...(extra ? { extra } : {}) }),
+    };
+    // Sessions to end: devices whose line is gone (disabled, revoked) or changed (rotated).
+    const closing = [...onDisk]
+      .filter(([name, hash]) => name !== this.server.username && !others.has(name) && wanted.get(name) !== hash)
+      .map(([name]) => name);
+    this.files.update(text, closing, why);
+    this.counts = { devices: users.length, enabled: wanted.size };
+    this.built = { revision, stamp: this.files.stamp() };
+  }
+
+  private serverLineOnDisk(): string | undefined {
+    let line: string | undefined;
+    try {
+      line = this.files.passwords().get(this.server.username);
+    } catch {
+      return undefined;
     }
-  }
-
-  private fail(message: string): void {
-    this.stats.lastError = message;
-    this.log.error(message);
-  }
-
-  private loadState(): State {
-    if (!existsSync(this.statePath)) return { v: 1, devices: {} };
-    const parsed = stateSchema.safeParse(JSON.parse(readFileSync(this.statePath, 'utf8')));
-    if (!parsed.success)
-      throw new Error(
-        `${this.statePath} is not a valid Mosquitto credential store; restore it from a backup or delete it and re-issue device credentials`,
-      );
-    return parsed.data;
+    return line && verifyMosquittoPassword(this.server.password, line) ? line : undefined;
   }
 }
 
@@ -367,62 +308,5 @@ export async function untilBrokerAccepts(
       );
     }
     await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
-  }
-}
-
-/**
- * A stale pid file can name a process that is not Mosquitto any more; SIGHUP would stop most
- * other programs. Where /proc tells (Linux), refuse to signal anything but mosquitto.
- */
-function assertIsMosquitto(pid: number, pidFile: string): void {
-  let comm: string;
-  try {
-    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    if (existsSync('/proc/self/comm'))
-      throw new Error(`no process ${pid} (from ${pidFile}) is running; is Mosquitto running?`);
-    return; // no /proc: cannot tell, signal as configured
-  }
-  if (!comm.includes('mosquitto'))
-    throw new Error(`process ${pid} named in ${pidFile} is "${comm}", not mosquitto (a stale pid file?)`);
-}
-
-function readInclude(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read include file ${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/**
- * Temp file beside the target, fsync, rename: Mosquitto reloading at any moment reads either the
- * old or the new file, never half of one. An existing target keeps its mode and group (the
- * operator made it readable by the mosquitto user); `keepOwnership` false always uses `mode`.
- */
-export function writeAtomic(path: string, text: string, mode: number, keepOwnership: boolean): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const previous = keepOwnership && existsSync(path) ? statSync(path) : undefined;
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    chmodSync(tmp, previous ? previous.mode & 0o777 : mode);
-    if (previous && previous.gid !== process.getgid?.()) {
-      try {
-        chownSync(tmp, -1, previous.gid);
-      } catch {
-        // Not a member of that group: the file keeps our group; the mode alone may not let Mosquitto read it.
-      }
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
   }
 }

@@ -8,7 +8,7 @@ const external = { mode: 'external' as const, url: 'mqtt://broker:1883' };
 const check = (input: Omit<FleetConfigInput, 'dataDir'>, location: { url: string } | { sqlitePath: string } = pg) =>
   checkClusterSettings(parseFleetConfig({ dataDir: '/var/lib/edgeloop', ...input }), location);
 
-test('a cluster needs PostgreSQL, an external broker with shared subscriptions, and no file-managed Mosquitto', () => {
+test('a cluster needs PostgreSQL, an external broker with shared subscriptions; Mosquitto files every instance reaches and reloads', () => {
   const cluster = { sharedDir: '/mnt/edgeloop' };
   assert.doesNotThrow(() => check({ cluster, mqtt: external }));
   assert.throws(
@@ -20,17 +20,16 @@ test('a cluster needs PostgreSQL, an external broker with shared subscriptions, 
     () => check({ cluster, mqtt: { ...external, sharedSubscriptions: false } }),
     /every instance would ingest/,
   );
+  // Mosquitto's files: the leader writes them, so every instance must reach them and reload it.
+  const mosquitto = (files: Record<string, unknown>) =>
+    check({ cluster, mqtt: { ...external, password: 'p'.repeat(20), mosquitto: files as never } });
+  const files = { passwordFile: '/etc/m/passwd', aclFile: '/etc/m/acl' };
+  assert.doesNotThrow(() => mosquitto({ ...files, reload: { pidFile: '/run/mosquitto.pid' } }));
+  assert.doesNotThrow(() => mosquitto({ ...files, reload: { command: 'systemctl reload mosquitto' } }));
+  assert.throws(() => mosquitto(files), /no reload setting/);
   assert.throws(
-    () =>
-      check({
-        cluster,
-        mqtt: {
-          ...external,
-          password: 'p'.repeat(20),
-          mosquitto: { passwordFile: '/etc/m/passwd', aclFile: '/etc/m/acl' },
-        },
-      }),
-    /dynamic security plugin/,
+    () => mosquitto({ ...files, aclFile: 'acl', reload: { pidFile: '/run/mosquitto.pid' } }),
+    /acl are relative paths/,
   );
 });
 

@@ -3,9 +3,12 @@
  * What running several fleet servers side by side requires, checked before anything is opened:
  * one PostgreSQL database and one external broker (with shared subscriptions), and the keys and
  * artifacts in a folder every instance reaches. SQLite and the embedded broker belong to one
- * process; a configuration that cannot work is refused with the reason.
+ * process; a configuration that cannot work is refused with the reason. Mosquitto's password and
+ * ACL files are written by the leader (broker/mosquitto-sync.ts), so every instance must reach
+ * them and be able to make Mosquitto reload.
  */
 import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
 import type { FleetConfig } from '../config.js';
 import type { FleetStoreLocation } from '../store/fleet-store.js';
 
@@ -35,8 +38,18 @@ export function checkClusterSettings(config: FleetConfig, location: FleetStoreLo
     );
   if (!config.mqtt.sharedSubscriptions)
     throw why('mqtt.sharedSubscriptions is off: every instance would ingest, acknowledge and answer every message');
-  if (config.mqtt.mosquitto)
-    throw why(
-      "Mosquitto's password and ACL files are kept by one server from its own state: manage the broker's users outside EdgeLoop (e.g. Mosquitto's dynamic security plugin) and remove the --mosquitto-* settings",
-    );
+  const files = config.mqtt.mosquitto;
+  if (files) {
+    // Any instance may become the leader, which writes the files and signals Mosquitto: each
+    // must reach the same files (same host or a shared folder) and be able to make it reload.
+    const relative = [files.passwordFile, files.aclFile].filter((f) => !isAbsolute(f));
+    if (relative.length)
+      throw why(
+        `the Mosquitto files ${relative.join(', ')} are relative paths, which each instance resolves in its own working directory: give absolute paths every instance reaches`,
+      );
+    if (!files.reload)
+      throw why(
+        'the Mosquitto files have no reload setting: whichever instance leads must make Mosquitto reload them (--mosquitto-pid-file or --mosquitto-reload-command)',
+      );
+  }
 }

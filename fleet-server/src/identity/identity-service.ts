@@ -9,7 +9,8 @@
  *   device-disabled    {deviceId}            live sessions must be closed (the embedded broker does)
  *   device-enabled     {deviceId}
  *
- * (An external broker's password file is mirrored from these; see the external-broker module.)
+ * An external Mosquitto's password file is built from the store (broker/mosquitto-sync.ts); its
+ * writer follows these changes through `followBrokerUsers`, awaited before the change is answered.
  */
 import { EventEmitter } from 'node:events';
 import { isValidId, type DeviceSummary, type EnrollResponse } from '@edgeloop/protocol';
@@ -71,15 +72,17 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   readonly enrollmentTokens: EnrollmentTokens;
   readonly credentials: DeviceCredentials;
   private readonly directory: DeviceDirectory;
+  private readonly brokerFollowers: Array<(why: string) => Promise<void>> = [];
 
   constructor(
     private readonly store: FleetStore,
     private readonly endpoints: () => IdentityEndpoints,
+    opts: { brokerPasswordHash?: (password: string) => string } = {},
   ) {
     super();
     this.adminTokens = new AdminTokens(store);
     this.enrollmentTokens = new EnrollmentTokens(store);
-    this.credentials = new DeviceCredentials(store);
+    this.credentials = new DeviceCredentials(store, opts.brokerPasswordHash);
     this.directory = new DeviceDirectory(store);
   }
 
@@ -131,6 +134,7 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
       return { password, reenrolled, tokenId: consumed.token.id };
     });
     this.emit('credential-issued', { deviceId: req.deviceId, password: result.password });
+    await this.brokerUsersChanged(`credential issued for ${req.deviceId}`);
     const ep = this.endpoints();
     return {
       deviceId: req.deviceId,
@@ -161,7 +165,21 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
       return pw;
     });
     this.emit('credential-issued', { deviceId, password });
+    await this.brokerUsersChanged(`credential issued for ${deviceId}`);
     return password;
+  }
+
+  /**
+   * fn runs after every committed change of what an external broker's password file holds
+   * (credential issued or revoked, device disabled or enabled), and the change is answered only
+   * when it resolved: a device is handed a password the broker already knows.
+   */
+  followBrokerUsers(fn: (why: string) => Promise<void>): void {
+    this.brokerFollowers.push(fn);
+  }
+
+  private async brokerUsersChanged(why: string): Promise<void> {
+    for (const fn of this.brokerFollowers) await fn(why).catch(() => undefined);
   }
 
   /** Device login (broker CONNECT, HTTP Basic on artifact downloads). */
@@ -182,9 +200,17 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   /** false if the device is unknown. Emits device-disabled (live sessions are closed) when it changed. */
   async setDisabled(deviceId: string, disabled: boolean): Promise<boolean> {
     if (!(await this.store.devices.exists(deviceId))) return false;
-    const was = await this.store.devices.isDisabled(deviceId);
-    await this.store.devices.setDisabled(deviceId, disabled);
-    if (was !== disabled) this.emit(disabled ? 'device-disabled' : 'device-enabled', { deviceId });
+    const was = await this.store.transaction(async (tx) => {
+      const before = await tx.devices.isDisabled(deviceId);
+      await tx.devices.setDisabled(deviceId, disabled);
+      // The broker's password file leaves disabled devices out: tell its writer to rebuild.
+      if (before !== disabled) await tx.brokerUsers.touch();
+      return before;
+    });
+    if (was !== disabled) {
+      this.emit(disabled ? 'device-disabled' : 'device-enabled', { deviceId });
+      await this.brokerUsersChanged(`device ${deviceId} ${disabled ? 'disabled' : 'enabled'}`);
+    }
     return true;
   }
 
@@ -199,7 +225,10 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   /** Deletes the device's credential (it must enroll again); false if it had none. */
   async revokeCredential(deviceId: string): Promise<boolean> {
     const revoked = await this.credentials.revoke(deviceId);
-    if (revoked) this.emit('credential-revoked', { deviceId });
+    if (revoked) {
+      this.emit('credential-revoked', { deviceId });
+      await this.brokerUsersChanged(`credential revoked for ${deviceId}`);
+    }
     return revoked;
   }
 }

@@ -15,6 +15,7 @@
  *   samples                samples          retraining samples (metadata; bytes are files)
  *   audit_log              audit
  *   device_credentials     credentials
+ *   broker_users, broker_users_revision  brokerUsers  Mosquitto hashes of devices' broker passwords
  *   enrollment_tokens      enrollmentTokens
  *   admin_tokens           adminTokens
  *   signing_keys, keysets  keys
@@ -46,6 +47,7 @@ import type {
   TelemetryRow,
 } from '@edgeloop/protocol';
 import type {
+  BrokerUser,
   DeviceInfo,
   DeviceRecord,
   KeysetRecord,
@@ -358,6 +360,24 @@ export interface CredentialRepository {
   remove(deviceId: string): Promise<boolean>;
 }
 
+/**
+ * What an external Mosquitto's password file is built from. Every write bumps the revision, and
+ * so must every other change the file depends on (a device disabled or enabled: `touch`, in the
+ * same transaction), so one cheap read tells a poller whether to rebuild.
+ */
+export interface BrokerUserRepository {
+  /** Creates or replaces the device's hash. */
+  put(deviceId: string, passwordHash: string, now?: number): Promise<void>;
+  /** Stores the hash only where the device has none yet; true when it did. */
+  putIfAbsent(deviceId: string, passwordHash: string, now?: number): Promise<boolean>;
+  remove(deviceId: string): Promise<boolean>;
+  /** Bumps the revision without changing a hash. */
+  touch(): Promise<void>;
+  revision(): Promise<number>;
+  /** Every stored hash with its device's disabled state, by device id. */
+  list(): Promise<BrokerUser[]>;
+}
+
 export interface EnrollmentTokenRow {
   id: string;
   uses: number;
@@ -446,6 +466,7 @@ export interface FleetStore {
   readonly samples: SampleRepository;
   readonly audit: AuditRepository;
   readonly credentials: CredentialRepository;
+  readonly brokerUsers: BrokerUserRepository;
   readonly enrollmentTokens: EnrollmentTokenRepository;
   readonly adminTokens: AdminTokenRepository;
   readonly keys: KeyRepository;

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { FleetStore } from './fleet-store.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { KyselyAssignmentRepository } from './repositories/assignment-repository.js';
+import { KyselyBrokerUserRepository } from './repositories/broker-user-repository.js';
 import { KyselyDeviceRepository } from './repositories/device-repository.js';
 import {
   KyselyAdminTokenRepository,
@@ -40,6 +41,8 @@ interface OpenTransaction {
 export interface KyselyStoreOptions {
   /** The telemetry hot path: each database's own batch insert (cached statements, one unnest call). */
   telemetryWriter: (ctx: RepositoryContext) => TelemetryWriter;
+  /** Before the Kysely instance is destroyed (e.g. wait for a WAL fsync in flight). */
+  beforeClose?: () => Promise<void> | void;
   /** After the Kysely instance is destroyed (e.g. stop a partition manager). */
   onClose?: () => Promise<void> | void;
   /** Default: the store belongs to one process, which always leads. */
@@ -60,6 +63,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly samples;
   readonly audit;
   readonly credentials;
+  readonly brokerUsers;
   readonly enrollmentTokens;
   readonly adminTokens;
   readonly keys;
@@ -93,6 +97,7 @@ export class KyselyFleetStore implements FleetStore {
     this.samples = new KyselySampleRepository(ctx);
     this.audit = new KyselyAuditRepository(ctx);
     this.credentials = new KyselyCredentialRepository(ctx);
+    this.brokerUsers = new KyselyBrokerUserRepository(ctx);
     this.enrollmentTokens = new KyselyEnrollmentTokenRepository(ctx);
     this.adminTokens = new KyselyAdminTokenRepository(ctx);
     this.keys = new KyselyKeyRepository(ctx);
@@ -121,6 +126,7 @@ export class KyselyFleetStore implements FleetStore {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
+      await this.opts.beforeClose?.();
       await this.root.destroy();
       await this.opts.onClose?.();
     })();

@@ -149,6 +149,19 @@ export interface DeviceCredentialsTable {
   enrolled_with: string | null;
 }
 
+/** Mosquitto's `$7$` hash of a device's broker password (external Mosquitto only). */
+export interface BrokerUsersTable {
+  device_id: string;
+  password_hash: string;
+  updated_at: number;
+}
+
+/** One row (id 1): bumped by every change the broker's password file depends on. */
+export interface BrokerUsersRevisionTable {
+  id: number;
+  revision: number;
+}
+
 export interface EnrollmentTokensTable {
   id: string;
   token_hash: string;
@@ -252,6 +265,8 @@ export interface Database {
   samples: SamplesTable;
   audit_log: AuditLogTable;
   device_credentials: DeviceCredentialsTable;
+  broker_users: BrokerUsersTable;
+  broker_users_revision: BrokerUsersRevisionTable;
   enrollment_tokens: EnrollmentTokensTable;
   admin_tokens: AdminTokensTable;
   signing_keys: SigningKeysTable;

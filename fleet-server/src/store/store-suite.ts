@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import type { FleetStore } from './fleet-store.js';
+import { brokerUsersContract } from './store-suite/broker-users-contract.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
@@ -26,4 +27,5 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   ingestContract(withStore);
   devicesContract(withStore);
   registryContract(withStore);
+  brokerUsersContract(withStore);
 }

@@ -123,3 +123,11 @@ export interface RolloutDeviceRecord {
   reason: string | null;
   acknowledged: boolean;
 }
+
+export interface BrokerUser {
+  deviceId: string;
+  /** Mosquitto's `$7$` hash of the device's broker password (never the password). */
+  passwordHash: string;
+  /** From `devices` (or no device row any more): not in the broker's password file. */
+  disabled: boolean;
+}

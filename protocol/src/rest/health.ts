@@ -31,9 +31,13 @@ export const healthResponseSchema = z
     artifactBytesServed: z.number().int().optional(),
     /** Download slots (active, waiting) and MQTT transfer counters. */
     transfer: z.record(z.string(), z.number()).optional(),
-    /** With a managed external Mosquitto: devices mirrored, writes, reloads, the last error. */
+    /**
+     * With a managed external Mosquitto: whether this server writes the files (the leader of a
+     * cluster), devices with a broker password and enabled, writes, reloads, the last error.
+     */
     mosquitto: z
       .object({
+        writer: z.boolean(),
         devices: z.number().int(),
         enabled: z.number().int(),
         writes: z.number().int(),

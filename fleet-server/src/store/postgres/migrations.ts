@@ -33,6 +33,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { name: 'telemetry-store-batches', sql: STORE_BATCHES_FUNCTION_SQL },
   // Artifacts and samples for a cluster without a shared file system (postgres-blob-store.ts).
   { name: 'blobs', sql: BLOB_TABLES_SQL },
+  // Mosquitto's hash of each device's broker password (the leader builds the broker's files from
+  // here) and a revision bumped by every change the files depend on (broker/mosquitto-sync.ts).
+  {
+    name: 'broker-users',
+    sql: `CREATE TABLE broker_users (
+            device_id text COLLATE "C" PRIMARY KEY,
+            password_hash text COLLATE "C" NOT NULL,
+            updated_at bigint NOT NULL
+          );
+          CREATE TABLE broker_users_revision (
+            id integer PRIMARY KEY CHECK (id = 1),
+            revision bigint NOT NULL
+          );
+          INSERT INTO broker_users_revision (id, revision) VALUES (1, 0);`,
+  },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

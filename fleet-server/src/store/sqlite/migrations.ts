@@ -252,4 +252,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE update_events ADD COLUMN outbox_stream TEXT;
    ALTER TABLE update_events ADD COLUMN outbox_id INTEGER;
    CREATE UNIQUE INDEX update_events_outbox ON update_events (device_id, outbox_stream, outbox_id);`,
+  // 13: Mosquitto's hash of each device's broker password (one writer of the broker's files in a
+  // cluster builds them from here) and a revision bumped by every change the files depend on.
+  `CREATE TABLE broker_users (
+     device_id TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE broker_users_revision (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     revision INTEGER NOT NULL
+   );
+   INSERT INTO broker_users_revision (id, revision) VALUES (1, 0);`,
 ];

@@ -1,12 +1,13 @@
 /**
  * @module store/sqlite/open-sqlite-store
- * The fleet store in one SQLite file: WAL, synchronous=FULL (an ack goes out only after commit,
- * and FULL makes "acked" survive a power cut of the server too), a busy timeout, the file and its
- * directory private to the user. Migrates the schema on open.
+ * The fleet store in one SQLite file: WAL, synchronous=FULL (a transaction is durable when it
+ * returns: "acked" survives a power cut of the server too), a busy timeout, the file and its
+ * directory private to the user. Migrates the schema on open. The ingest's group commits are the
+ * one exception: NORMAL, with the WAL fsynced in the threadpool before they resolve (wal-sync.ts).
  */
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { applyMigrations } from '@edgeloop/protocol';
 import { ensureDirForPrivateFile, preparePrivateSqlite } from '@edgeloop/protocol/state-dir';
 import { KyselyFleetStore } from '../kysely-fleet-store.js';
@@ -15,6 +16,15 @@ import type { Database as Schema } from '../schema.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 import { SqliteTelemetryWriter } from './sqlite-telemetry-writer.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalSync, type Fsync } from './wal-sync.js';
+
+export interface SqliteStoreOptions {
+  /** fsync of the WAL for the ingest's group commits (tests hold it to watch acks wait). */
+  fsync?: Fsync;
+  /** Checkpoint the WAL in a worker thread (default true on a database file). */
+  checkpointWorker?: boolean;
+}
 
 /** Opens (creating and migrating as needed) the SQLite database at `path`; ':memory:' for a throwaway one. */
 export function openSqliteDatabase(path: string): Database.Database {
@@ -35,8 +45,26 @@ export function openSqliteDatabase(path: string): Database.Database {
   return db;
 }
 
-export async function openSqliteStore(path: string): Promise<KyselyFleetStore> {
+export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<KyselyFleetStore> {
   const db = openSqliteDatabase(path);
   const kysely = new Kysely<Schema>({ dialect: new BetterSqlite3Dialect(db) });
-  return new KyselyFleetStore(kysely, sqliteDialect, { telemetryWriter: () => new SqliteTelemetryWriter(db) });
+  const wal = db.memory ? undefined : new WalSync(`${resolve(path)}-wal`, opts.fsync);
+  const exclusive = <T>(fn: () => T) => kysely.connection().execute(async () => fn());
+  const checkpointer =
+    wal && opts.checkpointWorker !== false
+      ? new WalCheckpointer(
+          resolve(path),
+          (pages) => db.pragma(`wal_autocheckpoint = ${pages}`),
+          (message) => process.emitWarning(message, 'EdgeLoopWalCheckpoint'),
+        )
+      : undefined;
+  return new KyselyFleetStore(kysely, sqliteDialect, {
+    telemetryWriter: () => new SqliteTelemetryWriter(db, wal && { wal, exclusive, checkpointer }),
+    // The worker's checkpoint and the fsync in flight finish (its group is acked) and our
+    // descriptors on the WAL close before SQLite's last connection checkpoints and deletes it.
+    beforeClose: async () => {
+      await checkpointer?.close();
+      await wal?.close();
+    },
+  });
 }

@@ -6,13 +6,32 @@
  * group commit (storeBatches) adds prepared statements for the device row (ensure, touch) and
  * for late reference values waiting for the records, so a whole group compiles nothing either.
  *
- * Safe only inside a unit of work: the repository calls it within its transaction, which holds
- * the one connection, so no other statement can slip in between these synchronous calls.
+ * storeBatches and insertRows are safe only inside a unit of work: the repository calls them
+ * within its transaction, which holds the one connection, so no other statement can slip in
+ * between these synchronous calls.
+ *
+ * commitBatches (the ingest's group commit outside a unit of work, on a database file) takes the
+ * connection itself and commits with synchronous=NORMAL: the commit does not fsync the WAL on
+ * the main thread; WalSync fsyncs it in the threadpool and the call resolves only after that, so
+ * an ack still means durable. While one group waits for its fsync the next is inserted
+ * (parallelWrites 2). Every other transaction keeps synchronous=FULL: durable when it returns.
  */
 import type Database from 'better-sqlite3';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { IngestBatch, StoredBatch } from '../fleet-store.js';
 import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
+import type { WalCheckpointer } from './wal-checkpointer.js';
+import type { WalSync } from './wal-sync.js';
+
+/** Runs fn while holding the store's one connection (no Kysely transaction can be open meanwhile). */
+export type Exclusive = <T>(fn: () => T) => Promise<T>;
+
+/** What commitBatches needs: the WAL's fsync, the connection, and (optionally) checkpoints off the main thread. */
+export interface DurableCommit {
+  wal: WalSync;
+  exclusive: Exclusive;
+  checkpointer?: WalCheckpointer;
+}
 
 const COLUMNS = [
   'device_id',
@@ -79,7 +98,26 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
   private readonly applyWaiting: Database.Statement;
   private readonly takeWaiting: Database.Statement;
 
-  constructor(db: Database.Database) {
+  private readonly syncNormal: Database.Statement;
+  private readonly syncFull: Database.Statement;
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
+  readonly parallelWrites: number;
+  readonly commitBatches?: (batches: readonly IngestBatch[], now: number) => Promise<StoredBatch[]>;
+
+  /** Without `durable` (an in-memory database) the ingest's groups go through storeBatches in a unit of work. */
+  constructor(
+    private readonly db: Database.Database,
+    durable?: DurableCommit,
+  ) {
+    this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+    this.syncFull = db.prepare('PRAGMA synchronous = FULL');
+    this.begin = db.prepare('BEGIN');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+    this.parallelWrites = durable ? 2 : 1;
+    if (durable) this.commitBatches = (batches, now) => this.commitDurably(durable, batches, now);
     this.one = db.prepare(insertSql(1));
     this.many = db.prepare(insertSql(ROWS_PER_INSERT));
     this.ensure = db.prepare(
@@ -98,6 +136,41 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
   }
 
   async storeBatches(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
+    return this.storeSync(batches, now);
+  }
+
+  private async commitDurably(
+    durable: DurableCommit,
+    batches: readonly IngestBatch[],
+    now: number,
+  ): Promise<StoredBatch[]> {
+    // Refuse before writing: after a failed fsync the WAL on disk cannot be trusted.
+    if (durable.wal.failed) throw durable.wal.failed;
+    const stored = await durable.exclusive(() => {
+      // SQLite refuses to change the level inside a transaction: switch around it, always back to FULL.
+      this.syncNormal.run();
+      try {
+        this.begin.run();
+        try {
+          const out = this.storeSync(batches, now);
+          this.commit.run();
+          let records = 0;
+          for (const b of batches) records += b.records.length;
+          durable.checkpointer?.committed(records);
+          return out;
+        } catch (err) {
+          if (this.db.inTransaction) this.rollback.run();
+          throw err;
+        }
+      } finally {
+        this.syncFull.run();
+      }
+    });
+    await durable.wal.sync();
+    return stored;
+  }
+
+  private storeSync(batches: readonly IngestBatch[], now: number): StoredBatch[] {
     const out: StoredBatch[] = [];
     for (const b of batches) {
       const registered = this.ensure.run(b.deviceId, now, now).changes > 0;
