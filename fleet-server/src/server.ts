@@ -5,32 +5,25 @@
  * broker, the server's MQTT client for an external one), and the HTTP API.
  */
 import type { Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { createFleetApi } from './api/app.js';
+import { serveHttp } from './api/serve-http.js';
 import type { ArtifactStats } from './api/model-routes.js';
 import type { ContractViolation } from './api/response-contract.js';
 import { DEFAULT_MQTT_PORT, parseFleetConfig, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
-import { MosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
+import { startMosquittoSync, untilBrokerAccepts, type MosquittoSync } from './broker/mosquitto-sync.js';
 import { hashMosquittoPassword } from './broker/mosquitto-passwd.js';
 import { Deployments } from './deploy/deployments.js';
-import { desiredOnBirth } from './deploy/desired-on-birth.js';
 import { TransferService } from './transfer/transfer-service.js';
 import { FleetBus } from './ingest/fleet-bus.js';
 import type { DeviceTransport } from './ingest/device-transport.js';
-import { presenceIngest } from './ingest/presence-ingest.js';
-import { presenceWriter } from './ingest/presence-writer.js';
-import { referenceIngest } from './ingest/reference-ingest.js';
-import { sampleIngest } from './ingest/sample-ingest.js';
 import { SampleStore } from './samples/sample-store.js';
-import { telemetryIngest, type TelemetryIngestStats } from './ingest/telemetry-ingest.js';
-import { deviceOrder } from './ingest/device-order.js';
-import { updateIngest } from './ingest/update-ingest.js';
-import { answerClientErrorsWithJson, decodePublicKey } from '@edgeloop/protocol';
+import type { TelemetryIngestStats } from './ingest/telemetry-ingest.js';
+import { wireDeviceChannels } from './ingest/device-channels.js';
+import { decodePublicKey } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import { AuditLog } from './audit/audit-log.js';
 import { IdentityService, SERVER_MQTT_USERNAME } from './identity/identity-service.js';
@@ -233,38 +226,14 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     }
     const mosquitto =
       config.mqtt.mode === 'external' && config.mqtt.mosquitto
-        ? new MosquittoSync(
-            config.mqtt.mosquitto,
-            { username: config.mqtt.username ?? DEFAULT_SERVER_USERNAME, password: config.mqtt.password ?? '' },
+        ? await startMosquittoSync(config.mqtt, config.mqtt.mosquitto, {
             store,
+            identity,
             log,
-            {
-              pollMs: config.cluster.leaderPollMs,
-              onSessionClosed: (id) => {
-                // Mosquitto drops the session on reload without its last will: record the death ourselves.
-                void store.devices
-                  .get(id)
-                  .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
-                  .catch((err: Error) =>
-                    log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'),
-                  );
-              },
-            },
-          )
+            dataDir: config.dataDir,
+            pollMs: config.cluster.leaderPollMs,
+          })
         : undefined;
-    if (mosquitto) {
-      await mosquitto.importLegacy(join(config.dataDir, 'mosquitto-users.json'));
-      // The files are the leader's to write, but the leader is chosen after the bus is up, and
-      // the bus cannot log in to a broker whose file lacks our user (a fresh setup): then one
-      // server at a time writes them once here; the leader's first pass rebuilds them anyway.
-      if (!mosquitto.serverUserWritten())
-        await store.cluster.startupStep(async () => {
-          if (!mosquitto.serverUserWritten()) await mosquitto.sync('the fleet server user is not in the file yet');
-        });
-      await mosquitto.settled();
-      mosquitto.attach(identity);
-      await mosquitto.reportDevicesWithoutHash();
-    }
     const auth =
       config.mqtt.mode === 'external'
         ? {
@@ -339,25 +308,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       log,
       ...(config.validateResponses || process.env.EDGELOOP_VALIDATE_RESPONSES === '1' ? { onContractViolation } : {}),
     });
-    const http: ServerType = await new Promise((resolve, reject) => {
-      const https = tls
-        ? {
-            createServer: createHttpsServer,
-            serverOptions: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const },
-          }
-        : {};
-      const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port, ...https }, () =>
-        resolve(s),
-      );
-      answerClientErrorsWithJson(s as HttpServer);
-      s.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new Error(
-            `cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.code === 'EADDRINUSE' ? 'port in use' : err.message}; pick another with --http-port (0 = any free port)`,
-          ),
-        ),
-      );
-    });
+    const http = await serveHttp(api.fetch, config.http, tls);
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -373,30 +324,8 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
     endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
     endpoints.httpUrl = publicUrl;
-    const sendDesired = desiredOnBirth(deployments, log);
-    // A device's birth and update reports are taken in the order it sent them (ingest/device-order.ts).
-    const inDeviceOrder = deviceOrder();
-    const presence = presenceWriter(store);
-    bus.on('presence', inDeviceOrder(presenceIngest({ presence, log, onBirth: sendDesired })));
-    // Telemetry acks at QoS 0: a QoS 1 ack cost the broker an outgoing-store entry and a PUBACK
-    // to read per batch, and bought nothing: an ack lost with its connection is not redelivered
-    // to a clean session, and the device re-sends what was not acked (duplicates are skipped).
-    const ingestTelemetry = telemetryIngest({ store, publish: (t, p) => bus.publish(t, p, false, 0), log, stats });
+    const ingestTelemetry = wireDeviceChannels(bus, { store, deployments, samples, transfer, stats, log });
     ingestSaturated = () => ingestTelemetry.saturated;
-    // A device's batches after its birth are stored after that birth (presence-writer.ts: written).
-    bus.on('telemetry', (deviceId, payload) => {
-      const birth = presence.written(deviceId);
-      if (!birth) return ingestTelemetry(deviceId, payload);
-      return birth.then(() => ingestTelemetry(deviceId, payload));
-    });
-    bus.on('update', inDeviceOrder(updateIngest({ store, publish: (t, p) => bus.publish(t, p), log })));
-    // A reference value may arrive before its record: the store keeps it until the record is stored.
-    bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
-    bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));
-    bus.on(
-      'fetch',
-      transfer.fetchHandler((t, p) => bus.publish(t, p)),
-    );
 
     // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
     // re-signed by its key and the devices told; once the artifact URL is known.

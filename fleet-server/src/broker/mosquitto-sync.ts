@@ -26,10 +26,11 @@ import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { BrokerUserRepository, CredentialRepository, DeviceRepository } from '../store/fleet-store.js';
+import { join } from 'node:path';
+import type { BrokerUserRepository, CredentialRepository, DeviceRepository, FleetStore } from '../store/fleet-store.js';
 import { formatAclFile } from './mosquitto-acl.js';
 import { HEADER, MosquittoFiles, readInclude } from './mosquitto-files.js';
-import type { MosquittoSettings } from './mosquitto-settings.js';
+import { DEFAULT_SERVER_USERNAME, type MosquittoSettings } from './mosquitto-settings.js';
 import {
   assertMosquittoUsername,
   formatPasswordFile,
@@ -309,4 +310,44 @@ export async function untilBrokerAccepts(
     }
     await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
   }
+}
+
+/**
+ * The sync of a server on an external Mosquitto, ready before the server's own client logs in:
+ * an old per-server state file imported, our own user in the password file, identity followed.
+ */
+export async function startMosquittoSync(
+  mqttConfig: { username?: string | undefined; password?: string | undefined },
+  settings: MosquittoSettings,
+  deps: { store: FleetStore; identity: BrokerUserChanges; log: Logger; dataDir: string; pollMs: number },
+): Promise<MosquittoSync> {
+  const { store, identity, log } = deps;
+  const mosquitto = new MosquittoSync(
+    settings,
+    { username: mqttConfig.username ?? DEFAULT_SERVER_USERNAME, password: mqttConfig.password ?? '' },
+    store,
+    log,
+    {
+      pollMs: deps.pollMs,
+      onSessionClosed: (id) => {
+        // Mosquitto drops the session on reload without its last will: record the death ourselves.
+        void store.devices
+          .get(id)
+          .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
+          .catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'));
+      },
+    },
+  );
+  await mosquitto.importLegacy(join(deps.dataDir, 'mosquitto-users.json'));
+  // The files are the leader's to write, but the leader is chosen after the bus is up, and
+  // the bus cannot log in to a broker whose file lacks our user (a fresh setup): then one
+  // server at a time writes them once here; the leader's first pass rebuilds them anyway.
+  if (!mosquitto.serverUserWritten())
+    await store.cluster.startupStep(async () => {
+      if (!mosquitto.serverUserWritten()) await mosquitto.sync('the fleet server user is not in the file yet');
+    });
+  await mosquitto.settled();
+  mosquitto.attach(identity);
+  await mosquitto.reportDevicesWithoutHash();
+  return mosquitto;
 }
