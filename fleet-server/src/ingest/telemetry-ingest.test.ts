@@ -16,7 +16,12 @@ import {
 import type { FleetStore, IngestBatch, TelemetryRepository } from '../store/fleet-store.js';
 import { openFleetStore } from '../store/open-fleet-store.js';
 import { referenceIngest } from './reference-ingest.js';
-import { MAX_GROUP_RECORDS, telemetryIngest, type TelemetryIngestStats } from './telemetry-ingest.js';
+import {
+  MAX_GROUP_BATCHES,
+  MAX_GROUP_RECORDS,
+  telemetryIngest,
+  type TelemetryIngestStats,
+} from './telemetry-ingest.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -116,6 +121,37 @@ test('a group stays under MAX_GROUP_RECORDS, so the first acks do not wait for a
   assert.deepEqual(
     acks.map((a) => a.storedThen),
     [2 * size, 2 * size, 3 * size],
+  );
+});
+
+test('a group holds at most MAX_GROUP_BATCHES batches: many small ones are stored in several short commits', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-ingest-'));
+  const store = await openFleetStore({ sqlitePath: join(dir, 'fleet.db') });
+  t.after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const groupSizes: number[] = [];
+  const telemetry: TelemetryRepository = Object.assign(Object.create(store.telemetry) as TelemetryRepository, {
+    storeBatches: (batches: readonly IngestBatch[], now?: number) => {
+      groupSizes.push(batches.length);
+      return store.telemetry.storeBatches(batches, now);
+    },
+  });
+  const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
+  const ingest = telemetryIngest({
+    store: Object.assign(Object.create(store) as FleetStore, { telemetry }),
+    stats,
+    log: silent,
+    publish: () => Promise.resolve(),
+  });
+  const devices = MAX_GROUP_BATCHES * 2 + 10;
+  await Promise.all(Array.from({ length: devices }, (_, i) => ingest(`pi-${i}`, batch('s1', 1, 1))));
+  assert.equal(await store.telemetry.count(), devices);
+  assert.ok(groupSizes.length >= 3, `stored in ${groupSizes.length} groups`);
+  assert.ok(
+    groupSizes.every((n) => n <= MAX_GROUP_BATCHES),
+    `group sizes ${groupSizes.join(', ')}`,
   );
 });
 

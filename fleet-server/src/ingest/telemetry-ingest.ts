@@ -40,6 +40,12 @@ export interface TelemetryIngestStats {
 
 /** Records per group commit: about half of a device's default window (8 × 2000). */
 export const MAX_GROUP_RECORDS = 8000;
+/**
+ * Batches in one group at most. A group is stored in one synchronous stretch of the main thread
+ * (on SQLite), and while it runs the broker accepts no connection and reads no socket: thousands
+ * of one-record batches from a large fleet made that stretch long enough to starve connects.
+ */
+export const MAX_GROUP_BATCHES = 256;
 /** Payload bytes received and not yet taken into a group at which the ingest says it is saturated. */
 export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
@@ -147,7 +153,10 @@ export function telemetryIngest(deps: {
         }
         job.batch = decoded.value;
       }
-      if (group.length > 0 && records + job.batch.records.length > MAX_GROUP_RECORDS) {
+      if (
+        group.length > 0 &&
+        (records + job.batch.records.length > MAX_GROUP_RECORDS || group.length >= MAX_GROUP_BATCHES)
+      ) {
         full = true;
         rest.push(job);
         continue;
