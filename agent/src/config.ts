@@ -95,6 +95,10 @@ export const agentConfigSchema = z.object({
       message: 'backoffMaxMs must not be below backoffMinMs',
       path: ['backoffMaxMs'],
     })
+    .refine((s) => s.partialBatchesInFlight <= s.window, {
+      message: 'partialBatchesInFlight must not be above window (batches in flight at most)',
+      path: ['partialBatchesInFlight'],
+    })
     .refine((s) => s.ackTimeoutMs <= s.ackTimeoutMaxMs, {
       message: 'ackTimeoutMaxMs must not be below ackTimeoutMs',
       path: ['ackTimeoutMaxMs'],

@@ -60,8 +60,20 @@ export class InFlightBatches {
   }
 
   add(from: number, flight: Flight): void {
+    const replaced = this.byFrom.get(from);
+    if (replaced?.partial) this.partials--;
     this.byFrom.set(from, flight);
     if (flight.partial) this.partials++;
+  }
+
+  /**
+   * The batches on the wire stop counting as partial: after an ack timeout they may never be
+   * answered (a batch the fleet cannot store and does not nack), and a partial one held as such
+   * would keep every later record waiting for a full batch.
+   */
+  releasePartials(): void {
+    for (const flight of this.byFrom.values()) flight.partial = false;
+    this.partials = 0;
   }
 
   /** Frees every batch inside [from, to] (an ack may be cumulative). */

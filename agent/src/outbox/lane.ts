@@ -183,7 +183,8 @@ export class OutboxLane {
    */
   private partialWait(now: number): number {
     if (this.inFlight.partialCount >= (this.opts.partialBatchesInFlight ?? Infinity)) return Infinity;
-    return Math.max(0, this.lastPartialAt + this.opts.coalesceMs - now);
+    // A monotonic clock: a wall clock set back (NTP after boot) must not hold partial batches back.
+    return Math.min(this.opts.coalesceMs, Math.max(0, this.lastPartialAt + this.opts.coalesceMs - now));
   }
 
   /** Forget what was sent but not acknowledged; the next pump reads it again from the store. */
@@ -235,7 +236,7 @@ export class OutboxLane {
         }
         const lost = this.inFlight.firstLost();
         if (!lost && this.inFlight.size >= this.window) break;
-        const partialWait = lost ? 0 : this.partialWait(Date.now());
+        const partialWait = lost ? 0 : this.partialWait(performance.now());
         const fullOnly = partialWait > 0;
         const epoch = this.epoch;
         let batch: OutboxBatch | undefined;
@@ -259,8 +260,13 @@ export class OutboxLane {
             continue;
           }
         } else if (fullOnly && (!batch || batch.partial)) {
-          // An ack of a partial batch pumps again; a spacing wait needs a timer.
+          // An ack of a partial batch pumps again; a spacing wait needs a timer. Held items need
+          // no poll meanwhile: the ack's pump looks at them again.
           if (partialWait !== Infinity) this.schedule(partialWait);
+          else {
+            clearInterval(this.pollTimer);
+            this.pollTimer = undefined;
+          }
           break;
         } else if (!batch) {
           this.watchHeld();
@@ -314,7 +320,7 @@ export class OutboxLane {
         resend: false,
         partial,
       });
-      if (partial) this.lastPartialAt = now;
+      if (partial) this.lastPartialAt = performance.now();
       if (!this.ackTimer) this.rearmAckTimer();
     }
     this.highestSent = Math.max(this.highestSent, batch.to);
@@ -368,6 +374,7 @@ export class OutboxLane {
     this.cwnd = Math.max(1, this.cwnd / 2);
     this.recoverTo = newest[0];
     newest[1].resend = true;
+    this.inFlight.releasePartials();
     this.pauseAfterFailure(`no ack within ${timeoutMs} ms`);
   }
 
