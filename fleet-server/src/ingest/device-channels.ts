@@ -42,11 +42,13 @@ export function wireDeviceChannels(
   // to read per batch, and bought nothing: an ack lost with its connection is not redelivered
   // to a clean session, and the device re-sends what was not acked (duplicates are skipped).
   const ingestTelemetry = telemetryIngest({ store, publish: (t, p) => bus.publish(t, p, false, 0), log, stats });
-  // A device's batches after its birth are stored after that birth (presence-writer.ts: written).
+  // A device's batches after its birth are stored after that birth: telemetry waits for the
+  // device's births, deaths and reports taken before it, queued or being written (a birth
+  // written later would overwrite the batch's backlog with its older one).
   bus.on('telemetry', (deviceId, payload) => {
-    const birth = presence.written(deviceId);
-    if (!birth) return ingestTelemetry(deviceId, payload);
-    return birth.then(() => ingestTelemetry(deviceId, payload));
+    const before = inDeviceOrder.settled(deviceId);
+    if (!before) return ingestTelemetry(deviceId, payload);
+    return before.then(() => ingestTelemetry(deviceId, payload));
   });
   bus.on('update', inDeviceOrder(updateIngest({ store, publish: (t, p) => bus.publish(t, p), log })));
   // A reference value may arrive before its record: the store keeps it until the record is stored.

@@ -34,3 +34,20 @@ test('other devices do not wait, and a failed message does not hold up the next'
   assert.equal(results[1]!.status, 'rejected');
   assert.deepEqual(done, ['pi-2:next', 'pi-1:slow']);
 });
+
+test("settled() covers a device's messages still queued behind another, and is gone once they are handled", async () => {
+  const ordered = deviceOrder();
+  const done: string[] = [];
+  const handle = ordered(async (id, payload) => {
+    await tick(payload.toString() === 'death' ? 30 : 1);
+    done.push(payload.toString());
+  });
+  assert.equal(ordered.settled('pi-1'), undefined, 'nothing pending');
+  void handle('pi-1', Buffer.from('death'));
+  void handle('pi-1', Buffer.from('birth'));
+  // What telemetry does: wait for everything of the device taken so far, the queued birth included.
+  await ordered.settled('pi-1');
+  assert.deepEqual(done, ['death', 'birth']);
+  await tick(0);
+  assert.equal(ordered.settled('pi-1'), undefined, 'forgotten once handled');
+});

@@ -10,20 +10,33 @@
  */
 import type { ChannelHandler } from './fleet-bus.js';
 
-/** Wraps handlers so that, per device, each starts once the one before it has settled. */
-export function deviceOrder(): (handler: ChannelHandler) => ChannelHandler {
+export interface DeviceOrder {
+  /** Wraps a handler so that, per device, each message starts once the one before it has settled. */
+  (handler: ChannelHandler): ChannelHandler;
+  /**
+   * Settles once every message of the device taken so far has been handled (undefined: none
+   * pending). Telemetry waits on it, so a batch sent after a birth is never stored before that
+   * birth, even while the birth still queues behind the device's previous message.
+   */
+  settled(deviceId: string): Promise<void> | undefined;
+}
+
+export function deviceOrder(): DeviceOrder {
   const tails = new Map<string, Promise<void>>();
-  return (handler) => (deviceId, payload) => {
-    const run = (tails.get(deviceId) ?? Promise.resolve()).then(() => handler(deviceId, payload));
-    // A failed message must not hold up the next; the failure still reaches this message's caller.
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    tails.set(deviceId, tail);
-    void tail.then(() => {
-      if (tails.get(deviceId) === tail) tails.delete(deviceId);
-    });
-    return run;
-  };
+  const wrap =
+    (handler: ChannelHandler): ChannelHandler =>
+    (deviceId, payload) => {
+      const run = (tails.get(deviceId) ?? Promise.resolve()).then(() => handler(deviceId, payload));
+      // A failed message must not hold up the next; the failure still reaches this message's caller.
+      const tail = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      tails.set(deviceId, tail);
+      void tail.then(() => {
+        if (tails.get(deviceId) === tail) tails.delete(deviceId);
+      });
+      return run;
+    };
+  return Object.assign(wrap, { settled: (deviceId: string) => tails.get(deviceId) });
 }

@@ -79,14 +79,3 @@ test('one failing message fails alone; the rest of its group is stored', async (
   const online = (await store.devices.list()).filter((d) => d.online).map((d) => d.id);
   assert.deepEqual(online.sort(), ['pi-1', 'pi-2']);
 });
-
-test("written() settles once the device's queued messages are stored, also when one failed", async (t) => {
-  const { store, writer } = await setup(t);
-  assert.equal(writer.written('pi-1'), undefined, 'nothing queued');
-  void writer.birth(birth('pi-1', 1));
-  const bad = { ...birth('pi-1', 2), models: [{ name: 'm', version: 1n }] } as unknown as Birth;
-  writer.birth(bad).catch(() => undefined);
-  await writer.written('pi-1');
-  assert.equal((await store.devices.get('pi-1'))?.session, 1);
-  assert.equal(writer.written('pi-1'), undefined, 'forgotten once written');
-});

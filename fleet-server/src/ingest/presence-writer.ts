@@ -34,12 +34,6 @@ export interface PresenceWriter {
   birth(msg: Birth): Promise<void>;
   /** Resolves once committed: true if it marked the device offline (recordDeath). */
   death(deviceId: string, session: number): Promise<boolean>;
-  /**
-   * Settles once the device's births and deaths given so far are written (undefined: none
-   * waiting). Telemetry waits for it: a batch stored before the birth it followed would have
-   * its backlog overwritten by the birth's older one.
-   */
-  written(deviceId: string): Promise<void> | undefined;
 }
 
 interface Job {
@@ -55,24 +49,11 @@ export function presenceWriter(
   let jobs: Job[] = [];
   let writing = false;
   let scheduled = false;
-  /** Per device, its last message not yet written. */
-  const unwritten = new Map<string, Promise<void>>();
-
-  const enqueue = <T>(deviceId: string, write: () => Promise<T>) => {
-    const written = new Promise<T>((resolve, reject) => {
+  const enqueue = <T>(write: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
       jobs.push({ write, resolve: resolve as (value: unknown) => void, reject });
       schedule();
     });
-    const settled = written.then(
-      () => undefined,
-      () => undefined,
-    );
-    unwritten.set(deviceId, settled);
-    void settled.then(() => {
-      if (unwritten.get(deviceId) === settled) unwritten.delete(deviceId);
-    });
-    return written;
-  };
 
   function schedule(): void {
     if (scheduled || writing) return;
@@ -113,8 +94,7 @@ export function presenceWriter(
   }
 
   return {
-    birth: (msg) => enqueue(msg.deviceId, () => store.devices.recordBirth(msg)),
-    death: (deviceId, session) => enqueue(deviceId, () => store.devices.recordDeath(deviceId, session)),
-    written: (deviceId) => unwritten.get(deviceId),
+    birth: (msg) => enqueue(() => store.devices.recordBirth(msg)),
+    death: (deviceId, session) => enqueue(() => store.devices.recordDeath(deviceId, session)),
   };
 }
