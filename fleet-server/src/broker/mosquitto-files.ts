@@ -37,6 +37,8 @@ export interface MosquittoFileStats {
 
 export class MosquittoFiles {
   readonly stats: MosquittoFileStats = { writes: 0, reloads: 0, lastError: null };
+  /** Files were written (or a new writer took over) and Mosquitto has not reloaded them since. */
+  private reloadOwed = false;
   private reloadRunning: Promise<void> | undefined;
   private reloadAgain = false;
   /** Devices whose session the next completed reload closes. */
@@ -92,11 +94,24 @@ export class MosquittoFiles {
       );
     }
     this.stats.writes++;
-    this.stats.lastError = null;
     this.log.info({ why, closing: closing.length }, 'mosquitto password and ACL files written');
     for (const id of closing) this.closing.add(id);
-    this.reload();
+    this.requestReload();
     return true;
+  }
+
+  /**
+   * Asks Mosquitto to reload the files as they are. Until a reload succeeds it stays owed and
+   * retryReload() tries again: files written but never loaded would let a disabled device in.
+   */
+  requestReload(): void {
+    this.reloadOwed = true;
+    this.reload();
+  }
+
+  /** Tries the reload again if the last one failed (called on every poll). */
+  retryReload(): void {
+    if (this.reloadOwed && !this.reloadRunning) this.reload();
   }
 
   /** Resolves when no reload command is running or queued. */
@@ -150,6 +165,8 @@ export class MosquittoFiles {
 
   private reloaded(): void {
     this.stats.reloads++;
+    this.reloadOwed = false;
+    this.stats.lastError = null;
     const closed = [...this.closing];
     this.closing.clear();
     for (const id of closed) {

@@ -237,6 +237,25 @@ test('a reload that cannot be done is reported with what to check, and the files
   assert.ok(h.users().has('edgeloop-server'));
 });
 
+test('a failed reload is tried again at the next poll until Mosquitto has loaded the files', async (t) => {
+  const h = await setup(t);
+  const broken = join(h.dir, 'broken');
+  const marker = join(h.dir, 'reloads');
+  writeFileSync(broken, '');
+  // Fails while the "broken" file exists (systemctl refusing, a pid file briefly stale).
+  const sync = h.make({ reload: { command: `test ! -e ${broken} && echo x >> ${marker}` } }, { pollMs: 20 });
+  sync.attach(h.identity);
+  await sync.start();
+  await h.identity.issueCredential('pi-1');
+  await sync.settled();
+  assert.match(sync.status().lastError ?? '', /reload command failed/);
+  assert.ok(h.users().has('pi-1'), 'the files are written');
+  rmSync(broken);
+  await waitUntil(() => existsSync(marker));
+  await sync.settled();
+  assert.equal(sync.status().lastError, null, 'the error clears once a reload succeeded');
+});
+
 test(
   'a stale pid file naming another process is not signalled',
   { skip: process.platform !== 'linux' && 'needs /proc' },

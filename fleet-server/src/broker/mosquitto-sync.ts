@@ -150,6 +150,8 @@ export class MosquittoSync {
   async start(): Promise<void> {
     this.running = true;
     await this.sync('became the writer of the Mosquitto files');
+    // The writer before us may have died between writing the files and reloading them.
+    this.files.requestReload();
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 2000);
     this.timer.unref();
   }
@@ -209,6 +211,7 @@ export class MosquittoSync {
 
   private async poll(): Promise<void> {
     if (!this.running || this.pass) return;
+    this.files.retryReload();
     try {
       const revision = await this.store.brokerUsers.revision();
       if (this.built && this.built.revision === revision && this.built.stamp === this.files.stamp()) return;
