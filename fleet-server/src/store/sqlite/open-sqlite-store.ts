@@ -48,7 +48,15 @@ export function openSqliteDatabase(path: string): Database.Database {
 export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<KyselyFleetStore> {
   const db = openSqliteDatabase(path);
   const kysely = new Kysely<Schema>({ dialect: new BetterSqlite3Dialect(db) });
-  const wal = db.memory ? undefined : new WalSync(`${resolve(path)}-wal`, opts.fsync);
+  // The ack's fsync of the -wal file needs WAL mode; a file system that refused it (the database
+  // stays in its old journal mode) keeps every commit synchronous=FULL instead.
+  const inWal = db.pragma('journal_mode', { simple: true }) === 'wal';
+  if (!db.memory && !inWal)
+    process.emitWarning(
+      `${path} is not in WAL mode (the file system refused it): every commit is fsynced on the main thread, ingest is slower`,
+      'EdgeLoopSqlite',
+    );
+  const wal = db.memory || !inWal ? undefined : new WalSync(`${resolve(path)}-wal`, opts.fsync);
   const exclusive = <T>(fn: () => T) => kysely.connection().execute(async () => fn());
   const checkpointer =
     wal && opts.checkpointWorker !== false

@@ -98,8 +98,6 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
   private readonly applyWaiting: Database.Statement;
   private readonly takeWaiting: Database.Statement;
 
-  private readonly syncNormal: Database.Statement;
-  private readonly syncFull: Database.Statement;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
@@ -111,8 +109,6 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     private readonly db: Database.Database,
     durable?: DurableCommit,
   ) {
-    this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
-    this.syncFull = db.prepare('PRAGMA synchronous = FULL');
     this.begin = db.prepare('BEGIN');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -148,7 +144,9 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     if (durable.wal.failed) throw durable.wal.failed;
     const stored = await durable.exclusive(() => {
       // SQLite refuses to change the level inside a transaction: switch around it, always back to FULL.
-      this.syncNormal.run();
+      // db.pragma, not a statement prepared once: SQLite applies a synchronous PRAGMA when it
+      // is prepared, so a prepared one ran again may leave the level where the last prepare set it.
+      this.db.pragma('synchronous = NORMAL');
       try {
         this.begin.run();
         try {
@@ -163,7 +161,7 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
           throw err;
         }
       } finally {
-        this.syncFull.run();
+        this.db.pragma('synchronous = FULL');
       }
     });
     await durable.wal.sync();
