@@ -15,9 +15,10 @@ test('no answered prediction is lost or duplicated when the agent is killed -9',
   const tmp = tempDir('kill');
   const server = await startServerProcess(join(tmp.dir, 'fleet'));
   const api = fleet(server.ready.httpUrl);
-  // Small batches and a short flush interval keep sync busy, so the kill lands mid-sync too.
+  // Small batches, one at a time, and an uplink cap keep sync busy and behind the predictions,
+  // so the kill lands mid-sync with records still buffered (a fast fleet would otherwise keep up).
   const config = await writeAgentConfig(server.ready, tmp.dir, DEVICE, {
-    sync: { flushIntervalMs: 5, batchSize: 5, window: 1 },
+    sync: { flushIntervalMs: 5, batchSize: 5, window: 1, maxBytesPerSecond: 2_000 },
   });
   let agent = await startAgentProcess(config);
   t.after(async () => {
@@ -67,6 +68,15 @@ test('no answered prediction is lost or duplicated when the agent is killed -9',
   // Let some records be synced and acked, and many more be in the buffer or in flight.
   await waitFor('some records synced', async () => (await api.telemetry(DEVICE, 10)).length >= 10 || undefined, 30_000);
   await waitFor('a few hundred predictions answered', () => answered.size >= 400 || undefined, 60_000, 5);
+  await waitFor(
+    'records buffered and not yet synced',
+    async () => {
+      const health = (await (await fetch(`${agent.ready.apiUrl}/v1/health`)).json()) as { backlog: number };
+      return health.backlog >= 20 || undefined;
+    },
+    60_000,
+    5,
+  );
   await agent.kill('SIGKILL');
   stop = true;
   await Promise.all(workers);
