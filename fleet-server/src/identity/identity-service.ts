@@ -124,13 +124,15 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
       }
       // The device row may exist from before (a revoked credential): that is a re-enrollment.
       const reenrolled = await tx.devices.exists(req.deviceId);
-      const password = await this.credentials.issue(req.deviceId, consumed.token.id, now);
+      // The device row before the credential: issuing takes the broker users' revision row, and
+      // setDisabled takes the device row first too, so two such transactions cannot deadlock.
       await tx.devices.registerEnrolled(
         req.deviceId,
         { group: consumed.token.group, tags: consumed.token.tags },
         { ...(req.arch ? { arch: req.arch } : {}), ...(req.hardware ? { hardware: req.hardware } : {}) },
         now,
       );
+      const password = await this.credentials.issue(req.deviceId, consumed.token.id, now);
       return { password, reenrolled, tokenId: consumed.token.id };
     });
     this.emit('credential-issued', { deviceId: req.deviceId, password: result.password });
@@ -160,9 +162,8 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
     if (!isValidId(deviceId) || isReservedDeviceId(deviceId))
       throw new IdentityError(400, `invalid or reserved device id "${deviceId}"`);
     const password = await this.store.transaction(async (tx) => {
-      const pw = await this.credentials.issue(deviceId, null, now);
       await tx.devices.registerEnrolled(deviceId, { group: labels.group ?? null, tags: labels.tags ?? {} }, {}, now);
-      return pw;
+      return this.credentials.issue(deviceId, null, now);
     });
     this.emit('credential-issued', { deviceId, password });
     await this.brokerUsersChanged(`credential issued for ${deviceId}`);
@@ -172,7 +173,10 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   /**
    * fn runs after every committed change of what an external broker's password file holds
    * (credential issued or revoked, device disabled or enabled), and the change is answered only
-   * when it resolved: a device is handed a password the broker already knows.
+   * when it resolved. On the server that writes the broker's files this means a device is handed
+   * a password the files already hold; on the other servers of a cluster the writer picks the
+   * change up at its next poll (cluster.leaderPollMs), and the device's first logins may be
+   * refused until then (it retries).
    */
   followBrokerUsers(fn: (why: string) => Promise<void>): void {
     this.brokerFollowers.push(fn);
