@@ -106,6 +106,20 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   let tls: Awaited<ReturnType<typeof loadTlsMaterial>> | undefined;
   const location = parseStoreLocation(config.db ?? join(config.dataDir, 'fleet.db'));
   const storeLocation = 'url' in location ? redact(location.url) : location.sqlitePath;
+  // The store cannot be made durable any more (a failed fsync of SQLite's WAL): stop at once, as
+  // PostgreSQL does, rather than acknowledge data that may not survive; the supervisor restarts
+  // the server and SQLite recovers the database. A server embedded in another process ends it too.
+  const onStorageFailure: { stop?: () => Promise<void> } = {};
+  const storageFailed = (err: Error) => {
+    log.fatal(
+      { err: err.message },
+      'the fleet store can no longer be written durably: the server stops; check the disk (dmesg), then start it again',
+    );
+    process.exitCode = 70;
+    // A clean stop if it comes quickly; the exit either way.
+    const stopping = onStorageFailure.stop?.() ?? Promise.resolve();
+    void Promise.race([stopping, new Promise((r) => setTimeout(r, 10_000).unref())]).finally(() => process.exit(70));
+  };
   try {
     checkPlainTransport(config, log);
     checkClusterSettings(config, location);
@@ -114,10 +128,10 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       throw new Error(
         'telemetryRetentionDays applies to a PostgreSQL fleet store only (the SQLite store keeps telemetry until it is deleted): remove it or set db to a postgres:// URL',
       );
-    store = await openFleetStore(
-      location,
-      config.telemetryRetentionDays === undefined ? {} : { telemetryRetentionDays: config.telemetryRetentionDays },
-    );
+    store = await openFleetStore(location, {
+      ...(config.telemetryRetentionDays === undefined ? {} : { telemetryRetentionDays: config.telemetryRetentionDays }),
+      onStorageFailure: (err) => storageFailed(err),
+    });
   } catch (err) {
     lock.release();
     throw err;
@@ -196,6 +210,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const cleanups: Array<() => Promise<void>> = [async () => lock.release(), () => store.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
+  onStorageFailure.stop = closeAll;
   let stopped: Promise<void> | undefined;
   const runCleanups = async () => {
     for (const fn of cleanups.reverse())

@@ -27,13 +27,19 @@ export interface FleetStoreOptions {
    * The SQLite store keeps telemetry until it is deleted and ignores it.
    */
   telemetryRetentionDays?: number;
+  /** SQLite only: the database can no longer be made durable (see SqliteStoreOptions.onStorageFailure). */
+  onStorageFailure?: (err: Error) => void;
 }
 
 export async function openFleetStore(
   location: FleetStoreLocation,
   options: FleetStoreOptions = {},
 ): Promise<FleetStore> {
-  if ('sqlitePath' in location) return openSqliteStore(location.sqlitePath);
+  if ('sqlitePath' in location)
+    return openSqliteStore(
+      location.sqlitePath,
+      options.onStorageFailure ? { onStorageFailure: options.onStorageFailure } : {},
+    );
   if (POSTGRES_URL.test(location.url))
     return openPostgresStore(
       location.url,

@@ -24,6 +24,13 @@ export interface SqliteStoreOptions {
   fsync?: Fsync;
   /** Checkpoint the WAL in a worker thread (default true on a database file). */
   checkpointWorker?: boolean;
+  /**
+   * Called once when the WAL could not be made durable (a failed fsync). Linux may have dropped
+   * the pages it failed to write and reports that only once, so later commits, even fully synced
+   * ones, could sit behind a hole that recovery stops at: the owner must stop writing (the fleet
+   * server stops; SQLite recovers the database at the next start). Checkpoints stop here.
+   */
+  onStorageFailure?: (err: Error) => void;
 }
 
 /** Opens (creating and migrating as needed) the SQLite database at `path`; ':memory:' for a throwaway one. */
@@ -56,16 +63,24 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
       `${path} is not in WAL mode (the file system refused it): every commit is fsynced on the main thread, ingest is slower`,
       'EdgeLoopSqlite',
     );
-  const wal = db.memory || !inWal ? undefined : new WalSync(`${resolve(path)}-wal`, opts.fsync);
+  // Made after the WAL sync, which stops it when an fsync fails.
+  const made: { checkpointer?: WalCheckpointer } = {};
+  const wal =
+    db.memory || !inWal
+      ? undefined
+      : new WalSync(`${resolve(path)}-wal`, opts.fsync, (err) => {
+          void made.checkpointer?.close();
+          opts.onStorageFailure?.(err);
+        });
   const exclusive = <T>(fn: () => T) => kysely.connection().execute(async () => fn());
-  const checkpointer =
+  const checkpointer = (made.checkpointer =
     wal && opts.checkpointWorker !== false
       ? new WalCheckpointer(
           resolve(path),
           (pages) => db.pragma(`wal_autocheckpoint = ${pages}`),
           (message) => process.emitWarning(message, 'EdgeLoopWalCheckpoint'),
         )
-      : undefined;
+      : undefined);
   return new KyselyFleetStore(kysely, sqliteDialect, {
     telemetryWriter: () => new SqliteTelemetryWriter(db, wal && { wal, exclusive, checkpointer }),
     // The worker's checkpoint and the fsync in flight finish (its group is acked) and our

@@ -121,9 +121,13 @@ test('a WAL file recreated under the same name is reopened and its directory fsy
   assert.equal(fds[5], fds[4], 'the new descriptor is kept');
 });
 
-test('a failed fsync: no ack for its group nor any later one, and the store stays usable otherwise', async (t) => {
+test('a failed fsync: no ack for its group nor any later one, the owner is told once, and the store stays usable otherwise', async (t) => {
   const held = heldFsync();
-  const store = await openSqliteStore(join(tempDir(t), 'fleet.db'), { fsync: held.fsync });
+  const failures: Error[] = [];
+  const store = await openSqliteStore(join(tempDir(t), 'fleet.db'), {
+    fsync: held.fsync,
+    onStorageFailure: (err) => failures.push(err),
+  });
   t.after(() => store.close());
   const first = store.telemetry.storeBatches([batch('pi-1', 1, 10)]);
   await held.until(1);
@@ -136,8 +140,10 @@ test('a failed fsync: no ack for its group nor any later one, and the store stay
   await assert.rejects(second, WalSyncError, 'a group committed during the failed fsync is not acked either');
   held.release();
   await assert.rejects(store.telemetry.storeBatches([batch('pi-3', 1, 10)]), /restart the server/);
+  assert.equal(failures.length, 1, 'the owner (the fleet server, which then stops) is told once');
+  assert.ok(failures[0] instanceof WalSyncError);
   assert.equal(await store.telemetry.count(), 20, 'nothing written after the failure');
-  // Transactions that sync themselves (FULL) go on: SQLite reports its own fsync errors to them.
+  // The store itself does not refuse transactions that sync themselves (FULL): stopping is the owner's call.
   assert.equal(await store.telemetry.insertBatch('pi-4', 's1', [record(1)]), 1);
 });
 

@@ -55,6 +55,8 @@ export class WalSync {
   constructor(
     private readonly walPath: string,
     private readonly fsync: Fsync = threadpoolFsync,
+    /** Called once, at the first failed fsync: the owner stops everything that writes. */
+    private readonly onFailure?: (err: WalSyncError) => void,
   ) {}
 
   /** The error that stopped acknowledgements, if an fsync failed. */
@@ -84,6 +86,7 @@ export class WalSync {
         const all = [...batch, ...this.waiting];
         this.waiting = [];
         for (const w of all) w.reject(this.failure);
+        this.onFailure?.(this.failure);
       },
     );
     void this.running.finally(() => {
