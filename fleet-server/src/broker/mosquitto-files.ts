@@ -41,13 +41,13 @@ export class MosquittoFiles {
   private reloadOwed = false;
   private reloadRunning: Promise<void> | undefined;
   private reloadAgain = false;
-  /** Devices whose session the next completed reload closes. */
-  private readonly closing = new Set<string>();
+  /** Devices whose session the next completed reload closes, with that session (when known). */
+  private readonly closing = new Map<string, number | undefined>();
 
   constructor(
     private readonly settings: MosquittoSettings,
     private readonly log: Logger,
-    private readonly onSessionClosed?: (deviceId: string) => void,
+    private readonly onSessionClosed?: (deviceId: string, session: number | undefined) => void,
   ) {}
 
   /** The password file's users as on disk now (empty when there is no file yet). */
@@ -78,7 +78,11 @@ export class MosquittoFiles {
    * are the devices whose live session this reload ends. False when nothing needed writing.
    * Throws when a file cannot be written (nothing is reloaded then).
    */
-  update(text: { passwords: string; acl: string }, closing: readonly string[], why: string): boolean {
+  update(
+    text: { passwords: string; acl: string },
+    closing: ReadonlyArray<{ deviceId: string; session: number | undefined }>,
+    why: string,
+  ): boolean {
     const targets = [
       [this.settings.passwordFile, text.passwords],
       [this.settings.aclFile, text.acl],
@@ -95,7 +99,7 @@ export class MosquittoFiles {
     }
     this.stats.writes++;
     this.log.info({ why, closing: closing.length }, 'mosquitto password and ACL files written');
-    for (const id of closing) this.closing.add(id);
+    for (const c of closing) this.closing.set(c.deviceId, c.session);
     this.requestReload();
     return true;
   }
@@ -169,9 +173,9 @@ export class MosquittoFiles {
     this.stats.lastError = null;
     const closed = [...this.closing];
     this.closing.clear();
-    for (const id of closed) {
+    for (const [id, session] of closed) {
       try {
-        this.onSessionClosed?.(id);
+        this.onSessionClosed?.(id, session);
       } catch (err) {
         this.log.warn({ deviceId: id, err: (err as Error).message }, 'cannot record the closed session');
       }

@@ -62,7 +62,7 @@ export interface MosquittoSyncOptions {
    * (disabled, revoked, password rotated). Mosquitto publishes no last will for a client it
    * drops on reload, so the server marks such devices offline itself.
    */
-  onSessionClosed?: (deviceId: string) => void;
+  onSessionClosed?: (deviceId: string, session: number | undefined) => void;
   /** How often the writer checks the store for changes made on other servers (default 2000 ms). */
   pollMs?: number;
 }
@@ -260,9 +260,13 @@ export class MosquittoSync {
       acl: formatAclFile({ serverUsername: this.server.username, header: HEADER, ...(extra ? { extra } : {}) }),
     };
     // Sessions to end: devices whose line is gone (disabled, revoked) or changed (rotated).
-    const closing = [...onDisk]
-      .filter(([name, hash]) => name !== this.server.username && !others.has(name) && wanted.get(name) !== hash)
-      .map(([name]) => name);
+    // Each with the session it has now: by the time a reload command returns, the device may
+    // already be back on a new session, which must not be marked offline.
+    const closing = await Promise.all(
+      [...onDisk]
+        .filter(([name, hash]) => name !== this.server.username && !others.has(name) && wanted.get(name) !== hash)
+        .map(async ([deviceId]) => ({ deviceId, session: (await this.store.devices.get(deviceId))?.session })),
+    );
     this.files.update(text, closing, why);
     this.counts = { devices: users.length, enabled: wanted.size };
     this.built = { revision, stamp: this.files.stamp() };
@@ -332,11 +336,12 @@ export async function startMosquittoSync(
     log,
     {
       pollMs: deps.pollMs,
-      onSessionClosed: (id) => {
-        // Mosquitto drops the session on reload without its last will: record the death ourselves.
+      onSessionClosed: (id, session) => {
+        // Mosquitto drops the session on reload without its last will: record the death ourselves,
+        // of the session the device had when its line changed (a newer one is left alone).
+        if (session === undefined) return;
         void store.devices
-          .get(id)
-          .then((d) => (d ? store.devices.recordDeath(id, d.session) : false))
+          .recordDeath(id, session)
           .catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'could not record the dropped session'));
       },
     },
