@@ -73,7 +73,14 @@ export function presenceWriter(
       await writeGroup(group);
     } finally {
       writing = false;
-      if (jobs.length > 0) schedule();
+      // What arrived during the write has gathered long enough: write it next, without a new wait.
+      if (jobs.length > 0) {
+        scheduled = true;
+        setImmediate(() => {
+          scheduled = false;
+          void flush();
+        });
+      }
     }
   }
 
