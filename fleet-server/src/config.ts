@@ -190,3 +190,22 @@ export function parseFleetConfig(input: unknown): FleetConfig {
   if (!parsed.success) throw new Error(`fleet server settings are invalid: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
+
+/**
+ * EDGELOOP_ADMIN_TOKEN and EDGELOOP_MQTT_SERVER_PASSWORD fill the settings the input leaves
+ * out, before validation: secrets from the environment get the same checks (length) as the file.
+ */
+export function withEnvSecrets(input: FleetConfigInput, env: NodeJS.ProcessEnv): FleetConfigInput {
+  const adminToken = input.adminToken ?? (env.EDGELOOP_ADMIN_TOKEN || undefined);
+  const db = input.db ?? (env.EDGELOOP_DB_URL || undefined);
+  const serverPassword = env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined;
+  const mqtt =
+    input.mqtt?.mode === 'embedded' || input.mqtt === undefined
+      ? {
+          mode: 'embedded' as const,
+          ...input.mqtt,
+          ...(serverPassword && !input.mqtt?.serverPassword ? { serverPassword } : {}),
+        }
+      : input.mqtt;
+  return { ...input, ...(adminToken ? { adminToken } : {}), ...(db ? { db } : {}), mqtt };
+}

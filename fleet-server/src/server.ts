@@ -11,7 +11,7 @@ import { createFleetApi } from './api/app.js';
 import { serveHttp } from './api/serve-http.js';
 import type { ArtifactStats } from './api/model-routes.js';
 import type { ContractViolation } from './api/response-contract.js';
-import { DEFAULT_MQTT_PORT, parseFleetConfig, type FleetConfigInput } from './config.js';
+import { DEFAULT_MQTT_PORT, parseFleetConfig, withEnvSecrets, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
 import { startMosquittoSync, untilBrokerAccepts, type MosquittoSync } from './broker/mosquitto-sync.js';
@@ -28,7 +28,7 @@ import { lockStateDir } from '@edgeloop/protocol/state-dir';
 import { AuditLog } from './audit/audit-log.js';
 import { IdentityService, SERVER_MQTT_USERNAME } from './identity/identity-service.js';
 import { newSecret } from './identity/secrets.js';
-import { checkSharedRoot, KeyManager } from './keys/key-manager.js';
+import { checkSharedRoot, KeyManager, keyHealth } from './keys/key-manager.js';
 import { KeyRotation } from './keys/rotation.js';
 import { ExpiryResigner } from './registry/expiry-resigner.js';
 import { checkClusterSettings, instanceIdOf } from './cluster/cluster-settings.js';
@@ -406,35 +406,4 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
     await closeAll();
     throw err;
   }
-}
-
-/** The key fields of /api/v1/health: devices trust `publicKey` (the root); `keyId` is the signing key. */
-async function keyHealth(keys: KeyManager) {
-  const view = await keys.view();
-  return {
-    keyId: view.signingKey?.keyId ?? '',
-    publicKey: view.root.publicKey,
-    rootKeyId: view.root.keyId,
-    signingKeyId: view.signingKey?.keyId ?? null,
-    keysetVersion: view.keyset?.version ?? 0,
-  };
-}
-
-/**
- * EDGELOOP_ADMIN_TOKEN and EDGELOOP_MQTT_SERVER_PASSWORD fill the settings the input leaves
- * out, before validation: secrets from the environment get the same checks (length) as the file.
- */
-function withEnvSecrets(input: FleetConfigInput, env: NodeJS.ProcessEnv): FleetConfigInput {
-  const adminToken = input.adminToken ?? (env.EDGELOOP_ADMIN_TOKEN || undefined);
-  const db = input.db ?? (env.EDGELOOP_DB_URL || undefined);
-  const serverPassword = env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined;
-  const mqtt =
-    input.mqtt?.mode === 'embedded' || input.mqtt === undefined
-      ? {
-          mode: 'embedded' as const,
-          ...input.mqtt,
-          ...(serverPassword && !input.mqtt?.serverPassword ? { serverPassword } : {}),
-        }
-      : input.mqtt;
-  return { ...input, ...(adminToken ? { adminToken } : {}), ...(db ? { db } : {}), mqtt };
 }

@@ -14,8 +14,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { deviceTopic, encodeMessage, encodeTelemetryBatch } from '@edgeloop/protocol';
-import { encodeRemainingLength } from '@edgeloop/fleet-server/testing';
+import { deviceTopic, encodeTelemetryBatch } from '@edgeloop/protocol';
+import { birthPacket, connectPacket, packet, packets, str, subscribePacket } from './raw-mqtt.js';
 import { benchRecord } from './bench-records.js';
 
 interface Plan {
@@ -27,81 +27,9 @@ interface Plan {
 const plan = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Plan;
 const url = new URL(plan.mqttUrl);
 
-function str(s: string | Buffer): Buffer {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-}
-
-function packet(first: number, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([first]), encodeRemainingLength(body.length), body]);
-}
-
+/** Log in as the agent does: CONNECT (no keep alive: an agent pings, these would only be closed for not doing so), SUBSCRIBE, birth. */
 function login(id: string, password: string): Buffer {
-  const death = encodeMessage({ v: 1, type: 'death', deviceId: id, session: 1 });
-  const birth = encodeMessage({
-    v: 1,
-    type: 'birth',
-    deviceId: id,
-    session: 1,
-    ts: Date.now(),
-    agentVersion: 'bench',
-    arch: 'arm64',
-    platform: 'linux',
-    cpus: 4,
-    memTotalMb: 4096,
-    runtime: { name: 'onnxruntime', version: '1' },
-    models: [],
-    stream: 'bench',
-    backlog: 0,
-  });
-  // CONNECT: clean session, will QoS 1 retained, username and password, no keep alive (an
-  // agent pings; these devices would only be closed for not doing so).
-  const connectFlags = 0x02 | 0x04 | 0x08 | 0x20 | 0x80 | 0x40;
-  return Buffer.concat([
-    packet(
-      0x10,
-      str('MQTT'),
-      Buffer.from([4, connectFlags, 0, 0]),
-      str(id),
-      str(deviceTopic(id, 'presence')),
-      str(death),
-      str(id),
-      str(password),
-    ),
-    packet(
-      0x82,
-      Buffer.from([0, 1]),
-      str(deviceTopic(id, 'ack')),
-      Buffer.from([1]),
-      str(deviceTopic(id, 'desired')),
-      Buffer.from([1]),
-    ),
-    packet(0x33, str(deviceTopic(id, 'presence')), Buffer.from([0, 2]), birth),
-  ]);
-}
-
-/** Splits a byte stream into MQTT packets: [first byte, body]. */
-function packets(onPacket: (first: number, body: Buffer) => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    for (;;) {
-      let len = 0;
-      let mul = 1;
-      let i = 1;
-      for (;;) {
-        const byte = buf[i++];
-        if (byte === undefined) return;
-        len += (byte & 0x7f) * mul;
-        mul *= 128;
-        if (!(byte & 0x80)) break;
-      }
-      if (buf.length < i + len) return;
-      onPacket(buf[0]!, buf.subarray(i, i + len));
-      buf = buf.subarray(i + len);
-    }
-  };
+  return Buffer.concat([connectPacket(id, password, 0), subscribePacket(id), birthPacket(id, 'bench')]);
 }
 
 interface Device {

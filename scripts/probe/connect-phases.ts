@@ -11,23 +11,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deviceTopic, encodeMessage } from '@edgeloop/protocol';
-import { encodeRemainingLength } from '@edgeloop/fleet-server/testing';
+import { birthPacket, connectPacket, packet, packets, subscribePacket } from '../bench/raw-mqtt.js';
 import { portOf, startServerProcess } from '@edgeloop/test/support/processes';
 import { cachedDevices, restoreCache } from '../load/fleet-cache.js';
 
 const [cacheDir = '/tmp/fleet-10k', nArg = '1000', inFlightArg = '64'] = process.argv.slice(2);
 const N = Number(nArg);
 const IN_FLIGHT = Number(inFlightArg);
-
-function str(s: string | Buffer): Buffer {
-  const b = typeof s === 'string' ? Buffer.from(s) : s;
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-}
-function packet(first: number, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([first]), encodeRemainingLength(body.length), body]);
-}
 
 const devices = cachedDevices(cacheDir, N)!;
 const dir = mkdtempSync(join(tmpdir(), 'edgeloop-probe-'));
@@ -50,72 +40,21 @@ function one(d: { id: string; password: string; index: number }): Promise<void> 
     };
     const s = connect({ port, host: '127.0.0.1', localAddress, noDelay: true });
     s.on('error', () => resolve());
-    let buf = Buffer.alloc(0);
     let pubacked = false;
     s.on('connect', () => {
       mark('tcp');
-      const death = encodeMessage({ v: 1, type: 'death', deviceId: d.id, session: 1 });
-      s.write(
-        packet(
-          0x10,
-          str('MQTT'),
-          Buffer.from([4, 0x02 | 0x04 | 0x08 | 0x20 | 0x80 | 0x40, 0, 60]),
-          str(d.id),
-          str(deviceTopic(d.id, 'presence')),
-          str(death),
-          str(d.id),
-          str(d.password),
-        ),
-      );
+      s.write(connectPacket(d.id, d.password, 60));
     });
-    s.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2) {
-        let len = 0;
-        let mul = 1;
-        let k = 1;
-        let byte: number | undefined;
-        do {
-          byte = buf[k++];
-          if (byte === undefined) return;
-          len += (byte & 0x7f) * mul;
-          mul *= 128;
-        } while (byte & 0x80);
-        if (buf.length < k + len) return;
-        const type = buf[0]! >> 4;
-        const body = buf.subarray(k, k + len);
-        buf = buf.subarray(k + len);
+    s.on(
+      'data',
+      packets((first, body) => {
+        const type = first >> 4;
         if (type === 2) {
           mark('connack');
-          s.write(
-            packet(
-              0x82,
-              Buffer.from([0, 1]),
-              str(deviceTopic(d.id, 'ack')),
-              Buffer.from([1]),
-              str(deviceTopic(d.id, 'desired')),
-              Buffer.from([1]),
-            ),
-          );
+          s.write(subscribePacket(d.id));
         } else if (type === 9) {
           mark('suback');
-          const birth = encodeMessage({
-            v: 1,
-            type: 'birth',
-            deviceId: d.id,
-            session: 1,
-            ts: Date.now(),
-            agentVersion: 'probe',
-            arch: 'x64',
-            platform: 'linux',
-            cpus: 1,
-            memTotalMb: 512,
-            runtime: { name: 'none', version: '0' },
-            models: [],
-            stream: 'probe',
-            backlog: 0,
-          });
-          s.write(packet(0x33, str(deviceTopic(d.id, 'presence')), Buffer.from([0, 2]), birth));
+          s.write(birthPacket(d.id, 'probe'));
         } else if (type === 4) {
           mark('puback');
           pubacked = true;
@@ -128,8 +67,8 @@ function one(d: { id: string; password: string; index: number }): Promise<void> 
             resolve();
           }
         }
-      }
-    });
+      }),
+    );
   });
 }
 

@@ -294,3 +294,15 @@ function loadRoot(opts: KeyManagerOptions): RootKey {
   const pair = loadOrCreateSigningKey(rootPath, opts.log);
   return { keyId: pair.keyId, publicKey: pair.publicKey, publicKeyBase64: pair.publicKeyBase64, pair };
 }
+
+/** The key fields of /api/v1/health: devices trust `publicKey` (the root); `keyId` is the signing key. */
+export async function keyHealth(keys: KeyManager) {
+  const view = await keys.view();
+  return {
+    keyId: view.signingKey?.keyId ?? '',
+    publicKey: view.root.publicKey,
+    rootKeyId: view.root.keyId,
+    signingKeyId: view.signingKey?.keyId ?? null,
+    keysetVersion: view.keyset?.version ?? 0,
+  };
+}
