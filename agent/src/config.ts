@@ -7,11 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { decodePublicKey, describeZodError, isValidId } from '@edgeloop/protocol';
+import { IMAGE_FEATURES, decodePublicKey, describeZodError, isValidId } from '@edgeloop/protocol';
 import { updateOptionsSchema } from './updates/update-options.js';
 import { sensorsConfigSchema } from './sensors/sensor-config.js';
 import { samplingConfigSchema } from './sampling/sampling-config.js';
-import { IMAGE_FEATURES } from './predict/image-features.js';
 
 function isPublicKey(text: string): boolean {
   try {

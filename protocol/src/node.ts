@@ -9,6 +9,7 @@
 export * from './signing.js';
 export * from './keyset.js';
 export * from './artifact.js';
+export * from './dataset-hash.js';
 export * from './desired-state.js';
 export * from './codec.js';
 export * from './telemetry-codec.js';

@@ -6,10 +6,9 @@
  * InputError whose message says what the model expects instead.
  */
 import { z } from 'zod';
-import { describeZodError, elementCount, shapeMatches, type Manifest } from '@edgeloop/protocol';
+import { describeZodError, elementCount, shapeMatches, type ImageFeature, type Manifest } from '@edgeloop/protocol';
 import { makeTensor, type TensorData } from '../runtime/model-runner.js';
 import type { RawInputBytes } from '../store/record-buffer.js';
-import type { ImageFeature } from './image-features.js';
 import { imageToTensor, InputError } from './image-input.js';
 
 const MAX_ELEMENTS = 16 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { imagePreprocessingSchema } from '@edgeloop/protocol';
-import { IMAGE_FEATURES, imageFeatures } from './image-features.js';
+import { IMAGE_FEATURES, imageFeatures } from '@edgeloop/protocol';
 import { imageToTensor } from './image-input.js';
 
 const ALL = IMAGE_FEATURES;

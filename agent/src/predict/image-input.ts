@@ -1,12 +1,18 @@
 /**
  * @module predict/image-input
  * Turns an encoded image (JPEG/PNG/…) into the input tensor the manifest's preprocessing
- * declares, and computes the configured monitoring features (predict/image-features.ts) from the
+ * declares, and computes the configured monitoring features (protocol's image-features.ts) from the
  * same decoded pixels.
  */
 import sharp from 'sharp';
-import { imageTensorShape, type ImagePreprocessing } from '@edgeloop/protocol';
-import { IMAGE_FEATURES, LUMA, imageFeatures, type ImageFeature } from './image-features.js';
+import {
+  IMAGE_FEATURES,
+  LUMA,
+  imageFeatures,
+  imageTensorShape,
+  type ImageFeature,
+  type ImagePreprocessing,
+} from '@edgeloop/protocol';
 
 export class InputError extends Error {
   constructor(
@@ -67,7 +73,7 @@ export async function imageToTensor(
   const data = new Float32Array(pixels * channels);
   const nchw = spec.layout === 'NCHW';
   if (channels === 1) {
-    // Rec. 601 luma on the 8-bit sRGB values, as the brightness feature (image-features.ts).
+    // Rec. 601 luma on the 8-bit sRGB values, as the brightness feature (protocol's image-features.ts).
     const scale = spec.scale,
       mean = spec.mean[0]!,
       std = spec.std[0]!;

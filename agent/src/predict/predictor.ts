@@ -12,14 +12,13 @@
  * hands its tensors to the ShadowRunner (runtime/shadow-runner.ts), which runs the candidate after
  * the answer, off the request's path. The answer always comes from the serving model.
  */
-import type { Manifest } from '@edgeloop/protocol';
+import { IMAGE_FEATURES, type ImageFeature, type Manifest } from '@edgeloop/protocol';
 import type { ActiveModels } from '../runtime/active-models.js';
 import { tensorToNumbers, type ModelRunner, type TensorData } from '../runtime/model-runner.js';
 import type { RecordBuffer } from '../store/record-buffer.js';
 import type { ShadowRunner } from '../runtime/shadow-runner.js';
 import { batchGroups, stackFeeds, unstackOutputs } from './batch.js';
 import { prepareInput, type PredictInput, type PreparedInput } from './feeds.js';
-import { IMAGE_FEATURES, type ImageFeature } from './image-features.js';
 import { InputError } from './image-input.js';
 
 export { jsonInputSchema, type JsonInput, type PredictInput } from './feeds.js';

@@ -1,5 +1,5 @@
 /**
- * @module predict/image-features
+ * @module image-features
  * Monitoring features of an input image, computed on the pixels preprocessing already decoded
  * and resized (so they cost one or two passes over a small image, never a second decode). They
  * travel with every record and are what drift detection looks at: a camera that got dirty, dark,
