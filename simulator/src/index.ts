@@ -1,0 +1,5 @@
+/**
+ * @module @edgeloop/simulator
+ * The fleet simulator's entry point.
+ */
+export {};
