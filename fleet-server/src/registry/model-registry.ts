@@ -31,7 +31,7 @@ import {
   type ModelLineage,
 } from '@edgeloop/protocol';
 import { lineageSchema, modelMetadataSchema } from '@edgeloop/protocol/rest';
-import { inspectOnnx, NotAnOnnxModelError } from '@edgeloop/models';
+import { inspectOnnx, NotAnOnnxModelError, type InspectedModel } from '@edgeloop/models';
 import type { FleetSigningKey } from '../keys/signing-key.js';
 import type { ModelVersionRecord, ModelVersionRepository, NewModelVersion } from '../store/fleet-store.js';
 import type { BlobStore, StagedArtifact } from '../store/blobs/blob-store.js';
@@ -44,6 +44,19 @@ export class RegistryError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The registry's check that a file is a model it can register: a decodable ONNX graph. Trainer
+ * outputs go through the same check, so a run is judged by the rule its model will meet.
+ */
+export function inspectModelFile(bytes: Uint8Array): InspectedModel {
+  try {
+    return inspectOnnx(bytes);
+  } catch (err) {
+    if (err instanceof NotAnOnnxModelError) throw new RegistryError(400, `${err.message}; upload an .onnx file`);
+    throw err;
   }
 }
 
@@ -94,13 +107,7 @@ export class ModelRegistry {
     // Decoding the ONNX protobuf needs the whole file; an upload is read back from disk only now,
     // after everything cheaper was checked.
     const bytes = staged ? this.artifacts.read(staged) : (req.bytes as Uint8Array);
-    let inspected;
-    try {
-      inspected = inspectOnnx(bytes);
-    } catch (err) {
-      if (err instanceof NotAnOnnxModelError) throw new RegistryError(400, `${err.message}; upload an .onnx file`);
-      throw err;
-    }
+    const inspected = inspectModelFile(bytes);
 
     const m = meta.data;
     if (

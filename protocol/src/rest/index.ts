@@ -13,6 +13,7 @@ export * from './identity.js';
 export * from './keys.js';
 export * from './rollouts.js';
 export * from './audit.js';
+export * from './training.js';
 export * from './health.js';
 export * from './route-spec.js';
 export * from './routes.js';
