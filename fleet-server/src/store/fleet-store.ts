@@ -21,6 +21,7 @@
  *   signing_keys, keysets  keys
  *   rollouts, rollout_devices  rollouts
  *   transfer_bytes         transfers
+ *   training_jobs, training_runs  training  training jobs, their runs, metrics, logs, artifacts
  *
  * Methods are async. A method that writes several rows is atomic by itself; several calls become
  * one atomic step through `transaction`. Numbers come back as numbers (never bigint or string).
@@ -57,6 +58,8 @@ import type {
   RolloutRecord,
   SigningKeyRecord,
   SigningKeyState,
+  TrainingJobRecord,
+  TrainingRunRecord,
 } from './store-types.js';
 
 export type * from './store-types.js';
@@ -319,6 +322,8 @@ export interface TelemetryRepository {
     now?: number,
   ): Promise<{ applied: number; pending: number }>;
   query(q?: TelemetryQuery): Promise<TelemetryRow[]>;
+  /** One record by its id (the lineage walk starts here). */
+  get(id: number): Promise<TelemetryRow | undefined>;
   /** MAE and RMSE per (version, shadow) over records with a prediction and a reference. */
   liveError(q: LiveErrorQuery): Promise<LiveError[]>;
   count(deviceId?: string): Promise<number>;
@@ -456,6 +461,32 @@ export interface TransferRepository {
   detail(deviceId: string): Promise<Array<Omit<TransferRow, 'deviceId'> & { updatedAt: number }>>;
 }
 
+export interface TrainingRunQuery {
+  job?: string;
+  dataset?: string;
+  status?: TrainingRunRecord['status'];
+  limit?: number;
+}
+
+export interface TrainingRepository {
+  /** The job and all its runs, in one step. */
+  insertJob(job: TrainingJobRecord, runs: readonly TrainingRunRecord[]): Promise<void>;
+  /** Writes every mutable field of the job. */
+  updateJob(job: TrainingJobRecord): Promise<void>;
+  /** Writes every mutable field of the run. */
+  updateRun(run: TrainingRunRecord): Promise<void>;
+  /** Only the progress (written often while a run trains). */
+  setRunProgress(id: string, progress: TrainingRunRecord['progress']): Promise<void>;
+  getJob(id: string): Promise<TrainingJobRecord | undefined>;
+  /** Newest first. */
+  listJobs(q?: { status?: TrainingJobRecord['status']; limit?: number }): Promise<TrainingJobRecord[]>;
+  getRun(id: string): Promise<TrainingRunRecord | undefined>;
+  /** A job's runs by position. */
+  runsOf(jobId: string): Promise<TrainingRunRecord[]>;
+  /** Newest job first, by position within a job. */
+  listRuns(q?: TrainingRunQuery): Promise<TrainingRunRecord[]>;
+}
+
 export interface FleetStore {
   readonly devices: DeviceRepository;
   readonly assignments: AssignmentRepository;
@@ -472,6 +503,7 @@ export interface FleetStore {
   readonly keys: KeyRepository;
   readonly rollouts: RolloutRepository;
   readonly transfers: TransferRepository;
+  readonly training: TrainingRepository;
   /**
    * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
    * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling

@@ -27,6 +27,7 @@ import {
   KyselyTransferRepository,
   KyselyUpdateEventRepository,
 } from './repositories/small-repositories.js';
+import { KyselyTrainingRepository } from './repositories/training-repository.js';
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
 import { soleCoordination, type ClusterCoordination } from './leader-lease.js';
@@ -69,6 +70,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly keys;
   readonly rollouts;
   readonly transfers;
+  readonly training;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
@@ -103,6 +105,7 @@ export class KyselyFleetStore implements FleetStore {
     this.keys = new KyselyKeyRepository(ctx);
     this.rollouts = new KyselyRolloutRepository(ctx);
     this.transfers = new KyselyTransferRepository(ctx);
+    this.training = new KyselyTrainingRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
     this.blobStore = opts.blobStore;
   }

@@ -254,6 +254,59 @@ export interface TransferBytesTable {
   updated_at: number;
 }
 
+export interface TrainingJobsTable {
+  id: string;
+  dataset_id: string;
+  trainer: string;
+  /** JSON: the sweep as submitted. */
+  sweep: string;
+  metric: string;
+  /** min | max */
+  goal: string;
+  parallel: number;
+  timeout_ms: number;
+  status: string;
+  error: string | null;
+  best_run_id: string | null;
+  /** JSON: RegisterRunRequest, or null. */
+  register: string | null;
+  registered_model: string | null;
+  registered_version: number | null;
+  created_at: number;
+  created_by: string;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface TrainingRunsTable {
+  id: string;
+  job_id: string;
+  position: number;
+  dataset_id: string;
+  trainer: string;
+  /** JSON: the parameters the trainer got. */
+  params: string;
+  seed: number;
+  status: string;
+  /** JSON: TrainerMetrics. */
+  metrics: string | null;
+  error: string | null;
+  exit_code: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  duration_ms: number | null;
+  log: Defaulted<string>;
+  model_sha256: string | null;
+  model_size: number | null;
+  /** JSON: TrainingSummary. */
+  baseline: string | null;
+  /** JSON: the trainer's ModelMetadata (meta.json). */
+  meta: string | null;
+  /** JSON: RunProgress. */
+  progress: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
   model_versions: ModelVersionsTable;
@@ -274,4 +327,6 @@ export interface Database {
   rollouts: RolloutsTable;
   rollout_devices: RolloutDevicesTable;
   transfer_bytes: TransferBytesTable;
+  training_jobs: TrainingJobsTable;
+  training_runs: TrainingRunsTable;
 }

@@ -12,6 +12,7 @@ import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
 import { registryContract } from './store-suite/registry-contract.js';
 import { telemetryContract } from './store-suite/telemetry-contract.js';
+import { trainingContract } from './store-suite/training-contract.js';
 
 export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>): void {
   const withStore: WithStore = (title, fn) =>
@@ -28,4 +29,5 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   devicesContract(withStore);
   registryContract(withStore);
   brokerUsersContract(withStore);
+  trainingContract(withStore);
 }

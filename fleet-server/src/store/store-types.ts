@@ -10,8 +10,17 @@ import type {
   ModelStatus,
   RunningModel,
   SignedEnvelope,
+  TrainerMetrics,
+  TrainerParams,
   TrainingSummary,
 } from '@edgeloop/protocol';
+import type {
+  ModelMetadata,
+  RegisterRunRequest,
+  RunProgress,
+  TrainingJobStatus,
+  TrainingRunStatus,
+} from '@edgeloop/protocol/rest';
 
 /** What a device said about itself in its birth (or at enrollment: arch and hardware only). */
 export interface DeviceInfo {
@@ -130,4 +139,52 @@ export interface BrokerUser {
   passwordHash: string;
   /** From `devices` (or no device row any more): not in the broker's password file. */
   disabled: boolean;
+}
+
+/** A training job: one trainer over one dataset with a sweep of parameter sets. */
+export interface TrainingJobRecord {
+  id: string;
+  datasetId: string;
+  trainer: string;
+  /** The sweep as submitted (checked by training/sweep.ts). */
+  sweep: unknown;
+  metric: string;
+  goal: 'min' | 'max';
+  parallel: number;
+  timeoutMs: number;
+  status: TrainingJobStatus;
+  error: string | null;
+  bestRunId: string | null;
+  register: RegisterRunRequest | null;
+  registered: { name: string; version: number } | null;
+  createdAt: number;
+  createdBy: string;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** One parameter set of a job, trained once. */
+export interface TrainingRunRecord {
+  id: string;
+  jobId: string;
+  position: number;
+  datasetId: string;
+  trainer: string;
+  params: TrainerParams;
+  seed: number;
+  status: TrainingRunStatus;
+  metrics: TrainerMetrics | null;
+  error: string | null;
+  exitCode: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  log: string;
+  /** model.onnx in the artifact store. */
+  modelSha256: string | null;
+  modelSize: number | null;
+  baseline: TrainingSummary | null;
+  meta: ModelMetadata | null;
+  progress: RunProgress | null;
 }

@@ -48,6 +48,56 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           );
           INSERT INTO broker_users_revision (id, revision) VALUES (1, 0);`,
   },
+  // Training jobs and their runs (training/training-service.ts).
+  {
+    name: 'training',
+    sql: `CREATE TABLE training_jobs (
+            id text COLLATE "C" PRIMARY KEY,
+            dataset_id text COLLATE "C" NOT NULL,
+            trainer text COLLATE "C" NOT NULL,
+            sweep text COLLATE "C" NOT NULL,
+            metric text COLLATE "C" NOT NULL,
+            goal text COLLATE "C" NOT NULL,
+            parallel integer NOT NULL,
+            timeout_ms bigint NOT NULL,
+            status text COLLATE "C" NOT NULL,
+            error text COLLATE "C",
+            best_run_id text COLLATE "C",
+            register text COLLATE "C",
+            registered_model text COLLATE "C",
+            registered_version integer,
+            created_at bigint NOT NULL,
+            created_by text COLLATE "C" NOT NULL,
+            started_at bigint,
+            finished_at bigint
+          );
+          CREATE INDEX training_jobs_status ON training_jobs (status);
+          CREATE TABLE training_runs (
+            id text COLLATE "C" PRIMARY KEY,
+            job_id text COLLATE "C" NOT NULL,
+            position integer NOT NULL,
+            dataset_id text COLLATE "C" NOT NULL,
+            trainer text COLLATE "C" NOT NULL,
+            params text COLLATE "C" NOT NULL,
+            seed bigint NOT NULL,
+            status text COLLATE "C" NOT NULL,
+            metrics text COLLATE "C",
+            error text COLLATE "C",
+            exit_code integer,
+            created_at bigint NOT NULL,
+            started_at bigint,
+            finished_at bigint,
+            duration_ms double precision,
+            log text COLLATE "C" NOT NULL DEFAULT '',
+            model_sha256 text COLLATE "C",
+            model_size bigint,
+            baseline text COLLATE "C",
+            meta text COLLATE "C",
+            progress text COLLATE "C"
+          );
+          CREATE UNIQUE INDEX training_runs_job ON training_runs (job_id, position);
+          CREATE INDEX training_runs_dataset ON training_runs (dataset_id);`,
+  },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

@@ -287,6 +287,11 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     return rows.map(toRow);
   }
 
+  async get(id: number): Promise<TelemetryRow | undefined> {
+    const row = await this.ctx.db().selectFrom('telemetry').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRow(row);
+  }
+
   async liveError(q: LiveErrorQuery): Promise<LiveError[]> {
     if (q.devices && q.devices.length === 0)
       return q.version !== undefined && q.shadow !== undefined

@@ -264,4 +264,52 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      revision INTEGER NOT NULL
    );
    INSERT INTO broker_users_revision (id, revision) VALUES (1, 0);`,
+  // 14: training jobs (a sweep over one dataset with one trainer) and their runs: params, seed,
+  // status, metrics, log and artifacts (the model by its sha256 in the artifact store).
+  `CREATE TABLE training_jobs (
+     id TEXT PRIMARY KEY,
+     dataset_id TEXT NOT NULL,
+     trainer TEXT NOT NULL,
+     sweep TEXT NOT NULL,
+     metric TEXT NOT NULL,
+     goal TEXT NOT NULL,
+     parallel INTEGER NOT NULL,
+     timeout_ms INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     error TEXT,
+     best_run_id TEXT,
+     register TEXT,
+     registered_model TEXT,
+     registered_version INTEGER,
+     created_at INTEGER NOT NULL,
+     created_by TEXT NOT NULL,
+     started_at INTEGER,
+     finished_at INTEGER
+   );
+   CREATE INDEX training_jobs_status ON training_jobs (status);
+   CREATE TABLE training_runs (
+     id TEXT PRIMARY KEY,
+     job_id TEXT NOT NULL,
+     position INTEGER NOT NULL,
+     dataset_id TEXT NOT NULL,
+     trainer TEXT NOT NULL,
+     params TEXT NOT NULL,
+     seed INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     metrics TEXT,
+     error TEXT,
+     exit_code INTEGER,
+     created_at INTEGER NOT NULL,
+     started_at INTEGER,
+     finished_at INTEGER,
+     duration_ms REAL,
+     log TEXT NOT NULL DEFAULT '',
+     model_sha256 TEXT,
+     model_size INTEGER,
+     baseline TEXT,
+     meta TEXT,
+     progress TEXT
+   );
+   CREATE UNIQUE INDEX training_runs_job ON training_runs (job_id, position);
+   CREATE INDEX training_runs_dataset ON training_runs (dataset_id);`,
 ];
