@@ -169,6 +169,30 @@ export const fleetConfigSchema = z.object({
       leaderPollMs: z.number().int().min(100).max(60_000).default(2000),
     })
     .prefault({}),
+  /**
+   * Training jobs (training/training-service.ts). Trainers are commands configured here, by
+   * name; a REST request only names one, so it can never make the server run anything else.
+   * "builtin" is the reference-family trainer of @edgeloop/models when it is installed.
+   */
+  training: z
+    .object({
+      trainers: z
+        .record(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a trainer name is 1-64 letters, digits, ".", "-" or "_"'),
+          z.array(z.string().min(1)).min(1, 'a trainer is a command: the executable first, then its fixed arguments'),
+        )
+        .default({}),
+      /** Per run, unless a job sets its own. */
+      timeoutMs: z
+        .number()
+        .int()
+        .min(1000)
+        .max(86_400_000)
+        .default(30 * 60_000),
+    })
+    .prefault({}),
   /** The rollout engine re-reads every active rollout from the database this often (rollouts/rollout-engine.ts). */
   rollouts: z.object({ tickMs: z.number().int().min(10).max(60_000).default(1000) }).prefault({}),
   log: z

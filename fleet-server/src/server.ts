@@ -41,6 +41,10 @@ import { DeviceDirectory } from './devices/device-directory.js';
 import type { FleetStore, ModelVersionRepository, TelemetryRepository } from './store/fleet-store.js';
 import { openFleetStore, parseStoreLocation, redact } from './store/open-fleet-store.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
+import { NO_DATASETS, type DatasetSource } from './training/dataset-source.js';
+import { lineageChecker } from './training/lineage-check.js';
+import { TrainingService } from './training/training-service.js';
+import { trainerTable } from './training/trainers.js';
 import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
 import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
 
@@ -85,6 +89,8 @@ export interface RunningFleetServer {
   broker?: EmbeddedBroker;
   /** Staged/canary/ab/shadow rollouts with health gates (rollouts/rollout-engine.ts). */
   rollouts: RolloutEngine;
+  /** Training jobs and runs (training/training-service.ts). */
+  training: TrainingService;
   /** With TLS: the CA devices pin (file and `sha256:` fingerprint of its public key). */
   tls?: { caFile: string; caFingerprint: string };
   /** With validateResponses: every API answer that broke the REST contract (each was answered 500). */
@@ -92,7 +98,17 @@ export interface RunningFleetServer {
   close(): Promise<void>;
 }
 
-export async function startFleetServer(input: FleetConfigInput, logger?: Logger): Promise<RunningFleetServer> {
+/** What a server is built with beyond its settings. */
+export interface FleetServerParts {
+  /** Dataset snapshots training reads and lineage names (none: no training data, dataset ids refused). */
+  datasets?: DatasetSource;
+}
+
+export async function startFleetServer(
+  input: FleetConfigInput,
+  logger?: Logger,
+  parts: FleetServerParts = {},
+): Promise<RunningFleetServer> {
   const config = parseFleetConfig(withEnvSecrets(input, process.env));
   const log = logger ?? pino({ level: config.log.level });
   // Before anything is opened: a second server would run its own rollout engine and re-signer on
@@ -200,13 +216,11 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const artifacts = await orRelease(() => blobs('artifacts'));
   const sampleFiles = await orRelease(() => blobs('samples'));
   const samples = new SampleStore(store, sampleFiles);
-  const registry = new ModelRegistry(
-    models,
-    artifacts,
-    () => keys.signingKey(),
-    config.manifestTtlDays * 86_400_000,
-    config.registry,
-  );
+  const datasets = parts.datasets ?? NO_DATASETS;
+  const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000, {
+    ...config.registry,
+    checkLineage: lineageChecker(store.training, datasets),
+  });
   const cleanups: Array<() => Promise<void>> = [async () => lock.release(), () => store.close()];
   let closing: Promise<void> | undefined;
   const closeAll = () => (closing ??= runCleanups());
@@ -282,6 +296,20 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       ...{ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs },
       turn: (fn) => store.cluster.decisionTurn(fn),
     });
+    const training = new TrainingService({
+      store,
+      datasets,
+      artifacts,
+      registry,
+      audit,
+      log,
+      trainers: trainerTable(config.training.trainers),
+      workDir: join(config.dataDir, 'training'),
+      defaultTimeoutMs: config.training.timeoutMs,
+    });
+    cleanups.push(() => training.close());
+    // One server owns a SQLite store: jobs it finds unfinished died with its previous process.
+    if ('sqlitePath' in location) await training.recoverInterrupted();
     const instance = instanceIdOf(config);
     const lease = store.cluster.leaderLease({ instanceId: instance, log, pollMs: config.cluster.leaderPollMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
@@ -307,6 +335,9 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       rotation,
       identity,
       transfer,
+      training,
+      datasets,
+      store,
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
       ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
       health: async () => ({
@@ -381,6 +412,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       rotation,
       resigner,
       rollouts,
+      training,
       store,
       storeLocation,
       models,

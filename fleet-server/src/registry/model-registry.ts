@@ -76,11 +76,17 @@ export interface RegisterRequest {
 export interface RegistryOptions {
   /** See DEFAULT_MAX_VERSION_JUMP; a bigger jump needs `force`. */
   maxVersionJump?: number;
+  /**
+   * Lineage ids must name real entities: a dataset snapshot and a training run the server knows
+   * (training/lineage-check.ts). Returns why a lineage is refused, or undefined when it holds.
+   */
+  checkLineage?: (lineage: ModelLineage) => Promise<string | undefined>;
 }
 
 export class ModelRegistry {
   private readonly signer: () => FleetSigningKey | Promise<FleetSigningKey>;
   readonly maxVersionJump: number;
+  private readonly checkLineage: RegistryOptions['checkLineage'];
 
   constructor(
     private readonly store: ModelVersionRepository,
@@ -92,6 +98,7 @@ export class ModelRegistry {
   ) {
     this.signer = typeof key === 'function' ? key : () => key;
     this.maxVersionJump = options.maxVersionJump ?? DEFAULT_MAX_VERSION_JUMP;
+    this.checkLineage = options.checkLineage;
   }
 
   async register(req: RegisterRequest, now = new Date()): Promise<ModelVersionRow> {
@@ -119,6 +126,8 @@ export class ModelRegistry {
         `lineage.parent v${m.lineage.parent} is not an earlier registered version of ${req.name}; name an existing version (edgeloop models list)`,
       );
     }
+    const refused = m.lineage && this.checkLineage ? await this.checkLineage(m.lineage) : undefined;
+    if (refused) throw new RegistryError(400, refused);
     // Before anything is stored: without an active key (offline root not yet signed) nothing can be.
     const key = await this.signer();
     const candidate = {

@@ -8,16 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TrainerProgress } from '@edgeloop/protocol';
-import { describeTrainer, runTrainer, type TrainerCommand } from './trainer-runner.js';
-import { writeTestDataset } from './test-datasets.js';
+import { describeTrainer, runTrainer } from './trainer-runner.js';
+import { FIXTURE_TRAINER, writeTestDataset } from './training-fixtures.js';
 import { BoundedLog } from './bounded-log.js';
-
-export const FIXTURE_TRAINER: TrainerCommand = {
-  name: 'fixture',
-  command: [process.execPath, fileURLToPath(new URL('./fixtures/fixture-trainer.mjs', import.meta.url))],
-};
 
 async function setup(t: { after(fn: () => Promise<void>): void }) {
   const root = await mkdtemp(join(tmpdir(), 'edgeloop-runner-'));

@@ -10,6 +10,7 @@ import { keyCommands } from './keys.js';
 import { modelCommands } from './models.js';
 import { rolloutCommands } from './rollouts.js';
 import { telemetryCommands } from './telemetry.js';
+import { trainingCommands } from './training.js';
 import { transferCommands } from './transfer.js';
 
 export const COMMAND_TABLES: CommandTable[] = [
@@ -18,6 +19,7 @@ export const COMMAND_TABLES: CommandTable[] = [
   deviceCommands,
   identityCommands,
   rolloutCommands,
+  trainingCommands,
   telemetryCommands,
   transferCommands,
 ];

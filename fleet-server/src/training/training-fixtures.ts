@@ -1,12 +1,14 @@
 /**
- * @module training/test-datasets
+ * @module training/training-fixtures
  * Test support: small dataset snapshots in the protocol's folder format (manifest, labels.jsonl,
- * labels.csv, images named by sha256) made from generated JPEGs, and a DatasetSource serving
- * them, so training is tested on real folders without the dataset service.
+ * labels.csv, images named by sha256) made from generated JPEGs, a DatasetSource serving them,
+ * and the fixture trainer's command, so training is tested on real folders and a real child
+ * process without the dataset service or the built-in trainer.
  */
 import { createHash } from 'node:crypto';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import {
   DATASET_FILES,
@@ -21,6 +23,13 @@ import {
   type SnapshotItem,
 } from '@edgeloop/protocol';
 import type { DatasetSource } from './dataset-source.js';
+import type { TrainerCommand } from './trainer-runner.js';
+
+/** fixtures/fixture-trainer.mjs: honours the trainer contract; `mode` makes it misbehave. */
+export const FIXTURE_TRAINER: TrainerCommand = {
+  name: 'fixture',
+  command: [process.execPath, fileURLToPath(new URL('./fixtures/fixture-trainer.mjs', import.meta.url))],
+};
 
 export interface TestDatasetOptions {
   items?: number;

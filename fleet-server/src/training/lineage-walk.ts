@@ -1,0 +1,92 @@
+/**
+ * @module training/lineage-walk
+ * From a telemetry record (or a model version) back to where it came from: record → model
+ * version → training run → dataset snapshot → source devices and their capture windows. Each
+ * link follows ids the registry checked when the version was registered; a link that does not
+ * exist (a version pushed by hand, a snapshot no longer kept) is null with a sentence in `gaps`.
+ */
+import type { TelemetryRow } from '@edgeloop/protocol';
+import type { LineageWalk } from '@edgeloop/protocol/rest';
+import { RegistryError } from '../registry/model-registry.js';
+import type { FleetStore } from '../store/fleet-store.js';
+import type { DatasetSource } from './dataset-source.js';
+
+export async function walkFromRecord(store: FleetStore, datasets: DatasetSource, id: number): Promise<LineageWalk> {
+  const record = await store.telemetry.get(id);
+  if (!record)
+    throw new RegistryError(404, `no telemetry record ${id}; edgeloop telemetry lists records with their ids`);
+  return walkFromVersion(store, datasets, record.model, record.version, record);
+}
+
+export async function walkFromVersion(
+  store: FleetStore,
+  datasets: DatasetSource,
+  name: string,
+  version: number,
+  record?: TelemetryRow,
+): Promise<LineageWalk> {
+  const row = await store.models.get(name, version);
+  if (!row)
+    throw new RegistryError(
+      404,
+      record
+        ? `record ${record.id} was made by ${name} v${version}, which is not registered on this server`
+        : `no model ${name} v${version}; edgeloop models list shows the versions`,
+    );
+  const gaps: string[] = [];
+  const lineage = row.lineage;
+  const run = lineage.trainingRunId ? await store.training.getRun(lineage.trainingRunId) : undefined;
+  if (!lineage.trainingRunId) gaps.push(`${name} v${version} names no training run: it was registered without one`);
+  else if (!run) gaps.push(`training run ${lineage.trainingRunId} is not on this server`);
+  const datasetId = lineage.datasetId ?? run?.datasetId;
+  const manifest = datasetId ? await datasets.get(datasetId) : undefined;
+  if (!datasetId) gaps.push(`${name} v${version} names no dataset snapshot`);
+  else if (!manifest) gaps.push(`dataset ${datasetId} is not on this server, so its source devices are unknown`);
+  return {
+    record: record
+      ? {
+          id: record.id,
+          deviceId: record.deviceId,
+          stream: record.stream,
+          seq: record.seq,
+          ts: record.ts,
+          prediction: record.prediction,
+          reference: record.reference,
+          shadow: record.shadow,
+        }
+      : null,
+    model: {
+      name,
+      version,
+      sha256: row.sha256,
+      createdAt: row.manifest.created,
+      status: row.status,
+      parent: lineage.parent ?? null,
+      trigger: lineage.trigger ?? null,
+    },
+    run: run
+      ? {
+          id: run.id,
+          jobId: run.jobId,
+          trainer: run.trainer,
+          params: run.params,
+          seed: run.seed,
+          status: run.status,
+          metrics: run.metrics,
+          finishedAt: run.finishedAt,
+        }
+      : null,
+    dataset: manifest
+      ? {
+          id: manifest.id,
+          name: manifest.name ?? null,
+          createdAt: manifest.createdAt,
+          origin: manifest.origin.kind,
+          counts: manifest.counts,
+          label: { min: manifest.label.min, max: manifest.label.max, mean: manifest.label.mean },
+        }
+      : null,
+    sources: manifest?.sources ?? [],
+    gaps,
+  };
+}
