@@ -31,7 +31,7 @@ test('models show prints metadata and the lineage chain; approve, deprecate and 
   await s.registry.register({
     name: 'distance',
     bytes: readFileSync(SAMPLE_MODELS.v1),
-    metadata: { lineage: { datasetId: 'ds-1', trigger: 'manual' } },
+    metadata: { lineage: { trigger: 'manual', notes: 'first field data' } },
   });
   await s.registry.register({
     name: 'distance',
@@ -40,7 +40,7 @@ test('models show prints metadata and the lineage chain; approve, deprecate and 
       description: 'winter retrain',
       labels: { site: 'garage' },
       metrics: { mae_mm: 9.5 },
-      lineage: { parent: 1, trainingRunId: 'run-42', trigger: 'drift' },
+      lineage: { parent: 1, trigger: 'drift' },
     },
   });
 
@@ -51,7 +51,7 @@ test('models show prints metadata and the lineage chain; approve, deprecate and 
   assert.match(shown.out, /metrics {6}mae_mm=9.5/);
   assert.match(
     shown.out,
-    /• v2 registered — trigger drift, run run-42\n {4}↳ v1 registered — trigger manual, dataset ds-1/,
+    /• v2 registered — trigger drift\n {4}↳ v1 registered — trigger manual, "first field data"/,
   );
 
   assert.match((await cli('models', 'approve', 'distance@2')).out, /distance v2 is now approved/);

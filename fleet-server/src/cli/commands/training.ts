@@ -32,8 +32,8 @@ import {
 } from '../command.js';
 import { describeFileError, formatNumber, formatTimestamp, renderTable } from '../format.js';
 
-/** How often `edgeloop train` asks for progress. */
-export const TRAIN_POLL_MS = Number(process.env.EDGELOOP_TRAIN_POLL_MS ?? 1000);
+/** How often `edgeloop train` asks for progress (EDGELOOP_TRAIN_POLL_MS overrides it, e.g. in tests). */
+const trainPollMs = () => Number(process.env.EDGELOOP_TRAIN_POLL_MS ?? 1000);
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function readSweepFile(path: string): Sweep {
@@ -70,12 +70,12 @@ export function progressLines(detail: TrainingJobDetail, seen: Map<string, strin
   for (const r of detail.runs) {
     const p = r.progress;
     let text = `run ${r.position + 1}/${total} ${r.status}`;
-    if (p?.epoch !== undefined) {
+    if (r.status === 'succeeded') text += `  validation MAE ${formatNumber(r.metrics?.validation.mae)}`;
+    else if (p?.epoch !== undefined) {
       text += `  epoch ${p.epoch}/${p.epochs ?? '?'}`;
       if (p.loss !== undefined) text += `  loss ${formatNumber(p.loss)}`;
       if (p.valMae !== undefined) text += `  val MAE ${formatNumber(p.valMae)}`;
     } else if (p?.phase) text += `  ${p.phase}`;
-    if (r.status === 'succeeded') text += `  validation MAE ${formatNumber(r.metrics?.validation.mae)}`;
     if (r.error && r.status !== 'succeeded') text += `  ${r.error.split('\n')[0]}`;
     if (seen.get(r.id) === text) continue;
     seen.set(r.id, text);
@@ -144,7 +144,7 @@ async function train({ operands, flags, io, connect }: CommandContext): Promise<
     detail = await client.getTrainingJob({ params: { id: job.id } });
     if (!flags.json) for (const line of progressLines(detail, seen)) io.out(line);
     if (FINISHED.has(detail.job.status)) break;
-    await new Promise((r) => setTimeout(r, TRAIN_POLL_MS));
+    await new Promise((r) => setTimeout(r, trainPollMs()));
   }
   if (flags.json) printJson(io, detail);
   else {
