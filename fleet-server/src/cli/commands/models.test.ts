@@ -49,10 +49,7 @@ test('models show prints metadata and the lineage chain; approve, deprecate and 
   assert.match(shown.out, /^distance v2 {2}registered/);
   assert.match(shown.out, /description {2}winter retrain/);
   assert.match(shown.out, /metrics {6}mae_mm=9.5/);
-  assert.match(
-    shown.out,
-    /• v2 registered — trigger drift\n {4}↳ v1 registered — trigger manual, "first field data"/,
-  );
+  assert.match(shown.out, /• v2 registered — trigger drift\n {4}↳ v1 registered — trigger manual, "first field data"/);
 
   assert.match((await cli('models', 'approve', 'distance@2')).out, /distance v2 is now approved/);
   assert.match(
