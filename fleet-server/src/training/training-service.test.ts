@@ -104,6 +104,11 @@ test('a sweep trains with bounded parallelism, records every run and picks the b
       ['succeeded', 1, 5, 4, 'ok'],
     ],
   );
+  assert.ok(runs[1]!.startedAt! < runs[0]!.finishedAt!, 'with parallel 2, the second run starts before the first ends');
+  assert.ok(
+    runs[2]!.startedAt! >= Math.min(runs[0]!.finishedAt!, runs[1]!.finishedAt!),
+    'and the third waits for a slot',
+  );
   const maes = runs.map((r) => r.metrics!.validation.mae);
   assert.equal(done.bestRunId, runs[maes.indexOf(Math.min(...maes))]!.id);
   for (const r of runs) {
@@ -246,4 +251,24 @@ test('the best run registers as a signed version with first-class lineage', asyn
     (await registry.register({ name: 'distance', bytes, metadata: { lineage: { datasetId: ds.id } } })).version,
     3,
   );
+});
+
+test('jobs a stopped server left unfinished are settled as failed at the next start, saying why', async (t) => {
+  const { training, ds, store } = await trainingFixture(t);
+  const job = await training.start({ dataset: ds.id, trainer: 'fixture', sweep: { runs: [{}, {}] } }, 'admin');
+  await training.waitFor(job.id);
+  // As a crashed process leaves it: the job running, one run running, one queued.
+  const [a, b] = await store.training.runsOf(job.id);
+  await store.training.updateJob({ ...job, status: 'running', startedAt: 1 });
+  await store.training.updateRun({ ...a!, status: 'running', metrics: null });
+  await store.training.updateRun({ ...b!, status: 'queued', metrics: null });
+  assert.equal(await training.recoverInterrupted(), 1);
+  const settled = (await store.training.getJob(job.id))!;
+  assert.equal(settled.status, 'failed');
+  assert.match(settled.error!, /the server stopped while this job was training; start it again/);
+  assert.deepEqual(
+    (await store.training.runsOf(job.id)).map((r) => r.status),
+    ['failed', 'failed'],
+  );
+  assert.equal(await training.recoverInterrupted(), 0);
 });
