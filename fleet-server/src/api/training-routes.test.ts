@@ -57,6 +57,12 @@ test(
         [0.8, 3, 3],
       ],
     );
+    const jobs = (await api('GET', '/training/jobs')).body.jobs as Array<{ id: string; counts: unknown }>;
+    assert.deepEqual(
+      jobs.map((j) => [j.id, j.counts]),
+      [[jobId, { succeeded: 2 }]],
+      'refused jobs were never stored',
+    );
     const best = detail.job.bestRunId!;
     const run = (await api('GET', `/training/runs/${best}`)).body as unknown as TrainingRunDetail;
     assert.match(run.log, /fixture trainer: \d+ items/);

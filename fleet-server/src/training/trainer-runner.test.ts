@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerProgress } from '@edgeloop/protocol';
-import { describeTrainer, runTrainer } from './trainer-runner.js';
+import { describeTrainer, runTrainer, trainerEnv } from './trainer-runner.js';
 import { FIXTURE_TRAINER, writeTestDataset } from './training-fixtures.js';
 import { BoundedLog } from './bounded-log.js';
 
@@ -111,4 +111,20 @@ test('the log keeps its head and tail within the bound', () => {
   assert.match(text, /^start of the run/);
   assert.match(text, /characters dropped/);
   assert.match(text, /line 199\n$/);
+});
+
+test("a trainer gets the server's environment without its secrets and settings", () => {
+  assert.deepEqual(
+    trainerEnv({
+      PATH: '/usr/bin',
+      HOME: '/home/fleet',
+      PYTHONPATH: '/opt/lib',
+      EDGELOOP_ADMIN_TOKEN: 'a',
+      EDGELOOP_DB_URL: 'postgres://u:p@h/db',
+      AWS_SECRET_ACCESS_KEY: 'k',
+      GITHUB_TOKEN: 't',
+      PGPASSWORD: 'p',
+    }),
+    { PATH: '/usr/bin', HOME: '/home/fleet', PYTHONPATH: '/opt/lib' },
+  );
 });

@@ -74,7 +74,10 @@ const TAIL_LINES = 12;
 /** What `<trainer> --describe` prints; throws a message naming the trainer and what was wrong. */
 export async function describeTrainer(trainer: TrainerCommand, timeoutMs = 30_000): Promise<TrainerDescription> {
   const [cmd, ...args] = trainer.command;
-  const child = spawn(cmd!, [...args, '--describe'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd!, [...args, '--describe'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: trainerEnv(process.env),
+  });
   const out: Buffer[] = [];
   const err = new BoundedLog(16 * 1024);
   child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -120,6 +123,7 @@ export async function runTrainer(trainer: TrainerCommand, opts: RunOptions): Pro
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: the kill reaches whatever the trainer started (data loaders, python workers).
     detached: true,
+    env: trainerEnv(process.env),
   });
   let ending: 'timed_out' | 'cancelled' | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -233,6 +237,19 @@ export async function readOutputs(
     meta = parsed.data;
   }
   return { model, metrics: metrics.data, baseline: baseline.data, ...(meta ? { meta } : {}) };
+}
+
+/**
+ * The server's environment without its secrets and settings (EDGELOOP_*: admin token, database
+ * URL with its password, broker password) or anything named like a credential: a trainer is
+ * another program and gets what it needs to run (PATH, HOME, locale, Python and thread settings).
+ */
+export function trainerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name]) => !/^EDGELOOP_/i.test(name) && !/(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE|CREDENTIAL)/i.test(name),
+    ),
+  );
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
