@@ -14,6 +14,7 @@ import { startFleetServer } from '../server.js';
 import { encodePublicKey } from '@edgeloop/protocol';
 import { writePrivateFile } from '@edgeloop/protocol/state-dir';
 import { readPublicKeyArg } from '../keys/signing-key.js';
+import { parseTrainerFlags } from '../training/trainers.js';
 
 export const DEFAULT_DATA_DIR = '.edgeloop/fleet';
 
@@ -57,6 +58,10 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
   --root-public-key KEY  keep the root key offline: base64 public key (or a file holding it) from
                        "edgeloop keys init-root"; rotations are then signed with "edgeloop keys rotate
                        --root-key FILE" (default: a root key in <data>/keys/root.key, 0600)
+  --trainer NAME=COMMAND  a trainer training jobs may name (repeatable); COMMAND is split at spaces,
+                       no shell, e.g. --trainer torch="python3 examples/pytorch/train.py" ("builtin" is there
+                       whenever @edgeloop/models provides it)
+  --training-timeout MS  per training run, unless a job sets its own (default 1800000)
   --max-version-jump N  refuse a model push whose version is more than N above the name's latest
                        unless pushed with --force (default 1000)
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (default info)
@@ -153,6 +158,8 @@ export async function runServe(argv: string[]): Promise<number> {
         'root-public-key': { type: 'string' },
         'log-level': { type: 'string' },
         'max-version-jump': { type: 'string' },
+        trainer: { type: 'string', multiple: true },
+        'training-timeout': { type: 'string' },
         'telemetry-retention-days': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -236,6 +243,16 @@ export async function runServe(argv: string[]): Promise<number> {
         : {}),
       ...(values['telemetry-retention-days']
         ? { telemetryRetentionDays: positive(values['telemetry-retention-days'], 'telemetry-retention-days') }
+        : {}),
+      ...(values.trainer?.length || values['training-timeout']
+        ? {
+            training: {
+              trainers: parseTrainerFlags(values.trainer ?? []),
+              ...(values['training-timeout']
+                ? { timeoutMs: positive(values['training-timeout'], 'training-timeout') }
+                : {}),
+            },
+          }
         : {}),
       ...(values['max-version-jump']
         ? { registry: { maxVersionJump: positive(values['max-version-jump'], 'max-version-jump') } }

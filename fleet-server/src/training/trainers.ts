@@ -22,3 +22,21 @@ export function trainerTable(configured: TrainerTable): TrainerTable {
   const builtin = builtinTrainer();
   return { ...(builtin ? { builtin } : {}), ...configured };
 }
+
+/** `--trainer torch="python3 train.py"` flags → the trainer table; the command is split at spaces (no shell). */
+export function parseTrainerFlags(flags: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    const name = flag.slice(0, eq);
+    const command = flag
+      .slice(eq + 1)
+      .split(/\s+/)
+      .filter(Boolean);
+    if (eq <= 0 || command.length === 0)
+      throw new Error(`--trainer takes NAME=COMMAND, e.g. --trainer torch="python3 train.py", got "${flag}"`);
+    if (name in out) throw new Error(`--trainer ${name} is given twice; give each trainer once`);
+    out[name] = command;
+  }
+  return out;
+}
