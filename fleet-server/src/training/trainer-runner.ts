@@ -70,6 +70,8 @@ export interface RunOutcome {
 
 export const DEFAULT_MAX_LOG_BYTES = 256 * 1024;
 const TAIL_LINES = 12;
+const MAX_LINE = 64 * 1024;
+const MAX_DESCRIBE_BYTES = 1024 * 1024;
 
 /** What `<trainer> --describe` prints; throws a message naming the trainer and what was wrong. */
 export async function describeTrainer(trainer: TrainerCommand, timeoutMs = 30_000): Promise<TrainerDescription> {
@@ -80,7 +82,12 @@ export async function describeTrainer(trainer: TrainerCommand, timeoutMs = 30_00
   });
   const out: Buffer[] = [];
   const err = new BoundedLog(16 * 1024);
-  child.stdout.on('data', (b: Buffer) => out.push(b));
+  let outBytes = 0;
+  child.stdout.on('data', (b: Buffer) => {
+    outBytes += b.length;
+    if (outBytes <= MAX_DESCRIBE_BYTES) out.push(b);
+    else child.kill('SIGKILL');
+  });
   child.stderr.on('data', (b: Buffer) => err.append(b));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -142,6 +149,11 @@ export async function runTrainer(trainer: TrainerCommand, opts: RunOptions): Pro
     const lines = (partial + b.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) stdoutLine(line);
+    // Output without line ends (a progress bar redrawn with \r) is log text, not a line to wait for.
+    if (partial.length > MAX_LINE) {
+      log.append(partial);
+      partial = '';
+    }
   });
   const stdoutLine = (line: string) => {
     const p = parseProgressLine(line.trim());
