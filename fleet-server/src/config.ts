@@ -184,6 +184,8 @@ export const fleetConfigSchema = z.object({
           z.array(z.string().min(1)).min(1, 'a trainer is a command: the executable first, then its fixed arguments'),
         )
         .default({}),
+      /** Trainers running at once across all jobs (default: the machine's cores). */
+      maxConcurrentRuns: z.number().int().min(1).max(256).optional(),
       /** Per run, unless a job sets its own. */
       timeoutMs: z
         .number()

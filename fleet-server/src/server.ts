@@ -306,6 +306,7 @@ export async function startFleetServer(
       trainers: trainerTable(config.training.trainers),
       workDir: join(config.dataDir, 'training'),
       defaultTimeoutMs: config.training.timeoutMs,
+      ...(config.training.maxConcurrentRuns ? { maxConcurrentRuns: config.training.maxConcurrentRuns } : {}),
     });
     cleanups.push(() => training.close());
     // One server owns a SQLite store: jobs it finds unfinished died with its previous process.

@@ -13,6 +13,7 @@ import type { RunProgress } from '@edgeloop/protocol/rest';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { TrainingJobRecord, TrainingRepository, TrainingRunRecord } from '../store/fleet-store.js';
 import type { DatasetSource } from './dataset-source.js';
+import type { RunSlots } from './run-slots.js';
 import { bestRun } from './sweep.js';
 import { runTrainer, type TrainerCommand } from './trainer-runner.js';
 
@@ -28,6 +29,8 @@ export interface ExecutorDeps {
   workDir: string;
   keepWorkDir?: boolean;
   maxLogBytes?: number;
+  /** Trainers running at once on this server, across jobs. */
+  slots: RunSlots;
 }
 
 export async function executeJob(
@@ -98,11 +101,27 @@ async function trainOne(
   signal: AbortSignal,
 ): Promise<TrainingRunRecord> {
   const { training } = deps;
-  if (signal.aborted) {
+  if (!(await deps.slots.acquire(signal))) {
     const cancelled: TrainingRunRecord = { ...queued, status: 'cancelled', error: 'cancelled before it started' };
     await training.updateRun(cancelled);
     return cancelled;
   }
+  try {
+    return await trainInSlot(deps, queued, trainer, datasetDir, timeoutMs, signal);
+  } finally {
+    deps.slots.release();
+  }
+}
+
+async function trainInSlot(
+  deps: ExecutorDeps,
+  queued: TrainingRunRecord,
+  trainer: TrainerCommand,
+  datasetDir: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<TrainingRunRecord> {
+  const { training } = deps;
   let run: TrainingRunRecord = { ...queued, status: 'running', startedAt: Date.now() };
   await training.updateRun(run);
   const dir = join(deps.workDir, queued.id);

@@ -22,7 +22,7 @@ import { lineageChecker } from './lineage-check.js';
 import { FIXTURE_TRAINER, FolderDatasets } from './training-fixtures.js';
 import { TrainingService } from './training-service.js';
 
-export async function trainingFixture(t: { after(fn: () => Promise<void>): void }) {
+async function trainingFixture(t: { after(fn: () => Promise<void>): void }, maxConcurrentRuns?: number) {
   const dir = await mkdtemp(join(tmpdir(), 'edgeloop-training-'));
   const store = await openFleetStore({ sqlitePath: join(dir, 'fleet.db') });
   const datasets = new FolderDatasets();
@@ -43,6 +43,7 @@ export async function trainingFixture(t: { after(fn: () => Promise<void>): void 
     log: pino({ level: 'silent' }),
     trainers: { fixture: FIXTURE_TRAINER.command },
     workDir: join(dir, 'training'),
+    ...(maxConcurrentRuns ? { maxConcurrentRuns } : {}),
   });
   t.after(async () => {
     await training.close();
@@ -82,7 +83,7 @@ test('a job is refused up front for an unknown trainer, dataset or parameter', a
 });
 
 test('a sweep trains with bounded parallelism, records every run and picks the best', async (t) => {
-  const { training, ds } = await trainingFixture(t);
+  const { training, ds } = await trainingFixture(t, 4);
   const job = await training.start(
     {
       dataset: ds.id,
@@ -271,4 +272,18 @@ test('jobs a stopped server left unfinished are settled as failed at the next st
     ['failed', 'failed'],
   );
   assert.equal(await training.recoverInterrupted(), 0);
+});
+
+test('two jobs at once share the server-wide run slots: their runs never overlap with one slot', async (t) => {
+  const { training, ds, store } = await trainingFixture(t, 1);
+  const sweep = { parallel: 2, base: { epochs: 2, epochMs: 50 }, runs: [{}, {}] };
+  const a = await training.start({ dataset: ds.id, trainer: 'fixture', sweep }, 'admin');
+  const b = await training.start({ dataset: ds.id, trainer: 'fixture', sweep }, 'admin');
+  assert.equal((await training.waitFor(a.id))!.status, 'succeeded');
+  assert.equal((await training.waitFor(b.id))!.status, 'succeeded');
+  const runs = [...(await store.training.runsOf(a.id)), ...(await store.training.runsOf(b.id))].sort(
+    (x, y) => x.startedAt! - y.startedAt!,
+  );
+  for (let i = 1; i < runs.length; i++)
+    assert.ok(runs[i]!.startedAt! >= runs[i - 1]!.finishedAt!, `run ${runs[i]!.id} waited for a slot`);
 });

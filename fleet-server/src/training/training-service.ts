@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelMetadata, RegisterRunRequest, TrainingJobRequest } from '@edgeloop/protocol/rest';
@@ -23,6 +24,7 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { FleetStore, TrainingJobRecord, TrainingRunRecord } from '../store/fleet-store.js';
 import type { DatasetSource } from './dataset-source.js';
 import { executeJob } from './job-executor.js';
+import { RunSlots } from './run-slots.js';
 import { expandSweep, resolveSweep } from './sweep.js';
 import { describeTrainer, type TrainerCommand } from './trainer-runner.js';
 
@@ -40,6 +42,8 @@ export interface TrainingServiceOptions {
   /** Scratch space for jobs (one folder each, removed when the job ends). */
   workDir: string;
   defaultTimeoutMs?: number;
+  /** Trainers running at once across all jobs (default: the machine's cores). */
+  maxConcurrentRuns?: number;
   keepWorkDirs?: boolean;
   maxLogBytes?: number;
 }
@@ -51,9 +55,12 @@ interface ActiveJob {
 
 export class TrainingService {
   private readonly active = new Map<string, ActiveJob>();
+  private readonly slots: RunSlots;
   private closed = false;
 
-  constructor(private readonly opts: TrainingServiceOptions) {}
+  constructor(private readonly opts: TrainingServiceOptions) {
+    this.slots = new RunSlots(opts.maxConcurrentRuns ?? availableParallelism());
+  }
 
   get store() {
     return this.opts.store.training;
@@ -164,6 +171,7 @@ export class TrainingService {
           artifacts: this.opts.artifacts,
           log: this.opts.log,
           workDir: join(this.opts.workDir, job.id),
+          slots: this.slots,
           ...(this.opts.keepWorkDirs ? { keepWorkDir: true } : {}),
           ...(this.opts.maxLogBytes ? { maxLogBytes: this.opts.maxLogBytes } : {}),
         },
