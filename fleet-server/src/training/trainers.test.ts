@@ -9,6 +9,7 @@ import { builtinTrainer, parseTrainerFlags } from './trainers.js';
 test('the built-in trainer from a command, a script path or an object with a command', () => {
   assert.deepEqual(builtinTrainer(['node', 'train.js']), ['node', 'train.js']);
   assert.deepEqual(builtinTrainer('/opt/train.js'), [process.execPath, '/opt/train.js']);
+  assert.deepEqual(builtinTrainer('/opt/train-cli.ts'), [process.execPath, '--import', 'tsx', '/opt/train-cli.ts']);
   assert.deepEqual(builtinTrainer({ command: ['python3', 't.py'] }), ['python3', 't.py']);
   assert.equal(builtinTrainer(undefined), undefined);
   assert.equal(builtinTrainer([]), undefined);

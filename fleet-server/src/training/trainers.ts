@@ -2,7 +2,8 @@
  * @module training/trainers
  * The trainers a server offers: those configured by name (training.trainers), plus "builtin",
  * the reference-family trainer @edgeloop/models exports as BUILTIN_TRAINER when it has one (a
- * command, or a script run with this Node). A configured "builtin" replaces it.
+ * command, or a script run with this Node — through tsx when it is TypeScript). A configured
+ * "builtin" replaces it.
  */
 import * as models from '@edgeloop/models';
 
@@ -12,7 +13,9 @@ export type TrainerTable = Readonly<Record<string, readonly string[]>>;
 export function builtinTrainer(
   exported: unknown = (models as unknown as Record<string, unknown>).BUILTIN_TRAINER,
 ): readonly string[] | undefined {
-  if (typeof exported === 'string') return [process.execPath, exported];
+  if (typeof exported === 'string')
+    // A TypeScript entry runs through tsx, as the rest of this workspace does.
+    return /\.[cm]?ts$/.test(exported) ? [process.execPath, '--import', 'tsx', exported] : [process.execPath, exported];
   if (Array.isArray(exported) && exported.length > 0 && exported.every((a) => typeof a === 'string')) return exported;
   const command = (exported as { command?: unknown } | undefined)?.command;
   return command === undefined ? undefined : builtinTrainer(command);
