@@ -23,7 +23,7 @@ test('the telemetry table shows the join: reference value and request id, and ma
     { ...base, seq: 2, requestId: null, reference: null, shadow: true },
   ]);
   const [header, joined, shadow] = table.split('\n');
-  assert.match(header!, /PREDICTION\s+REFERENCE\s+REQUEST ID/);
+  assert.match(header!, /^ID\s+TIME\s+DEVICE.*PREDICTION\s+REFERENCE\s+REQUEST ID/);
   assert.match(joined!, /151\.25\s+149\s+frame-17/);
   assert.match(shadow!, /2 \(shadow\)/);
 });

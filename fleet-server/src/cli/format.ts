@@ -131,6 +131,7 @@ export function renderDevicesTable(devices: readonly DeviceSummary[], now: numbe
 
 export function renderTelemetryTable(records: readonly TelemetryRow[]): string {
   const rows = records.map((record) => [
+    String(record.id),
     formatTimestamp(record.ts),
     record.deviceId,
     record.model,
@@ -141,8 +142,9 @@ export function renderTelemetryTable(records: readonly TelemetryRow[]): string {
     record.latencyMs.toFixed(1),
   ]);
   // Reference and request id show the join: which predictions got ground truth, and from what.
+  // The id is what `edgeloop lineage <id>` starts from.
   return renderTable(
-    ['TIME', 'DEVICE', 'MODEL', 'VERSION', 'PREDICTION', 'REFERENCE', 'REQUEST ID', 'LATENCY ms'],
+    ['ID', 'TIME', 'DEVICE', 'MODEL', 'VERSION', 'PREDICTION', 'REFERENCE', 'REQUEST ID', 'LATENCY ms'],
     rows,
   );
 }
