@@ -1,7 +1,9 @@
 /**
  * @module @edgeloop/simulator
  * The fleet simulator: rendered rear-camera frames, a simulated time-of-flight sensor, timed
- * drift scenarios, and dataset folders generated from them.
+ * drift scenarios, and dataset folders generated from them. The live fleet (real agents driven
+ * by simulated cars) is `@edgeloop/simulator/fleet`, apart, so that rendering and dataset
+ * generation do not load the agent and its runtime.
  */
 export { mulberry32, hashInts, gaussian, type Rng } from './rng.js';
 export {
