@@ -1,0 +1,203 @@
+/**
+ * @module dataset/generate
+ * A dataset folder straight from the simulator, in exactly the format snapshots are exported in
+ * (protocol dataset.ts): what the trainer is developed and benchmarked on, and what the sample
+ * models are trained from. Each item is one camera frame labelled with the simulated ToF
+ * READING (noise and outliers included), as a device would have recorded it.
+ *
+ * The folder is written under a temporary name beside `out` and renamed at the end, so a folder
+ * at `out` is always complete. Same scenario, phase, count, seed and size → same images, labels
+ * and dataset id.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import sharp from 'sharp';
+import {
+  DATASET_FILES,
+  DATASET_FORMAT,
+  DEFAULT_SPLIT_RATIOS,
+  FEATURE_EDGES,
+  IMAGE_FEATURES,
+  datasetContentId,
+  datasetManifestSchema,
+  histogramOf,
+  imageFeatures,
+  splitOf,
+  valueEdges,
+  type DatasetManifest,
+  type SnapshotItem,
+  type ValueSummary,
+} from '@edgeloop/protocol';
+import { hashInts, mulberry32 } from '../rng.js';
+import { renderFrame } from '../scene/render.js';
+import { loadScenario, type Scenario } from '../scenario/load.js';
+import { SceneSampler } from '../scenario/sample.js';
+import { reading } from '../sensor/tof.js';
+
+/** The reference model's input size: features are computed on the frame as the model sees it. */
+export const FEATURE_SIZE = { width: 64, height: 48 } as const;
+/** Capture times start here (2026-01-01T00:00:00Z), so generated folders are reproducible. */
+export const GENERATED_EPOCH_MS = Date.UTC(2026, 0, 1);
+
+export interface GenerateOptions {
+  /** A shipped scenario's name, a scenario file path, or a loaded scenario. */
+  scenario: string | Scenario;
+  /** Only this phase (held for the whole run); default: follow the scenario's timeline. */
+  phase?: string;
+  count: number;
+  seed: number;
+  /** The folder to create; it must not exist or be empty. */
+  out: string;
+  width?: number;
+  height?: number;
+  /** Compute monitoring features per item (default true). */
+  features?: boolean;
+  name?: string;
+  /** Manifest createdAt (default: now). */
+  createdAt?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface GeneratedDataset {
+  dir: string;
+  manifest: DatasetManifest;
+  items: SnapshotItem[];
+}
+
+export async function generateDataset(options: GenerateOptions): Promise<GeneratedDataset> {
+  const { count, seed } = options;
+  if (!Number.isInteger(count) || count < 1 || count > 1_000_000)
+    throw new RangeError(`count must be a whole number from 1 to 1,000,000, got ${count}`);
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be a whole number, got ${seed}`);
+  const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : options.scenario;
+  const out = resolve(options.out);
+  if (existsSync(out) && readdirSync(out).length > 0)
+    throw new Error(`${out} already exists and is not empty; choose a new folder or remove it first`);
+
+  const sampler = new SceneSampler(scenario, {
+    seed,
+    ...(options.phase !== undefined ? { phase: options.phase } : {}),
+    ...(options.width !== undefined ? { width: options.width } : {}),
+    ...(options.height !== undefined ? { height: options.height } : {}),
+  });
+  const withFeatures = options.features ?? true;
+  const partial = join(dirname(out), `.${out.split('/').at(-1)}.partial-${process.pid}`);
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(join(partial, DATASET_FILES.images), { recursive: true });
+
+  try {
+    const items: SnapshotItem[] = [];
+    const seen = new Set<string>();
+    // Frames at the scenario's frame rate; a repeated frame (identical bytes) is skipped, as a
+    // snapshot holds each image once, and the next frame taken instead.
+    for (let frame = 0; items.length < count; frame++) {
+      if (frame > count * 2) throw new Error('too many identical frames; raise the scene noise');
+      const t = frame / scenario.fps;
+      const scene = sampler.at(t);
+      const jpeg = await renderFrame(scene.params);
+      const sha256 = createHash('sha256').update(jpeg).digest('hex');
+      if (seen.has(sha256)) continue;
+      seen.add(sha256);
+      const file = `${DATASET_FILES.images}/${sha256}.jpg`;
+      writeFileSync(join(partial, file), jpeg);
+      const label = reading(scene.trueMm, mulberry32(hashInts(seed, 0x746f66, frame)), {
+        angleDeg: scene.params.angleDeg ?? 0,
+      });
+      items.push({
+        file,
+        label,
+        sha256,
+        split: splitOf(sha256),
+        ts: GENERATED_EPOCH_MS + Math.round(t * 1000),
+        ...(withFeatures ? { features: await featuresOf(jpeg) } : {}),
+      });
+      options.onProgress?.(items.length, count);
+    }
+    items.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    const manifest = manifestOf(items, scenario, options);
+    writeFileSync(join(partial, DATASET_FILES.labels), items.map((i) => JSON.stringify(i)).join('\n') + '\n');
+    writeFileSync(
+      join(partial, DATASET_FILES.labelsCsv),
+      'file,label,split,device_id,ts\n' +
+        items.map((i) => `${i.file},${i.label},${i.split},,${i.ts}`).join('\n') +
+        '\n',
+    );
+    writeFileSync(join(partial, DATASET_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
+    if (existsSync(out)) rmSync(out, { recursive: true }); // empty, checked above
+    mkdirSync(dirname(out), { recursive: true });
+    renameSync(partial, out);
+    return { dir: out, manifest, items };
+  } catch (err) {
+    rmSync(partial, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Monitoring features of the frame as the model sees it (decoded, resized to 64×48 with "fill"). */
+async function featuresOf(jpeg: Buffer): Promise<Record<string, number>> {
+  const rgb = await sharp(jpeg).resize(FEATURE_SIZE.width, FEATURE_SIZE.height, { fit: 'fill' }).raw().toBuffer();
+  return imageFeatures(rgb, FEATURE_SIZE.width, FEATURE_SIZE.height, IMAGE_FEATURES);
+}
+
+/** min and max without spreading (a million arguments overflow the stack). */
+function extent(values: readonly number[]): { min: number; max: number } {
+  let min = Infinity,
+    max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+function summarize(values: number[], edges: readonly number[]): ValueSummary {
+  const n = values.length;
+  const mean = values.reduce((s, v) => s + v, 0) / n;
+  const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / n;
+  return {
+    count: n,
+    ...extent(values),
+    mean,
+    std: Math.sqrt(variance),
+    histogram: histogramOf(values, edges),
+  };
+}
+
+function manifestOf(items: SnapshotItem[], scenario: Scenario, options: GenerateOptions): DatasetManifest {
+  const labels = items.map((i) => i.label);
+  const features: Record<string, ValueSummary> = {};
+  for (const name of Object.keys(items[0]?.features ?? {})) {
+    const edges = FEATURE_EDGES[name];
+    if (edges)
+      features[name] = summarize(
+        items.map((i) => i.features![name]!),
+        edges,
+      );
+  }
+  const ts = extent(items.map((i) => i.ts!));
+  const range = extent(labels);
+  const counts = { total: items.length, train: 0, validation: 0, holdout: 0 };
+  for (const i of items) counts[i.split]++;
+  const size = `${options.width ?? 160}x${options.height ?? 120}`;
+  const manifest: DatasetManifest = {
+    format: DATASET_FORMAT,
+    id: datasetContentId(items),
+    name: options.name ?? `sim-${scenario.name}${options.phase ? `-${options.phase}` : ''}-${items.length}`,
+    description: `Simulated rear-camera frames (${size} JPEG) labelled with the simulated ToF reading (mm), scenario "${scenario.name}"${options.phase ? `, phase "${options.phase}" only` : ''}.`,
+    createdAt: options.createdAt ?? Date.now(),
+    origin: {
+      kind: 'generated',
+      generator: `@edgeloop/simulator scenario=${scenario.name}${options.phase ? ` phase=${options.phase}` : ''} size=${size}`,
+      seed: options.seed,
+    },
+    sources: [{ deviceId: null, count: items.length, from: ts.min, to: ts.max }],
+    counts,
+    split: { rule: 'sha256', ratios: DEFAULT_SPLIT_RATIOS },
+    label: { ...summarize(labels, valueEdges(range.min, range.max)), unit: 'mm' },
+    features,
+    contentTypes: { 'image/jpeg': items.length },
+  };
+  // Our own output must meet the contract other tools read it by.
+  return datasetManifestSchema.parse(manifest);
+}

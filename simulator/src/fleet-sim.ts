@@ -1,0 +1,149 @@
+/**
+ * @module fleet-sim
+ * A simulated fleet: N devices, each a real agent (the agent package started in-process: its own
+ * SQLite buffer, ONNX Runtime, MQTT link, local API), with a simulated car (sim-device.ts) whose
+ * camera posts frames to that agent's local API and whose ToF sensor publishes on its own MQTT
+ * topic. The agent takes the sensor as a reference binding like any integrator's sensor.
+ *
+ * The caller owns the fleet server: it says where the broker is, how a device enrolls, and
+ * which credentials a sensor publisher uses (the broker's integrator user). Start-up is two
+ * steps, as on real hardware: `startSimulatedFleet` brings the agents up (they announce
+ * themselves; the caller can deploy a model), then `run()` switches the cameras on.
+ */
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino, { type Logger } from 'pino';
+import { parseAgentConfig, startAgent, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
+import { loadScenario, type Scenario } from './scenario/load.js';
+import { phaseAt } from './scenario/timeline.js';
+import { SimDevice, type SimDeviceOptions, type SimDeviceStats } from './fleet/sim-device.js';
+
+export interface SimulatedFleetOptions {
+  /** A shipped scenario's name, a scenario file, or a loaded scenario. */
+  scenario: string | Scenario;
+  deviceIds: readonly string[];
+  seed: number;
+  /** Where the agents keep their state (one folder per device). */
+  dataDir: string;
+  fleet: { mqttUrl: string; httpUrl?: string; trustedKeys: string[] };
+  /** Trades a device id for its broker credentials (an enrollment, as a real device does). */
+  enroll: (deviceId: string) => Promise<{ username: string; password: string }>;
+  /** The sensors' publisher login on the fleet broker (an integrator's user; devices cannot publish there). */
+  sensorCredentials: { username: string; password: string };
+  /** The model the ToF values are the reference of (default "distance"). */
+  model?: string;
+  /** Merged into every agent's config (sampling, sync, runtime, …). */
+  agent?: Partial<AgentConfigInput>;
+  /** Sensor topic of a device (default `site/tof/<device id>`). */
+  sensorTopic?: (deviceId: string) => string;
+  width?: number;
+  height?: number;
+  log?: Logger;
+  onFrame?: (deviceId: string, frame: Parameters<NonNullable<SimDeviceOptions['onFrame']>>[0]) => void;
+}
+
+export interface SimulatedFleet {
+  scenario: Scenario;
+  agents: RunningAgent[];
+  devices: SimDevice[];
+  /** Switches the cameras on; phases count from this moment. */
+  run(): void;
+  /** Seconds since run(), and the phase now on. */
+  clock(): { t: number; phase: string };
+  stats(): Record<string, SimDeviceStats>;
+  close(): Promise<void>;
+}
+
+const SENSOR_NAME = 'tof';
+
+export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<SimulatedFleet> {
+  const scenario = typeof o.scenario === 'string' ? loadScenario(o.scenario) : o.scenario;
+  const log = o.log ?? pino({ level: 'silent' });
+  const model = o.model ?? 'distance';
+  const topicOf = o.sensorTopic ?? ((id: string) => `site/tof/${id}`);
+  const agents: RunningAgent[] = [];
+  const sensors: MqttClient[] = [];
+  const devices: SimDevice[] = [];
+  let t0: number | undefined;
+  const close = async () => {
+    await Promise.all(devices.map((d) => d.stop()));
+    await Promise.all(sensors.map((s) => s.endAsync()));
+    for (const a of agents) await a.close();
+  };
+
+  try {
+    for (const [index, deviceId] of o.deviceIds.entries()) {
+      const topic = topicOf(deviceId);
+      const overrides = o.agent ?? {};
+      const config = parseAgentConfig(
+        {
+          deviceId,
+          dataDir: join(o.dataDir, deviceId),
+          hardware: 'raspberrypi4',
+          api: { port: 0 },
+          runtime: { intraOpThreads: 1 },
+          ...overrides,
+          fleet: { ...o.fleet, ...(await o.enroll(deviceId)), ...overrides.fleet },
+          sensors: {
+            bindings: [
+              {
+                name: SENSOR_NAME,
+                broker: 'fleet',
+                topic,
+                payload: { format: 'json', valuePath: 'mm', timestampPath: 'ts' },
+                unit: 'mm',
+                model,
+                // Readings come with every frame, 250 ms apart at 4 frames/s: the nearest is the one.
+                join: { by: 'timestamp', windowMs: Math.round(1000 / scenario.fps) },
+              },
+            ],
+            ...overrides.sensors,
+          },
+        },
+        `simulated device ${deviceId}`,
+      );
+      const agent = await startAgent(config, log.child({ deviceId }));
+      agents.push(agent);
+      const sensor = await mqtt.connectAsync(o.fleet.mqttUrl, {
+        clientId: `sim-tof-${deviceId}`.slice(0, 128),
+        ...o.sensorCredentials,
+        reconnectPeriod: 1000,
+      });
+      sensors.push(sensor);
+      devices.push(
+        new SimDevice({
+          deviceId,
+          index,
+          devices: o.deviceIds.length,
+          scenario,
+          seed: o.seed,
+          apiUrl: agent.apiUrl,
+          sensor,
+          sensorTopic: topic,
+          ...(o.width !== undefined ? { width: o.width } : {}),
+          ...(o.height !== undefined ? { height: o.height } : {}),
+          ...(o.onFrame ? { onFrame: (f) => o.onFrame!(deviceId, f) } : {}),
+        }),
+      );
+    }
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+
+  return {
+    scenario,
+    agents,
+    devices,
+    run() {
+      t0 ??= Date.now();
+      for (const d of devices) d.start(t0);
+    },
+    clock() {
+      const t = t0 === undefined ? 0 : (Date.now() - t0) / 1000;
+      return { t, phase: phaseAt(scenario, t).phase.name };
+    },
+    stats: () => Object.fromEntries(devices.map((d) => [d.deviceId, { ...d.stats }])),
+    close,
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * @module fleet/sim-device
+ * One simulated car: its camera posts a rendered frame to the device's agent (local HTTP predict
+ * API) at the scenario's frame rate, and its time-of-flight sensor publishes the reading for the
+ * same moment, `{"mm": …, "ts": …}`, on the sensor's own MQTT topic, as a sensor bridge would.
+ * The agent knows nothing of the simulator: it joins the reading to the prediction through its
+ * ordinary reference binding.
+ *
+ * Frame k shows the scenario at t = k / fps; frame k's image and reading depend only on the
+ * seed, the device's index and k, so a run is reproducible. Frames are paced by the wall clock;
+ * a device that falls more than a frame behind skips ahead (a camera does not queue frames) and
+ * counts what it skipped.
+ */
+import type { MqttClient } from 'mqtt';
+import { hashInts, mulberry32 } from '../rng.js';
+import { renderFrame } from '../scene/render.js';
+import type { Scenario } from '../scenario/load.js';
+import { SceneSampler } from '../scenario/sample.js';
+import { reading } from '../sensor/tof.js';
+
+export interface SimDeviceStats {
+  /** Frames posted and answered 200. */
+  predicted: number;
+  /** Frames posted and refused (no model yet, agent busy) or not delivered. */
+  failed: number;
+  /** Frames not taken because the device was more than one frame behind. */
+  skipped: number;
+  /** ToF readings published. */
+  readings: number;
+  /** The last refusal's status and reason, for the operator. */
+  lastError?: string;
+}
+
+export interface SimDeviceOptions {
+  deviceId: string;
+  /** Position in the fleet: seeds the device and staggers its frames against the others'. */
+  index: number;
+  devices: number;
+  scenario: Scenario;
+  seed: number;
+  apiUrl: string;
+  sensor: MqttClient;
+  sensorTopic: string;
+  width?: number;
+  height?: number;
+  /** What the device's last frame showed: for status lines and live checks. */
+  onFrame?: (frame: { k: number; phase: string; trueMm: number; readingMm: number; prediction?: number }) => void;
+}
+
+export class SimDevice {
+  readonly stats: SimDeviceStats = { predicted: 0, failed: 0, skipped: 0, readings: 0 };
+  private readonly sampler: SceneSampler;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly o: SimDeviceOptions) {
+    this.sampler = new SceneSampler(o.scenario, {
+      seed: hashInts(o.seed, o.index),
+      ...(o.width !== undefined ? { width: o.width } : {}),
+      ...(o.height !== undefined ? { height: o.height } : {}),
+    });
+  }
+
+  get deviceId(): string {
+    return this.o.deviceId;
+  }
+
+  /** Starts the camera at wall time `t0` (ms), shared by the fleet so phases change together. */
+  start(t0: number): void {
+    this.loop ??= this.run(t0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(t0: number): Promise<void> {
+    const period = 1000 / this.o.scenario.fps;
+    // Devices take their frames at evenly spread offsets, so rendering load is smooth.
+    const offset = (this.o.index / this.o.devices) * period;
+    for (let k = 0; !this.stopped; k++) {
+      const due = t0 + offset + k * period;
+      const late = Date.now() - due;
+      if (late > period) {
+        const behind = Math.floor(late / period);
+        this.stats.skipped += behind;
+        k += behind;
+      } else if (late < 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.timer = setTimeout(resolve, -late);
+        });
+        if (this.stopped) break;
+      }
+      await this.frame(k);
+    }
+  }
+
+  private async frame(k: number): Promise<void> {
+    const scene = this.sampler.at(k / this.o.scenario.fps);
+    const jpeg = await renderFrame(scene.params);
+    const mm = reading(scene.trueMm, mulberry32(hashInts(this.o.seed, this.o.index, k, 0x746f66)), {
+      angleDeg: scene.params.angleDeg ?? 0,
+    });
+    const ts = Date.now();
+    this.o.sensor.publish(this.o.sensorTopic, JSON.stringify({ mm, ts }), { qos: 0 });
+    this.stats.readings++;
+    let prediction: number | undefined;
+    try {
+      const res = await fetch(`${this.o.apiUrl}/v1/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg', 'x-request-id': `${this.o.deviceId}-${k}` },
+        body: new Uint8Array(jpeg),
+      });
+      const text = await res.text();
+      if (res.ok) {
+        this.stats.predicted++;
+        prediction = predictionOf(text);
+      } else {
+        this.stats.failed++;
+        this.stats.lastError = `${res.status} ${text.slice(0, 200)}`;
+      }
+    } catch (err) {
+      this.stats.failed++;
+      this.stats.lastError = (err as Error).message;
+    }
+    this.o.onFrame?.({
+      k,
+      phase: scene.phase,
+      trueMm: scene.trueMm,
+      readingMm: mm,
+      ...(prediction !== undefined ? { prediction } : {}),
+    });
+  }
+}
+
+/** The number in a predict answer (null for a model whose output has none). */
+function predictionOf(body: string): number | undefined {
+  try {
+    const p = (JSON.parse(body) as { prediction?: unknown }).prediction;
+    return typeof p === 'number' ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
