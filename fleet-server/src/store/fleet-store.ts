@@ -13,6 +13,7 @@
  *   model_versions         models           registered versions, manifests, status, lineage
  *   telemetry, pending_references  telemetry  records and late reference values
  *   samples                samples          retraining samples (metadata; bytes are files)
+ *   datasets, dataset_items  datasets      immutable dataset snapshots and their items
  *   audit_log              audit
  *   device_credentials     credentials
  *   broker_users, broker_users_revision  brokerUsers  Mosquitto hashes of devices' broker passwords
@@ -38,11 +39,13 @@ import type {
   AssignmentStatus,
   AuditEntrySummary,
   Birth,
+  DatasetManifest,
   ErrorArm,
   LiveError,
   RunningModel,
   SampleSummary,
   SignedEnvelope,
+  SnapshotItem,
   TelemetryRecord,
   TelemetryRow,
 } from '@edgeloop/protocol';
@@ -330,11 +333,59 @@ export interface TelemetryRepository {
 
 export type NewSample = Omit<SampleSummary, 'id'>;
 
+/** Which samples a dataset snapshot is made from; criteria combine with AND. */
+export interface SampleSelection {
+  model?: string;
+  version?: number;
+  /** Only these devices (an empty list selects nothing). */
+  devices?: readonly string[];
+  /** Capture time window [from, to), ms. */
+  from?: number;
+  to?: number;
+  reasons?: readonly string[];
+}
+
+/** A sample with its reference value joined and its record's monitoring features (null: none). */
+export type DatasetSample = SampleSummary & { features: Record<string, number> | null };
+
 export interface SampleRepository {
   /** false when this (device, stream, seq) was stored before (a re-send). */
   insert(sample: NewSample): Promise<boolean>;
   list(q?: { device?: string; model?: string; limit?: number }): Promise<SampleSummary[]>;
   get(id: number): Promise<SampleSummary | undefined>;
+  /**
+   * Every sample the selection matches, oldest first, with `reference` its own value, else its
+   * telemetry record's (same device, stream, seq), else a late value still waiting for that record.
+   */
+  forDataset(q: SampleSelection): Promise<DatasetSample[]>;
+}
+
+/** A dataset snapshot as stored: the manifest is the one the service built and checked. */
+export interface DatasetRecord {
+  id: string;
+  name: string | null;
+  description: string | null;
+  createdAt: number;
+  itemCount: number;
+  manifest: DatasetManifest;
+}
+
+export type NewDataset = Omit<DatasetRecord, 'itemCount'>;
+
+/** An item of a snapshot (no `file`: it is images/<sha256>.<ext of contentType>). */
+export type DatasetItemRow = Omit<SnapshotItem, 'file'> & { contentType: string };
+
+export interface DatasetRepository {
+  /** Stores the snapshot and its items atomically; false, storing nothing, when the id exists. */
+  insert(dataset: NewDataset, items: readonly DatasetItemRow[]): Promise<boolean>;
+  get(id: string): Promise<DatasetRecord | undefined>;
+  /** Newest first. */
+  list(): Promise<DatasetRecord[]>;
+  /** Items by sha256, after the cursor `after` (a sha256), at most `limit` (≤ 10,000). */
+  items(id: string, q?: { after?: string; limit?: number }): Promise<DatasetItemRow[]>;
+  item(id: string, sha256: string): Promise<DatasetItemRow | undefined>;
+  /** Removes the snapshot and its items; false when there is none. */
+  remove(id: string): Promise<boolean>;
 }
 
 export interface AuditQuery {
@@ -472,6 +523,7 @@ export interface FleetStore {
   readonly keys: KeyRepository;
   readonly rollouts: RolloutRepository;
   readonly transfers: TransferRepository;
+  readonly datasets: DatasetRepository;
   /**
    * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
    * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling

@@ -264,4 +264,30 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      revision INTEGER NOT NULL
    );
    INSERT INTO broker_users_revision (id, revision) VALUES (1, 0);`,
+  // 14: dataset snapshots and their items (datasets/dataset-service.ts).
+  `CREATE TABLE datasets (
+     id TEXT PRIMARY KEY,
+     name TEXT,
+     description TEXT,
+     created_at INTEGER NOT NULL,
+     manifest TEXT NOT NULL,
+     item_count INTEGER NOT NULL
+   );
+   CREATE TABLE dataset_items (
+     dataset_id TEXT NOT NULL,
+     sha256 TEXT NOT NULL,
+     label REAL NOT NULL,
+     split TEXT NOT NULL,
+     content_type TEXT NOT NULL,
+     device_id TEXT,
+     stream TEXT,
+     seq INTEGER,
+     ts INTEGER,
+     model TEXT,
+     version INTEGER,
+     reason TEXT,
+     prediction REAL,
+     features TEXT,
+     PRIMARY KEY (dataset_id, sha256)
+   );`,
 ];
