@@ -21,6 +21,7 @@ import { TransferService } from './transfer/transfer-service.js';
 import { FleetBus } from './ingest/fleet-bus.js';
 import type { DeviceTransport } from './ingest/device-transport.js';
 import { SampleStore } from './samples/sample-store.js';
+import { DatasetService } from './datasets/dataset-service.js';
 import type { TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { wireDeviceChannels } from './ingest/device-channels.js';
 import { decodePublicKey } from '@edgeloop/protocol';
@@ -69,6 +70,8 @@ export interface RunningFleetServer {
   deployments: Deployments;
   devices: DeviceDirectory;
   telemetry: TelemetryRepository;
+  /** Dataset snapshots: made from samples, imported, exported as the folder a trainer reads. */
+  datasets: DatasetService;
   stats: TelemetryIngestStats;
   /** Artifact delivery: download slots, bytes per device, the MQTT chunk handler. */
   transfer: TransferService;
@@ -200,6 +203,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
   const artifacts = await orRelease(() => blobs('artifacts'));
   const sampleFiles = await orRelease(() => blobs('samples'));
   const samples = new SampleStore(store, sampleFiles);
+  const datasets = new DatasetService({ store, blobs: sampleFiles });
   const registry = new ModelRegistry(
     models,
     artifacts,
@@ -301,6 +305,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       deployments,
       samples,
       sampleFiles,
+      datasets,
       audit,
       rollouts,
       keys,
@@ -389,6 +394,7 @@ export async function startFleetServer(input: FleetConfigInput, logger?: Logger)
       deployments,
       devices,
       telemetry,
+      datasets,
       stats,
       transfer,
       ...(mosquitto ? { mosquitto } : {}),
