@@ -47,6 +47,9 @@ export interface DatasetFolder {
   id: string;
 }
 
+/** A problem and the line it is on (0: the folder or manifest), so the report reads top to bottom. */
+type Problem = [line: number, text: string];
+
 interface LabelLine {
   line: number;
   item: DatasetItem;
@@ -101,7 +104,7 @@ export function csvFields(line: string): string[] {
   return out.map((f) => f.trim());
 }
 
-function parseJsonl(text: string, problems: string[]): LabelLine[] {
+function parseJsonl(text: string, problems: Problem[]): LabelLine[] {
   const lines: LabelLine[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
@@ -110,22 +113,22 @@ function parseJsonl(text: string, problems: string[]): LabelLine[] {
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      problems.push(`${DATASET_FILES.labels} line ${line}: not JSON (${(err as Error).message})`);
+      problems.push([line, `${DATASET_FILES.labels} line ${line}: not JSON (${(err as Error).message})`]);
       return;
     }
     const parsed = datasetItemSchema.safeParse(value);
     if (parsed.success) lines.push({ line, item: parsed.data });
-    else problems.push(`${DATASET_FILES.labels} line ${line}: ${describeZodError(parsed.error)}`);
+    else problems.push([line, `${DATASET_FILES.labels} line ${line}: ${describeZodError(parsed.error)}`]);
   });
   return lines;
 }
 
-function parseCsv(text: string, problems: string[]): LabelLine[] {
+function parseCsv(text: string, problems: Problem[]): LabelLine[] {
   const rows = text.split(/\r?\n/);
   const header = csvFields(rows[0] ?? '').map((h) => h.toLowerCase());
   const col = (name: string) => header.indexOf(name);
   if (col('file') < 0 || col('label') < 0) {
-    problems.push(`${DATASET_FILES.labelsCsv} line 1: the header must name at least the columns file,label`);
+    problems.push([1, `${DATASET_FILES.labelsCsv} line 1: the header must name at least the columns file,label`]);
     return [];
   }
   const lines: LabelLine[] = [];
@@ -147,7 +150,7 @@ function parseCsv(text: string, problems: string[]): LabelLine[] {
     };
     const parsed = datasetItemSchema.safeParse(candidate);
     if (parsed.success) lines.push({ line: i + 1, item: parsed.data });
-    else problems.push(`${DATASET_FILES.labelsCsv} line ${i + 1}: ${describeZodError(parsed.error)}`);
+    else problems.push([i + 1, `${DATASET_FILES.labelsCsv} line ${i + 1}: ${describeZodError(parsed.error)}`]);
   }
   return lines;
 }
@@ -169,7 +172,7 @@ export async function readDatasetFolder(
   if (!info?.isDirectory())
     throw new RegistryError(400, `${dir} is not a folder; give the dataset folder (manifest.json, labels, images/)`);
   const root = await realpath(dir);
-  const problems: string[] = [];
+  const problems: Problem[] = [];
 
   let manifest: DatasetManifest | undefined;
   const manifestText = await readOptional(join(root, DATASET_FILES.manifest));
@@ -177,9 +180,9 @@ export async function readDatasetFolder(
     try {
       const parsed = datasetManifestSchema.safeParse(JSON.parse(manifestText));
       if (parsed.success) manifest = parsed.data;
-      else problems.push(`${DATASET_FILES.manifest}: ${describeZodError(parsed.error)}`);
+      else problems.push([0, `${DATASET_FILES.manifest}: ${describeZodError(parsed.error)}`]);
     } catch (err) {
-      problems.push(`${DATASET_FILES.manifest}: not JSON (${(err as Error).message})`);
+      problems.push([0, `${DATASET_FILES.manifest}: not JSON (${(err as Error).message})`]);
     }
   }
   const ratios = manifest?.split.ratios ?? DEFAULT_SPLIT_RATIOS;
@@ -193,7 +196,7 @@ export async function readDatasetFolder(
     );
   const labelFile = jsonl !== undefined ? DATASET_FILES.labels : DATASET_FILES.labelsCsv;
   const lines = jsonl !== undefined ? parseJsonl(jsonl, problems) : parseCsv(csv!, problems);
-  if (lines.length === 0 && problems.length === 0) problems.push(`${labelFile}: no items; add one line per image`);
+  if (lines.length === 0 && problems.length === 0) problems.push([0, `${labelFile}: no items; add one line per image`]);
 
   const items: FolderItem[] = [];
   const seen = new Map<string, { line: number; label: number }>();
@@ -206,33 +209,35 @@ export async function readDatasetFolder(
     const path = join(root, item.file);
     const entry = await lstat(path).catch(() => undefined);
     if (!entry) {
-      problems.push(`${where}: image ${item.file} is missing`);
+      problems.push([line, `${where}: image ${item.file} is missing`]);
       continue;
     }
     const real = await realpath(path).catch(() => path);
     if (!inside(root, real) || !(await stat(real)).isFile()) {
-      problems.push(`${where}: ${item.file} is not a file inside the dataset folder`);
+      problems.push([line, `${where}: ${item.file} is not a file inside the dataset folder`]);
       continue;
     }
     const bytes = await readFile(real);
     if (bytes.length === 0) {
-      problems.push(`${where}: image ${item.file} is empty`);
+      problems.push([line, `${where}: image ${item.file} is empty`]);
       continue;
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (item.sha256 !== undefined && item.sha256 !== sha256) {
-      problems.push(
+      problems.push([
+        line,
         `${where}: ${item.file} has sha256 ${sha256}, the line says ${item.sha256} (changed or wrong file)`,
-      );
+      ]);
       continue;
     }
     const before = seen.get(sha256);
     if (before) {
       if (before.label === item.label) duplicates++;
       else
-        problems.push(
+        problems.push([
+          line,
           `${where}: ${item.file} has the same bytes as line ${before.line} but another label (${item.label} vs ${before.label})`,
-        );
+        ]);
       continue;
     }
     seen.set(sha256, { line, label: item.label });
@@ -249,11 +254,16 @@ export async function readDatasetFolder(
 
   const id = items.length > 0 ? datasetContentId(items) : '';
   if (manifest && problems.length === 0 && manifest.id !== id)
-    problems.push(
+    problems.push([
+      0,
       `${DATASET_FILES.manifest}: id ${manifest.id} does not match the content (${id}): labels or images changed since it was written; remove manifest.json to import the folder as new content`,
-    );
+    ]);
   if (problems.length > 0) {
-    const shown = problems.slice(0, SHOWN_PROBLEMS).join('; ');
+    problems.sort((a, b) => a[0] - b[0]);
+    const shown = problems
+      .slice(0, SHOWN_PROBLEMS)
+      .map(([, text]) => text)
+      .join('; ');
     const more = problems.length > SHOWN_PROBLEMS ? `; and ${problems.length - SHOWN_PROBLEMS} more` : '';
     throw new RegistryError(
       400,

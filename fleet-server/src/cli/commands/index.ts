@@ -4,6 +4,7 @@
  * CommandTable and list it here (the order is the order of `edgeloop help`).
  */
 import type { CommandTable } from '../command.js';
+import { datasetCommands } from './datasets.js';
 import { deviceCommands } from './devices.js';
 import { identityCommands } from './identity.js';
 import { keyCommands } from './keys.js';
@@ -19,5 +20,6 @@ export const COMMAND_TABLES: CommandTable[] = [
   identityCommands,
   rolloutCommands,
   telemetryCommands,
+  datasetCommands,
   transferCommands,
 ];
