@@ -17,6 +17,9 @@ import { pipeline } from 'node:stream/promises';
 import { DATASET_FILES, type DatasetManifest, type SnapshotItem } from '@edgeloop/protocol';
 import { RegistryError } from '../registry/model-registry.js';
 
+/** Images fetched and written at once. */
+const IMAGES_AT_ONCE = 8;
+
 export interface FolderSink {
   manifest: DatasetManifest;
   /** In file order (sha256 order is file order: images/<sha256>.<ext>). */
@@ -57,16 +60,32 @@ export async function writeDatasetFolder(dir: string, sink: FolderSink): Promise
     await write(csv, 'file,label,split,device_id,ts\n');
     const total = sink.manifest.counts.total;
     let done = 0;
-    for await (const item of sink.items) {
-      // Written beside its final name, then renamed: a half-written image never has one.
-      const target = join(dir, item.file);
-      await pipeline(await sink.open(item), createWriteStream(`${target}.part`));
-      await rename(`${target}.part`, target);
-      await write(jsonl, `${JSON.stringify(item)}\n`);
-      await write(csv, `${[item.file, item.label, item.split, item.deviceId, item.ts].map(csvField).join(',')}\n`);
-      done++;
+    // Images in small batches at once (each waits on a download or a disk), label lines in order.
+    const flush = async (batch: SnapshotItem[]) => {
+      await Promise.all(
+        batch.map(async (item) => {
+          // Written beside its final name, then renamed: a half-written image never has one.
+          const target = join(dir, item.file);
+          await pipeline(await sink.open(item), createWriteStream(`${target}.part`));
+          await rename(`${target}.part`, target);
+        }),
+      );
+      for (const item of batch) {
+        await write(jsonl, `${JSON.stringify(item)}\n`);
+        await write(csv, `${[item.file, item.label, item.split, item.deviceId, item.ts].map(csvField).join(',')}\n`);
+      }
+      done += batch.length;
       sink.onProgress?.(done, total);
+    };
+    let batch: SnapshotItem[] = [];
+    for await (const item of sink.items) {
+      batch.push(item);
+      if (batch.length === IMAGES_AT_ONCE) {
+        await flush(batch);
+        batch = [];
+      }
     }
+    if (batch.length > 0) await flush(batch);
     if (done !== total)
       throw new RegistryError(400, `the dataset lists ${total} items but ${done} were written; export it again`);
   } finally {

@@ -31,6 +31,8 @@ import { readDatasetFolder } from '../../datasets/dataset-folder-reader.js';
 import { writeDatasetFolder } from '../../datasets/dataset-folder-writer.js';
 import { RegistryError } from '../../registry/model-registry.js';
 
+const UPLOADS_IN_FLIGHT = 4;
+
 /** `2026-03-01`, `2026-03-01T12:00:00Z` or milliseconds since the epoch. */
 export function parseTime(raw: string, flag: string): number {
   if (/^\d+$/.test(raw)) return Number(raw);
@@ -216,15 +218,20 @@ async function importDataset({ operands, flags, io, connect }: CommandContext): 
   const client = connect();
   const uploaded = progress(io, 'uploaded', quiet);
   let done = 0;
-  for (const item of folder.items) {
-    const bytes = await readFile(item.path);
-    await client.uploadDatasetBlob(
-      { params: { sha256: item.sha256 }, body: { file: new File([new Uint8Array(bytes)], item.sha256) } },
-      { timeoutMs: uploadTimeoutMs(bytes.length) },
-    );
-    done++;
-    uploaded(done, folder.items.length);
-  }
+  let next = 0;
+  // A few uploads in flight: each one waits on the server's fsync of its image.
+  const worker = async () => {
+    while (next < folder.items.length) {
+      const item = folder.items[next++]!;
+      const bytes = await readFile(item.path);
+      await client.uploadDatasetBlob(
+        { params: { sha256: item.sha256 }, body: { file: new File([new Uint8Array(bytes)], item.sha256) } },
+        { timeoutMs: uploadTimeoutMs(bytes.length) },
+      );
+      uploaded(++done, folder.items.length);
+    }
+  };
+  await Promise.all(Array.from({ length: UPLOADS_IN_FLIGHT }, worker));
   const body = await client.importDataset(
     {
       body: {
