@@ -34,18 +34,17 @@
  */
 import type { ClusterCoordination } from './leader-lease.js';
 import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
+import type { DatasetRepository, DatasetSample, SampleSelection } from './dataset-store-types.js';
 import type {
   AdminTokenSummary,
   AssignmentStatus,
   AuditEntrySummary,
   Birth,
-  DatasetManifest,
   ErrorArm,
   LiveError,
   RunningModel,
   SampleSummary,
   SignedEnvelope,
-  SnapshotItem,
   TelemetryRecord,
   TelemetryRow,
 } from '@edgeloop/protocol';
@@ -63,6 +62,7 @@ import type {
 } from './store-types.js';
 
 export type * from './store-types.js';
+export type * from './dataset-store-types.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
 export interface DeviceSelector {
@@ -333,21 +333,6 @@ export interface TelemetryRepository {
 
 export type NewSample = Omit<SampleSummary, 'id'>;
 
-/** Which samples a dataset snapshot is made from; criteria combine with AND. */
-export interface SampleSelection {
-  model?: string;
-  version?: number;
-  /** Only these devices (an empty list selects nothing). */
-  devices?: readonly string[];
-  /** Capture time window [from, to), ms. */
-  from?: number;
-  to?: number;
-  reasons?: readonly string[];
-}
-
-/** A sample with its reference value joined and its record's monitoring features (null: none). */
-export type DatasetSample = SampleSummary & { features: Record<string, number> | null };
-
 export interface SampleRepository {
   /** false when this (device, stream, seq) was stored before (a re-send). */
   insert(sample: NewSample): Promise<boolean>;
@@ -358,34 +343,6 @@ export interface SampleRepository {
    * telemetry record's (same device, stream, seq), else a late value still waiting for that record.
    */
   forDataset(q: SampleSelection): Promise<DatasetSample[]>;
-}
-
-/** A dataset snapshot as stored: the manifest is the one the service built and checked. */
-export interface DatasetRecord {
-  id: string;
-  name: string | null;
-  description: string | null;
-  createdAt: number;
-  itemCount: number;
-  manifest: DatasetManifest;
-}
-
-export type NewDataset = Omit<DatasetRecord, 'itemCount'>;
-
-/** An item of a snapshot (no `file`: it is images/<sha256>.<ext of contentType>). */
-export type DatasetItemRow = Omit<SnapshotItem, 'file'> & { contentType: string };
-
-export interface DatasetRepository {
-  /** Stores the snapshot and its items atomically; false, storing nothing, when the id exists. */
-  insert(dataset: NewDataset, items: readonly DatasetItemRow[]): Promise<boolean>;
-  get(id: string): Promise<DatasetRecord | undefined>;
-  /** Newest first. */
-  list(): Promise<DatasetRecord[]>;
-  /** Items by sha256, after the cursor `after` (a sha256), at most `limit` (≤ 10,000). */
-  items(id: string, q?: { after?: string; limit?: number }): Promise<DatasetItemRow[]>;
-  item(id: string, sha256: string): Promise<DatasetItemRow | undefined>;
-  /** Removes the snapshot and its items; false when there is none. */
-  remove(id: string): Promise<boolean>;
 }
 
 export interface AuditQuery {
