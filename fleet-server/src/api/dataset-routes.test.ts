@@ -100,6 +100,19 @@ test('datasets over REST: import (images first, checked against their hash), ret
   const b = frame(2);
   await assert.rejects(upload(a, sha(b)), refusal(400, /the bytes hash to [0-9a-f]{64}, not [0-9a-f]{64}/));
   assert.deepEqual(await upload(a), { sha256: sha(a), size: a.length });
+  const put = (body: BodyInit, headers: Record<string, string> = {}) =>
+    fetch(`${s.httpUrl}/api/v1/datasets/blobs/${sha(b)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${s.adminToken}`, ...headers },
+      body,
+    }).then(async (r) => [r.status, ((await r.json()) as { error: string }).error] as const);
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(b)]), 'b.jpg');
+  form.append('name', 'x');
+  assert.deepEqual(await put(form), [400, 'unexpected form field "name"; send file']);
+  const [status, error] = await put(new Uint8Array(b), { 'content-type': 'image/jpeg' });
+  assert.equal(status, 415);
+  assert.match(error, /multipart\/form-data with a "file" field/);
   const items = [
     { sha256: sha(a), label: 10, contentType: 'image/jpeg' },
     { sha256: sha(b), label: 20, contentType: 'image/jpeg', split: 'holdout' as const },

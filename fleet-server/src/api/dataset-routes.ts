@@ -27,10 +27,17 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import { actorOf, type ApiEnv } from './api-env.js';
 import { BodyTooLargeError } from './body-limits.js';
 import { readJsonObject } from './json-body.js';
-import { receiveModelUpload } from './model-upload.js';
+import { receiveModelUpload, type UploadForm } from './model-upload.js';
 
 /** An import of a million items with provenance fields fits; anything bigger is split up. */
 export const MAX_IMPORT_BODY_BYTES = 256 * 1024 * 1024;
+
+const IMAGE_FORM: UploadForm = {
+  fields: ['file'],
+  required: 'file (the image)',
+  fileExample: 'file=@image.jpg',
+  what: 'dataset images',
+};
 
 /** Requests of these routes may exceed the JSON body limit (body-limits' isUpload). */
 export function isDatasetUpload(method: string, path: string): boolean {
@@ -134,7 +141,7 @@ export function datasetRoutes(deps: {
         415,
         'send the image as multipart/form-data with a "file" field (curl -F file=@image.jpg)',
       );
-    const upload = await receiveModelUpload(c.req.raw.body, type, deps.sampleFiles);
+    const upload = await receiveModelUpload(c.req.raw.body, type, deps.sampleFiles, IMAGE_FORM);
     try {
       if (!upload.file) throw new RegistryError(400, 'the form has no "file" field; send the image as file');
       if (upload.file.sha256 !== sha256)
