@@ -75,7 +75,9 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
   progress({ type: 'phase', phase: 'loading' });
   const dataset = await readDataset(opts.datasetDir);
   log(`dataset ${dataset.manifest?.id ?? opts.datasetDir}: ${dataset.items.length} items`);
+  const decodeStart = performance.now();
   const prepared = await decodeAll(dataset.items, progress);
+  log(`decoded ${prepared.length} images in ${Math.round(performance.now() - decodeStart)} ms`);
   const bySplit = (s: LoadedItem['split']) => prepared.filter((p) => p.item.split === s);
   const train = bySplit('train'),
     validation = bySplit('validation'),
@@ -93,6 +95,7 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
     trainY = labels(train);
 
   progress({ type: 'phase', phase: 'training', done: 0, total: params.epochs });
+  const trainStart = performance.now();
   const { weights, bestEpoch } = trainNetwork(
     { x: trainX, y: trainY, valX: matrix(validation), valY: labels(validation), features },
     params,
@@ -105,7 +108,9 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
         valMae: round(e.valMae, 4),
       }),
   );
-  log(`best validation MAE at epoch ${bestEpoch} of ${params.epochs}`);
+  log(
+    `trained in ${Math.round(performance.now() - trainStart)} ms; best validation MAE at epoch ${bestEpoch} of ${params.epochs}`,
+  );
 
   progress({ type: 'phase', phase: 'evaluating' });
   const evaluate = (rows: Prepared[]) => {
