@@ -31,6 +31,11 @@ export interface ExecutorDeps {
   maxLogBytes?: number;
   /** Trainers running at once on this server, across jobs. */
   slots: RunSlots;
+  /**
+   * Completes a finished job before its final state is written (registering the best run), so a
+   * client that sees the job finished also sees everything it asked for, or why it failed.
+   */
+  settle?: (job: TrainingJobRecord) => Promise<TrainingJobRecord>;
 }
 
 export async function executeJob(
@@ -88,6 +93,7 @@ export async function executeJob(
       status: 'failed',
       error: `no succeeded run reported the metric ${job.metric}; choose a metric the trainer writes (metrics.json)`,
     };
+  if (deps.settle) current = await deps.settle(current);
   await training.updateJob(current);
   return current;
 }

@@ -287,3 +287,32 @@ test('two jobs at once share the server-wide run slots: their runs never overlap
   for (let i = 1; i < runs.length; i++)
     assert.ok(runs[i]!.startedAt! >= runs[i - 1]!.finishedAt!, `run ${runs[i]!.id} waited for a slot`);
 });
+
+test('a job that registers is never seen finished before its version is registered', async (t) => {
+  const { training, registry, ds, store } = await trainingFixture(t);
+  await registry.register({
+    name: 'distance',
+    bytes: readFileSync(SAMPLE_MODELS.v1),
+    metadata: JSON.parse(readFileSync(join(SAMPLE_MODELS.v1, '..', 'edgeloop-distance.meta.json'), 'utf8')),
+  });
+  // Every state written to the real store, as a client polling the job would read it.
+  const written: { status: string; registered: unknown }[] = [];
+  const update = store.training.updateJob.bind(store.training);
+  store.training.updateJob = async (job) => {
+    written.push({ status: job.status, registered: job.registered });
+    return update(job);
+  };
+  const job = await training.start(
+    {
+      dataset: ds.id,
+      trainer: 'fixture',
+      sweep: { runs: [{ learningRate: 0.2 }] },
+      register: { model: 'distance', parent: 1 },
+    },
+    'admin',
+  );
+  const done = (await training.waitFor(job.id))!;
+  assert.deepEqual(done.registered, { name: 'distance', version: 2 }, done.error ?? '');
+  const finished = written.filter((w) => w.status !== 'queued' && w.status !== 'running');
+  assert.deepEqual(finished, [{ status: 'succeeded', registered: { name: 'distance', version: 2 } }]);
+});

@@ -164,7 +164,7 @@ export class TrainingService {
     actor: string,
   ): Promise<TrainingJobRecord> {
     try {
-      let result = await executeJob(
+      return await executeJob(
         {
           training: this.store,
           datasets: this.opts.datasets,
@@ -174,26 +174,12 @@ export class TrainingService {
           slots: this.slots,
           ...(this.opts.keepWorkDirs ? { keepWorkDir: true } : {}),
           ...(this.opts.maxLogBytes ? { maxLogBytes: this.opts.maxLogBytes } : {}),
+          settle: (result) => this.registerBest(result, actor),
         },
         job,
         trainer,
         signal,
       );
-      const target = result.register;
-      if (result.status === 'succeeded' && target && result.bestRunId) {
-        try {
-          const row = await this.register(result.bestRunId, target, actor);
-          result = { ...result, registered: { name: row.name, version: row.version } };
-        } catch (err) {
-          result = {
-            ...result,
-            status: 'failed',
-            error: `the runs trained, but registering the best run failed: ${(err as Error).message}; register it with edgeloop runs register ${result.bestRunId} --model ${target.model}`,
-          };
-        }
-        await this.store.updateJob(result);
-      }
-      return result;
     } catch (err) {
       this.opts.log.error({ job: job.id, err: (err as Error).message }, 'training job broke');
       const failed: TrainingJobRecord = {
@@ -272,6 +258,22 @@ export class TrainingService {
   }
 
   /** Registers a succeeded run's model as the next version of `req.model`, with its lineage. */
+  /** A succeeded job's best run registered as it asked; a failed registration fails the job, saying what to do. */
+  private async registerBest(result: TrainingJobRecord, actor: string): Promise<TrainingJobRecord> {
+    const target = result.register;
+    if (result.status !== 'succeeded' || !target || !result.bestRunId) return result;
+    try {
+      const row = await this.register(result.bestRunId, target, actor);
+      return { ...result, registered: { name: row.name, version: row.version } };
+    } catch (err) {
+      return {
+        ...result,
+        status: 'failed',
+        error: `the runs trained, but registering the best run failed: ${(err as Error).message}; register it with edgeloop runs register ${result.bestRunId} --model ${target.model}`,
+      };
+    }
+  }
+
   async register(runId: string, req: RegisterRunRequest, actor: string): Promise<ModelVersionRow> {
     const run = await this.store.getRun(runId);
     if (!run) throw new RegistryError(404, `no training run ${runId}; edgeloop runs list shows them`);
