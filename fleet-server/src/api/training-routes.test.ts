@@ -31,7 +31,10 @@ test(
     );
     const noTrainer = await api('POST', '/training/jobs', { dataset: ds.id, trainer: 'bash', sweep });
     assert.equal(noTrainer.status, 400);
-    assert.match(noTrainer.body.error!, /unknown trainer "bash"; this server has fixture/);
+    assert.match(
+      noTrainer.body.error!,
+      /unknown trainer "bash"; this server has builtin, fixture \(trainers are configured on the server/,
+    );
     const command = await api('POST', '/training/jobs', { dataset: ds.id, trainer: '/bin/sh -c true', sweep });
     assert.equal(command.status, 400, 'a command is not a trainer name');
     const noDataset = await api('POST', '/training/jobs', {
