@@ -154,6 +154,13 @@ test(
       'distance v1 names no training run: it was registered without one',
       'distance v1 names no dataset snapshot',
     ]);
+    // A rollback re-releases v2's artifact as v3: the walk continues from v2's origin.
+    await server.registry.rerelease('distance', 2);
+    const v3 = (await api('GET', '/lineage/models/distance/3')).body as unknown as LineageWalk;
+    assert.deepEqual([v3.model.parent, v3.model.trigger, v3.model.rereleaseOf], [2, 'rollback', 2]);
+    assert.equal(v3.run?.id, best);
+    assert.equal(v3.dataset?.id, ds.id);
+    assert.deepEqual(v3.gaps, []);
     assert.equal((await api('GET', '/lineage/records/999999')).status, 404);
     assert.equal((await api('GET', '/lineage/models/distance/9')).status, 404);
     assert.deepEqual(server.contractViolations, []);
