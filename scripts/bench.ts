@@ -19,6 +19,7 @@ import { scaleAckBench, scaleDevicesBench } from './bench/scale.bench.js';
 import { scaleInstancesBench } from './bench/scale-instances.bench.js';
 import { scaleConnectBench } from './bench/scale-connect.bench.js';
 import { trainBench } from './bench/train.bench.js';
+import { datasetsBench } from './bench/datasets.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -35,6 +36,7 @@ const BENCHES: Bench[] = [
   scaleInstancesBench,
   scaleConnectBench,
   trainBench,
+  datasetsBench,
 ];
 
 const { values } = parseArgs({

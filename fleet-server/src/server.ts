@@ -21,6 +21,7 @@ import { TransferService } from './transfer/transfer-service.js';
 import { FleetBus } from './ingest/fleet-bus.js';
 import type { DeviceTransport } from './ingest/device-transport.js';
 import { SampleStore } from './samples/sample-store.js';
+import { DatasetService } from './datasets/dataset-service.js';
 import type { TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { wireDeviceChannels } from './ingest/device-channels.js';
 import { decodePublicKey } from '@edgeloop/protocol';
@@ -41,7 +42,7 @@ import { DeviceDirectory } from './devices/device-directory.js';
 import type { FleetStore, ModelVersionRepository, TelemetryRepository } from './store/fleet-store.js';
 import { openFleetStore, parseStoreLocation, redact } from './store/open-fleet-store.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
-import { NO_DATASETS, type DatasetSource } from './training/dataset-source.js';
+import type { DatasetSource } from './training/dataset-source.js';
 import { lineageChecker } from './training/lineage-check.js';
 import { TrainingService } from './training/training-service.js';
 import { trainerTable } from './training/trainers.js';
@@ -73,6 +74,8 @@ export interface RunningFleetServer {
   deployments: Deployments;
   devices: DeviceDirectory;
   telemetry: TelemetryRepository;
+  /** Dataset snapshots: made from samples, imported, exported as the folder a trainer reads. */
+  datasets: DatasetService;
   stats: TelemetryIngestStats;
   /** Artifact delivery: download slots, bytes per device, the MQTT chunk handler. */
   transfer: TransferService;
@@ -216,7 +219,9 @@ export async function startFleetServer(
   const artifacts = await orRelease(() => blobs('artifacts'));
   const sampleFiles = await orRelease(() => blobs('samples'));
   const samples = new SampleStore(store, sampleFiles);
-  const datasets = parts.datasets ?? NO_DATASETS;
+  const datasetService = new DatasetService({ store, blobs: sampleFiles });
+  // Training and lineage read snapshots through the narrow DatasetSource; tests may hand in folders.
+  const datasets: DatasetSource = parts.datasets ?? datasetService;
   const registry = new ModelRegistry(models, artifacts, () => keys.signingKey(), config.manifestTtlDays * 86_400_000, {
     ...config.registry,
     checkLineage: lineageChecker(store.training, datasets),
@@ -330,6 +335,8 @@ export async function startFleetServer(
       deployments,
       samples,
       sampleFiles,
+      datasets: datasetService,
+      datasetSource: datasets,
       audit,
       rollouts,
       keys,
@@ -337,7 +344,6 @@ export async function startFleetServer(
       identity,
       transfer,
       training,
-      datasets,
       store,
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
       ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
@@ -422,6 +428,7 @@ export async function startFleetServer(
       deployments,
       devices,
       telemetry,
+      datasets: datasetService,
       stats,
       transfer,
       ...(mosquitto ? { mosquitto } : {}),

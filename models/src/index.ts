@@ -40,4 +40,4 @@ export const SAMPLE_MODELS: Readonly<Record<SampleVersion, string>> = {
 
 export { inspectOnnx, NotAnOnnxModelError, type InspectedModel, type InspectedTensor } from './inspect.js';
 
-export { BUILTIN_TRAINER, BUILTIN_TRAINER_CLI } from './train/builtin.js';
+export { BUILTIN_TRAINER, BUILTIN_TRAINER_CLI, PYTORCH_EXAMPLE_TRAINER } from './train/builtin.js';

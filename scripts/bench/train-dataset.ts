@@ -1,10 +1,11 @@
 /**
  * @module bench/train-dataset
- * The dataset folder the training benchmarks run on.
+ * The dataset folder the training benchmarks run on: the simulator's phase 1 (beige floor,
+ * 0–250 mm, straight approaches), labelled with the simulated time-of-flight reading.
  */
-import { writeSyntheticDataset } from '@edgeloop/models/trainer';
+import { generateDataset } from '@edgeloop/simulator';
 
 export async function benchDataset(dir: string, count: number): Promise<{ dir: string; source: string }> {
-  await writeSyntheticDataset(dir, { count, seed: 1 });
-  return { dir, source: 'synthetic' };
+  await generateDataset({ scenario: 'baseline', phase: 'baseline', count, seed: 1, out: dir, createdAt: 0 });
+  return { dir, source: 'simulator phase-1' };
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { RegistryError } from '../registry/model-registry.js';
 import type { ApiEnv } from './api-env.js';
 import { auditRoutes } from './audit-routes.js';
+import { datasetRoutes, isDatasetUpload } from './dataset-routes.js';
 import { apiAuth } from './auth.js';
 import { bodyLimits } from './body-limits.js';
 import { identityRoutes } from './identity-routes.js';
@@ -29,6 +30,7 @@ export function createFleetApi(
   deps: Parameters<typeof modelRoutes>[0] &
     Parameters<typeof fleetRoutes>[0] &
     Parameters<typeof sampleRoutes>[0] &
+    Parameters<typeof datasetRoutes>[0] &
     Parameters<typeof keyRoutes>[0] &
     Parameters<typeof identityRoutes>[0] &
     Parameters<typeof apiAuth>[0] &
@@ -45,8 +47,13 @@ export function createFleetApi(
   if (deps.onContractViolation) app.use('*', responseContract(deps.onContractViolation));
   // Then: an unauthenticated request is refused before any body is read.
   app.use('/api/*', apiAuth(deps));
-  // Second: only the (authenticated) model upload may send more than a small JSON body.
-  app.use('/api/*', bodyLimits({ isUpload: (method, path) => method === 'POST' && MODEL_UPLOAD.test(path) }));
+  // Second: only the (authenticated) uploads may send more than a small JSON body.
+  app.use(
+    '/api/*',
+    bodyLimits({
+      isUpload: (method, path) => (method === 'POST' && MODEL_UPLOAD.test(path)) || isDatasetUpload(method, path),
+    }),
+  );
   app.get('/', (c) => c.html(STATUS_PAGE));
   app.get('/api/v1/health', async (c) => c.json(await deps.health()));
   let openApi: Record<string, unknown> | undefined;
@@ -57,6 +64,7 @@ export function createFleetApi(
   app.route('/api/v1', keyRoutes(deps));
   app.route('/api/v1', fleetRoutes(deps));
   app.route('/api/v1', sampleRoutes(deps));
+  app.route('/api/v1', datasetRoutes(deps));
   app.route('/api/v1', identityRoutes(deps));
   app.route('/api/v1', auditRoutes(deps));
   app.route('/api/v1', rolloutRoutes(deps));

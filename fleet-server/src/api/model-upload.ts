@@ -14,6 +14,25 @@ import { BodyTooLargeError } from './body-limits.js';
 export const UPLOAD_FIELDS = ['file', 'name', 'version', 'metadata', 'force'] as const;
 type UploadField = (typeof UPLOAD_FIELDS)[number];
 
+/** What the form is, for refusals that say what to send: the model upload unless told otherwise. */
+export interface UploadForm {
+  /** Fields the form may have ("file" always among them). */
+  fields: readonly UploadField[];
+  /** The fields a complete form has, e.g. "file and name". */
+  required: string;
+  /** e.g. "file=@model.onnx". */
+  fileExample: string;
+  /** What the size limit is for, e.g. "model files". */
+  what: string;
+}
+
+export const MODEL_UPLOAD_FORM: UploadForm = {
+  fields: UPLOAD_FIELDS,
+  required: 'file and name',
+  fileExample: 'file=@model.onnx',
+  what: 'model files',
+};
+
 /** All text fields together; metadata with a health check is the big one (its envelope caps at 256 KiB). */
 export const MAX_FIELD_BYTES = 1024 * 1024;
 const MAX_PART_HEADER_BYTES = 8 * 1024;
@@ -38,13 +57,13 @@ function boundaryOf(contentType: string): string {
   return boundary;
 }
 
-function partName(headerText: string): { name: string; isFile: boolean } {
+function partName(headerText: string, form: UploadForm): { name: string; isFile: boolean } {
   const disposition = headerText.split('\r\n').find((line) => /^content-disposition:/i.test(line));
   const name = disposition ? /;\s*name="([^"]*)"/i.exec(disposition)?.[1] : undefined;
   if (name === undefined)
     throw new RegistryError(
       400,
-      'a multipart part has no Content-Disposition name; send form fields file, name, version, metadata, force',
+      `a multipart part has no Content-Disposition name; send form fields ${form.fields.join(', ')}`,
     );
   return { name, isFile: /;\s*filename\*?=/i.test(disposition!) };
 }
@@ -53,9 +72,10 @@ export async function receiveModelUpload(
   body: ReadableStream<Uint8Array> | null,
   contentType: string,
   artifacts: BlobStore,
+  form: UploadForm = MODEL_UPLOAD_FORM,
 ): Promise<ReceivedUpload> {
   const delimiter = Buffer.from(`\r\n--${boundaryOf(contentType)}`);
-  if (!body) throw new RegistryError(400, 'the multipart body is empty; send fields file and name');
+  if (!body) throw new RegistryError(400, `the multipart body is empty; send fields ${form.required}`);
   const reader = body.getReader();
   const fields: ReceivedUpload['fields'] = {};
   let fieldBytes = 0;
@@ -75,14 +95,15 @@ export async function receiveModelUpload(
     part.text.push(Buffer.from(bytes));
   };
   const startPart = async (headerText: string) => {
-    const { name, isFile } = partName(headerText);
-    if (!(UPLOAD_FIELDS as readonly string[]).includes(name))
-      throw new RegistryError(400, `unexpected form field "${name}"; send ${UPLOAD_FIELDS.join(', ')}`);
+    const { name, isFile } = partName(headerText, form);
+    if (!(form.fields as readonly string[]).includes(name))
+      throw new RegistryError(400, `unexpected form field "${name}"; send ${form.fields.join(', ')}`);
     const field = name as UploadField;
     if (field === 'file' ? staging !== undefined : fields[field] !== undefined)
       throw new RegistryError(400, `form field "${name}" is sent twice; send it once`);
     if (field === 'file') {
-      if (!isFile) throw new RegistryError(400, 'form field "file" must be a file upload (curl -F file=@model.onnx)');
+      if (!isFile)
+        throw new RegistryError(400, `form field "file" must be a file upload (curl -F ${form.fileExample})`);
       staging = await artifacts.stage();
     }
     part = { name: field, text: [] };
@@ -164,7 +185,7 @@ export async function receiveModelUpload(
     void reader.cancel().catch(() => {});
     await staging?.discard();
     if (err instanceof BodyTooLargeError)
-      throw new RegistryError(413, `the upload exceeds ${err.limit} bytes, the limit for model files`);
+      throw new RegistryError(413, `the upload exceeds ${err.limit} bytes, the limit for ${form.what}`);
     // The disk (full, unwritable) is the server's problem, not the caller's: a 500 with the reason.
     if (err instanceof RegistryError || (err as NodeJS.ErrnoException).syscall !== undefined) throw err;
     throw new RegistryError(400, `cannot read the multipart body: ${(err as Error).message}`);

@@ -28,7 +28,8 @@ const JOB_EXAMPLE =
 
 export function trainingRoutes(deps: {
   training: TrainingService;
-  datasets: DatasetSource;
+  /** Snapshots the lineage walk reads (the dataset service, or folders in tests). */
+  datasetSource: DatasetSource;
   store: FleetStore;
 }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -91,13 +92,13 @@ export function trainingRoutes(deps: {
     const id = c.req.param('id');
     if (!/^[1-9][0-9]{0,15}$/.test(id))
       throw new RegistryError(400, `record id must be a positive whole number, got "${id}"`);
-    return c.json(await walkFromRecord(deps.store, deps.datasets, Number(id)));
+    return c.json(await walkFromRecord(deps.store, deps.datasetSource, Number(id)));
   });
 
   app.get('/lineage/models/:name/:version', async (c) => {
     const version = parseModelVersion(c.req.param('version'));
     if (!version.ok) throw new RegistryError(400, version.reason);
-    return c.json(await walkFromVersion(deps.store, deps.datasets, c.req.param('name'), version.value));
+    return c.json(await walkFromVersion(deps.store, deps.datasetSource, c.req.param('name'), version.value));
   });
 
   return app;

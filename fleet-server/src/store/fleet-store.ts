@@ -13,6 +13,7 @@
  *   model_versions         models           registered versions, manifests, status, lineage
  *   telemetry, pending_references  telemetry  records and late reference values
  *   samples                samples          retraining samples (metadata; bytes are files)
+ *   datasets, dataset_items  datasets      immutable dataset snapshots and their items
  *   audit_log              audit
  *   device_credentials     credentials
  *   broker_users, broker_users_revision  brokerUsers  Mosquitto hashes of devices' broker passwords
@@ -34,6 +35,7 @@
  */
 import type { ClusterCoordination } from './leader-lease.js';
 import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
+import type { DatasetRepository, DatasetSample, SampleSelection } from './dataset-store-types.js';
 import type {
   AdminTokenSummary,
   AssignmentStatus,
@@ -63,6 +65,7 @@ import type {
 } from './store-types.js';
 
 export type * from './store-types.js';
+export type * from './dataset-store-types.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
 export interface DeviceSelector {
@@ -340,6 +343,11 @@ export interface SampleRepository {
   insert(sample: NewSample): Promise<boolean>;
   list(q?: { device?: string; model?: string; limit?: number }): Promise<SampleSummary[]>;
   get(id: number): Promise<SampleSummary | undefined>;
+  /**
+   * Every sample the selection matches, oldest first, with `reference` its own value, else its
+   * telemetry record's (same device, stream, seq), else a late value still waiting for that record.
+   */
+  forDataset(q: SampleSelection): Promise<DatasetSample[]>;
 }
 
 export interface AuditQuery {
@@ -504,6 +512,7 @@ export interface FleetStore {
   readonly rollouts: RolloutRepository;
   readonly transfers: TransferRepository;
   readonly training: TrainingRepository;
+  readonly datasets: DatasetRepository;
   /**
    * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
    * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling

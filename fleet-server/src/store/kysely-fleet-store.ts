@@ -12,6 +12,7 @@ import type { FleetStore } from './fleet-store.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { KyselyAssignmentRepository } from './repositories/assignment-repository.js';
 import { KyselyBrokerUserRepository } from './repositories/broker-user-repository.js';
+import { KyselyDatasetRepository } from './repositories/dataset-repository.js';
 import { KyselyDeviceRepository } from './repositories/device-repository.js';
 import {
   KyselyAdminTokenRepository,
@@ -71,6 +72,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly rollouts;
   readonly transfers;
   readonly training;
+  readonly datasets;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
@@ -106,6 +108,7 @@ export class KyselyFleetStore implements FleetStore {
     this.rollouts = new KyselyRolloutRepository(ctx);
     this.transfers = new KyselyTransferRepository(ctx);
     this.training = new KyselyTrainingRepository(ctx);
+    this.datasets = new KyselyDatasetRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
     this.blobStore = opts.blobStore;
   }

@@ -307,6 +307,37 @@ export interface TrainingRunsTable {
   progress: string | null;
 }
 
+/** Immutable dataset snapshots; the id is a hash of the content (protocol's datasetContentId). */
+export interface DatasetsTable {
+  id: string;
+  name: string | null;
+  description: string | null;
+  created_at: number;
+  /** JSON DatasetManifest. */
+  manifest: string;
+  item_count: number;
+}
+
+/** One labelled input of a snapshot; the bytes are a sample blob named by `sha256`. */
+export interface DatasetItemsTable {
+  dataset_id: string;
+  sha256: string;
+  label: number;
+  /** train | validation | holdout */
+  split: string;
+  content_type: string;
+  device_id: string | null;
+  stream: string | null;
+  seq: number | null;
+  ts: number | null;
+  model: string | null;
+  version: number | null;
+  reason: string | null;
+  prediction: number | null;
+  /** JSON object of string → number, or null. */
+  features: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
   model_versions: ModelVersionsTable;
@@ -329,4 +360,6 @@ export interface Database {
   transfer_bytes: TransferBytesTable;
   training_jobs: TrainingJobsTable;
   training_runs: TrainingRunsTable;
+  datasets: DatasetsTable;
+  dataset_items: DatasetItemsTable;
 }

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import type { FleetStore } from './fleet-store.js';
 import { brokerUsersContract } from './store-suite/broker-users-contract.js';
+import { datasetsContract } from './store-suite/datasets-contract.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
@@ -30,4 +31,5 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   registryContract(withStore);
   brokerUsersContract(withStore);
   trainingContract(withStore);
+  datasetsContract(withStore);
 }

@@ -22,3 +22,9 @@ export const BUILTIN_TRAINER: { readonly name: string; readonly command: readonl
   name: 'edgeloop-reference',
   command: [process.execPath, '--import', tsxLoader(), BUILTIN_TRAINER_CLI],
 };
+
+/** The PyTorch example trainer (trainers/pytorch/train.py), run with Debian's Python 3. */
+export const PYTORCH_EXAMPLE_TRAINER: { readonly name: string; readonly command: readonly string[] } = {
+  name: 'pytorch-example',
+  command: ['/usr/bin/python3', fileURLToPath(new URL('../../trainers/pytorch/train.py', import.meta.url))],
+};

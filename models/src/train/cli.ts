@@ -14,7 +14,6 @@ import path from 'node:path';
 import { TRAINER_OUTPUTS, resolveParams, type TrainerProgress } from '@edgeloop/protocol';
 import { DatasetError } from './dataset-reader.js';
 import { REFERENCE_TRAINER_DESCRIPTION, type ReferenceParams } from './describe.js';
-import { trainReference } from './train.js';
 
 const USAGE = 'usage: cli.ts <dataset-dir> <params.json> <out-dir> | --describe';
 
@@ -37,6 +36,8 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   const progress = (p: TrainerProgress) => process.stdout.write(`${JSON.stringify(p)}\n`);
   try {
+    // Loaded only to train: --describe and argument errors answer without starting tfjs.
+    const { trainReference } = await import('./train.js');
     await trainReference({ datasetDir, outDir, params, log, progress });
     return 0;
   } catch (err) {

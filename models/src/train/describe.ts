@@ -27,7 +27,7 @@ export const REFERENCE_TRAINER_DESCRIPTION: TrainerDescription = {
     batchSize: { type: 'integer', default: 64, min: 1, max: 4096, description: 'samples per gradient step' },
     pool: {
       type: 'integer',
-      default: 4,
+      default: 8,
       min: 2,
       max: 16,
       description: 'side of the fixed average-pooling window; must divide 48 and 64 (2, 4, 8 or 16)',

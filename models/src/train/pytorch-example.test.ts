@@ -11,7 +11,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import {
@@ -25,10 +24,10 @@ import {
   type TrainerMetrics,
 } from '@edgeloop/protocol';
 import { inspectOnnx } from '../inspect.js';
+import { PYTORCH_EXAMPLE_TRAINER } from './builtin.js';
 import { writeSyntheticDataset } from './test-dataset.js';
 
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = fileURLToPath(new URL('../../trainers/pytorch/train.py', import.meta.url));
+const [PYTHON, SCRIPT] = PYTORCH_EXAMPLE_TRAINER.command as [string, string];
 
 function missingPython(): string | undefined {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, onnx, PIL'], { encoding: 'utf8' });

@@ -4,12 +4,13 @@
  * it writes computes what it computed itself (onnxruntime-node within 1e-4 mm).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import {
+  DATASET_FILES,
   TRAINER_OUTPUTS,
   imagePreprocessingSchema,
   postprocessingSchema,
@@ -141,5 +142,21 @@ describe('trainReference', () => {
     );
     const other = await run({ ...PARAMS, seed: 8, epochs: 2 });
     assert.ok(!Buffer.from(other.result.model).equals(first.model));
+  });
+
+  it('names the line and file of an image that does not decode, instead of crashing', async () => {
+    const dir = path.join(root, 'undecodable');
+    await writeSyntheticDataset(dir, { count: 20, seed: 2 });
+    const labels = path.join(dir, DATASET_FILES.labels);
+    const lines = (await readFile(labels, 'utf8')).trim().split('\n');
+    lines[6] = JSON.stringify({ file: 'images/notes.jpg', label: 120 });
+    await writeFile(path.join(dir, 'images/notes.jpg'), 'not a picture');
+    await writeFile(labels, lines.join('\n') + '\n');
+    const out = path.join(root, 'out-undecodable');
+    await mkdir(out);
+    await assert.rejects(
+      trainReference({ datasetDir: dir, outDir: out, params: PARAMS }),
+      /labels.jsonl line 7: image images\/notes.jpg cannot be decoded/,
+    );
   });
 });

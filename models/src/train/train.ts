@@ -60,8 +60,12 @@ const DECODE_CONCURRENCY = 8;
 
 interface Prepared {
   readonly item: LoadedItem;
-  readonly input: Float32Array;
-  readonly rgb: Uint8Array;
+  /** Pooled features (the fixed front's output). */
+  readonly features: Float32Array;
+  /** 8-bit RGB, kept for the training split's monitoring features. */
+  readonly rgb: Uint8Array | undefined;
+  /** The model input, kept for the holdout's parity check only (36 KiB an image). */
+  readonly input: Float32Array | undefined;
 }
 
 export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
@@ -75,7 +79,9 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
   progress({ type: 'phase', phase: 'loading' });
   const dataset = await readDataset(opts.datasetDir);
   log(`dataset ${dataset.manifest?.id ?? opts.datasetDir}: ${dataset.items.length} items`);
-  const prepared = await decodeAll(dataset.items, progress);
+  const decodeStart = performance.now();
+  const prepared = await decodeAll(dataset.items, params.pool, progress);
+  log(`decoded ${prepared.length} images in ${Math.round(performance.now() - decodeStart)} ms`);
   const bySplit = (s: LoadedItem['split']) => prepared.filter((p) => p.item.split === s);
   const train = bySplit('train'),
     validation = bySplit('validation'),
@@ -85,7 +91,7 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
   const features = featureCount(params.pool);
   const matrix = (rows: Prepared[]) => {
     const x = new Float32Array(rows.length * features);
-    rows.forEach((r, i) => pooledFeatures(r.input, params.pool, x.subarray(i * features, (i + 1) * features)));
+    rows.forEach((r, i) => x.set(r.features, i * features));
     return x;
   };
   const labels = (rows: Prepared[]) => Float32Array.from(rows, (r) => r.item.label);
@@ -93,6 +99,7 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
     trainY = labels(train);
 
   progress({ type: 'phase', phase: 'training', done: 0, total: params.epochs });
+  const trainStart = performance.now();
   const { weights, bestEpoch } = trainNetwork(
     { x: trainX, y: trainY, valX: matrix(validation), valY: labels(validation), features },
     params,
@@ -105,7 +112,9 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
         valMae: round(e.valMae, 4),
       }),
   );
-  log(`best validation MAE at epoch ${bestEpoch} of ${params.epochs}`);
+  log(
+    `trained in ${Math.round(performance.now() - trainStart)} ms; best validation MAE at epoch ${bestEpoch} of ${params.epochs}`,
+  );
 
   progress({ type: 'phase', phase: 'evaluating' });
   const evaluate = (rows: Prepared[]) => {
@@ -152,14 +161,18 @@ export async function trainReference(opts: TrainOptions): Promise<TrainResult> {
     model,
     backend,
     holdout: {
-      inputs: holdout.map((h) => h.input),
+      inputs: holdout.map((h) => h.input!),
       predictions: holdEval.pred,
       tfjsPredictions: predictTfjs(weights, matrix(holdout), holdout.length),
     },
   };
 }
 
-async function decodeAll(items: readonly LoadedItem[], progress: (p: TrainerProgress) => void): Promise<Prepared[]> {
+async function decodeAll(
+  items: readonly LoadedItem[],
+  pool: number,
+  progress: (p: TrainerProgress) => void,
+): Promise<Prepared[]> {
   const out: Prepared[] = new Array(items.length);
   let next = 0,
     done = 0;
@@ -170,7 +183,12 @@ async function decodeAll(items: readonly LoadedItem[], progress: (p: TrainerProg
       const item = items[i]!;
       try {
         const { tensor, rgb } = await decodeImage(item.bytes, REFERENCE_PREPROCESSING);
-        out[i] = { item, input: tensor, rgb };
+        out[i] = {
+          item,
+          features: pooledFeatures(tensor, pool),
+          rgb: item.split === 'train' ? rgb : undefined,
+          input: item.split === 'holdout' ? tensor : undefined,
+        };
       } catch (err) {
         throw new DatasetError(
           `labels.jsonl line ${item.line}: image ${item.file} cannot be decoded (${(err as Error).message}); replace or remove it`,
@@ -202,7 +220,7 @@ function summarise(train: Prepared[], predictions: Float64Array): TrainingSummar
   const { width, height } = REFERENCE_PREPROCESSING;
   const values: Record<string, number[]> = {};
   for (const row of train) {
-    for (const [name, v] of Object.entries(imageFeatures(row.rgb, width, height, IMAGE_FEATURES))) {
+    for (const [name, v] of Object.entries(imageFeatures(row.rgb!, width, height, IMAGE_FEATURES))) {
       (values[name] ??= []).push(v);
     }
   }

@@ -9,6 +9,7 @@ export * from './devices.js';
 export * from './models.js';
 export * from './telemetry.js';
 export * from './samples.js';
+export * from './datasets.js';
 export * from './identity.js';
 export * from './keys.js';
 export * from './rollouts.js';

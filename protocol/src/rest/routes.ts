@@ -21,6 +21,7 @@ import {
   removeShadowRequestSchema,
   removeShadowResponseSchema,
 } from './devices.js';
+import { DATASET_ROUTES } from './dataset-routes.js';
 import { healthResponseSchema, openApiDocumentSchema } from './health.js';
 import {
   adminTokenListResponseSchema,
@@ -309,6 +310,9 @@ export const REST_ROUTES = {
     params: z.object({ id: integerText(1) }),
     responses: { 200: { raw: '*/*', description: 'the raw input, with its content type' } },
   }),
+
+  // datasets (rest/dataset-routes.ts)
+  ...DATASET_ROUTES,
 
   // telemetry
   listTelemetry: route({

@@ -4,6 +4,7 @@
  * CommandTable and list it here (the order is the order of `edgeloop help`).
  */
 import type { CommandTable } from '../command.js';
+import { datasetCommands } from './datasets.js';
 import { deviceCommands } from './devices.js';
 import { identityCommands } from './identity.js';
 import { keyCommands } from './keys.js';
@@ -21,5 +22,6 @@ export const COMMAND_TABLES: CommandTable[] = [
   rolloutCommands,
   trainingCommands,
   telemetryCommands,
+  datasetCommands,
   transferCommands,
 ];

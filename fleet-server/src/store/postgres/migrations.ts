@@ -48,6 +48,35 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           );
           INSERT INTO broker_users_revision (id, revision) VALUES (1, 0);`,
   },
+  // Dataset snapshots and their items (datasets/dataset-service.ts).
+  {
+    name: 'datasets',
+    sql: `CREATE TABLE datasets (
+            id text COLLATE "C" PRIMARY KEY,
+            name text,
+            description text,
+            created_at bigint NOT NULL,
+            manifest text NOT NULL,
+            item_count integer NOT NULL
+          );
+          CREATE TABLE dataset_items (
+            dataset_id text COLLATE "C" NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+            sha256 text COLLATE "C" NOT NULL,
+            label double precision NOT NULL,
+            split text COLLATE "C" NOT NULL,
+            content_type text COLLATE "C" NOT NULL,
+            device_id text COLLATE "C",
+            stream text COLLATE "C",
+            seq bigint,
+            ts bigint,
+            model text COLLATE "C",
+            version integer,
+            reason text COLLATE "C",
+            prediction double precision,
+            features text,
+            PRIMARY KEY (dataset_id, sha256)
+          );`,
+  },
   // Training jobs and their runs (training/training-service.ts).
   {
     name: 'training',

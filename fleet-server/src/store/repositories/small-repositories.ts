@@ -7,15 +7,17 @@ import type { AuditEntrySummary, SampleSummary } from '@edgeloop/protocol';
 import type {
   AuditQuery,
   AuditRepository,
+  DatasetSample,
   NewSample,
   OutboxPosition,
   SampleRepository,
+  SampleSelection,
   TransferRepository,
   TransferRow,
   UpdateEvent,
   UpdateEventRepository,
 } from '../fleet-store.js';
-import { count, type RepositoryContext } from './context.js';
+import { count, parseJson, type RepositoryContext } from './context.js';
 
 export class KyselyUpdateEventRepository implements UpdateEventRepository {
   constructor(private readonly ctx: RepositoryContext) {}
@@ -117,6 +119,39 @@ export class KyselySampleRepository implements SampleRepository {
         .limit(Math.min(Math.max(q.limit ?? 100, 1), 10_000))
         .execute()
     ).map(toSample);
+  }
+
+  async forDataset(q: SampleSelection): Promise<DatasetSample[]> {
+    let query = this.ctx
+      .db()
+      .selectFrom('samples as s')
+      .leftJoin('telemetry as t', (j) =>
+        j.onRef('t.device_id', '=', 's.device_id').onRef('t.stream', '=', 's.stream').onRef('t.seq', '=', 's.seq'),
+      )
+      .leftJoin('pending_references as p', (j) =>
+        j.onRef('p.device_id', '=', 's.device_id').onRef('p.stream', '=', 's.stream').onRef('p.seq', '=', 's.seq'),
+      )
+      .selectAll('s')
+      .select(['t.reference as record_reference', 'p.reference as pending_reference', 't.features as features']);
+    if (q.model !== undefined) query = query.where('s.model', '=', q.model);
+    if (q.version !== undefined) query = query.where('s.version', '=', q.version);
+    if (q.devices !== undefined) {
+      if (q.devices.length === 0) return [];
+      query = query.where('s.device_id', 'in', [...q.devices]);
+    }
+    if (q.from !== undefined) query = query.where('s.ts', '>=', q.from);
+    if (q.to !== undefined) query = query.where('s.ts', '<', q.to);
+    if (q.reasons !== undefined && q.reasons.length > 0) query = query.where('s.reason', 'in', [...q.reasons]);
+    const rows = await query.orderBy('s.id').execute();
+    return rows.map((r) => {
+      const features = parseJson<Record<string, number>>(r.features, {});
+      return {
+        ...toSample(r),
+        // The sample's own value, else the record's (joined late), else one still waiting for its record.
+        reference: r.reference ?? r.record_reference ?? r.pending_reference ?? null,
+        features: Object.keys(features).length > 0 ? features : null,
+      };
+    });
   }
 
   async get(id: number): Promise<SampleSummary | undefined> {

@@ -264,7 +264,33 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      revision INTEGER NOT NULL
    );
    INSERT INTO broker_users_revision (id, revision) VALUES (1, 0);`,
-  // 14: training jobs (a sweep over one dataset with one trainer) and their runs: params, seed,
+  // 14: dataset snapshots and their items (datasets/dataset-service.ts).
+  `CREATE TABLE datasets (
+     id TEXT PRIMARY KEY,
+     name TEXT,
+     description TEXT,
+     created_at INTEGER NOT NULL,
+     manifest TEXT NOT NULL,
+     item_count INTEGER NOT NULL
+   );
+   CREATE TABLE dataset_items (
+     dataset_id TEXT NOT NULL,
+     sha256 TEXT NOT NULL,
+     label REAL NOT NULL,
+     split TEXT NOT NULL,
+     content_type TEXT NOT NULL,
+     device_id TEXT,
+     stream TEXT,
+     seq INTEGER,
+     ts INTEGER,
+     model TEXT,
+     version INTEGER,
+     reason TEXT,
+     prediction REAL,
+     features TEXT,
+     PRIMARY KEY (dataset_id, sha256)
+   );`,
+  // 15: training jobs (a sweep over one dataset with one trainer) and their runs: params, seed,
   // status, metrics, log and artifacts (the model by its sha256 in the artifact store).
   `CREATE TABLE training_jobs (
      id TEXT PRIMARY KEY,
