@@ -152,6 +152,7 @@ test('create: selection by device, group, window, reason, version; limit picks d
 
   await assert.rejects(service.create({ include: ['ds-000000000000000000000000'] }), /no dataset ds-0+ to include/);
   await assert.rejects(service.create({ from: 5, to: 5 }), /time window is empty/);
+  await assert.rejects(service.create({ group: 'attic' }), /no device is in group "attic"/);
   await assert.rejects(
     service.create({ devices: ['nobody'] }),
     (e: Error & { status?: number }) =>
