@@ -20,3 +20,4 @@ export { hashMosquittoPassword } from './broker/mosquitto-passwd.js';
 export { IdentityService } from './identity/identity-service.js';
 export { FleetBus, busSubscriptions } from './ingest/fleet-bus.js';
 export { encodeRemainingLength } from './broker/packet-size-guard.js';
+export { FolderDatasets, writeTestDataset, FIXTURE_TRAINER } from './training/training-fixtures.js';

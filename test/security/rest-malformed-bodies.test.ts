@@ -42,6 +42,9 @@ const WRONG_TYPES: Record<string, unknown> = {
   'post /api/v1/rollouts/{id}/{verb}': { reason: 5 },
   'post /api/v1/training/jobs': { dataset: 5, sweep: { runs: [{}] } },
   'post /api/v1/training/runs/{id}/register': { model: 7 },
+  'post /api/v1/datasets': { selection: { model: 5 } },
+  'post /api/v1/datasets/import': { items: 'x' },
+  'post /api/v1/datasets/blobs/missing': { sha256: 'x' },
 };
 
 const MALFORMED: Array<{ label: string; body: string; contentType?: string; status: number; error: RegExp }> = [

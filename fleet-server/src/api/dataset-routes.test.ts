@@ -121,7 +121,11 @@ test('datasets over REST: import (images first, checked against their hash), ret
     client.importDataset({ body: { items } }),
     refusal(400, /1 images are not uploaded .*PUT \/api\/v1\/datasets\/blobs/),
   );
+  assert.deepEqual(await client.findMissingDatasetBlobs({ body: { sha256: [sha(a), sha(b), sha(b)] } }), {
+    missing: [sha(b)],
+  });
   await upload(b);
+  assert.deepEqual(await client.findMissingDatasetBlobs({ body: { sha256: [sha(a), sha(b)] } }), { missing: [] });
   const imported = await client.importDataset({ body: { items, name: 'phone', from: 'laptop:/data' } });
   assert.equal(imported.created, true);
   assert.equal(imported.dataset.counts.holdout >= 1, true);

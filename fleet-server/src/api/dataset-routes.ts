@@ -2,8 +2,8 @@
  * @module api/dataset-routes
  * Dataset snapshots: POST /api/v1/datasets (from a selection of samples), GET …/datasets,
  * GET …/datasets/{id}, GET …/{id}/items (pages), GET …/{id}/files/{sha256} (an image),
- * PUT …/datasets/blobs/{sha256} and POST …/datasets/import (an import: images first, then the
- * items), DELETE …/datasets/{id} (refused while a model version names it).
+ * POST …/datasets/blobs/missing, PUT …/datasets/blobs/{sha256} and POST …/datasets/import (an
+ * import: the images the server lacks first, then the items), DELETE …/datasets/{id} (refused while a model version names it).
  *
  * The image upload and the import may be larger than a JSON request: body-limits lets them
  * through as uploads, the image streams to a staging file, the import's JSON is read up to
@@ -14,6 +14,7 @@ import { Hono, type Context } from 'hono';
 import { describeZodError } from '@edgeloop/protocol';
 import {
   datasetBlobPathSchema,
+  datasetBlobsMissingRequestSchema,
   datasetCreateRequestSchema,
   datasetFilePathSchema,
   datasetImportRequestSchema,
@@ -155,6 +156,16 @@ export function datasetRoutes(deps: {
     } finally {
       await upload.discard();
     }
+  });
+
+  app.post('/datasets/blobs/missing', async (c) => {
+    const { sha256 } = parsed(
+      datasetBlobsMissingRequestSchema.safeParse(await readJsonObject(c, { example: '{"sha256": ["…"]}' })),
+      'invalid request',
+    );
+    const missing: string[] = [];
+    for (const hash of new Set(sha256)) if ((await deps.sampleFiles.size(hash)) === undefined) missing.push(hash);
+    return c.json({ missing });
   });
 
   app.post('/datasets/import', async (c) => {

@@ -31,7 +31,10 @@ test(
     );
     const noTrainer = await api('POST', '/training/jobs', { dataset: ds.id, trainer: 'bash', sweep });
     assert.equal(noTrainer.status, 400);
-    assert.match(noTrainer.body.error!, /unknown trainer "bash"; this server has fixture/);
+    assert.match(
+      noTrainer.body.error!,
+      /unknown trainer "bash"; this server has builtin, fixture \(trainers are configured on the server/,
+    );
     const command = await api('POST', '/training/jobs', { dataset: ds.id, trainer: '/bin/sh -c true', sweep });
     assert.equal(command.status, 400, 'a command is not a trainer name');
     const noDataset = await api('POST', '/training/jobs', {
@@ -151,6 +154,13 @@ test(
       'distance v1 names no training run: it was registered without one',
       'distance v1 names no dataset snapshot',
     ]);
+    // A rollback re-releases v2's artifact as v3: the walk continues from v2's origin.
+    await server.registry.rerelease('distance', 2);
+    const v3 = (await api('GET', '/lineage/models/distance/3')).body as unknown as LineageWalk;
+    assert.deepEqual([v3.model.parent, v3.model.trigger, v3.model.rereleaseOf], [2, 'rollback', 2]);
+    assert.equal(v3.run?.id, best);
+    assert.equal(v3.dataset?.id, ds.id);
+    assert.deepEqual(v3.gaps, []);
     assert.equal((await api('GET', '/lineage/records/999999')).status, 404);
     assert.equal((await api('GET', '/lineage/models/distance/9')).status, 404);
     assert.deepEqual(server.contractViolations, []);

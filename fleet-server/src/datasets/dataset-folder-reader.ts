@@ -124,7 +124,8 @@ function parseJsonl(text: string, problems: Problem[]): LabelLine[] {
 }
 
 function parseCsv(text: string, problems: Problem[]): LabelLine[] {
-  const rows = text.split(/\r?\n/);
+  // A spreadsheet's byte-order mark would otherwise be part of the first column's name.
+  const rows = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = csvFields(rows[0] ?? '').map((h) => h.toLowerCase());
   const col = (name: string) => header.indexOf(name);
   if (col('file') < 0 || col('label') < 0) {

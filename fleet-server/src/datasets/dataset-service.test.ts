@@ -10,6 +10,7 @@ import type { NewSample } from '../store/fleet-store.js';
 import { openFleetStore } from '../store/open-fleet-store.js';
 import { modelVersion } from '../store/store-suite/fixtures.js';
 import { DatasetService } from './dataset-service.js';
+import { csvFields } from './dataset-folder-reader.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** A JPEG-looking frame: the magic bytes, then something unique. */
@@ -151,6 +152,7 @@ test('create: selection by device, group, window, reason, version; limit picks d
 
   await assert.rejects(service.create({ include: ['ds-000000000000000000000000'] }), /no dataset ds-0+ to include/);
   await assert.rejects(service.create({ from: 5, to: 5 }), /time window is empty/);
+  await assert.rejects(service.create({ group: 'attic' }), /no device is in group "attic"/);
   await assert.rejects(
     service.create({ devices: ['nobody'] }),
     (e: Error & { status?: number }) =>
@@ -340,4 +342,18 @@ test('importItems: every image must be uploaded first; labels must agree', async
   assert.equal(done.created, true);
   assert.equal(done.skipped.duplicates, 1);
   assert.deepEqual(done.dataset.origin, { kind: 'import', from: 'laptop:/data' });
+});
+
+test('labels.csv from a spreadsheet: byte-order mark, CRLF line ends, quoted fields, columns in any order', async (t) => {
+  const { dir, service } = await setup(t);
+  assert.deepEqual(csvFields('a,"b, c","say ""hi""", d '), ['a', 'b, c', 'say "hi"', 'd']);
+  const folder = join(dir, 'sheet');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'b.jpg'), frame(8));
+  writeFileSync(join(folder, 'labels.csv'), '\uFEFFlabel,device_id,file\r\n12.5,pi-1,"b.jpg"\r\n3,,b.jpg\r\n');
+  await assert.rejects(service.import(folder), /line 3: b\.jpg has the same bytes as line 2 but another label/);
+  writeFileSync(join(folder, 'labels.csv'), '\uFEFFlabel,device_id,file\r\n12.5,pi-1,"b.jpg"\r\n');
+  const { dataset } = await service.import(folder);
+  assert.deepEqual(dataset.sources, [{ deviceId: 'pi-1', count: 1, from: null, to: null }]);
+  assert.equal(dataset.label.mean, 12.5);
 });

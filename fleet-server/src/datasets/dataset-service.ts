@@ -89,8 +89,10 @@ export class DatasetService {
 
     let devices = sel.devices;
     if (sel.group !== undefined) {
-      const inGroup = await store.devices.select({ group: sel.group, includeDisabled: true });
-      devices = devices ? devices.filter((d) => inGroup.includes(d)) : inGroup;
+      const inGroup = new Set(await store.devices.select({ group: sel.group, includeDisabled: true }));
+      if (inGroup.size === 0)
+        throw new RegistryError(404, `no device is in group "${sel.group}"; see edgeloop devices for the groups`);
+      devices = devices ? devices.filter((d) => inGroup.has(d)) : [...inGroup];
     }
     const samples = await store.samples.forDataset({
       ...(sel.model !== undefined ? { model: sel.model } : {}),

@@ -2,7 +2,7 @@
  * @module training/dataset-source
  * What training and the lineage walk need from the dataset snapshots: a manifest by id, and the
  * snapshot written out as a dataset folder (protocol's dataset.ts) for a trainer to read. The
- * dataset service implements it; a server without one trains nothing and refuses dataset ids.
+ * dataset service implements it; tests hand in folders (training-fixtures.ts).
  */
 import type { DatasetManifest } from '@edgeloop/protocol';
 
@@ -11,11 +11,3 @@ export interface DatasetSource {
   /** Writes the snapshot as a dataset folder into `dir` (empty or absent) and returns its manifest. */
   exportTo(id: string, dir: string): Promise<DatasetManifest>;
 }
-
-/** A server without datasets: nothing is found, nothing exported. */
-export const NO_DATASETS: DatasetSource = {
-  get: async () => undefined,
-  exportTo: async (id) => {
-    throw new Error(`dataset ${id} cannot be exported: this server keeps no datasets`);
-  },
-};

@@ -34,13 +34,21 @@ export async function walkFromVersion(
         : `no model ${name} v${version}; edgeloop models list shows the versions`,
     );
   const gaps: string[] = [];
-  const lineage = row.lineage;
+  // A re-release (rollback) is an earlier version's artifact under a new number: its origin is that version's.
+  let origin = row;
+  while (!origin.lineage.trainingRunId && !origin.lineage.datasetId && origin.lineage.parent !== undefined) {
+    const parent = await store.models.get(name, origin.lineage.parent);
+    if (!parent || parent.sha256 !== origin.sha256 || parent.version >= origin.version) break;
+    origin = parent;
+  }
+  const lineage = origin.lineage;
   const run = lineage.trainingRunId ? await store.training.getRun(lineage.trainingRunId) : undefined;
-  if (!lineage.trainingRunId) gaps.push(`${name} v${version} names no training run: it was registered without one`);
+  const named = `${name} v${origin.version}`;
+  if (!lineage.trainingRunId) gaps.push(`${named} names no training run: it was registered without one`);
   else if (!run) gaps.push(`training run ${lineage.trainingRunId} is not on this server`);
   const datasetId = lineage.datasetId ?? run?.datasetId;
   const manifest = datasetId ? await datasets.get(datasetId) : undefined;
-  if (!datasetId) gaps.push(`${name} v${version} names no dataset snapshot`);
+  if (!datasetId) gaps.push(`${named} names no dataset snapshot`);
   else if (!manifest) gaps.push(`dataset ${datasetId} is not on this server, so its source devices are unknown`);
   return {
     record: record
@@ -61,8 +69,9 @@ export async function walkFromVersion(
       sha256: row.sha256,
       createdAt: row.manifest.created,
       status: row.status,
-      parent: lineage.parent ?? null,
-      trigger: lineage.trigger ?? null,
+      parent: row.lineage.parent ?? null,
+      trigger: row.lineage.trigger ?? null,
+      rereleaseOf: origin === row ? null : origin.version,
     },
     run: run
       ? {

@@ -11,7 +11,7 @@ test('the built-in trainer from a command, a script path or an object with a com
   assert.deepEqual(builtinTrainer('/opt/train.js'), [process.execPath, '/opt/train.js']);
   assert.deepEqual(builtinTrainer('/opt/train-cli.ts'), [process.execPath, '--import', 'tsx', '/opt/train-cli.ts']);
   assert.deepEqual(builtinTrainer({ command: ['python3', 't.py'] }), ['python3', 't.py']);
-  assert.equal(builtinTrainer(undefined), undefined);
+  assert.equal(builtinTrainer(null), undefined);
   assert.equal(builtinTrainer([]), undefined);
 });
 

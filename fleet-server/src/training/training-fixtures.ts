@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import {
   DATASET_FILES,
   DATASET_FORMAT,
@@ -48,6 +47,8 @@ export async function writeTestDataset(dir: string, opts: TestDatasetOptions = {
   const from = opts.from ?? 1_790_000_000_000;
   const seed = opts.seed ?? 0;
   await mkdir(join(dir, DATASET_FILES.images), { recursive: true });
+  // Loaded here, not at the top: tests that only serve folders made elsewhere never need it.
+  const { default: sharp } = await import('sharp');
   const items: SnapshotItem[] = [];
   for (let i = 0; i < n; i++) {
     const label = 20 + ((i * 37 + seed * 11) % 230);
@@ -127,6 +128,11 @@ export class FolderDatasets implements DatasetSource {
     const manifest = await writeTestDataset(dir, opts);
     this.folders.set(manifest.id, { dir, manifest });
     return manifest;
+  }
+
+  /** A dataset folder written elsewhere (e.g. by the simulator), served as it is. */
+  adopt(dir: string, manifest: DatasetManifest): void {
+    this.folders.set(manifest.id, { dir, manifest });
   }
 
   async get(id: string): Promise<DatasetManifest | undefined> {

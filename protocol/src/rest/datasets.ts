@@ -77,6 +77,10 @@ export const datasetItemsResponseSchema = z.object({
 export const datasetBlobUploadSchema = z.object({ file: uploadFileSchema });
 export const datasetBlobResponseSchema = z.object({ sha256: z.string(), size: z.number().int() });
 
+/** POST /api/v1/datasets/blobs/missing: which of these images the server does not have yet. */
+export const datasetBlobsMissingRequestSchema = z.object({ sha256: z.array(sha256Text).min(1).max(10_000) }).strict();
+export const datasetBlobsMissingResponseSchema = z.object({ missing: z.array(z.string()) });
+
 /** One item of an import: the image (uploaded before) by hash, its label and its type. */
 export const datasetImportItemSchema = datasetItemSchema
   .omit({ file: true })

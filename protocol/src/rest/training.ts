@@ -214,6 +214,8 @@ export const lineageWalkSchema = z
       status: z.string(),
       parent: z.number().int().nullable(),
       trigger: z.string().nullable(),
+      /** The version whose artifact this one re-releases (a rollback): the walk goes on from its lineage. */
+      rereleaseOf: z.number().int().nullable(),
     }),
     run: z
       .object({

@@ -32,6 +32,8 @@ import { writeDatasetFolder } from '../../datasets/dataset-folder-writer.js';
 import { RegistryError } from '../../registry/model-registry.js';
 
 const UPLOADS_IN_FLIGHT = 4;
+/** Hashes per "which are missing" question. */
+const MISSING_QUERY = 10_000;
 
 /** `2026-03-01`, `2026-03-01T12:00:00Z` or milliseconds since the epoch. */
 export function parseTime(raw: string, flag: string): number {
@@ -216,19 +218,29 @@ async function importDataset({ operands, flags, io, connect }: CommandContext): 
   const quiet = flags.json === true;
   const folder = await readDatasetFolder(dir, progress(io, 'checked', quiet)).catch(rethrowLocal);
   const client = connect();
-  const uploaded = progress(io, 'uploaded', quiet);
+  // Only what the server lacks: importing a folder again, or after an interruption, sends nothing twice.
+  const wanted = new Set<string>();
+  for (let i = 0; i < folder.items.length; i += MISSING_QUERY) {
+    const chunk = folder.items.slice(i, i + MISSING_QUERY).map((it) => it.sha256);
+    for (const sha256 of (await client.findMissingDatasetBlobs({ body: { sha256: chunk } })).missing)
+      wanted.add(sha256);
+  }
+  const toSend = folder.items.filter((it) => wanted.has(it.sha256));
+  if (!quiet && toSend.length < folder.items.length)
+    io.out(`${folder.items.length - toSend.length} of ${folder.items.length} images are on the server already`);
+  const uploaded = progress(io, 'uploaded', quiet || toSend.length === 0);
   let done = 0;
   let next = 0;
   // A few uploads in flight: each one waits on the server's fsync of its image.
   const worker = async () => {
-    while (next < folder.items.length) {
-      const item = folder.items[next++]!;
+    while (next < toSend.length) {
+      const item = toSend[next++]!;
       const bytes = await readFile(item.path);
       await client.uploadDatasetBlob(
         { params: { sha256: item.sha256 }, body: { file: new File([new Uint8Array(bytes)], item.sha256) } },
         { timeoutMs: uploadTimeoutMs(bytes.length) },
       );
-      uploaded(++done, folder.items.length);
+      uploaded(++done, toSend.length);
     }
   };
   await Promise.all(Array.from({ length: UPLOADS_IN_FLIGHT }, worker));

@@ -260,7 +260,8 @@ export function renderLineage(w: LineageWalk): string {
   const m = w.model;
   lines.push(
     `${w.record ? '  ↳ ' : ''}model ${m.name} v${m.version} (${m.status}), sha256 ${m.sha256.slice(0, 12)}` +
-      `${m.parent ? `, parent v${m.parent}` : ''}${m.trigger ? `, trigger ${m.trigger}` : ''}`,
+      `${m.parent ? `, parent v${m.parent}` : ''}${m.trigger ? `, trigger ${m.trigger}` : ''}` +
+      `${m.rereleaseOf ? `; the artifact of v${m.rereleaseOf}, whose origin follows` : ''}`,
   );
   const indent = w.record ? '      ' : '  ';
   if (w.run)
