@@ -14,7 +14,7 @@ import type { ContractViolation } from './api/response-contract.js';
 import { DEFAULT_MQTT_PORT, parseFleetConfig, withEnvSecrets, type FleetConfigInput } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { DEFAULT_SERVER_USERNAME } from './broker/mosquitto-settings.js';
-import { startMosquittoSync, untilBrokerAccepts, type MosquittoSync } from './broker/mosquitto-sync.js';
+import { startMosquittoSync, untilBrokerAccepts } from './broker/mosquitto-sync.js';
 import { hashMosquittoPassword } from './broker/mosquitto-passwd.js';
 import { Deployments } from './deploy/deployments.js';
 import { TransferService } from './transfer/transfer-service.js';
@@ -39,73 +39,21 @@ import { ArtifactStore } from './registry/artifact-store.js';
 import type { BlobNamespace, BlobStore } from './store/blobs/blob-store.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { DeviceDirectory } from './devices/device-directory.js';
-import type { FleetStore, ModelVersionRepository, TelemetryRepository } from './store/fleet-store.js';
+import type { FleetStore } from './store/fleet-store.js';
 import { openFleetStore, parseStoreLocation, redact } from './store/open-fleet-store.js';
+import { storageFailureHandler } from './store/storage-failure.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
 import type { DatasetSource } from './training/dataset-source.js';
 import { lineageChecker } from './training/lineage-check.js';
-import { TrainingService } from './training/training-service.js';
-import { trainerTable } from './training/trainers.js';
+import { startTraining } from './training/start-training.js';
 import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
 import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
 
 export const SERVER_VERSION = '0.1.0';
 
-export interface RunningFleetServer {
-  httpUrl: string;
-  mqttUrl: string;
-  /** The root public key: what devices list in fleet.trustedKeys. */
-  publicKey: string;
-  /** The signing key active at start (rotations change it; keys.view() is current). */
-  keyId: string;
-  rootKeyId: string;
-  keys: KeyManager;
-  rotation: KeyRotation;
-  /** Re-signs assigned manifests before they expire (runs on a timer; runOnce for tests). */
-  resigner: ExpiryResigner;
-  /** The fleet store (every table, behind its repositories). */
-  store: FleetStore;
-  /** Where the store lives: the SQLite file, or the database URL without its password. */
-  storeLocation: string;
-  models: ModelVersionRepository;
-  /** Publishes as the fleet server (attack tests replay captured or forged messages through it). */
-  publish(topic: string, payload: Buffer, retain?: boolean): Promise<void>;
-  registry: ModelRegistry;
-  deployments: Deployments;
-  devices: DeviceDirectory;
-  telemetry: TelemetryRepository;
-  /** Dataset snapshots: made from samples, imported, exported as the folder a trainer reads. */
-  datasets: DatasetService;
-  stats: TelemetryIngestStats;
-  /** Artifact delivery: download slots, bytes per device, the MQTT chunk handler. */
-  transfer: TransferService;
-  /** Set when the server keeps an external Mosquitto's password/ACL files (mqtt.mosquitto). */
-  mosquitto?: MosquittoSync;
-  /** Enrollment, device credentials, admin tokens; emits credential/device events. */
-  identity: IdentityService;
-  audit: AuditLog;
-  /** The bootstrap admin token when known (configured, or still the one in adminTokenFile). */
-  adminToken?: string;
-  /** <dataDir>/admin.token: where a generated bootstrap admin token is written. */
-  adminTokenFile: string;
-  /** The embedded broker (refusal counters), unless an external one is used. */
-  broker?: EmbeddedBroker;
-  /** Staged/canary/ab/shadow rollouts with health gates (rollouts/rollout-engine.ts). */
-  rollouts: RolloutEngine;
-  /** Training jobs and runs (training/training-service.ts). */
-  training: TrainingService;
-  /** With TLS: the CA devices pin (file and `sha256:` fingerprint of its public key). */
-  tls?: { caFile: string; caFingerprint: string };
-  /** With validateResponses: every API answer that broke the REST contract (each was answered 500). */
-  contractViolations: readonly ContractViolation[];
-  close(): Promise<void>;
-}
+import type { FleetServerParts, RunningFleetServer } from './running-server.js';
 
-/** What a server is built with beyond its settings. */
-export interface FleetServerParts {
-  /** Dataset snapshots training reads and lineage names (none: no training data, dataset ids refused). */
-  datasets?: DatasetSource;
-}
+export type { FleetServerParts, RunningFleetServer };
 
 export async function startFleetServer(
   input: FleetConfigInput,
@@ -125,20 +73,7 @@ export async function startFleetServer(
   let tls: Awaited<ReturnType<typeof loadTlsMaterial>> | undefined;
   const location = parseStoreLocation(config.db ?? join(config.dataDir, 'fleet.db'));
   const storeLocation = 'url' in location ? redact(location.url) : location.sqlitePath;
-  // The store cannot be made durable any more (a failed fsync of SQLite's WAL): stop at once, as
-  // PostgreSQL does, rather than acknowledge data that may not survive; the supervisor restarts
-  // the server and SQLite recovers the database. A server embedded in another process ends it too.
-  const onStorageFailure: { stop?: () => Promise<void> } = {};
-  const storageFailed = (err: Error) => {
-    log.fatal(
-      { err: err.message },
-      'the fleet store can no longer be written durably: the server stops; check the disk (dmesg), then start it again',
-    );
-    process.exitCode = 70;
-    // A clean stop if it comes quickly; the exit either way.
-    const stopping = onStorageFailure.stop?.() ?? Promise.resolve();
-    void Promise.race([stopping, new Promise((r) => setTimeout(r, 10_000).unref())]).finally(() => process.exit(70));
-  };
+  const onStorageFailure = storageFailureHandler(log);
   try {
     checkPlainTransport(config, log);
     checkClusterSettings(config, location);
@@ -149,7 +84,7 @@ export async function startFleetServer(
       );
     store = await openFleetStore(location, {
       ...(config.telemetryRetentionDays === undefined ? {} : { telemetryRetentionDays: config.telemetryRetentionDays }),
-      onStorageFailure: (err) => storageFailed(err),
+      onStorageFailure: (err) => onStorageFailure.failed(err),
     });
   } catch (err) {
     lock.release();
@@ -301,21 +236,11 @@ export async function startFleetServer(
       ...{ store, registry, deployments, audit, log, tickMs: config.rollouts.tickMs },
       turn: (fn) => store.cluster.decisionTurn(fn),
     });
-    const training = new TrainingService({
-      store,
-      datasets,
-      artifacts,
-      registry,
-      audit,
-      log,
-      trainers: trainerTable(config.training.trainers),
-      workDir: join(config.dataDir, 'training'),
-      defaultTimeoutMs: config.training.timeoutMs,
-      ...(config.training.maxConcurrentRuns ? { maxConcurrentRuns: config.training.maxConcurrentRuns } : {}),
+    const training = await startTraining({
+      ...{ config, store, datasets, artifacts, registry, audit, log },
+      soleOwner: 'sqlitePath' in location,
     });
     cleanups.push(() => training.close());
-    // One server owns a SQLite store: jobs it finds unfinished died with its previous process.
-    if ('sqlitePath' in location) await training.recoverInterrupted();
     const instance = instanceIdOf(config);
     const lease = store.cluster.leaderLease({ instanceId: instance, log, pollMs: config.cluster.leaderPollMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
