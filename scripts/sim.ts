@@ -14,7 +14,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { startFleetServer, writeServerInfo, DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT } from '@edgeloop/fleet-server';
+import {
+  removeServerInfo,
+  startFleetServer,
+  writeServerInfo,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MQTT_PORT,
+} from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { builtinScenarios, loadScenario, ScenarioError } from '@edgeloop/simulator';
 import { startSimulatedFleet } from '@edgeloop/simulator/fleet';
@@ -95,7 +101,8 @@ const server = await startFleetServer(
   },
   log.child({ part: 'fleet' }),
 );
-writeServerInfo(
+// Removed on a clean stop, so the CLI in this directory does not keep naming a server that is gone.
+const cliServerFile = writeServerInfo(
   join(dataDir, 'fleet'),
   {
     httpUrl: server.httpUrl,
@@ -202,6 +209,7 @@ async function shutdown(reason: string): Promise<void> {
   say(`${reason}; stopping…`);
   await fleet.close();
   await server.close();
+  removeServerInfo(cliServerFile);
   say('stopped cleanly');
   process.exit(0);
 }

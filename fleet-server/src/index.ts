@@ -12,6 +12,6 @@ export {
   type FleetConfigInput,
 } from './config.js';
 /** The file through which `edgeloop` commands find a running server (written by `edgeloop serve`, and by the demo). */
-export { writeServerInfo } from './cli/serve.js';
+export { removeServerInfo, writeServerInfo } from './cli/serve.js';
 /** Validates a rollout request as POST /api/v1/rollouts does, for callers that create one in-process. */
 export { parseCreateRollout } from './rollouts/rollout-params.js';
