@@ -18,6 +18,7 @@ import { installSizeBench } from './bench/install-size.bench.js';
 import { scaleAckBench, scaleDevicesBench } from './bench/scale.bench.js';
 import { scaleInstancesBench } from './bench/scale-instances.bench.js';
 import { scaleConnectBench } from './bench/scale-connect.bench.js';
+import { simBench } from './bench/sim.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -33,6 +34,7 @@ const BENCHES: Bench[] = [
   scaleDevicesBench,
   scaleInstancesBench,
   scaleConnectBench,
+  simBench,
 ];
 
 const { values } = parseArgs({

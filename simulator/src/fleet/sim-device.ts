@@ -7,9 +7,10 @@
  * ordinary reference binding.
  *
  * Frame k shows the scenario at t = k / fps; frame k's image and reading depend only on the
- * seed, the device's index and k, so a run is reproducible. Frames are paced by the wall clock;
- * a device that falls more than a frame behind skips ahead (a camera does not queue frames) and
- * counts what it skipped.
+ * seed, the device's index and k, so a run is reproducible. Frames are paced by the wall clock.
+ * A device that falls behind catches up back to back, as a camera drains its few frame buffers;
+ * once it is more than CAMERA_BUFFERS frames behind, the oldest are lost and it skips ahead,
+ * counting what it skipped.
  */
 import type { MqttClient } from 'mqtt';
 import { hashInts, mulberry32 } from '../rng.js';
@@ -18,15 +19,21 @@ import type { Scenario } from '../scenario/load.js';
 import { SceneSampler } from '../scenario/sample.js';
 import { reading } from '../sensor/tof.js';
 
+/** Frames a camera holds for a slow reader (V4L2's usual buffer count). */
+export const CAMERA_BUFFERS = 4;
+
 export interface SimDeviceStats {
   /** Frames posted and answered 200. */
   predicted: number;
   /** Frames posted and refused (no model yet, agent busy) or not delivered. */
   failed: number;
-  /** Frames not taken because the device was more than one frame behind. */
+  /** Frames lost because the device was more than CAMERA_BUFFERS frames behind. */
   skipped: number;
   /** ToF readings published. */
   readings: number;
+  /** Milliseconds spent on frames (render, publish, predict round trip), summed and the longest. */
+  busyMs: number;
+  slowestMs: number;
   /** The last refusal's status and reason, for the operator. */
   lastError?: string;
 }
@@ -48,7 +55,7 @@ export interface SimDeviceOptions {
 }
 
 export class SimDevice {
-  readonly stats: SimDeviceStats = { predicted: 0, failed: 0, skipped: 0, readings: 0 };
+  readonly stats: SimDeviceStats = { predicted: 0, failed: 0, skipped: 0, readings: 0, busyMs: 0, slowestMs: 0 };
   private readonly sampler: SceneSampler;
   private stopped = false;
   private loop?: Promise<void>;
@@ -86,10 +93,10 @@ export class SimDevice {
     for (let k = 0; !this.stopped; k++) {
       const due = t0 + offset + k * period;
       const late = Date.now() - due;
-      if (late > period) {
-        const behind = Math.floor(late / period);
-        this.stats.skipped += behind;
-        k += behind;
+      if (late > CAMERA_BUFFERS * period) {
+        const lost = Math.floor(late / period) - CAMERA_BUFFERS + 1;
+        this.stats.skipped += lost;
+        k += lost;
       } else if (late < 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -97,7 +104,11 @@ export class SimDevice {
         });
         if (this.stopped) break;
       }
+      const began = performance.now();
       await this.frame(k);
+      const took = performance.now() - began;
+      this.stats.busyMs += took;
+      if (took > this.stats.slowestMs) this.stats.slowestMs = took;
     }
   }
 
