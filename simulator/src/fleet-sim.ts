@@ -32,8 +32,8 @@ export interface SimulatedFleetOptions {
   sensorCredentials: { username: string; password: string };
   /** The model the ToF values are the reference of (default "distance"). */
   model?: string;
-  /** Merged into every agent's config (sampling, sync, runtime, …). */
-  agent?: Partial<AgentConfigInput>;
+  /** Merged into an agent's config (sampling, sync, runtime, hardware, …): one for all, or per device. */
+  agent?: Partial<AgentConfigInput> | ((deviceId: string) => Partial<AgentConfigInput>);
   /** Sensor topic of a device (default `site/tof/<device id>`). */
   sensorTopic?: (deviceId: string) => string;
   width?: number;
@@ -74,7 +74,7 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
   try {
     for (const [index, deviceId] of o.deviceIds.entries()) {
       const topic = topicOf(deviceId);
-      const overrides = o.agent ?? {};
+      const overrides = (typeof o.agent === 'function' ? o.agent(deviceId) : o.agent) ?? {};
       const config = parseAgentConfig(
         {
           deviceId,
