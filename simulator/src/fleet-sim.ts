@@ -16,7 +16,7 @@ import pino, { type Logger } from 'pino';
 import { parseAgentConfig, startAgent, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
 import { loadScenario, type Scenario } from './scenario/load.js';
 import { phaseAt } from './scenario/timeline.js';
-import { SimDevice, type SimDeviceOptions, type SimDeviceStats } from './fleet/sim-device.js';
+import { SimDevice, type SimDeviceStats, type SimFrame } from './fleet/sim-device.js';
 
 export interface SimulatedFleetOptions {
   /** A shipped scenario's name, a scenario file, or a loaded scenario. */
@@ -39,8 +39,10 @@ export interface SimulatedFleetOptions {
   width?: number;
   height?: number;
   log?: Logger;
-  onFrame?: (deviceId: string, frame: Parameters<NonNullable<SimDeviceOptions['onFrame']>>[0]) => void;
+  onFrame?: (deviceId: string, frame: SimFrame) => void;
 }
+
+export type { SimFrame, SimDeviceStats };
 
 export interface SimulatedFleet {
   scenario: Scenario;

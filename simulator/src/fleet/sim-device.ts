@@ -38,6 +38,16 @@ export interface SimDeviceStats {
   lastError?: string;
 }
 
+/** What a frame showed and what the agent answered (prediction and model version when it served). */
+export interface SimFrame {
+  k: number;
+  phase: string;
+  trueMm: number;
+  readingMm: number;
+  prediction?: number;
+  version?: number;
+}
+
 export interface SimDeviceOptions {
   deviceId: string;
   /** Position in the fleet: seeds the device and staggers its frames against the others'. */
@@ -51,7 +61,7 @@ export interface SimDeviceOptions {
   width?: number;
   height?: number;
   /** What the device's last frame showed: for status lines and live checks. */
-  onFrame?: (frame: { k: number; phase: string; trueMm: number; readingMm: number; prediction?: number }) => void;
+  onFrame?: (frame: SimFrame) => void;
 }
 
 export class SimDevice {
@@ -121,7 +131,7 @@ export class SimDevice {
     const ts = Date.now();
     this.o.sensor.publish(this.o.sensorTopic, JSON.stringify({ mm, ts }), { qos: 0 });
     this.stats.readings++;
-    let prediction: number | undefined;
+    let answer: { prediction?: number; version?: number } = {};
     try {
       const res = await fetch(`${this.o.apiUrl}/v1/predict`, {
         method: 'POST',
@@ -131,7 +141,7 @@ export class SimDevice {
       const text = await res.text();
       if (res.ok) {
         this.stats.predicted++;
-        prediction = predictionOf(text);
+        answer = answerOf(text);
       } else {
         this.stats.failed++;
         this.stats.lastError = `${res.status} ${text.slice(0, 200)}`;
@@ -145,17 +155,20 @@ export class SimDevice {
       phase: scene.phase,
       trueMm: scene.trueMm,
       readingMm: mm,
-      ...(prediction !== undefined ? { prediction } : {}),
+      ...answer,
     });
   }
 }
 
-/** The number in a predict answer (null for a model whose output has none). */
-function predictionOf(body: string): number | undefined {
+/** The prediction (null for a model whose output has none) and the model version of an answer. */
+function answerOf(body: string): { prediction?: number; version?: number } {
   try {
-    const p = (JSON.parse(body) as { prediction?: unknown }).prediction;
-    return typeof p === 'number' ? p : undefined;
+    const { prediction, version } = JSON.parse(body) as { prediction?: unknown; version?: unknown };
+    return {
+      ...(typeof prediction === 'number' ? { prediction } : {}),
+      ...(typeof version === 'number' ? { version } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
