@@ -16,6 +16,7 @@ import pino, { type Logger } from 'pino';
 import { parseAgentConfig, startAgent, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
 import { loadScenario, type Scenario } from './scenario/load.js';
 import { phaseAt } from './scenario/timeline.js';
+import { RenderPool } from './scene/render-pool.js';
 import { SimDevice, type SimDeviceStats, type SimFrame } from './fleet/sim-device.js';
 
 export interface SimulatedFleetOptions {
@@ -38,6 +39,8 @@ export interface SimulatedFleetOptions {
   sensorTopic?: (deviceId: string) => string;
   width?: number;
   height?: number;
+  /** Threads drawing the frames (default 1; 0: on the calling thread, beside the agents). */
+  renderThreads?: number;
   log?: Logger;
   onFrame?: (deviceId: string, frame: SimFrame) => void;
 }
@@ -67,8 +70,11 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
   const sensors: MqttClient[] = [];
   const devices: SimDevice[] = [];
   let t0: number | undefined;
+  const threads = o.renderThreads ?? 1;
+  const pool = threads > 0 ? new RenderPool(threads) : undefined;
   const close = async () => {
     await Promise.all(devices.map((d) => d.stop()));
+    await pool?.close();
     await Promise.all(sensors.map((s) => s.endAsync()));
     for (const a of agents) await a.close();
   };
@@ -122,6 +128,7 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
           apiUrl: agent.apiUrl,
           sensor,
           sensorTopic: topic,
+          ...(pool ? { render: (params) => pool.renderFrame(params) } : {}),
           ...(o.width !== undefined ? { width: o.width } : {}),
           ...(o.height !== undefined ? { height: o.height } : {}),
           ...(o.onFrame ? { onFrame: (f) => o.onFrame!(deviceId, f) } : {}),

@@ -14,7 +14,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { hashInts, mulberry32 } from '../rng.js';
-import { renderFrame } from '../scene/render.js';
+import { renderFrame, type SceneParams } from '../scene/render.js';
 import type { Scenario } from '../scenario/load.js';
 import { SceneSampler } from '../scenario/sample.js';
 import { reading } from '../sensor/tof.js';
@@ -58,6 +58,8 @@ export interface SimDeviceOptions {
   apiUrl: string;
   sensor: MqttClient;
   sensorTopic: string;
+  /** Draws and encodes a frame (default renderFrame on this thread; a RenderPool's off it). */
+  render?: (params: SceneParams) => Promise<Buffer>;
   width?: number;
   height?: number;
   /** What the device's last frame showed: for status lines and live checks. */
@@ -124,7 +126,7 @@ export class SimDevice {
 
   private async frame(k: number): Promise<void> {
     const scene = this.sampler.at(k / this.o.scenario.fps);
-    const jpeg = await renderFrame(scene.params);
+    const jpeg = await (this.o.render ?? renderFrame)(scene.params);
     const mm = reading(scene.trueMm, mulberry32(hashInts(this.o.seed, this.o.index, k, 0x746f66)), {
       angleDeg: scene.params.angleDeg ?? 0,
     });
