@@ -101,8 +101,11 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
                 payload: { format: 'json', valuePath: 'mm', timestampPath: 'ts' },
                 unit: 'mm',
                 model,
-                // Readings come with every frame, 250 ms apart at 4 frames/s: the nearest is the one.
-                join: { by: 'timestamp', windowMs: Math.round(1000 / scenario.fps) },
+                // A frame's reading is waiting when its prediction is stored and is the nearest
+                // (sim-device.ts): nothing to hold the record for, so the join is final at once
+                // and a sample kept from the frame carries that same value.
+                join: { by: 'timestamp', windowMs: 1000 },
+                holdMs: 0,
               },
             ],
             ...overrides.sensors,

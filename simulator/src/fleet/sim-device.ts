@@ -130,9 +130,16 @@ export class SimDevice {
     const mm = reading(scene.trueMm, mulberry32(hashInts(this.o.seed, this.o.index, k, 0x746f66)), {
       angleDeg: scene.params.angleDeg ?? 0,
     });
+    // The moment the frame is taken, which is also when the sensor measured. The reading is at
+    // the broker before the frame goes to the agent, so it waits there when the prediction is
+    // stored and is the nearest one (the next frame's comes only after this answer).
     const ts = Date.now();
-    this.o.sensor.publish(this.o.sensorTopic, JSON.stringify({ mm, ts }), { qos: 0 });
-    this.stats.readings++;
+    try {
+      await this.o.sensor.publishAsync(this.o.sensorTopic, JSON.stringify({ mm, ts }), { qos: 1 });
+      this.stats.readings++;
+    } catch (err) {
+      this.stats.lastError = `sensor: ${(err as Error).message}`;
+    }
     let answer: { prediction?: number; version?: number } = {};
     try {
       const res = await fetch(`${this.o.apiUrl}/v1/predict`, {
