@@ -7,8 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { tempDir } from '../support/fixtures.js';
-import { REPO } from '../support/processes.js';
+import { fleet, TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from '../support/fleet-client.js';
+import { REPO, runCli, startServerProcess } from '../support/processes.js';
 
 const SIM = join(REPO, 'scripts/sim.ts');
 
@@ -55,6 +57,61 @@ test(
     assert.ok(Number(last[1]) > 20, `frames predicted: ${last[1]}`);
     assert.ok(Number(last[2]) > 0, `samples uploaded: ${last[2]}`);
     assert.match(out, /stopped cleanly/);
+  },
+);
+
+/** Runs scripts/sim.ts to its end; resolves with its exit code and output. */
+function runSim(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SIM, ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out })));
+}
+
+test(
+  'npm run sim --fleet: cars enroll once with a running server, keep their credentials, and deliver references',
+  { timeout: 180_000 },
+  async (t) => {
+    const tmp = tempDir('npm-run-sim-fleet');
+    const server = await startServerProcess(join(tmp.dir, 'server'));
+    t.after(async () => {
+      await server.kill();
+      tmp.cleanup();
+    });
+    const { httpUrl } = server.ready;
+    const push = await runCli(
+      ['models', 'push', SAMPLE_MODELS.v1, '--name', 'distance', '--meta', SAMPLE_METADATA_PATH],
+      httpUrl,
+    );
+    assert.equal(push.code, 0, push.stderr);
+    const args = [
+      '--fleet',
+      httpUrl,
+      '--token',
+      TEST_ADMIN_TOKEN,
+      '--sensor-password',
+      TEST_MQTT_SERVER.password,
+      '--devices',
+      '1',
+      '--duration',
+      '6',
+      '--model',
+      'distance@1',
+      '--data',
+      join(tmp.dir, 'sim'),
+    ];
+    for (const run of [1, 2]) {
+      const { code, out } = await runSim(args);
+      assert.equal(code, 0, `run ${run}: ${out}`);
+      assert.match(out, /deployed distance v1 to the cars/);
+      assert.match(out, /live MAE vs sensor v1 [\d.]+ mm/, `run ${run}: ${out}`);
+    }
+    const records = await fleet(httpUrl).telemetry('sim-car-1');
+    assert.ok(records.filter((r) => r.reference !== null).length >= 20, `${records.length} records`);
   },
 );
 
