@@ -18,6 +18,7 @@ import { renderFrame, type SceneParams } from '../scene/render.js';
 import type { Scenario } from '../scenario/load.js';
 import { SceneSampler } from '../scenario/sample.js';
 import { reading } from '../sensor/tof.js';
+import { FramePoster } from './frame-poster.js';
 
 /** Frames a camera holds for a slow reader (V4L2's usual buffer count). */
 export const CAMERA_BUFFERS = 4;
@@ -69,12 +70,14 @@ export interface SimDeviceOptions {
 export class SimDevice {
   readonly stats: SimDeviceStats = { predicted: 0, failed: 0, skipped: 0, readings: 0, busyMs: 0, slowestMs: 0 };
   private readonly sampler: SceneSampler;
+  private readonly poster: FramePoster;
   private stopped = false;
   private loop?: Promise<void>;
   private wake?: () => void;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly o: SimDeviceOptions) {
+    this.poster = new FramePoster(o.apiUrl);
     this.sampler = new SceneSampler(o.scenario, {
       seed: hashInts(o.seed, o.index),
       ...(o.width !== undefined ? { width: o.width } : {}),
@@ -96,6 +99,7 @@ export class SimDevice {
     clearTimeout(this.timer);
     this.wake?.();
     await this.loop;
+    this.poster.close();
   }
 
   private async run(t0: number): Promise<void> {
@@ -142,18 +146,13 @@ export class SimDevice {
     }
     let answer: { prediction?: number; version?: number } = {};
     try {
-      const res = await fetch(`${this.o.apiUrl}/v1/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'image/jpeg', 'x-request-id': `${this.o.deviceId}-${k}` },
-        body: new Uint8Array(jpeg),
-      });
-      const text = await res.text();
-      if (res.ok) {
+      const res = await this.poster.post(jpeg, `${this.o.deviceId}-${k}`);
+      if (res.status === 200) {
         this.stats.predicted++;
-        answer = answerOf(text);
+        answer = answerOf(res.body);
       } else {
         this.stats.failed++;
-        this.stats.lastError = `${res.status} ${text.slice(0, 200)}`;
+        this.stats.lastError = `${res.status} ${res.body.slice(0, 200)}`;
       }
     } catch (err) {
       this.stats.failed++;
