@@ -20,6 +20,7 @@ import { scaleInstancesBench } from './bench/scale-instances.bench.js';
 import { scaleConnectBench } from './bench/scale-connect.bench.js';
 import { trainBench } from './bench/train.bench.js';
 import { datasetsBench } from './bench/datasets.bench.js';
+import { simBench } from './bench/sim.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -37,6 +38,7 @@ const BENCHES: Bench[] = [
   scaleConnectBench,
   trainBench,
   datasetsBench,
+  simBench,
 ];
 
 const { values } = parseArgs({

@@ -1,36 +1,37 @@
 /**
  * @module sim
- * `npm run sim`: a fleet server (embedded broker, status page) and N simulated cars on one
- * machine. Each car is a real agent fed by the simulator: rendered rear-camera frames posted to
- * its local API at the scenario's frame rate, and a ToF sensor on the fleet broker as its
- * reference. The sample model is registered, signed and deployed; the scenario's phases advance
- * on the clock; every few seconds a line shows the phase, the frames and the live error
- * against the sensor.
- *
- *   npm run sim -- --scenario baseline --devices 4 [--duration S] [--seed N] [--sample-every N]
+ * `npm run sim`: N simulated cars on one machine, each a real agent fed by the simulator
+ * (rendered rear-camera frames posted to its local API at the scenario's frame rate, a ToF
+ * sensor on the fleet broker as its reference), against a fleet server of its own (fresh, the
+ * sample model registered, signed and deployed) or one already running (--fleet). The
+ * scenario's phases advance on the clock; every 5 s a line shows the phase, the frames and the
+ * live error against the sensor per model version.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import {
-  removeServerInfo,
-  startFleetServer,
-  writeServerInfo,
-  DEFAULT_HTTP_PORT,
-  DEFAULT_MQTT_PORT,
-} from '@edgeloop/fleet-server';
-import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
-import { builtinScenarios, loadScenario, ScenarioError } from '@edgeloop/simulator';
+import { builtinScenarios, loadScenario, ScenarioError, type Scenario } from '@edgeloop/simulator';
 import { startSimulatedFleet } from '@edgeloop/simulator/fleet';
-import { preferredPort } from './demo/ports.js';
+import { ownFleet, remoteFleet, type FleetTarget } from './sim/fleet-target.js';
 
 const USAGE = `usage: npm run sim -- [--scenario NAME|FILE] [--devices N] [--duration SECONDS] [--seed N]
          [--sample-every N] [--data DIR] [--http-port N] [--mqtt-port N] [--log-level warn]
-  --scenario      a shipped scenario (${builtinScenarios().join(', ')}) or a .yaml/.json file; default baseline
-  --devices       simulated cars, each a real agent; default 4
-  --sample-every  each agent keeps every Nth frame for retraining and uploads it (0: off); default 4`;
+         [--fleet URL [--token T] [--sensor-password P]] [--model NAME@VERSION]
+  --scenario         a shipped scenario (${builtinScenarios().join(', ')}) or a .yaml/.json file; default baseline
+  --devices          simulated cars, each a real agent; default 4
+  --sample-every     each agent keeps every Nth frame for retraining and uploads it (0: off); default 4
+  --data             simulator state (default .edgeloop/sim): fresh each run with its own server, kept with --fleet
+  --fleet            a running fleet server's URL instead of a fresh one; admin token from --token or
+                     EDGELOOP_TOKEN, the broker login of the sensors from --sensor-password or
+                     EDGELOOP_MQTT_SERVER_PASSWORD (the server's mqtt.serverPassword)
+  --model            deploy this model version to the cars (default with a fresh server: distance@1;
+                     with --fleet: none, deploy as you like)`;
+
+function fail(message: string): never {
+  console.error(`error: ${message}\n${USAGE}`);
+  process.exit(2);
+}
 
 const { values } = (() => {
   try {
@@ -45,12 +46,15 @@ const { values } = (() => {
         'http-port': { type: 'string' },
         'mqtt-port': { type: 'string' },
         'log-level': { type: 'string' },
+        fleet: { type: 'string' },
+        token: { type: 'string' },
+        'sensor-password': { type: 'string' },
+        model: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (err) {
-    console.error(`error: ${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
+    fail((err as Error).message);
   }
 })();
 if (values.help) {
@@ -60,23 +64,26 @@ if (values.help) {
 function whole(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`error: --${name} must be a whole number from ${min} to ${max}, got "${v}"\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(n) || n < min || n > max)
+    fail(`--${name} must be a whole number from ${min} to ${max}, got "${v}"`);
   return n;
 }
 const deviceCount = whole(values.devices, 'devices', 1, 200)!;
 const seed = whole(values.seed, 'seed', 0, 2 ** 31)!;
 const sampleEvery = whole(values['sample-every'], 'sample-every', 0, 1_000_000)!;
 const duration = whole(values.duration, 'duration', 1, 30 * 86_400);
-let scenario;
+let deployRequest: { name: string; version: number } | undefined;
+if (values.model !== undefined) {
+  const m = /^([A-Za-z0-9_.-]{1,64})@(\d+)$/.exec(values.model);
+  if (!m) fail(`--model must be NAME@VERSION, e.g. distance@3, got "${values.model}"`);
+  deployRequest = { name: m[1]!, version: Number(m[2]) };
+}
+let scenario: Scenario;
 try {
   scenario = loadScenario(values.scenario);
 } catch (err) {
   if (!(err instanceof ScenarioError)) throw err;
-  console.error(`error: ${err.message}`);
-  process.exit(2);
+  fail(err.message);
 }
 
 const dataDir = resolve(values.data ?? '.edgeloop/sim');
@@ -84,97 +91,76 @@ const log = pino({ level: values['log-level'] ?? 'warn' });
 const started = Date.now();
 const say = (msg: string) => console.log(`[sim ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
 
-say(`fresh simulator state in ${dataDir}`);
-rmSync(dataDir, { recursive: true, force: true });
-// The sensors publish on the fleet broker as the integrator's full-access user; its password is
-// made here so the simulator can hand it to them (devices themselves cannot publish there).
-const sensorLogin = { username: 'edgeloop-server', password: randomBytes(24).toString('hex') };
-const server = await startFleetServer(
-  {
-    dataDir: join(dataDir, 'fleet'),
-    http: { port: whole(values['http-port'], 'http-port', 0, 65535) ?? (await preferredPort(DEFAULT_HTTP_PORT)) },
-    mqtt: {
-      mode: 'embedded',
-      port: whole(values['mqtt-port'], 'mqtt-port', 0, 65535) ?? (await preferredPort(DEFAULT_MQTT_PORT)),
-      serverPassword: sensorLogin.password,
-    },
-  },
-  log.child({ part: 'fleet' }),
-);
-// Removed on a clean stop, so the CLI in this directory does not keep naming a server that is gone.
-const cliServerFile = writeServerInfo(
-  join(dataDir, 'fleet'),
-  {
-    httpUrl: server.httpUrl,
-    mqttUrl: server.mqttUrl,
-    publicKey: server.publicKey,
-    keyId: server.keyId,
-    pid: process.pid,
-    ...(server.adminToken ? { token: server.adminToken } : {}),
-  },
-  values.data === undefined,
-);
-say(`fleet server up
-    status page  ${server.httpUrl}/#token=${server.adminToken ?? `(see ${server.adminTokenFile})`}
-    REST API     ${server.httpUrl}/api/v1
-    MQTT broker  ${server.mqttUrl}  (sensors on site/tof/<device>)`);
-
-const metadata = JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) as unknown;
-const model = await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata });
-say(`registered distance v${model.version} (signed by ${model.keyId})`);
+let target: FleetTarget;
+if (values.fleet !== undefined) {
+  // The cars keep their state and credentials between runs against the same fleet, as devices do.
+  say(`simulator state in ${dataDir} (kept between runs against ${values.fleet})`);
+  const token = values.token ?? process.env.EDGELOOP_TOKEN;
+  const sensorPassword = values['sensor-password'] ?? process.env.EDGELOOP_MQTT_SERVER_PASSWORD;
+  if (!token) fail('--fleet needs an admin token: --token or EDGELOOP_TOKEN');
+  if (!sensorPassword)
+    fail(
+      "--fleet needs the broker login the sensors publish with: --sensor-password or EDGELOOP_MQTT_SERVER_PASSWORD (the server's mqtt.serverPassword)",
+    );
+  target = await remoteFleet({
+    httpUrl: values.fleet,
+    adminToken: token,
+    sensorPassword,
+    credentialsDir: join(dataDir, 'credentials'),
+  });
+} else {
+  say(`fresh simulator state in ${dataDir}`);
+  rmSync(dataDir, { recursive: true, force: true });
+  const own = await ownFleet({
+    dataDir,
+    ...(values['http-port'] !== undefined ? { httpPort: whole(values['http-port'], 'http-port', 0, 65535)! } : {}),
+    ...(values['mqtt-port'] !== undefined ? { mqttPort: whole(values['mqtt-port'], 'mqtt-port', 0, 65535)! } : {}),
+    announce: values.data === undefined,
+    log: log.child({ part: 'fleet' }),
+  });
+  target = own.target;
+  deployRequest ??= { name: 'distance', version: own.version };
+}
+say(target.describe());
 
 const deviceIds = Array.from({ length: deviceCount }, (_, i) => `sim-car-${i + 1}`);
-/** Live error per device since the last status line: |prediction − sensor reading|. */
-const errors = new Map<string, number[]>();
+/** Live error per model version since the last status line: |prediction − sensor reading|. */
+const errors = new Map<number, number[]>();
 const fleet = await startSimulatedFleet({
   scenario,
   deviceIds,
   seed,
   dataDir: join(dataDir, 'devices'),
-  fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey] },
-  async enroll(deviceId) {
-    const { token } = await server.identity.enrollmentTokens.create(
-      { uses: 1, group: 'sim', tags: { scenario: scenario.name } },
-      'npm-run-sim',
-    );
-    const { username, password } = await server.identity.enroll({ token, deviceId });
-    return { username, password };
-  },
-  sensorCredentials: sensorLogin,
-  agent: {
-    ...(sampleEvery > 0 ? { sampling: { everyN: sampleEvery, upload: 'with-sync' } } : {}),
-  },
+  fleet: { mqttUrl: target.mqttUrl, httpUrl: target.httpUrl, trustedKeys: [target.publicKey] },
+  enroll: (deviceId) => target.enroll(deviceId, 'sim'),
+  sensorCredentials: target.sensorLogin,
+  agent: sampleEvery > 0 ? { sampling: { everyN: sampleEvery, upload: 'with-sync' } } : {},
   log: log.child({ part: 'agent' }),
-  onFrame(deviceId, f) {
-    if (f.prediction === undefined) return;
-    const list = errors.get(deviceId) ?? [];
+  onFrame(_deviceId, f) {
+    if (f.prediction === undefined || f.version === undefined) return;
+    const list = errors.get(f.version) ?? [];
     list.push(Math.abs(f.prediction - f.readingMm));
-    errors.set(deviceId, list);
+    errors.set(f.version, list);
   },
 });
 say(
-  `${deviceCount} simulated cars started (real agents), scenario "${scenario.name}": ${scenario.phases
+  `${deviceCount} simulated cars started (real agents, group "sim"), scenario "${scenario.name}": ${scenario.phases
     .map((p) => `${p.name}${Number.isFinite(p.end) ? ` until ${p.end}s` : ''}`)
     .join(', ')}`,
 );
-
-const until = Date.now() + 15_000;
-const online = async () => (await Promise.all(deviceIds.map((d) => server.devices.get(d)))).every((d) => d?.online);
-while (!(await online()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-await server.deployments.assign('distance', model.version, deviceIds);
-const serving = async () =>
-  (await Promise.all(deviceIds.map((d) => server.devices.get(d)))).every((d) => (d?.models.length ?? 0) > 0);
-while (!(await serving()) && Date.now() < until + 15_000) await new Promise((r) => setTimeout(r, 50));
-say(`deployed distance v${model.version}; cameras on at ${scenario.fps} frames/s per car`);
+if (deployRequest) {
+  await target.deploy(deployRequest.name, deployRequest.version, deviceIds);
+  say(`deployed ${deployRequest.name} v${deployRequest.version} to the cars`);
+}
 fleet.run();
 let previousPhase = fleet.clock().phase;
-say(`phase "${previousPhase}" begins`);
+say(`cameras on at ${scenario.fps} frames/s per car; phase "${previousPhase}" begins`);
 
 /** Kept inputs the fleet holds (up to the listing's cap), when sampling is on. */
 async function samplesAtFleet(): Promise<string> {
   if (sampleEvery === 0) return '';
-  const res = await fetch(`${server.httpUrl}/api/v1/samples?limit=10000`, {
-    headers: { authorization: `Bearer ${server.adminToken ?? ''}` },
+  const res = await fetch(`${target.httpUrl}/api/v1/samples?limit=10000`, {
+    headers: { authorization: `Bearer ${target.adminToken}` },
   }).catch(() => undefined);
   if (!res?.ok) return '';
   const n = ((await res.json()) as { samples: unknown[] }).samples.length;
@@ -185,19 +171,21 @@ const status = setInterval(async () => {
   const { t, phase } = fleet.clock();
   if (phase !== previousPhase) say(`phase "${phase}" begins`);
   previousPhase = phase;
-  const stats = fleet.stats();
-  const all = [...errors.values()].flat();
-  const mae = all.length ? (all.reduce((s, e) => s + e, 0) / all.length).toFixed(1) : '—';
-  errors.clear();
-  const frames = Object.values(stats);
+  const frames = Object.values(fleet.stats());
   const predicted = frames.reduce((s, f) => s + f.predicted, 0);
   const failed = frames.reduce((s, f) => s + f.failed, 0);
   const skipped = frames.reduce((s, f) => s + f.skipped, 0);
   const fps = t > 0 ? predicted / deviceCount / t : 0;
   const problem = frames.find((f) => f.lastError)?.lastError;
+  const mae =
+    [...errors]
+      .sort(([a], [b]) => a - b)
+      .map(([v, e]) => `v${v} ${(e.reduce((s, x) => s + x, 0) / e.length).toFixed(1)} mm (${e.length})`)
+      .join(', ') || '—';
+  errors.clear();
   const samples = await samplesAtFleet();
   say(
-    `${phase}: ${predicted} frames predicted (${fps.toFixed(2)}/s per car), ${failed} refused, ${skipped} skipped; live MAE vs sensor ${mae} mm${samples}${problem ? `; last refusal: ${problem}` : ''}`,
+    `${phase}: ${predicted} frames predicted (${fps.toFixed(2)}/s per car), ${failed} refused, ${skipped} skipped; live MAE vs sensor ${mae}${samples}${problem ? `; last refusal: ${problem}` : ''}`,
   );
 }, 5000);
 
@@ -208,8 +196,7 @@ async function shutdown(reason: string): Promise<void> {
   clearInterval(status);
   say(`${reason}; stopping…`);
   await fleet.close();
-  await server.close();
-  removeServerInfo(cliServerFile);
+  await target.close();
   say('stopped cleanly');
   process.exit(0);
 }

@@ -1,16 +1,18 @@
 /**
  * @module start
  * `npm start`: the whole EdgeLoop loop on one machine. A fleet server with its embedded broker
- * and status page, the sample model registered and signed, and three simulated devices running
- * the real agent (real ONNX Runtime, SQLite buffers, MQTT) on generated camera frames. After a
- * while v2 goes to one device, so the status page shows two versions side by side.
+ * and status page, the sample model registered and signed, and three simulated cars running
+ * the real agent (real ONNX Runtime, SQLite buffers, MQTT) on the simulator's rendered camera
+ * frames, with a simulated ToF sensor each as the reference (@edgeloop/simulator, baseline
+ * scenario). After a while v2 goes to one device, so the status page shows two versions side by
+ * side.
  */
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { readFileSync } from 'node:fs';
-import { startAgent, parseAgentConfig, type RunningAgent } from '@edgeloop/agent';
 import {
   startFleetServer,
   writeServerInfo,
@@ -20,7 +22,7 @@ import {
 } from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { preferredPort } from './demo/ports.js';
-import { encodeFrames, frameAt } from './demo/sensor-scene.js';
+import { startSimulatedFleet } from '@edgeloop/simulator/fleet';
 
 const DEVICES = ['demo-pi-1', 'demo-pi-2', 'demo-jetson-1'];
 const CANARY = 'demo-jetson-1';
@@ -63,8 +65,14 @@ rmSync(dataDir, { recursive: true, force: true });
 
 const httpPort = num(values['http-port'], 'http-port') ?? (await preferredPort(DEFAULT_HTTP_PORT));
 const mqttPort = num(values['mqtt-port'], 'mqtt-port') ?? (await preferredPort(DEFAULT_MQTT_PORT));
+// The simulated sensors publish on the fleet broker as its full-access user, with a password made here.
+const sensorLogin = { username: 'edgeloop-server', password: randomBytes(24).toString('hex') };
 const server = await startFleetServer(
-  { dataDir: join(dataDir, 'fleet'), http: { port: httpPort }, mqtt: { mode: 'embedded', port: mqttPort } },
+  {
+    dataDir: join(dataDir, 'fleet'),
+    http: { port: httpPort },
+    mqtt: { mode: 'embedded', port: mqttPort, serverPassword: sensorLogin.password },
+  },
   log.child({ part: 'fleet' }),
 );
 // The token goes into server.json (0600) so `npx edgeloop …` in this directory is authorised.
@@ -92,36 +100,30 @@ const metadata = JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) as unkno
 const v1 = await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata });
 say(`registered model distance v${v1.version} (sha256 ${v1.sha256.slice(0, 12)}, signed by ${v1.keyId})`);
 
+const hardware = (deviceId: string) => (deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4');
+
 /** Enrolls a simulated device as a real one would: a one-use enrollment token traded for credentials. */
 async function enroll(deviceId: string): Promise<{ username: string; password: string }> {
   const { token } = await server.identity.enrollmentTokens.create(
-    { uses: 1, group: 'demo', tags: { hw: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4' } },
+    { uses: 1, group: 'demo', tags: { hw: hardware(deviceId) } },
     'npm-start',
   );
   const { username, password } = await server.identity.enroll({ token, deviceId });
   return { username, password };
 }
 
-say('encoding sample camera frames…');
-const frames = await encodeFrames();
-const agents: RunningAgent[] = [];
-for (const deviceId of DEVICES) {
-  const config = parseAgentConfig({
-    deviceId,
-    dataDir: join(dataDir, 'devices', deviceId),
-    hardware: deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4',
-    api: { port: 0 },
-    fleet: {
-      mqttUrl: server.mqttUrl,
-      httpUrl: server.httpUrl,
-      trustedKeys: [server.publicKey],
-      ...(await enroll(deviceId)),
-    },
-    runtime: { intraOpThreads: 1 },
-  });
-  agents.push(await startAgent(config, log.child({ part: 'agent' })));
-  say(`agent ${deviceId} started, local API ${agents.at(-1)!.apiUrl}`);
-}
+const cars = await startSimulatedFleet({
+  scenario: 'baseline',
+  deviceIds: DEVICES,
+  seed: 1,
+  dataDir: join(dataDir, 'devices'),
+  fleet: { mqttUrl: server.mqttUrl, httpUrl: server.httpUrl, trustedKeys: [server.publicKey] },
+  enroll,
+  sensorCredentials: sensorLogin,
+  agent: (deviceId) => ({ hardware: hardware(deviceId) }),
+  log: log.child({ part: 'agent' }),
+});
+for (const agent of cars.agents) say(`agent ${agent.deviceId} started, local API ${agent.apiUrl}`);
 
 // Devices become assignable once their birth has arrived.
 const until = Date.now() + 10_000;
@@ -130,23 +132,11 @@ while (!(await allOnline()) && Date.now() < until) await new Promise((r) => setT
 await server.deployments.assign('distance', v1.version, DEVICES);
 say(`deployed distance v${v1.version} to ${DEVICES.join(', ')}`);
 
+// The cameras: each car posts its rendered frame to its agent 4 times a second, and its ToF
+// sensor publishes the distance it measured, which the agent joins as the reference value.
+cars.run();
+say('simulated cars driving: frames at 4/s per car, ToF readings on site/tof/<device>');
 let stopping = false;
-const loops = agents.map(async (agent, index) => {
-  let n = 0;
-  while (!stopping) {
-    const frame = frames[frameAt(index, (Date.now() - started) / 1000)]!;
-    try {
-      await fetch(`${agent.apiUrl}/v1/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'image/jpeg', 'x-request-id': `${agent.deviceId}-${++n}` },
-        body: new Uint8Array(frame),
-      });
-    } catch {
-      // agent not ready or stopping
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-});
 
 const canaryAfter = (num(values['canary-after'], 'canary-after') ?? 25) * 1000;
 let rolloutId: string | undefined;
@@ -195,8 +185,7 @@ async function shutdown(reason: string) {
   say(`${reason}; stopping…`);
   clearInterval(summary);
   clearTimeout(canaryTimer);
-  await Promise.all(loops);
-  for (const agent of agents) await agent.close();
+  await cars.close();
   await server.close();
   say('stopped cleanly');
   process.exit(0);

@@ -16,7 +16,8 @@ import pino, { type Logger } from 'pino';
 import { parseAgentConfig, startAgent, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
 import { loadScenario, type Scenario } from './scenario/load.js';
 import { phaseAt } from './scenario/timeline.js';
-import { SimDevice, type SimDeviceOptions, type SimDeviceStats } from './fleet/sim-device.js';
+import { RenderPool } from './scene/render-pool.js';
+import { SimDevice, type SimDeviceStats, type SimFrame } from './fleet/sim-device.js';
 
 export interface SimulatedFleetOptions {
   /** A shipped scenario's name, a scenario file, or a loaded scenario. */
@@ -32,15 +33,19 @@ export interface SimulatedFleetOptions {
   sensorCredentials: { username: string; password: string };
   /** The model the ToF values are the reference of (default "distance"). */
   model?: string;
-  /** Merged into every agent's config (sampling, sync, runtime, …). */
-  agent?: Partial<AgentConfigInput>;
+  /** Merged into an agent's config (sampling, sync, runtime, hardware, …): one for all, or per device. */
+  agent?: Partial<AgentConfigInput> | ((deviceId: string) => Partial<AgentConfigInput>);
   /** Sensor topic of a device (default `site/tof/<device id>`). */
   sensorTopic?: (deviceId: string) => string;
   width?: number;
   height?: number;
+  /** Threads drawing the frames (default 1; 0: on the calling thread, beside the agents). */
+  renderThreads?: number;
   log?: Logger;
-  onFrame?: (deviceId: string, frame: Parameters<NonNullable<SimDeviceOptions['onFrame']>>[0]) => void;
+  onFrame?: (deviceId: string, frame: SimFrame) => void;
 }
+
+export type { SimFrame, SimDeviceStats };
 
 export interface SimulatedFleet {
   scenario: Scenario;
@@ -65,8 +70,11 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
   const sensors: MqttClient[] = [];
   const devices: SimDevice[] = [];
   let t0: number | undefined;
+  const threads = o.renderThreads ?? 1;
+  const pool = threads > 0 ? new RenderPool(threads) : undefined;
   const close = async () => {
     await Promise.all(devices.map((d) => d.stop()));
+    await pool?.close();
     await Promise.all(sensors.map((s) => s.endAsync()));
     for (const a of agents) await a.close();
   };
@@ -74,7 +82,7 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
   try {
     for (const [index, deviceId] of o.deviceIds.entries()) {
       const topic = topicOf(deviceId);
-      const overrides = o.agent ?? {};
+      const overrides = (typeof o.agent === 'function' ? o.agent(deviceId) : o.agent) ?? {};
       const config = parseAgentConfig(
         {
           deviceId,
@@ -93,8 +101,11 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
                 payload: { format: 'json', valuePath: 'mm', timestampPath: 'ts' },
                 unit: 'mm',
                 model,
-                // Readings come with every frame, 250 ms apart at 4 frames/s: the nearest is the one.
-                join: { by: 'timestamp', windowMs: Math.round(1000 / scenario.fps) },
+                // A frame's reading is waiting when its prediction is stored and is the nearest
+                // (sim-device.ts): nothing to hold the record for, so the join is final at once
+                // and a sample kept from the frame carries that same value.
+                join: { by: 'timestamp', windowMs: 1000 },
+                holdMs: 0,
               },
             ],
             ...overrides.sensors,
@@ -120,6 +131,7 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
           apiUrl: agent.apiUrl,
           sensor,
           sensorTopic: topic,
+          ...(pool ? { render: (params) => pool.renderFrame(params) } : {}),
           ...(o.width !== undefined ? { width: o.width } : {}),
           ...(o.height !== undefined ? { height: o.height } : {}),
           ...(o.onFrame ? { onFrame: (f) => o.onFrame!(deviceId, f) } : {}),

@@ -3,14 +3,14 @@
  * CLI: a dataset folder from the simulator.
  *
  *   npx tsx simulator/src/generate-dataset.ts --scenario baseline --count 2000 --seed 1 --out DIR
- *     [--phase NAME] [--width 160 --height 120] [--no-features] [--name NAME]
+ *     [--phase NAME] [--width 160 --height 120] [--no-features] [--name NAME] [--threads N]
  */
 import { parseArgs } from 'node:util';
 import { generateDataset } from './dataset/generate.js';
 import { builtinScenarios } from './scenario/load.js';
 
 const USAGE = `usage: npx tsx simulator/src/generate-dataset.ts --scenario NAME|FILE --count N --seed N --out DIR
-         [--phase NAME] [--width PX] [--height PX] [--no-features] [--name NAME]
+         [--phase NAME] [--width PX] [--height PX] [--no-features] [--name NAME] [--threads N]
 shipped scenarios: ${builtinScenarios().join(', ')}`;
 
 function fail(message: string): never {
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
         width: { type: 'string' },
         height: { type: 'string' },
         name: { type: 'string' },
+        threads: { type: 'string' },
         'no-features': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     ...(values.width !== undefined ? { width: integer(values.width, 'width') } : {}),
     ...(values.height !== undefined ? { height: integer(values.height, 'height') } : {}),
     ...(values.name !== undefined ? { name: values.name } : {}),
+    ...(values.threads !== undefined ? { threads: integer(values.threads, 'threads') } : {}),
     features: !values['no-features'],
     onProgress(done, total) {
       const now = Date.now();

@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import type { SampleSummary } from '@edgeloop/protocol/rest';
 import { startSimulatedFleet } from '@edgeloop/simulator/fleet';
 import { waitFor } from '../support/fixtures.js';
 import { startTestFleet } from '../support/in-process-fleet.js';
-import { TEST_MQTT_SERVER } from '../support/fleet-client.js';
+import { getJson, TEST_MQTT_SERVER } from '../support/fleet-client.js';
 
 const DEVICES = ['sim-car-1', 'sim-car-2'];
 
@@ -28,7 +29,7 @@ test(
       fleet: { mqttUrl: h.server.mqttUrl, httpUrl: h.server.httpUrl, trustedKeys: [h.server.publicKey] },
       enroll: (id) => h.enroll(id),
       sensorCredentials: TEST_MQTT_SERVER,
-      agent: { sync: { flushIntervalMs: 20 } },
+      agent: { sync: { flushIntervalMs: 20 }, sampling: { everyN: 2, upload: 'with-sync' } },
       onFrame: (deviceId, f) => readings.set(`${deviceId}-${f.k}`, f.readingMm),
     });
     t.after(() => sim.close());
@@ -44,6 +45,14 @@ test(
         100,
       );
     }
+    const samples = async (device: string) =>
+      (await getJson<{ samples: SampleSummary[] }>(`${h.server.httpUrl}/api/v1/samples?device=${device}&limit=1000`))
+        .samples;
+    for (const device of DEVICES)
+      await waitFor(
+        `${device}: 4 kept frames at the fleet`,
+        async () => (await samples(device)).length >= 4 || undefined,
+      );
     await sim.close();
 
     for (const device of DEVICES) {
@@ -56,6 +65,22 @@ test(
         `${device}: ${own.length} of ${records.length} references are the reading of their own frame`,
       );
       assert.ok(records.every((r) => r.model === 'distance' && typeof r.prediction === 'number'));
+    }
+    // Kept frames carry their reference, so a dataset made from them is labelled: the same value as
+    // the record they were kept with.
+    for (const device of DEVICES) {
+      const records = new Map((await stored(device)).map((r) => [r.seq, r.reference]));
+      const kept = await samples(device);
+      const labelled = kept.filter((k) => k.reference !== null);
+      assert.ok(
+        labelled.length >= kept.length * 0.9,
+        `${device}: ${labelled.length} of ${kept.length} samples labelled`,
+      );
+      // Records still in an agent's buffer when it stopped are not at the fleet: compare the rest.
+      const synced = kept.filter((k) => records.has(k.seq));
+      assert.ok(synced.length >= 2);
+      for (const k of synced) assert.equal(k.reference, records.get(k.seq), `${device} seq ${k.seq}`);
+      assert.ok(kept.every((k) => k.contentType === 'image/jpeg'));
     }
     const stats = sim.stats();
     for (const device of DEVICES) {

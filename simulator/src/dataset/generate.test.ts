@@ -68,9 +68,23 @@ test('a generated folder is a valid dataset: manifest, labels (JSONL and CSV), i
   );
 });
 
-test('the same scenario, count and seed give the same dataset id and bytes; another seed another', async () => {
-  const a = await generateDataset({ scenario: 'beige-to-red', count: 20, seed: 4, out: join(dir, 'b1'), createdAt: 1 });
-  const b = await generateDataset({ scenario: 'beige-to-red', count: 20, seed: 4, out: join(dir, 'b2'), createdAt: 1 });
+test('the same scenario, count and seed give the same dataset id and bytes, drawn on threads or not; another seed another', async () => {
+  const a = await generateDataset({
+    scenario: 'beige-to-red',
+    count: 20,
+    seed: 4,
+    out: join(dir, 'b1'),
+    createdAt: 1,
+    threads: 2,
+  });
+  const b = await generateDataset({
+    scenario: 'beige-to-red',
+    count: 20,
+    seed: 4,
+    out: join(dir, 'b2'),
+    createdAt: 1,
+    threads: 0,
+  });
   const c = await generateDataset({ scenario: 'beige-to-red', count: 20, seed: 5, out: join(dir, 'b3'), createdAt: 1 });
   assert.equal(a.manifest.id, b.manifest.id);
   assert.equal(readFileSync(join(a.dir, 'labels.jsonl'), 'utf8'), readFileSync(join(b.dir, 'labels.jsonl'), 'utf8'));

@@ -30,7 +30,9 @@ import {
   type ValueSummary,
 } from '@edgeloop/protocol';
 import { hashInts, mulberry32 } from '../rng.js';
-import { renderFrame } from '../scene/render.js';
+import { cpus } from 'node:os';
+import { renderFrame, type SceneParams } from '../scene/render.js';
+import { RenderPool } from '../scene/render-pool.js';
 import { loadScenario, type Scenario } from '../scenario/load.js';
 import { SceneSampler } from '../scenario/sample.js';
 import { reading } from '../sensor/tof.js';
@@ -54,6 +56,8 @@ export interface GenerateOptions {
   /** Compute monitoring features per item (default true). */
   features?: boolean;
   name?: string;
+  /** Render threads (default: one per core, up to 4; 0: this thread). Same bytes either way. */
+  threads?: number;
   /** Manifest createdAt (default: now). */
   createdAt?: number;
   onProgress?: (done: number, total: number) => void;
@@ -86,16 +90,27 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(join(partial, DATASET_FILES.images), { recursive: true });
 
+  const threads = options.threads ?? Math.min(4, cpus().length);
+  const pool = threads > 0 ? new RenderPool(threads) : undefined;
+  const render = (params: SceneParams) => (pool ? pool.renderFrame(params) : renderFrame(params));
+  // Frames are drawn a few ahead (in parallel on the pool) and taken strictly in order.
+  const ahead: Promise<{ frame: number; jpeg: Buffer }>[] = [];
+  let nextFrame = 0;
+  const WINDOW = Math.max(1, threads * 2);
   try {
     const items: SnapshotItem[] = [];
     const seen = new Set<string>();
     // Frames at the scenario's frame rate; a repeated frame (identical bytes) is skipped, as a
     // snapshot holds each image once, and the next frame taken instead.
-    for (let frame = 0; items.length < count; frame++) {
+    while (items.length < count) {
+      while (ahead.length < WINDOW) {
+        const f = nextFrame++;
+        ahead.push(render(sampler.at(f / scenario.fps).params).then((jpeg) => ({ frame: f, jpeg })));
+      }
+      const { frame, jpeg } = await ahead.shift()!;
       if (frame > count * 2) throw new Error('too many identical frames; raise the scene noise');
       const t = frame / scenario.fps;
       const scene = sampler.at(t);
-      const jpeg = await renderFrame(scene.params);
       const sha256 = createHash('sha256').update(jpeg).digest('hex');
       if (seen.has(sha256)) continue;
       seen.add(sha256);
@@ -131,6 +146,9 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   } catch (err) {
     rmSync(partial, { recursive: true, force: true });
     throw err;
+  } finally {
+    await Promise.allSettled(ahead);
+    await pool?.close();
   }
 }
 

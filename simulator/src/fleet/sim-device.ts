@@ -7,28 +7,46 @@
  * ordinary reference binding.
  *
  * Frame k shows the scenario at t = k / fps; frame k's image and reading depend only on the
- * seed, the device's index and k, so a run is reproducible. Frames are paced by the wall clock;
- * a device that falls more than a frame behind skips ahead (a camera does not queue frames) and
- * counts what it skipped.
+ * seed, the device's index and k, so a run is reproducible. Frames are paced by the wall clock.
+ * A device that falls behind catches up back to back, as a camera drains its few frame buffers;
+ * once it is more than CAMERA_BUFFERS frames behind, the oldest are lost and it skips ahead,
+ * counting what it skipped.
  */
 import type { MqttClient } from 'mqtt';
 import { hashInts, mulberry32 } from '../rng.js';
-import { renderFrame } from '../scene/render.js';
+import { renderFrame, type SceneParams } from '../scene/render.js';
 import type { Scenario } from '../scenario/load.js';
 import { SceneSampler } from '../scenario/sample.js';
 import { reading } from '../sensor/tof.js';
+import { FramePoster } from './frame-poster.js';
+
+/** Frames a camera holds for a slow reader (V4L2's usual buffer count). */
+export const CAMERA_BUFFERS = 4;
 
 export interface SimDeviceStats {
   /** Frames posted and answered 200. */
   predicted: number;
   /** Frames posted and refused (no model yet, agent busy) or not delivered. */
   failed: number;
-  /** Frames not taken because the device was more than one frame behind. */
+  /** Frames lost because the device was more than CAMERA_BUFFERS frames behind. */
   skipped: number;
   /** ToF readings published. */
   readings: number;
+  /** Milliseconds spent on frames (render, publish, predict round trip), summed and the longest. */
+  busyMs: number;
+  slowestMs: number;
   /** The last refusal's status and reason, for the operator. */
   lastError?: string;
+}
+
+/** What a frame showed and what the agent answered (prediction and model version when it served). */
+export interface SimFrame {
+  k: number;
+  phase: string;
+  trueMm: number;
+  readingMm: number;
+  prediction?: number;
+  version?: number;
 }
 
 export interface SimDeviceOptions {
@@ -41,21 +59,25 @@ export interface SimDeviceOptions {
   apiUrl: string;
   sensor: MqttClient;
   sensorTopic: string;
+  /** Draws and encodes a frame (default renderFrame on this thread; a RenderPool's off it). */
+  render?: (params: SceneParams) => Promise<Buffer>;
   width?: number;
   height?: number;
   /** What the device's last frame showed: for status lines and live checks. */
-  onFrame?: (frame: { k: number; phase: string; trueMm: number; readingMm: number; prediction?: number }) => void;
+  onFrame?: (frame: SimFrame) => void;
 }
 
 export class SimDevice {
-  readonly stats: SimDeviceStats = { predicted: 0, failed: 0, skipped: 0, readings: 0 };
+  readonly stats: SimDeviceStats = { predicted: 0, failed: 0, skipped: 0, readings: 0, busyMs: 0, slowestMs: 0 };
   private readonly sampler: SceneSampler;
+  private readonly poster: FramePoster;
   private stopped = false;
   private loop?: Promise<void>;
   private wake?: () => void;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly o: SimDeviceOptions) {
+    this.poster = new FramePoster(o.apiUrl);
     this.sampler = new SceneSampler(o.scenario, {
       seed: hashInts(o.seed, o.index),
       ...(o.width !== undefined ? { width: o.width } : {}),
@@ -77,6 +99,7 @@ export class SimDevice {
     clearTimeout(this.timer);
     this.wake?.();
     await this.loop;
+    this.poster.close();
   }
 
   private async run(t0: number): Promise<void> {
@@ -86,10 +109,10 @@ export class SimDevice {
     for (let k = 0; !this.stopped; k++) {
       const due = t0 + offset + k * period;
       const late = Date.now() - due;
-      if (late > period) {
-        const behind = Math.floor(late / period);
-        this.stats.skipped += behind;
-        k += behind;
+      if (late > CAMERA_BUFFERS * period) {
+        const lost = Math.floor(late / period) - CAMERA_BUFFERS + 1;
+        this.stats.skipped += lost;
+        k += lost;
       } else if (late < 0) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -97,33 +120,39 @@ export class SimDevice {
         });
         if (this.stopped) break;
       }
+      const began = performance.now();
       await this.frame(k);
+      const took = performance.now() - began;
+      this.stats.busyMs += took;
+      if (took > this.stats.slowestMs) this.stats.slowestMs = took;
     }
   }
 
   private async frame(k: number): Promise<void> {
     const scene = this.sampler.at(k / this.o.scenario.fps);
-    const jpeg = await renderFrame(scene.params);
+    const jpeg = await (this.o.render ?? renderFrame)(scene.params);
     const mm = reading(scene.trueMm, mulberry32(hashInts(this.o.seed, this.o.index, k, 0x746f66)), {
       angleDeg: scene.params.angleDeg ?? 0,
     });
+    // The moment the frame is taken, which is also when the sensor measured. The reading is at
+    // the broker before the frame goes to the agent, so it waits there when the prediction is
+    // stored and is the nearest one (the next frame's comes only after this answer).
     const ts = Date.now();
-    this.o.sensor.publish(this.o.sensorTopic, JSON.stringify({ mm, ts }), { qos: 0 });
-    this.stats.readings++;
-    let prediction: number | undefined;
     try {
-      const res = await fetch(`${this.o.apiUrl}/v1/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'image/jpeg', 'x-request-id': `${this.o.deviceId}-${k}` },
-        body: new Uint8Array(jpeg),
-      });
-      const text = await res.text();
-      if (res.ok) {
+      await this.o.sensor.publishAsync(this.o.sensorTopic, JSON.stringify({ mm, ts }), { qos: 1 });
+      this.stats.readings++;
+    } catch (err) {
+      this.stats.lastError = `sensor: ${(err as Error).message}`;
+    }
+    let answer: { prediction?: number; version?: number } = {};
+    try {
+      const res = await this.poster.post(jpeg, `${this.o.deviceId}-${k}`);
+      if (res.status === 200) {
         this.stats.predicted++;
-        prediction = predictionOf(text);
+        answer = answerOf(res.body);
       } else {
         this.stats.failed++;
-        this.stats.lastError = `${res.status} ${text.slice(0, 200)}`;
+        this.stats.lastError = `${res.status} ${res.body.slice(0, 200)}`;
       }
     } catch (err) {
       this.stats.failed++;
@@ -134,17 +163,20 @@ export class SimDevice {
       phase: scene.phase,
       trueMm: scene.trueMm,
       readingMm: mm,
-      ...(prediction !== undefined ? { prediction } : {}),
+      ...answer,
     });
   }
 }
 
-/** The number in a predict answer (null for a model whose output has none). */
-function predictionOf(body: string): number | undefined {
+/** The prediction (null for a model whose output has none) and the model version of an answer. */
+function answerOf(body: string): { prediction?: number; version?: number } {
   try {
-    const p = (JSON.parse(body) as { prediction?: unknown }).prediction;
-    return typeof p === 'number' ? p : undefined;
+    const { prediction, version } = JSON.parse(body) as { prediction?: unknown; version?: unknown };
+    return {
+      ...(typeof prediction === 'number' ? { prediction } : {}),
+      ...(typeof version === 'number' ? { version } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }

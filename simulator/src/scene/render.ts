@@ -119,16 +119,32 @@ export function renderRaw(p: SceneParams): RawFrame {
   const gain = p.lighting?.gain ?? 1;
   const offset = p.lighting?.offset ?? 0;
 
-  const img = new Float32Array(width * height * 3);
+  // Per column: where the wall's base and the skirting's top fall, and the wall's depth.
+  const colZ = new Float64Array(width);
+  const colBase = new Float64Array(width);
+  const colSkirt = new Float64Array(width);
+  const colXn = new Float64Array(width);
+  const colXWall = new Float64Array(width);
   for (let u = 0; u < width; u++) {
     const xn = (u + 0.5 - cx) / f;
     // The wall's depth along this column's ray; a wall turned away from a ray is never reached
     // within the field of view for |angle| ≤ 45° and this focal length.
     const zWall = depth / Math.max(1 - xn * tan, 0.05);
-    const base = y0 + (f * h) / zWall;
-    const skirtTop = y0 + (f * (h - SKIRTING_HEIGHT)) / zWall;
-    const xWall = (xn * zWall) / cos;
-    for (let v = 0; v < height; v++) {
+    colXn[u] = xn;
+    colZ[u] = zWall;
+    colBase[u] = y0 + (f * h) / zWall;
+    colSkirt[u] = y0 + (f * (h - SKIRTING_HEIGHT)) / zWall;
+    colXWall[u] = (xn * zWall) / cos;
+  }
+
+  const img = new Float32Array(width * height * 3);
+  const rmax2 = cx * cx + (height / 2) * (height / 2);
+  for (let v = 0, i = 0; v < height; v++) {
+    const dy = v + 0.5 - height / 2;
+    for (let u = 0; u < width; u++, i += 3) {
+      const zWall = colZ[u]!,
+        base = colBase[u]!,
+        skirtTop = colSkirt[u]!;
       const wallCover = Math.min(1, Math.max(0, base - v));
       const skirtCover = Math.min(1, Math.max(0, Math.min(base, v + 1) - Math.max(skirtTop, v)));
       const plainCover = wallCover - skirtCover;
@@ -138,8 +154,8 @@ export function renderRaw(p: SceneParams): RawFrame {
         b = 0;
       if (plainCover > 0) {
         const row = Math.min(v + 0.5, skirtTop);
-        const height = h - ((row - y0) * zWall) / f;
-        const s = wallShade(xWall, height, texSeed) * plainCover;
+        const above = h - ((row - y0) * zWall) / f;
+        const s = wallShade(colXWall[u]!, above, texSeed) * plainCover;
         r += wr * s;
         g += wg * s;
         b += wb * s;
@@ -152,7 +168,7 @@ export function renderRaw(p: SceneParams): RawFrame {
       if (floorCover > 0) {
         const row = Math.max(v + 0.5, base);
         const z = (f * h) / (row - y0);
-        const x = xn * z;
+        const x = colXn[u]! * z;
         // Floor coordinates in the room: measured from the wall's base, turned with the wall.
         const along = (depth - z) * sin + x * cos + lateral;
         const away = (depth - z) * cos - x * sin;
@@ -165,24 +181,12 @@ export function renderRaw(p: SceneParams): RawFrame {
         g += fg * s;
         b += fb * s;
       }
-      const i = (v * width + u) * 3;
-      img[i] = r;
-      img[i + 1] = g;
-      img[i + 2] = b;
-    }
-  }
-
-  // Vignette and exposure in one pass.
-  const rmax2 = cx * cx + (height / 2) * (height / 2);
-  for (let v = 0; v < height; v++) {
-    const dy = v + 0.5 - height / 2;
-    for (let u = 0; u < width; u++) {
+      // Lens vignette and exposure. fround: the scene value as a 32-bit float, as it is stored.
       const dx = u + 0.5 - cx;
       const k = (1 - (0.22 * (dx * dx + dy * dy)) / rmax2) * gain;
-      const i = (v * width + u) * 3;
-      img[i] = img[i]! * k + offset;
-      img[i + 1] = img[i + 1]! * k + offset;
-      img[i + 2] = img[i + 2]! * k + offset;
+      img[i] = Math.fround(r) * k + offset;
+      img[i + 1] = Math.fround(g) * k + offset;
+      img[i + 2] = Math.fround(b) * k + offset;
     }
   }
 
