@@ -1,28 +1,32 @@
 /**
  * @module demo/sensor-scene
- * Generated camera frames for the simulated devices: a wall seen from a parking car, whose
- * brightness drifts slowly (the car moving) with per-device offsets. Frames are encoded once
- * up front so the demo spends its CPU on the agents, not on JPEG encoding.
+ * Camera frames for the simulated devices: the simulator's garage wall seen from a parking car
+ * (the baseline phase the sample models were trained on), at distances across its 0–250 mm
+ * range, the car creeping back and forth with per-device offsets. Frames are rendered once up
+ * front so the demo spends its CPU on the agents, not on rendering and JPEG encoding.
  */
-import sharp from 'sharp';
+import { loadScenario, renderFrame } from '@edgeloop/simulator';
 
 export const FRAME_LEVELS = 24;
 
+const mid = (r: { min: number; max: number }) => (r.min + r.max) / 2;
+
 export async function encodeFrames(): Promise<Buffer[]> {
+  const settings = loadScenario('baseline').phases[0]!.settings;
   const frames: Buffer[] = [];
   for (let i = 0; i < FRAME_LEVELS; i++) {
-    const v = Math.round(40 + (i / (FRAME_LEVELS - 1)) * 180);
+    const u = i / (FRAME_LEVELS - 1);
     frames.push(
-      await sharp({
-        create: {
-          width: 320,
-          height: 240,
-          channels: 3,
-          background: { r: v, g: Math.round(v * 0.95), b: Math.round(v * 0.85) },
-        },
-      })
-        .jpeg({ quality: 80 })
-        .toBuffer(),
+      await renderFrame({
+        distanceMm: settings.distance.min + u * (settings.distance.max - settings.distance.min),
+        angleDeg: mid(settings.angle),
+        floor: settings.floor,
+        wallRgb: settings.wall,
+        lighting: { gain: mid(settings.gain), offset: mid(settings.offset) },
+        noise: mid(settings.noise),
+        blur: mid(settings.blur),
+        seed: i + 1,
+      }),
     );
   }
   return frames;
