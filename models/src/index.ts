@@ -1,23 +1,32 @@
 /**
  * @module @edgeloop/models
  *
- * Public surface of the models package: the reference model builder, its tensor spec, and the
- * committed sample models that let every demo and test run offline.
+ * Public surface of the models package: the synthetic reference model builder, its tensor spec,
+ * and the committed trained sample models that let every demo and test run offline.
  */
 import { fileURLToPath } from 'node:url';
 import type { ReferenceModelOptions } from './reference-model.js';
+import type { SampleVersion } from './sample-recipes.js';
 
 export { buildReferenceModel, REFERENCE_INPUT, REFERENCE_OUTPUT } from './reference-model.js';
 export type { ReferenceModelOptions } from './reference-model.js';
 
-/** Sample model versions shipped in `models/sample/`. */
-export type SampleVersion = 'v1' | 'v2';
+export {
+  SAMPLE_RECIPES,
+  SAMPLE_CHECK_RECIPE,
+  SAMPLE_SUMS_PATH,
+  SAMPLE_CHECK_SUM_PATH,
+  parseSums,
+  type SampleRecipe,
+  type SampleVersion,
+} from './sample-recipes.js';
 
 /**
- * Build options for each sample. This is the single source of truth shared by the build script
- * and the test that proves the committed bytes still match a fresh build.
+ * Options of the synthetic pair (`buildReferenceModel`): bias + gain·mean(pixels) plus a few mm of
+ * seeded MLP. Tests that need a known closed form (the truth of a grey image, a candidate a fixed
+ * offset worse) build these; the committed samples are trained models and have no such form.
  */
-export const SAMPLE_MODEL_OPTIONS: Readonly<Record<SampleVersion, Readonly<ReferenceModelOptions>>> = {
+export const SYNTHETIC_MODEL_OPTIONS: Readonly<Record<SampleVersion, Readonly<ReferenceModelOptions>>> = {
   v1: { seed: 1 },
   v2: { seed: 2, bias: 110, gain: 190 },
 };
@@ -32,7 +41,7 @@ export const SAMPLE_METADATA_PATH: string = fileURLToPath(
   new URL('../sample/edgeloop-distance.meta.json', import.meta.url),
 );
 
-/** Absolute paths of the committed sample models. */
+/** Absolute paths of the committed sample models (trained; see `SAMPLE_RECIPES`). */
 export const SAMPLE_MODELS: Readonly<Record<SampleVersion, string>> = {
   v1: samplePath('v1'),
   v2: samplePath('v2'),

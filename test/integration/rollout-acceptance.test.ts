@@ -16,14 +16,17 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-import { buildReferenceModel } from '@edgeloop/models';
+import { buildReferenceModel, SYNTHETIC_MODEL_OPTIONS } from '@edgeloop/models';
 import type { RolloutDetail, RolloutSummary } from '@edgeloop/protocol';
 import { greyTensor, postJson, sample, waitFor } from '../support/fixtures.js';
 import { startTestFleet, type TestFleet } from '../support/in-process-fleet.js';
 import { STORES, storeSkip, type StoreKind } from '../support/stores.js';
 
 const DEVICES = ['ro-pi-1', 'ro-pi-2', 'ro-pi-3', 'ro-pi-4'];
-/** The true distance for a grey level: v1 (bias 100, gain 200) reads ~30 mm short of it. */
+/**
+ * The truth is made up for grey tensors, so the baseline must be a model of known form: the
+ * synthetic v1 (bias 100, gain 200) reads ~30 mm short of it. Candidates vary its bias.
+ */
 const truth = (level: number) => 130 + 200 * level;
 
 interface SiteBroker {
@@ -54,7 +57,7 @@ interface Setup {
 
 async function setUp(t: { after(fn: () => Promise<void>): void }, store: StoreKind): Promise<Setup> {
   const site = await startSiteBroker();
-  const fleet = await startTestFleet({ store });
+  const fleet = await startTestFleet({ store, baselineModel: buildReferenceModel(SYNTHETIC_MODEL_OPTIONS.v1) });
   const sensor: MqttClient = await mqtt.connectAsync(site.url, { reconnectPeriod: 200 });
   const agents = await Promise.all(
     DEVICES.map(async (id) => {

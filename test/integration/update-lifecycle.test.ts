@@ -18,7 +18,8 @@ import {
   sha256Hex,
   signManifest,
 } from '@edgeloop/protocol';
-import { greyTensor, jpeg, postJson, sample, tempDir, waitFor } from '../support/fixtures.js';
+import { greyTensor, postJson, sample, tempDir, waitFor } from '../support/fixtures.js';
+import { wallFrame } from '../support/wall-frame.js';
 import { runCli, startAgentProcess, startServerProcess, writeAgentConfig } from '../support/processes.js';
 import { fleet } from '../support/fleet-client.js';
 
@@ -81,7 +82,7 @@ test(
       void spy.subscribeAsync(deviceTopic(DEVICE, 'desired'), { qos: 1 });
     });
 
-    const img = await jpeg(180, 180, 180);
+    const img = await wallFrame(150);
     const imgRes = await fetch(`${agent.ready.apiUrl}/v1/predict`, {
       method: 'POST',
       headers: { 'content-type': 'image/jpeg', 'x-request-id': 'img-1' },
@@ -90,7 +91,10 @@ test(
     const imgBody = (await imgRes.json()) as { version: number; prediction: number; record: { seq: number } };
     assert.equal(imgRes.status, 200);
     assert.equal(imgBody.version, 1);
-    assert.ok(imgBody.prediction > 100 && imgBody.prediction < 400, `plausible distance, got ${imgBody.prediction}`);
+    assert.ok(
+      Math.abs(imgBody.prediction - 150) < 25,
+      `a frame 150 mm from the wall, predicted ${imgBody.prediction} mm`,
+    );
     assert.equal(await predictVersion('json-1'), 1);
 
     const v1Records = await waitFor('v1 records at the server', async () => {

@@ -36,7 +36,7 @@ export async function waitFor<T>(
   );
 }
 
-/** A JPEG of a flat colour: brightness drives the reference model's output. */
+/** A JPEG of a flat colour: brightness drives the synthetic reference model's output. */
 export function jpeg(r: number, g: number, b: number, width = 160, height = 120): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: { r, g, b } } })
     .jpeg()

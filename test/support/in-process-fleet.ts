@@ -37,7 +37,7 @@ export interface TestFleet {
   startAgent(deviceId: string, overrides?: Partial<AgentConfigInput>): Promise<RunningAgent>;
   /** Everything the fleet store holds at rest (support/stores.ts bytesAtRest), to search for secrets. */
   bytesAtRest(): Promise<Buffer>;
-  /** Deploys the sample model "distance" v1 to the device and waits until it serves. */
+  /** Deploys "distance" v1 (the sample, or `baselineModel`) to the device and waits until it serves. */
   deploySample(deviceId: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -47,6 +47,8 @@ const silent = pino({ level: 'silent' });
 export interface TestFleetOptions {
   /** Default 'sqlite'. A test on 'postgres' must be skipped when storeSkip('postgres') says so. */
   store?: StoreKind;
+  /** Bytes of "distance" v1 (default: the committed trained sample). */
+  baselineModel?: Uint8Array;
 }
 
 export async function startTestFleet(options: TestFleetOptions = {}): Promise<TestFleet> {
@@ -67,7 +69,7 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
   );
   await server.registry.register({
     name: 'distance',
-    bytes: readFileSync(SAMPLE_MODELS.v1),
+    bytes: options.baselineModel ?? readFileSync(SAMPLE_MODELS.v1),
     metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
   });
   const agents: RunningAgent[] = [];

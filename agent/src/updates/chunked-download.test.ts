@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SAMPLE_MODELS } from '@edgeloop/models';
+import { buildReferenceModel, SYNTHETIC_MODEL_OPTIONS } from '@edgeloop/models';
 import { manifestSchema } from '@edgeloop/protocol';
 import { downloadArtifactChunked, type ChunkedDownloadOptions } from './chunked-download.js';
 import { DownloadError } from './download.js';
 import { artifactServer, desired, harness, manifest, type ServedFile } from './test-support.js';
 
-const v1 = readFileSync(SAMPLE_MODELS.v1); // 40116 bytes
+// The chunk arithmetic below is written for this model's size: 40116 bytes.
+const v1 = Buffer.from(buildReferenceModel(SYNTHETIC_MODEL_OPTIONS.v1));
 const CHUNK = 4096; // hashed chunk: 10 chunks, the last one shorter
 const REQUEST = 4 * CHUNK; // each Range request carries 4 chunks
 const artifact = manifestSchema.parse(manifest(1, v1, { chunkSize: CHUNK })).artifact;
