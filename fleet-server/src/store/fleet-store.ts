@@ -60,12 +60,12 @@ import type {
   RolloutRecord,
   SigningKeyRecord,
   SigningKeyState,
-  TrainingJobRecord,
-  TrainingRunRecord,
 } from './store-types.js';
+import type { TrainingRepository } from './training-store-types.js';
 
 export type * from './store-types.js';
 export type * from './dataset-store-types.js';
+export type * from './training-store-types.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
 export interface DeviceSelector {
@@ -467,32 +467,6 @@ export interface TransferRepository {
   add(rows: readonly TransferRow[], now?: number): Promise<void>;
   /** Newest first. */
   detail(deviceId: string): Promise<Array<Omit<TransferRow, 'deviceId'> & { updatedAt: number }>>;
-}
-
-export interface TrainingRunQuery {
-  job?: string;
-  dataset?: string;
-  status?: TrainingRunRecord['status'];
-  limit?: number;
-}
-
-export interface TrainingRepository {
-  /** The job and all its runs, in one step. */
-  insertJob(job: TrainingJobRecord, runs: readonly TrainingRunRecord[]): Promise<void>;
-  /** Writes every mutable field of the job. */
-  updateJob(job: TrainingJobRecord): Promise<void>;
-  /** Writes every mutable field of the run. */
-  updateRun(run: TrainingRunRecord): Promise<void>;
-  /** Only the progress (written often while a run trains). */
-  setRunProgress(id: string, progress: TrainingRunRecord['progress']): Promise<void>;
-  getJob(id: string): Promise<TrainingJobRecord | undefined>;
-  /** Newest first. */
-  listJobs(q?: { status?: TrainingJobRecord['status']; limit?: number }): Promise<TrainingJobRecord[]>;
-  getRun(id: string): Promise<TrainingRunRecord | undefined>;
-  /** A job's runs by position. */
-  runsOf(jobId: string): Promise<TrainingRunRecord[]>;
-  /** Newest job first, by position within a job. */
-  listRuns(q?: TrainingRunQuery): Promise<TrainingRunRecord[]>;
 }
 
 export interface FleetStore {
