@@ -13,6 +13,7 @@ export * from './envelope.js';
 export * from './baseline.js';
 export * from './image-features.js';
 export * from './dataset.js';
+export * from './dataset-manifest.js';
 export * from './trainer-contract.js';
 export * from './columns.js';
 export * from './messages.js';

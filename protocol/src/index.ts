@@ -12,6 +12,7 @@ export * from './keyset.js';
 export * from './baseline.js';
 export * from './image-features.js';
 export * from './dataset.js';
+export * from './dataset-manifest.js';
 export * from './dataset-hash.js';
 export * from './trainer-contract.js';
 export * from './artifact.js';

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   DEFAULT_SPLIT_RATIOS,
+  buildDatasetManifest,
   datasetContentId,
   datasetSelectionSchema,
   describeZodError,
@@ -28,7 +29,7 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { DatasetItemRow, FleetStore } from '../store/fleet-store.js';
 import { readDatasetFolder } from './dataset-folder-reader.js';
 import { writeDatasetFolder } from './dataset-folder-writer.js';
-import { buildManifest, snapshotItem } from './dataset-manifest.js';
+import { snapshotItem } from './dataset-manifest.js';
 
 export interface DatasetOptions {
   name?: string | undefined;
@@ -320,7 +321,7 @@ export class DatasetService {
     const id = datasetContentId(items);
     const existing = await this.get(id);
     if (existing) return { dataset: existing, created: false, skipped };
-    const manifest = buildManifest({
+    const manifest = buildDatasetManifest({
       id,
       name: opts.name,
       description: opts.description,

@@ -15,19 +15,14 @@ import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import {
   DATASET_FILES,
-  DATASET_FORMAT,
   DEFAULT_SPLIT_RATIOS,
-  FEATURE_EDGES,
   IMAGE_FEATURES,
+  buildDatasetManifest,
   datasetContentId,
-  datasetManifestSchema,
-  histogramOf,
   imageFeatures,
   splitOf,
-  valueEdges,
   type DatasetManifest,
   type SnapshotItem,
-  type ValueSummary,
 } from '@edgeloop/protocol';
 import { hashInts, mulberry32 } from '../rng.js';
 import { cpus } from 'node:os';
@@ -158,48 +153,9 @@ async function featuresOf(jpeg: Buffer): Promise<Record<string, number>> {
   return imageFeatures(rgb, FEATURE_SIZE.width, FEATURE_SIZE.height, IMAGE_FEATURES);
 }
 
-/** min and max without spreading (a million arguments overflow the stack). */
-function extent(values: readonly number[]): { min: number; max: number } {
-  let min = Infinity,
-    max = -Infinity;
-  for (const v of values) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return { min, max };
-}
-
-function summarize(values: number[], edges: readonly number[]): ValueSummary {
-  const n = values.length;
-  const mean = values.reduce((s, v) => s + v, 0) / n;
-  const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / n;
-  return {
-    count: n,
-    ...extent(values),
-    mean,
-    std: Math.sqrt(variance),
-    histogram: histogramOf(values, edges),
-  };
-}
-
 function manifestOf(items: SnapshotItem[], scenario: Scenario, options: GenerateOptions): DatasetManifest {
-  const labels = items.map((i) => i.label);
-  const features: Record<string, ValueSummary> = {};
-  for (const name of Object.keys(items[0]?.features ?? {})) {
-    const edges = FEATURE_EDGES[name];
-    if (edges)
-      features[name] = summarize(
-        items.map((i) => i.features![name]!),
-        edges,
-      );
-  }
-  const ts = extent(items.map((i) => i.ts!));
-  const range = extent(labels);
-  const counts = { total: items.length, train: 0, validation: 0, holdout: 0 };
-  for (const i of items) counts[i.split]++;
   const size = `${options.width ?? 160}x${options.height ?? 120}`;
-  const manifest: DatasetManifest = {
-    format: DATASET_FORMAT,
+  return buildDatasetManifest({
     id: datasetContentId(items),
     name: options.name ?? `sim-${scenario.name}${options.phase ? `-${options.phase}` : ''}-${items.length}`,
     description: `Simulated rear-camera frames (${size} JPEG) labelled with the simulated ToF reading (mm), scenario "${scenario.name}"${options.phase ? `, phase "${options.phase}" only` : ''}.`,
@@ -209,13 +165,8 @@ function manifestOf(items: SnapshotItem[], scenario: Scenario, options: Generate
       generator: `@edgeloop/simulator scenario=${scenario.name}${options.phase ? ` phase=${options.phase}` : ''} size=${size}`,
       seed: options.seed,
     },
-    sources: [{ deviceId: null, count: items.length, from: ts.min, to: ts.max }],
-    counts,
-    split: { rule: 'sha256', ratios: DEFAULT_SPLIT_RATIOS },
-    label: { ...summarize(labels, valueEdges(range.min, range.max)), unit: 'mm' },
-    features,
-    contentTypes: { 'image/jpeg': items.length },
-  };
-  // Our own output must meet the contract other tools read it by.
-  return datasetManifestSchema.parse(manifest);
+    ratios: DEFAULT_SPLIT_RATIOS,
+    items: items.map(({ file: _file, ...item }) => ({ ...item, contentType: 'image/jpeg' })),
+    labelUnit: 'mm',
+  });
 }
