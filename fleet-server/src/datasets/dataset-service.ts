@@ -29,7 +29,7 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { DatasetItemRow, FleetStore } from '../store/fleet-store.js';
 import { readDatasetFolder } from './dataset-folder-reader.js';
 import { writeDatasetFolder } from './dataset-folder-writer.js';
-import { snapshotItem } from './dataset-manifest.js';
+import { snapshotItem } from './folder-items.js';
 
 export interface DatasetOptions {
   name?: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * @module datasets/dataset-manifest
+ * @module datasets/folder-items
  * Items as the dataset folder names them (images/<sha256>.<ext>); the manifest itself is built
  * by protocol's buildDatasetManifest, shared with the simulator's generated folders.
  */
