@@ -5,11 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { pbkdf2, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { sha256Hex } from '@edgeloop/protocol';
 import type { BlobStore } from './blob-store.js';
+
+const pbkdf2Async = promisify(pbkdf2);
 
 export interface BlobStoreHarness {
   blobs: BlobStore;
@@ -94,6 +97,25 @@ export function runBlobStoreSuite(
     const second = await again.finish();
     await blobs.adopt(second);
     assert.ok(!existsSync(second.path), 'a copy of stored bytes is dropped');
+
+    // With the file system's threads busy, a file opened for bytes already stored would only be
+    // opened after adopt removed it, and its error would reach no one.
+    const late = await blobs.stage();
+    await late.write(bytes);
+    const copy = await late.finish();
+    const busy = Array.from({ length: 8 }, () => pbkdf2Async('x', 'y', 40_000, 32, 'sha256'));
+    const stray: unknown[] = [];
+    const onStray = (err: unknown) => stray.push(err);
+    process.on('uncaughtException', onStray);
+    try {
+      await blobs.adopt(copy);
+      await Promise.all(busy);
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off('uncaughtException', onStray);
+    }
+    assert.deepEqual(stray, [], 'adopting a copy of stored bytes leaves nothing failing behind');
+    assert.ok(!existsSync(copy.path));
 
     const refused = await blobs.stage();
     await refused.write(randomBytes(10));

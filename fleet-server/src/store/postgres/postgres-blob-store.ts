@@ -58,9 +58,9 @@ export class PostgresBlobStore implements BlobStore {
     await this.write(
       sha256,
       bytes.length,
-      (function* () {
+      function* () {
         for (let at = 0; at < buf.length; at += CHUNK_BYTES) yield buf.subarray(at, at + CHUNK_BYTES);
-      })(),
+      },
     );
     return { sha256, size: bytes.length };
   }
@@ -75,7 +75,11 @@ export class PostgresBlobStore implements BlobStore {
 
   async adopt(staged: StagedArtifact): Promise<StoredBlob> {
     try {
-      await this.write(staged.sha256, staged.size, createReadStream(staged.path, { highWaterMark: CHUNK_BYTES }));
+      // The stream is opened only once it will be read: a stream opened for bytes already stored
+      // would meet the file removed below and emit an error nobody listens to.
+      await this.write(staged.sha256, staged.size, () =>
+        createReadStream(staged.path, { highWaterMark: CHUNK_BYTES }),
+      );
     } finally {
       rmSync(staged.path, { force: true });
     }
@@ -126,7 +130,7 @@ export class PostgresBlobStore implements BlobStore {
   private async write(
     sha256: string,
     size: number,
-    source: Iterable<Buffer> | AsyncIterable<Buffer | string>,
+    openSource: () => Iterable<Buffer> | AsyncIterable<Buffer | string>,
   ): Promise<void> {
     if ((await this.size(sha256)) !== undefined) return;
     const client = await this.pool.connect();
@@ -140,7 +144,7 @@ export class PostgresBlobStore implements BlobStore {
           [this.namespace, sha256, idx++, chunk],
         );
       };
-      for await (const piece of source) {
+      for await (const piece of openSource()) {
         pending = pending.length === 0 ? Buffer.from(piece) : Buffer.concat([pending, Buffer.from(piece)]);
         while (pending.length >= CHUNK_BYTES) {
           await flush(pending.subarray(0, CHUNK_BYTES));
