@@ -85,7 +85,7 @@ export const telemetryBatchSchema = z
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
 /** Device channels whose messages the fleet acknowledges (the agent's outbox streams). */
-export const ACK_KINDS = ['telemetry', 'reference', 'sample', 'update'] as const;
+export const ACK_KINDS = ['telemetry', 'reference', 'sample', 'update', 'summary', 'alert'] as const;
 export type AckKind = (typeof ACK_KINDS)[number];
 
 export const ackSchema = z.object({

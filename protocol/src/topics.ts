@@ -13,6 +13,8 @@
  *   edgeloop/v1/devices/{deviceId}/sample     agent → server  a raw input kept for retraining (QoS 1, binary)
  *   edgeloop/v1/devices/{deviceId}/fetch      agent → server  request for artifact bytes over MQTT (chunk-transfer.ts)
  *   edgeloop/v1/devices/{deviceId}/chunk      server → agent  artifact blocks of ≤ 128 KiB (QoS 1, binary)
+ *   edgeloop/v1/devices/{deviceId}/summary    agent → server  per-window rollups instead of records (bandwidth mode, QoS 1)
+ *   edgeloop/v1/devices/{deviceId}/alert      agent → server  alerts the device raised itself (QoS 1)
  */
 
 export const TOPIC_PREFIX = 'edgeloop/v1';
@@ -27,6 +29,8 @@ export const DEVICE_CHANNELS = [
   'sample',
   'fetch',
   'chunk',
+  'summary',
+  'alert',
 ] as const;
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
 
@@ -38,6 +42,8 @@ export const DEVICE_PUBLISHES: readonly DeviceChannel[] = [
   'reference',
   'sample',
   'fetch',
+  'summary',
+  'alert',
 ];
 /** Channels a device subscribes to. Broker ACLs (embedded and Mosquitto) are derived from these two lists. */
 export const DEVICE_SUBSCRIBES: readonly DeviceChannel[] = ['ack', 'desired', 'chunk'];
