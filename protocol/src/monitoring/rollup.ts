@@ -186,7 +186,12 @@ export function foldRecord(r: Rollup, spec: BinSpec, rec: RollupInput): void {
  * Folds a reference value that arrived after its record was already folded (the record's
  * prediction is given again): the reference and error parts only, never the count or features.
  */
-export function foldLateReference(r: Rollup, spec: BinSpec, prediction: number | null | undefined, reference: number): void {
+export function foldLateReference(
+  r: Rollup,
+  spec: BinSpec,
+  prediction: number | null | undefined,
+  reference: number,
+): void {
   if (!Number.isFinite(reference)) return;
   addValue(r.reference, spec.reference, reference);
   if (typeof prediction === 'number' && Number.isFinite(prediction)) foldError(r, spec, prediction, reference);
@@ -267,9 +272,7 @@ export const rollupSchema = z
     output: valueStatsWire,
     reference: valueStatsWire,
     error: valueStatsWire.extend({ absSum: z.number().min(0) }),
-    confusion: z
-      .record(z.string().regex(/^\d{1,4},\d{1,4}$/), z.number().int().min(1))
-      .optional(),
+    confusion: z.record(z.string().regex(/^\d{1,4},\d{1,4}$/), z.number().int().min(1)).optional(),
   })
   .strict();
 export type RollupWire = z.infer<typeof rollupSchema>;
@@ -277,7 +280,9 @@ export type RollupWire = z.infer<typeof rollupSchema>;
 function statsToWire<T extends ValueStats>(s: T): Omit<T, 'min' | 'max'> & { min: number | null; max: number | null } {
   return { ...s, min: s.n > 0 ? s.min : null, max: s.n > 0 ? s.max : null };
 }
-function statsFromWire<T extends { min: number | null; max: number | null }>(s: T): Omit<T, 'min' | 'max'> & { min: number; max: number } {
+function statsFromWire<T extends { min: number | null; max: number | null }>(
+  s: T,
+): Omit<T, 'min' | 'max'> & { min: number; max: number } {
   return { ...s, min: s.min ?? Infinity, max: s.max ?? -Infinity };
 }
 
