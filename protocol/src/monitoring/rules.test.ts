@@ -91,7 +91,7 @@ test('rules are checked: bands, device-only rules, defaults', () => {
   );
   assert.throws(
     () => ruleSchema.parse({ ...base, onDevice: true, condition: { op: 'above', threshold: 1 } }),
-    /only a rule with scope "device"/,
+    /only a rule with scope \\"device\\"/,
   );
   const r = ruleSchema.parse({ ...base, condition: { op: 'above', threshold: 1 } });
   assert.equal(r.minSamples, 100);
