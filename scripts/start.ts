@@ -20,7 +20,7 @@ import {
   DEFAULT_HTTP_PORT,
   DEFAULT_MQTT_PORT,
 } from '@edgeloop/fleet-server';
-import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
+import { SAMPLE_VERSION_METADATA, SAMPLE_MODELS } from '@edgeloop/models';
 import { preferredPort } from './demo/ports.js';
 import { startSimulatedFleet } from '@edgeloop/simulator/fleet';
 
@@ -96,8 +96,14 @@ say(`fleet server up
     signing key  ${server.keyId}
     try in another terminal:  npx edgeloop devices   ·   npx edgeloop telemetry --limit 5`);
 
-const metadata = JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')) as unknown;
-const v1 = await server.registry.register({ name: 'distance', bytes: readFileSync(SAMPLE_MODELS.v1), metadata });
+// Each version with its training metrics and training summary: the drift and live-error baseline.
+const metadataOf = (version: 'v1' | 'v2') =>
+  JSON.parse(readFileSync(SAMPLE_VERSION_METADATA[version], 'utf8')) as object;
+const v1 = await server.registry.register({
+  name: 'distance',
+  bytes: readFileSync(SAMPLE_MODELS.v1),
+  metadata: metadataOf('v1'),
+});
 say(`registered model distance v${v1.version} (sha256 ${v1.sha256.slice(0, 12)}, signed by ${v1.keyId})`);
 
 const hardware = (deviceId: string) => (deviceId.includes('jetson') ? 'jetson-orin' : 'raspberrypi4');
@@ -144,7 +150,7 @@ const canaryTimer = setTimeout(async () => {
   const v2 = await server.registry.register({
     name: 'distance',
     bytes: readFileSync(SAMPLE_MODELS.v2),
-    metadata: { ...(metadata as object), lineage: { parent: v1.version, trigger: 'demo' } },
+    metadata: { ...metadataOf('v2'), lineage: { parent: v1.version, trigger: 'demo' } },
   });
   // A canary rollout as an operator would start it (edgeloop rollouts create distance@2 --strategy
   // canary …): one device first, and after a short soak with no failures, the rest.

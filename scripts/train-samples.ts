@@ -12,19 +12,25 @@
  * Writes <out-dir>/<version>/ with the trainer's files (model.onnx, metrics.json, baseline.json,
  * meta.json, train.log) and <out-dir>/SHA256SUMS. The frames are rendered with a fixed seed and
  * createdAt, and the trainer is deterministic, so two builds give identical model bytes.
- * --install copies the models over models/sample/edgeloop-distance-<version>.onnx and writes
- * models/sample/SHA256SUMS and the small pipeline check's sum that the test suite rebuilds.
+ * --install copies the models over models/sample/edgeloop-distance-<version>.onnx, writes each
+ * version's registration metadata (edgeloop-distance-<version>.meta.json: the shared pre- and
+ * postprocessing, the trainer's metrics flattened, its baseline as the training summary drift is
+ * measured against), models/sample/SHA256SUMS and the small pipeline check's sum that the test
+ * suite rebuilds.
  */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateDataset } from '@edgeloop/simulator';
+import { flatMetrics, trainerMetricsSchema } from '@edgeloop/protocol';
 import {
   SAMPLE_CHECK_RECIPE,
   SAMPLE_CHECK_SUM_PATH,
+  SAMPLE_METADATA_PATH,
   SAMPLE_MODELS,
   SAMPLE_RECIPES,
+  SAMPLE_VERSION_METADATA,
   SAMPLE_SUMS_PATH,
   type SampleRecipe,
   type SampleVersion,
@@ -33,6 +39,8 @@ import { REFERENCE_TRAINER_DESCRIPTION, trainReference, type ReferenceParams } f
 
 export interface TrainedSample {
   readonly modelPath: string;
+  /** The trainer's output folder (metrics.json, baseline.json beside model.onnx). */
+  readonly outDir: string;
   readonly sha256: string;
   readonly bytes: number;
   readonly holdoutMae: number | undefined;
@@ -71,6 +79,7 @@ export async function buildTrainedSample(
   const bytes = await readFile(modelPath);
   return {
     modelPath,
+    outDir: out,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
     holdoutMae: result.metrics.holdout?.mae,
@@ -94,7 +103,16 @@ async function main(args: readonly string[]): Promise<void> {
   const sums = built.map(([version, s]) => `${s.sha256}  ${path.basename(SAMPLE_MODELS[version])}\n`).join('');
   await writeFile(path.resolve(outDir, 'SHA256SUMS'), sums);
   if (install) {
-    for (const [version, s] of built) await copyFile(s.modelPath, SAMPLE_MODELS[version]);
+    const shared = JSON.parse(await readFile(SAMPLE_METADATA_PATH, 'utf8')) as object;
+    for (const [version, s] of built) {
+      await copyFile(s.modelPath, SAMPLE_MODELS[version]);
+      const metrics = trainerMetricsSchema.parse(
+        JSON.parse(await readFile(path.join(s.outDir, 'metrics.json'), 'utf8')),
+      );
+      const baseline = JSON.parse(await readFile(path.join(s.outDir, 'baseline.json'), 'utf8')) as unknown;
+      const metadata = { ...shared, metrics: flatMetrics(metrics), trainingSummary: baseline };
+      await writeFile(SAMPLE_VERSION_METADATA[version], `${JSON.stringify(metadata)}\n`);
+    }
     await writeFile(SAMPLE_SUMS_PATH, sums);
     await writeFile(SAMPLE_CHECK_SUM_PATH, `${check.sha256}\n`);
     console.log(`installed into ${path.dirname(SAMPLE_SUMS_PATH)}; commit the files with the change that caused them`);

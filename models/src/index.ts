@@ -41,6 +41,16 @@ export const SAMPLE_METADATA_PATH: string = fileURLToPath(
   new URL('../sample/edgeloop-distance.meta.json', import.meta.url),
 );
 
+/**
+ * Per version, everything to register it with (`edgeloop models push --meta`): the shared
+ * metadata plus the version's training metrics and its training summary, the baseline its drift
+ * and live error are judged against. Written by scripts/train-samples.ts --install.
+ */
+export const SAMPLE_VERSION_METADATA: Readonly<Record<SampleVersion, string>> = {
+  v1: fileURLToPath(new URL('../sample/edgeloop-distance-v1.meta.json', import.meta.url)),
+  v2: fileURLToPath(new URL('../sample/edgeloop-distance-v2.meta.json', import.meta.url)),
+};
+
 /** Absolute paths of the committed sample models (trained; see `SAMPLE_RECIPES`). */
 export const SAMPLE_MODELS: Readonly<Record<SampleVersion, string>> = {
   v1: samplePath('v1'),

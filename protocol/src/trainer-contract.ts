@@ -166,3 +166,18 @@ function checkParam(name: string, spec: ParamSpec, value: unknown): string | und
     }
   }
 }
+
+/** `{validation: {mae: 3}}` → `{validation_mae: 3}`: a model version's flat metrics (the registry's `metrics`). */
+export function flatMetrics(m: TrainerMetrics | null): Record<string, number> {
+  if (!m) return {};
+  const out: Record<string, number> = {};
+  for (const split of ['validation', 'holdout', 'train'] as const) {
+    const e = m[split];
+    if (e) {
+      out[`${split}_mae`] = e.mae;
+      out[`${split}_rmse`] = e.rmse;
+    }
+  }
+  if (m.meanBaselineMae !== undefined) out.mean_baseline_mae = m.meanBaselineMae;
+  return out;
+}

@@ -43,6 +43,15 @@ export interface SimulatedFleetOptions {
   renderThreads?: number;
   log?: Logger;
   onFrame?: (deviceId: string, frame: SimFrame) => void;
+  /**
+   * Compressed time: simulated seconds per wall second (default 1). Frames and readings are then
+   * stamped with simulated time, which must never run ahead of the wall clock (an agent refuses
+   * sensor readings stamped in its future), so a compressed run also needs `durationSeconds`:
+   * simulated time then starts that far in the past and reaches the present as the run ends.
+   */
+  timeScale?: number;
+  /** Simulated seconds the run lasts at most (needed with timeScale > 1). */
+  durationSeconds?: number;
 }
 
 export type { SimFrame, SimDeviceStats };
@@ -53,8 +62,12 @@ export interface SimulatedFleet {
   devices: SimDevice[];
   /** Switches the cameras on; phases count from this moment. */
   run(): void;
-  /** Seconds since run(), and the phase now on. */
+  /** Simulated seconds since run(), and the phase now on. */
   clock(): { t: number; phase: string };
+  /** Simulated time now, epoch ms (the wall clock when time is not compressed): the records' time base. */
+  now(): number;
+  /** Epoch ms of simulated t = 0 (set by run()). */
+  readonly simEpoch: number | undefined;
   stats(): Record<string, SimDeviceStats>;
   close(): Promise<void>;
 }
@@ -63,6 +76,14 @@ const SENSOR_NAME = 'tof';
 
 export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<SimulatedFleet> {
   const scenario = typeof o.scenario === 'string' ? loadScenario(o.scenario) : o.scenario;
+  const timeScale = o.timeScale ?? 1;
+  if (!(timeScale >= 1) || !Number.isFinite(timeScale))
+    throw new RangeError(`timeScale must be a finite number ≥ 1, got ${timeScale}`);
+  if (timeScale > 1 && !(o.durationSeconds! > 0))
+    throw new RangeError(
+      'a compressed run (timeScale > 1) needs durationSeconds: simulated time must not overtake the wall clock',
+    );
+  let simEpoch: number | undefined;
   const log = o.log ?? pino({ level: 'silent' });
   const model = o.model ?? 'distance';
   const topicOf = o.sensorTopic ?? ((id: string) => `site/tof/${id}`);
@@ -135,6 +156,7 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
           ...(o.width !== undefined ? { width: o.width } : {}),
           ...(o.height !== undefined ? { height: o.height } : {}),
           ...(o.onFrame ? { onFrame: (f) => o.onFrame!(deviceId, f) } : {}),
+          ...(timeScale > 1 ? { timeScale } : {}),
         }),
       );
     }
@@ -148,12 +170,21 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
     agents,
     devices,
     run() {
-      t0 ??= Date.now();
-      for (const d of devices) d.start(t0);
+      if (t0 === undefined) {
+        t0 = Date.now();
+        simEpoch = timeScale > 1 ? Math.floor(t0 - (o.durationSeconds! * 1000 * (timeScale - 1)) / timeScale) : t0;
+        for (const d of devices) d.start(t0, timeScale > 1 ? simEpoch : undefined);
+      }
     },
     clock() {
-      const t = t0 === undefined ? 0 : (Date.now() - t0) / 1000;
+      const t = t0 === undefined ? 0 : ((Date.now() - t0) * timeScale) / 1000;
       return { t, phase: phaseAt(scenario, t).phase.name };
+    },
+    now() {
+      return t0 === undefined || simEpoch === undefined ? Date.now() : simEpoch + (Date.now() - t0) * timeScale;
+    },
+    get simEpoch() {
+      return simEpoch;
     },
     stats: () => Object.fromEntries(devices.map((d) => [d.deviceId, { ...d.stats }])),
     close,

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelMetadata, RegisterRunRequest, TrainingJobRequest } from '@edgeloop/protocol/rest';
 import { sweepSchema } from '@edgeloop/protocol/rest';
-import { describeZodError, type TrainerMetrics } from '@edgeloop/protocol';
+import { describeZodError, flatMetrics } from '@edgeloop/protocol';
 import type { AuditLog } from '../audit/audit-log.js';
 import { RegistryError, type ModelRegistry, type ModelVersionRow } from '../registry/model-registry.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
@@ -334,19 +334,4 @@ export class TrainingService {
     for (const j of jobs) j.controller.abort();
     await Promise.allSettled(jobs.map((j) => j.done));
   }
-}
-
-/** `{validation: {mae: 3}}` → `{validation_mae: 3}`: the registry's flat metrics. */
-export function flatMetrics(m: TrainerMetrics | null): Record<string, number> {
-  if (!m) return {};
-  const out: Record<string, number> = {};
-  for (const split of ['validation', 'holdout', 'train'] as const) {
-    const e = m[split];
-    if (e) {
-      out[`${split}_mae`] = e.mae;
-      out[`${split}_rmse`] = e.rmse;
-    }
-  }
-  if (m.meanBaselineMae !== undefined) out.mean_baseline_mae = m.meanBaselineMae;
-  return out;
 }

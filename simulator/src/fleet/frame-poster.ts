@@ -21,14 +21,20 @@ export class FramePoster {
       throw new Error(`the simulator posts to an agent's local API over http, got ${apiUrl}`);
   }
 
-  post(jpeg: Buffer, requestId: string): Promise<PostAnswer> {
+  /** `capturedAt`: when the frame was taken (epoch ms); the agent stamps its record with it. */
+  post(jpeg: Buffer, requestId: string, capturedAt?: number): Promise<PostAnswer> {
     return new Promise((resolve, reject) => {
       const req = request(
         this.url,
         {
           method: 'POST',
           agent: this.agent,
-          headers: { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'x-request-id': requestId },
+          headers: {
+            'content-type': 'image/jpeg',
+            'content-length': jpeg.length,
+            'x-request-id': requestId,
+            ...(capturedAt !== undefined ? { 'x-captured-at': String(capturedAt) } : {}),
+          },
           timeout: 30_000,
         },
         (res) => {

@@ -7,7 +7,10 @@
  * ordinary reference binding.
  *
  * Frame k shows the scenario at t = k / fps; frame k's image and reading depend only on the
- * seed, the device's index and k, so a run is reproducible. Frames are paced by the wall clock.
+ * seed, the device's index and k, so a run is reproducible. Frames are paced by the wall clock,
+ * `timeScale` times faster than the scenario's own clock when time is compressed: the frame and
+ * its reading are then stamped with simulated time (the predict request's capture time, the
+ * reading's `ts`), so windows, joins and detection latencies all count in simulated seconds.
  * A device that falls behind catches up back to back, as a camera drains its few frame buffers;
  * once it is more than CAMERA_BUFFERS frames behind, the oldest are lost and it skips ahead,
  * counting what it skipped.
@@ -65,6 +68,8 @@ export interface SimDeviceOptions {
   height?: number;
   /** What the device's last frame showed: for status lines and live checks. */
   onFrame?: (frame: SimFrame) => void;
+  /** Simulated seconds per wall second (default 1). */
+  timeScale?: number;
 }
 
 export class SimDevice {
@@ -89,9 +94,12 @@ export class SimDevice {
     return this.o.deviceId;
   }
 
-  /** Starts the camera at wall time `t0` (ms), shared by the fleet so phases change together. */
-  start(t0: number): void {
-    this.loop ??= this.run(t0);
+  /**
+   * Starts the camera at wall time `t0` (ms), shared by the fleet so phases change together;
+   * `simEpoch`: the epoch ms of simulated time 0 when time is compressed.
+   */
+  start(t0: number, simEpoch?: number): void {
+    this.loop ??= this.run(t0, simEpoch);
   }
 
   async stop(): Promise<void> {
@@ -102,12 +110,15 @@ export class SimDevice {
     this.poster.close();
   }
 
-  private async run(t0: number): Promise<void> {
-    const period = 1000 / this.o.scenario.fps;
+  private async run(t0: number, simEpoch: number | undefined): Promise<void> {
+    const scale = this.o.timeScale ?? 1;
+    // Simulated ms between frames, and wall ms.
+    const simPeriod = 1000 / this.o.scenario.fps;
+    const period = simPeriod / scale;
     // Devices take their frames at evenly spread offsets, so rendering load is smooth.
-    const offset = (this.o.index / this.o.devices) * period;
+    const offset = (this.o.index / this.o.devices) * simPeriod;
     for (let k = 0; !this.stopped; k++) {
-      const due = t0 + offset + k * period;
+      const due = t0 + (offset + k * simPeriod) / scale;
       const late = Date.now() - due;
       if (late > CAMERA_BUFFERS * period) {
         const lost = Math.floor(late / period) - CAMERA_BUFFERS + 1;
@@ -121,23 +132,23 @@ export class SimDevice {
         if (this.stopped) break;
       }
       const began = performance.now();
-      await this.frame(k);
+      await this.frame(k, simEpoch === undefined ? Date.now() : Math.round(simEpoch + offset + k * simPeriod));
       const took = performance.now() - began;
       this.stats.busyMs += took;
       if (took > this.stats.slowestMs) this.stats.slowestMs = took;
     }
   }
 
-  private async frame(k: number): Promise<void> {
+  /** `ts`: when the frame is taken (wall time, or its simulated time when time is compressed). */
+  private async frame(k: number, ts: number): Promise<void> {
     const scene = this.sampler.at(k / this.o.scenario.fps);
     const jpeg = await (this.o.render ?? renderFrame)(scene.params);
     const mm = reading(scene.trueMm, mulberry32(hashInts(this.o.seed, this.o.index, k, 0x746f66)), {
       angleDeg: scene.params.angleDeg ?? 0,
     });
-    // The moment the frame is taken, which is also when the sensor measured. The reading is at
-    // the broker before the frame goes to the agent, so it waits there when the prediction is
+    // The moment the frame is taken is also when the sensor measured. The reading is at the
+    // broker before the frame goes to the agent, so it waits there when the prediction is
     // stored and is the nearest one (the next frame's comes only after this answer).
-    const ts = Date.now();
     try {
       await this.o.sensor.publishAsync(this.o.sensorTopic, JSON.stringify({ mm, ts }), { qos: 1 });
       this.stats.readings++;
@@ -146,7 +157,7 @@ export class SimDevice {
     }
     let answer: { prediction?: number; version?: number } = {};
     try {
-      const res = await this.poster.post(jpeg, `${this.o.deviceId}-${k}`);
+      const res = await this.poster.post(jpeg, `${this.o.deviceId}-${k}`, ts);
       if (res.status === 200) {
         this.stats.predicted++;
         answer = answerOf(res.body);
