@@ -99,3 +99,17 @@ test('rules are checked: bands, device-only rules, defaults', () => {
   assert.equal(r.aggregation, 'merged');
   assert.throws(() => ruleSchema.parse({ ...base, condition: { op: 'above', threshold: 1 }, extra: 1 }));
 });
+
+test('a rule names a metric the catalogue knows', () => {
+  assert.throws(
+    () =>
+      ruleSchema.parse({
+        name: 'r',
+        metric: 'feature.saturation.median',
+        scope: 'fleet',
+        windowMs: 60_000,
+        condition: { op: 'above', threshold: 1 },
+      }),
+    /metric/,
+  );
+});

@@ -15,6 +15,7 @@
  * 300000, forMs 60000.
  */
 import { z } from 'zod';
+import { metricNameSchema } from './metric-catalogue.js';
 
 export const RULE_SCOPES = ['device', 'group', 'version', 'fleet', 'rollout-arm'] as const;
 export type RuleScope = (typeof RULE_SCOPES)[number];
@@ -57,7 +58,7 @@ export const ruleSchema = z
   .object({
     name,
     /** A metric name (monitoring/metric-catalogue.ts), e.g. "feature.saturation.mean" or "error.mae_ratio". */
-    metric: z.string().min(1).max(128),
+    metric: metricNameSchema,
     /** The model whose versions the rule watches; absent = every model. */
     model: z.string().min(1).max(64).optional(),
     /** One version only; absent = every version (each judged on its own). */
