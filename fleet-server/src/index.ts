@@ -2,7 +2,7 @@
  * @module @edgeloop/fleet-server
  * Fleet server: start it with settings; the CLI (`edgeloop`) talks to its REST API.
  */
-export { startFleetServer, SERVER_VERSION, type RunningFleetServer } from './server.js';
+export { startFleetServer, SERVER_VERSION, type FleetServerParts, type RunningFleetServer } from './server.js';
 export {
   parseFleetConfig,
   fleetConfigSchema,

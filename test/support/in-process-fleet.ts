@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startAgent, parseAgentConfig, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
-import { startFleetServer, type RunningFleetServer } from '@edgeloop/fleet-server';
+import { startFleetServer, type FleetServerParts, type RunningFleetServer } from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { waitFor } from './fixtures.js';
 import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from './fleet-client.js';
@@ -49,6 +49,13 @@ export interface TestFleetOptions {
   store?: StoreKind;
   /** Bytes of "distance" v1 (default: the committed trained sample). */
   baselineModel?: Uint8Array;
+  /**
+   * Registration metadata of "distance" v1 (default: the shared sample metadata, no training
+   * summary); `SAMPLE_VERSION_METADATA.v1` gives the trained sample's metrics and baseline.
+   */
+  baselineMetadata?: unknown;
+  /** Parts handed to startFleetServer (e.g. a data clock for compressed simulated time). */
+  parts?: FleetServerParts;
 }
 
 export async function startTestFleet(options: TestFleetOptions = {}): Promise<TestFleet> {
@@ -66,11 +73,12 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
       validateResponses: true,
     },
     silent,
+    options.parts,
   );
   await server.registry.register({
     name: 'distance',
     bytes: options.baselineModel ?? readFileSync(SAMPLE_MODELS.v1),
-    metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
+    metadata: options.baselineMetadata ?? JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
   });
   const agents: RunningAgent[] = [];
   const enrolled = new Map<string, { username: string; password: string }>();
