@@ -273,7 +273,9 @@ export class Predictor {
     const latencyMs = ran.prepared.preprocessMs + ran.inferenceMs;
     const { outputs: out, output, prediction, label, confidence } = recordBody(manifest, ran.outputs);
     const requestId = ran.prepared.requestId;
-    const ts = Date.now();
+    // Data time: a camera's or simulator's own clock when it gave one, so windows and
+    // reference values bind to when the input was seen, not when it arrived.
+    const ts = ran.prepared.capturedAt ?? Date.now();
     const seq = await this.buffer
       .append({
         ts,
