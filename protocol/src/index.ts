@@ -14,6 +14,7 @@ export * from './monitoring/rollup.js';
 export * from './monitoring/windows.js';
 export * from './monitoring/messages.js';
 export * from './monitoring/rules.js';
+export * from './monitoring/device-monitoring.js';
 export * from './image-features.js';
 export * from './dataset.js';
 export * from './dataset-manifest.js';
