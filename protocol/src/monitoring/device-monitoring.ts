@@ -18,9 +18,10 @@ import { ruleSchema, type Rule } from './rules.js';
  * - lambda 20: alarm when the cumulative excess passes 20 σ-units, e.g. ~10 records (2.5 s at
  *   4 frames/s) of a shift that moves the distance by 2, ~40 records (10 s) for a shift of 0.6;
  * - minInstances 30: no verdict before the running mean has settled;
- * - alpha 0.999: the cumulative sum fades (memory ~1,000 records), so months of slow wobble in
- *   stable data do not add up to an alarm (River's default 0.9999 is for i.i.d. streams, camera
- *   frames are autocorrelated);
+ * - alpha 1: no fading of the cumulative sum. River fades it (0.9999) but keeps the minimum
+ *   unfaded, so the statistic's noise grows to ~σ/√(2(1−α)); on autocorrelated camera frames
+ *   (ρ ≈ 0.9) that alone crossed lambda within 30 stable minutes at α = 0.999. Unfaded, the
+ *   slack delta keeps the statistic a reflected walk near 0 on stable data;
  * - cooldownMs 60 s: after an alarm no new one, and no resolution, for a minute;
  * - resolveMargin 0.3: a firing alarm resolves once the distance's moving average is back within
  *   0.3 of its level before the alarm.
@@ -29,7 +30,7 @@ export const PAGE_HINKLEY_DEFAULTS = {
   delta: 0.1,
   lambda: 20,
   minInstances: 30,
-  alpha: 0.999,
+  alpha: 1,
   cooldownMs: MINUTE_MS,
   resolveMargin: 0.3,
 } as const;
