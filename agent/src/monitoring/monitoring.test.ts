@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import {
   decodeMessage,
+  decodeTelemetryPayload,
+  deviceMonitoringSchema,
   emptyRollup,
   foldRecord,
   localAlertSchema,
@@ -308,3 +310,62 @@ test(
     assert.equal(h.buffer.count(), records.length, 'still buffered (for sampling, trimmed by the caps)');
   },
 );
+
+test(
+  'bandwidth mode ending: open windows go out, summarised records are dropped (not sent twice), new records go as telemetry',
+  { timeout: 30_000 },
+  async (t) => {
+    const broker = await inProcessBroker(t);
+    const device = 'mon-summaries-off';
+    const peer = await fleetPeer(t, broker.url, device);
+    const h = harness(t, device, {
+      device: { summaries: true, summaryWindowMs: MINUTE_MS, pageHinkley: { enabled: false } },
+    });
+    h.connect(broker.url);
+    const summarised = await h.frames(100, FLOORS.beige);
+    h.monitoring.applyDesired(deviceMonitoringSchema.parse({ summaries: false, pageHinkley: { enabled: false } }));
+    assert.equal(h.buffer.count(), 0, 'summarised records are not kept for sending');
+    const sent = await h.frames(10, FLOORS.beige);
+    await waitFor('the new records as telemetry', () => peer.received.get('telemetry')?.length || undefined);
+    const batch = decodeTelemetryPayload(peer.received.get('telemetry')![0]!);
+    assert.ok(batch.ok);
+    assert.deepEqual(
+      batch.value.records.map((r) => r.ts),
+      sent.map((r) => r.ts),
+    );
+    await waitFor('the summary of the open window', () => peer.received.get('summary')?.length || undefined);
+    const summaries = peer.received.get('summary')!.flatMap((p) => {
+      const b = decodeMessage(summaryBatchSchema, p);
+      return b.ok ? b.value.summaries : [];
+    });
+    assert.equal(
+      summaries.reduce((n, s) => n + s.rollup.count, 0),
+      summarised.length,
+    );
+    assert.equal((h.monitoring.health() as { settings: string }).settings, 'fleet');
+  },
+);
+
+test('fallback flag: answers of a version with a firing alert are flagged until it resolves; fallback none never flags', (t) => {
+  const h = harness(t, 'mon-flag', { device: { pageHinkley: { enabled: false } } });
+  const change = {
+    model: 'distance',
+    version: 3,
+    rule: 'r',
+    metric: 'count',
+    value: 1,
+    threshold: 0,
+    samples: 1,
+    ts: T0,
+    reason: 'test',
+  };
+  assert.equal(h.monitoring.flagged('distance', 3), false);
+  h.monitoring.alerts.change({ ...change, state: 'firing' });
+  assert.equal(h.monitoring.flagged('distance', 3), true);
+  assert.equal(h.monitoring.flagged('distance', 2), false);
+  h.monitoring.applyDesired(deviceMonitoringSchema.parse({ fallback: 'none', pageHinkley: { enabled: false } }));
+  assert.equal(h.monitoring.flagged('distance', 3), false);
+  h.monitoring.applyDesired(undefined);
+  h.monitoring.alerts.change({ ...change, state: 'resolved' });
+  assert.equal(h.monitoring.flagged('distance', 3), false);
+});
