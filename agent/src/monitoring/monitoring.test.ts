@@ -369,3 +369,21 @@ test('fallback flag: answers of a version with a firing alert are flagged until 
   h.monitoring.alerts.change({ ...change, state: 'resolved' });
   assert.equal(h.monitoring.flagged('distance', 3), false);
 });
+
+test('an alert of a version no longer served resolves at the next round', (t) => {
+  const h = harness(t, 'mon-gone', { device: { pageHinkley: { enabled: false } } });
+  h.monitoring.alerts.change({
+    model: 'distance',
+    version: 2,
+    rule: 'r',
+    metric: 'count',
+    state: 'firing',
+    value: 1,
+    threshold: 0,
+    samples: 1,
+    ts: T0,
+    reason: 'test',
+  });
+  h.monitoring.tick();
+  assert.deepEqual(h.monitoring.alerts.firing(), []);
+});

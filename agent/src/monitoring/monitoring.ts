@@ -179,6 +179,11 @@ export function startMonitoring(deps: MonitoringDeps): Monitoring {
   const evaluate = () => {
     try {
       drain();
+      // Versions no longer loaded (an update replaced them): their windows go, their alerts resolve.
+      windows.retain((model, version) => specOf(model, version) !== undefined);
+      for (const a of alerts.firing())
+        if (!specOf(a.model, a.version))
+          alerts.change({ ...a, state: 'resolved', reason: `${a.model} v${a.version} is no longer served here` });
       rules.evaluate();
       summaries?.closeDue();
       const firing = alerts.firing();
