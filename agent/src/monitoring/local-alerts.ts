@@ -5,15 +5,19 @@
  * the fleet (queued in SQLite, sent and acked whenever the link is up; `offlineSince` set when it
  * happened without a connection). Listeners (input sampling, fallback) hear about every change.
  *
- * Firing state lives in memory: after a restart the rules and the detector judge afresh, and an
- * alert still firing fires again (the fleet sees a second firing for the same alertId).
+ * Which alerts fire is kept in the agent database too: after a restart the rules and the
+ * detector judge afresh, so what fired before is resolved first (reason says why) and fires again
+ * if the data still breaches; the fleet never sees an alert stuck firing.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { isValidId } from '@edgeloop/protocol';
+import type { KeyValue } from '../store/agent-db.js';
 import type { MonitoringQueue } from './monitoring-queue.js';
 import type { QueuedAlert } from './monitoring-streams.js';
+
+const FIRING_KEY = 'monitoring.alerts.firing';
 
 export interface AlertChange {
   model: string;
@@ -55,6 +59,7 @@ export class LocalAlerts {
     private readonly offlineSince: () => number | undefined,
     private readonly log: Logger,
     registry: Registry,
+    private readonly kv?: KeyValue,
   ) {
     const registers = [registry];
     this.firingGauge = new Gauge({
@@ -69,6 +74,26 @@ export class LocalAlerts {
       labelNames: ['rule', 'model', 'version'] as const,
       registers,
     });
+  }
+
+  /** Resolves what was firing when the agent last stopped (call once listeners are attached). */
+  resolveLeftovers(ts = Date.now()): void {
+    let left: FiringAlert[];
+    try {
+      left = JSON.parse(this.kv?.get(FIRING_KEY) || '[]') as FiringAlert[];
+    } catch {
+      left = [];
+    }
+    for (const a of left) {
+      this.active.set(a.alertId, a);
+      const { alertId: _id, offline: _offline, ...rest } = a;
+      this.change({
+        ...rest,
+        state: 'resolved',
+        ts,
+        reason: 'the agent restarted: its rules and detector judge afresh',
+      });
+    }
   }
 
   onChange(listener: AlertListener): () => void {
@@ -122,6 +147,7 @@ export class LocalAlerts {
       this.log.error({ err: (err as Error).message, alertId }, 'could not queue a local alert for the fleet');
     }
     const firing = this.firing();
+    this.kv?.set(FIRING_KEY, JSON.stringify(firing));
     for (const l of this.listeners) l(c, firing);
   }
 }

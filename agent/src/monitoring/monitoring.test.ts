@@ -182,10 +182,11 @@ test(
   'offline, a covariate shift fires the local alert within 60 s of device time, raises sampling, and the alert reaches the fleet on reconnect',
   { timeout: 30_000 },
   async (t) => {
-    const broker = await inProcessBroker(t);
     const device = 'mon-offline';
-    const peer = await fleetPeer(t, broker.url, device);
+    // Before the broker: cleanups run in registration order, and the link closes while the broker is up.
     const h = harness(t, device, {});
+    const broker = await inProcessBroker(t);
+    const peer = await fleetPeer(t, broker.url, device);
 
     await h.frames(10 * 60 * 4, FLOORS.beige); // 10 stable minutes
     assert.deepEqual(h.monitoring.alerts.firing(), []);
@@ -271,12 +272,13 @@ test(
   'bandwidth mode: closed windows go out as summaries equal to folding the same records, and no telemetry records go',
   { timeout: 30_000 },
   async (t) => {
-    const broker = await inProcessBroker(t);
     const device = 'mon-summaries';
-    const peer = await fleetPeer(t, broker.url, device);
+    // Before the broker: cleanups run in registration order, and the link closes while the broker is up.
     const h = harness(t, device, {
       device: { summaries: true, summaryWindowMs: MINUTE_MS, pageHinkley: { enabled: false } },
     });
+    const broker = await inProcessBroker(t);
+    const peer = await fleetPeer(t, broker.url, device);
     h.connect(broker.url);
     const records = await h.frames(4 * 60 * 3 + 4 * 40, FLOORS.beige); // 3 minutes 40 s
     await h.frames(0, FLOORS.beige);
@@ -315,12 +317,13 @@ test(
   'bandwidth mode ending: open windows go out, summarised records are dropped (not sent twice), new records go as telemetry',
   { timeout: 30_000 },
   async (t) => {
-    const broker = await inProcessBroker(t);
     const device = 'mon-summaries-off';
-    const peer = await fleetPeer(t, broker.url, device);
+    // Before the broker: cleanups run in registration order, and the link closes while the broker is up.
     const h = harness(t, device, {
       device: { summaries: true, summaryWindowMs: MINUTE_MS, pageHinkley: { enabled: false } },
     });
+    const broker = await inProcessBroker(t);
+    const peer = await fleetPeer(t, broker.url, device);
     h.connect(broker.url);
     const summarised = await h.frames(100, FLOORS.beige);
     h.monitoring.applyDesired(deviceMonitoringSchema.parse({ summaries: false, pageHinkley: { enabled: false } }));

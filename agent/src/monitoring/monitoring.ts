@@ -8,8 +8,11 @@
  * windows go to the fleet as edge summaries (durable `summary` stream) instead of the records.
  *
  * Settings: the desired state's `monitoring` block when the fleet sent one, else the agent
- * config's (monitoring-config.ts). Fallback `flag` marks answers of a model with a firing alert
- * (`drift: true`); `previous-version` is not implemented on the device yet and acts as `flag`.
+ * config's (monitoring-config.ts). Fallback `flag` marks answers of a model version with a
+ * firing alert (`drift: true`).
+ *
+ * After a restart, alerts that were firing are resolved first ("judged afresh") and fire again if
+ * the data still says so, so the fleet never sees an alert stuck firing.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -94,7 +97,7 @@ export function startMonitoring(deps: MonitoringDeps): Monitoring {
   alertQueue.onAdded = () => outbox.wake('alert');
   summaryQueue.onAdded = () => outbox.wake('summary');
 
-  const alerts = new LocalAlerts(alertQueue, () => offlineSince, log, deps.registry);
+  const alerts = new LocalAlerts(alertQueue, () => offlineSince, log, deps.registry, kv);
   const rules = new DeviceRules(windows, catalogueMetric, alerts, (rule, err) =>
     log.error({ rule, err: err.message }, 'device rule cannot be judged; fix its metric name'),
   );
@@ -205,6 +208,7 @@ export function startMonitoring(deps: MonitoringDeps): Monitoring {
         models: [...new Set(firing.map((a) => a.model))],
       });
   });
+  alerts.resolveLeftovers();
   const timer = setInterval(evaluate, config.evaluateEveryMs);
   timer.unref();
 

@@ -83,8 +83,13 @@ export const DEFAULT_DEVICE_RULES: readonly Rule[] = [
   }),
 ];
 
-/** Fallback while an alert fires: none, serve a previous version still on the device, or flag answers. */
-export const FALLBACK_MODES = ['none', 'previous-version', 'flag'] as const;
+/**
+ * Fallback while a local alert fires: none, or flag the answers (`drift: true`), so the
+ * application can distrust them. Serving a previous version instead is not offered: an agent
+ * keeps one model per slot, and the version that drifted is usually the newest, trained on the
+ * most recent data; a fleet rollback is the fleet's decision.
+ */
+export const FALLBACK_MODES = ['none', 'flag'] as const;
 export type FallbackMode = (typeof FALLBACK_MODES)[number];
 
 export const deviceMonitoringSchema = z
