@@ -45,7 +45,7 @@ export class EdgeSummaries {
 
   constructor(
     private readonly queue: MonitoringQueue<QueuedSummary>,
-    private readonly windowMs: number,
+    readonly windowMs: number,
     private readonly specOf: (model: string, version: number) => VersionSpec | undefined,
     private readonly graceMs = SUMMARY_GRACE_MS,
   ) {}

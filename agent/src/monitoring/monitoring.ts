@@ -110,6 +110,11 @@ export function startMonitoring(deps: MonitoringDeps): Monitoring {
     settings = m;
     rules.setRules(deviceRulesOf(m));
     detectors.configure(m.pageHinkley);
+    if (summaries && m.summaries && summaries.windowMs !== m.summaryWindowMs) {
+      // Another window length: what is open goes out as it is, the next windows use the new one.
+      summaries.closeAll();
+      summaries = undefined;
+    }
     if (m.summaries && !summaries) {
       summaries = new EdgeSummaries(summaryQueue, m.summaryWindowMs, specOf);
       if (!Number.isFinite(summariesFromSeq)) {
