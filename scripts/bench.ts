@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Bench } from './bench/figure.js';
 import { bufferBench } from './bench/buffer.bench.js';
 import { predictBench } from './bench/predict.bench.js';
+import { detectBench } from './bench/detect.bench.js';
 import { syncBench } from './bench/sync.bench.js';
 import { rssBench } from './bench/rss.bench.js';
 import { rolloutBench } from './bench/rollout.bench.js';
@@ -25,6 +26,7 @@ import { metricsBench } from './bench/metrics.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
+  detectBench,
   rssBench,
   idleBench,
   bufferBench,

@@ -44,6 +44,7 @@ import { UpdateManager, type UpdateReportBody } from './updates/update-manager.j
 import { MqttChunkClient } from './updates/mqtt-chunk-source.js';
 import { TrustStore } from './updates/trust-store.js';
 import { DesiredStateGate } from './updates/desired-gate.js';
+import { startMonitoring, type Monitoring } from './monitoring/monitoring.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -53,6 +54,8 @@ export interface RunningAgent {
   stream: string;
   predictor: Predictor;
   buffer: RecordBuffer;
+  /** On-device monitoring (absent when monitoring.enabled is off). */
+  monitoring?: Monitoring;
   isConnected(): boolean;
   close(): Promise<void>;
 }
@@ -68,6 +71,8 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
   // Assigned once the API listens; reports made before that (during restore) go nowhere, and
   // the birth message carries the resulting state instead.
   const linkRef: { current?: FleetLink } = {};
+  // On-device monitoring starts once models and metrics exist; the outbox asks it earlier.
+  const monitoringRef: { current?: Monitoring } = {};
   const fleetCa = loadFleetCa(config, log);
   // Before anything is opened or connected: a bad key must fail start-up with nothing to undo.
   // Root keys: they sign the keysets that name the manifest signing keys (updates/trust-store.ts).
@@ -122,6 +127,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       linkRef.current
         ? linkRef.current.publish(deviceTopic(config.deviceId, kind), payload)
         : Promise.reject(new Error('the fleet link is not up yet')),
+    telemetrySendThrough: () => monitoringRef.current?.sendThrough() ?? Infinity,
     log,
   });
   const { outbox } = sending;
@@ -218,10 +224,34 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     },
     { observer: metrics, log },
   );
+  const monitoring = config.monitoring.enabled
+    ? startMonitoring({
+        config: config.monitoring,
+        db,
+        kv,
+        stream,
+        buffer,
+        manifests: (model) =>
+          [models.get(model)?.manifest, shadows.get(model)?.manifest].filter((m) => m !== undefined),
+        sending,
+        ...(samples ? { samples } : {}),
+        registry: metrics.registry,
+        log,
+      })
+    : undefined;
+  monitoringRef.current = monitoring;
+  if (monitoring && references) {
+    const sampling = references.store.onApplied;
+    references.store.onApplied = (seq, value) => {
+      sampling?.(seq, value);
+      monitoring.onReference(seq, value);
+    };
+  }
   const predictor = new Predictor(models, buffer, stream, {
     shadow: shadowRunner,
     featuresFor: (model) => config.features.models[model] ?? config.features.default,
     observer: metrics,
+    ...(monitoring ? { flagged: monitoring.flagged } : {}),
   });
   // Sensor subscriptions start once the predictor exists: input bindings run models through it.
   const sensors = startSensors({
@@ -292,6 +322,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       backlog: buffer.count(),
       dropped: limits.dropped(),
       stream,
+      ...(monitoring ? { monitoring: monitoring.health() } : {}),
     }),
     onError: (err) => log.error({ err }, 'unexpected error in local API'),
   });
@@ -311,6 +342,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     });
   } catch (err) {
     // Nothing may keep the process alive after a failed start (sensor links, timers, the db).
+    monitoring?.close();
     outbox.close();
     clearInterval(housekeepingTimer);
     stopBurstCheck();
@@ -342,6 +374,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       const desired = desiredGate.admit(payload);
       if (!desired) return;
       sending.requestSamplesUntil(desired.sampleUploadUntil);
+      monitoring?.applyDesired(desired.monitoring);
       if (samples) samples.capture(desired.sampleCapture);
       else if (desired.sampleCapture) refuseCapture(desired.sampleCapture);
       void updates.apply(desired);
@@ -350,6 +383,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     onConnectionChange: (connected) => {
       chunks.setConnected(connected);
       outbox.setConnected(connected);
+      monitoring?.setConnected(connected);
     },
     reconnectMinMs: config.fleet.reconnectMinMs,
     reconnectMaxMs: config.fleet.reconnectMaxMs,
@@ -364,6 +398,7 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
     stream,
     predictor,
     buffer,
+    ...(monitoring ? { monitoring } : {}),
     isConnected: () => link.connected,
     async close() {
       if (closed) return;
@@ -372,6 +407,8 @@ export async function startAgent(config: AgentConfig, logger?: Logger): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // …and no sensor input either; predictions in flight are committed before going on.
       await sensors?.close();
+      // Open summary windows and queued folds are written before the database goes.
+      monitoring?.close();
       outbox.close();
       clearInterval(housekeepingTimer);
       stopBurstCheck();

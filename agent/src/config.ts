@@ -11,6 +11,7 @@ import { IMAGE_FEATURES, decodePublicKey, describeZodError, isValidId } from '@e
 import { updateOptionsSchema } from './updates/update-options.js';
 import { sensorsConfigSchema } from './sensors/sensor-config.js';
 import { samplingConfigSchema } from './sampling/sampling-config.js';
+import { monitoringConfigSchema } from './monitoring/monitoring-config.js';
 
 function isPublicKey(text: string): boolean {
   try {
@@ -133,6 +134,8 @@ export const agentConfigSchema = z.object({
   log: z
     .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
+  /** On-device drift detection, local alerts and edge summaries (monitoring/monitoring-config.ts). */
+  monitoring: monitoringConfigSchema,
   /** Monitoring features recorded per image input: `default` for every model, `models` by model name. */
   features: z
     .object({

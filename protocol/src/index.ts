@@ -16,6 +16,7 @@ export * from './monitoring/messages.js';
 export * from './monitoring/rules.js';
 export * from './monitoring/metrics.js';
 export * from './monitoring/special-functions.js';
+export * from './monitoring/device-monitoring.js';
 export * from './monitoring/drift-defaults.js';
 export * from './monitoring/metric-catalogue.js';
 export * from './image-features.js';

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { isValidId } from './topics.js';
+import { trainingSummarySchema } from './baseline.js';
 import { postprocessingSchema, preprocessingSchema, tensorSpecSchema } from './tensors.js';
 
 export const MANIFEST_SCHEMA = 'edgeloop.manifest/v1';
@@ -120,6 +121,13 @@ export const manifestSchema = z
     preprocessing: preprocessingSchema.default({ kind: 'none' }),
     postprocessing: postprocessingSchema.default({ kind: 'raw' }),
     healthCheck: healthCheckSchema.optional(),
+    /**
+     * The training data's summary (baseline.json): devices detect drift against it while offline.
+     * Absent (models trained elsewhere, or too large to sign): their baseline detectors stay off.
+     */
+    baseline: trainingSummarySchema.optional(),
+    /** MAE on the validation split, what live error on the device is compared with. */
+    validationMae: z.number().min(0).optional(),
   })
   .refine((m) => Date.parse(m.expires) > Date.parse(m.created), {
     message: 'expires must be after created',

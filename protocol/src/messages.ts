@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isValidId } from './topics.js';
 import { signedEnvelopeSchema } from './envelope.js';
+import { deviceMonitoringSchema } from './monitoring/device-monitoring.js';
 
 const id = z.string().refine(isValidId, 'must be 1-64 characters from A-Z a-z 0-9 _ . -');
 const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
@@ -177,6 +178,8 @@ export const desiredStateSchema = z.object({
    * owner allowed it (agent config sampling.captureOnRequest), since raw inputs may be sensitive.
    */
   sampleCapture: sampleCaptureSchema.optional(),
+  /** Device rules, bandwidth mode, detector and fallback settings; absent = the agent's own config. */
+  monitoring: deviceMonitoringSchema.optional(),
 });
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 

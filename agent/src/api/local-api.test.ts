@@ -77,6 +77,45 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
     assert.equal(missing.headers.get('x-request-id'), 'corr-2');
   });
 
+  await t.test(
+    '/v1/health says how the device monitors each version; x-captured-at sets a raw image record time',
+    async () => {
+      const jpeg = await flatJpeg(90);
+      const captured = await call(agent, '/v1/predict', {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg', 'x-captured-at': '1700000000000', 'x-request-id': 'captured-1' },
+        body: new Uint8Array(jpeg),
+      });
+      assert.equal(captured.status, 200, JSON.stringify(captured.body));
+      assert.equal((await waitForRecord(fleet, 'captured-1')).ts, 1_700_000_000_000);
+      const refused = await call(agent, '/v1/predict', {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg', 'x-captured-at': 'now' },
+        body: new Uint8Array(jpeg),
+      });
+      assert.equal(refused.status, 400);
+      assert.match(String(refused.body.error), /header x-captured-at "now" is invalid: capturedAt must be/);
+
+      type Monitoring = { settings: string; rules: string[]; versions: Json[]; alerts: unknown[] };
+      let monitoring: Monitoring | undefined;
+      await until('the version in the monitoring health', async () => {
+        monitoring = (await call(agent, '/v1/health')).body.monitoring as Monitoring | undefined;
+        return (monitoring?.versions.length ?? 0) > 0;
+      });
+      if (!monitoring) assert.fail('no monitoring in /v1/health');
+      assert.equal(monitoring.settings, 'config');
+      assert.deepEqual(monitoring.rules, ['device-feature-drift', 'device-live-error']);
+      assert.deepEqual(monitoring.alerts, []);
+      // The sample is registered without a training summary: nothing to compare with, and it says so.
+      assert.deepEqual(monitoring.versions[0], {
+        model: 'distance',
+        version: 1,
+        baseline: false,
+        pageHinkley: 'off: the manifest carries no training baseline',
+      });
+    },
+  );
+
   await t.test('multipart: an image file and a JSON "inputs" field both predict', async () => {
     const jpeg = await flatJpeg(128);
     const raw = await call(agent, '/v1/predict', {
@@ -283,7 +322,7 @@ test('local API: health, multipart, batch, metrics, request ids', { timeout: 120
 });
 
 async function waitForRecord(fleet: TestFleet, requestId: string) {
-  let found: { features: Record<string, number> } | undefined;
+  let found: { features: Record<string, number>; ts: number } | undefined;
   await until(`record ${requestId} at the fleet server`, async () => {
     found = (await fleet.server.telemetry.query({ device: DEVICE, limit: 500 })).find((r) => r.requestId === requestId);
     return found !== undefined;

@@ -2,13 +2,16 @@
  * @module api/predict-body
  * Reads a predict request body into a PredictInput, by content type:
  *
- *   application/json      {"inputs": {"<name>": {"shape": [...], "data": [...]}}, "requestId"?}
- *   image/jpeg|png|webp…  the raw image, preprocessed as the manifest declares
+ *   application/json      {"inputs": {"<name>": {"shape": [...], "data": [...]}}, "requestId"?,
+ *                         "capturedAt"? (epoch ms: the record's time instead of now)}
+ *   image/jpeg|png|webp…  the raw image, preprocessed as the manifest declares (capture time
+ *                         in an x-captured-at header, epoch ms)
  *   multipart/form-data   one file field per image (named after the model's image input, or
  *                         "image"/"file"), optional "inputs" (JSON tensors for the other inputs,
- *                         or all of them) and "requestId" fields
+ *                         or all of them), "requestId" and "capturedAt" (epoch ms) fields
  *
- * and a batch body (`{"items": [<JSON predict body>, ...]}`) into one PredictInput per item.
+ * and a batch body (`{"items": [<JSON predict body>, ...]}`) into one PredictInput per item (each
+ * with its own capturedAt).
  * Whatever is wrong with the request as a whole is an InputError with the fix in its message.
  *
  * Every body, whatever its type, is read here from Node's IncomingMessage with the size cap
@@ -20,7 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { describeZodError } from '@edgeloop/protocol';
-import type { FormFile, PredictInput } from '../predict/feeds.js';
+import { parseCapturedAt, type FormFile, type PredictInput } from '../predict/feeds.js';
 import { InputError } from '../predict/image-input.js';
 import type { BodyPool } from './body-pool.js';
 
@@ -28,7 +31,8 @@ import type { BodyPool } from './body-pool.js';
 export const MAX_BATCH_ITEMS = 256;
 
 const MAX_REQUEST_ID = 128;
-const FORM_FIELDS = '"image" (or a file named after the image input), "inputs" (JSON tensors) and "requestId"';
+const FORM_FIELDS =
+  '"image" (or a file named after the image input), "inputs" (JSON tensors), "requestId" and "capturedAt" (epoch ms)';
 
 function contentType(c: Context): string {
   return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -139,7 +143,22 @@ export async function readPredictBody(c: Context, pool?: BodyPool): Promise<Body
       body.release();
       throw new InputError('image body is empty');
     }
-    return { value: { kind: 'image', body: body.value, contentType: type }, release: body.release };
+    let capturedAt: number | undefined;
+    try {
+      capturedAt = headerCapturedAt(c);
+    } catch (err) {
+      body.release();
+      throw err;
+    }
+    return {
+      value: {
+        kind: 'image',
+        body: body.value,
+        contentType: type,
+        ...(capturedAt !== undefined ? { capturedAt } : {}),
+      },
+      release: body.release,
+    };
   }
   if (type === 'multipart/form-data') return { value: await readForm(c), release: noRelease };
   throw new InputError(
@@ -183,6 +202,9 @@ async function readForm(c: Context): Promise<PredictInput> {
         throw new InputError(`form field "requestId" must be a text of 1-${MAX_REQUEST_ID} characters`);
       }
       input.requestId = value;
+    } else if (field === 'capturedAt') {
+      if (typeof value !== 'string') throw new InputError('form field "capturedAt" must be text, not a file');
+      input.capturedAt = parseCapturedAt(value, 'form field "capturedAt"');
     } else if (typeof value !== 'string') {
       files.push({
         field,
@@ -229,4 +251,10 @@ export function headerRequestId(c: Context): string | undefined {
   if (id !== undefined && (id.length === 0 || id.length > MAX_REQUEST_ID))
     throw new InputError(`x-request-id must be 1-${MAX_REQUEST_ID} characters`);
   return id;
+}
+
+/** The x-captured-at header (an image body's capture time, epoch ms), if any. */
+export function headerCapturedAt(c: Context): number | undefined {
+  const text = c.req.header('x-captured-at');
+  return text === undefined ? undefined : parseCapturedAt(text, 'header x-captured-at');
 }

@@ -47,6 +47,8 @@ export interface AgentOutboxDeps {
   /** The session of the last birth on the fleet link (update reports are stamped with it). */
   session: () => number | undefined;
   publish: (kind: AckKind, payload: Buffer) => Promise<void>;
+  /** Bandwidth mode: telemetry records above this seq stay on the device (TelemetryStreamOptions.sendThrough). */
+  telemetrySendThrough?: () => number;
   log: Logger;
 }
 
@@ -56,6 +58,8 @@ export interface AgentOutbox {
   report(body: UpdateReportBody): void;
   /** From the desired state: the fleet wants samples until then (sampling `upload: on-request`). */
   requestSamplesUntil(until: number | undefined): void;
+  /** Lane settings for a further stream added later (a few in flight, the shared ack timeouts and backoff). */
+  laneOptions(window: number): LaneOptions;
 }
 
 export function startAgentOutbox(deps: AgentOutboxDeps): AgentOutbox {
@@ -72,7 +76,16 @@ export function startAgentOutbox(deps: AgentOutboxDeps): AgentOutbox {
   });
 
   outbox.add(
-    new TelemetryStream(deps.buffer, deps.stream, { batchSize: sync.batchSize, encoding: sync.encoding }, deps.dropped),
+    new TelemetryStream(
+      deps.buffer,
+      deps.stream,
+      {
+        batchSize: sync.batchSize,
+        encoding: sync.encoding,
+        ...(deps.telemetrySendThrough ? { sendThrough: deps.telemetrySendThrough } : {}),
+      },
+      deps.dropped,
+    ),
     lane({
       window: sync.window,
       coalesceMs: sync.flushIntervalMs,
@@ -112,6 +125,7 @@ export function startAgentOutbox(deps: AgentOutboxDeps): AgentOutbox {
       }
       outbox.wake('update');
     },
+    laneOptions: (window) => lane({ window }),
     requestSamplesUntil(until) {
       if (!samples) return;
       samples.requestUntil(until);

@@ -18,6 +18,11 @@ export interface TelemetryStreamOptions {
   batchSize: number;
   /** compact = columnar + deflate; json for debugging with mosquitto_sub. */
   encoding: 'compact' | 'json';
+  /**
+   * Records above this seq are not sent (bandwidth mode: the monitoring sends summaries of them
+   * instead and they stay buffered); absent or Infinity: all are.
+   */
+  sendThrough?: () => number;
 }
 
 export class TelemetryStream implements OutboxStream {
@@ -33,8 +38,13 @@ export class TelemetryStream implements OutboxStream {
     private readonly dropped: () => number = () => 0,
   ) {}
 
-  next(after: number, { connectedSince, until, fullOnly }: SendContext): OutboxBatch | undefined {
+  next(after: number, ctx: SendContext): OutboxBatch | undefined {
+    const { connectedSince, fullOnly } = ctx;
+    let { until } = ctx;
     const { batchSize } = this.opts;
+    const through = this.opts.sendThrough?.() ?? Infinity;
+    if (after >= through) return undefined;
+    if (through < Infinity) until = Math.min(until ?? Infinity, through);
     // Asked for a full batch only (the lane waits for a partial one's ack, which happens a lot
     // under a slow server): skip reading rows that would not go.
     if (fullOnly && !this.buffer.hasAfter(after, batchSize)) return undefined;
@@ -68,6 +78,7 @@ export class TelemetryStream implements OutboxStream {
   }
 
   waiting(after: number): boolean {
+    if (after >= (this.opts.sendThrough?.() ?? Infinity)) return false;
     return this.buffer.countAfter(after) > 0;
   }
 

@@ -94,7 +94,7 @@ export async function fleetPeer(t: After, url: string, deviceId: string): Promis
     received.set(parsed.channel, [...(received.get(parsed.channel) ?? []), payload]);
   });
   await client.subscribeAsync(
-    (['telemetry', 'reference', 'sample', 'update'] as const).map((c) => deviceTopic(deviceId, c)),
+    (['telemetry', 'reference', 'sample', 'update', 'summary', 'alert'] as const).map((c) => deviceTopic(deviceId, c)),
     { qos: 1 },
   );
   const peer: FleetPeer = {

@@ -22,9 +22,30 @@ export const tensorInputsSchema = z.record(
 );
 export type TensorInputs = z.infer<typeof tensorInputsSchema>;
 
+const CAPTURED_AT_HINT =
+  'capturedAt must be the time the input was captured, in epoch milliseconds (a whole number ≥ 0, e.g. Date.now() on the camera); leave it out to use the time of the request';
+
+/**
+ * When the input was captured (epoch ms), by the camera's or simulator's own clock: the record's
+ * timestamp, so windows, drift and reference values bind to data time, not arrival time.
+ */
+export const capturedAtSchema = z
+  .number({ error: CAPTURED_AT_HINT })
+  .int({ error: CAPTURED_AT_HINT })
+  .min(0, { error: CAPTURED_AT_HINT })
+  .max(Number.MAX_SAFE_INTEGER, { error: CAPTURED_AT_HINT });
+
+/** A capturedAt given as text (form field, header): the same rules as the JSON number. */
+export function parseCapturedAt(text: string, where: string): number {
+  const parsed = /^\d{1,16}$/.test(text.trim()) ? capturedAtSchema.safeParse(Number(text.trim())) : undefined;
+  if (!parsed?.success) throw new InputError(`${where} "${text.slice(0, 40)}" is invalid: ${CAPTURED_AT_HINT}`);
+  return parsed.data;
+}
+
 export const jsonInputSchema = z.object({
   inputs: tensorInputsSchema,
   requestId: z.string().min(1).max(128).optional(),
+  capturedAt: capturedAtSchema.optional(),
 });
 export type JsonInput = z.infer<typeof jsonInputSchema>;
 
@@ -38,13 +59,15 @@ export interface FormFile {
 export type PredictInput =
   /** `features`: recorded beside the tensor's own (sensor inputs record each sensor's value). */
   | { kind: 'json'; body: unknown; features?: Record<string, number> }
-  | { kind: 'image'; body: Uint8Array; contentType?: string }
-  | { kind: 'form'; files: FormFile[]; inputs?: unknown; requestId?: string };
+  | { kind: 'image'; body: Uint8Array; contentType?: string; capturedAt?: number }
+  | { kind: 'form'; files: FormFile[]; inputs?: unknown; requestId?: string; capturedAt?: number };
 
 export interface PreparedInput {
   feeds: Record<string, TensorData>;
   features: Record<string, number>;
   requestId?: string;
+  /** Capture time (epoch ms) when the client gave one: the record's ts instead of now. */
+  capturedAt?: number;
   /** The input as sent, for input sampling: an image's bytes (no copy), or how to serialise JSON tensors. */
   raw?: { contentType: string; data: RawInputBytes };
 }
@@ -59,16 +82,23 @@ export async function prepareInput(
   if (input.kind === 'image')
     return {
       ...(await imageInput(manifest, input.body, undefined, features)),
+      ...(input.capturedAt !== undefined ? { capturedAt: input.capturedAt } : {}),
       raw: rawImage(input.body, input.contentType),
     };
   if (input.kind === 'json') {
     const parsed = jsonInputSchema.safeParse(input.body);
     if (!parsed.success) throw new InputError(`invalid JSON input: ${describeZodError(parsed.error)}`);
-    const { inputs, requestId } = parsed.data;
+    const { inputs, requestId, capturedAt } = parsed.data;
     // Feeds first: they check the input names, so the features below read an input that exists.
     const feeds = tensorFeeds(manifest, inputs);
     const features = { ...tensorFeatures(inputs[manifest.inputs[0]!.name]!.data), ...input.features };
-    return { feeds, features, ...(requestId ? { requestId } : {}), raw: jsonBytes(inputs) };
+    return {
+      feeds,
+      features,
+      ...(requestId ? { requestId } : {}),
+      ...(capturedAt !== undefined ? { capturedAt } : {}),
+      raw: jsonBytes(inputs),
+    };
   }
 
   let tensors: TensorInputs | undefined;
@@ -80,7 +110,10 @@ export async function prepareInput(
       );
     tensors = parsed.data;
   }
-  const requestId = input.requestId ? { requestId: input.requestId } : {};
+  const requestId = {
+    ...(input.requestId ? { requestId: input.requestId } : {}),
+    ...(input.capturedAt !== undefined ? { capturedAt: input.capturedAt } : {}),
+  };
   if (input.files.length === 0) {
     if (!tensors)
       throw new InputError(

@@ -34,6 +34,8 @@ export interface PredictResult {
   latencyMs: number;
   requestId?: string;
   record: { stream: string; seq: number };
+  /** A local drift alert fires for this model version (monitoring fallback `flag`). */
+  drift?: true;
 }
 
 /** One batch item: a buffered result, or why this item (alone) failed. */
@@ -90,6 +92,8 @@ export interface PredictorOptions {
   observer?: PredictObserver;
   /** Runs the model's shadow candidate (if one is loaded) on each recorded request's tensors. */
   shadow?: ShadowRunner;
+  /** Whether answers of this version are flagged `drift: true` (a local alert fires). */
+  flagged?: (model: string, version: number) => boolean;
 }
 
 interface Prepared extends PreparedInput {
@@ -108,6 +112,7 @@ export class Predictor {
   private readonly featuresFor: (model: string) => readonly ImageFeature[];
   private readonly observer: PredictObserver | undefined;
   private readonly shadow: ShadowRunner | undefined;
+  private readonly flagged: ((model: string, version: number) => boolean) | undefined;
 
   constructor(
     private readonly models: ActiveModels,
@@ -118,6 +123,7 @@ export class Predictor {
     this.featuresFor = opts.featuresFor ?? (() => IMAGE_FEATURES);
     this.observer = opts.observer;
     this.shadow = opts.shadow;
+    this.flagged = opts.flagged;
   }
 
   /** The model addressed by name, or the only one when exactly one is active. */
@@ -273,7 +279,9 @@ export class Predictor {
     const latencyMs = ran.prepared.preprocessMs + ran.inferenceMs;
     const { outputs: out, output, prediction, label, confidence } = recordBody(manifest, ran.outputs);
     const requestId = ran.prepared.requestId;
-    const ts = Date.now();
+    // Data time: a camera's or simulator's own clock when it gave one, so windows and
+    // reference values bind to when the input was seen, not when it arrived.
+    const ts = ran.prepared.capturedAt ?? Date.now();
     const seq = await this.buffer
       .append({
         ts,
@@ -320,6 +328,7 @@ export class Predictor {
       latencyMs,
       ...(requestId ? { requestId } : {}),
       record: { stream: this.stream, seq },
+      ...(this.flagged?.(manifest.name, manifest.version) ? { drift: true as const } : {}),
     };
   }
 

@@ -18,6 +18,8 @@ export interface RetrainingSamples {
   onReference(seq: number, reference: number): void;
   /** The fleet's capture window (desired state), honoured when sampling.captureOnRequest is on. */
   capture(window: SampleCapture | undefined): void;
+  /** The device's own capture window while a local alert fires (monitoring). */
+  captureLocally(window: SampleCapture | undefined): void;
 }
 
 export function startRetrainingSamples(deps: {
@@ -36,5 +38,6 @@ export function startRetrainingSamples(deps: {
     offer: (input) => sampler.offer(input),
     onReference: (seq, reference) => sampler.onReference(seq, reference),
     capture: (window) => sampler.setCapture(window),
+    captureLocally: (window) => sampler.setLocalCapture(window),
   };
 }

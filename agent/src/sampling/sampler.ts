@@ -2,10 +2,10 @@
  * @module sampling/sampler
  * Decides which inputs to keep for retraining: every Nth per model, those whose confidence is
  * low, those whose prediction turned out far from the sensor's reference value, and, while the
- * fleet has a capture window open (it saw drift, or an operator asked), every Nth of those. The
- * large-error
- * policy needs the reference, which arrives later: candidates wait in memory (bounded by count
- * and time) and are kept or forgotten once their reference is known.
+ * fleet has a capture window open (it saw drift, or an operator asked) or a local alert fires
+ * on the device, every Nth of those. The large-error policy needs the reference, which arrives
+ * later: candidates wait in memory (bounded by count and time) and are kept or forgotten once
+ * their reference is known.
  */
 import type { Logger } from 'pino';
 import { MAX_SAMPLE_BYTES, type SampleCapture } from '@edgeloop/protocol';
@@ -73,6 +73,34 @@ export class Sampler {
     }
   }
 
+  private localCapture: SampleCapture | undefined;
+  private readonly localCounters = new Map<string, number>();
+
+  /**
+   * The device's own capture window: a local drift alert fires and the retraining data must be
+   * there when it reconnects (monitoring/monitoring.ts). Honoured whenever sampling is on at all
+   * (the owner allowed raw inputs to be kept), bounded by the store's byte budget like any sample.
+   */
+  setLocalCapture(capture: SampleCapture | undefined): void {
+    const opened = capture && !this.localCapture;
+    this.localCapture = capture;
+    if (opened) {
+      this.localCounters.clear();
+      this.log.info(
+        { until: new Date(capture.until).toISOString(), models: capture.models ?? 'all', everyN: capture.everyN },
+        'local alert firing: keeping inputs at a raised rate',
+      );
+    }
+  }
+
+  private capturingLocally(model: string, now: number): boolean {
+    const c = this.localCapture;
+    if (!c || now >= c.until || (c.models && !c.models.includes(model))) return false;
+    const n = (this.localCounters.get(model) ?? 0) + 1;
+    this.localCounters.set(model, n);
+    return (n - 1) % c.everyN === 0;
+  }
+
   private capturing(model: string, now: number): boolean {
     const c = this.captureWindow;
     if (!c || now >= c.until || (c.models && !c.models.includes(model))) return false;
@@ -86,7 +114,8 @@ export class Sampler {
     const n = (this.counters.get(input.model) ?? 0) + 1;
     this.counters.set(input.model, n);
     // Asked before the local policies, so the window counts every input it sees.
-    const capture = this.capturing(input.model, now);
+    const fleetCapture = this.capturing(input.model, now);
+    const capture = this.capturingLocally(input.model, now) || fleetCapture;
     if (this.config.everyN > 0 && n % this.config.everyN === 0) return this.keep(input, 'every-nth');
     if (capture) return this.keep(input, 'capture');
     if (

@@ -92,6 +92,17 @@ const MIGRATIONS: string[] = [
      ts INTEGER NOT NULL,
      body TEXT NOT NULL
    );`,
+  // On-device monitoring: local alerts and edge summaries wait here for the fleet's ack
+  // (monitoring/alert-stream.ts, monitoring/summary-stream.ts); body is the message without
+  // what is stamped as it goes out (stream, seq = id).
+  `CREATE TABLE local_alerts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     body TEXT NOT NULL
+   );
+   CREATE TABLE edge_summaries (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     body TEXT NOT NULL
+   );`,
 ];
 
 export function openAgentDb(path: string): AgentDb {

@@ -199,6 +199,33 @@ test('registry metadata is stored beside the manifest, not signed into it; linea
   );
 });
 
+test('the training summary and validation MAE are signed into the manifest (devices detect drift offline); a baseline too large to sign is left out', async (t) => {
+  const { registry: r, key } = await registry(t);
+  const trainingSummary = { count: 100, features: { brightness: { edges: [0, 0.5, 1], counts: [40, 60] } } };
+  const row = await r.register({
+    name: 'distance',
+    bytes: v1,
+    metadata: { trainingSummary, metrics: { validation_mae: 3.5 } },
+  });
+  const signed = verifyManifest(row.envelope, { trustedKeys: trustedKeyMap([key.publicKey]) });
+  assert.ok(signed.ok);
+  assert.deepEqual(signed.value.baseline, trainingSummary);
+  assert.equal(signed.value.validationMae, 3.5);
+
+  // 64 features × 256 bins of long decimals: well past the 256 KiB envelope.
+  const edges = Array.from({ length: 257 }, (_, i) => i / 3 + 0.123456789);
+  const counts = Array.from({ length: 256 }, (_, i) => 1_000_000 + i);
+  const huge = {
+    count: 1,
+    features: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`feature_${i}`, { edges, counts }])),
+  };
+  const big = await r.register({ name: 'distance', bytes: v2, metadata: { trainingSummary: huge } });
+  const bigSigned = verifyManifest(big.envelope, { trustedKeys: trustedKeyMap([key.publicKey]) });
+  assert.ok(bigSigned.ok);
+  assert.equal(bigSigned.value.baseline, undefined);
+  assert.deepEqual(big.trainingSummary, huge, 'the registry still keeps it for the server');
+});
+
 test('re-signing keeps version and artifact with a fresh expiry; a re-release is a new version of an old artifact with its lineage', async (t) => {
   const { registry: r, key } = await registry(t);
   const first = await r.register(

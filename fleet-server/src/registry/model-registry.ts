@@ -143,6 +143,9 @@ export class ModelRegistry {
       ...(m.preprocessing ? { preprocessing: m.preprocessing } : {}),
       ...(m.postprocessing ? { postprocessing: m.postprocessing } : {}),
       ...(m.healthCheck ? { healthCheck: m.healthCheck } : {}),
+      // Devices detect drift against these while offline (agent monitoring).
+      ...(m.trainingSummary ? { baseline: m.trainingSummary } : {}),
+      ...(m.metrics?.validation_mae !== undefined ? { validationMae: m.metrics.validation_mae } : {}),
     };
     this.checkConsistency(
       candidate,
@@ -159,14 +162,15 @@ export class ModelRegistry {
     };
     const parsed = manifestSchema.safeParse({ ...candidate, artifact });
     if (!parsed.success) throw new RegistryError(400, `manifest would be invalid: ${describeZodError(parsed.error)}`);
-    const envelope = this.sign(parsed.data, key);
+    const manifest = this.withinEnvelope(parsed.data, key);
+    const envelope = this.sign(manifest, key);
     const row: NewModelVersion = {
       name: req.name,
       version,
       sha256,
       size,
       envelope,
-      manifest: parsed.data,
+      manifest,
       keyId: key.keyId,
       createdAt: now.getTime(),
       description: m.description ?? null,
@@ -276,6 +280,17 @@ export class ModelRegistry {
       trainingSummary: from.trainingSummary,
       lineage: parsedLineage.data,
     });
+  }
+
+  /**
+   * The manifest without its baseline when the baseline would push it past the envelope limit
+   * (up to 64 features × 256 bins): the version still deploys, its devices just run no
+   * baseline detectors (they say so in /v1/health).
+   */
+  private withinEnvelope(manifest: Manifest, key: FleetSigningKey): Manifest {
+    if (!manifest.baseline || signedEnvelopeSchema.safeParse(signManifest(manifest, key)).success) return manifest;
+    const { baseline: _omitted, ...rest } = manifest;
+    return rest;
   }
 
   private sign(manifest: Manifest, key: FleetSigningKey) {
