@@ -23,6 +23,7 @@
  *   rollouts, rollout_devices  rollouts
  *   transfer_bytes         transfers
  *   training_jobs, training_runs  training  training jobs, their runs, metrics, logs, artifacts
+ *   rollups                rollups          monitoring rollups per version, role, scope and window
  *
  * Methods are async. A method that writes several rows is atomic by itself; several calls become
  * one atomic step through `transaction`. Numbers come back as numbers (never bigint or string).
@@ -36,6 +37,7 @@
 import type { ClusterCoordination } from './leader-lease.js';
 import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
 import type { DatasetRepository, DatasetSample, SampleSelection } from './dataset-store-types.js';
+import type { RollupRepository } from './rollup-store-types.js';
 import type {
   AdminTokenSummary,
   AssignmentStatus,
@@ -66,6 +68,7 @@ import type { TrainingRepository } from './training-store-types.js';
 export type * from './store-types.js';
 export type * from './dataset-store-types.js';
 export type * from './training-store-types.js';
+export type * from './rollup-store-types.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
 export interface DeviceSelector {
@@ -487,6 +490,8 @@ export interface FleetStore {
   readonly transfers: TransferRepository;
   readonly training: TrainingRepository;
   readonly datasets: DatasetRepository;
+  /** Monitoring rollups (store/rollup-store-types.ts). */
+  readonly rollups: RollupRepository;
   /**
    * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
    * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling
