@@ -99,7 +99,8 @@ export class KyselyFleetStore implements FleetStore {
     this.shadows = new KyselyAssignmentRepository(ctx, 'shadow_assignments');
     this.updateEvents = new KyselyUpdateEventRepository(ctx);
     this.models = new KyselyModelVersionRepository(ctx);
-    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices);
+    this.rollups = new KyselyRollupRepository(ctx);
+    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices, this.rollups);
     this.samples = new KyselySampleRepository(ctx);
     this.audit = new KyselyAuditRepository(ctx);
     this.credentials = new KyselyCredentialRepository(ctx);
@@ -111,7 +112,6 @@ export class KyselyFleetStore implements FleetStore {
     this.transfers = new KyselyTransferRepository(ctx);
     this.training = new KyselyTrainingRepository(ctx);
     this.datasets = new KyselyDatasetRepository(ctx);
-    this.rollups = new KyselyRollupRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
     this.blobStore = opts.blobStore;
   }

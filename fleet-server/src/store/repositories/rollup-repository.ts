@@ -98,14 +98,17 @@ export class KyselyRollupRepository implements RollupRepository {
   }
 
   private select(q: RollupQuery) {
-    let query: SelectQueryBuilder<Database, 'rollups', { scope: string; window_start: number; window_ms: number; body: Uint8Array }> =
-      this.ctx
-        .db()
-        .selectFrom('rollups')
-        .select(['scope', 'window_start', 'window_ms', 'body'])
-        .where('model', '=', q.model)
-        .where('version', '=', q.version)
-        .where('role', '=', q.role);
+    let query: SelectQueryBuilder<
+      Database,
+      'rollups',
+      { scope: string; window_start: number; window_ms: number; body: Uint8Array }
+    > = this.ctx
+      .db()
+      .selectFrom('rollups')
+      .select(['scope', 'window_start', 'window_ms', 'body'])
+      .where('model', '=', q.model)
+      .where('version', '=', q.version)
+      .where('role', '=', q.role);
     if (q.scopes !== undefined) {
       if (q.scopes.length === 0) return undefined;
       query = query.where('scope', 'in', [...q.scopes]);
@@ -164,7 +167,8 @@ export class KyselyRollupRepository implements RollupRepository {
     for (const kind of SCOPE_KINDS) {
       // Oldest step first: a window past the last age goes straight to the longest length.
       const steps = [...DOWNSAMPLE_STEPS[kind]].sort((a, b) => b.olderThanMs - a.olderThanMs);
-      for (const step of steps) windowsDownsampled += await this.downsample(kind, step.windowMs, now - step.olderThanMs);
+      for (const step of steps)
+        windowsDownsampled += await this.downsample(kind, step.windowMs, now - step.olderThanMs);
     }
     let rowsMerged = 0;
     for (let pass = 0; pass < COMPACT_PASSES; pass++) {
