@@ -13,6 +13,7 @@ export * from './baseline.js';
 export * from './monitoring/rollup.js';
 export * from './monitoring/windows.js';
 export * from './monitoring/messages.js';
+export * from './monitoring/version-spec.js';
 export * from './image-features.js';
 export * from './dataset.js';
 export * from './dataset-manifest.js';

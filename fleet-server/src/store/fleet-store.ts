@@ -43,8 +43,6 @@ import type {
   AssignmentStatus,
   AuditEntrySummary,
   Birth,
-  ErrorArm,
-  LiveError,
   RunningModel,
   SampleSummary,
   SignedEnvelope,
@@ -243,6 +241,7 @@ export interface TelemetryQuery {
   shadow?: boolean;
 }
 
+/** Live error (rollups/live-error.ts reads it from the rollups). */
 export interface LiveErrorQuery {
   model: string;
   version?: number;
@@ -250,20 +249,8 @@ export interface LiveErrorQuery {
   shadow?: boolean;
   /** Only these devices (e.g. a rollout wave). */
   devices?: readonly string[];
-  /** Records made at or after this time (ms). */
+  /** Records made at or after this time (ms, device time; rounded down to the rollups' window). */
   since?: number;
-}
-
-/** One arm of a rollout's live-error comparison (rollouts/live-error.ts explains the windows). */
-export interface RolloutArmQuery {
-  rolloutId: string;
-  model: string;
-  candidate: number;
-  createdAt: number;
-  judgedSince: number;
-  lookbackMs: number;
-  shadow: boolean;
-  arm: 'candidate' | 'baseline';
 }
 
 /** How long a reference value waits for its record before it is dropped. */
@@ -330,13 +317,7 @@ export interface TelemetryRepository {
   query(q?: TelemetryQuery): Promise<TelemetryRow[]>;
   /** One record by its id (the lineage walk starts here). */
   get(id: number): Promise<TelemetryRow | undefined>;
-  /** MAE and RMSE per (version, shadow) over records with a prediction and a reference. */
-  liveError(q: LiveErrorQuery): Promise<LiveError[]>;
   count(deviceId?: string): Promise<number>;
-  /** Records and MAE of one arm of a rollout, joined with its devices' rollout rows. */
-  rolloutArm(q: RolloutArmQuery): Promise<Pick<ErrorArm, 'records' | 'mae'>>;
-  /** The arm's newest predictions (reference or not), for drift. */
-  rolloutArmPredictions(q: RolloutArmQuery, limit: number): Promise<number[]>;
 }
 
 export type NewSample = Omit<SampleSummary, 'id'>;

@@ -12,6 +12,7 @@
  */
 import {
   binSpecFor,
+  binSpecOfVersion,
   cloneRollup,
   emptyRollup,
   foldLateReference,
@@ -31,21 +32,6 @@ import type { RollupDelta } from '../rollup-store-types.js';
 import type { ModelVersionRecord } from '../store-types.js';
 import { parseJson, type RepositoryContext } from './context.js';
 import { rollupRow, type RollupRow } from './rollup-repository.js';
-
-/**
- * The BinSpec of a version: its training baseline's edges; a classifier (argmax postprocessing)
- * counts class indices, as many as its labels or its output's last dimension.
- */
-export function binSpecOfVersion(v: Pick<ModelVersionRecord, 'manifest' | 'trainingSummary'> | undefined): BinSpec {
-  const post = v?.manifest?.postprocessing;
-  if (post?.kind === 'argmax') {
-    const output = v!.manifest.outputs?.find((o) => o.name === post.output) ?? v!.manifest.outputs?.[0];
-    const last = output?.shape[output.shape.length - 1];
-    const classes = post.labels?.length ?? (typeof last === 'number' && last > 0 ? last : undefined);
-    if (classes !== undefined) return binSpecFor(v!.trainingSummary, { classes });
-  }
-  return binSpecFor(v?.trainingSummary);
-}
 
 const versionKey = (model: string, version: number) => `${model}\u0000${version}`;
 
@@ -200,10 +186,10 @@ export class IngestRollups {
       if (!row) continue;
       this.specs.set(
         versionKey(v.model, v.version),
-        binSpecOfVersion({
-          manifest: parseJson(row.manifest, {} as ModelVersionRecord['manifest']),
-          trainingSummary: parseJson(row.training_summary, null),
-        }),
+        binSpecOfVersion(
+          parseJson<ModelVersionRecord['manifest'] | undefined>(row.manifest, undefined),
+          parseJson<ModelVersionRecord['trainingSummary']>(row.training_summary, null),
+        ),
       );
     }
     const ids = [...new Set(devices)];

@@ -7,22 +7,20 @@
  * applies it, in the same transaction — whatever order the two arrive in, the record ends up
  * with its reference, and sending either again changes nothing.
  *
- * Live error is computed per (model, version, shadow) over rows with both a prediction and a
- * reference; the rollout arms join rollout_devices read-only for each device's time window.
+ * Each new record, and each record's first reference value, is folded into the rollups in the
+ * same transaction (ingest-rollups.ts); live error and drift are read from those.
  */
-import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
-import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
+import type { Selectable } from 'kysely';
+import type { TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
 import {
   PENDING_REFERENCE_TTL_MS,
   type DeviceRepository,
   type IngestBatch,
-  type LiveErrorQuery,
-  type RolloutArmQuery,
   type StoredBatch,
   type TelemetryQuery,
   type TelemetryRepository,
 } from '../fleet-store.js';
-import type { Database, TelemetryTable } from '../schema.js';
+import type { TelemetryTable } from '../schema.js';
 import { count, type RepositoryContext } from './context.js';
 import { IngestRollups, type BatchFold, type LateReference } from './ingest-rollups.js';
 import type { RollupRepository } from '../rollup-store-types.js';
@@ -110,44 +108,6 @@ const toRow = (r: Selectable<TelemetryTable>): TelemetryRow => ({
   historical: r.historical === 1,
   shadow: r.shadow === 1,
 });
-
-type ArmScope = ExpressionBuilder<Database & { t: TelemetryTable; rd: Database['rollout_devices'] }, 't' | 'rd'>;
-
-/** The rows of one rollout arm; `joined` also requires a reference value. */
-function armWhere(eb: ArmScope, q: RolloutArmQuery, joined: boolean) {
-  const common = [
-    eb('t.model', '=', q.model),
-    eb('t.prediction', 'is not', null),
-    ...(joined ? [eb('t.reference', 'is not', null)] : []),
-  ];
-  const sinceAssigned = [
-    eb('rd.assigned_at', 'is not', null),
-    eb('t.received_at', '>=', eb.ref('rd.assigned_at')),
-    eb('t.received_at', '>=', q.judgedSince),
-  ];
-  if (q.arm === 'candidate')
-    return eb.and([
-      ...common,
-      eb('t.version', '=', q.candidate),
-      eb('t.shadow', '=', q.shadow ? 1 : 0),
-      ...sinceAssigned,
-    ]);
-  const baseline = [...common, eb('t.version', '=', eb.ref('rd.previous_version')), eb('t.shadow', '=', 0)];
-  // Shadow: the serving version beside the candidate, over the same window.
-  if (q.shadow) return eb.and([...baseline, ...sinceAssigned]);
-  // Serve: each device's previous version before its switch, and devices not switched yet.
-  return eb.and([
-    ...baseline,
-    eb.or([
-      eb.and([
-        eb('rd.assigned_at', 'is not', null),
-        eb('t.received_at', '<', eb.ref('rd.assigned_at')),
-        eb('t.received_at', '>=', eb(eb.ref('rd.assigned_at'), '-', q.lookbackMs)),
-      ]),
-      eb.and([eb('rd.state', '=', 'pending'), eb('t.received_at', '>=', q.createdAt)]),
-    ]),
-  ]);
-}
 
 export class KyselyTelemetryRepository implements TelemetryRepository {
   readonly parallelWrites: number;
@@ -401,46 +361,6 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     return row && toRow(row);
   }
 
-  async liveError(q: LiveErrorQuery): Promise<LiveError[]> {
-    if (q.devices && q.devices.length === 0)
-      return q.version !== undefined && q.shadow !== undefined
-        ? [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }]
-        : [];
-    let query = this.ctx
-      .db()
-      .selectFrom('telemetry')
-      .select([
-        'version',
-        'shadow',
-        (eb) => eb.fn.countAll().as('n'),
-        sql<number | null>`avg(abs(prediction - reference))`.as('mae'),
-        sql<number | null>`avg((prediction - reference) * (prediction - reference))`.as('mse'),
-      ])
-      .where('model', '=', q.model)
-      .where('prediction', 'is not', null)
-      .where('reference', 'is not', null);
-    if (q.version !== undefined) query = query.where('version', '=', q.version);
-    if (q.shadow !== undefined) query = query.where('shadow', '=', q.shadow ? 1 : 0);
-    if (q.since !== undefined) query = query.where('ts', '>=', q.since);
-    if (q.devices) query = query.where('device_id', 'in', [...q.devices]);
-    const rows = await query.groupBy(['version', 'shadow']).orderBy('version').orderBy('shadow').execute();
-    const found = rows.map((r) => {
-      const mse = r.mse === null ? null : Number(r.mse);
-      return {
-        model: q.model,
-        version: r.version,
-        shadow: r.shadow === 1,
-        n: Number(r.n),
-        mae: r.mae === null ? null : Number(r.mae),
-        rmse: mse === null ? null : Math.sqrt(mse),
-      };
-    });
-    // Asked for one exact (version, shadow) pair: say "no data" explicitly rather than returning nothing.
-    if (found.length === 0 && q.version !== undefined && q.shadow !== undefined)
-      return [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }];
-    return found;
-  }
-
   async count(deviceId?: string): Promise<number> {
     let query = this.ctx
       .db()
@@ -448,33 +368,5 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
       .select((eb) => eb.fn.countAll().as('n'));
     if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
     return Number((await query.executeTakeFirst())?.n ?? 0);
-  }
-
-  private armFrom() {
-    return this.ctx
-      .db()
-      .selectFrom('telemetry as t')
-      .innerJoin('rollout_devices as rd', (j) => j.onRef('rd.device_id', '=', 't.device_id'));
-  }
-
-  async rolloutArm(q: RolloutArmQuery): Promise<{ records: number; mae: number | null }> {
-    const r = await this.armFrom()
-      .select([(eb) => eb.fn.countAll().as('n'), sql<number | null>`avg(abs(t.prediction - t.reference))`.as('mae')])
-      .where('rd.rollout_id', '=', q.rolloutId)
-      .where((eb) => armWhere(eb, q, true))
-      .executeTakeFirst();
-    const n = Number(r?.n ?? 0);
-    return { records: n, mae: n && r?.mae !== null && r?.mae !== undefined ? Number(r.mae) : null };
-  }
-
-  async rolloutArmPredictions(q: RolloutArmQuery, limit: number): Promise<number[]> {
-    const rows = await this.armFrom()
-      .select('t.prediction as x')
-      .where('rd.rollout_id', '=', q.rolloutId)
-      .where((eb) => armWhere(eb, q, false))
-      .orderBy('t.id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => r.x as number);
   }
 }
