@@ -59,9 +59,21 @@ export interface RollupCompaction {
   windowsDownsampled: number;
 }
 
+/** Where an edge summary sat in its device's outbox: (device, stream, seq) names it for good. */
+export interface SummaryPosition {
+  deviceId: string;
+  stream: string;
+  seq: number;
+}
+
 export interface RollupRepository {
   /** Stores the deltas (atomically; inside a unit of work, as part of it). */
   add(deltas: readonly RollupDelta[]): Promise<void>;
+  /**
+   * Stores the deltas of one edge summary unless that summary was added before; false, storing
+   * nothing, for a re-send. Atomic.
+   */
+  addSummary(position: SummaryPosition, deltas: readonly RollupDelta[], now?: number): Promise<boolean>;
   /** The windows the query covers, one per (scope, windowStart, windowMs), ordered by scope then windowStart. */
   windows(q: RollupQuery): Promise<RollupWindow[]>;
   /** Everything the query covers merged into one rollup (empty when nothing matches). */
@@ -74,7 +86,7 @@ export interface RollupRepository {
    * several servers at once (a key is rewritten in one transaction).
    */
   compact(now: number): Promise<RollupCompaction>;
-  /** Removes windows that ended before `ts`; returns rows removed. */
+  /** Removes windows that ended before `ts`, and edge-summary positions received before it; returns rollup rows removed. */
   deleteOlderThan(ts: number): Promise<number>;
   /** Bytes the stored rollups take (their encoded bodies plus the key columns), for budgets and benches. */
   bytes(): Promise<number>;

@@ -357,6 +357,14 @@ export interface RollupsTable {
   compacted: Defaulted<number>;
 }
 
+/** An edge summary whose rollup was added (a re-send with the same position is skipped). */
+export interface EdgeSummariesTable {
+  device_id: string;
+  stream: string;
+  seq: number;
+  received_at: number;
+}
+
 export interface Database {
   devices: DevicesTable;
   model_versions: ModelVersionsTable;
@@ -382,4 +390,5 @@ export interface Database {
   datasets: DatasetsTable;
   dataset_items: DatasetItemsTable;
   rollups: RollupsTable;
+  edge_summaries: EdgeSummariesTable;
 }

@@ -129,7 +129,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   },
   // Monitoring rollups, append-only deltas per (model, version, role, scope, window)
   // (repositories/rollup-repository.ts): ingest only ever inserts, so parallel writers never
-  // wait on a hot key's row; compaction merges a key's rows later.
+  // wait on a hot key's row; compaction merges a key's rows later. edge_summaries: which of a
+  // device's edge summaries were added, so a re-sent one is not counted twice.
   {
     name: 'rollups',
     sql: `CREATE TABLE rollups (
@@ -145,7 +146,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           );
           CREATE INDEX rollups_key ON rollups (model, version, role, scope, window_start);
           CREATE INDEX rollups_window ON rollups (window_start);
-          CREATE INDEX rollups_deltas ON rollups (model, version, role, scope, window_start, window_ms) WHERE compacted = 0;`,
+          CREATE INDEX rollups_deltas ON rollups (model, version, role, scope, window_start, window_ms) WHERE compacted = 0;
+          CREATE TABLE edge_summaries (
+            device_id text COLLATE "C" NOT NULL,
+            stream text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            received_at bigint NOT NULL,
+            PRIMARY KEY (device_id, stream, seq)
+          );
+          CREATE INDEX edge_summaries_received ON edge_summaries (received_at);`,
   },
 ];
 

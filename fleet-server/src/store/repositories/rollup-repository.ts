@@ -28,6 +28,7 @@ import type {
   RollupQuery,
   RollupRepository,
   RollupWindow,
+  SummaryPosition,
 } from '../rollup-store-types.js';
 import type { Database } from '../schema.js';
 import { count, type RepositoryContext } from './context.js';
@@ -84,6 +85,20 @@ export class KyselyRollupRepository implements RollupRepository {
   async add(deltas: readonly RollupDelta[]): Promise<void> {
     if (deltas.length === 0) return;
     await this.insertRows(deltas.map(rollupRow));
+  }
+
+  addSummary(position: SummaryPosition, deltas: readonly RollupDelta[], now = Date.now()): Promise<boolean> {
+    return this.ctx.atomic(async () => {
+      const r = await this.ctx
+        .db()
+        .insertInto('edge_summaries')
+        .values({ device_id: position.deviceId, stream: position.stream, seq: position.seq, received_at: now })
+        .onConflict((oc) => oc.columns(['device_id', 'stream', 'seq']).doNothing())
+        .executeTakeFirst();
+      if (count(r.numInsertedOrUpdatedRows) === 0) return false;
+      await this.add(deltas);
+      return true;
+    });
   }
 
   private insertRows(rows: readonly RollupRow[], compacted = 0): Promise<void> {
@@ -256,6 +271,7 @@ export class KyselyRollupRepository implements RollupRepository {
   }
 
   async deleteOlderThan(ts: number): Promise<number> {
+    await this.ctx.db().deleteFrom('edge_summaries').where('received_at', '<', ts).execute();
     let removed = 0;
     // Batches by window start, so no single statement holds its locks for long.
     for (;;) {

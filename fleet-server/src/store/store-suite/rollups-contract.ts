@@ -119,6 +119,14 @@ export function rollupsContract(withStore: WithStore): void {
     assert.deepEqual(await s.rollups.compact(now), { rowsMerged: 0, windowsDownsampled: 0 });
   });
 
+  withStore('rollups: an edge summary is added once per (device, stream, seq)', async (s) => {
+    const pos = { deviceId: 'd', stream: 'sum', seq: 1 };
+    assert.equal(await s.rollups.addSummary(pos, [delta('fleet', 0, [1, 2])], 5), true);
+    assert.equal(await s.rollups.addSummary(pos, [delta('fleet', 0, [1, 2])], 6), false);
+    assert.equal(await s.rollups.addSummary({ ...pos, seq: 2 }, [delta('fleet', 0, [3])], 7), true);
+    assert.equal((await s.rollups.sum({ ...q, scopes: ['fleet'] })).count, 3);
+  });
+
   withStore('rollups: retention removes windows that ended before the cutoff; bytes counts storage', async (s) => {
     await s.rollups.add([delta('fleet', 0, [1]), delta('fleet', MINUTE_MS, [2]), delta('fleet', 2 * MINUTE_MS, [3])]);
     assert.ok((await s.rollups.bytes()) > 0);
