@@ -318,6 +318,12 @@ export interface TelemetryRepository {
   /** One record by its id (the lineage walk starts here). */
   get(id: number): Promise<TelemetryRow | undefined>;
   count(deviceId?: string): Promise<number>;
+  /**
+   * One batch of raw-telemetry retention: deletes up to `limit` of the oldest records (by id)
+   * received before `cutoff`; returns how many. Rollups are not touched. Call it until it returns
+   * less than `limit`; each call is short, so ingest never waits long behind it.
+   */
+  deleteReceivedBefore(cutoff: number, limit?: number): Promise<number>;
 }
 
 export type NewSample = Omit<SampleSummary, 'id'>;

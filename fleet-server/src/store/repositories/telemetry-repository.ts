@@ -361,6 +361,31 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     return row && toRow(row);
   }
 
+  async deleteReceivedBefore(cutoff: number, limit = 5000): Promise<number> {
+    // Ids follow receive order, so the oldest records are the lowest ids: a primary-key range,
+    // found without an index on received_at and deleted without scanning the table.
+    const rows = await this.ctx
+      .db()
+      .selectFrom('telemetry')
+      .select(['id', 'received_at'])
+      .orderBy('id')
+      .limit(Math.max(1, limit))
+      .execute();
+    let last: number | undefined;
+    for (const r of rows) {
+      if (Number(r.received_at) >= cutoff) break;
+      last = Number(r.id);
+    }
+    if (last === undefined) return 0;
+    const r = await this.ctx
+      .db()
+      .deleteFrom('telemetry')
+      .where('id', '<=', last)
+      .where('received_at', '<', cutoff)
+      .executeTakeFirst();
+    return count(r.numDeletedRows);
+  }
+
   async count(deviceId?: string): Promise<number> {
     let query = this.ctx
       .db()
