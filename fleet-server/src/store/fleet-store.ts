@@ -324,6 +324,8 @@ export interface TelemetryRepository {
    * less than `limit`; each call is short, so ingest never waits long behind it.
    */
   deleteReceivedBefore(cutoff: number, limit?: number): Promise<number>;
+  /** Bytes the raw telemetry takes (table and indexes), beside rollups.bytes() for budgets and benches. */
+  bytes(): Promise<number>;
 }
 
 export type NewSample = Omit<SampleSummary, 'id'>;

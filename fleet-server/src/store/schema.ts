@@ -340,7 +340,7 @@ export interface DatasetItemsTable {
 
 /**
  * Monitoring rollups (store/rollup-store-types.ts): append-only deltas of a key, merged by reads
- * and by compaction. `body` is the msgpack of protocol's rollupToWire.
+ * and by compaction. `body` is repositories/rollup-repository.ts's encodeRollup.
  */
 export interface RollupsTable {
   id: Generated<number>;

@@ -16,7 +16,6 @@ import {
   cloneRollup,
   emptyRollup,
   foldLateReference,
-  foldRecord,
   mergeRollup,
   MINUTE_MS,
   windowStart,
@@ -31,6 +30,7 @@ import type { IngestBatch } from '../fleet-store.js';
 import type { RollupDelta } from '../rollup-store-types.js';
 import type { ModelVersionRecord } from '../store-types.js';
 import { parseJson, type RepositoryContext } from './context.js';
+import { DenseRollup } from './dense-fold.js';
 import { rollupRow, type RollupRow } from './rollup-repository.js';
 
 const versionKey = (model: string, version: number) => `${model}\u0000${version}`;
@@ -64,20 +64,26 @@ export class BatchFold {
 
   /** Deltas for the records that were new: fresh[i] are batches[i]'s, with any reference value they got on the way in. */
   deltas(batches: readonly IngestBatch[], fresh: ReadonlyArray<readonly TelemetryRecord[]>): RollupDelta[] {
-    // Cells: device × version × role × minute, each record folded exactly once.
+    // Cells: device × version × role × minute, each record folded exactly once (dense-fold.ts).
     const cells = new Map<
       string,
-      { deviceId: string; model: string; version: number; role: RollupRole; minute: number; rollup: Rollup }
+      { deviceId: string; model: string; version: number; role: RollupRole; minute: number; dense: DenseRollup }
     >();
     for (let i = 0; i < batches.length; i++) {
       const deviceId = batches[i]!.deviceId;
-      let last: { key: string; rollup: Rollup; spec: BinSpec } | undefined;
+      let last: { model: string; version: number; role: RollupRole; minute: number; dense: DenseRollup } | undefined;
       for (const r of fresh[i] ?? []) {
         const role: RollupRole = r.shadow ? 'shadow' : 'serving';
         const minute = windowStart(r.ts, MINUTE_MS);
-        const key = `${deviceId}\u0000${r.model}\u0000${r.version}\u0000${role}\u0000${minute}`;
-        if (last?.key !== key) {
-          const spec = this.spec(r.model, r.version);
+        // A batch is mostly one version and minute: compare fields before building a key.
+        if (
+          !last ||
+          last.minute !== minute ||
+          last.version !== r.version ||
+          last.role !== role ||
+          last.model !== r.model
+        ) {
+          const key = `${deviceId}\u0000${r.model}\u0000${r.version}\u0000${role}\u0000${minute}`;
           let cell = cells.get(key);
           if (!cell) {
             cell = {
@@ -86,13 +92,13 @@ export class BatchFold {
               version: r.version,
               role,
               minute,
-              rollup: emptyRollup(spec.classes !== undefined),
+              dense: new DenseRollup(this.spec(r.model, r.version)),
             };
             cells.set(key, cell);
           }
-          last = { key, rollup: cell.rollup, spec };
+          last = cell;
         }
-        foldRecord(last.rollup, last.spec, r);
+        last.dense.add(r);
       }
     }
     const out = new Map<string, RollupDelta>();
@@ -116,7 +122,8 @@ export class BatchFold {
           rollup: cloneRollup(c.rollup),
         });
     };
-    for (const c of cells.values()) {
+    for (const cell of cells.values()) {
+      const c = { ...cell, rollup: cell.dense.toRollup() };
       add(`device:${c.deviceId}`, WINDOW_MS.device, c);
       for (const scope of this.scopes(c.deviceId)) add(scope, scope === 'fleet' ? WINDOW_MS.fleet : WINDOW_MS.group, c);
     }

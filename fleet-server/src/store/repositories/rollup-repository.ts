@@ -1,7 +1,7 @@
 /**
  * @module store/repositories/rollup-repository
- * The `rollups` table: append-only deltas per (model, version, role, scope, window), each body
- * the msgpack of protocol's rollupToWire (about half the bytes of its JSON). Reads merge a key's
+ * The `rollups` table: append-only deltas per (model, version, role, scope, window), each body a
+ * compact msgpack of the rollup (encodeRollup: about a third of its JSON). Reads merge a key's
  * rows. Compaction takes a key's rows with DELETE … RETURNING and inserts their merge: on
  * PostgreSQL a second compactor's DELETE waits for the first and then finds the rows gone, so a
  * delta is never merged twice, and ingest (which only inserts) never waits for either.
@@ -10,15 +10,14 @@ import { Packr } from 'msgpackr';
 import {
   DOWNSAMPLE_STEPS,
   emptyRollup,
+  emptyValueStats,
   mergeRollup,
-  rollupFromWire,
-  rollupToWire,
   SCOPE_KINDS,
   windowStart,
   type Rollup,
-  type RollupWire,
   type ScopeKey,
   type ScopeKind,
+  type ValueStats,
 } from '@edgeloop/protocol';
 import type { SelectQueryBuilder } from 'kysely';
 import type {
@@ -33,14 +32,72 @@ import type {
 import type { Database } from '../schema.js';
 import { count, type RepositoryContext } from './context.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+const packr = new Packr({ useRecords: false });
 
+/** Format tag of a body: the first element, so another layout can be told apart later. */
+const BODY_V1 = 1;
+
+/** [n] when empty, else [n, sum, sumSq, min, max, bin, count, bin, count, …]. */
+type PackedStats = number[];
+
+function packStats(s: ValueStats): PackedStats {
+  if (s.n === 0) return [0];
+  const out = [s.n, s.sum, s.sumSq, s.min, s.max];
+  for (const k in s.bins) out.push(Number(k), s.bins[k]!);
+  return out;
+}
+
+function unpackStats(p: PackedStats): ValueStats {
+  const s = emptyValueStats();
+  if (p[0] === 0) return s;
+  [s.n, s.sum, s.sumSq, s.min, s.max] = p as [number, number, number, number, number];
+  for (let i = 5; i + 1 < p.length; i += 2) s.bins[String(p[i])] = p[i + 1]!;
+  return s;
+}
+
+/**
+ * A rollup as msgpack of nested arrays: feature names once, every ValueStats as a flat number
+ * array, bins as (index, count) pairs. No key names per value and integer bin indices make it
+ * about half the bytes of rollupToWire's msgpack (ARCHITECTURE.md, "Monitoring: rollups").
+ */
 export function encodeRollup(r: Rollup): Uint8Array {
-  return packr.pack(rollupToWire(r));
+  const names = Object.keys(r.features);
+  return packr.pack([
+    BODY_V1,
+    r.count,
+    names,
+    names.map((n) => packStats(r.features[n]!)),
+    packStats(r.output),
+    packStats(r.reference),
+    packStats(r.error),
+    r.error.absSum,
+    r.confusion ?? null,
+  ]);
 }
 
 export function decodeRollup(body: Uint8Array): Rollup {
-  return rollupFromWire(packr.unpack(body) as RollupWire);
+  const [tag, count, names, features, output, reference, error, absSum, confusion] = packr.unpack(body) as [
+    number,
+    number,
+    string[],
+    PackedStats[],
+    PackedStats,
+    PackedStats,
+    PackedStats,
+    number,
+    Record<string, number> | null,
+  ];
+  if (tag !== BODY_V1) throw new Error(`rollup body format ${tag} is not known to this version; upgrade EdgeLoop`);
+  const r: Rollup = {
+    count,
+    features: {},
+    output: unpackStats(output),
+    reference: unpackStats(reference),
+    error: { ...unpackStats(error), absSum },
+    ...(confusion ? { confusion } : {}),
+  };
+  names.forEach((n, i) => (r.features[n] = unpackStats(features[i]!)));
+  return r;
 }
 
 /** A delta as a row of the table (the writers' fast paths insert these themselves). */

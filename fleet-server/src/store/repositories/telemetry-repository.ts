@@ -386,6 +386,11 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     return count(r.numDeletedRows);
   }
 
+  async bytes(): Promise<number> {
+    const r = await this.ctx.dialect.tableBytes('telemetry').execute(this.ctx.db());
+    return Number(r.rows[0]?.bytes ?? 0);
+  }
+
   async count(deviceId?: string): Promise<number> {
     let query = this.ctx
       .db()

@@ -16,7 +16,7 @@ import {
   type ScopeKey,
 } from '@edgeloop/protocol';
 import type { RollupDelta } from '../fleet-store.js';
-import type { WithStore } from './fixtures.js';
+import { record, type WithStore } from './fixtures.js';
 
 const spec = binSpecFor(null);
 
@@ -136,5 +136,7 @@ export function rollupsContract(withStore: WithStore): void {
       (await s.rollups.windows({ ...q, scopes: ['fleet'] })).map((w) => w.windowStart),
       [2 * MINUTE_MS],
     );
+    await s.telemetry.insertBatch('d', 's', [record(1)]);
+    assert.ok((await s.telemetry.bytes()) > 0, 'raw telemetry is measured alike (partitions included)');
   });
 }
