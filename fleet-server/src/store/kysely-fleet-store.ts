@@ -14,6 +14,7 @@ import { KyselyAssignmentRepository } from './repositories/assignment-repository
 import { KyselyBrokerUserRepository } from './repositories/broker-user-repository.js';
 import { KyselyDatasetRepository } from './repositories/dataset-repository.js';
 import { KyselyDeviceRepository } from './repositories/device-repository.js';
+import { DeviceGroupCache } from './repositories/device-groups.js';
 import {
   KyselyAdminTokenRepository,
   KyselyCredentialRepository,
@@ -94,13 +95,15 @@ export class KyselyFleetStore implements FleetStore {
       atomic: (fn) => this.transaction(() => fn()),
     };
     const ctx = this.ctx;
-    this.devices = new KyselyDeviceRepository(ctx);
+    // The ingest's rollup fold reads devices' groups through this cache; label changes drop entries.
+    const groups = new DeviceGroupCache();
+    this.devices = new KyselyDeviceRepository(ctx, groups);
     this.assignments = new KyselyAssignmentRepository(ctx, 'assignments');
     this.shadows = new KyselyAssignmentRepository(ctx, 'shadow_assignments');
     this.updateEvents = new KyselyUpdateEventRepository(ctx);
     this.models = new KyselyModelVersionRepository(ctx);
     this.rollups = new KyselyRollupRepository(ctx);
-    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices, this.rollups);
+    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices, this.rollups, groups);
     this.samples = new KyselySampleRepository(ctx);
     this.audit = new KyselyAuditRepository(ctx);
     this.credentials = new KyselyCredentialRepository(ctx);

@@ -31,9 +31,11 @@ import type { RollupDelta } from '../rollup-store-types.js';
 import type { ModelVersionRecord } from '../store-types.js';
 import { parseJson, type RepositoryContext } from './context.js';
 import { DenseRollup } from './dense-fold.js';
+import type { DeviceGroupCache } from './device-groups.js';
 import { rollupRow, type RollupRow } from './rollup-repository.js';
 
 const versionKey = (model: string, version: number) => `${model}\u0000${version}`;
+const UNKNOWN_VERSION_RECHECK_MS = 10_000;
 
 /** A record whose reference was set after it was folded: what foldLateReference needs. */
 export interface LateReference {
@@ -168,19 +170,26 @@ export class BatchFold {
 
 /**
  * Reads what folds need. BinSpecs are cached per version for the life of the store: a version's
- * edges must not change under its stored rollups. A version not registered (yet) is not cached,
- * and folds on universal edges.
+ * edges must not change under its stored rollups. A version not registered (yet) folds on
+ * universal edges and is looked up again after UNKNOWN_VERSION_RECHECK_MS.
  */
 export class IngestRollups {
   private readonly specs = new Map<string, BinSpec>();
+  /** Versions not registered when last looked up, and when: looked up again after a while, not per commit. */
+  private readonly unknown = new Map<string, number>();
 
-  constructor(private readonly ctx: RepositoryContext) {}
+  constructor(
+    private readonly ctx: RepositoryContext,
+    private readonly groups: DeviceGroupCache,
+  ) {}
 
   async prepare(devices: Iterable<string>, versions: Iterable<{ model: string; version: number }>): Promise<BatchFold> {
     const wanted = new Map<string, { model: string; version: number }>();
+    const now = Date.now();
     for (const v of versions) {
       const k = versionKey(v.model, v.version);
-      if (!this.specs.has(k)) wanted.set(k, v);
+      const missed = this.unknown.get(k);
+      if (!this.specs.has(k) && !(missed !== undefined && now - missed < UNKNOWN_VERSION_RECHECK_MS)) wanted.set(k, v);
     }
     for (const v of wanted.values()) {
       const row = await this.ctx
@@ -190,7 +199,11 @@ export class IngestRollups {
         .where('name', '=', v.model)
         .where('version', '=', v.version)
         .executeTakeFirst();
-      if (!row) continue;
+      if (!row) {
+        this.unknown.set(versionKey(v.model, v.version), now);
+        continue;
+      }
+      this.unknown.delete(versionKey(v.model, v.version));
       this.specs.set(
         versionKey(v.model, v.version),
         binSpecOfVersion(
@@ -199,17 +212,7 @@ export class IngestRollups {
         ),
       );
     }
-    const ids = [...new Set(devices)];
-    const groups = new Map<string, string | null>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.ctx
-        .db()
-        .selectFrom('devices')
-        .select(['id', 'device_group'])
-        .where('id', 'in', ids.slice(i, i + 500))
-        .execute();
-      for (const r of rows) groups.set(r.id, r.device_group);
-    }
+    const groups = await this.groups.lookup(this.ctx, devices);
     return new BatchFold(this.specs, groups);
   }
 

@@ -22,6 +22,7 @@ import {
 } from '../fleet-store.js';
 import type { TelemetryTable } from '../schema.js';
 import { count, type RepositoryContext } from './context.js';
+import type { DeviceGroupCache } from './device-groups.js';
 import { IngestRollups, type BatchFold, type LateReference } from './ingest-rollups.js';
 import type { RollupRepository } from '../rollup-store-types.js';
 
@@ -118,9 +119,10 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     private readonly writer: TelemetryWriter,
     private readonly devices: DeviceRepository,
     private readonly rollups: RollupRepository,
+    groups: DeviceGroupCache,
   ) {
     this.parallelWrites = writer.parallelWrites ?? 1;
-    this.ingestRollups = new IngestRollups(ctx);
+    this.ingestRollups = new IngestRollups(ctx, groups);
   }
 
   async storeBatches(batches: readonly IngestBatch[], now = Date.now()): Promise<StoredBatch[]> {

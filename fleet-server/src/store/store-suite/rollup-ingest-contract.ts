@@ -69,9 +69,14 @@ export function rollupIngestContract(withStore: WithStore): void {
       device.map((w) => [w.windowStart, w.windowMs]),
       [[10 * MINUTE_MS, 10 * MINUTE_MS]],
     );
+    // A new group counts from the next record on (the fold's group cache drops the device).
+    await s.devices.setLabels('d1', { group: 'ops' });
+    await s.telemetry.storeBatches([{ deviceId: 'd1', stream: 's', records: [rec(6)], historical: false }], 400);
+    assert.equal((await s.rollups.sum({ ...q, scopes: ['group:ops'] })).count, 1);
+    assert.equal((await s.rollups.sum({ ...q, scopes: ['group:lab'] })).count, 4);
     // The rows behind those sums are the same after compaction.
     await s.rollups.compact(11 * MINUTE_MS);
-    assert.equal((await s.rollups.sum({ ...q, scopes: ['fleet'] })).count, 6);
+    assert.equal((await s.rollups.sum({ ...q, scopes: ['fleet'] })).count, 7);
   });
 
   withStore('rollup ingest: a late reference value counts once, before or after its record', async (s) => {
