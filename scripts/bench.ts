@@ -14,6 +14,7 @@ import { rssBench } from './bench/rss.bench.js';
 import { rolloutBench } from './bench/rollout.bench.js';
 import { ingestBench } from './bench/ingest.bench.js';
 import { ingestPostgresBench } from './bench/ingest-postgres.bench.js';
+import { rollupBytesBench } from './bench/rollup-bytes.bench.js';
 import { idleBench } from './bench/idle.bench.js';
 import { installSizeBench } from './bench/install-size.bench.js';
 import { scaleAckBench, scaleDevicesBench } from './bench/scale.bench.js';
@@ -33,6 +34,7 @@ const BENCHES: Bench[] = [
   syncBench,
   ingestBench,
   ingestPostgresBench,
+  rollupBytesBench,
   rolloutBench,
   installSizeBench,
   scaleAckBench,

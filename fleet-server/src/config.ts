@@ -23,13 +23,24 @@ export const fleetConfigSchema = z.object({
    */
   db: z.string().min(1).optional(),
   /**
-   * Days of telemetry the PostgreSQL store keeps, by the records' own time (whole daily partitions
-   * are dropped hourly). Default: env EDGELOOP_TELEMETRY_RETENTION_DAYS, else 30. The SQLite store
-   * keeps telemetry until it is deleted; setting this with a SQLite store is refused.
+   * Days of raw telemetry kept; its rollups stay longer (rollupRetentionDays). PostgreSQL: by the
+   * records' own time (whole daily partitions are dropped hourly; default env
+   * EDGELOOP_TELEMETRY_RETENTION_DAYS, else 30). SQLite: by receive time, deleted hourly in small
+   * batches (default 30).
    */
   telemetryRetentionDays: z
     .number()
     .int('telemetryRetentionDays must be a whole number of days')
+    .min(1)
+    .max(MAX_TELEMETRY_RETENTION_DAYS)
+    .optional(),
+  /**
+   * Days of monitoring rollups kept (by window end, device time), downsampled with age
+   * (protocol's DOWNSAMPLE_STEPS). Default 400: a year of history plus a season to compare with.
+   */
+  rollupRetentionDays: z
+    .number()
+    .int('rollupRetentionDays must be a whole number of days')
     .min(1)
     .max(MAX_TELEMETRY_RETENTION_DAYS)
     .optional(),

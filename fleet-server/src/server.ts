@@ -23,6 +23,12 @@ import type { DeviceTransport } from './ingest/device-transport.js';
 import { SampleStore } from './samples/sample-store.js';
 import { DatasetService } from './datasets/dataset-service.js';
 import type { TelemetryIngestStats } from './ingest/telemetry-ingest.js';
+import { liveErrorFromRollups } from './rollups/live-error.js';
+import {
+  DEFAULT_ROLLUP_RETENTION_DAYS,
+  DEFAULT_TELEMETRY_RETENTION_DAYS,
+  RollupHousekeeping,
+} from './rollups/rollup-housekeeping.js';
 import { wireDeviceChannels } from './ingest/device-channels.js';
 import { decodePublicKey } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
@@ -78,12 +84,10 @@ export async function startFleetServer(
     checkPlainTransport(config, log);
     checkClusterSettings(config, location);
     tls = config.tls ? await loadTlsMaterial(config.tls, config.dataDir, log) : undefined;
-    if ('sqlitePath' in location && config.telemetryRetentionDays !== undefined)
-      throw new Error(
-        'telemetryRetentionDays applies to a PostgreSQL fleet store only (the SQLite store keeps telemetry until it is deleted): remove it or set db to a postgres:// URL',
-      );
     store = await openFleetStore(location, {
-      ...(config.telemetryRetentionDays === undefined ? {} : { telemetryRetentionDays: config.telemetryRetentionDays }),
+      ...(config.telemetryRetentionDays === undefined || 'sqlitePath' in location
+        ? {}
+        : { telemetryRetentionDays: config.telemetryRetentionDays }),
       onStorageFailure: (err) => onStorageFailure.failed(err),
     });
   } catch (err) {
@@ -257,6 +261,7 @@ export async function startFleetServer(
       artifactStats,
       devices,
       telemetry,
+      liveError: (q) => liveErrorFromRollups(store, q),
       deployments,
       samples,
       sampleFiles,
@@ -308,6 +313,17 @@ export async function startFleetServer(
     // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
     // re-signed by its key and the devices told; once the artifact URL is known.
     if (boot.state === 'activated') await rotation.afterBootstrap();
+    // PostgreSQL drops old telemetry partitions itself; SQLite's raw telemetry goes here.
+    const housekeeping = new RollupHousekeeping(
+      store,
+      {
+        rollupRetentionDays: config.rollupRetentionDays ?? DEFAULT_ROLLUP_RETENTION_DAYS,
+        ...('sqlitePath' in location
+          ? { telemetryRetentionDays: config.telemetryRetentionDays ?? DEFAULT_TELEMETRY_RETENTION_DAYS }
+          : {}),
+      },
+      log,
+    );
     // Fleet-wide duties run on one server of a cluster at a time (cluster/leader.ts).
     runWhileLeader(
       lease,
@@ -321,6 +337,7 @@ export async function startFleetServer(
           stop: () => resigner.stop(),
         },
         { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
+        { name: 'rollup housekeeping', start: () => housekeeping.start(), stop: () => housekeeping.stop() },
         { name: 'retained presence', start: () => bus.replayRetainedPresence?.(), stop: () => undefined },
       ],
       log,

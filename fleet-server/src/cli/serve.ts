@@ -23,8 +23,8 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
                        ./.edgeloop/server.json, where the other edgeloop commands find this server)
   --db PATH|URL        the fleet store: a SQLite file, or a postgres://user:pass@host/db URL
                        (or env EDGELOOP_DB_URL; default <data>/fleet.db)
-  --telemetry-retention-days N  PostgreSQL store: days of telemetry kept (or env
-                       EDGELOOP_TELEMETRY_RETENTION_DAYS; default 30; SQLite keeps it until deleted)
+  --telemetry-retention-days N  days of raw telemetry kept (PostgreSQL also env
+                       EDGELOOP_TELEMETRY_RETENTION_DAYS; default 30; rollups stay 400 days)
   --http-host HOST     REST API / status page address (default 127.0.0.1)
   --http-port PORT     (default ${DEFAULT_HTTP_PORT}; 0 = any free port)
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)

@@ -15,6 +15,7 @@ import { presenceIngest } from './presence-ingest.js';
 import { presenceWriter } from './presence-writer.js';
 import { referenceIngest } from './reference-ingest.js';
 import { sampleIngest } from './sample-ingest.js';
+import { summaryIngest } from './summary-ingest.js';
 import { telemetryIngest, type TelemetryIngestStats } from './telemetry-ingest.js';
 import { updateIngest } from './update-ingest.js';
 
@@ -54,6 +55,8 @@ export function wireDeviceChannels(
   // A reference value may arrive before its record: the store keeps it until the record is stored.
   bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
   bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));
+  // Edge summaries add to the same rollups as records; a re-sent one is skipped.
+  bus.on('summary', summaryIngest({ store, publish: (t, p) => bus.publish(t, p), log }));
   bus.on(
     'fetch',
     transfer.fetchHandler((t, p) => bus.publish(t, p)),

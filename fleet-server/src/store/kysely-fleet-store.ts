@@ -14,6 +14,7 @@ import { KyselyAssignmentRepository } from './repositories/assignment-repository
 import { KyselyBrokerUserRepository } from './repositories/broker-user-repository.js';
 import { KyselyDatasetRepository } from './repositories/dataset-repository.js';
 import { KyselyDeviceRepository } from './repositories/device-repository.js';
+import { DeviceGroupCache } from './repositories/device-groups.js';
 import {
   KyselyAdminTokenRepository,
   KyselyCredentialRepository,
@@ -22,6 +23,7 @@ import {
 import { KyselyKeyRepository } from './repositories/key-repository.js';
 import { KyselyModelVersionRepository } from './repositories/model-version-repository.js';
 import { KyselyRolloutRepository } from './repositories/rollout-repository.js';
+import { KyselyRollupRepository } from './repositories/rollup-repository.js';
 import {
   KyselyAuditRepository,
   KyselySampleRepository,
@@ -73,6 +75,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly transfers;
   readonly training;
   readonly datasets;
+  readonly rollups;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
@@ -92,12 +95,15 @@ export class KyselyFleetStore implements FleetStore {
       atomic: (fn) => this.transaction(() => fn()),
     };
     const ctx = this.ctx;
-    this.devices = new KyselyDeviceRepository(ctx);
+    // The ingest's rollup fold reads devices' groups through this cache; label changes drop entries.
+    const groups = new DeviceGroupCache();
+    this.devices = new KyselyDeviceRepository(ctx, groups);
     this.assignments = new KyselyAssignmentRepository(ctx, 'assignments');
     this.shadows = new KyselyAssignmentRepository(ctx, 'shadow_assignments');
     this.updateEvents = new KyselyUpdateEventRepository(ctx);
     this.models = new KyselyModelVersionRepository(ctx);
-    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices);
+    this.rollups = new KyselyRollupRepository(ctx);
+    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices, this.rollups, groups);
     this.samples = new KyselySampleRepository(ctx);
     this.audit = new KyselyAuditRepository(ctx);
     this.credentials = new KyselyCredentialRepository(ctx);

@@ -338,6 +338,33 @@ export interface DatasetItemsTable {
   features: string | null;
 }
 
+/**
+ * Monitoring rollups (store/rollup-store-types.ts): append-only deltas of a key, merged by reads
+ * and by compaction. `body` is repositories/rollup-repository.ts's encodeRollup.
+ */
+export interface RollupsTable {
+  id: Generated<number>;
+  model: string;
+  version: number;
+  /** serving | shadow */
+  role: string;
+  /** fleet | group:<name> | device:<id> */
+  scope: string;
+  window_start: number;
+  window_ms: number;
+  body: Uint8Array;
+  /** 0: a delta not merged yet (compaction looks for these); 1: the merge of a key's rows. */
+  compacted: Defaulted<number>;
+}
+
+/** An edge summary whose rollup was added (a re-send with the same position is skipped). */
+export interface EdgeSummariesTable {
+  device_id: string;
+  stream: string;
+  seq: number;
+  received_at: number;
+}
+
 export interface Database {
   devices: DevicesTable;
   model_versions: ModelVersionsTable;
@@ -362,4 +389,6 @@ export interface Database {
   training_runs: TrainingRunsTable;
   datasets: DatasetsTable;
   dataset_items: DatasetItemsTable;
+  rollups: RollupsTable;
+  edge_summaries: EdgeSummariesTable;
 }

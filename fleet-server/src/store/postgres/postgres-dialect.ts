@@ -11,4 +11,10 @@ import type { SqlDialect } from '../sql-dialect.js';
 export const postgresDialect: SqlDialect = {
   jsonHasEntry: (column, key, value) => sql`((${column})::jsonb -> ${key}::text) = to_jsonb(${value}::text)`,
   greatest: (a, b) => sql<number>`greatest(${a}, ${b})`,
+  // A partitioned table's own size is 0: its partitions hold the rows.
+  tableBytes: (table) =>
+    sql`SELECT CASE WHEN c.relkind = 'p'
+                    THEN (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t)
+                    ELSE pg_total_relation_size(c.oid) END AS bytes
+          FROM pg_class c WHERE c.oid = ${table}::regclass`,
 };

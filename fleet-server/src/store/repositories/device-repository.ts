@@ -10,6 +10,7 @@ import type { DeviceListFilter, DeviceRepository, DeviceSelector } from '../flee
 import type { Database, DevicesTable } from '../schema.js';
 import type { DeviceInfo, DeviceRecord } from '../store-types.js';
 import { count, parseJson, type RepositoryContext } from './context.js';
+import type { DeviceGroupCache } from './device-groups.js';
 
 const toRecord = (r: Selectable<DevicesTable>): DeviceRecord => ({
   id: r.id,
@@ -32,7 +33,10 @@ const toRecord = (r: Selectable<DevicesTable>): DeviceRecord => ({
 const IN_CHUNK = 500;
 
 export class KyselyDeviceRepository implements DeviceRepository {
-  constructor(private readonly ctx: RepositoryContext) {}
+  constructor(
+    private readonly ctx: RepositoryContext,
+    private readonly groups?: DeviceGroupCache,
+  ) {}
 
   private filter(f: DeviceListFilter) {
     return (eb: ExpressionBuilder<Database, 'devices'>) => {
@@ -179,6 +183,7 @@ export class KyselyDeviceRepository implements DeviceRepository {
     };
     if (Object.keys(set).length === 0) return this.exists(deviceId);
     const r = await this.ctx.db().updateTable('devices').set(set).where('id', '=', deviceId).executeTakeFirst();
+    if (labels.group !== undefined) this.groups?.invalidate(deviceId);
     return count(r.numUpdatedRows) > 0;
   }
 
@@ -205,7 +210,8 @@ export class KyselyDeviceRepository implements DeviceRepository {
     info: Partial<Pick<DeviceInfo, 'arch' | 'hardware'>> = {},
     now = Date.now(),
   ): Promise<void> {
-    return this.ctx.atomic(async () => {
+    this.groups?.invalidate(deviceId);
+    const done = this.ctx.atomic(async () => {
       const db = this.ctx.db();
       const existing = await db
         .selectFrom('devices')
@@ -236,6 +242,8 @@ export class KyselyDeviceRepository implements DeviceRepository {
         })
         .execute();
     });
+    // Again once written: a fold in between may have cached the old group.
+    return done.finally(() => this.groups?.invalidate(deviceId));
   }
 
   setRunningModel(deviceId: string, model: RunningModel): Promise<void> {

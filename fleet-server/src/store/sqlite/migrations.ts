@@ -338,4 +338,30 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    );
    CREATE UNIQUE INDEX training_runs_job ON training_runs (job_id, position);
    CREATE INDEX training_runs_dataset ON training_runs (dataset_id);`,
+  // 16: monitoring rollups, append-only deltas per (model, version, role, scope, window)
+  // (repositories/rollup-repository.ts). The key index serves reads and compaction; the window
+  // index serves retention and downsampling by age. edge_summaries: which of a device's edge
+  // summaries were added, so a re-sent one is not counted twice.
+  `CREATE TABLE rollups (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     role TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     window_start INTEGER NOT NULL,
+     window_ms INTEGER NOT NULL,
+     body BLOB NOT NULL,
+     compacted INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX rollups_key ON rollups (model, version, role, scope, window_start);
+   CREATE INDEX rollups_window ON rollups (window_start);
+   CREATE INDEX rollups_deltas ON rollups (model, version, role, scope, window_start, window_ms) WHERE compacted = 0;
+   CREATE TABLE edge_summaries (
+     device_id TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     PRIMARY KEY (device_id, stream, seq)
+   );
+   CREATE INDEX edge_summaries_received ON edge_summaries (received_at);`,
 ];
