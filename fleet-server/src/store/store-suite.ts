@@ -11,6 +11,7 @@ import { datasetsContract } from './store-suite/datasets-contract.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
+import { monitoringContract } from './store-suite/monitoring-contract.js';
 import { registryContract } from './store-suite/registry-contract.js';
 import { telemetryContract } from './store-suite/telemetry-contract.js';
 import { trainingContract } from './store-suite/training-contract.js';
@@ -32,4 +33,5 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   brokerUsersContract(withStore);
   trainingContract(withStore);
   datasetsContract(withStore);
+  monitoringContract(withStore);
 }
