@@ -9,7 +9,7 @@
  * Records travel as JSON bodies beside the few columns lists filter on: the shapes belong to the
  * monitoring module and change with it, the columns are what queries need.
  */
-import type { AlertAction, AlertView, IncidentView, RuleDefinition } from '@edgeloop/protocol/rest';
+import type { AlertView, IncidentView, RuleDefinition } from '@edgeloop/protocol/rest';
 import type { RuleState, ScopeKey } from '@edgeloop/protocol';
 
 export type AlertRecord = AlertView;

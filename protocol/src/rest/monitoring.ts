@@ -155,7 +155,10 @@ export const referenceWindowRequestSchema = z
   .object({
     scope: z
       .string()
-      .regex(/^(fleet|group:[A-Za-z0-9_.-]{1,64}|device:[A-Za-z0-9_.-]{1,64})$/, 'use fleet, group:<name> or device:<id>')
+      .regex(
+        /^(fleet|group:[A-Za-z0-9_.-]{1,64}|device:[A-Za-z0-9_.-]{1,64})$/,
+        'use fleet, group:<name> or device:<id>',
+      )
       .default('fleet'),
     from: epochMsSchema,
     to: epochMsSchema,
@@ -173,4 +176,3 @@ export const referenceWindowResponseSchema = z.object({
     setBy: z.string(),
   }),
 });
-

@@ -36,12 +36,22 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
   }
 
   async getRule(name: string): Promise<RuleRecord | undefined> {
-    const row = await this.ctx.db().selectFrom('monitoring_rules').select('body').where('name', '=', name).executeTakeFirst();
+    const row = await this.ctx
+      .db()
+      .selectFrom('monitoring_rules')
+      .select('body')
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? parse<RuleRecord>(row) : undefined;
   }
 
   async listRules(q: { after?: string; limit?: number } = {}): Promise<RuleRecord[]> {
-    let query = this.ctx.db().selectFrom('monitoring_rules').select('body').orderBy('name').limit(q.limit ?? DEFAULT_LIMIT);
+    let query = this.ctx
+      .db()
+      .selectFrom('monitoring_rules')
+      .select('body')
+      .orderBy('name')
+      .limit(q.limit ?? DEFAULT_LIMIT);
     if (q.after !== undefined) query = query.where('name', '>', q.after);
     return (await query.execute()).map((r) => parse<RuleRecord>(r));
   }
@@ -88,7 +98,12 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
   }
 
   async getAlert(id: string): Promise<AlertRecord | undefined> {
-    const row = await this.ctx.db().selectFrom('monitoring_alerts').select('body').where('id', '=', id).executeTakeFirst();
+    const row = await this.ctx
+      .db()
+      .selectFrom('monitoring_alerts')
+      .select('body')
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? parse<AlertRecord>(row) : undefined;
   }
 
@@ -108,7 +123,12 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
     return (await query.execute()).map((r) => parse<AlertRecord>(r));
   }
 
-  async openAlert(key: { rule: string; model: string; version: number; scope: string }): Promise<AlertRecord | undefined> {
+  async openAlert(key: {
+    rule: string;
+    model: string;
+    version: number;
+    scope: string;
+  }): Promise<AlertRecord | undefined> {
     const row = await this.ctx
       .db()
       .selectFrom('monitoring_alerts')

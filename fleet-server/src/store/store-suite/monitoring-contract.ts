@@ -64,7 +64,11 @@ const incident = (id: string, extra: Partial<IncidentRecord> = {}): IncidentReco
   ...extra,
 });
 
-const delivery = (id: string, nextAttemptAt: number, status: WebhookDelivery['status'] = 'pending'): WebhookDelivery => ({
+const delivery = (
+  id: string,
+  nextAttemptAt: number,
+  status: WebhookDelivery['status'] = 'pending',
+): WebhookDelivery => ({
   id,
   url: 'http://127.0.0.1:9/hook',
   body: '{}',
@@ -173,7 +177,15 @@ export function monitoringContract(withStore: WithStore): void {
 
   withStore('monitoring reference windows per version, and re-sent local alerts recognised', async (s) => {
     const m = s.monitoring;
-    const ref = { model: 'distance', version: 2, scope: 'fleet' as const, from: 0, to: 60_000, setAt: 5, setBy: 'admin' };
+    const ref = {
+      model: 'distance',
+      version: 2,
+      scope: 'fleet' as const,
+      from: 0,
+      to: 60_000,
+      setAt: 5,
+      setBy: 'admin',
+    };
     await m.setReferenceWindow(ref);
     await m.setReferenceWindow({ ...ref, to: 120_000 });
     assert.equal((await m.getReferenceWindow('distance', 2))?.to, 120_000);
