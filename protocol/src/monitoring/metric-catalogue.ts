@@ -123,7 +123,7 @@ export const metricNameSchema = z
     try {
       parseMetricName(name);
     } catch (e) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
     }
   });
 
