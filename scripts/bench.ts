@@ -21,6 +21,7 @@ import { scaleConnectBench } from './bench/scale-connect.bench.js';
 import { trainBench } from './bench/train.bench.js';
 import { datasetsBench } from './bench/datasets.bench.js';
 import { simBench } from './bench/sim.bench.js';
+import { metricsBench } from './bench/metrics.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -39,6 +40,7 @@ const BENCHES: Bench[] = [
   trainBench,
   datasetsBench,
   simBench,
+  metricsBench,
 ];
 
 const { values } = parseArgs({
