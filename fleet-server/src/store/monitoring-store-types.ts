@@ -111,4 +111,6 @@ export interface MonitoringRepository {
 
   /** Remembers a device's local alert message; false when it was taken before (a re-send). */
   markDeviceAlert(deviceId: string, stream: string, seq: number): Promise<boolean>;
+  /** Undoes markDeviceAlert when the alert could not be recorded after all. */
+  forgetDeviceAlert(deviceId: string, stream: string, seq: number): Promise<void>;
 }

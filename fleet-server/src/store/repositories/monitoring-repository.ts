@@ -253,4 +253,14 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
       .executeTakeFirst();
     return count(r.numInsertedOrUpdatedRows) > 0;
   }
+
+  async forgetDeviceAlert(deviceId: string, stream: string, seq: number): Promise<void> {
+    await this.ctx
+      .db()
+      .deleteFrom('monitoring_device_alerts')
+      .where('device_id', '=', deviceId)
+      .where('stream', '=', stream)
+      .where('seq', '=', seq)
+      .execute();
+  }
 }

@@ -193,5 +193,7 @@ export function monitoringContract(withStore: WithStore): void {
     assert.equal(await m.markDeviceAlert('d1', 's1', 1), true);
     assert.equal(await m.markDeviceAlert('d1', 's1', 1), false);
     assert.equal(await m.markDeviceAlert('d1', 's1', 2), true);
+    await m.forgetDeviceAlert('d1', 's1', 2);
+    assert.equal(await m.markDeviceAlert('d1', 's1', 2), true);
   });
 }
