@@ -23,6 +23,7 @@
  *   rollouts, rollout_devices  rollouts
  *   transfer_bytes         transfers
  *   training_jobs, training_runs  training  training jobs, their runs, metrics, logs, artifacts
+ *   rollups                rollups          monitoring rollups per version, role, scope and window
  *   monitoring_*           monitoring       rules, rule states, alerts, incidents, webhook deliveries
  *
  * Methods are async. A method that writes several rows is atomic by itself; several calls become
@@ -37,6 +38,7 @@
 import type { ClusterCoordination } from './leader-lease.js';
 import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
 import type { DatasetRepository, DatasetSample, SampleSelection } from './dataset-store-types.js';
+import type { RollupRepository } from './rollup-store-types.js';
 import type {
   AdminTokenSummary,
   AssignmentStatus,
@@ -68,6 +70,7 @@ import type { MonitoringRepository } from './monitoring-store-types.js';
 export type * from './store-types.js';
 export type * from './dataset-store-types.js';
 export type * from './training-store-types.js';
+export type * from './rollup-store-types.js';
 export type * from './monitoring-store-types.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
@@ -490,6 +493,8 @@ export interface FleetStore {
   readonly transfers: TransferRepository;
   readonly training: TrainingRepository;
   readonly datasets: DatasetRepository;
+  /** Monitoring rollups (store/rollup-store-types.ts). */
+  readonly rollups: RollupRepository;
   /** Rules, alerts, incidents (store/monitoring-store-types.ts). */
   readonly monitoring: MonitoringRepository;
   /**

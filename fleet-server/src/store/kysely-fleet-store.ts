@@ -22,6 +22,7 @@ import {
 import { KyselyKeyRepository } from './repositories/key-repository.js';
 import { KyselyModelVersionRepository } from './repositories/model-version-repository.js';
 import { KyselyRolloutRepository } from './repositories/rollout-repository.js';
+import { KyselyRollupRepository } from './repositories/rollup-repository.js';
 import {
   KyselyAuditRepository,
   KyselySampleRepository,
@@ -74,6 +75,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly transfers;
   readonly training;
   readonly datasets;
+  readonly rollups;
   readonly monitoring;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
@@ -111,6 +113,7 @@ export class KyselyFleetStore implements FleetStore {
     this.transfers = new KyselyTransferRepository(ctx);
     this.training = new KyselyTrainingRepository(ctx);
     this.datasets = new KyselyDatasetRepository(ctx);
+    this.rollups = new KyselyRollupRepository(ctx);
     this.monitoring = new KyselyMonitoringRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
     this.blobStore = opts.blobStore;
