@@ -18,17 +18,21 @@
  * - live error: live MAE over the version's validation MAE (training metrics `validation_mae`),
  *   fires above 1.5×, clears at 1.2×. No validation MAE on the version: no value, no verdict.
  *
- * Each uses a 5-minute window on the version fleet-wide (minute rollups, so a shift shows from its
- * first minute), at least 500 values (below that PSI on ~32 bins is dominated by sampling noise:
- * its expected value on unchanged data is about bins/n, i.e. ≤ 0.06 at 500 and ≈ 0.003 at the
- * 12,000 values ten devices at 4 frames/s make in 5 minutes), and a 15-second for-duration: three
- * 5-second evaluations in a row, so one noisy evaluation never fires, while a real shift large
- * enough to matter pushes a 5-minute PSI over 0.25 within tens of seconds and fires inside a minute.
+ * Each judges the version fleet-wide over a 2-minute window, needs at least 500 values and a
+ * 15-second for-duration (three 5-second evaluations in a row, so one noisy evaluation never
+ * fires). Why 2 minutes and not 5: a window dilutes a fresh shift by its length — 30 s after the
+ * onset a 5-minute window is one tenth shifted, a 2-minute one a quarter — and in tests on the
+ * real catalogue a 2σ label shift fired after 75 s with 5 minutes, 45 s with 2 (covariate 30 → 20 s,
+ * concept 50 → 30 s). Fleet rollups are minute windows, and a window counts whole when any part
+ * overlaps, so a 2-minute rule really reads 2–3 minutes. It still holds ~4,800 values at 10
+ * devices × 4 frames/s, where PSI on ~32 bins of unchanged data is about bins/n ≈ 0.007, far
+ * below 0.25; 500 values (≈ 0.06) is the least any verdict is given on. 30 simulated minutes of
+ * stable data raise nothing (default-rules.test.ts).
  */
 import { ruleSchema, type RuleInput } from '@edgeloop/protocol';
 import type { RuleRecord } from '../store/fleet-store.js';
 
-const common = { scope: 'version', windowMs: 300_000, forMs: 15_000, minSamples: 500 } as const;
+const common = { scope: 'version', windowMs: 120_000, forMs: 15_000, minSamples: 500 } as const;
 
 export const DEFAULT_RULE_INPUTS: readonly RuleInput[] = [
   {
