@@ -232,3 +232,36 @@ test('a metric needing a reference on a version without one gives no verdict, an
   assert.deepEqual(await r.store.monitoring.listAlerts(), []);
   await r.store.close();
 });
+
+test("a chosen reference window of the version's own live data stands in for a missing training baseline", async () => {
+  const r = await rig([
+    {
+      name: 'output-drift',
+      metric: 'output.psi',
+      scope: 'version',
+      condition: { op: 'above', threshold: 0.25, clear: 0.1 },
+      windowMs: 60_000,
+      minSamples: 100,
+    },
+  ]);
+  const cameras = (level: number) => (t: number) => {
+    for (let d = 0; d < 5; d++) r.rollups.add('cam', 1, `cam-${d}`, t, { features: {}, prediction: level + (d % 3) });
+  };
+  await run(r, T0 + 120_000, cameras(100));
+  assert.equal(r.lines.filter((l) => String(l.msg).startsWith('rule not judged')).length, 1);
+  await r.store.monitoring.setReferenceWindow({
+    model: 'cam',
+    version: 1,
+    scope: 'fleet',
+    from: T0,
+    to: T0 + 120_000,
+    setAt: T0 + 120_000,
+    setBy: 'admin',
+  });
+  await run(r, T0 + 240_000, cameras(100));
+  assert.deepEqual(await r.store.monitoring.listAlerts(), [], 'the same distribution as the reference');
+  await run(r, T0 + 360_000, cameras(400));
+  const [alert] = await r.store.monitoring.listAlerts({ state: 'firing' });
+  assert.equal(alert?.rule, 'output-drift');
+  await r.store.close();
+});

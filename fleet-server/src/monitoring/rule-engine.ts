@@ -203,7 +203,8 @@ export class RuleEngine {
         : v.trainingSummary
           ? this.o.metrics.referenceFromSummary(v.trainingSummary, v.spec)
           : undefined;
-      cached = { stamp, rollup };
+      // A window with no data compares with nothing: no verdict rather than "everything drifted".
+      cached = { stamp, rollup: rollup && rollup.count > 0 ? rollup : undefined };
       this.references.set(key, cached);
     }
     return {
