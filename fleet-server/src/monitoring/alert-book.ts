@@ -24,6 +24,8 @@ export interface ServerTransition {
   since: number;
   /** The alert the breach opened before this transition, if any. */
   alertId: string | null;
+  /** Why, when not the reading itself. */
+  reason?: string;
 }
 
 export class AlertBook {
@@ -65,7 +67,9 @@ export class AlertBook {
       value: t.value,
       samples: t.samples,
       threshold: thresholdOf(t.rule.condition, t.value),
-      reason: `${t.rule.metric} = ${t.value === null ? 'no value' : t.value.toPrecision(4)} on ${t.samples} samples`,
+      reason:
+        t.reason ??
+        `${t.rule.metric} = ${t.value === null ? 'no value' : t.value.toPrecision(4)} on ${t.samples} samples`,
     });
   }
 

@@ -265,3 +265,31 @@ test("a chosen reference window of the version's own live data stands in for a m
   assert.equal(alert?.rule, 'output-drift');
   await r.store.close();
 });
+
+test('disabling a firing rule resolves its alert, and its incident closes after the quiet period', async () => {
+  const r = await rig([
+    {
+      name: 'high',
+      metric: 'output.mean',
+      scope: 'device',
+      condition: { op: 'above', threshold: 10 },
+      windowMs: 60_000,
+      minSamples: 10,
+    },
+  ]);
+  for (let s = 0; s < 30; s++) r.rollups.add('cam', 1, 'd1', T0 + s * 1000, { features: {}, prediction: 20 });
+  r.clock.now = T0 + 30_000;
+  await r.monitoring.engine!.tick();
+  const [incident] = await r.store.monitoring.listIncidents({ state: 'open' });
+  assert.ok(incident);
+  await r.monitoring.setEnabled('high', false);
+  r.clock.now += 5000;
+  await r.monitoring.engine!.tick();
+  const [alert] = await r.store.monitoring.listAlerts();
+  assert.equal(alert?.state, 'resolved');
+  assert.equal(alert?.reason, 'the rule was removed or disabled');
+  r.clock.now += 5 * 60_000;
+  await r.monitoring.engine!.tick();
+  assert.equal((await r.store.monitoring.getIncident(incident.id))?.state, 'resolved');
+  await r.store.close();
+});

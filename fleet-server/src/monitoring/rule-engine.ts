@@ -14,7 +14,7 @@
  * version with neither gets no value, so no verdict, and the log says so once per rule and version.
  */
 import type { Logger } from 'pino';
-import { INITIAL_RULE_STATE, stepRule, type Rule } from '@edgeloop/protocol';
+import { INITIAL_RULE_STATE, ruleSchema, stepRule, type Rule } from '@edgeloop/protocol';
 import type { MonitoringRepository, RuleRecord, RuleStateRecord } from '../store/fleet-store.js';
 import type { AlertBook } from './alert-book.js';
 import type { IncidentTracker } from './incident-tracker.js';
@@ -53,6 +53,15 @@ export interface TickSummary {
   readings: number;
   transitions: number;
 }
+
+/** Stands in for a rule that is gone when its last alert is closed (only name and metric are read). */
+const ORPHAN_RULE = ruleSchema.parse({
+  name: 'removed',
+  metric: 'count',
+  scope: 'version',
+  condition: { op: 'above', threshold: 0 },
+  windowMs: 1000,
+});
 
 const stateKey = (rule: string, model: string, version: number, scope: string) =>
   `${rule}|${model}|${version}|${scope}`;
@@ -176,8 +185,44 @@ export class RuleEngine {
         }
       }
     }
+    summary.transitions += await this.closeOrphans(rules, now);
     await this.o.incidents.sweep(now);
     return summary;
+  }
+
+  /**
+   * Ends the open breaches of rules that were removed or disabled (firing: resolved, pending:
+   * cancelled), so their alerts and incidents do not stay open with nothing left to close them.
+   */
+  private async closeOrphans(active: readonly RuleRecord[], now: number): Promise<number> {
+    const names = new Set(active.map((r) => r.rule.name));
+    let closed = 0;
+    for (const [key, held] of this.states) {
+      if (names.has(held.rule)) continue;
+      if (held.state.phase !== 'inactive' && held.alertId) {
+        const prior = await this.o.repo.getAlert(held.alertId);
+        const rule = prior && (await this.o.repo.getRule(held.rule))?.rule;
+        if (prior)
+          await this.o.book.serverTransition({
+            rule: rule ?? { ...ORPHAN_RULE, name: prior.rule, metric: prior.metric },
+            model: held.model,
+            version: held.version,
+            scope: held.scope,
+            deviceId: prior.deviceId,
+            transition: held.state.phase === 'firing' ? 'resolved' : 'cancelled',
+            value: held.state.value,
+            samples: held.state.samples,
+            ts: now,
+            since: held.state.since ?? now,
+            alertId: held.alertId,
+            reason: 'the rule was removed or disabled',
+          });
+        closed++;
+      }
+      this.states.delete(key);
+      await this.o.repo.putRuleState({ ...held, state: INITIAL_RULE_STATE, alertId: null });
+    }
+    return closed;
   }
 
   /** The version's reference: its chosen live window, else its training baseline; plus its validation error. */
