@@ -84,6 +84,9 @@ export class RuleEngine {
 
   start(): void {
     if (this.timer) return;
+    // Another server may have judged while this one was not leading: start from the stored states.
+    this.loaded = false;
+    this.states.clear();
     const every = this.o.evaluateEveryMs ?? DEFAULT_EVALUATE_EVERY_MS;
     this.timer = setInterval(() => {
       if (this.inFlight) return; // a slow tick is not stacked on
