@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { describeZodError, MAX_MODEL_VERSION } from '@edgeloop/protocol';
+import { alertActionSchema, ruleDefinitionSchema, splitRuleInput } from '@edgeloop/protocol/rest';
 import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './identity/admin-tokens.js';
 import { MAX_TELEMETRY_RETENTION_DAYS } from './store/open-fleet-store.js';
@@ -206,6 +207,26 @@ export const fleetConfigSchema = z.object({
         .default(30 * 60_000),
     })
     .prefault({}),
+  /**
+   * Rules, alerts and incidents (monitoring/). `rules` are rule files' contents (the rule's fields
+   * plus `actions`), stored with source "config" at every start; `actions` apply to every rule;
+   * `webhookSecret` (also env EDGELOOP_WEBHOOK_SECRET) signs webhook bodies (HMAC-SHA256).
+   */
+  monitoring: z
+    .object({
+      evaluateEveryMs: z.number().int().min(100).max(600_000).default(5000),
+      defaultRules: z.boolean().default(true),
+      incidentQuietMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(86_400_000)
+        .default(5 * 60_000),
+      rules: z.array(z.preprocess(splitRuleInput, ruleDefinitionSchema)).max(1000).default([]),
+      actions: z.array(alertActionSchema).max(8).default([]),
+      webhookSecret: z.string().min(16, 'use at least 16 characters for the webhook secret').optional(),
+    })
+    .prefault({}),
   /** The rollout engine re-reads every active rollout from the database this often (rollouts/rollout-engine.ts). */
   rollouts: z.object({ tickMs: z.number().int().min(10).max(60_000).default(1000) }).prefault({}),
   log: z
@@ -229,13 +250,14 @@ export function parseFleetConfig(input: unknown): FleetConfig {
 }
 
 /**
- * EDGELOOP_ADMIN_TOKEN and EDGELOOP_MQTT_SERVER_PASSWORD fill the settings the input leaves
+ * EDGELOOP_ADMIN_TOKEN, EDGELOOP_MQTT_SERVER_PASSWORD and EDGELOOP_WEBHOOK_SECRET fill the settings the input leaves
  * out, before validation: secrets from the environment get the same checks (length) as the file.
  */
 export function withEnvSecrets(input: FleetConfigInput, env: NodeJS.ProcessEnv): FleetConfigInput {
   const adminToken = input.adminToken ?? (env.EDGELOOP_ADMIN_TOKEN || undefined);
   const db = input.db ?? (env.EDGELOOP_DB_URL || undefined);
   const serverPassword = env.EDGELOOP_MQTT_SERVER_PASSWORD || undefined;
+  const webhookSecret = input.monitoring?.webhookSecret ?? (env.EDGELOOP_WEBHOOK_SECRET || undefined);
   const mqtt =
     input.mqtt?.mode === 'embedded' || input.mqtt === undefined
       ? {
@@ -244,5 +266,11 @@ export function withEnvSecrets(input: FleetConfigInput, env: NodeJS.ProcessEnv):
           ...(serverPassword && !input.mqtt?.serverPassword ? { serverPassword } : {}),
         }
       : input.mqtt;
-  return { ...input, ...(adminToken ? { adminToken } : {}), ...(db ? { db } : {}), mqtt };
+  return {
+    ...input,
+    ...(adminToken ? { adminToken } : {}),
+    ...(db ? { db } : {}),
+    mqtt,
+    ...(webhookSecret ? { monitoring: { ...input.monitoring, webhookSecret } } : {}),
+  };
 }

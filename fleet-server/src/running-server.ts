@@ -16,6 +16,7 @@ import type { KeyManager } from './keys/key-manager.js';
 import type { KeyRotation } from './keys/rotation.js';
 import type { ExpiryResigner } from './registry/expiry-resigner.js';
 import type { ModelRegistry } from './registry/model-registry.js';
+import type { Monitoring } from './monitoring/monitoring-service.js';
 import type { RolloutEngine } from './rollouts/rollout-engine.js';
 import type { FleetStore, ModelVersionRepository, TelemetryRepository } from './store/fleet-store.js';
 import type { DatasetSource } from './training/dataset-source.js';
@@ -65,6 +66,8 @@ export interface RunningFleetServer {
   rollouts: RolloutEngine;
   /** Training jobs and runs (training/training-service.ts). */
   training: TrainingService;
+  /** Rules, alerts, incidents; `monitoring.events` carries `monitoring.alert` / `monitoring.incident`. */
+  monitoring: Monitoring;
   /** With TLS: the CA devices pin (file and `sha256:` fingerprint of its public key). */
   tls?: { caFile: string; caFingerprint: string };
   /** With validateResponses: every API answer that broke the REST contract (each was answered 500). */
@@ -76,4 +79,9 @@ export interface RunningFleetServer {
 export interface FleetServerParts {
   /** Dataset snapshots training reads and lineage names (none: no training data, dataset ids refused). */
   datasets?: DatasetSource;
+  /**
+   * The rule engine's clock (data time; default Date.now). The simulator compresses time: its
+   * records carry simulated timestamps, and rule windows must end at the simulated now.
+   */
+  monitoringNow?: () => number;
 }

@@ -52,6 +52,8 @@ import { loadTlsMaterial } from './tls/tls-material.js';
 import type { DatasetSource } from './training/dataset-source.js';
 import { lineageChecker } from './training/lineage-check.js';
 import { startTraining } from './training/start-training.js';
+import { Monitoring } from './monitoring/monitoring-service.js';
+import { catalogueMetrics, registryVersions, rolloutArms } from './monitoring/store-sources.js';
 import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
 import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
 
@@ -245,6 +247,25 @@ export async function startFleetServer(
       soleOwner: 'sqlitePath' in location,
     });
     cleanups.push(() => training.close());
+    const monitoring = new Monitoring({
+      repo: store.monitoring,
+      log,
+      engine: {
+        rollups: store.rollups,
+        metrics: catalogueMetrics,
+        versions: registryVersions(store),
+        arms: rolloutArms(store),
+        evaluateEveryMs: config.monitoring.evaluateEveryMs,
+      },
+      ...(parts.monitoringNow ? { now: parts.monitoringNow } : {}),
+      incidentQuietMs: config.monitoring.incidentQuietMs,
+      defaultRules: config.monitoring.defaultRules,
+      configRules: config.monitoring.rules,
+      globalActions: config.monitoring.actions,
+      ...(config.monitoring.webhookSecret !== undefined ? { webhookSecret: config.monitoring.webhookSecret } : {}),
+    });
+    cleanups.push(() => monitoring.close());
+    await monitoring.loadConfigRules();
     const instance = instanceIdOf(config);
     const lease = store.cluster.leaderLease({ instanceId: instance, log, pollMs: config.cluster.leaderPollMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
@@ -274,6 +295,7 @@ export async function startFleetServer(
       identity,
       transfer,
       training,
+      monitoring,
       store,
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
       ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
@@ -307,7 +329,7 @@ export async function startFleetServer(
     publicUrl = (config.publicUrl ?? httpUrl).replace(/\/$/, '');
     endpoints.mqttUrl = config.publicMqttUrl ?? mqttUrl;
     endpoints.httpUrl = publicUrl;
-    const ingestTelemetry = wireDeviceChannels(bus, { store, deployments, samples, transfer, stats, log });
+    const ingestTelemetry = wireDeviceChannels(bus, { store, deployments, samples, transfer, stats, log, monitoring });
     ingestSaturated = () => ingestTelemetry.saturated;
 
     // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
@@ -338,6 +360,7 @@ export async function startFleetServer(
         },
         { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
         { name: 'rollup housekeeping', start: () => housekeeping.start(), stop: () => housekeeping.stop() },
+        { name: 'monitoring', start: () => monitoring.start(), stop: () => monitoring.stop() },
         { name: 'retained presence', start: () => bus.replayRetainedPresence?.(), stop: () => undefined },
       ],
       log,
@@ -362,6 +385,7 @@ export async function startFleetServer(
       resigner,
       rollouts,
       training,
+      monitoring,
       store,
       storeLocation,
       models,

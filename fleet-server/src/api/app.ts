@@ -23,6 +23,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { responseContract, type ContractViolation } from './response-contract.js';
 import { sampleRoutes } from './sample-routes.js';
 import { trainingRoutes } from './training-routes.js';
+import { monitoringRoutes } from './monitoring-routes.js';
 
 const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
@@ -36,6 +37,7 @@ export function createFleetApi(
     Parameters<typeof apiAuth>[0] &
     Parameters<typeof rolloutRoutes>[0] &
     Parameters<typeof trainingRoutes>[0] &
+    Parameters<typeof monitoringRoutes>[0] &
     Parameters<typeof metricsRoutes>[0] & {
       health: () => Promise<HealthResponse>;
       log: Logger;
@@ -69,6 +71,7 @@ export function createFleetApi(
   app.route('/api/v1', auditRoutes(deps));
   app.route('/api/v1', rolloutRoutes(deps));
   app.route('/api/v1', trainingRoutes(deps));
+  app.route('/api/v1', monitoringRoutes(deps));
   app.route('/', metricsRoutes(deps));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}; the API lives under /api/v1` }, 404));
   app.onError((err, c) => {

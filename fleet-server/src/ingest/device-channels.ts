@@ -11,6 +11,8 @@ import type { FleetStore } from '../store/fleet-store.js';
 import type { TransferService } from '../transfer/transfer-service.js';
 import type { DeviceTransport } from './device-transport.js';
 import { deviceOrder } from './device-order.js';
+import { alertIngest } from './alert-ingest.js';
+import type { Monitoring } from '../monitoring/monitoring-service.js';
 import { presenceIngest } from './presence-ingest.js';
 import { presenceWriter } from './presence-writer.js';
 import { referenceIngest } from './reference-ingest.js';
@@ -26,12 +28,14 @@ export interface DeviceChannelDeps {
   transfer: TransferService;
   stats: TelemetryIngestStats;
   log: Logger;
+  /** Records agents' local alerts (the `alert` channel). */
+  monitoring: Monitoring;
 }
 
 /** Registers every channel's handler on the transport; returns the telemetry ingest (its saturation drives back-pressure). */
 export function wireDeviceChannels(
   bus: DeviceTransport,
-  { store, deployments, samples, transfer, stats, log }: DeviceChannelDeps,
+  { store, deployments, samples, transfer, stats, log, monitoring }: DeviceChannelDeps,
 ): ReturnType<typeof telemetryIngest> {
   const telemetry = store.telemetry;
   const sendDesired = desiredOnBirth(deployments, log);
@@ -54,6 +58,15 @@ export function wireDeviceChannels(
   bus.on('update', inDeviceOrder(updateIngest({ store, publish: (t, p) => bus.publish(t, p), log })));
   // A reference value may arrive before its record: the store keeps it until the record is stored.
   bus.on('reference', referenceIngest({ telemetry, publish: (t, p) => bus.publish(t, p), log }));
+  bus.on(
+    'alert',
+    alertIngest({
+      repo: store.monitoring,
+      record: (deviceId, a) => monitoring.deviceAlert(deviceId, a),
+      publish: (t, p) => bus.publish(t, p),
+      log,
+    }),
+  );
   bus.on('sample', sampleIngest({ samples, publish: (t, p) => bus.publish(t, p), log }));
   // Edge summaries add to the same rollups as records; a re-sent one is skipped.
   bus.on('summary', summaryIngest({ store, publish: (t, p) => bus.publish(t, p), log }));

@@ -31,6 +31,7 @@ import {
   KyselyUpdateEventRepository,
 } from './repositories/small-repositories.js';
 import { KyselyTrainingRepository } from './repositories/training-repository.js';
+import { KyselyMonitoringRepository } from './repositories/monitoring-repository.js';
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
 import { soleCoordination, type ClusterCoordination } from './leader-lease.js';
@@ -76,6 +77,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly training;
   readonly datasets;
   readonly rollups;
+  readonly monitoring;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
@@ -115,6 +117,8 @@ export class KyselyFleetStore implements FleetStore {
     this.transfers = new KyselyTransferRepository(ctx);
     this.training = new KyselyTrainingRepository(ctx);
     this.datasets = new KyselyDatasetRepository(ctx);
+    this.rollups = new KyselyRollupRepository(ctx);
+    this.monitoring = new KyselyMonitoringRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
     this.blobStore = opts.blobStore;
   }

@@ -365,6 +365,61 @@ export interface EdgeSummariesTable {
   received_at: number;
 }
 
+/** Monitoring (store/monitoring-store-types.ts): records are JSON bodies beside the columns lists filter on. */
+export interface MonitoringRulesTable {
+  name: string;
+  body: string;
+  updated_at: number;
+}
+
+export interface MonitoringRuleStatesTable {
+  rule: string;
+  model: string;
+  version: number;
+  scope: string;
+  body: string;
+}
+
+export interface MonitoringAlertsTable {
+  id: string;
+  rule: string;
+  model: string;
+  version: number;
+  scope: string;
+  device_id: string | null;
+  state: string;
+  incident_id: string | null;
+  body: string;
+}
+
+export interface MonitoringIncidentsTable {
+  id: string;
+  rule: string;
+  model: string;
+  version: number;
+  state: string;
+  body: string;
+}
+
+export interface MonitoringDeliveriesTable {
+  id: string;
+  status: string;
+  next_attempt_at: number;
+  body: string;
+}
+
+export interface MonitoringReferencesTable {
+  model: string;
+  version: number;
+  body: string;
+}
+
+export interface MonitoringDeviceAlertsTable {
+  device_id: string;
+  stream: string;
+  seq: number;
+}
+
 export interface Database {
   devices: DevicesTable;
   model_versions: ModelVersionsTable;
@@ -391,4 +446,11 @@ export interface Database {
   dataset_items: DatasetItemsTable;
   rollups: RollupsTable;
   edge_summaries: EdgeSummariesTable;
+  monitoring_rules: MonitoringRulesTable;
+  monitoring_rule_states: MonitoringRuleStatesTable;
+  monitoring_alerts: MonitoringAlertsTable;
+  monitoring_incidents: MonitoringIncidentsTable;
+  monitoring_deliveries: MonitoringDeliveriesTable;
+  monitoring_references: MonitoringReferencesTable;
+  monitoring_device_alerts: MonitoringDeviceAlertsTable;
 }

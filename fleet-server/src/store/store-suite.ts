@@ -11,6 +11,7 @@ import { datasetsContract } from './store-suite/datasets-contract.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
+import { monitoringContract } from './store-suite/monitoring-contract.js';
 import { registryContract } from './store-suite/registry-contract.js';
 import { rollupIngestContract } from './store-suite/rollup-ingest-contract.js';
 import { rollupsContract } from './store-suite/rollups-contract.js';
@@ -36,4 +37,5 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   datasetsContract(withStore);
   rollupsContract(withStore);
   rollupIngestContract(withStore);
+  monitoringContract(withStore);
 }

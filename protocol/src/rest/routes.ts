@@ -66,6 +66,7 @@ import {
 } from './samples.js';
 import { integerText, restIdSchema, versionTextSchema } from './shared.js';
 import { TRAINING_ROUTES } from './training-routes.js';
+import { MONITORING_ROUTES } from './monitoring-routes.js';
 import {
   liveErrorQuerySchema,
   liveErrorResponseSchema,
@@ -469,6 +470,7 @@ export const REST_ROUTES = {
   }),
 
   ...TRAINING_ROUTES,
+  ...MONITORING_ROUTES,
 
   // audit
   listAudit: route({

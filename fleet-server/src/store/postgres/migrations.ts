@@ -156,6 +156,67 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           );
           CREATE INDEX edge_summaries_received ON edge_summaries (received_at);`,
   },
+  // Monitoring rules, rule states, alerts, incidents, webhook deliveries, reference windows and
+  // the local alerts already taken from devices (store/monitoring-store-types.ts).
+  {
+    name: 'monitoring-rules-alerts',
+    sql: `CREATE TABLE monitoring_rules (
+     name text COLLATE "C" PRIMARY KEY,
+     body text COLLATE "C" NOT NULL,
+     updated_at bigint NOT NULL
+   );
+   CREATE TABLE monitoring_rule_states (
+     rule text COLLATE "C" NOT NULL,
+     model text COLLATE "C" NOT NULL,
+     version integer NOT NULL,
+     scope text COLLATE "C" NOT NULL,
+     body text COLLATE "C" NOT NULL,
+     PRIMARY KEY (rule, model, version, scope)
+   );
+   CREATE TABLE monitoring_alerts (
+     id text COLLATE "C" PRIMARY KEY,
+     rule text COLLATE "C" NOT NULL,
+     model text COLLATE "C" NOT NULL,
+     version integer NOT NULL,
+     scope text COLLATE "C" NOT NULL,
+     device_id text COLLATE "C",
+     state text COLLATE "C" NOT NULL,
+     incident_id text COLLATE "C",
+     body text COLLATE "C" NOT NULL
+   );
+   CREATE INDEX monitoring_alerts_key ON monitoring_alerts (rule, model, version, scope, state);
+   CREATE INDEX monitoring_alerts_state ON monitoring_alerts (state, id);
+   CREATE INDEX monitoring_alerts_device ON monitoring_alerts (device_id, id);
+   CREATE INDEX monitoring_alerts_incident ON monitoring_alerts (incident_id);
+   CREATE TABLE monitoring_incidents (
+     id text COLLATE "C" PRIMARY KEY,
+     rule text COLLATE "C" NOT NULL,
+     model text COLLATE "C" NOT NULL,
+     version integer NOT NULL,
+     state text COLLATE "C" NOT NULL,
+     body text COLLATE "C" NOT NULL
+   );
+   CREATE INDEX monitoring_incidents_key ON monitoring_incidents (rule, model, version, state);
+   CREATE TABLE monitoring_deliveries (
+     id text COLLATE "C" PRIMARY KEY,
+     status text COLLATE "C" NOT NULL,
+     next_attempt_at bigint NOT NULL,
+     body text COLLATE "C" NOT NULL
+   );
+   CREATE INDEX monitoring_deliveries_due ON monitoring_deliveries (status, next_attempt_at);
+   CREATE TABLE monitoring_references (
+     model text COLLATE "C" NOT NULL,
+     version integer NOT NULL,
+     body text COLLATE "C" NOT NULL,
+     PRIMARY KEY (model, version)
+   );
+   CREATE TABLE monitoring_device_alerts (
+     device_id text COLLATE "C" NOT NULL,
+     stream text COLLATE "C" NOT NULL,
+     seq bigint NOT NULL,
+     PRIMARY KEY (device_id, stream, seq)
+   );`,
+  },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

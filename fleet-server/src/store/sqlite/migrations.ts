@@ -364,4 +364,63 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (device_id, stream, seq)
    );
    CREATE INDEX edge_summaries_received ON edge_summaries (received_at);`,
+  // 17: monitoring rules, the rule engine's states, alerts with history, incidents grouping them,
+  // webhook deliveries (retries survive a restart), chosen reference windows and the local
+  // alerts already taken from devices (store/monitoring-store-types.ts).
+  `CREATE TABLE monitoring_rules (
+     name TEXT PRIMARY KEY,
+     body TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE monitoring_rule_states (
+     rule TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     scope TEXT NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (rule, model, version, scope)
+   );
+   CREATE TABLE monitoring_alerts (
+     id TEXT PRIMARY KEY,
+     rule TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     scope TEXT NOT NULL,
+     device_id TEXT,
+     state TEXT NOT NULL,
+     incident_id TEXT,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX monitoring_alerts_key ON monitoring_alerts (rule, model, version, scope, state);
+   CREATE INDEX monitoring_alerts_state ON monitoring_alerts (state, id);
+   CREATE INDEX monitoring_alerts_device ON monitoring_alerts (device_id, id);
+   CREATE INDEX monitoring_alerts_incident ON monitoring_alerts (incident_id);
+   CREATE TABLE monitoring_incidents (
+     id TEXT PRIMARY KEY,
+     rule TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX monitoring_incidents_key ON monitoring_incidents (rule, model, version, state);
+   CREATE TABLE monitoring_deliveries (
+     id TEXT PRIMARY KEY,
+     status TEXT NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX monitoring_deliveries_due ON monitoring_deliveries (status, next_attempt_at);
+   CREATE TABLE monitoring_references (
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (model, version)
+   );
+   CREATE TABLE monitoring_device_alerts (
+     device_id TEXT NOT NULL,
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     PRIMARY KEY (device_id, stream, seq)
+   );`,
 ];
