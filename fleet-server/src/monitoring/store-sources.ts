@@ -5,7 +5,7 @@
  * (The store's `rollups` repository is a RollupReader as it is.)
  */
 import {
-  binSpecFor,
+  binSpecOfVersion,
   computeMetric,
   emptyRollup,
   needsReference,
@@ -43,7 +43,7 @@ export function registryVersions(store: FleetStore): VersionSource {
         .map((r) => ({
           model: r.name,
           version: r.version,
-          spec: binSpecFor(r.trainingSummary),
+          spec: binSpecOfVersion(r.manifest, r.trainingSummary),
           trainingSummary: r.trainingSummary,
           validationMae: typeof r.metrics.validation_mae === 'number' ? r.metrics.validation_mae : null,
         }));
