@@ -23,6 +23,7 @@ import type { DeviceTransport } from './ingest/device-transport.js';
 import { SampleStore } from './samples/sample-store.js';
 import { DatasetService } from './datasets/dataset-service.js';
 import type { TelemetryIngestStats } from './ingest/telemetry-ingest.js';
+import { liveErrorFromRollups } from './rollups/live-error.js';
 import { wireDeviceChannels } from './ingest/device-channels.js';
 import { decodePublicKey } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
@@ -257,6 +258,7 @@ export async function startFleetServer(
       artifactStats,
       devices,
       telemetry,
+      liveError: (q) => liveErrorFromRollups(store, q),
       deployments,
       samples,
       sampleFiles,

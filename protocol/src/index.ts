@@ -18,6 +18,7 @@ export * from './monitoring/metrics.js';
 export * from './monitoring/special-functions.js';
 export * from './monitoring/drift-defaults.js';
 export * from './monitoring/metric-catalogue.js';
+export * from './monitoring/version-spec.js';
 export * from './image-features.js';
 export * from './dataset.js';
 export * from './dataset-manifest.js';

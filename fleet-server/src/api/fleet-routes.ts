@@ -3,7 +3,7 @@
  * Devices, deployments and telemetry: POST /api/v1/deployments,
  * GET /api/v1/devices[?group=G&tag=k=v&disabled=true|false], GET /api/v1/devices/{id},
  * GET /api/v1/telemetry[?shadow=true|false], GET /api/v1/telemetry/error?model=M[&version=V&shadow=…]
- * (live error per version, served or shadow). (Device labels, disable/enable/revoke: identity-routes.ts.)
+ * (live error per version, served or shadow, from the rollups). (Device labels, disable/enable/revoke: identity-routes.ts.)
  */
 import { Hono } from 'hono';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -20,13 +20,16 @@ import {
 } from '@edgeloop/protocol/rest';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceDirectory } from '../devices/device-directory.js';
-import type { TelemetryRepository } from '../store/fleet-store.js';
+import type { LiveErrorQuery, TelemetryRepository } from '../store/fleet-store.js';
+import type { LiveError } from '@edgeloop/protocol';
 import { RegistryError } from '../registry/model-registry.js';
 
 export function fleetRoutes(deps: {
   deployments: Deployments;
   devices: DeviceDirectory;
   telemetry: TelemetryRepository;
+  /** Live error from the rollups (rollups/live-error.ts), as the rollout gates compute it. */
+  liveError: (q: LiveErrorQuery) => Promise<LiveError[]>;
   audit: AuditLog;
   identity: { credentials: DeviceCredentials };
 }): Hono<ApiEnv> {
@@ -96,7 +99,7 @@ export function fleetRoutes(deps: {
     if (!parsed.success)
       return c.json({ error: `${describeZodError(parsed.error)}; e.g. ?model=distance&version=2&shadow=true` }, 400);
     const { device, ...q } = parsed.data;
-    return c.json({ errors: await deps.telemetry.liveError({ ...q, ...(device ? { devices: [device] } : {}) }) });
+    return c.json({ errors: await deps.liveError({ ...q, ...(device ? { devices: [device] } : {}) }) });
   });
 
   return app;

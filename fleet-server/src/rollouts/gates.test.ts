@@ -1,7 +1,7 @@
-/** Gate arithmetic on numbers alone: failures, success, live error, drift, and when a wave is done. */
+/** Gate arithmetic on numbers alone: failures, success, live error, and when a wave is done (drift's PSI: rollups/live-error.test.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeFailures, judgeLiveError, judgeSuccess, psi, waveGates, type WaveTally } from './gates.js';
+import { judgeFailures, judgeLiveError, judgeSuccess, waveGates, type WaveTally } from './gates.js';
 
 const tally = (t: Partial<WaveTally>): WaveTally => ({
   size: 10,
@@ -81,18 +81,6 @@ test('live error compares MAE per arm with maxErrorRatio and minDelta, given eno
     ).status,
     'pass',
   );
-});
-
-test('PSI is ~0 for the same distribution and large for a shifted one', () => {
-  const a = Array.from({ length: 1000 }, (_, i) => (i % 100) / 10);
-  assert.ok(psi(a, a)! < 0.01);
-  assert.ok(
-    psi(
-      a,
-      a.map((x) => x + 5),
-    )! > 0.25,
-  );
-  assert.equal(psi([], a), null);
 });
 
 test('a wave is done when assigned, successful, soaked, and live error allows it', () => {

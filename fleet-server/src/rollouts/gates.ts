@@ -10,7 +10,8 @@
  * - wait: the wave started at least `waitMs` ago.
  * - live error: the candidate's MAE vs reference values against the baseline's; worse than
  *   maxErrorRatio × baseline (and by more than minDelta) → action. Needs minRecords per arm.
- * - drift: PSI of the candidate's predictions vs the baseline's; only acts when maxPsi is set.
+ * - drift: PSI of the candidate's output histogram vs the baseline's (rollouts/live-error.ts);
+ *   only acts when maxPsi is set.
  */
 import type { ErrorArm, GateReading } from '@edgeloop/protocol';
 
@@ -90,28 +91,6 @@ export function judgeLiveError(
   return worse
     ? { status: 'fail', ratio, required, detail: `${numbers} exceeds maxErrorRatio ${p.maxErrorRatio}` }
     : { status: 'pass', ratio, required, detail: `${numbers} within maxErrorRatio ${p.maxErrorRatio}` };
-}
-
-/** Population stability index of `actual` against `expected`, on 10 bins cut at expected's deciles. */
-export function psi(expected: readonly number[], actual: readonly number[], bins = 10): number | null {
-  if (expected.length === 0 || actual.length === 0) return null;
-  const sorted = [...expected].sort((a, b) => a - b);
-  const edges: number[] = [];
-  for (let i = 1; i < bins; i++)
-    edges.push(sorted[Math.min(sorted.length - 1, Math.floor((i * sorted.length) / bins))]!);
-  const hist = (xs: readonly number[]) => {
-    const h = new Array<number>(bins).fill(0);
-    for (const x of xs) {
-      let b = 0;
-      while (b < edges.length && x > edges[b]!) b++;
-      h[b]!++;
-    }
-    // Laplace smoothing: an empty bin must not make the index infinite.
-    return h.map((c) => (c + 0.5) / (xs.length + 0.5 * bins));
-  };
-  const e = hist(expected);
-  const a = hist(actual);
-  return e.reduce((sum, ei, i) => sum + (a[i]! - ei) * Math.log(a[i]! / ei), 0);
 }
 
 export interface WaveDecisionInput {

@@ -48,7 +48,7 @@ export class RolloutEngine {
 
   constructor(readonly deps: RolloutEngineDeps) {
     this.store = new RolloutStore(deps.store);
-    this.queries = new LiveErrorQueries(deps.store.telemetry);
+    this.queries = new LiveErrorQueries(deps.store);
     this.actions = new RolloutActions({
       store: this.store,
       models: deps.store.models,
@@ -245,7 +245,6 @@ export class RolloutEngine {
       ),
       this.queries,
       now,
-      false,
     );
     if (e.trip) return this.onTrip(r, devs, e.trip, now);
     await this.assignPending(r, devs, now);

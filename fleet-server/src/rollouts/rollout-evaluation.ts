@@ -6,16 +6,7 @@
  */
 import type { ErrorArm, GateReading, RolloutDeviceState } from '@edgeloop/protocol';
 import { FAILED, IN_PROGRESS, SUCCEEDED } from './device-state.js';
-import {
-  fmt,
-  judgeFailures,
-  judgeLiveError,
-  pct,
-  psi,
-  waveGates,
-  type LiveErrorVerdict,
-  type WaveTally,
-} from './gates.js';
+import { fmt, judgeFailures, judgeLiveError, pct, waveGates, type LiveErrorVerdict, type WaveTally } from './gates.js';
 import type { LiveErrorQueries } from './live-error.js';
 import { driftAction, liveErrorAction } from './rollout-params.js';
 import type { DevicePresence, Rollout, RolloutDevice } from './rollout-store.js';
@@ -94,7 +85,6 @@ export async function evaluate(
   presence: Map<string, DevicePresence>,
   queries: LiveErrorQueries,
   now: number,
-  withDrift: boolean,
 ): Promise<Evaluation> {
   const p = r.params;
   const { tallies, counts } = tallyWaves(r, devs, presence, now);
@@ -108,14 +98,9 @@ export async function evaluate(
     lookbackMs: p.liveError.baselineLookbackMs,
     shadow: r.role === 'shadow',
   };
-  const arms = await queries.arms(armQuery);
+  // Drift comes from the same rollups as live error, so it costs nothing extra to read.
+  const { drift, ...arms } = await queries.arms(armQuery, devs);
   const verdict = judgeLiveError(arms.candidate, arms.baseline, p.liveError);
-
-  let drift = { psi: null as number | null, candidate: 0, baseline: 0 };
-  if (withDrift || p.drift.maxPsi !== undefined) {
-    const xs = await queries.predictions(armQuery);
-    drift = { psi: psi(xs.baseline, xs.candidate), candidate: xs.candidate.length, baseline: xs.baseline.length };
-  }
 
   let trip: Trip | undefined;
   // Every started wave stays judged: a device of an early wave failing later still counts.
@@ -203,7 +188,7 @@ export async function evaluate(
       detail:
         drift.psi === null
           ? 'no predictions to compare yet'
-          : `PSI ${fmt(drift.psi)} over ${drift.candidate} candidate and ${drift.baseline} baseline predictions`,
+          : `PSI ${fmt(drift.psi)} of the output histograms over ${drift.candidate} candidate and ${drift.baseline} baseline predictions`,
     },
   ];
   const inProgress = tallies.reduce((n, t) => n + t.inProgress, 0);

@@ -50,7 +50,7 @@ export async function detailView(engine: RolloutEngine, r: Rollout, now = Date.n
     r.model,
     devs.map((d) => d.deviceId),
   );
-  const e = await evaluate(r, devs, presence, engine.queries, now, true);
+  const e = await evaluate(r, devs, presence, engine.queries, now);
   const waves: WaveProgress[] = r.waves.map((w, index) => ({
     index,
     size: w.size,

@@ -23,6 +23,7 @@
  *   rollouts, rollout_devices  rollouts
  *   transfer_bytes         transfers
  *   training_jobs, training_runs  training  training jobs, their runs, metrics, logs, artifacts
+ *   rollups                rollups          monitoring rollups per version, role, scope and window
  *
  * Methods are async. A method that writes several rows is atomic by itself; several calls become
  * one atomic step through `transaction`. Numbers come back as numbers (never bigint or string).
@@ -36,13 +37,12 @@
 import type { ClusterCoordination } from './leader-lease.js';
 import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
 import type { DatasetRepository, DatasetSample, SampleSelection } from './dataset-store-types.js';
+import type { RollupRepository } from './rollup-store-types.js';
 import type {
   AdminTokenSummary,
   AssignmentStatus,
   AuditEntrySummary,
   Birth,
-  ErrorArm,
-  LiveError,
   RunningModel,
   SampleSummary,
   SignedEnvelope,
@@ -66,6 +66,7 @@ import type { TrainingRepository } from './training-store-types.js';
 export type * from './store-types.js';
 export type * from './dataset-store-types.js';
 export type * from './training-store-types.js';
+export type * from './rollup-store-types.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
 export interface DeviceSelector {
@@ -240,6 +241,7 @@ export interface TelemetryQuery {
   shadow?: boolean;
 }
 
+/** Live error (rollups/live-error.ts reads it from the rollups). */
 export interface LiveErrorQuery {
   model: string;
   version?: number;
@@ -247,20 +249,8 @@ export interface LiveErrorQuery {
   shadow?: boolean;
   /** Only these devices (e.g. a rollout wave). */
   devices?: readonly string[];
-  /** Records made at or after this time (ms). */
+  /** Records made at or after this time (ms, device time; rounded down to the rollups' window). */
   since?: number;
-}
-
-/** One arm of a rollout's live-error comparison (rollouts/live-error.ts explains the windows). */
-export interface RolloutArmQuery {
-  rolloutId: string;
-  model: string;
-  candidate: number;
-  createdAt: number;
-  judgedSince: number;
-  lookbackMs: number;
-  shadow: boolean;
-  arm: 'candidate' | 'baseline';
 }
 
 /** How long a reference value waits for its record before it is dropped. */
@@ -327,13 +317,7 @@ export interface TelemetryRepository {
   query(q?: TelemetryQuery): Promise<TelemetryRow[]>;
   /** One record by its id (the lineage walk starts here). */
   get(id: number): Promise<TelemetryRow | undefined>;
-  /** MAE and RMSE per (version, shadow) over records with a prediction and a reference. */
-  liveError(q: LiveErrorQuery): Promise<LiveError[]>;
   count(deviceId?: string): Promise<number>;
-  /** Records and MAE of one arm of a rollout, joined with its devices' rollout rows. */
-  rolloutArm(q: RolloutArmQuery): Promise<Pick<ErrorArm, 'records' | 'mae'>>;
-  /** The arm's newest predictions (reference or not), for drift. */
-  rolloutArmPredictions(q: RolloutArmQuery, limit: number): Promise<number[]>;
 }
 
 export type NewSample = Omit<SampleSummary, 'id'>;
@@ -487,6 +471,8 @@ export interface FleetStore {
   readonly transfers: TransferRepository;
   readonly training: TrainingRepository;
   readonly datasets: DatasetRepository;
+  /** Monitoring rollups (store/rollup-store-types.ts). */
+  readonly rollups: RollupRepository;
   /**
    * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
    * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling

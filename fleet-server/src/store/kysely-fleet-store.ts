@@ -22,6 +22,7 @@ import {
 import { KyselyKeyRepository } from './repositories/key-repository.js';
 import { KyselyModelVersionRepository } from './repositories/model-version-repository.js';
 import { KyselyRolloutRepository } from './repositories/rollout-repository.js';
+import { KyselyRollupRepository } from './repositories/rollup-repository.js';
 import {
   KyselyAuditRepository,
   KyselySampleRepository,
@@ -73,6 +74,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly transfers;
   readonly training;
   readonly datasets;
+  readonly rollups;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
@@ -97,7 +99,8 @@ export class KyselyFleetStore implements FleetStore {
     this.shadows = new KyselyAssignmentRepository(ctx, 'shadow_assignments');
     this.updateEvents = new KyselyUpdateEventRepository(ctx);
     this.models = new KyselyModelVersionRepository(ctx);
-    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices);
+    this.rollups = new KyselyRollupRepository(ctx);
+    this.telemetry = new KyselyTelemetryRepository(ctx, opts.telemetryWriter(ctx), this.devices, this.rollups);
     this.samples = new KyselySampleRepository(ctx);
     this.audit = new KyselyAuditRepository(ctx);
     this.credentials = new KyselyCredentialRepository(ctx);

@@ -338,6 +338,25 @@ export interface DatasetItemsTable {
   features: string | null;
 }
 
+/**
+ * Monitoring rollups (store/rollup-store-types.ts): append-only deltas of a key, merged by reads
+ * and by compaction. `body` is the msgpack of protocol's rollupToWire.
+ */
+export interface RollupsTable {
+  id: Generated<number>;
+  model: string;
+  version: number;
+  /** serving | shadow */
+  role: string;
+  /** fleet | group:<name> | device:<id> */
+  scope: string;
+  window_start: number;
+  window_ms: number;
+  body: Uint8Array;
+  /** 0: a delta not merged yet (compaction looks for these); 1: the merge of a key's rows. */
+  compacted: Defaulted<number>;
+}
+
 export interface Database {
   devices: DevicesTable;
   model_versions: ModelVersionsTable;
@@ -362,4 +381,5 @@ export interface Database {
   training_runs: TrainingRunsTable;
   datasets: DatasetsTable;
   dataset_items: DatasetItemsTable;
+  rollups: RollupsTable;
 }

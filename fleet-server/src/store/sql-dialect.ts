@@ -11,4 +11,6 @@ export interface SqlDialect {
   jsonHasEntry(column: Expression<string>, key: string, value: string): RawBuilder<SqlBool>;
   /** The larger of two numbers (SQLite's scalar max, PostgreSQL's greatest). */
   greatest(a: Expression<number>, b: Expression<number>): RawBuilder<number>;
+  /** A query whose one row's `bytes` is the storage the named table and its indexes take. */
+  tableBytes(table: string): RawBuilder<{ bytes: number | string | null }>;
 }

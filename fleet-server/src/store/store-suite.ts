@@ -12,6 +12,8 @@ import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
 import { registryContract } from './store-suite/registry-contract.js';
+import { rollupIngestContract } from './store-suite/rollup-ingest-contract.js';
+import { rollupsContract } from './store-suite/rollups-contract.js';
 import { telemetryContract } from './store-suite/telemetry-contract.js';
 import { trainingContract } from './store-suite/training-contract.js';
 
@@ -32,4 +34,6 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   brokerUsersContract(withStore);
   trainingContract(withStore);
   datasetsContract(withStore);
+  rollupsContract(withStore);
+  rollupIngestContract(withStore);
 }

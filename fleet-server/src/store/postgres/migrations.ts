@@ -127,6 +127,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           CREATE UNIQUE INDEX training_runs_job ON training_runs (job_id, position);
           CREATE INDEX training_runs_dataset ON training_runs (dataset_id);`,
   },
+  // Monitoring rollups, append-only deltas per (model, version, role, scope, window)
+  // (repositories/rollup-repository.ts): ingest only ever inserts, so parallel writers never
+  // wait on a hot key's row; compaction merges a key's rows later.
+  {
+    name: 'rollups',
+    sql: `CREATE TABLE rollups (
+            id bigserial PRIMARY KEY,
+            model text COLLATE "C" NOT NULL,
+            version integer NOT NULL,
+            role text COLLATE "C" NOT NULL,
+            scope text COLLATE "C" NOT NULL,
+            window_start bigint NOT NULL,
+            window_ms bigint NOT NULL,
+            body bytea NOT NULL,
+            compacted integer NOT NULL DEFAULT 0
+          );
+          CREATE INDEX rollups_key ON rollups (model, version, role, scope, window_start);
+          CREATE INDEX rollups_window ON rollups (window_start);
+          CREATE INDEX rollups_deltas ON rollups (model, version, role, scope, window_start, window_ms) WHERE compacted = 0;`,
+  },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

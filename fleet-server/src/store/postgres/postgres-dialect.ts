@@ -11,4 +11,5 @@ import type { SqlDialect } from '../sql-dialect.js';
 export const postgresDialect: SqlDialect = {
   jsonHasEntry: (column, key, value) => sql`((${column})::jsonb -> ${key}::text) = to_jsonb(${value}::text)`,
   greatest: (a, b) => sql<number>`greatest(${a}, ${b})`,
+  tableBytes: (table) => sql`SELECT pg_total_relation_size(${table}::regclass) AS bytes`,
 };

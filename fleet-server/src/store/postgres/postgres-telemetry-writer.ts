@@ -13,7 +13,9 @@ import type { RepositoryContext } from '../repositories/context.js';
 import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
 import { commitBatches } from './telemetry-copy.js';
 import type { IngestBatch, StoredBatch } from '../fleet-store.js';
+import type { BatchFold } from '../repositories/ingest-rollups.js';
 import {
+  foldStored,
   insertTelemetry,
   storeBatches,
   updateReferences,
@@ -43,12 +45,14 @@ export class PostgresTelemetryWriter implements TelemetryWriter {
     this.run = kyselyRunner(ctx);
   }
 
-  commitBatches(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
-    return commitBatches(this.pool, batches, now);
+  commitBatches(batches: readonly IngestBatch[], now: number, fold?: BatchFold): Promise<StoredBatch[]> {
+    return commitBatches(this.pool, batches, now, fold);
   }
 
-  storeBatches(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
-    return storeBatches(this.run, batches, now);
+  async storeBatches(batches: readonly IngestBatch[], now: number, fold?: BatchFold): Promise<StoredBatch[]> {
+    const stored = await storeBatches(this.run, batches, now);
+    if (fold) await foldStored(this.run, batches, stored, now, fold);
+    return stored;
   }
 
   insertRows(

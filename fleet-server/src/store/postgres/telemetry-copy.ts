@@ -20,7 +20,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { IngestBatch, StoredBatch } from '../fleet-store.js';
-import { numbers, pgRunner, seqRange, storeBatches } from './telemetry-writer.js';
+import type { BatchFold } from '../repositories/ingest-rollups.js';
+import { foldStored, numbers, pgRunner, seqRange, storeBatches } from './telemetry-writer.js';
 
 const CLAIM =
   'SELECT plain, registered FROM edgeloop_claim_batches($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint)';
@@ -35,12 +36,18 @@ export async function commitBatches(
   pool: pg.Pool,
   batches: readonly IngestBatch[],
   now: number,
+  fold?: BatchFold,
 ): Promise<StoredBatch[]> {
   try {
-    return await inTransaction(pool, (client) => copyGroup(client, batches, now));
+    return await inTransaction(pool, (client) => copyGroup(client, batches, now, fold));
   } catch (err) {
     if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-    return inTransaction(pool, (client) => storeBatches(pgRunner(client), batches, now));
+    return inTransaction(pool, async (client) => {
+      const run = pgRunner(client);
+      const stored = await storeBatches(run, batches, now);
+      if (fold) await foldStored(run, batches, stored, now, fold);
+      return stored;
+    });
   }
 }
 
@@ -63,7 +70,12 @@ async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Pr
   }
 }
 
-async function copyGroup(client: pg.PoolClient, batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
+async function copyGroup(
+  client: pg.PoolClient,
+  batches: readonly IngestBatch[],
+  now: number,
+  fold: BatchFold | undefined,
+): Promise<StoredBatch[]> {
   const ranges = batches.map((b) => seqRange(b.records));
   const { rows } = await client.query<{ plain: boolean[]; registered: boolean[] }>(CLAIM, [
     batches.map((b) => b.deviceId),
@@ -86,7 +98,9 @@ async function copyGroup(client: pg.PoolClient, batches: readonly IngestBatch[],
     const chunks = batches.filter((_, i) => copied[i]).map((b) => copyText(b, now));
     await pipeline(Readable.from(chunks), client.query(copyFrom(COPY_TELEMETRY)));
   }
-  const stored = await storeBatches(pgRunner(client), batches, now, copied);
+  const run = pgRunner(client);
+  const stored = await storeBatches(run, batches, now, copied);
+  if (fold) await foldStored(run, batches, stored, now, fold, copied);
   return stored.map((s, i) => ({ added: s.added, registered: registered[i] === true }));
 }
 

@@ -8,6 +8,8 @@
 import type pg from 'pg';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { IngestBatch, StoredBatch } from '../fleet-store.js';
+import type { BatchFold } from '../repositories/ingest-rollups.js';
+import { freshRecords } from '../repositories/telemetry-repository.js';
 
 /**
  * Runs one parameterised statement. The store runs these through Kysely, on the connection of
@@ -255,4 +257,53 @@ export async function sweepPendingReferences(run: SqlRunner, cutoff: number): Pr
   );
   const pruned = await run('DELETE FROM pending_references WHERE received_at < $1', [cutoff]);
   return { applied: applied.rowCount, pruned: pruned.rowCount };
+}
+
+const STORED_SEQS = `SELECT seq, reference FROM telemetry
+  WHERE device_id = $1 AND stream = $2 AND seq = ANY ($3::bigint[]) AND received_at = $4`;
+
+const INSERT_ROLLUPS = `INSERT INTO rollups (model, version, role, scope, window_start, window_ms, body)
+  SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bytea[])`;
+
+/**
+ * Folds the records a group commit stored into rollup rows, in its transaction. A batch COPY
+ * stored (`copied`) was wholly new with no value waiting for it. Another batch that added
+ * records is read back: its rows written at this receive time — the (device, stream) lock, held
+ * until commit, keeps every other writer of the stream out, and a re-sent record keeps the
+ * receive time of its first store — with the reference value they ended up with.
+ */
+export async function foldStored(
+  run: SqlRunner,
+  batches: readonly IngestBatch[],
+  stored: readonly StoredBatch[],
+  now: number,
+  fold: BatchFold,
+  copied?: readonly boolean[],
+): Promise<void> {
+  const fresh: Array<readonly TelemetryRecord[]> = [];
+  for (let i = 0; i < batches.length; i++) {
+    const b = batches[i]!;
+    if (stored[i]!.added === 0) fresh.push([]);
+    else if (copied?.[i] === true) fresh.push(b.records);
+    else {
+      const { rows } = await run<{ seq: number; reference: number | null }>(STORED_SEQS, [
+        b.deviceId,
+        b.stream,
+        numbers(b.records.map((r) => r.seq)),
+        now,
+      ]);
+      fresh.push(freshRecords(b.records, new Map(rows.map((r) => [Number(r.seq), r.reference]))));
+    }
+  }
+  const rows = fold.rows(batches, fresh);
+  if (rows.length === 0) return;
+  await run(INSERT_ROLLUPS, [
+    rows.map((r) => r.model),
+    numbers(rows.map((r) => r.version)),
+    rows.map((r) => r.role),
+    rows.map((r) => r.scope),
+    numbers(rows.map((r) => r.window_start)),
+    numbers(rows.map((r) => r.window_ms)),
+    rows.map((r) => Buffer.from(r.body)),
+  ]);
 }

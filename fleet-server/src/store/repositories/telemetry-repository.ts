@@ -7,23 +7,23 @@
  * applies it, in the same transaction — whatever order the two arrive in, the record ends up
  * with its reference, and sending either again changes nothing.
  *
- * Live error is computed per (model, version, shadow) over rows with both a prediction and a
- * reference; the rollout arms join rollout_devices read-only for each device's time window.
+ * Each new record, and each record's first reference value, is folded into the rollups in the
+ * same transaction (ingest-rollups.ts); live error and drift are read from those.
  */
-import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
-import type { LiveError, TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
+import type { Selectable } from 'kysely';
+import type { TelemetryRecord, TelemetryRow } from '@edgeloop/protocol';
 import {
   PENDING_REFERENCE_TTL_MS,
   type DeviceRepository,
   type IngestBatch,
-  type LiveErrorQuery,
-  type RolloutArmQuery,
   type StoredBatch,
   type TelemetryQuery,
   type TelemetryRepository,
 } from '../fleet-store.js';
-import type { Database, TelemetryTable } from '../schema.js';
+import type { TelemetryTable } from '../schema.js';
 import { count, type RepositoryContext } from './context.js';
+import { IngestRollups, type BatchFold, type LateReference } from './ingest-rollups.js';
+import type { RollupRepository } from '../rollup-store-types.js';
 
 /** Writes new telemetry rows and returns how many were new; a database may bring a faster one. */
 export interface TelemetryWriter {
@@ -44,17 +44,39 @@ export interface TelemetryWriter {
   /**
    * A database's own group commit for the ingest (default: devices.ensure, insertRows, pending
    * references and devices.touch per batch through Kysely). Called inside a unit of work, with
-   * the batches sorted by (device, stream), a device's in their order.
+   * the batches sorted by (device, stream), a device's in their order. With `fold`, the records
+   * that were new (with any reference value that waited for them) are folded into rollup rows
+   * stored in the same transaction (see freshRecords).
    */
-  storeBatches?(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]>;
+  storeBatches?(batches: readonly IngestBatch[], now: number, fold?: BatchFold): Promise<StoredBatch[]>;
   /**
    * The same, in a transaction of the writer's own, committed before it resolves: called instead
    * of storeBatches outside a unit of work, where the writer may use what a Kysely transaction
    * cannot (PostgreSQL's COPY).
    */
-  commitBatches?(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]>;
+  commitBatches?(batches: readonly IngestBatch[], now: number, fold?: BatchFold): Promise<StoredBatch[]>;
   /** See TelemetryRepository.parallelWrites (default 1). */
   readonly parallelWrites?: number;
+}
+
+/**
+ * The records of a batch that were stored, given what the database holds for their seqs after the
+ * insert (`stored`: seq → reference, only rows this insert wrote): the first of each seq, with the
+ * stored reference (a late value that waited for it, or its own).
+ */
+export function freshRecords(
+  records: readonly TelemetryRecord[],
+  stored: ReadonlyMap<number, number | null>,
+): TelemetryRecord[] {
+  const out: TelemetryRecord[] = [];
+  const seen = new Set<number>();
+  for (const r of records) {
+    if (!stored.has(r.seq) || seen.has(r.seq)) continue;
+    seen.add(r.seq);
+    const reference = stored.get(r.seq) ?? null;
+    out.push(reference === (r.reference ?? null) ? r : { ...r, reference });
+  }
+  return out;
 }
 
 /** Batch indices sorted by (device, stream), stable, so a device's batches keep their order. */
@@ -87,57 +109,22 @@ const toRow = (r: Selectable<TelemetryTable>): TelemetryRow => ({
   shadow: r.shadow === 1,
 });
 
-type ArmScope = ExpressionBuilder<Database & { t: TelemetryTable; rd: Database['rollout_devices'] }, 't' | 'rd'>;
-
-/** The rows of one rollout arm; `joined` also requires a reference value. */
-function armWhere(eb: ArmScope, q: RolloutArmQuery, joined: boolean) {
-  const common = [
-    eb('t.model', '=', q.model),
-    eb('t.prediction', 'is not', null),
-    ...(joined ? [eb('t.reference', 'is not', null)] : []),
-  ];
-  const sinceAssigned = [
-    eb('rd.assigned_at', 'is not', null),
-    eb('t.received_at', '>=', eb.ref('rd.assigned_at')),
-    eb('t.received_at', '>=', q.judgedSince),
-  ];
-  if (q.arm === 'candidate')
-    return eb.and([
-      ...common,
-      eb('t.version', '=', q.candidate),
-      eb('t.shadow', '=', q.shadow ? 1 : 0),
-      ...sinceAssigned,
-    ]);
-  const baseline = [...common, eb('t.version', '=', eb.ref('rd.previous_version')), eb('t.shadow', '=', 0)];
-  // Shadow: the serving version beside the candidate, over the same window.
-  if (q.shadow) return eb.and([...baseline, ...sinceAssigned]);
-  // Serve: each device's previous version before its switch, and devices not switched yet.
-  return eb.and([
-    ...baseline,
-    eb.or([
-      eb.and([
-        eb('rd.assigned_at', 'is not', null),
-        eb('t.received_at', '<', eb.ref('rd.assigned_at')),
-        eb('t.received_at', '>=', eb(eb.ref('rd.assigned_at'), '-', q.lookbackMs)),
-      ]),
-      eb.and([eb('rd.state', '=', 'pending'), eb('t.received_at', '>=', q.createdAt)]),
-    ]),
-  ]);
-}
-
 export class KyselyTelemetryRepository implements TelemetryRepository {
   readonly parallelWrites: number;
+  private readonly ingestRollups: IngestRollups;
 
   constructor(
     private readonly ctx: RepositoryContext,
     private readonly writer: TelemetryWriter,
     private readonly devices: DeviceRepository,
+    private readonly rollups: RollupRepository,
   ) {
     this.parallelWrites = writer.parallelWrites ?? 1;
+    this.ingestRollups = new IngestRollups(ctx);
   }
 
-  storeBatches(batches: readonly IngestBatch[], now = Date.now()): Promise<StoredBatch[]> {
-    if (batches.length === 0) return Promise.resolve([]);
+  async storeBatches(batches: readonly IngestBatch[], now = Date.now()): Promise<StoredBatch[]> {
+    if (batches.length === 0) return [];
     const order = lockOrder(batches);
     const sorted = order.map((i) => batches[i]!);
     const { writer } = this;
@@ -146,39 +133,74 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
       order.forEach((original, k) => (out[original] = stored[k]!));
       return out;
     };
-    if (writer.commitBatches && !this.ctx.inTransaction()) return writer.commitBatches(sorted, now).then(restore);
+    const fold = await this.ingestRollups.prepareBatches(sorted);
+    if (writer.commitBatches && !this.ctx.inTransaction()) return writer.commitBatches(sorted, now, fold).then(restore);
     return this.ctx.atomic(async () => {
       const stored = this.writer.storeBatches
-        ? await this.writer.storeBatches(sorted, now)
-        : await this.storeEach(sorted, now);
+        ? await this.writer.storeBatches(sorted, now, fold)
+        : await this.storeEach(sorted, now, fold);
       return restore(stored);
     });
   }
 
-  private async storeEach(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
+  private async storeEach(batches: readonly IngestBatch[], now: number, fold: BatchFold): Promise<StoredBatch[]> {
     const out: StoredBatch[] = [];
     for (const b of batches) {
       const registered = await this.devices.ensure(b.deviceId, now);
-      const added = await this.insertBatch(b.deviceId, b.stream, b.records, now, b.historical);
+      const added = await this.insertFolded(b, now, fold);
       await this.devices.touch(b.deviceId, b.backlog, added, b.dropped, now);
       out.push({ added, registered });
     }
     return out;
   }
 
-  insertBatch(
+  async insertBatch(
     deviceId: string,
     stream: string,
     records: readonly TelemetryRecord[],
     now = Date.now(),
     historical = false,
   ): Promise<number> {
-    if (records.length === 0) return Promise.resolve(0);
-    return this.ctx.atomic(async () => {
-      const added = await this.writer.insertRows(deviceId, stream, records, now, historical);
-      if (added > 0) await this.applyPending(deviceId, stream, records);
-      return added;
-    });
+    if (records.length === 0) return 0;
+    const batch: IngestBatch = { deviceId, stream, records, historical };
+    const fold = await this.ingestRollups.prepareBatches([batch]);
+    return this.ctx.atomic(() => this.insertFolded(batch, now, fold));
+  }
+
+  /** insertBatch's work inside its transaction: the records, waiting references, and their rollups. */
+  private async insertFolded(b: IngestBatch, now: number, fold: BatchFold): Promise<number> {
+    if (b.records.length === 0) return 0;
+    const seqs = [...new Set(b.records.map((r) => r.seq))];
+    const before = new Set<number>();
+    for (let i = 0; i < seqs.length; i += 500) {
+      const rows = await this.ctx
+        .db()
+        .selectFrom('telemetry')
+        .select('seq')
+        .where('device_id', '=', b.deviceId)
+        .where('stream', '=', b.stream)
+        .where('seq', 'in', seqs.slice(i, i + 500))
+        .execute();
+      for (const r of rows) before.add(Number(r.seq));
+    }
+    const added = await this.writer.insertRows(b.deviceId, b.stream, b.records, now, b.historical);
+    if (added === 0) return 0;
+    await this.applyPending(b.deviceId, b.stream, b.records);
+    const fresh = seqs.filter((s) => !before.has(s));
+    const stored = new Map<number, number | null>();
+    for (let i = 0; i < fresh.length; i += 500) {
+      const rows = await this.ctx
+        .db()
+        .selectFrom('telemetry')
+        .select(['seq', 'reference'])
+        .where('device_id', '=', b.deviceId)
+        .where('stream', '=', b.stream)
+        .where('seq', 'in', fresh.slice(i, i + 500))
+        .execute();
+      for (const r of rows) stored.set(Number(r.seq), r.reference);
+    }
+    await this.rollups.add(fold.deltas([b], [freshRecords(b.records, stored)]));
+    return added;
   }
 
   /** Late reference values that waited for these records. */
@@ -218,11 +240,58 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     }
   }
 
+  /**
+   * Sets the values (setReferences) and folds those that gave a stored record its first reference
+   * into the record's rollups, in the same transaction. A value replacing an earlier one changes
+   * the record but not its rollups: a merged rollup cannot take a value back out.
+   */
   updateReferences(
     deviceId: string,
     stream: string,
     updates: ReadonlyArray<{ seq: number; reference: number }>,
     now = Date.now(),
+  ): Promise<{ applied: number; pending: number }> {
+    if (updates.length === 0) return Promise.resolve({ applied: 0, pending: 0 });
+    return this.ctx.atomic(async () => {
+      const latest = new Map<number, number>();
+      for (const u of updates) if (Number.isFinite(u.reference)) latest.set(u.seq, u.reference);
+      const late: LateReference[] = [];
+      const seqs = [...latest.keys()];
+      for (let i = 0; i < seqs.length; i += 500) {
+        const rows = await this.ctx
+          .db()
+          .selectFrom('telemetry')
+          .select(['seq', 'model', 'version', 'shadow', 'ts', 'prediction'])
+          .where('device_id', '=', deviceId)
+          .where('stream', '=', stream)
+          .where('seq', 'in', seqs.slice(i, i + 500))
+          .where('reference', 'is', null)
+          .execute();
+        for (const r of rows)
+          late.push({
+            deviceId,
+            model: r.model,
+            version: r.version,
+            shadow: r.shadow === 1,
+            ts: Number(r.ts),
+            prediction: r.prediction,
+            reference: latest.get(Number(r.seq))!,
+          });
+      }
+      const result = await this.setReferences(deviceId, stream, updates, now);
+      if (late.length > 0) {
+        const fold = await this.ingestRollups.prepare([deviceId], late);
+        await this.rollups.add(fold.lateDeltas(late));
+      }
+      return result;
+    });
+  }
+
+  private setReferences(
+    deviceId: string,
+    stream: string,
+    updates: ReadonlyArray<{ seq: number; reference: number }>,
+    now: number,
   ): Promise<{ applied: number; pending: number }> {
     const { writer } = this;
     if (writer.setReferences)
@@ -292,46 +361,6 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
     return row && toRow(row);
   }
 
-  async liveError(q: LiveErrorQuery): Promise<LiveError[]> {
-    if (q.devices && q.devices.length === 0)
-      return q.version !== undefined && q.shadow !== undefined
-        ? [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }]
-        : [];
-    let query = this.ctx
-      .db()
-      .selectFrom('telemetry')
-      .select([
-        'version',
-        'shadow',
-        (eb) => eb.fn.countAll().as('n'),
-        sql<number | null>`avg(abs(prediction - reference))`.as('mae'),
-        sql<number | null>`avg((prediction - reference) * (prediction - reference))`.as('mse'),
-      ])
-      .where('model', '=', q.model)
-      .where('prediction', 'is not', null)
-      .where('reference', 'is not', null);
-    if (q.version !== undefined) query = query.where('version', '=', q.version);
-    if (q.shadow !== undefined) query = query.where('shadow', '=', q.shadow ? 1 : 0);
-    if (q.since !== undefined) query = query.where('ts', '>=', q.since);
-    if (q.devices) query = query.where('device_id', 'in', [...q.devices]);
-    const rows = await query.groupBy(['version', 'shadow']).orderBy('version').orderBy('shadow').execute();
-    const found = rows.map((r) => {
-      const mse = r.mse === null ? null : Number(r.mse);
-      return {
-        model: q.model,
-        version: r.version,
-        shadow: r.shadow === 1,
-        n: Number(r.n),
-        mae: r.mae === null ? null : Number(r.mae),
-        rmse: mse === null ? null : Math.sqrt(mse),
-      };
-    });
-    // Asked for one exact (version, shadow) pair: say "no data" explicitly rather than returning nothing.
-    if (found.length === 0 && q.version !== undefined && q.shadow !== undefined)
-      return [{ model: q.model, version: q.version, shadow: q.shadow, n: 0, mae: null, rmse: null }];
-    return found;
-  }
-
   async count(deviceId?: string): Promise<number> {
     let query = this.ctx
       .db()
@@ -339,33 +368,5 @@ export class KyselyTelemetryRepository implements TelemetryRepository {
       .select((eb) => eb.fn.countAll().as('n'));
     if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
     return Number((await query.executeTakeFirst())?.n ?? 0);
-  }
-
-  private armFrom() {
-    return this.ctx
-      .db()
-      .selectFrom('telemetry as t')
-      .innerJoin('rollout_devices as rd', (j) => j.onRef('rd.device_id', '=', 't.device_id'));
-  }
-
-  async rolloutArm(q: RolloutArmQuery): Promise<{ records: number; mae: number | null }> {
-    const r = await this.armFrom()
-      .select([(eb) => eb.fn.countAll().as('n'), sql<number | null>`avg(abs(t.prediction - t.reference))`.as('mae')])
-      .where('rd.rollout_id', '=', q.rolloutId)
-      .where((eb) => armWhere(eb, q, true))
-      .executeTakeFirst();
-    const n = Number(r?.n ?? 0);
-    return { records: n, mae: n && r?.mae !== null && r?.mae !== undefined ? Number(r.mae) : null };
-  }
-
-  async rolloutArmPredictions(q: RolloutArmQuery, limit: number): Promise<number[]> {
-    const rows = await this.armFrom()
-      .select('t.prediction as x')
-      .where('rd.rollout_id', '=', q.rolloutId)
-      .where((eb) => armWhere(eb, q, false))
-      .orderBy('t.id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => r.x as number);
   }
 }

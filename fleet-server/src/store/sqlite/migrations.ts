@@ -338,4 +338,21 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    );
    CREATE UNIQUE INDEX training_runs_job ON training_runs (job_id, position);
    CREATE INDEX training_runs_dataset ON training_runs (dataset_id);`,
+  // 16: monitoring rollups, append-only deltas per (model, version, role, scope, window)
+  // (repositories/rollup-repository.ts). The key index serves reads and compaction; the window
+  // index serves retention and downsampling by age.
+  `CREATE TABLE rollups (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     role TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     window_start INTEGER NOT NULL,
+     window_ms INTEGER NOT NULL,
+     body BLOB NOT NULL,
+     compacted INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX rollups_key ON rollups (model, version, role, scope, window_start);
+   CREATE INDEX rollups_window ON rollups (window_start);
+   CREATE INDEX rollups_deltas ON rollups (model, version, role, scope, window_start, window_ms) WHERE compacted = 0;`,
 ];

@@ -10,4 +10,6 @@ export const sqliteDialect: SqlDialect = {
   jsonHasEntry: (column, key, value) =>
     sql`EXISTS (SELECT 1 FROM json_each(${column}) AS j WHERE j.key = ${key} AND j.value = ${value})`,
   greatest: (a, b) => sql<number>`max(${a}, ${b})`,
+  tableBytes: (table) =>
+    sql`SELECT sum(pgsize) AS bytes FROM dbstat WHERE name = ${table} OR name IN (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ${table})`,
 };

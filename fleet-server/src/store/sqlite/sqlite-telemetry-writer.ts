@@ -19,7 +19,8 @@
 import type Database from 'better-sqlite3';
 import type { TelemetryRecord } from '@edgeloop/protocol';
 import type { IngestBatch, StoredBatch } from '../fleet-store.js';
-import type { TelemetryWriter } from '../repositories/telemetry-repository.js';
+import type { BatchFold } from '../repositories/ingest-rollups.js';
+import { freshRecords, type TelemetryWriter } from '../repositories/telemetry-repository.js';
 import type { WalCheckpointer } from './wal-checkpointer.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -86,6 +87,21 @@ function setRow(
   args[at + 14] = r.shadow ? 1 : 0;
 }
 
+interface StoredSeq {
+  seq: number;
+  reference: number | null;
+}
+
+function seqBounds(records: readonly TelemetryRecord[]): { lo: number; hi: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of records) {
+    if (r.seq < lo) lo = r.seq;
+    if (r.seq > hi) hi = r.seq;
+  }
+  return { lo, hi };
+}
+
 export class SqliteTelemetryWriter implements TelemetryWriter {
   private readonly one: Database.Statement;
   private readonly many: Database.Statement;
@@ -102,7 +118,10 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
   readonly parallelWrites: number;
-  readonly commitBatches?: (batches: readonly IngestBatch[], now: number) => Promise<StoredBatch[]>;
+  private readonly highestSeq: Database.Statement;
+  private readonly storedSeqs: Database.Statement;
+  private readonly insertRollup: Database.Statement;
+  readonly commitBatches?: (batches: readonly IngestBatch[], now: number, fold?: BatchFold) => Promise<StoredBatch[]>;
 
   /** Without `durable` (an in-memory database) the ingest's groups go through storeBatches in a unit of work. */
   constructor(
@@ -113,7 +132,7 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
     this.parallelWrites = durable ? 2 : 1;
-    if (durable) this.commitBatches = (batches, now) => this.commitDurably(durable, batches, now);
+    if (durable) this.commitBatches = (batches, now, fold) => this.commitDurably(durable, batches, now, fold);
     this.one = db.prepare(insertSql(1));
     this.many = db.prepare(insertSql(ROWS_PER_INSERT));
     this.ensure = db.prepare(
@@ -129,16 +148,24 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     );
     this.applyWaiting = db.prepare('UPDATE telemetry SET reference = ? WHERE device_id = ? AND stream = ? AND seq = ?');
     this.takeWaiting = db.prepare('DELETE FROM pending_references WHERE device_id = ? AND stream = ? AND seq = ?');
+    this.highestSeq = db.prepare('SELECT max(seq) AS seq FROM telemetry WHERE device_id = ? AND stream = ?').pluck();
+    this.storedSeqs = db.prepare(
+      'SELECT seq, reference FROM telemetry WHERE device_id = ? AND stream = ? AND seq BETWEEN ? AND ?',
+    );
+    this.insertRollup = db.prepare(
+      'INSERT INTO rollups (model, version, role, scope, window_start, window_ms, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
   }
 
-  async storeBatches(batches: readonly IngestBatch[], now: number): Promise<StoredBatch[]> {
-    return this.storeSync(batches, now);
+  async storeBatches(batches: readonly IngestBatch[], now: number, fold?: BatchFold): Promise<StoredBatch[]> {
+    return this.storeSync(batches, now, fold);
   }
 
   private async commitDurably(
     durable: DurableCommit,
     batches: readonly IngestBatch[],
     now: number,
+    fold: BatchFold | undefined,
   ): Promise<StoredBatch[]> {
     // Refuse before writing: after a failed fsync the WAL on disk cannot be trusted.
     if (durable.wal.failed) throw durable.wal.failed;
@@ -150,7 +177,7 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
       try {
         this.begin.run();
         try {
-          const out = this.storeSync(batches, now);
+          const out = this.storeSync(batches, now, fold);
           this.commit.run();
           let records = 0;
           for (const b of batches) records += b.records.length;
@@ -168,31 +195,60 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     return stored;
   }
 
-  private storeSync(batches: readonly IngestBatch[], now: number): StoredBatch[] {
+  /**
+   * The records go in, then (with `fold`) their rollups. Which records were new is known exactly:
+   * one connection writes, so the seqs stored before the insert are all there is. The usual batch
+   * lies wholly above its stream's highest seq and needs no second look; another is compared with
+   * what its seq range held before.
+   */
+  private storeSync(batches: readonly IngestBatch[], now: number, fold: BatchFold | undefined): StoredBatch[] {
     const out: StoredBatch[] = [];
+    const fresh: Array<readonly TelemetryRecord[]> = [];
     for (const b of batches) {
       const registered = this.ensure.run(b.deviceId, now, now).changes > 0;
-      const added = b.records.length === 0 ? 0 : this.insertSync(b.deviceId, b.stream, b.records, now, b.historical);
-      if (added > 0) this.applyPending(b.deviceId, b.stream, b.records);
+      let added = 0;
+      if (b.records.length > 0) {
+        const { lo, hi } = seqBounds(b.records);
+        const highest = fold ? (this.highestSeq.get(b.deviceId, b.stream) as number | null) : null;
+        const before =
+          fold && highest !== null && lo <= highest ? this.storedSeqs.all(b.deviceId, b.stream, lo, hi) : undefined;
+        added = this.insertSync(b.deviceId, b.stream, b.records, now, b.historical);
+        const applied = added > 0 ? this.applyPending(b.deviceId, b.stream, lo, hi) : undefined;
+        if (fold) fresh.push(added === 0 ? [] : this.newRecords(b.records, before as StoredSeq[] | undefined, applied));
+      } else if (fold) fresh.push([]);
       const dropped = b.dropped ?? null;
       this.touch.run(now, b.backlog ?? null, added, dropped, dropped, b.deviceId);
       out.push({ added, registered });
     }
+    if (fold)
+      for (const r of fold.rows(batches, fresh))
+        this.insertRollup.run(r.model, r.version, r.role, r.scope, r.window_start, r.window_ms, r.body);
     return out;
   }
 
-  /** Late reference values that waited for these records. */
-  private applyPending(deviceId: string, stream: string, records: readonly TelemetryRecord[]): void {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const r of records) {
-      if (r.seq < lo) lo = r.seq;
-      if (r.seq > hi) hi = r.seq;
-    }
+  /** The batch's records that were not stored before it, with the waiting references they took. */
+  private newRecords(
+    records: readonly TelemetryRecord[],
+    before: StoredSeq[] | undefined,
+    applied: Map<number, number> | undefined,
+  ): TelemetryRecord[] {
+    const had = new Set(before?.map((r) => r.seq));
+    const stored = new Map<number, number | null>();
+    for (const r of records) if (!had.has(r.seq)) stored.set(r.seq, applied?.get(r.seq) ?? r.reference ?? null);
+    return freshRecords(records, stored);
+  }
+
+  /** Late reference values that waited for these records; returns those applied, by seq. */
+  private applyPending(deviceId: string, stream: string, lo: number, hi: number): Map<number, number> | undefined {
     const waiting = this.waiting.all(deviceId, stream, lo, hi) as Array<{ seq: number; reference: number }>;
+    if (waiting.length === 0) return undefined;
+    const applied = new Map<number, number>();
     for (const p of waiting)
-      if (this.applyWaiting.run(p.reference, deviceId, stream, p.seq).changes > 0)
+      if (this.applyWaiting.run(p.reference, deviceId, stream, p.seq).changes > 0) {
         this.takeWaiting.run(deviceId, stream, p.seq);
+        applied.set(p.seq, p.reference);
+      }
+    return applied;
   }
 
   async insertRows(

@@ -3,7 +3,6 @@
  * The store contract for model versions, samples, audit, identity, keys, rollouts and transfer counters.
  */
 import assert from 'node:assert/strict';
-import type { TelemetryRecord } from '@edgeloop/protocol';
 import { modelVersion, rollout, rolloutDevice, type WithStore } from './fixtures.js';
 
 export function registryContract(withStore: WithStore): void {
@@ -238,52 +237,6 @@ export function registryContract(withStore: WithStore): void {
       (await s.rollouts.list({ state: 'completed' })).map((r) => r.id),
       ['r3'],
     );
-  });
-
-  withStore('rollout arms: candidate after assignment, baseline before it within the lookback', async (s) => {
-    const rec = (seq: number, version: number, err: number, shadow = false): TelemetryRecord => ({
-      seq,
-      ts: seq,
-      model: 'm',
-      version,
-      output: [0],
-      prediction: 100 + err,
-      reference: 100,
-      latencyMs: 1,
-      features: {},
-      ...(shadow ? { shadow } : {}),
-    });
-    await s.rollouts.insert(rollout('r1', 'm'), [
-      rolloutDevice('r1', 'a', 0, { state: 'assigned', assignedAt: 1000 }),
-      rolloutDevice('r1', 'b', 1),
-    ]);
-    await s.telemetry.insertBatch('a', 's', [rec(1, 1, 2)], 500);
-    await s.telemetry.insertBatch('a', 's', [rec(2, 1, 4)], 900);
-    await s.telemetry.insertBatch('a', 's', [rec(3, 2, 6), rec(4, 2, 8)], 1100);
-    await s.telemetry.insertBatch('b', 's', [rec(1, 1, 10)], 50);
-    await s.telemetry.insertBatch('b', 's', [rec(2, 1, 12)], 20);
-    await s.telemetry.insertBatch('c', 's', [rec(1, 2, 100)], 1100);
-    const q = {
-      rolloutId: 'r1',
-      model: 'm',
-      candidate: 2,
-      createdAt: 30,
-      judgedSince: 0,
-      lookbackMs: 200,
-      shadow: false,
-    };
-    assert.deepEqual(await s.telemetry.rolloutArm({ ...q, arm: 'candidate' }), { records: 2, mae: 7 });
-    assert.deepEqual(
-      await s.telemetry.rolloutArm({ ...q, arm: 'baseline' }),
-      { records: 2, mae: 7 },
-      'a within the lookback, b since the rollout began',
-    );
-    assert.deepEqual(await s.telemetry.rolloutArm({ ...q, arm: 'candidate', judgedSince: 2000 }), {
-      records: 0,
-      mae: null,
-    });
-    assert.deepEqual(await s.telemetry.rolloutArmPredictions({ ...q, arm: 'candidate' }, 1), [108]);
-    assert.deepEqual((await s.telemetry.rolloutArmPredictions({ ...q, arm: 'baseline' }, 10)).sort(), [104, 110]);
   });
 
   withStore('transfer counters add up per device, artifact and transport', async (s) => {

@@ -3,7 +3,6 @@
  * The store contract for telemetry: exactly-once inserts, reference values in either order, live error.
  */
 import assert from 'node:assert/strict';
-import type { TelemetryRecord } from '@edgeloop/protocol';
 import { PENDING_REFERENCE_TTL_MS } from '../fleet-store.js';
 import { record, type WithStore } from './fixtures.js';
 
@@ -134,53 +133,5 @@ export function telemetryContract(withStore: WithStore): void {
     );
     const bySeq = new Map((await s.telemetry.query({ device: 'pi-1' })).map((r) => [r.seq, r.reference]));
     assert.deepEqual([bySeq.get(1), bySeq.get(2), bySeq.get(3)], [null, 20, 30]);
-  });
-
-  withStore('live error per (version, shadow), narrowed by devices and time', async (s) => {
-    const rec = (
-      seq: number,
-      version: number,
-      prediction: number,
-      reference: number,
-      shadow = false,
-    ): TelemetryRecord => ({
-      seq,
-      ts: seq,
-      model: 'm',
-      version,
-      output: [prediction],
-      prediction,
-      reference,
-      latencyMs: 1,
-      features: {},
-      ...(shadow ? { shadow } : {}),
-    });
-    await s.telemetry.insertBatch('pi-1', 's', [
-      rec(1, 1, 10, 12),
-      rec(2, 1, 10, 14),
-      rec(3, 2, 10, 10, true),
-      rec(4, 2, 10, 11, true),
-    ]);
-    await s.telemetry.insertBatch('pi-2', 's', [rec(1, 1, 10, 20)]);
-    const all = await s.telemetry.liveError({ model: 'm' });
-    assert.deepEqual(
-      all.map((e) => [e.version, e.shadow, e.n, e.mae]),
-      [
-        [1, false, 3, (2 + 4 + 10) / 3],
-        [2, true, 2, 0.5],
-      ],
-    );
-    assert.ok(Math.abs(all[0]!.rmse! - Math.sqrt((4 + 16 + 100) / 3)) < 1e-9);
-    assert.deepEqual(
-      (await s.telemetry.liveError({ model: 'm', devices: ['pi-1'], version: 1 })).map((e) => e.mae),
-      [3],
-    );
-    assert.deepEqual(
-      (await s.telemetry.liveError({ model: 'm', since: 2 })).map((e) => e.n),
-      [1, 2],
-    );
-    assert.deepEqual(await s.telemetry.liveError({ model: 'm', version: 3, shadow: false }), [
-      { model: 'm', version: 3, shadow: false, n: 0, mae: null, rmse: null },
-    ]);
   });
 }
