@@ -15,6 +15,7 @@ export * from './keys.js';
 export * from './rollouts.js';
 export * from './audit.js';
 export * from './training.js';
+export * from './monitoring-queries.js';
 export * from './health.js';
 export * from './route-spec.js';
 export * from './routes.js';
