@@ -9,6 +9,7 @@ import { deviceCommands } from './devices.js';
 import { identityCommands } from './identity.js';
 import { keyCommands } from './keys.js';
 import { modelCommands } from './models.js';
+import { monitoringCommands } from './monitoring.js';
 import { rolloutCommands } from './rollouts.js';
 import { telemetryCommands } from './telemetry.js';
 import { trainingCommands } from './training.js';
@@ -22,6 +23,7 @@ export const COMMAND_TABLES: CommandTable[] = [
   rolloutCommands,
   trainingCommands,
   telemetryCommands,
+  monitoringCommands,
   datasetCommands,
   transferCommands,
 ];
