@@ -2,9 +2,10 @@
  * @module monitoring-queries/drift-overview
  * The fleet's drift at a glance: every model version (and role) with records in the range, its
  * live error against its validation error, a drift verdict per quantity (each feature, the
- * output, the reference value) with the defaults of drift-defaults.ts, and the devices whose own
- * windows drifted. A version costs two rollup reads, its fleet sum and one sumPerScope over its
- * devices, however many devices it has.
+ * output, the reference value) with the defaults of drift-defaults.ts, the devices whose own
+ * windows drifted, and since when (drift-onset.ts). A version costs at most four rollup reads,
+ * however many devices it has: its fleet sum, one sumPerScope over its devices, and the windows of
+ * the fleet and of the listed devices for the onsets.
  *
  * Worst first: most drifted quantities fleet-wide, then most drifted devices, then the highest
  * MAE ratio. The cursor is an offset into that order, which is computed afresh on every page, so
@@ -28,7 +29,9 @@ import {
   type DriftOverviewResponse,
 } from '@edgeloop/protocol/rest';
 import { errorSummary } from '../rollups/live-error.js';
+import type { RollupWindow } from '../store/rollup-store-types.js';
 import { RegistryError } from '../registry/model-registry.js';
+import { driftOnset } from './drift-onset.js';
 import { contextOf, finiteOrNull, resolveRange, type QueryDeps } from './query-context.js';
 import { VALIDATION_MAE_METRIC } from './reference-source.js';
 
@@ -87,18 +90,39 @@ export async function driftOverview(deps: QueryDeps, q: DriftOverviewQuery): Pro
       const ctx = await contextOf(deps, record);
       const e = errorSummary(fleet);
       const validationMae = ctx.reference?.validationMae ?? record.metrics[VALIDATION_MAE_METRIC] ?? null;
-      const verdicts = ctx.reference ? judgeRollup(fleet, ctx.spec, ctx.reference) : [];
+      // A reference holding only a validation MAE (no training summary) has nothing to judge drift by.
+      const reference = ctx.reference && ctx.reference.count > 0 ? ctx.reference : null;
+      const verdicts = reference ? judgeRollup(fleet, ctx.spec, reference) : [];
+      const drifted = driftedOf(verdicts);
       const devices: DriftOverviewEntry['driftedDevices'] = [];
-      if (ctx.reference) {
-        const perDevice = await rollups.sumPerScope({ model, version, role, scopePrefix: 'device:', from, to });
+      let driftingSince: number | null = null;
+      if (reference) {
+        const isDrifted = (r: Rollup) => driftedOf(judgeRollup(r, ctx.spec, reference)).length > 0;
+        const key = { model, version, role, from, to };
+        const perDevice = await rollups.sumPerScope({ ...key, scopePrefix: 'device:' });
         for (const [scope, rollup] of perDevice) {
-          const drifted = driftedOf(judgeRollup(rollup, ctx.spec, ctx.reference));
-          if (drifted.length > 0)
-            devices.push({ deviceId: scope.slice('device:'.length), count: rollup.count, drifted });
+          const driftedHere = driftedOf(judgeRollup(rollup, ctx.spec, reference));
+          if (driftedHere.length > 0)
+            devices.push({
+              deviceId: scope.slice('device:'.length),
+              count: rollup.count,
+              drifted: driftedHere,
+              driftingSince: null,
+            });
         }
         devices.sort(
           (a, b) => b.drifted.length - a.drifted.length || b.count - a.count || a.deviceId.localeCompare(b.deviceId),
         );
+        if (drifted.length > 0)
+          driftingSince = driftOnset(await rollups.windows({ ...key, scopes: ['fleet'] }), isDrifted);
+        // Onsets only for the devices listed: one read of their windows, however many drift.
+        const listed = devices.slice(0, deviceLimit);
+        if (listed.length > 0) {
+          const byScope = new Map<string, RollupWindow[]>();
+          for (const w of await rollups.windows({ ...key, scopes: listed.map((d) => `device:${d.deviceId}` as const) }))
+            byScope.set(w.scope, [...(byScope.get(w.scope) ?? []), w]);
+          for (const d of listed) d.driftingSince = driftOnset(byScope.get(`device:${d.deviceId}`) ?? [], isDrifted);
+        }
       }
       entries.push({
         model,
@@ -113,9 +137,10 @@ export async function driftOverview(deps: QueryDeps, q: DriftOverviewQuery): Pro
           validationMae,
           maeRatio: e.mae !== null && validationMae ? finiteOrNull(e.mae / validationMae) : null,
         },
-        hasReference: ctx.reference !== null,
+        hasReference: reference !== null,
         verdicts,
-        drifted: driftedOf(verdicts),
+        drifted,
+        driftingSince,
         driftedDeviceCount: devices.length,
         driftedDevices: devices.slice(0, deviceLimit),
       });

@@ -146,6 +146,8 @@ export const driftedDeviceSchema = z.object({
   count: z.number().int(),
   /** The quantities that drifted in the device's own windows. */
   drifted: z.array(z.string()),
+  /** Start of the newest unbroken run of drifted stretches of its windows; null when its latest stretch is quiet. */
+  driftingSince: epochMsSchema.nullable(),
 });
 
 export const driftOverviewEntrySchema = z
@@ -170,6 +172,11 @@ export const driftOverviewEntrySchema = z
     verdicts: z.array(quantityVerdictSchema),
     /** Quantities that drifted fleet-wide. */
     drifted: z.array(z.string()),
+    /**
+     * Since when the version drifts fleet-wide: start of the newest unbroken run of drifted
+     * stretches (consecutive windows holding at least 100 records each); null when not drifting.
+     */
+    driftingSince: epochMsSchema.nullable(),
     driftedDeviceCount: z.number().int(),
     /** The most drifted devices first, at most `devices` of them. */
     driftedDevices: z.array(driftedDeviceSchema),
