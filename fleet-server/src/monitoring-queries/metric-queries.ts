@@ -57,8 +57,8 @@ export async function metricSeries(deps: QueryDeps, q: SeriesQuery): Promise<Ser
     );
   }
   const ctx = await versionContext(deps, q.model, q.version);
-  if (!ctx.reference && needsReference(q.metric))
-    throw new RegistryError(409, noReference(q.model, q.version, q.metric));
+  const refused = missingReference(ctx, q.metric);
+  if (refused) throw new RegistryError(409, `${q.metric} ${refused}`);
 
   const steps: Rollup[] = Array.from({ length: points }, () => emptyRollup(ctx.spec.classes !== undefined));
   const end = start + points * step;
@@ -90,11 +90,18 @@ export async function metricSeries(deps: QueryDeps, q: SeriesQuery): Promise<Ser
   };
 }
 
-function noReference(model: string, version: number, metric: string): string {
-  return (
-    `${metric} compares live data with a reference distribution, and ${model}@${version} has none ` +
-    `(no training summary); register the version with a trainingSummary, or ask for a live metric such as error.mae or a feature's mean`
-  );
+/** Why the version cannot give this metric a value (what it lacks, what to do); undefined when it can. */
+function missingReference(ctx: VersionContext, metric: string): string | undefined {
+  if (!needsReference(metric)) return undefined;
+  const ref = `${ctx.record.name}@${ctx.record.version}`;
+  if (metric === 'error.mae_ratio')
+    return ctx.reference?.validationMae
+      ? undefined
+      : `divides by the version's validation MAE, and ${ref} has none in its metrics (validation_mae); ask for error.mae instead`;
+  return ctx.reference && ctx.reference.count > 0
+    ? undefined
+    : `compares live data with a reference distribution, and ${ref} has none (no training summary); ` +
+        `register the version with a trainingSummary, or ask for a live metric such as error.mae or a feature's mean`;
 }
 
 /** Edges, live stats and reference stats of a histogram quantity; baseline is absent for the error. */

@@ -53,13 +53,14 @@ function records(
   version: number,
   n: number,
   start: number,
-  opts: { drifted: boolean; error: number },
+  opts: { driftFrom?: number; error: number },
 ): TelemetryRecord[] {
   return Array.from({ length: n }, (_, i) => {
     const reference = centre(REF_EDGES, i % 8) - 1;
     // Half the error first, one and a half times it later: the same MAE, a series that changes.
     const error = opts.error * (i < n / 2 ? 0.5 : 1.5);
-    const brightness = opts.drifted ? centre(BRIGHTNESS, 14 + (i % 4)) : centre(BRIGHTNESS, 4 + (i % 8));
+    const drifted = opts.driftFrom !== undefined && i >= opts.driftFrom;
+    const brightness = drifted ? centre(BRIGHTNESS, 14 + (i % 4)) : centre(BRIGHTNESS, 4 + (i % 8));
     return {
       seq: i + 1,
       ts: start + i * 4_000,
@@ -109,16 +110,22 @@ test(
     const metadata = { trainingSummary: SUMMARY, metrics: { validation_mae: VALIDATION_MAE } };
     await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 1 }), metadata });
     await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 2 }), metadata });
-    await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 3 }) });
+    // v3 was trained elsewhere: a validation MAE but no baseline; v4 has neither.
+    const legacy = { metrics: { validation_mae: 4 } };
+    await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 3 }), metadata: legacy });
+    await server.registry.register({ name: 'distance', bytes: buildReferenceModel({ seed: 4 }) });
 
     // Twenty minutes of records, ten-minute aligned so every device window lies inside the range.
     const start = windowStart(Date.now() - 40 * MINUTE_MS, 10 * MINUTE_MS);
     const end = start + 20 * MINUTE_MS;
     const batches = [
-      { deviceId: 'quiet-1', recs: records(1, 300, start, { drifted: false, error: 2 }) },
-      { deviceId: 'quiet-2', recs: records(1, 300, start + 1_000, { drifted: false, error: 2 }) },
-      { deviceId: 'calm', recs: records(2, 300, start, { drifted: false, error: 2 }) },
-      { deviceId: 'shifted', recs: records(2, 300, start + 2_000, { drifted: true, error: 6 }) },
+      { deviceId: 'quiet-1', recs: records(1, 300, start, { error: 2 }) },
+      { deviceId: 'quiet-2', recs: records(1, 300, start + 1_000, { error: 2 }) },
+      { deviceId: 'calm', recs: records(2, 300, start, { error: 2 }) },
+      // Drifts from its 150th record on, ten minutes in.
+      { deviceId: 'shifted', recs: records(2, 300, start + 2_000, { driftFrom: 150, error: 6 }) },
+      { deviceId: 'legacy', recs: records(3, 100, start, { error: 2 }) },
+      { deviceId: 'bare', recs: records(4, 100, start, { error: 2 }) },
     ];
     await server.store.telemetry.storeBatches(
       batches.map((b) => ({ deviceId: b.deviceId, stream: 's', records: b.recs, historical: false })),
@@ -199,17 +206,31 @@ test(
       ).counts,
     );
 
-    // Overview: the drifted version first, naming its drifted device; the quiet one not drifted.
+    // Overview: the drifted version first, naming its drifted device and since when; the quiet one
+    // not drifted; versions without a baseline last, with their live error only.
     const overview = await api.driftOverview({ query: { model: 'distance', from: start, to: end } });
     assert.deepEqual(
       overview.versions.map((v) => [v.version, v.drifted]),
       [
         [2, ['feature.brightness']],
         [1, []],
+        [3, []],
+        [4, []],
       ],
     );
-    const [drifted, quiet] = overview.versions;
-    assert.deepEqual(drifted!.driftedDevices, [{ deviceId: 'shifted', count: 300, drifted: ['feature.brightness'] }]);
+    const [drifted, quiet, noBaselineV3, bare] = overview.versions;
+    assert.deepEqual(drifted!.driftedDevices, [
+      { deviceId: 'shifted', count: 300, drifted: ['feature.brightness'], driftingSince: start + 10 * MINUTE_MS },
+    ]);
+    // Fleet-wide the windows are judged in stretches of ≥ 100 records (four minutes of two devices
+    // here): minutes 8–11 are the first stretch holding shifted values.
+    assert.equal(drifted!.driftingSince, start + 8 * MINUTE_MS);
+    assert.equal(quiet!.driftingSince, null);
+    assert.deepEqual(
+      [noBaselineV3!.hasReference, noBaselineV3!.verdicts, noBaselineV3!.error.maeRatio],
+      [false, [], 0.5],
+    );
+    assert.deepEqual([bare!.hasReference, bare!.error.validationMae, bare!.error.maeRatio], [false, null, null]);
     assert.equal(drifted!.count, 600);
     assert.ok(close(drifted!.error.mae, 4));
     assert.ok(close(drifted!.error.maeRatio, 2));
@@ -218,8 +239,13 @@ test(
     assert.ok(close(quiet!.error.maeRatio, 1));
     const page1 = await api.driftOverview({ query: { from: start, to: end, limit: 1 } });
     assert.equal(page1.versions[0]!.version, 2);
-    const page2 = await api.driftOverview({ query: { from: start, to: end, limit: 1, cursor: page1.nextCursor! } });
-    assert.deepEqual([page2.versions.map((v) => v.version), page2.nextCursor], [[1], null]);
+    const pages = [page1.versions.map((v) => v.version)];
+    for (let cursor = page1.nextCursor; cursor !== null;) {
+      const page = await api.driftOverview({ query: { from: start, to: end, limit: 1, cursor } });
+      pages.push(page.versions.map((v) => v.version));
+      cursor = page.nextCursor;
+    }
+    assert.deepEqual(pages, [[2], [1], [3], [4]]);
 
     // Refusals say what to send instead.
     const get = async (query: string) => {
@@ -249,6 +275,17 @@ test(
     const noBaseline = await get(`series?model=distance&version=3&metric=output.psi`);
     assert.equal(noBaseline.status, 409);
     assert.match(noBaseline.error, /distance@3 has none \(no training summary\)/);
+    const ratio = await api.metricSeries({
+      query: { model: 'distance', version: 3, metric: 'error.mae_ratio', from: start, to: end, step: 10 * MINUTE_MS },
+    });
+    assert.deepEqual(
+      ratio.points.map((p) => p.value),
+      [0.5, null],
+      'v3: 100 records in the first 400 s, MAE 2 (half at 1, half at 3), over a validation MAE of 4',
+    );
+    const noValidation = await get(`series?model=distance&version=4&metric=error.mae_ratio`);
+    assert.equal(noValidation.status, 409);
+    assert.match(noValidation.error, /distance@4 has none in its metrics \(validation_mae\); ask for error\.mae/);
     assert.match((await get('drift?cursor=abc')).error, /pass a previous answer's nextCursor/);
     assert.match(
       (await get('histograms?model=distance&version=2&quantity=colour')).error,
@@ -260,12 +297,13 @@ test(
     const table = await cli(['drift', '--model', 'distance', '--since', '1h', ...s]);
     assert.equal(table.code, 0, table.err);
     const lines = table.out.split('\n');
-    assert.match(lines[0]!, /^version\s+role\s+records\s+mae\s+mae\/val\s+drifted\s+devices drifted$/);
+    assert.match(lines[0]!, /^version\s+role\s+records\s+mae\s+mae\/val\s+drifted\s+since\s+devices drifted$/);
     assert.match(
       lines[1]!,
-      /^distance@2\s+serving\s+600\s+4\s+2\s+feature\.brightness\s+1: shifted \(feature\.brightness\)$/,
+      /^distance@2\s+serving\s+600\s+4\s+2\s+feature\.brightness\s+\d{4}-\d\d-\d\d \d\d:\d\d:00\s+1: shifted \(feature\.brightness\)$/,
     );
-    assert.match(lines[2]!, /^distance@1\s+serving\s+600\s+2\s+1\s+none\s+-$/);
+    assert.match(lines[2]!, /^distance@1\s+serving\s+600\s+2\s+1\s+none\s+-\s+-$/);
+    assert.match(lines[3]!, /^distance@3\s+serving\s+100\s+2\s+0\.5\s+no baseline\s+-\s+-$/);
     const series = await cli([
       'series',
       'distance@2',

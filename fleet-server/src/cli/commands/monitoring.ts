@@ -63,7 +63,7 @@ async function drift({ operands, flags, io, connect }: CommandContext): Promise<
     return io.out('no model version has records in this range; widen it with --since (e.g. --since 2h)');
   io.out(
     renderTable(
-      ['version', 'role', 'records', 'mae', 'mae/val', 'drifted', 'devices drifted'],
+      ['version', 'role', 'records', 'mae', 'mae/val', 'drifted', 'since', 'devices drifted'],
       body.versions.map((e) => [
         `${e.model}@${e.version}`,
         e.role,
@@ -71,6 +71,7 @@ async function drift({ operands, flags, io, connect }: CommandContext): Promise<
         formatNumber(e.error.mae),
         formatNumber(e.error.maeRatio),
         driftedCell(e),
+        e.driftingSince === null ? EMPTY_CELL : formatTimestamp(e.driftingSince),
         driftedDevicesCell(e),
       ]),
     ),
