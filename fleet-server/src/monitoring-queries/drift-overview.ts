@@ -3,9 +3,9 @@
  * The fleet's drift at a glance: every model version (and role) with records in the range, its
  * live error against its validation error, a drift verdict per quantity (each feature, the
  * output, the reference value) with the defaults of drift-defaults.ts, the devices whose own
- * windows drifted, and since when (drift-onset.ts). A version costs at most four rollup reads,
- * however many devices it has: its fleet sum, one sumPerScope over its devices, and the windows of
- * the fleet and of the listed devices for the onsets.
+ * windows drifted, and since when (drift-onset.ts). A version costs two rollup reads however many
+ * devices it has, its fleet sum and one sumPerScope over its devices, and two more when it is on
+ * the page answered: the windows of the fleet and of its listed devices, for the onsets.
  *
  * Worst first: most drifted quantities fleet-wide, then most drifted devices, then the highest
  * MAE ratio. The cursor is an offset into that order, which is computed afresh on every page, so
@@ -64,6 +64,37 @@ export function judgeRollup(live: Rollup, spec: BinSpec, reference: ReferenceDis
 
 const driftedOf = (verdicts: readonly QuantityVerdict[]) => verdicts.filter((v) => v.drifted).map((v) => v.quantity);
 
+interface Judging {
+  spec: BinSpec;
+  reference: ReferenceDistribution;
+}
+
+/**
+ * Since when the entry's version and its listed devices drift. Only for the entries of the page
+ * answered: two reads each, the fleet's windows and the listed devices' windows.
+ */
+async function addOnsets(
+  deps: QueryDeps,
+  entry: DriftOverviewEntry,
+  { spec, reference }: Judging,
+  range: { from: number; to: number },
+): Promise<void> {
+  const isDrifted = (r: Rollup) => driftedOf(judgeRollup(r, spec, reference)).length > 0;
+  const key = { model: entry.model, version: entry.version, role: entry.role, ...range };
+  if (entry.drifted.length > 0)
+    entry.driftingSince = driftOnset(await deps.store.rollups.windows({ ...key, scopes: ['fleet'] }), isDrifted);
+  if (entry.driftedDevices.length === 0) return;
+  const byScope = new Map<string, RollupWindow[]>();
+  const scopes = entry.driftedDevices.map((d) => `device:${d.deviceId}` as const);
+  for (const w of await deps.store.rollups.windows({ ...key, scopes })) {
+    const list = byScope.get(w.scope);
+    if (list) list.push(w);
+    else byScope.set(w.scope, [w]);
+  }
+  for (const d of entry.driftedDevices)
+    d.driftingSince = driftOnset(byScope.get(`device:${d.deviceId}`) ?? [], isDrifted);
+}
+
 function parseCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   if (!/^[0-9]{1,9}$/.test(cursor))
@@ -82,6 +113,7 @@ export async function driftOverview(deps: QueryDeps, q: DriftOverviewQuery): Pro
     throw new RegistryError(404, `no model named "${q.model}" is registered; edgeloop models list shows them`);
 
   const entries: DriftOverviewEntry[] = [];
+  const judging = new Map<DriftOverviewEntry, Judging>();
   for (const record of records) {
     const { name: model, version } = record;
     for (const role of ROLLUP_ROLES) {
@@ -95,11 +127,8 @@ export async function driftOverview(deps: QueryDeps, q: DriftOverviewQuery): Pro
       const verdicts = reference ? judgeRollup(fleet, ctx.spec, reference) : [];
       const drifted = driftedOf(verdicts);
       const devices: DriftOverviewEntry['driftedDevices'] = [];
-      let driftingSince: number | null = null;
       if (reference) {
-        const isDrifted = (r: Rollup) => driftedOf(judgeRollup(r, ctx.spec, reference)).length > 0;
-        const key = { model, version, role, from, to };
-        const perDevice = await rollups.sumPerScope({ ...key, scopePrefix: 'device:' });
+        const perDevice = await rollups.sumPerScope({ model, version, role, from, to, scopePrefix: 'device:' });
         for (const [scope, rollup] of perDevice) {
           const driftedHere = driftedOf(judgeRollup(rollup, ctx.spec, reference));
           if (driftedHere.length > 0)
@@ -113,18 +142,8 @@ export async function driftOverview(deps: QueryDeps, q: DriftOverviewQuery): Pro
         devices.sort(
           (a, b) => b.drifted.length - a.drifted.length || b.count - a.count || a.deviceId.localeCompare(b.deviceId),
         );
-        if (drifted.length > 0)
-          driftingSince = driftOnset(await rollups.windows({ ...key, scopes: ['fleet'] }), isDrifted);
-        // Onsets only for the devices listed: one read of their windows, however many drift.
-        const listed = devices.slice(0, deviceLimit);
-        if (listed.length > 0) {
-          const byScope = new Map<string, RollupWindow[]>();
-          for (const w of await rollups.windows({ ...key, scopes: listed.map((d) => `device:${d.deviceId}` as const) }))
-            byScope.set(w.scope, [...(byScope.get(w.scope) ?? []), w]);
-          for (const d of listed) d.driftingSince = driftOnset(byScope.get(`device:${d.deviceId}`) ?? [], isDrifted);
-        }
       }
-      entries.push({
+      const entry: DriftOverviewEntry = {
         model,
         version,
         role,
@@ -140,10 +159,12 @@ export async function driftOverview(deps: QueryDeps, q: DriftOverviewQuery): Pro
         hasReference: reference !== null,
         verdicts,
         drifted,
-        driftingSince,
+        driftingSince: null,
         driftedDeviceCount: devices.length,
         driftedDevices: devices.slice(0, deviceLimit),
-      });
+      };
+      entries.push(entry);
+      if (reference) judging.set(entry, { spec: ctx.spec, reference });
     }
   }
   entries.sort(
@@ -156,5 +177,9 @@ export async function driftOverview(deps: QueryDeps, q: DriftOverviewQuery): Pro
       a.role.localeCompare(b.role),
   );
   const page = entries.slice(offset, offset + limit);
+  for (const entry of page) {
+    const j = judging.get(entry);
+    if (j) await addOnsets(deps, entry, j, { from, to });
+  }
   return { from, to, versions: page, nextCursor: offset + limit < entries.length ? String(offset + limit) : null };
 }

@@ -127,6 +127,24 @@ test(
       { deviceId: 'legacy', recs: records(3, 100, start, { error: 2 }) },
       { deviceId: 'bare', recs: records(4, 100, start, { error: 2 }) },
     ];
+    // quiet-2 is in a group, so its records also land in the group's windows.
+    await server.store.devices.recordBirth({
+      v: 1,
+      type: 'birth',
+      deviceId: 'quiet-2',
+      session: 1,
+      ts: Date.now(),
+      agentVersion: 't',
+      arch: 'x64',
+      platform: 'linux',
+      cpus: 1,
+      memTotalMb: 1,
+      runtime: { name: 't', version: '0' },
+      models: [],
+      stream: 's',
+      backlog: 0,
+    });
+    assert.ok(await server.store.devices.setLabels('quiet-2', { group: 'plant-1' }));
     await server.store.telemetry.storeBatches(
       batches.map((b) => ({ deviceId: b.deviceId, stream: 's', records: b.recs, historical: false })),
     );
@@ -168,6 +186,22 @@ test(
       for (const r of shifted) if (r.ts >= p.t && r.ts < p.t + 10 * MINUTE_MS) foldRecord(folded, spec, r);
       assert.ok(close(p.value, computeMetric('feature.brightness.mean', folded, spec).value));
     }
+
+    const group = await api.metricSeries({
+      query: {
+        model: 'distance',
+        version: 1,
+        metric: 'count',
+        scope: 'group:plant-1',
+        from: start,
+        to: end,
+        step: 10 * MINUTE_MS,
+      },
+    });
+    assert.deepEqual(
+      group.points.map((p) => p.value),
+      [150, 150],
+    );
 
     // Histograms: live counts are histogramOf the raw values; the baseline is the training summary's.
     const h = await api.histograms({
