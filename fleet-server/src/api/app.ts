@@ -18,6 +18,7 @@ import { fleetRoutes } from './fleet-routes.js';
 import { keyRoutes } from './key-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { modelRoutes } from './model-routes.js';
+import { monitoringQueryRoutes } from './monitoring-query-routes.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { responseContract, type ContractViolation } from './response-contract.js';
@@ -38,6 +39,7 @@ export function createFleetApi(
     Parameters<typeof rolloutRoutes>[0] &
     Parameters<typeof trainingRoutes>[0] &
     Parameters<typeof monitoringRoutes>[0] &
+    Parameters<typeof monitoringQueryRoutes>[0] &
     Parameters<typeof metricsRoutes>[0] & {
       health: () => Promise<HealthResponse>;
       log: Logger;
@@ -72,6 +74,7 @@ export function createFleetApi(
   app.route('/api/v1', rolloutRoutes(deps));
   app.route('/api/v1', trainingRoutes(deps));
   app.route('/api/v1', monitoringRoutes(deps));
+  app.route('/api/v1', monitoringQueryRoutes(deps));
   app.route('/', metricsRoutes(deps));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}; the API lives under /api/v1` }, 404));
   app.onError((err, c) => {

@@ -65,6 +65,7 @@ import {
   sampleUploadResponseSchema,
 } from './samples.js';
 import { integerText, restIdSchema, versionTextSchema } from './shared.js';
+import { MONITORING_QUERY_ROUTES } from './monitoring-queries.js';
 import { TRAINING_ROUTES } from './training-routes.js';
 import { MONITORING_ROUTES } from './monitoring-routes.js';
 import {
@@ -471,6 +472,8 @@ export const REST_ROUTES = {
 
   ...TRAINING_ROUTES,
   ...MONITORING_ROUTES,
+
+  ...MONITORING_QUERY_ROUTES,
 
   // audit
   listAudit: route({

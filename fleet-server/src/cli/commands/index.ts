@@ -10,6 +10,7 @@ import { identityCommands } from './identity.js';
 import { keyCommands } from './keys.js';
 import { modelCommands } from './models.js';
 import { monitoringCommands } from './monitoring.js';
+import { driftCommands } from './drift.js';
 import { rolloutCommands } from './rollouts.js';
 import { telemetryCommands } from './telemetry.js';
 import { trainingCommands } from './training.js';
@@ -24,6 +25,7 @@ export const COMMAND_TABLES: CommandTable[] = [
   trainingCommands,
   telemetryCommands,
   monitoringCommands,
+  driftCommands,
   datasetCommands,
   transferCommands,
 ];
