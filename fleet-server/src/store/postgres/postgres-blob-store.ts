@@ -55,13 +55,9 @@ export class PostgresBlobStore implements BlobStore {
   async put(bytes: Uint8Array): Promise<StoredBlob> {
     const sha256 = sha256Hex(bytes);
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    await this.write(
-      sha256,
-      bytes.length,
-      function* () {
-        for (let at = 0; at < buf.length; at += CHUNK_BYTES) yield buf.subarray(at, at + CHUNK_BYTES);
-      },
-    );
+    await this.write(sha256, bytes.length, function* () {
+      for (let at = 0; at < buf.length; at += CHUNK_BYTES) yield buf.subarray(at, at + CHUNK_BYTES);
+    });
     return { sha256, size: bytes.length };
   }
 
@@ -77,9 +73,7 @@ export class PostgresBlobStore implements BlobStore {
     try {
       // The stream is opened only once it will be read: a stream opened for bytes already stored
       // would meet the file removed below and emit an error nobody listens to.
-      await this.write(staged.sha256, staged.size, () =>
-        createReadStream(staged.path, { highWaterMark: CHUNK_BYTES }),
-      );
+      await this.write(staged.sha256, staged.size, () => createReadStream(staged.path, { highWaterMark: CHUNK_BYTES }));
     } finally {
       rmSync(staged.path, { force: true });
     }
