@@ -11,19 +11,19 @@ import { driftOverviewQuerySchema, histogramQuerySchema, seriesQuerySchema } fro
 import { driftOverview } from '../monitoring-queries/drift-overview.js';
 import { baselineLiveHistograms, metricSeries } from '../monitoring-queries/metric-queries.js';
 import type { QueryDeps } from '../monitoring-queries/query-context.js';
-import { trainingSummaryReferences, type ReferenceSource } from '../monitoring-queries/reference-source.js';
+import { storeReferences, type ReferenceSource } from '../monitoring-queries/reference-source.js';
 import type { FleetStore } from '../store/fleet-store.js';
 import type { ApiEnv } from './api-env.js';
 
 export function monitoringQueryRoutes(deps: {
   store: FleetStore;
-  /** Where versions' reference distributions come from (default: their training summaries). */
+  /** Where versions' reference distributions come from (default: chosen live windows, else training summaries). */
   references?: ReferenceSource;
 }): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const q: QueryDeps = {
     store: deps.store,
-    references: deps.references ?? trainingSummaryReferences(deps.store.models),
+    references: deps.references ?? storeReferences(deps.store),
   };
 
   app.get('/monitoring/series', async (c) => {

@@ -1,9 +1,10 @@
 /**
  * @module monitoring-queries/reference-source
- * Where a model version's reference distribution comes from: the port the queries (and rules)
- * compare live windows with. The default is the version's training summary, which the trainer
- * writes as baseline.json and the registry keeps; a source that takes a chosen window of live
- * data instead (for models trained elsewhere) implements the same port.
+ * Where a model version's reference distribution comes from: the port the queries compare live
+ * windows with. As for the rule engine (monitoring/rule-engine.ts referenceOf), a live window an
+ * operator chose for the version (`edgeloop rules reference`, for models trained elsewhere) comes
+ * first, else the version's training summary, which the trainer writes as baseline.json and the
+ * registry keeps, so the API shows the same comparison the rules judge.
  */
 import { binSpecOfVersion, referenceFromSummary, type ReferenceDistribution } from '@edgeloop/protocol';
 import type { FleetStore } from '../store/fleet-store.js';
@@ -19,14 +20,30 @@ export interface ReferenceSource {
   referenceFor(model: string, version: number): Promise<ReferenceDistribution | null>;
 }
 
-/** References from the registry: the training summary's histograms and the validation MAE. */
-export function trainingSummaryReferences(models: FleetStore['models']): ReferenceSource {
+/**
+ * References from the store: the version's chosen live window (the serving role's rollups of its
+ * scope over it), else the training summary's histograms; with the validation MAE either way.
+ */
+export function storeReferences(store: Pick<FleetStore, 'models' | 'monitoring' | 'rollups'>): ReferenceSource {
   return {
     async referenceFor(model, version) {
-      const record = await models.get(model, version);
+      const record = await store.models.get(model, version);
       if (!record) return null;
       const spec = binSpecOfVersion(record.manifest, record.trainingSummary);
       const validationMae = record.metrics[VALIDATION_MAE_METRIC] ?? null;
+      const window = await store.monitoring.getReferenceWindow(model, version);
+      if (window) {
+        const rollup = await store.rollups.sum({
+          model,
+          version,
+          role: 'serving',
+          scopes: [window.scope],
+          from: window.from,
+          to: window.to,
+        });
+        // A window with no data compares with nothing, as in the rule engine.
+        if (rollup.count > 0) return { ...rollup, validationMae };
+      }
       if (record.trainingSummary) return referenceFromSummary(record.trainingSummary, spec, validationMae);
       // No baseline, but a validation MAE still makes error.mae_ratio meaningful; drift comparisons
       // against this empty reference give no value rather than a false verdict.

@@ -26,6 +26,8 @@ export interface ServerTransition {
   alertId: string | null;
   /** Why, when not the reading itself. */
   reason?: string;
+  /** Devices the breach is seen on (a version-, fleet- or arm-wide rule firing). */
+  devices?: readonly string[];
 }
 
 export class AlertBook {
@@ -49,6 +51,7 @@ export class AlertBook {
       version: t.version,
       scope: t.scope,
       deviceId: t.deviceId,
+      devices: t.deviceId ? [t.deviceId] : [],
       state,
       since: t.since,
       firedAt: null,
@@ -61,7 +64,8 @@ export class AlertBook {
       reason: null,
       history: [],
     };
-    return this.apply(alert, {
+    const named = t.devices && t.devices.length > 0 ? { ...alert, devices: [...t.devices] } : alert;
+    return this.apply(named, {
       state,
       ts: t.ts,
       value: t.value,
@@ -89,6 +93,7 @@ export class AlertBook {
       version: a.version,
       scope,
       deviceId,
+      devices: [deviceId],
       state: a.state,
       since: a.ts,
       firedAt: null,

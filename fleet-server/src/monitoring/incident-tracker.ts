@@ -72,6 +72,7 @@ export class IncidentTracker {
         quietSince: null,
         resolvedAt: null,
         members: [member],
+        devices: [...alert.devices],
       };
       await this.repo.putIncident(incident);
       this.events.publish('monitoring.incident', { incident, change: 'opened' });
@@ -83,6 +84,7 @@ export class IncidentTracker {
       ...open,
       // A scope firing again keeps its first since-when: the incident says how long it has been affected.
       members: [...others, { ...member, since: known?.since ?? member.since }],
+      devices: [...new Set([...open.devices, ...alert.devices])],
       severity: alert.severity === 'critical' ? 'critical' : open.severity,
       updatedAt: now,
       quietSince: null,

@@ -293,3 +293,24 @@ test('disabling a firing rule resolves its alert, and its incident closes after 
   assert.equal((await r.store.monitoring.getIncident(incident.id))?.state, 'resolved');
   await r.store.close();
 });
+
+test('a version-wide alert names the devices it is seen on, and its incident lists them', async () => {
+  const r = await rig([{ ...ORIGIN_RULE, forMs: 0 }]);
+  // Devices 0-2 see saturation leave the band; the other seven keep theirs, so the version's mean
+  // leaves it (0.3 × 0.95 + 0.7 × 0.5 = 0.64) while only three devices are affected.
+  const drifting = (t: number) => {
+    for (let d = 0; d < 10; d++)
+      for (let f = 0; f < 4; f++)
+        r.rollups.add('cam', 1, `cam-${d}`, t + f * 250, {
+          features: { saturation: (d < 3 ? 0.95 : 0.5) + 0.02 * noise(t + d * 7 + f) },
+        });
+  };
+  await run(r, T0 + 300_000, drifting);
+  const [alert] = await r.store.monitoring.listAlerts({ state: 'firing' });
+  assert.ok(alert, 'the version-wide rule fires');
+  assert.equal(alert.scope, 'version');
+  assert.deepEqual([...alert.devices].sort(), ['cam-0', 'cam-1', 'cam-2']);
+  const [incident] = await r.store.monitoring.listIncidents();
+  assert.deepEqual([...incident!.devices].sort(), ['cam-0', 'cam-1', 'cam-2']);
+  await r.store.close();
+});

@@ -26,7 +26,7 @@ import type {
   VersionSource,
   WatchedVersion,
 } from './ports.js';
-import { ruleReadings, TickReads } from './rule-readings.js';
+import { affectedDevices, ruleReadings, TickReads } from './rule-readings.js';
 
 export const DEFAULT_EVALUATE_EVERY_MS = 5_000;
 
@@ -168,6 +168,13 @@ export class RuleEngine {
             continue;
           }
           summary.transitions++;
+          const devices =
+            step.transition === 'firing'
+              ? await affectedDevices(rule, v, reference, reads, {
+                  metrics: this.o.metrics,
+                  ...(this.o.arms ? { arms: this.o.arms } : {}),
+                })
+              : [];
           const alert = await this.o.book.serverTransition({
             rule,
             model: v.model,
@@ -180,6 +187,7 @@ export class RuleEngine {
             ts: now,
             since: step.state.since ?? held.state.since ?? now,
             alertId: held.alertId,
+            devices,
           });
           const open = step.transition === 'pending' || step.transition === 'firing';
           const next: RuleStateRecord = { ...held, state: step.state, alertId: open ? alert.id : null };

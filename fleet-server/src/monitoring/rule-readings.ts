@@ -13,7 +13,7 @@
  * `fleet` and `version` scopes read the same rollups (the version fleet-wide): versions are never
  * merged with each other, because their histograms are counted on different bin edges.
  */
-import { emptyRollup, mergeRollup, type Rollup, type Rule, type ScopeKey } from '@edgeloop/protocol';
+import { breaches, emptyRollup, mergeRollup, type Rollup, type Rule, type ScopeKey } from '@edgeloop/protocol';
 import type { MetricPort, MetricReference, RolloutArmSource, RollupReader, WatchedVersion } from './ports.js';
 
 export interface ScopeReading {
@@ -158,4 +158,35 @@ export async function ruleReadings(
     out.push({ scope, deviceId: deviceOf(scope), value: m.value, samples: m.samples });
   }
   return out;
+}
+
+/** Values a device needs in the rule's window before it can be named as affected (at most). */
+export const MIN_DEVICE_SAMPLES = 100;
+
+/**
+ * The devices a version-, fleet- or arm-wide breach is seen on: each device whose own rollups
+ * over the rule's window breach the same condition, worst first. A device needs its share of the
+ * rule's minimum sample count (the minimum over the devices with data), capped at
+ * MIN_DEVICE_SAMPLES. One sumPerScope read (shared with the tick's per-device
+ * rules). A device's windows are ten minutes long, so its value mixes in up to ten minutes from
+ * before the breach: a device listed here is surely affected, one missing may yet be.
+ */
+export async function affectedDevices(
+  rule: Rule,
+  v: WatchedVersion,
+  reference: MetricReference,
+  reads: TickReads,
+  deps: ReadingDeps,
+): Promise<string[]> {
+  if (rule.scope === 'device' || rule.scope === 'group') return [];
+  const perDevice = await reads.perScope(v, 'device:', rule.windowMs);
+  const min = Math.min(MIN_DEVICE_SAMPLES, Math.ceil(rule.minSamples / Math.max(1, perDevice.size)));
+  const hits: Array<{ deviceId: string; value: number }> = [];
+  for (const [scope, rollup] of perDevice) {
+    const m = deps.metrics.compute(rule.metric, rollup, v.spec, reference);
+    if (m.value === null || m.samples < min || !breaches(rule.condition, m.value)) continue;
+    hits.push({ deviceId: scope.slice('device:'.length), value: m.value });
+  }
+  const worstFirst = rule.condition.op === 'below' ? 1 : -1;
+  return hits.sort((a, b) => worstFirst * (a.value - b.value)).map((h) => h.deviceId);
 }

@@ -59,6 +59,11 @@ export const alertViewSchema = z
     /** `fleet`, `version`, `group:<name>`, `device:<id>` or `arm:<rollout>/<arm>`. */
     scope: z.string(),
     deviceId: z.string().nullable(),
+    /**
+     * The devices the breach is seen on: the device itself for a device's alert; for a version-,
+     * fleet- or arm-wide one, each device whose own rollups breached the same condition when it fired.
+     */
+    devices: z.array(z.string()).default([]),
     state: z.enum(ALERT_STATES),
     /** When the breach began (device/data time). */
     since: epochMsSchema,
@@ -102,6 +107,8 @@ export const incidentViewSchema = z
     resolvedAt: epochMsSchema.nullable(),
     /** Every scope (device, group, …) that fired within this incident, with since-when. */
     members: z.array(incidentMemberSchema),
+    /** Every device any of its alerts was seen on (alerts' `devices`), in the order they were named. */
+    devices: z.array(z.string()).default([]),
   })
   .meta({ id: 'Incident' });
 export type IncidentView = z.infer<typeof incidentViewSchema>;

@@ -34,6 +34,7 @@ export const alertRecord = (id: string, extra: Partial<AlertRecord> = {}): Alert
   version: 1,
   scope: 'device:d1',
   deviceId: 'd1',
+  devices: ['d1'],
   state: 'firing',
   since: 10,
   firedAt: 20,
@@ -61,6 +62,7 @@ const incident = (id: string, extra: Partial<IncidentRecord> = {}): IncidentReco
   quietSince: null,
   resolvedAt: null,
   members: [{ scope: 'device:d1', deviceId: 'd1', alertId: 'al-1', since: 20, state: 'firing' }],
+  devices: ['d1'],
   ...extra,
 });
 
