@@ -45,6 +45,9 @@ const WRONG_TYPES: Record<string, unknown> = {
   'post /api/v1/datasets': { selection: { model: 5 } },
   'post /api/v1/datasets/import': { items: 'x' },
   'post /api/v1/datasets/blobs/missing': { sha256: 'x' },
+  'post /api/v1/rules': { name: 5, metric: 'output.psi', scope: 'version', windowMs: 'long' },
+  'put /api/v1/rules/{name}/enabled': { enabled: 'yes' },
+  'put /api/v1/models/{name}/{version}/reference': { scope: 'fleet', from: 'yesterday', to: 1 },
 };
 
 const MALFORMED: Array<{ label: string; body: string; contentType?: string; status: number; error: RegExp }> = [
