@@ -36,7 +36,10 @@ export interface DriftRunOptions {
   /** Stop as soon as these rules have fired (server alerts, or device alerts by rule name). */
   stopWhenFired?: readonly string[];
   seed?: number;
-  /** Frame size the cameras render (default 64 × 48, the model's own input size: cheapest). */
+  /**
+   * Frame size the cameras render (default: the simulator's, 160 wide, as the sample models'
+   * training frames were: another size changes the image features, which is itself a drift).
+   */
   width?: number;
   height?: number;
   /** Cut this device's fleet link over [fromSeconds, toSeconds) of simulated time. */
@@ -97,8 +100,8 @@ export async function runDrift(o: DriftRunOptions): Promise<DriftRunResult> {
       fleet: { mqttUrl: h.server.mqttUrl, httpUrl: h.server.httpUrl, trustedKeys: [h.server.publicKey] },
       enroll: (id) => h.enroll(id),
       sensorCredentials: TEST_MQTT_SERVER,
-      width: o.width ?? 64,
-      height: o.height ?? 48,
+      ...(o.width !== undefined ? { width: o.width } : {}),
+      ...(o.height !== undefined ? { height: o.height } : {}),
       timeScale: o.timeScale,
       durationSeconds: o.durationSeconds,
       // The cut-off car's agent reaches the broker only through the cutter (its sensor too:

@@ -149,6 +149,16 @@ test('every comparison equals the metric functions on the dense counts of both s
   assert.ok(metric('wasserstein').value! > 0.5);
   assert.ok(computeMetric('feature.cam.gain.wasserstein', live, spec, ref).value! < 0.1);
   assert.deepEqual(computeMetric('drift.features', live, spec, ref), { value: 0.5, samples: 800 });
+  // features.max: the shifted feature's distance, the larger of the two.
+  const gain = (stat: string) => computeMetric(`feature.cam.gain.${stat}`, live, spec, ref).value!;
+  for (const stat of ['psi', 'js', 'wasserstein'])
+    assert.deepEqual(computeMetric(`features.max.${stat}`, live, spec, ref), {
+      value: Math.max(metric(stat).value!, gain(stat)),
+      samples: 800,
+    });
+  assert.ok(needsReference('features.max.psi'));
+  assert.throws(() => parseMetricName('features.min.psi'), /features.max.<statistic>/);
+  assert.throws(() => parseMetricName('features.max.ks'), /no statistic "ks"/);
 });
 
 test('live statistics: mean, std, error, count; absent values give null with 0 samples', () => {

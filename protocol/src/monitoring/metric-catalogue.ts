@@ -49,7 +49,12 @@ export type ParsedMetric =
   | { kind: 'error'; stat: ErrorStat }
   | { kind: 'accuracy' }
   | { kind: 'count' }
-  | { kind: 'drift.features' };
+  | { kind: 'drift.features' }
+  | { kind: 'features.max'; stat: FeatureMaxStat };
+
+/** The distances `features.max.<stat>` takes the largest of over all features. */
+export const FEATURE_MAX_STATS = ['psi', 'js', 'wasserstein'] as const;
+export type FeatureMaxStat = (typeof FEATURE_MAX_STATS)[number];
 
 /** Every form a metric name can take, with what it measures: the help text of rules and queries. */
 export const METRIC_FORMS: readonly { form: string; description: string }[] = [
@@ -72,6 +77,10 @@ export const METRIC_FORMS: readonly { form: string; description: string }[] = [
   { form: 'accuracy', description: "a classifier's share of predictions equal to the reference class" },
   { form: 'count', description: 'records in the window' },
   { form: 'drift.features', description: 'share of the reference’s features that drifted (driftVerdict defaults)' },
+  {
+    form: `features.max.{${FEATURE_MAX_STATS.join(',')}}`,
+    description: 'the largest drift of any of the reference’s features (one feature moving far is enough)',
+  },
 ];
 
 const FEATURE_NAME_MAX = 64;
@@ -110,6 +119,9 @@ export function parseMetricName(name: string): ParsedMetric {
       return { kind: 'reference', stat: pick(name, rest, DISTRIBUTION_STATS, 'the reference value') };
     case 'error':
       return { kind: 'error', stat: pick(name, rest, ERROR_STATS, 'the error') };
+    case 'features':
+      if (!rest.startsWith('max.')) throw unknownMetric(name, 'the features family is features.max.<statistic>');
+      return { kind: 'features.max', stat: pick(name, rest.slice(4), FEATURE_MAX_STATS, 'features.max') };
     default:
       throw unknownMetric(name, `"${head}" is not a metric family`);
   }
@@ -130,7 +142,7 @@ export const metricNameSchema = z
 const COMPARISONS: ReadonlySet<string> = new Set(['psi', 'js', 'wasserstein', 'ks', 'ks_p', 'chi2_p']);
 
 function comparesWithReference(m: ParsedMetric): boolean {
-  if (m.kind === 'drift.features') return true;
+  if (m.kind === 'drift.features' || m.kind === 'features.max') return true;
   if (m.kind === 'error') return m.stat === 'mae_ratio';
   return (m.kind === 'feature' || m.kind === 'output' || m.kind === 'reference') && COMPARISONS.has(m.stat);
 }
@@ -251,7 +263,26 @@ export function computeMetric(
       return distributionStat(m.stat, live.reference, reference?.reference, spec.reference);
     case 'drift.features':
       return featureDriftShare(live, spec, reference!);
+    case 'features.max':
+      return largestFeatureDrift(m.stat, live, spec, reference!);
   }
+}
+
+/** The largest `stat` over the reference's features the live window has; samples: the fewest any of them had. */
+function largestFeatureDrift(
+  stat: FeatureMaxStat,
+  live: Rollup,
+  spec: BinSpec,
+  reference: ReferenceDistribution,
+): MetricValue {
+  let largest: number | null = null;
+  let fewest = Infinity;
+  for (const name of Object.keys(reference.features)) {
+    const m = distributionStat(stat, live.features[name], reference.features[name], featureEdges(spec, name));
+    fewest = Math.min(fewest, m.samples);
+    if (m.value !== null && (largest === null || m.value > largest)) largest = m.value;
+  }
+  return { value: largest, samples: Number.isFinite(fewest) ? fewest : 0 };
 }
 
 function sameEdges(a: readonly number[], b: readonly number[]): boolean {
