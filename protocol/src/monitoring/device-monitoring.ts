@@ -73,7 +73,9 @@ export const DEFAULT_DEVICE_RULES: readonly Rule[] = [
     condition: { op: 'above', threshold: 3, clear: 1 },
     windowMs: 2 * MINUTE_MS,
     forMs: 15_000,
-    minSamples: 200,
+    // A nearly full window (4 frames/s): a shorter one holds one or two runs, and PSI against the
+    // whole training range then looks like drift.
+    minSamples: 400,
     description: 'a monitoring feature drifted far from the training baseline (PSI > 3)',
   }),
   ruleSchema.parse({
