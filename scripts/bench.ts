@@ -23,6 +23,7 @@ import { scaleConnectBench } from './bench/scale-connect.bench.js';
 import { trainBench } from './bench/train.bench.js';
 import { datasetsBench } from './bench/datasets.bench.js';
 import { simBench } from './bench/sim.bench.js';
+import { detectLatencyBench, falseAlertsBench } from './bench/drift.bench.js';
 import { metricsBench } from './bench/metrics.bench.js';
 
 const BENCHES: Bench[] = [
@@ -44,6 +45,8 @@ const BENCHES: Bench[] = [
   trainBench,
   datasetsBench,
   simBench,
+  detectLatencyBench,
+  falseAlertsBench,
   metricsBench,
 ];
 

@@ -17,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AgentConfigInput } from '@edgeloop/agent';
 import { SAMPLE_VERSION_METADATA } from '@edgeloop/models';
 import type { AlertView, IncidentView } from '@edgeloop/protocol/rest';
 import { loadScenario } from '@edgeloop/simulator';
@@ -35,6 +36,12 @@ export interface DriftRunOptions {
   durationSeconds: number;
   /** Stop as soon as these rules have fired (server alerts, or device alerts by rule name). */
   stopWhenFired?: readonly string[];
+  /** Stop as soon as this holds of what fired so far (and a cut-off device is back). */
+  until?: (fired: readonly FiredRule[]) => boolean;
+  /** Agent config per device, merged over the harness's. */
+  agent?: (deviceId: string) => Partial<AgentConfigInput>;
+  /** Runs with the fleet before it is closed, e.g. to read what it stored. */
+  inspect?: (fleet: TestFleet) => Promise<void>;
   seed?: number;
   /**
    * Frame size the cameras render (default: the simulator's, 160 wide, as the sample models'
@@ -106,7 +113,10 @@ export async function runDrift(o: DriftRunOptions): Promise<DriftRunResult> {
       durationSeconds: o.durationSeconds,
       // The cut-off car's agent reaches the broker only through the cutter (its sensor too:
       // the ToF binding is on the fleet broker, so offline it has no reference values).
-      agent: (id) => (cutter && id === o.disconnect!.device ? { fleet: { mqttUrl: cutter.url } as never } : {}),
+      agent: (id) => ({
+        ...o.agent?.(id),
+        ...(cutter && id === o.disconnect!.device ? { fleet: { mqttUrl: cutter.url } as never } : {}),
+      }),
     });
     for (const id of deviceIds) await h.deploySample(id);
     const onset = onsetOf(o.scenario);
@@ -144,12 +154,13 @@ export async function runDrift(o: DriftRunOptions): Promise<DriftRunResult> {
         });
         say(`t=${t.toFixed(0)} s: ${a.source} alert ${a.rule} on ${a.scope} fired`);
       }
-      const done =
-        t >= o.durationSeconds ||
+      const fired = [...seen.values()];
+      const wanted =
         (o.stopWhenFired !== undefined &&
           o.stopWhenFired.length > 0 &&
-          o.stopWhenFired.every((r) => [...seen.values()].some((f) => f.rule === r)) &&
-          (!o.disconnect || t >= o.disconnect.toSeconds));
+          o.stopWhenFired.every((r) => fired.some((f) => f.rule === r))) ||
+        (o.until !== undefined && o.until(fired));
+      const done = t >= o.durationSeconds || (wanted && (!o.disconnect || t >= o.disconnect.toSeconds));
       if (done) break;
       if (Date.now() - lastSay > 15_000) {
         lastSay = Date.now();
@@ -169,6 +180,7 @@ export async function runDrift(o: DriftRunOptions): Promise<DriftRunResult> {
       frames: stats.reduce((n, s) => n + s.predicted, 0),
       deviceIds,
     };
+    await o.inspect?.(h);
     return result;
   } finally {
     await sim?.close();
