@@ -18,7 +18,11 @@
  *   Wasserstein at 0.1 of a σ flagged four of seven stable features on the simulator's baseline
  *   world (the reference's narrow features sit in 2-3 of their 0.05-wide bins). Their PSI stayed
  *   ≤ 0.06 there, while a floor changing colour puts values in bins the baseline never had.
- * - label shift: PSI of the sensor reference values, the same bounds as output drift.
+ * - label shift: PSI of the sensor reference values, the same bounds as output drift; and label
+ *   range: the share of reference values in bins the training labels never reached above 3 %
+ *   (clears at 1 %). A range that widens (0–250 mm → 0–350 mm) shows there first: PSI averages
+ *   the new values with the rest, while the sensor's outliers (0.2–0.5 % of readings) stay well
+ *   under 3 %.
  * - live error: live MAE over the version's validation MAE (training metrics `validation_mae`),
  *   fires above 1.5×, clears at 1.2×. No validation MAE on the version: no value, no verdict.
  *
@@ -62,6 +66,14 @@ export const DEFAULT_RULE_INPUTS: readonly RuleInput[] = [
     condition: { op: 'above', threshold: 0.25, clear: 0.1 },
     severity: 'warning',
     description: 'Sensor reference values drifted from the training labels (PSI > 0.25)',
+  },
+  {
+    ...common,
+    name: 'default.label-range',
+    metric: 'reference.out_of_range',
+    condition: { op: 'above', threshold: 0.03, clear: 0.01 },
+    severity: 'warning',
+    description: 'More than 3 % of sensor reference values outside the range of the training labels',
   },
   {
     ...common,

@@ -157,6 +157,10 @@ test('every comparison equals the metric functions on the dense counts of both s
       samples: 800,
     });
   assert.ok(needsReference('features.max.psi'));
+  // out_of_range: the share of live values in bins the reference has none in.
+  const refBins = denseCounts(ref.features.brightness!.bins, edges);
+  const outside = l.reduce((n, c, i) => n + (refBins[i] === 0 ? c : 0), 0);
+  assert.deepEqual(metric('out_of_range'), { value: outside / 800, samples: 800 });
   assert.throws(() => parseMetricName('features.min.psi'), /features.max.<statistic>/);
   assert.throws(() => parseMetricName('features.max.ks'), /no statistic "ks"/);
 });

@@ -34,7 +34,7 @@ import {
   type ValueStats,
 } from './rollup.js';
 
-export const DISTRIBUTION_STATS = ['psi', 'js', 'wasserstein', 'ks', 'ks_p', 'mean', 'std'] as const;
+export const DISTRIBUTION_STATS = ['psi', 'js', 'wasserstein', 'ks', 'ks_p', 'out_of_range', 'mean', 'std'] as const;
 export type DistributionStat = (typeof DISTRIBUTION_STATS)[number];
 /** The output may be class indices, which chi-square compares as categories. */
 export const OUTPUT_STATS = [...DISTRIBUTION_STATS, 'chi2_p'] as const;
@@ -60,7 +60,8 @@ export type FeatureMaxStat = (typeof FEATURE_MAX_STATS)[number];
 export const METRIC_FORMS: readonly { form: string; description: string }[] = [
   {
     form: `feature.<name>.{${DISTRIBUTION_STATS.join(',')}}`,
-    description: 'a monitoring feature: drift from the reference (psi, js, wasserstein, ks, ks_p) or its live mean/std',
+    description:
+      'a monitoring feature: drift from the reference (psi, js, wasserstein, ks, ks_p; out_of_range: share of values in bins the reference has none in) or its live mean/std',
   },
   {
     form: `output.{${OUTPUT_STATS.join(',')}}`,
@@ -139,7 +140,7 @@ export const metricNameSchema = z
     }
   });
 
-const COMPARISONS: ReadonlySet<string> = new Set(['psi', 'js', 'wasserstein', 'ks', 'ks_p', 'chi2_p']);
+const COMPARISONS: ReadonlySet<string> = new Set(['psi', 'js', 'wasserstein', 'ks', 'ks_p', 'chi2_p', 'out_of_range']);
 
 function comparesWithReference(m: ParsedMetric): boolean {
   if (m.kind === 'drift.features' || m.kind === 'features.max') return true;
@@ -192,7 +193,27 @@ function distributionStat(
       return { value: ks(ref, cur)?.pValue ?? null, samples };
     case 'chi2_p':
       return { value: chiSquare(ref, cur)?.pValue ?? null, samples };
+    case 'out_of_range':
+      return { value: outOfRangeShare(ref, cur), samples };
   }
+}
+
+/**
+ * Share of live values in bins the reference has none in: values the model never saw in training
+ * (or in the reference window). Sharper than a distance for a range that widens, e.g. labels
+ * now reaching 350 mm where training stopped at 250: a few percent of such values are a shift
+ * while PSI still averages them with the rest. Null when the reference is empty.
+ */
+function outOfRangeShare(reference: readonly number[], live: readonly number[]): number | null {
+  let refTotal = 0,
+    total = 0,
+    outside = 0;
+  for (let i = 0; i < live.length; i++) {
+    refTotal += reference[i]!;
+    total += live[i]!;
+    if (reference[i] === 0) outside += live[i]!;
+  }
+  return refTotal === 0 || total === 0 ? null : outside / total;
 }
 
 /** Share of the reference's features with a drift verdict that drifted; samples = the smallest window judged. */
