@@ -98,12 +98,15 @@ test(
       now += 5000;
     }
     const firing = await server.store.monitoring.listAlerts({ state: 'firing' });
+    // References 20 above the predictions: shifted (PSI) and beyond the trained range.
     assert.deepEqual(firing.map((a) => [a.rule, a.scope, a.model, a.version]).sort(), [
+      ['default.label-range', 'version', 'cam', 1],
       ['default.label-shift', 'version', 'cam', 1],
       ['default.live-error', 'version', 'cam', 1],
     ]);
     assert.equal(firing.find((a) => a.rule === 'default.live-error')!.value, 5, 'live MAE 20 over validation MAE 4');
     assert.deepEqual((await server.store.monitoring.listIncidents({ state: 'open' })).map((i) => i.rule).sort(), [
+      'default.label-range',
       'default.label-shift',
       'default.live-error',
     ]);

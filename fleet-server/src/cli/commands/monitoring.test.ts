@@ -91,6 +91,7 @@ test(
       'saturation-band',
       'default.output-drift',
       'default.feature-drift',
+      'default.label-range',
       'default.label-shift',
       'default.live-error',
     ])
@@ -99,12 +100,12 @@ test(
     const first = JSON.parse(page.out) as { rules: Array<{ rule: { name: string } }>; next: string };
     assert.deepEqual(
       first.rules.map((r) => r.rule.name),
-      ['default.feature-drift', 'default.label-shift'],
+      ['default.feature-drift', 'default.label-range'],
     );
     const rest = JSON.parse((await cli(['rules', 'list', '--after', first.next, '--json', ...s])).out) as typeof first;
     assert.deepEqual(
       rest.rules.map((r) => r.rule.name),
-      ['default.live-error', 'default.output-drift', 'saturation-band'],
+      ['default.label-shift', 'default.live-error', 'default.output-drift', 'saturation-band'],
     );
 
     assert.equal((await cli(['rules', 'disable', 'default.output-drift', ...s])).code, 0);
