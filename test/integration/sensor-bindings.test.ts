@@ -115,6 +115,9 @@ test('sensor reference values are joined to predictions and reach the fleet', { 
 
   // 1b. Nearest, not first: a reading 700 ms before the prediction joins it, then one 30 ms
   //     after replaces it while the record is still held (the margins allow a slow request).
+  //     First step 1's reading must be out of the 1 s join window: stamped after this new
+  //     prediction, it would settle it at once.
+  await new Promise((r) => setTimeout(r, Math.max(0, predictedAt + 1300 - Date.now())));
   const requestedAt = Date.now();
   assert.equal((await predict('distance', 'nearest')).status, 200);
   const answeredAt = Date.now();
