@@ -24,11 +24,6 @@ import { SampleStore } from './samples/sample-store.js';
 import { DatasetService } from './datasets/dataset-service.js';
 import type { TelemetryIngestStats } from './ingest/telemetry-ingest.js';
 import { liveErrorFromRollups } from './rollups/live-error.js';
-import {
-  DEFAULT_ROLLUP_RETENTION_DAYS,
-  DEFAULT_TELEMETRY_RETENTION_DAYS,
-  RollupHousekeeping,
-} from './rollups/rollup-housekeeping.js';
 import { wireDeviceChannels } from './ingest/device-channels.js';
 import { decodePublicKey } from '@edgeloop/protocol';
 import { lockStateDir } from '@edgeloop/protocol/state-dir';
@@ -52,8 +47,7 @@ import { loadTlsMaterial } from './tls/tls-material.js';
 import type { DatasetSource } from './training/dataset-source.js';
 import { lineageChecker } from './training/lineage-check.js';
 import { startTraining } from './training/start-training.js';
-import { Monitoring } from './monitoring/monitoring-service.js';
-import { catalogueMetrics, registryVersions, rolloutArms } from './monitoring/store-sources.js';
+import { rollupHousekeeping, startMonitoring } from './monitoring/start-monitoring.js';
 import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
 import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
 
@@ -247,25 +241,13 @@ export async function startFleetServer(
       soleOwner: 'sqlitePath' in location,
     });
     cleanups.push(() => training.close());
-    const monitoring = new Monitoring({
-      repo: store.monitoring,
+    const monitoring = await startMonitoring({
+      config,
+      store,
       log,
-      engine: {
-        rollups: store.rollups,
-        metrics: catalogueMetrics,
-        versions: registryVersions(store),
-        arms: rolloutArms(store),
-        evaluateEveryMs: config.monitoring.evaluateEveryMs,
-      },
       ...(parts.monitoringNow ? { now: parts.monitoringNow } : {}),
-      incidentQuietMs: config.monitoring.incidentQuietMs,
-      defaultRules: config.monitoring.defaultRules,
-      configRules: config.monitoring.rules,
-      globalActions: config.monitoring.actions,
-      ...(config.monitoring.webhookSecret !== undefined ? { webhookSecret: config.monitoring.webhookSecret } : {}),
     });
     cleanups.push(() => monitoring.close());
-    await monitoring.loadConfigRules();
     const instance = instanceIdOf(config);
     const lease = store.cluster.leaderLease({ instanceId: instance, log, pollMs: config.cluster.leaderPollMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
@@ -335,17 +317,7 @@ export async function startFleetServer(
     // A keyset made at start-up (first start, adopted legacy key, new root) needs the manifests
     // re-signed by its key and the devices told; once the artifact URL is known.
     if (boot.state === 'activated') await rotation.afterBootstrap();
-    // PostgreSQL drops old telemetry partitions itself; SQLite's raw telemetry goes here.
-    const housekeeping = new RollupHousekeeping(
-      store,
-      {
-        rollupRetentionDays: config.rollupRetentionDays ?? DEFAULT_ROLLUP_RETENTION_DAYS,
-        ...('sqlitePath' in location
-          ? { telemetryRetentionDays: config.telemetryRetentionDays ?? DEFAULT_TELEMETRY_RETENTION_DAYS }
-          : {}),
-      },
-      log,
-    );
+    const housekeeping = rollupHousekeeping(config, store, 'sqlitePath' in location, log);
     // Fleet-wide duties run on one server of a cluster at a time (cluster/leader.ts).
     runWhileLeader(
       lease,
