@@ -18,16 +18,9 @@
  * Drift is the PSI of the candidate's output histogram against the baseline's, each baseline
  * version's counts moved onto the candidate's output edges first.
  */
-import type { ErrorArm } from '@edgeloop/protocol';
+import { psi, type ErrorArm } from '@edgeloop/protocol';
 import type { FleetStore } from '../store/fleet-store.js';
-import {
-  binSpecs,
-  errorOfVersions,
-  psiOfCounts,
-  rebin,
-  sumDeviceSlices,
-  type DeviceSlice,
-} from '../rollups/live-error.js';
+import { binSpecs, errorOfVersions, rebin, sumDeviceSlices, type DeviceSlice } from '../rollups/live-error.js';
 import type { RolloutDevice } from './rollout-store.js';
 
 export interface ArmQuery {
@@ -104,7 +97,7 @@ export class LiveErrorQueries {
     return {
       candidate: { version: q.candidate, records: ce.n, mae: ce.mae },
       baseline: { version: q.baselineVersion, records: be.n, mae: be.mae },
-      drift: { psi: psiOfCounts(reference, live), candidate: candidateOutputs, baseline: baselineOutputs },
+      drift: { psi: psi(reference, live), candidate: candidateOutputs, baseline: baselineOutputs },
     };
   }
 }

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rolloutParametersSchema } from '@edgeloop/protocol/rest';
 import { openKit, seedFleet } from '../rollouts/rollout-test-kit.js';
-import { errorSummary, liveErrorFromRollups, psiOfCounts, rebin } from './live-error.js';
+import { psi as psiOfCounts } from '@edgeloop/protocol';
+import { errorSummary, liveErrorFromRollups, rebin } from './live-error.js';
 
 test("the rollout gate's live error and the live-error query give identical numbers for the same devices and window", async (t) => {
   const k = await openKit();

@@ -9,6 +9,7 @@
  * window — a minute for the fleet, ten minutes per device.
  */
 import {
+  errorSummary as rollupError,
   binSpecOfVersion,
   denseCounts,
   emptyRollup,
@@ -31,9 +32,7 @@ export interface ErrorSummary {
 }
 
 export function errorSummary(r: Rollup): ErrorSummary {
-  const n = r.error.n;
-  if (n === 0) return { n, mae: null, rmse: null, bias: null };
-  return { n, mae: r.error.absSum / n, rmse: Math.sqrt(r.error.sumSq / n), bias: r.error.sum / n };
+  return rollupError(r) ?? { n: 0, mae: null, rmse: null, bias: null };
 }
 
 /** One device's rollups of one version and role over [from, to) (device time). */
@@ -130,27 +129,6 @@ export function rebin(bins: Record<string, number>, from: readonly number[], to:
     } else if (lo < to[0]!) out[0]! += c;
   }
   return out;
-}
-
-/** Empty bins count as this proportion, so one empty bin cannot make the index infinite. */
-const PSI_EMPTY_BIN_PROPORTION = 1e-4;
-
-/**
- * Population stability index Σ (q − p)·ln(q / p) of two histograms on the same edges.
- * Local stand-in, same formula and empty-bin rule: replace with protocol's
- * monitoring/metrics.ts psi(refCounts, liveCounts) once that module is on main.
- */
-export function psiOfCounts(reference: readonly number[], live: readonly number[]): number | null {
-  const r = reference.reduce((a, b) => a + b, 0);
-  const l = live.reduce((a, b) => a + b, 0);
-  if (r <= 0 || l <= 0) return null;
-  let sum = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const p = reference[i]! / r || PSI_EMPTY_BIN_PROPORTION;
-    const q = live[i]! / l || PSI_EMPTY_BIN_PROPORTION;
-    sum += (q - p) * Math.log(q / p);
-  }
-  return sum;
 }
 
 /** Each version's BinSpec, read once per call. */
