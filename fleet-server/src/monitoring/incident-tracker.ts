@@ -73,6 +73,7 @@ export class IncidentTracker {
         resolvedAt: null,
         members: [member],
         devices: [...alert.devices],
+        resolvedBy: null,
       };
       await this.repo.putIncident(incident);
       this.events.publish('monitoring.incident', { incident, change: 'opened' });

@@ -17,6 +17,7 @@ export * from './audit.js';
 export * from './training.js';
 export * from './monitoring.js';
 export * from './monitoring-queries.js';
+export * from './loop.js';
 export * from './health.js';
 export * from './route-spec.js';
 export * from './routes.js';

@@ -26,6 +26,9 @@ export const lineageSchema = z
     trainingRunId: shortText.optional(),
     /** Why it was made: "manual", "drift", "schedule", "rollback"… */
     trigger: z.string().min(1).max(64).optional(),
+    /** The retraining loop run that made it, and the incident that started that run. */
+    loopRunId: z.string().min(1).max(64).optional(),
+    incidentId: z.string().min(1).max(64).optional(),
     notes: z.string().max(4096).optional(),
   })
   .strict()

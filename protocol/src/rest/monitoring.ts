@@ -109,6 +109,16 @@ export const incidentViewSchema = z
     members: z.array(incidentMemberSchema),
     /** Every device any of its alerts was seen on (alerts' `devices`), in the order they were named. */
     devices: z.array(z.string()).default([]),
+    /** What resolved it when something did more than wait: the loop run and the version that fixed it. */
+    resolvedBy: z
+      .object({
+        loopRunId: z.string().nullable(),
+        model: z.string(),
+        version: z.number().int().nullable(),
+        note: z.string(),
+      })
+      .nullable()
+      .default(null),
   })
   .meta({ id: 'Incident' });
 export type IncidentView = z.infer<typeof incidentViewSchema>;

@@ -21,6 +21,8 @@ const DEFAULT_LIMIT = 100;
 const OPEN_ALERT_STATES = ['pending', 'firing'];
 
 const parse = <T>(row: { body: string }): T => JSON.parse(row.body) as T;
+/** Incidents stored before `resolvedBy` existed read as resolved by nothing but time. */
+const parseIncident = (row: { body: string }): IncidentRecord => ({ resolvedBy: null, ...parseIncident(row) });
 
 export class KyselyMonitoringRepository implements MonitoringRepository {
   constructor(private readonly ctx: RepositoryContext) {}
@@ -160,7 +162,7 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
       .select('body')
       .where('id', '=', id)
       .executeTakeFirst();
-    return row ? parse<IncidentRecord>(row) : undefined;
+    return row ? parseIncident(row) : undefined;
   }
 
   async listIncidents(q: IncidentQuery = {}): Promise<IncidentRecord[]> {
@@ -173,7 +175,7 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
     if (q.state !== undefined) query = query.where('state', '=', q.state);
     if (q.model !== undefined) query = query.where('model', '=', q.model);
     if (q.before !== undefined) query = query.where('id', '<', q.before);
-    return (await query.execute()).map((r) => parse<IncidentRecord>(r));
+    return (await query.execute()).map((r) => parseIncident(r));
   }
 
   async openIncident(key: { rule: string; model: string; version: number }): Promise<IncidentRecord | undefined> {
@@ -187,7 +189,7 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
       .where('state', '=', 'open')
       .orderBy('id', 'desc')
       .executeTakeFirst();
-    return row ? parse<IncidentRecord>(row) : undefined;
+    return row ? parseIncident(row) : undefined;
   }
 
   async putDelivery(d: WebhookDelivery): Promise<void> {

@@ -63,6 +63,7 @@ const incident = (id: string, extra: Partial<IncidentRecord> = {}): IncidentReco
   resolvedAt: null,
   members: [{ scope: 'device:d1', deviceId: 'd1', alertId: 'al-1', since: 20, state: 'firing' }],
   devices: ['d1'],
+  resolvedBy: null,
   ...extra,
 });
 
