@@ -22,7 +22,10 @@ const OPEN_ALERT_STATES = ['pending', 'firing'];
 
 const parse = <T>(row: { body: string }): T => JSON.parse(row.body) as T;
 /** Incidents stored before `resolvedBy` existed read as resolved by nothing but time. */
-const parseIncident = (row: { body: string }): IncidentRecord => ({ resolvedBy: null, ...parseIncident(row) });
+const parseIncident = (row: { body: string }): IncidentRecord => {
+  const incident = parse<IncidentRecord>(row);
+  return { ...incident, resolvedBy: incident.resolvedBy ?? null };
+};
 
 export class KyselyMonitoringRepository implements MonitoringRepository {
   constructor(private readonly ctx: RepositoryContext) {}
