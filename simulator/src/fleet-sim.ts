@@ -15,6 +15,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { parseAgentConfig, startAgent, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
 import { loadScenario, type Scenario } from './scenario/load.js';
+import { PhaseSchedule, type PhaseSwitch } from './scenario/schedule.js';
 import { phaseAt } from './scenario/timeline.js';
 import { RenderPool } from './scene/render-pool.js';
 import { SimDevice, type SimDeviceStats, type SimFrame } from './fleet/sim-device.js';
@@ -52,9 +53,16 @@ export interface SimulatedFleetOptions {
   timeScale?: number;
   /** Simulated seconds the run lasts at most (needed with timeScale > 1). */
   durationSeconds?: number;
+  /**
+   * timed (default): phases follow the scenario's durations. on-demand: the world stays in
+   * `initialPhase` (default the first) until setPhase() switches it, for a harness that changes
+   * the world when the fleet has reacted, not on a timer.
+   */
+  phases?: 'timed' | 'on-demand';
+  initialPhase?: string;
 }
 
-export type { SimFrame, SimDeviceStats };
+export type { SimFrame, SimDeviceStats, PhaseSwitch };
 
 export interface SimulatedFleet {
   scenario: Scenario;
@@ -64,6 +72,13 @@ export interface SimulatedFleet {
   run(): void;
   /** Simulated seconds since run(), and the phase now on. */
   clock(): { t: number; phase: string };
+  /**
+   * On-demand phases only: every car's world changes to `name` from the next whole simulated
+   * second on (all cars at the same moment; frames already taken keep theirs). Returns the switch.
+   */
+  setPhase(name: string): PhaseSwitch;
+  /** The on-demand switches so far (the initial phase at 0 first); [] for timed phases. */
+  phaseHistory(): PhaseSwitch[];
   /** Simulated time now, epoch ms (the wall clock when time is not compressed): the records' time base. */
   now(): number;
   /** Epoch ms of simulated t = 0 (set by run()). */
@@ -84,6 +99,9 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
       'a compressed run (timeScale > 1) needs durationSeconds: simulated time must not overtake the wall clock',
     );
   let simEpoch: number | undefined;
+  const schedule = o.phases === 'on-demand' ? new PhaseSchedule(scenario, o.initialPhase) : undefined;
+  if (o.initialPhase !== undefined && !schedule)
+    throw new RangeError('initialPhase needs phases: "on-demand" (timed phases start with the first)');
   const log = o.log ?? pino({ level: 'silent' });
   const model = o.model ?? 'distance';
   const topicOf = o.sensorTopic ?? ((id: string) => `site/tof/${id}`);
@@ -148,6 +166,7 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
           index,
           devices: o.deviceIds.length,
           scenario,
+          ...(schedule ? { schedule } : {}),
           seed: o.seed,
           apiUrl: agent.apiUrl,
           sensor,
@@ -178,8 +197,18 @@ export async function startSimulatedFleet(o: SimulatedFleetOptions): Promise<Sim
     },
     clock() {
       const t = t0 === undefined ? 0 : ((Date.now() - t0) * timeScale) / 1000;
-      return { t, phase: phaseAt(scenario, t).phase.name };
+      return { t, phase: (schedule?.at(t) ?? phaseAt(scenario, t)).phase.name };
     },
+    setPhase(name) {
+      if (!schedule)
+        throw new Error(
+          'this fleet follows the scenario’s timed phases; start it with phases: "on-demand" to switch them',
+        );
+      // From the next whole second: no frame at or after it has been drawn yet, so none changes.
+      const t = t0 === undefined ? 0 : ((Date.now() - t0) * timeScale) / 1000;
+      return schedule.switchTo(name, t0 === undefined ? 0 : Math.floor(t) + 1);
+    },
+    phaseHistory: () => schedule?.history() ?? [],
     now() {
       return t0 === undefined || simEpoch === undefined ? Date.now() : simEpoch + (Date.now() - t0) * timeScale;
     },

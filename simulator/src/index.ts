@@ -33,6 +33,7 @@ export {
 } from './scenario/load.js';
 export { COLOURS } from './scenario/schema.js';
 export { phaseAt } from './scenario/timeline.js';
+export { PhaseSchedule, type PhaseSwitch } from './scenario/schedule.js';
 export { SceneSampler, sampleScene, type SceneSample } from './scenario/sample.js';
 export { reading, tofSigma, tofOutlierRate } from './sensor/tof.js';
 export { generateDataset, type GenerateOptions, type GeneratedDataset } from './dataset/generate.js';

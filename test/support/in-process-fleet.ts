@@ -13,7 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startAgent, parseAgentConfig, type AgentConfigInput, type RunningAgent } from '@edgeloop/agent';
-import { startFleetServer, type FleetServerParts, type RunningFleetServer } from '@edgeloop/fleet-server';
+import {
+  startFleetServer,
+  type FleetConfigInput,
+  type FleetServerParts,
+  type RunningFleetServer,
+} from '@edgeloop/fleet-server';
 import { SAMPLE_METADATA_PATH, SAMPLE_MODELS } from '@edgeloop/models';
 import { waitFor } from './fixtures.js';
 import { TEST_ADMIN_TOKEN, TEST_MQTT_SERVER } from './fleet-client.js';
@@ -56,6 +61,10 @@ export interface TestFleetOptions {
   baselineMetadata?: unknown;
   /** Parts handed to startFleetServer (e.g. a data clock for compressed simulated time). */
   parts?: FleetServerParts;
+  /** false: no "distance" v1 at start (a harness that trains and registers its own first version). */
+  registerBaseline?: boolean;
+  /** Config sections merged over the test server's (e.g. `monitoring`, `training`, `loop`). */
+  config?: Partial<FleetConfigInput>;
 }
 
 export async function startTestFleet(options: TestFleetOptions = {}): Promise<TestFleet> {
@@ -71,15 +80,17 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
       mqtt: { mode: 'embedded', port: 0, serverPassword: TEST_MQTT_SERVER.password },
       adminToken: TEST_ADMIN_TOKEN,
       validateResponses: true,
+      ...options.config,
     },
     silent,
     options.parts,
   );
-  await server.registry.register({
-    name: 'distance',
-    bytes: options.baselineModel ?? readFileSync(SAMPLE_MODELS.v1),
-    metadata: options.baselineMetadata ?? JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
-  });
+  if (options.registerBaseline !== false)
+    await server.registry.register({
+      name: 'distance',
+      bytes: options.baselineModel ?? readFileSync(SAMPLE_MODELS.v1),
+      metadata: options.baselineMetadata ?? JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
+    });
   const agents: RunningAgent[] = [];
   const enrolled = new Map<string, { username: string; password: string }>();
   const enroll: TestFleet['enroll'] = async (deviceId, labels = {}) => {

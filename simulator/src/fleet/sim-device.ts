@@ -19,6 +19,7 @@ import type { MqttClient } from 'mqtt';
 import { hashInts, mulberry32 } from '../rng.js';
 import { renderFrame, type SceneParams } from '../scene/render.js';
 import type { Scenario } from '../scenario/load.js';
+import type { PhaseSchedule } from '../scenario/schedule.js';
 import { SceneSampler } from '../scenario/sample.js';
 import { reading } from '../sensor/tof.js';
 import { FramePoster } from './frame-poster.js';
@@ -58,6 +59,8 @@ export interface SimDeviceOptions {
   index: number;
   devices: number;
   scenario: Scenario;
+  /** On-demand phases shared by the fleet (default: the scenario's timeline). */
+  schedule?: PhaseSchedule;
   seed: number;
   apiUrl: string;
   sensor: MqttClient;
@@ -85,6 +88,7 @@ export class SimDevice {
     this.poster = new FramePoster(o.apiUrl);
     this.sampler = new SceneSampler(o.scenario, {
       seed: hashInts(o.seed, o.index),
+      ...(o.schedule ? { schedule: o.schedule } : {}),
       ...(o.width !== undefined ? { width: o.width } : {}),
       ...(o.height !== undefined ? { height: o.height } : {}),
     });

@@ -9,6 +9,7 @@ import { hashInts } from '../rng.js';
 import type { SceneParams } from '../scene/render.js';
 import type { PhaseSettings, Range, Scenario } from './load.js';
 import { ParkingMotion, type MotionState } from './motion.js';
+import type { PhaseSchedule } from './schedule.js';
 import { phaseAt } from './timeline.js';
 
 export interface SceneSample {
@@ -51,6 +52,8 @@ export interface SamplerOptions {
   seed: number;
   /** Keep this phase on for ever (its own settings, no transition) instead of following the timeline. */
   phase?: string;
+  /** Follow these on-demand phase switches instead of the timeline (shared by a fleet's devices). */
+  schedule?: PhaseSchedule;
   width?: number;
   height?: number;
 }
@@ -77,7 +80,7 @@ export class SceneSampler {
   at(t: number): SceneSample {
     const { phase, settings } = this.only
       ? { phase: { name: this.options.phase! }, settings: this.only }
-      : phaseAt(this.scenario, t);
+      : (this.options.schedule?.at(t) ?? phaseAt(this.scenario, t));
     const motion = this.motion.at(t);
     // The noise seed from the time in ms: the same instant always gets the same grain.
     const params = sampleScene(settings, motion, hashInts(this.options.seed, Math.round(t * 1000)), this.options);

@@ -1,0 +1,212 @@
+/**
+ * @module demo/phase-runner
+ * One drift phase of the demo, with nobody at the keyboard: switch the world, then only watch
+ * the fleet through its REST API — the incident the drift opens, the loop run it starts, the
+ * version that run registers reaching every car — and measure: MAE before (the serving version
+ * on the drifted world), MAE after (the new version once every car runs it), time to detect and
+ * time to recover (simulated seconds from the onset). The phase ends once the run has healed
+ * (incident resolved) or its time is up; the next phase continues from this world and model.
+ */
+import type { IncidentView, LoopRun } from '@edgeloop/protocol/rest';
+import type { SimulatedFleet } from '@edgeloop/simulator/fleet';
+import type { DemoPhase } from './demo-plan.js';
+import type { PhaseOutcome, PhaseResult } from './demo-result.js';
+import type { FleetReads } from './fleet-reads.js';
+import type { FrameMeter } from './frame-meter.js';
+
+export interface PhaseTimings {
+  /** Simulated seconds of the new version on every car over which MAE after is measured. */
+  afterSeconds: number;
+  /** Phase 5: simulated seconds on the beige floor before it turns red. */
+  preOnsetSeconds: number;
+  /** Simulated seconds from the onset after which the demo gives up on a phase. */
+  phaseTimeoutSeconds: number;
+  /** Simulated seconds to wait, after MAE after, for the loop run to finish (the incident to resolve). */
+  healSeconds: number;
+}
+
+export interface PhaseContext {
+  sim: SimulatedFleet;
+  reads: FleetReads;
+  deviceIds: readonly string[];
+  meter: FrameMeter;
+  /** The version every car serves now. */
+  serving: number;
+  timings: PhaseTimings;
+  say: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const FINISHED = new Set(['succeeded', 'rejected', 'rolled-back', 'failed', 'cancelled']);
+
+/** Waits until simulated second `t`, saying where the fleet is every few seconds. */
+async function untilSimSecond(ctx: PhaseContext, t: number, status: () => string): Promise<void> {
+  let lastSay = Date.now();
+  while (ctx.sim.clock().t < t) {
+    await sleep(250);
+    if (Date.now() - lastSay >= 5000) {
+      lastSay = Date.now();
+      ctx.say(status());
+    }
+  }
+}
+
+/** Live MAE of the last 10 simulated seconds as the cars' frames show it. */
+function recentMae(ctx: PhaseContext): string {
+  const t = ctx.sim.clock().t;
+  const { mae } = ctx.meter.mae(t - 10 - ctx.meter.bucketSeconds, t);
+  return mae === null ? 'live MAE —' : `live MAE ${mae.toFixed(1)} mm`;
+}
+
+export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promise<PhaseResult> {
+  const { sim, reads, timings } = ctx;
+  const wall0 = Date.now();
+  const simEpoch = sim.simEpoch!;
+  const champion = ctx.serving;
+  const tag = `phase ${phase.id} (${phase.name})`;
+
+  let maePreOnset: number | null | undefined;
+  if (phase.preWorld) {
+    const pre = sim.setPhase(phase.preWorld);
+    ctx.say(`${tag}: world → ${phase.preWorld} at t=${pre.at} s; the drift comes ${timings.preOnsetSeconds} s later`);
+    await untilSimSecond(
+      ctx,
+      pre.at + timings.preOnsetSeconds,
+      () => `${tag}: on ${phase.preWorld}, ${recentMae(ctx)}`,
+    );
+    maePreOnset = (await reads.liveMae(champion, simEpoch + pre.at * 1000)).mae;
+  }
+
+  let loopAvailable = true;
+  const listRuns = async (): Promise<LoopRun[]> => {
+    if (!loopAvailable) return [];
+    try {
+      return await reads.loopRuns();
+    } catch (err) {
+      loopAvailable = false;
+      ctx.say(`${tag}: ${(err as Error).message}`);
+      return [];
+    }
+  };
+  const knownRuns = new Set((await listRuns()).map((r) => r.id));
+  const knownIncidents = new Set((await reads.incidents()).map((i) => i.id));
+
+  const onset = sim.setPhase(phase.world);
+  const onsetAt = simEpoch + onset.at * 1000;
+  ctx.say(`${tag}: world → ${phase.world} at t=${onset.at} s: ${phase.drift}`);
+
+  let run: LoopRun | undefined;
+  const otherRuns: LoopRun[] = [];
+  let incident: IncidentView | undefined;
+  let activeAt: number | null = null;
+  let lastSay = Date.now();
+  const since = () => (sim.now() - onsetAt) / 1000;
+  const status = (): string => {
+    const parts = [`${tag}: +${since().toFixed(0)} s`];
+    parts.push(
+      incident
+        ? `incident ${incident.id} (${incident.rule}) after ${((incident.openedAt - onsetAt) / 1000).toFixed(0)} s`
+        : 'no incident yet',
+    );
+    if (run) parts.push(`loop ${run.id}: ${run.state === 'running' ? `${run.step} step` : run.state}`);
+    if (run?.version) parts.push(`v${run.version}`);
+    parts.push(recentMae(ctx));
+    return parts.join(', ');
+  };
+
+  for (;;) {
+    await sleep(500);
+    const runs = (await listRuns()).filter((r) => !knownRuns.has(r.id)).sort((a, b) => a.createdAt - b.createdAt);
+    // Follow the newest run: when one fails, the loop may start another on the same incident.
+    const latest = runs.at(-1);
+    if (latest && run && latest.id !== run.id && !otherRuns.some((r) => r.id === run!.id)) otherRuns.push(run);
+    run = latest ?? run;
+    const incidents = (await reads.incidents()).filter((i) => !knownIncidents.has(i.id));
+    incident =
+      incidents.find((i) => i.id === run?.trigger.incidentId) ?? incidents.sort((a, b) => a.openedAt - b.openedAt)[0];
+    if (run?.version != null && activeAt === null) {
+      const versions = await reads.runningVersions(ctx.deviceIds);
+      if ([...versions.values()].every((v) => v === run!.version)) {
+        activeAt = sim.now();
+        ctx.say(
+          `${tag}: every car runs v${run.version}, ${((activeAt - onsetAt) / 1000).toFixed(0)} s after the onset`,
+        );
+      }
+    }
+    if (activeAt !== null && sim.now() >= activeAt + timings.afterSeconds * 1000) break;
+    if (since() > timings.phaseTimeoutSeconds) {
+      ctx.say(`${tag}: giving up after ${timings.phaseTimeoutSeconds} simulated seconds`);
+      break;
+    }
+    if (Date.now() - lastSay >= 5000) {
+      lastSay = Date.now();
+      ctx.say(status());
+    }
+  }
+
+  const before = await reads.liveMae(champion, onsetAt);
+  const after = activeAt !== null && run?.version != null ? await reads.liveMae(run.version, activeAt) : null;
+
+  // Healed: the run finished (the incident resolves when the rule stays clear on the new version).
+  if (activeAt !== null && run) {
+    const healBy = sim.clock().t + timings.healSeconds;
+    while (sim.clock().t < healBy) {
+      run = (await listRuns()).find((r) => r.id === run!.id) ?? run;
+      if (FINISHED.has(run.state)) break;
+      if (Date.now() - lastSay >= 5000) {
+        lastSay = Date.now();
+        ctx.say(`${tag}: waiting for ${run.id} to settle (${run.step} step), ${recentMae(ctx)}`);
+      }
+      await sleep(500);
+    }
+  }
+  if (incident) incident = (await reads.incidents()).find((i) => i.id === incident!.id) ?? incident;
+
+  const detectedAt = incident ? incident.openedAt : null;
+  const outcome: PhaseOutcome =
+    detectedAt === null
+      ? 'not-detected'
+      : run?.version == null
+        ? 'no-version'
+        : activeAt === null
+          ? 'not-everywhere'
+          : 'recovered';
+  const notes: string[] = [];
+  if (!loopAvailable) notes.push('the server has no retraining loop API');
+  if (run && run.reason) notes.push(`loop run ${run.id} ${run.state}: ${run.reason}`);
+  for (const r of otherRuns) notes.push(`earlier run ${r.id} ${r.state}${r.reason ? `: ${r.reason}` : ''}`);
+  if (run && !FINISHED.has(run.state) && outcome === 'recovered')
+    notes.push(`loop run ${run.id} still ${run.step} when the phase ended`);
+  if (outcome === 'recovered') ctx.serving = run!.version!;
+
+  return {
+    kind: 'phase',
+    phase: phase.id,
+    name: phase.name,
+    drift: phase.drift,
+    world: phase.world,
+    outcome,
+    onsetAt,
+    onsetS: onset.at,
+    previousVersion: champion,
+    maeBefore: before.mae,
+    nBefore: before.n,
+    maeAfter: after?.mae ?? null,
+    nAfter: after?.n ?? 0,
+    ...(maePreOnset !== undefined ? { maePreOnset } : {}),
+    detectS: detectedAt === null ? null : (detectedAt - onsetAt) / 1000,
+    recoverS: activeAt === null ? null : (activeAt - onsetAt) / 1000,
+    version: ctx.serving,
+    loopRunId: run?.id ?? null,
+    incidentId: incident?.id ?? null,
+    rule: incident?.rule ?? null,
+    runState: run?.state ?? null,
+    resolvedBy: incident?.resolvedBy ?? null,
+    note: notes.length ? notes.join('; ') : null,
+    detectedAt,
+    activeAt,
+    steps: run?.steps ?? [],
+    gate: run?.gate ?? null,
+    wallSeconds: (Date.now() - wall0) / 1000,
+  };
+}
