@@ -343,6 +343,11 @@ export interface SampleRepository {
    * telemetry record's (same device, stream, seq), else a late value still waiting for that record.
    */
   forDataset(q: SampleSelection): Promise<DatasetSample[]>;
+  /**
+   * How many distinct images (sha256) among the samples the selection matches have a reference
+   * value (joined as forDataset joins it): a count in the database, no rows loaded.
+   */
+  countWithReference(q: SampleSelection): Promise<number>;
 }
 
 export interface AuditQuery {
