@@ -52,8 +52,11 @@ export interface LoopDataPort {
       description: string;
     },
   ): Promise<LoopDatasetOutcome>;
-  /** Asks the devices to keep every Nth input and upload it until `until`; how many were asked. */
-  openCapture(q: { model: string; devices: string[] | undefined; everyN: number; until: number }): Promise<number>;
+  /**
+   * Asks the devices to keep every Nth input and upload it for `forMs` (of wall time: devices
+   * compare the window with their own clocks); how many were asked.
+   */
+  openCapture(q: { model: string; devices: string[] | undefined; everyN: number; forMs: number }): Promise<number>;
   /** Samples with a reference value stored since `since` (the data trigger). */
   newSamplesSince(model: string, since: number): Promise<number>;
 }

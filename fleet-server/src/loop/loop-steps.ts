@@ -127,25 +127,23 @@ async function dataStep(run: LoopRun, { deps }: StepContext): Promise<LoopRun> {
     );
   let detail: Record<string, unknown> = { have, need: spec.minSamples, ...windowDetail(w) };
   let capturing = '';
-  if (spec.capture && step.detail.captureUntil === undefined) {
-    const until = now + spec.capture.forMs;
+  if (spec.capture && step.detail.captureDevices === undefined) {
     const asked = await deps.data.openCapture({
       model: run.model,
       devices: w.devices,
       everyN: spec.capture.everyN,
-      until,
+      forMs: spec.capture.forMs,
     });
-    detail = { ...detail, captureUntil: until, captureDevices: asked };
+    detail = { ...detail, captureDevices: asked, captureForMs: spec.capture.forMs };
     await deps.audit.record(SYSTEM, 'loop.capture', run.id, {
       policy: run.model,
       devices: asked,
-      until,
+      forMs: spec.capture.forMs,
       everyN: spec.capture.everyN,
     });
   }
-  const until = (detail.captureUntil ?? step.detail.captureUntil) as number | undefined;
-  if (until !== undefined)
-    capturing = `; capturing on ${(detail.captureDevices ?? step.detail.captureDevices) as number} device(s)`;
+  const asked = (detail.captureDevices ?? step.detail.captureDevices) as number | undefined;
+  if (asked !== undefined) capturing = `; capturing on ${asked} device(s)`;
   return setStep(run, 'data', 'waiting', `${have} of ${spec.minSamples} recent samples${capturing}`, detail, now);
 }
 
