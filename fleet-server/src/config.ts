@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { describeZodError, MAX_MODEL_VERSION } from '@edgeloop/protocol';
-import { alertActionSchema, ruleDefinitionSchema, splitRuleInput } from '@edgeloop/protocol/rest';
+import { alertActionSchema, loopPolicySchema, ruleDefinitionSchema, splitRuleInput } from '@edgeloop/protocol/rest';
 import { mosquittoSettingsSchema } from './broker/mosquitto-settings.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './identity/admin-tokens.js';
 import { MAX_TELEMETRY_RETENTION_DAYS } from './store/open-fleet-store.js';
@@ -229,6 +229,21 @@ export const fleetConfigSchema = z.object({
     .prefault({}),
   /** The rollout engine re-reads every active rollout from the database this often (rollouts/rollout-engine.ts). */
   rollouts: z.object({ tickMs: z.number().int().min(10).max(60_000).default(1000) }).prefault({}),
+  /**
+   * The retraining loop (loop/). `policies` (one per model, protocol's rest/loop.ts documents the
+   * fields and defaults) are stored with source "config" at every start, unless the API set one for
+   * that model; without a policy a model is never retrained by itself.
+   */
+  loop: z
+    .object({
+      policies: z
+        .array(loopPolicySchema)
+        .max(1000)
+        .default([])
+        .refine((ps) => new Set(ps.map((p) => p.model)).size === ps.length, 'give each model one policy'),
+      tickMs: z.number().int().min(10).max(60_000).default(2000),
+    })
+    .prefault({}),
   log: z
     .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),

@@ -60,3 +60,13 @@ export const SAMPLE_MODELS: Readonly<Record<SampleVersion, string>> = {
 export { inspectOnnx, NotAnOnnxModelError, type InspectedModel, type InspectedTensor } from './inspect.js';
 
 export { BUILTIN_TRAINER, BUILTIN_TRAINER_CLI, PYTORCH_EXAMPLE_TRAINER } from './train/builtin.js';
+
+export {
+  EVALUATOR_CLI,
+  EvaluatorError,
+  runEvaluator,
+  type ErrorStats,
+  type EvaluationRequestInput,
+  type ModelEvaluation,
+  type RunEvaluatorOptions,
+} from './evaluate/index.js';

@@ -111,8 +111,22 @@ export const datasetSelectionSchema = z
     reasons: z.array(z.string().min(1).max(32)).max(16).optional(),
     /** Datasets whose items are included as they are (e.g. the training data a version was made from). */
     include: z.array(z.string().min(1).max(64)).max(16).optional(),
-    /** Items drawn at most (a deterministic sample by hash when there are more). */
+    /**
+     * Leaves out the samples made by these versions of `model` (needs `model`), e.g. a version
+     * being rolled back, whose inputs are not what the fleet will serve.
+     */
+    excludeVersions: z.array(z.number().int().min(1)).max(64).optional(),
+    /**
+     * Items drawn at most (a deterministic sample by hash when there are more): of the whole
+     * snapshot, or, when `includeLimit` is given, of the selected samples alone.
+     */
     limit: z.number().int().min(1).optional(),
+    /**
+     * At most this many items drawn from the `include`d datasets, besides the selected samples'
+     * images (a deterministic sample by hash, like `limit`), so a set can mix in a share of older
+     * training data, e.g. 30 %. With it, `limit` counts the selected samples only.
+     */
+    includeLimit: z.number().int().min(0).optional(),
   })
   .strict();
 export type DatasetSelection = z.infer<typeof datasetSelectionSchema>;

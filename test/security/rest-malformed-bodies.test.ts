@@ -48,6 +48,9 @@ const WRONG_TYPES: Record<string, unknown> = {
   'post /api/v1/rules': { name: 5, metric: 'output.psi', scope: 'version', windowMs: 'long' },
   'put /api/v1/rules/{name}/enabled': { enabled: 'yes' },
   'put /api/v1/models/{name}/{version}/reference': { scope: 'fleet', from: 'yesterday', to: 1 },
+  'put /api/v1/loop/policies/{model}': { enabled: 'yes' },
+  'post /api/v1/loop/policies/{model}/trigger': { force: 'yes' },
+  'post /api/v1/loop/runs/{id}/cancel': { reason: 5 },
 };
 
 const MALFORMED: Array<{ label: string; body: string; contentType?: string; status: number; error: RegExp }> = [

@@ -25,6 +25,7 @@ import { responseContract, type ContractViolation } from './response-contract.js
 import { sampleRoutes } from './sample-routes.js';
 import { trainingRoutes } from './training-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
+import { loopRoutes } from './loop-routes.js';
 
 const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
@@ -40,6 +41,7 @@ export function createFleetApi(
     Parameters<typeof trainingRoutes>[0] &
     Parameters<typeof monitoringRoutes>[0] &
     Parameters<typeof monitoringQueryRoutes>[0] &
+    Parameters<typeof loopRoutes>[0] &
     Parameters<typeof metricsRoutes>[0] & {
       health: () => Promise<HealthResponse>;
       log: Logger;
@@ -75,6 +77,7 @@ export function createFleetApi(
   app.route('/api/v1', trainingRoutes(deps));
   app.route('/api/v1', monitoringRoutes(deps));
   app.route('/api/v1', monitoringQueryRoutes(deps));
+  app.route('/api/v1', loopRoutes(deps));
   app.route('/', metricsRoutes(deps));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}; the API lives under /api/v1` }, 404));
   app.onError((err, c) => {

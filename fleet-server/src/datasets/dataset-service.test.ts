@@ -162,6 +162,63 @@ test('create: selection by device, group, window, reason, version; limit picks d
   );
 });
 
+test('create: excludeVersions leaves out versions of the model; includeLimit draws that many from included snapshots, limit then counts the samples alone', async (t) => {
+  const { service, addSample } = await setup(t);
+  await twelveSamples(addSample);
+  await addSample('pi-3', 20, { version: 2 });
+  await addSample('pi-3', 21, { version: 3 });
+  await addSample('pi-3', 22, { version: 2, model: 'other' });
+
+  const count = async (sel: Parameters<DatasetService['create']>[0]) =>
+    (await service.create(sel)).dataset.counts.total;
+  assert.equal(await count({ model: 'distance', excludeVersions: [2] }), 13);
+  assert.equal(await count({ model: 'distance', excludeVersions: [2, 3] }), 12);
+  await assert.rejects(
+    service.create({ excludeVersions: [2] }),
+    (e: Error & { status?: number }) => e.status === 400 && /give the model too/.test(e.message),
+  );
+
+  const old = await service.create({ devices: ['pi-1'] }); // 6 items
+  const recent = { devices: ['pi-2'] }; // 6 samples
+
+  // Without includeLimit, limit counts the whole snapshot, included items and all.
+  const whole = await service.createWithCounts({ ...recent, include: [old.dataset.id], limit: 5 });
+  assert.equal(whole.outcome.dataset.counts.total, 5);
+  assert.equal(whole.drawn.samples + whole.drawn.included, 5);
+
+  const mixed = await service.createWithCounts(
+    { ...recent, include: [old.dataset.id], limit: 4, includeLimit: 2 },
+    { name: (d) => `${d.samples} new + ${d.included} old of ${d.sampleDevices} devices` },
+  );
+  assert.deepEqual(mixed.drawn, { samples: 4, included: 2, sampleDevices: 1 });
+  assert.equal(mixed.outcome.dataset.counts.total, 6);
+  assert.equal(mixed.outcome.dataset.name, '4 new + 2 old of 1 devices');
+  const items = (await service.items(mixed.outcome.dataset.id)).items;
+  assert.equal(items.filter((i) => i.deviceId === 'pi-1').length, 2);
+  assert.deepEqual(mixed.outcome.dataset.origin, {
+    kind: 'selection',
+    selection: { ...recent, include: [old.dataset.id], limit: 4, includeLimit: 2 },
+  });
+  const again = await service.createWithCounts({ ...recent, include: [old.dataset.id], limit: 4, includeLimit: 2 });
+  assert.equal(again.outcome.dataset.id, mixed.outcome.dataset.id, 'the picks are deterministic');
+  assert.equal(again.outcome.created, false);
+
+  // More asked than there is: all of it. 0: none.
+  const all = await service.createWithCounts({ ...recent, include: [old.dataset.id], includeLimit: 100 });
+  assert.deepEqual(all.drawn, { samples: 6, included: 6, sampleDevices: 1 });
+  const none = await service.createWithCounts({ ...recent, include: [old.dataset.id], includeLimit: 0 });
+  assert.deepEqual(none.drawn, { samples: 6, included: 0, sampleDevices: 1 });
+
+  // An included image that is among the samples already is a duplicate, not one of the drawn.
+  const overlap = await service.createWithCounts({
+    devices: ['pi-1', 'pi-2'],
+    include: [old.dataset.id],
+    includeLimit: 3,
+  });
+  assert.deepEqual(overlap.drawn, { samples: 12, included: 0, sampleDevices: 2 });
+  assert.equal(overlap.outcome.skipped.duplicates, 6);
+});
+
 test('create: samples without a reference value are left out and counted; none left is a clear error', async (t) => {
   const { service, addSample } = await setup(t);
   await addSample('pi-1', 1, { reference: null });

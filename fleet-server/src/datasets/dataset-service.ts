@@ -44,6 +44,20 @@ export interface DatasetOutcome {
   skipped: { noReference: number; noBytes: number; duplicates: number };
 }
 
+/** Where a selection's snapshot items came from: the matched samples, or the included datasets. */
+export interface DrawnCounts {
+  samples: number;
+  included: number;
+  /** Distinct devices among the items drawn from samples. */
+  sampleDevices: number;
+}
+
+/** create with the counts, and a name and description that may say them. */
+export interface CountedDatasetOptions extends Omit<DatasetOptions, 'name' | 'description'> {
+  name?: string | ((drawn: DrawnCounts) => string) | undefined;
+  description?: string | ((drawn: DrawnCounts) => string) | undefined;
+}
+
 export type Progress = (done: number, total: number) => void;
 
 const PAGE = 1_000;
@@ -58,6 +72,16 @@ export interface DatasetUser {
 
 /** Deterministic rank for `limit`: a hash of the image hash, so the pick does not follow the splits. */
 const pickRank = (sha256: string) => createHash('sha256').update(`pick:${sha256}`).digest('hex');
+
+/** At most `n` of the items, the same ones for the same items whatever their order. */
+function pick(items: DatasetItemRow[], n: number | undefined): DatasetItemRow[] {
+  if (n === undefined || items.length <= n) return items;
+  return items
+    .map((it) => ({ it, rank: pickRank(it.sha256) }))
+    .sort((a, b) => (a.rank < b.rank ? -1 : 1))
+    .slice(0, n)
+    .map((x) => x.it);
+}
 
 function listProblems(problems: readonly string[]): string {
   const more = problems.length > SHOWN ? ` and ${problems.length - SHOWN} more` : '';
@@ -80,12 +104,28 @@ export class DatasetService {
 
   /** A snapshot of the samples the selection matches (see datasetSelectionSchema). */
   async create(selection: DatasetSelection, opts: DatasetOptions = {}): Promise<DatasetOutcome> {
+    return (await this.createWithCounts(selection, opts)).outcome;
+  }
+
+  /**
+   * create, also saying how many items came from samples and how many from included datasets;
+   * name and description may be functions of those counts (they are known only once drawn).
+   */
+  async createWithCounts(
+    selection: DatasetSelection,
+    opts: CountedDatasetOptions = {},
+  ): Promise<{ outcome: DatasetOutcome; drawn: DrawnCounts }> {
     const parsed = datasetSelectionSchema.safeParse(selection);
     if (!parsed.success) throw new RegistryError(400, `invalid selection: ${describeZodError(parsed.error)}`);
     const sel = parsed.data;
     const ratios = this.ratios(opts.splitRatios);
     if (sel.from !== undefined && sel.to !== undefined && sel.from >= sel.to)
       throw new RegistryError(400, `the time window is empty (from ${sel.from} is not before to ${sel.to}); widen it`);
+    if (sel.excludeVersions !== undefined && sel.model === undefined)
+      throw new RegistryError(
+        400,
+        'excludeVersions names versions of one model: give the model too (versions of different models share numbers)',
+      );
     const { store, blobs } = this.deps;
 
     let devices = sel.devices;
@@ -98,6 +138,7 @@ export class DatasetService {
     const samples = await store.samples.forDataset({
       ...(sel.model !== undefined ? { model: sel.model } : {}),
       ...(sel.version !== undefined ? { version: sel.version } : {}),
+      ...(sel.excludeVersions !== undefined ? { excludeVersions: sel.excludeVersions } : {}),
       ...(devices !== undefined ? { devices } : {}),
       ...(sel.from !== undefined ? { from: sel.from } : {}),
       ...(sel.to !== undefined ? { to: sel.to } : {}),
@@ -134,28 +175,52 @@ export class DatasetService {
         ...(s.features ? { features: s.features } : {}),
       });
     }
-    // Included snapshots come in as they are (labels and splits): they were curated already.
+    // With includeLimit the two sources have their own budgets: limit picks among the samples,
+    // includeLimit among the included items whose images are not among them.
+    const separate = sel.includeLimit !== undefined;
+    const selected = separate ? pick([...bySha.values()], sel.limit) : [...bySha.values()];
+    const chosen = new Map(selected.map((it) => [it.sha256, it]));
+    const included = new Map<string, DatasetItemRow>();
     for (const id of sel.include ?? []) {
       if (!(await store.datasets.get(id)))
         throw new RegistryError(404, `no dataset ${id} to include; see edgeloop datasets list`);
       for await (const item of this.rows(id)) {
-        if (bySha.has(item.sha256)) skipped.duplicates++;
-        bySha.set(item.sha256, item);
+        if (separate && chosen.has(item.sha256)) {
+          skipped.duplicates++;
+          continue;
+        }
+        if (included.has(item.sha256) || chosen.has(item.sha256)) skipped.duplicates++;
+        included.set(item.sha256, item);
       }
     }
-    let items = [...bySha.values()];
-    if (sel.limit !== undefined && items.length > sel.limit)
-      items = items
-        .map((it) => ({ it, rank: pickRank(it.sha256) }))
-        .sort((a, b) => (a.rank < b.rank ? -1 : 1))
-        .slice(0, sel.limit)
-        .map((x) => x.it);
+    // Included items come in as they are (labels and splits): they were curated already, so
+    // (without includeLimit, which skips those) one replaces a sample's row for the same image.
+    const fromIncluded = pick([...included.values()], sel.includeLimit);
+    for (const item of fromIncluded) chosen.set(item.sha256, item);
+    const items = separate ? [...chosen.values()] : pick([...chosen.values()], sel.limit);
     if (items.length === 0)
       throw new RegistryError(
         400,
         `the selection gives no items: ${samples.length} samples matched, ${skipped.noReference} without a reference value, ${skipped.noBytes} whose bytes are missing; widen the selection (model, devices, group, time window, reasons) or wait until reference values arrive`,
       );
-    return this.store(items, { kind: 'selection', selection: sel }, { ...opts, splitRatios: ratios }, skipped);
+    const includedShas = new Set(fromIncluded.map((it) => it.sha256));
+    const sampleItems = items.filter((it) => !includedShas.has(it.sha256));
+    const drawn: DrawnCounts = {
+      samples: sampleItems.length,
+      included: items.length - sampleItems.length,
+      sampleDevices: new Set(sampleItems.map((it) => it.deviceId ?? null)).size,
+    };
+    const outcome = await this.store(
+      items,
+      { kind: 'selection', selection: sel },
+      {
+        name: typeof opts.name === 'function' ? opts.name(drawn) : opts.name,
+        description: typeof opts.description === 'function' ? opts.description(drawn) : opts.description,
+        splitRatios: ratios,
+      },
+      skipped,
+    );
+    return { outcome, drawn };
   }
 
   /** Newest first. */

@@ -119,4 +119,20 @@ export class IncidentTracker {
       this.events.publish('monitoring.incident', { incident, change: 'resolved' });
     }
   }
+
+  /**
+   * Resolves an open incident because something fixed it (the retraining loop's new version),
+   * recording what did; false when it was not open. Its alerts keep their own states: they belong
+   * to the version that drifted, which no longer serves.
+   */
+  resolveBy(id: string, resolvedBy: NonNullable<IncidentRecord['resolvedBy']>, now: number): Promise<boolean> {
+    return this.serial(async () => {
+      const open = await this.repo.getIncident(id);
+      if (!open || open.state !== 'open') return false;
+      const incident: IncidentRecord = { ...open, state: 'resolved', resolvedAt: now, updatedAt: now, resolvedBy };
+      await this.repo.putIncident(incident);
+      this.events.publish('monitoring.incident', { incident, change: 'resolved' });
+      return true;
+    });
+  }
 }

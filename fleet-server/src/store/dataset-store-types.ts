@@ -15,6 +15,8 @@ export interface SampleSelection {
   from?: number;
   to?: number;
   reasons?: readonly string[];
+  /** Leaves out samples made by these versions (with `model`: of that model). */
+  excludeVersions?: readonly number[];
 }
 
 /** A sample with its reference value joined and its record's monitoring features (null: none). */

@@ -25,6 +25,7 @@
  *   training_jobs, training_runs  training  training jobs, their runs, metrics, logs, artifacts
  *   rollups                rollups          monitoring rollups per version, role, scope and window
  *   monitoring_*           monitoring       rules, rule states, alerts, incidents, webhook deliveries
+ *   loop_policies, loop_runs  loop          retraining loop policies and runs
  *
  * Methods are async. A method that writes several rows is atomic by itself; several calls become
  * one atomic step through `transaction`. Numbers come back as numbers (never bigint or string).
@@ -64,12 +65,14 @@ import type {
 } from './store-types.js';
 import type { TrainingRepository } from './training-store-types.js';
 import type { MonitoringRepository } from './monitoring-store-types.js';
+import type { LoopRepository } from './loop-store-types.js';
 
 export type * from './store-types.js';
 export type * from './dataset-store-types.js';
 export type * from './training-store-types.js';
 export type * from './rollup-store-types.js';
 export type * from './monitoring-store-types.js';
+export type * from './loop-store-types.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
 export interface DeviceSelector {
@@ -343,6 +346,11 @@ export interface SampleRepository {
    * telemetry record's (same device, stream, seq), else a late value still waiting for that record.
    */
   forDataset(q: SampleSelection): Promise<DatasetSample[]>;
+  /**
+   * How many distinct images (sha256) among the samples the selection matches have a reference
+   * value (joined as forDataset joins it): a count in the database, no rows loaded.
+   */
+  countWithReference(q: SampleSelection): Promise<number>;
 }
 
 export interface AuditQuery {
@@ -486,6 +494,8 @@ export interface FleetStore {
   readonly rollups: RollupRepository;
   /** Rules, alerts, incidents (store/monitoring-store-types.ts). */
   readonly monitoring: MonitoringRepository;
+  /** Retraining loop policies and runs (store/loop-store-types.ts). */
+  readonly loop: LoopRepository;
   /**
    * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
    * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling

@@ -32,6 +32,7 @@ import {
 } from './repositories/small-repositories.js';
 import { KyselyTrainingRepository } from './repositories/training-repository.js';
 import { KyselyMonitoringRepository } from './repositories/monitoring-repository.js';
+import { KyselyLoopRepository } from './repositories/loop-repository.js';
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
 import { soleCoordination, type ClusterCoordination } from './leader-lease.js';
@@ -78,6 +79,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly datasets;
   readonly rollups;
   readonly monitoring;
+  readonly loop;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
@@ -119,6 +121,7 @@ export class KyselyFleetStore implements FleetStore {
     this.datasets = new KyselyDatasetRepository(ctx);
     this.rollups = new KyselyRollupRepository(ctx);
     this.monitoring = new KyselyMonitoringRepository(ctx);
+    this.loop = new KyselyLoopRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
     this.blobStore = opts.blobStore;
   }

@@ -420,6 +420,24 @@ export interface MonitoringDeviceAlertsTable {
   seq: number;
 }
 
+/** The retraining loop (store/loop-store-types.ts): policies and runs as JSON bodies beside the columns queries use. */
+export interface LoopPoliciesTable {
+  model: string;
+  body: string;
+  updated_at: number;
+}
+
+export interface LoopRunsTable {
+  id: string;
+  model: string;
+  state: string;
+  created_at: number;
+  finished_at: number | null;
+  /** `system` for automatic runs (the daily budget counts them), else the operator. */
+  trigger_actor: string;
+  body: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   model_versions: ModelVersionsTable;
@@ -453,4 +471,6 @@ export interface Database {
   monitoring_deliveries: MonitoringDeliveriesTable;
   monitoring_references: MonitoringReferencesTable;
   monitoring_device_alerts: MonitoringDeviceAlertsTable;
+  loop_policies: LoopPoliciesTable;
+  loop_runs: LoopRunsTable;
 }

@@ -11,6 +11,7 @@ import { datasetsContract } from './store-suite/datasets-contract.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
+import { loopContract } from './store-suite/loop-contract.js';
 import { monitoringContract } from './store-suite/monitoring-contract.js';
 import { registryContract } from './store-suite/registry-contract.js';
 import { rollupIngestContract } from './store-suite/rollup-ingest-contract.js';
@@ -38,4 +39,5 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   rollupsContract(withStore);
   rollupIngestContract(withStore);
   monitoringContract(withStore);
+  loopContract(withStore);
 }

@@ -307,6 +307,8 @@ export class TrainingService {
           trainingRunId: run.id,
           ...(req.parent !== undefined ? { parent: req.parent } : {}),
           trigger: req.trigger ?? 'manual',
+          ...(req.loopRunId ? { loopRunId: req.loopRunId } : {}),
+          ...(req.incidentId ? { incidentId: req.incidentId } : {}),
         },
       },
     });

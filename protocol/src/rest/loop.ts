@@ -99,7 +99,8 @@ export const loopDatasetSpecSchema = z
 export const loopTrainingSpecSchema = z
   .object({
     trainer: restIdSchema.default('builtin'),
-    sweep: sweepSchema.default({}),
+    /** Default: one run with the trainer's own defaults (a sweep needs runs, a grid or a base). */
+    sweep: sweepSchema.default({ base: {} }),
     timeoutMs: z.number().int().min(1000).max(DAY).optional(),
   })
   .strict();

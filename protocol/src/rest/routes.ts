@@ -68,6 +68,7 @@ import { integerText, restIdSchema, versionTextSchema } from './shared.js';
 import { MONITORING_QUERY_ROUTES } from './monitoring-queries.js';
 import { TRAINING_ROUTES } from './training-routes.js';
 import { MONITORING_ROUTES } from './monitoring-routes.js';
+import { LOOP_ROUTES } from './loop-routes.js';
 import {
   liveErrorQuerySchema,
   liveErrorResponseSchema,
@@ -474,6 +475,8 @@ export const REST_ROUTES = {
   ...MONITORING_ROUTES,
 
   ...MONITORING_QUERY_ROUTES,
+
+  ...LOOP_ROUTES,
 
   // audit
   listAudit: route({

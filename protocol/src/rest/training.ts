@@ -79,6 +79,9 @@ export const registerRunRequestSchema = z
     /** An earlier version of the same model this one derives from. */
     parent: z.number().int().min(1).optional(),
     trigger: z.string().min(1).max(64).optional(),
+    /** Set by the retraining loop: its run, and the incident that started it. */
+    loopRunId: z.string().min(1).max(64).optional(),
+    incidentId: z.string().min(1).max(64).optional(),
   })
   .strict()
   .meta({ id: 'RegisterRun' });

@@ -8,6 +8,7 @@ import { datasetCommands } from './datasets.js';
 import { deviceCommands } from './devices.js';
 import { identityCommands } from './identity.js';
 import { keyCommands } from './keys.js';
+import { loopCommands } from './loop.js';
 import { modelCommands } from './models.js';
 import { monitoringCommands } from './monitoring.js';
 import { driftCommands } from './drift.js';
@@ -26,6 +27,7 @@ export const COMMAND_TABLES: CommandTable[] = [
   telemetryCommands,
   monitoringCommands,
   driftCommands,
+  loopCommands,
   datasetCommands,
   transferCommands,
 ];

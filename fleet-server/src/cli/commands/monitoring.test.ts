@@ -204,6 +204,15 @@ test(
     assert.match(shown.out, /2 affected:/);
     assert.match(shown.out, /device:cam-1\s+firing/);
     assert.match(shown.out, /device:cam-2\s+firing/);
+    assert.doesNotMatch(shown.out, /resolved by/, 'nothing resolved it yet');
+    const incident = (await server.store.monitoring.getIncident(alerts[0]!.incidentId))!;
+    await server.store.monitoring.putIncident({
+      ...incident,
+      resolvedBy: { loopRunId: 'lr-0123456789', model: 'cam', version: 2, note: 'retrained on the drifted window' },
+    });
+    const resolved = await cli(['incidents', 'show', incident.id, ...s]);
+    assert.match(resolved.out, /^resolved by loop run lr-0123456789, cam v2: retrained on the drifted window$/m);
+    await server.store.monitoring.putIncident(incident);
 
     // The device resolves: the member is resolved, the incident waits out its quiet period.
     await cam1.client.publishAsync(deviceTopic('cam-1', 'alert'), encodeMessage(alert(2, 'resolved', 1_100_000)), {

@@ -245,6 +245,11 @@ async function incidentsShow({ operands, flags, io, connect }: CommandContext): 
     `incident ${i.id} (${i.state}): ${i.rule} on ${i.model} v${i.version} (${i.metric}), opened ${formatTimestamp(i.openedAt)}` +
       (i.resolvedAt !== null ? `, resolved ${formatTimestamp(i.resolvedAt)}` : ''),
   );
+  const by = i.resolvedBy;
+  if (by)
+    io.out(
+      `resolved by ${by.loopRunId ? `loop run ${by.loopRunId}, ` : ''}${by.model}${by.version !== null ? ` v${by.version}` : ''}: ${by.note}`,
+    );
   io.out(`${i.members.length} affected:`);
   io.out(
     renderTable(

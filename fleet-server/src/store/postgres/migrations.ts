@@ -217,6 +217,29 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
      PRIMARY KEY (device_id, stream, seq)
    );`,
   },
+  // The retraining loop's policies (one per model) and runs (store/loop-store-types.ts). At most
+  // one run per model is running, also between servers: the partial unique index refuses a second.
+  {
+    name: 'loop',
+    sql: `CREATE TABLE loop_policies (
+            model text COLLATE "C" PRIMARY KEY,
+            body text COLLATE "C" NOT NULL,
+            updated_at bigint NOT NULL
+          );
+          CREATE TABLE loop_runs (
+            id text COLLATE "C" PRIMARY KEY,
+            model text COLLATE "C" NOT NULL,
+            state text COLLATE "C" NOT NULL,
+            created_at bigint NOT NULL,
+            finished_at bigint,
+            trigger_actor text COLLATE "C" NOT NULL,
+            body text COLLATE "C" NOT NULL
+          );
+          CREATE UNIQUE INDEX loop_runs_one_running ON loop_runs (model) WHERE state = 'running';
+          CREATE INDEX loop_runs_created ON loop_runs (created_at, id);
+          CREATE INDEX loop_runs_model_created ON loop_runs (model, created_at, id);
+          CREATE INDEX loop_runs_model_finished ON loop_runs (model, finished_at);`,
+  },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

@@ -122,27 +122,13 @@ export class KyselySampleRepository implements SampleRepository {
   }
 
   async forDataset(q: SampleSelection): Promise<DatasetSample[]> {
-    let query = this.ctx
-      .db()
-      .selectFrom('samples as s')
-      .leftJoin('telemetry as t', (j) =>
-        j.onRef('t.device_id', '=', 's.device_id').onRef('t.stream', '=', 's.stream').onRef('t.seq', '=', 's.seq'),
-      )
-      .leftJoin('pending_references as p', (j) =>
-        j.onRef('p.device_id', '=', 's.device_id').onRef('p.stream', '=', 's.stream').onRef('p.seq', '=', 's.seq'),
-      )
+    const query = this.selected(q);
+    if (!query) return [];
+    const rows = await query
       .selectAll('s')
-      .select(['t.reference as record_reference', 'p.reference as pending_reference', 't.features as features']);
-    if (q.model !== undefined) query = query.where('s.model', '=', q.model);
-    if (q.version !== undefined) query = query.where('s.version', '=', q.version);
-    if (q.devices !== undefined) {
-      if (q.devices.length === 0) return [];
-      query = query.where('s.device_id', 'in', [...q.devices]);
-    }
-    if (q.from !== undefined) query = query.where('s.ts', '>=', q.from);
-    if (q.to !== undefined) query = query.where('s.ts', '<', q.to);
-    if (q.reasons !== undefined && q.reasons.length > 0) query = query.where('s.reason', 'in', [...q.reasons]);
-    const rows = await query.orderBy('s.id').execute();
+      .select(['t.reference as record_reference', 'p.reference as pending_reference', 't.features as features'])
+      .orderBy('s.id')
+      .execute();
     return rows.map((r) => {
       const features = parseJson<Record<string, number>>(r.features, {});
       return {
@@ -152,6 +138,45 @@ export class KyselySampleRepository implements SampleRepository {
         features: Object.keys(features).length > 0 ? features : null,
       };
     });
+  }
+
+  async countWithReference(q: SampleSelection): Promise<number> {
+    const query = this.selected(q);
+    if (!query) return 0;
+    const row = await query
+      .where((eb) =>
+        eb.or([
+          eb('s.reference', 'is not', null),
+          eb('t.reference', 'is not', null),
+          eb('p.reference', 'is not', null),
+        ]),
+      )
+      .select((eb) => eb.fn.count<number | string | bigint>('s.sha256').distinct().as('n'))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Samples joined with their record and any waiting reference, filtered; undefined: none can match. */
+  private selected(q: SampleSelection) {
+    if (q.devices !== undefined && q.devices.length === 0) return undefined;
+    let query = this.ctx
+      .db()
+      .selectFrom('samples as s')
+      .leftJoin('telemetry as t', (j) =>
+        j.onRef('t.device_id', '=', 's.device_id').onRef('t.stream', '=', 's.stream').onRef('t.seq', '=', 's.seq'),
+      )
+      .leftJoin('pending_references as p', (j) =>
+        j.onRef('p.device_id', '=', 's.device_id').onRef('p.stream', '=', 's.stream').onRef('p.seq', '=', 's.seq'),
+      );
+    if (q.model !== undefined) query = query.where('s.model', '=', q.model);
+    if (q.version !== undefined) query = query.where('s.version', '=', q.version);
+    if (q.excludeVersions !== undefined && q.excludeVersions.length > 0)
+      query = query.where('s.version', 'not in', [...q.excludeVersions]);
+    if (q.devices !== undefined) query = query.where('s.device_id', 'in', [...q.devices]);
+    if (q.from !== undefined) query = query.where('s.ts', '>=', q.from);
+    if (q.to !== undefined) query = query.where('s.ts', '<', q.to);
+    if (q.reasons !== undefined && q.reasons.length > 0) query = query.where('s.reason', 'in', [...q.reasons]);
+    return query;
   }
 
   async get(id: number): Promise<SampleSummary | undefined> {

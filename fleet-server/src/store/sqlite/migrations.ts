@@ -423,4 +423,24 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      seq INTEGER NOT NULL,
      PRIMARY KEY (device_id, stream, seq)
    );`,
+  // 18: the retraining loop's policies (one per model) and runs (store/loop-store-types.ts). At
+  // most one run per model is running: the partial unique index refuses a second one.
+  `CREATE TABLE loop_policies (
+     model TEXT PRIMARY KEY,
+     body TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE loop_runs (
+     id TEXT PRIMARY KEY,
+     model TEXT NOT NULL,
+     state TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     trigger_actor TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX loop_runs_one_running ON loop_runs (model) WHERE state = 'running';
+   CREATE INDEX loop_runs_created ON loop_runs (created_at, id);
+   CREATE INDEX loop_runs_model_created ON loop_runs (model, created_at, id);
+   CREATE INDEX loop_runs_model_finished ON loop_runs (model, finished_at);`,
 ];

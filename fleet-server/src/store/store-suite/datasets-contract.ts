@@ -137,6 +137,35 @@ export function datasetsContract(withStore: WithStore): void {
       assert.deepEqual(await seqs({ devices: [] }), []);
       assert.deepEqual(await seqs({ from: 1_002, to: 1_004 }), [2, 3]);
       assert.deepEqual(await seqs({ reasons: ['uncertain', 'nope'] }), [4]);
+      assert.deepEqual(await seqs({ model: 'distance', excludeVersions: [2] }), [1, 2, 3]);
+      assert.deepEqual(await seqs({ model: 'distance', excludeVersions: [] }), [1, 2, 3, 4]);
+    },
+  );
+
+  withStore(
+    'samples with a reference counted: distinct images, the reference joined as for a dataset, the selection applied',
+    async (s) => {
+      await s.samples.insert(sample('pi-1', 1, { reference: 100 }));
+      await s.samples.insert(sample('pi-1', 2));
+      await s.samples.insert(sample('pi-1', 3));
+      await s.samples.insert(sample('pi-1', 4));
+      // The same image from another device counts once.
+      await s.samples.insert(sample('pi-2', 5, { reference: 5, sha256: hash(1) }));
+      await s.samples.insert(sample('pi-2', 6, { reference: 6, version: 2 }));
+      await s.samples.insert(sample('pi-2', 7, { reference: 7, model: 'other' }));
+      await s.telemetry.insertBatch('pi-1', 's1', [record(2, { model: 'distance', reference: 42, features: {} })]);
+      await s.telemetry.updateReferences('pi-1', 's1', [{ seq: 3, reference: 33 }]);
+
+      // seq 4 has no value anywhere; seq 5 repeats seq 1's image.
+      assert.equal(await s.samples.countWithReference({}), 5);
+      assert.equal(await s.samples.countWithReference({ model: 'distance' }), 4);
+      assert.equal(await s.samples.countWithReference({ model: 'distance', excludeVersions: [2] }), 3);
+      assert.equal(await s.samples.countWithReference({ model: 'distance', version: 2 }), 1);
+      assert.equal(await s.samples.countWithReference({ devices: ['pi-2'] }), 3);
+      assert.equal(await s.samples.countWithReference({ devices: [] }), 0);
+      assert.equal(await s.samples.countWithReference({ from: 1_002, to: 1_006 }), 3);
+      assert.equal(await s.samples.countWithReference({ reasons: ['uncertain'] }), 0);
+      assert.equal(await s.samples.countWithReference({ model: 'nothing' }), 0);
     },
   );
 }
