@@ -56,10 +56,22 @@ export interface PhaseResult {
   /** Simulated epoch ms of the incident, and of the moment every car ran the new version. */
   detectedAt: number | null;
   activeAt: number | null;
+  /** Alerts that fired from a minute before the onset to the phase's end (server rules and devices' own). */
+  alerts: FiredAlert[];
   /** The loop run's steps and gate, for the report. */
   steps: LoopStep[];
   gate: GateComparison | null;
   wallSeconds: number;
+}
+
+export interface FiredAlert {
+  rule: string;
+  source: 'server' | 'device';
+  scope: string;
+  version: number;
+  /** Simulated seconds from the onset to when it fired (negative: before). */
+  afterOnsetS: number;
+  value: number | null;
 }
 
 export interface AcceptanceCheck {
@@ -97,6 +109,8 @@ export interface DemoSummary {
   timeScale: number;
   simSeconds: number;
   wallSeconds: number;
+  /** The cars' frames: answered, refused or lost, and skipped because a car fell behind the compressed clock. */
+  frames: { predicted: number; failed: number; skipped: number };
   /** Where the HTML report was written (set by the CLI). */
   report: string | null;
 }
@@ -203,6 +217,7 @@ export function summarize(
     timeScale: number;
     simSeconds: number;
     wallSeconds: number;
+    frames: DemoSummary['frames'];
   },
 ): DemoSummary {
   const phase1Mae = phases.find((p) => p.phase === 1)?.maeAfter ?? null;
@@ -231,6 +246,7 @@ export function summarize(
     timeScale: run.timeScale,
     simSeconds: run.simSeconds,
     wallSeconds: run.wallSeconds,
+    frames: run.frames,
     report: null,
   };
 }

@@ -3,16 +3,16 @@
  * What the demo reads from the fleet server, all through its REST API as an operator's tool
  * would: loop runs, incidents, the version each car runs, live error, metric series and
  * histograms, rollouts. Answers are checked against the REST contract (the typed client does it
- * for its routes; loop runs are parsed with their protocol schema).
+ * for every route).
  */
 import { createRestClient } from '@edgeloop/protocol/client';
-import {
-  loopRunListResponseSchema,
-  type HistogramResponse,
-  type IncidentView,
-  type LoopRun,
-  type RolloutDetail,
-  type SeriesPoint,
+import type {
+  AlertView,
+  HistogramResponse,
+  IncidentView,
+  LoopRun,
+  RolloutDetail,
+  SeriesPoint,
 } from '@edgeloop/protocol/rest';
 
 export interface LiveMae {
@@ -25,7 +25,7 @@ export class FleetReads {
 
   constructor(
     readonly httpUrl: string,
-    private readonly token: string,
+    token: string,
     readonly model = 'distance',
   ) {
     this.client = createRestClient({ baseUrl: httpUrl, headers: { authorization: `Bearer ${token}` } });
@@ -33,15 +33,11 @@ export class FleetReads {
 
   /** The model's loop runs, newest first. */
   async loopRuns(): Promise<LoopRun[]> {
-    const url = `${this.httpUrl}/api/v1/loop/runs?model=${encodeURIComponent(this.model)}&limit=100`;
-    const res = await fetch(url, { headers: { authorization: `Bearer ${this.token}` } });
-    const text = await res.text();
-    if (res.status === 404)
-      throw new Error(
-        'this fleet server has no /api/v1/loop/runs: the retraining loop is not part of this build, so the demo cannot watch it',
-      );
-    if (!res.ok) throw new Error(`GET ${url} → ${res.status} ${text}`);
-    return loopRunListResponseSchema.parse(JSON.parse(text)).runs;
+    return (await this.client.listLoopRuns({ query: { model: this.model, limit: 100 } })).runs;
+  }
+
+  async alerts(): Promise<AlertView[]> {
+    return (await this.client.listAlerts({ query: { model: this.model, limit: 1000 } })).alerts;
   }
 
   async incidents(): Promise<IncidentView[]> {

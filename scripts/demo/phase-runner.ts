@@ -58,12 +58,41 @@ function recentMae(ctx: PhaseContext): string {
   return mae === null ? 'live MAE —' : `live MAE ${mae.toFixed(1)} mm`;
 }
 
+/**
+ * Waits (at most `seconds` simulated) until no loop run of the model is running: the world
+ * changes only once the fleet is quiet, so a run started by an earlier incident (or a false
+ * alarm) cannot take the next drift's place. Returns the runs it waited for.
+ */
+export async function waitForIdleLoop(ctx: PhaseContext, seconds: number, label: string): Promise<LoopRun[]> {
+  const waited = new Map<string, LoopRun>();
+  const until = ctx.sim.clock().t + seconds;
+  let lastSay = 0;
+  for (;;) {
+    const running = (await ctx.reads.loopRuns().catch(() => [])).filter((r) => r.state === 'running');
+    for (const r of running) waited.set(r.id, r);
+    if (running.length === 0 || ctx.sim.clock().t > until) break;
+    if (Date.now() - lastSay >= 5000) {
+      lastSay = Date.now();
+      ctx.say(
+        `${label}: waiting for loop run ${running[0]!.id} (${running[0]!.trigger.rule ?? running[0]!.trigger.kind}, ${running[0]!.step} step) to end before the world changes`,
+      );
+    }
+    await sleep(500);
+  }
+  const ended = await ctx.reads.loopRuns().catch(() => []);
+  return [...waited.keys()].map((id) => ended.find((r) => r.id === id) ?? waited.get(id)!);
+}
+
 export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promise<PhaseResult> {
   const { sim, reads, timings } = ctx;
   const wall0 = Date.now();
   const simEpoch = sim.simEpoch!;
   const champion = ctx.serving;
   const tag = `phase ${phase.id} (${phase.name})`;
+
+  const notes: string[] = [];
+  for (const r of await waitForIdleLoop(ctx, timings.healSeconds, tag))
+    notes.push(`before the onset, loop run ${r.id} (${r.trigger.rule ?? r.trigger.kind}) ended ${r.state}`);
 
   let maePreOnset: number | null | undefined;
   if (phase.preWorld) {
@@ -75,6 +104,8 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
       () => `${tag}: on ${phase.preWorld}, ${recentMae(ctx)}`,
     );
     maePreOnset = (await reads.liveMae(champion, simEpoch + pre.at * 1000)).mae;
+    for (const r of await waitForIdleLoop(ctx, timings.healSeconds, tag))
+      notes.push(`on ${phase.preWorld}, loop run ${r.id} (${r.trigger.rule ?? r.trigger.kind}) ended ${r.state}`);
   }
 
   let loopAvailable = true;
@@ -116,7 +147,9 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
 
   for (;;) {
     await sleep(500);
-    const runs = (await listRuns()).filter((r) => !knownRuns.has(r.id)).sort((a, b) => a.createdAt - b.createdAt);
+    const runs = (await listRuns())
+      .filter((r) => !knownRuns.has(r.id) && r.createdAt >= onsetAt)
+      .sort((a, b) => a.createdAt - b.createdAt);
     // Follow the newest run: when one fails, the loop may start another on the same incident.
     const latest = runs.at(-1);
     if (latest && run && latest.id !== run.id && !otherRuns.some((r) => r.id === run!.id)) otherRuns.push(run);
@@ -162,6 +195,17 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
   }
   if (incident) incident = (await reads.incidents()).find((i) => i.id === incident!.id) ?? incident;
 
+  const alerts = (await reads.alerts())
+    .filter((a) => a.firedAt !== null && a.firedAt >= onsetAt - 60_000)
+    .map((a) => ({
+      rule: a.rule,
+      source: a.source,
+      scope: a.scope,
+      version: a.version,
+      afterOnsetS: (a.firedAt! - onsetAt) / 1000,
+      value: a.value,
+    }))
+    .sort((a, b) => a.afterOnsetS - b.afterOnsetS);
   const detectedAt = incident ? incident.openedAt : null;
   const outcome: PhaseOutcome =
     detectedAt === null
@@ -171,7 +215,6 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
         : activeAt === null
           ? 'not-everywhere'
           : 'recovered';
-  const notes: string[] = [];
   if (!loopAvailable) notes.push('the server has no retraining loop API');
   if (run && run.reason) notes.push(`loop run ${run.id} ${run.state}: ${run.reason}`);
   for (const r of otherRuns) notes.push(`earlier run ${r.id} ${r.state}${r.reason ? `: ${r.reason}` : ''}`);
@@ -205,6 +248,7 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
     note: notes.length ? notes.join('; ') : null,
     detectedAt,
     activeAt,
+    alerts,
     steps: run?.steps ?? [],
     gate: run?.gate ?? null,
     wallSeconds: (Date.now() - wall0) / 1000,

@@ -29,7 +29,8 @@ function versionLines(r: DemoResult, metric: string): Line[] {
     .map((s) => ({
       name: `v${s.version} (fleet, per minute)`,
       colour: colourOf(s.version),
-      points: s.points.map((p): [number, number | null] => [minutes(r, p.t), p.value]),
+      // A point stands for its minute: drawn at the minute's middle.
+      points: s.points.map((p): [number, number | null] => [minutes(r, p.t) + 0.5, p.value]),
     }));
 }
 
@@ -72,7 +73,10 @@ function charts(r: DemoResult): string {
     name: `cars' frames, per ${r.timeline.frameBucketSeconds} s`,
     colour: '#999',
     width: 1,
-    points: r.timeline.frames.map((b): [number, number | null] => [b.t / 60, b.mae]),
+    points: r.timeline.frames.map((b): [number, number | null] => [
+      (b.t + r.timeline.frameBucketSeconds / 2) / 60,
+      b.mae,
+    ]),
   };
   const mae = lineChart({
     title: 'Live error: MAE against the sensor reference (log scale)',
@@ -83,7 +87,8 @@ function charts(r: DemoResult): string {
     xDomain: [0, x1],
     log: true,
   });
-  const toX = (pts: Array<[number, number]>) => pts.map(([t, v]): [number, number | null] => [minutes(r, t), v * 100]);
+  const toX = (pts: Array<[number, number]>) =>
+    pts.map(([t, v]): [number, number | null] => [minutes(r, t) + 0.5, v * 100]);
   const saturation = lineChart({
     title: 'Saturation: values outside what the serving version was trained on',
     xLabel,

@@ -48,6 +48,8 @@ export interface DemoOptions {
   progress?: (line: string) => void;
   /** Each phase's result as soon as it is known. */
   onPhase?: (result: PhaseResult) => void;
+  /** Runs with the fleet before it is closed (tests, benchmarks: read what it stored). */
+  inspect?: (fleet: TestFleet, reads: FleetReads) => Promise<void>;
 }
 
 export const DEMO_DEFAULTS = {
@@ -80,10 +82,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const say = (line: string) => o.progress?.(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
   let sim: SimulatedFleet | undefined;
-  const config = {
+  const config: Partial<FleetConfigInput> = {
     ...compressedServerConfig(timeScale),
     loop: { policies: [demoPolicy({ model: MODEL, timeScale, ...(o.strategy ? { strategy: o.strategy } : {}) })] },
-  } as Partial<FleetConfigInput>;
+  };
   say(`starting a fleet server (SQLite, embedded broker) with the retraining loop on for "${MODEL}"`);
   const h: TestFleet = await startTestFleet({
     registerBaseline: false,
@@ -125,6 +127,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       sensorCredentials: TEST_MQTT_SERVER,
       timeScale,
       durationSeconds: maxWall * timeScale,
+      // Keep (and upload) inputs while the fleet asks for them: the loop's capture windows.
+      agent: { sampling: { captureOnRequest: true } },
       onFrame: (_id, f) => meter.add(f.k, f.prediction, f.readingMm, f.version),
     });
     const fps = sim.scenario.fps;
@@ -184,6 +188,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
         note: `trained on ${o.initialFrames ?? DEMO_DEFAULTS.initialFrames} generated frames (dataset ${initial.datasetId}, job ${initial.jobId}) in ${initial.seconds.train.toFixed(0)} s wall`,
         detectedAt: null,
         activeAt: simEpoch,
+        alerts: [],
         steps: [],
         gate: null,
         wallSeconds: (Date.now() - started) / 1000,
@@ -220,7 +225,16 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       timeScale,
       simSeconds: sim.clock().t,
       wallSeconds: (Date.now() - started) / 1000,
+      frames: Object.values(sim.stats()).reduce(
+        (a, st) => ({
+          predicted: a.predicted + st.predicted,
+          failed: a.failed + st.failed,
+          skipped: a.skipped + st.skipped,
+        }),
+        { predicted: 0, failed: 0, skipped: 0 },
+      ),
     });
+    await o.inspect?.(h, reads);
     return { phases: results, summary, timeline };
   } finally {
     await sim?.close();

@@ -66,8 +66,8 @@ function logTicks(lo: number, hi: number): number[] {
 
 export function lineChart(spec: LineChartSpec): string {
   const W = spec.width ?? 900;
-  const H = spec.height ?? 300;
-  const pad = { left: 64, right: 150, top: 34, bottom: 44 };
+  const H = spec.height ?? 320;
+  const pad = { left: 64, right: 16, top: 34, bottom: 62 };
   const plotW = W - pad.left - pad.right;
   const plotH = H - pad.top - pad.bottom;
   const values = spec.lines.flatMap((l) => l.points.map((p) => p[1])).filter((v): v is number => v !== null);
@@ -107,7 +107,7 @@ export function lineChart(spec: LineChartSpec): string {
     );
   }
   parts.push(
-    `<text x="${pad.left + plotW / 2}" y="${H - 6}" text-anchor="middle" fill="#333">${esc(spec.xLabel)}</text>`,
+    `<text x="${pad.left + plotW / 2}" y="${pad.top + plotH + 32}" text-anchor="middle" fill="#333">${esc(spec.xLabel)}</text>`,
     `<text transform="translate(14 ${pad.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(spec.yLabel)}</text>`,
   );
   for (const [i, m] of (spec.marks ?? []).entries()) {
@@ -122,7 +122,9 @@ export function lineChart(spec: LineChartSpec): string {
   parts.push(
     `<clipPath id="${clip}"><rect x="${pad.left}" y="${pad.top}" width="${plotW}" height="${plotH}"/></clipPath>`,
   );
-  for (const [i, l] of spec.lines.entries()) {
+  // The legend runs under the plot, one entry after another (about 6 px per character).
+  let legendX = pad.left;
+  for (const l of spec.lines) {
     const segments: string[] = [];
     let current = '';
     for (const [x, y] of l.points) {
@@ -143,11 +145,12 @@ export function lineChart(spec: LineChartSpec): string {
       const [x, y] = l.points.find((p) => p[1] !== null)! as [number, number];
       parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${l.colour}"/>`);
     }
-    const ly = pad.top + 8 + i * 16;
+    const ly = H - 10;
     parts.push(
-      `<line x1="${W - pad.right + 10}" x2="${W - pad.right + 30}" y1="${ly}" y2="${ly}" stroke="${l.colour}" stroke-width="${l.width ?? 2}"${l.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
-      `<text x="${W - pad.right + 35}" y="${ly}" dominant-baseline="middle">${esc(l.name)}</text>`,
+      `<line x1="${legendX}" x2="${legendX + 20}" y1="${ly}" y2="${ly}" stroke="${l.colour}" stroke-width="${l.width ?? 2}"${l.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
+      `<text x="${legendX + 25}" y="${ly}" dominant-baseline="middle">${esc(l.name)}</text>`,
     );
+    legendX += 45 + l.name.length * 6;
   }
   parts.push('</svg>');
   return parts.join('\n');

@@ -49,6 +49,7 @@ export function summaryLines(s: DemoSummary): string[] {
   const out = [
     '',
     `phase 1 MAE ${mm(s.phase1Mae)} (validation ${mm(s.phase1ValidationMae)}); ${s.devices} cars, seed ${s.seed}, time ×${s.timeScale}: ${s.simSeconds.toFixed(0)} simulated seconds in ${s.wallSeconds.toFixed(0)} s wall`,
+    `frames: ${s.frames.predicted} answered, ${s.frames.failed} refused, ${s.frames.skipped} skipped (a car behind the compressed clock)`,
   ];
   for (const c of s.checks) out.push(`${c.passed ? '✔' : '✘'} ${c.name}: ${c.detail}`);
   out.push(s.accepted ? 'accepted: every check passed' : 'NOT accepted: see the checks marked ✘ above');
