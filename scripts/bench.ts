@@ -25,6 +25,7 @@ import { datasetsBench } from './bench/datasets.bench.js';
 import { simBench } from './bench/sim.bench.js';
 import { detectLatencyBench, falseAlertsBench } from './bench/drift.bench.js';
 import { metricsBench } from './bench/metrics.bench.js';
+import { loopBench } from './bench/loop.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -48,6 +49,7 @@ const BENCHES: Bench[] = [
   detectLatencyBench,
   falseAlertsBench,
   metricsBench,
+  loopBench,
 ];
 
 const { values } = parseArgs({
