@@ -37,15 +37,19 @@ export interface PhaseResult {
   nAfter: number;
   /** Phase 5: the serving version's live MAE on the beige floor before it turned red. */
   maePreOnset?: number | null;
-  /** Onset → the incident opened, simulated seconds. */
+  /** Onset → the first incident opened after it on the serving version (the fleet noticed), simulated seconds. */
   detectS: number | null;
+  /** The rule of that first incident (a server rule, or a device's own detector). */
+  detectedBy: string | null;
   /** Onset → the new version active on every car, simulated seconds. */
   recoverS: number | null;
   /** The version serving at the end of the phase. */
   version: number | null;
+  /** The loop run that made the version (the last one the phase saw, when several ran). */
   loopRunId: string | null;
+  /** The incident that run started from (the one it heals), else the first after the onset. */
   incidentId: string | null;
-  /** The rule whose incident started the run. */
+  /** That incident's rule. */
   rule: string | null;
   /** The loop run's state when the phase ended. */
   runState: string | null;
@@ -58,10 +62,23 @@ export interface PhaseResult {
   activeAt: number | null;
   /** Alerts that fired from a minute before the onset to the phase's end (server rules and devices' own). */
   alerts: FiredAlert[];
+  otherRuns: OtherRun[];
   /** The loop run's steps and gate, for the report. */
   steps: LoopStep[];
   gate: GateComparison | null;
   wallSeconds: number;
+}
+
+/** A loop run the phase saw besides the one that made its version (a false alarm, a rejected try…). */
+export interface OtherRun {
+  id: string;
+  /** The rule of the incident that started it, and that incident's version (its champion). */
+  rule: string | null;
+  champion: number | null;
+  state: string;
+  reason: string | null;
+  /** before-onset: it ran while the demo waited to change the world; after-onset: during the drift. */
+  when: 'before-onset' | 'after-onset';
 }
 
 export interface FiredAlert {
@@ -164,8 +181,13 @@ export interface DemoResult {
 export const ACCEPTANCE = {
   /** MAE after ≤ this × phase 1's MAE, in every drift phase. */
   maeAfterVsPhase1: 1.5,
-  /** MAE after ≤ this × MAE before ("well below"), in every drift phase. */
-  maeAfterVsBefore: 0.5,
+  /**
+   * MAE after ≤ this × MAE before ("well below"), in every drift phase. Not a half: the mildest
+   * drift, 30° angles, costs the serving version only ~1.7–2 × its phase-1 error in this
+   * simulator (the origin's car lost 4.4 ×), so a retrained version a quarter or more below it is
+   * as far as the sensor's noise lets it go.
+   */
+  maeAfterVsBefore: 0.75,
   /** Phase 5: onset → incident, simulated seconds. */
   detectS: 60,
   /** Phase 5: onset → new version on every car, simulated seconds. */

@@ -49,8 +49,8 @@ export async function trainInitialModel(o: InitialModelOptions): Promise<Initial
     count: o.frames,
     seed: o.seed,
     out: join(o.workDir, 'phase1-dataset'),
-    // Leave a core to the server: it is already running.
-    threads: 1,
+    // Nothing else runs yet (the cars start after): both cores.
+    threads: 2,
     onProgress: (done, total) => {
       if (Date.now() - lastSay > 3000) {
         lastSay = Date.now();

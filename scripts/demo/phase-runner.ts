@@ -10,7 +10,7 @@
 import type { IncidentView, LoopRun } from '@edgeloop/protocol/rest';
 import type { SimulatedFleet } from '@edgeloop/simulator/fleet';
 import type { DemoPhase } from './demo-plan.js';
-import type { PhaseOutcome, PhaseResult } from './demo-result.js';
+import type { OtherRun, PhaseOutcome, PhaseResult } from './demo-result.js';
 import type { FleetReads } from './fleet-reads.js';
 import type { FrameMeter } from './frame-meter.js';
 
@@ -38,6 +38,15 @@ export interface PhaseContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FINISHED = new Set(['succeeded', 'rejected', 'rolled-back', 'failed', 'cancelled']);
+
+const other = (r: LoopRun, when: OtherRun['when']): OtherRun => ({
+  id: r.id,
+  rule: r.trigger.rule,
+  champion: r.champion,
+  state: r.state,
+  reason: r.reason,
+  when,
+});
 
 /** Waits until simulated second `t`, saying where the fleet is every few seconds. */
 async function untilSimSecond(ctx: PhaseContext, t: number, status: () => string): Promise<void> {
@@ -91,8 +100,8 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
   const tag = `phase ${phase.id} (${phase.name})`;
 
   const notes: string[] = [];
-  for (const r of await waitForIdleLoop(ctx, timings.healSeconds, tag))
-    notes.push(`before the onset, loop run ${r.id} (${r.trigger.rule ?? r.trigger.kind}) ended ${r.state}`);
+  const others: OtherRun[] = [];
+  for (const r of await waitForIdleLoop(ctx, timings.healSeconds, tag)) others.push(other(r, 'before-onset'));
 
   let maePreOnset: number | null | undefined;
   if (phase.preWorld) {
@@ -104,8 +113,7 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
       () => `${tag}: on ${phase.preWorld}, ${recentMae(ctx)}`,
     );
     maePreOnset = (await reads.liveMae(champion, simEpoch + pre.at * 1000)).mae;
-    for (const r of await waitForIdleLoop(ctx, timings.healSeconds, tag))
-      notes.push(`on ${phase.preWorld}, loop run ${r.id} (${r.trigger.rule ?? r.trigger.kind}) ended ${r.state}`);
+    for (const r of await waitForIdleLoop(ctx, timings.healSeconds, tag)) others.push(other(r, 'before-onset'));
   }
 
   let loopAvailable = true;
@@ -128,6 +136,9 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
 
   let run: LoopRun | undefined;
   const otherRuns: LoopRun[] = [];
+  /** The first incident on the serving version after the onset: when the fleet noticed. */
+  let first: IncidentView | undefined;
+  /** The incident the loop run started from (the one it heals), else the first. */
   let incident: IncidentView | undefined;
   let activeAt: number | null = null;
   let lastSay = Date.now();
@@ -135,9 +146,9 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
   const status = (): string => {
     const parts = [`${tag}: +${since().toFixed(0)} s`];
     parts.push(
-      incident
-        ? `incident ${incident.id} (${incident.rule}) after ${((incident.openedAt - onsetAt) / 1000).toFixed(0)} s`
-        : 'no incident yet',
+      first
+        ? `detected by ${first.rule} after ${((first.openedAt - onsetAt) / 1000).toFixed(0)} s`
+        : 'not detected yet',
     );
     if (run) parts.push(`loop ${run.id}: ${run.state === 'running' ? `${run.step} step` : run.state}`);
     if (run?.version) parts.push(`v${run.version}`);
@@ -154,9 +165,13 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
     const latest = runs.at(-1);
     if (latest && run && latest.id !== run.id && !otherRuns.some((r) => r.id === run!.id)) otherRuns.push(run);
     run = latest ?? run;
-    const incidents = (await reads.incidents()).filter((i) => !knownIncidents.has(i.id));
-    incident =
-      incidents.find((i) => i.id === run?.trigger.incidentId) ?? incidents.sort((a, b) => a.openedAt - b.openedAt)[0];
+    const incidents = (await reads.incidents())
+      .filter((i) => !knownIncidents.has(i.id))
+      .sort((a, b) => a.openedAt - b.openedAt);
+    // The fleet noticed when an incident opened on the version serving the drifted world; one on
+    // a retired version (its last minutes of data still in the rules' windows) is not that.
+    first ??= incidents.find((i) => i.version === champion);
+    incident = incidents.find((i) => i.id === run?.trigger.incidentId) ?? first;
     if (run?.version != null && activeAt === null) {
       const versions = await reads.runningVersions(ctx.deviceIds);
       if ([...versions.values()].every((v) => v === run!.version)) {
@@ -206,7 +221,7 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
       value: a.value,
     }))
     .sort((a, b) => a.afterOnsetS - b.afterOnsetS);
-  const detectedAt = incident ? incident.openedAt : null;
+  const detectedAt = first ? first.openedAt : null;
   const outcome: PhaseOutcome =
     detectedAt === null
       ? 'not-detected'
@@ -217,7 +232,14 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
           : 'recovered';
   if (!loopAvailable) notes.push('the server has no retraining loop API');
   if (run && run.reason) notes.push(`loop run ${run.id} ${run.state}: ${run.reason}`);
-  for (const r of otherRuns) notes.push(`earlier run ${r.id} ${r.state}${r.reason ? `: ${r.reason}` : ''}`);
+  for (const r of otherRuns) {
+    const fresh = (await listRuns()).find((x) => x.id === r.id) ?? r;
+    others.push(other(fresh, 'after-onset'));
+  }
+  for (const r of others)
+    notes.push(
+      `${r.when === 'before-onset' ? 'before the onset' : 'also'}: loop run ${r.id} (${r.rule ?? 'no rule'} on v${r.champion ?? '?'}) ${r.state}`,
+    );
   if (run && !FINISHED.has(run.state) && outcome === 'recovered')
     notes.push(`loop run ${run.id} still ${run.step} when the phase ended`);
   if (outcome === 'recovered') ctx.serving = run!.version!;
@@ -243,12 +265,14 @@ export async function runDriftPhase(ctx: PhaseContext, phase: DemoPhase): Promis
     loopRunId: run?.id ?? null,
     incidentId: incident?.id ?? null,
     rule: incident?.rule ?? null,
+    detectedBy: first?.rule ?? null,
     runState: run?.state ?? null,
     resolvedBy: incident?.resolvedBy ?? null,
     note: notes.length ? notes.join('; ') : null,
     detectedAt,
     activeAt,
     alerts,
+    otherRuns: others,
     steps: run?.steps ?? [],
     gate: run?.gate ?? null,
     wallSeconds: (Date.now() - wall0) / 1000,

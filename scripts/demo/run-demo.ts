@@ -18,7 +18,7 @@ import { startSimulatedFleet, type SimulatedFleet } from '@edgeloop/simulator/fl
 import { TEST_MQTT_SERVER } from '@edgeloop/test/support/fleet-client';
 import { startTestFleet, type TestFleet } from '@edgeloop/test/support/in-process-fleet';
 import { DEMO_PHASES, ORIGIN_SCENARIO, phaseById, type PhaseId } from './demo-plan.js';
-import { compressedServerConfig, demoPolicy } from './demo-policy.js';
+import { compressedServerConfig, demoPolicy, sloRule } from './demo-policy.js';
 import { summarize, type DemoResult, type PhaseResult } from './demo-result.js';
 import { FleetReads } from './fleet-reads.js';
 import { FrameMeter } from './frame-meter.js';
@@ -32,13 +32,13 @@ export interface DemoOptions {
   /** Phases to play (phase 1 always runs first); default all five. */
   phases?: readonly PhaseId[];
   seed?: number;
-  /** Simulated seconds per wall second (default 3). */
+  /** Simulated seconds per wall second (default 2). */
   timeScale?: number;
   /** Frames of the initial dataset (default 2,000, as the sample recipe). */
   initialFrames?: number;
   /** Built-in trainer parameters of the initial model over its defaults. */
   initialParams?: Record<string, number | string | boolean>;
-  /** Simulated seconds of the baseline world over which phase 1's MAE is measured (default 90). */
+  /** Simulated seconds of the baseline world over which phase 1's MAE is measured (default 60). */
   baselineSeconds?: number;
   timings?: Partial<PhaseTimings>;
   /** Rollout strategy of the loop's policy (default canary). */
@@ -55,11 +55,11 @@ export interface DemoOptions {
 export const DEMO_DEFAULTS = {
   devices: 8,
   seed: 1,
-  timeScale: 3,
+  timeScale: 2,
   initialFrames: 2000,
-  baselineSeconds: 90,
+  baselineSeconds: 60,
   maxWallSeconds: 1800,
-  timings: { afterSeconds: 60, preOnsetSeconds: 60, phaseTimeoutSeconds: 900, healSeconds: 180 },
+  timings: { afterSeconds: 45, preOnsetSeconds: 30, phaseTimeoutSeconds: 600, healSeconds: 180 },
 } as const;
 
 const MODEL = 'distance';
@@ -183,12 +183,14 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
         loopRunId: null,
         incidentId: null,
         rule: null,
+        detectedBy: null,
         runState: null,
         resolvedBy: null,
         note: `trained on ${o.initialFrames ?? DEMO_DEFAULTS.initialFrames} generated frames (dataset ${initial.datasetId}, job ${initial.jobId}) in ${initial.seconds.train.toFixed(0)} s wall`,
         detectedAt: null,
         activeAt: simEpoch,
         alerts: [],
+        otherRuns: [],
         steps: [],
         gate: null,
         wallSeconds: (Date.now() - started) / 1000,
@@ -198,6 +200,12 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     say(
       `phase 1: MAE ${p1.mae?.toFixed(2) ?? '—'} mm over ${p1.n} records (${((Date.now() - phase1Wall) / 1000).toFixed(0)} s wall)`,
     );
+    if (p1.mae === null)
+      throw new Error('phase 1 measured no live error: no record with a reference value reached the fleet');
+    // The operator's service level, set once the first version is measured (demo-policy.ts).
+    const slo = sloRule(p1.mae, MODEL);
+    await client.putRule({ body: slo });
+    say(`rule ${slo.rule.name}: a live MAE above 1.5 × phase 1 starts a retraining too`);
 
     const ctx: PhaseContext = { sim, reads, deviceIds, meter, serving: initial.version, timings, say };
     for (const id of phases) {
