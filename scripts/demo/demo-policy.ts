@@ -13,13 +13,12 @@
  *   (reference PSI) either: it also fires when the range narrows again (0–350 → 0–250 mm), on
  *   the retired version's last minutes of data. Their incidents still open and are shown.
  * - dataset: every car (all drive the same world), 1,000 recent samples from the onset, as many
- *   again replayed from the champion's training data; every frame captured for 90 s (wall) once
- *   samples are short. With the default 30 % the challenger, trained on ~600 frames of the new world
+ *   again replayed from the champion's training data; every 2nd frame captured for 2 minutes
+ *   (wall) once samples are short: consecutive frames of a parking run are nearly the same
+ *   picture, so spreading the samples over twice the parking runs teaches more. With the default 30 % the challenger, trained on ~600 frames of the new world
  *   and ~250 of the old, was 1.4–1.5 × worse than the champion on the champion's own holdout,
  *   and the gate rightly refused it (measured on phase 5).
- * - training: the built-in trainer, one run of 40 epochs (its default is 60; the validation MAE
- *   levels off after ~30 on these datasets, and the training's wall time counts twice over in
- *   simulated seconds).
+ * - training: the built-in trainer with its defaults, one run.
  * - gate: ≥ 10 % better on the recent holdout (the default), and at most 30 % worse than the
  *   champion on the champion's own training holdout: the champion is judged on data it was
  *   trained beside, the challenger on data it saw only part of.
@@ -91,9 +90,9 @@ export function demoPolicy(o: DemoPolicyOptions): LoopPolicyInput {
       replayShare: 0.5,
       minSamples: 1000,
       waitMs: 10 * 60_000,
-      capture: { everyN: 1, forMs: 90_000 },
+      capture: { everyN: 2, forMs: 120_000 },
     },
-    training: { trainer: 'builtin', sweep: { seed: 1, base: { epochs: 40 } } },
+    training: { trainer: 'builtin', sweep: { seed: 1, base: {} } },
     gate: { minImprovement: 0.1, originalTolerance: 0.3, minHoldout: 30 },
     rollout: {
       strategy: o.strategy ?? 'canary',

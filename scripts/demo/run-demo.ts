@@ -59,7 +59,7 @@ export const DEMO_DEFAULTS = {
   initialFrames: 2000,
   baselineSeconds: 60,
   maxWallSeconds: 1800,
-  timings: { afterSeconds: 45, preOnsetSeconds: 30, phaseTimeoutSeconds: 600, healSeconds: 180 },
+  timings: { afterSeconds: 60, preOnsetSeconds: 30, phaseTimeoutSeconds: 600, healSeconds: 180 },
 } as const;
 
 const MODEL = 'distance';
