@@ -107,7 +107,6 @@ function charts(r: DemoResult): string {
     ],
     marks: m,
     xDomain: [0, x1],
-    yDomain: [0, 100],
   });
   const imageSat = lineChart({
     title: "Mean image saturation of the frames (the origin's alert signal)",
@@ -122,7 +121,6 @@ function charts(r: DemoResult): string {
     ],
     marks: m,
     xDomain: [0, x1],
-    yDomain: [0, 100],
   });
   return `<figure>${mae}</figure>\n<figure>${saturation}</figure>\n<figure>${imageSat}</figure>`;
 }

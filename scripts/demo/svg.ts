@@ -41,6 +41,14 @@ export interface LineChartSpec {
   yFormat?: (v: number) => string;
 }
 
+/** Rows of event labels along a chart's top before they may overlap. */
+const MARK_ROWS = 4;
+
+/** About how wide a text is in the report's sans-serif at this size, px. */
+function textWidth(text: string, size: number): number {
+  return text.length * size * 0.56;
+}
+
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : String(+v.toPrecision(3)));
 
 /** About `count` round tick values over [lo, hi]. */
@@ -66,10 +74,23 @@ function logTicks(lo: number, hi: number): number[] {
 
 export function lineChart(spec: LineChartSpec): string {
   const W = spec.width ?? 900;
-  const H = spec.height ?? 320;
   const pad = { left: 64, right: 16, top: 34, bottom: 62 };
   const plotW = W - pad.left - pad.right;
-  const plotH = H - pad.top - pad.bottom;
+  // The legend runs under the plot, wrapping onto more rows when it is wider than the plot.
+  const legend: Array<{ x: number; row: number }> = [];
+  let lx = 0;
+  let rows = 1;
+  for (const l of spec.lines) {
+    const w = 25 + textWidth(l.name, 11) + 20;
+    if (lx > 0 && lx + w > plotW) {
+      rows++;
+      lx = 0;
+    }
+    legend.push({ x: pad.left + lx, row: rows - 1 });
+    lx += w;
+  }
+  const H = (spec.height ?? 320) + (rows - 1) * 16;
+  const plotH = H - pad.top - pad.bottom - (rows - 1) * 16;
   const values = spec.lines.flatMap((l) => l.points.map((p) => p[1])).filter((v): v is number => v !== null);
   const positive = values.filter((v) => v > 0);
   let [y0, y1] = spec.yDomain ?? [0, Math.max(1e-9, ...values) * 1.05];
@@ -110,21 +131,29 @@ export function lineChart(spec: LineChartSpec): string {
     `<text x="${pad.left + plotW / 2}" y="${pad.top + plotH + 32}" text-anchor="middle" fill="#333">${esc(spec.xLabel)}</text>`,
     `<text transform="translate(14 ${pad.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#333">${esc(spec.yLabel)}</text>`,
   );
-  for (const [i, m] of (spec.marks ?? []).entries()) {
+  // Mark labels along the top, each in the first row where it clears the label before it.
+  const rowEnds: number[] = [];
+  for (const m of [...(spec.marks ?? [])].sort((a, b) => a.x - b.x)) {
     if (m.x < x0 || m.x > x1) continue;
-    const x = sx(m.x).toFixed(1);
+    const px = sx(m.x);
+    const width = textWidth(m.label, 10);
+    // Right of its line, or left of it near the chart's right edge.
+    const left = px + 3 + width > pad.left + plotW;
+    const start = left ? px - 3 - width : px;
+    let row = rowEnds.findIndex((end) => end < start);
+    if (row < 0) row = rowEnds.length < MARK_ROWS ? rowEnds.length : rowEnds.indexOf(Math.min(...rowEnds));
+    rowEnds[row] = left ? px : px + 3 + width;
+    const x = px.toFixed(1);
     parts.push(
       `<line x1="${x}" x2="${x}" y1="${pad.top}" y2="${pad.top + plotH}" stroke="${m.colour}" stroke-width="1.5"${m.dashed ? ' stroke-dasharray="5 3"' : ''}><title>${esc(m.label)}</title></line>`,
-      `<text x="${x}" y="${pad.top + 10 + (i % 3) * 11}" dx="3" fill="${m.colour}" font-size="10">${esc(m.label)}</text>`,
+      `<text x="${x}" y="${pad.top + 10 + row * 11}" dx="${left ? -3 : 3}"${left ? ' text-anchor="end"' : ''} fill="${m.colour}" font-size="10">${esc(m.label)}</text>`,
     );
   }
   const clip = `clip${Math.abs(hashText(spec.title))}`;
   parts.push(
     `<clipPath id="${clip}"><rect x="${pad.left}" y="${pad.top}" width="${plotW}" height="${plotH}"/></clipPath>`,
   );
-  // The legend runs under the plot, one entry after another (about 6 px per character).
-  let legendX = pad.left;
-  for (const l of spec.lines) {
+  for (const [i, l] of spec.lines.entries()) {
     const segments: string[] = [];
     let current = '';
     for (const [x, y] of l.points) {
@@ -145,12 +174,12 @@ export function lineChart(spec: LineChartSpec): string {
       const [x, y] = l.points.find((p) => p[1] !== null)! as [number, number];
       parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${l.colour}"/>`);
     }
-    const ly = H - 10;
+    const { x: legendX, row } = legend[i]!;
+    const ly = H - 10 - (rows - 1 - row) * 16;
     parts.push(
       `<line x1="${legendX}" x2="${legendX + 20}" y1="${ly}" y2="${ly}" stroke="${l.colour}" stroke-width="${l.width ?? 2}"${l.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
       `<text x="${legendX + 25}" y="${ly}" dominant-baseline="middle">${esc(l.name)}</text>`,
     );
-    legendX += 45 + l.name.length * 6;
   }
   parts.push('</svg>');
   return parts.join('\n');
