@@ -11,7 +11,7 @@ import { createRolloutSchema, type LoopRun } from '@edgeloop/protocol/rest';
 import { detailView } from '../rollouts/rollout-view.js';
 import type { ModelVersionRecord } from '../store/fleet-store.js';
 import type { LoopDeps, RecentWindow } from './loop-ports.js';
-import { endRun, finishStep, setStep, stepOf } from './loop-run-record.js';
+import { currentStep, endRun, finishStep, setStep, stepOf } from './loop-run-record.js';
 
 export const SYSTEM = 'system';
 /** A job a restart killed is trained again this many times in all before the run fails. */
@@ -27,7 +27,9 @@ export interface StepContext {
 }
 
 export async function advance(run: LoopRun, ctx: StepContext): Promise<LoopRun> {
-  switch (run.step) {
+  switch (currentStep(run)) {
+    case undefined:
+      return endRun(run, 'succeeded', null, ctx.deps.now());
     case 'trigger':
     case 'data':
       return dataStep(run, ctx);
