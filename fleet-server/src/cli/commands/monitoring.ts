@@ -257,6 +257,11 @@ async function incidentsShow({ operands, flags, io, connect }: CommandContext): 
       i.members.map((m) => [m.scope, m.state, formatTimestamp(m.since), m.alertId]),
     ),
   );
+  for (const r of body.loopRuns)
+    io.out(
+      `loop run ${r.id}: ${r.state}${r.state === 'running' ? ` (step ${r.step})` : ''}` +
+        `${r.version !== null ? `, made v${r.version}` : ''}${r.reason ? ` — ${r.reason}` : ''}`,
+    );
 }
 
 const str: NonNullable<CliCommand['options']>[string] = { type: 'string' };
