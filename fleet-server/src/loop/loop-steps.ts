@@ -4,8 +4,9 @@
  * resolve. Each call looks at what the run's record says and what the world holds now (the job,
  * the version, the rollout, the alerts) and returns the next record, so a run picks up where it
  * was after a restart: a job the restart killed is trained again (once), a version registered
- * before the crash is found by its training run and loop run instead of registered twice, and a
- * rollout carries on by itself (the rollout engine keeps its own state).
+ * before the crash is found by its training run and loop run instead of registered twice, a
+ * rollout carries on by itself (the rollout engine keeps its own state), and one created before
+ * the crash but not yet in the record is found by its version instead of created twice.
  */
 import { createRolloutSchema, type LoopRun } from '@edgeloop/protocol/rest';
 import { detailView } from '../rollouts/rollout-view.js';
@@ -287,6 +288,24 @@ async function rolloutStep(run: LoopRun, { deps }: StepContext): Promise<LoopRun
   const spec = run.policy.rollout;
   const step = stepOf(run, 'rollout');
   if (!run.rolloutId) {
+    // A rollout of this run's version already exists when the server died between creating it
+    // and writing this record (or an operator rolled the version out): follow it, never start
+    // a second one (it would be refused, or roll out again a version the first rolled back).
+    const made = (await deps.rollouts.store.list({ model: run.model, limit: 50 })).find(
+      (r) => r.version === run.version,
+    );
+    if (made)
+      return {
+        ...setStep(
+          run,
+          'rollout',
+          'running',
+          `${made.strategy} rollout ${made.id} of v${made.version} found; following it`,
+          { rolloutId: made.id, strategy: made.strategy },
+          now,
+        ),
+        rolloutId: made.id,
+      };
     const active = await deps.rollouts.store.activeFor(run.model);
     if (active) {
       const since = step.startedAt ?? now;
