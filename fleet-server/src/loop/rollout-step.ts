@@ -2,7 +2,9 @@
  * @module loop/rollout-step
  * The loop's rollout step: the accepted version rolled out by the policy's strategy through the
  * rollout engine (whose gates roll it back by themselves), a shadow promoted once its live error
- * holds up against the serving version's, and the run ended by what the rollout came to.
+ * holds up against the serving version's, and the run ended by what the rollout came to. A
+ * rollout created before a crash but not yet in the run's record is found by its version instead
+ * of created twice.
  */
 import { createRolloutSchema, type LoopRun } from '@edgeloop/protocol/rest';
 import { detailView } from '../rollouts/rollout-view.js';
@@ -15,6 +17,24 @@ export async function rolloutStep(run: LoopRun, { deps }: StepContext): Promise<
   const spec = run.policy.rollout;
   const step = stepOf(run, 'rollout');
   if (!run.rolloutId) {
+    // A rollout of this run's version already exists when the server died between creating it
+    // and writing this record (or an operator rolled the version out): follow it, never start
+    // a second one (it would be refused, or roll out again a version the first rolled back).
+    const made = (await deps.rollouts.store.list({ model: run.model, limit: 50 })).find(
+      (r) => r.version === run.version,
+    );
+    if (made)
+      return {
+        ...setStep(
+          run,
+          'rollout',
+          'running',
+          `${made.strategy} rollout ${made.id} of v${made.version} found; following it`,
+          { rolloutId: made.id, strategy: made.strategy },
+          now,
+        ),
+        rolloutId: made.id,
+      };
     const active = await deps.rollouts.store.activeFor(run.model);
     if (active) {
       const since = step.startedAt ?? now;
