@@ -73,7 +73,8 @@ export async function runEvaluator(
   const [cmd, ...args] = EVALUATOR_COMMAND;
   const child = spawn(cmd!, [...args, file], {
     cwd: opts.workDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel closes when this process dies (even by kill -9): the evaluator then stops.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
     env: childEnv(process.env),
   });
@@ -112,12 +113,12 @@ export async function runEvaluator(
       results[line.key] = evaluation;
     }
   };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
     lines.forEach(onLine);
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEPT);
   });
   const exit = await new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
