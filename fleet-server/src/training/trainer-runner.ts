@@ -8,6 +8,7 @@
  * by the registry's own rule, metrics.json and baseline.json by their schemas — so a run only
  * succeeds with outputs that can be registered.
  */
+import { secretFreeEnv, signalGroup } from '@edgeloop/protocol/node';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -263,26 +264,8 @@ export async function readOutputs(
   return { model, metrics: metrics.data, baseline: baseline.data, ...(meta ? { meta } : {}) };
 }
 
-/**
- * The server's environment without its secrets and settings (EDGELOOP_*: admin token, database
- * URL with its password, broker password) or anything named like a credential: a trainer is
- * another program and gets what it needs to run (PATH, HOME, locale, Python and thread settings).
- */
-export function trainerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      ([name]) => !/^EDGELOOP_/i.test(name) && !/(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE|CREDENTIAL)/i.test(name),
-    ),
-  );
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is gone already.
-  }
-}
+/** What a trainer gets of the server's environment: all but its secrets and settings. */
+export const trainerEnv = secretFreeEnv;
 
 function lastLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');
