@@ -264,6 +264,26 @@ export function renderLineage(w: LineageWalk): string {
       `${m.rereleaseOf ? `; the artifact of v${m.rereleaseOf}, whose origin follows` : ''}`,
   );
   const indent = w.record ? '      ' : '  ';
+  if (w.loop) {
+    const l = w.loop;
+    const why = l.incident
+      ? `incident ${l.incident.id} (${l.incident.rule}, ${l.incident.state}) on ${l.incident.devices.length} device(s)`
+      : `${l.trigger.kind} trigger by ${l.trigger.actor}`;
+    lines.push(`${indent}↳ loop run ${l.runId} (${l.state}), started by ${why}`);
+    if (l.gate) {
+      const side = (name: string, c: NonNullable<typeof l.gate.recent>) =>
+        `${name} holdout ${c.count} items: challenger MAE ${formatNumber(c.challenger.mae)} vs champion ${formatNumber(c.champion.mae)} (${c.ratio.toFixed(2)}×)`;
+      const sides = [
+        l.gate.recent && side('recent', l.gate.recent),
+        l.gate.original && side('original', l.gate.original),
+      ];
+      lines.push(
+        `${indent}  gate ${l.gate.verdict} against v${l.gate.champion.version}: ${sides.filter(Boolean).join('; ')}`,
+      );
+    }
+    if (l.runs.length > 1)
+      lines.push(`${indent}  sweep of ${l.runs.length} runs; best ${l.runs.find((r) => r.best)?.id ?? '–'}`);
+  }
   if (w.run)
     lines.push(
       `${indent}↳ training run ${w.run.id} (job ${w.run.jobId}): ${w.run.trainer}, ${paramsText(w.run)} seed=${w.run.seed}` +
