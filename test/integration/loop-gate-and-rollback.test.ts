@@ -1,7 +1,7 @@
 /**
  * The retraining loop refuses what it must refuse and undoes what the fleet shows to be worse,
  * through the real parts: the fleet server's loop engine, the built-in trainer as a child
- * process, the gate's evaluator, the signing registry, the rollout engine and (last case)
+ * process, the gate's evaluator, the signing registry, the rollout engine and (case 3)
  * simulated cars serving over MQTT with a ToF sensor's true readings as reference values.
  *
  * Samples reach the server as devices upload them (support/bench-device.ts): simulator frames
@@ -17,20 +17,23 @@
  *     challenger is accepted, registered and rolled out as a canary; the car running it meets the
  *     true readings, the rollout's live-error gate rolls it back by itself, the loop run ends
  *     rolled-back with that reason, and the canary serves the champion's model again (re-released).
+ *
+ * What the loop does when nothing goes wrong, and the lineage of its work: loop-heal-lineage.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAMPLE_MODELS, SAMPLE_VERSION_METADATA } from '@edgeloop/models';
-import { createRestClient, RestError } from '@edgeloop/protocol/client';
-import type { LoopPolicyInput, LoopRun } from '@edgeloop/protocol/rest';
+import { RestError } from '@edgeloop/protocol/client';
+import type { LoopPolicyInput } from '@edgeloop/protocol/rest';
 import { generateDataset } from '@edgeloop/simulator';
 import { startSimulatedFleet } from '@edgeloop/simulator/fleet';
 import { connectBenchDevice, simulatorFrames, type BenchDevice } from '../support/bench-device.js';
 import { waitFor } from '../support/fixtures.js';
+import { loopClient, loopRunEnded, stepNamed, versionsOf } from '../support/loop-client.js';
 import { TEST_MQTT_SERVER } from '../support/fleet-client.js';
-import { startTestFleet, type TestFleet } from '../support/in-process-fleet.js';
+import { startTestFleet } from '../support/in-process-fleet.js';
 
 /** Recent samples each run trains on (about a tenth lands in the holdout). */
 const SAMPLES = 300;
@@ -39,31 +42,17 @@ const MIN_HOLDOUT = 15;
 const MAE_SENTENCE =
   /Challenger MAE \d+\.\d mm on \d+ recent holdout items is \d+\.\d+ × the champion's \d+\.\d mm; the policy asks ≤ 0\.90 ×/;
 
-type Client = ReturnType<typeof createRestClient>;
+type After = (fn: () => Promise<void>, options: { timeout: number }) => void;
+/** A cleanup that hangs fails the test instead of holding the run open. */
+const CLOSE_TIMEOUT = { timeout: 60_000 };
 
-const restOf = (h: TestFleet): Client =>
-  createRestClient({ baseUrl: h.server.httpUrl, headers: { authorization: `Bearer ${h.adminToken}` } });
-
-async function ended(api: Client, id: string, timeoutMs: number): Promise<LoopRun> {
-  return waitFor(
-    `loop run ${id} to end`,
-    async () => {
-      const { run } = await api.getLoopRun({ params: { id } });
-      return run.state === 'running' ? undefined : run;
-    },
-    timeoutMs,
-    500,
-  );
-}
-
-const stepNamed = (run: LoopRun, name: LoopRun['steps'][number]['name']) => run.steps.find((s) => s.name === name)!;
-
-/** Versions of `model` the registry holds. */
-async function versionsOf(api: Client, model: string): Promise<number[]> {
-  return (await api.listModels()).models
-    .filter((m) => m.name === model)
-    .map((m) => m.version)
-    .sort((a, b) => a - b);
+/** Cleanups run last-registered first (the devices before the cars, the cars before the server). */
+function lastFirst(t: { after: After }): Array<() => Promise<void>> {
+  const stack: Array<() => Promise<void>> = [];
+  t.after(async () => {
+    for (const close of stack.reverse()) await close();
+  }, CLOSE_TIMEOUT);
+  return stack;
 }
 
 test(
@@ -71,8 +60,9 @@ test(
   { timeout: 240_000 },
   async (t) => {
     const h = await startTestFleet();
-    t.after(() => h.close());
-    const api = restOf(h);
+    const closing = lastFirst(t);
+    closing.push(() => h.close());
+    const api = loopClient(h);
     // The champion, "range" v1: the sample model registered naming the dataset it was trained on,
     // so the gate has the champion's own training holdout to check what a challenger forgot.
     const trained = await generateDataset({
@@ -99,7 +89,7 @@ test(
         deviceId,
         credentials: await h.enroll(deviceId, { group }),
       });
-      t.after(() => device.close());
+      closing.push(() => device.close());
       return device;
     };
 
@@ -149,7 +139,7 @@ test(
       assert.equal(started.trigger.kind, 'incident');
       assert.equal(started.trigger.incidentId, incident.id);
       assert.deepEqual(started.trigger.devices, ['cam-1']);
-      const run = await ended(api, started.id, 120_000);
+      const run = await loopRunEnded(api, started.id, 120_000);
 
       assert.equal(run.state, 'rejected', `${run.reason} ${JSON.stringify(run.steps)}`);
       assert.equal(run.step, 'gate');
@@ -222,7 +212,7 @@ test(
         body: { reason: 'relabelled bench data', force: true },
       });
       assert.equal(started.trigger.kind, 'manual');
-      const run = await ended(api, started.id, 180_000);
+      const run = await loopRunEnded(api, started.id, 180_000);
 
       assert.equal(run.state, 'rejected', `${run.reason} ${JSON.stringify(run.steps)}`);
       assert.equal(stepNamed(run, 'gate').status, 'failed');
@@ -254,8 +244,9 @@ test(
   { timeout: 240_000 },
   async (t) => {
     const h = await startTestFleet({ baselineMetadata: JSON.parse(readFileSync(SAMPLE_VERSION_METADATA.v1, 'utf8')) });
-    t.after(() => h.close());
-    const api = restOf(h);
+    const closing = lastFirst(t);
+    closing.push(() => h.close());
+    const api = loopClient(h);
     const cars = ['car-1', 'car-2', 'car-3', 'car-4'];
     const sim = await startSimulatedFleet({
       scenario: 'baseline',
@@ -266,7 +257,7 @@ test(
       enroll: (id) => h.enroll(id),
       sensorCredentials: TEST_MQTT_SERVER,
     });
-    t.after(() => sim.close());
+    closing.push(() => sim.close());
     for (const id of cars) await h.deploySample(id);
     sim.run();
 
@@ -294,7 +285,7 @@ test(
         deviceId: id,
         credentials: await h.enroll(id),
       });
-      t.after(() => device.close());
+      closing.push(() => device.close());
       await device.upload(
         'distance',
         1,
@@ -308,8 +299,9 @@ test(
       params: { model: 'distance' },
       body: { reason: 'retrain on the captured samples' },
     });
-    const run = await ended(api, started.id, 180_000);
+    const run = await loopRunEnded(api, started.id, 180_000);
     t.diagnostic(`${run.state}: ${run.reason}`);
+    t.diagnostic(run.gate?.reasons.join(' ') ?? 'no gate');
 
     // The gate could not tell: on data labelled by the same bad sensor the challenger looks better.
     assert.equal(run.gate?.verdict, 'accepted', JSON.stringify(run.gate));

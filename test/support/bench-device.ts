@@ -149,8 +149,9 @@ export async function connectBenchDevice(o: {
       await taken;
     },
     async close() {
-      for (const k of waiting.keys()) waiting.delete(k);
-      await client.endAsync();
+      waiting.clear();
+      // Forced: nothing is in flight once a call returned, and the server may be gone already.
+      await client.endAsync(true);
     },
   };
 }
