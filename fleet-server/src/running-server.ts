@@ -3,6 +3,7 @@
  * What startFleetServer hands back (the running server's parts, for the CLI, tests and
  * embedders) and what it may be given besides its settings.
  */
+import type { LoopEngine } from './loop/loop-engine.js';
 import type { ContractViolation } from './api/response-contract.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { EmbeddedBroker } from './broker/embedded-broker.js';
@@ -68,6 +69,8 @@ export interface RunningFleetServer {
   training: TrainingService;
   /** Rules, alerts, incidents; `monitoring.events` carries `monitoring.alert` / `monitoring.incident`. */
   monitoring: Monitoring;
+  /** The retraining loop (runs while this server leads). */
+  loop: LoopEngine;
   /** With TLS: the CA devices pin (file and `sha256:` fingerprint of its public key). */
   tls?: { caFile: string; caFingerprint: string };
   /** With validateResponses: every API answer that broke the REST contract (each was answered 500). */

@@ -47,6 +47,7 @@ import { loadTlsMaterial } from './tls/tls-material.js';
 import type { DatasetSource } from './training/dataset-source.js';
 import { lineageChecker } from './training/lineage-check.js';
 import { startTraining } from './training/start-training.js';
+import { startLoop } from './loop/start-loop.js';
 import { rollupHousekeeping, startMonitoring } from './monitoring/start-monitoring.js';
 import { busTlsOptions, checkPlainTransport } from './tls/transport-policy.js';
 import { DEFAULT_MQTTS_PORT } from './tls/tls-settings.js';
@@ -248,6 +249,12 @@ export async function startFleetServer(
       ...(parts.monitoringNow ? { now: parts.monitoringNow } : {}),
     });
     cleanups.push(() => monitoring.close());
+    const loop = await startLoop({
+      ...{ config, store, datasets: datasetService, samples, sampleFiles, artifacts, deployments, training, rollouts },
+      ...{ monitoring, audit, log },
+      ...(parts.monitoringNow ? { now: parts.monitoringNow } : {}),
+    });
+    cleanups.push(() => loop.stop());
     const instance = instanceIdOf(config);
     const lease = store.cluster.leaderLease({ instanceId: instance, log, pollMs: config.cluster.leaderPollMs });
     const stats: TelemetryIngestStats = { batches: 0, stored: 0, duplicates: 0, rejected: 0 };
@@ -278,6 +285,7 @@ export async function startFleetServer(
       transfer,
       training,
       monitoring,
+      loop,
       store,
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
       ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
@@ -333,6 +341,7 @@ export async function startFleetServer(
         { name: 'rollouts', start: () => rollouts.start(), stop: () => rollouts.stop() },
         { name: 'rollup housekeeping', start: () => housekeeping.start(), stop: () => housekeeping.stop() },
         { name: 'monitoring', start: () => monitoring.start(), stop: () => monitoring.stop() },
+        { name: 'retraining loop', start: () => loop.start(), stop: () => loop.stop() },
         { name: 'retained presence', start: () => bus.replayRetainedPresence?.(), stop: () => undefined },
       ],
       log,
@@ -358,6 +367,7 @@ export async function startFleetServer(
       rollouts,
       training,
       monitoring,
+      loop,
       store,
       storeLocation,
       models,

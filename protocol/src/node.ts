@@ -18,3 +18,4 @@ export * from './chunk-transfer.js';
 export * from './http-client-error.js';
 export * from './ca-pin.js';
 export * from './tls-fetch.js';
+export * from './child-process.js';

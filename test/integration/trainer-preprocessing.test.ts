@@ -50,3 +50,29 @@ test('trainer and agent turn the same bytes into the same tensor and features', 
     );
   }
 });
+
+test("the gate's evaluator turns the same bytes into the agent's tensor, for every preprocessing a manifest can declare", async () => {
+  const { imageInto, itemLength } = await import('@edgeloop/models/evaluate');
+  const image = await sharp(pattern(333, 177, 4), { raw: { width: 333, height: 177, channels: 4 } })
+    .png()
+    .toBuffer();
+  const specs = [
+    REFERENCE_PREPROCESSING,
+    { ...REFERENCE_PREPROCESSING, crop: 0.8 },
+    { ...REFERENCE_PREPROCESSING, resize: 'contain' as const, pad: [10, 20, 30] },
+    {
+      ...REFERENCE_PREPROCESSING,
+      resize: 'cover' as const,
+      colorOrder: 'GRAY' as const,
+      mean: [0.5, 0, 0],
+      std: [0.25, 1, 1],
+    },
+    { ...REFERENCE_PREPROCESSING, colorOrder: 'BGR' as const, layout: 'NHWC' as const },
+  ];
+  for (const spec of specs) {
+    const agent = await imageToTensor(image, spec);
+    const out = new Float32Array(itemLength(spec));
+    await imageInto(image, spec, out, 0);
+    assert.deepEqual(out, agent.data, JSON.stringify(spec));
+  }
+});

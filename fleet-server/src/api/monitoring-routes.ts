@@ -102,7 +102,10 @@ export function monitoringRoutes(deps: { monitoring: Monitoring; store: FleetSto
     const incident = await repo.getIncident(c.req.param('id'));
     if (!incident) throw new RegistryError(404, `no incident ${c.req.param('id')}; edgeloop incidents list shows them`);
     const alerts = await repo.listAlerts({ incidentId: incident.id, limit: 1000 });
-    return c.json({ incident, alerts });
+    const loopRuns = (await deps.store.loop.listRuns({ model: incident.model, limit: 200 }))
+      .filter((r) => r.trigger.incidentId === incident.id)
+      .map((r) => ({ id: r.id, state: r.state, step: r.step, version: r.version, reason: r.reason }));
+    return c.json({ incident, alerts, loopRuns });
   });
 
   app.put('/models/:name/:version/reference', async (c) => {

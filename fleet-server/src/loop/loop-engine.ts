@@ -11,7 +11,7 @@ import { RegistryError } from '../registry/model-registry.js';
 import type { IncidentEvent } from '../monitoring/monitoring-events.js';
 import type { LoopPolicy, LoopRun, LoopRunTrigger } from '@edgeloop/protocol/rest';
 import type { LoopDeps } from './loop-ports.js';
-import { endRun, newLoopRun } from './loop-run-record.js';
+import { currentStep, endRun, newLoopRun } from './loop-run-record.js';
 import { advance, SYSTEM } from './loop-steps.js';
 
 const DAY = 86_400_000;
@@ -98,7 +98,7 @@ export class LoopEngine {
       }
       await deps.runs.updateRun(next);
       await this.recordProgress(run, next);
-      const moved = next.step !== run.step || next.state !== run.state;
+      const moved = currentStep(next) !== currentStep(run) || next.state !== run.state;
       run = next;
       if (!moved) break;
     }

@@ -7,27 +7,23 @@
  * before the crash is found by its training run and loop run instead of registered twice, and a
  * rollout carries on by itself (the rollout engine keeps its own state).
  */
-import { createRolloutSchema, type LoopRun } from '@edgeloop/protocol/rest';
-import { detailView } from '../rollouts/rollout-view.js';
+import type { LoopRun } from '@edgeloop/protocol/rest';
 import type { ModelVersionRecord } from '../store/fleet-store.js';
 import type { LoopDeps, RecentWindow } from './loop-ports.js';
-import { endRun, finishStep, setStep, stepOf } from './loop-run-record.js';
+import { currentStep, endRun, finishStep, setStep, stepOf } from './loop-run-record.js';
+import { resolveStep } from './resolve-step.js';
+import { rolloutStep } from './rollout-step.js';
+import { fmtMs, SYSTEM, type StepContext } from './step-context.js';
 
-export const SYSTEM = 'system';
+export { SYSTEM, type StepContext };
+
 /** A job a restart killed is trained again this many times in all before the run fails. */
 const TRAINING_ATTEMPTS = 2;
-/** How long the rule may keep firing on the new version, in settle periods, before the run fails. */
-const SETTLE_PATIENCE = 3;
-
-const fmtMs = (ms: number) => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${Math.round(ms / 1000)} s`);
-
-export interface StepContext {
-  deps: LoopDeps;
-  signal: AbortSignal;
-}
 
 export async function advance(run: LoopRun, ctx: StepContext): Promise<LoopRun> {
-  switch (run.step) {
+  switch (currentStep(run)) {
+    case undefined:
+      return endRun(run, 'succeeded', null, ctx.deps.now());
     case 'trigger':
     case 'data':
       return dataStep(run, ctx);
@@ -278,210 +274,4 @@ async function registerStep(run: LoopRun, { deps }: StepContext): Promise<LoopRu
     ),
     version: row.version,
   };
-}
-
-async function rolloutStep(run: LoopRun, { deps }: StepContext): Promise<LoopRun> {
-  const now = deps.now();
-  const spec = run.policy.rollout;
-  const step = stepOf(run, 'rollout');
-  if (!run.rolloutId) {
-    const active = await deps.rollouts.store.activeFor(run.model);
-    if (active) {
-      const since = step.startedAt ?? now;
-      if (now - since > spec.shadow.timeoutMs)
-        return endRun(
-          run,
-          'failed',
-          `rollout ${active.id} of ${run.model} stayed ${active.state}; the loop could not roll out`,
-          now,
-        );
-      return setStep(
-        run,
-        'rollout',
-        'waiting',
-        `rollout ${active.id} of ${run.model} is ${active.state}; waiting for it to end`,
-        {},
-        now,
-      );
-    }
-    const r = await deps.rollouts.create(
-      createRolloutSchema.parse({
-        model: run.model,
-        version: run.version,
-        strategy: spec.strategy,
-        target: spec.target,
-        parameters: spec.parameters,
-        reason: `loop run ${run.id}`,
-      }),
-      SYSTEM,
-    );
-    return {
-      ...setStep(
-        run,
-        'rollout',
-        'running',
-        `${spec.strategy} rollout ${r.id} started`,
-        { rolloutId: r.id, strategy: spec.strategy },
-        now,
-      ),
-      rolloutId: r.id,
-    };
-  }
-  const r = await deps.rollouts.store.get(run.rolloutId);
-  if (!r) return endRun(run, 'failed', `rollout ${run.rolloutId} is gone from the store`, now);
-  switch (r.state) {
-    case 'completed':
-      return finishStep(
-        run,
-        'rollout',
-        'succeeded',
-        `${run.model} v${run.version} is active on the target devices`,
-        { completedAt: now },
-        now,
-      );
-    case 'rolled-back':
-      return endRun(
-        run,
-        'rolled-back',
-        `rollout ${r.id} rolled ${run.model} v${run.version} back: ${r.reason ?? 'by its gates'}`,
-        now,
-      );
-    case 'aborted':
-      return endRun(run, 'failed', `rollout ${r.id} was aborted: ${r.reason ?? 'no reason given'}`, now);
-  }
-  if (r.role === 'shadow' && r.promotedAt === null) return watchShadow(run, r.id, step.startedAt ?? now, deps, now);
-  const devs = await deps.rollouts.store.devices(r.id);
-  const active = devs.filter((d) => d.state === 'active' || d.state === 'healthy').length;
-  return setStep(
-    run,
-    'rollout',
-    r.state === 'paused' ? 'waiting' : 'running',
-    `rollout ${r.id} ${r.state}${r.reason && r.state === 'paused' ? ` (${r.reason})` : ''}: ${active} of ${devs.length} devices active`,
-    {},
-    now,
-  );
-}
-
-/** A shadow is promoted once its live error holds up against the serving version's; past the timeout it is aborted. */
-async function watchShadow(run: LoopRun, id: string, since: number, deps: LoopDeps, now: number): Promise<LoopRun> {
-  const { shadow } = run.policy.rollout;
-  const r = (await deps.rollouts.store.get(id))!;
-  const view = await detailView(deps.rollouts, r);
-  const { candidate, baseline } = view.liveError;
-  const ratio = r.params.liveError.maxErrorRatio;
-  const enough = candidate.records >= shadow.minRecords;
-  const fine = enough && candidate.mae !== null && (baseline.mae === null || candidate.mae <= baseline.mae * ratio);
-  const reading = `shadow MAE ${candidate.mae?.toFixed(2) ?? '–'} on ${candidate.records} records vs serving ${baseline.mae?.toFixed(2) ?? '–'}`;
-  if (fine) {
-    await deps.rollouts.operate('promote', id, SYSTEM, `loop run ${run.id}: ${reading}`);
-    await deps.audit.record(SYSTEM, 'loop.promote', run.id, { policy: run.model, rollout: id, candidate, baseline });
-    return setStep(
-      run,
-      'rollout',
-      'running',
-      `promoted the shadow: ${reading}`,
-      { shadow: { candidate, baseline } },
-      now,
-    );
-  }
-  if (now - since > shadow.timeoutMs) {
-    await deps.rollouts.operate('abort', id, SYSTEM, `loop run ${run.id}: the shadow did not hold up (${reading})`);
-    return endRun(run, 'failed', `the shadow did not hold up within ${fmtMs(shadow.timeoutMs)}: ${reading}`, now);
-  }
-  return setStep(
-    run,
-    'rollout',
-    'running',
-    `shadow: ${reading}${enough ? '' : `; waiting for ${shadow.minRecords} records`}`,
-    {},
-    now,
-  );
-}
-
-async function resolveStep(run: LoopRun, { deps }: StepContext): Promise<LoopRun> {
-  const now = deps.now();
-  const t = run.trigger;
-  if (!t.incidentId || !t.rule) {
-    const done = finishStep(run, 'resolve', 'skipped', 'no incident to resolve', {}, now);
-    return endRun(done, 'succeeded', null, now);
-  }
-  const step = stepOf(run, 'resolve');
-  const since = step.startedAt ?? now;
-  const firing = (
-    await deps.store.monitoring.listAlerts({ rule: t.rule, model: run.model, state: 'firing', limit: 500 })
-  ).filter((a) => a.version === run.version);
-  const settle = run.policy.settleMs;
-  if (firing.length > 0) {
-    if (now - since > SETTLE_PATIENCE * settle)
-      return endRun(
-        run,
-        'failed',
-        `${t.rule} still fires on ${run.model} v${run.version} (${firing.map((a) => a.scope).join(', ')}); incident ${t.incidentId} stays open`,
-        now,
-      );
-    return setStep(
-      run,
-      'resolve',
-      'waiting',
-      `${t.rule} fires on v${run.version} at ${firing.length} scope(s)`,
-      {},
-      now,
-    );
-  }
-  if (now - since < settle)
-    return setStep(
-      run,
-      'resolve',
-      'waiting',
-      `${t.rule} clear on v${run.version} for ${fmtMs(now - since)} of ${fmtMs(settle)}`,
-      {},
-      now,
-    );
-  const resolved = await resolveIncidents(run, deps, now);
-  const done = finishStep(
-    run,
-    'resolve',
-    'succeeded',
-    `incident ${t.incidentId} resolved by ${run.model} v${run.version}${resolved.length > 1 ? ` (with ${resolved.length - 1} more of earlier versions)` : ''}`,
-    { incidents: resolved },
-    now,
-  );
-  return endRun(done, 'succeeded', null, now);
-}
-
-/** The triggering incident, and every other open incident of an earlier version whose rule is clear on the new one. */
-async function resolveIncidents(run: LoopRun, deps: LoopDeps, now: number): Promise<string[]> {
-  const version = run.version!;
-  const by = (note: string) => ({ loopRunId: run.id, model: run.model, version, note });
-  const out: string[] = [];
-  if (
-    await deps.incidents.resolveBy(
-      run.trigger.incidentId!,
-      by(`healed by ${run.model} v${version} (loop run ${run.id})`),
-      now,
-    )
-  )
-    out.push(run.trigger.incidentId!);
-  const open = await deps.store.monitoring.listIncidents({ state: 'open', model: run.model, limit: 1000 });
-  for (const incident of open) {
-    if (incident.version >= version || incident.id === run.trigger.incidentId) continue;
-    const stillFiring = await deps.store.monitoring.listAlerts({
-      rule: incident.rule,
-      model: run.model,
-      state: 'firing',
-      limit: 500,
-    });
-    if (stillFiring.some((a) => a.version === version)) continue;
-    if (
-      await deps.incidents.resolveBy(
-        incident.id,
-        by(`superseded: ${run.model} v${version} replaced v${incident.version} (loop run ${run.id})`),
-        now,
-      )
-    )
-      out.push(incident.id);
-  }
-  for (const id of out)
-    await deps.audit.record(SYSTEM, 'incident.resolve', id, { policy: run.model, loopRun: run.id, version });
-  return out;
 }

@@ -97,5 +97,42 @@ export async function walkFromVersion(
       : null,
     sources: manifest?.sources ?? [],
     gaps,
+    loop: await loopPart(store, origin.lineage.loopRunId, gaps),
+  };
+}
+
+/** The loop run that made the version: its trigger and incident, the gate's comparison, the sweep's runs. */
+async function loopPart(store: FleetStore, runId: string | undefined, gaps: string[]): Promise<LineageWalk['loop']> {
+  if (!runId) return null;
+  const run = await store.loop.getRun(runId);
+  if (!run) {
+    gaps.push(`loop run ${runId} is not on this server`);
+    return null;
+  }
+  const incident = run.trigger.incidentId ? await store.monitoring.getIncident(run.trigger.incidentId) : undefined;
+  if (run.trigger.incidentId && !incident) gaps.push(`incident ${run.trigger.incidentId} is not on this server`);
+  const runs = run.trainingJobId ? await store.training.runsOf(run.trainingJobId) : [];
+  return {
+    runId: run.id,
+    state: run.state,
+    trigger: run.trigger,
+    incident: incident
+      ? {
+          id: incident.id,
+          rule: incident.rule,
+          state: incident.state,
+          openedAt: incident.openedAt,
+          resolvedAt: incident.resolvedAt,
+          devices: incident.devices,
+        }
+      : null,
+    gate: run.gate,
+    runs: runs.map((r) => ({
+      id: r.id,
+      params: r.params,
+      status: r.status,
+      metrics: r.metrics as Record<string, unknown> | null,
+      best: r.id === run.trainingRunId,
+    })),
   };
 }

@@ -8,7 +8,9 @@
  * by the registry's own rule, metrics.json and baseline.json by their schemas — so a run only
  * succeeds with outputs that can be registered.
  */
+import { secretFreeEnv, signalGroup } from '@edgeloop/protocol/node';
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -29,6 +31,9 @@ import { inspectModelFile, RegistryError } from '../registry/model-registry.js';
 import { BoundedLog } from './bounded-log.js';
 
 /** A configured trainer: its name and the command (executable first) the contract's arguments follow. */
+
+/** Runs each trainer and ends its process group when the server is gone. */
+const TRAINER_GUARD = fileURLToPath(new URL('./trainer-guard.mjs', import.meta.url));
 export interface TrainerCommand {
   name: string;
   command: readonly string[];
@@ -83,12 +88,12 @@ export async function describeTrainer(trainer: TrainerCommand, timeoutMs = 30_00
   const out: Buffer[] = [];
   const err = new BoundedLog(16 * 1024);
   let outBytes = 0;
-  child.stdout.on('data', (b: Buffer) => {
+  child.stdout!.on('data', (b: Buffer) => {
     outBytes += b.length;
     if (outBytes <= MAX_DESCRIBE_BYTES) out.push(b);
     else child.kill('SIGKILL');
   });
-  child.stderr.on('data', (b: Buffer) => err.append(b));
+  child.stderr!.on('data', (b: Buffer) => err.append(b));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
@@ -126,11 +131,17 @@ export async function runTrainer(trainer: TrainerCommand, opts: RunOptions): Pro
   const [cmd, ...args] = trainer.command;
   if (opts.signal?.aborted)
     return { status: 'cancelled', exitCode: null, error: 'cancelled before it started', log: '', durationMs: 0 };
-  const child = spawn(cmd!, [...args, opts.datasetDir, opts.paramsFile, opts.outDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: the kill reaches whatever the trainer started (data loaders, python workers).
+  // Through the guard (trainer-guard.mjs), leader of its own process group: the kill reaches
+  // whatever the trainer started (data loaders, python workers), and the group ends with the
+  // server even when the server is killed outright.
+  const child = spawn(process.execPath, [TRAINER_GUARD, cmd!, ...args, opts.datasetDir, opts.paramsFile, opts.outDir], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
     env: trainerEnv(process.env),
+  });
+  let guardSpawnError: string | undefined;
+  child.on('message', (m: { spawnError?: unknown }) => {
+    if (typeof m?.spawnError === 'string') guardSpawnError = m.spawnError;
   });
   let ending: 'timed_out' | 'cancelled' | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -145,7 +156,7 @@ export async function runTrainer(trainer: TrainerCommand, opts: RunOptions): Pro
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   let partial = '';
-  child.stdout.on('data', (b: Buffer) => {
+  child.stdout!.on('data', (b: Buffer) => {
     const lines = (partial + b.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) stdoutLine(line);
@@ -160,11 +171,13 @@ export async function runTrainer(trainer: TrainerCommand, opts: RunOptions): Pro
     if (p) opts.onProgress?.(p);
     else log.append(line + '\n');
   };
-  child.stderr.on('data', (b: Buffer) => log.append(b));
+  child.stderr!.on('data', (b: Buffer) => log.append(b));
 
   const exit = await new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
     child.on('error', (e) => resolve({ code: null, spawnError: e }));
-    child.on('close', (code) => resolve({ code }));
+    child.on('close', (code) =>
+      resolve(guardSpawnError === undefined ? { code } : { code: null, spawnError: new Error(guardSpawnError) }),
+    );
   });
   if (partial) stdoutLine(partial);
   clearTimeout(timer);
@@ -251,26 +264,8 @@ export async function readOutputs(
   return { model, metrics: metrics.data, baseline: baseline.data, ...(meta ? { meta } : {}) };
 }
 
-/**
- * The server's environment without its secrets and settings (EDGELOOP_*: admin token, database
- * URL with its password, broker password) or anything named like a credential: a trainer is
- * another program and gets what it needs to run (PATH, HOME, locale, Python and thread settings).
- */
-export function trainerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      ([name]) => !/^EDGELOOP_/i.test(name) && !/(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE|CREDENTIAL)/i.test(name),
-    ),
-  );
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is gone already.
-  }
-}
+/** What a trainer gets of the server's environment: all but its secrets and settings. */
+export const trainerEnv = secretFreeEnv;
 
 function lastLines(text: string, n: number): string {
   return text.trimEnd().split('\n').slice(-n).join('\n');

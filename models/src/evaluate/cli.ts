@@ -46,6 +46,9 @@ async function main(argv: readonly string[]): Promise<number> {
   return EVALUATOR_EXIT.ok;
 }
 
+// Started with an IPC channel by runEvaluator: when the process that asked is gone, so is the work.
+process.on('disconnect', () => process.exit(EVALUATOR_EXIT.crashed));
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -4,6 +4,7 @@
  * its own process group (so a cancel or timeout ends it: SIGTERM, then SIGKILL), reads its JSON
  * lines and answers the per-model results. ONNX Runtime is loaded only in the child.
  */
+import { secretFreeEnv, signalGroup } from '@edgeloop/protocol/node';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -73,9 +74,10 @@ export async function runEvaluator(
   const [cmd, ...args] = EVALUATOR_COMMAND;
   const child = spawn(cmd!, [...args, file], {
     cwd: opts.workDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel closes when this process dies (even by kill -9): the evaluator then stops.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
-    env: childEnv(process.env),
+    env: secretFreeEnv(process.env),
   });
   let ending: 'timed_out' | 'cancelled' | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -112,12 +114,12 @@ export async function runEvaluator(
       results[line.key] = evaluation;
     }
   };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
     lines.forEach(onLine);
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEPT);
   });
   const exit = await new Promise<{ code: number | null; spawnError?: Error }>((resolve) => {
@@ -149,23 +151,6 @@ export async function runEvaluator(
   if (missing.length > 0)
     throw new EvaluatorError(`the evaluator exited 0 without results for ${missing.join(', ')}`, 'crashed');
   return results;
-}
-
-/** The caller's environment without secrets (EDGELOOP_* settings, anything named like a credential). */
-function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      ([name]) => !/^EDGELOOP_/i.test(name) && !/(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE|CREDENTIAL)/i.test(name),
-    ),
-  );
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is gone already.
-  }
 }
 
 function lastLines(text: string, n = 8): string {

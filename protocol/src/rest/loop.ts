@@ -27,6 +27,9 @@ import { z } from 'zod';
 import { rolloutParametersSchema, rolloutTargetSchema } from './rollouts.js';
 import { sweepSchema } from './training.js';
 import { epochMsSchema, integerText, restIdSchema } from './shared.js';
+import { gateComparisonSchema, loopRunTriggerSchema } from './loop-lineage.js';
+
+export * from './loop-lineage.js';
 
 const ms = (max: number) => z.number().int().min(0).max(max);
 const DAY = 86_400_000;
@@ -200,52 +203,6 @@ export const loopStepSchema = z.object({
   detail: z.record(z.string(), z.unknown()),
 });
 export type LoopStep = z.infer<typeof loopStepSchema>;
-
-const holdoutComparisonSchema = z.object({
-  /** Items of this holdout both models were run on. */
-  count: z.number().int(),
-  champion: z.object({ mae: z.number(), rmse: z.number() }),
-  challenger: z.object({ mae: z.number(), rmse: z.number() }),
-  /** challenger MAE ÷ champion MAE. */
-  ratio: z.number(),
-  /** Whether this side's condition held (null: too few items to judge, so it did not count). */
-  passed: z.boolean().nullable(),
-});
-export type HoldoutComparison = z.infer<typeof holdoutComparisonSchema>;
-
-/** The gate's comparison of the challenger with the serving champion, with its verdict. */
-export const gateComparisonSchema = z
-  .object({
-    champion: z.object({ model: z.string(), version: z.number().int() }),
-    challenger: z.object({ trainingRunId: z.string(), modelSha256: z.string() }),
-    /** Holdout drawn from recent data (the drifted window): where the challenger must be better. */
-    recent: holdoutComparisonSchema.nullable(),
-    /** The champion's own training holdout: where the challenger must not be much worse. */
-    original: holdoutComparisonSchema.nullable(),
-    minImprovement: z.number(),
-    originalTolerance: z.number(),
-    verdict: z.enum(['accepted', 'rejected']),
-    /** Why, in sentences (every failed condition, or what held). */
-    reasons: z.array(z.string()),
-    evaluatedAt: epochMsSchema,
-  })
-  .meta({ id: 'GateComparison' });
-export type GateComparison = z.infer<typeof gateComparisonSchema>;
-
-export const loopRunTriggerSchema = z.object({
-  kind: z.enum(['incident', 'schedule', 'data', 'manual']),
-  /** Who started it: `system` for automatic triggers, else the operator's token name. */
-  actor: z.string(),
-  at: epochMsSchema,
-  incidentId: z.string().nullable(),
-  rule: z.string().nullable(),
-  /** The data time the drift began (the incident's first member), when there is one. */
-  onset: epochMsSchema.nullable(),
-  /** The devices the incident named. */
-  devices: z.array(z.string()),
-  reason: z.string().nullable(),
-});
-export type LoopRunTrigger = z.infer<typeof loopRunTriggerSchema>;
 
 export const loopRunSchema = z
   .object({

@@ -165,7 +165,22 @@ export const incidentListResponseSchema = z.object({
   incidents: z.array(incidentViewSchema),
   next: z.string().nullable(),
 });
-export const incidentResponseSchema = z.object({ incident: incidentViewSchema, alerts: z.array(alertViewSchema) });
+export const incidentResponseSchema = z.object({
+  incident: incidentViewSchema,
+  alerts: z.array(alertViewSchema),
+  /** Retraining loop runs this incident started, newest first, with how each ended (a rejected challenger says why here). */
+  loopRuns: z
+    .array(
+      z.object({
+        id: z.string(),
+        state: z.string(),
+        step: z.string(),
+        version: z.number().int().nullable(),
+        reason: z.string().nullable(),
+      }),
+    )
+    .default([]),
+});
 
 /** A version's reference distribution from live data: this scope's rollups over [from, to). */
 export const referenceWindowRequestSchema = z

@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { trainerMetricsSchema } from '../trainer-contract.js';
+import { loopLineageSchema } from './loop-lineage.js';
 import { modelVersionSummarySchema } from './models.js';
 import { epochMsSchema, integerText, restIdSchema } from './shared.js';
 
@@ -257,6 +258,8 @@ export const lineageWalkSchema = z
       }),
     ),
     gaps: z.array(z.string()),
+    /** The retraining loop run that made the version (null: it was not made by the loop). */
+    loop: loopLineageSchema.nullable(),
   })
   .meta({ id: 'LineageWalk' });
 export type LineageWalk = z.infer<typeof lineageWalkSchema>;

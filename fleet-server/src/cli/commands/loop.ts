@@ -5,8 +5,6 @@
  * loop's runs (newest first, --before pages) and its policy per model. `policy get` prints the
  * policy as JSON that `policy set` takes back.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { describeZodError } from '@edgeloop/protocol';
 import {
   LOOP_RUN_STATES,
@@ -18,6 +16,7 @@ import {
   type LoopRun,
   type LoopRunState,
 } from '@edgeloop/protocol/rest';
+import { readDataFile } from '../data-file.js';
 import { CliError } from '../api-client.js';
 import {
   UsageError,
@@ -29,26 +28,14 @@ import {
   type CommandContext,
   type CommandTable,
 } from '../command.js';
-import { EMPTY_CELL, describeFileError, formatNumber, formatTimestamp, renderTable, shortHash } from '../format.js';
+import { EMPTY_CELL, formatNumber, formatTimestamp, renderTable, shortHash } from '../format.js';
 
 const POLICY_FILE_EXAMPLE =
   '{"model": "distance", "triggers": [{"kind": "incident", "rules": ["drift"]}], "gate": {"minImprovement": 0.1}, "guards": {"maxRunsPerDay": 4}}';
 
 /** A policy file: JSON or YAML, one policy or a list; each checked here before anything is sent. */
 export function readPolicyFile(path: string): LoopPolicy[] {
-  const yaml = /\.ya?ml$/i.test(path);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read the policy file ${path}: ${describeFileError(err)}`);
-  }
-  let raw: unknown;
-  try {
-    raw = yaml ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`the policy file ${path} is not ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
-  }
+  const raw = readDataFile(path, 'the policy file');
   return (Array.isArray(raw) ? raw : [raw]).map((entry, i) => {
     const parsed = loopPolicySchema.safeParse(entry);
     if (!parsed.success)

@@ -5,8 +5,6 @@
  * `edgeloop incidents list|show <id>`. Lists page with --limit and --before/--after (the cursor
  * the previous page printed).
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { describeZodError } from '@edgeloop/protocol';
 import {
   ALERT_STATES,
@@ -16,6 +14,7 @@ import {
   type RuleDefinition,
   type RuleView,
 } from '@edgeloop/protocol/rest';
+import { readDataFile } from '../data-file.js';
 import { CliError } from '../api-client.js';
 import {
   UsageError,
@@ -30,27 +29,14 @@ import {
   type CommandTable,
   type Flags,
 } from '../command.js';
-import { describeFileError, formatNumber, formatTimestamp, renderTable } from '../format.js';
+import { formatNumber, formatTimestamp, renderTable } from '../format.js';
 
 const RULE_FILE_EXAMPLE =
   '{"name": "saturation-band", "metric": "feature.saturation.mean", "scope": "version", "condition": {"op": "outside", "low": 0.4, "high": 0.6}, "windowMs": 300000, "forMs": 60000, "actions": [{"type": "log"}]}';
 
 /** A rule file: JSON or YAML, the rule's fields with `actions` beside them (or `{rule, actions}`), one rule or a list. */
 export function readRuleFile(path: string): RuleDefinition[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read the rule file ${path}: ${describeFileError(err)}`);
-  }
-  let raw: unknown;
-  try {
-    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new CliError(
-      `the rule file ${path} is not ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
-    );
-  }
+  const raw = readDataFile(path, 'the rule file');
   return (Array.isArray(raw) ? raw : [raw]).map((entry, i) => {
     const parsed = ruleDefinitionSchema.safeParse(splitRuleInput(entry));
     if (!parsed.success)
@@ -257,6 +243,11 @@ async function incidentsShow({ operands, flags, io, connect }: CommandContext): 
       i.members.map((m) => [m.scope, m.state, formatTimestamp(m.since), m.alertId]),
     ),
   );
+  for (const r of body.loopRuns)
+    io.out(
+      `loop run ${r.id}: ${r.state}${r.state === 'running' ? ` (step ${r.step})` : ''}` +
+        `${r.version !== null ? `, made v${r.version}` : ''}${r.reason ? ` — ${r.reason}` : ''}`,
+    );
 }
 
 const str: NonNullable<CliCommand['options']>[string] = { type: 'string' };

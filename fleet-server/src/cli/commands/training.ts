@@ -5,7 +5,6 @@
  * cancel`, and `edgeloop lineage <record-id | model@version>` (the chain from a telemetry record
  * back to the devices whose data trained the model).
  */
-import { readFileSync } from 'node:fs';
 import { describeZodError } from '@edgeloop/protocol';
 import {
   sweepSchema,
@@ -16,6 +15,7 @@ import {
   type TrainingRunStatus,
   type TrainingRunSummary,
 } from '@edgeloop/protocol/rest';
+import { readDataFile } from '../data-file.js';
 import { CliError } from '../api-client.js';
 import {
   UsageError,
@@ -30,25 +30,14 @@ import {
   type CommandTable,
   type Flags,
 } from '../command.js';
-import { describeFileError, formatNumber, formatTimestamp, renderTable } from '../format.js';
+import { formatNumber, formatTimestamp, renderTable } from '../format.js';
 
 /** How often `edgeloop train` asks for progress (EDGELOOP_TRAIN_POLL_MS overrides it, e.g. in tests). */
 const trainPollMs = () => Number(process.env.EDGELOOP_TRAIN_POLL_MS ?? 1000);
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function readSweepFile(path: string): Sweep {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read the sweep file ${path}: ${describeFileError(err)}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`the sweep file ${path} is not JSON: ${(err as Error).message}`);
-  }
+  const raw = readDataFile(path, 'the sweep file', { yaml: false });
   const parsed = sweepSchema.safeParse(raw);
   if (!parsed.success)
     throw new CliError(
@@ -264,6 +253,26 @@ export function renderLineage(w: LineageWalk): string {
       `${m.rereleaseOf ? `; the artifact of v${m.rereleaseOf}, whose origin follows` : ''}`,
   );
   const indent = w.record ? '      ' : '  ';
+  if (w.loop) {
+    const l = w.loop;
+    const why = l.incident
+      ? `incident ${l.incident.id} (${l.incident.rule}, ${l.incident.state}) on ${l.incident.devices.length} device(s)`
+      : `${l.trigger.kind} trigger by ${l.trigger.actor}`;
+    lines.push(`${indent}↳ loop run ${l.runId} (${l.state}), started by ${why}`);
+    if (l.gate) {
+      const side = (name: string, c: NonNullable<typeof l.gate.recent>) =>
+        `${name} holdout ${c.count} items: challenger MAE ${formatNumber(c.challenger.mae)} vs champion ${formatNumber(c.champion.mae)} (${c.ratio.toFixed(2)}×)`;
+      const sides = [
+        l.gate.recent && side('recent', l.gate.recent),
+        l.gate.original && side('original', l.gate.original),
+      ];
+      lines.push(
+        `${indent}  gate ${l.gate.verdict} against v${l.gate.champion.version}: ${sides.filter(Boolean).join('; ')}`,
+      );
+    }
+    if (l.runs.length > 1)
+      lines.push(`${indent}  sweep of ${l.runs.length} runs; best ${l.runs.find((r) => r.best)?.id ?? '–'}`);
+  }
   if (w.run)
     lines.push(
       `${indent}↳ training run ${w.run.id} (job ${w.run.jobId}): ${w.run.trainer}, ${paramsText(w.run)} seed=${w.run.seed}` +
