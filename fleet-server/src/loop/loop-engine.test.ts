@@ -62,7 +62,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-const incident = (id: string, rule: string, version = 1): IncidentRecord => ({
+const incident = (id: string, rule: string, version = 2): IncidentRecord => ({
   id,
   rule,
   metric: 'features.max.psi',
@@ -127,23 +127,35 @@ test('an incident of a wanted rule starts a run by itself; another rule, a busy 
     guards: { cooldownMs: 0, maxRunsPerDay: 1 },
   });
   const events = server.monitoring.events;
-  events.publish('monitoring.incident', { incident: incident('in-other', 'default.output-drift'), change: 'opened' });
-  events.publish('monitoring.incident', { incident: incident('in-1', 'default.feature-drift'), change: 'opened' });
-  const run = await until('a run started by the incident', async () => (await api('GET', '/loop/runs')).body.runs[0]);
-  assert.equal(run.trigger.kind, 'incident');
-  assert.equal(run.trigger.incidentId, 'in-1');
-  assert.equal(run.trigger.actor, 'system');
-  assert.deepEqual(run.trigger.devices, ['car-1']);
-  assert.equal(run.champion, 1);
-
-  // Busy: a second incident while the run runs is skipped, not queued.
-  events.publish('monitoring.incident', { incident: incident('in-2', 'default.feature-drift'), change: 'opened' });
   const skipped = async (incidentId: string, why: RegExp) =>
     until(`the skip of ${incidentId}`, async () =>
       (await server.store.audit.list({ limit: 100 })).find(
         (e) => e.action === 'loop.skip' && JSON.stringify(e).includes(incidentId) && why.test(JSON.stringify(e)),
       ),
     );
+  events.publish('monitoring.incident', { incident: incident('in-other', 'default.output-drift'), change: 'opened' });
+  // Incidents of a version that no longer serves are not a reason to retrain the one serving now.
+  await server.registry.register({
+    name: 'distance',
+    bytes: readFileSync(SAMPLE_MODELS.v2),
+    metadata: JSON.parse(readFileSync(SAMPLE_METADATA_PATH, 'utf8')),
+  });
+  events.publish('monitoring.incident', {
+    incident: incident('in-retired', 'default.feature-drift', 1),
+    change: 'opened',
+  });
+  await skipped('in-retired', /no longer serves/);
+  assert.equal((await api('GET', '/loop/runs')).body.runs.length, 0);
+  events.publish('monitoring.incident', { incident: incident('in-1', 'default.feature-drift'), change: 'opened' });
+  const run = await until('a run started by the incident', async () => (await api('GET', '/loop/runs')).body.runs[0]);
+  assert.equal(run.trigger.kind, 'incident');
+  assert.equal(run.trigger.incidentId, 'in-1');
+  assert.equal(run.trigger.actor, 'system');
+  assert.deepEqual(run.trigger.devices, ['car-1']);
+  assert.equal(run.champion, 2);
+
+  // Busy: a second incident while the run runs is skipped, not queued.
+  events.publish('monitoring.incident', { incident: incident('in-2', 'default.feature-drift'), change: 'opened' });
   await skipped('in-2', /is running/);
   assert.equal((await api('GET', '/loop/runs')).body.runs.length, 1);
 

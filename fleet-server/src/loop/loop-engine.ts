@@ -152,6 +152,20 @@ export class LoopEngine {
         (!t.severities || t.severities.includes(incident.severity)),
     );
     if (!wanted) return;
+    // A retired version's last minutes stay in the rule windows after it stops serving: what
+    // they show is no reason to retrain the version that replaced it.
+    const serving = await this.championOf(incident.model);
+    if (serving !== null && incident.version < serving) {
+      const why = `${incident.model} v${incident.version} no longer serves (v${serving} does)`;
+      this.deps.log.info({ incident: incident.id, why }, 'loop trigger skipped');
+      await this.deps.audit.record(SYSTEM, 'loop.skip', incident.model, {
+        policy: incident.model,
+        trigger: 'incident',
+        incident: incident.id,
+        why,
+      });
+      return;
+    }
     const onset = Math.min(...incident.members.map((m) => m.since), incident.openedAt);
     await this.begin(
       policy,
