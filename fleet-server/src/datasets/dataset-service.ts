@@ -126,6 +126,63 @@ export class DatasetService {
         400,
         'excludeVersions names versions of one model: give the model too (versions of different models share numbers)',
       );
+    const { store } = this.deps;
+    const skipped = { noReference: 0, noBytes: 0, duplicates: 0 };
+    const { rows: bySha, matched } = await this.sampleRows(sel, ratios, skipped);
+    // With includeLimit the two sources have their own budgets: limit picks among the samples,
+    // includeLimit among the included items whose images are not among them.
+    const separate = sel.includeLimit !== undefined;
+    const selected = separate ? pick([...bySha.values()], sel.limit) : [...bySha.values()];
+    const chosen = new Map(selected.map((it) => [it.sha256, it]));
+    const included = new Map<string, DatasetItemRow>();
+    for (const id of sel.include ?? []) {
+      if (!(await store.datasets.get(id)))
+        throw new RegistryError(404, `no dataset ${id} to include; see edgeloop datasets list`);
+      for await (const item of this.rows(id)) {
+        if (separate && chosen.has(item.sha256)) {
+          skipped.duplicates++;
+          continue;
+        }
+        if (included.has(item.sha256) || chosen.has(item.sha256)) skipped.duplicates++;
+        included.set(item.sha256, item);
+      }
+    }
+    // Included items come in as they are (labels and splits): they were curated already, so
+    // (without includeLimit, which skips those) one replaces a sample's row for the same image.
+    const fromIncluded = pick([...included.values()], sel.includeLimit);
+    for (const item of fromIncluded) chosen.set(item.sha256, item);
+    const items = separate ? [...chosen.values()] : pick([...chosen.values()], sel.limit);
+    if (items.length === 0)
+      throw new RegistryError(
+        400,
+        `the selection gives no items: ${matched} samples matched, ${skipped.noReference} without a reference value, ${skipped.noBytes} whose bytes are missing; widen the selection (model, devices, group, time window, reasons) or wait until reference values arrive`,
+      );
+    const includedShas = new Set(fromIncluded.map((it) => it.sha256));
+    const sampleItems = items.filter((it) => !includedShas.has(it.sha256));
+    const drawn: DrawnCounts = {
+      samples: sampleItems.length,
+      included: items.length - sampleItems.length,
+      sampleDevices: new Set(sampleItems.map((it) => it.deviceId ?? null)).size,
+    };
+    const outcome = await this.store(
+      items,
+      { kind: 'selection', selection: sel },
+      {
+        name: typeof opts.name === 'function' ? opts.name(drawn) : opts.name,
+        description: typeof opts.description === 'function' ? opts.description(drawn) : opts.description,
+        splitRatios: ratios,
+      },
+      skipped,
+    );
+    return { outcome, drawn };
+  }
+
+  /** The selection's samples with a reference value and stored bytes, one row per image; what was left out is counted in `skipped`. */
+  private async sampleRows(
+    sel: DatasetSelection,
+    ratios: SplitRatios,
+    skipped: DatasetOutcome['skipped'],
+  ): Promise<{ rows: Map<string, DatasetItemRow>; matched: number }> {
     const { store, blobs } = this.deps;
 
     let devices = sel.devices;
@@ -144,7 +201,6 @@ export class DatasetService {
       ...(sel.to !== undefined ? { to: sel.to } : {}),
       ...(sel.reasons !== undefined ? { reasons: sel.reasons } : {}),
     });
-    const skipped = { noReference: 0, noBytes: 0, duplicates: 0 };
     const bySha = new Map<string, DatasetItemRow>();
     for (const s of samples) {
       if (s.reference === null) {
@@ -175,52 +231,7 @@ export class DatasetService {
         ...(s.features ? { features: s.features } : {}),
       });
     }
-    // With includeLimit the two sources have their own budgets: limit picks among the samples,
-    // includeLimit among the included items whose images are not among them.
-    const separate = sel.includeLimit !== undefined;
-    const selected = separate ? pick([...bySha.values()], sel.limit) : [...bySha.values()];
-    const chosen = new Map(selected.map((it) => [it.sha256, it]));
-    const included = new Map<string, DatasetItemRow>();
-    for (const id of sel.include ?? []) {
-      if (!(await store.datasets.get(id)))
-        throw new RegistryError(404, `no dataset ${id} to include; see edgeloop datasets list`);
-      for await (const item of this.rows(id)) {
-        if (separate && chosen.has(item.sha256)) {
-          skipped.duplicates++;
-          continue;
-        }
-        if (included.has(item.sha256) || chosen.has(item.sha256)) skipped.duplicates++;
-        included.set(item.sha256, item);
-      }
-    }
-    // Included items come in as they are (labels and splits): they were curated already, so
-    // (without includeLimit, which skips those) one replaces a sample's row for the same image.
-    const fromIncluded = pick([...included.values()], sel.includeLimit);
-    for (const item of fromIncluded) chosen.set(item.sha256, item);
-    const items = separate ? [...chosen.values()] : pick([...chosen.values()], sel.limit);
-    if (items.length === 0)
-      throw new RegistryError(
-        400,
-        `the selection gives no items: ${samples.length} samples matched, ${skipped.noReference} without a reference value, ${skipped.noBytes} whose bytes are missing; widen the selection (model, devices, group, time window, reasons) or wait until reference values arrive`,
-      );
-    const includedShas = new Set(fromIncluded.map((it) => it.sha256));
-    const sampleItems = items.filter((it) => !includedShas.has(it.sha256));
-    const drawn: DrawnCounts = {
-      samples: sampleItems.length,
-      included: items.length - sampleItems.length,
-      sampleDevices: new Set(sampleItems.map((it) => it.deviceId ?? null)).size,
-    };
-    const outcome = await this.store(
-      items,
-      { kind: 'selection', selection: sel },
-      {
-        name: typeof opts.name === 'function' ? opts.name(drawn) : opts.name,
-        description: typeof opts.description === 'function' ? opts.description(drawn) : opts.description,
-        splitRatios: ratios,
-      },
-      skipped,
-    );
-    return { outcome, drawn };
+    return { rows: bySha, matched: samples.length };
   }
 
   /** Newest first. */
