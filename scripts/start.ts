@@ -1,10 +1,10 @@
 /**
  * @module start
  * `npm start`: the whole EdgeLoop loop on one machine. A fleet server with its embedded broker
- * and status page, the sample model registered and signed, and three simulated cars running
+ * and fleet console, the sample model registered and signed, and three simulated cars running
  * the real agent (real ONNX Runtime, SQLite buffers, MQTT) on the simulator's rendered camera
  * frames, with a simulated ToF sensor each as the reference (@edgeloop/simulator, baseline
- * scenario). After a while v2 goes to one device, so the status page shows two versions side by
+ * scenario). After a while v2 goes to one device, so the console shows two versions side by
  * side.
  */
 import { randomBytes } from 'node:crypto';
@@ -89,8 +89,8 @@ writeServerInfo(
   values.data === undefined,
 );
 say(`fleet server up
-    status page  ${server.httpUrl}/
-                 with the admin token: ${server.httpUrl}/#token=${server.adminToken ?? `(see ${server.adminTokenFile})`}
+    console      ${server.httpUrl}/
+                 logged in at once: ${server.httpUrl}/login#token=${server.adminToken ?? `(token in ${server.adminTokenFile})`}
     REST API     ${server.httpUrl}/api/v1  (Authorization: Bearer <token from ${server.adminTokenFile}>)
     MQTT broker  ${server.mqttUrl}
     signing key  ${server.keyId}

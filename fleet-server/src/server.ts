@@ -301,6 +301,7 @@ export async function startFleetServer(
         cluster: { instance, leader: lease.leader },
       }),
       log,
+      changes: store.changes,
       ...(config.validateResponses || process.env.EDGELOOP_VALIDATE_RESPONSES === '1' ? { onContractViolation } : {}),
     });
     const http = await serveHttp(api.fetch, config.http, tls);

@@ -107,7 +107,7 @@ export async function ownFleet(o: OwnFleetOptions): Promise<{ target: FleetTarge
       );
     },
     describe: () => `fleet server up
-    status page  ${server.httpUrl}/#token=${server.adminToken ?? `(see ${server.adminTokenFile})`}
+    console      ${server.httpUrl}/login#token=${server.adminToken ?? `(token in ${server.adminTokenFile})`}
     REST API     ${server.httpUrl}/api/v1
     MQTT broker  ${server.mqttUrl}  (sensors on site/tof/<device>)
     registered   distance v${model.version} (the sample model), signed by ${model.keyId}`,

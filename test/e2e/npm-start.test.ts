@@ -41,14 +41,11 @@ test(
       tmp.cleanup();
     });
 
-    const httpUrl = await waitFor(
-      'the status page URL',
-      () => /status page\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1],
-      60_000,
-    );
-    const page = await fetch(`${httpUrl}/`);
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /EdgeLoop fleet/);
+    const httpUrl = await waitFor('the console URL', () => /console\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1], 60_000);
+    // The console asks a browser without a session to log in.
+    const page = await fetch(`${httpUrl}/`, { headers: { accept: 'text/html' } });
+    assert.equal(page.status, 200, 'redirected to the login page');
+    assert.match(await page.text(), /Log in to the fleet console/);
 
     const api = fleet(httpUrl);
     const first = await waitFor(

@@ -66,8 +66,8 @@ test(
     });
 
     const [, httpUrl, token] = await waitFor(
-      'the simulator to print its status page URL with the token',
-      () => /status page\s+(http:\/\/\S+?)\/#token=(\S+)/.exec(out) ?? undefined,
+      'the simulator to print its console URL with the token',
+      () => /console\s+(http:\/\/\S+?)\/login#token=(\S+)/.exec(out) ?? undefined,
       60_000,
     );
     await waitFor('the cameras to start', () => out.includes('cameras on'), 60_000);

@@ -1,6 +1,6 @@
 /**
  * @module api/app
- * The fleet server's HTTP surface: REST API under /api/v1, the status page at /.
+ * The fleet server's HTTP surface: REST API under /api/v1, the fleet console (console/) at /.
  * Errors are JSON `{ "error": reason }` with a 4xx for anything the caller can fix.
  */
 import { Hono } from 'hono';
@@ -13,7 +13,6 @@ import { datasetRoutes, isDatasetUpload } from './dataset-routes.js';
 import { apiAuth } from './auth.js';
 import { bodyLimits } from './body-limits.js';
 import { identityRoutes } from './identity-routes.js';
-import { STATUS_PAGE } from './status-page.js';
 import { fleetRoutes } from './fleet-routes.js';
 import { keyRoutes } from './key-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
@@ -26,6 +25,8 @@ import { sampleRoutes } from './sample-routes.js';
 import { trainingRoutes } from './training-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { loopRoutes } from './loop-routes.js';
+import { createConsole } from '../console/console-app.js';
+import type { ChangeMarkRepository } from '../store/fleet-store.js';
 
 const MODEL_UPLOAD = /^\/api\/v1\/models\/?$/;
 
@@ -45,12 +46,18 @@ export function createFleetApi(
     Parameters<typeof metricsRoutes>[0] & {
       health: () => Promise<HealthResponse>;
       log: Logger;
+      /** What the console's live updates watch. */
+      changes: ChangeMarkRepository;
       /** Check every answer against the REST contract; called for each one that breaks it (answered 500). */
       onContractViolation?: (violation: ContractViolation) => void;
     },
 ): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
-  if (deps.onContractViolation) app.use('*', responseContract(deps.onContractViolation));
+  if (deps.onContractViolation) {
+    // The contract covers the API (and /metrics); console pages are HTML for people.
+    app.use('/api/*', responseContract(deps.onContractViolation));
+    app.use('/metrics', responseContract(deps.onContractViolation));
+  }
   // Then: an unauthenticated request is refused before any body is read.
   app.use('/api/*', apiAuth(deps));
   // Second: only the (authenticated) uploads may send more than a small JSON body.
@@ -60,7 +67,6 @@ export function createFleetApi(
       isUpload: (method, path) => (method === 'POST' && MODEL_UPLOAD.test(path)) || isDatasetUpload(method, path),
     }),
   );
-  app.get('/', (c) => c.html(STATUS_PAGE));
   app.get('/api/v1/health', async (c) => c.json(await deps.health()));
   let openApi: Record<string, unknown> | undefined;
   app.get('/api/v1/openapi.json', async (c) =>
@@ -79,6 +85,13 @@ export function createFleetApi(
   app.route('/api/v1', monitoringQueryRoutes(deps));
   app.route('/api/v1', loopRoutes(deps));
   app.route('/', metricsRoutes(deps));
+  // Everything else is the console's: it calls this same app in-process for its data.
+  const consoleApp = createConsole({
+    apiFetch: (url, init) => Promise.resolve(app.request(url, init)),
+    changes: deps.changes,
+    log: deps.log,
+  }).app;
+  app.all('*', (c, next) => (c.req.path.startsWith('/api/') ? next() : consoleApp.fetch(c.req.raw, c.env)));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}; the API lives under /api/v1` }, 404));
   app.onError((err, c) => {
     if (err instanceof RegistryError) return c.json({ error: err.message }, err.status);

@@ -25,7 +25,7 @@ export const SERVE_USAGE = `usage: edgeloop serve [options]
                        (or env EDGELOOP_DB_URL; default <data>/fleet.db)
   --telemetry-retention-days N  days of raw telemetry kept (PostgreSQL also env
                        EDGELOOP_TELEMETRY_RETENTION_DAYS; default 30; rollups stay 400 days)
-  --http-host HOST     REST API / status page address (default 127.0.0.1)
+  --http-host HOST     REST API / console address (default 127.0.0.1)
   --http-port PORT     (default ${DEFAULT_HTTP_PORT}; 0 = any free port)
   --mqtt-host HOST     embedded broker address (default 127.0.0.1)
   --mqtt-port PORT     embedded broker port (default ${DEFAULT_MQTT_PORT}, ${DEFAULT_MQTTS_PORT} with TLS; 0 = any free port)
@@ -304,7 +304,7 @@ export async function runServe(argv: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify({ event: 'ready', ...info }));
   else {
     console.error(
-      `\nEdgeLoop fleet server\n  status page   ${server.httpUrl}/${server.adminToken ? `#token=${server.adminToken}` : ` (admin token: ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\n${server.tls ? `  TLS CA        ${server.tls.caFile}\n                devices enroll with --ca-fingerprint ${server.tls.caFingerprint}\n` : ''}Ctrl-C to stop.\n`,
+      `\nEdgeLoop fleet server\n  console       ${server.httpUrl}/${server.adminToken ? `login#token=${server.adminToken}` : ` (log in with the admin token in ${server.adminTokenFile})`}\n  REST API      ${server.httpUrl}/api/v1\n  MQTT broker   ${server.mqttUrl}\n  root key      ${server.rootKeyId} (devices trust: ${server.publicKey})\n  signing key   ${server.keyId || 'none yet: sign the first keyset with edgeloop keys rotate --root-key FILE'}\n${server.tls ? `  TLS CA        ${server.tls.caFile}\n                devices enroll with --ca-fingerprint ${server.tls.caFingerprint}\n` : ''}Ctrl-C to stop.\n`,
     );
   }
 

@@ -73,6 +73,8 @@ export type * from './training-store-types.js';
 export type * from './rollup-store-types.js';
 export type * from './monitoring-store-types.js';
 export type * from './loop-store-types.js';
+export type { ChangeMarkRepository, ChangeTopic } from './repositories/change-marks.js';
+import type { ChangeMarkRepository } from './repositories/change-marks.js';
 
 /** Which devices a deployment or rollout targets. Criteria combine with AND; nothing given selects nothing. */
 export interface DeviceSelector {
@@ -496,6 +498,8 @@ export interface FleetStore {
   readonly monitoring: MonitoringRepository;
   /** Retraining loop policies and runs (store/loop-store-types.ts). */
   readonly loop: LoopRepository;
+  /** Read-only fingerprints per console topic (live updates); owns no table. */
+  readonly changes: ChangeMarkRepository;
   /**
    * Runs fn as one unit of work: everything it does through `tx` (or through this store, from
    * within fn) commits together, or nothing does when fn throws. Inside a transaction, calling

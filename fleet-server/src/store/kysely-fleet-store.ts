@@ -33,6 +33,7 @@ import {
 import { KyselyTrainingRepository } from './repositories/training-repository.js';
 import { KyselyMonitoringRepository } from './repositories/monitoring-repository.js';
 import { KyselyLoopRepository } from './repositories/loop-repository.js';
+import { KyselyChangeMarkRepository } from './repositories/change-marks.js';
 import { KyselyTelemetryRepository, type TelemetryWriter } from './repositories/telemetry-repository.js';
 import type { Database } from './schema.js';
 import { soleCoordination, type ClusterCoordination } from './leader-lease.js';
@@ -80,6 +81,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly rollups;
   readonly monitoring;
   readonly loop;
+  readonly changes;
   readonly cluster: ClusterCoordination;
   readonly blobStore: ((namespace: BlobNamespace, stagingDir: string) => BlobStore) | undefined;
   private closed: Promise<void> | undefined;
@@ -122,6 +124,7 @@ export class KyselyFleetStore implements FleetStore {
     this.rollups = new KyselyRollupRepository(ctx);
     this.monitoring = new KyselyMonitoringRepository(ctx);
     this.loop = new KyselyLoopRepository(ctx);
+    this.changes = new KyselyChangeMarkRepository(ctx);
     this.cluster = opts.cluster ?? soleCoordination;
     this.blobStore = opts.blobStore;
   }

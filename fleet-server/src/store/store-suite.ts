@@ -12,6 +12,7 @@ import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
 import { loopContract } from './store-suite/loop-contract.js';
+import { changesContract } from './store-suite/changes-contract.js';
 import { monitoringContract } from './store-suite/monitoring-contract.js';
 import { registryContract } from './store-suite/registry-contract.js';
 import { rollupIngestContract } from './store-suite/rollup-ingest-contract.js';
@@ -40,4 +41,5 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   rollupIngestContract(withStore);
   monitoringContract(withStore);
   loopContract(withStore);
+  changesContract(withStore);
 }

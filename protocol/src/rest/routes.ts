@@ -84,14 +84,6 @@ const bytes = (description: string) => ({ raw: 'application/octet-stream', descr
 
 export const REST_ROUTES = {
   // server
-  statusPage: route({
-    method: 'GET',
-    path: '/',
-    tag: 'console',
-    summary: 'Status page (HTML)',
-    auth: 'public',
-    responses: { 200: { raw: 'text/html', description: 'the fleet status page' } },
-  }),
   health: route({
     method: 'GET',
     path: '/api/v1/health',

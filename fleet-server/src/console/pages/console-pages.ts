@@ -1,0 +1,22 @@
+/**
+ * @module console/pages/console-pages
+ * Every console page and action, by section. A section's pages live in pages/<section>/.
+ */
+import type { Hono } from 'hono';
+import { registerAction, registerPage } from '../page-context.js';
+import type { ConsoleEnv, InProcessFetch } from '../session/console-session.js';
+import { overviewPage } from './overview/overview-page.js';
+import { deviceListPage } from './devices/device-list-page.js';
+import { devicePage } from './devices/device-page.js';
+import { deployToDevice, disableDevice, enableDevice, revokeDevice } from './devices/device-actions.js';
+
+export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): void {
+  registerPage(app, '/', apiFetch, overviewPage);
+
+  registerPage(app, '/devices', apiFetch, deviceListPage);
+  registerPage(app, '/devices/:id', apiFetch, devicePage);
+  registerAction(app, '/devices/:id/disable', apiFetch, disableDevice);
+  registerAction(app, '/devices/:id/enable', apiFetch, enableDevice);
+  registerAction(app, '/devices/:id/revoke', apiFetch, revokeDevice);
+  registerAction(app, '/devices/:id/deploy', apiFetch, deployToDevice);
+}
