@@ -7,13 +7,15 @@
  *   <form data-try-model data-wasm-paths="/assets/ort/" data-artifact-url="/api/v1/artifacts/{sha256}">
  *     <script type="application/json" data-try-model-versions>[{name, version, sha256, inputs,
  *       outputs, preprocessing, postprocessing}, …]</script>
- *     <label>Version <select name="version"></select></label>      (options filled from the JSON)
+ *     <label>Version <select name="version"></select></label>
  *     <label>Image <input type="file" name="image" accept="image/*"></label>
  *     <div data-drop-zone>…or drop an image here</div>
  *     <p role="alert" data-try-model-error hidden></p>
  *     <output data-try-model-result aria-live="polite"></output>
  *   </form>
  *
+ * The JSON must be written with "<" escaped as \u003c, so no version text can close the element.
+ * The select is filled from it unless the server rendered its options (valued "name:version").
  * The form's `data-state` goes idle → loading → running → done (or error), and `data-result`
  * holds the last result as JSON, for tests and for the page's "what the fleet recorded" panel.
  */
