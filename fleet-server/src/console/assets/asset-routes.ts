@@ -17,7 +17,7 @@ const ORT_FILES = /^ort-wasm-simd-threaded(\.jsep)?\.(wasm|mjs)$/;
 function ortDistDir(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
-    return join(dirname(require.resolve('onnxruntime-web/package.json')), 'dist');
+    return dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
   } catch {
     return undefined;
   }

@@ -18,7 +18,7 @@ export const CLIENT_ENTRIES: Record<string, string> = {
   console: 'console.ts',
   charts: 'charts/mount-charts.ts',
   upload: 'upload/model-upload.ts',
-  'try-model': 'try-model/index.ts',
+  'try-model': 'try-model/page.ts',
   'console-css': 'styles/console.css',
 };
 

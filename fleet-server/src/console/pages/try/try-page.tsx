@@ -7,7 +7,7 @@
  * records with every prediction).
  */
 import type { ModelVersionSummary } from '@edgeloop/protocol';
-import { DataIsland, Empty } from '../../layout/components.js';
+import { Empty } from '../../layout/components.js';
 import type { PageContext, PageResult } from '../../page-context.js';
 
 /** What the page script needs of a version. */
@@ -50,15 +50,27 @@ export async function tryPage(ctx: PageContext): Promise<PageResult> {
         {tryable.length === 0 ? (
           <Empty>No registered version takes an image. Upload one on the Models page.</Empty>
         ) : (
-          <div class="grid-2">
+          <form
+            class="grid-2"
+            data-try-model
+            data-wasm-paths="/console/assets/ort/"
+            data-artifact-url="/api/v1/artifacts/{sha256}"
+            data-telemetry-url="/api/v1/telemetry"
+            data-testid="try-form"
+          >
+            <script
+              type="application/json"
+              data-try-model-versions
+              dangerouslySetInnerHTML={{ __html: JSON.stringify(tryable).replace(/</g, '\\u003c') }}
+            ></script>
             <section class="panel" aria-labelledby="try-input">
               <h2 id="try-input">Input</h2>
-              <form id="try-form" class="filters">
+              <div class="filters">
                 <label>
                   Model version
-                  <select id="try-version" name="version" data-testid="try-version">
+                  <select name="version" data-testid="try-version">
                     {tryable.map((v) => (
-                      <option value={`${v.name}@${v.version}`} selected={chosen === `${v.name}@${v.version}`}>
+                      <option value={`${v.name}:${v.version}`} selected={chosen === `${v.name}:${v.version}`}>
                         {v.name} v{v.version} ({v.status})
                       </option>
                     ))}
@@ -66,33 +78,34 @@ export async function tryPage(ctx: PageContext): Promise<PageResult> {
                 </label>
                 <label>
                   Image
-                  <input id="try-image" name="image" type="file" accept="image/*" data-testid="try-image" />
+                  <input name="image" type="file" accept="image/*" data-testid="try-image" />
                 </label>
-              </form>
-              <div id="try-drop" class="dropzone" aria-hidden="true">
-                or drop an image here
+              </div>
+              <div class="dropzone" data-drop-zone>
+                …or drop an image here
               </div>
               <p class="muted">
                 The image stays in this browser: the model runs in the page with onnxruntime-web, preprocessed as the
-                version's manifest says.
+                version's manifest says, as a device would.
               </p>
               <noscript>This page runs the model with JavaScript; enable it to try a model.</noscript>
-              <canvas id="try-preview" class="preview" width="1" height="1" aria-label="The image as the model sees it"></canvas>
             </section>
             <section class="panel" aria-labelledby="try-output">
               <h2 id="try-output">Output</h2>
-              <p id="try-status" role="status" aria-live="polite" data-testid="try-status">
+              <p role="alert" class="flash flash-error" data-try-model-error hidden></p>
+              <output data-try-model-result aria-live="polite" data-testid="try-result">
                 Choose an image.
-              </p>
-              <dl class="facts" id="try-result" data-testid="try-result"></dl>
+              </output>
               <h3>What the fleet recorded for similar inputs</h3>
-              <div id="try-similar" data-testid="try-similar" class="table-wrap">
-                <p class="muted">Shown after a run: the recorded predictions (and reference values) of this version whose input features are nearest to this image's.</p>
+              <div data-try-similar data-testid="try-similar" class="table-wrap">
+                <p class="muted">
+                  After a run: recorded predictions (with reference values) of this version whose input features are
+                  nearest to this image's.
+                </p>
               </div>
             </section>
-          </div>
+          </form>
         )}
-        <DataIsland id="try-versions" data={tryable} />
       </>
     ),
   };
