@@ -78,7 +78,11 @@ async function buildBundle(): Promise<Map<string, BuiltAsset>> {
  * What a page's browser downloads as JavaScript, gzipped, in bytes: its entries and every chunk
  * they import (statically), transitively.
  */
-export function pageJavaScriptBytes(assets: Map<string, BuiltAsset>, entries: readonly string[]): number {
+export function pageJavaScriptBytes(
+  assets: Map<string, BuiltAsset>,
+  entries: readonly string[],
+  as: 'gzip' | 'raw' = 'gzip',
+): number {
   const seen = new Set<string>();
   const visit = (name: string) => {
     if (seen.has(name)) return;
@@ -90,5 +94,8 @@ export function pageJavaScriptBytes(assets: Map<string, BuiltAsset>, entries: re
       visit((m[1] ?? m[2])!);
   };
   for (const e of entries) visit(`${e}.js`);
-  return [...seen].reduce((sum, name) => sum + assets.get(name)!.gzip.length, 0);
+  return [...seen].reduce(
+    (sum, name) => sum + (as === 'gzip' ? assets.get(name)!.gzip : assets.get(name)!.body).length,
+    0,
+  );
 }
