@@ -8,6 +8,7 @@ import type { ConsoleEnv, InProcessFetch } from '../session/console-session.js';
 import { overviewPage } from './overview/overview-page.js';
 import { deviceListPage } from './devices/device-list-page.js';
 import { devicePage } from './devices/device-page.js';
+import { registerDriftPages } from './drift/drift-routes.js';
 import { deployToDevice, disableDevice, enableDevice, revokeDevice } from './devices/device-actions.js';
 
 export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): void {
@@ -19,4 +20,6 @@ export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): v
   registerAction(app, '/devices/:id/enable', apiFetch, enableDevice);
   registerAction(app, '/devices/:id/revoke', apiFetch, revokeDevice);
   registerAction(app, '/devices/:id/deploy', apiFetch, deployToDevice);
+
+  registerDriftPages(app, apiFetch);
 }
