@@ -46,6 +46,22 @@ export function versionSeries(answers: readonly SeriesResponse[]): SeriesChartDa
   };
 }
 
+/**
+ * The chart's x axis spans the whole range [from, to], not only the steps with data, so a mark
+ * after the last point (an incident opened a moment ago) is still drawn: the ends carry no values.
+ */
+export function spanRange(data: SeriesChartData, from: number, to: number): SeriesChartData {
+  const ends = [from, to].filter((t) => !data.x.includes(t));
+  if (ends.length === 0 || data.series.length === 0) return data;
+  const x = [...data.x, ...ends].sort((a, b) => a - b);
+  const at = new Map(data.x.map((t, i) => [t, i]));
+  return {
+    ...data,
+    x,
+    series: data.series.map((s) => ({ ...s, values: x.map((t) => (at.has(t) ? s.values[at.get(t)!]! : null)) })),
+  };
+}
+
 /** The lines a condition draws: its threshold, or both edges of its band. */
 export function conditionLines(name: string, c: RuleCondition): Array<{ label: string; value: number }> {
   switch (c.op) {

@@ -18,6 +18,7 @@ import {
   quantityLabel,
   ruleThresholds,
   stepFor,
+  spanRange,
   versionSeries,
 } from './drift-charts.js';
 import { RANGES, SUGGESTED_METRICS, driftUrl, rangeMs, readDriftQuery, type DriftQuery } from './drift-query.js';
@@ -128,7 +129,14 @@ function DriftOverviewTable(props: { entries: readonly DriftOverviewEntry[]; c: 
                   : e.driftedDevices.map((d) => (
                       <>
                         <a href={`/devices/${encodeURIComponent(d.deviceId)}`}>{d.deviceId}</a>
-                        <span class="muted"> ({d.drifted.map(quantityLabel).join(', ')})</span>{' '}
+                        <span class="muted"> ({d.drifted.map(quantityLabel).join(', ')}; </span>
+                        <a
+                          href={driftUrl({ ...c.q, model: c.model, version: e.version, scope: `device:${d.deviceId}` })}
+                          aria-label={`charts of ${d.deviceId}`}
+                        >
+                          charts
+                        </a>
+                        <span class="muted">)</span>{' '}
                       </>
                     ))}
                 {e.driftedDeviceCount > e.driftedDevices.length
@@ -143,6 +151,36 @@ function DriftOverviewTable(props: { entries: readonly DriftOverviewEntry[]; c: 
   );
 }
 
+/** Groups and devices the open incidents name, each a link to this page's charts for that scope. */
+function ScopeLinks(props: { c: DriftContext; open: readonly IncidentView[] }) {
+  const scopes = [
+    ...new Set(props.open.flatMap((i) => i.members.map((m) => m.scope)).filter((s) => /^(group|device):/.test(s))),
+  ].sort();
+  if (scopes.length === 0 && props.c.q.scope === 'fleet') return null;
+  return (
+    <p>
+      Charts by scope:{' '}
+      <a
+        href={driftUrl({ ...props.c.q, model: props.c.model, scope: 'fleet' })}
+        aria-current={props.c.q.scope === 'fleet' ? 'true' : undefined}
+      >
+        fleet
+      </a>
+      {scopes.slice(0, 30).map((s) => (
+        <>
+          {' · '}
+          <a
+            href={driftUrl({ ...props.c.q, model: props.c.model, scope: s })}
+            aria-current={props.c.q.scope === s ? 'true' : undefined}
+          >
+            {s}
+          </a>
+        </>
+      ))}
+    </p>
+  );
+}
+
 async function StatusRegion(props: { api: RestClient; c: DriftContext; src: string }) {
   const { overview, open } = await statusData(props.api, props.c);
   return (
@@ -152,6 +190,7 @@ async function StatusRegion(props: { api: RestClient; c: DriftContext; src: stri
         From <Time at={props.c.from} /> to <Time at={props.c.to} />.
       </p>
       <DriftOverviewTable entries={overview} c={props.c} />
+      <ScopeLinks c={props.c} open={open} />
       <h2>Open incidents</h2>
       {open.length === 0 ? (
         <Empty>
@@ -198,7 +237,7 @@ async function chartData(api: RestClient, c: DriftContext) {
     }
   }
   const series: SeriesChartData = {
-    ...versionSeries(answers),
+    ...spanRange(versionSeries(answers), c.from, c.to),
     thresholds: ruleThresholds(rules.rules, metric, model),
     marks: driftMarks(incidents.incidents, rollouts.rollouts, c.from, c.to),
     yLabel: metric,

@@ -10,7 +10,7 @@ import type { IncidentView, SeriesResponse } from '@edgeloop/protocol/rest';
 import type { SeriesChartData } from '../../client/charts/chart-data.js';
 import { Badge, DataIsland, Empty, LiveRegion, Time, fmtNumber } from '../../layout/components.js';
 import { describeFailure, type PageContext, type PageResult } from '../../page-context.js';
-import { conditionLines, driftMarks, seriesScopeOf, stepFor, versionSeries } from './drift-charts.js';
+import { conditionLines, driftMarks, seriesScopeOf, spanRange, stepFor, versionSeries } from './drift-charts.js';
 import { DriftSubnav, IncidentStateBadge, incidentWhere } from './incident-parts.js';
 
 const BEFORE_ONSET_MS = 30 * 60_000;
@@ -54,7 +54,7 @@ async function onsetChart(api: RestClient, i: IncidentView) {
   for (const m of members)
     if (m.since !== i.openedAt) marks.push({ at: m.since, kind: 'other', label: `${m.scope} fired` });
   const chart: SeriesChartData = {
-    ...versionSeries(answers),
+    ...spanRange(versionSeries(answers), from, to),
     thresholds: rule ? conditionLines(rule.rule.rule.name, rule.rule.rule.condition) : [],
     marks: marks.sort((a, b) => a.at - b.at),
     yLabel: i.metric,

@@ -19,6 +19,7 @@ const NEEDS_OPERATOR = 'needs the operator role';
 export const ruleUrl = (name: string) => `/drift/rules/${encodeURIComponent(name)}`;
 
 function seconds(ms: number): string {
+  if (ms === 0) return '0 s';
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
   if (ms % 60_000 === 0) return `${ms / 60_000} min`;
   return `${ms / 1000} s`;
@@ -30,9 +31,9 @@ function RuleRow(props: { ctx: PageContext; view: RuleView }) {
   const canEdit = ctx.can('operator');
   return (
     <tr data-rule={r.name}>
-      <th scope="row">
+      <th scope="row" class="wrap">
         <a href={`${ruleUrl(r.name)}/edit`}>{r.name}</a>
-        {r.description ? <div class="muted">{r.description}</div> : null}
+        {r.description ? <div class="muted rule-desc">{r.description}</div> : null}
       </th>
       <td>
         <code>{r.metric}</code> {describeCondition(r.condition)}
@@ -47,7 +48,8 @@ function RuleRow(props: { ctx: PageContext; view: RuleView }) {
         {r.version !== undefined ? ` v${r.version}` : ''}
       </td>
       <td>
-        {seconds(r.windowMs)} {r.aggregation}, for {seconds(r.forMs)}, ≥ {r.minSamples} values
+        {seconds(r.windowMs)}
+        {r.aggregation !== 'merged' ? ` ${r.aggregation}` : ''}, for {seconds(r.forMs)}, ≥ {r.minSamples}
       </td>
       <td>
         <Badge tone={r.severity === 'critical' ? 'bad' : 'warn'}>{r.severity}</Badge>
@@ -109,7 +111,7 @@ async function RuleTable(props: { ctx: PageContext }) {
                 <th scope="col">Condition</th>
                 <th scope="col">Scope</th>
                 <th scope="col">Model</th>
-                <th scope="col">Window</th>
+                <th scope="col">Window, for, min. values</th>
                 <th scope="col">Severity</th>
                 <th scope="col">State</th>
                 <th scope="col">Actions</th>
