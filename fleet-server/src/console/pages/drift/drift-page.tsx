@@ -21,10 +21,11 @@ import {
   spanRange,
   versionSeries,
 } from './drift-charts.js';
-import { RANGES, SUGGESTED_METRICS, driftUrl, rangeMs, readDriftQuery, type DriftQuery } from './drift-query.js';
+import { driftUrl, rangeMs, readDriftQuery, type DriftQuery } from './drift-query.js';
+import { DriftFilters } from './drift-filters.js';
 import { DriftSubnav, IncidentTable } from './incident-parts.js';
 
-interface DriftContext {
+export interface DriftContext {
   q: DriftQuery;
   models: string[];
   model: string | undefined;
@@ -340,66 +341,6 @@ async function ChartsRegion(props: { api: RestClient; c: DriftContext; src: stri
         </div>
       )}
     </LiveRegion>
-  );
-}
-
-function DriftFilters(props: { c: DriftContext }) {
-  const { c } = props;
-  return (
-    <form class="filters" method="get" action="/drift" aria-label="What to show">
-      <label>
-        Model
-        <select name="model">
-          {c.models.map((m) => (
-            <option value={m} selected={m === c.model}>
-              {m}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Histograms of version
-        <select name="version">
-          <option value="" selected={c.q.version === undefined}>
-            newest serving
-          </option>
-          {c.versions.map((v) => (
-            <option value={String(v)} selected={v === c.q.version}>
-              v{v}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Metric
-        <input name="metric" list="drift-metrics" value={c.q.metric ?? ''} placeholder="automatic" />
-      </label>
-      <datalist id="drift-metrics">
-        {SUGGESTED_METRICS.map((m) => (
-          <option value={m}></option>
-        ))}
-      </datalist>
-      <label>
-        Scope
-        <input
-          name="scope"
-          value={c.q.scope}
-          pattern="fleet|(group|device):[A-Za-z0-9_.\-]{1,64}"
-          title="fleet, group:<name> or device:<id>"
-        />
-      </label>
-      <label>
-        Range
-        <select name="range">
-          {RANGES.map((r) => (
-            <option value={r.key} selected={r.key === c.q.range}>
-              {r.label}
-            </option>
-          ))}
-        </select>
-      </label>
-      <button type="submit">Show</button>
-    </form>
   );
 }
 
