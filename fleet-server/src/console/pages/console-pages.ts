@@ -9,6 +9,7 @@ import { overviewPage } from './overview/overview-page.js';
 import { deviceListPage } from './devices/device-list-page.js';
 import { devicePage } from './devices/device-page.js';
 import { tryPage } from './try/try-page.js';
+import { registerDriftPages } from './drift/drift-routes.js';
 import { deployToDevice, disableDevice, enableDevice, revokeDevice } from './devices/device-actions.js';
 
 export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): void {
@@ -22,4 +23,5 @@ export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): v
   registerAction(app, '/devices/:id/deploy', apiFetch, deployToDevice);
 
   registerPage(app, '/try', apiFetch, tryPage);
+  registerDriftPages(app, apiFetch);
 }

@@ -48,6 +48,9 @@ export function drawSeriesChart(host: HTMLElement, data: SeriesChartData): uPlot
           const ctx = u.ctx;
           ctx.save();
           ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+          // uPlot leaves the axes' alignment set; labels start at the point they are drawn at.
+          ctx.textAlign = 'left';
+          ctx.textBaseline = 'alphabetic';
           for (const t of data.thresholds ?? []) {
             const y = u.valToPos(t.value, 'y', true);
             if (!Number.isFinite(y)) continue;
@@ -60,7 +63,7 @@ export function drawSeriesChart(host: HTMLElement, data: SeriesChartData): uPlot
             ctx.fillStyle = '#dc2626';
             ctx.fillText(t.label, u.bbox.left + 4, y - 4);
           }
-          for (const m of data.marks ?? []) {
+          for (const [i, m] of (data.marks ?? []).entries()) {
             const x = u.valToPos(m.at, 'x', true);
             if (!Number.isFinite(x) || x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
             ctx.strokeStyle = MARK_COLOUR[m.kind] ?? '#6b7280';
@@ -70,7 +73,11 @@ export function drawSeriesChart(host: HTMLElement, data: SeriesChartData): uPlot
             ctx.lineTo(x, u.bbox.top + u.bbox.height);
             ctx.stroke();
             ctx.fillStyle = ctx.strokeStyle;
-            ctx.fillText(m.label, x + 3, u.bbox.top + 12);
+            // Near the right edge the label goes left of its line, so it stays inside the plot.
+            const nearRight = x > u.bbox.left + u.bbox.width * 0.75;
+            ctx.textAlign = nearRight ? 'right' : 'left';
+            // Three rows of labels, so marks close together do not print over each other.
+            ctx.fillText(m.label, nearRight ? x - 3 : x + 3, u.bbox.top + (12 + (i % 3) * 13) * devicePixelRatio);
           }
           ctx.restore();
         },
