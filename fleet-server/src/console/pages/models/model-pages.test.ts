@@ -123,6 +123,12 @@ test(
     );
     assert.match(v1Page, /data-testid="baseline-features"/);
     assert.match(v1Page, /sharpness/);
+    const v3Page = await renderPage(
+      versionPage,
+      testPageContext({ api, path: '/models/distance/versions/3', params: { name: 'distance', version: '3' } }),
+    );
+    assert.match(v3Page, /<a href="\/retraining\/runs\/lr-9">lr-9<\/a> <span class="muted">\(not on this server\)/);
+    assert.match(v3Page, /loop run lr-9 is not on this server/, 'the walk says why it stopped');
     const viewer = await renderPage(versionPage, versionCtx('viewer'));
     for (const label of ['Approve', 'Deprecate', 'Revoke'])
       assert.match(viewer, new RegExp(`disabled="" title="needs the operator role">${label}</button>`));

@@ -5,7 +5,14 @@
  * lineage walk and the graph around it), and what may be done with it: approve, deprecate,
  * revoke (confirmed; operator role), deploy it with a rollout, compare it with its parent.
  */
-import type { LineageWalk, ModelDetail, Postprocessing, Preprocessing, TensorSpec } from '@edgeloop/protocol';
+import type {
+  LineageWalk,
+  ModelDetail,
+  ModelLineage,
+  Postprocessing,
+  Preprocessing,
+  TensorSpec,
+} from '@edgeloop/protocol';
 import { ActionForm, Badge, Empty, Time, fmtBytes, fmtNumber } from '../../layout/components.js';
 import type { PageContext, PageResult } from '../../page-context.js';
 import { histogramStats, summaryHistograms } from './baseline-stats.js';
@@ -108,8 +115,19 @@ function Baseline(props: { detail: ModelDetail }) {
   );
 }
 
-function Origin(props: { walk: LineageWalk }) {
+/** An id the version's lineage names but the walk could not follow (the gaps say why). */
+function Named(props: { id: string | undefined; href: (id: string) => string; none: string }) {
+  if (!props.id) return <span class="muted">{props.none}</span>;
+  return (
+    <>
+      <a href={props.href(props.id)}>{props.id}</a> <span class="muted">(not on this server)</span>
+    </>
+  );
+}
+
+function Origin(props: { walk: LineageWalk; lineage: ModelLineage }) {
   const { run, dataset, loop, sources, gaps } = props.walk;
+  const l = props.lineage;
   return (
     <dl class="facts">
       <dt>Training run</dt>
@@ -133,7 +151,11 @@ function Origin(props: { walk: LineageWalk }) {
             </span>
           </>
         ) : (
-          <span class="muted">none</span>
+          <Named
+            id={l.trainingRunId}
+            href={(id) => `/retraining/jobs/${encodeURIComponent(trainingJobOf(id))}#run-${encodeURIComponent(id)}`}
+            none="none"
+          />
         )}
       </dd>
       <dt>Dataset</dt>
@@ -146,7 +168,7 @@ function Origin(props: { walk: LineageWalk }) {
             {sources.length === 1 ? '' : 's'})
           </>
         ) : (
-          <span class="muted">none</span>
+          <Named id={l.datasetId} href={(id) => `/retraining/datasets/${encodeURIComponent(id)}`} none="none" />
         )}
       </dd>
       <dt>Retraining loop</dt>
@@ -163,7 +185,11 @@ function Origin(props: { walk: LineageWalk }) {
             ) : null}
           </>
         ) : (
-          <span class="muted">not made by the loop</span>
+          <Named
+            id={l.loopRunId}
+            href={(id) => `/retraining/runs/${encodeURIComponent(id)}`}
+            none="not made by the loop"
+          />
         )}
       </dd>
       {gaps.length ? (
@@ -213,7 +239,7 @@ function StatusActions(props: { ctx: PageContext; detail: ModelDetail }) {
       >
         <label class="field">
           Reason for revoking
-          <input type="text" name="reason" maxlength={1024} placeholder="optional" />
+          <input type="text" name="reason" maxlength={1024} placeholder="optional" disabled={!allowed} />
         </label>
       </ActionForm>
     </div>
@@ -346,7 +372,7 @@ export async function versionPage(ctx: PageContext): Promise<PageResult> {
           </section>
           <section aria-labelledby="origin">
             <h2 id="origin">Where it came from</h2>
-            <Origin walk={walk} />
+            <Origin walk={walk} lineage={m.lineage} />
           </section>
         </div>
         <section aria-labelledby="baseline">
