@@ -324,6 +324,8 @@ async function headToHead(api: RestClient, name: string, a: number, b: number): 
 export async function comparePage(ctx: PageContext): Promise<PageResult> {
   const name = ctx.params['name']!;
   const versions = await versionsOf(ctx.api, name);
+  // An unknown model is the API's 404 (with its wording), not an empty comparison.
+  if (versions.length === 0) await ctx.api.getLineage({ params: { name } });
   const enc = encodeURIComponent(name);
   const pick = (key: string, fallback: number | undefined) => {
     const raw = ctx.url.searchParams.get(key);

@@ -71,6 +71,7 @@ test('models routes: pages by URL, the status action posts and redirects, unknow
   const missing = await app.request('/models/nope');
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /no model named &quot;nope&quot;|no model named "nope"/);
+  assert.equal((await app.request('/models/nope/compare?a=1&b=2')).status, 404);
   const noVersion = await app.request('/models/distance/versions/9');
   assert.equal(noVersion.status, 404);
   const notNumber = await (await app.request('/models/distance/versions/latest')).text();
