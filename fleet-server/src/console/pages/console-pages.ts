@@ -10,6 +10,7 @@ import { deviceListPage } from './devices/device-list-page.js';
 import { devicePage } from './devices/device-page.js';
 import { tryPage } from './try/try-page.js';
 import { registerDriftPages } from './drift/drift-routes.js';
+import { registerModelsPages } from './models/models-routes.js';
 import { deployToDevice, disableDevice, enableDevice, revokeDevice } from './devices/device-actions.js';
 
 export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): void {
@@ -24,4 +25,5 @@ export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): v
 
   registerPage(app, '/try', apiFetch, tryPage);
   registerDriftPages(app, apiFetch);
+  registerModelsPages(app, apiFetch);
 }
