@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SESSION_LIFETIME_MS } from '@edgeloop/protocol/rest';
 import { openFleetStore } from '../store/open-fleet-store.js';
+import { startTestPostgres, testPostgresSkip } from '../testing.js';
 import { AdminTokens } from './admin-tokens.js';
 import { ConsoleSessions, csrfTokenOf } from './console-sessions.js';
 
@@ -92,3 +93,28 @@ test('logging in sweeps expired sessions away', async (t) => {
   assert.equal(await sessions.sweep(Number.MAX_SAFE_INTEGER), 1);
   assert.equal(csrfTokenOf('a'), csrfTokenOf('a'));
 });
+
+test(
+  'servers sharing one PostgreSQL share sessions: opened on one, used and ended on the other',
+  { skip: await testPostgresSkip() },
+  async (t) => {
+    const db = await startTestPostgres();
+    if ('skip' in db) throw new Error(db.skip);
+    t.after(() => db.stop());
+    const [a, b] = [await openFleetStore({ url: db.url }), await openFleetStore({ url: db.url })];
+    t.after(async () => {
+      await a.close();
+      await b.close();
+    });
+    const onA = new ConsoleSessions(a, new AdminTokens(a));
+    const tokensB = new AdminTokens(b);
+    const onB = new ConsoleSessions(b, tokensB);
+    const { token, adminToken } = await new AdminTokens(a).create('dora', 'admin', { role: 'viewer' });
+    const made = await onA.create(token);
+    assert.ok(made.ok);
+    const seen = await onB.resolve(made.sessionId);
+    assert.deepEqual(seen && [seen.admin.name, seen.admin.role, seen.csrfToken], ['dora', 'viewer', made.csrfToken]);
+    await tokensB.revoke(adminToken.id);
+    assert.equal(await onA.resolve(made.sessionId), undefined, 'revoked through the other server');
+  },
+);
