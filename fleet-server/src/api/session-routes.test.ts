@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { CreatedAdminToken, SessionResponse } from '@edgeloop/protocol';
 import { CSRF_HEADER, SESSION_COOKIE, SESSION_LIFETIME_MS } from '@edgeloop/protocol/rest';
+import { Hono } from 'hono';
 import { startFleetServer } from '../server.js';
+import { sessionRoutes } from './session-routes.js';
 
 async function server(t: TestContext, extra: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-sessions-api-'));
@@ -172,4 +174,23 @@ test('sessions: the cookie is Secure when the server is reached over TLS (here: 
   const login = await call('POST', '/api/v1/sessions', {}, { token: s.adminToken });
   assert.equal(login.status, 201);
   assert.match(login.headers.get('set-cookie')!, /; HttpOnly; SameSite=Strict; Secure$/);
+});
+
+test('sessions: an in-process login without the caller’s address is not limited (one shared bucket would lock everyone out)', async (t) => {
+  const { s } = await server(t);
+  // The routes alone, called as the console calls the API: app.request, no socket.
+  const api = new Hono().route('/api/v1', sessionRoutes({ identity: s.identity, audit: s.audit }));
+  const login = (token: string, env?: unknown) =>
+    api.request(
+      '/api/v1/sessions',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) },
+      env,
+    );
+  for (let i = 0; i < 12; i++) assert.equal((await login(`ela_wrong-${i}`)).status, 401);
+  assert.equal((await login(s.adminToken!)).status, 201);
+  // With the original request's env passed along, the socket's address is limited as over HTTP.
+  const env = { incoming: { socket: { remoteAddress: '198.51.100.7' } } };
+  for (let i = 0; i < 10; i++) assert.equal((await login(`ela_wrong-${i}`, env)).status, 401);
+  assert.equal((await login(s.adminToken!, env)).status, 429);
+  assert.equal((await login(s.adminToken!)).status, 201, 'other callers are not affected');
 });

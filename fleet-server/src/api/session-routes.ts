@@ -9,7 +9,10 @@
  * `Secure` when the request came over TLS, or the server says its cookies must be): no script can
  * read it and no other site's page makes the browser send it. Logins and logouts are audited.
  * Failed logins are limited per remote address, so the login cannot be used to guess tokens fast
- * (a random token cannot be guessed anyway; this keeps the log and the store quiet).
+ * (a random token cannot be guessed anyway; this keeps the log and the store quiet). The address
+ * is the socket's, from the Node request in the hono env: an in-process call (app.request) must
+ * pass the original request's env along to be limited; without an address nothing is limited,
+ * since one shared bucket would let anyone lock everybody out.
  */
 import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
@@ -62,8 +65,8 @@ export class LoginThrottle {
   }
 }
 
-function remoteAddress(c: Context<ApiEnv>): string {
-  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown';
+function remoteAddress(c: Context<ApiEnv>): string | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress;
 }
 
 function sessionCookie(c: Context<ApiEnv>, value: string, maxAgeSeconds: number, secure: boolean): string {
@@ -81,7 +84,7 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono<ApiEnv> {
 
   app.post('/sessions', async (c) => {
     const address = remoteAddress(c);
-    const wait = throttle.blockedFor(address);
+    const wait = address === undefined ? 0 : throttle.blockedFor(address);
     if (wait > 0)
       return c.json(
         { error: `too many failed logins from this address; try again in ${Math.ceil(wait / 1000)} s` },
@@ -93,7 +96,7 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono<ApiEnv> {
     const now = Date.now();
     const created = await deps.identity.consoleSessions.create(parsed.data.token, now);
     if (!created.ok) {
-      throttle.fail(address, now);
+      if (address !== undefined) throttle.fail(address, now);
       return c.json({ error: created.reason }, 401, { 'www-authenticate': 'Bearer realm="edgeloop"' });
     }
     await deps.audit.record(created.admin.name, 'session.login', created.admin.id, { role: created.admin.role });
