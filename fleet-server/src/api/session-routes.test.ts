@@ -194,3 +194,31 @@ test('sessions: an in-process login without the caller’s address is not limite
   assert.equal((await login(s.adminToken!, env)).status, 429);
   assert.equal((await login(s.adminToken!)).status, 201, 'other callers are not affected');
 });
+
+test('sessions: the console’s form login gets the API’s cookie, its pages open with it, and its logout ends it', async (t) => {
+  const { s, call } = await server(t);
+  const form = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${s.httpUrl}${body.token !== undefined ? '/login' : '/logout'}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(body).toString(),
+    });
+  const refused = await form({ token: 'ela_wrong', next: '/' });
+  assert.equal(refused.status, 401);
+  assert.match(await refused.text(), /admin token not recognised/);
+  const login = await form({ token: s.adminToken!, next: '/' });
+  assert.equal(login.status, 303);
+  const setCookie = login.headers.get('set-cookie');
+  assert.match(setCookie!, /^edgeloop_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/);
+  const { cookie } = cookieOf(setCookie);
+  const page = await fetch(`${s.httpUrl}/`, { headers: { cookie, accept: 'text/html' } });
+  assert.equal(page.status, 200);
+  const csrf = /<meta name="csrf-token" content="([0-9a-f]{64})"/.exec(await page.text())?.[1];
+  assert.ok(csrf, 'the page carries the session’s CSRF token');
+  assert.equal((await call('GET', '/api/v1/sessions/current', { cookie })).body.csrfToken, csrf);
+  const logout = await form({ _csrf: csrf }, { cookie });
+  assert.equal(logout.status, 303);
+  assert.match(logout.headers.get('set-cookie')!, /^edgeloop_session=; Path=\/; Max-Age=0;/);
+  assert.equal((await call('GET', '/api/v1/devices', { cookie })).status, 401);
+});
