@@ -289,6 +289,8 @@ export async function startFleetServer(
       store,
       ...(broker ? { brokerMetrics: broker.metrics } : {}),
       ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
+      // Console cookies only over TLS: the server's own, or a proxy's in front of it.
+      ...(tls || config.publicUrl?.startsWith('https://') ? { secureCookies: true } : {}),
       health: async () => ({
         status: 'ok',
         version: SERVER_VERSION,

@@ -78,8 +78,18 @@ test('edgeloop tokens, devices, admin-tokens and audit against a live server', {
   assert.equal(admin.code, 0, admin.stderr);
   const opsToken = admin.stdout.trim();
   assert.equal((await cli(['devices', 'revoke', 'cli-pi'], opsToken)).code, 0);
+  const auditor = await cli(['admin-tokens', 'create', '--name', 'auditor', '--role', 'viewer']);
+  assert.equal(auditor.code, 0, auditor.stderr);
+  assert.match(auditor.stderr, /"auditor" \(viewer\)/);
+  const readOnly = await cli(['devices', 'disable', 'cli-pi'], auditor.stdout.trim());
+  assert.equal(readOnly.code, 1);
+  assert.match(readOnly.stderr, /needs the admin role; the token "auditor" is a viewer/);
+  const badRole = await cli(['admin-tokens', 'create', '--name', 'x', '--role', 'root']);
+  assert.equal(badRole.code, 2, badRole.stderr);
+  assert.match(badRole.stderr, /--role must be one of viewer, operator, admin/);
   const tokens = await cli(['admin-tokens', 'list']);
-  assert.match(tokens.stdout, /ops-laptop\s+active/);
+  assert.match(tokens.stdout, /ops-laptop\s+admin\s+active/);
+  assert.match(tokens.stdout, /auditor\s+viewer\s+active/);
 
   const auditLog = await cli(['audit', '--limit', '20']);
   assert.equal(auditLog.code, 0, auditLog.stderr);

@@ -31,6 +31,7 @@ const WRONG_TYPES: Record<string, unknown> = {
   'post /api/v1/enroll': { token: 5, deviceId: ['x'] },
   'post /api/v1/enrollment-tokens': { uses: 'five' },
   'post /api/v1/admin-tokens': { name: 7 },
+  'post /api/v1/sessions': { token: 5 },
   'put /api/v1/devices/{id}': { group: 5 },
   'post /api/v1/devices/{id}/samples/capture': { minutes: 'ten' },
   'post /api/v1/devices/{id}/samples/request': { minutes: 'ten' },

@@ -22,6 +22,7 @@ import { rolloutRoutes } from './rollout-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { responseContract, type ContractViolation } from './response-contract.js';
 import { sampleRoutes } from './sample-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { trainingRoutes } from './training-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { loopRoutes } from './loop-routes.js';
@@ -37,6 +38,7 @@ export function createFleetApi(
     Parameters<typeof datasetRoutes>[0] &
     Parameters<typeof keyRoutes>[0] &
     Parameters<typeof identityRoutes>[0] &
+    Parameters<typeof sessionRoutes>[0] &
     Parameters<typeof apiAuth>[0] &
     Parameters<typeof rolloutRoutes>[0] &
     Parameters<typeof trainingRoutes>[0] &
@@ -78,6 +80,7 @@ export function createFleetApi(
   app.route('/api/v1', sampleRoutes(deps));
   app.route('/api/v1', datasetRoutes(deps));
   app.route('/api/v1', identityRoutes(deps));
+  app.route('/api/v1', sessionRoutes(deps));
   app.route('/api/v1', auditRoutes(deps));
   app.route('/api/v1', rolloutRoutes(deps));
   app.route('/api/v1', trainingRoutes(deps));

@@ -5,7 +5,7 @@
  *   POST /api/v1/enrollment-tokens               {uses?, ttlSeconds?, group?, tags?} → {token, enrollmentToken}
  *   GET  /api/v1/enrollment-tokens               (no secrets)
  *   POST /api/v1/enrollment-tokens/{id}/revoke
- *   POST /api/v1/admin-tokens                    {name} → {token, adminToken}
+ *   POST /api/v1/admin-tokens                    {name, role?} → {token, adminToken} (role: admin when absent)
  *   GET  /api/v1/admin-tokens
  *   POST /api/v1/admin-tokens/{id}/revoke
  *   PUT  /api/v1/devices/{id}                    {group?, tags?}
@@ -110,10 +110,15 @@ export function identityRoutes(deps: {
   });
 
   app.post('/admin-tokens', async (c) => {
-    const parsed = adminTokenRequestSchema.safeParse(await readJsonObject(c, { example: '{"name": "ci-pipeline"}' }));
+    const parsed = adminTokenRequestSchema.safeParse(
+      await readJsonObject(c, { example: '{"name": "ci-pipeline", "role": "operator"}' }),
+    );
     if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
-    const created = await identity.adminTokens.create(parsed.data.name, actorOf(c));
-    await audit.record(actorOf(c), 'admin-token.create', created.adminToken.id, { name: created.adminToken.name });
+    const created = await identity.adminTokens.create(parsed.data.name, actorOf(c), { role: parsed.data.role });
+    await audit.record(actorOf(c), 'admin-token.create', created.adminToken.id, {
+      name: created.adminToken.name,
+      role: created.adminToken.role,
+    });
     return c.json(created, 201);
   });
 
@@ -124,11 +129,12 @@ export function identityRoutes(deps: {
     const token = await identity.adminTokens.get(id);
     if (!token) return c.json({ error: `no admin token ${id}; list them with: edgeloop admin-tokens list` }, 404);
     if (token.revokedAt !== null) return c.json({ error: `admin token ${id} is already revoked` }, 409);
-    // Revoking the last one would lock every operator out until a restart makes a new bootstrap token.
-    if ((await identity.adminTokens.activeCount()) <= 1)
+    // Revoking the last admin would leave nobody able to make tokens or rotate keys; revoking the
+    // last token of all would lock everyone out until a restart makes a new bootstrap token.
+    if (token.role === 'admin' && (await identity.adminTokens.activeCount('admin')) <= 1)
       return c.json(
         {
-          error: `admin token ${id} is the last active one; create another first (edgeloop admin-tokens create --name NAME)`,
+          error: `admin token ${id} is the last active one with the admin role; create another admin first (edgeloop admin-tokens create --name NAME --role admin)`,
         },
         409,
       );

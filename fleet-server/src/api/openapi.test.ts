@@ -124,7 +124,7 @@ test('the document is well-formed: 3.1, resolvable $refs, unique operation ids, 
     ids.length,
     `duplicate operationIds: ${ids.filter((x, i) => ids.indexOf(x) !== i).join(', ')}`,
   );
-  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['admin', 'device']);
+  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['admin', 'device', 'session']);
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
       for (const s of op.security as Array<Record<string, unknown>>)
@@ -138,8 +138,34 @@ test('the document is well-formed: 3.1, resolvable $refs, unique operation ids, 
   }
   // Spot checks of the security model the auth middleware implements.
   assert.deepEqual(doc.paths['/api/v1/enroll']!.post!.security, []);
-  assert.deepEqual(doc.paths['/api/v1/devices']!.get!.security, [{ admin: [] }]);
-  assert.deepEqual(doc.paths['/api/v1/artifacts/{sha256}']!.get!.security, [{ device: [] }, { admin: [] }]);
+  assert.deepEqual(doc.paths['/api/v1/devices']!.get!.security, [{ admin: [] }, { session: [] }]);
+  assert.deepEqual(doc.paths['/api/v1/artifacts/{sha256}']!.get!.security, [
+    { device: [] },
+    { admin: [] },
+    { session: [] },
+  ]);
+  assert.deepEqual(doc.paths['/api/v1/sessions']!.post!.security, []);
+});
+
+test('every non-public operation names the least role it needs, and may answer 403', () => {
+  const doc = buildOpenApiDocument('test') as Doc;
+  const op = (path: string, method: string) =>
+    doc.paths[path]![method] as unknown as { 'x-edgeloop-role'?: string; description?: string; security: unknown[] };
+  const roleOf = (path: string, method: string) => op(path, method)['x-edgeloop-role'];
+  assert.equal(roleOf('/api/v1/devices', 'get'), 'viewer');
+  assert.equal(roleOf('/api/v1/rollouts', 'post'), 'operator');
+  assert.equal(roleOf('/api/v1/keys/rotate', 'post'), 'admin');
+  assert.equal(roleOf('/api/v1/admin-tokens', 'post'), 'admin');
+  assert.equal(roleOf('/api/v1/devices/{id}/disable', 'post'), 'admin');
+  assert.equal(roleOf('/api/v1/sessions/current', 'delete'), 'viewer', 'a viewer may log out');
+  assert.equal(roleOf('/api/v1/enroll', 'post'), undefined, 'public routes need no role');
+  assert.match(op('/api/v1/rollouts', 'post').description!, /operator role or higher/);
+  for (const [path, ops] of Object.entries(doc.paths))
+    for (const [method, o] of Object.entries(ops)) {
+      if (o.security.length === 0) continue;
+      assert.ok(['viewer', 'operator', 'admin'].includes(roleOf(path, method)!), `${method} ${path} names a role`);
+      assert.ok('403' in o.responses, `${method} ${path} documents 403`);
+    }
 });
 
 test('GET /api/v1/openapi.json is served without a token', async (t) => {

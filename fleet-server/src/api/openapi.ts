@@ -9,6 +9,9 @@
  * answer share a schema whose two sides differ (defaults: optional in a request, always present
  * in an answer), the request side is named `<id>Input`. Answers may gain fields over time, so
  * their objects do not forbid additional properties.
+ *
+ * Each non-public operation names the least role its admin token needs in `x-edgeloop-role`
+ * (and in a sentence of its description); a session cookie of the console stands for a token.
  */
 import { z } from 'zod';
 import type { RawResponse, RouteSpec } from '@edgeloop/protocol';
@@ -18,6 +21,9 @@ import {
   isMultipartBody,
   isRawResponse,
   modelMetadataSchema,
+  ROLE_PURPOSE,
+  routeRole,
+  SESSION_COOKIE,
   modelUploadSchema,
   REST_ROUTES,
   uploadFileSchema,
@@ -29,7 +35,7 @@ type Io = 'input' | 'output';
 const ERROR_TEXT: Record<number, string> = {
   400: 'invalid request: the body or query says what is wrong',
   401: 'missing or wrong credentials: the body says what to send',
-  403: 'refused',
+  403: "refused: the token's role is too low, a CSRF token is missing, or (artifacts) not this device's",
   404: 'no such resource',
   409: 'conflicts with the current state',
   413: 'body too large',
@@ -107,6 +113,7 @@ function markRefs(schema: Schema, io: Io): Schema {
 }
 
 function rawContent(r: RawResponse): Schema {
+  if (r.raw === '') return { description: r.description };
   const binary =
     r.raw === 'text/html' || r.raw === 'text/plain'
       ? {}
@@ -159,14 +166,26 @@ function operation(name: string, spec: RouteSpec, schemas: SchemaCollector): Sch
       ? { 'multipart/form-data': { schema: schemas.convert(spec.body.multipart, 'input') } }
       : { 'application/json': { schema: schemas.convert(spec.body, 'input') } }
     : undefined;
+  const role = routeRole(spec);
   return {
     tags: [spec.tag],
     summary: spec.summary,
+    ...(role
+      ? {
+          description: `Needs an admin token with the ${role} role or higher (${role}: ${ROLE_PURPOSE[role]}).`,
+          'x-edgeloop-role': role,
+        }
+      : {}),
     operationId: name,
     ...(params.length ? { parameters: params } : {}),
     ...(body ? { requestBody: { required: !spec.bodyOptional, content: body } } : {}),
     responses,
-    security: spec.auth === 'public' ? [] : spec.auth === 'admin' ? [{ admin: [] }] : [{ device: [] }, { admin: [] }],
+    security:
+      spec.auth === 'public'
+        ? []
+        : spec.auth === 'admin'
+          ? [{ admin: [] }, { session: [] }]
+          : [{ device: [] }, { admin: [] }, { session: [] }],
   };
 }
 
@@ -187,7 +206,9 @@ export function buildOpenApiDocument(serverVersion: string): Record<string, unkn
       title: 'EdgeLoop fleet server',
       version: serverVersion,
       description:
-        'Devices, enrollment, models (registry, lineage, signing keys), rollouts, telemetry and the audit log. Errors are JSON {"error": reason} saying what to do next.',
+        'Devices, enrollment, models (registry, lineage, signing keys), rollouts, telemetry and the audit log. Errors are JSON {"error": reason} saying what to do next. ' +
+        'Admin tokens have a role, viewer < operator < admin: each operation names the least one it needs in x-edgeloop-role (by default GET needs viewer, any other method operator). ' +
+        'The console logs in with POST /api/v1/sessions and then sends its session cookie instead of the token; with the cookie, every POST, PUT and DELETE must carry the x-csrf-token header.',
     },
     paths,
     components: {
@@ -198,6 +219,13 @@ export function buildOpenApiDocument(serverVersion: string): Record<string, unkn
           scheme: 'bearer',
           description:
             'an admin token (the first is written to <data>/admin.token on first start; edgeloop admin-tokens create makes more)',
+        },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description:
+            'the console session cookie from POST /api/v1/sessions; acts as its admin token; POST, PUT and DELETE also need the x-csrf-token header',
         },
         device: {
           type: 'http',

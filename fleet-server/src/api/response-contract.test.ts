@@ -150,7 +150,7 @@ test('a server started with validateResponses checks its real answers, refusals 
   const calls: Array<[string, number, Record<string, string>?]> = [
     ['/api/v1/health', 200],
     ['/api/v1/openapi.json', 200],
-    ['/', 200],
+    ['/login', 200],
     ['/api/v1/nope', 401],
     ['/api/v1/devices', 401],
     ['/api/v1/nope', 404, { authorization: `Bearer ${token}` }],

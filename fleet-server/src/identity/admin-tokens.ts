@@ -1,16 +1,20 @@
 /**
  * @module identity/admin-tokens
  * Admin API tokens: bearer secrets for the REST API, each with a name that the audit log records
- * as "who". Stored as sha256 digests only (see secrets.ts); the plaintext is shown once.
+ * as "who" and a role saying what it may do (viewer < operator < admin, protocol rest/roles.ts;
+ * `admin` unless chosen). Stored as sha256 digests only (see secrets.ts); the plaintext is shown
+ * once. Revoking a token also ends the console sessions opened with it.
  *
  * Bootstrap: a server without any active admin token creates one named "admin" at start and
  * writes it to `<dataDir>/admin.token` (0600), so the first operator can log in; or the setting
  * `adminToken` (env EDGELOOP_ADMIN_TOKEN) names the bootstrap token explicitly (tests, scripts).
+ * The bootstrap token is an admin.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AdminTokenSummary } from '@edgeloop/protocol';
+import type { AdminRole, AdminTokenSummary } from '@edgeloop/protocol';
+import { DEFAULT_ADMIN_ROLE } from '@edgeloop/protocol/rest';
 import type { FleetStore } from '../store/fleet-store.js';
 import { hashSecret, newId, newSecret } from './secrets.js';
 
@@ -27,19 +31,26 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export class AdminTokens {
   constructor(private readonly store: FleetStore) {}
 
-  /** A new random token; the plaintext is returned here only. */
+  /** A new random token (an admin unless `role` says otherwise); the plaintext is returned here only. */
   async create(
     name: string,
     createdBy: string,
-    now = Date.now(),
+    opts: { role?: AdminRole | undefined; now?: number } = {},
   ): Promise<{ token: string; adminToken: AdminTokenView }> {
     const token = `${TOKEN_PREFIX}${newSecret(32)}`;
-    return { token, adminToken: await this.insert(name, token, createdBy, now) };
+    const role = opts.role ?? DEFAULT_ADMIN_ROLE;
+    return { token, adminToken: await this.insert(name, role, token, createdBy, opts.now ?? Date.now()) };
   }
 
-  private async insert(name: string, token: string, createdBy: string, now: number): Promise<AdminTokenView> {
+  private async insert(
+    name: string,
+    role: AdminRole,
+    token: string,
+    createdBy: string,
+    now: number,
+  ): Promise<AdminTokenView> {
     const id = newId('adm');
-    await this.store.adminTokens.insert({ id, name, tokenHash: hashSecret(token), createdAt: now, createdBy });
+    await this.store.adminTokens.insert({ id, name, role, tokenHash: hashSecret(token), createdAt: now, createdBy });
     return (await this.get(id))!;
   }
 
@@ -50,9 +61,14 @@ export class AdminTokens {
   async verify(token: string, now = Date.now()): Promise<AdminTokenView | undefined> {
     const row = await this.store.adminTokens.byHash(hashSecret(token));
     if (!row || row.revokedAt !== null) return undefined;
-    if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_RESOLUTION_MS)
-      await this.store.adminTokens.setLastUsed(row.id, now);
+    await this.noteUse(row, now);
     return row;
+  }
+
+  /** Records that the token was used (by itself or through a console session), at most once a minute. */
+  async noteUse(token: AdminTokenView, now = Date.now()): Promise<void> {
+    if (token.lastUsedAt === null || now - token.lastUsedAt > LAST_USED_RESOLUTION_MS)
+      await this.store.adminTokens.setLastUsed(token.id, now);
   }
 
   /** Why a token is not accepted, for the 401 message (revoked vs unknown). */
@@ -68,13 +84,18 @@ export class AdminTokens {
     return this.store.adminTokens.list();
   }
 
-  /** false if there is no such token or it was already revoked. */
+  /** false if there is no such token or it was already revoked. Its console sessions end with it. */
   revoke(id: string, now = Date.now()): Promise<boolean> {
-    return this.store.adminTokens.revoke(id, now);
+    return this.store.transaction(async (tx) => {
+      const revoked = await tx.adminTokens.revoke(id, now);
+      await tx.consoleSessions.removeForToken(id);
+      return revoked;
+    });
   }
 
-  activeCount(): Promise<number> {
-    return this.store.adminTokens.activeCount();
+  /** Active tokens, of one role when given. */
+  activeCount(role?: AdminRole): Promise<number> {
+    return this.store.adminTokens.activeCount(role);
   }
 
   /**
@@ -100,13 +121,13 @@ export class AdminTokens {
         return { file };
       }
       if (!(await this.verify(token))) {
-        await this.insert('admin', token, 'system', Date.now());
+        await this.insert('admin', 'admin', token, 'system', Date.now());
         opts.log.info('admin token "admin" set from the adminToken setting');
       }
       return { token, file };
     }
     if ((await this.activeCount()) === 0) {
-      const { token } = await this.create('admin', 'system');
+      const { token } = await this.create('admin', 'system', { role: 'admin' });
       writeFileSync(file, `${token}\n`, { mode: 0o600 });
       chmodSync(file, 0o600); // an existing file keeps its mode on write
       opts.log.info(

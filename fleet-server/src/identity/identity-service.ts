@@ -2,7 +2,7 @@
  * @module identity/identity-service
  * Device identity in one place: enrollment (token → credential), checking device credentials
  * (broker, artifact downloads), disabling and re-enabling devices, revoking credentials, and the
- * admin and enrollment token stores. Emits events other parts mirror:
+ * admin and enrollment token stores, and the console's sessions. Emits events other parts mirror:
  *
  *   credential-issued  {deviceId, password}  enrollment or re-enrollment (a new password)
  *   credential-revoked {deviceId}            the credential was deleted
@@ -17,6 +17,7 @@ import { isValidId, type DeviceSummary, type EnrollResponse } from '@edgeloop/pr
 import type { FleetStore } from '../store/fleet-store.js';
 import { DeviceDirectory } from '../devices/device-directory.js';
 import { AdminTokens } from './admin-tokens.js';
+import { ConsoleSessions } from './console-sessions.js';
 import { DeviceCredentials } from './device-credentials.js';
 import { EnrollmentTokens } from './enrollment-tokens.js';
 
@@ -69,6 +70,8 @@ export type DeviceAuthResult = { ok: true } | { ok: false; reason: string };
 
 export class IdentityService extends EventEmitter<IdentityEvents> {
   readonly adminTokens: AdminTokens;
+  /** The console's browser sessions, each acting as the admin token it was opened with. */
+  readonly consoleSessions: ConsoleSessions;
   readonly enrollmentTokens: EnrollmentTokens;
   readonly credentials: DeviceCredentials;
   private readonly directory: DeviceDirectory;
@@ -81,6 +84,7 @@ export class IdentityService extends EventEmitter<IdentityEvents> {
   ) {
     super();
     this.adminTokens = new AdminTokens(store);
+    this.consoleSessions = new ConsoleSessions(store, this.adminTokens);
     this.enrollmentTokens = new EnrollmentTokens(store);
     this.credentials = new DeviceCredentials(store, opts.brokerPasswordHash);
     this.directory = new DeviceDirectory(store);

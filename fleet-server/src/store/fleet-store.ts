@@ -19,6 +19,7 @@
  *   broker_users, broker_users_revision  brokerUsers  Mosquitto hashes of devices' broker passwords
  *   enrollment_tokens      enrollmentTokens
  *   admin_tokens           adminTokens
+ *   console_sessions       consoleSessions  browser sessions of the console (sha256 of the id only)
  *   signing_keys, keysets  keys
  *   rollouts, rollout_devices  rollouts
  *   transfer_bytes         transfers
@@ -41,6 +42,7 @@ import type { BlobNamespace, BlobStore } from './blobs/blob-store.js';
 import type { DatasetRepository, DatasetSample, SampleSelection } from './dataset-store-types.js';
 import type { RollupRepository } from './rollup-store-types.js';
 import type {
+  AdminRole,
   AdminTokenSummary,
   AssignmentStatus,
   AuditEntrySummary,
@@ -427,7 +429,26 @@ export interface AdminTokenRepository {
   /** false if unknown or already revoked. */
   revoke(id: string, now?: number): Promise<boolean>;
   setLastUsed(id: string, now: number): Promise<void>;
-  activeCount(): Promise<number>;
+  /** Active (not revoked) tokens, of one role when given. */
+  activeCount(role?: AdminRole): Promise<number>;
+}
+
+/** A console session as stored: the sha256 of its id, never the id. */
+export interface ConsoleSessionRow {
+  idHash: string;
+  tokenId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface ConsoleSessionRepository {
+  insert(row: ConsoleSessionRow): Promise<void>;
+  get(idHash: string): Promise<ConsoleSessionRow | undefined>;
+  remove(idHash: string): Promise<void>;
+  /** Every session of an admin token (it was revoked); how many there were. */
+  removeForToken(tokenId: string): Promise<number>;
+  /** Sessions whose expiresAt is at or before `now`; how many there were. */
+  removeExpired(now: number): Promise<number>;
 }
 
 export interface KeyRepository {
@@ -487,6 +508,8 @@ export interface FleetStore {
   readonly brokerUsers: BrokerUserRepository;
   readonly enrollmentTokens: EnrollmentTokenRepository;
   readonly adminTokens: AdminTokenRepository;
+  /** The console's browser sessions (identity/console-sessions.ts). */
+  readonly consoleSessions: ConsoleSessionRepository;
   readonly keys: KeyRepository;
   readonly rollouts: RolloutRepository;
   readonly transfers: TransferRepository;

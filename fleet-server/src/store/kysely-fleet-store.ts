@@ -12,6 +12,7 @@ import type { FleetStore } from './fleet-store.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { KyselyAssignmentRepository } from './repositories/assignment-repository.js';
 import { KyselyBrokerUserRepository } from './repositories/broker-user-repository.js';
+import { KyselyConsoleSessionRepository } from './repositories/console-session-repository.js';
 import { KyselyDatasetRepository } from './repositories/dataset-repository.js';
 import { KyselyDeviceRepository } from './repositories/device-repository.js';
 import { DeviceGroupCache } from './repositories/device-groups.js';
@@ -73,6 +74,7 @@ export class KyselyFleetStore implements FleetStore {
   readonly brokerUsers;
   readonly enrollmentTokens;
   readonly adminTokens;
+  readonly consoleSessions;
   readonly keys;
   readonly rollouts;
   readonly transfers;
@@ -116,6 +118,7 @@ export class KyselyFleetStore implements FleetStore {
     this.brokerUsers = new KyselyBrokerUserRepository(ctx);
     this.enrollmentTokens = new KyselyEnrollmentTokenRepository(ctx);
     this.adminTokens = new KyselyAdminTokenRepository(ctx);
+    this.consoleSessions = new KyselyConsoleSessionRepository(ctx);
     this.keys = new KyselyKeyRepository(ctx);
     this.rollouts = new KyselyRolloutRepository(ctx);
     this.transfers = new KyselyTransferRepository(ctx);

@@ -183,6 +183,16 @@ export interface AdminTokensTable {
   created_by: string;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** viewer | operator | admin (protocol rest/roles.ts); rows from before roles are admin. */
+  role: Defaulted<string>;
+}
+
+/** Console sessions: the session id is a bearer secret, so only its sha256 is kept. */
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  token_id: string;
+  created_at: number;
+  expires_at: number;
 }
 
 export interface SigningKeysTable {
@@ -453,6 +463,7 @@ export interface Database {
   broker_users_revision: BrokerUsersRevisionTable;
   enrollment_tokens: EnrollmentTokensTable;
   admin_tokens: AdminTokensTable;
+  console_sessions: ConsoleSessionsTable;
   signing_keys: SigningKeysTable;
   keysets: KeysetsTable;
   rollouts: RolloutsTable;

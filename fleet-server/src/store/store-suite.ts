@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import type { FleetStore } from './fleet-store.js';
 import { brokerUsersContract } from './store-suite/broker-users-contract.js';
+import { consoleSessionsContract } from './store-suite/console-sessions-contract.js';
 import { datasetsContract } from './store-suite/datasets-contract.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
@@ -35,6 +36,7 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   devicesContract(withStore);
   registryContract(withStore);
   brokerUsersContract(withStore);
+  consoleSessionsContract(withStore);
   trainingContract(withStore);
   datasetsContract(withStore);
   rollupsContract(withStore);

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ENROLLMENT_TOKEN_STATUSES } from './constants.js';
 import { groupSchema, tagsSchema } from './devices.js';
+import { adminRoleSchema } from './roles.js';
 import { epochMsSchema, restIdSchema, stringMapSchema } from './shared.js';
 
 /** POST /api/v1/enroll: a device trades an enrollment token for its credentials (no admin token needed). */
@@ -88,6 +89,8 @@ export const adminTokenSummarySchema = z
     id: z.string(),
     /** Recorded as the actor in the audit log. */
     name: z.string(),
+    /** What the token may do (rest/roles.ts). */
+    role: adminRoleSchema,
     createdAt: epochMsSchema,
     createdBy: z.string(),
     lastUsedAt: epochMsSchema.nullable(),
@@ -96,9 +99,13 @@ export const adminTokenSummarySchema = z
   .meta({ id: 'AdminToken' });
 export type AdminTokenSummary = z.infer<typeof adminTokenSummarySchema>;
 
-/** POST /api/v1/admin-tokens: `name` is who uses the token (the audit log's actor). */
+/**
+ * POST /api/v1/admin-tokens: `name` is who uses the token (the audit log's actor); `role` is what
+ * it may do, `admin` when absent (as every token could before roles existed, so scripts keep working).
+ */
 export const adminTokenRequestSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'name: 1-64 characters from A-Z a-z 0-9 _ . @ -'),
+  role: adminRoleSchema.optional().describe('viewer | operator | admin; default admin'),
 });
 
 /** Answer of POST /api/v1/admin-tokens: the plaintext token appears here only. */

@@ -11,6 +11,8 @@ export * from './telemetry.js';
 export * from './samples.js';
 export * from './datasets.js';
 export * from './identity.js';
+export * from './roles.js';
+export * from './sessions.js';
 export * from './keys.js';
 export * from './rollouts.js';
 export * from './audit.js';

@@ -6,10 +6,14 @@
  * (`@edgeloop/protocol/client`) derives its methods, argument and result types from it.
  */
 import type { z } from 'zod';
+import type { AdminRole } from './roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-/** admin: `Authorization: Bearer <admin token>`; device-or-admin: also HTTP Basic device credentials. */
+/**
+ * admin: an admin token (`Authorization: Bearer <admin token>`, or the console's session cookie);
+ * device-or-admin: also HTTP Basic device credentials. Which role the token needs: `RouteSpec.role`.
+ */
 export type RouteAuth = 'admin' | 'public' | 'device-or-admin';
 
 /** An answer that is not a JSON document: handed to the caller as the fetch Response. */
@@ -32,6 +36,11 @@ export interface RouteSpec {
   readonly tag: string;
   readonly summary: string;
   readonly auth: RouteAuth;
+  /**
+   * The least role an admin token needs for this route (rest/roles.ts). When absent: GET needs a
+   * viewer, any other method an operator (see `routeRole`). Not used by public routes.
+   */
+  readonly role?: AdminRole;
   /** Every `{name}` of the path, as the client gives it (numbers are written in decimal). */
   readonly params?: z.ZodObject;
   /** The query string: the server parses it with this schema, the client writes its output type. */
@@ -43,7 +52,8 @@ export interface RouteSpec {
   readonly responses: Readonly<Record<number, z.ZodType | RawResponse>>;
   /**
    * Error statuses beyond those every route may answer (400 bad request, 413 body too large, 500;
-   * 401 unless public; 404 with path parameters; 415 with a JSON body). Each is `{"error": reason}`.
+   * 401 and 403 (role too low, CSRF token missing) unless public; 404 with path parameters; 415
+   * with a JSON body). Each is `{"error": reason}`.
    */
   readonly errors?: readonly number[];
 }
@@ -64,10 +74,19 @@ export function isMultipartBody(b: z.ZodType | MultipartBody): b is MultipartBod
 /** The error statuses a route may answer: the ones every route of its kind may, plus its own. */
 export function errorStatuses(route: RouteSpec): number[] {
   const statuses = new Set([400, 413, 500, ...(route.errors ?? [])]);
-  if (route.auth !== 'public') statuses.add(401);
+  if (route.auth !== 'public') {
+    statuses.add(401);
+    statuses.add(403);
+  }
   if (route.params) statuses.add(404);
   if (route.body && !isMultipartBody(route.body)) statuses.add(415);
   return [...statuses].sort((a, b) => a - b);
+}
+
+/** The least role an admin token needs for the route; undefined for public routes. */
+export function routeRole(route: Pick<RouteSpec, 'auth' | 'method' | 'role'>): AdminRole | undefined {
+  if (route.auth === 'public') return undefined;
+  return route.role ?? (route.method === 'GET' ? 'viewer' : 'operator');
 }
 
 /** Keeps the literal types of a route (the client's types are derived from them). */

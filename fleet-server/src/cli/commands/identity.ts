@@ -4,7 +4,8 @@
  * tokens (`admin-tokens create|list|revoke`), one device (`devices show|set|disable|enable|revoke`)
  * and the audit log (`audit`). Plaintext tokens are printed once, when created.
  */
-import type { DeviceLabelsRequest } from '@edgeloop/protocol';
+import type { AdminRole, DeviceLabelsRequest } from '@edgeloop/protocol';
+import { ADMIN_ROLES } from '@edgeloop/protocol/rest';
 import {
   UsageError,
   listFlag,
@@ -91,11 +92,18 @@ async function createAdmin({ operands, flags, io, connect }: CommandContext): Pr
   rejectOperands(operands, 'admin-tokens create');
   const name = stringFlag(flags, 'name');
   if (!name) throw new UsageError('--name N is required: who uses the token (it is recorded in the audit log)');
-  const body = await connect().createAdminToken({ body: { name } });
+  const role = stringFlag(flags, 'role');
+  if (role !== undefined && !(ADMIN_ROLES as readonly string[]).includes(role))
+    throw new UsageError(
+      `--role must be one of ${ADMIN_ROLES.join(', ')} (viewer reads, operator also runs the fleet, admin also manages keys, tokens and devices' access), not "${role}"`,
+    );
+  const body = await connect().createAdminToken({
+    body: { name, ...(role ? { role: role as AdminRole } : {}) },
+  });
   if (flags.json) return printJson(io, body);
   io.out(body.token);
   io.err(
-    `admin token ${body.adminToken.id} "${body.adminToken.name}". It is shown only now; use it with --token or EDGELOOP_TOKEN.`,
+    `admin token ${body.adminToken.id} "${body.adminToken.name}" (${body.adminToken.role}). It is shown only now; use it with --token or EDGELOOP_TOKEN.`,
   );
 }
 
@@ -105,10 +113,11 @@ async function listAdmins({ operands, flags, io, connect }: CommandContext): Pro
   if (flags.json) return printJson(io, body);
   io.out(
     renderTable(
-      ['ID', 'NAME', 'STATUS', 'CREATED', 'CREATED BY', 'LAST USED'],
+      ['ID', 'NAME', 'ROLE', 'STATUS', 'CREATED', 'CREATED BY', 'LAST USED'],
       body.adminTokens.map((a) => [
         a.id,
         a.name,
+        a.role,
         a.revokedAt === null ? 'active' : 'revoked',
         formatTimestamp(a.createdAt),
         a.createdBy,
@@ -245,9 +254,9 @@ export const identityCommands: CommandTable = {
     run: revokeToken,
   },
   'admin-tokens create': {
-    synopsis: '--name N',
-    summary: 'an admin API token (printed once; N is the audit log\'s "who")',
-    options: { name: str },
+    synopsis: '--name N [--role viewer|operator|admin]',
+    summary: 'an admin API token (printed once; N is the audit log\'s "who"; role admin unless given)',
+    options: { name: str, role: str },
     run: createAdmin,
   },
   'admin-tokens list': { summary: 'admin tokens and when they were last used', run: listAdmins },

@@ -240,6 +240,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           CREATE INDEX loop_runs_model_created ON loop_runs (model, created_at, id);
           CREATE INDEX loop_runs_model_finished ON loop_runs (model, finished_at);`,
   },
+  // Roles of admin tokens (tokens from before roles keep full access) and the console's browser
+  // sessions (identity/console-sessions.ts): in the database, so every server sharing it knows them.
+  {
+    name: 'roles-and-console-sessions',
+    sql: `ALTER TABLE admin_tokens ADD COLUMN role text COLLATE "C" NOT NULL DEFAULT 'admin';
+          CREATE TABLE console_sessions (
+            id_hash text COLLATE "C" PRIMARY KEY,
+            token_id text COLLATE "C" NOT NULL,
+            created_at bigint NOT NULL,
+            expires_at bigint NOT NULL
+          );
+          CREATE INDEX console_sessions_token ON console_sessions (token_id);
+          CREATE INDEX console_sessions_expires ON console_sessions (expires_at);`,
+  },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

@@ -4,7 +4,7 @@
  * only (identity/secrets.ts); what a token or credential means is decided in identity/.
  */
 import type { Selectable } from 'kysely';
-import type { AdminTokenSummary } from '@edgeloop/protocol';
+import type { AdminRole, AdminTokenSummary } from '@edgeloop/protocol';
 import type {
   AdminTokenRepository,
   CredentialRepository,
@@ -134,6 +134,7 @@ export class KyselyEnrollmentTokenRepository implements EnrollmentTokenRepositor
 const toAdmin = (r: Selectable<AdminTokensTable>): AdminTokenSummary => ({
   id: r.id,
   name: r.name,
+  role: r.role as AdminRole,
   createdAt: r.created_at,
   createdBy: r.created_by,
   lastUsedAt: r.last_used_at,
@@ -147,7 +148,14 @@ export class KyselyAdminTokenRepository implements AdminTokenRepository {
     await this.ctx
       .db()
       .insertInto('admin_tokens')
-      .values({ id: t.id, name: t.name, token_hash: t.tokenHash, created_at: t.createdAt, created_by: t.createdBy })
+      .values({
+        id: t.id,
+        name: t.name,
+        role: t.role,
+        token_hash: t.tokenHash,
+        created_at: t.createdAt,
+        created_by: t.createdBy,
+      })
       .execute();
   }
 
@@ -187,13 +195,14 @@ export class KyselyAdminTokenRepository implements AdminTokenRepository {
     await this.ctx.db().updateTable('admin_tokens').set({ last_used_at: now }).where('id', '=', id).execute();
   }
 
-  async activeCount(): Promise<number> {
-    const r = await this.ctx
+  async activeCount(role?: AdminRole): Promise<number> {
+    let q = this.ctx
       .db()
       .selectFrom('admin_tokens')
       .select((eb) => eb.fn.countAll().as('n'))
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
+      .where('revoked_at', 'is', null);
+    if (role !== undefined) q = q.where('role', '=', role);
+    const r = await q.executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 }

@@ -18,6 +18,10 @@ test('a fleet.db made by the previous migration list opens, migrates and keeps i
   const old = new Database(path);
   old.exec(readFileSync(new URL('./fixtures/fleet-v10.sql', import.meta.url), 'utf8'));
   assert.equal(old.pragma('user_version', { simple: true }), 10);
+  // A token from before roles existed.
+  old
+    .prepare('INSERT INTO admin_tokens (id, name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)')
+    .run('adm-old', 'ops', 'hash-old', 1, 'system');
   old.close();
 
   const store = await openSqliteStore(path);
@@ -30,6 +34,7 @@ test('a fleet.db made by the previous migration list opens, migrates and keeps i
     assert.equal(await store.devices.desiredCounter('pi-old'), 5000);
     assert.equal((await store.assignments.get('pi-old', 'distance'))?.version, 1);
     assert.equal(await store.telemetry.count('pi-old'), 1);
+    assert.equal((await store.adminTokens.get('adm-old'))?.role, 'admin', 'tokens from before roles keep full access');
     // The new table works on the migrated file.
     assert.deepEqual(
       await store.telemetry.updateReferences('pi-old', 's1', [

@@ -443,4 +443,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    CREATE INDEX loop_runs_created ON loop_runs (created_at, id);
    CREATE INDEX loop_runs_model_created ON loop_runs (model, created_at, id);
    CREATE INDEX loop_runs_model_finished ON loop_runs (model, finished_at);`,
+  // 19: roles of admin tokens (tokens from before roles keep full access) and the console's
+  // browser sessions (identity/console-sessions.ts), kept by the sha256 of their id.
+  `ALTER TABLE admin_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+   CREATE TABLE console_sessions (
+     id_hash TEXT PRIMARY KEY,
+     token_id TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX console_sessions_token ON console_sessions (token_id);
+   CREATE INDEX console_sessions_expires ON console_sessions (expires_at);`,
 ];

@@ -126,18 +126,35 @@ export function registryContract(withStore: WithStore): void {
     assert.equal(await s.enrollmentTokens.revoke('enr-1', 5), true);
     assert.equal(await s.enrollmentTokens.revoke('enr-1', 6), false);
     assert.equal((await s.enrollmentTokens.list())[0]?.revokedAt, 5);
-    await s.adminTokens.insert({ id: 'adm-1', name: 'admin', tokenHash: 'a1', createdAt: 1, createdBy: 'system' });
-    await s.adminTokens.insert({ id: 'adm-2', name: 'ci', tokenHash: 'a2', createdAt: 2, createdBy: 'admin' });
+    await s.adminTokens.insert({
+      id: 'adm-1',
+      name: 'admin',
+      role: 'admin',
+      tokenHash: 'a1',
+      createdAt: 1,
+      createdBy: 'system',
+    });
+    await s.adminTokens.insert({
+      id: 'adm-2',
+      name: 'ci',
+      role: 'operator',
+      tokenHash: 'a2',
+      createdAt: 2,
+      createdBy: 'admin',
+    });
     await s.adminTokens.setLastUsed('adm-2', 7);
     assert.deepEqual(await s.adminTokens.byHash('a2'), {
       id: 'adm-2',
       name: 'ci',
+      role: 'operator',
       createdAt: 2,
       createdBy: 'admin',
       lastUsedAt: 7,
       revokedAt: null,
     });
     assert.equal(await s.adminTokens.activeCount(), 2);
+    assert.equal(await s.adminTokens.activeCount('admin'), 1);
+    assert.equal(await s.adminTokens.activeCount('viewer'), 0);
     assert.equal(await s.adminTokens.revoke('adm-1', 8), true);
     assert.equal(await s.adminTokens.revoke('adm-1', 9), false);
     assert.equal(await s.adminTokens.activeCount(), 1);
