@@ -90,7 +90,7 @@ export function createFleetApi(
   app.route('/', metricsRoutes(deps));
   // Everything else is the console's: it calls this same app in-process for its data.
   const consoleApp = createConsole({
-    apiFetch: (url, init) => Promise.resolve(app.request(url, init)),
+    apiFetch: (url, init, env) => Promise.resolve(app.request(url, init, env as never)),
     changes: deps.changes,
     log: deps.log,
   }).app;

@@ -22,8 +22,11 @@ export interface ConsoleEnv {
   Variables: { caller: ConsoleCaller };
 }
 
-/** Calls the fleet API in-process (no socket): the same app, the same auth and role checks. */
-export type InProcessFetch = (url: string, init: RequestInit) => Promise<Response>;
+/**
+ * Calls the fleet API in-process (no socket): the same app, the same auth and role checks.
+ * `env` passes the browser's connection along (the API limits failed logins per address).
+ */
+export type InProcessFetch = (url: string, init: RequestInit, env?: unknown) => Promise<Response>;
 
 export const INTERNAL_ORIGIN = 'http://console.internal';
 

@@ -56,11 +56,15 @@ export function loginRoutes(apiFetch: InProcessFetch): Hono {
     const next = safeLocalPath(typeof form['next'] === 'string' ? form['next'] : undefined);
     const token = typeof form['token'] === 'string' ? form['token'].trim() : '';
     if (!token) return render(next, 'enter an admin token', 401);
-    const res = await apiFetch(`${INTERNAL_ORIGIN}/api/v1/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token }),
-    });
+    const res = await apiFetch(
+      `${INTERNAL_ORIGIN}/api/v1/sessions`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      },
+      c.env,
+    );
     if (res.status !== 201) {
       const reason = ((await res.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${res.status}`;
       return render(next, `not logged in: ${reason}`, res.status === 429 ? 429 : 401);

@@ -1,12 +1,11 @@
 /**
  * @module console/session/session-constants
- * Names shared by the API's session routes, the console's pages and its browser script.
+ * The session and role names the console uses, as the API defines them (protocol/rest).
  */
-export const SESSION_COOKIE = 'edgeloop_session';
-export const CSRF_HEADER = 'x-csrf-token';
-export const CSRF_FIELD = '_csrf';
-export type ConsoleRole = 'viewer' | 'operator' | 'admin';
-const RANK: Record<ConsoleRole, number> = { viewer: 0, operator: 1, admin: 2 };
-export function roleAllows(role: ConsoleRole, needed: ConsoleRole): boolean {
-  return RANK[role] >= RANK[needed];
-}
+export {
+  CSRF_FIELD,
+  CSRF_HEADER,
+  SESSION_COOKIE,
+  roleAllows,
+  type AdminRole as ConsoleRole,
+} from '@edgeloop/protocol/rest';
