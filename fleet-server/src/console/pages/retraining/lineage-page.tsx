@@ -244,3 +244,54 @@ export async function versionLineagePage(ctx: PageContext): Promise<PageResult> 
     ),
   };
 }
+
+const seeOther = (path: string) => new Response(null, { status: 303, headers: { location: path } });
+
+/**
+ * Where to start a walk: a record id (the device page's telemetry, GET /api/v1/telemetry) or a
+ * model version. The form is a plain GET, answered with a redirect to the walk.
+ */
+export async function lineageLookupPage(ctx: PageContext): Promise<PageResult | Response> {
+  const record = ctx.url.searchParams.get('record')?.trim();
+  if (record && /^[1-9][0-9]{0,15}$/.test(record)) return seeOther(links.recordLineage(Number(record)));
+  const model = ctx.url.searchParams.get('model')?.trim() ?? '';
+  const version = ctx.url.searchParams.get('version')?.trim() ?? '';
+  if (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(model) && /^[1-9][0-9]{0,8}$/.test(version))
+    return seeOther(links.versionLineage(model, Number(version)));
+  const tried = record || model || version;
+  return {
+    title: 'Lineage',
+    section: 'retraining',
+    body: (
+      <>
+        <h1>Lineage</h1>
+        <p>Follow a prediction or a model version back to its training run, dataset and source devices.</p>
+        {tried ? (
+          <p class="flash flash-error" role="alert">
+            Give a record id (a whole number) or a model name and version number.
+          </p>
+        ) : null}
+        <div class="grid-2">
+          <form class="filters" method="get" action="/retraining/lineage" aria-label="Lineage of a record">
+            <label>
+              Telemetry record id
+              <input name="record" inputmode="numeric" pattern="[0-9]+" required />
+            </label>
+            <button type="submit">Follow the record</button>
+          </form>
+          <form class="filters" method="get" action="/retraining/lineage" aria-label="Lineage of a model version">
+            <label>
+              Model
+              <input name="model" required />
+            </label>
+            <label>
+              Version
+              <input name="version" inputmode="numeric" pattern="[0-9]+" required />
+            </label>
+            <button type="submit">Follow the version</button>
+          </form>
+        </div>
+      </>
+    ),
+  };
+}

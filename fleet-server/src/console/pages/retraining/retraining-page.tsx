@@ -350,7 +350,7 @@ export async function retrainingPage(ctx: PageContext): Promise<PageResult> {
       <>
         <h1>Retraining</h1>
         <p>
-          <a href="/retraining/datasets">Datasets</a>
+          <a href="/retraining/datasets">Datasets</a> · <a href="/retraining/lineage">Lineage of a record or version</a>
         </p>
         <section class="panel" aria-labelledby="retrain-now">
           <h2 id="retrain-now">Retrain now</h2>

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderPage, testPageContext } from '../../testing/render-page.js';
 import { datasetListPage, datasetPage } from './dataset-pages.js';
-import { recordLineagePage, versionLineagePage } from './lineage-page.js';
+import { lineageLookupPage, recordLineagePage, versionLineagePage } from './lineage-page.js';
 import { loopRunPage } from './loop-run-page.js';
 import { cancelLoopRun, triggerRetraining } from './retraining-actions.js';
 import { DONE_RUN, INCIDENT, RUNNING_RUN, retrainingFixture } from './retraining-fixture.js';
@@ -188,6 +188,15 @@ test(
       );
       assert.match(textOf(v1, 'data-testid="lineage-gaps"'), /distance v1 names no training run/);
       assert.match(v1, /Not made by the retraining loop/);
+      assert.equal(
+        await renderPage(lineageLookupPage, ctx(`/retraining/lineage?record=${f.recordId}`)),
+        `RESPONSE 303 /retraining/lineage/records/${f.recordId}`,
+      );
+      assert.equal(
+        await renderPage(lineageLookupPage, ctx('/retraining/lineage?model=distance&version=2')),
+        'RESPONSE 303 /retraining/lineage/models/distance/2',
+      );
+      assert.match(await renderPage(lineageLookupPage, ctx('/retraining/lineage?record=x')), /Give a record id/);
       const bad = await renderPage(recordLineagePage, ctx('/retraining/lineage/records/abc', { id: 'abc' }));
       assert.match(bad, /is not a telemetry record id/);
     });

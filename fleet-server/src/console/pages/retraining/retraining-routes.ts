@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { registerAction, registerPage } from '../../page-context.js';
 import type { ConsoleEnv, InProcessFetch } from '../../session/console-session.js';
 import { datasetListPage, datasetPage } from './dataset-pages.js';
-import { recordLineagePage, versionLineagePage } from './lineage-page.js';
+import { lineageLookupPage, recordLineagePage, versionLineagePage } from './lineage-page.js';
 import { loopRunPage } from './loop-run-page.js';
 import { cancelLoopRun, triggerRetraining } from './retraining-actions.js';
 import { retrainingPage } from './retraining-page.js';
@@ -20,6 +20,7 @@ export function registerRetrainingPages(app: Hono<ConsoleEnv>, apiFetch: InProce
   registerPage(app, '/retraining/jobs/:id', apiFetch, trainingJobPage);
   registerPage(app, '/retraining/datasets', apiFetch, datasetListPage);
   registerPage(app, '/retraining/datasets/:id', apiFetch, datasetPage);
+  registerPage(app, '/retraining/lineage', apiFetch, lineageLookupPage);
   registerPage(app, '/retraining/lineage/records/:id', apiFetch, recordLineagePage);
   registerPage(app, '/retraining/lineage/models/:name/:version', apiFetch, versionLineagePage);
 }

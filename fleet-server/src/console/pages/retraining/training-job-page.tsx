@@ -219,12 +219,7 @@ async function jobBody(ctx: PageContext, id: string) {
       <h2 id="log">Log{logRun ? ` of run ${logRun.position + 1}` : ''}</h2>
       {logRun ? (
         tail.trim() ? (
-          <pre
-            class="log"
-            data-testid="run-log"
-            tabindex={0}
-            aria-label={`last lines of run ${logRun.position + 1}'s log`}
-          >
+          <pre class="log" data-testid="run-log" tabindex={0}>
             {tail}
           </pre>
         ) : (
