@@ -23,12 +23,17 @@ const STEP_TITLES: Record<LoopStepName, string> = {
   resolve: 'Resolve',
 };
 
-/** Detail values worth a line of their own (scalars and short lists); objects show elsewhere. */
-function detailFacts(detail: Record<string, unknown>, skip: ReadonlySet<string>): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+/**
+ * Detail values worth a line of their own (scalars and short lists; objects show elsewhere):
+ * times (`from`, `to`, `…At`) in the browser's zone, durations (`…Ms`) in words.
+ */
+function detailFacts(detail: Record<string, unknown>, skip: ReadonlySet<string>): Array<[string, Child]> {
+  const out: Array<[string, Child]> = [];
   for (const [k, v] of Object.entries(detail)) {
     if (skip.has(k)) continue;
-    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out.push([k, String(v)]);
+    if (typeof v === 'number' && (k === 'from' || k === 'to' || k.endsWith('At'))) out.push([k, <Time at={v} />]);
+    else if (typeof v === 'number' && k.endsWith('Ms')) out.push([k, fmtDuration(v)]);
+    else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out.push([k, String(v)]);
     else if (Array.isArray(v) && v.length <= 20 && v.every((x) => typeof x !== 'object')) out.push([k, v.join(', ')]);
   }
   return out;

@@ -199,7 +199,10 @@ export async function retrainingFixture(t: { after: (fn: () => Promise<void>) =>
     rolloutId: 'ro-loop-1',
     steps: [
       step('trigger', at, 'incident in-drift-1 (default.feature-drift) on car-3'),
-      step('data', at + 1000, `dataset ${drifted}: 40 recent samples and 12 replayed`, { have: 40, need: 30 }),
+      step('data', at + 1000, `dataset ${drifted}: 40 recent samples and 12 replayed`, {
+        ...{ have: 40, need: 30, from: at - 60_000, to: at },
+        ...{ devices: ['car-3'], captureForMs: 600_000 },
+      }),
       step('train', at + 7000, `best run ${bestRunId} of 2`, { attempts: 1 }),
       step('gate', at + 25_000, gate.reasons.join(' '), { verdict: 'accepted' }),
       step('register', at + 31_000, `registered as distance v${version}`),

@@ -72,7 +72,10 @@ test(
       assert.match(html, new RegExp(`href="/retraining/jobs/${f.jobId}" data-node="job:${f.jobId}"`));
       assert.match(html, /href="\/models\/distance\/versions\/2" data-node="version:distance@2"/);
       assert.match(html, /href="\/rollouts\/ro-loop-1" data-node="rollout:ro-loop-1"/);
-      assert.match(textOf(html, 'data-testid="loop-step-data"'), /have 40 need 30/);
+      assert.match(
+        textOf(html, 'data-testid="loop-step-data"'),
+        /have 40 need 30 from 2026-09-21 15:19:00 UTC to 2026-09-21 15:20:00 UTC devices car-3 captureForMs 10 min/,
+      );
       const gate = textOf(html, 'data-testid="gate-comparison"');
       assert.match(gate, /Verdict: accepted — champion distance v1/);
       assert.match(gate, /Recent holdout 40 21\.5 9\.25 0\.43 ratio ≤ 0\.9 \(at least 10 % better\) held/);
