@@ -9,7 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { TrainerProgress } from '@edgeloop/protocol';
-import type { RunProgress } from '@edgeloop/protocol/rest';
+import { MAX_CURVE_POINTS, type RunProgress } from '@edgeloop/protocol/rest';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { TrainingJobRecord, TrainingRepository, TrainingRunRecord } from '../store/fleet-store.js';
 import type { DatasetSource } from './dataset-source.js';
@@ -119,6 +119,17 @@ async function trainOne(
   }
 }
 
+/**
+ * The learning curve with this epoch added. A run of more than MAX_CURVE_POINTS epochs keeps every
+ * n-th epoch (n from its epoch count) and its last, so the curve stays evenly spaced and bounded.
+ */
+export function extendCurve(curve: RunProgress['curve'], p: Extract<TrainerProgress, { type: 'epoch' }>) {
+  const stride = Math.ceil(p.epochs / MAX_CURVE_POINTS);
+  const kept = (curve ?? []).filter((c) => c.epoch % stride === 0 && c.epoch < p.epoch);
+  if (p.epoch % stride !== 0 && p.epoch !== p.epochs) return kept;
+  return [...kept, { epoch: p.epoch, loss: p.loss, ...(p.valMae === undefined ? {} : { valMae: p.valMae }) }];
+}
+
 async function trainInSlot(
   deps: ExecutorDeps,
   queued: TrainingRunRecord,
@@ -152,6 +163,7 @@ async function trainInSlot(
             epochs: p.epochs,
             loss: p.loss,
             ...(p.valMae === undefined ? {} : { valMae: p.valMae }),
+            curve: extendCurve(progress.curve, p),
           }
         : { ...progress, phase: p.phase };
     if (pending) return;

@@ -120,7 +120,14 @@ test('a sweep trains with bounded parallelism, records every run and picks the b
       epochs: 4,
       loss: r.progress!.loss,
       valMae: maes[r.position],
+      curve: r.progress!.curve,
     });
+    assert.deepEqual(
+      r.progress!.curve!.map((c) => c.epoch),
+      [1, 2, 3, 4],
+      'every epoch is a point of the learning curve',
+    );
+    assert.equal(r.progress!.curve!.at(-1)!.valMae, maes[r.position]);
     assert.match(r.log, /fixture trainer/);
     assert.ok(r.baseline && r.durationMs! > 0);
   }

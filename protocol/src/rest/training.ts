@@ -104,6 +104,9 @@ export const trainingJobRequestSchema = z
   .meta({ id: 'TrainingJobRequest' });
 export type TrainingJobRequest = z.infer<typeof trainingJobRequestSchema>;
 
+/** Points a run's learning curve keeps at most; a longer run keeps every n-th epoch (and its last). */
+export const MAX_CURVE_POINTS = 500;
+
 /** The newest progress a run's trainer printed. */
 export const runProgressSchema = z
   .object({
@@ -112,6 +115,11 @@ export const runProgressSchema = z
     loss: z.number().optional(),
     valMae: z.number().optional(),
     phase: z.string().optional(),
+    /**
+     * Every epoch's loss and validation MAE so far, oldest first: the run's learning curve (a run
+     * of more epochs than MAX_CURVE_POINTS keeps every n-th, evenly spaced).
+     */
+    curve: z.array(z.object({ epoch: z.number().int(), loss: z.number(), valMae: z.number().optional() })).optional(),
   })
   .meta({ id: 'TrainingRunProgress' });
 export type RunProgress = z.infer<typeof runProgressSchema>;

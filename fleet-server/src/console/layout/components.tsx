@@ -114,7 +114,9 @@ export function Empty(props: { children?: Child }) {
 
 export function fmtNumber(n: number | null | undefined, digits = 2): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';
-  return Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en') : n.toFixed(digits).replace(/\.?0+$/, '');
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en');
+  // Trailing zeros of the fraction only: 90 with no digits stays 90.
+  return digits > 0 ? n.toFixed(digits).replace(/\.?0+$/, '') : n.toFixed(0);
 }
 
 export function fmtBytes(n: number): string {

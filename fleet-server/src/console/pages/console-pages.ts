@@ -12,6 +12,7 @@ import { tryPage } from './try/try-page.js';
 import { registerDriftPages } from './drift/drift-routes.js';
 import { registerModelsPages } from './models/models-routes.js';
 import { deployToDevice, disableDevice, enableDevice, revokeDevice } from './devices/device-actions.js';
+import { registerRetrainingPages } from './retraining/retraining-routes.js';
 
 export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): void {
   registerPage(app, '/', apiFetch, overviewPage);
@@ -26,4 +27,5 @@ export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): v
   registerPage(app, '/try', apiFetch, tryPage);
   registerDriftPages(app, apiFetch);
   registerModelsPages(app, apiFetch);
+  registerRetrainingPages(app, apiFetch);
 }

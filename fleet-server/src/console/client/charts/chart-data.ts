@@ -4,8 +4,11 @@
  * browser (which draws it); plain data, no functions.
  */
 export interface SeriesChartData {
-  /** x values: epoch milliseconds. */
+  /** x values: epoch milliseconds (or plain numbers, e.g. training epochs, with `xTime: false`). */
   x: number[];
+  /** false: x is a plain number axis, not time; default true. */
+  xTime?: boolean;
+  xLabel?: string;
   series: Array<{ label: string; values: Array<number | null>; unit?: string; dashed?: boolean }>;
   /** Horizontal lines: rule thresholds. */
   thresholds?: Array<{ label: string; value: number }>;

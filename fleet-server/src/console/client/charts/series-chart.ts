@@ -30,8 +30,11 @@ export function drawSeriesChart(host: HTMLElement, data: SeriesChartData): uPlot
     height: 260,
     ms: 1,
     legend: { live: true },
-    scales: { x: { time: true } },
-    axes: [axis, { ...axis, label: data.yLabel, size: 60 }],
+    scales: { x: { time: data.xTime !== false } },
+    axes: [
+      { ...axis, label: data.xLabel },
+      { ...axis, label: data.yLabel, size: 60 },
+    ],
     series: [
       {},
       ...data.series.map((s, i) => ({
