@@ -6,12 +6,22 @@
  */
 import type { DeviceDetail, TelemetryRow } from '@edgeloop/protocol';
 import type { SeriesChartData } from '../../client/charts/chart-data.js';
-import { ActionForm, Badge, DataIsland, Empty, LiveRegion, Time, fmtBytes } from '../../layout/components.js';
+import {
+  ActionForm,
+  Badge,
+  DataIsland,
+  Empty,
+  LiveRegion,
+  Time,
+  fmtBytes,
+  fmtNumber,
+} from '../../layout/components.js';
 import type { PageContext, PageResult } from '../../page-context.js';
 import { deviceStatus } from './device-list-page.js';
 
 const TELEMETRY_POINTS = 1000;
 const MAX_FEATURE_SERIES = 6;
+const RECENT_RECORDS = 10;
 
 export function telemetryCharts(rows: readonly TelemetryRow[]) {
   const sorted = [...rows].filter((r) => !r.shadow).sort((a, b) => a.ts - b.ts);
@@ -290,6 +300,46 @@ async function deviceBody(ctx: PageContext, id: string) {
             ) : null}
           </div>
         </>
+      )}
+      <h2>Recent records</h2>
+      {telemetry.records.length === 0 ? (
+        <Empty>No records yet.</Empty>
+      ) : (
+        <div class="table-wrap">
+          <table data-testid="recent-records">
+            <thead>
+              <tr>
+                <th scope="col">Recorded</th>
+                <th scope="col">Version</th>
+                <th scope="col" class="num">
+                  Prediction
+                </th>
+                <th scope="col" class="num">
+                  Reference
+                </th>
+                <th scope="col">Where it came from</th>
+              </tr>
+            </thead>
+            <tbody>
+              {telemetry.records.slice(0, RECENT_RECORDS).map((r) => (
+                <tr data-record={String(r.id)}>
+                  <td>
+                    <Time at={r.ts} />
+                  </td>
+                  <td>
+                    {r.model} v{r.version}
+                    {r.shadow ? ' (shadow)' : ''}
+                  </td>
+                  <td class="num">{fmtNumber(r.prediction)}</td>
+                  <td class="num">{fmtNumber(r.reference)}</td>
+                  <td>
+                    <a href={`/retraining/lineage/records/${r.id}`}>lineage of record {r.id}</a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <div class="grid-2">
         <section>
