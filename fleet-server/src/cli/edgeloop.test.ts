@@ -195,6 +195,7 @@ const DEVICE: DeviceSummary = {
   disabled: false,
   bytesSent: 0,
   shadows: [],
+  openAlerts: 0,
 };
 
 const RECORD: TelemetryRow = {
@@ -239,7 +240,8 @@ function handleFakeApi(request: RecordedRequest, response: ServerResponse): Prom
     if (body.model === 'missing') return send(404, { error: 'no model missing v1' });
     return send(200, { deployment: body });
   }
-  if (request.method === 'GET' && path === '/api/v1/devices') return send(200, { devices: [DEVICE] });
+  if (request.method === 'GET' && path === '/api/v1/devices')
+    return send(200, { devices: [DEVICE], total: 1, nextCursor: null });
   if (request.method === 'GET' && path === '/api/v1/telemetry') return send(200, { records: [RECORD] });
   send(404, { error: 'not found' });
 }
@@ -400,7 +402,7 @@ describe('against a real HTTP server', () => {
   test('--json prints the raw response', async () => {
     const result = await runCli(['--json', 'devices', '--server', url]);
     assert.equal(result.code, 0);
-    assert.deepEqual(JSON.parse(result.out), { devices: [DEVICE] });
+    assert.deepEqual(JSON.parse(result.out), { devices: [DEVICE], total: 1, nextCursor: null });
   });
 });
 
