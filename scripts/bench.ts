@@ -26,6 +26,7 @@ import { simBench } from './bench/sim.bench.js';
 import { detectLatencyBench, falseAlertsBench } from './bench/drift.bench.js';
 import { metricsBench } from './bench/metrics.bench.js';
 import { loopBench } from './bench/loop.bench.js';
+import { consoleBench } from './bench/console.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -50,6 +51,7 @@ const BENCHES: Bench[] = [
   falseAlertsBench,
   metricsBench,
   loopBench,
+  consoleBench,
 ];
 
 const { values } = parseArgs({
