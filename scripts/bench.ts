@@ -27,6 +27,7 @@ import { detectLatencyBench, falseAlertsBench } from './bench/drift.bench.js';
 import { metricsBench } from './bench/metrics.bench.js';
 import { loopBench } from './bench/loop.bench.js';
 import { consoleAssetsBench } from './bench/console-assets.bench.js';
+import { consoleBench } from './bench/console.bench.js';
 
 const BENCHES: Bench[] = [
   predictBench,
@@ -52,6 +53,7 @@ const BENCHES: Bench[] = [
   metricsBench,
   loopBench,
   consoleAssetsBench,
+  consoleBench,
 ];
 
 const { values } = parseArgs({

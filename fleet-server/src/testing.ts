@@ -21,3 +21,4 @@ export { IdentityService } from './identity/identity-service.js';
 export { FleetBus, busSubscriptions } from './ingest/fleet-bus.js';
 export { encodeRemainingLength } from './broker/packet-size-guard.js';
 export { FolderDatasets, writeTestDataset, FIXTURE_TRAINER } from './training/training-fixtures.js';
+export { registerSyntheticFleet, syntheticDevice } from './devices/synthetic-fleet.js';

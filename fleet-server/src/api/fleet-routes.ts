@@ -1,7 +1,8 @@
 /**
  * @module api/fleet-routes
  * Devices, deployments and telemetry: POST /api/v1/deployments,
- * GET /api/v1/devices[?group=G&tag=k=v&disabled=true|false], GET /api/v1/devices/{id},
+ * GET /api/v1/devices[?filters, sort, order, limit, cursor] (devices/device-directory.ts),
+ * GET /api/v1/devices/facets, GET /api/v1/devices/{id},
  * GET /api/v1/telemetry[?shadow=true|false], GET /api/v1/telemetry/error?model=M[&version=V&shadow=…]
  * (live error per version, served or shadow, from the rollups). (Device labels, disable/enable/revoke: identity-routes.ts.)
  */
@@ -20,6 +21,7 @@ import {
 } from '@edgeloop/protocol/rest';
 import type { Deployments } from '../deploy/deployments.js';
 import type { DeviceDirectory } from '../devices/device-directory.js';
+import { DeviceCursorError } from '../devices/device-cursor.js';
 import type { LiveErrorQuery, TelemetryRepository } from '../store/fleet-store.js';
 import type { LiveError } from '@edgeloop/protocol';
 import { RegistryError } from '../registry/model-registry.js';
@@ -61,19 +63,40 @@ export function fleetRoutes(deps: {
 
   app.get('/devices', async (c) => {
     const parsed = deviceListQuerySchema.safeParse({ ...c.req.query(), tag: c.req.queries('tag') });
-    if (!parsed.success) return c.json({ error: describeZodError(parsed.error) }, 400);
-    const { group, tag, disabled } = parsed.data;
+    if (!parsed.success)
+      return c.json(
+        { error: `${describeZodError(parsed.error)}; GET /api/v1/devices/facets lists the values filters can take` },
+        400,
+      );
+    const { tag, q, model, version, versionOf, ...rest } = parsed.data;
     const tags = tag
       ? Object.fromEntries(tag.map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]))
       : undefined;
-    return c.json({
-      devices: await deps.devices.list({
-        ...(group ? { group } : {}),
-        ...(tags ? { tags } : {}),
-        ...(disabled !== undefined ? { disabled } : {}),
-      }),
-    });
+    try {
+      return c.json(
+        await deps.devices.page({
+          ...rest,
+          ...(tags ? { tags } : {}),
+          ...(q !== undefined ? { idContains: q } : {}),
+          ...(model !== undefined
+            ? {
+                model: {
+                  name: model,
+                  ...(version !== undefined ? { version } : {}),
+                  ...(versionOf ? { of: versionOf } : {}),
+                },
+              }
+            : {}),
+        }),
+      );
+    } catch (e) {
+      if (e instanceof DeviceCursorError) return c.json({ error: e.message }, 400);
+      throw e;
+    }
   });
+
+  // Before /devices/:id, which would take "facets" for a device id.
+  app.get('/devices/facets', async (c) => c.json(await deps.devices.facets()));
 
   app.get('/devices/:id', async (c) => {
     const device = await deps.devices.get(c.req.param('id'));

@@ -195,6 +195,7 @@ const DEVICE: DeviceSummary = {
   disabled: false,
   bytesSent: 0,
   shadows: [],
+  openAlerts: 0,
 };
 
 const RECORD: TelemetryRow = {
@@ -239,7 +240,8 @@ function handleFakeApi(request: RecordedRequest, response: ServerResponse): Prom
     if (body.model === 'missing') return send(404, { error: 'no model missing v1' });
     return send(200, { deployment: body });
   }
-  if (request.method === 'GET' && path === '/api/v1/devices') return send(200, { devices: [DEVICE] });
+  if (request.method === 'GET' && path === '/api/v1/devices')
+    return send(200, { devices: [DEVICE], total: 1, nextCursor: null });
   if (request.method === 'GET' && path === '/api/v1/telemetry') return send(200, { records: [RECORD] });
   send(404, { error: 'not found' });
 }
@@ -377,6 +379,20 @@ describe('against a real HTTP server', () => {
     assert.match(row ?? '', /^pi-1\s+yes\s+1[0-9]s ago\s+distance v2\s+distance v3 rejected: rollback\s+4\s+0\s+120$/);
   });
 
+  test('devices passes its filters and limit as query parameters', async () => {
+    const result = await runCli(['devices', '--online', '--model', 'distance@3', '--limit', '50', '--server', url]);
+    assert.equal(result.code, 0);
+    assert.equal(lastRequest().url, '/api/v1/devices?online=true&limit=50&model=distance&version=3');
+    await runCli(['devices', '--offline', '--model', 'distance', '--server', url]);
+    assert.equal(lastRequest().url, '/api/v1/devices?online=false&model=distance');
+    const both = await runCli(['devices', '--online', '--offline', '--server', url]);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /--online and --offline exclude each other/);
+    const big = await runCli(['devices', '--limit', '501', '--server', url]);
+    assert.equal(big.code, 2);
+    assert.match(big.err, /--limit is at most 500/);
+  });
+
   test('telemetry passes filters as query parameters, limit 20 by default', async () => {
     const filtered = await runCli([
       'telemetry',
@@ -400,7 +416,7 @@ describe('against a real HTTP server', () => {
   test('--json prints the raw response', async () => {
     const result = await runCli(['--json', 'devices', '--server', url]);
     assert.equal(result.code, 0);
-    assert.deepEqual(JSON.parse(result.out), { devices: [DEVICE] });
+    assert.deepEqual(JSON.parse(result.out), { devices: [DEVICE], total: 1, nextCursor: null });
   });
 });
 

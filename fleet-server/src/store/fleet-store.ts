@@ -6,7 +6,8 @@
  *
  * Every table has exactly one owning repository, the only code that writes it:
  *
- *   devices                devices          presence, labels, counters, sample requests, bytes sent
+ *   devices, device_models devices          presence, labels, counters, sample requests, bytes sent,
+ *                                           what each runs (JSON and rows)
  *   assignments            assignments      serving assignment per (device, model)
  *   shadow_assignments     shadows          candidate run beside the serving one
  *   update_events          updateEvents     history of devices' update reports
@@ -97,6 +98,53 @@ export interface DeviceListFilter {
   disabled?: boolean;
 }
 
+export type DeviceSortKey =
+  'id' | 'lastSeen' | 'backlog' | 'dropped' | 'group' | 'hardware' | 'agentVersion' | 'version';
+
+/** Where the previous page ended: its last device's sort value (as devices.page returned it) and id. */
+export interface DevicePageCursor {
+  key: string | number;
+  id: string;
+}
+
+/** The console's device list: DeviceListFilter plus what an operator narrows, sorts and pages by. */
+export interface DevicePageQuery extends DeviceListFilter {
+  online?: boolean;
+  /** Part of the id, matched literally (case-sensitive). */
+  idContains?: string;
+  hardware?: string;
+  agentVersion?: string;
+  /** Devices running or assigned (serving) this model, of that version when given; `of` narrows to one side. */
+  model?: { name: string; version?: number; of?: 'running' | 'assigned' };
+  /** Default id. `version` sorts by the running version of `model.name`, or the highest running version. */
+  sort?: DeviceSortKey;
+  order?: 'asc' | 'desc';
+  /** At most this many devices; none: every matching device. */
+  limit?: number;
+  /** Only devices after this one in the sort order. */
+  after?: DevicePageCursor;
+}
+
+export interface DevicePage {
+  devices: DeviceRecord[];
+  /** Devices matching the filters (every page, not only this one). */
+  total: number;
+  /** Where the next page starts; null when this one holds the last matching device. */
+  next: DevicePageCursor | null;
+}
+
+/** Distinct values of the device list's filter columns, with how many devices have each. */
+export interface DeviceFacetCounts {
+  total: number;
+  online: number;
+  disabled: number;
+  groups: Array<{ value: string | null; count: number }>;
+  hardware: Array<{ value: string | null; count: number }>;
+  agentVersions: Array<{ value: string | null; count: number }>;
+  /** Running model versions, by model then version. */
+  running: Array<{ model: string; version: number; count: number }>;
+}
+
 export interface DeviceRepository {
   /** A birth message: the device is online with that session and runs exactly what it lists; `dropped` never goes down. */
   recordBirth(birth: Birth, now?: number): Promise<void>;
@@ -117,6 +165,13 @@ export interface DeviceRepository {
   /** The devices among `ids` that exist, by id. */
   getMany(ids: readonly string[]): Promise<Map<string, DeviceRecord>>;
   list(filter?: DeviceListFilter): Promise<DeviceRecord[]>;
+  /**
+   * Filters, sorts (ties by id, ascending) and pages in SQL, with the count of every match.
+   * Sort values that are unknown (never seen, no group, nothing running) sort first ascending,
+   * identically on every database.
+   */
+  page(query: DevicePageQuery): Promise<DevicePage>;
+  facets(): Promise<DeviceFacetCounts>;
   /** Device ids matching the selector, sorted by id (rollout waves are cut from this order). */
   select(sel: DeviceSelector): Promise<string[]>;
   /** Group and/or tags (tags replace the set); false if the device is unknown. */
@@ -162,6 +217,10 @@ export interface AssignmentRepository {
   set(deviceId: string, model: string, version: number, now?: number): Promise<void>;
   get(deviceId: string, model: string): Promise<AssignmentStatus | undefined>;
   listForDevice(deviceId: string): Promise<AssignmentStatus[]>;
+  /** Every row of each listed device (by model), in one query per few hundred devices; devices without rows are absent. */
+  listForDevices(deviceIds: readonly string[]): Promise<Map<string, AssignmentStatus[]>>;
+  /** How many devices have each (model, version), by model then version. */
+  versionCounts(): Promise<Array<{ model: string; version: number; count: number }>>;
   /** Each listed device's row for the model. */
   forDevices(model: string, deviceIds: readonly string[]): Promise<Map<string, AssignmentStatus>>;
   /** What the device reported about that exact version; false when there is no such row. */

@@ -92,6 +92,11 @@ export interface MonitoringRepository {
   getAlert(id: string): Promise<AlertRecord | undefined>;
   /** Newest first. */
   listAlerts(q?: AlertQuery): Promise<AlertRecord[]>;
+  /**
+   * How many pending or firing alerts name each device (its local alerts, device-scope rules):
+   * of the listed devices, or of every device; devices without any are absent.
+   */
+  openDeviceAlertCounts(deviceIds?: readonly string[]): Promise<Map<string, number>>;
   /** The pending or firing alert of a key, if one is open. */
   openAlert(key: { rule: string; model: string; version: number; scope: string }): Promise<AlertRecord | undefined>;
 

@@ -239,6 +239,17 @@ export interface RolloutsTable {
   rollback_versions: Defaulted<string>;
 }
 
+/**
+ * What each device runs, one row per (device, model): the same facts as devices.running, kept
+ * beside it by the device repository (the only writer of both) so lists filter and sort by a
+ * running version through an index instead of parsing JSON per row.
+ */
+export interface DeviceModelsTable {
+  device_id: string;
+  model: string;
+  version: number;
+}
+
 export interface RolloutDevicesTable {
   rollout_id: string;
   device_id: string;
@@ -450,6 +461,7 @@ export interface LoopRunsTable {
 
 export interface Database {
   devices: DevicesTable;
+  device_models: DeviceModelsTable;
   model_versions: ModelVersionsTable;
   assignments: AssignmentsTable;
   shadow_assignments: AssignmentsTable;

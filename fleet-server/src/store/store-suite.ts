@@ -9,6 +9,7 @@ import type { FleetStore } from './fleet-store.js';
 import { brokerUsersContract } from './store-suite/broker-users-contract.js';
 import { consoleSessionsContract } from './store-suite/console-sessions-contract.js';
 import { datasetsContract } from './store-suite/datasets-contract.js';
+import { deviceListContract } from './store-suite/device-list-contract.js';
 import { devicesContract } from './store-suite/devices-contract.js';
 import type { WithStore } from './store-suite/fixtures.js';
 import { ingestContract } from './store-suite/ingest-contract.js';
@@ -34,6 +35,7 @@ export function runFleetStoreSuite(name: string, open: () => Promise<FleetStore>
   telemetryContract(withStore);
   ingestContract(withStore);
   devicesContract(withStore);
+  deviceListContract(withStore);
   registryContract(withStore);
   brokerUsersContract(withStore);
   consoleSessionsContract(withStore);

@@ -41,6 +41,7 @@ const DEVICE = {
   group: null,
   tags: {},
   disabled: false,
+  openAlerts: 0,
 };
 
 let seen: Seen[] = [];
@@ -69,7 +70,7 @@ const reply = (status: number, body: unknown, type?: string) => () => ({
 
 test("a call sends the route's method, path, query and headers and returns the validated answer", async () => {
   seen = [];
-  answer = reply(200, { devices: [DEVICE] });
+  answer = reply(200, { devices: [DEVICE], total: 1, nextCursor: null });
   const client = createRestClient({ baseUrl, headers: { authorization: 'Bearer t' } });
   assert.equal(client.baseUrl, baseUrl.replace(/\/$/, ''));
   const { devices } = await client.listDevices({
@@ -143,7 +144,7 @@ test('JSON and multipart bodies', async () => {
 
 test('an answer outside the contract is an error naming the route and the field', async () => {
   const client = createRestClient({ baseUrl });
-  answer = reply(200, { devices: [{ ...DEVICE, online: 'yes' }] });
+  answer = reply(200, { devices: [{ ...DEVICE, online: 'yes' }], total: 1, nextCursor: null });
   await assert.rejects(client.listDevices(), (e: unknown) => {
     assert.ok(e instanceof RestContractError);
     assert.equal(e.kind, 'schema');

@@ -7,7 +7,14 @@ import { z } from 'zod';
 import { modelVersionSchema } from '../manifest.js';
 import { desiredStateSchema } from '../messages.js';
 import { ID_PATTERN } from '../topics.js';
-import { booleanTextSchema, epochMsSchema, restIdSchema, stringMapSchema } from './shared.js';
+import {
+  booleanTextSchema,
+  epochMsSchema,
+  integerText,
+  restIdSchema,
+  stringMapSchema,
+  versionTextSchema,
+} from './shared.js';
 
 /** Tag keys as every boundary accepts them (enrollment tokens, device labels, rollout targets). */
 export const tagKeySchema = z
@@ -74,6 +81,8 @@ export const deviceSummarySchema = z
     tags: stringMapSchema,
     /** A disabled device cannot connect to the embedded broker or re-enroll. */
     disabled: z.boolean(),
+    /** Pending or firing alerts about this device alone: its own local alerts and device-scope rules. */
+    openAlerts: z.number().int().describe('pending or firing alerts about this device alone'),
   })
   .meta({ id: 'Device' });
 export type DeviceSummary = z.infer<typeof deviceSummarySchema>;
@@ -103,14 +112,70 @@ export const deviceDetailSchema = z
   .meta({ id: 'DeviceDetail' });
 export type DeviceDetail = z.infer<typeof deviceDetailSchema>;
 
-export const deviceListQuerySchema = z.object({
-  group: groupSchema.optional(),
-  tag: z
-    .array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}=.{1,128}$/, 'tag filters look like key=value'))
-    .optional()
-    .describe('key=value; repeat for several (all must match)'),
-  disabled: booleanTextSchema.optional(),
-});
+/** The columns the device list sorts by; ties are broken by id, ascending, whatever the order. */
+export const DEVICE_SORT_KEYS = [
+  'id',
+  'lastSeen',
+  'backlog',
+  'dropped',
+  'group',
+  'hardware',
+  'agentVersion',
+  'version',
+] as const;
+export type DeviceSortKey = (typeof DEVICE_SORT_KEYS)[number];
+
+/** Cursors are opaque: what a previous page's `nextCursor` said, unchanged. */
+const cursorSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,1024}$/, "a cursor is the previous page's nextCursor, sent back unchanged");
+
+export const deviceListQuerySchema = z
+  .object({
+    group: groupSchema.optional(),
+    tag: z
+      .array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}=.{1,128}$/, 'tag filters look like key=value'))
+      .optional()
+      .describe('key=value; repeat for several (all must match)'),
+    disabled: booleanTextSchema.optional(),
+    online: booleanTextSchema.optional(),
+    q: z.string().min(1).max(64).optional().describe('part of the device id (case-sensitive)'),
+    hardware: z.string().min(1).max(128).optional().describe('exactly this hardware, as the device reports it'),
+    agentVersion: z.string().min(1).max(64).optional().describe('exactly this agent version'),
+    model: restIdSchema.optional().describe('devices that run or were assigned this model (see versionOf)'),
+    version: versionTextSchema.optional().describe('with model: that exact version'),
+    versionOf: z
+      .enum(['running', 'assigned'])
+      .optional()
+      .describe('with model: what the device runs, or what it was assigned; default either'),
+    sort: z
+      .enum(DEVICE_SORT_KEYS)
+      .optional()
+      .describe(
+        'default id; version: the running version of `model`, or the highest running version when no model is given',
+      ),
+    order: z
+      .enum(['asc', 'desc'])
+      .optional()
+      .describe('default asc; unknown values (never seen, nothing running) sort first'),
+    limit: integerText(1, 500)
+      .optional()
+      .describe('a page of at most this many devices, with nextCursor; without limit every matching device'),
+    cursor: cursorSchema.optional().describe("the previous page's nextCursor, with the same filters, sort and order"),
+  })
+  .superRefine((q, ctx) => {
+    if (q.version !== undefined && q.model === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['version'],
+        message: 'version needs model (e.g. model=distance&version=3)',
+      });
+    if (q.versionOf !== undefined && q.model === undefined)
+      ctx.addIssue({ code: 'custom', path: ['versionOf'], message: 'versionOf needs model' });
+    if (q.cursor !== undefined && q.limit === undefined)
+      ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'cursor needs limit (the page size)' });
+  });
+export type DeviceListQuery = z.input<typeof deviceListQuerySchema>;
 
 /** PUT /api/v1/devices/{id}: tags replace the device's whole tag set; group null clears it. */
 export const deviceLabelsRequestSchema = z
@@ -123,7 +188,40 @@ export const deviceLabelsRequestSchema = z
 export type DeviceLabelsRequest = z.input<typeof deviceLabelsRequestSchema>;
 
 export const deviceResponseSchema = z.object({ device: deviceSummarySchema });
-export const deviceListResponseSchema = z.object({ devices: z.array(deviceSummarySchema) });
+export const deviceListResponseSchema = z.object({
+  devices: z.array(deviceSummarySchema),
+  total: z.number().int().describe('devices matching the filters, on every page'),
+  nextCursor: z
+    .string()
+    .nullable()
+    .describe('send as cursor for the page after this one; null on the last page and without limit'),
+});
+export type DeviceListResponse = z.infer<typeof deviceListResponseSchema>;
+
+const facetValueSchema = z.object({ value: z.string().nullable(), count: z.number().int() });
+
+/** GET /api/v1/devices/facets: what the device list's filters can choose from, with how many devices each. */
+export const deviceFacetsResponseSchema = z
+  .object({
+    total: z.number().int(),
+    online: z.number().int(),
+    disabled: z.number().int(),
+    groups: z.array(facetValueSchema).describe('null: devices in no group'),
+    hardware: z.array(facetValueSchema).describe('null: devices that did not say'),
+    agentVersions: z.array(facetValueSchema).describe('null: enrolled, never connected'),
+    models: z
+      .array(
+        z.object({
+          model: z.string(),
+          version: z.number().int(),
+          running: z.number().int().describe('devices that run it'),
+          assigned: z.number().int().describe('devices it is assigned to (serving)'),
+        }),
+      )
+      .describe('by model, then version'),
+  })
+  .meta({ id: 'DeviceFacets' });
+export type DeviceFacets = z.infer<typeof deviceFacetsResponseSchema>;
 export const credentialRevokedResponseSchema = z.object({ device: deviceSummarySchema, credential: z.null() });
 
 export const deploymentRequestSchema = z.object({

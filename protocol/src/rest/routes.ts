@@ -14,6 +14,7 @@ import {
   deploymentRequestSchema,
   deploymentResponseSchema,
   deviceDetailSchema,
+  deviceFacetsResponseSchema,
   deviceLabelsRequestSchema,
   deviceListQuerySchema,
   deviceListResponseSchema,
@@ -217,10 +218,20 @@ export const REST_ROUTES = {
     method: 'GET',
     path: '/api/v1/devices',
     tag: 'devices',
-    summary: 'Devices (all, or by group / tags / disabled): versions, backlog, records, group, tags',
+    summary:
+      'Devices, filtered (group, tags, online, hardware, agent version, model version, id search), sorted and, with limit, a page at a time',
     auth: 'admin',
     query: deviceListQuerySchema,
     responses: { 200: deviceListResponseSchema },
+  }),
+  getDeviceFacets: route({
+    method: 'GET',
+    path: '/api/v1/devices/facets',
+    tag: 'devices',
+    summary:
+      "What the device list's filters can choose from: groups, hardware, agent versions, model versions, with counts",
+    auth: 'admin',
+    responses: { 200: deviceFacetsResponseSchema },
   }),
   getDevice: route({
     method: 'GET',

@@ -100,6 +100,25 @@ test('a later migration is applied on top; a failing one leaves nothing behind',
   assert.deepEqual(rows[0], { half: null, v: next.length }, 'the failed migration rolled back entirely');
 });
 
+test('the device-list migration fills device_models from what devices already run', { skip }, async (t) => {
+  const { pool } = await openTestPool(t);
+  const at = POSTGRES_MIGRATIONS.findIndex((m) => m.name === 'device-list');
+  await migratePostgres(pool, POSTGRES_MIGRATIONS.slice(0, at));
+  await pool.query(
+    `INSERT INTO devices (id, first_seen, running) VALUES
+       ('a', 1, '[{"name":"m","version":2,"sha256":"x"},{"name":"n","version":1,"sha256":"y"}]'),
+       ('b', 1, '[]'),
+       ('c', 1, '[{"name":"m","version":3,"sha256":"z"}]')`,
+  );
+  await migratePostgres(pool);
+  const { rows } = await pool.query('SELECT device_id, model, version FROM device_models ORDER BY device_id, model');
+  assert.deepEqual(rows, [
+    { device_id: 'a', model: 'm', version: 2 },
+    { device_id: 'a', model: 'n', version: 1 },
+    { device_id: 'c', model: 'm', version: 3 },
+  ]);
+});
+
 test('a database from a newer or a different build is refused', { skip }, async (t) => {
   const { pool } = await openTestPool(t);
   const next: Migration[] = [

@@ -254,6 +254,25 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
           CREATE INDEX console_sessions_token ON console_sessions (token_id);
           CREATE INDEX console_sessions_expires ON console_sessions (expires_at);`,
   },
+  // The device list's filters and sorts (repositories/device-repository.ts): what each device
+  // runs as rows (filled from devices.running), running and assigned versions looked up by
+  // (model, version), last seen sorted without a table scan per page.
+  {
+    name: 'device-list',
+    sql: `CREATE TABLE device_models (
+            device_id text COLLATE "C" NOT NULL,
+            model text COLLATE "C" NOT NULL,
+            version integer NOT NULL,
+            PRIMARY KEY (device_id, model)
+          );
+          INSERT INTO device_models (device_id, model, version)
+            SELECT DISTINCT ON (d.id, m->>'name') d.id, m->>'name', (m->>'version')::integer
+            FROM devices AS d, jsonb_array_elements(d.running::jsonb) AS m
+            WHERE jsonb_typeof(d.running::jsonb) = 'array' AND m->>'name' IS NOT NULL AND m->>'version' IS NOT NULL;
+          CREATE INDEX device_models_version ON device_models (model, version, device_id);
+          CREATE INDEX assignments_version ON assignments (model, version, device_id);
+          CREATE INDEX devices_last_seen ON devices (last_seen, id);`,
+  },
 ];
 
 /** Advisory lock key of migrations (any constant bigint; the text "edgeloop" in ASCII). */

@@ -5,11 +5,13 @@
  * not match the string "1", as json_each's typed value does not in SQLite. Key and value are
  * bound parameters; no JSON path is built from input.
  */
-import { sql } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { SqlDialect } from '../sql-dialect.js';
 
 export const postgresDialect: SqlDialect = {
   jsonHasEntry: (column, key, value) => sql`((${column})::jsonb -> ${key}::text) = to_jsonb(${value}::text)`,
+  jsonText: (column, key) => sql<string | null>`(((${column})::jsonb ->> ${key}::text) COLLATE "C")`,
+  contains: (column, text) => sql<SqlBool>`strpos(${column}, ${text}::text) > 0`,
   greatest: (a, b) => sql<number>`greatest(${a}, ${b})`,
   // A partitioned table's own size is 0: its partitions hold the rows.
   tableBytes: (table) =>

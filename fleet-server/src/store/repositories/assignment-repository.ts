@@ -67,6 +67,39 @@ export class KyselyAssignmentRepository implements AssignmentRepository {
     ).map(view);
   }
 
+  async listForDevices(deviceIds: readonly string[]): Promise<Map<string, AssignmentStatus[]>> {
+    const out = new Map<string, AssignmentStatus[]>();
+    for (let i = 0; i < deviceIds.length; i += IN_CHUNK) {
+      const chunk = deviceIds.slice(i, i + IN_CHUNK);
+      const rows = await this.ctx
+        .db()
+        .selectFrom(this.table)
+        .selectAll()
+        .where('device_id', 'in', chunk)
+        .orderBy('device_id')
+        .orderBy('model')
+        .execute();
+      for (const r of rows) {
+        const list = out.get(r.device_id);
+        if (list) list.push(view(r));
+        else out.set(r.device_id, [view(r)]);
+      }
+    }
+    return out;
+  }
+
+  async versionCounts(): Promise<Array<{ model: string; version: number; count: number }>> {
+    const rows = await this.ctx
+      .db()
+      .selectFrom(this.table)
+      .select((eb) => ['model', 'version', eb.fn.countAll<number | string | bigint>().as('n')])
+      .groupBy(['model', 'version'])
+      .orderBy('model')
+      .orderBy('version')
+      .execute();
+    return rows.map((r) => ({ model: r.model, version: r.version, count: Number(r.n) }));
+  }
+
   async forDevices(model: string, deviceIds: readonly string[]): Promise<Map<string, AssignmentStatus>> {
     const out = new Map<string, AssignmentStatus>();
     for (let i = 0; i < deviceIds.length; i += IN_CHUNK) {

@@ -2,15 +2,25 @@
  * @module store/repositories/device-repository
  * The `devices` table: presence (birth, death, last seen), what each device runs, the operator's
  * group, tags and disabled flag, the per-device counters the fleet keeps (desired-state counter,
- * update-report cursor, bytes sent) and what the fleet asked of its retraining samples.
+ * update-report cursor, bytes sent) and what the fleet asked of its retraining samples. It also
+ * owns `device_models`, the rows form of what each device runs, written with devices.running in
+ * one step so the two never disagree (the list query, device-list-query.ts, reads it).
  */
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Birth, RunningModel } from '@edgeloop/protocol';
-import type { DeviceListFilter, DeviceRepository, DeviceSelector } from '../fleet-store.js';
-import type { Database, DevicesTable } from '../schema.js';
+import type {
+  DeviceFacetCounts,
+  DeviceListFilter,
+  DevicePage,
+  DevicePageQuery,
+  DeviceRepository,
+  DeviceSelector,
+} from '../fleet-store.js';
+import type { DevicesTable } from '../schema.js';
 import type { DeviceInfo, DeviceRecord } from '../store-types.js';
 import { count, parseJson, type RepositoryContext } from './context.js';
 import type { DeviceGroupCache } from './device-groups.js';
+import { deviceFacets, deviceFilter, pageDevices } from './device-list-query.js';
 
 const toRecord = (r: Selectable<DevicesTable>): DeviceRecord => ({
   id: r.id,
@@ -39,14 +49,19 @@ export class KyselyDeviceRepository implements DeviceRepository {
   ) {}
 
   private filter(f: DeviceListFilter) {
-    return (eb: ExpressionBuilder<Database, 'devices'>) => {
-      const and = [];
-      if (f.group !== undefined) and.push(eb('device_group', '=', f.group));
-      for (const [k, v] of Object.entries(f.tags ?? {}))
-        and.push(this.ctx.dialect.jsonHasEntry(eb.ref('devices.tags'), k, v));
-      if (f.disabled !== undefined) and.push(eb('disabled', '=', f.disabled ? 1 : 0));
-      return eb.and(and);
-    };
+    return deviceFilter(this.ctx.dialect, f);
+  }
+
+  /** Replaces the device's rows in device_models by what it runs (the last entry of a name wins). */
+  private async setDeviceModels(deviceId: string, running: readonly RunningModel[]): Promise<void> {
+    const db = this.ctx.db();
+    await db.deleteFrom('device_models').where('device_id', '=', deviceId).execute();
+    const byName = new Map(running.map((m) => [m.name, m.version]));
+    if (byName.size === 0) return;
+    await db
+      .insertInto('device_models')
+      .values([...byName].map(([model, version]) => ({ device_id: deviceId, model, version })))
+      .execute();
   }
 
   async recordBirth(birth: Birth, now = Date.now()): Promise<void> {
@@ -60,32 +75,37 @@ export class KyselyDeviceRepository implements DeviceRepository {
       memTotalMb: birth.memTotalMb,
       stream: birth.stream,
     };
-    await this.ctx
-      .db()
-      .insertInto('devices')
-      .values({
-        id: birth.deviceId,
-        first_seen: now,
-        last_seen: now,
-        online: 1,
-        session: birth.session,
-        info: JSON.stringify(info),
-        running: JSON.stringify(birth.models),
-        backlog: birth.backlog,
-        dropped: birth.dropped ?? 0,
-      })
-      .onConflict((oc) =>
-        oc.column('id').doUpdateSet((eb) => ({
-          last_seen: eb.ref('excluded.last_seen'),
+    // Built inside the unit: outside one, ctx.db() would wait for the unit to end.
+    const upsert = () =>
+      this.ctx
+        .db()
+        .insertInto('devices')
+        .values({
+          id: birth.deviceId,
+          first_seen: now,
+          last_seen: now,
           online: 1,
-          session: eb.ref('excluded.session'),
-          info: eb.ref('excluded.info'),
-          running: eb.ref('excluded.running'),
-          backlog: eb.ref('excluded.backlog'),
-          dropped: this.ctx.dialect.greatest(eb.ref('devices.dropped'), eb.ref('excluded.dropped')),
-        })),
-      )
-      .execute();
+          session: birth.session,
+          info: JSON.stringify(info),
+          running: JSON.stringify(birth.models),
+          backlog: birth.backlog,
+          dropped: birth.dropped ?? 0,
+        })
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            last_seen: eb.ref('excluded.last_seen'),
+            online: 1,
+            session: eb.ref('excluded.session'),
+            info: eb.ref('excluded.info'),
+            running: eb.ref('excluded.running'),
+            backlog: eb.ref('excluded.backlog'),
+            dropped: this.ctx.dialect.greatest(eb.ref('devices.dropped'), eb.ref('excluded.dropped')),
+          })),
+        );
+    await this.ctx.atomic(async () => {
+      await upsert().execute();
+      await this.setDeviceModels(birth.deviceId, birth.models);
+    });
   }
 
   async recordDeath(deviceId: string, session: number): Promise<boolean> {
@@ -156,6 +176,14 @@ export class KyselyDeviceRepository implements DeviceRepository {
     return (
       await this.ctx.db().selectFrom('devices').selectAll().where(this.filter(filter)).orderBy('id').execute()
     ).map(toRecord);
+  }
+
+  page(query: DevicePageQuery): Promise<DevicePage> {
+    return pageDevices(this.ctx, query, toRecord);
+  }
+
+  facets(): Promise<DeviceFacetCounts> {
+    return deviceFacets(this.ctx);
   }
 
   async select(sel: DeviceSelector): Promise<string[]> {
@@ -263,6 +291,7 @@ export class KyselyDeviceRepository implements DeviceRepository {
         .set({ running: JSON.stringify(running) })
         .where('id', '=', deviceId)
         .execute();
+      await this.setDeviceModels(deviceId, running);
     });
   }
 

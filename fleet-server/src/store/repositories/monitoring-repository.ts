@@ -128,6 +128,25 @@ export class KyselyMonitoringRepository implements MonitoringRepository {
     return (await query.execute()).map((r) => parse<AlertRecord>(r));
   }
 
+  async openDeviceAlertCounts(deviceIds?: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const chunks: Array<readonly string[] | undefined> = deviceIds === undefined ? [undefined] : [];
+    for (let i = 0; deviceIds && i < deviceIds.length; i += 500) chunks.push(deviceIds.slice(i, i + 500));
+    for (const chunk of chunks) {
+      const rows = await this.ctx
+        .db()
+        .selectFrom('monitoring_alerts')
+        .select((eb) => ['device_id', eb.fn.countAll<number | string | bigint>().as('n')])
+        .where('state', 'in', OPEN_ALERT_STATES)
+        .where('device_id', 'is not', null)
+        .$if(chunk !== undefined, (q) => q.where('device_id', 'in', chunk!))
+        .groupBy('device_id')
+        .execute();
+      for (const r of rows) if (r.device_id !== null) out.set(r.device_id, Number(r.n));
+    }
+    return out;
+  }
+
   async openAlert(key: {
     rule: string;
     model: string;

@@ -35,6 +35,11 @@ test('a fleet.db made by the previous migration list opens, migrates and keeps i
     assert.equal((await store.assignments.get('pi-old', 'distance'))?.version, 1);
     assert.equal(await store.telemetry.count('pi-old'), 1);
     assert.equal((await store.adminTokens.get('adm-old'))?.role, 'admin', 'tokens from before roles keep full access');
+    assert.deepEqual(
+      (await store.devices.page({ model: { name: 'distance', version: 1, of: 'running' } })).devices.map((d) => d.id),
+      ['pi-old'],
+      'what a device ran before the migration is found by a running-version filter',
+    );
     // The new table works on the migrated file.
     assert.deepEqual(
       await store.telemetry.updateReferences('pi-old', 's1', [

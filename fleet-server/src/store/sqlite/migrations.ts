@@ -454,4 +454,21 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX console_sessions_token ON console_sessions (token_id);
    CREATE INDEX console_sessions_expires ON console_sessions (expires_at);`,
+  // 20: the device list's filters and sorts (repositories/device-repository.ts): what each
+  // device runs as rows (filled from devices.running), running and assigned versions looked up
+  // by (model, version), last seen and the agent's info sorted without a table scan per page.
+  `CREATE TABLE device_models (
+     device_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     PRIMARY KEY (device_id, model)
+   );
+   INSERT OR REPLACE INTO device_models (device_id, model, version)
+     SELECT d.id, json_extract(j.value, '$.name'), json_extract(j.value, '$.version')
+     FROM devices AS d, json_each(d.running) AS j
+     WHERE json_valid(d.running) AND json_extract(j.value, '$.name') IS NOT NULL
+       AND json_extract(j.value, '$.version') IS NOT NULL;
+   CREATE INDEX device_models_version ON device_models (model, version, device_id);
+   CREATE INDEX assignments_version ON assignments (model, version, device_id);
+   CREATE INDEX devices_last_seen ON devices (last_seen, id);`,
 ];
