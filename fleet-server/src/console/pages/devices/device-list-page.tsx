@@ -5,9 +5,10 @@
  * while devices come and go (live region on topic `devices`).
  */
 import type { DeviceSummary } from '@edgeloop/protocol';
-import { Badge, Empty, LiveRegion, Pager, Time } from '../../layout/components.js';
+import { Badge, Empty, LiveRegion, Time } from '../../layout/components.js';
 import type { PageContext, PageResult } from '../../page-context.js';
 import {
+  pageUrl,
   PAGE_SIZE,
   loadDevicePage,
   readDeviceQuery,
@@ -27,7 +28,8 @@ function SortHeader(props: { url: URL; q: DeviceTableQuery; sort: DeviceSort; la
   const u = new URL(props.url);
   u.searchParams.set('sort', props.sort);
   u.searchParams.set('order', nextOrder);
-  u.searchParams.delete('offset');
+  u.searchParams.delete('cursor');
+  u.searchParams.delete('prev');
   u.searchParams.delete('fragment');
   return (
     <th
@@ -73,13 +75,39 @@ function Versions(props: { d: DeviceSummary }) {
   );
 }
 
+/** "51–100 of 9,812" with Previous/Next following the API's cursor. */
+function CursorPager(props: { url: URL; q: DeviceTableQuery; page: DevicePage }) {
+  const { url, q, page } = props;
+  const first = q.prev.length * PAGE_SIZE;
+  return (
+    <nav class="pager" aria-label="Pages">
+      <span data-testid="device-count">
+        {page.total === 0
+          ? 'none'
+          : `${(first + 1).toLocaleString('en')}–${(first + page.devices.length).toLocaleString('en')}`}{' '}
+        of {page.total.toLocaleString('en')}
+      </span>
+      {q.cursor ? (
+        <a href={pageUrl(url, q, 'prev')} rel="prev">
+          ← Previous
+        </a>
+      ) : null}
+      {page.nextCursor ? (
+        <a href={pageUrl(url, q, 'next', page.nextCursor)} rel="next">
+          Next →
+        </a>
+      ) : null}
+    </nav>
+  );
+}
+
 export function DeviceTable(props: { url: URL; q: DeviceTableQuery; page: DevicePage }) {
   const { url, q, page } = props;
   const src = new URL(url);
   src.searchParams.set('fragment', 'devices');
   return (
     <LiveRegion id="devices" src={src.pathname + src.search} topics="devices" label="Devices">
-      <Pager url={url} offset={q.offset} limit={PAGE_SIZE} total={page.total} shown={page.devices.length} />
+      <CursorPager url={url} q={q} page={page} />
       {page.devices.length === 0 ? (
         <Empty>
           No device matches. Devices appear here when they enroll (edgeloop enrollment-tokens create, then
@@ -99,6 +127,9 @@ export function DeviceTable(props: { url: URL; q: DeviceTableQuery; page: Device
                 <SortHeader url={url} q={q} sort="backlog" label="Backlog" num />
                 <SortHeader url={url} q={q} sort="dropped" label="Dropped" num />
                 <SortHeader url={url} q={q} sort="agentVersion" label="Agent" />
+                <th scope="col" class="num">
+                  Alerts
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -126,6 +157,7 @@ export function DeviceTable(props: { url: URL; q: DeviceTableQuery; page: Device
                   <td class="num">{d.backlog}</td>
                   <td class="num">{d.dropped ? <Badge tone="warn">{d.dropped}</Badge> : 0}</td>
                   <td>{d.agentVersion ?? ''}</td>
+                  <td class="num">{d.openAlerts ? <Badge tone="bad">{d.openAlerts}</Badge> : 0}</td>
                 </tr>
               ))}
             </tbody>
@@ -153,7 +185,9 @@ function Filters(props: { q: DeviceTableQuery; page: DevicePage }) {
         Group
         <select name="group">
           {option('', q.group, 'any')}
-          {page.facets.groups.map((g) => option(g, q.group))}
+          {page.facets.groups
+            .filter((g) => g.value !== null)
+            .map((g) => option(g.value!, q.group, `${g.value} (${g.count})`))}
         </select>
       </label>
       <label>
@@ -164,7 +198,9 @@ function Filters(props: { q: DeviceTableQuery; page: DevicePage }) {
         Hardware
         <select name="hardware">
           {option('', q.hardware, 'any')}
-          {page.facets.hardware.map((h) => option(h, q.hardware))}
+          {page.facets.hardware
+            .filter((h) => h.value !== null)
+            .map((h) => option(h.value!, q.hardware, `${h.value} (${h.count})`))}
         </select>
       </label>
       <label>
@@ -179,7 +215,13 @@ function Filters(props: { q: DeviceTableQuery; page: DevicePage }) {
         Model version
         <select name="model">
           {option('', q.model, 'any')}
-          {page.facets.versions.map((v) => option(v, q.model, v.replace('@', ' v')))}
+          {page.facets.models.map((m) =>
+            option(
+              `${m.model}@${m.version}`,
+              q.model,
+              `${m.model} v${m.version} (${m.running} running, ${m.assigned} assigned)`,
+            ),
+          )}
         </select>
       </label>
       <input type="hidden" name="sort" value={q.sort} />

@@ -1,14 +1,20 @@
 /**
  * @module console/pages/devices/device-query
  * The device table's filter, sort and page, read from the page URL and turned into the API's
- * device list query. The URL is the state: a filtered, sorted page can be bookmarked and shared.
+ * device list query (filtered, sorted and paged in SQL: a page costs the same with 10 devices or
+ * 10,000). The URL is the state: a filtered, sorted page can be bookmarked and shared. Pages
+ * follow the API's keyset cursor; `prev` keeps the cursors of the pages before, so "Previous"
+ * needs no offset.
  */
+import type { DeviceFacets, DeviceSummary } from '@edgeloop/protocol';
 import type { RestClient } from '@edgeloop/protocol/client';
-import type { DeviceSummary } from '@edgeloop/protocol';
 
 export const PAGE_SIZE = 50;
-export const SORTS = ['id', 'lastSeen', 'backlog', 'dropped', 'group', 'hardware', 'agentVersion'] as const;
+export const SORTS = ['id', 'lastSeen', 'backlog', 'dropped', 'group', 'hardware', 'agentVersion', 'version'] as const;
 export type DeviceSort = (typeof SORTS)[number];
+/** In `prev`: the first page, which has no cursor. */
+const FIRST = '~';
+const CURSOR = /^[A-Za-z0-9_-]{1,1024}$/;
 
 export interface DeviceTableQuery {
   q?: string;
@@ -20,7 +26,9 @@ export interface DeviceTableQuery {
   model?: string;
   sort: DeviceSort;
   order: 'asc' | 'desc';
-  offset: number;
+  cursor?: string;
+  /** Cursors of the earlier pages, oldest first (FIRST for the first page). */
+  prev: string[];
 }
 
 export function readDeviceQuery(url: URL): DeviceTableQuery {
@@ -31,69 +39,67 @@ export function readDeviceQuery(url: URL): DeviceTableQuery {
   };
   const sort = (SORTS as readonly string[]).includes(p.get('sort') ?? '') ? (p.get('sort') as DeviceSort) : 'id';
   const online = p.get('online');
+  const cursor = p.get('cursor') ?? '';
+  const prev = (p.get('prev') ?? '').split('.').filter((c) => c === FIRST || CURSOR.test(c));
   return {
     q: text('q'),
     group: text('group'),
     tag: text('tag'),
     hardware: text('hardware'),
     online: online === 'true' || online === 'false' ? online : undefined,
-    model: text('model'),
+    model: /^[^@]+(@\d+)?$/.test(p.get('model') ?? '') ? text('model') : undefined,
     sort,
     order: p.get('order') === 'desc' ? 'desc' : 'asc',
-    offset: Math.max(0, Math.min(1_000_000, Number.parseInt(p.get('offset') ?? '0', 10) || 0)),
+    ...(CURSOR.test(cursor) ? { cursor } : {}),
+    prev: CURSOR.test(cursor) ? prev : [],
   };
 }
 
 export interface DevicePage {
   devices: DeviceSummary[];
   total: number;
-  facets: { groups: string[]; hardware: string[]; versions: string[] };
+  nextCursor: string | null;
+  facets: DeviceFacets;
+}
+
+/** The page's URL for another cursor, keeping filters and sort. */
+export function pageUrl(base: URL, q: DeviceTableQuery, to: 'next' | 'prev', nextCursor?: string): string {
+  const u = new URL(base);
+  u.searchParams.delete('fragment');
+  if (to === 'next') {
+    u.searchParams.set('cursor', nextCursor!);
+    u.searchParams.set('prev', [...q.prev, q.cursor ?? FIRST].join('.'));
+  } else {
+    const back = q.prev.at(-1);
+    if (back === undefined || back === FIRST) u.searchParams.delete('cursor');
+    else u.searchParams.set('cursor', back);
+    const rest = q.prev.slice(0, -1);
+    if (rest.length) u.searchParams.set('prev', rest.join('.'));
+    else u.searchParams.delete('prev');
+  }
+  return u.pathname + u.search;
 }
 
 /** One page of devices as the query asks, with the total and the values the filters offer. */
 export async function loadDevicePage(api: RestClient, q: DeviceTableQuery): Promise<DevicePage> {
   const [name, version] = q.model?.split('@') ?? [];
-  const { devices } = await api.listDevices({
-    query: { ...(q.group ? { group: q.group } : {}), ...(q.tag ? { tag: [q.tag] } : {}) },
-  });
-  const facets = {
-    groups: [...new Set(devices.map((d) => d.group).filter((g): g is string => !!g))].sort(),
-    hardware: [...new Set(devices.map((d) => d.hardware).filter((h): h is string => !!h))].sort(),
-    versions: [
-      ...new Set(
-        devices.flatMap((d) => [
-          ...d.models.map((m) => `${m.name}@${m.version}`),
-          ...d.assignments.map((a) => `${a.model}@${a.version}`),
-        ]),
-      ),
-    ].sort(),
-  };
-  const matches = devices.filter(
-    (d) =>
-      (!q.q || d.id.includes(q.q)) &&
-      (!q.hardware || d.hardware === q.hardware) &&
-      (!q.online || String(d.online && !d.disabled) === q.online) &&
-      (!name ||
-        d.models.some((m) => m.name === name && (!version || String(m.version) === version)) ||
-        d.assignments.some((a) => a.model === name && (!version || String(a.version) === version))),
-  );
-  const key = (d: DeviceSummary): string | number => {
-    switch (q.sort) {
-      case 'lastSeen':
-        return d.lastSeen ?? 0;
-      case 'backlog':
-        return d.backlog;
-      case 'dropped':
-        return d.dropped;
-      default:
-        return (d[q.sort] as string | null) ?? '';
-    }
-  };
-  matches.sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    const c = ka < kb ? -1 : ka > kb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-    return q.order === 'desc' ? -c : c;
-  });
-  return { devices: matches.slice(q.offset, q.offset + PAGE_SIZE), total: matches.length, facets };
+  const [page, facets] = await Promise.all([
+    api.listDevices({
+      query: {
+        limit: PAGE_SIZE,
+        sort: q.sort,
+        order: q.order,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+        ...(q.q ? { q: q.q } : {}),
+        ...(q.group ? { group: q.group } : {}),
+        ...(q.tag ? { tag: [q.tag] } : {}),
+        ...(q.hardware ? { hardware: q.hardware } : {}),
+        ...(q.online ? { online: q.online === 'true' } : {}),
+        ...(name ? { model: name } : {}),
+        ...(version ? { version: Number(version) } : {}),
+      },
+    }),
+    api.getDeviceFacets(),
+  ]);
+  return { devices: page.devices, total: page.total, nextCursor: page.nextCursor, facets };
 }

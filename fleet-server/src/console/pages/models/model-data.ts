@@ -16,16 +16,15 @@ export const STATUS_TONE: Record<ModelVersionSummary['status'], Tone> = {
   revoked: 'bad',
 };
 
-/** Model name → version → devices running it now (served, not shadow). */
+/** Model name → version → devices running it now (served, not shadow), from the device facets (one GROUP BY). */
 export async function servingCounts(api: RestClient): Promise<Map<string, Map<number, number>>> {
-  const { devices } = await api.listDevices();
+  const facets = await api.getDeviceFacets();
   const serving = new Map<string, Map<number, number>>();
-  for (const d of devices) {
-    for (const m of d.models) {
-      const byVersion = serving.get(m.name) ?? new Map<number, number>();
-      byVersion.set(m.version, (byVersion.get(m.version) ?? 0) + 1);
-      serving.set(m.name, byVersion);
-    }
+  for (const f of facets.models) {
+    if (f.running === 0) continue;
+    const byVersion = serving.get(f.model) ?? new Map<number, number>();
+    byVersion.set(f.version, f.running);
+    serving.set(f.model, byVersion);
   }
   return serving;
 }
