@@ -13,6 +13,8 @@ test('console: follow the lineage from a device’s record to the dataset', asyn
   const browser = await browserOrSkip(t);
   if (!browser) return;
   const f = await retrainingFixture(t);
+  // The fixture's record came from car-7's telemetry; the car itself is enrolled too.
+  await f.server.store.devices.ensure('car-7');
   const base = f.server.httpUrl;
   const page = await browser.newPage();
   await logIn(page, base, f.server.adminToken!, '/devices/car-7');
