@@ -9,6 +9,7 @@ import { overviewPage } from './overview/overview-page.js';
 import { deviceListPage } from './devices/device-list-page.js';
 import { devicePage } from './devices/device-page.js';
 import { deployToDevice, disableDevice, enableDevice, revokeDevice } from './devices/device-actions.js';
+import { registerRolloutsPages } from './rollouts/rollouts-routes.js';
 
 export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): void {
   registerPage(app, '/', apiFetch, overviewPage);
@@ -19,4 +20,5 @@ export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): v
   registerAction(app, '/devices/:id/enable', apiFetch, enableDevice);
   registerAction(app, '/devices/:id/revoke', apiFetch, revokeDevice);
   registerAction(app, '/devices/:id/deploy', apiFetch, deployToDevice);
+  registerRolloutsPages(app, apiFetch);
 }
