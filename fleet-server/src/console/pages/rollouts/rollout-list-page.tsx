@@ -63,7 +63,9 @@ function RolloutTable(props: { rollouts: RolloutSummary[]; src: string; filtered
                 <th scope="col">Model</th>
                 <th scope="col">Strategy</th>
                 <th scope="col">State</th>
-                <th scope="col">Wave</th>
+                <th scope="col" class="num">
+                  Wave
+                </th>
                 <th scope="col">On the candidate</th>
                 <th scope="col">Devices by state</th>
                 <th scope="col">Created</th>

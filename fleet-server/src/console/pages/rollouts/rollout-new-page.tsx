@@ -18,11 +18,11 @@ import { TARGET_KINDS, buildRolloutRequest, readRolloutForm, type RolloutForm } 
 const PREVIEW_IDS = 40;
 
 const STRATEGY_HELP: Record<(typeof ROLLOUT_STRATEGIES)[number], string> = {
-  direct: 'direct: every device at once',
-  staged: 'staged: waves of growing shares (default 10 %, 50 %, 100 %)',
-  canary: 'canary: a few devices first (default 5 %), then the rest',
-  ab: 'A/B: a share serves the candidate and holds until promoted',
-  shadow: 'shadow: the candidate runs beside the serving version and never answers',
+  direct: 'direct (all at once)',
+  staged: 'staged (growing waves)',
+  canary: 'canary (a few first)',
+  ab: 'ab (a share, then hold)',
+  shadow: 'shadow (runs, never answers)',
 };
 
 const TARGET_LABEL: Record<(typeof TARGET_KINDS)[number], string> = {

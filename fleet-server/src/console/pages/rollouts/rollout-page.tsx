@@ -352,10 +352,28 @@ function Waves(props: { d: RolloutDetail }) {
 
 const HIDDEN_DETAILS = new Set(['model', 'version', 'reason']);
 
+interface AuditArm {
+  version?: number | null;
+  records?: number;
+  mae?: number | null;
+}
+
+/** One detail of a decision in words: live error per arm and targets read as such, the rest as JSON. */
+function detailValue(key: string, v: unknown): string {
+  if (key === 'liveError' && v && typeof v === 'object') {
+    const { candidate, baseline, ratio } = v as { candidate?: AuditArm; baseline?: AuditArm; ratio?: number | null };
+    const arm = (name: string, a: AuditArm | undefined) =>
+      `${name}${a?.version != null ? ` v${a.version}` : ''} MAE ${fmtNumber(a?.mae, 3)} (${a?.records ?? 0} records)`;
+    return `${arm('candidate', candidate)}, ${arm('baseline', baseline)}, ratio ${fmtNumber(ratio, 3)}`;
+  }
+  if (key === 'target' && v && typeof v === 'object') return describeTarget(v as RolloutSummary['target']);
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
 function detailText(e: AuditEntrySummary): string {
   return Object.entries(e.details)
     .filter(([k, v]) => !HIDDEN_DETAILS.has(k) && v !== null && v !== undefined)
-    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${k}: ${detailValue(k, v)}`)
     .join(' · ');
 }
 
