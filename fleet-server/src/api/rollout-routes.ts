@@ -1,6 +1,7 @@
 /**
  * @module api/rollout-routes
- * POST /api/v1/rollouts (create), GET /api/v1/rollouts[?model=&state=&limit=], GET
+ * POST /api/v1/rollouts (create), POST /api/v1/rollouts/preview (the waves create would start
+ * with, creating nothing), GET /api/v1/rollouts[?model=&state=&limit=], GET
  * /api/v1/rollouts/{id} (progress: counts per state and wave, gate readings, live error per arm),
  * POST /api/v1/rollouts/{id}/{pause|resume|abort|rollback|promote} with an optional
  * `{"reason": "..."}`. Every change is audited under the caller's name.
@@ -28,6 +29,12 @@ export function rolloutRoutes(deps: { rollouts: RolloutEngine }): Hono<ApiEnv> {
     if (!parsed.ok) return c.json({ error: `invalid rollout: ${parsed.reason}` }, 400);
     const r = await engine.create(parsed.value, actorOf(c));
     return c.json({ rollout: summaryOf(r, await engine.store.devices(r.id)) }, 201);
+  });
+
+  app.post('/rollouts/preview', async (c) => {
+    const parsed = parseCreateRollout(await readJsonObject(c, { example: CREATE_EXAMPLE }));
+    if (!parsed.ok) return c.json({ error: `invalid rollout: ${parsed.reason}` }, 400);
+    return c.json(await engine.preview(parsed.value));
   });
 
   app.get('/rollouts', async (c) => {

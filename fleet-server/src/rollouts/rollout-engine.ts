@@ -12,16 +12,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RolloutDeviceState } from '@edgeloop/protocol';
+import type { RolloutDeviceState, RolloutPreview } from '@edgeloop/protocol';
 import { RegistryError, type ModelRegistry } from '../registry/model-registry.js';
 import type { FleetStore } from '../store/fleet-store.js';
 import { deriveDeviceState, ENGINE_OWNED, setState, type AssignmentFact } from './device-state.js';
 import { evaluate, type Trip } from './rollout-evaluation.js';
 import { LiveErrorQueries } from './live-error.js';
 import type { CreateRollout } from './rollout-params.js';
-import { isRevoked, rereleaseVersion, selectTargets, type AuditPort, type DeploymentsPort } from './rollout-ports.js';
+import { isRevoked, rereleaseVersion, type AuditPort, type DeploymentsPort } from './rollout-ports.js';
+import { activeConflict, planRollout, previewOf } from './rollout-plan.js';
 import { RolloutStore, type Rollout, type RolloutDevice } from './rollout-store.js';
-import { planForStrategy, waveOf } from './wave-plan.js';
+import { waveOf } from './wave-plan.js';
 import { RolloutActions, SYSTEM, type OperatorVerb } from './rollout-actions.js';
 
 export interface RolloutEngineDeps {
@@ -134,68 +135,17 @@ export class RolloutEngine {
     });
   }
 
+  /** What create would do with `req` now, without doing it (POST /api/v1/rollouts/preview). */
+  async preview(req: CreateRollout): Promise<RolloutPreview> {
+    const plan = await planRollout(this.deps.store, this.store, req);
+    return previewOf(req, plan, await activeConflict(this.store, req.model));
+  }
+
   private async plan(req: CreateRollout, actor: string, now: number): Promise<Rollout> {
     const { model, version, strategy, parameters: p } = req;
-    const models = this.deps.store.models;
-    if (!(await models.get(model, version))) {
-      const latest = await models.latestVersion(model);
-      throw new RegistryError(
-        404,
-        latest
-          ? `${model} has no v${version} (latest is v${latest})`
-          : `no model named "${model}"; push it first (edgeloop models push)`,
-      );
-    }
-    if (await isRevoked(models, model, version))
-      throw new RegistryError(409, `${model} v${version} is revoked and cannot be rolled out; push a fixed version`);
-    const active = await this.store.activeFor(model);
-    if (active)
-      throw new RegistryError(
-        409,
-        `rollout ${active.id} of ${model} v${active.version} is still ${active.state}; finish, abort or roll it back first`,
-      );
-    if (p.waves && !['staged', 'canary'].includes(strategy))
-      throw new RegistryError(400, `waves apply to staged and canary rollouts, not ${strategy}`);
-    if (p.canary && strategy !== 'canary')
-      throw new RegistryError(400, `canary settings apply to canary rollouts, not ${strategy}`);
-    if (p.promoteTo && strategy !== 'shadow') throw new RegistryError(400, 'promoteTo applies to shadow rollouts only');
-    const role = strategy === 'shadow' ? 'shadow' : 'serve';
-    const ids = await selectTargets(this.deps.store.devices, req.target);
-    if (ids.length === 0) throw new RegistryError(400, 'the target selects no devices; check it with edgeloop devices');
-    const presence = await this.store.presence(model, ids);
-    const assignments = await this.store.assignments(model, ids);
-    // Online devices first: the first wave should not wait on devices that cannot download.
-    const ordered = [...ids].sort(
-      (a, b) =>
-        Number(presence.get(b)?.online ?? false) - Number(presence.get(a)?.online ?? false) ||
-        (a < b ? -1 : a > b ? 1 : 0),
-    );
-    const eligible: Array<{ id: string; previous: number | null }> = [];
-    const skipped: Array<{ id: string; previous: number | null; reason: string }> = [];
-    for (const id of ordered) {
-      const running = presence.get(id)?.running ?? null;
-      const a = assignments.get(id);
-      const previous = running ?? (a?.state === 'active' ? a.version : null);
-      if (previous !== null && previous >= version)
-        skipped.push({ id, previous, reason: `already serves v${previous}` });
-      else if (a && a.version > version) skipped.push({ id, previous, reason: `assigned the newer v${a.version}` });
-      else if (role === 'shadow' && previous === null)
-        skipped.push({ id, previous, reason: `serves no version of ${model} to compare the shadow with` });
-      else eligible.push({ id, previous });
-    }
-    if (eligible.length === 0)
-      throw new RegistryError(
-        400,
-        `no device of the target can take ${model} v${version}: ${skipped
-          .slice(0, 3)
-          .map((s) => `${s.id} ${s.reason}`)
-          .join('; ')}`,
-      );
-
-    const waves = planForStrategy(strategy, p, eligible.length);
-    const counts = new Map<number, number>();
-    for (const e of eligible) if (e.previous !== null) counts.set(e.previous, (counts.get(e.previous) ?? 0) + 1);
-    const baselineVersion = [...counts.entries()].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]?.[0] ?? null;
+    const { role, eligible, skipped, waves, baselineVersion } = await planRollout(this.deps.store, this.store, req);
+    const blocked = await activeConflict(this.store, model);
+    if (blocked) throw new RegistryError(409, blocked);
     const id = `ro-${randomBytes(4).toString('hex')}`;
     const r: Rollout = {
       id,

@@ -244,3 +244,37 @@ export type RolloutDetail = z.infer<typeof rolloutDetailSchema>;
 
 export const rolloutResponseSchema = z.object({ rollout: rolloutSummarySchema });
 export const rolloutListResponseSchema = z.object({ rollouts: z.array(rolloutSummarySchema) });
+
+/**
+ * POST /api/v1/rollouts/preview (same body as create): the waves create would start with and the
+ * devices each gets, creating nothing. `blocked` says why create would refuse right now (another
+ * rollout of the model is active); the plan is shown anyway.
+ */
+export const rolloutPreviewSchema = z
+  .object({
+    model: z.string(),
+    version: z.number().int(),
+    strategy: z.enum(ROLLOUT_STRATEGIES),
+    role: z.enum(['serve', 'shadow']),
+    baselineVersion: z.number().int().nullable(),
+    /** Devices that get the candidate (the target less the skipped). */
+    devices: z.number().int(),
+    waves: z.array(
+      z.object({
+        index: z.number().int(),
+        size: z.number().int(),
+        cumulative: z.number().int(),
+        waitMs: z.number().int(),
+        /** Device ids in rollout order (online devices first). */
+        devices: z.array(z.string()),
+      }),
+    ),
+    skipped: z.array(
+      z.object({ deviceId: z.string(), previousVersion: z.number().int().nullable(), reason: z.string() }),
+    ),
+    /** ab and shadow hold after their waves until promoted or aborted. */
+    holds: z.boolean(),
+    blocked: z.string().nullable(),
+  })
+  .meta({ id: 'RolloutPreview' });
+export type RolloutPreview = z.infer<typeof rolloutPreviewSchema>;

@@ -53,6 +53,7 @@ import {
   rolloutDetailSchema,
   rolloutListQuerySchema,
   rolloutListResponseSchema,
+  rolloutPreviewSchema,
   rolloutResponseSchema,
 } from './rollouts.js';
 import { route, type RouteSpec } from './route-spec.js';
@@ -482,6 +483,16 @@ export const REST_ROUTES = {
     auth: 'admin',
     body: createRolloutSchema,
     responses: { 201: rolloutResponseSchema },
+    errors: [404, 409],
+  }),
+  previewRollout: route({
+    method: 'POST',
+    path: '/api/v1/rollouts/preview',
+    tag: 'rollouts',
+    summary: 'The waves a rollout would start with and the devices each gets, creating nothing (same body as create)',
+    auth: 'admin',
+    body: createRolloutSchema,
+    responses: { 200: rolloutPreviewSchema },
     errors: [404, 409],
   }),
   listRollouts: route({

@@ -1,7 +1,8 @@
 /**
  * @module console/client/confirm
  * Forms with `data-confirm="…"` ask first, in a modal <dialog> (focus moves into it, Escape
- * cancels). Without JavaScript the form is sent as it is; the action pages say what happened.
+ * cancels). A submit button may carry its own `data-confirm` (a form whose other button, such as
+ * a preview, changes nothing); the form is then sent with that button, keeping its formaction. Without JavaScript the form is sent as it is; the action pages say what happened.
  */
 let dialog: HTMLDialogElement | undefined;
 
@@ -20,17 +21,23 @@ function confirmDialog(): HTMLDialogElement {
 export function enhanceConfirmForms(root: ParentNode): void {
   root.addEventListener('submit', (event) => {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm || form.dataset.confirmed === 'yes') return;
+    if (!(form instanceof HTMLFormElement)) return;
+    const submitter = (event as SubmitEvent).submitter;
+    const text =
+      submitter instanceof HTMLElement && submitter.dataset.confirm ? submitter.dataset.confirm : form.dataset.confirm;
+    if (!text || form.dataset.confirmed === 'yes') return;
     event.preventDefault();
     const d = confirmDialog();
-    d.querySelector('#confirm-text')!.textContent = form.dataset.confirm;
+    d.querySelector('#confirm-text')!.textContent = text;
     d.returnValue = '';
     d.addEventListener(
       'close',
       () => {
         if (d.returnValue !== 'ok') return;
         form.dataset.confirmed = 'yes';
-        form.requestSubmit();
+        form.requestSubmit(
+          submitter instanceof HTMLButtonElement || submitter instanceof HTMLInputElement ? submitter : null,
+        );
       },
       { once: true },
     );

@@ -15,6 +15,12 @@ const lastLoad = new WeakMap<HTMLElement, number>();
 async function reload(el: HTMLElement): Promise<void> {
   const src = el.dataset.src;
   if (!src) return;
+  // A confirmation dialog belongs to a form in the page: replacing the region under it would
+  // detach that form and its confirmed submit would go nowhere. Wait until it is answered.
+  if (document.querySelector('dialog[open]')) {
+    window.setTimeout(() => schedule(el), 300);
+    return;
+  }
   lastLoad.set(el, Date.now());
   const res = await fetch(src, { headers: { accept: 'text/html', 'x-console-fragment': '1' } });
   if (res.status === 401)

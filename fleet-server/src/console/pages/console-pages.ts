@@ -13,6 +13,7 @@ import { registerDriftPages } from './drift/drift-routes.js';
 import { registerModelsPages } from './models/models-routes.js';
 import { deployToDevice, disableDevice, enableDevice, revokeDevice } from './devices/device-actions.js';
 import { registerRetrainingPages } from './retraining/retraining-routes.js';
+import { registerRolloutsPages } from './rollouts/rollouts-routes.js';
 
 export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): void {
   registerPage(app, '/', apiFetch, overviewPage);
@@ -28,4 +29,5 @@ export function consolePages(app: Hono<ConsoleEnv>, apiFetch: InProcessFetch): v
   registerDriftPages(app, apiFetch);
   registerModelsPages(app, apiFetch);
   registerRetrainingPages(app, apiFetch);
+  registerRolloutsPages(app, apiFetch);
 }
