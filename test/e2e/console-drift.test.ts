@@ -33,7 +33,10 @@ test('console: after a covariate shift the drift chart shows it and the incident
         marks?: Array<{ kind: string }>;
       };
       assert.ok((series.thresholds ?? []).length > 0, 'the rule threshold is drawn');
-      assert.ok((series.marks ?? []).some((m) => m.kind === 'onset'), 'the drift onset is marked');
+      assert.ok(
+        (series.marks ?? []).some((m) => m.kind === 'onset'),
+        'the drift onset is marked',
+      );
       assert.ok(await page.getByTestId('histogram-brightness').locator('svg rect').count(), 'histograms drawn');
 
       // The incident: from the drift page to its own page.

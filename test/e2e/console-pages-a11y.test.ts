@@ -21,7 +21,10 @@ for (const scheme of ['light', 'dark'] as const) {
       body: { model: 'distance', version: 2, strategy: 'staged', target: { all: true } },
     });
     const { shots, missing } = await consoleShots(f.api, 'distance');
-    assert.ok(shots.length >= 18, `pages to check: ${shots.map((s) => s.name).join(', ')}; missing: ${missing.join(', ')}`);
+    assert.ok(
+      shots.length >= 18,
+      `pages to check: ${shots.map((s) => s.name).join(', ')}; missing: ${missing.join(', ')}`,
+    );
     const page = await browser.newPage();
     await logIn(page, f.server.httpUrl, f.server.adminToken!);
     for (const shot of shots) await visit(page, `${f.server.httpUrl}${shot.path}`);
