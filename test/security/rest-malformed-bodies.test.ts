@@ -40,6 +40,7 @@ const WRONG_TYPES: Record<string, unknown> = {
   'put /api/v1/models/{name}/versions/{version}/status': { status: 1 },
   'post /api/v1/keys/keyset': { envelope: 'x' },
   'post /api/v1/rollouts': { model: 'distance', version: '1' },
+  'post /api/v1/rollouts/preview': { model: 'distance', version: '1' },
   'post /api/v1/rollouts/{id}/{verb}': { reason: 5 },
   'post /api/v1/training/jobs': { dataset: 5, sweep: { runs: [{}] } },
   'post /api/v1/training/runs/{id}/register': { model: 7 },
