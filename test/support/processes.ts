@@ -48,6 +48,8 @@ async function start<Ready>(
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
   );
+  // A process that never got ready is killed before the error goes up: left running, it would
+  // keep the test file's process (and so the whole suite) alive after the test failed.
   const ready = await new Promise<Ready>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not become ready in 30 s:\n${output}`)), 30_000);
     const lines = createInterface({ input: child.stdout! });
@@ -66,6 +68,10 @@ async function start<Ready>(
       clearTimeout(timer);
       reject(new Error(`${what} exited with ${code} before it was ready:\n${output}`));
     });
+  }).catch(async (err: unknown) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw err;
   });
   return {
     child,

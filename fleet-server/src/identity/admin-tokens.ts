@@ -121,8 +121,13 @@ export class AdminTokens {
         return { file };
       }
       if (!(await this.verify(token))) {
-        await this.insert('admin', 'admin', token, 'system', Date.now());
-        opts.log.info('admin token "admin" set from the adminToken setting');
+        try {
+          await this.insert('admin', 'admin', token, 'system', Date.now());
+          opts.log.info('admin token "admin" set from the adminToken setting');
+        } catch (err) {
+          // Servers sharing one database start together: another one stored this token first.
+          if (!(await this.verify(token))) throw err;
+        }
       }
       return { token, file };
     }
