@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Finds every *.test.ts in the workspaces and runs them with node's test runner through tsx.
+// Finds every *.test.ts in the workspaces and runs them with node's test runner through tsx
+// (two files at a time; the timing-sensitive simulations in ALONE afterwards, one at a time).
 // Node 20's runner does not expand globs itself. Arguments narrow the run to paths containing
 // them: `npm test -- agent/` or `npm test -- fault`.
 // Every fleet server a test starts checks its API answers against the REST contract
@@ -32,13 +33,36 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(', ')}`);
   process.exit(1);
 }
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...passThrough, ...files],
-  {
-    cwd: root,
-    stdio: 'inherit',
-    env: { EDGELOOP_VALIDATE_RESPONSES: '1', ...process.env },
-  },
-);
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// Simulations on compressed time measure wall seconds: a core taken by another test file (the
+// browser tests, a trainer) costs them timeScale simulated seconds each. They run after the rest,
+// one at a time.
+const ALONE = ['test/e2e/closed-loop.test.ts', 'test/e2e/drift-detection.test.ts'];
+const shared = files.filter((f) => !ALONE.includes(f));
+const alone = files.filter((f) => ALONE.includes(f));
+
+function run(list, concurrency) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        `--test-concurrency=${concurrency}`,
+        ...passThrough,
+        ...list,
+      ],
+      { cwd: root, stdio: 'inherit', env: { EDGELOOP_VALIDATE_RESPONSES: '1', ...process.env } },
+    );
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+let failed = 0;
+if (shared.length > 0) failed = await run(shared, 2);
+if (alone.length > 0) {
+  if (shared.length > 0) console.log(`\n=== timing-sensitive simulations, one at a time: ${alone.join(', ')}`);
+  failed = (await run(alone, 1)) || failed;
+}
+process.exit(failed);
