@@ -310,7 +310,7 @@ export async function startFleetServer(
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
-          // Keep-alive connections (the status page polls) would hold close() open forever.
+          // Keep-alive connections (browsers on the console keep theirs open) would hold close() open forever.
           (http as HttpServer).closeAllConnections?.();
           http.close(() => resolve());
         }),

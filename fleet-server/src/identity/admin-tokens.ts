@@ -25,7 +25,7 @@ const TOKEN_PREFIX = 'ela_';
 
 export type AdminTokenView = AdminTokenSummary;
 
-/** last_used_at is written at most this often per token: a busy status page must not mean a write per request. */
+/** last_used_at is written at most this often per token: a busy console must not mean a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class AdminTokens {
@@ -104,7 +104,7 @@ export class AdminTokens {
    * Without it and without any active token, creates "admin" and writes it to
    * `<dataDir>/admin.token` (0600). Returns the bootstrap token's plaintext where known — the
    * configured one, or the one in the file while it is still active — for `edgeloop serve` to
-   * hand to the CLI and to print the status page URL.
+   * hand to the CLI and to print the console's login link.
    */
   async bootstrap(opts: {
     dataDir: string;

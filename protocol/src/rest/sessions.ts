@@ -25,7 +25,7 @@ export type SessionRequest = z.infer<typeof sessionRequestSchema>;
 /** The session's identity and its CSRF token; the session id itself travels only in the cookie. */
 export const sessionResponseSchema = z
   .object({
-    /** The admin token's name: the audit log's actor for this session's changes. */
+    /** The admin token's name; the audit log records it as the actor of every change made in this session. */
     name: z.string(),
     role: adminRoleSchema,
     csrfToken: z.string().describe(`send it as the x-csrf-token header with every POST, PUT and DELETE`),
